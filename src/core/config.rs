@@ -1,0 +1,485 @@
+//! What a run is asked to do, and the checks that keep bad input out.
+//!
+//! The page's form and `window.threadlab.run(config)` both arrive here as a
+//! [`RawConfig`] of loosely typed [`RawValue`]s (whatever JavaScript handed us) and
+//! leave as a [`RunConfig`] or a list of [`FieldError`]s, one message per field,
+//! shown next to the field and used as the API's rejection message.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+pub const MAX_TASKS: u32 = 64;
+pub const MAX_WORKERS: u32 = 32;
+pub const MAX_DURATION_MS: u32 = 10_000;
+/// No task may take longer than this, whatever this device's speed.
+pub const MAX_TASK_MS: f64 = 10_000.0;
+/// A hard cap on CPU units, for devices so fast that calibration would allow more.
+pub const MAX_UNITS_HARD: u32 = 100_000;
+
+/// Where the tasks run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// Sequentially on the page's own thread, blocking it.
+    Main,
+    /// On a rayon pool of Web Workers sharing one wasm memory: one "process".
+    Threads,
+    /// On separate workers, each with its own wasm instance and memory.
+    Processes,
+}
+
+impl Engine {
+    pub const ALL: [Engine; 3] = [Engine::Main, Engine::Threads, Engine::Processes];
+
+    #[must_use]
+    pub fn key(self) -> &'static str {
+        match self {
+            Engine::Main => "main",
+            Engine::Threads => "threads",
+            Engine::Processes => "processes",
+        }
+    }
+
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Engine::Main => "Main thread",
+            Engine::Threads => "Threads",
+            Engine::Processes => "Processes",
+        }
+    }
+
+    /// What one lane of this engine's timeline is.
+    #[must_use]
+    pub fn lane_name(self) -> &'static str {
+        match self {
+            Engine::Main => "main thread",
+            Engine::Threads => "thread",
+            Engine::Processes => "process",
+        }
+    }
+
+    #[must_use]
+    pub fn from_key(s: &str) -> Option<Engine> {
+        Engine::ALL.into_iter().find(|e| e.key() == s)
+    }
+}
+
+/// What each task does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Workload {
+    /// A blocking wait, like `time.sleep` standing in for a download.
+    Io,
+    /// The checked CPU kernel of [`crate::core::kernel`].
+    Cpu,
+}
+
+impl Workload {
+    #[must_use]
+    pub fn key(self) -> &'static str {
+        match self {
+            Workload::Io => "io",
+            Workload::Cpu => "cpu",
+        }
+    }
+
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Workload::Io => "I/O-bound",
+            Workload::Cpu => "CPU-bound",
+        }
+    }
+
+    #[must_use]
+    pub fn from_key(s: &str) -> Option<Workload> {
+        [Workload::Io, Workload::Cpu]
+            .into_iter()
+            .find(|w| w.key() == s)
+    }
+}
+
+/// A validated run request.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunConfig {
+    pub engine: Engine,
+    pub workload: Workload,
+    pub tasks: u32,
+    /// Length of each I/O wait (I/O workload).
+    pub duration_ms: u32,
+    /// Work units of each CPU task (CPU workload).
+    pub units: u32,
+    /// Threads in the pool or processes in the pool; 1 for the main thread.
+    pub workers: u32,
+}
+
+impl RunConfig {
+    /// The notebook's experiment: two I/O tasks of three seconds, one thread each.
+    #[must_use]
+    pub fn notebook_preset() -> RunConfig {
+        RunConfig {
+            engine: Engine::Main,
+            workload: Workload::Io,
+            tasks: 2,
+            duration_ms: 3000,
+            units: 100,
+            workers: 2,
+        }
+    }
+
+    /// Whether a sequential run `other` did the same work, so speed-ups compare like with like.
+    #[must_use]
+    pub fn same_work(&self, other: &RunConfig) -> bool {
+        self.workload == other.workload
+            && self.tasks == other.tasks
+            && match self.workload {
+                Workload::Io => self.duration_ms == other.duration_ms,
+                Workload::Cpu => self.units == other.units,
+            }
+    }
+}
+
+/// A value as JavaScript handed it over, before any checking.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RawValue {
+    Missing,
+    Number(f64),
+    Text(String),
+    /// Anything else (a boolean, an object, an array, null): never valid here.
+    Other(String),
+}
+
+impl fmt::Display for RawValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RawValue::Missing => write!(f, "nothing"),
+            RawValue::Number(n) => write!(f, "{n}"),
+            RawValue::Text(s) => write!(f, "{s:?}"),
+            RawValue::Other(kind) => write!(f, "{kind}"),
+        }
+    }
+}
+
+/// A run request as it arrived.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RawConfig {
+    pub engine: RawValue,
+    pub workload: RawValue,
+    pub tasks: RawValue,
+    pub duration_ms: RawValue,
+    pub units: RawValue,
+    pub workers: RawValue,
+}
+
+impl RawConfig {
+    /// The field names a config may carry, in form order.
+    pub const FIELDS: [&'static str; 6] = [
+        "engine",
+        "workload",
+        "tasks",
+        "duration_ms",
+        "units",
+        "workers",
+    ];
+}
+
+/// What this device allows; the CPU bound depends on its measured speed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Limits {
+    pub max_units: u32,
+}
+
+impl Limits {
+    /// Units bounded so that one task stays within [`MAX_TASK_MS`] at `ms_per_unit`.
+    #[must_use]
+    pub fn for_speed(ms_per_unit: f64) -> Limits {
+        let max = if ms_per_unit.is_finite() && ms_per_unit > 0.0 {
+            (MAX_TASK_MS / ms_per_unit)
+                .floor()
+                .clamp(1.0, f64::from(MAX_UNITS_HARD))
+        } else {
+            f64::from(MAX_UNITS_HARD)
+        };
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        Limits {
+            max_units: max as u32,
+        }
+    }
+}
+
+/// One field's problem, worded for the person who typed it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Joins field errors into one sentence-per-field message (the API's rejection text).
+#[must_use]
+pub fn describe(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| e.message.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn whole_number(
+    field: &'static str,
+    label: &str,
+    value: &RawValue,
+    lo: u32,
+    hi: u32,
+    unit: &str,
+) -> Result<u32, FieldError> {
+    let fail = |why: String| FieldError {
+        field,
+        message: format!("{label} must be a whole number from {lo} to {hi}{unit}; {why}."),
+    };
+    let n = match value {
+        RawValue::Missing => return Err(fail("it is missing".into())),
+        RawValue::Number(n) => *n,
+        RawValue::Text(s) if s.trim().is_empty() => return Err(fail("it is empty".into())),
+        RawValue::Text(s) => s
+            .trim()
+            .parse::<f64>()
+            .map_err(|_| fail(format!("got {value}")))?,
+        RawValue::Other(_) => return Err(fail(format!("got {value}"))),
+    };
+    if !n.is_finite() || n.fract() != 0.0 {
+        return Err(fail(format!("got {value}")));
+    }
+    if n < f64::from(lo) || n > f64::from(hi) {
+        return Err(fail(format!("got {value}")));
+    }
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    Ok(n as u32)
+}
+
+fn choice<T>(
+    field: &'static str,
+    value: &RawValue,
+    parse: fn(&str) -> Option<T>,
+    options: &str,
+) -> Result<T, FieldError> {
+    let fail = || FieldError {
+        field,
+        message: format!("{field} must be one of {options}; got {value}."),
+    };
+    match value {
+        RawValue::Text(s) => parse(s.trim()).ok_or_else(fail),
+        _ => Err(fail()),
+    }
+}
+
+/// Checks a raw request; every bad field is reported, not just the first.
+///
+/// # Errors
+/// One [`FieldError`] per field that is missing, non-numeric, fractional or out of range.
+/// `workers` may be missing: it then defaults to one per task (like one
+/// `threading.Thread` per call), capped at [`MAX_WORKERS`]; the main thread has one.
+pub fn validate(raw: &RawConfig, limits: Limits) -> Result<RunConfig, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let engine = choice(
+        "engine",
+        &raw.engine,
+        Engine::from_key,
+        "\"main\", \"threads\", \"processes\"",
+    )
+    .map_err(|e| errors.push(e))
+    .ok();
+    let workload = choice(
+        "workload",
+        &raw.workload,
+        Workload::from_key,
+        "\"io\", \"cpu\"",
+    )
+    .map_err(|e| errors.push(e))
+    .ok();
+    let tasks = whole_number("tasks", "Tasks", &raw.tasks, 1, MAX_TASKS, "")
+        .map_err(|e| errors.push(e))
+        .ok();
+    let mut duration_ms = 0;
+    let mut units = 0;
+    match workload {
+        Some(Workload::Io) => {
+            match whole_number(
+                "duration_ms",
+                "Duration",
+                &raw.duration_ms,
+                1,
+                MAX_DURATION_MS,
+                " ms",
+            ) {
+                Ok(d) => duration_ms = d,
+                Err(e) => errors.push(e),
+            }
+        }
+        Some(Workload::Cpu) => {
+            match whole_number("units", "Work units", &raw.units, 1, limits.max_units, "") {
+                Ok(u) => units = u,
+                Err(mut e) => {
+                    e.message
+                        .push_str(" (the bound keeps one task under 10 s on this device)");
+                    errors.push(e);
+                }
+            }
+        }
+        None => {}
+    }
+    let workers = match (&raw.workers, engine) {
+        (_, Some(Engine::Main)) => Some(1),
+        (RawValue::Missing, _) => tasks.map(|t| t.min(MAX_WORKERS)),
+        (value, _) => whole_number("workers", "Workers", value, 1, MAX_WORKERS, "")
+            .map_err(|e| errors.push(e))
+            .ok(),
+    };
+    match (engine, workload, tasks, workers) {
+        (Some(engine), Some(workload), Some(tasks), Some(workers)) if errors.is_empty() => {
+            Ok(RunConfig {
+                engine,
+                workload,
+                tasks,
+                duration_ms,
+                units,
+                workers,
+            })
+        }
+        _ => Err(errors),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(engine: &str, workload: &str, tasks: RawValue) -> RawConfig {
+        RawConfig {
+            engine: RawValue::Text(engine.into()),
+            workload: RawValue::Text(workload.into()),
+            tasks,
+            duration_ms: RawValue::Number(300.0),
+            units: RawValue::Number(5.0),
+            workers: RawValue::Missing,
+        }
+    }
+
+    const LIMITS: Limits = Limits { max_units: 1000 };
+
+    #[test]
+    fn a_good_request_passes_and_workers_default_to_one_per_task() {
+        let cfg = validate(&raw("threads", "io", RawValue::Number(2.0)), LIMITS).unwrap();
+        assert_eq!(cfg.engine, Engine::Threads);
+        assert_eq!(cfg.workers, 2);
+        assert_eq!(cfg.duration_ms, 300);
+    }
+
+    #[test]
+    fn the_main_thread_always_has_one_worker() {
+        let mut r = raw("main", "cpu", RawValue::Number(4.0));
+        r.workers = RawValue::Number(8.0);
+        assert_eq!(validate(&r, LIMITS).unwrap().workers, 1);
+    }
+
+    #[test]
+    fn numbers_typed_into_the_form_are_accepted() {
+        let cfg = validate(
+            &raw("processes", "cpu", RawValue::Text(" 3 ".into())),
+            LIMITS,
+        )
+        .unwrap();
+        assert_eq!(cfg.tasks, 3);
+        assert_eq!(cfg.units, 5);
+    }
+
+    #[test]
+    fn bad_tasks_get_a_clear_message_each() {
+        for (value, shown) in [
+            (RawValue::Number(0.0), "got 0"),
+            (RawValue::Number(65.0), "got 65"),
+            (RawValue::Number(-3.0), "got -3"),
+            (RawValue::Number(2.5), "got 2.5"),
+            (RawValue::Number(f64::NAN), "got NaN"),
+            (RawValue::Number(f64::INFINITY), "got inf"),
+            (RawValue::Text("lots".into()), "got \"lots\""),
+            (RawValue::Text(String::new()), "it is empty"),
+            (RawValue::Missing, "it is missing"),
+            (RawValue::Other("an object".into()), "got an object"),
+        ] {
+            let errors = validate(&raw("threads", "io", value.clone()), LIMITS).unwrap_err();
+            assert_eq!(errors.len(), 1, "{value:?}");
+            assert_eq!(errors[0].field, "tasks");
+            assert!(
+                errors[0]
+                    .message
+                    .starts_with("Tasks must be a whole number from 1 to 64"),
+                "{}",
+                errors[0]
+            );
+            assert!(
+                errors[0].message.contains(shown),
+                "{} lacks {shown}",
+                errors[0]
+            );
+        }
+    }
+
+    #[test]
+    fn every_bad_field_is_reported_at_once() {
+        let r = RawConfig {
+            engine: RawValue::Text("gpu".into()),
+            workload: RawValue::Text("io".into()),
+            tasks: RawValue::Number(100.0),
+            duration_ms: RawValue::Number(0.0),
+            units: RawValue::Missing,
+            workers: RawValue::Number(33.0),
+        };
+        let fields: Vec<_> = validate(&r, LIMITS)
+            .unwrap_err()
+            .iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(fields, ["engine", "tasks", "duration_ms", "workers"]);
+    }
+
+    #[test]
+    fn cpu_units_are_bounded_by_this_devices_speed() {
+        let limits = Limits::for_speed(2.0);
+        assert_eq!(limits.max_units, 5000);
+        let mut r = raw("main", "cpu", RawValue::Number(1.0));
+        r.units = RawValue::Number(5001.0);
+        let errors = validate(&r, limits).unwrap_err();
+        assert_eq!(errors[0].field, "units");
+        assert!(errors[0].message.contains("under 10 s"));
+        assert_eq!(Limits::for_speed(f64::NAN).max_units, MAX_UNITS_HARD);
+        assert_eq!(Limits::for_speed(1e9).max_units, 1);
+    }
+
+    #[test]
+    fn the_unused_size_field_is_not_checked() {
+        let mut r = raw("threads", "io", RawValue::Number(2.0));
+        r.units = RawValue::Text("junk".into());
+        assert!(validate(&r, LIMITS).is_ok());
+    }
+
+    #[test]
+    fn same_work_compares_only_what_the_workload_uses() {
+        let a = RunConfig::notebook_preset();
+        let mut b = RunConfig {
+            engine: Engine::Threads,
+            units: 7,
+            workers: 8,
+            ..a.clone()
+        };
+        assert!(a.same_work(&b));
+        b.duration_ms = 10;
+        assert!(!a.same_work(&b));
+    }
+}

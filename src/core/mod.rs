@@ -1,0 +1,8 @@
+//! The plain-Rust heart of ThreadLab: everything a student learns from, tested natively.
+
+pub mod config;
+pub mod kernel;
+pub mod protocol;
+pub mod python;
+pub mod task;
+pub mod timeline;

@@ -1,0 +1,88 @@
+//! The one message language of the page and its workers, defined once.
+//!
+//! Messages cross `postMessage` as plain objects (structured clone) through
+//! `serde-wasm-bindgen`; the `type` field names the variant. Stamps are absolute
+//! milliseconds on the shared clock `performance.timeOrigin + performance.now()`
+//! (see `web::clock`), so a stamp taken in any worker means the same instant everywhere.
+
+use crate::core::config::Workload;
+use serde::{Deserialize, Serialize};
+
+/// One task to run.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskSpec {
+    pub id: u32,
+    pub workload: Workload,
+    pub duration_ms: u32,
+    pub units: u32,
+}
+
+/// What a task produced.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskOutcome {
+    /// The CPU kernel's answer in hex (64 bits do not fit a JS number); `None` for I/O.
+    pub result: Option<String>,
+    /// Whether the answer equals the closed-form check; `None` when there is nothing to check.
+    pub checked: Option<bool>,
+}
+
+/// Which kind of worker a bootstrapped worker becomes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Hosts one wasm instance and its rayon pool: the threads engine's "process".
+    Threads,
+    /// One process of the processes engine: its own instance, one task at a time.
+    Process,
+}
+
+/// Page → worker.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum ToWorker {
+    /// Run these tasks; a process gets one task at a time, a threads host all of them.
+    Run {
+        run: u32,
+        lane: u32,
+        tasks: Vec<TaskSpec>,
+    },
+    /// Write `value` into this instance's memory (a test and teaching probe).
+    Poke { value: u32 },
+    /// Ask what this instance's memory holds; answered by [`FromWorker::Peeked`].
+    Peek,
+}
+
+/// Worker → page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum FromWorker {
+    /// The instance is up (and, for a threads host, its pool of `threads` is running).
+    Ready {
+        threads: u32,
+        at: f64,
+    },
+    Started {
+        run: u32,
+        id: u32,
+        lane: u32,
+        at: f64,
+    },
+    Ended {
+        run: u32,
+        id: u32,
+        lane: u32,
+        at: f64,
+        outcome: TaskOutcome,
+    },
+    /// Every task of `run` handed to this worker has ended.
+    Done {
+        run: u32,
+    },
+    Peeked {
+        value: u32,
+    },
+    /// Something went wrong in the worker; `message` is for the page to show.
+    Failed {
+        message: String,
+    },
+}

@@ -1,0 +1,146 @@
+//! The Python a student would write for the current settings, in the notebook's style.
+
+use crate::core::config::{Engine, RunConfig, Workload};
+use std::fmt::Write as _;
+
+/// Python source equivalent to `config`.
+#[must_use]
+pub fn equivalent(config: &RunConfig) -> String {
+    let mut py = String::new();
+    let (import, task_def) = match config.workload {
+        Workload::Io => (
+            "import time",
+            format!(
+                "def fetch_data(i):\n    print(f\"Start fetching {{i}}...\")\n    time.sleep({})  # Simulate I/O delay\n    print(f\"Done fetching {{i}}!\")\n",
+                seconds(config.duration_ms)
+            ),
+        ),
+        Workload::Cpu => (
+            "import time",
+            format!(
+                "def crunch(i, units={units}):\n    # {units} units × 2**20 steps of a 64-bit LCG: pure CPU work\n    x = seed(i)\n    for _ in range(units * 2**20):\n        x = (x * 6364136223846793005 + 1442695040888963407) % 2**64\n    return x\n",
+                units = config.units
+            ),
+        ),
+    };
+    let call = match config.workload {
+        Workload::Io => "fetch_data",
+        Workload::Cpu => "crunch",
+    };
+    let n = config.tasks;
+    match config.engine {
+        Engine::Main => {
+            let _ = writeln!(py, "{import}\n\n{task_def}");
+            let _ = writeln!(py, "start = time.time()\n");
+            let _ = writeln!(py, "# Run the tasks one after the other");
+            let _ = writeln!(py, "for i in range({n}):\n    {call}(i)");
+        }
+        Engine::Threads => {
+            let _ = writeln!(py, "{import}\nimport threading\n\n{task_def}");
+            let _ = writeln!(py, "start = time.time()\n");
+            if config.workers >= n {
+                let _ = writeln!(py, "# One thread per task, as threading.Thread");
+                let _ = writeln!(
+                    py,
+                    "threads = [threading.Thread(target={call}, args=(i,)) for i in range({n})]"
+                );
+                let _ = writeln!(
+                    py,
+                    "for t in threads:\n    t.start()\nfor t in threads:\n    t.join()"
+                );
+            } else {
+                let _ = writeln!(py, "from concurrent.futures import ThreadPoolExecutor\n");
+                let _ = writeln!(
+                    py,
+                    "with ThreadPoolExecutor(max_workers={}) as pool:",
+                    config.workers
+                );
+                let _ = writeln!(py, "    list(pool.map({call}, range({n})))");
+            }
+        }
+        Engine::Processes => {
+            let _ = writeln!(py, "{import}\nimport multiprocessing\n\n{task_def}");
+            let _ = writeln!(py, "if __name__ == \"__main__\":");
+            let _ = writeln!(py, "    start = time.time()");
+            let _ = writeln!(
+                py,
+                "    with multiprocessing.Pool(processes={}) as pool:",
+                config.workers
+            );
+            let _ = writeln!(py, "        pool.map({call}, range({n}))");
+        }
+    }
+    let indent = if config.engine == Engine::Processes {
+        "    "
+    } else {
+        ""
+    };
+    let _ = writeln!(
+        py,
+        "\n{indent}print(f\"Total time: {{time.time() - start:.2f}} seconds\")"
+    );
+    if config.workload == Workload::Cpu {
+        py = py.replace(
+            "x = seed(i)",
+            "x = i  # ThreadLab mixes i into a 64-bit seed first",
+        );
+    }
+    py
+}
+
+fn seconds(ms: u32) -> String {
+    if ms % 1000 == 0 {
+        format!("{}", ms / 1000)
+    } else {
+        format!("{}", f64::from(ms) / 1000.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_notebook_preset_reads_like_the_notebook() {
+        let main = equivalent(&RunConfig::notebook_preset());
+        assert!(main.contains("time.sleep(3)"));
+        assert!(main.contains("for i in range(2):\n    fetch_data(i)"));
+        assert!(!main.contains("threading"));
+        let threads = equivalent(&RunConfig {
+            engine: Engine::Threads,
+            ..RunConfig::notebook_preset()
+        });
+        assert!(threads.contains("threading.Thread(target=fetch_data"));
+        assert!(threads.contains("t.join()"));
+    }
+
+    #[test]
+    fn fewer_workers_than_tasks_use_a_pool() {
+        let cfg = RunConfig {
+            engine: Engine::Threads,
+            tasks: 8,
+            workers: 2,
+            ..RunConfig::notebook_preset()
+        };
+        assert!(equivalent(&cfg).contains("ThreadPoolExecutor(max_workers=2)"));
+        let cfg = RunConfig {
+            engine: Engine::Processes,
+            workload: Workload::Cpu,
+            units: 40,
+            ..cfg
+        };
+        let py = equivalent(&cfg);
+        assert!(py.contains("multiprocessing.Pool(processes=2)"));
+        assert!(py.contains("if __name__ == \"__main__\":"));
+        assert!(py.contains("units=40"));
+    }
+
+    #[test]
+    fn fractional_seconds_are_kept() {
+        let cfg = RunConfig {
+            duration_ms: 300,
+            ..RunConfig::notebook_preset()
+        };
+        assert!(equivalent(&cfg).contains("time.sleep(0.3)"));
+    }
+}

@@ -1,0 +1,250 @@
+//! The maths behind the timeline: records of what ran when, and the figures shown beside them.
+
+use crate::core::config::{Engine, RunConfig, Workload};
+use serde::Serialize;
+
+/// One task as it really ran, times in ms relative to the start of its run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TaskRecord {
+    pub id: u32,
+    /// Which thread or process ran it (0-based); always 0 on the main thread.
+    pub lane: u32,
+    pub start_ms: f64,
+    pub end_ms: f64,
+    pub result: Option<String>,
+    pub checked: Option<bool>,
+}
+
+impl TaskRecord {
+    #[must_use]
+    pub fn duration_ms(&self) -> f64 {
+        self.end_ms - self.start_ms
+    }
+
+    /// Whether two tasks ran at the same time: each started before the other ended.
+    #[must_use]
+    pub fn overlaps(&self, other: &TaskRecord) -> bool {
+        self.start_ms < other.end_ms && other.start_ms < self.end_ms
+    }
+}
+
+/// The result of a run, as the API returns it and the page draws it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RunResult {
+    pub engine: Engine,
+    pub workload: Workload,
+    pub tasks_requested: u32,
+    pub duration_ms: u32,
+    pub units: u32,
+    pub workers: u32,
+    pub cores: u32,
+    /// From the run's start to the last task's end.
+    pub wall_ms: f64,
+    /// The sum of all task durations: the wall time if they had run one after another.
+    pub busy_ms: f64,
+    /// Time spent getting the engine ready for this run (starting workers), not in `wall_ms`.
+    pub setup_ms: f64,
+    /// Main thread only: the longest time between two animation frames around the run.
+    pub longest_frame_gap_ms: Option<f64>,
+    /// The run's start on the shared clock (ms since the Unix epoch).
+    pub started_at: f64,
+    pub tasks: Vec<TaskRecord>,
+}
+
+impl RunResult {
+    /// Assembles a result from records in ms relative to the run's start.
+    #[must_use]
+    pub fn new(
+        config: &RunConfig,
+        cores: u32,
+        started_at: f64,
+        setup_ms: f64,
+        mut tasks: Vec<TaskRecord>,
+    ) -> RunResult {
+        tasks.sort_by_key(|t| t.id);
+        RunResult {
+            engine: config.engine,
+            workload: config.workload,
+            tasks_requested: config.tasks,
+            duration_ms: config.duration_ms,
+            units: config.units,
+            workers: config.workers,
+            cores,
+            wall_ms: wall_ms(&tasks),
+            busy_ms: busy_ms(&tasks),
+            setup_ms,
+            longest_frame_gap_ms: None,
+            started_at,
+            tasks,
+        }
+    }
+
+    /// The request this result answers (for comparing like with like).
+    #[must_use]
+    pub fn config(&self) -> RunConfig {
+        RunConfig {
+            engine: self.engine,
+            workload: self.workload,
+            tasks: self.tasks_requested,
+            duration_ms: self.duration_ms,
+            units: self.units,
+            workers: self.workers,
+        }
+    }
+
+    /// Lanes drawn: as many as workers, at least as many as the highest lane used.
+    #[must_use]
+    pub fn lane_count(&self) -> u32 {
+        let used = self.tasks.iter().map(|t| t.lane + 1).max().unwrap_or(0);
+        used.max(self.workers.min(self.tasks_requested)).max(1)
+    }
+}
+
+/// From 0 (the run's start) to the last end.
+#[must_use]
+pub fn wall_ms(tasks: &[TaskRecord]) -> f64 {
+    tasks.iter().map(|t| t.end_ms).fold(0.0, f64::max)
+}
+
+#[must_use]
+pub fn busy_ms(tasks: &[TaskRecord]) -> f64 {
+    tasks.iter().map(TaskRecord::duration_ms).sum()
+}
+
+/// How many tasks were running at once, at the busiest instant.
+#[must_use]
+pub fn max_concurrency(tasks: &[TaskRecord]) -> usize {
+    // Sweep over starts (+1) and ends (−1); at equal times, ends go first, so that
+    // a task starting exactly when another ends does not count as overlapping.
+    let mut edges: Vec<(f64, i32)> = tasks
+        .iter()
+        .flat_map(|t| [(t.start_ms, 1), (t.end_ms, -1)])
+        .collect();
+    edges.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let (mut now, mut best) = (0i32, 0i32);
+    for (_, delta) in edges {
+        now += delta;
+        best = best.max(now);
+    }
+    usize::try_from(best).unwrap_or(0)
+}
+
+/// How many times faster than the sequential run: `T_seq / T_wall`.
+#[must_use]
+pub fn speedup(sequential_wall_ms: f64, wall_ms: f64) -> Option<f64> {
+    (sequential_wall_ms > 0.0 && wall_ms > 0.0).then(|| sequential_wall_ms / wall_ms)
+}
+
+/// Tick marks for an axis from 0 to `max`: steps of 1, 2 or 5 × 10ⁿ, at most `most` of them.
+#[must_use]
+pub fn ticks(max: f64, most: usize) -> Vec<f64> {
+    if !(max.is_finite() && max > 0.0) || most == 0 {
+        return vec![0.0];
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let rough = max / most as f64;
+    let magnitude = 10f64.powf(rough.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * magnitude)
+        .find(|s| *s >= rough)
+        .unwrap_or(10.0 * magnitude);
+    let mut out = Vec::new();
+    let mut t = 0.0;
+    while t <= max + step * 1e-9 {
+        out.push(t);
+        t += step;
+    }
+    out
+}
+
+/// "850 ms", "3.01 s": how a duration reads on the page.
+#[must_use]
+pub fn format_ms(ms: f64) -> String {
+    if ms >= 1000.0 {
+        format!("{:.2} s", ms / 1000.0)
+    } else if ms >= 10.0 {
+        format!("{ms:.0} ms")
+    } else {
+        format!("{ms:.1} ms")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(id: u32, lane: u32, start_ms: f64, end_ms: f64) -> TaskRecord {
+        TaskRecord {
+            id,
+            lane,
+            start_ms,
+            end_ms,
+            result: None,
+            checked: None,
+        }
+    }
+
+    #[test]
+    fn sequential_tasks_do_not_overlap_and_add_up() {
+        let tasks = [task(0, 0, 0.0, 3000.0), task(1, 0, 3000.0, 6010.0)];
+        assert!(!tasks[0].overlaps(&tasks[1]));
+        assert_eq!(max_concurrency(&tasks), 1);
+        assert_eq!(wall_ms(&tasks), 6010.0);
+        assert_eq!(busy_ms(&tasks), 6010.0);
+    }
+
+    #[test]
+    fn threaded_tasks_overlap_and_give_a_speedup() {
+        let tasks = [task(0, 0, 1.0, 3001.0), task(1, 1, 2.0, 3003.0)];
+        assert!(tasks[0].overlaps(&tasks[1]));
+        assert_eq!(max_concurrency(&tasks), 2);
+        let s = speedup(6010.0, wall_ms(&tasks)).unwrap();
+        assert!((s - 6010.0 / 3003.0).abs() < 1e-12);
+        assert_eq!(speedup(0.0, 1.0), None);
+    }
+
+    #[test]
+    fn result_sorts_tasks_and_counts_lanes() {
+        let cfg = RunConfig {
+            engine: Engine::Processes,
+            workers: 4,
+            tasks: 3,
+            ..RunConfig::notebook_preset()
+        };
+        let r = RunResult::new(
+            &cfg,
+            2,
+            1e12,
+            5.0,
+            vec![
+                task(2, 1, 0.0, 5.0),
+                task(0, 0, 0.0, 4.0),
+                task(1, 2, 0.0, 6.0),
+            ],
+        );
+        assert_eq!(r.tasks.iter().map(|t| t.id).collect::<Vec<_>>(), [0, 1, 2]);
+        assert_eq!(r.lane_count(), 3);
+        assert_eq!(r.wall_ms, 6.0);
+        assert_eq!(r.config(), cfg);
+    }
+
+    #[test]
+    fn ticks_are_round_and_cover_the_axis() {
+        assert_eq!(
+            ticks(6000.0, 6),
+            [0.0, 1000.0, 2000.0, 3000.0, 4000.0, 5000.0, 6000.0]
+        );
+        assert_eq!(ticks(620.0, 5), [0.0, 200.0, 400.0, 600.0]);
+        assert_eq!(ticks(0.0, 5), [0.0]);
+        assert_eq!(ticks(f64::NAN, 5), [0.0]);
+        assert!(ticks(12_345.0, 8).len() <= 9);
+    }
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(format_ms(3012.0), "3.01 s");
+        assert_eq!(format_ms(850.4), "850 ms");
+        assert_eq!(format_ms(2.345), "2.3 ms");
+    }
+}

@@ -1,0 +1,117 @@
+//! `window.threadlab`: the automation API for tests, benchmarks and course authors.
+//! `www/main.js` puts [`start`]'s handle behind `window.threadlab.run`; see README.
+
+use crate::core::config::{RawConfig, RawValue};
+use crate::web::app::{App, AppProps};
+use crate::web::lab::Lab;
+use js_sys::{Promise, Reflect};
+use serde::Serialize;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use web_sys::Element;
+
+/// The handle `start` gives to the page's script.
+#[wasm_bindgen]
+pub struct Api {
+    lab: Rc<Lab>,
+}
+
+fn field(config: &JsValue, name: &str) -> RawValue {
+    let value = Reflect::get(config, &name.into()).unwrap_or(JsValue::UNDEFINED);
+    if value.is_undefined() {
+        RawValue::Missing
+    } else if let Some(n) = value.as_f64() {
+        RawValue::Number(n)
+    } else if let Some(s) = value.as_string() {
+        RawValue::Text(s)
+    } else if value.is_null() {
+        RawValue::Other("null".into())
+    } else if let Some(b) = value.as_bool() {
+        RawValue::Other(b.to_string())
+    } else if js_sys::Array::is_array(&value) {
+        RawValue::Other("a list".into())
+    } else {
+        RawValue::Other("an object".into())
+    }
+}
+
+/// Reads a config object from JavaScript without trusting any of it.
+#[must_use]
+pub fn raw_config(config: &JsValue) -> RawConfig {
+    let config = if config.is_object() {
+        config.clone()
+    } else {
+        JsValue::UNDEFINED
+    };
+    let get = |name| {
+        if config.is_undefined() {
+            RawValue::Missing
+        } else {
+            field(&config, name)
+        }
+    };
+    RawConfig {
+        engine: get("engine"),
+        workload: get("workload"),
+        tasks: get("tasks"),
+        duration_ms: get("duration_ms"),
+        units: get("units"),
+        workers: get("workers"),
+    }
+}
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| JsValue::from(js_sys::Error::new(&e.to_string())))
+}
+
+#[wasm_bindgen]
+impl Api {
+    /// Runs an experiment; resolves to the result as plain JSON, rejects with an
+    /// `Error` whose message says what was wrong with the config or the engine.
+    pub fn run(&self, config: JsValue) -> Promise {
+        let lab = self.lab.clone();
+        let raw = raw_config(&config);
+        wasm_bindgen_futures::future_to_promise(async move {
+            match lab.run(&raw).await {
+                Ok(result) => to_js(&*result),
+                Err(e) => Err(js_sys::Error::new(&e.message()).into()),
+            }
+        })
+    }
+
+    /// What this device allows and how fast it is: `{cores, ms_per_unit, max_units, ...}`.
+    pub fn device(&self) -> Result<JsValue, JsValue> {
+        #[derive(Serialize)]
+        struct Device {
+            cores: u32,
+            ms_per_unit: f64,
+            max_units: u32,
+            max_tasks: u32,
+            max_workers: u32,
+            max_duration_ms: u32,
+        }
+        use crate::core::config::{MAX_DURATION_MS, MAX_TASKS, MAX_WORKERS};
+        to_js(&Device {
+            cores: self.lab.cores,
+            ms_per_unit: self.lab.ms_per_unit,
+            max_units: self.lab.limits().max_units,
+            max_tasks: MAX_TASKS,
+            max_workers: MAX_WORKERS,
+            max_duration_ms: MAX_DURATION_MS,
+        })
+    }
+}
+
+/// Mounts the playground into `root`, starts the engines, and resolves once runs can start.
+///
+/// Not `#[wasm_bindgen(start)]`: that would run in every worker's instance too, where
+/// there is no document.
+#[wasm_bindgen]
+pub async fn start(root: Element) -> Api {
+    let lab = Lab::new();
+    yew::Renderer::<App>::with_root_and_props(root, AppProps { lab: lab.clone() }).render();
+    lab.warm_up(AppProps::DEFAULT_WORKERS).await;
+    Api { lab }
+}

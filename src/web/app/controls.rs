@@ -1,0 +1,202 @@
+//! The experiment's settings and the Run buttons.
+
+use super::state::{units_for_ms, Edit, Form};
+use crate::core::config::{Engine, FieldError, Workload, MAX_DURATION_MS, MAX_TASKS, MAX_WORKERS};
+use crate::core::timeline::format_ms;
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct ControlsProps {
+    pub form: Form,
+    pub errors: Vec<FieldError>,
+    pub busy: bool,
+    pub preparing: Option<Engine>,
+    pub ms_per_unit: f64,
+    pub max_units: u32,
+    pub cores: u32,
+    pub engine_errors: [Option<String>; 3],
+    pub on_edit: Callback<Edit>,
+    /// Runs the form on these engines, one after another.
+    pub on_run: Callback<Vec<Engine>>,
+}
+
+fn engine_blurb(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Main => {
+            "One task after another on this page's own thread, like plain function calls. \
+                         The page freezes while they run: watch the heartbeat."
+        }
+        Engine::Threads => {
+            "A rayon pool of Web Workers sharing one wasm memory: the threads of one process, \
+                            like threading.Thread."
+        }
+        Engine::Processes => {
+            "Separate workers, each with its own wasm instance and memory, passing tasks and \
+                              results as messages, like multiprocessing."
+        }
+    }
+}
+
+fn text_input(
+    id: &str,
+    label: &str,
+    value: &str,
+    hint: Html,
+    error: Option<&str>,
+    disabled: bool,
+    on: Callback<String>,
+) -> Html {
+    let oninput = Callback::from(move |e: InputEvent| {
+        on.emit(e.target_unchecked_into::<HtmlInputElement>().value())
+    });
+    let error_id = format!("{id}-error");
+    html! {
+        <div class={classes!("field", error.map(|_| "invalid"))}>
+            <label for={id.to_owned()}>{label}</label>
+            <input id={id.to_owned()} type="text" inputmode="numeric" value={value.to_owned()} {oninput} {disabled}
+                aria-invalid={error.is_some().to_string()}
+                aria-describedby={error.map(|_| error_id.clone())} />
+            <div class="hint">{hint}</div>
+            if let Some(error) = error {
+                <div class="error" id={error_id} role="alert" data-testid={format!("{id}-error")}>{error}</div>
+            }
+        </div>
+    }
+}
+
+#[function_component(Controls)]
+pub fn controls(props: &ControlsProps) -> Html {
+    let form = &props.form;
+    let error = |field: &str| {
+        props
+            .errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
+    };
+    let edit = |make: fn(String) -> Edit| props.on_edit.reform(make);
+
+    let workload_choice = |workload: Workload, title: &str, sub: &str| {
+        let on_edit = props.on_edit.clone();
+        html! {
+            <label class={classes!("choice", (form.workload == workload).then_some("chosen"))}>
+                <input type="radio" name="workload" value={workload.key()} checked={form.workload == workload}
+                    onchange={Callback::from(move |_| on_edit.emit(Edit::Workload(workload)))} />
+                <span class="choice-title">{title}</span>
+                <span class="choice-sub">{sub}</span>
+            </label>
+        }
+    };
+    let engine_choice = |engine: Engine| {
+        let on_edit = props.on_edit.clone();
+        let unavailable = props.engine_errors[super::state::slot(engine)].is_some();
+        html! {
+            <label class={classes!("choice", format!("engine-{}", engine.key()), (form.engine == engine).then_some("chosen"))}>
+                <input type="radio" name="engine" value={engine.key()} checked={form.engine == engine}
+                    data-testid={format!("engine-{}", engine.key())}
+                    onchange={Callback::from(move |_| on_edit.emit(Edit::Engine(engine)))} />
+                <span class="choice-title">{engine.label()}{unavailable.then_some(" ⚠")}</span>
+            </label>
+        }
+    };
+
+    let size_field = match form.workload {
+        Workload::Io => text_input(
+            "duration",
+            "Each task waits (ms)",
+            &form.duration_ms,
+            html! { {format!("1–{MAX_DURATION_MS} ms of blocking wait, like time.sleep")} },
+            error("duration_ms"),
+            false,
+            edit(Edit::Duration),
+        ),
+        Workload::Cpu => {
+            let hint = match units_for_ms(&form.cpu_ms, props.ms_per_unit) {
+                Ok(units) => format!(
+                    "= {units} work unit{} of 2²⁰ steps; one unit takes {} on this device (max {})",
+                    if units == 1 { "" } else { "s" },
+                    format_ms(props.ms_per_unit),
+                    props.max_units
+                ),
+                Err(_) => format!(
+                    "one work unit takes {} on this device",
+                    format_ms(props.ms_per_unit)
+                ),
+            };
+            text_input(
+                "cpu-ms",
+                "Each task computes for about (ms)",
+                &form.cpu_ms,
+                html! {{hint}},
+                error("units"),
+                false,
+                edit(Edit::CpuMs),
+            )
+        }
+    };
+    let lanes = match form.engine {
+        Engine::Main => "The main thread is one thread".to_owned(),
+        Engine::Threads => format!(
+            "Threads in the pool, 1–{MAX_WORKERS} ({} cores here)",
+            props.cores
+        ),
+        Engine::Processes => format!(
+            "Processes in the pool, 1–{MAX_WORKERS} ({} cores here)",
+            props.cores
+        ),
+    };
+    let engine = form.engine;
+    let run_one = props.on_run.reform(move |_: MouseEvent| vec![engine]);
+    let run_all = props.on_run.reform(|_: MouseEvent| Engine::ALL.to_vec());
+    let preset = props.on_edit.reform(|_: MouseEvent| Edit::Preset);
+    let status = match (props.preparing, props.busy) {
+        (Some(engine), _) => format!("Starting the {} engine…", engine.label().to_lowercase()),
+        (None, true) => "Running…".to_owned(),
+        (None, false) => String::new(),
+    };
+
+    html! {
+        <section class="card controls" aria-labelledby="controls-title">
+            <h2 id="controls-title">{"Experiment"}</h2>
+            <fieldset>
+                <legend>{"Workload"}</legend>
+                <div class="choices two">
+                    {workload_choice(Workload::Io, "I/O-bound", "waits, like a download")}
+                    {workload_choice(Workload::Cpu, "CPU-bound", "computes, checked result")}
+                </div>
+            </fieldset>
+            <fieldset>
+                <legend>{"Engine"}</legend>
+                <div class="choices three">
+                    {for Engine::ALL.into_iter().map(engine_choice)}
+                </div>
+                <p class="blurb">{engine_blurb(form.engine)}</p>
+                if form.engine == Engine::Main && form.workload == Workload::Io {
+                    <p class="caveat">{"Browsers forbid blocking waits on the page's thread, so here the wait spins \
+                        (it keeps a core busy, which time.sleep would not). In workers it is a real sleep."}</p>
+                }
+                if let Some(why) = &props.engine_errors[super::state::slot(form.engine)] {
+                    <p class="error" role="alert">{why}</p>
+                }
+            </fieldset>
+            <div class="fields">
+                {text_input("tasks", "Tasks", &form.tasks, html!{{format!("1–{MAX_TASKS}")}}, error("tasks"), false, edit(Edit::Tasks))}
+                {size_field}
+                {text_input("workers", "Workers", if form.engine == Engine::Main { "1" } else { &form.workers },
+                    html!{{lanes}}, error("workers"), form.engine == Engine::Main, edit(Edit::Workers))}
+            </div>
+            if let Some(message) = error("engine").or(error("workload")) {
+                <p class="error" role="alert">{message}</p>
+            }
+            <div class="actions">
+                <button class="primary" onclick={run_one} disabled={props.busy} data-testid="run">
+                    {format!("Run on {}", form.engine.label().to_lowercase())}
+                </button>
+                <button onclick={run_all} disabled={props.busy} data-testid="run-all">{"Run all three"}</button>
+                <button class="link" onclick={preset} disabled={props.busy}>{"Notebook preset"}</button>
+            </div>
+            <p class="status" aria-live="polite" data-testid="status">{status}</p>
+        </section>
+    }
+}

@@ -1,0 +1,165 @@
+//! The page, in yew: one reducer ([`state`]) and one component per file.
+
+pub mod controls;
+pub mod heartbeat;
+pub mod python;
+pub mod state;
+pub mod timeline;
+
+use crate::core::config::{Engine, RunConfig};
+use crate::web::clock::now_ms;
+use crate::web::lab::{Lab, LabEvent, RunError};
+use state::{Action, State};
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use yew::prelude::*;
+
+#[derive(Clone, Properties)]
+pub struct AppProps {
+    pub lab: Rc<Lab>,
+}
+
+impl PartialEq for AppProps {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.lab, &other.lab)
+    }
+}
+
+impl AppProps {
+    /// Threads and processes started before the first run: the notebook's two.
+    pub const DEFAULT_WORKERS: u32 = 2;
+}
+
+#[function_component(App)]
+pub fn app(props: &AppProps) -> Html {
+    let lab = props.lab.clone();
+    let state = use_reducer(|| State::new(lab.ms_per_unit));
+
+    // Everything the lab does (for the Run button or the API) reaches the page here.
+    {
+        let dispatcher = state.dispatcher();
+        use_effect_with(Rc::as_ptr(&lab) as usize, {
+            let lab = lab.clone();
+            move |_| {
+                lab.listen(Rc::new(move |event: LabEvent| {
+                    dispatcher.dispatch(Action::Lab(event))
+                }))
+            }
+        });
+    }
+
+    // While a run is live, tick so that running bars grow until their end arrives.
+    {
+        let dispatcher = state.dispatcher();
+        use_effect_with(state.live.is_some(), move |live| {
+            let handle = live.then(|| {
+                let tick = Closure::<dyn FnMut()>::new(move || {
+                    dispatcher.dispatch(Action::Tick(now_ms()))
+                });
+                let window = web_sys::window().expect_throw("no window");
+                let id = window
+                    .set_interval_with_callback_and_timeout_and_arguments_0(
+                        tick.as_ref().unchecked_ref(),
+                        50,
+                    )
+                    .unwrap_or_default();
+                (id, tick)
+            });
+            move || {
+                if let (Some((id, _tick)), Some(window)) = (handle, web_sys::window()) {
+                    window.clear_interval_with_handle(id);
+                }
+            }
+        });
+    }
+
+    let on_edit = {
+        let dispatcher = state.dispatcher();
+        Callback::from(move |edit| dispatcher.dispatch(Action::Edit(edit)))
+    };
+    let on_run = {
+        let (lab, state) = (lab.clone(), state.clone());
+        Callback::from(move |engines: Vec<Engine>| {
+            let raws: Result<Vec<_>, _> = engines
+                .iter()
+                .map(|e| state.form.raw(*e, lab.ms_per_unit))
+                .collect();
+            let raws = match raws {
+                Ok(raws) => raws,
+                Err(error) => return state.dispatch(Action::Errors(vec![error])),
+            };
+            let lab = lab.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                for raw in raws {
+                    // The lab reports failures to the page itself; stop a sequence at the first.
+                    if let Err(RunError::Invalid(_) | RunError::Failed(_)) = lab.run(&raw).await {
+                        break;
+                    }
+                }
+            });
+        })
+    };
+    let on_dismiss = {
+        let dispatcher = state.dispatcher();
+        Callback::from(move |_| dispatcher.dispatch(Action::DismissNotice))
+    };
+
+    let shown_config = state
+        .live
+        .as_ref()
+        .map(|l| l.config.clone())
+        .unwrap_or_else(|| preview_config(&state, &lab));
+
+    html! {
+        <div class="app">
+            <header class="masthead">
+                <div class="brand">
+                    <h1>{"ThreadLab"}</h1>
+                    <p class="tagline">{"Sequential code, threads and processes — measured in your browser."}</p>
+                </div>
+                <heartbeat::Heartbeat last_gap={state.last[0].as_ref().and_then(|r| r.longest_frame_gap_ms)} />
+            </header>
+            if let Some(notice) = &state.notice {
+                <div class="notice" role="alert" data-testid="notice">
+                    <span>{notice}</span>
+                    <button class="link" onclick={on_dismiss}>{"Dismiss"}</button>
+                </div>
+            }
+            <main class="layout">
+                <controls::Controls
+                    form={state.form.clone()}
+                    errors={state.errors.clone()}
+                    busy={state.busy()}
+                    preparing={state.preparing}
+                    ms_per_unit={lab.ms_per_unit}
+                    max_units={lab.limits().max_units}
+                    cores={lab.cores}
+                    engine_errors={state.engine_errors.clone()}
+                    {on_edit}
+                    {on_run}
+                />
+                <div class="results">
+                    <timeline::Timelines state={state.clone()} />
+                    <python::PythonCode config={shown_config} />
+                </div>
+            </main>
+            <footer class="footnote">
+                {"Every bar is a task that really ran: its start and end are stamped where it ran, on one clock \
+                  (performance.timeOrigin + performance.now()) shared by the page and every worker."}
+            </footer>
+        </div>
+    }
+}
+
+/// The config the form describes now (for the Python panel), or the preset if it does not parse.
+fn preview_config(state: &State, lab: &Lab) -> RunConfig {
+    state
+        .form
+        .raw(state.form.engine, lab.ms_per_unit)
+        .ok()
+        .and_then(|raw| crate::core::config::validate(&raw, lab.limits()).ok())
+        .unwrap_or_else(|| RunConfig {
+            engine: state.form.engine,
+            ..RunConfig::notebook_preset()
+        })
+}

@@ -1,0 +1,281 @@
+//! The page's state: one reducer, one [`Action`] enum.
+
+use crate::core::config::{
+    Engine, FieldError, RawConfig, RawValue, RunConfig, Workload, MAX_DURATION_MS,
+};
+use crate::core::timeline::RunResult;
+use crate::web::engines::Progress;
+use crate::web::lab::LabEvent;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use yew::Reducible;
+
+/// The form as typed (text, so that bad input can be shown back with its message).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Form {
+    pub workload: Workload,
+    pub engine: Engine,
+    pub tasks: String,
+    pub duration_ms: String,
+    /// CPU task size in ms on this device; converted to work units by calibration.
+    pub cpu_ms: String,
+    pub workers: String,
+}
+
+impl Form {
+    #[must_use]
+    pub fn from_config(config: &RunConfig, ms_per_unit: f64) -> Form {
+        Form {
+            workload: config.workload,
+            engine: config.engine,
+            tasks: config.tasks.to_string(),
+            duration_ms: config.duration_ms.to_string(),
+            cpu_ms: format!("{:.0}", (f64::from(config.units) * ms_per_unit).max(1.0)),
+            workers: config.workers.to_string(),
+        }
+    }
+
+    /// The run request this form describes, for `engine`.
+    ///
+    /// # Errors
+    /// When the CPU size is not a number of ms (the one field converted here).
+    pub fn raw(&self, engine: Engine, ms_per_unit: f64) -> Result<RawConfig, FieldError> {
+        let units = match self.workload {
+            Workload::Cpu => RawValue::Number(f64::from(units_for_ms(&self.cpu_ms, ms_per_unit)?)),
+            Workload::Io => RawValue::Missing,
+        };
+        Ok(RawConfig {
+            engine: RawValue::Text(engine.key().into()),
+            workload: RawValue::Text(self.workload.key().into()),
+            tasks: RawValue::Text(self.tasks.clone()),
+            duration_ms: RawValue::Text(self.duration_ms.clone()),
+            units,
+            workers: RawValue::Text(self.workers.clone()),
+        })
+    }
+}
+
+/// Converts a CPU size typed in ms into work units at this device's measured speed.
+///
+/// # Errors
+/// When `text` is not a number of ms from 1 to 10 000.
+pub fn units_for_ms(text: &str, ms_per_unit: f64) -> Result<u32, FieldError> {
+    let ms = text
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|ms| ms.is_finite() && (1.0..=f64::from(MAX_DURATION_MS)).contains(ms));
+    match ms {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        Some(ms) => Ok(((ms / ms_per_unit).round() as u32).max(1)),
+        None => Err(FieldError {
+            field: "units",
+            message: format!(
+                "Task size must be a number of ms from 1 to {MAX_DURATION_MS}; got {text:?}."
+            ),
+        }),
+    }
+}
+
+/// A task of the run in progress (absolute stamps).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveTask {
+    pub lane: u32,
+    pub start: f64,
+    pub end: Option<f64>,
+}
+
+/// The run in progress, drawn as it fills in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Live {
+    pub run: u32,
+    pub config: RunConfig,
+    pub started_at: f64,
+    pub tasks: BTreeMap<u32, LiveTask>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct State {
+    pub form: Form,
+    pub errors: Vec<FieldError>,
+    pub preparing: Option<Engine>,
+    pub live: Option<Live>,
+    /// The last finished run of each engine, in [`Engine::ALL`] order.
+    pub last: [Option<Rc<RunResult>>; 3],
+    /// Why an engine is unavailable, in [`Engine::ALL`] order.
+    pub engine_errors: [Option<String>; 3],
+    pub notice: Option<String>,
+    pub now: f64,
+    pub ms_per_unit: f64,
+}
+
+impl State {
+    #[must_use]
+    pub fn new(ms_per_unit: f64) -> State {
+        State {
+            form: Form::from_config(&RunConfig::notebook_preset(), ms_per_unit),
+            errors: Vec::new(),
+            preparing: None,
+            live: None,
+            last: [None, None, None],
+            engine_errors: [None, None, None],
+            notice: None,
+            now: 0.0,
+            ms_per_unit,
+        }
+    }
+
+    #[must_use]
+    pub fn busy(&self) -> bool {
+        self.live.is_some() || self.preparing.is_some()
+    }
+
+    #[must_use]
+    pub fn error_for(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
+    }
+
+    /// The last main-thread run that did the same work as `config`: the baseline of speed-ups.
+    #[must_use]
+    pub fn sequential_for(&self, config: &RunConfig) -> Option<&Rc<RunResult>> {
+        self.last[0]
+            .as_ref()
+            .filter(|seq| seq.config().same_work(config))
+    }
+}
+
+pub fn slot(engine: Engine) -> usize {
+    Engine::ALL.iter().position(|e| *e == engine).unwrap_or(0)
+}
+
+/// Edits of the form by the person at the page.
+#[derive(Clone, Debug)]
+pub enum Edit {
+    Workload(Workload),
+    Engine(Engine),
+    Tasks(String),
+    Duration(String),
+    CpuMs(String),
+    Workers(String),
+    Preset,
+}
+
+pub enum Action {
+    Edit(Edit),
+    Errors(Vec<FieldError>),
+    Lab(LabEvent),
+    Tick(f64),
+    DismissNotice,
+}
+
+impl Reducible for State {
+    type Action = Action;
+
+    // yew 0.23 re-renders only when a new Rc is returned: always return one.
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let mut s = (*self).clone();
+        match action {
+            Action::Edit(edit) => {
+                match edit {
+                    Edit::Workload(w) => s.form.workload = w,
+                    Edit::Engine(e) => s.form.engine = e,
+                    Edit::Tasks(t) => s.form.tasks = t,
+                    Edit::Duration(d) => s.form.duration_ms = d,
+                    Edit::CpuMs(c) => s.form.cpu_ms = c,
+                    Edit::Workers(w) => s.form.workers = w,
+                    Edit::Preset => {
+                        s.form = Form::from_config(&RunConfig::notebook_preset(), s.ms_per_unit)
+                    }
+                }
+                s.errors.clear();
+            }
+            Action::Errors(errors) => s.errors = errors,
+            Action::Tick(now) => s.now = now,
+            Action::DismissNotice => s.notice = None,
+            Action::Lab(event) => s.apply(event),
+        }
+        Rc::new(s)
+    }
+}
+
+impl State {
+    fn apply(&mut self, event: LabEvent) {
+        match event {
+            LabEvent::Preparing { engine } => self.preparing = Some(engine),
+            LabEvent::Started {
+                run,
+                config,
+                started_at,
+            } => {
+                self.preparing = None;
+                self.errors.clear();
+                self.notice = None;
+                self.engine_errors[slot(config.engine)] = None;
+                // A run started from the API shows its settings in the form too.
+                let engine = config.engine;
+                let workers = if engine == Engine::Main {
+                    self.form.workers.clone()
+                } else {
+                    config.workers.to_string()
+                };
+                self.form = Form {
+                    workers,
+                    ..Form::from_config(&config, self.ms_per_unit)
+                };
+                self.form.engine = engine;
+                self.now = started_at;
+                self.live = Some(Live {
+                    run,
+                    config,
+                    started_at,
+                    tasks: BTreeMap::new(),
+                });
+            }
+            LabEvent::Progress { run, progress } => {
+                if let Some(live) = self.live.as_mut().filter(|l| l.run == run) {
+                    match progress {
+                        Progress::Started { id, lane, at } => {
+                            live.tasks.insert(
+                                id,
+                                LiveTask {
+                                    lane,
+                                    start: at,
+                                    end: None,
+                                },
+                            );
+                            self.now = self.now.max(at);
+                        }
+                        Progress::Ended { id, lane, at } => {
+                            let task = live.tasks.entry(id).or_insert(LiveTask {
+                                lane,
+                                start: at,
+                                end: None,
+                            });
+                            task.end = Some(at);
+                            self.now = self.now.max(at);
+                        }
+                    }
+                }
+            }
+            LabEvent::Finished { result, .. } => {
+                self.live = None;
+                self.preparing = None;
+                let engine = result.engine;
+                self.last[slot(engine)] = Some(result);
+            }
+            LabEvent::Failed { message } => {
+                self.live = None;
+                self.preparing = None;
+                self.notice = Some(message);
+            }
+            LabEvent::Invalid { errors } => self.errors = errors,
+            LabEvent::EngineStatus { engine, error } => {
+                self.preparing = None;
+                self.engine_errors[slot(engine)] = error;
+            }
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! One clock for the page and every worker.
+//!
+//! `performance.now()` counts from each context's own `timeOrigin` (a worker's is its
+//! creation time), so alone it cannot compare stamps across workers. The sum
+//! `performance.timeOrigin + performance.now()` is the same instant in every context
+//! (High Resolution Time, "timeOrigin"), which puts all stamps on one clock.
+
+use js_sys::{Function, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::Performance;
+
+thread_local! {
+    static PERFORMANCE: (Performance, f64) = {
+        let perf: Performance = Reflect::get(&js_sys::global(), &"performance".into())
+            .expect_throw("no performance object")
+            .unchecked_into();
+        let origin = perf.time_origin();
+        (perf, origin)
+    };
+}
+
+/// Now on the shared clock, in ms since the Unix epoch (sub-millisecond precision).
+#[must_use]
+pub fn now_ms() -> f64 {
+    PERFORMANCE.with(|(perf, origin)| origin + perf.now())
+}
+
+/// Blocks this worker for `ms` without using the CPU, like `time.sleep`.
+///
+/// std's `sleep` on wasm32 with atomics is `memory.atomic.wait32` with a timeout
+/// (`Atomics.wait`), which browsers allow in workers only.
+pub fn block_ms(ms: u32) {
+    std::thread::sleep(std::time::Duration::from_millis(u64::from(ms)));
+}
+
+/// Busy-waits `ms` on the page's main thread, where `Atomics.wait` throws: the only way
+/// to block it. It burns a core, which a real `time.sleep` would not.
+pub fn spin_ms(ms: u32) {
+    let until = now_ms() + f64::from(ms);
+    while now_ms() < until {}
+}
+
+fn global_fn(name: &str) -> Function {
+    Reflect::get(&js_sys::global(), &name.into())
+        .expect_throw(name)
+        .unchecked_into()
+}
+
+/// Resolves after `ms` (setTimeout), without blocking.
+pub async fn delay(ms: u32) {
+    let set_timeout = global_fn("setTimeout");
+    let promise = Promise::new(&mut |resolve, _| {
+        let _ = set_timeout.call2(&JsValue::NULL, &resolve, &JsValue::from(ms));
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+/// Resolves at the next animation frame (page only).
+pub async fn next_frame() {
+    let raf = global_fn("requestAnimationFrame");
+    let promise = Promise::new(&mut |resolve, _| {
+        let _ = raf.call1(&JsValue::NULL, &resolve);
+    });
+    let _ = JsFuture::from(promise).await;
+}

@@ -1,0 +1,103 @@
+//! The threads engine: one "process" (a host worker with one wasm instance) whose
+//! tasks run on a `wasm-bindgen-rayon` pool of Web Workers sharing that instance's memory.
+
+use super::{receive, Collector, Plan, Sink, Stamped, START_TIMEOUT_MS};
+use crate::core::protocol::{FromWorker, Role, ToWorker};
+use crate::web::clock::now_ms;
+use crate::web::spawn::{Inbox, Outbox, WorkerHandle};
+use futures::channel::mpsc;
+
+struct Host {
+    id: usize,
+    threads: u32,
+    worker: WorkerHandle,
+}
+
+pub struct Threads {
+    host: Option<Host>,
+    next_id: usize,
+    outbox: Outbox,
+    inbox: Inbox,
+}
+
+impl Default for Threads {
+    fn default() -> Self {
+        let (outbox, inbox) = mpsc::unbounded();
+        Threads {
+            host: None,
+            next_id: 0,
+            outbox,
+            inbox,
+        }
+    }
+}
+
+impl Threads {
+    /// Makes sure a host with a pool of exactly `threads` threads is running; returns
+    /// the ms spent starting one (0 when the current one fits).
+    ///
+    /// A rayon global pool cannot be resized, so another size means a new process.
+    ///
+    /// # Errors
+    /// When the host or its pool fails to start, or does not answer in time.
+    pub async fn prepare(&mut self, threads: u32) -> Result<f64, String> {
+        if self.host.as_ref().is_some_and(|h| h.threads == threads) {
+            return Ok(0.0);
+        }
+        self.host = None; // terminates the old process and its pool
+        let began = now_ms();
+        let id = self.next_id;
+        self.next_id += 1;
+        let worker = WorkerHandle::spawn(Role::Threads, threads, id, &self.outbox)?;
+        loop {
+            match receive(&mut self.inbox, START_TIMEOUT_MS).await {
+                Some((from, _)) if from != id => {} // a letter from an old host
+                Some((_, Ok(FromWorker::Ready { .. }))) => break,
+                Some((_, Ok(FromWorker::Failed { message }) | Err(message))) => {
+                    return Err(format!("The threads engine could not start: {message}"))
+                }
+                Some(_) => {}
+                None => return Err("The threads engine did not start within 30 s.".into()),
+            }
+        }
+        self.host = Some(Host {
+            id,
+            threads,
+            worker,
+        });
+        Ok(now_ms() - began)
+    }
+
+    /// Runs the plan on the pool.
+    ///
+    /// # Errors
+    /// When there is no host, or it fails during the run (the host is then dropped).
+    pub async fn run(&mut self, plan: &Plan, sink: Sink<'_>) -> Result<Vec<Stamped>, String> {
+        let Some(host) = &self.host else {
+            return Err("The threads engine is not running.".into());
+        };
+        let id = host.id;
+        host.worker.post(&ToWorker::Run {
+            run: plan.run,
+            lane: 0,
+            tasks: plan.tasks.clone(),
+        })?;
+        let mut collector = Collector::default();
+        let result = loop {
+            match futures::StreamExt::next(&mut self.inbox).await {
+                Some((from, _)) if from != id => {}
+                Some((_, Ok(FromWorker::Done { run }))) if run == plan.run => break Ok(()),
+                Some((_, Ok(FromWorker::Failed { message }) | Err(message))) => break Err(message),
+                Some((_, Ok(message))) => {
+                    collector.take(plan.run, message, sink);
+                }
+                None => break Err("the threads host went away".into()),
+            }
+        };
+        if let Err(message) = result {
+            self.host = None;
+            return Err(format!("The threads engine failed: {message}"));
+        }
+        Ok(collector.done)
+    }
+}

@@ -1,0 +1,264 @@
+//! The lab: owns the engines and runs one experiment at a time, for the page's Run
+//! button and for `window.threadlab.run` alike, telling the page what happens as it happens.
+
+use crate::core::config::{self, Engine, FieldError, Limits, RawConfig, RunConfig};
+use crate::core::kernel;
+use crate::core::timeline::{RunResult, TaskRecord};
+use crate::web::clock::{self, now_ms};
+use crate::web::engines::{
+    main_thread, processes::Processes, threads::Threads, Plan, Progress, Stamped,
+};
+use crate::web::heartbeat;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+/// What the page hears from the lab.
+#[derive(Clone, Debug)]
+pub enum LabEvent {
+    /// An engine is being started (workers spawned) before a run.
+    Preparing {
+        engine: Engine,
+    },
+    Started {
+        run: u32,
+        config: RunConfig,
+        started_at: f64,
+    },
+    Progress {
+        run: u32,
+        progress: Progress,
+    },
+    Finished {
+        run: u32,
+        result: Rc<RunResult>,
+    },
+    Failed {
+        message: String,
+    },
+    Invalid {
+        errors: Vec<FieldError>,
+    },
+    /// An engine's workers are up (or could not start), outside any run.
+    EngineStatus {
+        engine: Engine,
+        error: Option<String>,
+    },
+}
+
+/// Why a run did not happen.
+#[derive(Clone, Debug)]
+pub enum RunError {
+    Invalid(Vec<FieldError>),
+    Failed(String),
+}
+
+impl RunError {
+    #[must_use]
+    pub fn message(&self) -> String {
+        match self {
+            RunError::Invalid(errors) => config::describe(errors),
+            RunError::Failed(message) => message.clone(),
+        }
+    }
+}
+
+pub struct Lab {
+    threads: RefCell<Option<Threads>>,
+    processes: RefCell<Option<Processes>>,
+    /// Runs (and the warm-up) take turns: a second request waits for the first.
+    turn: futures::lock::Mutex<()>,
+    next_run: Cell<u32>,
+    /// How long one CPU work unit takes on this device's page thread.
+    pub ms_per_unit: f64,
+    pub cores: u32,
+    listener: RefCell<Option<Rc<dyn Fn(LabEvent)>>>,
+}
+
+/// Measures one work unit on this device: enough units to take ≥ 40 ms, best of three.
+fn calibrate() -> f64 {
+    let mut units = 1u32;
+    loop {
+        let began = now_ms();
+        std::hint::black_box(kernel::cpu_task(0, units));
+        let took = now_ms() - began;
+        if took >= 40.0 || units >= 64 {
+            let best = (0..2).fold(took, |best, _| {
+                let began = now_ms();
+                std::hint::black_box(kernel::cpu_task(1, units));
+                best.min(now_ms() - began)
+            });
+            return (best / f64::from(units)).max(1e-3);
+        }
+        units *= 2;
+    }
+}
+
+impl Lab {
+    #[must_use]
+    pub fn new() -> Rc<Lab> {
+        let cores = web_sys::window()
+            .map(|w| w.navigator().hardware_concurrency())
+            .filter(|c| c.is_finite() && *c >= 1.0)
+            .map_or(1, |c| c as u32);
+        Rc::new(Lab {
+            threads: RefCell::new(Some(Threads::default())),
+            processes: RefCell::new(Some(Processes::default())),
+            turn: futures::lock::Mutex::new(()),
+            next_run: Cell::new(1),
+            ms_per_unit: calibrate(),
+            cores,
+            listener: RefCell::new(None),
+        })
+    }
+
+    #[must_use]
+    pub fn limits(&self) -> Limits {
+        Limits::for_speed(self.ms_per_unit)
+    }
+
+    pub fn listen(&self, listener: Rc<dyn Fn(LabEvent)>) {
+        *self.listener.borrow_mut() = Some(listener);
+    }
+
+    fn emit(&self, event: LabEvent) {
+        let listener = self.listener.borrow().clone();
+        if let Some(listener) = listener {
+            listener(event);
+        }
+    }
+
+    /// Starts the threads and processes engines with `workers` each, so the first run
+    /// does not pay for it. Failures are reported, not fatal: other engines still work.
+    pub async fn warm_up(self: &Rc<Self>, workers: u32) {
+        let _turn = self.turn.lock().await;
+        let threads = self.prepare(Engine::Threads, workers).await.err();
+        self.emit(LabEvent::EngineStatus {
+            engine: Engine::Threads,
+            error: threads,
+        });
+        let processes = self.prepare(Engine::Processes, workers).await.err();
+        self.emit(LabEvent::EngineStatus {
+            engine: Engine::Processes,
+            error: processes,
+        });
+    }
+
+    async fn prepare(&self, engine: Engine, workers: u32) -> Result<f64, String> {
+        match engine {
+            Engine::Main => Ok(0.0),
+            Engine::Threads => {
+                let mut threads = self.threads.borrow_mut().take().unwrap_or_default();
+                let result = threads.prepare(workers).await;
+                *self.threads.borrow_mut() = Some(threads);
+                result
+            }
+            Engine::Processes => {
+                let mut processes = self.processes.borrow_mut().take().unwrap_or_default();
+                let result = processes.prepare(workers).await;
+                *self.processes.borrow_mut() = Some(processes);
+                result
+            }
+        }
+    }
+
+    /// Runs one experiment and shows it on the page.
+    ///
+    /// # Errors
+    /// [`RunError::Invalid`] for a bad request (one message per field), and
+    /// [`RunError::Failed`] when an engine fails. A run requested while another is in
+    /// progress waits for it.
+    pub async fn run(self: &Rc<Self>, raw: &RawConfig) -> Result<Rc<RunResult>, RunError> {
+        let config = match config::validate(raw, self.limits()) {
+            Ok(config) => config,
+            Err(errors) => {
+                self.emit(LabEvent::Invalid {
+                    errors: errors.clone(),
+                });
+                return Err(RunError::Invalid(errors));
+            }
+        };
+        let _turn = self.turn.lock().await;
+        let outcome = self.run_valid(config).await;
+        if let Err(message) = &outcome {
+            self.emit(LabEvent::Failed {
+                message: message.clone(),
+            });
+        }
+        outcome.map_err(RunError::Failed)
+    }
+
+    async fn run_valid(self: &Rc<Self>, config: RunConfig) -> Result<Rc<RunResult>, String> {
+        let run = self.next_run.replace(self.next_run.get() + 1);
+        let plan = Plan::new(run, config.clone());
+        self.emit(LabEvent::Preparing {
+            engine: config.engine,
+        });
+        let setup_ms = self.prepare(config.engine, config.workers).await?;
+        let sink = |progress: Progress| self.emit(LabEvent::Progress { run, progress });
+        let (started_at, stamps, frame_gap) = match config.engine {
+            Engine::Main => {
+                // Let the page paint "running" before it freezes.
+                clock::next_frame().await;
+                clock::next_frame().await;
+                heartbeat::reset();
+                let started_at = now_ms();
+                self.emit(LabEvent::Started {
+                    run,
+                    config: config.clone(),
+                    started_at,
+                });
+                let stamps = main_thread::run(&plan, &sink);
+                // The frame that ends the freeze is the one that measures it.
+                clock::next_frame().await;
+                (started_at, stamps, Some(heartbeat::longest_gap_ms()))
+            }
+            Engine::Threads => {
+                let mut threads = self.threads.borrow_mut().take().unwrap_or_default();
+                let started_at = now_ms();
+                self.emit(LabEvent::Started {
+                    run,
+                    config: config.clone(),
+                    started_at,
+                });
+                let stamps = threads.run(&plan, &sink).await;
+                *self.threads.borrow_mut() = Some(threads);
+                (started_at, stamps?, None)
+            }
+            Engine::Processes => {
+                let mut processes = self.processes.borrow_mut().take().unwrap_or_default();
+                let started_at = now_ms();
+                self.emit(LabEvent::Started {
+                    run,
+                    config: config.clone(),
+                    started_at,
+                });
+                let stamps = processes.run(&plan, &sink).await;
+                *self.processes.borrow_mut() = Some(processes);
+                (started_at, stamps?, None)
+            }
+        };
+        let records = stamps
+            .into_iter()
+            .map(|s| relative(s, started_at))
+            .collect();
+        let mut result = RunResult::new(&config, self.cores, started_at, setup_ms, records);
+        result.longest_frame_gap_ms = frame_gap;
+        let result = Rc::new(result);
+        self.emit(LabEvent::Finished {
+            run,
+            result: result.clone(),
+        });
+        Ok(result)
+    }
+}
+
+fn relative(s: Stamped, started_at: f64) -> TaskRecord {
+    TaskRecord {
+        id: s.id,
+        lane: s.lane,
+        start_ms: s.start - started_at,
+        end_ms: s.end - started_at,
+        result: s.outcome.result,
+        checked: s.outcome.checked,
+    }
+}

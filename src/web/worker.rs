@@ -1,0 +1,189 @@
+//! What runs inside ThreadLab's workers: a process of the processes engine, or the
+//! threads engine's host (one wasm instance whose memory its rayon pool shares).
+
+use crate::core::protocol::{FromWorker, Role, TaskSpec, ToWorker};
+use crate::core::task;
+use crate::web::clock::{block_ms, now_ms};
+use crate::web::spawn::js_error;
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+
+/// A value in this instance's memory that `Poke` writes and `Peek` reads: it shows
+/// whether two workers share memory (threads of one process) or not (processes).
+pub static PROBE: AtomicU32 = AtomicU32::new(0);
+
+/// Events of the threads host's pool, gathered until the host posts them.
+///
+/// Rayon's threads are Web Workers whose parent is the host worker, and their
+/// `postMessage` would go to the host, not the page. So they stamp events here, in
+/// the shared memory, and the host's own event loop forwards them (see [`flush`]).
+static OUTBOX: Mutex<Vec<FromWorker>> = Mutex::new(Vec::new());
+
+thread_local! {
+    static FLUSH_TIMER: Cell<Option<i32>> = const { Cell::new(None) };
+}
+
+fn scope() -> DedicatedWorkerGlobalScope {
+    js_sys::global().unchecked_into()
+}
+
+fn post(message: &FromWorker) {
+    if let Ok(value) = serde_wasm_bindgen::to_value(message) {
+        let _ = scope().post_message(&value);
+    }
+}
+
+/// Entry point of every ThreadLab worker, called by the boot script of `spawn.js`.
+#[wasm_bindgen]
+pub fn worker_main(role: JsValue, threads: u32) {
+    let role: Role = match serde_wasm_bindgen::from_value(role) {
+        Ok(role) => role,
+        Err(e) => {
+            return post(&FromWorker::Failed {
+                message: format!("unknown worker role: {e}"),
+            })
+        }
+    };
+    match role {
+        Role::Process => {
+            listen(role);
+            post(&FromWorker::Ready {
+                threads: 1,
+                at: now_ms(),
+            });
+        }
+        Role::Threads => wasm_bindgen_futures::spawn_local(async move {
+            match JsFuture::from(wasm_bindgen_rayon::init_thread_pool(threads as usize)).await {
+                Ok(_) => {
+                    listen(role);
+                    let threads = u32::try_from(rayon::current_num_threads()).unwrap_or(u32::MAX);
+                    post(&FromWorker::Ready {
+                        threads,
+                        at: now_ms(),
+                    });
+                }
+                Err(e) => post(&FromWorker::Failed {
+                    message: format!("the thread pool did not start: {}", js_error(e)),
+                }),
+            }
+        }),
+    }
+}
+
+fn listen(role: Role) {
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        match serde_wasm_bindgen::from_value::<ToWorker>(event.data()) {
+            Ok(message) => handle(role, message),
+            Err(e) => post(&FromWorker::Failed {
+                message: format!("unreadable message: {e}"),
+            }),
+        }
+    });
+    scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    on_message.forget(); // lives as long as the worker
+}
+
+fn handle(role: Role, message: ToWorker) {
+    match message {
+        ToWorker::Run { run, lane, tasks } => match role {
+            Role::Process => run_here(run, lane, &tasks),
+            Role::Threads => run_on_pool(run, tasks),
+        },
+        ToWorker::Poke { value } => PROBE.store(value, Ordering::SeqCst),
+        ToWorker::Peek => post(&FromWorker::Peeked {
+            value: PROBE.load(Ordering::SeqCst),
+        }),
+    }
+}
+
+/// A process runs its tasks on its own (only) thread, posting each stamp as it happens.
+fn run_here(run: u32, lane: u32, tasks: &[TaskSpec]) {
+    for spec in tasks {
+        post(&FromWorker::Started {
+            run,
+            id: spec.id,
+            lane,
+            at: now_ms(),
+        });
+        let outcome = task::execute(spec, block_ms);
+        post(&FromWorker::Ended {
+            run,
+            id: spec.id,
+            lane,
+            at: now_ms(),
+            outcome,
+        });
+    }
+    post(&FromWorker::Done { run });
+}
+
+fn push(message: FromWorker) {
+    OUTBOX
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(message);
+}
+
+/// The threads engine: every task is its own rayon job, so with as many threads as
+/// tasks they all run at once, like one `threading.Thread` per call.
+fn run_on_pool(run: u32, tasks: Vec<TaskSpec>) {
+    use rayon::prelude::*;
+    // `rayon::spawn` returns at once: the host's event loop stays free to forward events.
+    rayon::spawn(move || {
+        tasks.into_par_iter().with_max_len(1).for_each(|spec| {
+            let lane = u32::try_from(rayon::current_thread_index().unwrap_or(0)).unwrap_or(0);
+            push(FromWorker::Started {
+                run,
+                id: spec.id,
+                lane,
+                at: now_ms(),
+            });
+            let outcome = task::execute(&spec, block_ms);
+            push(FromWorker::Ended {
+                run,
+                id: spec.id,
+                lane,
+                at: now_ms(),
+                outcome,
+            });
+        });
+        push(FromWorker::Done { run });
+    });
+    start_flushing();
+}
+
+/// Forwards the pool's events every few ms while a run is in flight. The stamps were
+/// taken when things happened; this delay only affects when the page hears of them.
+fn start_flushing() {
+    if FLUSH_TIMER.with(Cell::get).is_some() {
+        return;
+    }
+    let tick = Closure::<dyn FnMut()>::new(flush);
+    let id = scope()
+        .set_interval_with_callback_and_timeout_and_arguments_0(tick.as_ref().unchecked_ref(), 8)
+        .unwrap_or_default();
+    tick.forget(); // one per flushing period; small and bounded by the number of runs
+    FLUSH_TIMER.with(|t| t.set(Some(id)));
+}
+
+fn flush() {
+    let batch = std::mem::take(
+        &mut *OUTBOX
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
+    let mut finished = false;
+    for message in &batch {
+        finished |= matches!(message, FromWorker::Done { .. });
+        post(message);
+    }
+    if finished {
+        if let Some(id) = FLUSH_TIMER.with(Cell::take) {
+            scope().clear_interval_with_handle(id);
+        }
+    }
+}

@@ -1,0 +1,42 @@
+// Loads ThreadLab and publishes window.threadlab (see README, "Automation API").
+import init, { start } from "../pkg/threadlab.js";
+
+const root = document.getElementById("app");
+
+function showFatal(message) {
+  root.replaceChildren();
+  const box = document.createElement("div");
+  box.className = "fatal";
+  box.setAttribute("role", "alert");
+  const title = document.createElement("h1");
+  title.textContent = "ThreadLab could not start";
+  const text = document.createElement("p");
+  text.textContent = message;
+  box.append(title, text);
+  root.append(box);
+}
+
+const api = (async () => {
+  if (!self.crossOriginIsolated) {
+    // Shared wasm memory (threads) needs SharedArrayBuffer, which browsers give only
+    // to cross-origin isolated pages: https://developer.mozilla.org/docs/Web/API/Window/crossOriginIsolated
+    throw new Error(
+      "This page is not cross-origin isolated, so it cannot use shared memory. Serve it with " +
+        "'Cross-Origin-Opener-Policy: same-origin' and 'Cross-Origin-Embedder-Policy: require-corp' " +
+        "(cargo xtask serve does)."
+    );
+  }
+  await init();
+  return start(root);
+})();
+
+api.catch((error) => showFatal(error && error.message ? error.message : String(error)));
+
+window.threadlab = {
+  /** Settles when the app can run (rejects with the reason it cannot). */
+  ready: api.then(() => undefined),
+  /** Runs an experiment; see README for the config and the result. */
+  run: (config) => api.then((handle) => handle.run(config)),
+  /** This device's speed and the input bounds. */
+  device: () => api.then((handle) => handle.device()),
+};

@@ -1,0 +1,96 @@
+//! `cargo xtask test`: every test, in a real browser where it matters.
+//!
+//! 1. native `cargo test` of the core and the xtask (stable toolchain);
+//! 2. `wasm-pack test --headless --chrome`: wasm-bindgen tests in Debian's Chromium;
+//! 3. the release build, served by the same code as `cargo xtask serve`, driven
+//!    end to end by Playwright (`playwright-core` + `/usr/bin/chromium`).
+//!
+//! A browser test that cannot run fails the command: nothing is skipped quietly.
+
+use crate::build::{self, BUILD_STD};
+use crate::tools::{self, host_cargo, nightly, run, CHROMEDRIVER, CHROMIUM};
+use crate::{root, serve, step, Result};
+use std::process::Command;
+use std::time::Instant;
+
+pub fn command(args: &[String]) -> Result {
+    if let Some(other) = args.first() {
+        return Err(format!("test: unknown option {other:?}"));
+    }
+    let root = root();
+    let mut times = Vec::new();
+    let mut timed = |name: &'static str, f: &mut dyn FnMut() -> Result| -> Result {
+        let began = Instant::now();
+        f()?;
+        times.push((name, began.elapsed().as_secs_f64()));
+        Ok(())
+    };
+    timed("install", &mut || {
+        tools::ensure_build_tools()?;
+        tools::ensure_test_tools()
+    })?;
+
+    // Chromium writes profiles and caches under ~/.config and ~/.cache; keep them in target/.
+    let scratch = root.join("target/browser-home");
+    std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
+    let browser_env = |cmd: &mut Command| {
+        cmd.env("XDG_CONFIG_HOME", scratch.join("config"))
+            .env("XDG_CACHE_HOME", scratch.join("cache"));
+    };
+
+    timed("native tests", &mut || {
+        step("native tests (cargo test --workspace)");
+        run(host_cargo()
+            .current_dir(&root)
+            .args(["test", "--workspace"]))
+    })?;
+
+    timed("wasm browser tests", &mut || {
+        step("browser tests in headless Chromium (wasm-pack test --headless --chrome)");
+        let mut cmd = nightly("wasm-pack");
+        cmd.current_dir(&root)
+            .args([
+                "test",
+                "--headless",
+                "--chrome",
+                "--chromedriver",
+                CHROMEDRIVER,
+                "--",
+                "--tests",
+            ])
+            .args(BUILD_STD)
+            .env("CHROMEDRIVER", CHROMEDRIVER)
+            .env("WASM_BINDGEN_TEST_TIMEOUT", "120");
+        browser_env(&mut cmd);
+        run(&mut cmd)
+    })?;
+
+    let mut site = None;
+    timed("release build", &mut || {
+        site = Some(build::site(&root)?);
+        Ok(())
+    })?;
+
+    timed("end-to-end tests", &mut || {
+        let addr = serve::spawn(site.clone().expect("built above"))?;
+        step(&format!(
+            "end-to-end tests with Playwright against http://{addr}/"
+        ));
+        let artifacts = root.join("target/e2e");
+        std::fs::create_dir_all(&artifacts).map_err(|e| e.to_string())?;
+        let mut cmd = Command::new("node");
+        cmd.current_dir(root.join("tests/e2e"))
+            .args(["--test", "--test-concurrency=1"])
+            .env("THREADLAB_URL", format!("http://{addr}/"))
+            .env("CHROMIUM", CHROMIUM)
+            .env("ARTIFACTS", &artifacts);
+        browser_env(&mut cmd);
+        run(&mut cmd)
+    })?;
+
+    step("all tests passed");
+    for (name, secs) in times {
+        eprintln!("    {name:<20} {secs:>6.1} s");
+    }
+    Ok(())
+}

@@ -1,0 +1,185 @@
+//! Installing what the build and the tests need, each only when missing.
+
+use crate::{root, step, Result};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// The nightly the wasm build uses: threads need `-Z build-std` (see .cargo/config.toml).
+pub const NIGHTLY: &str = "nightly-2026-05-20";
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+pub const WASM_PACK_VERSION: &str = "0.15.1";
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// Runs a command, failing with its name when it does not succeed.
+pub fn run(cmd: &mut Command) -> Result {
+    let status = cmd
+        .status()
+        .map_err(|e| format!("could not start {cmd:?}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd:?} failed ({status})"))
+    }
+}
+
+/// A command's stdout, or `None` if it cannot run or fails.
+fn output(cmd: &mut Command) -> Option<String> {
+    let out = cmd.stderr(Stdio::null()).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// A `cargo` for host work on the machine's default toolchain, whatever toolchain
+/// the xtask itself was started with.
+pub fn host_cargo() -> Command {
+    let mut cmd = Command::new("cargo");
+    cmd.env_remove("RUSTUP_TOOLCHAIN");
+    cmd
+}
+
+/// A `cargo` (or another rustup proxy) running on the pinned nightly.
+pub fn nightly(program: &str) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.env("RUSTUP_TOOLCHAIN", NIGHTLY);
+    cmd
+}
+
+fn ensure_nightly() -> Result {
+    let sysroot = output(nightly("rustc").args(["--print", "sysroot"]));
+    let ready = sysroot.is_some_and(|s| {
+        let lib = Path::new(&s).join("lib/rustlib");
+        lib.join("src/rust/library").exists() && lib.join(WASM_TARGET).exists()
+    });
+    if ready {
+        return Ok(());
+    }
+    // RUSTUP_AUTO_INSTALL=0 on CI: naming a toolchain installs nothing, so install it here.
+    step(&format!(
+        "installing Rust {NIGHTLY} with rust-src and {WASM_TARGET}"
+    ));
+    run(Command::new("rustup").args([
+        "toolchain",
+        "install",
+        NIGHTLY,
+        "--profile",
+        "minimal",
+        "-c",
+        "rust-src",
+        "-t",
+        WASM_TARGET,
+    ]))
+}
+
+/// The wasm-bindgen version in Cargo.lock: the CLI must be exactly the same.
+pub fn locked_version(package: &str) -> Result<String> {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock"))
+        .map_err(|e| format!("reading Cargo.lock: {e}"))?;
+    let needle = format!("name = \"{package}\"\nversion = \"");
+    let start = lock
+        .find(&needle)
+        .ok_or_else(|| format!("{package} is not in Cargo.lock"))?
+        + needle.len();
+    Ok(lock[start..]
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .to_owned())
+}
+
+fn ensure_wasm_bindgen() -> Result {
+    let version = locked_version("wasm-bindgen")?;
+    if output(Command::new("wasm-bindgen").arg("--version"))
+        .is_some_and(|v| v == format!("wasm-bindgen {version}"))
+    {
+        return Ok(());
+    }
+    step(&format!(
+        "installing wasm-bindgen-cli {version} (about 2 minutes, once)"
+    ));
+    // Not `--locked`: its lockfile pins a webpki-roots release the registry here lacks.
+    run(host_cargo().args(["install", "wasm-bindgen-cli", "--version", &version]))
+}
+
+fn ensure_wasm_pack() -> Result {
+    if output(Command::new("wasm-pack").arg("--version"))
+        .is_some_and(|v| v.ends_with(WASM_PACK_VERSION))
+    {
+        return Ok(());
+    }
+    step(&format!(
+        "installing wasm-pack {WASM_PACK_VERSION} (about 2 minutes, once)"
+    ));
+    run(host_cargo().args([
+        "install",
+        "wasm-pack",
+        "--version",
+        WASM_PACK_VERSION,
+        "--locked",
+    ]))
+}
+
+fn apt_install(packages: &[&str]) -> Result {
+    step(&format!(
+        "installing Debian packages: {}",
+        packages.join(" ")
+    ));
+    let root_user = output(Command::new("id").arg("-u")).is_some_and(|u| u == "0");
+    let apt = |args: &[&str]| {
+        let mut cmd = if root_user {
+            Command::new("apt-get")
+        } else {
+            Command::new("sudo")
+        };
+        if !root_user {
+            cmd.arg("apt-get");
+        }
+        cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        run(&mut cmd)
+    };
+    apt(&["update", "-qq"])?;
+    apt(&[
+        &["install", "-y", "-qq", "--no-install-recommends"][..],
+        packages,
+    ]
+    .concat())
+}
+
+fn ensure_browser() -> Result {
+    if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
+        return Ok(());
+    }
+    apt_install(&["chromium", "chromium-driver"])
+}
+
+fn ensure_npm_packages() -> Result {
+    let dir = root().join("tests/e2e");
+    if output(Command::new("npm").arg("--version")).is_none() {
+        apt_install(&["nodejs", "npm"])?;
+    }
+    let lock = std::fs::read(dir.join("package-lock.json"))
+        .map_err(|e| format!("tests/e2e/package-lock.json: {e}"))?;
+    let stamp = dir.join("node_modules/.threadlab-lock");
+    if std::fs::read(&stamp).is_ok_and(|s| s == lock) {
+        return Ok(());
+    }
+    step("installing npm packages of tests/e2e (npm ci)");
+    run(Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(&dir))?;
+    std::fs::write(&stamp, lock).map_err(|e| e.to_string())
+}
+
+/// What building the app needs: the nightly and wasm-bindgen-cli.
+pub fn ensure_build_tools() -> Result {
+    ensure_nightly()?;
+    ensure_wasm_bindgen()
+}
+
+/// What the browser tests need on top: wasm-pack, Chromium + ChromeDriver, npm packages.
+pub fn ensure_test_tools() -> Result {
+    ensure_wasm_pack()?;
+    ensure_browser()?;
+    ensure_npm_packages()
+}
