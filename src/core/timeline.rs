@@ -31,6 +31,8 @@ impl TaskRecord {
 /// The result of a run, as the API returns it and the page draws it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RunResult {
+    /// The run's number on this page (1, 2, …).
+    pub run: u32,
     pub engine: Engine,
     pub workload: Workload,
     pub tasks_requested: u32,
@@ -55,6 +57,7 @@ impl RunResult {
     /// Assembles a result from records in ms relative to the run's start.
     #[must_use]
     pub fn new(
+        run: u32,
         config: &RunConfig,
         cores: u32,
         started_at: f64,
@@ -63,6 +66,7 @@ impl RunResult {
     ) -> RunResult {
         tasks.sort_by_key(|t| t.id);
         RunResult {
+            run,
             engine: config.engine,
             workload: config.workload,
             tasks_requested: config.tasks,
@@ -213,6 +217,7 @@ mod tests {
             ..RunConfig::notebook_preset()
         };
         let r = RunResult::new(
+            1,
             &cfg,
             2,
             1e12,

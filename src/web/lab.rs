@@ -241,7 +241,7 @@ impl Lab {
             .into_iter()
             .map(|s| relative(s, started_at))
             .collect();
-        let mut result = RunResult::new(&config, self.cores, started_at, setup_ms, records);
+        let mut result = RunResult::new(run, &config, self.cores, started_at, setup_ms, records);
         result.longest_frame_gap_ms = frame_gap;
         let result = Rc::new(result);
         self.emit(LabEvent::Finished {

@@ -56,7 +56,6 @@ pub fn command(args: &[String]) -> Result {
                 "--chromedriver",
                 CHROMEDRIVER,
                 "--",
-                "--tests",
             ])
             .args(BUILD_STD)
             .env("CHROMEDRIVER", CHROMEDRIVER)

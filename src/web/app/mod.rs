@@ -111,7 +111,7 @@ pub fn app(props: &AppProps) -> Html {
         .unwrap_or_else(|| preview_config(&state, &lab));
 
     html! {
-        <div class="app">
+        <div class="app" data-busy={state.busy().to_string()}>
             <header class="masthead">
                 <div class="brand">
                     <h1>{"ThreadLab"}</h1>

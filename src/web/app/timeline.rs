@@ -141,7 +141,8 @@ fn panel(state: &State, engine: Engine, scale: f64) -> Html {
     });
 
     html! {
-        <div class={classes!("panel", format!("engine-{}", engine.key()), live.map(|_| "live"))} data-testid={format!("panel-{}", engine.key())}>
+        <div class={classes!("panel", format!("engine-{}", engine.key()), live.map(|_| "live"))} data-testid={format!("panel-{}", engine.key())}
+            data-run={last.map(|r| r.run.to_string())} data-live={live.is_some().to_string()}>
             <div class="panel-head">
                 <h3>{engine.label()}</h3>
                 {stats(state, engine, config.as_ref().map(|c| c.workload), live.is_some())}

@@ -1,0 +1,179 @@
+//! Browser tests, run in a dedicated worker of headless Chromium by
+//! `wasm-pack test --headless --chrome` (see `cargo xtask test`). A worker, because
+//! the things under test block (rayon's broadcast, the tasks' waits), which the page's
+//! main thread may not.
+#![cfg(target_arch = "wasm32")]
+
+use futures::channel::mpsc;
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
+use threadlab::core::config::{Engine, RunConfig, Workload};
+use threadlab::core::protocol::{FromWorker, Role, ToWorker};
+use threadlab::web::clock::now_ms;
+use threadlab::web::engines::{processes::Processes, receive, threads::Threads, Plan, Stamped};
+use threadlab::web::spawn::WorkerHandle;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_dedicated_worker);
+
+fn io_plan(engine: Engine, tasks: u32, duration_ms: u32) -> Plan {
+    Plan::new(
+        7,
+        RunConfig {
+            engine,
+            workload: Workload::Io,
+            tasks,
+            duration_ms,
+            units: 0,
+            workers: tasks,
+        },
+    )
+}
+
+/// Every stamp lies between two stamps taken here, in this worker, before and after.
+fn assert_on_one_clock(stamps: &[Stamped], before: f64, after: f64, duration_ms: f64) {
+    for s in stamps {
+        assert!(
+            before <= s.start && s.start <= s.end && s.end <= after,
+            "{before} ≤ {s:?} ≤ {after}"
+        );
+        // 5 µs is the clock's coarsening in an isolated context.
+        assert!(
+            s.end - s.start >= duration_ms - 0.01,
+            "task {} waited only {} ms",
+            s.id,
+            s.end - s.start
+        );
+    }
+}
+
+#[wasm_bindgen_test]
+async fn the_thread_pool_has_n_threads_that_share_one_memory() {
+    JsFuture::from(wasm_bindgen_rayon::init_thread_pool(3))
+        .await
+        .expect("pool starts");
+    assert_eq!(rayon::current_num_threads(), 3);
+
+    // Thread 0 writes a value; the other threads (other Web Workers) wait to read it.
+    static VALUE: AtomicU32 = AtomicU32::new(0);
+    static SEEN: Mutex<BTreeSet<(usize, u32)>> = Mutex::new(BTreeSet::new());
+    rayon::broadcast(|ctx| {
+        if ctx.index() == 0 {
+            VALUE.store(42, Ordering::SeqCst);
+        }
+        let give_up = now_ms() + 5_000.0;
+        let mut seen = VALUE.load(Ordering::SeqCst);
+        while seen != 42 && now_ms() < give_up {
+            seen = VALUE.load(Ordering::SeqCst);
+        }
+        SEEN.lock().unwrap().insert((ctx.index(), seen));
+    });
+    // And this worker, which is none of the pool's threads, sees what they all wrote.
+    let seen = SEEN.lock().unwrap().clone();
+    assert_eq!(seen, BTreeSet::from([(0, 42), (1, 42), (2, 42)]));
+}
+
+#[wasm_bindgen_test]
+async fn each_process_has_its_own_memory() {
+    let (outbox, mut inbox) = mpsc::unbounded();
+    let a = WorkerHandle::spawn(Role::Process, 1, 0, &outbox).unwrap();
+    let b = WorkerHandle::spawn(Role::Process, 1, 1, &outbox).unwrap();
+    let mut ready = BTreeSet::new();
+    while ready.len() < 2 {
+        match receive(&mut inbox, 30_000).await.expect("processes start") {
+            (id, Ok(FromWorker::Ready { threads: 1, .. })) => {
+                ready.insert(id);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    a.post(&ToWorker::Poke { value: 7 }).unwrap();
+    a.post(&ToWorker::Peek).unwrap();
+    b.post(&ToWorker::Peek).unwrap();
+    let mut peeked = BTreeSet::new();
+    while peeked.len() < 2 {
+        match receive(&mut inbox, 10_000).await.expect("answers") {
+            (id, Ok(FromWorker::Peeked { value })) => {
+                peeked.insert((id, value));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    // Written in process 0, invisible to process 1 and to this worker.
+    assert_eq!(peeked, BTreeSet::from([(0, 7), (1, 0)]));
+    assert_eq!(threadlab::web::worker::PROBE.load(Ordering::SeqCst), 0);
+}
+
+#[wasm_bindgen_test]
+async fn process_stamps_are_on_this_workers_clock_and_overlap() {
+    let mut processes = Processes::default();
+    processes.prepare(2).await.expect("processes start");
+    let before = now_ms();
+    let stamps = processes
+        .run(&io_plan(Engine::Processes, 2, 60), &|_| {})
+        .await
+        .expect("run");
+    let after = now_ms();
+    assert_eq!(stamps.len(), 2);
+    assert_on_one_clock(&stamps, before, after, 60.0);
+    let lanes: BTreeSet<_> = stamps.iter().map(|s| s.lane).collect();
+    assert_eq!(lanes, BTreeSet::from([0, 1]), "one task per process");
+    // Both waited at the same time: each started before the other ended.
+    assert!(
+        stamps[0].start < stamps[1].end && stamps[1].start < stamps[0].end,
+        "{stamps:?}"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn thread_stamps_are_on_this_workers_clock_and_overlap() {
+    let mut threads = Threads::default();
+    threads.prepare(2).await.expect("threads host starts");
+    let before = now_ms();
+    let stamps = threads
+        .run(&io_plan(Engine::Threads, 2, 60), &|_| {})
+        .await
+        .expect("run");
+    let after = now_ms();
+    assert_eq!(stamps.len(), 2);
+    assert_on_one_clock(&stamps, before, after, 60.0);
+    let lanes: BTreeSet<_> = stamps.iter().map(|s| s.lane).collect();
+    assert_eq!(lanes, BTreeSet::from([0, 1]), "one task per thread");
+    assert!(
+        stamps[0].start < stamps[1].end && stamps[1].start < stamps[0].end,
+        "{stamps:?}"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn cpu_tasks_in_a_process_return_checked_results() {
+    let mut processes = Processes::default();
+    processes.prepare(1).await.expect("process starts");
+    let plan = Plan::new(
+        3,
+        RunConfig {
+            engine: Engine::Processes,
+            workload: Workload::Cpu,
+            tasks: 2,
+            duration_ms: 0,
+            units: 1,
+            workers: 1,
+        },
+    );
+    let stamps = processes.run(&plan, &|_| {}).await.expect("run");
+    assert_eq!(stamps.len(), 2);
+    for s in &stamps {
+        assert_eq!(s.outcome.checked, Some(true));
+        let expected = format!("{:016x}", threadlab::core::kernel::expected(s.id, 1));
+        assert_eq!(s.outcome.result.as_deref(), Some(expected.as_str()));
+    }
+    // One process: the second task waited for the first.
+    let (first, second) = if stamps[0].start < stamps[1].start {
+        (&stamps[0], &stamps[1])
+    } else {
+        (&stamps[1], &stamps[0])
+    };
+    assert!(second.start >= first.end);
+}
