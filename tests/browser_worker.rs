@@ -9,8 +9,9 @@ use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 use threadlab::core::config::{Engine, RunConfig, Workload};
+use threadlab::core::gil::SegmentState;
 use threadlab::core::protocol::{FromWorker, Role, ToWorker};
-use threadlab::web::clock::now_ms;
+use threadlab::web::clock::{now_ms, CROSS_CONTEXT_PRECISION_MS};
 use threadlab::web::engines::{processes::Processes, receive, threads::Threads, Plan, Stamped};
 use threadlab::web::spawn::WorkerHandle;
 use wasm_bindgen_futures::JsFuture;
@@ -26,34 +27,61 @@ fn io_plan(engine: Engine, tasks: u32, duration_ms: u32) -> Plan {
             workload: Workload::Io,
             tasks,
             duration_ms,
-            units: 0,
             workers: tasks,
+            ..RunConfig::notebook_preset()
         },
     )
+}
+
+fn cpu_plan(engine: Engine, tasks: u32, units: u32, gil: bool) -> Plan {
+    let config = RunConfig {
+        engine,
+        workload: Workload::Cpu,
+        tasks,
+        units,
+        workers: tasks,
+        gil,
+        switch_interval_ms: 1.0,
+        ..RunConfig::notebook_preset()
+    };
+    Plan::new(9, config)
+}
+
+fn cores() -> f64 {
+    let navigator = js_sys::Reflect::get(&js_sys::global(), &"navigator".into()).unwrap();
+    js_sys::Reflect::get(&navigator, &"hardwareConcurrency".into()).unwrap().as_f64().unwrap_or(1.0)
+}
+
+/// The "running" segments of all tasks, tagged with their task.
+fn running(stamps: &[Stamped]) -> Vec<(u32, f64, f64)> {
+    stamps
+        .iter()
+        .flat_map(|s| {
+            s.outcome.segments.iter().filter(|g| g.state == SegmentState::Running).map(|g| (s.id, g.start_ms, g.end_ms))
+        })
+        .collect()
+}
+
+/// Whether a running segment of one task overlaps one of another task.
+fn running_overlaps(stamps: &[Stamped]) -> bool {
+    let segs = running(stamps);
+    let eps = CROSS_CONTEXT_PRECISION_MS;
+    segs.iter().any(|a| segs.iter().any(|b| a.0 != b.0 && a.1 + eps < b.2 && b.1 + eps < a.2))
 }
 
 /// Every stamp lies between two stamps taken here, in this worker, before and after.
 fn assert_on_one_clock(stamps: &[Stamped], before: f64, after: f64, duration_ms: f64) {
     for s in stamps {
-        assert!(
-            before <= s.start && s.start <= s.end && s.end <= after,
-            "{before} ≤ {s:?} ≤ {after}"
-        );
+        let eps = CROSS_CONTEXT_PRECISION_MS;
+        assert!(before - eps <= s.start && s.start <= s.end && s.end <= after + eps, "{before} ≤ {s:?} ≤ {after}");
         // 5 µs is the clock's coarsening in an isolated context.
-        assert!(
-            s.end - s.start >= duration_ms - 0.01,
-            "task {} waited only {} ms",
-            s.id,
-            s.end - s.start
-        );
+        assert!(s.end - s.start >= duration_ms - 0.01, "task {} waited only {} ms", s.id, s.end - s.start);
     }
 }
 
 #[wasm_bindgen_test]
 async fn the_thread_pool_has_n_threads_that_share_one_memory() {
-    JsFuture::from(wasm_bindgen_rayon::init_thread_pool(3))
-        .await
-        .expect("pool starts");
+    JsFuture::from(wasm_bindgen_rayon::init_thread_pool(3)).await.expect("pool starts");
     assert_eq!(rayon::current_num_threads(), 3);
 
     // Thread 0 writes a value; the other threads (other Web Workers) wait to read it.
@@ -111,20 +139,14 @@ async fn process_stamps_are_on_this_workers_clock_and_overlap() {
     let mut processes = Processes::default();
     processes.prepare(2).await.expect("processes start");
     let before = now_ms();
-    let stamps = processes
-        .run(&io_plan(Engine::Processes, 2, 60), &|_| {})
-        .await
-        .expect("run");
+    let stamps = processes.run(&io_plan(Engine::Processes, 2, 60), &|_| {}).await.expect("run").stamps;
     let after = now_ms();
     assert_eq!(stamps.len(), 2);
     assert_on_one_clock(&stamps, before, after, 60.0);
     let lanes: BTreeSet<_> = stamps.iter().map(|s| s.lane).collect();
     assert_eq!(lanes, BTreeSet::from([0, 1]), "one task per process");
     // Both waited at the same time: each started before the other ended.
-    assert!(
-        stamps[0].start < stamps[1].end && stamps[1].start < stamps[0].end,
-        "{stamps:?}"
-    );
+    assert!(stamps[0].start < stamps[1].end && stamps[1].start < stamps[0].end, "{stamps:?}");
 }
 
 #[wasm_bindgen_test]
@@ -132,37 +154,21 @@ async fn thread_stamps_are_on_this_workers_clock_and_overlap() {
     let mut threads = Threads::default();
     threads.prepare(2).await.expect("threads host starts");
     let before = now_ms();
-    let stamps = threads
-        .run(&io_plan(Engine::Threads, 2, 60), &|_| {})
-        .await
-        .expect("run");
+    let stamps = threads.run(&io_plan(Engine::Threads, 2, 60), &|_| {}).await.expect("run").stamps;
     let after = now_ms();
     assert_eq!(stamps.len(), 2);
     assert_on_one_clock(&stamps, before, after, 60.0);
     let lanes: BTreeSet<_> = stamps.iter().map(|s| s.lane).collect();
     assert_eq!(lanes, BTreeSet::from([0, 1]), "one task per thread");
-    assert!(
-        stamps[0].start < stamps[1].end && stamps[1].start < stamps[0].end,
-        "{stamps:?}"
-    );
+    assert!(stamps[0].start < stamps[1].end && stamps[1].start < stamps[0].end, "{stamps:?}");
 }
 
 #[wasm_bindgen_test]
 async fn cpu_tasks_in_a_process_return_checked_results() {
     let mut processes = Processes::default();
     processes.prepare(1).await.expect("process starts");
-    let plan = Plan::new(
-        3,
-        RunConfig {
-            engine: Engine::Processes,
-            workload: Workload::Cpu,
-            tasks: 2,
-            duration_ms: 0,
-            units: 1,
-            workers: 1,
-        },
-    );
-    let stamps = processes.run(&plan, &|_| {}).await.expect("run");
+    let plan = Plan::new(3, RunConfig { workers: 1, ..cpu_plan(Engine::Processes, 2, 1, true).config });
+    let stamps = processes.run(&plan, &|_| {}).await.expect("run").stamps;
     assert_eq!(stamps.len(), 2);
     for s in &stamps {
         assert_eq!(s.outcome.checked, Some(true));
@@ -170,10 +176,50 @@ async fn cpu_tasks_in_a_process_return_checked_results() {
         assert_eq!(s.outcome.result.as_deref(), Some(expected.as_str()));
     }
     // One process: the second task waited for the first.
-    let (first, second) = if stamps[0].start < stamps[1].start {
-        (&stamps[0], &stamps[1])
-    } else {
-        (&stamps[1], &stamps[0])
-    };
+    let (first, second) =
+        if stamps[0].start < stamps[1].start { (&stamps[0], &stamps[1]) } else { (&stamps[1], &stamps[0]) };
     assert!(second.start >= first.end);
+}
+
+#[wasm_bindgen_test]
+async fn threads_holding_the_gil_never_run_at_once_and_take_turns() {
+    let mut threads = Threads::default();
+    threads.prepare(2).await.expect("threads host starts");
+    let output = threads.run(&cpu_plan(Engine::Threads, 2, 6, true), &|_| {}).await.expect("run");
+    assert_eq!(output.stamps.len(), 2);
+    assert!(output.stamps.iter().all(|s| s.outcome.checked == Some(true)), "slicing kept the answers right");
+    assert!(!running_overlaps(&output.stamps), "two threads ran Python at once: {:?}", running(&output.stamps));
+    assert!(output.gil_switches >= 1, "the GIL never changed hands");
+    // Each task's segments lie inside its bar, in order, one after another.
+    for s in &output.stamps {
+        let segs = &s.outcome.segments;
+        assert!(s.start <= segs[0].start_ms && segs[segs.len() - 1].end_ms <= s.end, "task {}: {segs:?}", s.id);
+        assert!(segs.windows(2).all(|w| w[0].end_ms <= w[1].start_ms && w[0].state != w[1].state), "{segs:?}");
+        assert!(segs.iter().any(|g| g.state == SegmentState::GilWait), "task {} never waited for the GIL", s.id);
+    }
+}
+
+#[wasm_bindgen_test]
+async fn free_threaded_threads_run_at_once_on_two_cores() {
+    if cores() < 2.0 {
+        return; // one core: nothing can run at once, whatever the lock
+    }
+    let mut threads = Threads::default();
+    threads.prepare(2).await.expect("threads host starts");
+    let output = threads.run(&cpu_plan(Engine::Threads, 2, 10, false), &|_| {}).await.expect("run");
+    assert!(running_overlaps(&output.stamps), "free-threaded threads never overlapped: {:?}", running(&output.stamps));
+    assert_eq!(output.gil_switches, 0);
+    assert!(output.stamps.iter().flat_map(|s| &s.outcome.segments).all(|g| g.state == SegmentState::Running));
+}
+
+#[wasm_bindgen_test]
+async fn processes_each_with_their_own_gil_run_at_once() {
+    if cores() < 2.0 {
+        return;
+    }
+    let mut processes = Processes::default();
+    processes.prepare(2).await.expect("processes start");
+    let output = processes.run(&cpu_plan(Engine::Processes, 2, 10, true), &|_| {}).await.expect("run");
+    assert!(running_overlaps(&output.stamps), "processes never overlapped: {:?}", running(&output.stamps));
+    assert!(output.stamps.iter().flat_map(|s| &s.outcome.segments).all(|g| g.state != SegmentState::GilWait));
 }

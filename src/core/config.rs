@@ -5,6 +5,7 @@
 //! leave as a [`RunConfig`] or a list of [`FieldError`]s, one message per field,
 //! shown next to the field and used as the API's rejection message.
 
+use crate::core::gil::{DEFAULT_SWITCH_INTERVAL_MS, MAX_SWITCH_INTERVAL_MS, MIN_SWITCH_INTERVAL_MS};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -65,6 +66,59 @@ impl Engine {
     }
 }
 
+/// The set-ups compared side by side: the GIL splits the threads engine in two.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Variant {
+    Main,
+    ThreadsGil,
+    ThreadsFree,
+    Processes,
+}
+
+impl Variant {
+    pub const ALL: [Variant; 4] = [Variant::Main, Variant::ThreadsGil, Variant::ThreadsFree, Variant::Processes];
+
+    #[must_use]
+    pub fn engine(self) -> Engine {
+        match self {
+            Variant::Main => Engine::Main,
+            Variant::ThreadsGil | Variant::ThreadsFree => Engine::Threads,
+            Variant::Processes => Engine::Processes,
+        }
+    }
+
+    #[must_use]
+    pub fn gil(self) -> bool {
+        self != Variant::ThreadsFree
+    }
+
+    #[must_use]
+    pub fn key(self) -> &'static str {
+        match self {
+            Variant::Main => "main",
+            Variant::ThreadsGil => "threads",
+            Variant::ThreadsFree => "threads-free",
+            Variant::Processes => "processes",
+        }
+    }
+
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Variant::Main => "Main thread",
+            Variant::ThreadsGil => "Threads (GIL)",
+            Variant::ThreadsFree => "Threads (free-threaded)",
+            Variant::Processes => "Processes",
+        }
+    }
+
+    #[must_use]
+    pub fn index(self) -> usize {
+        Variant::ALL.iter().position(|v| *v == self).unwrap_or(0)
+    }
+}
+
 /// What each task does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -94,9 +148,7 @@ impl Workload {
 
     #[must_use]
     pub fn from_key(s: &str) -> Option<Workload> {
-        [Workload::Io, Workload::Cpu]
-            .into_iter()
-            .find(|w| w.key() == s)
+        [Workload::Io, Workload::Cpu].into_iter().find(|w| w.key() == s)
     }
 }
 
@@ -112,6 +164,10 @@ pub struct RunConfig {
     pub units: u32,
     /// Threads in the pool or processes in the pool; 1 for the main thread.
     pub workers: u32,
+    /// Python threads must hold a GIL to run (`false`: free-threaded, PEP 703).
+    pub gil: bool,
+    /// How long a thread waits for the GIL before asking for it (`sys.setswitchinterval`).
+    pub switch_interval_ms: f64,
 }
 
 impl RunConfig {
@@ -125,6 +181,19 @@ impl RunConfig {
             duration_ms: 3000,
             units: 100,
             workers: 2,
+            gil: true,
+            switch_interval_ms: DEFAULT_SWITCH_INTERVAL_MS,
+        }
+    }
+
+    /// Which of the compared set-ups this run is.
+    #[must_use]
+    pub fn variant(&self) -> Variant {
+        match (self.engine, self.gil) {
+            (Engine::Main, _) => Variant::Main,
+            (Engine::Threads, true) => Variant::ThreadsGil,
+            (Engine::Threads, false) => Variant::ThreadsFree,
+            (Engine::Processes, _) => Variant::Processes,
         }
     }
 
@@ -146,6 +215,7 @@ pub enum RawValue {
     Missing,
     Number(f64),
     Text(String),
+    Bool(bool),
     /// Anything else (a boolean, an object, an array, null): never valid here.
     Other(String),
 }
@@ -156,6 +226,7 @@ impl fmt::Display for RawValue {
             RawValue::Missing => write!(f, "nothing"),
             RawValue::Number(n) => write!(f, "{n}"),
             RawValue::Text(s) => write!(f, "{s:?}"),
+            RawValue::Bool(b) => write!(f, "{b}"),
             RawValue::Other(kind) => write!(f, "{kind}"),
         }
     }
@@ -170,18 +241,13 @@ pub struct RawConfig {
     pub duration_ms: RawValue,
     pub units: RawValue,
     pub workers: RawValue,
+    pub gil: RawValue,
+    pub switch_interval_ms: RawValue,
 }
 
 impl RawConfig {
     /// The field names a config may carry, in form order.
-    pub const FIELDS: [&'static str; 6] = [
-        "engine",
-        "workload",
-        "tasks",
-        "duration_ms",
-        "units",
-        "workers",
-    ];
+    pub const FIELDS: [&'static str; 6] = ["engine", "workload", "tasks", "duration_ms", "units", "workers"];
 }
 
 /// What this device allows; the CPU bound depends on its measured speed.
@@ -195,16 +261,12 @@ impl Limits {
     #[must_use]
     pub fn for_speed(ms_per_unit: f64) -> Limits {
         let max = if ms_per_unit.is_finite() && ms_per_unit > 0.0 {
-            (MAX_TASK_MS / ms_per_unit)
-                .floor()
-                .clamp(1.0, f64::from(MAX_UNITS_HARD))
+            (MAX_TASK_MS / ms_per_unit).floor().clamp(1.0, f64::from(MAX_UNITS_HARD))
         } else {
             f64::from(MAX_UNITS_HARD)
         };
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        Limits {
-            max_units: max as u32,
-        }
+        Limits { max_units: max as u32 }
     }
 }
 
@@ -224,11 +286,7 @@ impl fmt::Display for FieldError {
 /// Joins field errors into one sentence-per-field message (the API's rejection text).
 #[must_use]
 pub fn describe(errors: &[FieldError]) -> String {
-    errors
-        .iter()
-        .map(|e| e.message.as_str())
-        .collect::<Vec<_>>()
-        .join(" ")
+    errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join(" ")
 }
 
 fn whole_number(
@@ -247,11 +305,8 @@ fn whole_number(
         RawValue::Missing => return Err(fail("it is missing".into())),
         RawValue::Number(n) => *n,
         RawValue::Text(s) if s.trim().is_empty() => return Err(fail("it is empty".into())),
-        RawValue::Text(s) => s
-            .trim()
-            .parse::<f64>()
-            .map_err(|_| fail(format!("got {value}")))?,
-        RawValue::Other(_) => return Err(fail(format!("got {value}"))),
+        RawValue::Text(s) => s.trim().parse::<f64>().map_err(|_| fail(format!("got {value}")))?,
+        RawValue::Bool(_) | RawValue::Other(_) => return Err(fail(format!("got {value}"))),
     };
     if !n.is_finite() || n.fract() != 0.0 {
         return Err(fail(format!("got {value}")));
@@ -263,16 +318,45 @@ fn whole_number(
     Ok(n as u32)
 }
 
+fn flag(field: &'static str, value: &RawValue, default: bool) -> Result<bool, FieldError> {
+    match value {
+        RawValue::Missing => Ok(default),
+        RawValue::Bool(b) => Ok(*b),
+        RawValue::Text(s) if s.trim() == "true" => Ok(true),
+        RawValue::Text(s) if s.trim() == "false" => Ok(false),
+        _ => Err(FieldError { field, message: format!("{field} must be true or false; got {value}.") }),
+    }
+}
+
+fn switch_interval(value: &RawValue) -> Result<f64, FieldError> {
+    let fail = || {
+        FieldError {
+        field: "switch_interval_ms",
+        message: format!(
+            "Switch interval must be a number of ms from {MIN_SWITCH_INTERVAL_MS} to {MAX_SWITCH_INTERVAL_MS}; got {value}."
+        ),
+    }
+    };
+    let ms = match value {
+        RawValue::Missing => return Ok(DEFAULT_SWITCH_INTERVAL_MS),
+        RawValue::Number(n) => *n,
+        RawValue::Text(s) => s.trim().parse::<f64>().map_err(|_| fail())?,
+        _ => return Err(fail()),
+    };
+    if ms.is_finite() && (MIN_SWITCH_INTERVAL_MS..=MAX_SWITCH_INTERVAL_MS).contains(&ms) {
+        Ok(ms)
+    } else {
+        Err(fail())
+    }
+}
+
 fn choice<T>(
     field: &'static str,
     value: &RawValue,
     parse: fn(&str) -> Option<T>,
     options: &str,
 ) -> Result<T, FieldError> {
-    let fail = || FieldError {
-        field,
-        message: format!("{field} must be one of {options}; got {value}."),
-    };
+    let fail = || FieldError { field, message: format!("{field} must be one of {options}; got {value}.") };
     match value {
         RawValue::Text(s) => parse(s.trim()).ok_or_else(fail),
         _ => Err(fail()),
@@ -287,70 +371,42 @@ fn choice<T>(
 /// `threading.Thread` per call), capped at [`MAX_WORKERS`]; the main thread has one.
 pub fn validate(raw: &RawConfig, limits: Limits) -> Result<RunConfig, Vec<FieldError>> {
     let mut errors = Vec::new();
-    let engine = choice(
-        "engine",
-        &raw.engine,
-        Engine::from_key,
-        "\"main\", \"threads\", \"processes\"",
-    )
-    .map_err(|e| errors.push(e))
-    .ok();
-    let workload = choice(
-        "workload",
-        &raw.workload,
-        Workload::from_key,
-        "\"io\", \"cpu\"",
-    )
-    .map_err(|e| errors.push(e))
-    .ok();
-    let tasks = whole_number("tasks", "Tasks", &raw.tasks, 1, MAX_TASKS, "")
+    let engine = choice("engine", &raw.engine, Engine::from_key, "\"main\", \"threads\", \"processes\"")
         .map_err(|e| errors.push(e))
         .ok();
+    let workload =
+        choice("workload", &raw.workload, Workload::from_key, "\"io\", \"cpu\"").map_err(|e| errors.push(e)).ok();
+    let tasks = whole_number("tasks", "Tasks", &raw.tasks, 1, MAX_TASKS, "").map_err(|e| errors.push(e)).ok();
     let mut duration_ms = 0;
     let mut units = 0;
     match workload {
         Some(Workload::Io) => {
-            match whole_number(
-                "duration_ms",
-                "Duration",
-                &raw.duration_ms,
-                1,
-                MAX_DURATION_MS,
-                " ms",
-            ) {
+            match whole_number("duration_ms", "Duration", &raw.duration_ms, 1, MAX_DURATION_MS, " ms") {
                 Ok(d) => duration_ms = d,
                 Err(e) => errors.push(e),
             }
         }
-        Some(Workload::Cpu) => {
-            match whole_number("units", "Work units", &raw.units, 1, limits.max_units, "") {
-                Ok(u) => units = u,
-                Err(mut e) => {
-                    e.message
-                        .push_str(" (the bound keeps one task under 10 s on this device)");
-                    errors.push(e);
-                }
+        Some(Workload::Cpu) => match whole_number("units", "Work units", &raw.units, 1, limits.max_units, "") {
+            Ok(u) => units = u,
+            Err(mut e) => {
+                e.message.push_str(" (the bound keeps one task under 10 s on this device)");
+                errors.push(e);
             }
-        }
+        },
         None => {}
     }
     let workers = match (&raw.workers, engine) {
         (_, Some(Engine::Main)) => Some(1),
         (RawValue::Missing, _) => tasks.map(|t| t.min(MAX_WORKERS)),
-        (value, _) => whole_number("workers", "Workers", value, 1, MAX_WORKERS, "")
-            .map_err(|e| errors.push(e))
-            .ok(),
+        (value, _) => whole_number("workers", "Workers", value, 1, MAX_WORKERS, "").map_err(|e| errors.push(e)).ok(),
     };
-    match (engine, workload, tasks, workers) {
-        (Some(engine), Some(workload), Some(tasks), Some(workers)) if errors.is_empty() => {
-            Ok(RunConfig {
-                engine,
-                workload,
-                tasks,
-                duration_ms,
-                units,
-                workers,
-            })
+    let gil = flag("gil", &raw.gil, true).map_err(|e| errors.push(e)).ok();
+    let switch_interval_ms = switch_interval(&raw.switch_interval_ms).map_err(|e| errors.push(e)).ok();
+    match (engine, workload, tasks, workers, gil, switch_interval_ms) {
+        (Some(engine), Some(workload), Some(tasks), Some(workers), Some(gil), Some(switch_interval_ms))
+            if errors.is_empty() =>
+        {
+            Ok(RunConfig { engine, workload, tasks, duration_ms, units, workers, gil, switch_interval_ms })
         }
         _ => Err(errors),
     }
@@ -368,6 +424,8 @@ mod tests {
             duration_ms: RawValue::Number(300.0),
             units: RawValue::Number(5.0),
             workers: RawValue::Missing,
+            gil: RawValue::Missing,
+            switch_interval_ms: RawValue::Missing,
         }
     }
 
@@ -390,11 +448,7 @@ mod tests {
 
     #[test]
     fn numbers_typed_into_the_form_are_accepted() {
-        let cfg = validate(
-            &raw("processes", "cpu", RawValue::Text(" 3 ".into())),
-            LIMITS,
-        )
-        .unwrap();
+        let cfg = validate(&raw("processes", "cpu", RawValue::Text(" 3 ".into())), LIMITS).unwrap();
         assert_eq!(cfg.tasks, 3);
         assert_eq!(cfg.units, 5);
     }
@@ -416,18 +470,8 @@ mod tests {
             let errors = validate(&raw("threads", "io", value.clone()), LIMITS).unwrap_err();
             assert_eq!(errors.len(), 1, "{value:?}");
             assert_eq!(errors[0].field, "tasks");
-            assert!(
-                errors[0]
-                    .message
-                    .starts_with("Tasks must be a whole number from 1 to 64"),
-                "{}",
-                errors[0]
-            );
-            assert!(
-                errors[0].message.contains(shown),
-                "{} lacks {shown}",
-                errors[0]
-            );
+            assert!(errors[0].message.starts_with("Tasks must be a whole number from 1 to 64"), "{}", errors[0]);
+            assert!(errors[0].message.contains(shown), "{} lacks {shown}", errors[0]);
         }
     }
 
@@ -440,13 +484,11 @@ mod tests {
             duration_ms: RawValue::Number(0.0),
             units: RawValue::Missing,
             workers: RawValue::Number(33.0),
+            gil: RawValue::Text("maybe".into()),
+            switch_interval_ms: RawValue::Number(0.01),
         };
-        let fields: Vec<_> = validate(&r, LIMITS)
-            .unwrap_err()
-            .iter()
-            .map(|e| e.field)
-            .collect();
-        assert_eq!(fields, ["engine", "tasks", "duration_ms", "workers"]);
+        let fields: Vec<_> = validate(&r, LIMITS).unwrap_err().iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["engine", "tasks", "duration_ms", "workers", "gil", "switch_interval_ms"]);
     }
 
     #[test]
@@ -463,6 +505,26 @@ mod tests {
     }
 
     #[test]
+    fn the_gil_is_on_by_default_with_cpythons_switch_interval() {
+        let cfg = validate(&raw("threads", "cpu", RawValue::Number(2.0)), LIMITS).unwrap();
+        assert!(cfg.gil);
+        assert_eq!(cfg.switch_interval_ms, 5.0);
+        assert_eq!(cfg.variant(), Variant::ThreadsGil);
+        let mut r = raw("threads", "cpu", RawValue::Number(2.0));
+        r.gil = RawValue::Bool(false);
+        r.switch_interval_ms = RawValue::Text("0.5".into());
+        let cfg = validate(&r, LIMITS).unwrap();
+        assert_eq!((cfg.gil, cfg.switch_interval_ms, cfg.variant()), (false, 0.5, Variant::ThreadsFree));
+        r.switch_interval_ms = RawValue::Number(101.0);
+        let errors = validate(&r, LIMITS).unwrap_err();
+        assert!(
+            errors[0].message.starts_with("Switch interval must be a number of ms from 0.1 to 100"),
+            "{}",
+            errors[0]
+        );
+    }
+
+    #[test]
     fn the_unused_size_field_is_not_checked() {
         let mut r = raw("threads", "io", RawValue::Number(2.0));
         r.units = RawValue::Text("junk".into());
@@ -472,12 +534,7 @@ mod tests {
     #[test]
     fn same_work_compares_only_what_the_workload_uses() {
         let a = RunConfig::notebook_preset();
-        let mut b = RunConfig {
-            engine: Engine::Threads,
-            units: 7,
-            workers: 8,
-            ..a.clone()
-        };
+        let mut b = RunConfig { engine: Engine::Threads, units: 7, workers: 8, ..a.clone() };
         assert!(a.same_work(&b));
         b.duration_ms = 10;
         assert!(!a.same_work(&b));

@@ -98,11 +98,7 @@ mod tests {
         // A folded loop would run 2^24 steps in well under a millisecond.
         let began = std::time::Instant::now();
         std::hint::black_box(run_steps(std::hint::black_box(1), 1 << 24));
-        assert!(
-            began.elapsed() > std::time::Duration::from_millis(3),
-            "{:?}",
-            began.elapsed()
-        );
+        assert!(began.elapsed() > std::time::Duration::from_millis(3), "{:?}", began.elapsed());
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! (see `web::clock`), so a stamp taken in any worker means the same instant everywhere.
 
 use crate::core::config::Workload;
+use crate::core::gil::Segment;
 use serde::{Deserialize, Serialize};
 
 /// One task to run.
@@ -24,6 +25,8 @@ pub struct TaskOutcome {
     pub result: Option<String>,
     /// Whether the answer equals the closed-form check; `None` when there is nothing to check.
     pub checked: Option<bool>,
+    /// What the task's thread did when: running, waiting for the GIL, in I/O.
+    pub segments: Vec<Segment>,
 }
 
 /// Which kind of worker a bootstrapped worker becomes.
@@ -41,11 +44,8 @@ pub enum Role {
 #[serde(tag = "type")]
 pub enum ToWorker {
     /// Run these tasks; a process gets one task at a time, a threads host all of them.
-    Run {
-        run: u32,
-        lane: u32,
-        tasks: Vec<TaskSpec>,
-    },
+    /// `gil`: the process's Python threads share one GIL with this switch interval.
+    Run { run: u32, lane: u32, tasks: Vec<TaskSpec>, gil: bool, switch_interval_ms: f64 },
     /// Write `value` into this instance's memory (a test and teaching probe).
     Poke { value: u32 },
     /// Ask what this instance's memory holds; answered by [`FromWorker::Peeked`].
@@ -56,10 +56,13 @@ pub enum ToWorker {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum FromWorker {
-    /// The instance is up (and, for a threads host, its pool of `threads` is running).
+    /// The instance is up (and, for a threads host, its pool of `threads` is running,
+    /// which took `pool_ms` inside the host). `memory_bytes`: the instance's memory now.
     Ready {
         threads: u32,
         at: f64,
+        pool_ms: f64,
+        memory_bytes: f64,
     },
     Started {
         run: u32,
@@ -74,9 +77,11 @@ pub enum FromWorker {
         at: f64,
         outcome: TaskOutcome,
     },
-    /// Every task of `run` handed to this worker has ended.
+    /// Every task of `run` handed to this worker has ended; a GIL changed hands
+    /// `gil_switches` times in this worker meanwhile.
     Done {
         run: u32,
+        gil_switches: u64,
     },
     Peeked {
         value: u32,

@@ -36,25 +36,25 @@ pub fn equivalent(config: &RunConfig) -> String {
             let _ = writeln!(py, "for i in range({n}):\n    {call}(i)");
         }
         Engine::Threads => {
-            let _ = writeln!(py, "{import}\nimport threading\n\n{task_def}");
+            if config.gil {
+                let _ = writeln!(py, "{import}\nimport sys\nimport threading\n");
+                let _ = writeln!(
+                    py,
+                    "sys.setswitchinterval({})  # a waiting thread asks for the GIL after this long\n\n{task_def}",
+                    config.switch_interval_ms / 1000.0
+                );
+            } else {
+                let _ = writeln!(py, "# Free-threaded CPython (PEP 703): run with python3.13t, or PYTHON_GIL=0");
+                let _ = writeln!(py, "{import}\nimport threading\n\n{task_def}");
+            }
             let _ = writeln!(py, "start = time.time()\n");
             if config.workers >= n {
                 let _ = writeln!(py, "# One thread per task, as threading.Thread");
-                let _ = writeln!(
-                    py,
-                    "threads = [threading.Thread(target={call}, args=(i,)) for i in range({n})]"
-                );
-                let _ = writeln!(
-                    py,
-                    "for t in threads:\n    t.start()\nfor t in threads:\n    t.join()"
-                );
+                let _ = writeln!(py, "threads = [threading.Thread(target={call}, args=(i,)) for i in range({n})]");
+                let _ = writeln!(py, "for t in threads:\n    t.start()\nfor t in threads:\n    t.join()");
             } else {
                 let _ = writeln!(py, "from concurrent.futures import ThreadPoolExecutor\n");
-                let _ = writeln!(
-                    py,
-                    "with ThreadPoolExecutor(max_workers={}) as pool:",
-                    config.workers
-                );
+                let _ = writeln!(py, "with ThreadPoolExecutor(max_workers={}) as pool:", config.workers);
                 let _ = writeln!(py, "    list(pool.map({call}, range({n})))");
             }
         }
@@ -62,28 +62,14 @@ pub fn equivalent(config: &RunConfig) -> String {
             let _ = writeln!(py, "{import}\nimport multiprocessing\n\n{task_def}");
             let _ = writeln!(py, "if __name__ == \"__main__\":");
             let _ = writeln!(py, "    start = time.time()");
-            let _ = writeln!(
-                py,
-                "    with multiprocessing.Pool(processes={}) as pool:",
-                config.workers
-            );
+            let _ = writeln!(py, "    with multiprocessing.Pool(processes={}) as pool:", config.workers);
             let _ = writeln!(py, "        pool.map({call}, range({n}))");
         }
     }
-    let indent = if config.engine == Engine::Processes {
-        "    "
-    } else {
-        ""
-    };
-    let _ = writeln!(
-        py,
-        "\n{indent}print(f\"Total time: {{time.time() - start:.2f}} seconds\")"
-    );
+    let indent = if config.engine == Engine::Processes { "    " } else { "" };
+    let _ = writeln!(py, "\n{indent}print(f\"Total time: {{time.time() - start:.2f}} seconds\")");
     if config.workload == Workload::Cpu {
-        py = py.replace(
-            "x = seed(i)",
-            "x = i  # ThreadLab mixes i into a 64-bit seed first",
-        );
+        py = py.replace("x = seed(i)", "x = i  # ThreadLab mixes i into a 64-bit seed first");
     }
     py
 }
@@ -106,29 +92,16 @@ mod tests {
         assert!(main.contains("time.sleep(3)"));
         assert!(main.contains("for i in range(2):\n    fetch_data(i)"));
         assert!(!main.contains("threading"));
-        let threads = equivalent(&RunConfig {
-            engine: Engine::Threads,
-            ..RunConfig::notebook_preset()
-        });
+        let threads = equivalent(&RunConfig { engine: Engine::Threads, ..RunConfig::notebook_preset() });
         assert!(threads.contains("threading.Thread(target=fetch_data"));
         assert!(threads.contains("t.join()"));
     }
 
     #[test]
     fn fewer_workers_than_tasks_use_a_pool() {
-        let cfg = RunConfig {
-            engine: Engine::Threads,
-            tasks: 8,
-            workers: 2,
-            ..RunConfig::notebook_preset()
-        };
+        let cfg = RunConfig { engine: Engine::Threads, tasks: 8, workers: 2, ..RunConfig::notebook_preset() };
         assert!(equivalent(&cfg).contains("ThreadPoolExecutor(max_workers=2)"));
-        let cfg = RunConfig {
-            engine: Engine::Processes,
-            workload: Workload::Cpu,
-            units: 40,
-            ..cfg
-        };
+        let cfg = RunConfig { engine: Engine::Processes, workload: Workload::Cpu, units: 40, ..cfg };
         let py = equivalent(&cfg);
         assert!(py.contains("multiprocessing.Pool(processes=2)"));
         assert!(py.contains("if __name__ == \"__main__\":"));
@@ -136,11 +109,17 @@ mod tests {
     }
 
     #[test]
+    fn the_gil_settings_show_in_the_python() {
+        let cfg = RunConfig { engine: Engine::Threads, switch_interval_ms: 1.0, ..RunConfig::notebook_preset() };
+        assert!(equivalent(&cfg).contains("sys.setswitchinterval(0.001)"));
+        let free = equivalent(&RunConfig { gil: false, ..cfg });
+        assert!(free.contains("python3.13t") && free.contains("PYTHON_GIL=0"));
+        assert!(!free.contains("setswitchinterval"));
+    }
+
+    #[test]
     fn fractional_seconds_are_kept() {
-        let cfg = RunConfig {
-            duration_ms: 300,
-            ..RunConfig::notebook_preset()
-        };
+        let cfg = RunConfig { duration_ms: 300, ..RunConfig::notebook_preset() };
         assert!(equivalent(&cfg).contains("time.sleep(0.3)"));
     }
 }

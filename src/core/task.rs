@@ -1,61 +1,164 @@
-//! Running one task, the same way in every engine.
+//! Running one task, the same way in every engine, as a "Python thread" would.
 
 use crate::core::config::Workload;
+use crate::core::gil::{Gil, Segment, SegmentState};
 use crate::core::kernel;
 use crate::core::protocol::{TaskOutcome, TaskSpec};
 
-/// Runs `spec`. `wait_ms` performs the I/O wait: a real blocking sleep in workers,
-/// a spin on the page's main thread (where browsers forbid blocking waits).
-pub fn execute(spec: &TaskSpec, wait_ms: impl FnOnce(u32)) -> TaskOutcome {
-    match spec.workload {
-        Workload::Io => {
-            wait_ms(spec.duration_ms);
-            TaskOutcome {
-                result: None,
-                checked: None,
+/// Kernel steps between two looks at the GIL's drop request: about 25 µs of work, the
+/// stand-in for CPython's check of its eval breaker between bytecodes.
+pub const SLICE_STEPS: u64 = 1 << 14;
+
+/// Records a thread's states as it goes, merging repeats.
+struct Recorder<'a> {
+    now: &'a dyn Fn() -> f64,
+    current: Option<(SegmentState, f64)>,
+    segments: Vec<Segment>,
+}
+
+impl Recorder<'_> {
+    fn enter(&mut self, state: SegmentState) {
+        let at = (self.now)();
+        if let Some((previous, start)) = self.current.replace((state, at)) {
+            if previous == state {
+                self.current = Some((previous, start));
+                return;
             }
-        }
-        Workload::Cpu => {
-            let value = kernel::cpu_task(spec.id, spec.units);
-            TaskOutcome {
-                result: Some(format!("{value:016x}")),
-                checked: Some(value == kernel::expected(spec.id, spec.units)),
-            }
+            self.segments.push(Segment { state: previous, start_ms: start, end_ms: at });
         }
     }
+
+    fn finish(mut self) -> Vec<Segment> {
+        if let Some((state, start)) = self.current.take() {
+            self.segments.push(Segment { state, start_ms: start, end_ms: (self.now)() });
+        }
+        self.segments
+    }
+}
+
+/// The GIL of the process the task runs in, and who is asking.
+#[derive(Clone, Copy)]
+pub struct GilSeat<'a> {
+    pub gil: &'a Gil,
+    pub me: u32,
+}
+
+impl GilSeat<'_> {
+    /// Takes the GIL, recording a wait only if there was one.
+    fn take(&self, rec: &mut Recorder<'_>) {
+        if !self.gil.try_acquire(self.me) {
+            rec.enter(SegmentState::GilWait);
+            self.gil.acquire(self.me);
+        }
+        rec.enter(SegmentState::Running);
+    }
+}
+
+/// Runs `spec` like a Python thread: holding `gil` (if any) to run, releasing it around
+/// I/O and when another thread asks for it. `wait_ms` performs the I/O wait: a real
+/// blocking sleep in workers, a spin on the page's main thread (where blocking is
+/// forbidden). `now` is the shared clock, for the segments.
+pub fn execute(
+    spec: &TaskSpec,
+    gil: Option<GilSeat<'_>>,
+    now: &dyn Fn() -> f64,
+    wait_ms: impl FnOnce(u32),
+) -> TaskOutcome {
+    let mut rec = Recorder { now, current: None, segments: Vec::new() };
+    match gil {
+        Some(seat) => seat.take(&mut rec),
+        None => rec.enter(SegmentState::Running),
+    }
+    let (result, checked) = match spec.workload {
+        Workload::Io => {
+            // time.sleep releases the GIL for the wait and takes it back afterwards.
+            rec.enter(SegmentState::Io);
+            if let Some(seat) = gil {
+                seat.gil.release(seat.me, false);
+            }
+            wait_ms(spec.duration_ms);
+            match gil {
+                Some(seat) => seat.take(&mut rec),
+                None => rec.enter(SegmentState::Running),
+            }
+            (None, None)
+        }
+        Workload::Cpu => {
+            let mut x = kernel::seed(spec.id);
+            let mut left = u64::from(spec.units) * kernel::STEPS_PER_UNIT;
+            while left > 0 {
+                if let Some(seat) = gil.filter(|s| s.gil.drop_requested()) {
+                    // Stamp first: a segment must end before another thread can run.
+                    rec.enter(SegmentState::GilWait);
+                    seat.gil.release(seat.me, true);
+                    seat.gil.acquire(seat.me);
+                    rec.enter(SegmentState::Running);
+                }
+                let n = left.min(SLICE_STEPS);
+                x = kernel::run_steps(x, n);
+                left -= n;
+            }
+            (Some(format!("{x:016x}")), Some(x == kernel::expected(spec.id, spec.units)))
+        }
+    };
+    let segments = rec.finish();
+    if let Some(seat) = gil {
+        seat.gil.release(seat.me, false);
+    }
+    TaskOutcome { result, checked, segments }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::Cell;
 
-    #[test]
-    fn io_tasks_wait_for_their_duration() {
-        let mut waited = 0;
-        let spec = TaskSpec {
-            id: 0,
-            workload: Workload::Io,
-            duration_ms: 30,
-            units: 0,
-        };
-        let out = execute(&spec, |ms| waited = ms);
-        assert_eq!(waited, 30);
-        assert_eq!(out.checked, None);
+    fn fake_clock() -> impl Fn() -> f64 {
+        let t = Cell::new(0.0);
+        move || {
+            t.set(t.get() + 1.0);
+            t.get()
+        }
     }
 
     #[test]
-    fn cpu_tasks_return_a_checked_answer() {
-        let spec = TaskSpec {
-            id: 4,
-            workload: Workload::Cpu,
-            duration_ms: 0,
-            units: 1,
-        };
-        let out = execute(&spec, |_| panic!("CPU tasks do not wait"));
+    fn io_tasks_wait_outside_the_gil_and_queue_for_it_afterwards() {
+        let gil = Gil::default();
+        let mut waited = 0;
+        let spec = TaskSpec { id: 0, workload: Workload::Io, duration_ms: 30, units: 0 };
+        std::thread::scope(|scope| {
+            let out = execute(&spec, Some(GilSeat { gil: &gil, me: 0 }), &fake_clock(), |ms| {
+                waited = ms;
+                // During the wait another thread takes the GIL and keeps it a while.
+                let (tx, rx) = std::sync::mpsc::channel();
+                let gil = &gil;
+                scope.spawn(move || {
+                    gil.acquire(1);
+                    tx.send(()).unwrap();
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    gil.release(1, false);
+                });
+                rx.recv().unwrap();
+            });
+            assert_eq!(waited, 30);
+            assert_eq!(out.checked, None);
+            let states: Vec<_> = out.segments.iter().map(|s| s.state).collect();
+            assert_eq!(states, [SegmentState::Running, SegmentState::Io, SegmentState::GilWait, SegmentState::Running]);
+            assert!(out.segments.windows(2).all(|w| w[0].end_ms == w[1].start_ms), "segments tile the task");
+        });
+        assert_eq!(gil.handovers(), 2, "0 → 1 during the wait, 1 → 0 after it");
+    }
+
+    #[test]
+    fn cpu_tasks_in_slices_give_the_checked_answer() {
+        let spec = TaskSpec { id: 4, workload: Workload::Cpu, duration_ms: 0, units: 1 };
+        let gil = Gil::default();
+        let out =
+            execute(&spec, Some(GilSeat { gil: &gil, me: 0 }), &fake_clock(), |_| panic!("CPU tasks do not wait"));
         assert_eq!(out.checked, Some(true));
-        assert_eq!(
-            out.result.unwrap(),
-            format!("{:016x}", kernel::expected(4, 1))
-        );
+        assert_eq!(out.result.unwrap(), format!("{:016x}", kernel::expected(4, 1)));
+        let free = execute(&spec, None, &fake_clock(), |_| ());
+        assert_eq!(free.segments.len(), 1);
+        assert_eq!(free.segments[0].state, SegmentState::Running);
     }
 }

@@ -1,6 +1,7 @@
 //! The maths behind the timeline: records of what ran when, and the figures shown beside them.
 
-use crate::core::config::{Engine, RunConfig, Workload};
+use crate::core::config::{Engine, RunConfig, Variant, Workload};
+use crate::core::gil::Segment;
 use serde::Serialize;
 
 /// One task as it really ran, times in ms relative to the start of its run.
@@ -13,6 +14,8 @@ pub struct TaskRecord {
     pub end_ms: f64,
     pub result: Option<String>,
     pub checked: Option<bool>,
+    /// Running / waiting for the GIL / in I/O, in ms relative to the run's start.
+    pub segments: Vec<Segment>,
 }
 
 impl TaskRecord {
@@ -39,6 +42,12 @@ pub struct RunResult {
     pub duration_ms: u32,
     pub units: u32,
     pub workers: u32,
+    pub gil: bool,
+    pub switch_interval_ms: f64,
+    /// Which compared set-up ran ("main", "threads_gil", "threads_free", "processes").
+    pub variant: Variant,
+    /// How many times a GIL passed from one thread to another during the run.
+    pub gil_switches: u64,
     pub cores: u32,
     /// From the run's start to the last task's end.
     pub wall_ms: f64,
@@ -73,6 +82,10 @@ impl RunResult {
             duration_ms: config.duration_ms,
             units: config.units,
             workers: config.workers,
+            gil: config.gil,
+            switch_interval_ms: config.switch_interval_ms,
+            variant: config.variant(),
+            gil_switches: 0,
             cores,
             wall_ms: wall_ms(&tasks),
             busy_ms: busy_ms(&tasks),
@@ -93,6 +106,8 @@ impl RunResult {
             duration_ms: self.duration_ms,
             units: self.units,
             workers: self.workers,
+            gil: self.gil,
+            switch_interval_ms: self.switch_interval_ms,
         }
     }
 
@@ -120,10 +135,7 @@ pub fn busy_ms(tasks: &[TaskRecord]) -> f64 {
 pub fn max_concurrency(tasks: &[TaskRecord]) -> usize {
     // Sweep over starts (+1) and ends (−1); at equal times, ends go first, so that
     // a task starting exactly when another ends does not count as overlapping.
-    let mut edges: Vec<(f64, i32)> = tasks
-        .iter()
-        .flat_map(|t| [(t.start_ms, 1), (t.end_ms, -1)])
-        .collect();
+    let mut edges: Vec<(f64, i32)> = tasks.iter().flat_map(|t| [(t.start_ms, 1), (t.end_ms, -1)]).collect();
     edges.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     let (mut now, mut best) = (0i32, 0i32);
     for (_, delta) in edges {
@@ -148,11 +160,8 @@ pub fn ticks(max: f64, most: usize) -> Vec<f64> {
     #[allow(clippy::cast_precision_loss)]
     let rough = max / most as f64;
     let magnitude = 10f64.powf(rough.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0]
-        .into_iter()
-        .map(|m| m * magnitude)
-        .find(|s| *s >= rough)
-        .unwrap_or(10.0 * magnitude);
+    let step =
+        [1.0, 2.0, 5.0, 10.0].into_iter().map(|m| m * magnitude).find(|s| *s >= rough).unwrap_or(10.0 * magnitude);
     let mut out = Vec::new();
     let mut t = 0.0;
     while t <= max + step * 1e-9 {
@@ -179,14 +188,7 @@ mod tests {
     use super::*;
 
     fn task(id: u32, lane: u32, start_ms: f64, end_ms: f64) -> TaskRecord {
-        TaskRecord {
-            id,
-            lane,
-            start_ms,
-            end_ms,
-            result: None,
-            checked: None,
-        }
+        TaskRecord { id, lane, start_ms, end_ms, result: None, checked: None, segments: Vec::new() }
     }
 
     #[test]
@@ -210,23 +212,14 @@ mod tests {
 
     #[test]
     fn result_sorts_tasks_and_counts_lanes() {
-        let cfg = RunConfig {
-            engine: Engine::Processes,
-            workers: 4,
-            tasks: 3,
-            ..RunConfig::notebook_preset()
-        };
+        let cfg = RunConfig { engine: Engine::Processes, workers: 4, tasks: 3, ..RunConfig::notebook_preset() };
         let r = RunResult::new(
             1,
             &cfg,
             2,
             1e12,
             5.0,
-            vec![
-                task(2, 1, 0.0, 5.0),
-                task(0, 0, 0.0, 4.0),
-                task(1, 2, 0.0, 6.0),
-            ],
+            vec![task(2, 1, 0.0, 5.0), task(0, 0, 0.0, 4.0), task(1, 2, 0.0, 6.0)],
         );
         assert_eq!(r.tasks.iter().map(|t| t.id).collect::<Vec<_>>(), [0, 1, 2]);
         assert_eq!(r.lane_count(), 3);
@@ -236,10 +229,7 @@ mod tests {
 
     #[test]
     fn ticks_are_round_and_cover_the_axis() {
-        assert_eq!(
-            ticks(6000.0, 6),
-            [0.0, 1000.0, 2000.0, 3000.0, 4000.0, 5000.0, 6000.0]
-        );
+        assert_eq!(ticks(6000.0, 6), [0.0, 1000.0, 2000.0, 3000.0, 4000.0, 5000.0, 6000.0]);
         assert_eq!(ticks(620.0, 5), [0.0, 200.0, 400.0, 600.0]);
         assert_eq!(ticks(0.0, 5), [0.0]);
         assert_eq!(ticks(f64::NAN, 5), [0.0]);

@@ -27,7 +27,7 @@ fn field(config: &JsValue, name: &str) -> RawValue {
     } else if value.is_null() {
         RawValue::Other("null".into())
     } else if let Some(b) = value.as_bool() {
-        RawValue::Other(b.to_string())
+        RawValue::Bool(b)
     } else if js_sys::Array::is_array(&value) {
         RawValue::Other("a list".into())
     } else {
@@ -38,11 +38,7 @@ fn field(config: &JsValue, name: &str) -> RawValue {
 /// Reads a config object from JavaScript without trusting any of it.
 #[must_use]
 pub fn raw_config(config: &JsValue) -> RawConfig {
-    let config = if config.is_object() {
-        config.clone()
-    } else {
-        JsValue::UNDEFINED
-    };
+    let config = if config.is_object() { config.clone() } else { JsValue::UNDEFINED };
     let get = |name| {
         if config.is_undefined() {
             RawValue::Missing
@@ -57,6 +53,8 @@ pub fn raw_config(config: &JsValue) -> RawConfig {
         duration_ms: get("duration_ms"),
         units: get("units"),
         workers: get("workers"),
+        gil: get("gil"),
+        switch_interval_ms: get("switch_interval_ms"),
     }
 }
 

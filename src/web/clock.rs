@@ -11,6 +11,12 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::Performance;
 
+/// How far apart two stamps of one instant, taken in two contexts, can be: each context
+/// coarsens `performance.now()` to 5 µs when cross-origin isolated (High Resolution Time,
+/// "clock resolution"), and its `timeOrigin` too. Compare stamps from different workers
+/// only beyond this.
+pub const CROSS_CONTEXT_PRECISION_MS: f64 = 0.02;
+
 thread_local! {
     static PERFORMANCE: (Performance, f64) = {
         let perf: Performance = Reflect::get(&js_sys::global(), &"performance".into())
@@ -43,9 +49,7 @@ pub fn spin_ms(ms: u32) {
 }
 
 fn global_fn(name: &str) -> Function {
-    Reflect::get(&js_sys::global(), &name.into())
-        .expect_throw(name)
-        .unchecked_into()
+    Reflect::get(&js_sys::global(), &name.into()).expect_throw(name).unchecked_into()
 }
 
 /// Resolves after `ms` (setTimeout), without blocking.

@@ -40,9 +40,7 @@ fn frame() {
             // One beat a second: a quick swell, then rest.
             let phase = (now % 1000.0) / 1000.0;
             let scale = 1.0 + 0.45 * (-phase * 9.0).exp();
-            let _ = dot
-                .style()
-                .set_property("transform", &format!("scale({scale:.3})"));
+            let _ = dot.style().set_property("transform", &format!("scale({scale:.3})"));
         }
     });
     request_frame();

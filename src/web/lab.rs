@@ -2,12 +2,11 @@
 //! button and for `window.threadlab.run` alike, telling the page what happens as it happens.
 
 use crate::core::config::{self, Engine, FieldError, Limits, RawConfig, RunConfig};
+use crate::core::gil::Segment;
 use crate::core::kernel;
 use crate::core::timeline::{RunResult, TaskRecord};
 use crate::web::clock::{self, now_ms};
-use crate::web::engines::{
-    main_thread, processes::Processes, threads::Threads, Plan, Progress, Stamped,
-};
+use crate::web::engines::{main_thread, processes::Processes, threads::Threads, Plan, Progress, Stamped};
 use crate::web::heartbeat;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -43,6 +42,21 @@ pub enum LabEvent {
         engine: Engine,
         error: Option<String>,
     },
+    /// What starting workers cost on this device, measured when they last started.
+    StartCosts(StartCosts),
+}
+
+/// The measured cost of starting threads and processes.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StartCosts {
+    /// ms for a pool of `threads` threads to be ready inside a running process.
+    pub thread_pool: Option<(f64, u32)>,
+    /// ms for `count` new processes (own instance, own memory) to be ready.
+    pub processes: Option<(f64, u32)>,
+    /// The memory of one process when it starts, in bytes.
+    pub process_memory_bytes: Option<f64>,
+    /// The memory the threads engine's process and all its threads share, in bytes.
+    pub thread_memory_bytes: Option<f64>,
 }
 
 /// Why a run did not happen.
@@ -132,20 +146,14 @@ impl Lab {
     pub async fn warm_up(self: &Rc<Self>, workers: u32) {
         let _turn = self.turn.lock().await;
         let threads = self.prepare(Engine::Threads, workers).await.err();
-        self.emit(LabEvent::EngineStatus {
-            engine: Engine::Threads,
-            error: threads,
-        });
+        self.emit(LabEvent::EngineStatus { engine: Engine::Threads, error: threads });
         let processes = self.prepare(Engine::Processes, workers).await.err();
-        self.emit(LabEvent::EngineStatus {
-            engine: Engine::Processes,
-            error: processes,
-        });
+        self.emit(LabEvent::EngineStatus { engine: Engine::Processes, error: processes });
     }
 
     async fn prepare(&self, engine: Engine, workers: u32) -> Result<f64, String> {
-        match engine {
-            Engine::Main => Ok(0.0),
+        let result = match engine {
+            Engine::Main => return Ok(0.0),
             Engine::Threads => {
                 let mut threads = self.threads.borrow_mut().take().unwrap_or_default();
                 let result = threads.prepare(workers).await;
@@ -158,6 +166,23 @@ impl Lab {
                 *self.processes.borrow_mut() = Some(processes);
                 result
             }
+        };
+        if result.as_ref().is_ok_and(|ms| *ms > 0.0) {
+            self.emit(LabEvent::StartCosts(self.start_costs()));
+        }
+        result
+    }
+
+    /// The start costs measured so far.
+    #[must_use]
+    pub fn start_costs(&self) -> StartCosts {
+        let threads = self.threads.borrow();
+        let processes = self.processes.borrow();
+        StartCosts {
+            thread_pool: threads.as_ref().and_then(|t| t.pool_ms.zip(t.threads())),
+            processes: processes.as_ref().and_then(|p| p.last_start),
+            process_memory_bytes: processes.as_ref().and_then(|p| p.memory_bytes),
+            thread_memory_bytes: threads.as_ref().and_then(|t| t.memory_bytes),
         }
     }
 
@@ -171,18 +196,14 @@ impl Lab {
         let config = match config::validate(raw, self.limits()) {
             Ok(config) => config,
             Err(errors) => {
-                self.emit(LabEvent::Invalid {
-                    errors: errors.clone(),
-                });
+                self.emit(LabEvent::Invalid { errors: errors.clone() });
                 return Err(RunError::Invalid(errors));
             }
         };
         let _turn = self.turn.lock().await;
         let outcome = self.run_valid(config).await;
         if let Err(message) = &outcome {
-            self.emit(LabEvent::Failed {
-                message: message.clone(),
-            });
+            self.emit(LabEvent::Failed { message: message.clone() });
         }
         outcome.map_err(RunError::Failed)
     }
@@ -190,64 +211,45 @@ impl Lab {
     async fn run_valid(self: &Rc<Self>, config: RunConfig) -> Result<Rc<RunResult>, String> {
         let run = self.next_run.replace(self.next_run.get() + 1);
         let plan = Plan::new(run, config.clone());
-        self.emit(LabEvent::Preparing {
-            engine: config.engine,
-        });
+        self.emit(LabEvent::Preparing { engine: config.engine });
         let setup_ms = self.prepare(config.engine, config.workers).await?;
         let sink = |progress: Progress| self.emit(LabEvent::Progress { run, progress });
-        let (started_at, stamps, frame_gap) = match config.engine {
+        let (started_at, output, frame_gap) = match config.engine {
             Engine::Main => {
                 // Let the page paint "running" before it freezes.
                 clock::next_frame().await;
                 clock::next_frame().await;
                 heartbeat::reset();
                 let started_at = now_ms();
-                self.emit(LabEvent::Started {
-                    run,
-                    config: config.clone(),
-                    started_at,
-                });
-                let stamps = main_thread::run(&plan, &sink);
+                self.emit(LabEvent::Started { run, config: config.clone(), started_at });
+                let output = main_thread::run(&plan, &sink);
                 // The frame that ends the freeze is the one that measures it.
                 clock::next_frame().await;
-                (started_at, stamps, Some(heartbeat::longest_gap_ms()))
+                (started_at, output, Some(heartbeat::longest_gap_ms()))
             }
             Engine::Threads => {
                 let mut threads = self.threads.borrow_mut().take().unwrap_or_default();
                 let started_at = now_ms();
-                self.emit(LabEvent::Started {
-                    run,
-                    config: config.clone(),
-                    started_at,
-                });
-                let stamps = threads.run(&plan, &sink).await;
+                self.emit(LabEvent::Started { run, config: config.clone(), started_at });
+                let output = threads.run(&plan, &sink).await;
                 *self.threads.borrow_mut() = Some(threads);
-                (started_at, stamps?, None)
+                (started_at, output?, None)
             }
             Engine::Processes => {
                 let mut processes = self.processes.borrow_mut().take().unwrap_or_default();
                 let started_at = now_ms();
-                self.emit(LabEvent::Started {
-                    run,
-                    config: config.clone(),
-                    started_at,
-                });
-                let stamps = processes.run(&plan, &sink).await;
+                self.emit(LabEvent::Started { run, config: config.clone(), started_at });
+                let output = processes.run(&plan, &sink).await;
                 *self.processes.borrow_mut() = Some(processes);
-                (started_at, stamps?, None)
+                (started_at, output?, None)
             }
         };
-        let records = stamps
-            .into_iter()
-            .map(|s| relative(s, started_at))
-            .collect();
+        let records = output.stamps.into_iter().map(|s| relative(s, started_at)).collect();
         let mut result = RunResult::new(run, &config, self.cores, started_at, setup_ms, records);
         result.longest_frame_gap_ms = frame_gap;
+        result.gil_switches = output.gil_switches;
         let result = Rc::new(result);
-        self.emit(LabEvent::Finished {
-            run,
-            result: result.clone(),
-        });
+        self.emit(LabEvent::Finished { run, result: result.clone() });
         Ok(result)
     }
 }
@@ -260,5 +262,11 @@ fn relative(s: Stamped, started_at: f64) -> TaskRecord {
         end_ms: s.end - started_at,
         result: s.outcome.result,
         checked: s.outcome.checked,
+        segments: s
+            .outcome
+            .segments
+            .into_iter()
+            .map(|g| Segment { start_ms: g.start_ms - started_at, end_ms: g.end_ms - started_at, ..g })
+            .collect(),
     }
 }

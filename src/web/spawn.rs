@@ -36,28 +36,17 @@ impl WorkerHandle {
     ///
     /// # Errors
     /// When the browser refuses to create the worker (e.g. a Content-Security-Policy).
-    pub fn spawn(
-        role: Role,
-        threads: u32,
-        id: usize,
-        outbox: &Outbox,
-    ) -> Result<WorkerHandle, String> {
+    pub fn spawn(role: Role, threads: u32, id: usize, outbox: &Outbox) -> Result<WorkerHandle, String> {
         let boot = Object::new();
         let set = |k: &str, v: &JsValue| Reflect::set(&boot, &k.into(), v).map(drop);
         set("module", &wasm_bindgen::module()).map_err(js_error)?;
-        set(
-            "role",
-            &serde_wasm_bindgen::to_value(&role).map_err(|e| e.to_string())?,
-        )
-        .map_err(js_error)?;
+        set("role", &serde_wasm_bindgen::to_value(&role).map_err(|e| e.to_string())?).map_err(js_error)?;
         set("threads", &threads.into()).map_err(js_error)?;
         let name = match role {
             Role::Threads => format!("threadlab threads host ({threads} threads)"),
             Role::Process => format!("threadlab process {id}"),
         };
-        let worker = GLUE_URL
-            .with(|url| spawn_worker(url, &name, &boot))
-            .map_err(js_error)?;
+        let worker = GLUE_URL.with(|url| spawn_worker(url, &name, &boot)).map_err(js_error)?;
 
         let tx = outbox.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
@@ -69,20 +58,12 @@ impl WorkerHandle {
         let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
             event.prevent_default();
             let message = event.message();
-            let message = if message.is_empty() {
-                "the worker failed to load or crashed".to_owned()
-            } else {
-                message
-            };
+            let message = if message.is_empty() { "the worker failed to load or crashed".to_owned() } else { message };
             let _ = tx.unbounded_send((id, Err(message)));
         });
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        Ok(WorkerHandle {
-            worker,
-            _on_message: on_message,
-            _on_error: on_error,
-        })
+        Ok(WorkerHandle { worker, _on_message: on_message, _on_error: on_error })
     }
 
     /// Sends `message` to the worker.

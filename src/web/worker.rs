@@ -1,13 +1,14 @@
 //! What runs inside ThreadLab's workers: a process of the processes engine, or the
 //! threads engine's host (one wasm instance whose memory its rayon pool shares).
 
+use crate::core::gil::Gil;
 use crate::core::protocol::{FromWorker, Role, TaskSpec, ToWorker};
-use crate::core::task;
+use crate::core::task::{self, GilSeat};
 use crate::web::clock::{block_ms, now_ms};
 use crate::web::spawn::js_error;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, LazyLock, Mutex};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
@@ -22,6 +23,18 @@ pub static PROBE: AtomicU32 = AtomicU32::new(0);
 /// `postMessage` would go to the host, not the page. So they stamp events here, in
 /// the shared memory, and the host's own event loop forwards them (see [`flush`]).
 static OUTBOX: Mutex<Vec<FromWorker>> = Mutex::new(Vec::new());
+
+/// A process's own GIL: every process has one, so processes never wait on each other.
+static PROCESS_GIL: LazyLock<Gil> = LazyLock::new(Gil::default);
+
+/// The size of this instance's memory now, in bytes.
+fn memory_bytes() -> f64 {
+    js_sys::Reflect::get(&wasm_bindgen::memory(), &"buffer".into())
+        .and_then(|buffer| js_sys::Reflect::get(&buffer, &"byteLength".into()))
+        .ok()
+        .and_then(|n| n.as_f64())
+        .unwrap_or(0.0)
+}
 
 thread_local! {
     static FLUSH_TIMER: Cell<Option<i32>> = const { Cell::new(None) };
@@ -42,33 +55,25 @@ fn post(message: &FromWorker) {
 pub fn worker_main(role: JsValue, threads: u32) {
     let role: Role = match serde_wasm_bindgen::from_value(role) {
         Ok(role) => role,
-        Err(e) => {
-            return post(&FromWorker::Failed {
-                message: format!("unknown worker role: {e}"),
-            })
-        }
+        Err(e) => return post(&FromWorker::Failed { message: format!("unknown worker role: {e}") }),
     };
     match role {
         Role::Process => {
             listen(role);
-            post(&FromWorker::Ready {
-                threads: 1,
-                at: now_ms(),
-            });
+            post(&FromWorker::Ready { threads: 1, at: now_ms(), pool_ms: 0.0, memory_bytes: memory_bytes() });
         }
         Role::Threads => wasm_bindgen_futures::spawn_local(async move {
+            let began = now_ms();
             match JsFuture::from(wasm_bindgen_rayon::init_thread_pool(threads as usize)).await {
                 Ok(_) => {
                     listen(role);
                     let threads = u32::try_from(rayon::current_num_threads()).unwrap_or(u32::MAX);
-                    post(&FromWorker::Ready {
-                        threads,
-                        at: now_ms(),
-                    });
+                    let at = now_ms();
+                    post(&FromWorker::Ready { threads, at, pool_ms: at - began, memory_bytes: memory_bytes() });
                 }
-                Err(e) => post(&FromWorker::Failed {
-                    message: format!("the thread pool did not start: {}", js_error(e)),
-                }),
+                Err(e) => {
+                    post(&FromWorker::Failed { message: format!("the thread pool did not start: {}", js_error(e)) })
+                }
             }
         }),
     }
@@ -78,9 +83,7 @@ fn listen(role: Role) {
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         match serde_wasm_bindgen::from_value::<ToWorker>(event.data()) {
             Ok(message) => handle(role, message),
-            Err(e) => post(&FromWorker::Failed {
-                message: format!("unreadable message: {e}"),
-            }),
+            Err(e) => post(&FromWorker::Failed { message: format!("unreadable message: {e}") }),
         }
     });
     scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
@@ -89,69 +92,48 @@ fn listen(role: Role) {
 
 fn handle(role: Role, message: ToWorker) {
     match message {
-        ToWorker::Run { run, lane, tasks } => match role {
-            Role::Process => run_here(run, lane, &tasks),
-            Role::Threads => run_on_pool(run, tasks),
+        ToWorker::Run { run, lane, tasks, gil, switch_interval_ms } => match role {
+            Role::Process => run_here(run, lane, &tasks, gil, switch_interval_ms),
+            Role::Threads => run_on_pool(run, tasks, gil, switch_interval_ms),
         },
         ToWorker::Poke { value } => PROBE.store(value, Ordering::SeqCst),
-        ToWorker::Peek => post(&FromWorker::Peeked {
-            value: PROBE.load(Ordering::SeqCst),
-        }),
+        ToWorker::Peek => post(&FromWorker::Peeked { value: PROBE.load(Ordering::SeqCst) }),
     }
 }
 
 /// A process runs its tasks on its own (only) thread, posting each stamp as it happens.
-fn run_here(run: u32, lane: u32, tasks: &[TaskSpec]) {
+fn run_here(run: u32, lane: u32, tasks: &[TaskSpec], gil: bool, switch_interval_ms: f64) {
+    PROCESS_GIL.set_switch_interval(switch_interval_ms);
+    let seat = gil.then_some(GilSeat { gil: &PROCESS_GIL, me: 0 });
     for spec in tasks {
-        post(&FromWorker::Started {
-            run,
-            id: spec.id,
-            lane,
-            at: now_ms(),
-        });
-        let outcome = task::execute(spec, block_ms);
-        post(&FromWorker::Ended {
-            run,
-            id: spec.id,
-            lane,
-            at: now_ms(),
-            outcome,
-        });
+        post(&FromWorker::Started { run, id: spec.id, lane, at: now_ms() });
+        let outcome = task::execute(spec, seat, &now_ms, block_ms);
+        post(&FromWorker::Ended { run, id: spec.id, lane, at: now_ms(), outcome });
     }
-    post(&FromWorker::Done { run });
+    // One thread per process: its GIL never changes hands.
+    post(&FromWorker::Done { run, gil_switches: 0 });
 }
 
 fn push(message: FromWorker) {
-    OUTBOX
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .push(message);
+    OUTBOX.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(message);
 }
 
 /// The threads engine: every task is its own rayon job, so with as many threads as
-/// tasks they all run at once, like one `threading.Thread` per call.
-fn run_on_pool(run: u32, tasks: Vec<TaskSpec>) {
+/// tasks they all run at once, like one `threading.Thread` per call. With `gil`, they
+/// share one GIL in this process's memory, as CPython's threads do.
+fn run_on_pool(run: u32, tasks: Vec<TaskSpec>, gil: bool, switch_interval_ms: f64) {
     use rayon::prelude::*;
+    let lock = Arc::new(Gil::new(switch_interval_ms));
     // `rayon::spawn` returns at once: the host's event loop stays free to forward events.
     rayon::spawn(move || {
         tasks.into_par_iter().with_max_len(1).for_each(|spec| {
             let lane = u32::try_from(rayon::current_thread_index().unwrap_or(0)).unwrap_or(0);
-            push(FromWorker::Started {
-                run,
-                id: spec.id,
-                lane,
-                at: now_ms(),
-            });
-            let outcome = task::execute(&spec, block_ms);
-            push(FromWorker::Ended {
-                run,
-                id: spec.id,
-                lane,
-                at: now_ms(),
-                outcome,
-            });
+            let seat = gil.then_some(GilSeat { gil: &lock, me: lane });
+            push(FromWorker::Started { run, id: spec.id, lane, at: now_ms() });
+            let outcome = task::execute(&spec, seat, &now_ms, block_ms);
+            push(FromWorker::Ended { run, id: spec.id, lane, at: now_ms(), outcome });
         });
-        push(FromWorker::Done { run });
+        push(FromWorker::Done { run, gil_switches: lock.handovers() });
     });
     start_flushing();
 }
@@ -171,11 +153,7 @@ fn start_flushing() {
 }
 
 fn flush() {
-    let batch = std::mem::take(
-        &mut *OUTBOX
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner),
-    );
+    let batch = std::mem::take(&mut *OUTBOX.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
     let mut finished = false;
     for message in &batch {
         finished |= matches!(message, FromWorker::Done { .. });

@@ -20,15 +20,7 @@ pub fn site(root: &Path) -> Result<PathBuf> {
     // ignores for a crate that is both cdylib and rlib.
     run(nightly("cargo")
         .current_dir(root)
-        .args([
-            "rustc",
-            "--lib",
-            "--release",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--crate-type",
-            "cdylib",
-        ])
+        .args(["rustc", "--lib", "--release", "--target", "wasm32-unknown-unknown", "--crate-type", "cdylib"])
         .args(BUILD_STD))?;
     let site = root.join("target/site");
     let pkg = site.join("pkg");
@@ -41,15 +33,13 @@ pub fn site(root: &Path) -> Result<PathBuf> {
         .arg("target/wasm32-unknown-unknown/release/threadlab.wasm"))?;
     let glue = std::fs::read_to_string(pkg.join("threadlab.js")).map_err(|e| e.to_string())?;
     if !glue.contains("shared:true") {
-        return Err("the wasm memory is not shared: the threaded build flags did not apply (see .cargo/config.toml)".into());
+        return Err(
+            "the wasm memory is not shared: the threaded build flags did not apply (see .cargo/config.toml)".into()
+        );
     }
     copy(&root.join("index.html"), &site.join("index.html"))?;
     copy_dir(&root.join("www"), &site.join("www"))?;
-    eprintln!(
-        "    site ready in {} ({:.0} s)",
-        site.display(),
-        started.elapsed().as_secs_f64()
-    );
+    eprintln!("    site ready in {} ({:.0} s)", site.display(), started.elapsed().as_secs_f64());
     Ok(site)
 }
 
@@ -57,9 +47,7 @@ fn copy(from: &Path, to: &Path) -> Result {
     if let Some(parent) = to.parent() {
         std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
     }
-    std::fs::copy(from, to)
-        .map(drop)
-        .map_err(|e| format!("copying {}: {e}", from.display()))
+    std::fs::copy(from, to).map(drop).map_err(|e| format!("copying {}: {e}", from.display()))
 }
 
 fn copy_dir(from: &Path, to: &Path) -> Result {

@@ -25,10 +25,7 @@ cargo xtask <command>
 
 /// The repository root (the xtask lives in `<root>/xtask`).
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask has a parent")
-        .to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask has a parent").to_path_buf()
 }
 
 type Result<T = ()> = std::result::Result<T, String>;
@@ -38,9 +35,7 @@ fn main() -> ExitCode {
     let outcome = match args.first().map(String::as_str) {
         Some("serve") => serve::command(&args[1..]),
         Some("test") => test::command(&args[1..]),
-        Some("build") => tools::ensure_build_tools()
-            .and_then(|()| build::site(&root()))
-            .map(drop),
+        Some("build") => tools::ensure_build_tools().and_then(|()| build::site(&root())).map(drop),
         Some("setup") => tools::ensure_build_tools().and_then(|()| {
             if args.iter().any(|a| a == "--browser") {
                 tools::ensure_test_tools()

@@ -16,24 +16,17 @@ pub fn command(args: &[String]) -> Result {
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
-            "--port" => {
-                port = it
-                    .next()
-                    .and_then(|p| p.parse().ok())
-                    .ok_or("--port needs a number from 0 to 65535")?
-            }
+            "--port" => port = it.next().and_then(|p| p.parse().ok()).ok_or("--port needs a number from 0 to 65535")?,
             "--host" => host = it.next().cloned().ok_or("--host needs an address")?,
             other => return Err(format!("serve: unknown option {other:?}")),
         }
     }
     tools::ensure_build_tools()?;
     let site = build::site(&root())?;
-    let listener = TcpListener::bind((host.as_str(), port))
-        .map_err(|e| format!("cannot listen on {host}:{port}: {e}"))?;
+    let listener =
+        TcpListener::bind((host.as_str(), port)).map_err(|e| format!("cannot listen on {host}:{port}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    step(&format!(
-        "ThreadLab is at http://{addr}/  (Ctrl-C stops it)"
-    ));
+    step(&format!("ThreadLab is at http://{addr}/  (Ctrl-C stops it)"));
     accept_loop(&listener, &site);
     Ok(())
 }
@@ -104,9 +97,7 @@ fn handle(stream: TcpStream, site: &Path) -> std::io::Result<()> {
             if reader.read_line(&mut header)? == 0 || header.trim().is_empty() {
                 break;
             }
-            if header.to_ascii_lowercase().starts_with("connection:")
-                && header.to_ascii_lowercase().contains("close")
-            {
+            if header.to_ascii_lowercase().starts_with("connection:") && header.to_ascii_lowercase().contains("close") {
                 keep_alive = false;
             }
         }
@@ -114,16 +105,8 @@ fn handle(stream: TcpStream, site: &Path) -> std::io::Result<()> {
         let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or("/"));
         let (status, ctype, body) = match (method, resolve(site, target)) {
             ("GET" | "HEAD", Some(file)) => ("200 OK", content_type(&file), std::fs::read(&file)?),
-            ("GET" | "HEAD", None) => (
-                "404 Not Found",
-                "text/plain; charset=utf-8",
-                b"not found\n".to_vec(),
-            ),
-            _ => (
-                "405 Method Not Allowed",
-                "text/plain; charset=utf-8",
-                b"method not allowed\n".to_vec(),
-            ),
+            ("GET" | "HEAD", None) => ("404 Not Found", "text/plain; charset=utf-8", b"not found\n".to_vec()),
+            _ => ("405 Method Not Allowed", "text/plain; charset=utf-8", b"method not allowed\n".to_vec()),
         };
         let head = format!(
             "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\n\
@@ -173,21 +156,11 @@ mod tests {
         let addr = spawn(site.clone()).unwrap();
         for path in ["/", "/nope"] {
             let mut s = TcpStream::connect(addr).unwrap();
-            write!(
-                s,
-                "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-            )
-            .unwrap();
+            write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
             let mut text = String::new();
             std::io::Read::read_to_string(&mut s, &mut text).unwrap();
-            assert!(
-                text.contains("Cross-Origin-Opener-Policy: same-origin"),
-                "{text}"
-            );
-            assert!(
-                text.contains("Cross-Origin-Embedder-Policy: require-corp"),
-                "{text}"
-            );
+            assert!(text.contains("Cross-Origin-Opener-Policy: same-origin"), "{text}");
+            assert!(text.contains("Cross-Origin-Embedder-Policy: require-corp"), "{text}");
         }
         std::fs::remove_dir_all(site).unwrap();
     }

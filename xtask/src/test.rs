@@ -34,29 +34,19 @@ pub fn command(args: &[String]) -> Result {
     let scratch = root.join("target/browser-home");
     std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
     let browser_env = |cmd: &mut Command| {
-        cmd.env("XDG_CONFIG_HOME", scratch.join("config"))
-            .env("XDG_CACHE_HOME", scratch.join("cache"));
+        cmd.env("XDG_CONFIG_HOME", scratch.join("config")).env("XDG_CACHE_HOME", scratch.join("cache"));
     };
 
     timed("native tests", &mut || {
         step("native tests (cargo test --workspace)");
-        run(host_cargo()
-            .current_dir(&root)
-            .args(["test", "--workspace"]))
+        run(host_cargo().current_dir(&root).args(["test", "--workspace"]))
     })?;
 
     timed("wasm browser tests", &mut || {
         step("browser tests in headless Chromium (wasm-pack test --headless --chrome)");
         let mut cmd = nightly("wasm-pack");
         cmd.current_dir(&root)
-            .args([
-                "test",
-                "--headless",
-                "--chrome",
-                "--chromedriver",
-                CHROMEDRIVER,
-                "--",
-            ])
+            .args(["test", "--headless", "--chrome", "--chromedriver", CHROMEDRIVER, "--"])
             .args(BUILD_STD)
             .env("CHROMEDRIVER", CHROMEDRIVER)
             .env("WASM_BINDGEN_TEST_TIMEOUT", "120");
@@ -72,9 +62,7 @@ pub fn command(args: &[String]) -> Result {
 
     timed("end-to-end tests", &mut || {
         let addr = serve::spawn(site.clone().expect("built above"))?;
-        step(&format!(
-            "end-to-end tests with Playwright against http://{addr}/"
-        ));
+        step(&format!("end-to-end tests with Playwright against http://{addr}/"));
         let artifacts = root.join("target/e2e");
         std::fs::create_dir_all(&artifacts).map_err(|e| e.to_string())?;
         let mut cmd = Command::new("node");

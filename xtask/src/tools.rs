@@ -13,9 +13,7 @@ pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 /// Runs a command, failing with its name when it does not succeed.
 pub fn run(cmd: &mut Command) -> Result {
-    let status = cmd
-        .status()
-        .map_err(|e| format!("could not start {cmd:?}: {e}"))?;
+    let status = cmd.status().map_err(|e| format!("could not start {cmd:?}: {e}"))?;
     if status.success() {
         Ok(())
     } else {
@@ -26,9 +24,7 @@ pub fn run(cmd: &mut Command) -> Result {
 /// A command's stdout, or `None` if it cannot run or fails.
 fn output(cmd: &mut Command) -> Option<String> {
     let out = cmd.stderr(Stdio::null()).output().ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
 /// A `cargo` for host work on the machine's default toolchain, whatever toolchain
@@ -56,9 +52,7 @@ fn ensure_nightly() -> Result {
         return Ok(());
     }
     // RUSTUP_AUTO_INSTALL=0 on CI: naming a toolchain installs nothing, so install it here.
-    step(&format!(
-        "installing Rust {NIGHTLY} with rust-src and {WASM_TARGET}"
-    ));
+    step(&format!("installing Rust {NIGHTLY} with rust-src and {WASM_TARGET}"));
     run(Command::new("rustup").args([
         "toolchain",
         "install",
@@ -74,64 +68,35 @@ fn ensure_nightly() -> Result {
 
 /// The wasm-bindgen version in Cargo.lock: the CLI must be exactly the same.
 pub fn locked_version(package: &str) -> Result<String> {
-    let lock = std::fs::read_to_string(root().join("Cargo.lock"))
-        .map_err(|e| format!("reading Cargo.lock: {e}"))?;
+    let lock = std::fs::read_to_string(root().join("Cargo.lock")).map_err(|e| format!("reading Cargo.lock: {e}"))?;
     let needle = format!("name = \"{package}\"\nversion = \"");
-    let start = lock
-        .find(&needle)
-        .ok_or_else(|| format!("{package} is not in Cargo.lock"))?
-        + needle.len();
-    Ok(lock[start..]
-        .split('"')
-        .next()
-        .unwrap_or_default()
-        .to_owned())
+    let start = lock.find(&needle).ok_or_else(|| format!("{package} is not in Cargo.lock"))? + needle.len();
+    Ok(lock[start..].split('"').next().unwrap_or_default().to_owned())
 }
 
 fn ensure_wasm_bindgen() -> Result {
     let version = locked_version("wasm-bindgen")?;
-    if output(Command::new("wasm-bindgen").arg("--version"))
-        .is_some_and(|v| v == format!("wasm-bindgen {version}"))
-    {
+    if output(Command::new("wasm-bindgen").arg("--version")).is_some_and(|v| v == format!("wasm-bindgen {version}")) {
         return Ok(());
     }
-    step(&format!(
-        "installing wasm-bindgen-cli {version} (about 2 minutes, once)"
-    ));
+    step(&format!("installing wasm-bindgen-cli {version} (about 2 minutes, once)"));
     // Not `--locked`: its lockfile pins a webpki-roots release the registry here lacks.
     run(host_cargo().args(["install", "wasm-bindgen-cli", "--version", &version]))
 }
 
 fn ensure_wasm_pack() -> Result {
-    if output(Command::new("wasm-pack").arg("--version"))
-        .is_some_and(|v| v.ends_with(WASM_PACK_VERSION))
-    {
+    if output(Command::new("wasm-pack").arg("--version")).is_some_and(|v| v.ends_with(WASM_PACK_VERSION)) {
         return Ok(());
     }
-    step(&format!(
-        "installing wasm-pack {WASM_PACK_VERSION} (about 2 minutes, once)"
-    ));
-    run(host_cargo().args([
-        "install",
-        "wasm-pack",
-        "--version",
-        WASM_PACK_VERSION,
-        "--locked",
-    ]))
+    step(&format!("installing wasm-pack {WASM_PACK_VERSION} (about 2 minutes, once)"));
+    run(host_cargo().args(["install", "wasm-pack", "--version", WASM_PACK_VERSION, "--locked"]))
 }
 
 fn apt_install(packages: &[&str]) -> Result {
-    step(&format!(
-        "installing Debian packages: {}",
-        packages.join(" ")
-    ));
+    step(&format!("installing Debian packages: {}", packages.join(" ")));
     let root_user = output(Command::new("id").arg("-u")).is_some_and(|u| u == "0");
     let apt = |args: &[&str]| {
-        let mut cmd = if root_user {
-            Command::new("apt-get")
-        } else {
-            Command::new("sudo")
-        };
+        let mut cmd = if root_user { Command::new("apt-get") } else { Command::new("sudo") };
         if !root_user {
             cmd.arg("apt-get");
         }
@@ -139,11 +104,7 @@ fn apt_install(packages: &[&str]) -> Result {
         run(&mut cmd)
     };
     apt(&["update", "-qq"])?;
-    apt(&[
-        &["install", "-y", "-qq", "--no-install-recommends"][..],
-        packages,
-    ]
-    .concat())
+    apt(&[&["install", "-y", "-qq", "--no-install-recommends"][..], packages].concat())
 }
 
 fn ensure_browser() -> Result {
@@ -158,16 +119,13 @@ fn ensure_npm_packages() -> Result {
     if output(Command::new("npm").arg("--version")).is_none() {
         apt_install(&["nodejs", "npm"])?;
     }
-    let lock = std::fs::read(dir.join("package-lock.json"))
-        .map_err(|e| format!("tests/e2e/package-lock.json: {e}"))?;
+    let lock = std::fs::read(dir.join("package-lock.json")).map_err(|e| format!("tests/e2e/package-lock.json: {e}"))?;
     let stamp = dir.join("node_modules/.threadlab-lock");
     if std::fs::read(&stamp).is_ok_and(|s| s == lock) {
         return Ok(());
     }
     step("installing npm packages of tests/e2e (npm ci)");
-    run(Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-        .current_dir(&dir))?;
+    run(Command::new("npm").args(["ci", "--no-audit", "--no-fund", "--loglevel=error"]).current_dir(&dir))?;
     std::fs::write(&stamp, lock).map_err(|e| e.to_string())
 }
 

@@ -1,7 +1,7 @@
 //! The experiment's settings and the Run buttons.
 
 use super::state::{units_for_ms, Edit, Form};
-use crate::core::config::{Engine, FieldError, Workload, MAX_DURATION_MS, MAX_TASKS, MAX_WORKERS};
+use crate::core::config::{Engine, FieldError, Variant, Workload, MAX_DURATION_MS, MAX_TASKS, MAX_WORKERS};
 use crate::core::timeline::format_ms;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
@@ -17,8 +17,8 @@ pub struct ControlsProps {
     pub cores: u32,
     pub engine_errors: [Option<String>; 3],
     pub on_edit: Callback<Edit>,
-    /// Runs the form on these engines, one after another.
-    pub on_run: Callback<Vec<Engine>>,
+    /// Runs the form on these set-ups, one after another.
+    pub on_run: Callback<Vec<Variant>>,
 }
 
 fn engine_blurb(engine: Engine) -> &'static str {
@@ -47,9 +47,7 @@ fn text_input(
     disabled: bool,
     on: Callback<String>,
 ) -> Html {
-    let oninput = Callback::from(move |e: InputEvent| {
-        on.emit(e.target_unchecked_into::<HtmlInputElement>().value())
-    });
+    let oninput = Callback::from(move |e: InputEvent| on.emit(e.target_unchecked_into::<HtmlInputElement>().value()));
     let error_id = format!("{id}-error");
     html! {
         <div class={classes!("field", error.map(|_| "invalid"))}>
@@ -68,13 +66,7 @@ fn text_input(
 #[function_component(Controls)]
 pub fn controls(props: &ControlsProps) -> Html {
     let form = &props.form;
-    let error = |field: &str| {
-        props
-            .errors
-            .iter()
-            .find(|e| e.field == field)
-            .map(|e| e.message.as_str())
-    };
+    let error = |field: &str| props.errors.iter().find(|e| e.field == field).map(|e| e.message.as_str());
     let edit = |make: fn(String) -> Edit| props.on_edit.reform(make);
 
     let workload_choice = |workload: Workload, title: &str, sub: &str| {
@@ -119,10 +111,7 @@ pub fn controls(props: &ControlsProps) -> Html {
                     format_ms(props.ms_per_unit),
                     props.max_units
                 ),
-                Err(_) => format!(
-                    "one work unit takes {} on this device",
-                    format_ms(props.ms_per_unit)
-                ),
+                Err(_) => format!("one work unit takes {} on this device", format_ms(props.ms_per_unit)),
             };
             text_input(
                 "cpu-ms",
@@ -137,20 +126,19 @@ pub fn controls(props: &ControlsProps) -> Html {
     };
     let lanes = match form.engine {
         Engine::Main => "The main thread is one thread".to_owned(),
-        Engine::Threads => format!(
-            "Threads in the pool, 1–{MAX_WORKERS} ({} cores here)",
-            props.cores
-        ),
-        Engine::Processes => format!(
-            "Processes in the pool, 1–{MAX_WORKERS} ({} cores here)",
-            props.cores
-        ),
+        Engine::Threads => format!("Threads in the pool, 1–{MAX_WORKERS} ({} cores here)", props.cores),
+        Engine::Processes => format!("Processes in the pool, 1–{MAX_WORKERS} ({} cores here)", props.cores),
     };
-    let engine = form.engine;
-    let run_one = props.on_run.reform(move |_: MouseEvent| vec![engine]);
-    let run_all = props.on_run.reform(|_: MouseEvent| Engine::ALL.to_vec());
+    let variant = form.variant();
+    let run_one = props.on_run.reform(move |_: MouseEvent| vec![variant]);
+    let run_all = props.on_run.reform(|_: MouseEvent| Variant::ALL.to_vec());
+    let on_gil = {
+        let on_edit = props.on_edit.clone();
+        Callback::from(move |e: Event| on_edit.emit(Edit::Gil(e.target_unchecked_into::<HtmlInputElement>().checked())))
+    };
     let preset = props.on_edit.reform(|_: MouseEvent| Edit::Preset);
     let status = match (props.preparing, props.busy) {
+        (Some(Engine::Main), _) => "Running on the main thread: the page freezes until it ends…".to_owned(),
         (Some(engine), _) => format!("Starting the {} engine…", engine.label().to_lowercase()),
         (None, true) => "Running…".to_owned(),
         (None, false) => String::new(),
@@ -180,6 +168,27 @@ pub fn controls(props: &ControlsProps) -> Html {
                     <p class="error" role="alert">{why}</p>
                 }
             </fieldset>
+            if form.engine != Engine::Main {
+                <fieldset class="gil">
+                    <legend>{"Global Interpreter Lock"}</legend>
+                    <label class="toggle">
+                        <input type="checkbox" checked={form.gil} onchange={on_gil} data-testid="gil" />
+                        <span>{"A thread must hold the GIL to run Python code, as in CPython"}</span>
+                    </label>
+                    <p class="hint">{ if form.engine == Engine::Processes {
+                        "Every process has its own GIL, so processes never wait for each other."
+                    } else if form.gil {
+                        "Released during I/O; a waiting thread asks for it after the switch interval."
+                    } else {
+                        "Free-threaded Python (PEP 703: python3.13t, PYTHON_GIL=0): threads run bytecode at once."
+                    } }</p>
+                    if form.gil {
+                        {text_input("switch-interval", "Switch interval (ms)", &form.switch_interval_ms,
+                            html!{{"0.1–100 ms; CPython's default is 5 (sys.getswitchinterval())"}},
+                            error("switch_interval_ms"), false, edit(Edit::SwitchInterval))}
+                    }
+                </fieldset>
+            }
             <div class="fields">
                 {text_input("tasks", "Tasks", &form.tasks, html!{{format!("1–{MAX_TASKS}")}}, error("tasks"), false, edit(Edit::Tasks))}
                 {size_field}
@@ -193,7 +202,9 @@ pub fn controls(props: &ControlsProps) -> Html {
                 <button class="primary" onclick={run_one} disabled={props.busy} data-testid="run">
                     {format!("Run on {}", form.engine.label().to_lowercase())}
                 </button>
-                <button onclick={run_all} disabled={props.busy} data-testid="run-all">{"Run all three"}</button>
+                <button onclick={run_all} disabled={props.busy} data-testid="run-all"
+                    title="Sequential, threads with the GIL, free-threaded threads and processes, one after another">
+                    {"Compare all four"}</button>
                 <button class="link" onclick={preset} disabled={props.busy}>{"Notebook preset"}</button>
             </div>
             <p class="status" aria-live="polite" data-testid="status">{status}</p>

@@ -17,10 +17,7 @@ pub fn heartbeat(props: &HeartbeatProps) -> Html {
     {
         let dot = dot.clone();
         use_effect_with((), move |()| {
-            if let Some(el) = dot
-                .cast::<web_sys::Element>()
-                .and_then(|e| e.dyn_into::<HtmlElement>().ok())
-            {
+            if let Some(el) = dot.cast::<web_sys::Element>().and_then(|e| e.dyn_into::<HtmlElement>().ok()) {
                 crate::web::heartbeat::start(el);
             }
         });

@@ -1,12 +1,13 @@
 //! The page, in yew: one reducer ([`state`]) and one component per file.
 
 pub mod controls;
+pub mod differences;
 pub mod heartbeat;
 pub mod python;
 pub mod state;
 pub mod timeline;
 
-use crate::core::config::{Engine, RunConfig};
+use crate::core::config::{RawConfig, RawValue, RunConfig, Variant, Workload};
 use crate::web::clock::now_ms;
 use crate::web::lab::{Lab, LabEvent, RunError};
 use state::{Action, State};
@@ -40,11 +41,7 @@ pub fn app(props: &AppProps) -> Html {
         let dispatcher = state.dispatcher();
         use_effect_with(Rc::as_ptr(&lab) as usize, {
             let lab = lab.clone();
-            move |_| {
-                lab.listen(Rc::new(move |event: LabEvent| {
-                    dispatcher.dispatch(Action::Lab(event))
-                }))
-            }
+            move |_| lab.listen(Rc::new(move |event: LabEvent| dispatcher.dispatch(Action::Lab(event))))
         });
     }
 
@@ -53,15 +50,10 @@ pub fn app(props: &AppProps) -> Html {
         let dispatcher = state.dispatcher();
         use_effect_with(state.live.is_some(), move |live| {
             let handle = live.then(|| {
-                let tick = Closure::<dyn FnMut()>::new(move || {
-                    dispatcher.dispatch(Action::Tick(now_ms()))
-                });
+                let tick = Closure::<dyn FnMut()>::new(move || dispatcher.dispatch(Action::Tick(now_ms())));
                 let window = web_sys::window().expect_throw("no window");
                 let id = window
-                    .set_interval_with_callback_and_timeout_and_arguments_0(
-                        tick.as_ref().unchecked_ref(),
-                        50,
-                    )
+                    .set_interval_with_callback_and_timeout_and_arguments_0(tick.as_ref().unchecked_ref(), 50)
                     .unwrap_or_default();
                 (id, tick)
             });
@@ -79,11 +71,8 @@ pub fn app(props: &AppProps) -> Html {
     };
     let on_run = {
         let (lab, state) = (lab.clone(), state.clone());
-        Callback::from(move |engines: Vec<Engine>| {
-            let raws: Result<Vec<_>, _> = engines
-                .iter()
-                .map(|e| state.form.raw(*e, lab.ms_per_unit))
-                .collect();
+        Callback::from(move |variants: Vec<Variant>| {
+            let raws: Result<Vec<_>, _> = variants.iter().map(|v| state.form.raw(*v, lab.ms_per_unit)).collect();
             let raws = match raws {
                 Ok(raws) => raws,
                 Err(error) => return state.dispatch(Action::Errors(vec![error])),
@@ -99,16 +88,29 @@ pub fn app(props: &AppProps) -> Html {
             });
         })
     };
+    let on_experiment = {
+        let (lab, dispatcher) = (lab.clone(), state.dispatcher());
+        Callback::from(move |experiment: differences::Experiment| {
+            let lab = lab.clone();
+            let dispatcher = dispatcher.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let (variants, config) = experiment_plan(experiment, &lab);
+                for variant in variants {
+                    let config = RunConfig { engine: variant.engine(), gil: variant.gil(), ..config.clone() };
+                    if lab.run(&raw_of(&config)).await.is_err() {
+                        break;
+                    }
+                }
+                dispatcher.dispatch(Action::Tick(now_ms()));
+            });
+        })
+    };
     let on_dismiss = {
         let dispatcher = state.dispatcher();
         Callback::from(move |_| dispatcher.dispatch(Action::DismissNotice))
     };
 
-    let shown_config = state
-        .live
-        .as_ref()
-        .map(|l| l.config.clone())
-        .unwrap_or_else(|| preview_config(&state, &lab));
+    let shown_config = state.live.as_ref().map(|l| l.config.clone()).unwrap_or_else(|| preview_config(&state, &lab));
 
     html! {
         <div class="app" data-busy={state.busy().to_string()}>
@@ -117,7 +119,7 @@ pub fn app(props: &AppProps) -> Html {
                     <h1>{"ThreadLab"}</h1>
                     <p class="tagline">{"Sequential code, threads and processes — measured in your browser."}</p>
                 </div>
-                <heartbeat::Heartbeat last_gap={state.last[0].as_ref().and_then(|r| r.longest_frame_gap_ms)} />
+                <heartbeat::Heartbeat last_gap={state.last_of(Variant::Main).and_then(|r| r.longest_frame_gap_ms)} />
             </header>
             if let Some(notice) = &state.notice {
                 <div class="notice" role="alert" data-testid="notice">
@@ -140,6 +142,7 @@ pub fn app(props: &AppProps) -> Html {
                 />
                 <div class="results">
                     <timeline::Timelines state={state.clone()} />
+                    <differences::Differences state={state.clone()} {on_experiment} />
                     <python::PythonCode config={shown_config} />
                 </div>
             </main>
@@ -155,11 +158,41 @@ pub fn app(props: &AppProps) -> Html {
 fn preview_config(state: &State, lab: &Lab) -> RunConfig {
     state
         .form
-        .raw(state.form.engine, lab.ms_per_unit)
+        .raw(state.form.variant(), lab.ms_per_unit)
         .ok()
         .and_then(|raw| crate::core::config::validate(&raw, lab.limits()).ok())
-        .unwrap_or_else(|| RunConfig {
-            engine: state.form.engine,
-            ..RunConfig::notebook_preset()
-        })
+        .unwrap_or_else(|| RunConfig { engine: state.form.engine, ..RunConfig::notebook_preset() })
+}
+
+/// The runs behind a "Run the … experiment" link of the differences table.
+fn experiment_plan(experiment: differences::Experiment, lab: &Lab) -> (Vec<Variant>, RunConfig) {
+    let base = RunConfig::notebook_preset();
+    match experiment {
+        // The notebook's experiment, shortened to 1 s waits so it does not take 12 s.
+        differences::Experiment::Io => (
+            vec![Variant::Main, Variant::ThreadsGil, Variant::Processes],
+            RunConfig { tasks: 2, duration_ms: 1000, ..base },
+        ),
+        // Tasks = cores, about half a second each on this device.
+        differences::Experiment::Cpu => {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let units = ((500.0 / lab.ms_per_unit).round() as u32).clamp(1, lab.limits().max_units);
+            let tasks = lab.cores.clamp(2, 8);
+            (Variant::ALL.to_vec(), RunConfig { workload: Workload::Cpu, tasks, units, workers: tasks, ..base })
+        }
+    }
+}
+
+/// A validated config as the raw request the lab takes.
+fn raw_of(config: &RunConfig) -> RawConfig {
+    RawConfig {
+        engine: RawValue::Text(config.engine.key().into()),
+        workload: RawValue::Text(config.workload.key().into()),
+        tasks: RawValue::Number(f64::from(config.tasks)),
+        duration_ms: RawValue::Number(f64::from(config.duration_ms)),
+        units: RawValue::Number(f64::from(config.units)),
+        workers: RawValue::Number(f64::from(config.workers)),
+        gil: RawValue::Bool(config.gil),
+        switch_interval_ms: RawValue::Number(config.switch_interval_ms),
+    }
 }

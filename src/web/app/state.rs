@@ -1,14 +1,15 @@
 //! The page's state: one reducer, one [`Action`] enum.
 
-use crate::core::config::{
-    Engine, FieldError, RawConfig, RawValue, RunConfig, Workload, MAX_DURATION_MS,
-};
+use crate::core::config::{Engine, FieldError, RawConfig, RawValue, RunConfig, Variant, Workload, MAX_DURATION_MS};
 use crate::core::timeline::RunResult;
 use crate::web::engines::Progress;
-use crate::web::lab::LabEvent;
+use crate::web::lab::{LabEvent, StartCosts};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use yew::Reducible;
+
+/// How many finished runs the page remembers.
+pub const HISTORY: usize = 200;
 
 /// The form as typed (text, so that bad input can be shown back with its message).
 #[derive(Clone, Debug, PartialEq)]
@@ -20,6 +21,9 @@ pub struct Form {
     /// CPU task size in ms on this device; converted to work units by calibration.
     pub cpu_ms: String,
     pub workers: String,
+    /// Threads share a GIL (as in CPython); off = free-threaded.
+    pub gil: bool,
+    pub switch_interval_ms: String,
 }
 
 impl Form {
@@ -32,25 +36,40 @@ impl Form {
             duration_ms: config.duration_ms.to_string(),
             cpu_ms: format!("{:.0}", (f64::from(config.units) * ms_per_unit).max(1.0)),
             workers: config.workers.to_string(),
+            gil: config.gil,
+            switch_interval_ms: format!("{}", config.switch_interval_ms),
         }
     }
 
-    /// The run request this form describes, for `engine`.
+    /// The set-up the form describes.
+    #[must_use]
+    pub fn variant(&self) -> Variant {
+        match (self.engine, self.gil) {
+            (Engine::Main, _) => Variant::Main,
+            (Engine::Threads, true) => Variant::ThreadsGil,
+            (Engine::Threads, false) => Variant::ThreadsFree,
+            (Engine::Processes, _) => Variant::Processes,
+        }
+    }
+
+    /// The run request this form describes, for `variant`.
     ///
     /// # Errors
     /// When the CPU size is not a number of ms (the one field converted here).
-    pub fn raw(&self, engine: Engine, ms_per_unit: f64) -> Result<RawConfig, FieldError> {
+    pub fn raw(&self, variant: Variant, ms_per_unit: f64) -> Result<RawConfig, FieldError> {
         let units = match self.workload {
             Workload::Cpu => RawValue::Number(f64::from(units_for_ms(&self.cpu_ms, ms_per_unit)?)),
             Workload::Io => RawValue::Missing,
         };
         Ok(RawConfig {
-            engine: RawValue::Text(engine.key().into()),
+            engine: RawValue::Text(variant.engine().key().into()),
             workload: RawValue::Text(self.workload.key().into()),
             tasks: RawValue::Text(self.tasks.clone()),
             duration_ms: RawValue::Text(self.duration_ms.clone()),
             units,
             workers: RawValue::Text(self.workers.clone()),
+            gil: RawValue::Bool(variant.gil()),
+            switch_interval_ms: RawValue::Text(self.switch_interval_ms.clone()),
         })
     }
 }
@@ -60,19 +79,14 @@ impl Form {
 /// # Errors
 /// When `text` is not a number of ms from 1 to 10 000.
 pub fn units_for_ms(text: &str, ms_per_unit: f64) -> Result<u32, FieldError> {
-    let ms = text
-        .trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|ms| ms.is_finite() && (1.0..=f64::from(MAX_DURATION_MS)).contains(ms));
+    let ms =
+        text.trim().parse::<f64>().ok().filter(|ms| ms.is_finite() && (1.0..=f64::from(MAX_DURATION_MS)).contains(ms));
     match ms {
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         Some(ms) => Ok(((ms / ms_per_unit).round() as u32).max(1)),
         None => Err(FieldError {
             field: "units",
-            message: format!(
-                "Task size must be a number of ms from 1 to {MAX_DURATION_MS}; got {text:?}."
-            ),
+            message: format!("Task size must be a number of ms from 1 to {MAX_DURATION_MS}; got {text:?}."),
         }),
     }
 }
@@ -100,13 +114,17 @@ pub struct State {
     pub errors: Vec<FieldError>,
     pub preparing: Option<Engine>,
     pub live: Option<Live>,
-    /// The last finished run of each engine, in [`Engine::ALL`] order.
-    pub last: [Option<Rc<RunResult>>; 3],
+    /// The last finished run of each set-up, in [`Variant::ALL`] order.
+    pub last: [Option<Rc<RunResult>>; 4],
+    /// Every finished run, oldest first (the latest [`HISTORY`]): the evidence the
+    /// differences table and the speed-ups draw on.
+    pub history: Vec<Rc<RunResult>>,
     /// Why an engine is unavailable, in [`Engine::ALL`] order.
     pub engine_errors: [Option<String>; 3],
     pub notice: Option<String>,
     pub now: f64,
     pub ms_per_unit: f64,
+    pub start_costs: StartCosts,
 }
 
 impl State {
@@ -117,12 +135,19 @@ impl State {
             errors: Vec::new(),
             preparing: None,
             live: None,
-            last: [None, None, None],
+            last: [None, None, None, None],
+            history: Vec::new(),
             engine_errors: [None, None, None],
             notice: None,
             now: 0.0,
             ms_per_unit,
+            start_costs: StartCosts::default(),
         }
+    }
+
+    #[must_use]
+    pub fn last_of(&self, variant: Variant) -> Option<&Rc<RunResult>> {
+        self.last[variant.index()].as_ref()
     }
 
     #[must_use]
@@ -132,18 +157,25 @@ impl State {
 
     #[must_use]
     pub fn error_for(&self, field: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|e| e.field == field)
-            .map(|e| e.message.as_str())
+        self.errors.iter().find(|e| e.field == field).map(|e| e.message.as_str())
     }
 
-    /// The last main-thread run that did the same work as `config`: the baseline of speed-ups.
+    /// The latest run of `variant` on `workload`.
+    #[must_use]
+    pub fn latest(&self, variant: Variant, workload: Workload) -> Option<&Rc<RunResult>> {
+        self.history.iter().rev().find(|r| r.variant == variant && r.workload == workload)
+    }
+
+    /// The latest `variant` run that did the same work as `config`.
+    #[must_use]
+    pub fn latest_same_work(&self, variant: Variant, config: &RunConfig) -> Option<&Rc<RunResult>> {
+        self.history.iter().rev().find(|r| r.variant == variant && r.config().same_work(config))
+    }
+
+    /// The latest main-thread run that did the same work as `config`: the baseline of speed-ups.
     #[must_use]
     pub fn sequential_for(&self, config: &RunConfig) -> Option<&Rc<RunResult>> {
-        self.last[0]
-            .as_ref()
-            .filter(|seq| seq.config().same_work(config))
+        self.latest_same_work(Variant::Main, config)
     }
 }
 
@@ -160,6 +192,8 @@ pub enum Edit {
     Duration(String),
     CpuMs(String),
     Workers(String),
+    Gil(bool),
+    SwitchInterval(String),
     Preset,
 }
 
@@ -186,9 +220,9 @@ impl Reducible for State {
                     Edit::Duration(d) => s.form.duration_ms = d,
                     Edit::CpuMs(c) => s.form.cpu_ms = c,
                     Edit::Workers(w) => s.form.workers = w,
-                    Edit::Preset => {
-                        s.form = Form::from_config(&RunConfig::notebook_preset(), s.ms_per_unit)
-                    }
+                    Edit::Gil(g) => s.form.gil = g,
+                    Edit::SwitchInterval(i) => s.form.switch_interval_ms = i,
+                    Edit::Preset => s.form = Form::from_config(&RunConfig::notebook_preset(), s.ms_per_unit),
                 }
                 s.errors.clear();
             }
@@ -205,55 +239,29 @@ impl State {
     fn apply(&mut self, event: LabEvent) {
         match event {
             LabEvent::Preparing { engine } => self.preparing = Some(engine),
-            LabEvent::Started {
-                run,
-                config,
-                started_at,
-            } => {
+            LabEvent::Started { run, config, started_at } => {
                 self.preparing = None;
                 self.errors.clear();
                 self.notice = None;
                 self.engine_errors[slot(config.engine)] = None;
                 // A run started from the API shows its settings in the form too.
                 let engine = config.engine;
-                let workers = if engine == Engine::Main {
-                    self.form.workers.clone()
-                } else {
-                    config.workers.to_string()
-                };
-                self.form = Form {
-                    workers,
-                    ..Form::from_config(&config, self.ms_per_unit)
-                };
+                let workers =
+                    if engine == Engine::Main { self.form.workers.clone() } else { config.workers.to_string() };
+                self.form = Form { workers, ..Form::from_config(&config, self.ms_per_unit) };
                 self.form.engine = engine;
                 self.now = started_at;
-                self.live = Some(Live {
-                    run,
-                    config,
-                    started_at,
-                    tasks: BTreeMap::new(),
-                });
+                self.live = Some(Live { run, config, started_at, tasks: BTreeMap::new() });
             }
             LabEvent::Progress { run, progress } => {
                 if let Some(live) = self.live.as_mut().filter(|l| l.run == run) {
                     match progress {
                         Progress::Started { id, lane, at } => {
-                            live.tasks.insert(
-                                id,
-                                LiveTask {
-                                    lane,
-                                    start: at,
-                                    end: None,
-                                },
-                            );
+                            live.tasks.insert(id, LiveTask { lane, start: at, end: None });
                             self.now = self.now.max(at);
                         }
                         Progress::Ended { id, lane, at } => {
-                            let task = live.tasks.entry(id).or_insert(LiveTask {
-                                lane,
-                                start: at,
-                                end: None,
-                            });
+                            let task = live.tasks.entry(id).or_insert(LiveTask { lane, start: at, end: None });
                             task.end = Some(at);
                             self.now = self.now.max(at);
                         }
@@ -263,8 +271,12 @@ impl State {
             LabEvent::Finished { result, .. } => {
                 self.live = None;
                 self.preparing = None;
-                let engine = result.engine;
-                self.last[slot(engine)] = Some(result);
+                let variant = result.variant;
+                self.last[variant.index()] = Some(result.clone());
+                if self.history.len() >= HISTORY {
+                    self.history.remove(0);
+                }
+                self.history.push(result);
             }
             LabEvent::Failed { message } => {
                 self.live = None;
@@ -276,6 +288,7 @@ impl State {
                 self.preparing = None;
                 self.engine_errors[slot(engine)] = error;
             }
+            LabEvent::StartCosts(costs) => self.start_costs = costs,
         }
     }
 }

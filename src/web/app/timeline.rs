@@ -1,8 +1,10 @@
-//! The timeline: one panel per engine, one lane per thread or process, one bar per
-//! task at its measured start and end, all panels on one time scale.
+//! The timeline: one panel per set-up, one lane per thread or process, one bar per
+//! task at its measured start and end, split into what its thread was doing (running,
+//! waiting for the GIL, waiting on I/O), all panels on one time scale.
 
 use super::state::{slot, State};
-use crate::core::config::{Engine, Workload};
+use crate::core::config::{Engine, Variant, Workload};
+use crate::core::gil::{Segment, SegmentState};
 use crate::core::timeline::{format_ms, max_concurrency, speedup, ticks, TaskRecord};
 use yew::prelude::*;
 
@@ -22,6 +24,7 @@ struct Bar {
     end: f64,
     running: bool,
     checked: Option<bool>,
+    segments: Vec<Segment>,
 }
 
 #[derive(Properties, PartialEq)]
@@ -32,32 +35,26 @@ pub struct TimelinesProps {
 #[function_component(Timelines)]
 pub fn timelines(props: &TimelinesProps) -> Html {
     let state = &*props.state;
-    let live_elapsed = state
-        .live
-        .as_ref()
-        .map_or(0.0, |l| (state.now - l.started_at).max(0.0));
-    let scale = state
-        .last
-        .iter()
-        .flatten()
-        .map(|r| r.wall_ms)
-        .fold(live_elapsed, f64::max)
-        .max(100.0);
+    let live_elapsed = state.live.as_ref().map_or(0.0, |l| (state.now - l.started_at).max(0.0));
+    let scale = state.last.iter().flatten().map(|r| r.wall_ms).fold(live_elapsed, f64::max).max(100.0);
     html! {
         <section class="card timeline" aria-labelledby="timeline-title">
             <div class="card-head">
                 <h2 id="timeline-title">{"Timeline"}</h2>
-                <span class="scale-note">{"All panels share one time axis. Hover a bar for its exact times."}</span>
+                <span class="legend" aria-label="Legend">
+                    <span class="key"><svg width="22" height="12" aria-hidden="true"><rect class="seg-running" width="22" height="12" rx="3"/></svg>{"running (holds the GIL)"}</span>
+                    <span class="key"><svg width="22" height="12" aria-hidden="true"><rect class="seg-gil_wait" width="22" height="12" rx="3"/></svg>{"waiting for the GIL"}</span>
+                    <span class="key"><svg width="22" height="12" aria-hidden="true"><rect class="seg-io" width="22" height="12" rx="3"/></svg>{"waiting on I/O"}</span>
+                </span>
             </div>
-            {for Engine::ALL.into_iter().map(|engine| panel(state, engine, scale))}
+            <p class="scale-note">{"All panels share one time axis. Hover a bar for its exact times."}</p>
+            {for Variant::ALL.into_iter().map(|variant| panel(state, variant, scale))}
         </section>
     }
 }
 
-fn panel(state: &State, engine: Engine, scale: f64) -> Html {
-    let live = state.live.as_ref().filter(|l| l.config.engine == engine);
-    let last = state.last[slot(engine)].as_ref();
-    let (bars, lanes, config) = if let Some(live) = live {
+fn bars_of(state: &State, variant: Variant) -> (Vec<Bar>, u32, bool) {
+    if let Some(live) = state.live.as_ref().filter(|l| l.config.variant() == variant) {
         let bars: Vec<Bar> = live
             .tasks
             .iter()
@@ -68,15 +65,13 @@ fn panel(state: &State, engine: Engine, scale: f64) -> Html {
                 end: t.end.unwrap_or(state.now) - live.started_at,
                 running: t.end.is_none(),
                 checked: None,
+                segments: Vec::new(),
             })
             .collect();
         let used = bars.iter().map(|b| b.lane + 1).max().unwrap_or(0);
-        (
-            bars,
-            used.max(live.config.workers.min(live.config.tasks)).max(1),
-            Some(live.config.clone()),
-        )
-    } else if let Some(result) = last {
+        return (bars, used.max(live.config.workers.min(live.config.tasks)).max(1), true);
+    }
+    if let Some(result) = state.last_of(variant) {
         let bars = result
             .tasks
             .iter()
@@ -87,13 +82,25 @@ fn panel(state: &State, engine: Engine, scale: f64) -> Html {
                 end: t.end_ms,
                 running: false,
                 checked: t.checked,
+                segments: t.segments.clone(),
             })
             .collect();
-        (bars, result.lane_count(), Some(result.config()))
-    } else {
-        (Vec::new(), 1, None)
-    };
+        return (bars, result.lane_count(), false);
+    }
+    (Vec::new(), 1, false)
+}
 
+fn state_word(state: SegmentState) -> &'static str {
+    match state {
+        SegmentState::Running => "running",
+        SegmentState::GilWait => "waiting for the GIL",
+        SegmentState::Io => "waiting on I/O",
+    }
+}
+
+fn panel(state: &State, variant: Variant, scale: f64) -> Html {
+    let engine = variant.engine();
+    let (bars, lanes, live) = bars_of(state, variant);
     let height = f64::from(lanes) * (LANE + GAP) + AXIS;
     let x = |ms: f64| GUTTER + (ms / scale).clamp(0.0, 1.0) * (WIDTH - GUTTER - RIGHT);
     let lane_y = |lane: u32| f64::from(lane) * (LANE + GAP) + GAP / 2.0;
@@ -114,7 +121,8 @@ fn panel(state: &State, engine: Engine, scale: f64) -> Html {
     let lane_name = engine.lane_name();
     let bar_views = bars.iter().map(|b| {
         let (x0, x1) = (x(b.start), x(b.end).max(x(b.start) + 2.0));
-        let title = format!(
+        let y = lane_y(b.lane);
+        let mut title = format!(
             "task {} on {} {}: {} → {}{} ({})",
             b.id,
             lane_name,
@@ -124,43 +132,69 @@ fn panel(state: &State, engine: Engine, scale: f64) -> Html {
             if b.running { " (running)" } else { "" },
             format_ms(b.end - b.start)
         );
+        for s in [SegmentState::Running, SegmentState::GilWait, SegmentState::Io] {
+            let total: f64 = b.segments.iter().filter(|g| g.state == s).map(|g| g.end_ms - g.start_ms).sum();
+            if total > 0.0 {
+                title.push_str(&format!("\n{}: {}", state_word(s), format_ms(total)));
+            }
+        }
+        // Segments thinner than a pixel's worth are merged visually by the SVG renderer.
+        let segments = b.segments.iter().map(|g| {
+            let (s0, s1) = (x(g.start_ms), x(g.end_ms));
+            html! { <rect class={format!("seg seg-{}", segment_key(g.state))} x={s0.to_string()} y={y.to_string()}
+                width={(s1 - s0).max(0.0).to_string()} height={LANE.to_string()} /> }
+        });
         let label_fits = x1 - x0 > 58.0;
         html! {
             <g class={classes!("bar", b.running.then_some("running"), (b.checked == Some(false)).then_some("wrong"))}
                 data-testid="bar" data-engine={engine.key()} data-id={b.id.to_string()} data-lane={b.lane.to_string()}
                 data-start={format!("{:.3}", b.start)} data-end={format!("{:.3}", b.end)} data-running={b.running.to_string()}>
                 <title>{title}</title>
-                <rect x={x0.to_string()} y={lane_y(b.lane).to_string()} width={(x1 - x0).to_string()} height={LANE.to_string()} rx="5" />
+                if b.segments.is_empty() {
+                    <rect class="whole" x={x0.to_string()} y={y.to_string()} width={(x1 - x0).to_string()} height={LANE.to_string()} rx="5" />
+                } else {
+                    <g class="segments">{for segments}</g>
+                    <rect class="outline" x={x0.to_string()} y={y.to_string()} width={(x1 - x0).to_string()} height={LANE.to_string()} rx="5" />
+                }
                 if label_fits {
-                    <text x={(x0 + 8.0).to_string()} y={(lane_y(b.lane) + LANE / 2.0 + 4.0).to_string()}>
+                    <text x={(x0 + 8.0).to_string()} y={(y + LANE / 2.0 + 4.0).to_string()}>
                         {format!("task {}", b.id)}
                     </text>
                 }
             </g>
         }
     });
+    let last = state.last_of(variant);
 
     html! {
-        <div class={classes!("panel", format!("engine-{}", engine.key()), live.map(|_| "live"))} data-testid={format!("panel-{}", engine.key())}
-            data-run={last.map(|r| r.run.to_string())} data-live={live.is_some().to_string()}>
+        <div class={classes!("panel", format!("engine-{}", engine.key()), live.then_some("live"))} data-testid={format!("panel-{}", variant.key())}
+            data-run={last.map(|r| r.run.to_string())} data-live={live.to_string()}>
             <div class="panel-head">
-                <h3>{engine.label()}</h3>
-                {stats(state, engine, config.as_ref().map(|c| c.workload), live.is_some())}
+                <h3>{variant.label()}</h3>
+                {stats(state, variant, last.map(|r| r.workload), live)}
             </div>
-            if bars.is_empty() && live.is_none() {
+            if bars.is_empty() && !live {
                 <p class="empty">{
-                    state.engine_errors[slot(engine)].clone().unwrap_or_else(|| format!("No {} run yet.", engine.label().to_lowercase()))
+                    state.engine_errors[slot(engine)].clone().unwrap_or_else(|| format!("No run yet: choose {} and press Run, or Compare all four.", variant.label()))
                 }</p>
             } else {
                 <svg class="lanes" viewBox={format!("0 0 {WIDTH} {height}")} role="img" preserveAspectRatio="none"
-                    style={format!("height: {}px", height)}
-                    aria-label={format!("{} timeline: {} tasks on {} lanes", engine.label(), bars.len(), lanes)}>
+                    style={format!("height: {height}px")}
+                    aria-label={format!("{} timeline: {} tasks on {} lanes", variant.label(), bars.len(), lanes)}>
                     <g class="grid">{for grid}</g>
                     {for lane_labels}
                     {for bar_views}
                 </svg>
             }
         </div>
+    }
+}
+
+fn segment_key(state: SegmentState) -> &'static str {
+    match state {
+        SegmentState::Running => "running",
+        SegmentState::GilWait => "gil_wait",
+        SegmentState::Io => "io",
     }
 }
 
@@ -172,41 +206,41 @@ fn axis_label(t: f64, scale: f64) -> String {
     }
 }
 
-fn stats(state: &State, engine: Engine, workload: Option<Workload>, live: bool) -> Html {
+fn stats(state: &State, variant: Variant, workload: Option<Workload>, live: bool) -> Html {
     if live {
         return html! { <span class="stats"><span class="pill running-pill">{"running…"}</span></span> };
     }
-    let Some(result) = state.last[slot(engine)].as_ref() else {
-        return html! {};
-    };
+    let Some(result) = state.last_of(variant) else { return html! {} };
     let records: &[TaskRecord] = &result.tasks;
+    let key = variant.key();
     let baseline = state.sequential_for(&result.config());
-    let speed = match (
-        engine,
-        baseline.and_then(|seq| speedup(seq.wall_ms, result.wall_ms)),
-    ) {
-        (Engine::Main, _) => {
+    let speed = match (variant, baseline.and_then(|seq| speedup(seq.wall_ms, result.wall_ms))) {
+        (Variant::Main, _) => {
             html! { <span class="stat"><span class="k">{"speed-up"}</span><span class="v">{"1.00× (baseline)"}</span></span> }
         }
         (_, Some(s)) => html! {
-            <span class="stat"><span class="k">{"speed-up vs main thread"}</span><span class="v speedup" data-testid={format!("speedup-{}", engine.key())}>{format!("{s:.2}×")}</span></span>
+            <span class="stat"><span class="k">{"speed-up vs main thread"}</span><span class="v speedup" data-testid={format!("speedup-{key}")}>{format!("{s:.2}×")}</span></span>
         },
         (_, None) => {
             html! { <span class="stat muted">{"run the main thread with the same work to see the speed-up"}</span> }
         }
     };
     let checked = records.iter().filter(|t| t.checked == Some(true)).count();
-    let lanes_word = match engine {
-        Engine::Main => "1 thread".to_owned(),
-        Engine::Threads => format!("{} threads, 1 process", result.workers),
-        Engine::Processes => format!("{} processes", result.workers),
+    let lanes_word = match variant {
+        Variant::Main => "1 thread".to_owned(),
+        Variant::ThreadsGil | Variant::ThreadsFree => format!("{} threads, 1 process", result.workers),
+        Variant::Processes => format!("{} processes", result.workers),
     };
     html! {
         <span class="stats">
-            <span class="stat"><span class="k">{"wall"}</span><span class="v" data-testid={format!("wall-{}", engine.key())}>{format_ms(result.wall_ms)}</span></span>
+            <span class="stat"><span class="k">{"wall"}</span><span class="v" data-testid={format!("wall-{key}")}>{format_ms(result.wall_ms)}</span></span>
             <span class="stat"><span class="k">{"tasks summed"}</span><span class="v">{format_ms(result.busy_ms)}</span></span>
             {speed}
             <span class="stat"><span class="k">{"at once"}</span><span class="v">{format!("≤ {}", max_concurrency(records))}</span></span>
+            if variant == Variant::ThreadsGil {
+                <span class="stat"><span class="k">{"GIL hand-overs"}</span><span class="v" data-testid="gil-switches">{result.gil_switches}</span></span>
+                <span class="stat muted">{format!("switch interval {} ms", result.switch_interval_ms)}</span>
+            }
             <span class="stat muted">{lanes_word}{format!(" · {} cores", result.cores)}</span>
             if workload == Some(Workload::Cpu) {
                 <span class="stat muted">{format!("{checked}/{} results checked", records.len())}</span>

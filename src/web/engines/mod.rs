@@ -7,7 +7,7 @@ pub mod processes;
 pub mod threads;
 
 use crate::core::config::RunConfig;
-use crate::core::protocol::{FromWorker, TaskOutcome, TaskSpec};
+use crate::core::protocol::{FromWorker, TaskOutcome, TaskSpec, ToWorker};
 use crate::web::clock;
 use crate::web::spawn::{Inbox, Letter};
 use futures::StreamExt;
@@ -24,14 +24,21 @@ impl Plan {
     #[must_use]
     pub fn new(run: u32, config: RunConfig) -> Plan {
         let tasks = (0..config.tasks)
-            .map(|id| TaskSpec {
-                id,
-                workload: config.workload,
-                duration_ms: config.duration_ms,
-                units: config.units,
-            })
+            .map(|id| TaskSpec { id, workload: config.workload, duration_ms: config.duration_ms, units: config.units })
             .collect();
         Plan { run, config, tasks }
+    }
+
+    /// The message that hands `tasks` to a worker, with this run's GIL settings.
+    #[must_use]
+    pub fn message(&self, lane: u32, tasks: Vec<TaskSpec>) -> ToWorker {
+        ToWorker::Run {
+            run: self.run,
+            lane,
+            tasks,
+            gil: self.config.gil,
+            switch_interval_ms: self.config.switch_interval_ms,
+        }
     }
 }
 
@@ -43,6 +50,13 @@ pub enum Progress {
 }
 
 pub type Sink<'a> = &'a dyn Fn(Progress);
+
+/// What an engine hands back: every task's stamps, and how often a GIL changed hands.
+#[derive(Clone, Debug, Default)]
+pub struct Output {
+    pub stamps: Vec<Stamped>,
+    pub gil_switches: u64,
+}
 
 /// One finished task, stamped on the shared clock.
 #[derive(Clone, Debug)]
@@ -65,32 +79,15 @@ impl Collector {
     /// Takes in one message of run `run`; returns whether it was a task's end.
     pub fn take(&mut self, run: u32, message: FromWorker, sink: Sink<'_>) -> bool {
         match message {
-            FromWorker::Started {
-                run: r,
-                id,
-                lane,
-                at,
-            } if r == run => {
+            FromWorker::Started { run: r, id, lane, at } if r == run => {
                 self.starts.insert(id, at);
                 sink(Progress::Started { id, lane, at });
                 false
             }
-            FromWorker::Ended {
-                run: r,
-                id,
-                lane,
-                at,
-                outcome,
-            } if r == run => {
+            FromWorker::Ended { run: r, id, lane, at, outcome } if r == run => {
                 let start = self.starts.get(&id).copied().unwrap_or(at);
                 sink(Progress::Ended { id, lane, at });
-                self.done.push(Stamped {
-                    id,
-                    lane,
-                    start,
-                    end: at,
-                    outcome,
-                });
+                self.done.push(Stamped { id, lane, start, end: at, outcome });
                 true
             }
             _ => false,

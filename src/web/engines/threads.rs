@@ -1,8 +1,8 @@
 //! The threads engine: one "process" (a host worker with one wasm instance) whose
 //! tasks run on a `wasm-bindgen-rayon` pool of Web Workers sharing that instance's memory.
 
-use super::{receive, Collector, Plan, Sink, Stamped, START_TIMEOUT_MS};
-use crate::core::protocol::{FromWorker, Role, ToWorker};
+use super::{receive, Collector, Output, Plan, Sink, START_TIMEOUT_MS};
+use crate::core::protocol::{FromWorker, Role};
 use crate::web::clock::now_ms;
 use crate::web::spawn::{Inbox, Outbox, WorkerHandle};
 use futures::channel::mpsc;
@@ -15,6 +15,10 @@ struct Host {
 
 pub struct Threads {
     host: Option<Host>,
+    /// How long the last host took to start its pool, measured inside the host.
+    pub pool_ms: Option<f64>,
+    /// The memory of the host's instance, which its threads share, in bytes.
+    pub memory_bytes: Option<f64>,
     next_id: usize,
     outbox: Outbox,
     inbox: Inbox,
@@ -23,16 +27,17 @@ pub struct Threads {
 impl Default for Threads {
     fn default() -> Self {
         let (outbox, inbox) = mpsc::unbounded();
-        Threads {
-            host: None,
-            next_id: 0,
-            outbox,
-            inbox,
-        }
+        Threads { host: None, pool_ms: None, memory_bytes: None, next_id: 0, outbox, inbox }
     }
 }
 
 impl Threads {
+    /// The size of the running pool, if any.
+    #[must_use]
+    pub fn threads(&self) -> Option<u32> {
+        self.host.as_ref().map(|h| h.threads)
+    }
+
     /// Makes sure a host with a pool of exactly `threads` threads is running; returns
     /// the ms spent starting one (0 when the current one fits).
     ///
@@ -52,7 +57,11 @@ impl Threads {
         loop {
             match receive(&mut self.inbox, START_TIMEOUT_MS).await {
                 Some((from, _)) if from != id => {} // a letter from an old host
-                Some((_, Ok(FromWorker::Ready { .. }))) => break,
+                Some((_, Ok(FromWorker::Ready { pool_ms, memory_bytes, .. }))) => {
+                    self.pool_ms = Some(pool_ms);
+                    self.memory_bytes = Some(memory_bytes);
+                    break;
+                }
                 Some((_, Ok(FromWorker::Failed { message }) | Err(message))) => {
                     return Err(format!("The threads engine could not start: {message}"))
                 }
@@ -60,11 +69,7 @@ impl Threads {
                 None => return Err("The threads engine did not start within 30 s.".into()),
             }
         }
-        self.host = Some(Host {
-            id,
-            threads,
-            worker,
-        });
+        self.host = Some(Host { id, threads, worker });
         Ok(now_ms() - began)
     }
 
@@ -72,21 +77,17 @@ impl Threads {
     ///
     /// # Errors
     /// When there is no host, or it fails during the run (the host is then dropped).
-    pub async fn run(&mut self, plan: &Plan, sink: Sink<'_>) -> Result<Vec<Stamped>, String> {
+    pub async fn run(&mut self, plan: &Plan, sink: Sink<'_>) -> Result<Output, String> {
         let Some(host) = &self.host else {
             return Err("The threads engine is not running.".into());
         };
         let id = host.id;
-        host.worker.post(&ToWorker::Run {
-            run: plan.run,
-            lane: 0,
-            tasks: plan.tasks.clone(),
-        })?;
+        host.worker.post(&plan.message(0, plan.tasks.clone()))?;
         let mut collector = Collector::default();
         let result = loop {
             match futures::StreamExt::next(&mut self.inbox).await {
                 Some((from, _)) if from != id => {}
-                Some((_, Ok(FromWorker::Done { run }))) if run == plan.run => break Ok(()),
+                Some((_, Ok(FromWorker::Done { run, gil_switches }))) if run == plan.run => break Ok(gil_switches),
                 Some((_, Ok(FromWorker::Failed { message }) | Err(message))) => break Err(message),
                 Some((_, Ok(message))) => {
                     collector.take(plan.run, message, sink);
@@ -94,10 +95,12 @@ impl Threads {
                 None => break Err("the threads host went away".into()),
             }
         };
-        if let Err(message) = result {
-            self.host = None;
-            return Err(format!("The threads engine failed: {message}"));
+        match result {
+            Ok(gil_switches) => Ok(Output { stamps: collector.done, gil_switches }),
+            Err(message) => {
+                self.host = None;
+                Err(format!("The threads engine failed: {message}"))
+            }
         }
-        Ok(collector.done)
     }
 }

@@ -1,0 +1,158 @@
+//! The notebook's "Key Differences" table, each claim next to what this device measured.
+
+use super::state::State;
+use crate::core::config::{Variant, Workload};
+use crate::core::timeline::{format_ms, speedup, RunResult};
+use std::rc::Rc;
+use yew::prelude::*;
+
+/// The experiments a cell can ask for when its evidence is missing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Experiment {
+    /// The notebook's I/O experiment (shortened): sequential vs threads.
+    Io,
+    /// Same CPU work on all four set-ups.
+    Cpu,
+}
+
+#[derive(Properties, PartialEq)]
+pub struct DifferencesProps {
+    pub state: UseReducerHandle<State>,
+    pub on_experiment: Callback<Experiment>,
+}
+
+/// `variant`'s last run of `workload`, with its speed-up over the same work sequentially.
+fn measured(state: &State, variant: Variant, workload: Workload) -> Option<(Rc<RunResult>, Rc<RunResult>, f64)> {
+    let run = state.latest(variant, workload)?;
+    let seq = state.sequential_for(&run.config())?;
+    let s = speedup(seq.wall_ms, run.wall_ms)?;
+    Some((run.clone(), seq.clone(), s))
+}
+
+fn evidence(state: &State, variant: Variant, workload: Workload) -> Option<String> {
+    measured(state, variant, workload).map(|(run, seq, s)| {
+        format!(
+            "{} {} tasks: {} sequentially, {} here: {s:.2}×",
+            run.tasks_requested,
+            workload.label(),
+            format_ms(seq.wall_ms),
+            format_ms(run.wall_ms)
+        )
+    })
+}
+
+fn mb(bytes: f64) -> String {
+    format!("{:.1} MB", bytes / 1_048_576.0)
+}
+
+#[function_component(Differences)]
+pub fn differences(props: &DifferencesProps) -> Html {
+    let state = &*props.state;
+    let busy = state.busy();
+    let ask = |experiment: Experiment, label: &str| {
+        let on = props.on_experiment.reform(move |_: MouseEvent| experiment);
+        html! { <button class="link" onclick={on} disabled={busy} data-testid={format!("experiment-{experiment:?}").to_lowercase()}>{label}</button> }
+    };
+    let cell = |claim: &str, measured: Option<String>, missing: Html| {
+        html! {
+            <td>
+                <span class="claim">{claim}</span>
+                <span class="measured">{ match measured { Some(m) => html!{ {m} }, None => missing } }</span>
+            </td>
+        }
+    };
+    let costs = &state.start_costs;
+    let thread_start = costs
+        .thread_pool
+        .map(|(ms, n)| format!("a pool of {n} threads ready in {} inside a running process", format_ms(ms)));
+    let process_start = costs.processes.map(|(ms, n)| {
+        format!(
+            "{n} process{} ready in {} (each a new wasm instance and memory)",
+            if n == 1 { "" } else { "es" },
+            format_ms(ms)
+        )
+    });
+    let threads_memory = costs.thread_memory_bytes.map(|b| format!("all threads share one wasm memory ({})", mb(b)));
+    let process_memory =
+        costs.process_memory_bytes.map(|b| format!("each process starts its own wasm memory ({})", mb(b)));
+    let gil_cpu = match (
+        measured(state, Variant::ThreadsGil, Workload::Cpu),
+        measured(state, Variant::ThreadsFree, Workload::Cpu),
+    ) {
+        (Some((g, _, gs)), Some((_, _, fs))) => {
+            Some(format!("CPU work: {gs:.2}× with the GIL ({} hand-overs), {fs:.2}× free-threaded", g.gil_switches))
+        }
+        (Some((g, _, gs)), None) => Some(format!("CPU work: {gs:.2}× with the GIL ({} hand-overs)", g.gil_switches)),
+        _ => None,
+    };
+
+    html! {
+        <section class="card differences" aria-labelledby="differences-title">
+            <h2 id="differences-title">{"Key differences, measured on this device"}</h2>
+            <table data-testid="differences">
+                <thead><tr><th scope="col">{"Feature"}</th><th scope="col">{"threading"}</th><th scope="col">{"multiprocessing"}</th></tr></thead>
+                <tbody>
+                    <tr>
+                        <th scope="row">{"Best for"}</th>
+                        {cell("I/O-bound tasks", evidence(state, Variant::ThreadsGil, Workload::Io), ask(Experiment::Io, "Run the I/O experiment"))}
+                        {cell("CPU-bound tasks", evidence(state, Variant::Processes, Workload::Cpu), ask(Experiment::Cpu, "Run the CPU experiment"))}
+                    </tr>
+                    <tr>
+                        <th scope="row">{"Memory"}</th>
+                        {cell("Shared within a process", threads_memory, html!{"starts with the threads engine"})}
+                        {cell("Separate memory for each process", process_memory, html!{"starts with the processes engine"})}
+                    </tr>
+                    <tr>
+                        <th scope="row">{"Performance"}</th>
+                        {cell("Limited by the GIL for CPU tasks", gil_cpu, ask(Experiment::Cpu, "Run the CPU experiment"))}
+                        {cell("Bypasses the GIL, better for CPU tasks", evidence(state, Variant::Processes, Workload::Cpu), ask(Experiment::Cpu, "Run the CPU experiment"))}
+                    </tr>
+                    <tr>
+                        <th scope="row">{"Start cost"}</th>
+                        {cell("A thread joins a running process", thread_start, html!{"measured when the pool starts"})}
+                        {cell("A process starts a new interpreter and memory", process_start, html!{"measured when processes start"})}
+                    </tr>
+                    <tr>
+                        <th scope="row">{"Crash risk"}</th>
+                        {cell("One bad thread can crash others", None, html!{<span class="muted">{"not measured here yet"}</span>})}
+                        {cell("Crashes are isolated between processes", None, html!{<span class="muted">{"not measured here yet"}</span>})}
+                    </tr>
+                </tbody>
+            </table>
+            <p class="hint">{"In CPython a thread is much cheaper to start than a process. In a browser both are Web \
+                Workers, so here the two start costs are close: what differs is the memory they share."}</p>
+            {comparison(state)}
+        </section>
+    }
+}
+
+/// The four set-ups side by side for the same CPU work, once they have all run.
+fn comparison(state: &State) -> Html {
+    let Some(seq) = state.latest(Variant::Main, Workload::Cpu) else { return html! {} };
+    let rows: Vec<_> = Variant::ALL
+        .into_iter()
+        .filter_map(|v| state.latest_same_work(v, &seq.config()).map(|r| (v, r.clone())))
+        .collect();
+    if rows.len() < 2 {
+        return html! {};
+    }
+    let longest = rows.iter().map(|(_, r)| r.wall_ms).fold(1.0, f64::max);
+    html! {
+        <div class="comparison" data-testid="cpu-comparison">
+            <h3>{format!("CPU-bound: {} tasks of the same work", seq.tasks_requested)}</h3>
+            {for rows.iter().map(|(v, r)| {
+                let s = speedup(seq.wall_ms, r.wall_ms).unwrap_or(1.0);
+                html! {
+                    <div class={classes!("row", format!("engine-{}", v.engine().key()))}>
+                        <span class="name">{v.label()}</span>
+                        <span class="track"><span class="fill" style={format!("width: {:.1}%", 100.0 * r.wall_ms / longest)}></span></span>
+                        <span class="figure">{format!("{} · {s:.2}×", format_ms(r.wall_ms))}</span>
+                    </div>
+                }
+            })}
+            <p class="hint">{format!(
+                "Ideal: {}× with {} cores. With the GIL only one thread runs Python at a time, so threads cannot beat sequential code on CPU work.",
+                seq.tasks_requested.min(seq.cores), seq.cores)}</p>
+        </div>
+    }
+}
