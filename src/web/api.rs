@@ -79,7 +79,8 @@ impl Api {
         })
     }
 
-    /// What this device allows and how fast it is: `{cores, ms_per_unit, max_units, ...}`.
+    /// What this device allows, how fast it is, and what starting workers cost:
+    /// `{cores, ms_per_unit, max_units, ..., thread_pool_ms, processes_ms, ...}`.
     pub fn device(&self) -> Result<JsValue, JsValue> {
         #[derive(Serialize)]
         struct Device {
@@ -89,7 +90,16 @@ impl Api {
             max_tasks: u32,
             max_workers: u32,
             max_duration_ms: u32,
+            /// ms for the threads engine's pool to be ready inside its process, and its size.
+            thread_pool_ms: Option<f64>,
+            thread_pool_threads: Option<u32>,
+            /// ms for the last batch of new processes to be ready, and how many there were.
+            processes_ms: Option<f64>,
+            processes_started: Option<u32>,
+            thread_memory_bytes: Option<f64>,
+            process_memory_bytes: Option<f64>,
         }
+        let costs = self.lab.start_costs();
         use crate::core::config::{MAX_DURATION_MS, MAX_TASKS, MAX_WORKERS};
         to_js(&Device {
             cores: self.lab.cores,
@@ -98,6 +108,12 @@ impl Api {
             max_tasks: MAX_TASKS,
             max_workers: MAX_WORKERS,
             max_duration_ms: MAX_DURATION_MS,
+            thread_pool_ms: costs.thread_pool.map(|c| c.0),
+            thread_pool_threads: costs.thread_pool.map(|c| c.1),
+            processes_ms: costs.processes.map(|c| c.0),
+            processes_started: costs.processes.map(|c| c.1),
+            thread_memory_bytes: costs.thread_memory_bytes,
+            process_memory_bytes: costs.process_memory_bytes,
         })
     }
 }

@@ -5,6 +5,7 @@
 //! native tests) builds with the machine's stable toolchain; the wasm app builds with
 //! the pinned nightly, which the xtask installs and selects per child process.
 
+mod bench;
 mod build;
 mod serve;
 mod test;
@@ -18,6 +19,7 @@ cargo xtask <command>
 
   serve [--port N] [--host ADDR]   install what is missing, build, serve at http://127.0.0.1:8080/
   test                             install what is missing, build, run every test
+  bench [--quick]                  measure in headless Chromium; writes target/bench/report.json
   build                            build the release app into target/site/
   setup [--browser]                only install what is missing
 
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
     let outcome = match args.first().map(String::as_str) {
         Some("serve") => serve::command(&args[1..]),
         Some("test") => test::command(&args[1..]),
+        Some("bench") => bench::command(&args[1..]),
         Some("build") => tools::ensure_build_tools().and_then(|()| build::site(&root())).map(drop),
         Some("setup") => tools::ensure_build_tools().and_then(|()| {
             if args.iter().any(|a| a == "--browser") {
