@@ -88,23 +88,22 @@ pub struct Lab {
     listener: RefCell<Option<Rc<dyn Fn(LabEvent)>>>,
 }
 
-/// Measures one work unit on this device: enough units to take ≥ 40 ms, best of three.
+/// Measures one work unit on this device: the fastest of many one-unit calls.
+///
+/// Many short calls rather than one long one, because V8 first runs wasm with its
+/// baseline compiler (Liftoff) and swaps in optimized code (TurboFan) for later calls
+/// once a function is hot: the first calls can be several times slower than the rest.
 fn calibrate() -> f64 {
-    let mut units = 1u32;
-    loop {
-        let began = now_ms();
-        std::hint::black_box(kernel::cpu_task(0, units));
-        let took = now_ms() - began;
-        if took >= 40.0 || units >= 64 {
-            let best = (0..2).fold(took, |best, _| {
-                let began = now_ms();
-                std::hint::black_box(kernel::cpu_task(1, units));
-                best.min(now_ms() - began)
-            });
-            return (best / f64::from(units)).max(1e-3);
-        }
-        units *= 2;
+    let began = now_ms();
+    let mut best = f64::INFINITY;
+    let mut calls = 0u32;
+    while calls < 8 || (now_ms() - began < 150.0 && calls < 400) {
+        let t = now_ms();
+        std::hint::black_box(kernel::cpu_task(calls, 1));
+        best = best.min(now_ms() - t);
+        calls += 1;
     }
+    best.max(1e-3)
 }
 
 impl Lab {
