@@ -1,0 +1,1348 @@
+//! The evaluator: a heap of counted objects, frames of names, and a step log.
+//!
+//! Ownership discipline: `eval` returns an *owned* reference (already counted), which
+//! the caller must store (moving the reference) or `decref`. So values waiting on the
+//! "evaluation stack" — earlier arguments, a method's receiver, a list being built —
+//! are counted exactly while they wait, as in CPython.
+
+use super::lexer::tokenize;
+use super::parser::{parse, ConstKey, Expr, ExprKind, Stmt, StmtKind, Target};
+use super::PyError;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::rc::Rc;
+
+/// What a script may use before it is stopped.
+pub struct Limits {
+    pub steps: usize,
+    pub snapshots: usize,
+    pub depth: usize,
+    pub objects: usize,
+    pub items: usize,
+}
+
+pub const LIMITS: Limits = Limits { steps: 100_000, snapshots: 1_000, depth: 100, objects: 100_000, items: 1_000_000 };
+
+/// What CPython 3.12+ reports for an immortal object's count (2³² − 1).
+const IMMORTAL_COUNT: u64 = 4_294_967_295;
+
+type Id = usize;
+
+#[derive(Clone, Debug)]
+struct Func {
+    name: String,
+    params: Vec<String>,
+    body: Rc<Vec<Stmt>>,
+}
+
+#[derive(Clone, Debug)]
+enum Kind {
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Bool(bool),
+    None,
+    List(Vec<Id>),
+    Tuple(Vec<Id>),
+    Dict(Vec<(Id, Id)>),
+    Func(Rc<Func>),
+    Builtin(&'static str),
+    Module(&'static str),
+    Range(i64, i64, i64),
+}
+
+#[derive(Clone, Debug)]
+struct Obj {
+    kind: Kind,
+    rc: u64,
+    immortal: bool,
+}
+
+struct Frame {
+    name: String,
+    vars: Vec<(String, Id)>,
+}
+
+/// One object as the inspector draws it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HeapItem {
+    pub id: usize,
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub repr: String,
+    pub refcount: u64,
+    pub immortal: bool,
+    /// Reachable from a frame's names; `false` with a count above zero means leaked.
+    pub reachable: bool,
+    /// The objects this one refers to (container slots), for the arrows.
+    pub refs: Vec<usize>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct VarView {
+    pub name: String,
+    pub id: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FrameView {
+    pub name: String,
+    pub vars: Vec<VarView>,
+}
+
+/// The state after one statement.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StepView {
+    pub line: u32,
+    pub frames: Vec<FrameView>,
+    pub heap: Vec<HeapItem>,
+    /// Objects freed by this step (their count reached 0, or the cycle collector took them).
+    pub freed: Vec<usize>,
+    /// How many output lines existed after this step.
+    pub output_len: usize,
+}
+
+/// A whole run: `window.threadlab.refcount(source)` returns this as JSON.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Report {
+    pub output: Vec<String>,
+    pub steps: Vec<StepView>,
+    pub error: Option<PyError>,
+    /// Steps beyond the snapshot budget ran but were not recorded.
+    pub truncated: bool,
+}
+
+enum Flow {
+    Normal,
+    Break,
+    Continue,
+    Return(Id),
+}
+
+struct Interp {
+    heap: Vec<Option<Obj>>,
+    frames: Vec<Frame>,
+    consts: HashMap<ConstKey, Id>,
+    immortals: HashMap<ConstKey, Id>,
+    builtins: HashMap<&'static str, Id>,
+    output: Vec<String>,
+    steps: Vec<StepView>,
+    freed_now: Vec<Id>,
+    executed: usize,
+    live: usize,
+    truncated: bool,
+}
+
+/// Runs `source` and records every step.
+#[must_use]
+pub fn run(source: &str) -> Report {
+    let program = match tokenize(source).and_then(parse) {
+        Ok(p) => p,
+        Err(error) => return Report { output: Vec::new(), steps: Vec::new(), error: Some(error), truncated: false },
+    };
+    let mut it = Interp {
+        heap: Vec::new(),
+        frames: vec![Frame { name: "<module>".into(), vars: Vec::new() }],
+        consts: HashMap::new(),
+        immortals: HashMap::new(),
+        builtins: HashMap::new(),
+        output: Vec::new(),
+        steps: Vec::new(),
+        freed_now: Vec::new(),
+        executed: 0,
+        live: 0,
+        truncated: false,
+    };
+    for name in ["print", "len", "range", "id", "getrefcount", "collect", "str", "int", "list"] {
+        let id = it.alloc_immortal(Kind::Builtin(name));
+        it.builtins.insert(name, id);
+    }
+    // The compiled code holds its constants from the start: once per code object that
+    // uses one, plus once more (CPython 3.11's constant cache).
+    for (key, codes) in &program.constants {
+        let id = it.materialize(key);
+        if let Some(obj) = it.heap[id].as_mut() {
+            obj.rc = u64::from(*codes) + 1;
+        }
+        it.consts.insert(key.clone(), id);
+    }
+    let error = match it.exec_block(&program.body) {
+        Ok(_) => None,
+        Err(e) => Some(e),
+    };
+    Report { output: it.output, steps: it.steps, error, truncated: it.truncated }
+}
+
+fn err<T>(kind: &str, message: impl Into<String>, at: &Expr) -> Result<T, PyError> {
+    Err(PyError { kind: kind.into(), message: message.into(), line: at.line, col: at.col })
+}
+
+impl Interp {
+    // ---- the heap ----
+
+    fn alloc(&mut self, kind: Kind) -> Result<Id, PyError> {
+        if self.live >= LIMITS.objects {
+            return Err(PyError::at("MemoryError", "ThreadLab's memory budget for this script is used up", 0, 0));
+        }
+        self.live += 1;
+        self.heap.push(Some(Obj { kind, rc: 1, immortal: false }));
+        Ok(self.heap.len() - 1)
+    }
+
+    fn alloc_immortal(&mut self, kind: Kind) -> Id {
+        self.heap.push(Some(Obj { kind, rc: IMMORTAL_COUNT, immortal: true }));
+        self.heap.len() - 1
+    }
+
+    fn obj(&self, id: Id) -> &Obj {
+        self.heap[id].as_ref().expect("a live object")
+    }
+
+    fn kind(&self, id: Id) -> &Kind {
+        &self.obj(id).kind
+    }
+
+    fn incref(&mut self, id: Id) {
+        if let Some(o) = self.heap[id].as_mut() {
+            if !o.immortal {
+                o.rc += 1;
+            }
+        }
+    }
+
+    fn decref(&mut self, id: Id) {
+        let mut work = vec![id];
+        while let Some(id) = work.pop() {
+            let Some(o) = self.heap[id].as_mut() else { continue };
+            if o.immortal {
+                continue;
+            }
+            o.rc -= 1;
+            if o.rc == 0 {
+                let o = self.heap[id].take().expect("live");
+                self.live -= 1;
+                self.freed_now.push(id);
+                work.extend(children(&o.kind));
+            }
+        }
+    }
+
+    /// The shared immortal object for a small int, `None`, `True` or `False`.
+    fn immortal(&mut self, key: &ConstKey) -> Id {
+        if let Some(id) = self.immortals.get(key) {
+            return *id;
+        }
+        let kind = match key {
+            ConstKey::Int(n) => Kind::Int(*n),
+            ConstKey::Bool(b) => Kind::Bool(*b),
+            _ => Kind::None,
+        };
+        let id = self.alloc_immortal(kind);
+        self.immortals.insert(key.clone(), id);
+        id
+    }
+
+    /// Builds a constant's object (its items counted by it, as a tuple's are).
+    fn materialize(&mut self, key: &ConstKey) -> Id {
+        let kind = match key {
+            ConstKey::Int(n) if (-5..=256).contains(n) => return self.immortal(key),
+            ConstKey::None | ConstKey::Bool(_) => return self.immortal(key),
+            ConstKey::Int(n) => Kind::Int(*n),
+            ConstKey::Float(bits) => Kind::Float(f64::from_bits(*bits)),
+            ConstKey::Str(s) => Kind::Str(s.clone()),
+            ConstKey::Tuple(items) => {
+                let ids = items
+                    .iter()
+                    .map(|k| match self.consts.get(k).copied() {
+                        Some(id) => {
+                            self.incref(id);
+                            id
+                        }
+                        None => self.materialize(k),
+                    })
+                    .collect();
+                Kind::Tuple(ids)
+            }
+        };
+        self.live += 1;
+        self.heap.push(Some(Obj { kind, rc: 1, immortal: false }));
+        self.heap.len() - 1
+    }
+
+    fn int(&mut self, n: i64) -> Result<Id, PyError> {
+        if (-5..=256).contains(&n) {
+            Ok(self.immortal(&ConstKey::Int(n)))
+        } else {
+            self.alloc(Kind::Int(n))
+        }
+    }
+
+    fn boolean(&mut self, b: bool) -> Id {
+        self.immortal(&ConstKey::Bool(b))
+    }
+
+    fn none(&mut self) -> Id {
+        self.immortal(&ConstKey::None)
+    }
+
+    // ---- steps ----
+
+    fn step(&mut self, line: u32) -> Result<(), PyError> {
+        self.executed += 1;
+        if self.executed > LIMITS.steps {
+            return Err(PyError::at(
+                "StepLimitError",
+                &format!("stopped after {} steps: is there a loop that never ends?", LIMITS.steps),
+                line,
+                1,
+            ));
+        }
+        let freed = std::mem::take(&mut self.freed_now);
+        if self.steps.len() >= LIMITS.snapshots {
+            self.truncated = true;
+            return Ok(());
+        }
+        let frames = self
+            .frames
+            .iter()
+            .map(|f| FrameView {
+                name: f.name.clone(),
+                vars: f.vars.iter().map(|(name, id)| VarView { name: name.clone(), id: *id }).collect(),
+            })
+            .collect();
+        let heap = self.heap_view();
+        self.steps.push(StepView { line, frames, heap, freed, output_len: self.output.len() });
+        Ok(())
+    }
+
+    fn heap_view(&self) -> Vec<HeapItem> {
+        let mut reachable = HashSet::new();
+        let mut work: Vec<Id> = self.frames.iter().flat_map(|f| f.vars.iter().map(|v| v.1)).collect();
+        while let Some(id) = work.pop() {
+            if reachable.insert(id) {
+                if let Some(o) = &self.heap[id] {
+                    work.extend(children(&o.kind));
+                }
+            }
+        }
+        let consts: HashSet<Id> = self.consts.values().copied().collect();
+        let mut items = Vec::new();
+        for (id, o) in self.heap.iter().enumerate() {
+            let Some(o) = o else { continue };
+            if matches!(o.kind, Kind::Builtin(_) | Kind::Module(_)) {
+                continue;
+            }
+            let reached = reachable.contains(&id);
+            // Unreached constants are just the code's own; unreached immortals are everywhere.
+            if !reached && (o.immortal || consts.contains(&id) || self.held_only_by_constants(id)) {
+                continue;
+            }
+            items.push(HeapItem {
+                id,
+                type_name: self.type_name(id).to_owned(),
+                repr: self.repr_short(id),
+                refcount: o.rc,
+                immortal: o.immortal,
+                reachable: reached,
+                refs: children(&o.kind),
+            });
+        }
+        items
+    }
+
+    fn held_only_by_constants(&self, id: Id) -> bool {
+        // Items of a constant tuple are held by the tuple.
+        self.consts.values().any(|c| matches!(&self.obj(*c).kind, Kind::Tuple(items) if items.contains(&id)))
+    }
+
+    // ---- names ----
+
+    fn lookup(&self, name: &str) -> Option<Id> {
+        let local = self.frames.last().and_then(|f| f.vars.iter().find(|v| v.0 == name)).map(|v| v.1);
+        local
+            .or_else(|| self.frames[0].vars.iter().find(|v| v.0 == name).map(|v| v.1))
+            .or_else(|| self.builtins.get(name).copied().filter(|_| !matches!(name, "getrefcount" | "collect")))
+    }
+
+    /// Binds `name` in the current frame to an owned reference.
+    fn bind(&mut self, name: &str, id: Id) {
+        let frame = self.frames.last_mut().expect("a frame");
+        let old = match frame.vars.iter_mut().find(|v| v.0 == name) {
+            Some(slot) => Some(std::mem::replace(&mut slot.1, id)),
+            None => {
+                frame.vars.push((name.to_owned(), id));
+                None
+            }
+        };
+        if let Some(old) = old {
+            self.decref(old);
+        }
+    }
+
+    // ---- statements ----
+
+    fn exec_block(&mut self, body: &[Stmt]) -> Result<Flow, PyError> {
+        for s in body {
+            match self.exec(s)? {
+                Flow::Normal => {}
+                other => return Ok(other),
+            }
+        }
+        Ok(Flow::Normal)
+    }
+
+    fn exec(&mut self, s: &Stmt) -> Result<Flow, PyError> {
+        match &s.kind {
+            StmtKind::Expr(e) => {
+                let v = self.eval(e)?;
+                self.decref(v);
+            }
+            StmtKind::Assign(targets, value) => {
+                let v = self.eval(value)?;
+                for t in targets {
+                    self.incref(v);
+                    self.assign(t, v, value)?;
+                }
+                self.decref(v);
+            }
+            StmtKind::AugAssign(target, op, value) => {
+                let current = match target {
+                    Target::Name(n) => {
+                        let Some(id) = self.lookup(n) else {
+                            return err("NameError", format!("name '{n}' is not defined"), value);
+                        };
+                        self.incref(id);
+                        id
+                    }
+                    _ => return err("SyntaxError", "augmented assignment works on names only here", value),
+                };
+                let rhs = self.eval(value)?;
+                let result = if *op == "+" && matches!(self.kind(current), Kind::List(_)) {
+                    // list += iterable extends in place
+                    self.extend(current, rhs, value)?;
+                    self.incref(current);
+                    current
+                } else {
+                    self.binary(current, op, rhs, value)?
+                };
+                self.decref(rhs);
+                self.decref(current);
+                self.assign(target, result, value)?;
+            }
+            StmtKind::Del(targets) => {
+                for t in targets {
+                    self.delete(t, s)?;
+                }
+            }
+            StmtKind::If(cond, body, orelse) => {
+                let c = self.eval(cond)?;
+                let truth = self.truthy(c);
+                self.decref(c);
+                self.step(s.line)?;
+                let flow = self.exec_block(if truth { body } else { orelse })?;
+                return Ok(flow);
+            }
+            StmtKind::While(cond, body) => loop {
+                let c = self.eval(cond)?;
+                let truth = self.truthy(c);
+                self.decref(c);
+                self.step(s.line)?;
+                if !truth {
+                    return Ok(Flow::Normal);
+                }
+                match self.exec_block(body)? {
+                    Flow::Break => return Ok(Flow::Normal),
+                    Flow::Return(v) => return Ok(Flow::Return(v)),
+                    Flow::Normal | Flow::Continue => {}
+                }
+            },
+            StmtKind::For(target, iter, body) => {
+                // The loop's iterator holds the iterable for as long as the loop runs.
+                let seq = self.eval(iter)?;
+                let mut i = 0usize;
+                let result = loop {
+                    let next = match self.kind(seq).clone() {
+                        Kind::List(items) | Kind::Tuple(items) => items.get(i).copied().map(|id| {
+                            self.incref(id);
+                            Ok(id)
+                        }),
+                        Kind::Range(start, stop, step) => {
+                            let v = start + step * i as i64;
+                            ((step > 0 && v < stop) || (step < 0 && v > stop)).then(|| self.int(v))
+                        }
+                        Kind::Str(text) => text.chars().nth(i).map(|c| self.alloc(Kind::Str(c.to_string()))),
+                        Kind::Dict(pairs) => pairs.get(i).map(|(k, _)| {
+                            self.incref(*k);
+                            Ok(*k)
+                        }),
+                        _ => break err("TypeError", format!("'{}' object is not iterable", self.type_name(seq)), iter),
+                    };
+                    let Some(item) = next else { break Ok(Flow::Normal) };
+                    i += 1;
+                    self.assign(target, item?, iter)?;
+                    self.step(s.line)?;
+                    match self.exec_block(body)? {
+                        Flow::Break => break Ok(Flow::Normal),
+                        Flow::Return(v) => break Ok(Flow::Return(v)),
+                        Flow::Normal | Flow::Continue => {}
+                    }
+                };
+                self.decref(seq);
+                return result;
+            }
+            StmtKind::Def { name, params, body, .. } => {
+                let f = self.alloc(Kind::Func(Rc::new(Func {
+                    name: name.clone(),
+                    params: params.clone(),
+                    body: body.clone(),
+                })))?;
+                self.bind(name, f);
+            }
+            StmtKind::Return(value) => {
+                let v = match value {
+                    Some(e) => self.eval(e)?,
+                    None => self.none(),
+                };
+                self.step(s.line)?;
+                return Ok(Flow::Return(v));
+            }
+            StmtKind::Import(module) => {
+                let m = self.alloc_immortal(Kind::Module(if module == "sys" { "sys" } else { "gc" }));
+                self.bind(module, m);
+            }
+            StmtKind::Pass => {}
+            StmtKind::Break => {
+                self.step(s.line)?;
+                return Ok(Flow::Break);
+            }
+            StmtKind::Continue => {
+                self.step(s.line)?;
+                return Ok(Flow::Continue);
+            }
+        }
+        self.step(s.line)?;
+        Ok(Flow::Normal)
+    }
+
+    /// Stores the owned reference `v` into `target` (consuming it).
+    fn assign(&mut self, target: &Target, v: Id, at: &Expr) -> Result<(), PyError> {
+        match target {
+            Target::Name(n) => {
+                self.bind(n, v);
+                Ok(())
+            }
+            Target::Item(obj, index) => {
+                let o = self.eval(obj)?;
+                let k = self.eval(index)?;
+                let result = self.set_item(o, k, v, at);
+                self.decref(k);
+                self.decref(o);
+                result
+            }
+            Target::Tuple(targets) => {
+                let items = match self.kind(v) {
+                    Kind::List(items) | Kind::Tuple(items) => items.clone(),
+                    _ => {
+                        self.decref(v);
+                        return err("TypeError", "cannot unpack a non-sequence", at);
+                    }
+                };
+                if items.len() != targets.len() {
+                    self.decref(v);
+                    return err(
+                        "ValueError",
+                        format!("expected {} values to unpack, got {}", targets.len(), items.len()),
+                        at,
+                    );
+                }
+                for (t, item) in targets.iter().zip(items) {
+                    self.incref(item);
+                    self.assign(t, item, at)?;
+                }
+                self.decref(v);
+                Ok(())
+            }
+        }
+    }
+
+    fn set_item(&mut self, o: Id, k: Id, v: Id, at: &Expr) -> Result<(), PyError> {
+        match self.kind(o).clone() {
+            Kind::List(items) => {
+                let i = self.index(k, items.len(), at)?;
+                let old = std::mem::replace(&mut self.list_mut(o)[i], v);
+                self.decref(old);
+                Ok(())
+            }
+            Kind::Dict(pairs) => {
+                self.check_hashable(k, at)?;
+                if let Some(pos) = pairs.iter().position(|(key, _)| self.equal(*key, k)) {
+                    let Kind::Dict(pairs) = &mut self.heap[o].as_mut().expect("live").kind else { unreachable!() };
+                    let old = std::mem::replace(&mut pairs[pos].1, v);
+                    self.decref(old);
+                } else {
+                    self.incref(k);
+                    let Kind::Dict(pairs) = &mut self.heap[o].as_mut().expect("live").kind else { unreachable!() };
+                    pairs.push((k, v));
+                }
+                Ok(())
+            }
+            _ => {
+                self.decref(v);
+                err("TypeError", format!("'{}' object does not support item assignment", self.type_name(o)), at)
+            }
+        }
+    }
+
+    fn delete(&mut self, target: &Target, s: &Stmt) -> Result<(), PyError> {
+        match target {
+            Target::Name(n) => {
+                let frame = self.frames.last_mut().expect("a frame");
+                match frame.vars.iter().position(|v| v.0 == *n) {
+                    Some(pos) => {
+                        let (_, id) = frame.vars.remove(pos);
+                        self.decref(id);
+                        Ok(())
+                    }
+                    None => Err(PyError::at("NameError", &format!("name '{n}' is not defined"), s.line, s.col)),
+                }
+            }
+            Target::Item(obj, index) => {
+                let o = self.eval(obj)?;
+                let k = self.eval(index)?;
+                let result = match self.kind(o).clone() {
+                    Kind::List(items) => self.index(k, items.len(), index).map(|i| {
+                        let old = self.list_mut(o).remove(i);
+                        self.decref(old);
+                    }),
+                    Kind::Dict(pairs) => match pairs.iter().position(|(key, _)| self.equal(*key, k)) {
+                        Some(pos) => {
+                            let Kind::Dict(pairs) = &mut self.heap[o].as_mut().expect("live").kind else {
+                                unreachable!()
+                            };
+                            let (key, value) = pairs.remove(pos);
+                            self.decref(key);
+                            self.decref(value);
+                            Ok(())
+                        }
+                        None => err("KeyError", self.repr(k), index),
+                    },
+                    _ => err(
+                        "TypeError",
+                        format!("'{}' object does not support item deletion", self.type_name(o)),
+                        index,
+                    ),
+                };
+                self.decref(k);
+                self.decref(o);
+                result
+            }
+            Target::Tuple(targets) => {
+                for t in targets {
+                    self.delete(t, s)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn list_mut(&mut self, id: Id) -> &mut Vec<Id> {
+        match &mut self.heap[id].as_mut().expect("live").kind {
+            Kind::List(items) => items,
+            _ => unreachable!("a list"),
+        }
+    }
+
+    fn index(&self, k: Id, len: usize, at: &Expr) -> Result<usize, PyError> {
+        let Kind::Int(i) = *self.kind(k) else {
+            return err("TypeError", format!("indices must be integers, not {}", self.type_name(k)), at);
+        };
+        let len_i = i64::try_from(len).unwrap_or(i64::MAX);
+        let j = if i < 0 { i + len_i } else { i };
+        if (0..len_i).contains(&j) {
+            Ok(usize::try_from(j).unwrap_or(0))
+        } else {
+            err("IndexError", "list index out of range", at)
+        }
+    }
+
+    // ---- expressions ----
+
+    fn eval(&mut self, e: &Expr) -> Result<Id, PyError> {
+        match &e.kind {
+            ExprKind::Immortal(k) => Ok(self.immortal(k)),
+            ExprKind::Const(k) => {
+                let id = self.consts[k];
+                self.incref(id);
+                Ok(id)
+            }
+            ExprKind::Name(n) => match self.lookup(n) {
+                Some(id) => {
+                    self.incref(id);
+                    Ok(id)
+                }
+                None => err("NameError", format!("name '{n}' is not defined"), e),
+            },
+            ExprKind::List(items) => {
+                let ids = self.eval_all(items)?;
+                self.alloc(Kind::List(ids))
+            }
+            ExprKind::Tuple(items) => {
+                let ids = self.eval_all(items)?;
+                self.alloc(Kind::Tuple(ids))
+            }
+            ExprKind::Dict(pairs) => {
+                let d = self.alloc(Kind::Dict(Vec::new()))?;
+                for (k, v) in pairs {
+                    let key = self.eval(k)?;
+                    let value = self.eval(v)?;
+                    self.set_item(d, key, value, k)?;
+                    self.decref(key);
+                }
+                Ok(d)
+            }
+            ExprKind::Subscript(obj, index) => {
+                let o = self.eval(obj)?;
+                let k = self.eval(index)?;
+                let r = self.get_item(o, k, index);
+                self.decref(k);
+                self.decref(o);
+                r
+            }
+            ExprKind::Attr(obj, name) => {
+                let o = self.eval(obj)?;
+                let r = match (self.kind(o), name.as_str()) {
+                    (Kind::Module("sys"), "getrefcount") => Ok(self.builtins["getrefcount"]),
+                    (Kind::Module("gc"), "collect") => Ok(self.builtins["collect"]),
+                    _ => err(
+                        "AttributeError",
+                        format!("'{}' object has no attribute '{name}' here", self.type_name(o)),
+                        e,
+                    ),
+                };
+                self.decref(o);
+                r
+            }
+            ExprKind::Call(callee, args) => self.call(callee, args, e),
+            ExprKind::Binary(l, op, r) => {
+                let a = self.eval(l)?;
+                let b = self.eval(r)?;
+                let v = self.binary(a, op, b, e);
+                self.decref(b);
+                self.decref(a);
+                v
+            }
+            ExprKind::Neg(inner) => {
+                let v = self.eval(inner)?;
+                let r = match *self.kind(v) {
+                    Kind::Int(n) => self.int(-n),
+                    Kind::Float(f) => self.alloc(Kind::Float(-f)),
+                    _ => err("TypeError", format!("bad operand type for unary -: '{}'", self.type_name(v)), e),
+                };
+                self.decref(v);
+                r
+            }
+            ExprKind::Not(inner) => {
+                let v = self.eval(inner)?;
+                let t = self.truthy(v);
+                self.decref(v);
+                Ok(self.boolean(!t))
+            }
+            ExprKind::And(l, r) | ExprKind::Or(l, r) => {
+                let a = self.eval(l)?;
+                let is_and = matches!(e.kind, ExprKind::And(..));
+                if self.truthy(a) != is_and {
+                    return Ok(a);
+                }
+                self.decref(a);
+                self.eval(r)
+            }
+        }
+    }
+
+    fn eval_all(&mut self, items: &[Expr]) -> Result<Vec<Id>, PyError> {
+        let mut ids = Vec::with_capacity(items.len());
+        for item in items {
+            match self.eval(item) {
+                Ok(id) => ids.push(id),
+                Err(e) => {
+                    for id in ids {
+                        self.decref(id);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(ids)
+    }
+
+    fn get_item(&mut self, o: Id, k: Id, at: &Expr) -> Result<Id, PyError> {
+        let found = match self.kind(o).clone() {
+            Kind::List(items) | Kind::Tuple(items) => items[self.index(k, items.len(), at)?],
+            Kind::Dict(pairs) => match pairs.iter().find(|(key, _)| self.equal(*key, k)) {
+                Some((_, v)) => *v,
+                None => return err("KeyError", self.repr(k), at),
+            },
+            Kind::Str(s) => {
+                let chars: Vec<char> = s.chars().collect();
+                let i = self.index(k, chars.len(), at)?;
+                return self.alloc(Kind::Str(chars[i].to_string()));
+            }
+            _ => return err("TypeError", format!("'{}' object is not subscriptable", self.type_name(o)), at),
+        };
+        self.incref(found);
+        Ok(found)
+    }
+
+    fn call(&mut self, callee: &Expr, args: &[Expr], at: &Expr) -> Result<Id, PyError> {
+        // A method call keeps its receiver on the stack for the call (LOAD_METHOD).
+        if let ExprKind::Attr(obj, name) = &callee.kind {
+            let receiver = self.eval(obj)?;
+            if matches!(self.kind(receiver), Kind::List(_) | Kind::Dict(_)) {
+                let argv = self.eval_all(args)?;
+                let r = self.method(receiver, name, &argv, at);
+                for a in argv {
+                    self.decref(a);
+                }
+                self.decref(receiver);
+                return r;
+            }
+            self.decref(receiver);
+        }
+        let f = self.eval(callee)?;
+        let argv = match self.eval_all(args) {
+            Ok(argv) => argv,
+            Err(e) => {
+                self.decref(f);
+                return Err(e);
+            }
+        };
+        let r = match self.kind(f).clone() {
+            Kind::Func(func) => self.call_function(&func, argv, at),
+            Kind::Builtin(name) => {
+                let r = self.builtin(name, &argv, at);
+                for a in argv {
+                    self.decref(a);
+                }
+                r
+            }
+            _ => {
+                for a in argv {
+                    self.decref(a);
+                }
+                err("TypeError", format!("'{}' object is not callable", self.type_name(f)), at)
+            }
+        };
+        self.decref(f);
+        r
+    }
+
+    fn call_function(&mut self, func: &Func, argv: Vec<Id>, at: &Expr) -> Result<Id, PyError> {
+        if argv.len() != func.params.len() {
+            let n = argv.len();
+            for a in argv {
+                self.decref(a);
+            }
+            return err(
+                "TypeError",
+                format!(
+                    "{}() takes {} positional argument{} but {n} were given",
+                    func.name,
+                    func.params.len(),
+                    if func.params.len() == 1 { "" } else { "s" }
+                ),
+                at,
+            );
+        }
+        if self.frames.len() > LIMITS.depth {
+            for a in argv {
+                self.decref(a);
+            }
+            return err("RecursionError", "maximum recursion depth exceeded", at);
+        }
+        // CPython 3.11 moves the arguments from the caller's stack into the new frame.
+        let vars = func.params.iter().cloned().zip(argv).collect();
+        self.frames.push(Frame { name: func.name.clone(), vars });
+        let flow = self.exec_block(&func.body);
+        let frame = self.frames.pop().expect("the call's frame");
+        for (_, id) in frame.vars {
+            self.decref(id);
+        }
+        match flow? {
+            Flow::Return(v) => Ok(v),
+            _ => Ok(self.none()),
+        }
+    }
+
+    fn method(&mut self, receiver: Id, name: &str, argv: &[Id], at: &Expr) -> Result<Id, PyError> {
+        match (self.kind(receiver).clone(), name, argv.len()) {
+            (Kind::List(items), "append", 1) => {
+                if items.len() >= LIMITS.items {
+                    return err("MemoryError", "ThreadLab's memory budget for one list is used up", at);
+                }
+                self.incref(argv[0]);
+                self.list_mut(receiver).push(argv[0]);
+                Ok(self.none())
+            }
+            (Kind::List(items), "pop", 0 | 1) => {
+                if items.is_empty() {
+                    return err("IndexError", "pop from empty list", at);
+                }
+                let i = match argv.first() {
+                    Some(k) => self.index(*k, items.len(), at)?,
+                    None => items.len() - 1,
+                };
+                // The list's reference becomes the caller's.
+                Ok(self.list_mut(receiver).remove(i))
+            }
+            (Kind::List(_), "extend", 1) => {
+                self.extend(receiver, argv[0], at)?;
+                Ok(self.none())
+            }
+            (Kind::Dict(pairs), "get", 1 | 2) => {
+                let found = pairs.iter().find(|(k, _)| self.equal(*k, argv[0])).map(|p| p.1);
+                let v = match (found, argv.get(1)) {
+                    (Some(v), _) | (None, Some(&v)) => v,
+                    (None, None) => self.none(),
+                };
+                self.incref(v);
+                Ok(v)
+            }
+            _ => err(
+                "AttributeError",
+                format!(
+                    "'{}' object has no method '{name}' with {} arguments here",
+                    self.type_name(receiver),
+                    argv.len()
+                ),
+                at,
+            ),
+        }
+    }
+
+    fn extend(&mut self, list: Id, source: Id, at: &Expr) -> Result<(), PyError> {
+        let items = match self.kind(source) {
+            Kind::List(items) | Kind::Tuple(items) => items.clone(),
+            _ => return err("TypeError", format!("'{}' object is not iterable", self.type_name(source)), at),
+        };
+        if self.list_len(list) + items.len() > LIMITS.items {
+            return err("MemoryError", "ThreadLab's memory budget for one list is used up", at);
+        }
+        for id in items {
+            self.incref(id);
+            self.list_mut(list).push(id);
+        }
+        Ok(())
+    }
+
+    fn list_len(&self, id: Id) -> usize {
+        match self.kind(id) {
+            Kind::List(items) => items.len(),
+            _ => 0,
+        }
+    }
+
+    fn builtin(&mut self, name: &str, argv: &[Id], at: &Expr) -> Result<Id, PyError> {
+        match (name, argv.len()) {
+            ("print", _) => {
+                let line = argv.iter().map(|a| self.str(*a)).collect::<Vec<_>>().join(" ");
+                self.output.push(line);
+                Ok(self.none())
+            }
+            ("len", 1) => {
+                let n = match self.kind(argv[0]) {
+                    Kind::List(v) | Kind::Tuple(v) => v.len(),
+                    Kind::Dict(p) => p.len(),
+                    Kind::Str(s) => s.chars().count(),
+                    _ => {
+                        return err(
+                            "TypeError",
+                            format!("object of type '{}' has no len()", self.type_name(argv[0])),
+                            at,
+                        )
+                    }
+                };
+                self.int(i64::try_from(n).unwrap_or(i64::MAX))
+            }
+            ("range", 1..=3) => {
+                let mut n = Vec::new();
+                for a in argv {
+                    match self.kind(*a) {
+                        Kind::Int(i) => n.push(*i),
+                        _ => return err("TypeError", "range() takes integers", at),
+                    }
+                }
+                let (start, stop, step) = match n[..] {
+                    [stop] => (0, stop, 1),
+                    [start, stop] => (start, stop, 1),
+                    [start, stop, step] => (start, stop, step),
+                    _ => unreachable!(),
+                };
+                if step == 0 {
+                    return err("ValueError", "range() arg 3 must not be zero", at);
+                }
+                self.alloc(Kind::Range(start, stop, step))
+            }
+            ("id", 1) => self.int(0x7f3a_0000_0000 + i64::try_from(argv[0]).unwrap_or(0) * 0x40),
+            ("getrefcount", 1) => {
+                let o = self.obj(argv[0]);
+                let n = if o.immortal { IMMORTAL_COUNT } else { o.rc };
+                self.int(i64::try_from(n).unwrap_or(i64::MAX))
+            }
+            ("collect", 0) => {
+                let n = self.collect();
+                self.int(i64::try_from(n).unwrap_or(i64::MAX))
+            }
+            ("str", 1) => {
+                let s = self.str(argv[0]);
+                self.alloc(Kind::Str(s))
+            }
+            ("list", 0) => self.alloc(Kind::List(Vec::new())),
+            ("list", 1) => {
+                let l = self.alloc(Kind::List(Vec::new()))?;
+                if let Kind::Range(start, stop, step) = *self.kind(argv[0]) {
+                    let mut v = start;
+                    while (step > 0 && v < stop) || (step < 0 && v > stop) {
+                        if self.list_len(l) >= LIMITS.items {
+                            return err("MemoryError", "ThreadLab's memory budget for one list is used up", at);
+                        }
+                        let i = self.int(v)?;
+                        self.list_mut(l).push(i);
+                        v += step;
+                    }
+                } else {
+                    self.extend(l, argv[0], at)?;
+                }
+                Ok(l)
+            }
+            ("int", 1) => match self.kind(argv[0]).clone() {
+                Kind::Int(n) => self.int(n),
+                #[allow(clippy::cast_possible_truncation)]
+                Kind::Float(f) if f.is_finite() => self.int(f.trunc() as i64),
+                Kind::Str(s) => match s.trim().parse::<i64>() {
+                    Ok(n) => self.int(n),
+                    Err(_) => {
+                        err("ValueError", format!("invalid literal for int() with base 10: {}", self.repr(argv[0])), at)
+                    }
+                },
+                _ => err("TypeError", "int() cannot convert this", at),
+            },
+            (name, n) => err("TypeError", format!("{name}() does not take {n} arguments here"), at),
+        }
+    }
+
+    /// CPython's cycle collector: containers whose count is explained entirely by
+    /// references from other containers are unreachable; clear and free them.
+    fn collect(&mut self) -> usize {
+        let containers: Vec<Id> = (0..self.heap.len())
+            .filter(|id| {
+                matches!(self.heap[*id].as_ref().map(|o| &o.kind), Some(Kind::List(_) | Kind::Tuple(_) | Kind::Dict(_)))
+            })
+            .filter(|id| !self.obj(*id).immortal)
+            .collect();
+        let mut gc_refs: BTreeMap<Id, i64> =
+            containers.iter().map(|id| (*id, i64::try_from(self.obj(*id).rc).unwrap_or(i64::MAX))).collect();
+        for id in &containers {
+            for child in children(&self.obj(*id).kind) {
+                if let Some(r) = gc_refs.get_mut(&child) {
+                    *r -= 1;
+                }
+            }
+        }
+        let mut reachable: HashSet<Id> = HashSet::new();
+        let mut work: Vec<Id> = gc_refs.iter().filter(|(_, r)| **r > 0).map(|(id, _)| *id).collect();
+        while let Some(id) = work.pop() {
+            if reachable.insert(id) {
+                work.extend(children(&self.obj(id).kind).into_iter().filter(|c| gc_refs.contains_key(c)));
+            }
+        }
+        let garbage: Vec<Id> = containers.into_iter().filter(|id| !reachable.contains(id)).collect();
+        for id in &garbage {
+            self.incref(*id);
+        }
+        for id in &garbage {
+            let contents = match &mut self.heap[*id].as_mut().expect("live").kind {
+                Kind::List(items) | Kind::Tuple(items) => std::mem::take(items),
+                Kind::Dict(pairs) => std::mem::take(pairs).into_iter().flat_map(|(k, v)| [k, v]).collect(),
+                _ => Vec::new(),
+            };
+            for c in contents {
+                self.decref(c);
+            }
+        }
+        for id in &garbage {
+            self.decref(*id);
+        }
+        garbage.len()
+    }
+
+    fn binary(&mut self, a: Id, op: &str, b: Id, at: &Expr) -> Result<Id, PyError> {
+        use Kind::{Float, Int, List, Str};
+        let (ka, kb) = (self.kind(a).clone(), self.kind(b).clone());
+        let num = |k: &Kind| match k {
+            Int(n) => Some(*n as f64),
+            Float(f) => Some(*f),
+            Kind::Bool(b) => Some(f64::from(u8::from(*b))),
+            _ => None,
+        };
+        match op {
+            "==" => return Ok(self.boolean(self.equal(a, b))),
+            "!=" => return Ok(self.boolean(!self.equal(a, b))),
+            "in" => {
+                let found = match &kb {
+                    List(items) | Kind::Tuple(items) => items.iter().any(|i| self.equal(*i, a)),
+                    Kind::Dict(pairs) => pairs.iter().any(|(k, _)| self.equal(*k, a)),
+                    Str(s) => matches!(&ka, Str(sub) if s.contains(sub.as_str())),
+                    _ => {
+                        return err(
+                            "TypeError",
+                            format!("argument of type '{}' is not iterable", self.type_name(b)),
+                            at,
+                        )
+                    }
+                };
+                return Ok(self.boolean(found));
+            }
+            "<" | "<=" | ">" | ">=" => {
+                let ord = match (&ka, &kb) {
+                    (Str(x), Str(y)) => x.partial_cmp(y),
+                    _ => match (num(&ka), num(&kb)) {
+                        (Some(x), Some(y)) => x.partial_cmp(&y),
+                        _ => None,
+                    },
+                };
+                let Some(ord) = ord else {
+                    return err(
+                        "TypeError",
+                        format!(
+                            "'{op}' not supported between instances of '{}' and '{}'",
+                            self.type_name(a),
+                            self.type_name(b)
+                        ),
+                        at,
+                    );
+                };
+                let r = match op {
+                    "<" => ord.is_lt(),
+                    "<=" => ord.is_le(),
+                    ">" => ord.is_gt(),
+                    _ => ord.is_ge(),
+                };
+                return Ok(self.boolean(r));
+            }
+            _ => {}
+        }
+        let overflow = || PyError {
+            kind: "OverflowError".into(),
+            message: "integers beyond 64 bits are not part of this Python subset".into(),
+            line: at.line,
+            col: at.col,
+        };
+        match (&ka, &kb, op) {
+            (Int(x), Int(y), "+") => self.int(x.checked_add(*y).ok_or_else(overflow)?),
+            (Int(x), Int(y), "-") => self.int(x.checked_sub(*y).ok_or_else(overflow)?),
+            (Int(x), Int(y), "*") => self.int(x.checked_mul(*y).ok_or_else(overflow)?),
+            (Int(_), Int(0), "//" | "%") | (_, _, "/") if num(&kb) == Some(0.0) => {
+                err("ZeroDivisionError", "division by zero", at)
+            }
+            (Int(x), Int(y), "//") => self.int(x.div_euclid(*y) - i64::from(*y < 0 && x.rem_euclid(*y) != 0)),
+            (Int(x), Int(y), "%") => self.int(((x % y) + y) % y),
+            (Str(x), Str(y), "+") => self.alloc(Str(format!("{x}{y}"))),
+            (List(x), List(y), "+") => {
+                let items: Vec<Id> = x.iter().chain(y).copied().collect();
+                for i in &items {
+                    self.incref(*i);
+                }
+                self.alloc(List(items))
+            }
+            (List(x), Int(n), "*") | (Int(n), List(x), "*") => {
+                let times = usize::try_from(*n).unwrap_or(0);
+                if x.len().saturating_mul(times) > LIMITS.items {
+                    return err("MemoryError", "ThreadLab's memory budget for one list is used up", at);
+                }
+                let items: Vec<Id> = (0..times).flat_map(|_| x.iter().copied()).collect();
+                for i in &items {
+                    self.incref(*i);
+                }
+                self.alloc(List(items))
+            }
+            (Str(x), Int(n), "*") | (Int(n), Str(x), "*") => {
+                let times = usize::try_from(*n).unwrap_or(0);
+                if x.len().saturating_mul(times) > LIMITS.items {
+                    return err("MemoryError", "ThreadLab's memory budget for one string is used up", at);
+                }
+                self.alloc(Str(x.repeat(times)))
+            }
+            _ => match (num(&ka), num(&kb)) {
+                (Some(x), Some(y)) if !matches!((&ka, &kb), (Kind::Bool(_), Kind::Bool(_))) || op != "/" => {
+                    let v = match op {
+                        "+" => x + y,
+                        "-" => x - y,
+                        "*" => x * y,
+                        "/" => x / y,
+                        "//" => (x / y).floor(),
+                        "%" => x - y * (x / y).floor(),
+                        _ => return err("TypeError", format!("unsupported operand {op}"), at),
+                    };
+                    self.alloc(Float(v))
+                }
+                _ => err(
+                    "TypeError",
+                    format!(
+                        "unsupported operand type(s) for {op}: '{}' and '{}'",
+                        self.type_name(a),
+                        self.type_name(b)
+                    ),
+                    at,
+                ),
+            },
+        }
+    }
+
+    fn check_hashable(&self, k: Id, at: &Expr) -> Result<(), PyError> {
+        match self.kind(k) {
+            Kind::List(_) | Kind::Dict(_) => err("TypeError", format!("unhashable type: '{}'", self.type_name(k)), at),
+            _ => Ok(()),
+        }
+    }
+
+    fn equal(&self, a: Id, b: Id) -> bool {
+        if a == b {
+            return true;
+        }
+        match (self.kind(a), self.kind(b)) {
+            (Kind::Int(x), Kind::Int(y)) => x == y,
+            (Kind::Int(x), Kind::Float(y)) | (Kind::Float(y), Kind::Int(x)) => (*x as f64) == *y,
+            (Kind::Float(x), Kind::Float(y)) => x == y,
+            (Kind::Str(x), Kind::Str(y)) => x == y,
+            (Kind::Bool(x), Kind::Bool(y)) => x == y,
+            (Kind::None, Kind::None) => true,
+            (Kind::List(x), Kind::List(y)) | (Kind::Tuple(x), Kind::Tuple(y)) => {
+                x.len() == y.len() && x.iter().zip(y).all(|(p, q)| self.equal(*p, *q))
+            }
+            _ => false,
+        }
+    }
+
+    fn truthy(&self, id: Id) -> bool {
+        match self.kind(id) {
+            Kind::Int(n) => *n != 0,
+            Kind::Float(f) => *f != 0.0,
+            Kind::Str(s) => !s.is_empty(),
+            Kind::Bool(b) => *b,
+            Kind::None => false,
+            Kind::List(v) | Kind::Tuple(v) => !v.is_empty(),
+            Kind::Dict(p) => !p.is_empty(),
+            Kind::Range(start, stop, step) => (*step > 0 && start < stop) || (*step < 0 && start > stop),
+            _ => true,
+        }
+    }
+
+    fn type_name(&self, id: Id) -> &'static str {
+        match self.kind(id) {
+            Kind::Int(_) => "int",
+            Kind::Float(_) => "float",
+            Kind::Str(_) => "str",
+            Kind::Bool(_) => "bool",
+            Kind::None => "NoneType",
+            Kind::List(_) => "list",
+            Kind::Tuple(_) => "tuple",
+            Kind::Dict(_) => "dict",
+            Kind::Func(_) => "function",
+            Kind::Builtin(_) => "builtin_function_or_method",
+            Kind::Module(_) => "module",
+            Kind::Range(..) => "range",
+        }
+    }
+
+    fn str(&self, id: Id) -> String {
+        match self.kind(id) {
+            Kind::Str(s) => s.clone(),
+            _ => self.repr(id),
+        }
+    }
+
+    fn repr(&self, id: Id) -> String {
+        self.repr_depth(id, &mut Vec::new())
+    }
+
+    /// A repr capped in length for the heap drawing.
+    fn repr_short(&self, id: Id) -> String {
+        let r = self.repr(id);
+        if r.chars().count() > 60 {
+            format!("{}…", r.chars().take(59).collect::<String>())
+        } else {
+            r
+        }
+    }
+
+    fn repr_depth(&self, id: Id, seen: &mut Vec<Id>) -> String {
+        let join = |this: &Self, items: &[Id], seen: &mut Vec<Id>| {
+            items.iter().map(|i| this.repr_depth(*i, seen)).collect::<Vec<_>>().join(", ")
+        };
+        if seen.contains(&id) {
+            return match self.kind(id) {
+                Kind::List(_) => "[...]".into(),
+                Kind::Dict(_) => "{...}".into(),
+                _ => "(...)".into(),
+            };
+        }
+        seen.push(id);
+        let r = match self.kind(id) {
+            Kind::Int(n) => n.to_string(),
+            Kind::Float(f) => float_repr(*f),
+            Kind::Str(s) => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'").replace('\n', "\\n")),
+            Kind::Bool(b) => if *b { "True" } else { "False" }.into(),
+            Kind::None => "None".into(),
+            Kind::List(items) => format!("[{}]", join(self, items, seen)),
+            Kind::Tuple(items) if items.len() == 1 => format!("({},)", join(self, items, seen)),
+            Kind::Tuple(items) => format!("({})", join(self, items, seen)),
+            Kind::Dict(pairs) => format!(
+                "{{{}}}",
+                pairs
+                    .iter()
+                    .map(|(k, v)| format!("{}: {}", self.repr_depth(*k, seen), self.repr_depth(*v, seen)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Kind::Func(f) => format!("<function {} at 0x{:x}>", f.name, 0x7f3a_0000_0000usize + id * 0x40),
+            Kind::Builtin(name) => format!("<built-in function {name}>"),
+            Kind::Module(name) => format!("<module '{name}' (built-in)>"),
+            Kind::Range(start, stop, step) if *step == 1 => format!("range({start}, {stop})"),
+            Kind::Range(start, stop, step) => format!("range({start}, {stop}, {step})"),
+        };
+        seen.pop();
+        r
+    }
+}
+
+/// The objects `kind` holds references to.
+fn children(kind: &Kind) -> Vec<Id> {
+    match kind {
+        Kind::List(items) | Kind::Tuple(items) => items.clone(),
+        Kind::Dict(pairs) => pairs.iter().flat_map(|(k, v)| [*k, *v]).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Python's `repr` of a float: shortest round-trip digits, `.0` on integral values,
+/// exponent form beyond 1e16 and below 1e-4.
+fn float_repr(f: f64) -> String {
+    if f.is_nan() {
+        return "nan".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    let a = f.abs();
+    if a != 0.0 && !(1e-4..1e16).contains(&a) {
+        let s = format!("{f:e}");
+        let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+        let exp: i32 = exp.parse().unwrap_or(0);
+        return format!("{mantissa}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
+    }
+    if f.fract() == 0.0 {
+        format!("{f:.1}")
+    } else {
+        format!("{f}")
+    }
+}
