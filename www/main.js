@@ -39,4 +39,8 @@ window.threadlab = {
   run: (config) => api.then((handle) => handle.run(config)),
   /** This device's speed and the input bounds. */
   device: () => api.then((handle) => handle.device()),
+  /** Steps through a Python script with CPython's reference counts. */
+  refcount: (source) => api.then((handle) => handle.refcount(source)),
+  /** Races incref/decref pairs on one shared count: {threads, pairs, variant}. */
+  race: (config) => api.then((handle) => handle.race(config)),
 };

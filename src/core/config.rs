@@ -289,7 +289,7 @@ pub fn describe(errors: &[FieldError]) -> String {
     errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join(" ")
 }
 
-fn whole_number(
+pub(crate) fn whole_number(
     field: &'static str,
     label: &str,
     value: &RawValue,

@@ -6,5 +6,6 @@ pub mod kernel;
 pub mod protocol;
 pub mod py;
 pub mod python;
+pub mod race;
 pub mod task;
 pub mod timeline;

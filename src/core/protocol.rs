@@ -7,6 +7,7 @@
 
 use crate::core::config::Workload;
 use crate::core::gil::Segment;
+use crate::core::race::{RaceConfig, RaceResult};
 use serde::{Deserialize, Serialize};
 
 /// One task to run.
@@ -50,6 +51,8 @@ pub enum ToWorker {
     Poke { value: u32 },
     /// Ask what this instance's memory holds; answered by [`FromWorker::Peeked`].
     Peek,
+    /// Threads host: race incref/decref pairs on one shared count across the pool.
+    Race(RaceConfig),
 }
 
 /// Worker → page.
@@ -86,6 +89,7 @@ pub enum FromWorker {
     Peeked {
         value: u32,
     },
+    Raced(RaceResult),
     /// Something went wrong in the worker; `message` is for the page to show.
     Failed {
         message: String,

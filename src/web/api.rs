@@ -79,6 +79,33 @@ impl Api {
         })
     }
 
+    /// Steps through `source` (the Python subset) and returns every step's frames and
+    /// heap with CPython's reference counts: `{output, steps, error, truncated}`.
+    ///
+    /// # Errors
+    /// Only if the report cannot be turned into JSON; errors in the script are in `error`.
+    pub fn refcount(&self, source: JsValue) -> Result<JsValue, JsValue> {
+        let Some(source) = source.as_string() else {
+            return Err(js_sys::Error::new("refcount(source) takes the script as a string.").into());
+        };
+        to_js(&crate::core::py::run(&source))
+    }
+
+    /// Races incref/decref pairs on one shared count: `{threads, pairs, variant}` →
+    /// `{final_count, expected_count, lost_updates, ns_per_op, ...}`.
+    pub fn race(&self, config: JsValue) -> Promise {
+        let lab = self.lab.clone();
+        let config = if config.is_object() { config } else { JsValue::UNDEFINED };
+        let get = |name| if config.is_undefined() { RawValue::Missing } else { field(&config, name) };
+        let (threads, pairs, variant) = (get("threads"), get("pairs"), get("variant"));
+        wasm_bindgen_futures::future_to_promise(async move {
+            match lab.race(&threads, &pairs, &variant).await {
+                Ok(result) => to_js(&result),
+                Err(e) => Err(js_sys::Error::new(&e.message()).into()),
+            }
+        })
+    }
+
     /// What this device allows, how fast it is, and what starting workers cost:
     /// `{cores, ms_per_unit, max_units, ..., thread_pool_ms, processes_ms, ...}`.
     pub fn device(&self) -> Result<JsValue, JsValue> {

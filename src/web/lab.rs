@@ -1,9 +1,10 @@
 //! The lab: owns the engines and runs one experiment at a time, for the page's Run
 //! button and for `window.threadlab.run` alike, telling the page what happens as it happens.
 
-use crate::core::config::{self, Engine, FieldError, Limits, RawConfig, RunConfig};
+use crate::core::config::{self, Engine, FieldError, Limits, RawConfig, RawValue, RunConfig};
 use crate::core::gil::Segment;
 use crate::core::kernel;
+use crate::core::race::{self, RaceResult};
 use crate::core::timeline::{RunResult, TaskRecord};
 use crate::web::clock::{self, now_ms};
 use crate::web::engines::{main_thread, processes::Processes, threads::Threads, Plan, Progress, Stamped};
@@ -44,6 +45,8 @@ pub enum LabEvent {
     },
     /// What starting workers cost on this device, measured when they last started.
     StartCosts(StartCosts),
+    /// A reference-count race finished.
+    Raced(RaceResult),
 }
 
 /// The measured cost of starting threads and processes.
@@ -182,6 +185,39 @@ impl Lab {
             processes: processes.as_ref().and_then(|p| p.last_start),
             process_memory_bytes: processes.as_ref().and_then(|p| p.memory_bytes),
             thread_memory_bytes: threads.as_ref().and_then(|t| t.memory_bytes),
+        }
+    }
+
+    /// Runs the reference-count race on a pool of `threads` threads.
+    ///
+    /// # Errors
+    /// [`RunError::Invalid`] for a bad request, [`RunError::Failed`] when the engine fails.
+    pub async fn race(
+        self: &Rc<Self>,
+        threads: &RawValue,
+        pairs: &RawValue,
+        variant: &RawValue,
+    ) -> Result<RaceResult, RunError> {
+        let config = race::validate(threads, pairs, variant).map_err(RunError::Invalid)?;
+        let _turn = self.turn.lock().await;
+        self.emit(LabEvent::Preparing { engine: Engine::Threads });
+        let outcome = async {
+            self.prepare(Engine::Threads, config.threads).await?;
+            let mut threads = self.threads.borrow_mut().take().unwrap_or_default();
+            let result = threads.race(config).await;
+            *self.threads.borrow_mut() = Some(threads);
+            result
+        }
+        .await;
+        match outcome {
+            Ok(result) => {
+                self.emit(LabEvent::Raced(result.clone()));
+                Ok(result)
+            }
+            Err(message) => {
+                self.emit(LabEvent::Failed { message: message.clone() });
+                Err(RunError::Failed(message))
+            }
         }
     }
 

@@ -3,6 +3,7 @@
 
 use crate::core::gil::Gil;
 use crate::core::protocol::{FromWorker, Role, TaskSpec, ToWorker};
+use crate::core::race;
 use crate::core::task::{self, GilSeat};
 use crate::web::clock::{block_ms, now_ms};
 use crate::web::spawn::js_error;
@@ -98,6 +99,7 @@ fn handle(role: Role, message: ToWorker) {
         },
         ToWorker::Poke { value } => PROBE.store(value, Ordering::SeqCst),
         ToWorker::Peek => post(&FromWorker::Peeked { value: PROBE.load(Ordering::SeqCst) }),
+        ToWorker::Race(config) => race_on_pool(config),
     }
 }
 
@@ -112,6 +114,23 @@ fn run_here(run: u32, lane: u32, tasks: &[TaskSpec], gil: bool, switch_interval_
     }
     // One thread per process: its GIL never changes hands.
     post(&FromWorker::Done { run, gil_switches: 0 });
+}
+
+/// Every thread of the pool hammers one shared count (see `core::race`).
+fn race_on_pool(config: race::RaceConfig) {
+    rayon::spawn(move || {
+        let shared = race::Shared::new(config.threads);
+        let began = now_ms();
+        rayon::broadcast(|ctx| {
+            if ctx.index() < config.threads as usize {
+                race::hammer(&shared, u32::try_from(ctx.index()).unwrap_or(0), config.pairs, config.variant);
+            }
+        });
+        let elapsed = now_ms() - began;
+        push(FromWorker::Raced(race::result(config, &shared, elapsed)));
+        push(FromWorker::Done { run: 0, gil_switches: 0 });
+    });
+    start_flushing();
 }
 
 fn push(message: FromWorker) {

@@ -1304,7 +1304,7 @@ impl Interp {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-            Kind::Func(f) => format!("<function {} at 0x{:x}>", f.name, 0x7f3a_0000_0000usize + id * 0x40),
+            Kind::Func(f) => format!("<function {} at 0x{:x}>", f.name, 0x7f3a_0000_0000u64 + id as u64 * 0x40),
             Kind::Builtin(name) => format!("<built-in function {name}>"),
             Kind::Module(name) => format!("<module '{name}' (built-in)>"),
             Kind::Range(start, stop, step) if *step == 1 => format!("range({start}, {stop})"),

@@ -3,6 +3,7 @@
 pub mod controls;
 pub mod differences;
 pub mod heartbeat;
+pub mod inspector;
 pub mod python;
 pub mod state;
 pub mod timeline;
@@ -111,6 +112,19 @@ pub fn app(props: &AppProps) -> Html {
     };
 
     let shown_config = state.live.as_ref().map(|l| l.config.clone()).unwrap_or_else(|| preview_config(&state, &lab));
+    let panel = use_state(|| Panel::Lab);
+    let lab_ref = use_memo(Rc::as_ptr(&lab) as usize, {
+        let lab = lab.clone();
+        move |_| inspector::LabRef(lab)
+    });
+    let tab = |which: Panel, label: &str| {
+        let p = panel.clone();
+        let selected = *panel == which;
+        html! {
+            <button role="tab" aria-selected={selected.to_string()} class={classes!("tab", selected.then_some("selected"))}
+                data-testid={format!("tab-{}", which.key())} onclick={Callback::from(move |_: MouseEvent| p.set(which))}>{label}</button>
+        }
+    };
 
     html! {
         <div class="app" data-busy={state.busy().to_string()}>
@@ -119,6 +133,10 @@ pub fn app(props: &AppProps) -> Html {
                     <h1>{"ThreadLab"}</h1>
                     <p class="tagline">{"Sequential code, threads and processes — measured in your browser."}</p>
                 </div>
+                <nav class="tabs" role="tablist" aria-label="Experiments">
+                    {tab(Panel::Lab, "Threads & processes")}
+                    {tab(Panel::Refcount, "Reference counts")}
+                </nav>
                 <heartbeat::Heartbeat last_gap={state.last_of(Variant::Main).and_then(|r| r.longest_frame_gap_ms)} />
             </header>
             if let Some(notice) = &state.notice {
@@ -127,6 +145,11 @@ pub fn app(props: &AppProps) -> Html {
                     <button class="link" onclick={on_dismiss}>{"Dismiss"}</button>
                 </div>
             }
+            if *panel == Panel::Refcount {
+                <main class="single">
+                    <inspector::Inspector state={state.clone()} lab={lab_ref.clone()} />
+                </main>
+            } else {
             <main class="layout">
                 <controls::Controls
                     form={state.form.clone()}
@@ -146,11 +169,29 @@ pub fn app(props: &AppProps) -> Html {
                     <python::PythonCode config={shown_config} />
                 </div>
             </main>
+            }
             <footer class="footnote">
                 {"Every bar is a task that really ran: its start and end are stamped where it ran, on one clock \
                   (performance.timeOrigin + performance.now()) shared by the page and every worker."}
             </footer>
         </div>
+    }
+}
+
+/// The page's two experiments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Panel {
+    Lab,
+    Refcount,
+}
+
+impl Panel {
+    #[must_use]
+    pub fn key(self) -> &'static str {
+        match self {
+            Panel::Lab => "lab",
+            Panel::Refcount => "refcount",
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! The page's state: one reducer, one [`Action`] enum.
 
 use crate::core::config::{Engine, FieldError, RawConfig, RawValue, RunConfig, Variant, Workload, MAX_DURATION_MS};
+use crate::core::race::RaceResult;
 use crate::core::timeline::RunResult;
 use crate::web::engines::Progress;
 use crate::web::lab::{LabEvent, StartCosts};
@@ -125,6 +126,8 @@ pub struct State {
     pub now: f64,
     pub ms_per_unit: f64,
     pub start_costs: StartCosts,
+    /// The last reference-count race of each variant.
+    pub races: Vec<RaceResult>,
 }
 
 impl State {
@@ -142,6 +145,7 @@ impl State {
             now: 0.0,
             ms_per_unit,
             start_costs: StartCosts::default(),
+            races: Vec::new(),
         }
     }
 
@@ -289,6 +293,14 @@ impl State {
                 self.engine_errors[slot(engine)] = error;
             }
             LabEvent::StartCosts(costs) => self.start_costs = costs,
+            LabEvent::Raced(result) => {
+                self.preparing = None;
+                let slot = self.races.iter().position(|r| r.variant == result.variant);
+                match slot {
+                    Some(i) => self.races[i] = result,
+                    None => self.races.push(result),
+                }
+            }
         }
     }
 }

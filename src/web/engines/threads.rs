@@ -2,7 +2,8 @@
 //! tasks run on a `wasm-bindgen-rayon` pool of Web Workers sharing that instance's memory.
 
 use super::{receive, Collector, Output, Plan, Sink, START_TIMEOUT_MS};
-use crate::core::protocol::{FromWorker, Role};
+use crate::core::protocol::{FromWorker, Role, ToWorker};
+use crate::core::race::{RaceConfig, RaceResult};
 use crate::web::clock::now_ms;
 use crate::web::spawn::{Inbox, Outbox, WorkerHandle};
 use futures::channel::mpsc;
@@ -71,6 +72,28 @@ impl Threads {
         }
         self.host = Some(Host { id, threads, worker });
         Ok(now_ms() - began)
+    }
+
+    /// Races incref/decref pairs on the running pool (which must have `config.threads`).
+    ///
+    /// # Errors
+    /// When there is no host or it fails.
+    pub async fn race(&mut self, config: RaceConfig) -> Result<RaceResult, String> {
+        let Some(host) = &self.host else { return Err("The threads engine is not running.".into()) };
+        let id = host.id;
+        host.worker.post(&ToWorker::Race(config))?;
+        loop {
+            match futures::StreamExt::next(&mut self.inbox).await {
+                Some((from, _)) if from != id => {}
+                Some((_, Ok(FromWorker::Raced(result)))) => return Ok(result),
+                Some((_, Ok(FromWorker::Failed { message }) | Err(message))) => {
+                    self.host = None;
+                    return Err(format!("The threads engine failed: {message}"));
+                }
+                Some(_) => {}
+                None => return Err("the threads host went away".into()),
+            }
+        }
     }
 
     /// Runs the plan on the pool.
