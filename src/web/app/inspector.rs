@@ -51,35 +51,28 @@ pub fn inspector(props: &InspectorProps) -> Html {
     let report = use_state(|| None::<Rc<Report>>);
     let index = use_state(|| 0usize);
 
+    // `target(current, steps)`: the step to show; `current` is `None` on a fresh run.
     let run_to = {
         let (source, report, index) = (source.clone(), report.clone(), index.clone());
-        move |target: Box<dyn Fn(usize, usize) -> usize>| {
-            let r = match &*report {
-                Some(r) => r.clone(),
+        move |target: fn(Option<usize>, usize) -> usize| {
+            let (r, current) = match &*report {
+                Some(r) => (r.clone(), Some(*index)),
                 None => {
                     let r = Rc::new(py::run(&source));
                     report.set(Some(r.clone()));
-                    index.set(0);
-                    if r.steps.is_empty() {
-                        return;
-                    }
-                    if !matches!(target(0, r.steps.len()), n if n > 0) {
-                        return;
-                    }
-                    r
+                    (r, None)
                 }
             };
-            let last = r.steps.len().saturating_sub(1);
-            index.set(target(*index, r.steps.len()).min(last));
+            index.set(target(current, r.steps.len()).min(r.steps.len().saturating_sub(1)));
         }
     };
     let step = {
         let run_to = run_to.clone();
-        Callback::from(move |_: MouseEvent| run_to(Box::new(|i, _| i + 1)))
+        Callback::from(move |_: MouseEvent| run_to(|current, _| current.map_or(0, |i| i + 1)))
     };
     let to_end = {
         let run_to = run_to.clone();
-        Callback::from(move |_: MouseEvent| run_to(Box::new(|_, n| n)))
+        Callback::from(move |_: MouseEvent| run_to(|_, n| n))
     };
     let back = {
         let index = index.clone();

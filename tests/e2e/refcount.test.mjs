@@ -1,0 +1,117 @@
+// The reference-count inspector and the refcount race, end to end.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { ARTIFACTS, launch, openLab } from "./harness.mjs";
+
+const FIXTURES = new URL("../fixtures/refcount/", import.meta.url).pathname;
+
+let browser;
+let lab;
+
+before(async () => {
+  browser = await launch();
+  lab = await openLab(browser);
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+const refcount = (source) => lab.page.evaluate((s) => window.threadlab.refcount(s), source);
+
+test("the notebook's example steps 1 -> 2 -> 1 -> 0 and is freed", async () => {
+  const report = await refcount("a = [1, 2, 3]\nb = a\ndel a\ndel b\n");
+  assert.equal(report.error, null);
+  const list = report.steps[0].frames[0].vars.find((v) => v.name === "a").id;
+  const counts = report.steps.map((s) => s.heap.find((h) => h.id === list)?.refcount ?? 0);
+  assert.deepEqual(counts, [1, 2, 1, 0]);
+  assert.deepEqual(report.steps[3].freed, [list]);
+  const ints = report.steps[0].heap.filter((h) => h.type === "int");
+  assert.ok(ints.length === 3 && ints.every((h) => h.immortal), "small ints are immortal");
+});
+
+test("in the browser too, every fixture prints what CPython printed", async () => {
+  const scripts = readdirSync(FIXTURES).filter((f) => f.endsWith(".py"));
+  assert.ok(scripts.length >= 8);
+  for (const script of scripts) {
+    const report = await refcount(readFileSync(join(FIXTURES, script), "utf8"));
+    assert.equal(report.error, null, script);
+    const expected = readFileSync(join(FIXTURES, script.replace(/\.py$/, ".out")), "utf8");
+    assert.equal(report.output.map((l) => l + "\n").join(""), expected, script);
+  }
+});
+
+test("bad scripts get Python's error with line and column, and runaway ones stop", async () => {
+  const cases = [
+    ["x = (1,\n", "SyntaxError", 2],
+    ["a = 1\nprint(b)\n", "NameError", 2],
+    ["while True:\n    pass\n", "StepLimitError", 1],
+    ["def f(n):\n    return f(n + 1)\nf(0)\n", "RecursionError", 2],
+    ["big = [0] * 1000000000\n", "MemoryError", 1],
+    ["class A:\n    pass\n", "SyntaxError", 1],
+  ];
+  for (const [source, kind, line] of cases) {
+    const report = await refcount(source);
+    assert.equal(report.error?.kind, kind, source);
+    assert.equal(report.error.line, line, source);
+    assert.ok(report.error.col >= 1 && report.error.message.length > 0);
+  }
+  const rejected = await lab.page.evaluate(() => window.threadlab.refcount(42).then(() => "resolved", (e) => e.message));
+  assert.match(rejected, /takes the script as a string/);
+});
+
+test("the page steps through the notebook's example and shows the list freed", async () => {
+  const { page } = lab;
+  await page.getByTestId("tab-refcount").click();
+  await page.getByTestId("refcount-preset").selectOption("0");
+  const listCount = () => page.locator("[data-testid=heap-object][data-type=list]").getAttribute("data-refcount");
+  const seen = [];
+  for (let i = 0; i < 3; i++) {
+    await page.getByTestId("refcount-step").click();
+    assert.equal(await page.getByTestId("current-line").getAttribute("data-line"), String(i + 1));
+    seen.push(await listCount());
+  }
+  assert.deepEqual(seen, ["1", "2", "1"]);
+  await page.getByTestId("refcount-step").click();
+  assert.equal(await page.locator("[data-testid=heap-object][data-type=list]").getAttribute("data-freed"), "true");
+  await page.getByTestId("refcount-back").click();
+  assert.equal(await listCount(), "1");
+});
+
+test("a reference cycle is shown leaked until gc.collect() frees it", async () => {
+  const { page } = lab;
+  await page.getByTestId("refcount-preset").selectOption("3");
+  for (let i = 0; i < 4; i++) await page.getByTestId("refcount-step").click();
+  const list = page.locator("[data-testid=heap-object][data-type=list]");
+  assert.equal(await list.getAttribute("data-reachable"), "false");
+  assert.equal(await list.getAttribute("data-refcount"), "1");
+  await page.getByTestId("refcount-end").click();
+  assert.equal(await list.getAttribute("data-freed"), "true");
+  assert.equal(await page.getByTestId("refcount-output").textContent(), "1");
+  await page.getByTestId("refcount-source").fill("x = [1\n");
+  await page.getByTestId("refcount-end").click();
+  assert.match(await page.getByTestId("refcount-error").textContent(), /SyntaxError \(line 2, column 1\)/);
+  await page.screenshot({ path: join(ARTIFACTS, "refcount.png"), fullPage: true });
+});
+
+test("the race loses updates without a lock, and never under the GIL or with atomics", async () => {
+  const race = (variant) => lab.page.evaluate((v) => window.threadlab.race({ threads: 2, pairs: 2000000, variant: v }), variant);
+  for (const variant of ["gil", "atomic"]) {
+    const r = await race(variant);
+    assert.deepEqual([r.final_count, r.expected_count, r.lost_updates, r.freed_while_referenced], [1, 1, 0, false], variant);
+    assert.ok(r.ns_per_op > 0);
+  }
+  // Two threads must really overlap for an update to be lost; on a busy machine one
+  // try may not overlap, so up to three tries (a count of tries, not a time limit).
+  let lost = 0;
+  for (let i = 0; i < 3 && lost === 0; i++) lost = (await race("plain")).lost_updates;
+  assert.ok(lost > 0, "no update was lost in three plain races on two threads");
+  const bad = await lab.page.evaluate(() => window.threadlab.race({ threads: 0, pairs: "x", variant: "mutex" }).then(() => "resolved", (e) => e.message));
+  assert.match(bad, /Threads must be a whole number from 1 to 16; got 0\. Pairs must be a whole number .* variant must be one of/);
+});
+
+test("no console error and no page error", () => {
+  assert.deepEqual(lab.problems, []);
+});
