@@ -79,6 +79,17 @@ pub enum Variant {
 impl Variant {
     pub const ALL: [Variant; 4] = [Variant::Main, Variant::ThreadsGil, Variant::ThreadsFree, Variant::Processes];
 
+    /// The set-up of `engine` with the GIL on or off (only threads tell the two apart).
+    #[must_use]
+    pub fn of(engine: Engine, gil: bool) -> Variant {
+        match (engine, gil) {
+            (Engine::Main, _) => Variant::Main,
+            (Engine::Threads, true) => Variant::ThreadsGil,
+            (Engine::Threads, false) => Variant::ThreadsFree,
+            (Engine::Processes, _) => Variant::Processes,
+        }
+    }
+
     #[must_use]
     pub fn engine(self) -> Engine {
         match self {
@@ -189,12 +200,7 @@ impl RunConfig {
     /// Which of the compared set-ups this run is.
     #[must_use]
     pub fn variant(&self) -> Variant {
-        match (self.engine, self.gil) {
-            (Engine::Main, _) => Variant::Main,
-            (Engine::Threads, true) => Variant::ThreadsGil,
-            (Engine::Threads, false) => Variant::ThreadsFree,
-            (Engine::Processes, _) => Variant::Processes,
-        }
+        Variant::of(self.engine, self.gil)
     }
 
     /// Whether a sequential run `other` did the same work, so speed-ups compare like with like.

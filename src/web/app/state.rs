@@ -45,12 +45,7 @@ impl Form {
     /// The set-up the form describes.
     #[must_use]
     pub fn variant(&self) -> Variant {
-        match (self.engine, self.gil) {
-            (Engine::Main, _) => Variant::Main,
-            (Engine::Threads, true) => Variant::ThreadsGil,
-            (Engine::Threads, false) => Variant::ThreadsFree,
-            (Engine::Processes, _) => Variant::Processes,
-        }
+        Variant::of(self.engine, self.gil)
     }
 
     /// The run request this form describes, for `variant`.
