@@ -28,6 +28,8 @@ pub struct TaskOutcome {
     pub checked: Option<bool>,
     /// What the task's thread did when: running, waiting for the GIL, in I/O.
     pub segments: Vec<Segment>,
+    /// State changes after the first `task::MAX_SEGMENTS` segments, not recorded.
+    pub segments_dropped: u32,
 }
 
 /// Which kind of worker a bootstrapped worker becomes.

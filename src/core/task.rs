@@ -14,10 +14,20 @@ struct Recorder<'a> {
     now: &'a dyn Fn() -> f64,
     current: Option<(SegmentState, f64)>,
     segments: Vec<Segment>,
+    /// State changes after the cap, not recorded.
+    dropped: u32,
 }
+
+/// At most this many segments are recorded per task: a 10 s task at a 0.1 ms switch
+/// interval would otherwise record some 10⁵ of them, too many to send and draw.
+pub const MAX_SEGMENTS: usize = 2_000;
 
 impl Recorder<'_> {
     fn enter(&mut self, state: SegmentState) {
+        if self.segments.len() >= MAX_SEGMENTS {
+            self.dropped = self.dropped.saturating_add(1);
+            return;
+        }
         let at = (self.now)();
         if let Some((previous, start)) = self.current.replace((state, at)) {
             if previous == state {
@@ -28,11 +38,13 @@ impl Recorder<'_> {
         }
     }
 
-    fn finish(mut self) -> Vec<Segment> {
+    fn finish(mut self) -> (Vec<Segment>, u32) {
         if let Some((state, start)) = self.current.take() {
-            self.segments.push(Segment { state, start_ms: start, end_ms: (self.now)() });
+            if self.segments.len() < MAX_SEGMENTS {
+                self.segments.push(Segment { state, start_ms: start, end_ms: (self.now)() });
+            }
         }
-        self.segments
+        (self.segments, self.dropped)
     }
 }
 
@@ -64,7 +76,7 @@ pub fn execute(
     now: &dyn Fn() -> f64,
     wait_ms: impl FnOnce(u32),
 ) -> TaskOutcome {
-    let mut rec = Recorder { now, current: None, segments: Vec::new() };
+    let mut rec = Recorder { now, current: None, segments: Vec::new(), dropped: 0 };
     match gil {
         Some(seat) => seat.take(&mut rec),
         None => rec.enter(SegmentState::Running),
@@ -101,11 +113,11 @@ pub fn execute(
             (Some(format!("{x:016x}")), Some(x == kernel::expected(spec.id, spec.units)))
         }
     };
-    let segments = rec.finish();
+    let (segments, segments_dropped) = rec.finish();
     if let Some(seat) = gil {
         seat.gil.release(seat.me, false);
     }
-    TaskOutcome { result, checked, segments }
+    TaskOutcome { result, checked, segments, segments_dropped }
 }
 
 #[cfg(test)]
@@ -147,6 +159,18 @@ mod tests {
             assert!(out.segments.windows(2).all(|w| w[0].end_ms == w[1].start_ms), "segments tile the task");
         });
         assert_eq!(gil.handovers(), 2, "0 → 1 during the wait, 1 → 0 after it");
+    }
+
+    #[test]
+    fn segments_stop_at_the_cap_and_say_how_many_were_dropped() {
+        let mut rec = Recorder { now: &|| 1.0, current: None, segments: Vec::new(), dropped: 0 };
+        // The first change opens a segment; each later one closes one: MAX + 1 fill the cap.
+        for i in 0..(MAX_SEGMENTS + 1 + 500) {
+            rec.enter(if i % 2 == 0 { SegmentState::Running } else { SegmentState::GilWait });
+        }
+        let (segments, dropped) = rec.finish();
+        assert_eq!(segments.len(), MAX_SEGMENTS);
+        assert_eq!(dropped, 500);
     }
 
     #[test]

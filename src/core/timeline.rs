@@ -1,7 +1,7 @@
 //! The maths behind the timeline: records of what ran when, and the figures shown beside them.
 
 use crate::core::config::{Engine, RunConfig, Variant, Workload};
-use crate::core::gil::Segment;
+use crate::core::gil::{Segment, SegmentState};
 use serde::Serialize;
 
 /// One task as it really ran, times in ms relative to the start of its run.
@@ -16,6 +16,8 @@ pub struct TaskRecord {
     pub checked: Option<bool>,
     /// Running / waiting for the GIL / in I/O, in ms relative to the run's start.
     pub segments: Vec<Segment>,
+    /// State changes past the recording cap (see `task::MAX_SEGMENTS`), not in `segments`.
+    pub segments_dropped: u32,
 }
 
 impl TaskRecord {
@@ -171,6 +173,34 @@ pub fn ticks(max: f64, most: usize) -> Vec<f64> {
     out
 }
 
+/// Merges runs of segments narrower than `min_ms` (about a pixel) into one, drawn in
+/// the state that took most of the run's time: thousands of sub-pixel rectangles would
+/// slow the page without showing more. The data keeps every segment.
+#[must_use]
+pub fn coalesce(segments: &[Segment], min_ms: f64) -> Vec<Segment> {
+    let mut out: Vec<Segment> = Vec::new();
+    let mut i = 0;
+    while i < segments.len() {
+        let first = segments[i];
+        let mut j = i;
+        let mut time = [0.0f64; 3];
+        while j < segments.len() && (j == i || segments[j].end_ms - first.start_ms <= min_ms) {
+            let k = match segments[j].state {
+                SegmentState::Running => 0,
+                SegmentState::GilWait => 1,
+                SegmentState::Io => 2,
+            };
+            time[k] += segments[j].end_ms - segments[j].start_ms;
+            j += 1;
+        }
+        let state = [SegmentState::Running, SegmentState::GilWait, SegmentState::Io]
+            [(0..3).max_by(|a, b| time[*a].total_cmp(&time[*b])).unwrap_or(0)];
+        out.push(Segment { state, start_ms: first.start_ms, end_ms: segments[j - 1].end_ms });
+        i = j;
+    }
+    out
+}
+
 /// "850 ms", "3.01 s": how a duration reads on the page.
 #[must_use]
 pub fn format_ms(ms: f64) -> String {
@@ -188,7 +218,16 @@ mod tests {
     use super::*;
 
     fn task(id: u32, lane: u32, start_ms: f64, end_ms: f64) -> TaskRecord {
-        TaskRecord { id, lane, start_ms, end_ms, result: None, checked: None, segments: Vec::new() }
+        TaskRecord {
+            id,
+            lane,
+            start_ms,
+            end_ms,
+            result: None,
+            checked: None,
+            segments: Vec::new(),
+            segments_dropped: 0,
+        }
     }
 
     #[test]
@@ -234,6 +273,23 @@ mod tests {
         assert_eq!(ticks(0.0, 5), [0.0]);
         assert_eq!(ticks(f64::NAN, 5), [0.0]);
         assert!(ticks(12_345.0, 8).len() <= 9);
+    }
+
+    #[test]
+    fn sub_pixel_segments_merge_and_wide_ones_stay() {
+        let seg = |state, start_ms, end_ms| Segment { state, start_ms, end_ms };
+        let fine: Vec<_> = (0..100)
+            .map(|i| {
+                let t = f64::from(i) * 0.01;
+                seg(if i % 4 == 0 { SegmentState::GilWait } else { SegmentState::Running }, t, t + 0.01)
+            })
+            .collect();
+        let merged = coalesce(&fine, 0.5);
+        assert_eq!(merged.len(), 2);
+        assert!(merged.iter().all(|s| s.state == SegmentState::Running), "running took 3/4 of the time");
+        assert_eq!((merged[0].start_ms, merged[1].end_ms), (0.0, 1.0));
+        let wide = [seg(SegmentState::Io, 0.0, 10.0), seg(SegmentState::Running, 10.0, 20.0)];
+        assert_eq!(coalesce(&wide, 0.5), wide);
     }
 
     #[test]

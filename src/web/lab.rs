@@ -303,5 +303,6 @@ fn relative(s: Stamped, started_at: f64) -> TaskRecord {
             .into_iter()
             .map(|g| Segment { start_ms: g.start_ms - started_at, end_ms: g.end_ms - started_at, ..g })
             .collect(),
+        segments_dropped: s.outcome.segments_dropped,
     }
 }

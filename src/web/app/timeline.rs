@@ -5,7 +5,7 @@
 use super::state::{slot, State};
 use crate::core::config::{Engine, Variant, Workload};
 use crate::core::gil::{Segment, SegmentState};
-use crate::core::timeline::{format_ms, max_concurrency, speedup, ticks, TaskRecord};
+use crate::core::timeline::{coalesce, format_ms, max_concurrency, speedup, ticks, TaskRecord};
 use yew::prelude::*;
 
 const WIDTH: f64 = 1000.0;
@@ -25,6 +25,7 @@ struct Bar {
     running: bool,
     checked: Option<bool>,
     segments: Vec<Segment>,
+    segments_dropped: u32,
 }
 
 #[derive(Properties, PartialEq)]
@@ -66,6 +67,7 @@ fn bars_of(state: &State, variant: Variant) -> (Vec<Bar>, u32, bool) {
                 running: t.end.is_none(),
                 checked: None,
                 segments: Vec::new(),
+                segments_dropped: 0,
             })
             .collect();
         let used = bars.iter().map(|b| b.lane + 1).max().unwrap_or(0);
@@ -83,6 +85,7 @@ fn bars_of(state: &State, variant: Variant) -> (Vec<Bar>, u32, bool) {
                 running: false,
                 checked: t.checked,
                 segments: t.segments.clone(),
+                segments_dropped: t.segments_dropped,
             })
             .collect();
         return (bars, result.lane_count(), false);
@@ -138,8 +141,12 @@ fn panel(state: &State, variant: Variant, scale: f64) -> Html {
                 title.push_str(&format!("\n{}: {}", state_word(s), format_ms(total)));
             }
         }
-        // Segments thinner than a pixel's worth are merged visually by the SVG renderer.
-        let segments = b.segments.iter().map(|g| {
+        // Sub-pixel segments are merged for drawing (the data keeps them all).
+        let drawn = coalesce(&b.segments, scale / (WIDTH - GUTTER - RIGHT));
+        if b.segments_dropped > 0 {
+            title.push_str(&format!("\n{} later state changes were not recorded", b.segments_dropped));
+        }
+        let segments = drawn.iter().map(|g| {
             let (s0, s1) = (x(g.start_ms), x(g.end_ms));
             html! { <rect class={format!("seg seg-{}", segment_key(g.state))} x={s0.to_string()} y={y.to_string()}
                 width={(s1 - s0).max(0.0).to_string()} height={LANE.to_string()} /> }
