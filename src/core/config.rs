@@ -179,7 +179,31 @@ pub struct RunConfig {
     pub gil: bool,
     /// How long a thread waits for the GIL before asking for it (`sys.setswitchinterval`).
     pub switch_interval_ms: f64,
+    /// One task that fails on purpose, to show what a crash takes down.
+    pub bad_task: Option<BadTask>,
+    /// A task running longer than this is ended (its worker terminated).
+    pub timeout_ms: u32,
 }
+
+/// How a bad task fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BadKind {
+    /// Panics halfway through its work.
+    Panic,
+    /// Never returns.
+    Hang,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct BadTask {
+    pub id: u32,
+    pub kind: BadKind,
+}
+
+pub const DEFAULT_TIMEOUT_MS: u32 = 5_000;
+pub const MIN_TIMEOUT_MS: u32 = 100;
+pub const MAX_TIMEOUT_MS: u32 = 60_000;
 
 impl RunConfig {
     /// The notebook's experiment: two I/O tasks of three seconds, one thread each.
@@ -194,6 +218,8 @@ impl RunConfig {
             workers: 2,
             gil: true,
             switch_interval_ms: DEFAULT_SWITCH_INTERVAL_MS,
+            bad_task: None,
+            timeout_ms: DEFAULT_TIMEOUT_MS,
         }
     }
 
@@ -249,6 +275,10 @@ pub struct RawConfig {
     pub workers: RawValue,
     pub gil: RawValue,
     pub switch_interval_ms: RawValue,
+    /// `bad_task.id` and `bad_task.kind`; both missing (or `bad_task: null`) = no bad task.
+    pub bad_task_id: RawValue,
+    pub bad_task_kind: RawValue,
+    pub timeout_ms: RawValue,
 }
 
 impl RawConfig {
@@ -406,14 +436,57 @@ pub fn validate(raw: &RawConfig, limits: Limits) -> Result<RunConfig, Vec<FieldE
         (RawValue::Missing, _) => tasks.map(|t| t.min(MAX_WORKERS)),
         (value, _) => whole_number("workers", "Workers", value, 1, MAX_WORKERS, "").map_err(|e| errors.push(e)).ok(),
     };
+    let timeout_ms = match &raw.timeout_ms {
+        RawValue::Missing => Some(DEFAULT_TIMEOUT_MS),
+        value => whole_number("timeout_ms", "Timeout", value, MIN_TIMEOUT_MS, MAX_TIMEOUT_MS, " ms")
+            .map_err(|e| errors.push(e))
+            .ok(),
+    };
+    let bad_task = match (&raw.bad_task_kind, &raw.bad_task_id) {
+        (RawValue::Missing, RawValue::Missing) => Some(None),
+        (kind, id) => {
+            let kind = match kind {
+                RawValue::Text(k) if k.trim() == "panic" => Some(BadKind::Panic),
+                RawValue::Text(k) if k.trim() == "hang" => Some(BadKind::Hang),
+                _ => {
+                    errors.push(FieldError {
+                        field: "bad_task",
+                        message: format!("bad_task.kind must be \"panic\" or \"hang\"; got {kind}."),
+                    });
+                    None
+                }
+            };
+            let last = tasks.map_or(MAX_TASKS, |t| t.saturating_sub(1));
+            let id = whole_number("bad_task", "bad_task.id", id, 0, last, " (a task's number)")
+                .map_err(|e| errors.push(e))
+                .ok();
+            kind.zip(id).map(|(kind, id)| Some(BadTask { id, kind }))
+        }
+    };
     let gil = flag("gil", &raw.gil, true).map_err(|e| errors.push(e)).ok();
     let switch_interval_ms = switch_interval(&raw.switch_interval_ms).map_err(|e| errors.push(e)).ok();
-    match (engine, workload, tasks, workers, gil, switch_interval_ms) {
-        (Some(engine), Some(workload), Some(tasks), Some(workers), Some(gil), Some(switch_interval_ms))
-            if errors.is_empty() =>
-        {
-            Ok(RunConfig { engine, workload, tasks, duration_ms, units, workers, gil, switch_interval_ms })
-        }
+    match (engine, workload, tasks, workers, gil, switch_interval_ms, bad_task, timeout_ms) {
+        (
+            Some(engine),
+            Some(workload),
+            Some(tasks),
+            Some(workers),
+            Some(gil),
+            Some(switch_interval_ms),
+            Some(bad_task),
+            Some(timeout_ms),
+        ) if errors.is_empty() => Ok(RunConfig {
+            engine,
+            workload,
+            tasks,
+            duration_ms,
+            units,
+            workers,
+            gil,
+            switch_interval_ms,
+            bad_task,
+            timeout_ms,
+        }),
         _ => Err(errors),
     }
 }
@@ -432,6 +505,9 @@ mod tests {
             workers: RawValue::Missing,
             gil: RawValue::Missing,
             switch_interval_ms: RawValue::Missing,
+            bad_task_id: RawValue::Missing,
+            bad_task_kind: RawValue::Missing,
+            timeout_ms: RawValue::Missing,
         }
     }
 
@@ -492,6 +568,9 @@ mod tests {
             workers: RawValue::Number(33.0),
             gil: RawValue::Text("maybe".into()),
             switch_interval_ms: RawValue::Number(0.01),
+            bad_task_id: RawValue::Missing,
+            bad_task_kind: RawValue::Missing,
+            timeout_ms: RawValue::Missing,
         };
         let fields: Vec<_> = validate(&r, LIMITS).unwrap_err().iter().map(|e| e.field).collect();
         assert_eq!(fields, ["engine", "tasks", "duration_ms", "workers", "gil", "switch_interval_ms"]);
@@ -528,6 +607,21 @@ mod tests {
             "{}",
             errors[0]
         );
+    }
+
+    #[test]
+    fn a_bad_task_names_a_real_task_and_a_way_to_fail() {
+        let mut r = raw("processes", "io", RawValue::Number(3.0));
+        r.bad_task_id = RawValue::Number(2.0);
+        r.bad_task_kind = RawValue::Text("panic".into());
+        let cfg = validate(&r, LIMITS).unwrap();
+        assert_eq!(cfg.bad_task, Some(BadTask { id: 2, kind: BadKind::Panic }));
+        assert_eq!(cfg.timeout_ms, DEFAULT_TIMEOUT_MS);
+        r.bad_task_id = RawValue::Number(3.0);
+        r.bad_task_kind = RawValue::Text("explode".into());
+        r.timeout_ms = RawValue::Number(50.0);
+        let fields: Vec<_> = validate(&r, LIMITS).unwrap_err().iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["timeout_ms", "bad_task", "bad_task"]);
     }
 
     #[test]

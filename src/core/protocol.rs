@@ -5,7 +5,7 @@
 //! milliseconds on the shared clock `performance.timeOrigin + performance.now()`
 //! (see `web::clock`), so a stamp taken in any worker means the same instant everywhere.
 
-use crate::core::config::Workload;
+use crate::core::config::{BadKind, Workload};
 use crate::core::gil::Segment;
 use crate::core::race::{RaceConfig, RaceResult};
 use serde::{Deserialize, Serialize};
@@ -17,6 +17,8 @@ pub struct TaskSpec {
     pub workload: Workload,
     pub duration_ms: u32,
     pub units: u32,
+    /// Set on the one task that fails on purpose.
+    pub bad: Option<BadKind>,
 }
 
 /// What a task produced.
@@ -92,6 +94,14 @@ pub enum FromWorker {
         value: u32,
     },
     Raced(RaceResult),
+    /// Task `id` panicked on `lane` (posted by the panic hook, just before the abort).
+    Crashed {
+        run: u32,
+        id: u32,
+        lane: u32,
+        at: f64,
+        message: String,
+    },
     /// Something went wrong in the worker; `message` is for the page to show.
     Failed {
         message: String,

@@ -1,6 +1,6 @@
 //! Running one task, the same way in every engine, as a "Python thread" would.
 
-use crate::core::config::Workload;
+use crate::core::config::{BadKind, Workload};
 use crate::core::gil::{Gil, Segment, SegmentState};
 use crate::core::kernel;
 use crate::core::protocol::{TaskOutcome, TaskSpec};
@@ -48,6 +48,20 @@ impl Recorder<'_> {
     }
 }
 
+/// A blocking wait as `time.sleep` does it: the GIL is released for the wait and taken
+/// back afterwards.
+fn sleep(rec: &mut Recorder<'_>, gil: Option<GilSeat<'_>>, wait_ms: &impl Fn(u32), ms: u32) {
+    rec.enter(SegmentState::Io);
+    if let Some(seat) = gil {
+        seat.gil.release(seat.me, false);
+    }
+    wait_ms(ms);
+    match gil {
+        Some(seat) => seat.take(rec),
+        None => rec.enter(SegmentState::Running),
+    }
+}
+
 /// The GIL of the process the task runs in, and who is asking.
 #[derive(Clone, Copy)]
 pub struct GilSeat<'a> {
@@ -70,12 +84,9 @@ impl GilSeat<'_> {
 /// I/O and when another thread asks for it. `wait_ms` performs the I/O wait: a real
 /// blocking sleep in workers, a spin on the page's main thread (where blocking is
 /// forbidden). `now` is the shared clock, for the segments.
-pub fn execute(
-    spec: &TaskSpec,
-    gil: Option<GilSeat<'_>>,
-    now: &dyn Fn() -> f64,
-    wait_ms: impl FnOnce(u32),
-) -> TaskOutcome {
+pub fn execute(spec: &TaskSpec, gil: Option<GilSeat<'_>>, now: &dyn Fn() -> f64, wait_ms: impl Fn(u32)) -> TaskOutcome {
+    // A bad task does half its work, then fails (see `fail`).
+    let half = |n: u32| if spec.bad.is_some() { n / 2 } else { n };
     let mut rec = Recorder { now, current: None, segments: Vec::new(), dropped: 0 };
     match gil {
         Some(seat) => seat.take(&mut rec),
@@ -83,21 +94,12 @@ pub fn execute(
     }
     let (result, checked) = match spec.workload {
         Workload::Io => {
-            // time.sleep releases the GIL for the wait and takes it back afterwards.
-            rec.enter(SegmentState::Io);
-            if let Some(seat) = gil {
-                seat.gil.release(seat.me, false);
-            }
-            wait_ms(spec.duration_ms);
-            match gil {
-                Some(seat) => seat.take(&mut rec),
-                None => rec.enter(SegmentState::Running),
-            }
+            sleep(&mut rec, gil, &wait_ms, half(spec.duration_ms));
             (None, None)
         }
         Workload::Cpu => {
             let mut x = kernel::seed(spec.id);
-            let mut left = u64::from(spec.units) * kernel::STEPS_PER_UNIT;
+            let mut left = u64::from(half(spec.units)) * kernel::STEPS_PER_UNIT;
             while left > 0 {
                 if let Some(seat) = gil.filter(|s| s.gil.drop_requested()) {
                     // Stamp first: a segment must end before another thread can run.
@@ -113,6 +115,16 @@ pub fn execute(
             (Some(format!("{x:016x}")), Some(x == kernel::expected(spec.id, spec.units)))
         }
     };
+    // What a bad task does halfway: panic (which aborts its whole wasm instance, since
+    // wasm has `panic = abort`), or never return — like `while True: time.sleep(0.1)`,
+    // which lets the other threads have the GIL.
+    match spec.bad {
+        Some(BadKind::Panic) => panic!("task {} failed halfway (a bad task, on purpose)", spec.id),
+        Some(BadKind::Hang) => loop {
+            sleep(&mut rec, gil, &wait_ms, 100);
+        },
+        None => {}
+    }
     let (segments, segments_dropped) = rec.finish();
     if let Some(seat) = gil {
         seat.gil.release(seat.me, false);
@@ -136,11 +148,11 @@ mod tests {
     #[test]
     fn io_tasks_wait_outside_the_gil_and_queue_for_it_afterwards() {
         let gil = Gil::default();
-        let mut waited = 0;
-        let spec = TaskSpec { id: 0, workload: Workload::Io, duration_ms: 30, units: 0 };
+        let waited = Cell::new(0);
+        let spec = TaskSpec { id: 0, workload: Workload::Io, duration_ms: 30, units: 0, bad: None };
         std::thread::scope(|scope| {
             let out = execute(&spec, Some(GilSeat { gil: &gil, me: 0 }), &fake_clock(), |ms| {
-                waited = ms;
+                waited.set(ms);
                 // During the wait another thread takes the GIL and keeps it a while.
                 let (tx, rx) = std::sync::mpsc::channel();
                 let gil = &gil;
@@ -152,7 +164,7 @@ mod tests {
                 });
                 rx.recv().unwrap();
             });
-            assert_eq!(waited, 30);
+            assert_eq!(waited.get(), 30);
             assert_eq!(out.checked, None);
             let states: Vec<_> = out.segments.iter().map(|s| s.state).collect();
             assert_eq!(states, [SegmentState::Running, SegmentState::Io, SegmentState::GilWait, SegmentState::Running]);
@@ -174,8 +186,31 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_task_panics_halfway_or_never_returns() {
+        let spec = TaskSpec { id: 3, workload: Workload::Io, duration_ms: 40, units: 0, bad: Some(BadKind::Panic) };
+        let waited = Cell::new(0);
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            execute(&spec, None, &fake_clock(), |ms| waited.set(waited.get() + ms))
+        }));
+        let message = *outcome.unwrap_err().downcast::<String>().unwrap();
+        assert_eq!(message, "task 3 failed halfway (a bad task, on purpose)");
+        assert_eq!(waited.get(), 20, "half its work first");
+        // A hanging task waits forever: the test's wait gives up after 50 rounds.
+        let spec = TaskSpec { bad: Some(BadKind::Hang), ..spec };
+        let rounds = Cell::new(0);
+        let hung = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            execute(&spec, None, &fake_clock(), |_| {
+                rounds.set(rounds.get() + 1);
+                assert!(rounds.get() < 50, "still waiting");
+            })
+        }));
+        assert!(hung.is_err());
+        assert_eq!(rounds.get(), 50);
+    }
+
+    #[test]
     fn cpu_tasks_in_slices_give_the_checked_answer() {
-        let spec = TaskSpec { id: 4, workload: Workload::Cpu, duration_ms: 0, units: 1 };
+        let spec = TaskSpec { id: 4, workload: Workload::Cpu, duration_ms: 0, units: 1, bad: None };
         let gil = Gil::default();
         let out =
             execute(&spec, Some(GilSeat { gil: &gil, me: 0 }), &fake_clock(), |_| panic!("CPU tasks do not wait"));

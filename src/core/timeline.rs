@@ -1,6 +1,6 @@
 //! The maths behind the timeline: records of what ran when, and the figures shown beside them.
 
-use crate::core::config::{Engine, RunConfig, Variant, Workload};
+use crate::core::config::{BadTask, Engine, RunConfig, Variant, Workload};
 use crate::core::gil::{Segment, SegmentState};
 use serde::Serialize;
 
@@ -18,6 +18,27 @@ pub struct TaskRecord {
     pub segments: Vec<Segment>,
     /// State changes past the recording cap (see `task::MAX_SEGMENTS`), not in `segments`.
     pub segments_dropped: u32,
+    pub status: TaskStatus,
+}
+
+/// How a task ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskStatus {
+    Ok,
+    /// It failed itself (a panic).
+    Crashed,
+    /// It was fine, but went down with its process.
+    Lost,
+    /// It did not return in time and was ended.
+    Timeout,
+}
+
+/// A crash, or a timeout, and where it happened.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct Crash {
+    pub lane: u32,
+    pub message: String,
 }
 
 impl TaskRecord {
@@ -46,6 +67,10 @@ pub struct RunResult {
     pub workers: u32,
     pub gil: bool,
     pub switch_interval_ms: f64,
+    pub bad_task: Option<BadTask>,
+    pub timeout_ms: u32,
+    /// What crashed or timed out during the run, and where.
+    pub crashes: Vec<Crash>,
     /// Which compared set-up ran ("main", "threads_gil", "threads_free", "processes").
     pub variant: Variant,
     /// How many times a GIL passed from one thread to another during the run.
@@ -86,6 +111,9 @@ impl RunResult {
             workers: config.workers,
             gil: config.gil,
             switch_interval_ms: config.switch_interval_ms,
+            bad_task: config.bad_task,
+            timeout_ms: config.timeout_ms,
+            crashes: Vec::new(),
             variant: config.variant(),
             gil_switches: 0,
             cores,
@@ -110,6 +138,8 @@ impl RunResult {
             workers: self.workers,
             gil: self.gil,
             switch_interval_ms: self.switch_interval_ms,
+            bad_task: self.bad_task,
+            timeout_ms: self.timeout_ms,
         }
     }
 
@@ -227,6 +257,7 @@ mod tests {
             checked: None,
             segments: Vec::new(),
             segments_dropped: 0,
+            status: TaskStatus::Ok,
         }
     }
 

@@ -46,6 +46,21 @@ pub fn raw_config(config: &JsValue) -> RawConfig {
             field(&config, name)
         }
     };
+    // `bad_task: {id, kind}`; missing or null means none.
+    let bad_task = if config.is_undefined() {
+        JsValue::UNDEFINED
+    } else {
+        Reflect::get(&config, &"bad_task".into()).unwrap_or(JsValue::UNDEFINED)
+    };
+    let bad = |name| {
+        if bad_task.is_null() || bad_task.is_undefined() {
+            RawValue::Missing
+        } else if !bad_task.is_object() {
+            RawValue::Other(format!("{bad_task:?}"))
+        } else {
+            field(&bad_task, name)
+        }
+    };
     RawConfig {
         engine: get("engine"),
         workload: get("workload"),
@@ -55,6 +70,9 @@ pub fn raw_config(config: &JsValue) -> RawConfig {
         workers: get("workers"),
         gil: get("gil"),
         switch_interval_ms: get("switch_interval_ms"),
+        bad_task_id: bad("id"),
+        bad_task_kind: bad("kind"),
+        timeout_ms: get("timeout_ms"),
     }
 }
 

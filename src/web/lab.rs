@@ -181,7 +181,7 @@ impl Lab {
         let threads = self.threads.borrow();
         let processes = self.processes.borrow();
         StartCosts {
-            thread_pool: threads.as_ref().and_then(|t| t.pool_ms.zip(t.threads())),
+            thread_pool: threads.as_ref().and_then(|t| t.pool_ms),
             processes: processes.as_ref().and_then(|p| p.last_start),
             process_memory_bytes: processes.as_ref().and_then(|p| p.memory_bytes),
             thread_memory_bytes: threads.as_ref().and_then(|t| t.memory_bytes),
@@ -283,6 +283,7 @@ impl Lab {
         let mut result = RunResult::new(run, &config, self.cores, started_at, setup_ms, records);
         result.longest_frame_gap_ms = frame_gap;
         result.gil_switches = output.gil_switches;
+        result.crashes = output.crashes;
         let result = Rc::new(result);
         self.emit(LabEvent::Finished { run, result: result.clone() });
         Ok(result)
@@ -304,5 +305,6 @@ fn relative(s: Stamped, started_at: f64) -> TaskRecord {
             .map(|g| Segment { start_ms: g.start_ms - started_at, end_ms: g.end_ms - started_at, ..g })
             .collect(),
         segments_dropped: s.outcome.segments_dropped,
+        status: s.status,
     }
 }

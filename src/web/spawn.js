@@ -11,6 +11,22 @@ let scriptUrl = null;
 function bootScript(glueUrl) {
   if (scriptUrl === null) {
     const source = `import init, { worker_main } from ${JSON.stringify(glueUrl)};
+// A threads host starts its pool's workers inside wasm-bindgen-rayon. When one of them
+// traps (a panic aborts), an error event fires at its Worker object here; nobody listens
+// there, so the browser reports it as an uncaught error of the page. Every Worker made
+// in this worker therefore cancels its errors and tells the page in the usual message.
+const NativeWorker = self.Worker;
+if (NativeWorker) {
+  self.Worker = class extends NativeWorker {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("error", (event) => {
+        event.preventDefault();
+        self.postMessage({ type: "Failed", message: "a thread of this process died: " + event.message });
+      });
+    }
+  };
+}
 self.addEventListener("message", async ({ data }) => {
   try {
     await init({ module_or_path: data.module });
@@ -29,4 +45,15 @@ export function spawnWorker(glueUrl, name, boot) {
   const worker = new Worker(bootScript(glueUrl), { type: "module", name });
   worker.postMessage(boot);
   return worker;
+}
+
+// This module is loaded wherever the glue is, rayon's pool threads included. A pool
+// thread runs Rust from a promise callback in wasm-bindgen-rayon's helper, so when a
+// panic aborts it, the trap surfaces as an unhandled rejection there, reported as an
+// uncaught error of the page. The panic hook has already told the page what happened
+// (as a `Crashed` message), so the rejection is handled here.
+if (typeof WorkerGlobalScope !== "undefined" && self instanceof WorkerGlobalScope) {
+  self.addEventListener("unhandledrejection", (event) => {
+    if (event.reason instanceof WebAssembly.RuntimeError) event.preventDefault();
+  });
 }

@@ -78,6 +78,10 @@ impl WorkerHandle {
 
 impl Drop for WorkerHandle {
     fn drop(&mut self) {
+        // Unhook first: events already queued (a crashed worker's error) must not reach
+        // the closures dropped with this handle.
+        self.worker.set_onmessage(None);
+        self.worker.set_onerror(None);
         self.worker.terminate();
     }
 }

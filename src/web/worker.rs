@@ -39,6 +39,8 @@ fn memory_bytes() -> f64 {
 
 thread_local! {
     static FLUSH_TIMER: Cell<Option<i32>> = const { Cell::new(None) };
+    /// The task this thread is running: (run, task id, lane), for the panic hook.
+    static CURRENT: Cell<Option<(u32, u32, u32)>> = const { Cell::new(None) };
 }
 
 fn scope() -> DedicatedWorkerGlobalScope {
@@ -58,12 +60,31 @@ pub fn worker_main(role: JsValue, threads: u32) {
         Ok(role) => role,
         Err(e) => return post(&FromWorker::Failed { message: format!("unknown worker role: {e}") }),
     };
+    // wasm panics abort (the instance traps right after the hook): the hook is the one
+    // chance to tell the page which task failed and why. A pool thread cannot post to
+    // the page, so it leaves the news in shared memory for the host to forward.
+    std::panic::set_hook(Box::new(move |info| {
+        let message = match (info.payload().downcast_ref::<&str>(), info.payload().downcast_ref::<String>()) {
+            (Some(s), _) => (*s).to_owned(),
+            (_, Some(s)) => s.clone(),
+            _ => "a panic".to_owned(),
+        };
+        if let Some((run, id, lane)) = CURRENT.with(Cell::get) {
+            let crashed = FromWorker::Crashed { run, id, lane, at: now_ms(), message };
+            match role {
+                Role::Process => post(&crashed),
+                Role::Threads => push(crashed),
+            }
+        }
+    }));
     match role {
         Role::Process => {
             listen(role);
             post(&FromWorker::Ready { threads: 1, at: now_ms(), pool_ms: 0.0, memory_bytes: memory_bytes() });
         }
         Role::Threads => wasm_bindgen_futures::spawn_local(async move {
+            // A pool thread's trap is caught at its Worker object (see spawn.js) and
+            // reported as `Failed`; the panic itself arrives as `Crashed`.
             let began = now_ms();
             match JsFuture::from(wasm_bindgen_rayon::init_thread_pool(threads as usize)).await {
                 Ok(_) => {
@@ -109,7 +130,9 @@ fn run_here(run: u32, lane: u32, tasks: &[TaskSpec], gil: bool, switch_interval_
     let seat = gil.then_some(GilSeat { gil: &PROCESS_GIL, me: 0 });
     for spec in tasks {
         post(&FromWorker::Started { run, id: spec.id, lane, at: now_ms() });
+        CURRENT.with(|c| c.set(Some((run, spec.id, lane))));
         let outcome = task::execute(spec, seat, &now_ms, block_ms);
+        CURRENT.with(|c| c.set(None));
         post(&FromWorker::Ended { run, id: spec.id, lane, at: now_ms(), outcome });
     }
     // One thread per process: its GIL never changes hands.
@@ -149,7 +172,9 @@ fn run_on_pool(run: u32, tasks: Vec<TaskSpec>, gil: bool, switch_interval_ms: f6
             let lane = u32::try_from(rayon::current_thread_index().unwrap_or(0)).unwrap_or(0);
             let seat = gil.then_some(GilSeat { gil: &lock, me: lane });
             push(FromWorker::Started { run, id: spec.id, lane, at: now_ms() });
+            CURRENT.with(|c| c.set(Some((run, spec.id, lane))));
             let outcome = task::execute(&spec, seat, &now_ms, block_ms);
+            CURRENT.with(|c| c.set(None));
             push(FromWorker::Ended { run, id: spec.id, lane, at: now_ms(), outcome });
         });
         push(FromWorker::Done { run, gil_switches: lock.handovers() });

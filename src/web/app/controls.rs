@@ -3,7 +3,7 @@
 use super::state::{units_for_ms, Edit, Form};
 use crate::core::config::{Engine, FieldError, Variant, Workload, MAX_DURATION_MS, MAX_TASKS, MAX_WORKERS};
 use crate::core::timeline::format_ms;
-use web_sys::HtmlInputElement;
+use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -189,6 +189,24 @@ pub fn controls(props: &ControlsProps) -> Html {
                     }
                 </fieldset>
             }
+            <fieldset class="failure">
+                <legend>{"Make one task fail"}</legend>
+                <select aria-label="How the bad task fails" data-testid="bad-kind"
+                    onchange={props.on_edit.reform(|e: Event| Edit::BadKind(e.target_unchecked_into::<HtmlSelectElement>().value()))}>
+                    <option value="" selected={form.bad_kind.is_empty()}>{"No: every task is fine"}</option>
+                    <option value="panic" selected={form.bad_kind == "panic"}>{"One task panics halfway"}</option>
+                    <option value="hang" selected={form.bad_kind == "hang"}>{"One task never returns"}</option>
+                </select>
+                if !form.bad_kind.is_empty() {
+                    {text_input("bad-id", "Bad task number", &form.bad_id, html!{{"counted from 0"}}, error("bad_task"), false, edit(Edit::BadId))}
+                    {text_input("timeout", "Timeout (ms)", &form.timeout_ms, html!{{"a task running longer is ended, with its worker"}}, error("timeout_ms"), false, edit(Edit::Timeout))}
+                    <p class="hint">{ match form.engine {
+                        Engine::Threads => "A thread cannot die alone: a panic aborts the whole process, and every thread's task is lost.",
+                        Engine::Processes => "Only the bad process dies; the others finish, and the pool replaces it.",
+                        Engine::Main => "On the page's own thread the failure is caught as an error, so the page survives.",
+                    } }</p>
+                }
+            </fieldset>
             <div class="fields">
                 {text_input("tasks", "Tasks", &form.tasks, html!{{format!("1–{MAX_TASKS}")}}, error("tasks"), false, edit(Edit::Tasks))}
                 {size_field}

@@ -2,7 +2,7 @@
 
 use super::state::State;
 use crate::core::config::{Variant, Workload};
-use crate::core::timeline::{format_ms, speedup, RunResult};
+use crate::core::timeline::{format_ms, speedup, RunResult, TaskStatus};
 use std::rc::Rc;
 use yew::prelude::*;
 
@@ -13,6 +13,8 @@ pub enum Experiment {
     Io,
     /// Same CPU work on all four set-ups.
     Cpu,
+    /// One task panics, on threads and on processes.
+    Crash,
 }
 
 #[derive(Properties, PartialEq)]
@@ -39,6 +41,24 @@ fn evidence(state: &State, variant: Variant, workload: Workload) -> Option<Strin
             format_ms(run.wall_ms)
         )
     })
+}
+
+/// What the latest run with a crash on one of `variants` left standing.
+fn crash_evidence(state: &State, variants: &[Variant]) -> Option<String> {
+    let run = state.history.iter().rev().find(|r| variants.contains(&r.variant) && !r.crashes.is_empty())?;
+    let count = |s: TaskStatus| run.tasks.iter().filter(|t| t.status == s).count();
+    Some(format!(
+        "one bad task of {}: {} finished, {} lost, {} crashed{}",
+        run.tasks.len(),
+        count(TaskStatus::Ok),
+        count(TaskStatus::Lost),
+        count(TaskStatus::Crashed),
+        if count(TaskStatus::Timeout) > 0 {
+            format!(", {} timed out", count(TaskStatus::Timeout))
+        } else {
+            String::new()
+        }
+    ))
 }
 
 fn mb(bytes: f64) -> String {
@@ -114,8 +134,8 @@ pub fn differences(props: &DifferencesProps) -> Html {
                     </tr>
                     <tr>
                         <th scope="row">{"Crash risk"}</th>
-                        {cell("One bad thread can crash others", None, html!{<span class="muted">{"not measured here yet"}</span>})}
-                        {cell("Crashes are isolated between processes", None, html!{<span class="muted">{"not measured here yet"}</span>})}
+                        {cell("One bad thread can crash others", crash_evidence(state, &[Variant::ThreadsGil, Variant::ThreadsFree]), ask(Experiment::Crash, "Run the crash experiment"))}
+                        {cell("Crashes are isolated between processes", crash_evidence(state, &[Variant::Processes]), ask(Experiment::Crash, "Run the crash experiment"))}
                     </tr>
                 </tbody>
             </table>

@@ -8,7 +8,7 @@ pub mod python;
 pub mod state;
 pub mod timeline;
 
-use crate::core::config::{RawConfig, RawValue, RunConfig, Variant, Workload};
+use crate::core::config::{BadKind, RawConfig, RawValue, RunConfig, Variant, Workload};
 use crate::web::clock::now_ms;
 use crate::web::lab::{Lab, LabEvent, RunError};
 use state::{Action, State};
@@ -221,6 +221,17 @@ fn experiment_plan(experiment: differences::Experiment, lab: &Lab) -> (Vec<Varia
             let tasks = lab.cores.clamp(2, 8);
             (Variant::ALL.to_vec(), RunConfig { workload: Workload::Cpu, tasks, units, workers: tasks, ..base })
         }
+        // Four I/O tasks of 1 s, task 1 panics halfway: on threads, then on processes.
+        differences::Experiment::Crash => (
+            vec![Variant::ThreadsGil, Variant::Processes],
+            RunConfig {
+                tasks: 4,
+                duration_ms: 1000,
+                workers: 4,
+                bad_task: Some(crate::core::config::BadTask { id: 1, kind: BadKind::Panic }),
+                ..base
+            },
+        ),
     }
 }
 
@@ -235,5 +246,10 @@ fn raw_of(config: &RunConfig) -> RawConfig {
         workers: RawValue::Number(f64::from(config.workers)),
         gil: RawValue::Bool(config.gil),
         switch_interval_ms: RawValue::Number(config.switch_interval_ms),
+        bad_task_id: config.bad_task.map_or(RawValue::Missing, |b| RawValue::Number(f64::from(b.id))),
+        bad_task_kind: config.bad_task.map_or(RawValue::Missing, |b| {
+            RawValue::Text(if b.kind == BadKind::Panic { "panic" } else { "hang" }.into())
+        }),
+        timeout_ms: RawValue::Number(f64::from(config.timeout_ms)),
     }
 }

@@ -1,6 +1,8 @@
 //! The page's state: one reducer, one [`Action`] enum.
 
-use crate::core::config::{Engine, FieldError, RawConfig, RawValue, RunConfig, Variant, Workload, MAX_DURATION_MS};
+use crate::core::config::{
+    BadKind, Engine, FieldError, RawConfig, RawValue, RunConfig, Variant, Workload, MAX_DURATION_MS,
+};
 use crate::core::race::RaceResult;
 use crate::core::timeline::RunResult;
 use crate::web::engines::Progress;
@@ -25,6 +27,10 @@ pub struct Form {
     /// Threads share a GIL (as in CPython); off = free-threaded.
     pub gil: bool,
     pub switch_interval_ms: String,
+    /// "" (none), "panic" or "hang".
+    pub bad_kind: String,
+    pub bad_id: String,
+    pub timeout_ms: String,
 }
 
 impl Form {
@@ -39,6 +45,13 @@ impl Form {
             workers: config.workers.to_string(),
             gil: config.gil,
             switch_interval_ms: format!("{}", config.switch_interval_ms),
+            bad_kind: match config.bad_task.map(|b| b.kind) {
+                None => String::new(),
+                Some(BadKind::Panic) => "panic".into(),
+                Some(BadKind::Hang) => "hang".into(),
+            },
+            bad_id: config.bad_task.map_or_else(|| "0".into(), |b| b.id.to_string()),
+            timeout_ms: config.timeout_ms.to_string(),
         }
     }
 
@@ -66,6 +79,13 @@ impl Form {
             workers: RawValue::Text(self.workers.clone()),
             gil: RawValue::Bool(variant.gil()),
             switch_interval_ms: RawValue::Text(self.switch_interval_ms.clone()),
+            bad_task_id: if self.bad_kind.is_empty() { RawValue::Missing } else { RawValue::Text(self.bad_id.clone()) },
+            bad_task_kind: if self.bad_kind.is_empty() {
+                RawValue::Missing
+            } else {
+                RawValue::Text(self.bad_kind.clone())
+            },
+            timeout_ms: RawValue::Text(self.timeout_ms.clone()),
         })
     }
 }
@@ -193,6 +213,9 @@ pub enum Edit {
     Workers(String),
     Gil(bool),
     SwitchInterval(String),
+    BadKind(String),
+    BadId(String),
+    Timeout(String),
     Preset,
 }
 
@@ -221,6 +244,9 @@ impl Reducible for State {
                     Edit::Workers(w) => s.form.workers = w,
                     Edit::Gil(g) => s.form.gil = g,
                     Edit::SwitchInterval(i) => s.form.switch_interval_ms = i,
+                    Edit::BadKind(k) => s.form.bad_kind = k,
+                    Edit::BadId(i) => s.form.bad_id = i,
+                    Edit::Timeout(t) => s.form.timeout_ms = t,
                     Edit::Preset => s.form = Form::from_config(&RunConfig::notebook_preset(), s.ms_per_unit),
                 }
                 s.errors.clear();

@@ -5,7 +5,7 @@
 use super::state::{slot, State};
 use crate::core::config::{Engine, Variant, Workload};
 use crate::core::gil::{Segment, SegmentState};
-use crate::core::timeline::{coalesce, format_ms, max_concurrency, speedup, ticks, TaskRecord};
+use crate::core::timeline::{coalesce, format_ms, max_concurrency, speedup, ticks, TaskRecord, TaskStatus};
 use yew::prelude::*;
 
 const WIDTH: f64 = 1000.0;
@@ -26,6 +26,7 @@ struct Bar {
     checked: Option<bool>,
     segments: Vec<Segment>,
     segments_dropped: u32,
+    status: TaskStatus,
 }
 
 #[derive(Properties, PartialEq)]
@@ -68,6 +69,7 @@ fn bars_of(state: &State, variant: Variant) -> (Vec<Bar>, u32, bool) {
                 checked: None,
                 segments: Vec::new(),
                 segments_dropped: 0,
+                status: TaskStatus::Ok,
             })
             .collect();
         let used = bars.iter().map(|b| b.lane + 1).max().unwrap_or(0);
@@ -86,6 +88,7 @@ fn bars_of(state: &State, variant: Variant) -> (Vec<Bar>, u32, bool) {
                 checked: t.checked,
                 segments: t.segments.clone(),
                 segments_dropped: t.segments_dropped,
+                status: t.status,
             })
             .collect();
         return (bars, result.lane_count(), false);
@@ -126,8 +129,14 @@ fn panel(state: &State, variant: Variant, scale: f64) -> Html {
         let (x0, x1) = (x(b.start), x(b.end).max(x(b.start) + 2.0));
         let y = lane_y(b.lane);
         let mut title = format!(
-            "task {} on {} {}: {} → {}{} ({})",
+            "task {}{} on {} {}: {} → {}{} ({})",
             b.id,
+            match b.status {
+                TaskStatus::Ok => "",
+                TaskStatus::Crashed => " (crashed)",
+                TaskStatus::Lost => " (lost with its process)",
+                TaskStatus::Timeout => " (ended at the timeout)",
+            },
             lane_name,
             b.lane,
             format_ms(b.start),
@@ -153,7 +162,8 @@ fn panel(state: &State, variant: Variant, scale: f64) -> Html {
         });
         let label_fits = x1 - x0 > 58.0;
         html! {
-            <g class={classes!("bar", b.running.then_some("running"), (b.checked == Some(false)).then_some("wrong"))}
+            <g class={classes!("bar", b.running.then_some("running"), (b.checked == Some(false)).then_some("wrong"), status_class(b.status))}
+                data-status={status_class(b.status).trim_start_matches("status-").to_owned()}
                 data-testid="bar" data-engine={engine.key()} data-id={b.id.to_string()} data-lane={b.lane.to_string()}
                 data-start={format!("{:.3}", b.start)} data-end={format!("{:.3}", b.end)} data-running={b.running.to_string()}>
                 <title>{title}</title>
@@ -194,6 +204,15 @@ fn panel(state: &State, variant: Variant, scale: f64) -> Html {
                 </svg>
             }
         </div>
+    }
+}
+
+fn status_class(status: TaskStatus) -> &'static str {
+    match status {
+        TaskStatus::Ok => "status-ok",
+        TaskStatus::Crashed => "status-crashed",
+        TaskStatus::Lost => "status-lost",
+        TaskStatus::Timeout => "status-timeout",
     }
 }
 
@@ -252,6 +271,9 @@ fn stats(state: &State, variant: Variant, workload: Option<Workload>, live: bool
             if workload == Some(Workload::Cpu) {
                 <span class="stat muted">{format!("{checked}/{} results checked", records.len())}</span>
             }
+            {for result.crashes.iter().map(|c| html!{
+                <span class="stat crash" role="status" data-testid={format!("crash-{key}")}>{&c.message}</span>
+            })}
             if let Some(gap) = result.longest_frame_gap_ms {
                 <span class="stat warn"><span class="k">{"page frozen for"}</span><span class="v">{format_ms(gap)}</span></span>
             }

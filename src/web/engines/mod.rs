@@ -8,6 +8,7 @@ pub mod threads;
 
 use crate::core::config::RunConfig;
 use crate::core::protocol::{FromWorker, TaskOutcome, TaskSpec, ToWorker};
+use crate::core::timeline::{Crash, TaskStatus};
 use crate::web::clock;
 use crate::web::spawn::{Inbox, Letter};
 use futures::StreamExt;
@@ -24,7 +25,13 @@ impl Plan {
     #[must_use]
     pub fn new(run: u32, config: RunConfig) -> Plan {
         let tasks = (0..config.tasks)
-            .map(|id| TaskSpec { id, workload: config.workload, duration_ms: config.duration_ms, units: config.units })
+            .map(|id| TaskSpec {
+                id,
+                workload: config.workload,
+                duration_ms: config.duration_ms,
+                units: config.units,
+                bad: config.bad_task.filter(|b| b.id == id).map(|b| b.kind),
+            })
             .collect();
         Plan { run, config, tasks }
     }
@@ -56,6 +63,8 @@ pub type Sink<'a> = &'a dyn Fn(Progress);
 pub struct Output {
     pub stamps: Vec<Stamped>,
     pub gil_switches: u64,
+    /// What crashed or timed out, and where.
+    pub crashes: Vec<Crash>,
 }
 
 /// One finished task, stamped on the shared clock.
@@ -66,12 +75,13 @@ pub struct Stamped {
     pub start: f64,
     pub end: f64,
     pub outcome: TaskOutcome,
+    pub status: TaskStatus,
 }
 
 /// Gathers the stamps of a run from worker messages.
 #[derive(Default)]
 pub struct Collector {
-    starts: std::collections::HashMap<u32, f64>,
+    starts: std::collections::HashMap<u32, (u32, f64)>,
     pub done: Vec<Stamped>,
 }
 
@@ -80,18 +90,48 @@ impl Collector {
     pub fn take(&mut self, run: u32, message: FromWorker, sink: Sink<'_>) -> bool {
         match message {
             FromWorker::Started { run: r, id, lane, at } if r == run => {
-                self.starts.insert(id, at);
+                self.starts.insert(id, (lane, at));
                 sink(Progress::Started { id, lane, at });
                 false
             }
             FromWorker::Ended { run: r, id, lane, at, outcome } if r == run => {
-                let start = self.starts.get(&id).copied().unwrap_or(at);
+                let start = self.starts.get(&id).map_or(at, |s| s.1);
                 sink(Progress::Ended { id, lane, at });
-                self.done.push(Stamped { id, lane, start, end: at, outcome });
+                self.done.push(Stamped { id, lane, start, end: at, outcome, status: TaskStatus::Ok });
                 true
             }
             _ => false,
         }
+    }
+
+    /// Task `id` ended badly at `at` (crashed, lost or timed out).
+    pub fn fail(&mut self, id: u32, status: TaskStatus, at: f64, sink: Sink<'_>) {
+        if self.done.iter().any(|s| s.id == id) {
+            return;
+        }
+        let (lane, start) = self.starts.get(&id).copied().unwrap_or((0, at));
+        sink(Progress::Ended { id, lane, at });
+        let outcome = TaskOutcome { result: None, checked: None, segments: Vec::new(), segments_dropped: 0 };
+        self.done.push(Stamped { id, lane, start, end: at, outcome, status });
+    }
+
+    /// Every task of `plan` that has not ended is `status` as of `at`.
+    pub fn fail_rest(&mut self, plan: &Plan, status: TaskStatus, at: f64, sink: Sink<'_>) {
+        for spec in &plan.tasks {
+            self.fail(spec.id, status, at, sink);
+        }
+    }
+
+    /// Whether task `id` has started and not ended.
+    #[must_use]
+    pub fn running(&self, id: u32) -> bool {
+        self.starts.contains_key(&id) && !self.done.iter().any(|s| s.id == id)
+    }
+
+    /// When task `id` started, if it has.
+    #[must_use]
+    pub fn started_at(&self, id: u32) -> Option<f64> {
+        self.starts.get(&id).map(|s| s.1)
     }
 }
 

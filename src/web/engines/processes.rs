@@ -3,7 +3,9 @@
 //! Workers are kept between runs; the module is compiled once by the page.
 
 use super::{receive, Collector, Output, Plan, Sink, START_TIMEOUT_MS};
+use crate::core::protocol::TaskSpec;
 use crate::core::protocol::{FromWorker, Role};
+use crate::core::timeline::{Crash, TaskStatus};
 use crate::web::clock::now_ms;
 use crate::web::spawn::{Inbox, Outbox, WorkerHandle};
 use futures::channel::mpsc;
@@ -74,48 +76,110 @@ impl Processes {
         Ok(took)
     }
 
-    /// Hands tasks to idle processes one at a time until all have ended.
+    /// Hands tasks to idle processes one at a time until all have ended. A process that
+    /// crashes (or runs a task past the timeout, and is terminated) takes only its own
+    /// task down: it is replaced, and the other tasks go on, like `multiprocessing`.
     ///
     /// # Errors
-    /// When a process fails during the run (it is then removed from the pool).
+    /// When no process can be started or the pool stops answering.
     pub async fn run(&mut self, plan: &Plan, sink: Sink<'_>) -> Result<Output, String> {
         if self.pool.is_empty() {
             return Err("The processes engine has no processes.".into());
         }
-        let mut queue: VecDeque<_> = plan.tasks.iter().copied().collect();
-        let send_next = |lane: usize, queue: &mut VecDeque<_>, pool: &[Process]| -> Result<(), String> {
-            match queue.pop_front() {
-                Some(task) => {
-                    let lane = u32::try_from(lane).unwrap_or(u32::MAX);
-                    pool[lane as usize].worker.post(&plan.message(lane, vec![task]))
-                }
-                None => Ok(()),
-            }
-        };
-        for lane in 0..self.pool.len() {
-            send_next(lane, &mut queue, &self.pool)?;
-        }
+        let timeout = f64::from(plan.config.timeout_ms);
+        let mut queue: VecDeque<TaskSpec> = plan.tasks.iter().copied().collect();
+        // What each lane is running: (task id, when it was handed over).
+        let mut busy: Vec<Option<(u32, f64)>> = vec![None; self.pool.len()];
         let mut collector = Collector::default();
+        let mut crashes = Vec::new();
+        for lane in 0..self.pool.len() {
+            self.send_next(plan, lane, &mut queue, &mut busy)?;
+        }
         while collector.done.len() < plan.tasks.len() {
-            let Some((from, letter)) = futures::StreamExt::next(&mut self.inbox).await else {
-                return Err("the process pool went away".into());
-            };
-            let Some(lane) = self.pool.iter().position(|p| p.id == from) else {
+            let deadline = busy.iter().flatten().map(|(_, sent)| sent + timeout).fold(f64::INFINITY, f64::min);
+            let wait =
+                if deadline.is_finite() { (deadline - now_ms()).max(0.0) + 1.0 } else { f64::from(START_TIMEOUT_MS) };
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let letter = receive(&mut self.inbox, wait.ceil() as u32).await;
+            let Some((from, letter)) = letter else {
+                if !deadline.is_finite() {
+                    return Err("The processes stopped answering.".into());
+                }
+                let now = now_ms();
+                for lane in 0..busy.len() {
+                    if let Some((id, sent)) = busy[lane].filter(|(_, sent)| now >= sent + timeout) {
+                        let _ = sent;
+                        collector.fail(id, TaskStatus::Timeout, now, sink);
+                        crashes.push(Crash {
+                            lane: u32::try_from(lane).unwrap_or(u32::MAX),
+                            message: format!(
+                                "task {id} did not return within {timeout} ms: process {lane} was terminated"
+                            ),
+                        });
+                        busy[lane] = None;
+                        self.replace(lane)?;
+                    }
+                }
                 continue;
             };
+            let Some(lane) = self.pool.iter().position(|p| p.id == from) else { continue };
+            let lane_no = u32::try_from(lane).unwrap_or(u32::MAX);
             match letter {
+                Ok(FromWorker::Ready { .. }) => {
+                    if busy[lane].is_none() {
+                        self.send_next(plan, lane, &mut queue, &mut busy)?;
+                    }
+                }
+                Ok(FromWorker::Crashed { run, id, at, message, .. }) if run == plan.run => {
+                    collector.fail(id, TaskStatus::Crashed, at, sink);
+                    crashes.push(Crash {
+                        lane: lane_no,
+                        message: format!("process {lane} crashed: task {id} panicked: {message}"),
+                    });
+                    busy[lane] = None;
+                    self.replace(lane)?;
+                }
                 Ok(FromWorker::Failed { message }) | Err(message) => {
-                    self.pool.remove(lane);
-                    return Err(format!("Process {lane} failed: {message}"));
+                    if let Some((id, _)) = busy[lane] {
+                        collector.fail(id, TaskStatus::Crashed, now_ms(), sink);
+                    }
+                    crashes.push(Crash { lane: lane_no, message: format!("process {lane} failed: {message}") });
+                    busy[lane] = None;
+                    self.replace(lane)?;
                 }
                 Ok(message) => {
                     if collector.take(plan.run, message, sink) {
-                        send_next(lane, &mut queue, &self.pool)?;
+                        busy[lane] = None;
+                        self.send_next(plan, lane, &mut queue, &mut busy)?;
                     }
                 }
             }
         }
         // Each process has its own GIL and one thread: no GIL ever changes hands.
-        Ok(Output { stamps: collector.done, gil_switches: 0 })
+        Ok(Output { stamps: collector.done, gil_switches: 0, crashes })
+    }
+
+    fn send_next(
+        &self,
+        plan: &Plan,
+        lane: usize,
+        queue: &mut VecDeque<TaskSpec>,
+        busy: &mut [Option<(u32, f64)>],
+    ) -> Result<(), String> {
+        if let Some(task) = queue.pop_front() {
+            let lane_no = u32::try_from(lane).unwrap_or(u32::MAX);
+            self.pool[lane].worker.post(&plan.message(lane_no, vec![task]))?;
+            busy[lane] = Some((task.id, now_ms()));
+        }
+        Ok(())
+    }
+
+    /// Terminates the process on `lane` and starts a fresh one there; it announces
+    /// itself with `Ready` and then gets work.
+    fn replace(&mut self, lane: usize) -> Result<(), String> {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.pool[lane] = Process { id, worker: WorkerHandle::spawn(Role::Process, 1, id, &self.outbox)? };
+        Ok(())
     }
 }

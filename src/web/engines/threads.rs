@@ -4,6 +4,7 @@
 use super::{receive, Collector, Output, Plan, Sink, START_TIMEOUT_MS};
 use crate::core::protocol::{FromWorker, Role, ToWorker};
 use crate::core::race::{RaceConfig, RaceResult};
+use crate::core::timeline::{Crash, TaskStatus};
 use crate::web::clock::now_ms;
 use crate::web::spawn::{Inbox, Outbox, WorkerHandle};
 use futures::channel::mpsc;
@@ -17,7 +18,7 @@ struct Host {
 pub struct Threads {
     host: Option<Host>,
     /// How long the last host took to start its pool, measured inside the host.
-    pub pool_ms: Option<f64>,
+    pub pool_ms: Option<(f64, u32)>,
     /// The memory of the host's instance, which its threads share, in bytes.
     pub memory_bytes: Option<f64>,
     next_id: usize,
@@ -58,8 +59,8 @@ impl Threads {
         loop {
             match receive(&mut self.inbox, START_TIMEOUT_MS).await {
                 Some((from, _)) if from != id => {} // a letter from an old host
-                Some((_, Ok(FromWorker::Ready { pool_ms, memory_bytes, .. }))) => {
-                    self.pool_ms = Some(pool_ms);
+                Some((_, Ok(FromWorker::Ready { pool_ms, memory_bytes, threads: started, .. }))) => {
+                    self.pool_ms = Some((pool_ms, started));
                     self.memory_bytes = Some(memory_bytes);
                     break;
                 }
@@ -105,25 +106,102 @@ impl Threads {
             return Err("The threads engine is not running.".into());
         };
         let id = host.id;
+        let threads = host.threads;
         host.worker.post(&plan.message(0, plan.tasks.clone()))?;
+        let timeout = f64::from(plan.config.timeout_ms);
         let mut collector = Collector::default();
-        let result = loop {
-            match futures::StreamExt::next(&mut self.inbox).await {
+        let mut crashes = Vec::new();
+        let ended = loop {
+            let deadline = plan
+                .tasks
+                .iter()
+                .filter(|t| collector.running(t.id))
+                .filter_map(|t| collector.started_at(t.id))
+                .map(|start| start + timeout)
+                .fold(f64::INFINITY, f64::min);
+            let wait =
+                if deadline.is_finite() { (deadline - now_ms()).max(0.0) + 1.0 } else { f64::from(START_TIMEOUT_MS) };
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            match receive(&mut self.inbox, wait.ceil() as u32).await {
+                None if deadline.is_finite() => {
+                    // A thread cannot be stopped alone: ending a hung task ends its process.
+                    let now = now_ms();
+                    for t in &plan.tasks {
+                        if collector.running(t.id) && collector.started_at(t.id).is_some_and(|s| now >= s + timeout) {
+                            collector.fail(t.id, TaskStatus::Timeout, now, sink);
+                            crashes.push(Crash {
+                                lane: 0,
+                                message: format!(
+                                    "task {} did not return within {timeout} ms: the whole process (its {threads} threads) was terminated",
+                                    t.id
+                                ),
+                            });
+                        }
+                    }
+                    collector.fail_rest(plan, TaskStatus::Lost, now, sink);
+                    break None;
+                }
+                None => break Some(Err("The threads engine stopped answering.".to_owned())),
                 Some((from, _)) if from != id => {}
-                Some((_, Ok(FromWorker::Done { run, gil_switches }))) if run == plan.run => break Ok(gil_switches),
-                Some((_, Ok(FromWorker::Failed { message }) | Err(message))) => break Err(message),
+                Some((_, Ok(FromWorker::Done { run, gil_switches }))) if run == plan.run => {
+                    break Some(Ok(gil_switches))
+                }
+                Some((_, Ok(FromWorker::Crashed { run, id: task, lane, at, message }))) if run == plan.run => {
+                    Self::crashed(plan, &mut collector, &mut crashes, (task, lane, at, message), sink);
+                    break None;
+                }
+                Some((_, Ok(FromWorker::Failed { message }) | Err(message))) => {
+                    // A pool thread's trap can reach the page before its panic message,
+                    // which the host forwards within a few ms: wait for it briefly.
+                    let mut detail = None;
+                    while let Some((from, letter)) = receive(&mut self.inbox, 200).await {
+                        if let (true, Ok(FromWorker::Crashed { run, id: task, lane, at, message })) =
+                            (from == id, letter)
+                        {
+                            if run == plan.run {
+                                detail = Some((task, lane, at, message));
+                                break;
+                            }
+                        }
+                    }
+                    match detail {
+                        Some(d) => Self::crashed(plan, &mut collector, &mut crashes, d, sink),
+                        None => {
+                            crashes.push(Crash { lane: 0, message: format!("process crashed: {message}") });
+                            collector.fail_rest(plan, TaskStatus::Lost, now_ms(), sink);
+                        }
+                    }
+                    break None;
+                }
                 Some((_, Ok(message))) => {
                     collector.take(plan.run, message, sink);
                 }
-                None => break Err("the threads host went away".into()),
             }
         };
-        match result {
-            Ok(gil_switches) => Ok(Output { stamps: collector.done, gil_switches }),
-            Err(message) => {
+        match ended {
+            Some(Ok(gil_switches)) => Ok(Output { stamps: collector.done, gil_switches, crashes }),
+            Some(Err(message)) => {
                 self.host = None;
-                Err(format!("The threads engine failed: {message}"))
+                Err(message)
+            }
+            // Crashed or timed out: the process is gone with all its threads.
+            None => {
+                self.host = None;
+                Ok(Output { stamps: collector.done, gil_switches: 0, crashes })
             }
         }
+    }
+
+    /// One thread panicked: the whole wasm instance aborts, so every unfinished task is lost.
+    fn crashed(
+        plan: &Plan,
+        collector: &mut Collector,
+        crashes: &mut Vec<Crash>,
+        (task, lane, at, message): (u32, u32, f64, String),
+        sink: Sink<'_>,
+    ) {
+        collector.fail(task, TaskStatus::Crashed, at, sink);
+        crashes.push(Crash { lane, message: format!("process crashed: thread {lane} panicked: {message}") });
+        collector.fail_rest(plan, TaskStatus::Lost, at, sink);
     }
 }
