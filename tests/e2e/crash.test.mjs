@@ -84,6 +84,7 @@ test("bad failure settings are refused with a clear message", async () => {
   }
 });
 
-test("no console error and no page error", () => {
+test("no console error, no page error, and nothing blocked by the strict CSP", async () => {
   assert.deepEqual(lab.problems, []);
+  assert.deepEqual(await lab.page.evaluate(() => window.__cspViolations), []);
 });

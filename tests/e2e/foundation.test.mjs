@@ -17,9 +17,11 @@ after(async () => {
   await browser?.close();
 });
 
-test("the page is cross-origin isolated and reports this device", async () => {
+test("the page is cross-origin isolated, under a strict CSP, and reports this device", async () => {
   const { page } = lab;
   assert.equal(await page.evaluate(() => self.crossOriginIsolated), true);
+  const response = await page.request.get(page.url());
+  assert.match(response.headers()["content-security-policy"], /script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:/);
   const device = await page.evaluate(() => window.threadlab.device());
   assert.ok(device.cores >= 1);
   assert.ok(device.ms_per_unit > 0 && device.max_units >= 1, JSON.stringify(device));
@@ -111,6 +113,7 @@ test("the notebook preset is the default and a screenshot is kept", async () => 
   await page.screenshot({ path: join(ARTIFACTS, "foundation.png"), fullPage: true });
 });
 
-test("no console error and no page error", () => {
+test("no console error, no page error, and nothing blocked by the strict CSP", async () => {
   assert.deepEqual(lab.problems, []);
+  assert.deepEqual(await lab.page.evaluate(() => window.__cspViolations), []);
 });

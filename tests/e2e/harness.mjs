@@ -31,6 +31,11 @@ export async function openLab(browser, path = "") {
     if (m.type() === "error") problems.push(`console error: ${m.text()}`);
   });
   page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  // The server sends a strict Content-Security-Policy: record anything it blocks.
+  await page.addInitScript(() => {
+    window.__cspViolations = [];
+    document.addEventListener("securitypolicyviolation", (e) => window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
   await page.goto(new URL(path, BASE_URL).href);
   await page.evaluate(() => window.threadlab.ready);
   return { page, problems };

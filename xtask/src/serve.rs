@@ -51,6 +51,12 @@ fn accept_loop(listener: &TcpListener, site: &Path) {
     }
 }
 
+/// A strict policy the app must work under: no inline script, wasm compiled only as
+/// wasm (`'wasm-unsafe-eval'`), workers only from this origin or blobs it made. Inline
+/// *styles* are allowed: the timeline sets bar heights through `style` attributes.
+pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; \
+    style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'";
+
 fn content_type(path: &Path) -> &'static str {
     match path.extension().and_then(|e| e.to_str()) {
         Some("html") => "text/html; charset=utf-8",
@@ -113,6 +119,7 @@ fn handle(stream: TcpStream, site: &Path) -> std::io::Result<()> {
              Cross-Origin-Opener-Policy: same-origin\r\n\
              Cross-Origin-Embedder-Policy: require-corp\r\n\
              Cross-Origin-Resource-Policy: same-origin\r\n\
+             Content-Security-Policy: {CSP}\r\n\
              Cache-Control: no-cache\r\n\
              Connection: {}\r\n\r\n",
             body.len(),
@@ -161,6 +168,7 @@ mod tests {
             std::io::Read::read_to_string(&mut s, &mut text).unwrap();
             assert!(text.contains("Cross-Origin-Opener-Policy: same-origin"), "{text}");
             assert!(text.contains("Cross-Origin-Embedder-Policy: require-corp"), "{text}");
+            assert!(text.contains("Content-Security-Policy: default-src 'self'; script-src 'self' 'wasm-unsafe-eval'"), "{text}");
         }
         std::fs::remove_dir_all(site).unwrap();
     }
