@@ -168,7 +168,10 @@ mod tests {
             std::io::Read::read_to_string(&mut s, &mut text).unwrap();
             assert!(text.contains("Cross-Origin-Opener-Policy: same-origin"), "{text}");
             assert!(text.contains("Cross-Origin-Embedder-Policy: require-corp"), "{text}");
-            assert!(text.contains("Content-Security-Policy: default-src 'self'; script-src 'self' 'wasm-unsafe-eval'"), "{text}");
+            assert!(
+                text.contains("Content-Security-Policy: default-src 'self'; script-src 'self' 'wasm-unsafe-eval'"),
+                "{text}"
+            );
         }
         std::fs::remove_dir_all(site).unwrap();
     }
