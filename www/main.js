@@ -41,6 +41,8 @@ window.threadlab = {
   device: () => api.then((handle) => handle.device()),
   /** Steps through a Python script with CPython's reference counts. */
   refcount: (source) => api.then((handle) => handle.refcount(source)),
+  /** Shared vs separate memory: {engine: "threads"|"processes", bytes}. */
+  memory: (config) => api.then((handle) => handle.memory(config)),
   /** Races incref/decref pairs on one shared count: {threads, pairs, variant}. */
   race: (config) => api.then((handle) => handle.race(config)),
 };

@@ -3,6 +3,7 @@
 pub mod config;
 pub mod gil;
 pub mod kernel;
+pub mod memory;
 pub mod protocol;
 pub mod py;
 pub mod python;

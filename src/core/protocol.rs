@@ -53,6 +53,16 @@ pub enum ToWorker {
     Run { run: u32, lane: u32, tasks: Vec<TaskSpec>, gil: bool, switch_interval_ms: f64 },
     /// Write `value` into this instance's memory (a test and teaching probe).
     Poke { value: u32 },
+    /// Append one result to this worker's list; threads host: `workers` threads each
+    /// append one to the process's one shared list. Answered by [`FromWorker::Kept`].
+    Keep { workers: u32 },
+    /// Send `data` straight back (processes: the copy there and back).
+    Echo {
+        #[serde(with = "serde_bytes")]
+        data: Vec<u8>,
+    },
+    /// Threads host: hand `bytes` of data to a pool thread by reference and back.
+    HandOff { bytes: u32 },
     /// Ask what this instance's memory holds; answered by [`FromWorker::Peeked`].
     Peek,
     /// Threads host: race incref/decref pairs on one shared count across the pool.
@@ -94,6 +104,19 @@ pub enum FromWorker {
         value: u32,
     },
     Raced(RaceResult),
+    /// The list the worker's own memory holds now has `len` results.
+    Kept {
+        len: u32,
+    },
+    Echoed {
+        #[serde(with = "serde_bytes")]
+        data: Vec<u8>,
+    },
+    /// The hand-off took `ms`; the thread saw `bytes` bytes.
+    HandedOff {
+        ms: f64,
+        bytes: u32,
+    },
     /// Task `id` panicked on `lane` (posted by the panic hook, just before the abort).
     Crashed {
         run: u32,

@@ -124,6 +124,21 @@ impl Api {
         })
     }
 
+    /// Shared versus separate memory: `{engine: "threads"|"processes", bytes}` →
+    /// `{parent_sees_items, returned_items, copy_ms, mb_per_s, ...}`.
+    pub fn memory(&self, config: JsValue) -> Promise {
+        let lab = self.lab.clone();
+        let config = if config.is_object() { config } else { JsValue::UNDEFINED };
+        let get = |name| if config.is_undefined() { RawValue::Missing } else { field(&config, name) };
+        let (engine, bytes) = (get("engine"), get("bytes"));
+        wasm_bindgen_futures::future_to_promise(async move {
+            match lab.memory(&engine, &bytes).await {
+                Ok(result) => to_js(&result),
+                Err(e) => Err(js_sys::Error::new(&e.message()).into()),
+            }
+        })
+    }
+
     /// What this device allows, how fast it is, and what starting workers cost:
     /// `{cores, ms_per_unit, max_units, ..., thread_pool_ms, processes_ms, ...}`.
     pub fn device(&self) -> Result<JsValue, JsValue> {

@@ -4,6 +4,7 @@
 use crate::core::config::{self, Engine, FieldError, Limits, RawConfig, RawValue, RunConfig};
 use crate::core::gil::Segment;
 use crate::core::kernel;
+use crate::core::memory::{self, MemoryResult};
 use crate::core::race::{self, RaceResult};
 use crate::core::timeline::{RunResult, TaskRecord};
 use crate::web::clock::{self, now_ms};
@@ -47,6 +48,8 @@ pub enum LabEvent {
     StartCosts(StartCosts),
     /// A reference-count race finished.
     Raced(RaceResult),
+    /// A memory experiment finished.
+    Memory(MemoryResult),
 }
 
 /// The measured cost of starting threads and processes.
@@ -212,6 +215,59 @@ impl Lab {
         match outcome {
             Ok(result) => {
                 self.emit(LabEvent::Raced(result.clone()));
+                Ok(result)
+            }
+            Err(message) => {
+                self.emit(LabEvent::Failed { message: message.clone() });
+                Err(RunError::Failed(message))
+            }
+        }
+    }
+
+    /// Shared versus separate memory, measured on the threads or processes engine.
+    ///
+    /// # Errors
+    /// [`RunError::Invalid`] for a bad request, [`RunError::Failed`] when the engine fails.
+    pub async fn memory(self: &Rc<Self>, engine: &RawValue, bytes: &RawValue) -> Result<MemoryResult, RunError> {
+        let config = memory::validate(engine, bytes).map_err(RunError::Invalid)?;
+        let _turn = self.turn.lock().await;
+        let workers = 2;
+        let outcome: Result<MemoryResult, String> = async {
+            self.prepare(config.engine, workers).await?;
+            if config.engine == Engine::Threads {
+                let mut threads = self.threads.borrow_mut().take().unwrap_or_default();
+                let r = threads.memory(config.bytes).await;
+                *self.threads.borrow_mut() = Some(threads);
+                let (seen, ms) = r?;
+                Ok(MemoryResult {
+                    engine: config.engine,
+                    bytes: config.bytes,
+                    workers,
+                    parent_sees_items: seen,
+                    returned_items: 0,
+                    copy_ms: ms,
+                    mb_per_s: None,
+                })
+            } else {
+                let mut processes = self.processes.borrow_mut().take().unwrap_or_default();
+                let r = processes.memory(config.bytes).await;
+                *self.processes.borrow_mut() = Some(processes);
+                let (returned, ms) = r?;
+                Ok(MemoryResult {
+                    engine: config.engine,
+                    bytes: config.bytes,
+                    workers,
+                    parent_sees_items: 0,
+                    returned_items: returned,
+                    copy_ms: ms,
+                    mb_per_s: memory::mb_per_s(config.bytes, ms),
+                })
+            }
+        }
+        .await;
+        match outcome {
+            Ok(result) => {
+                self.emit(LabEvent::Memory(result.clone()));
                 Ok(result)
             }
             Err(message) => {

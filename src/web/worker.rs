@@ -25,6 +25,9 @@ pub static PROBE: AtomicU32 = AtomicU32::new(0);
 /// the shared memory, and the host's own event loop forwards them (see [`flush`]).
 static OUTBOX: Mutex<Vec<FromWorker>> = Mutex::new(Vec::new());
 
+/// The results list of this worker's memory (the memory experiment's "list").
+static RESULTS: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
 /// A process's own GIL: every process has one, so processes never wait on each other.
 static PROCESS_GIL: LazyLock<Gil> = LazyLock::new(Gil::default);
 
@@ -121,6 +124,42 @@ fn handle(role: Role, message: ToWorker) {
         ToWorker::Poke { value } => PROBE.store(value, Ordering::SeqCst),
         ToWorker::Peek => post(&FromWorker::Peeked { value: PROBE.load(Ordering::SeqCst) }),
         ToWorker::Race(config) => race_on_pool(config),
+        ToWorker::Keep { workers } => match role {
+            // A process appends to the list in its own memory.
+            Role::Process => {
+                let mut list = RESULTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                list.clear();
+                list.push(0);
+                post(&FromWorker::Kept { len: u32::try_from(list.len()).unwrap_or(u32::MAX) });
+            }
+            // Threads append to one list in their process's shared memory.
+            Role::Threads => {
+                RESULTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+                rayon::spawn(move || {
+                    rayon::broadcast(|ctx| {
+                        if ctx.index() < workers as usize {
+                            RESULTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(ctx.index());
+                        }
+                    });
+                    let len = RESULTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len();
+                    push(FromWorker::Kept { len: u32::try_from(len).unwrap_or(u32::MAX) });
+                    push(FromWorker::Done { run: 0, gil_switches: 0 });
+                });
+                start_flushing();
+            }
+        },
+        ToWorker::Echo { data } => post(&FromWorker::Echoed { data }),
+        ToWorker::HandOff { bytes } => {
+            let data = Arc::new(vec![7u8; bytes as usize]);
+            let began = now_ms();
+            // The thread gets the very same bytes: an Arc, a pointer into shared memory.
+            rayon::spawn(move || {
+                let seen = u32::try_from(data.len()).unwrap_or(u32::MAX);
+                push(FromWorker::HandedOff { ms: now_ms() - began, bytes: seen });
+                push(FromWorker::Done { run: 0, gil_switches: 0 });
+            });
+            start_flushing();
+        }
     }
 }
 

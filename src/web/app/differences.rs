@@ -1,7 +1,7 @@
 //! The notebook's "Key Differences" table, each claim next to what this device measured.
 
 use super::state::State;
-use crate::core::config::{Variant, Workload};
+use crate::core::config::{Engine, Variant, Workload};
 use crate::core::timeline::{format_ms, speedup, RunResult, TaskStatus};
 use std::rc::Rc;
 use yew::prelude::*;
@@ -92,9 +92,24 @@ pub fn differences(props: &DifferencesProps) -> Html {
             format_ms(ms)
         )
     });
-    let threads_memory = costs.thread_memory_bytes.map(|b| format!("all threads share one wasm memory ({})", mb(b)));
-    let process_memory =
-        costs.process_memory_bytes.map(|b| format!("each process starts its own wasm memory ({})", mb(b)));
+    let measured_memory = |engine: Engine| state.memory.iter().find(|m| m.engine == engine);
+    let threads_memory = match measured_memory(Engine::Threads) {
+        Some(m) => Some(format!(
+            "{} threads appended to one list: the process sees {} results, none copied",
+            m.workers, m.parent_sees_items
+        )),
+        None => costs.thread_memory_bytes.map(|b| format!("all threads share one wasm memory ({})", mb(b))),
+    };
+    let process_memory = match measured_memory(Engine::Processes) {
+        Some(m) => Some(format!(
+            "{} processes appended to their own lists: the parent sees {}; {} sent there and back took {}",
+            m.workers,
+            m.parent_sees_items,
+            mb(f64::from(m.bytes)),
+            format_ms(m.copy_ms)
+        )),
+        None => costs.process_memory_bytes.map(|b| format!("each process starts its own wasm memory ({})", mb(b))),
+    };
     let gil_cpu = match (
         measured(state, Variant::ThreadsGil, Workload::Cpu),
         measured(state, Variant::ThreadsFree, Workload::Cpu),

@@ -4,6 +4,7 @@ pub mod controls;
 pub mod differences;
 pub mod heartbeat;
 pub mod inspector;
+pub mod memory;
 pub mod python;
 pub mod state;
 pub mod timeline;
@@ -166,6 +167,7 @@ pub fn app(props: &AppProps) -> Html {
                 <div class="results">
                     <timeline::Timelines state={state.clone()} />
                     <differences::Differences state={state.clone()} {on_experiment} />
+                    <memory::Memory state={state.clone()} lab={lab_ref.clone()} />
                     <python::PythonCode config={shown_config} />
                 </div>
             </main>

@@ -3,6 +3,7 @@
 use crate::core::config::{
     BadKind, Engine, FieldError, RawConfig, RawValue, RunConfig, Variant, Workload, MAX_DURATION_MS,
 };
+use crate::core::memory::MemoryResult;
 use crate::core::race::RaceResult;
 use crate::core::timeline::RunResult;
 use crate::web::engines::Progress;
@@ -143,6 +144,8 @@ pub struct State {
     pub start_costs: StartCosts,
     /// The last reference-count race of each variant.
     pub races: Vec<RaceResult>,
+    /// The last memory experiment of each engine.
+    pub memory: Vec<MemoryResult>,
 }
 
 impl State {
@@ -161,6 +164,7 @@ impl State {
             ms_per_unit,
             start_costs: StartCosts::default(),
             races: Vec::new(),
+            memory: Vec::new(),
         }
     }
 
@@ -314,6 +318,13 @@ impl State {
                 self.engine_errors[slot(engine)] = error;
             }
             LabEvent::StartCosts(costs) => self.start_costs = costs,
+            LabEvent::Memory(result) => {
+                let slot = self.memory.iter().position(|m| m.engine == result.engine);
+                match slot {
+                    Some(i) => self.memory[i] = result,
+                    None => self.memory.push(result),
+                }
+            }
             LabEvent::Raced(result) => {
                 self.preparing = None;
                 let slot = self.races.iter().position(|r| r.variant == result.variant);

@@ -4,7 +4,7 @@
 
 use super::{receive, Collector, Output, Plan, Sink, START_TIMEOUT_MS};
 use crate::core::protocol::TaskSpec;
-use crate::core::protocol::{FromWorker, Role};
+use crate::core::protocol::{FromWorker, Role, ToWorker};
 use crate::core::timeline::{Crash, TaskStatus};
 use crate::web::clock::now_ms;
 use crate::web::spawn::{Inbox, Outbox, WorkerHandle};
@@ -157,6 +157,47 @@ impl Processes {
         }
         // Each process has its own GIL and one thread: no GIL ever changes hands.
         Ok(Output { stamps: collector.done, gil_switches: 0, crashes })
+    }
+
+    /// The memory experiment: each process appends to the list in its own memory (the
+    /// page's stays empty), then `bytes` go to process 0 and back, copied each way.
+    /// Returns (results sent back as messages, round-trip ms).
+    ///
+    /// # Errors
+    /// When a process fails or stops answering.
+    pub async fn memory(&mut self, bytes: u32) -> Result<(u32, f64), String> {
+        if self.pool.is_empty() {
+            return Err("The processes engine has no processes.".into());
+        }
+        for p in &self.pool {
+            p.worker.post(&ToWorker::Keep { workers: 1 })?;
+        }
+        let mut returned = 0u32;
+        while (returned as usize) < self.pool.len() {
+            match receive(&mut self.inbox, START_TIMEOUT_MS).await {
+                Some((_, Ok(FromWorker::Kept { len }))) => returned += len,
+                Some((_, Ok(FromWorker::Failed { message }) | Err(message))) => {
+                    return Err(format!("A process failed: {message}"))
+                }
+                Some(_) => {}
+                None => return Err("The processes stopped answering.".into()),
+            }
+        }
+        let data = vec![7u8; bytes as usize];
+        let began = now_ms();
+        self.pool[0].worker.post(&ToWorker::Echo { data })?;
+        loop {
+            match receive(&mut self.inbox, START_TIMEOUT_MS).await {
+                Some((_, Ok(FromWorker::Echoed { data }))) if data.len() == bytes as usize => {
+                    return Ok((returned, now_ms() - began));
+                }
+                Some((_, Ok(FromWorker::Failed { message }) | Err(message))) => {
+                    return Err(format!("A process failed: {message}"))
+                }
+                Some(_) => {}
+                None => return Err("The processes stopped answering.".into()),
+            }
+        }
     }
 
     fn send_next(

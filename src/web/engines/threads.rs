@@ -97,6 +97,37 @@ impl Threads {
         }
     }
 
+    /// The memory experiment on this process: its threads append to one shared list,
+    /// and `bytes` of data are handed to a thread by reference. Returns (items the
+    /// process sees, hand-off ms).
+    ///
+    /// # Errors
+    /// When there is no host or it fails.
+    pub async fn memory(&mut self, bytes: u32) -> Result<(u32, f64), String> {
+        let Some(host) = &self.host else { return Err("The threads engine is not running.".into()) };
+        let (id, threads) = (host.id, host.threads);
+        host.worker.post(&ToWorker::Keep { workers: threads })?;
+        let mut kept = None;
+        loop {
+            match receive(&mut self.inbox, START_TIMEOUT_MS).await {
+                Some((from, _)) if from != id => {}
+                Some((_, Ok(FromWorker::Kept { len }))) => {
+                    kept = Some(len);
+                    if let Some(host) = &self.host {
+                        host.worker.post(&ToWorker::HandOff { bytes })?;
+                    }
+                }
+                Some((_, Ok(FromWorker::HandedOff { ms, .. }))) => return Ok((kept.unwrap_or(0), ms)),
+                Some((_, Ok(FromWorker::Failed { message }) | Err(message))) => {
+                    self.host = None;
+                    return Err(format!("The threads engine failed: {message}"));
+                }
+                Some(_) => {}
+                None => return Err("The threads engine stopped answering.".into()),
+            }
+        }
+    }
+
     /// Runs the plan on the pool.
     ///
     /// # Errors
