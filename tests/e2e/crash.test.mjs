@@ -1,21 +1,11 @@
 // Crashes, end to end: one bad thread takes its process down; one bad process dies
 // alone; a hung task is ended at the timeout; the page survives all of it.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ARTIFACTS, launch, openLab, panel } from "./harness.mjs";
+import { ARTIFACTS, expectNoProblems, openLab, panel, useLab } from "./harness.mjs";
 
-let browser;
-let lab;
-
-before(async () => {
-  browser = await launch();
-  lab = await openLab(browser);
-});
-
-after(async () => {
-  await browser?.close();
-});
+const lab = useLab();
 
 const run = (config) => lab.page.evaluate((c) => window.threadlab.run(c), config);
 const statuses = (result) => result.tasks.map((t) => t.status);
@@ -58,7 +48,7 @@ test("on the main thread a failure is contained: the page lives, later tasks nev
 
 test("the crash experiment from the differences table fills the crash-risk row", async () => {
   // A fresh page: the runs above already filled this one's table.
-  const { page, problems } = await openLab(browser);
+  const { page, problems } = await openLab(lab.browser);
   await page.getByTestId("experiment-crash").first().click();
   await page.waitForFunction(() => document.querySelector(".app").dataset.busy === "false" && document.querySelector("[data-testid=panel-processes] [data-status=crashed]"));
   await page.waitForFunction(() => document.querySelector(".app").dataset.busy === "false");
@@ -84,7 +74,4 @@ test("bad failure settings are refused with a clear message", async () => {
   }
 });
 
-test("no console error, no page error, and nothing blocked by the strict CSP", async () => {
-  assert.deepEqual(lab.problems, []);
-  assert.deepEqual(await lab.page.evaluate(() => window.__cspViolations), []);
-});
+expectNoProblems(lab);

@@ -1,21 +1,11 @@
 // The foundation, end to end: the notebook's experiment through the UI on every
 // engine, checked by the structure of what was recorded, never by time limits.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ARTIFACTS, bars, launch, openLab, overlap, panel, runThroughUi } from "./harness.mjs";
+import { ARTIFACTS, bars, expectNoProblems, overlap, panel, runThroughUi, useLab } from "./harness.mjs";
 
-let browser;
-let lab;
-
-before(async () => {
-  browser = await launch();
-  lab = await openLab(browser);
-});
-
-after(async () => {
-  await browser?.close();
-});
+const lab = useLab();
 
 test("the page is cross-origin isolated, under a strict CSP, and reports this device", async () => {
   const { page } = lab;
@@ -113,7 +103,4 @@ test("the notebook preset is the default and a screenshot is kept", async () => 
   await page.screenshot({ path: join(ARTIFACTS, "foundation.png"), fullPage: true });
 });
 
-test("no console error, no page error, and nothing blocked by the strict CSP", async () => {
-  assert.deepEqual(lab.problems, []);
-  assert.deepEqual(await lab.page.evaluate(() => window.__cspViolations), []);
-});
+expectNoProblems(lab);

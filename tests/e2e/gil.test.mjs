@@ -1,25 +1,16 @@
 // The GIL, end to end: properties of what was recorded (who ran when), not timings.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ARTIFACTS, launch, openLab, panel } from "./harness.mjs";
+import { ARTIFACTS, expectNoProblems, panel, useLab } from "./harness.mjs";
 
-let browser;
-let lab;
+const lab = useLab();
 let device;
-
-before(async () => {
-  browser = await launch();
-  lab = await openLab(browser);
-  device = await lab.page.evaluate(() => window.threadlab.device());
-});
-
-after(async () => {
-  await browser?.close();
-});
+const deviceInfo = async () => (device ??= await lab.page.evaluate(() => window.threadlab.device()));
 
 /** Runs CPU tasks of about `ms` each through the API. */
 async function cpu(page, engine, gil, { tasks = 2, ms = 150, switch_interval_ms = 1 } = {}) {
+  await deviceInfo();
   const units = Math.max(1, Math.round(ms / device.ms_per_unit));
   return page.evaluate((c) => window.threadlab.run(c), { engine, gil, workload: "cpu", tasks, units, switch_interval_ms });
 }
@@ -50,6 +41,7 @@ test("with the GIL, running segments of different threads never overlap, and the
 });
 
 test("free-threaded threads and processes run Python at the same time", { skip: false }, async () => {
+  await deviceInfo();
   assert.ok(device.cores >= 2, "these machines have 2 cores; on one core nothing can overlap");
   const free = await cpu(lab.page, "threads", false);
   assert.equal(free.gil_switches, 0);
@@ -111,6 +103,4 @@ test("the GIL settings are checked like every other field", async () => {
   assert.match(await page.getByTestId("switch-interval-error").textContent(), /Switch interval must be a number of ms from 0.1 to 100/);
 });
 
-test("no console error and no page error", () => {
-  assert.deepEqual(lab.problems, []);
-});
+expectNoProblems(lab);

@@ -1,5 +1,7 @@
 // Shared set-up of the end-to-end tests: Debian's Chromium driven by playwright-core,
 // and a page object that fails the test on any console error or uncaught page error.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
 import { tmpdir } from "node:os";
 
@@ -82,3 +84,27 @@ export async function bars(page, engine) {
 
 /** Each started before the other ended. */
 export const overlap = (a, b) => a.start < b.end && b.start < a.end;
+
+/**
+ * One browser and one opened playground for a whole test file: registers the
+ * before/after hooks and returns the holder they fill ({browser, page, problems}).
+ */
+export function useLab(path = "") {
+  const lab = {};
+  before(async () => {
+    lab.browser = await launch();
+    Object.assign(lab, await openLab(lab.browser, path));
+  });
+  after(async () => {
+    await lab.browser?.close();
+  });
+  return lab;
+}
+
+/** The last test of every file: the page logged no error and the CSP blocked nothing. */
+export function expectNoProblems(lab) {
+  test("no console error, no page error, and nothing blocked by the strict CSP", async () => {
+    assert.deepEqual(lab.problems, []);
+    assert.deepEqual(await lab.page.evaluate(() => window.__cspViolations), []);
+  });
+}

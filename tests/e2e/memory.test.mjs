@@ -1,19 +1,9 @@
 // Shared versus separate memory, end to end: structural facts, not timings.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { launch, openLab } from "./harness.mjs";
+import { expectNoProblems, useLab } from "./harness.mjs";
 
-let browser;
-let lab;
-
-before(async () => {
-  browser = await launch();
-  lab = await openLab(browser);
-});
-
-after(async () => {
-  await browser?.close();
-});
+const lab = useLab();
 
 const memory = (config) => lab.page.evaluate((c) => window.threadlab.memory(c), config);
 
@@ -48,7 +38,4 @@ test("bad memory requests are refused with a clear message", async () => {
   assert.match(error, /engine must be "threads" or "processes"; got "main"\. bytes must be a whole number from 1024 to 67108864/);
 });
 
-test("no console error, no page error, and nothing blocked by the strict CSP", async () => {
-  assert.deepEqual(lab.problems, []);
-  assert.deepEqual(await lab.page.evaluate(() => window.__cspViolations), []);
-});
+expectNoProblems(lab);

@@ -1,23 +1,13 @@
 // The reference-count inspector and the refcount race, end to end.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { ARTIFACTS, launch, openLab } from "./harness.mjs";
+import { ARTIFACTS, expectNoProblems, useLab } from "./harness.mjs";
 
 const FIXTURES = new URL("../fixtures/refcount/", import.meta.url).pathname;
 
-let browser;
-let lab;
-
-before(async () => {
-  browser = await launch();
-  lab = await openLab(browser);
-});
-
-after(async () => {
-  await browser?.close();
-});
+const lab = useLab();
 
 const refcount = (source) => lab.page.evaluate((s) => window.threadlab.refcount(s), source);
 
@@ -112,6 +102,4 @@ test("the race loses updates without a lock, and never under the GIL or with ato
   assert.match(bad, /Threads must be a whole number from 1 to 16; got 0\. Pairs must be a whole number .* variant must be one of/);
 });
 
-test("no console error and no page error", () => {
-  assert.deepEqual(lab.problems, []);
-});
+expectNoProblems(lab);
