@@ -1,5 +1,4 @@
 // Loads ThreadLab and publishes window.threadlab (see README, "Automation API").
-import init, { start } from "../pkg/threadlab.js";
 
 const root = document.getElementById("app");
 
@@ -17,17 +16,13 @@ function showFatal(message) {
 }
 
 const api = (async () => {
-  if (!self.crossOriginIsolated) {
-    // Shared wasm memory (threads) needs SharedArrayBuffer, which browsers give only
-    // to cross-origin isolated pages: https://developer.mozilla.org/docs/Web/API/Window/crossOriginIsolated
-    throw new Error(
-      "This page is not cross-origin isolated, so it cannot use shared memory. Serve it with " +
-        "'Cross-Origin-Opener-Policy: same-origin' and 'Cross-Origin-Embedder-Policy: require-corp' " +
-        "(cargo xtask serve does)."
-    );
-  }
+  // Threads need shared wasm memory, i.e. SharedArrayBuffer, which browsers give only to
+  // cross-origin isolated pages (https://developer.mozilla.org/docs/Web/API/Window/crossOriginIsolated).
+  // Elsewhere the build without threads loads: the main thread and processes still work.
+  const isolated = self.crossOriginIsolated === true;
+  const { default: init, start } = await import(isolated ? "../pkg/threadlab.js" : "../pkg-st/threadlab.js");
   await init();
-  return start(root);
+  return start(root, isolated);
 })();
 
 api.catch((error) => showFatal(error && error.message ? error.message : String(error)));

@@ -183,8 +183,8 @@ impl Api {
 /// Not `#[wasm_bindgen(start)]`: that would run in every worker's instance too, where
 /// there is no document.
 #[wasm_bindgen]
-pub async fn start(root: Element) -> Api {
-    let lab = Lab::new();
+pub async fn start(root: Element, isolated: bool) -> Api {
+    let lab = Lab::new(isolated);
     yew::Renderer::<App>::with_root_and_props(root, AppProps { lab: lab.clone() }).render();
     lab.warm_up(AppProps::DEFAULT_WORKERS).await;
     Api { lab }

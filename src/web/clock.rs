@@ -38,7 +38,12 @@ pub fn now_ms() -> f64 {
 /// std's `sleep` on wasm32 with atomics is `memory.atomic.wait32` with a timeout
 /// (`Atomics.wait`), which browsers allow in workers only.
 pub fn block_ms(ms: u32) {
+    #[cfg(target_feature = "atomics")]
     std::thread::sleep(std::time::Duration::from_millis(u64::from(ms)));
+    // Without shared memory (a page that is not cross-origin isolated) there is no
+    // Atomics.wait to sleep on: the wait can only spin.
+    #[cfg(not(target_feature = "atomics"))]
+    spin_ms(ms);
 }
 
 /// Busy-waits `ms` on the page's main thread, where `Atomics.wait` throws: the only way

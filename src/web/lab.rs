@@ -91,8 +91,16 @@ pub struct Lab {
     /// How long one CPU work unit takes on this device's page thread.
     pub ms_per_unit: f64,
     pub cores: u32,
+    /// Why the threads engine cannot run on this page, if it cannot.
+    pub threads_unavailable: Option<String>,
     listener: RefCell<Option<Rc<dyn Fn(LabEvent)>>>,
 }
+
+/// Shown where threads cannot run, with the fix.
+pub const THREADS_NEED_ISOLATION: &str = "Threads are unavailable here: they need shared memory, which browsers give \
+    only to cross-origin isolated pages. Serve ThreadLab with 'Cross-Origin-Opener-Policy: same-origin' and \
+    'Cross-Origin-Embedder-Policy: require-corp' (cargo xtask serve does), or open it as a page of its own. \
+    The main thread and processes work; waits in processes spin, since there is no Atomics.wait without shared memory.";
 
 /// Measures one work unit on this device: the fastest of many one-unit calls.
 ///
@@ -114,7 +122,7 @@ fn calibrate() -> f64 {
 
 impl Lab {
     #[must_use]
-    pub fn new() -> Rc<Lab> {
+    pub fn new(isolated: bool) -> Rc<Lab> {
         let cores = web_sys::window()
             .map(|w| w.navigator().hardware_concurrency())
             .filter(|c| c.is_finite() && *c >= 1.0)
@@ -125,6 +133,8 @@ impl Lab {
             turn: futures::lock::Mutex::new(()),
             next_run: Cell::new(1),
             ms_per_unit: calibrate(),
+            threads_unavailable: (!isolated || cfg!(not(feature = "threads")))
+                .then(|| THREADS_NEED_ISOLATION.to_owned()),
             cores,
             listener: RefCell::new(None),
         })
@@ -159,6 +169,9 @@ impl Lab {
     async fn prepare(&self, engine: Engine, workers: u32) -> Result<f64, String> {
         let result = match engine {
             Engine::Main => return Ok(0.0),
+            Engine::Threads if self.threads_unavailable.is_some() => {
+                return Err(self.threads_unavailable.clone().unwrap_or_default());
+            }
             Engine::Threads => {
                 let mut threads = self.threads.borrow_mut().take().unwrap_or_default();
                 let result = threads.prepare(workers).await;

@@ -3,14 +3,15 @@
 
 use crate::core::gil::Gil;
 use crate::core::protocol::{FromWorker, Role, TaskSpec, ToWorker};
-use crate::core::race;
 use crate::core::task::{self, GilSeat};
 use crate::web::clock::{block_ms, now_ms};
+#[cfg(feature = "threads")]
 use crate::web::spawn::js_error;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{LazyLock, Mutex};
 use wasm_bindgen::prelude::*;
+#[cfg(feature = "threads")]
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
@@ -85,22 +86,7 @@ pub fn worker_main(role: JsValue, threads: u32) {
             listen(role);
             post(&FromWorker::Ready { threads: 1, at: now_ms(), pool_ms: 0.0, memory_bytes: memory_bytes() });
         }
-        Role::Threads => wasm_bindgen_futures::spawn_local(async move {
-            // A pool thread's trap is caught at its Worker object (see spawn.js) and
-            // reported as `Failed`; the panic itself arrives as `Crashed`.
-            let began = now_ms();
-            match JsFuture::from(wasm_bindgen_rayon::init_thread_pool(threads as usize)).await {
-                Ok(_) => {
-                    listen(role);
-                    let threads = u32::try_from(rayon::current_num_threads()).unwrap_or(u32::MAX);
-                    let at = now_ms();
-                    post(&FromWorker::Ready { threads, at, pool_ms: at - began, memory_bytes: memory_bytes() });
-                }
-                Err(e) => {
-                    post(&FromWorker::Failed { message: format!("the thread pool did not start: {}", js_error(e)) })
-                }
-            }
-        }),
+        Role::Threads => start_pool(threads),
     }
 }
 
@@ -119,11 +105,11 @@ fn handle(role: Role, message: ToWorker) {
     match message {
         ToWorker::Run { run, lane, tasks, gil, switch_interval_ms } => match role {
             Role::Process => run_here(run, lane, &tasks, gil, switch_interval_ms),
-            Role::Threads => run_on_pool(run, tasks, gil, switch_interval_ms),
+            Role::Threads => pool::run(run, tasks, gil, switch_interval_ms),
         },
         ToWorker::Poke { value } => PROBE.store(value, Ordering::SeqCst),
         ToWorker::Peek => post(&FromWorker::Peeked { value: PROBE.load(Ordering::SeqCst) }),
-        ToWorker::Race(config) => race_on_pool(config),
+        ToWorker::Race(config) => pool::race(config),
         ToWorker::Keep { workers } => match role {
             // A process appends to the list in its own memory.
             Role::Process => {
@@ -133,33 +119,10 @@ fn handle(role: Role, message: ToWorker) {
                 post(&FromWorker::Kept { len: u32::try_from(list.len()).unwrap_or(u32::MAX) });
             }
             // Threads append to one list in their process's shared memory.
-            Role::Threads => {
-                RESULTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
-                rayon::spawn(move || {
-                    rayon::broadcast(|ctx| {
-                        if ctx.index() < workers as usize {
-                            RESULTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(ctx.index());
-                        }
-                    });
-                    let len = RESULTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len();
-                    push(FromWorker::Kept { len: u32::try_from(len).unwrap_or(u32::MAX) });
-                    push(FromWorker::Done { run: 0, gil_switches: 0 });
-                });
-                start_flushing();
-            }
+            Role::Threads => pool::keep(workers),
         },
         ToWorker::Echo { data } => post(&FromWorker::Echoed { data }),
-        ToWorker::HandOff { bytes } => {
-            let data = Arc::new(vec![7u8; bytes as usize]);
-            let began = now_ms();
-            // The thread gets the very same bytes: an Arc, a pointer into shared memory.
-            rayon::spawn(move || {
-                let seen = u32::try_from(data.len()).unwrap_or(u32::MAX);
-                push(FromWorker::HandedOff { ms: now_ms() - began, bytes: seen });
-                push(FromWorker::Done { run: 0, gil_switches: 0 });
-            });
-            start_flushing();
-        }
+        ToWorker::HandOff { bytes } => pool::hand_off(bytes),
     }
 }
 
@@ -178,51 +141,14 @@ fn run_here(run: u32, lane: u32, tasks: &[TaskSpec], gil: bool, switch_interval_
     post(&FromWorker::Done { run, gil_switches: 0 });
 }
 
-/// Every thread of the pool hammers one shared count (see `core::race`).
-fn race_on_pool(config: race::RaceConfig) {
-    rayon::spawn(move || {
-        let shared = race::Shared::new(config.threads);
-        let began = now_ms();
-        rayon::broadcast(|ctx| {
-            if ctx.index() < config.threads as usize {
-                race::hammer(&shared, u32::try_from(ctx.index()).unwrap_or(0), config.pairs, config.variant);
-            }
-        });
-        let elapsed = now_ms() - began;
-        push(FromWorker::Raced(race::result(config, &shared, elapsed)));
-        push(FromWorker::Done { run: 0, gil_switches: 0 });
-    });
-    start_flushing();
-}
-
+#[cfg_attr(not(feature = "threads"), allow(dead_code))]
 fn push(message: FromWorker) {
     OUTBOX.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(message);
 }
 
-/// The threads engine: every task is its own rayon job, so with as many threads as
-/// tasks they all run at once, like one `threading.Thread` per call. With `gil`, they
-/// share one GIL in this process's memory, as CPython's threads do.
-fn run_on_pool(run: u32, tasks: Vec<TaskSpec>, gil: bool, switch_interval_ms: f64) {
-    use rayon::prelude::*;
-    let lock = Arc::new(Gil::new(switch_interval_ms));
-    // `rayon::spawn` returns at once: the host's event loop stays free to forward events.
-    rayon::spawn(move || {
-        tasks.into_par_iter().with_max_len(1).for_each(|spec| {
-            let lane = u32::try_from(rayon::current_thread_index().unwrap_or(0)).unwrap_or(0);
-            let seat = gil.then_some(GilSeat { gil: &lock, me: lane });
-            push(FromWorker::Started { run, id: spec.id, lane, at: now_ms() });
-            CURRENT.with(|c| c.set(Some((run, spec.id, lane))));
-            let outcome = task::execute(&spec, seat, &now_ms, block_ms);
-            CURRENT.with(|c| c.set(None));
-            push(FromWorker::Ended { run, id: spec.id, lane, at: now_ms(), outcome });
-        });
-        push(FromWorker::Done { run, gil_switches: lock.handovers() });
-    });
-    start_flushing();
-}
-
 /// Forwards the pool's events every few ms while a run is in flight. The stamps were
 /// taken when things happened; this delay only affects when the page hears of them.
+#[cfg_attr(not(feature = "threads"), allow(dead_code))]
 fn start_flushing() {
     if FLUSH_TIMER.with(Cell::get).is_some() {
         return;
@@ -235,6 +161,7 @@ fn start_flushing() {
     FLUSH_TIMER.with(|t| t.set(Some(id)));
 }
 
+#[cfg_attr(not(feature = "threads"), allow(dead_code))]
 fn flush() {
     let batch = std::mem::take(&mut *OUTBOX.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
     let mut finished = false;
@@ -246,5 +173,136 @@ fn flush() {
         if let Some(id) = FLUSH_TIMER.with(Cell::take) {
             scope().clear_interval_with_handle(id);
         }
+    }
+}
+
+#[cfg(feature = "threads")]
+fn start_pool(threads: u32) {
+    wasm_bindgen_futures::spawn_local(async move {
+        // A pool thread's trap is caught at its Worker object (see spawn.js) and
+        // reported as `Failed`; the panic itself arrives as `Crashed`.
+        let began = now_ms();
+        match JsFuture::from(wasm_bindgen_rayon::init_thread_pool(threads as usize)).await {
+            Ok(_) => {
+                listen(Role::Threads);
+                let threads = u32::try_from(rayon::current_num_threads()).unwrap_or(u32::MAX);
+                let at = now_ms();
+                post(&FromWorker::Ready { threads, at, pool_ms: at - began, memory_bytes: memory_bytes() });
+            }
+            Err(e) => post(&FromWorker::Failed { message: format!("the thread pool did not start: {}", js_error(e)) }),
+        }
+    });
+}
+
+/// Built without threads (for pages that are not cross-origin isolated): no pool.
+#[cfg(not(feature = "threads"))]
+fn start_pool(_threads: u32) {
+    post(&FromWorker::Failed { message: pool::UNAVAILABLE.into() });
+}
+
+/// The threads host's work on its rayon pool.
+#[cfg(feature = "threads")]
+mod pool {
+    use super::{now_ms, push, start_flushing, task, FromWorker, GilSeat, TaskSpec, CURRENT, RESULTS};
+    use crate::core::gil::Gil;
+    use crate::core::race;
+    use crate::web::clock::block_ms;
+    use std::sync::Arc;
+
+    /// The threads engine: every task is its own rayon job, so with as many threads as
+    /// tasks they all run at once, like one `threading.Thread` per call. With `gil`, they
+    /// share one GIL in this process's memory, as CPython's threads do.
+    pub fn run(run: u32, tasks: Vec<TaskSpec>, gil: bool, switch_interval_ms: f64) {
+        use rayon::prelude::*;
+        let lock = Arc::new(Gil::new(switch_interval_ms));
+        // `rayon::spawn` returns at once: the host's event loop stays free to forward events.
+        rayon::spawn(move || {
+            tasks.into_par_iter().with_max_len(1).for_each(|spec| {
+                let lane = u32::try_from(rayon::current_thread_index().unwrap_or(0)).unwrap_or(0);
+                let seat = gil.then_some(GilSeat { gil: &lock, me: lane });
+                push(FromWorker::Started { run, id: spec.id, lane, at: now_ms() });
+                CURRENT.with(|c| c.set(Some((run, spec.id, lane))));
+                let outcome = task::execute(&spec, seat, &now_ms, block_ms);
+                CURRENT.with(|c| c.set(None));
+                push(FromWorker::Ended { run, id: spec.id, lane, at: now_ms(), outcome });
+            });
+            push(FromWorker::Done { run, gil_switches: lock.handovers() });
+        });
+        start_flushing();
+    }
+
+    /// Every thread of the pool hammers one shared count (see `core::race`).
+    pub fn race(config: race::RaceConfig) {
+        rayon::spawn(move || {
+            let shared = race::Shared::new(config.threads);
+            let began = now_ms();
+            rayon::broadcast(|ctx| {
+                if ctx.index() < config.threads as usize {
+                    race::hammer(&shared, u32::try_from(ctx.index()).unwrap_or(0), config.pairs, config.variant);
+                }
+            });
+            let elapsed = now_ms() - began;
+            push(FromWorker::Raced(race::result(config, &shared, elapsed)));
+            push(FromWorker::Done { run: 0, gil_switches: 0 });
+        });
+        start_flushing();
+    }
+
+    /// Threads append to one list in their process's shared memory.
+    pub fn keep(workers: u32) {
+        RESULTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+        rayon::spawn(move || {
+            rayon::broadcast(|ctx| {
+                if ctx.index() < workers as usize {
+                    RESULTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(ctx.index());
+                }
+            });
+            let len = RESULTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len();
+            push(FromWorker::Kept { len: u32::try_from(len).unwrap_or(u32::MAX) });
+            push(FromWorker::Done { run: 0, gil_switches: 0 });
+        });
+        start_flushing();
+    }
+
+    /// The thread gets the very same bytes: an Arc, a pointer into shared memory.
+    pub fn hand_off(bytes: u32) {
+        let data = Arc::new(vec![7u8; bytes as usize]);
+        let began = now_ms();
+        rayon::spawn(move || {
+            let seen = u32::try_from(data.len()).unwrap_or(u32::MAX);
+            push(FromWorker::HandedOff { ms: now_ms() - began, bytes: seen });
+            push(FromWorker::Done { run: 0, gil_switches: 0 });
+        });
+        start_flushing();
+    }
+}
+
+/// Without threads nothing reaches these: no threads host ever starts.
+#[cfg(not(feature = "threads"))]
+mod pool {
+    use super::{post, FromWorker, TaskSpec};
+    use crate::core::race::RaceConfig;
+
+    pub const UNAVAILABLE: &str =
+        "threads need shared memory, which this page does not have: it is not cross-origin isolated";
+
+    fn unavailable() {
+        post(&FromWorker::Failed { message: UNAVAILABLE.into() });
+    }
+
+    pub fn run(_run: u32, _tasks: Vec<TaskSpec>, _gil: bool, _switch_interval_ms: f64) {
+        unavailable();
+    }
+
+    pub fn race(_config: RaceConfig) {
+        unavailable();
+    }
+
+    pub fn keep(_workers: u32) {
+        unavailable();
+    }
+
+    pub fn hand_off(_bytes: u32) {
+        unavailable();
     }
 }

@@ -26,7 +26,7 @@ export async function launch() {
 }
 
 /** Opens the playground and waits for `window.threadlab.ready`. */
-export async function openLab(browser, path = "") {
+export async function openLab(browser, path = "", base = BASE_URL) {
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   const problems = [];
   page.on("console", (m) => {
@@ -38,7 +38,7 @@ export async function openLab(browser, path = "") {
     window.__cspViolations = [];
     document.addEventListener("securitypolicyviolation", (e) => window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
   });
-  await page.goto(new URL(path, BASE_URL).href);
+  await page.goto(new URL(path, base).href);
   await page.evaluate(() => window.threadlab.ready);
   return { page, problems };
 }
@@ -89,11 +89,11 @@ export const overlap = (a, b) => a.start < b.end && b.start < a.end;
  * One browser and one opened playground for a whole test file: registers the
  * before/after hooks and returns the holder they fill ({browser, page, problems}).
  */
-export function useLab(path = "") {
+export function useLab(path = "", base = BASE_URL) {
   const lab = {};
   before(async () => {
     lab.browser = await launch();
-    Object.assign(lab, await openLab(lab.browser, path));
+    Object.assign(lab, await openLab(lab.browser, path, base));
   });
   after(async () => {
     await lab.browser?.close();

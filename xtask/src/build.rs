@@ -37,6 +37,24 @@ pub fn site(root: &Path) -> Result<PathBuf> {
             "the wasm memory is not shared: the threaded build flags did not apply (see .cargo/config.toml)".into()
         );
     }
+    // The same app without threads, for pages that are not cross-origin isolated (no
+    // shared memory there): main thread and processes still work. Its own target dir
+    // keeps the two builds from invalidating each other; RUSTFLAGS replaces the atomics
+    // flags of .cargo/config.toml, and the stock wasm32 std needs no build-std.
+    step("building the app without threads (for pages that are not cross-origin isolated)");
+    run(nightly("cargo")
+        .current_dir(root)
+        .env("RUSTFLAGS", "-Cdebuginfo=0")
+        .env("CARGO_TARGET_DIR", root.join("target/st"))
+        .args(["rustc", "--lib", "--release", "--target", "wasm32-unknown-unknown", "--crate-type", "cdylib"])
+        .arg("--no-default-features"))?;
+    let pkg_st = site.join("pkg-st");
+    let _ = std::fs::remove_dir_all(&pkg_st);
+    run(Command::new("wasm-bindgen")
+        .current_dir(root)
+        .args(["--target", "web", "--no-typescript", "--out-dir"])
+        .arg(&pkg_st)
+        .arg("target/st/wasm32-unknown-unknown/release/threadlab.wasm"))?;
     copy(&root.join("index.html"), &site.join("index.html"))?;
     copy_dir(&root.join("www"), &site.join("www"))?;
     eprintln!("    site ready in {} ({:.0} s)", site.display(), started.elapsed().as_secs_f64());

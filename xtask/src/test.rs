@@ -62,6 +62,7 @@ pub fn command(args: &[String]) -> Result {
 
     timed("end-to-end tests", &mut || {
         let addr = serve::spawn(site.clone().expect("built above"))?;
+        let plain = serve::spawn_with(site.clone().expect("built above"), false)?;
         step(&format!("end-to-end tests with Playwright against http://{addr}/"));
         let artifacts = root.join("target/e2e");
         std::fs::create_dir_all(&artifacts).map_err(|e| e.to_string())?;
@@ -69,6 +70,7 @@ pub fn command(args: &[String]) -> Result {
         cmd.current_dir(root.join("tests/e2e"))
             .args(["--test", "--test-concurrency=1"])
             .env("THREADLAB_URL", format!("http://{addr}/"))
+            .env("THREADLAB_PLAIN_URL", format!("http://{plain}/"))
             .env("CHROMIUM", CHROMIUM)
             .env("ARTIFACTS", &artifacts);
         browser_env(&mut cmd);

@@ -36,7 +36,12 @@ impl AppProps {
 #[function_component(App)]
 pub fn app(props: &AppProps) -> Html {
     let lab = props.lab.clone();
-    let state = use_reducer(|| State::new(lab.ms_per_unit));
+    let state = use_reducer(|| {
+        let mut state = State::new(lab.ms_per_unit);
+        // Known before any event: the lab may report it before this component listens.
+        state.engine_errors[state::slot(crate::core::config::Engine::Threads)] = lab.threads_unavailable.clone();
+        state
+    });
 
     // Everything the lab does (for the Run button or the API) reaches the page here.
     {
