@@ -4,6 +4,7 @@ pub mod config;
 pub mod gil;
 pub mod kernel;
 pub mod memory;
+pub mod permalink;
 pub mod protocol;
 pub mod py;
 pub mod python;

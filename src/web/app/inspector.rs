@@ -32,6 +32,10 @@ pub const PRESETS: [(&str, &str); 4] = [
 pub struct InspectorProps {
     pub state: UseReducerHandle<State>,
     pub lab: Rc<LabRef>,
+    /// The script to start with (from the link, or the first preset).
+    pub initial: String,
+    /// Told of every edit, so that the page's link carries the script.
+    pub on_change: Callback<String>,
 }
 
 /// A `Lab` compared by identity, for props.
@@ -47,7 +51,11 @@ const LINE_PX: f64 = 21.0;
 
 #[function_component(Inspector)]
 pub fn inspector(props: &InspectorProps) -> Html {
-    let source = use_state(|| PRESETS[0].1.to_owned());
+    let source = use_state(|| props.initial.clone());
+    {
+        let on_change = props.on_change.clone();
+        use_effect_with((*source).clone(), move |s| on_change.emit(s.clone()));
+    }
     let report = use_state(|| None::<Rc<Report>>);
     let index = use_state(|| 0usize);
 

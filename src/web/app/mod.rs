@@ -10,6 +10,7 @@ pub mod state;
 pub mod timeline;
 
 use crate::core::config::{BadKind, RawConfig, RawValue, RunConfig, Variant, Workload};
+use crate::core::permalink;
 use crate::web::clock::now_ms;
 use crate::web::lab::{Lab, LabEvent, RunError};
 use state::{Action, State};
@@ -36,12 +37,24 @@ impl AppProps {
 #[function_component(App)]
 pub fn app(props: &AppProps) -> Html {
     let lab = props.lab.clone();
+    // The experiment in the URL: checked parameter by parameter; bad ones are reported.
+    let link = use_memo((), |()| {
+        let query = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
+        permalink::read(&query)
+    });
+    let link_value = |key: &str| link.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
     let state = use_reducer(|| {
         let mut state = State::new(lab.ms_per_unit);
         // Known before any event: the lab may report it before this component listens.
         state.engine_errors[state::slot(crate::core::config::Engine::Threads)] = lab.threads_unavailable.clone();
+        state.form.apply_link(&link.0);
+        if !link.1.is_empty() {
+            state.notice =
+                Some(format!("Some settings of this link were ignored (defaults used): {}", link.1.join(" ")));
+        }
         state
     });
+    let script = use_state(|| link_value("script").unwrap_or_else(|| inspector::PRESETS[0].1.to_owned()));
 
     // Everything the lab does (for the Run button or the API) reaches the page here.
     {
@@ -118,7 +131,56 @@ pub fn app(props: &AppProps) -> Html {
     };
 
     let shown_config = state.live.as_ref().map(|l| l.config.clone()).unwrap_or_else(|| preview_config(&state, &lab));
-    let panel = use_state(|| Panel::Lab);
+    let panel =
+        use_state(|| if link_value("panel").as_deref() == Some("refcount") { Panel::Refcount } else { Panel::Lab });
+
+    // Keep the URL in step with the experiment, so that the address bar is always a permalink.
+    use_effect_with((state.form.clone(), *panel, (*script).clone()), |(form, panel, script)| {
+        let mut pairs = vec![("panel", panel.key().to_owned())];
+        pairs.extend(form.link_pairs());
+        if *panel == Panel::Refcount {
+            pairs.push(("script", script.clone()));
+        }
+        if let Some(window) = web_sys::window() {
+            if let Ok(history) = window.history() {
+                let _ = history.replace_state_with_url(
+                    &JsValue::NULL,
+                    "",
+                    Some(&format!("?{}", permalink::encode_query(&pairs))),
+                );
+            }
+        }
+    });
+    // autorun=1: run the linked experiment once the page is up.
+    {
+        let (on_run, state) = (on_run.clone(), state.clone());
+        let autorun = link_value("autorun").as_deref() == Some("1") && *panel == Panel::Lab;
+        use_effect_with((), move |()| {
+            if autorun {
+                on_run.emit(vec![state.form.variant()]);
+            }
+        });
+    }
+    let on_copy = {
+        let dispatcher = state.dispatcher();
+        Callback::from(move |_: MouseEvent| {
+            let Some(window) = web_sys::window() else { return };
+            let href = window.location().href().unwrap_or_default();
+            let clipboard =
+                js_sys::Reflect::get(&window.navigator(), &"clipboard".into()).ok().filter(|c| !c.is_undefined());
+            let copied = clipboard.and_then(|c| {
+                let write: js_sys::Function = js_sys::Reflect::get(&c, &"writeText".into()).ok()?.dyn_into().ok()?;
+                write.call1(&c, &href.clone().into()).ok()
+            });
+            let message =
+                if copied.is_some() { "Link copied: it opens this very experiment." } else { "Copy this link:" };
+            dispatcher.dispatch(Action::Notice(format!("{message} {href}")));
+        })
+    };
+    let on_script = {
+        let script = script.clone();
+        Callback::from(move |s: String| script.set(s))
+    };
     let lab_ref = use_memo(Rc::as_ptr(&lab) as usize, {
         let lab = lab.clone();
         move |_| inspector::LabRef(lab)
@@ -143,6 +205,7 @@ pub fn app(props: &AppProps) -> Html {
                     {tab(Panel::Lab, "Threads & processes")}
                     {tab(Panel::Refcount, "Reference counts")}
                 </nav>
+                <button class="copy-link" onclick={on_copy} data-testid="copy-link" title="Copy a link that opens this experiment">{"Copy link"}</button>
                 <heartbeat::Heartbeat last_gap={state.last_of(Variant::Main).and_then(|r| r.longest_frame_gap_ms)} />
             </header>
             if let Some(notice) = &state.notice {
@@ -153,7 +216,7 @@ pub fn app(props: &AppProps) -> Html {
             }
             if *panel == Panel::Refcount {
                 <main class="single">
-                    <inspector::Inspector state={state.clone()} lab={lab_ref.clone()} />
+                    <inspector::Inspector state={state.clone()} lab={lab_ref.clone()} initial={(*script).clone()} on_change={on_script} />
                 </main>
             } else {
             <main class="layout">

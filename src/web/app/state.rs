@@ -62,6 +62,54 @@ impl Form {
         Variant::of(self.engine, self.gil)
     }
 
+    /// Takes the settings of a link (already checked by `core::permalink::read`).
+    pub fn apply_link(&mut self, pairs: &[(String, String)]) {
+        for (k, v) in pairs {
+            match k.as_str() {
+                "engine" => self.engine = Engine::from_key(v).unwrap_or(self.engine),
+                "workload" => self.workload = Workload::from_key(v).unwrap_or(self.workload),
+                "tasks" => self.tasks.clone_from(v),
+                "duration_ms" => self.duration_ms.clone_from(v),
+                "cpu_ms" => self.cpu_ms.clone_from(v),
+                "workers" => self.workers.clone_from(v),
+                "gil" => self.gil = v == "true",
+                "switch_interval_ms" => self.switch_interval_ms.clone_from(v),
+                "bad" => self.bad_kind.clone_from(v),
+                "bad_id" => self.bad_id.clone_from(v),
+                "timeout_ms" => self.timeout_ms.clone_from(v),
+                _ => {}
+            }
+        }
+    }
+
+    /// The link parameters of this form (the inspector's script and the panel are added by the page).
+    #[must_use]
+    pub fn link_pairs(&self) -> Vec<(&'static str, String)> {
+        let mut pairs = vec![
+            ("engine", self.engine.key().to_owned()),
+            ("workload", self.workload.key().to_owned()),
+            ("tasks", self.tasks.clone()),
+            (
+                if self.workload == Workload::Io { "duration_ms" } else { "cpu_ms" },
+                match self.workload {
+                    Workload::Io => self.duration_ms.clone(),
+                    Workload::Cpu => self.cpu_ms.clone(),
+                },
+            ),
+            ("workers", self.workers.clone()),
+            ("gil", self.gil.to_string()),
+            ("switch_interval_ms", self.switch_interval_ms.clone()),
+        ];
+        if !self.bad_kind.is_empty() {
+            pairs.extend([
+                ("bad", self.bad_kind.clone()),
+                ("bad_id", self.bad_id.clone()),
+                ("timeout_ms", self.timeout_ms.clone()),
+            ]);
+        }
+        pairs
+    }
+
     /// The run request this form describes, for `variant`.
     ///
     /// # Errors
@@ -228,6 +276,7 @@ pub enum Action {
     Errors(Vec<FieldError>),
     Lab(LabEvent),
     Tick(f64),
+    Notice(String),
     DismissNotice,
 }
 
@@ -258,6 +307,7 @@ impl Reducible for State {
             Action::Errors(errors) => s.errors = errors,
             Action::Tick(now) => s.now = now,
             Action::DismissNotice => s.notice = None,
+            Action::Notice(text) => s.notice = Some(text),
             Action::Lab(event) => s.apply(event),
         }
         Rc::new(s)

@@ -1,0 +1,180 @@
+//! The experiment in the URL: `?engine=threads&tasks=4&…` — read, checked, written.
+//!
+//! Every parameter is checked on its own; a bad or unknown one is ignored (its field keeps
+//! its default) and reported, so a corrupted link still opens a working page.
+
+use crate::core::config::{whole_number, Engine, RawValue, Workload, MAX_DURATION_MS, MAX_TASKS, MAX_WORKERS};
+use crate::core::gil::{MAX_SWITCH_INTERVAL_MS, MIN_SWITCH_INTERVAL_MS};
+
+/// The parameters a link may carry, in the order links are written.
+pub const KEYS: [&str; 14] = [
+    "panel",
+    "engine",
+    "workload",
+    "tasks",
+    "duration_ms",
+    "cpu_ms",
+    "workers",
+    "gil",
+    "switch_interval_ms",
+    "bad",
+    "bad_id",
+    "timeout_ms",
+    "script",
+    "autorun",
+];
+
+/// The longest inspector script a link may carry.
+pub const MAX_SCRIPT: usize = 20_000;
+
+/// `a=1&b=x%20y` → pairs, percent-decoded (`+` is a space).
+#[must_use]
+pub fn decode_query(query: &str) -> Vec<(String, String)> {
+    query
+        .trim_start_matches('?')
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => match (bytes.get(i + 1).and_then(|b| hex(*b)), bytes.get(i + 2).and_then(|b| hex(*b))) {
+                (Some(h), Some(l)) => {
+                    out.push(h * 16 + l);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).and_then(|d| u8::try_from(d).ok())
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986).
+#[must_use]
+pub fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Pairs → `a=1&b=x%20y`.
+#[must_use]
+pub fn encode_query(pairs: &[(&str, String)]) -> String {
+    pairs.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&")
+}
+
+/// Checks one parameter; `Err` says why it was ignored.
+///
+/// # Errors
+/// When the key is unknown or the value is not one the field takes.
+pub fn check(key: &str, value: &str) -> Result<(), String> {
+    let text = RawValue::Text(value.to_owned());
+    let number = |field: &'static str, label: &str, lo: u32, hi: u32, unit: &str| {
+        whole_number(field, label, &text, lo, hi, unit).map(drop).map_err(|e| e.message)
+    };
+    match key {
+        "panel" => matches!(value, "lab" | "refcount")
+            .then_some(())
+            .ok_or_else(|| format!("panel must be lab or refcount; got {value:?}.")),
+        "engine" => Engine::from_key(value)
+            .map(drop)
+            .ok_or_else(|| format!("engine must be main, threads or processes; got {value:?}.")),
+        "workload" => {
+            Workload::from_key(value).map(drop).ok_or_else(|| format!("workload must be io or cpu; got {value:?}."))
+        }
+        "tasks" => number("tasks", "Tasks", 1, MAX_TASKS, ""),
+        "duration_ms" => number("duration_ms", "Duration", 1, MAX_DURATION_MS, " ms"),
+        "cpu_ms" => number("cpu_ms", "Task size", 1, MAX_DURATION_MS, " ms"),
+        "workers" => number("workers", "Workers", 1, MAX_WORKERS, ""),
+        "timeout_ms" => number("timeout_ms", "Timeout", 100, 60_000, " ms"),
+        "bad_id" => number("bad_id", "The bad task's number", 0, MAX_TASKS - 1, ""),
+        "gil" => matches!(value, "true" | "false")
+            .then_some(())
+            .ok_or_else(|| format!("gil must be true or false; got {value:?}.")),
+        "bad" => matches!(value, "" | "panic" | "hang")
+            .then_some(())
+            .ok_or_else(|| format!("bad must be panic or hang; got {value:?}.")),
+        "autorun" => {
+            matches!(value, "0" | "1").then_some(()).ok_or_else(|| format!("autorun must be 0 or 1; got {value:?}."))
+        }
+        "switch_interval_ms" => value
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && (MIN_SWITCH_INTERVAL_MS..=MAX_SWITCH_INTERVAL_MS).contains(v))
+            .map(drop)
+            .ok_or_else(|| format!("Switch interval must be a number of ms from 0.1 to 100; got {value:?}.")),
+        "script" => (value.chars().count() <= MAX_SCRIPT)
+            .then_some(())
+            .ok_or_else(|| format!("The script is longer than {MAX_SCRIPT} characters.")),
+        _ => Err(format!("Unknown parameter {key:?}.")),
+    }
+}
+
+/// Splits a query into the parameters to use and a notice for each one ignored.
+#[must_use]
+pub fn read(query: &str) -> (Vec<(String, String)>, Vec<String>) {
+    let mut good = Vec::new();
+    let mut notices = Vec::new();
+    for (k, v) in decode_query(query) {
+        match check(&k, &v) {
+            Ok(()) => good.push((k, v)),
+            Err(why) => notices.push(format!("Ignored {k}: {why}")),
+        }
+    }
+    (good, notices)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_link_round_trips() {
+        let pairs = [("engine", "threads".to_owned()), ("script", "a = [1, 2]\nprint(a) # é&=?".to_owned())];
+        let query = encode_query(&pairs);
+        assert!(!query.contains(' ') && !query.contains('\n'));
+        let back = decode_query(&format!("?{query}"));
+        assert_eq!(back, pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn bad_and_unknown_parameters_are_ignored_with_a_notice() {
+        let (good, notices) =
+            read("engine=threads&tasks=abc&workers=99&gil=false&colour=red&switch_interval_ms=0.05&x");
+        assert_eq!(good, [("engine".to_owned(), "threads".to_owned()), ("gil".to_owned(), "false".to_owned())]);
+        assert_eq!(notices.len(), 5, "{notices:?}");
+        assert!(notices[0].starts_with("Ignored tasks: Tasks must be a whole number from 1 to 64"));
+        assert!(notices.iter().any(|n| n.contains("Unknown parameter \"colour\"")));
+    }
+
+    #[test]
+    fn broken_percent_escapes_do_not_panic() {
+        for q in ["a=%", "a=%4", "a=%zz", "%%%=%%", "=", "&&&", "a=%E2%82"] {
+            let _ = read(q);
+        }
+        assert_eq!(decode("%41%zz%"), "A%zz%");
+    }
+}

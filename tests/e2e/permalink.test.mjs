@@ -1,0 +1,50 @@
+// Permalinks: the URL carries the experiment; bad links open a working page with a notice.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { BASE_URL, expectNoProblems, useLab } from "./harness.mjs";
+
+const lab = useLab();
+const open = async (query) => {
+  await lab.page.goto(new URL(`?${query}`, BASE_URL).href);
+  await lab.page.evaluate(() => window.threadlab.ready);
+};
+const value = (label) => lab.page.getByLabel(label, { exact: true }).inputValue();
+
+test("a link restores every field, and the address bar follows edits", async () => {
+  await open("engine=processes&workload=cpu&tasks=5&cpu_ms=40&workers=3&gil=false&bad=hang&bad_id=4&timeout_ms=900");
+  assert.equal(await value("Tasks"), "5");
+  assert.equal(await value("Workers"), "3");
+  assert.equal(await value("Each task computes for about (ms)"), "40");
+  assert.equal(await value("Bad task number"), "4");
+  assert.equal(await value("Timeout (ms)"), "900");
+  assert.equal(await lab.page.getByTestId("engine-processes").isChecked(), true);
+  assert.equal(await lab.page.getByTestId("gil").isChecked(), false);
+  await lab.page.getByLabel("Tasks", { exact: true }).fill("7");
+  assert.match(await lab.page.evaluate(() => location.search), /tasks=7/);
+});
+
+test("the inspector's script and panel travel in the link", async () => {
+  await open(`panel=refcount&script=${encodeURIComponent("x = [1]\ny = x\n")}`);
+  assert.equal(await lab.page.getByTestId("refcount-source").inputValue(), "x = [1]\ny = x\n");
+});
+
+test("autorun=1 runs the linked experiment", async () => {
+  await open("engine=threads&workload=io&tasks=2&duration_ms=100&workers=2&autorun=1");
+  await lab.page.waitForSelector("[data-testid=panel-threads][data-run]");
+  assert.equal(await lab.page.locator("[data-testid=panel-threads] [data-testid=bar]").count(), 2);
+});
+
+test("a corrupted link opens a working page and says what it ignored", async () => {
+  const bad = ["engine=gpu", "tasks=-3", "tasks=abc", "workers=1e9", "duration_ms=NaN", "gil=maybe", "switch_interval_ms=0",
+    "bad=explode", "timeout_ms=5", "panel=nope", "autorun=yes", "colour=red", "tasks=%zz"];
+  for (const q of bad) {
+    await open(q);
+    const notice = await lab.page.getByTestId("notice").textContent();
+    assert.match(notice, /Some settings of this link were ignored \(defaults used\): Ignored /, q);
+    assert.equal(await value("Tasks"), "2", "the default stands");
+  }
+  const result = await lab.page.evaluate(() => window.threadlab.run({ engine: "main", workload: "io", tasks: 1, duration_ms: 10 }));
+  assert.equal(result.tasks[0].status, "ok");
+});
+
+expectNoProblems(lab);
