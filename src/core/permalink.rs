@@ -7,7 +7,8 @@ use crate::core::config::{whole_number, Engine, RawValue, Workload, MAX_DURATION
 use crate::core::gil::{MAX_SWITCH_INTERVAL_MS, MIN_SWITCH_INTERVAL_MS};
 
 /// The parameters a link may carry, in the order links are written.
-pub const KEYS: [&str; 14] = [
+pub const KEYS: [&str; 15] = [
+    "embed",
     "panel",
     "engine",
     "workload",
@@ -117,6 +118,9 @@ pub fn check(key: &str, value: &str) -> Result<(), String> {
         "bad" => matches!(value, "" | "panic" | "hang")
             .then_some(())
             .ok_or_else(|| format!("bad must be panic or hang; got {value:?}.")),
+        "embed" => {
+            matches!(value, "0" | "1").then_some(()).ok_or_else(|| format!("embed must be 0 or 1; got {value:?}."))
+        }
         "autorun" => {
             matches!(value, "0" | "1").then_some(()).ok_or_else(|| format!("autorun must be 0 or 1; got {value:?}."))
         }

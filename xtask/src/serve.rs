@@ -13,14 +13,14 @@ use std::time::Duration;
 pub fn command(args: &[String]) -> Result {
     let mut port = 8080u16;
     let mut host = "127.0.0.1".to_owned();
-    let mut isolate = true;
+    let mut headers = Headers::ThreadLab;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--port" => port = it.next().and_then(|p| p.parse().ok()).ok_or("--port needs a number from 0 to 65535")?,
             "--host" => host = it.next().cloned().ok_or("--host needs an address")?,
             // To see the page as a host without COOP/COEP serves it: no threads engine.
-            "--no-isolation" => isolate = false,
+            "--no-isolation" => headers = Headers::NotIsolated,
             other => return Err(format!("serve: unknown option {other:?}")),
         }
     }
@@ -30,7 +30,7 @@ pub fn command(args: &[String]) -> Result {
         TcpListener::bind((host.as_str(), port)).map_err(|e| format!("cannot listen on {host}:{port}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     step(&format!("ThreadLab is at http://{addr}/  (Ctrl-C stops it)"));
-    accept_loop(&listener, &site, isolate);
+    accept_loop(&listener, &site, headers);
     Ok(())
 }
 
@@ -39,25 +39,36 @@ pub fn command(args: &[String]) -> Result {
 /// # Errors
 /// When no port can be had.
 pub fn spawn(site: PathBuf) -> Result<SocketAddr> {
-    spawn_with(site, true)
+    spawn_with(site, Headers::ThreadLab)
 }
 
-/// Like [`spawn`]; `isolate: false` leaves out COOP/COEP, as a plain static host would.
+/// What a server sends besides the files.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Headers {
+    /// Cross-origin isolation and the strict CSP: `cargo xtask serve`.
+    ThreadLab,
+    /// The CSP but no isolation, as a plain static host: `--no-isolation`.
+    NotIsolated,
+    /// Nothing at all: a course page embedding ThreadLab (tests).
+    Plain,
+}
+
+/// Like [`spawn`], with other headers.
 ///
 /// # Errors
 /// When no port can be had.
-pub fn spawn_with(site: PathBuf, isolate: bool) -> Result<SocketAddr> {
+pub fn spawn_with(site: PathBuf, headers: Headers) -> Result<SocketAddr> {
     let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    std::thread::spawn(move || accept_loop(&listener, &site, isolate));
+    std::thread::spawn(move || accept_loop(&listener, &site, headers));
     Ok(addr)
 }
 
-fn accept_loop(listener: &TcpListener, site: &Path, isolate: bool) {
+fn accept_loop(listener: &TcpListener, site: &Path, headers: Headers) {
     for stream in listener.incoming().flatten() {
         let site = site.to_path_buf();
         std::thread::spawn(move || {
-            let _ = handle(stream, &site, isolate);
+            let _ = handle(stream, &site, headers);
         });
     }
 }
@@ -99,7 +110,7 @@ fn resolve(site: &Path, target: &str) -> Option<PathBuf> {
     file.is_file().then_some(file)
 }
 
-fn handle(stream: TcpStream, site: &Path, isolate: bool) -> std::io::Result<()> {
+fn handle(stream: TcpStream, site: &Path, headers: Headers) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut out = stream;
@@ -125,17 +136,20 @@ fn handle(stream: TcpStream, site: &Path, isolate: bool) -> std::io::Result<()> 
             ("GET" | "HEAD", None) => ("404 Not Found", "text/plain; charset=utf-8", b"not found\n".to_vec()),
             _ => ("405 Method Not Allowed", "text/plain; charset=utf-8", b"method not allowed\n".to_vec()),
         };
-        let isolation = if isolate {
+        let isolation = if headers == Headers::ThreadLab {
+            // Document-Isolation-Policy (Chromium 137+) isolates this document even inside
+            // an iframe of a course page that is not isolated itself: threads work in embeds.
             "Cross-Origin-Opener-Policy: same-origin\r\n\
              Cross-Origin-Embedder-Policy: require-corp\r\n\
-             Cross-Origin-Resource-Policy: same-origin\r\n"
+             Cross-Origin-Resource-Policy: cross-origin\r\n\
+             Document-Isolation-Policy: isolate-and-require-corp\r\n"
         } else {
             ""
         };
+        let csp = if headers == Headers::Plain { String::new() } else { format!("Content-Security-Policy: {CSP}\r\n") };
         let head = format!(
             "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\n\
-             {isolation}\
-             Content-Security-Policy: {CSP}\r\n\
+             {isolation}{csp}\
              Cache-Control: no-cache\r\n\
              Connection: {}\r\n\r\n",
             body.len(),

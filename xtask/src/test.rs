@@ -62,7 +62,20 @@ pub fn command(args: &[String]) -> Result {
 
     timed("end-to-end tests", &mut || {
         let addr = serve::spawn(site.clone().expect("built above"))?;
-        let plain = serve::spawn_with(site.clone().expect("built above"), false)?;
+        let plain = serve::spawn_with(site.clone().expect("built above"), serve::Headers::NotIsolated)?;
+        // A course page on another origin, with no isolation headers, embedding ThreadLab.
+        let course = root.join("target/course");
+        std::fs::create_dir_all(&course).map_err(|e| e.to_string())?;
+        std::fs::write(
+            course.join("index.html"),
+            format!(
+                "<!doctype html><title>A course</title><link rel=\"icon\" href=\"data:,\"><h1>A course page</h1>\
+                 <iframe id=\"lab\" src=\"http://{addr}/?embed=1\" width=\"400\" height=\"800\" \
+                 allow=\"cross-origin-isolated\"></iframe>"
+            ),
+        )
+        .map_err(|e| e.to_string())?;
+        let course = serve::spawn_with(course, serve::Headers::Plain)?;
         step(&format!("end-to-end tests with Playwright against http://{addr}/"));
         let artifacts = root.join("target/e2e");
         std::fs::create_dir_all(&artifacts).map_err(|e| e.to_string())?;
@@ -71,6 +84,8 @@ pub fn command(args: &[String]) -> Result {
             .args(["--test", "--test-concurrency=1"])
             .env("THREADLAB_URL", format!("http://{addr}/"))
             .env("THREADLAB_PLAIN_URL", format!("http://{plain}/"))
+            // Another origin: localhost, where the app is at 127.0.0.1.
+            .env("THREADLAB_COURSE_URL", format!("http://localhost:{}/", course.port()))
             .env("CHROMIUM", CHROMIUM)
             .env("ARTIFACTS", &artifacts);
         browser_env(&mut cmd);

@@ -55,6 +55,9 @@ pub fn app(props: &AppProps) -> Html {
         state
     });
     let script = use_state(|| link_value("script").unwrap_or_else(|| inspector::PRESETS[0].1.to_owned()));
+    // ?embed=1: a compact page for an iframe in a course site.
+    let embedded = link_value("embed").as_deref() == Some("1");
+    let show_embed = use_state(|| false);
 
     // Everything the lab does (for the Run button or the API) reaches the page here.
     {
@@ -135,8 +138,11 @@ pub fn app(props: &AppProps) -> Html {
         use_state(|| if link_value("panel").as_deref() == Some("refcount") { Panel::Refcount } else { Panel::Lab });
 
     // Keep the URL in step with the experiment, so that the address bar is always a permalink.
-    use_effect_with((state.form.clone(), *panel, (*script).clone()), |(form, panel, script)| {
+    use_effect_with((state.form.clone(), *panel, (*script).clone()), move |(form, panel, script)| {
         let mut pairs = vec![("panel", panel.key().to_owned())];
+        if embedded {
+            pairs.push(("embed", "1".to_owned()));
+        }
         pairs.extend(form.link_pairs());
         if *panel == Panel::Refcount {
             pairs.push(("script", script.clone()));
@@ -195,7 +201,7 @@ pub fn app(props: &AppProps) -> Html {
     };
 
     html! {
-        <div class="app" data-busy={state.busy().to_string()}>
+        <div class={classes!("app", embedded.then_some("embedded"))} data-busy={state.busy().to_string()}>
             <header class="masthead">
                 <div class="brand">
                     <h1>{"ThreadLab"}</h1>
@@ -205,9 +211,23 @@ pub fn app(props: &AppProps) -> Html {
                     {tab(Panel::Lab, "Threads & processes")}
                     {tab(Panel::Refcount, "Reference counts")}
                 </nav>
-                <button class="copy-link" onclick={on_copy} data-testid="copy-link" title="Copy a link that opens this experiment">{"Copy link"}</button>
+                if embedded {
+                    <a class="open-full" href={full_page_url()} target="_blank" rel="noopener" data-testid="open-full">{"Open full playground ↗"}</a>
+                } else {
+                    <button class="copy-link" onclick={on_copy} data-testid="copy-link" title="Copy a link that opens this experiment">{"Copy link"}</button>
+                    <button class="copy-link" data-testid="embed" onclick={{
+                        let show = show_embed.clone();
+                        Callback::from(move |_: MouseEvent| show.set(!*show))
+                    }}>{"Embed"}</button>
+                }
                 <heartbeat::Heartbeat last_gap={state.last_of(Variant::Main).and_then(|r| r.longest_frame_gap_ms)} />
             </header>
+            if *show_embed && !embedded {
+                <div class="notice embed-dialog" role="dialog" aria-label="Embed this experiment">
+                    <label for="embed-snippet">{"Paste this into your course page (works in Chromium even if the page is not cross-origin isolated):"}</label>
+                    <textarea id="embed-snippet" readonly=true rows="3" data-testid="embed-snippet" value={embed_snippet()} />
+                </div>
+            }
             if let Some(notice) = &state.notice {
                 <div class="notice" role="alert" data-testid="notice">
                     <span>{notice}</span>
@@ -246,6 +266,24 @@ pub fn app(props: &AppProps) -> Html {
             </footer>
         </div>
     }
+}
+
+/// This page's address without `embed=1`: the full playground, same experiment.
+fn full_page_url() -> String {
+    let Some(window) = web_sys::window() else { return String::new() };
+    let href = window.location().href().unwrap_or_default();
+    href.replace("&embed=1", "").replace("?embed=1&", "?").replace("?embed=1", "")
+}
+
+/// An iframe that embeds this very experiment in a course page.
+fn embed_snippet() -> String {
+    let Some(window) = web_sys::window() else { return String::new() };
+    let href = window.location().href().unwrap_or_default();
+    let src = if href.contains('?') { format!("{href}&embed=1") } else { format!("{href}?embed=1") };
+    format!(
+        "<iframe src=\"{}\" width=\"100%\" height=\"760\" style=\"border:0\" allow=\"cross-origin-isolated\" title=\"ThreadLab\"></iframe>",
+        src.replace('&', "&amp;").replace('"', "&quot;")
+    )
 }
 
 /// The page's two experiments.
