@@ -15,7 +15,32 @@ function showFatal(message) {
   root.append(box);
 }
 
+/**
+ * On a static host that sends no COOP/COEP, a service worker adds them (see
+ * coi-serviceworker.js); it needs one reload to take over the page. Returns true when
+ * that reload is under way. Tried once per tab: if isolation still fails, the page runs
+ * without threads.
+ */
+async function isolateWithServiceWorker() {
+  // Only the static build (cargo xtask dist) asks for it; ThreadLab's own server sends the headers.
+  if (!document.querySelector('meta[name="threadlab-coi-serviceworker"]')) return false;
+  if (self.crossOriginIsolated || !("serviceWorker" in navigator) || !window.isSecureContext) return false;
+  if (sessionStorage.getItem("threadlab-coi-tried")) return false;
+  sessionStorage.setItem("threadlab-coi-tried", "1");
+  try {
+    const script = new URL("../coi-serviceworker.js", import.meta.url);
+    const registration = await navigator.serviceWorker.register(script, { scope: new URL("../", import.meta.url).pathname });
+    if (registration.active && navigator.serviceWorker.controller) return false; // it is there, and still no isolation
+    await navigator.serviceWorker.ready;
+    window.location.reload();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const api = (async () => {
+  if (await isolateWithServiceWorker()) return new Promise(() => {}); // the page is reloading
   // Threads need shared wasm memory, i.e. SharedArrayBuffer, which browsers give only to
   // cross-origin isolated pages (https://developer.mozilla.org/docs/Web/API/Window/crossOriginIsolated).
   // Elsewhere the build without threads loads: the main thread and processes still work.

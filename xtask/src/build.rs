@@ -61,6 +61,46 @@ pub fn site(root: &Path) -> Result<PathBuf> {
     Ok(site)
 }
 
+/// `cargo xtask dist`: a self-contained `dist/` for any static host, under any sub-path.
+///
+/// Beside the site: a `_headers` file for hosts that read one (Netlify, Cloudflare Pages),
+/// and, for hosts that set no headers at all, the service worker that adds them (the
+/// page asks for it through a meta tag only this build has).
+///
+/// # Errors
+/// When the build or a copy fails.
+pub fn dist(root: &Path) -> Result<PathBuf> {
+    let site = site(root)?;
+    let dist = root.join("dist");
+    assemble_dist(root, &site, &dist)?;
+    eprintln!("    dist ready in {}: publish the folder as it is", dist.display());
+    Ok(dist)
+}
+
+/// Copies a built `site` into `dist` and adds what static hosts need (see [`dist`]).
+///
+/// # Errors
+/// When a copy or a write fails.
+pub fn assemble_dist(root: &Path, site: &Path, dist: &Path) -> Result {
+    let _ = std::fs::remove_dir_all(dist);
+    copy_dir(site, dist)?;
+    let index = std::fs::read_to_string(dist.join("index.html")).map_err(|e| e.to_string())?;
+    let meta = "<meta name=\"threadlab-coi-serviceworker\" content=\"coi-serviceworker.js\">";
+    let index = index.replacen("<meta charset=\"utf-8\">", &format!("<meta charset=\"utf-8\">\n  {meta}"), 1);
+    std::fs::write(dist.join("index.html"), index).map_err(|e| e.to_string())?;
+    copy(&root.join("www/coi-serviceworker.js"), &dist.join("coi-serviceworker.js"))?;
+    std::fs::write(
+        dist.join("_headers"),
+        format!(
+            "/*\n  Cross-Origin-Opener-Policy: same-origin\n  Cross-Origin-Embedder-Policy: require-corp\n  \
+             Cross-Origin-Resource-Policy: cross-origin\n  Document-Isolation-Policy: isolate-and-require-corp\n  \
+             Content-Security-Policy: {}\n",
+            crate::serve::CSP
+        ),
+    )
+    .map_err(|e| e.to_string())
+}
+
 fn copy(from: &Path, to: &Path) -> Result {
     if let Some(parent) = to.parent() {
         std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;

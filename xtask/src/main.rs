@@ -21,6 +21,7 @@ cargo xtask <command>
   test                             install what is missing, build, run every test
   bench [--quick]                  measure in headless Chromium; writes target/bench/report.json
   build                            build the release app into target/site/
+  dist                             a self-contained dist/ for static hosts (_headers, service worker)
   setup [--browser]                only install what is missing
 
 ";
@@ -39,6 +40,7 @@ fn main() -> ExitCode {
         Some("test") => test::command(&args[1..]),
         Some("bench") => bench::command(&args[1..]),
         Some("build") => tools::ensure_build_tools().and_then(|()| build::site(&root())).map(drop),
+        Some("dist") => tools::ensure_build_tools().and_then(|()| build::dist(&root())).map(drop),
         Some("setup") => tools::ensure_build_tools().and_then(|()| {
             if args.iter().any(|a| a == "--browser") {
                 tools::ensure_test_tools()

@@ -76,6 +76,10 @@ pub fn command(args: &[String]) -> Result {
         )
         .map_err(|e| e.to_string())?;
         let course = serve::spawn_with(course, serve::Headers::Plain)?;
+        // `cargo xtask dist`'s folder under a sub-path of a host that sends no headers at all.
+        let host = root.join("target/dist-host");
+        build::assemble_dist(&root, site.as_ref().expect("built above"), &host.join("threadlab"))?;
+        let host = serve::spawn_with(host, serve::Headers::Plain)?;
         step(&format!("end-to-end tests with Playwright against http://{addr}/"));
         let artifacts = root.join("target/e2e");
         std::fs::create_dir_all(&artifacts).map_err(|e| e.to_string())?;
@@ -86,6 +90,7 @@ pub fn command(args: &[String]) -> Result {
             .env("THREADLAB_PLAIN_URL", format!("http://{plain}/"))
             // Another origin: localhost, where the app is at 127.0.0.1.
             .env("THREADLAB_COURSE_URL", format!("http://localhost:{}/", course.port()))
+            .env("THREADLAB_DIST_URL", format!("http://{host}/threadlab/"))
             .env("CHROMIUM", CHROMIUM)
             .env("ARTIFACTS", &artifacts);
         browser_env(&mut cmd);
