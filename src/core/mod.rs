@@ -1,6 +1,7 @@
 //! The plain-Rust heart of ThreadLab: everything a student learns from, tested natively.
 
 pub mod config;
+pub mod export;
 pub mod gil;
 pub mod kernel;
 pub mod memory;

@@ -47,6 +47,13 @@ impl TaskRecord {
         self.end_ms - self.start_ms
     }
 
+    /// How long the task spent in `state` (0 when no segments were recorded).
+    #[must_use]
+    pub fn time_in(&self, state: SegmentState) -> f64 {
+        // A fold from +0.0: an empty float `sum()` is −0.0, which would print as "-0.000".
+        self.segments.iter().filter(|s| s.state == state).fold(0.0, |total, s| total + (s.end_ms - s.start_ms))
+    }
+
     /// Whether two tasks ran at the same time: each started before the other ended.
     #[must_use]
     pub fn overlaps(&self, other: &TaskRecord) -> bool {

@@ -76,7 +76,8 @@ pub fn raw_config(config: &JsValue) -> RawConfig {
     }
 }
 
-fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
+/// A value as plain JSON-compatible JS (objects, arrays, numbers, strings; no Maps).
+pub(crate) fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(|e| JsValue::from(js_sys::Error::new(&e.to_string())))

@@ -39,8 +39,10 @@ fn frame() {
         if let Some(dot) = &*d.borrow() {
             // One beat a second: a quick swell, then rest.
             let phase = (now % 1000.0) / 1000.0;
-            let scale = 1.0 + 0.45 * (-phase * 9.0).exp();
-            let _ = dot.style().set_property("transform", &format!("scale({scale:.3})"));
+            // 1 at the beat, fading to 0: the CSS swells the dot, or only fades it under
+            // prefers-reduced-motion.
+            let beat = (-phase * 9.0).exp();
+            let _ = dot.style().set_property("--beat", &format!("{beat:.3}"));
         }
     });
     request_frame();

@@ -2,6 +2,7 @@
 
 pub mod controls;
 pub mod differences;
+pub mod export;
 pub mod heartbeat;
 pub mod inspector;
 pub mod memory;
@@ -215,7 +216,7 @@ pub fn app(props: &AppProps) -> Html {
                     <a class="open-full" href={full_page_url()} target="_blank" rel="noopener" data-testid="open-full">{"Open full playground ↗"}</a>
                 } else {
                     <button class="copy-link" onclick={on_copy} data-testid="copy-link" title="Copy a link that opens this experiment">{"Copy link"}</button>
-                    <button class="copy-link" data-testid="embed" onclick={{
+                    <button class="copy-link" data-testid="embed" aria-expanded={show_embed.to_string()} aria-controls="embed-panel" onclick={{
                         let show = show_embed.clone();
                         Callback::from(move |_: MouseEvent| show.set(!*show))
                     }}>{"Embed"}</button>
@@ -223,10 +224,14 @@ pub fn app(props: &AppProps) -> Html {
                 <heartbeat::Heartbeat last_gap={state.last_of(Variant::Main).and_then(|r| r.longest_frame_gap_ms)} />
             </header>
             if *show_embed && !embedded {
-                <div class="notice embed-dialog" role="dialog" aria-label="Embed this experiment">
+                <section class="notice embed-dialog" id="embed-panel" aria-label="Embed this experiment">
                     <label for="embed-snippet">{"Paste this into your course page (works in Chromium even if the page is not cross-origin isolated):"}</label>
                     <textarea id="embed-snippet" readonly=true rows="3" data-testid="embed-snippet" value={embed_snippet()} />
-                </div>
+                    <button class="link" onclick={{
+                        let show = show_embed.clone();
+                        Callback::from(move |_: MouseEvent| show.set(false))
+                    }}>{"Close"}</button>
+                </section>
             }
             if let Some(notice) = &state.notice {
                 <div class="notice" role="alert" data-testid="notice">

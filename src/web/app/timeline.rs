@@ -2,10 +2,11 @@
 //! task at its measured start and end, split into what its thread was doing (running,
 //! waiting for the GIL, waiting on I/O), all panels on one time scale.
 
-use super::state::{slot, State};
+use super::export::{self, Format};
+use super::state::{slot, Action, State};
 use crate::core::config::{Engine, Variant, Workload};
 use crate::core::gil::{Segment, SegmentState};
-use crate::core::timeline::{coalesce, format_ms, max_concurrency, speedup, ticks, TaskRecord, TaskStatus};
+use crate::core::timeline::{coalesce, format_ms, max_concurrency, speedup, ticks, RunResult, TaskRecord, TaskStatus};
 use yew::prelude::*;
 
 const WIDTH: f64 = 1000.0;
@@ -39,6 +40,22 @@ pub fn timelines(props: &TimelinesProps) -> Html {
     let state = &*props.state;
     let live_elapsed = state.live.as_ref().map_or(0.0, |l| (state.now - l.started_at).max(0.0));
     let scale = state.last.iter().flatten().map(|r| r.wall_ms).fold(live_elapsed, f64::max).max(100.0);
+    let on_export = {
+        let state = props.state.clone();
+        Callback::from(move |(variant, format): (Variant, Format)| {
+            let Some(result) = state.last_of(variant).cloned() else { return };
+            let svg = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.query_selector(&format!("[data-testid=panel-{}] svg.lanes", variant.key())).ok())
+                .flatten();
+            let dispatcher = state.dispatcher();
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Err(why) = export::download(&result, format, svg).await {
+                    dispatcher.dispatch(Action::Notice(format!("Could not export the {}: {why}", format.extension())));
+                }
+            });
+        })
+    };
     html! {
         <section class="card timeline" aria-labelledby="timeline-title">
             <div class="card-head">
@@ -50,7 +67,7 @@ pub fn timelines(props: &TimelinesProps) -> Html {
                 </span>
             </div>
             <p class="scale-note">{"All panels share one time axis. Hover a bar for its exact times."}</p>
-            {for Variant::ALL.into_iter().map(|variant| panel(state, variant, scale))}
+            {for Variant::ALL.into_iter().map(|variant| panel(state, variant, scale, &on_export))}
         </section>
     }
 }
@@ -104,7 +121,7 @@ fn state_word(state: SegmentState) -> &'static str {
     }
 }
 
-fn panel(state: &State, variant: Variant, scale: f64) -> Html {
+fn panel(state: &State, variant: Variant, scale: f64, on_export: &Callback<(Variant, Format)>) -> Html {
     let engine = variant.engine();
     let (bars, lanes, live) = bars_of(state, variant);
     let height = f64::from(lanes) * (LANE + GAP) + AXIS;
@@ -145,7 +162,7 @@ fn panel(state: &State, variant: Variant, scale: f64) -> Html {
             format_ms(b.end - b.start)
         );
         for s in [SegmentState::Running, SegmentState::GilWait, SegmentState::Io] {
-            let total: f64 = b.segments.iter().filter(|g| g.state == s).map(|g| g.end_ms - g.start_ms).sum();
+            let total = time_in(&b.segments, s);
             if total > 0.0 {
                 title.push_str(&format!("\n{}: {}", state_word(s), format_ms(total)));
             }
@@ -203,7 +220,74 @@ fn panel(state: &State, variant: Variant, scale: f64) -> Html {
                     {for bar_views}
                 </svg>
             }
+            if let (Some(result), false) = (last, live) {
+                {table(result, engine)}
+                <div class="exports" role="group" aria-label={format!("Download the {} run", variant.label())}>
+                    <span class="muted">{"Download"}</span>
+                    {for Format::ALL.into_iter().map(|format| {
+                        let on_export = on_export.clone();
+                        html! {
+                            <button class="small" data-testid={format!("export-{}-{}", variant.key(), format.extension())}
+                                onclick={Callback::from(move |_: MouseEvent| on_export.emit((variant, format)))}>
+                                {format.extension().to_uppercase()}
+                            </button>
+                        }
+                    })}
+                </div>
+            }
         </div>
+    }
+}
+
+fn time_in(segments: &[Segment], state: SegmentState) -> f64 {
+    segments.iter().filter(|g| g.state == state).fold(0.0, |total, g| total + (g.end_ms - g.start_ms))
+}
+
+/// The timeline as a table: what a screen reader reads, and the exact figures for anyone.
+fn table(result: &RunResult, engine: Engine) -> Html {
+    let segmented = result.tasks.iter().any(|t| !t.segments.is_empty());
+    let cell = |t: &TaskRecord, s| if t.segments.is_empty() { "—".to_owned() } else { format_ms(t.time_in(s)) };
+    html! {
+        <details class="as-table" data-testid={format!("table-{}", result.variant.key())}>
+            <summary>{format!("Table of the {} tasks", result.tasks.len())}</summary>
+            <div class="table-scroll">
+                <table>
+                    <caption class="visually-hidden">{format!("{}: every task, times from the run's start", result.variant.label())}</caption>
+                    <thead><tr>
+                        <th scope="col">{"Task"}</th><th scope="col">{"Ran on"}</th><th scope="col">{"Start"}</th>
+                        <th scope="col">{"End"}</th><th scope="col">{"Duration"}</th>
+                        if segmented {
+                            <th scope="col">{"Running"}</th><th scope="col">{"Waiting for the GIL"}</th><th scope="col">{"Waiting on I/O"}</th>
+                        }
+                        <th scope="col">{"Outcome"}</th>
+                    </tr></thead>
+                    <tbody>
+                        {for result.tasks.iter().map(|t| html! {
+                            <tr>
+                                <th scope="row">{format!("task {}", t.id)}</th>
+                                <td>{if engine == Engine::Main { "main thread".to_owned() } else { format!("{} {}", engine.lane_name(), t.lane) }}</td>
+                                <td>{format_ms(t.start_ms)}</td><td>{format_ms(t.end_ms)}</td><td>{format_ms(t.duration_ms())}</td>
+                                if segmented {
+                                    <td>{cell(t, SegmentState::Running)}</td><td>{cell(t, SegmentState::GilWait)}</td><td>{cell(t, SegmentState::Io)}</td>
+                                }
+                                <td>{outcome(t)}</td>
+                            </tr>
+                        })}
+                    </tbody>
+                </table>
+            </div>
+        </details>
+    }
+}
+
+fn outcome(t: &TaskRecord) -> &'static str {
+    match (t.status, t.checked) {
+        (TaskStatus::Ok, Some(true)) => "ok, result checked",
+        (TaskStatus::Ok, Some(false)) => "wrong result",
+        (TaskStatus::Ok, None) => "ok",
+        (TaskStatus::Crashed, _) => "crashed",
+        (TaskStatus::Lost, _) => "lost with its process",
+        (TaskStatus::Timeout, _) => "ended at the timeout",
     }
 }
 
