@@ -1,7 +1,7 @@
-//! Browser tests, run in a dedicated worker of headless Chromium by
-//! `wasm-pack test --headless --chrome` (see `cargo xtask test`). A worker, because
-//! the things under test block (rayon's broadcast, the tasks' waits), which the page's
-//! main thread may not.
+//! Browser tests, run in a dedicated worker of headless Chromium and of headless Firefox
+//! ESR by `wasm-pack test --headless --chrome` and `--firefox` (see `cargo xtask test`).
+//! A worker, because the things under test block (rayon's broadcast, the tasks' waits),
+//! which the page's main thread may not.
 #![cfg(target_arch = "wasm32")]
 
 use futures::channel::mpsc;
@@ -74,8 +74,9 @@ fn assert_on_one_clock(stamps: &[Stamped], before: f64, after: f64, duration_ms:
     for s in stamps {
         let eps = CROSS_CONTEXT_PRECISION_MS;
         assert!(before - eps <= s.start && s.start <= s.end && s.end <= after + eps, "{before} ≤ {s:?} ≤ {after}");
-        // 5 µs is the clock's coarsening in an isolated context.
-        assert!(s.end - s.start >= duration_ms - 0.01, "task {} waited only {} ms", s.id, s.end - s.start);
+        // Start and end are stamped in one context: less than one coarsening step early
+        // (20 µs in Firefox), within the cross-context bound.
+        assert!(s.end - s.start >= duration_ms - eps, "task {} waited only {} ms", s.id, s.end - s.start);
     }
 }
 

@@ -1,14 +1,15 @@
 //! `cargo xtask test`: every test, in a real browser where it matters.
 //!
 //! 1. native `cargo test` of the core and the xtask (stable toolchain);
-//! 2. `wasm-pack test --headless --chrome`: wasm-bindgen tests in Debian's Chromium;
+//! 2. `wasm-pack test --headless --chrome`: wasm-bindgen tests in Debian's Chromium, then
+//!    the same tests with `--firefox` in Debian's Firefox ESR (geckodriver from crates.io);
 //! 3. the release build, served by the same code as `cargo xtask serve`, driven
 //!    end to end by Playwright (`playwright-core` + `/usr/bin/chromium`).
 //!
 //! A browser test that cannot run fails the command: nothing is skipped quietly.
 
 use crate::build::{self, BUILD_STD};
-use crate::tools::{self, host_cargo, nightly, run, CHROMEDRIVER, CHROMIUM};
+use crate::tools::{self, host_cargo, nightly, run, CHROMEDRIVER, CHROMIUM, FIREFOX};
 use crate::{root, serve, step, Result};
 use std::process::Command;
 use std::time::Instant;
@@ -31,8 +32,12 @@ pub fn command(args: &[String]) -> Result {
     })?;
 
     // Chromium writes profiles and caches under ~/.config and ~/.cache; keep them in target/.
+    // Firefox's too, and geckodriver's fresh profile for each session (--profile-root below).
     let scratch = root.join("target/browser-home");
-    std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(scratch.join("config")).map_err(|e| e.to_string())?;
+    // Firefox creates the XDG download folder when it starts: ~/Downloads unless this says where.
+    let downloads = format!("XDG_DOWNLOAD_DIR=\"{}\"\n", scratch.join("downloads").display());
+    std::fs::write(scratch.join("config/user-dirs.dirs"), downloads).map_err(|e| e.to_string())?;
     let browser_env = |cmd: &mut Command| {
         cmd.env("XDG_CONFIG_HOME", scratch.join("config")).env("XDG_CACHE_HOME", scratch.join("cache"));
     };
@@ -42,13 +47,34 @@ pub fn command(args: &[String]) -> Result {
         run(host_cargo().current_dir(&root).args(["test", "--workspace"]))
     })?;
 
-    timed("wasm browser tests", &mut || {
+    timed("wasm tests, Chromium", &mut || {
         step("browser tests in headless Chromium (wasm-pack test --headless --chrome)");
         let mut cmd = nightly("wasm-pack");
         cmd.current_dir(&root)
             .args(["test", "--headless", "--chrome", "--chromedriver", CHROMEDRIVER, "--"])
             .args(BUILD_STD)
             .env("CHROMEDRIVER", CHROMEDRIVER)
+            .env("WASM_BINDGEN_TEST_TIMEOUT", "120");
+        browser_env(&mut cmd);
+        run(&mut cmd)
+    })?;
+
+    timed("wasm tests, Firefox", &mut || {
+        step("browser tests in headless Firefox ESR (wasm-pack test --headless --firefox)");
+        let profiles = scratch.join("firefox-profiles");
+        std::fs::create_dir_all(&profiles).map_err(|e| e.to_string())?;
+        let geckodriver = tools::geckodriver();
+        let mut cmd = nightly("wasm-pack");
+        cmd.current_dir(&root)
+            .args(["test", "--headless", "--firefox", "--geckodriver"])
+            .arg(&geckodriver)
+            .arg("--")
+            .args(BUILD_STD)
+            .env("GECKODRIVER", &geckodriver)
+            // wasm-bindgen-test-runner appends these to geckodriver's command line (split
+            // like a shell would): Debian's ESR binary itself rather than the first `firefox`
+            // on PATH, and the throw-away profiles in target/, not /tmp.
+            .env("GECKODRIVER_ARGS", format!("--binary '{FIREFOX}' --profile-root '{}'", profiles.display()))
             .env("WASM_BINDGEN_TEST_TIMEOUT", "120");
         browser_env(&mut cmd);
         run(&mut cmd)

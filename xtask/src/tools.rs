@@ -1,7 +1,7 @@
 //! Installing what the build and the tests need, each only when missing.
 
 use crate::{root, step, Result};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// The nightly the wasm build uses: threads need `-Z build-std` (see .cargo/config.toml).
@@ -10,6 +10,14 @@ const WASM_TARGET: &str = "wasm32-unknown-unknown";
 pub const WASM_PACK_VERSION: &str = "0.15.1";
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// Debian's Firefox ESR, named so that geckodriver runs it and not whatever `firefox` comes
+/// first on PATH (Debian's `/usr/bin/firefox` is a shell wrapper around this).
+pub const FIREFOX: &str = "/usr/bin/firefox-esr";
+/// The oldest Firefox geckodriver 0.37 drives (its "Supported platforms" table: 128 ESR);
+/// the tests need module workers and nested workers (Firefox 114+).
+const FIREFOX_MIN_MAJOR: u32 = 128;
+/// The latest geckodriver on crates.io; it builds `--locked` on the stable toolchain.
+pub const GECKODRIVER_VERSION: &str = "0.37.1";
 
 /// Runs a command, failing with its name when it does not succeed.
 pub fn run(cmd: &mut Command) -> Result {
@@ -114,6 +122,39 @@ fn ensure_browser() -> Result {
     apt_install(&["chromium", "chromium-driver"])
 }
 
+/// Firefox ESR from Debian, installed (or upgraded) when missing or older than geckodriver drives.
+fn ensure_firefox() -> Result {
+    let version = output(Command::new(FIREFOX).arg("--version")); // "Mozilla Firefox 153.7.0esr"
+    let major = version.as_deref().and_then(|v| v.rsplit(' ').next()?.split('.').next()?.parse::<u32>().ok());
+    if major.is_some_and(|m| m >= FIREFOX_MIN_MAJOR) {
+        return Ok(());
+    }
+    apt_install(&["firefox-esr"])
+}
+
+/// Where `cargo install` puts binaries: `$CARGO_HOME/bin`, by default `~/.cargo/bin`.
+fn cargo_bin(name: &str) -> PathBuf {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cargo"));
+    home.join("bin").join(name)
+}
+
+/// The geckodriver `ensure_geckodriver` installs.
+pub fn geckodriver() -> PathBuf {
+    cargo_bin("geckodriver")
+}
+
+fn ensure_geckodriver() -> Result {
+    // "geckodriver 0.37.1 (<hg revision> <date>)", then copyright lines.
+    let version = output(Command::new(geckodriver()).arg("--version"));
+    if version.is_some_and(|v| v.split_whitespace().nth(1) == Some(GECKODRIVER_VERSION)) {
+        return Ok(());
+    }
+    step(&format!("installing geckodriver {GECKODRIVER_VERSION} (about 2 minutes, once)"));
+    run(host_cargo().args(["install", "geckodriver", "--version", GECKODRIVER_VERSION, "--locked"]))
+}
+
 fn ensure_npm_packages() -> Result {
     let dir = root().join("tests/e2e");
     if output(Command::new("npm").arg("--version")).is_none() {
@@ -135,9 +176,12 @@ pub fn ensure_build_tools() -> Result {
     ensure_wasm_bindgen()
 }
 
-/// What the browser tests need on top: wasm-pack, Chromium + ChromeDriver, npm packages.
+/// What the browser tests need on top: wasm-pack, Chromium + ChromeDriver, Firefox ESR +
+/// geckodriver, npm packages.
 pub fn ensure_test_tools() -> Result {
     ensure_wasm_pack()?;
     ensure_browser()?;
+    ensure_firefox()?;
+    ensure_geckodriver()?;
     ensure_npm_packages()
 }
