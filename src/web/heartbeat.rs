@@ -12,6 +12,8 @@ thread_local! {
     static LONGEST_GAP: Cell<f64> = const { Cell::new(0.0) };
     static DOT: RefCell<Option<HtmlElement>> = const { RefCell::new(None) };
     static STARTED: Cell<bool> = const { Cell::new(false) };
+    /// The beat last written, so that an unchanged dot is not restyled (and repainted).
+    static SHOWN: Cell<f64> = const { Cell::new(-1.0) };
 }
 
 /// Starts the frame loop once; `dot` is the element that beats.
@@ -41,8 +43,12 @@ fn frame() {
             let phase = (now % 1000.0) / 1000.0;
             // 1 at the beat, fading to 0: the CSS swells the dot, or only fades it under
             // prefers-reduced-motion.
-            let beat = (-phase * 9.0).exp();
-            let _ = dot.style().set_property("--beat", &format!("{beat:.3}"));
+            // Rounded to 1/100, and 0 once the swell has died down: for most of each
+            // second nothing changes, and the page does not repaint while workers run.
+            let beat = ((-phase * 9.0).exp() * 100.0).round() / 100.0;
+            if SHOWN.with(|s| s.replace(beat)) != beat {
+                let _ = dot.style().set_property("--beat", &format!("{beat:.2}"));
+            }
         }
     });
     request_frame();
