@@ -63,6 +63,8 @@ window.threadlab = {
   refcount: (source) => api.then((handle) => handle.refcount(source)),
   /** Shared vs separate memory: {engine: "threads"|"processes", bytes}. */
   memory: (config) => api.then((handle) => handle.memory(config)),
+  /** Start costs and the page ↔ process message round trip (for cargo xtask bench). */
+  probe: () => api.then((handle) => handle.probe()),
   /** Races incref/decref pairs on one shared count: {threads, pairs, variant}. */
   race: (config) => api.then((handle) => handle.race(config)),
 };

@@ -140,6 +140,18 @@ impl Api {
         })
     }
 
+    /// Start costs and the message round trip, for `cargo xtask bench`:
+    /// `{process_ms_first, process_ms_next, process_ms_cold, roundtrip_us, trips}`.
+    pub fn probe(&self) -> Promise {
+        let lab = self.lab.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            match lab.probe(1000).await {
+                Ok(probe) => to_js(&probe),
+                Err(message) => Err(js_sys::Error::new(&message).into()),
+            }
+        })
+    }
+
     /// What this device allows, how fast it is, and what starting workers cost:
     /// `{cores, ms_per_unit, max_units, ..., thread_pool_ms, processes_ms, ...}`.
     pub fn device(&self) -> Result<JsValue, JsValue> {

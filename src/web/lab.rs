@@ -65,6 +65,20 @@ pub struct StartCosts {
     pub thread_memory_bytes: Option<f64>,
 }
 
+/// See [`Lab::probe`].
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Probe {
+    /// ms from the page's first spawn to its first process ready (module compiled by then).
+    pub process_ms_first: Option<f64>,
+    /// ms to one more ready process in the pool (the spare is taken).
+    pub process_ms_next: f64,
+    /// ms for a brand-new process worker to be ready, the module already compiled.
+    pub process_ms_cold: f64,
+    /// Median page → process → page round trip of an empty message, µs.
+    pub roundtrip_us: f64,
+    pub trips: u32,
+}
+
 /// Why a run did not happen.
 #[derive(Clone, Debug)]
 pub enum RunError {
@@ -189,6 +203,32 @@ impl Lab {
             self.emit(LabEvent::StartCosts(self.start_costs()));
         }
         result
+    }
+
+    /// What `cargo xtask bench` measures besides runs: process start costs (see
+    /// [`Processes::probe_start`]) and the median message round trip over `trips` trips.
+    ///
+    /// # Errors
+    /// When the processes engine fails.
+    pub async fn probe(self: &Rc<Self>, trips: u32) -> Result<Probe, String> {
+        let _turn = self.turn.lock().await;
+        // One process in the pool (it may have been larger: the next run grows it again).
+        self.prepare(Engine::Processes, 1).await?;
+        let mut processes = self.processes.borrow_mut().take().unwrap_or_default();
+        let outcome = async {
+            let (next, cold) = processes.probe_start().await?;
+            let round_trip = processes.round_trip(trips).await?;
+            Ok(Probe {
+                process_ms_first: processes.first_ready_ms,
+                process_ms_next: next,
+                process_ms_cold: cold,
+                roundtrip_us: round_trip,
+                trips,
+            })
+        }
+        .await;
+        *self.processes.borrow_mut() = Some(processes);
+        outcome
     }
 
     /// The start costs measured so far.

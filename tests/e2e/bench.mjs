@@ -1,13 +1,25 @@
 // The benchmark behind `cargo xtask bench`: runs the experiments in headless Chromium and
-// writes ratios and counts taken within this one run to $ARTIFACTS/report.json.
-// Not a test: it asserts nothing and exits 0 unless the benchmark itself breaks.
-import { writeFileSync } from "node:fs";
+// writes ratios and counts taken within this one run to $ARTIFACTS/report.json, beside
+// what the xtask measured natively and in CPython in the same command (read from
+// $ARTIFACTS/native.json and $ARTIFACTS/cpython.json). Not a test: it asserts nothing and
+// exits 0 unless the benchmark itself breaks; the table marks each target met or missed.
+import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { ARTIFACTS, launch, openLab } from "./harness.mjs";
+import { gzipSync } from "node:zlib";
+import { ARTIFACTS, BASE_URL, launch, openLab } from "./harness.mjs";
 
 const quick = process.argv.includes("--quick");
+const SITE = process.env.THREADLAB_SITE;
+const readJson = (name) => (existsSync(join(ARTIFACTS, name)) ? JSON.parse(readFileSync(join(ARTIFACTS, name), "utf8")) : null);
+const native = readJson("native.json");
+const cpython = readJson("cpython.json");
+
 const browser = await launch();
-const { page, problems } = await openLab(browser);
+// Every file the page and its workers load, for the shipped size.
+const loaded = new Set();
+const context = await browser.newContext();
+context.on("response", (r) => r.url().startsWith(BASE_URL) && loaded.add(new URL(r.url()).pathname));
+const { page, problems } = await openLab(context, "");
 const run = (config) => page.evaluate((c) => window.threadlab.run(c), config);
 const device = await page.evaluate(() => window.threadlab.device());
 const cores = device.cores;
@@ -20,18 +32,62 @@ for (const [engine, tasks] of [["main", 2], ["threads", 2], ["processes", 2], ["
   io[`${engine}_${tasks}_wall_ms`] = r.wall_ms;
 }
 
-// CPU: tasks = cores, each about 0.5 s (quick: 0.15 s) of the checked kernel.
+// CPU: tasks = cores, each about 0.5 s (quick: 0.15 s) of the checked kernel. The page's
+// frame rate is counted while the threads and the processes run.
 const units = Math.max(1, Math.round((quick ? 150 : 500) / device.ms_per_unit));
 const cpu = {};
-for (const [key, engine, gil] of [["seq", "main", true], ["threads_gil", "threads", true], ["threads_nogil", "threads", false], ["processes", "processes", true]]) {
-  const r = await run({ engine, gil, workload: "cpu", tasks: cores, units, workers: cores });
+const frames = { count: 0, ms: 0 };
+const variants = [["seq", "main", true], ["threads_gil", "threads", true], ["threads_nogil", "threads", false], ["processes", "processes", true]];
+const configOf = (engine, gil) => ({ engine, gil, workload: "cpu", tasks: cores, units, workers: cores });
+// Once unmeasured, so that every engine has its workers started and its code optimised.
+for (const [, engine, gil] of variants) await run({ ...configOf(engine, gil), units: Math.max(1, Math.round(units / 4)) });
+// Then rounds of all four in turn, keeping each one's best wall (as the CPython side does):
+// the machine is shared, and the least disturbed run is the closest to what the code costs.
+const rounds = quick ? 2 : 3;
+cpu.rounds = {};
+for (let round = 0; round < rounds; round++) for (const [key, engine, gil] of variants) {
+  const config = configOf(engine, gil);
+  const { r, fps } = await page.evaluate(async (c) => {
+    let count = 0;
+    let id = 0;
+    const tick = () => {
+      count++;
+      id = requestAnimationFrame(tick);
+    };
+    id = requestAnimationFrame(tick);
+    const began = performance.now();
+    const r = await window.threadlab.run(c);
+    cancelAnimationFrame(id);
+    return { r, fps: { count, ms: performance.now() - began } };
+  }, config);
   if (!r.tasks.every((t) => t.checked)) throw new Error(`${key}: a CPU result failed its check`);
-  cpu[`${key}_wall_ms`] = r.wall_ms;
-  if (key === "threads_gil") cpu.gil_switches = r.gil_switches;
+  (cpu.rounds[key] ??= []).push(r.wall_ms);
+  if (r.wall_ms <= Math.min(...cpu.rounds[key])) {
+    cpu[`${key}_wall_ms`] = r.wall_ms;
+    if (key === "threads_gil") cpu.gil_switches = r.gil_switches;
+  }
+  if (engine !== "main") {
+    frames.count += fps.count;
+    frames.ms += fps.ms;
+  }
 }
 const ideal = Math.min(cores, cores);
+const probe = await page.evaluate(() => window.threadlab.probe());
 const starts = await page.evaluate(() => window.threadlab.device());
 await browser.close();
+
+// Shipped size: what an isolated page loaded, each file gzipped at level 9.
+const gz = (path) => gzipSync(readFileSync(join(SITE, path)), { level: 9 }).length;
+const shipped = [...loaded].map((p) => (p.endsWith("/") ? `${p}index.html` : p)).filter((p) => existsSync(join(SITE, p)));
+const wasm = shipped.filter((p) => p.endsWith(".wasm"));
+const size = {
+  files: shipped.sort(),
+  wasm_bytes: wasm.reduce((t, p) => t + readFileSync(join(SITE, p)).length, 0),
+  wasm_gzip_bytes: wasm.reduce((t, p) => t + gz(p), 0),
+  total_gzip_bytes: shipped.reduce((t, p) => t + gz(p), 0),
+  // Loaded instead of pkg/ by pages that are not cross-origin isolated.
+  fallback_wasm_gzip_bytes: existsSync(join(SITE, "pkg-st/threadlab_bg.wasm")) ? gz("pkg-st/threadlab_bg.wasm") : null,
+};
 
 const report = {
   when: new Date().toISOString(),
@@ -55,27 +111,71 @@ const report = {
     processes_efficiency: cpu.seq_wall_ms / (cpu.processes_wall_ms * ideal),
   },
   start: {
+    process_ms_first: probe.process_ms_first,
+    process_ms_next: probe.process_ms_next,
+    process_ms_cold: probe.process_ms_cold,
     thread_pool_ms: starts.thread_pool_ms,
     thread_pool_threads: starts.thread_pool_threads,
-    processes_ms: starts.processes_ms,
-    processes_started: starts.processes_started,
   },
+  msg: { roundtrip_us: probe.roundtrip_us, trips: probe.trips },
+  kernel: {
+    wasm_ms_per_unit: device.ms_per_unit,
+    native_ms_per_unit: native?.ms_per_unit ?? null,
+    wasm_vs_native: native ? native.ms_per_unit / device.ms_per_unit : null,
+  },
+  size,
+  ui: { fps_during_workers: (frames.count * 1000) / frames.ms, frames: frames.count, ms: frames.ms },
+  cpython,
   page_problems: problems,
 };
+
+// The issue's targets, each met or missed on this machine in this run.
+const get = (path) => path.split(".").reduce((o, k) => (o == null ? undefined : o[k]), report);
+const targets = [
+  ["cpu.threads_nogil_efficiency", ">=", 0.9],
+  ["cpu.processes_efficiency", ">=", 0.9],
+  ["cpu.threads_gil_ratio", ">=", 0.95],
+  ["io.threads_overlap", "<=", 1.05],
+  ["io.processes_overlap", "<=", 1.05],
+  ["start.process_ms_next", "<=", 5],
+  ["kernel.wasm_vs_native", ">=", 0.7],
+  ["size.total_gzip_bytes", "<=", 350_000],
+  ["ui.fps_during_workers", ">=", 55],
+].map(([key, op, target]) => {
+  const value = get(key);
+  const met = typeof value === "number" && (op === ">=" ? value >= target : value <= target);
+  return { key, value: value ?? null, target: `${op} ${target}`, met };
+});
+report.targets = targets;
 writeFileSync(join(ARTIFACTS, "report.json"), JSON.stringify(report, null, 2) + "\n");
 
+const fmt = (v, digits = 3) => (v == null ? "—" : typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toFixed(digits)) : String(v));
+const py = (path) => fmt(path.split(".").reduce((o, k) => (o == null ? undefined : o[k]), cpython));
 const rows = [
-  ["I/O, 2 tasks: main / threads / processes (ms)", `${io.main_2_wall_ms.toFixed(0)} / ${io.threads_2_wall_ms.toFixed(0)} / ${io.processes_2_wall_ms.toFixed(0)}`],
-  ["io.threads_overlap (wall / d, 8 tasks)", report.io.threads_overlap.toFixed(3)],
-  ["io.processes_overlap (wall / d, 8 tasks)", report.io.processes_overlap.toFixed(3)],
-  [`CPU, ${cores} tasks: seq / threads+GIL / free-threaded / processes (ms)`, [cpu.seq_wall_ms, cpu.threads_gil_wall_ms, cpu.threads_nogil_wall_ms, cpu.processes_wall_ms].map((x) => x.toFixed(0)).join(" / ")],
-  ["cpu.threads_gil_ratio (T_gil / T_seq)", report.cpu.threads_gil_ratio.toFixed(3)],
-  ["cpu.threads_nogil_efficiency", report.cpu.threads_nogil_efficiency.toFixed(3)],
-  ["cpu.processes_efficiency", report.cpu.processes_efficiency.toFixed(3)],
-  ["GIL hand-overs (threads+GIL run)", String(cpu.gil_switches)],
-  [`start: pool of ${starts.thread_pool_threads} threads (ms)`, starts.thread_pool_ms?.toFixed(1)],
-  [`start: ${starts.processes_started} new processes (ms)`, starts.processes_ms?.toFixed(1)],
+  ["I/O, 2 tasks: main / threads / processes (ms)", `${fmt(io.main_2_wall_ms, 0)} / ${fmt(io.threads_2_wall_ms, 0)} / ${fmt(io.processes_2_wall_ms, 0)}`,
+    cpython ? `${py("io.seq_2_wall_ms")} / ${py("io.threads_2_wall_ms")} / ${py("io.processes_2_wall_ms")}` : "—"],
+  ["io.threads_overlap (wall / d, 8 tasks)", fmt(report.io.threads_overlap), py("io.threads_overlap")],
+  ["io.processes_overlap (wall / d, 8 tasks)", fmt(report.io.processes_overlap), py("io.processes_overlap")],
+  [`CPU, ${cores} tasks: seq / threads+GIL / free-threaded / processes (ms)`, [cpu.seq_wall_ms, cpu.threads_gil_wall_ms, cpu.threads_nogil_wall_ms, cpu.processes_wall_ms].map((x) => fmt(x, 0)).join(" / "),
+    cpython ? `${py("cpu.seq_wall_ms")} / ${py("cpu.threads_gil_wall_ms")} / — / ${py("cpu.processes_wall_ms")}` : "—"],
+  ["cpu.threads_gil_ratio (T_gil / T_seq)", fmt(report.cpu.threads_gil_ratio), py("cpu.threads_gil_ratio")],
+  ["cpu.threads_nogil_efficiency", fmt(report.cpu.threads_nogil_efficiency), py("cpu.threads_nogil_efficiency")],
+  ["cpu.processes_efficiency", fmt(report.cpu.processes_efficiency), py("cpu.processes_efficiency")],
+  ["GIL hand-overs (threads+GIL run)", fmt(cpu.gil_switches), "—"],
+  ["start.process_ms_first", fmt(report.start.process_ms_first, 1), py("start.process_ms_first")],
+  ["start.process_ms_next (a spare is kept ready)", fmt(report.start.process_ms_next, 2), py("start.process_ms_next")],
+  ["start.process_ms_cold (a new worker, module compiled)", fmt(report.start.process_ms_cold, 1), "—"],
+  [`start.thread_pool_ms (${fmt(starts.thread_pool_threads)} threads)`, fmt(report.start.thread_pool_ms, 1), py("start.thread_pool_ms")],
+  ["msg.roundtrip_us (median)", fmt(report.msg.roundtrip_us, 1), py("msg.roundtrip_us")],
+  ["kernel.wasm_vs_native (native ms/unit ÷ wasm ms/unit)", fmt(report.kernel.wasm_vs_native), "—"],
+  ["size.wasm_gzip_bytes", fmt(size.wasm_gzip_bytes), "—"],
+  [`size.total_gzip_bytes (${shipped.length} files)`, fmt(size.total_gzip_bytes), "—"],
+  ["ui.fps_during_workers", fmt(report.ui.fps_during_workers, 1), "—"],
 ];
-const width = Math.max(...rows.map((r) => r[0].length));
+const w0 = Math.max(...rows.map((r) => r[0].length));
+const w1 = Math.max(...rows.map((r) => r[1].length), "ThreadLab".length);
 console.log(`\nThreadLab benchmark (${cores} cores${quick ? ", quick" : ""}) -> ${join(ARTIFACTS, "report.json")}`);
-for (const [k, v] of rows) console.log(`  ${k.padEnd(width)}  ${v}`);
+console.log(`  ${"".padEnd(w0)}  ${"ThreadLab".padEnd(w1)}  ${cpython ? `CPython ${cpython.python}` : "CPython: not measured"}`);
+for (const [k, v, c] of rows) console.log(`  ${k.padEnd(w0)}  ${v.padEnd(w1)}  ${c}`);
+console.log("\nTargets (issue #7):");
+for (const t of targets) console.log(`  ${t.met ? "met   " : "MISSED"}  ${t.key.padEnd(30)} ${fmt(t.value).padStart(10)}  (target ${t.target})`);
