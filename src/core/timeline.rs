@@ -50,8 +50,7 @@ impl TaskRecord {
     /// How long the task spent in `state` (0 when no segments were recorded).
     #[must_use]
     pub fn time_in(&self, state: SegmentState) -> f64 {
-        // A fold from +0.0: an empty float `sum()` is −0.0, which would print as "-0.000".
-        self.segments.iter().filter(|s| s.state == state).fold(0.0, |total, s| total + (s.end_ms - s.start_ms))
+        time_in(&self.segments, state)
     }
 
     /// Whether two tasks ran at the same time: each started before the other ended.
@@ -59,6 +58,13 @@ impl TaskRecord {
     pub fn overlaps(&self, other: &TaskRecord) -> bool {
         self.start_ms < other.end_ms && other.start_ms < self.end_ms
     }
+}
+
+/// How long `segments` spent in `state`, in ms (0 when none).
+#[must_use]
+pub fn time_in(segments: &[Segment], state: SegmentState) -> f64 {
+    // A fold from +0.0: an empty float `sum()` is −0.0, which would print as "-0.000".
+    segments.iter().filter(|s| s.state == state).fold(0.0, |total, s| total + (s.end_ms - s.start_ms))
 }
 
 /// The result of a run, as the API returns it and the page draws it.

@@ -130,7 +130,9 @@ const report = {
 };
 
 // The issue's targets, each met or missed on this machine in this run.
-const get = (path) => path.split(".").reduce((o, k) => (o == null ? undefined : o[k]), report);
+/** `dig(obj, "a.b")` is obj.a.b, or undefined where a step is missing. */
+const dig = (obj, path) => path.split(".").reduce((o, k) => (o == null ? undefined : o[k]), obj);
+const get = (path) => dig(report, path);
 const targets = [
   ["cpu.threads_nogil_efficiency", ">=", 0.9],
   ["cpu.processes_efficiency", ">=", 0.9],
@@ -150,7 +152,7 @@ report.targets = targets;
 writeFileSync(join(ARTIFACTS, "report.json"), JSON.stringify(report, null, 2) + "\n");
 
 const fmt = (v, digits = 3) => (v == null ? "—" : typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toFixed(digits)) : String(v));
-const py = (path) => fmt(path.split(".").reduce((o, k) => (o == null ? undefined : o[k]), cpython));
+const py = (path) => fmt(dig(cpython, path));
 const rows = [
   ["I/O, 2 tasks: main / threads / processes (ms)", `${fmt(io.main_2_wall_ms, 0)} / ${fmt(io.threads_2_wall_ms, 0)} / ${fmt(io.processes_2_wall_ms, 0)}`,
     cpython ? `${py("io.seq_2_wall_ms")} / ${py("io.threads_2_wall_ms")} / ${py("io.processes_2_wall_ms")}` : "—"],

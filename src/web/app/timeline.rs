@@ -6,7 +6,9 @@ use super::export::{self, Format};
 use super::state::{slot, Action, State};
 use crate::core::config::{Engine, Variant, Workload};
 use crate::core::gil::{Segment, SegmentState};
-use crate::core::timeline::{coalesce, format_ms, max_concurrency, speedup, ticks, RunResult, TaskRecord, TaskStatus};
+use crate::core::timeline::{
+    coalesce, format_ms, max_concurrency, speedup, ticks, time_in, RunResult, TaskRecord, TaskStatus,
+};
 use yew::prelude::*;
 
 const WIDTH: f64 = 1000.0;
@@ -237,10 +239,6 @@ fn panel(state: &State, variant: Variant, scale: f64, on_export: &Callback<(Vari
             }
         </div>
     }
-}
-
-fn time_in(segments: &[Segment], state: SegmentState) -> f64 {
-    segments.iter().filter(|g| g.state == state).fold(0.0, |total, g| total + (g.end_ms - g.start_ms))
 }
 
 /// The timeline as a table: what a screen reader reads, and the exact figures for anyone.

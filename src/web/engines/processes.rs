@@ -180,16 +180,7 @@ impl Processes {
         for _ in 0..count {
             let began = now_ms();
             self.pool[0].worker.post(&ToWorker::Echo { data: Vec::new() })?;
-            loop {
-                match self.receive(START_TIMEOUT_MS).await {
-                    Some((_, Ok(FromWorker::Echoed { .. }))) => break,
-                    Some((_, Ok(FromWorker::Failed { message }) | Err(message))) => {
-                        return Err(format!("A process failed: {message}"))
-                    }
-                    Some(_) => {}
-                    None => return Err("The processes stopped answering.".into()),
-                }
-            }
+            self.answer(|m| matches!(m, FromWorker::Echoed { .. }).then_some(())).await?;
             trips.push((now_ms() - began) * 1000.0);
         }
         trips.sort_by(f64::total_cmp);
@@ -294,27 +285,28 @@ impl Processes {
         }
         let mut returned = 0u32;
         while (returned as usize) < self.pool.len() {
-            match self.receive(START_TIMEOUT_MS).await {
-                Some((_, Ok(FromWorker::Kept { len }))) => returned += len,
-                Some((_, Ok(FromWorker::Failed { message }) | Err(message))) => {
-                    return Err(format!("A process failed: {message}"))
-                }
-                Some(_) => {}
-                None => return Err("The processes stopped answering.".into()),
-            }
+            returned += self.answer(|m| if let FromWorker::Kept { len } = m { Some(len) } else { None }).await?;
         }
         let data = vec![7u8; bytes as usize];
         let began = now_ms();
         self.pool[0].worker.post(&ToWorker::Echo { data })?;
+        self.answer(|m| matches!(m, FromWorker::Echoed { data } if data.len() == bytes as usize).then_some(())).await?;
+        Ok((returned, now_ms() - began))
+    }
+
+    /// The first answer from the pool that `pick` takes; other letters are passed over.
+    /// A process failing, or none answering for 30 s, is an error.
+    async fn answer<T>(&mut self, mut pick: impl FnMut(FromWorker) -> Option<T>) -> Result<T, String> {
         loop {
             match self.receive(START_TIMEOUT_MS).await {
-                Some((_, Ok(FromWorker::Echoed { data }))) if data.len() == bytes as usize => {
-                    return Ok((returned, now_ms() - began));
-                }
                 Some((_, Ok(FromWorker::Failed { message }) | Err(message))) => {
                     return Err(format!("A process failed: {message}"))
                 }
-                Some(_) => {}
+                Some((_, Ok(message))) => {
+                    if let Some(taken) = pick(message) {
+                        return Ok(taken);
+                    }
+                }
                 None => return Err("The processes stopped answering.".into()),
             }
         }
