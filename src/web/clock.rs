@@ -73,11 +73,23 @@ pub async fn delay(ms: u32) {
     let _ = JsFuture::from(promise).await;
 }
 
-/// Resolves at the next animation frame (page only).
-pub async fn next_frame() {
+/// Resolves once the page has drawn `frames` more animation frames (page only), or after
+/// `at_most_ms`: a hidden tab or an iframe scrolled out of sight draws no frames at all,
+/// and a run must not wait for one forever.
+pub async fn frames(frames: u32, at_most_ms: u32) {
     let raf = global_fn("requestAnimationFrame");
+    let set_timeout = global_fn("setTimeout");
     let promise = Promise::new(&mut |resolve, _| {
-        let _ = raf.call1(&JsValue::NULL, &resolve);
+        let _ = set_timeout.call2(&JsValue::NULL, &resolve, &JsValue::from(at_most_ms));
+        // Frame n asks for frame n + 1; the last one resolves.
+        let mut next: JsValue = resolve.into();
+        for _ in 0..frames {
+            let (raf, then) = (raf.clone(), next);
+            next = Closure::once_into_js(move || {
+                let _ = raf.call1(&JsValue::NULL, &then);
+            });
+        }
+        let _ = next.unchecked_into::<Function>().call0(&JsValue::NULL);
     });
     let _ = JsFuture::from(promise).await;
 }

@@ -1,67 +1,62 @@
-//! A heartbeat driven by `requestAnimationFrame`: it beats only while the page's main
-//! thread is free to draw frames, so a blocking call visibly stops it. CSS animations
-//! would not do: they run on the compositor and keep moving while the page is frozen.
+//! The page's heartbeat: a dot that beats once a second, moved by a timer on the page's main
+//! thread, so a blocking call visibly stops it.
+//!
+//! Each beat is three steps (swell, ease, rest), so the page draws three frames a second for
+//! it and nothing in between. The heartbeat is there to show that workers leave the page
+//! free, and it must not take the cores it is watching: a `requestAnimationFrame` loop (a
+//! frame every 16 ms) cost the page's main thread ~60 ms a second, and a smooth CSS animation
+//! kept the compositor drawing half of every second; either one cut the measured efficiency
+//! of two CPU-bound workers on two cores by several points (ARCHITECTURE.md, "Measuring
+//! without disturbing"). A CSS animation alone would also be wrong: it runs on the
+//! compositor and keeps moving while the page is frozen.
 
 use crate::web::clock;
 use std::cell::{Cell, RefCell};
 use wasm_bindgen::prelude::*;
-use web_sys::HtmlElement;
+use web_sys::Element;
+
+/// The timer's period: each step of a beat lasts this long.
+const STEP_MS: i32 = 125;
 
 thread_local! {
-    static LAST_FRAME: Cell<f64> = const { Cell::new(0.0) };
-    static LONGEST_GAP: Cell<f64> = const { Cell::new(0.0) };
-    static DOT: RefCell<Option<HtmlElement>> = const { RefCell::new(None) };
+    static DOT: RefCell<Option<Element>> = const { RefCell::new(None) };
     static STARTED: Cell<bool> = const { Cell::new(false) };
-    /// The beat last written, so that an unchanged dot is not restyled (and repainted).
-    static SHOWN: Cell<f64> = const { Cell::new(-1.0) };
+    /// The step last shown, so that an unchanged dot is not restyled (and repainted).
+    static SHOWN: Cell<u8> = const { Cell::new(u8::MAX) };
 }
 
-/// Starts the frame loop once; `dot` is the element that beats.
-pub fn start(dot: HtmlElement) {
+/// The step of the beat at `now_ms`: 2 (swollen) at the start of each second, then 1, then 0
+/// for the rest of it.
+#[must_use]
+pub fn step_at(now_ms: f64) -> u8 {
+    match now_ms.rem_euclid(1000.0) {
+        p if p < f64::from(STEP_MS) => 2,
+        p if p < 2.0 * f64::from(STEP_MS) => 1,
+        _ => 0,
+    }
+}
+
+/// Starts the beat once; `dot` is the element that beats (a later call moves the beat to
+/// its new element).
+pub fn start(dot: Element) {
     DOT.with(|d| *d.borrow_mut() = Some(dot));
     if STARTED.with(|s| s.replace(true)) {
         return;
     }
-    LAST_FRAME.with(|l| l.set(clock::now_ms()));
-    request_frame();
-}
-
-fn request_frame() {
-    let callback = Closure::once_into_js(frame);
-    if let Some(window) = web_sys::window() {
-        let _ = window.request_animation_frame(callback.unchecked_ref());
-    }
-}
-
-fn frame() {
-    let now = clock::now_ms();
-    let gap = now - LAST_FRAME.with(|l| l.replace(now));
-    LONGEST_GAP.with(|g| g.set(g.get().max(gap)));
-    DOT.with(|d| {
-        if let Some(dot) = &*d.borrow() {
-            // One beat a second: a quick swell, then rest.
-            let phase = (now % 1000.0) / 1000.0;
-            // 1 at the beat, fading to 0: the CSS swells the dot, or only fades it under
-            // prefers-reduced-motion.
-            // Rounded to 1/100, and 0 once the swell has died down: for most of each
-            // second nothing changes, and the page does not repaint while workers run.
-            let beat = ((-phase * 9.0).exp() * 100.0).round() / 100.0;
-            if SHOWN.with(|s| s.replace(beat)) != beat {
-                let _ = dot.style().set_property("--beat", &format!("{beat:.2}"));
-            }
+    let beat = Closure::<dyn FnMut()>::new(|| {
+        let step = step_at(clock::now_ms());
+        if SHOWN.with(|s| s.replace(step)) == step {
+            return;
         }
+        DOT.with(|d| {
+            if let Some(dot) = &*d.borrow() {
+                let _ = dot.set_attribute("data-beat", &step.to_string());
+            }
+        });
     });
-    request_frame();
-}
-
-/// Forgets the longest gap so far (call before the run to watch).
-pub fn reset() {
-    LAST_FRAME.with(|l| l.set(clock::now_ms()));
-    LONGEST_GAP.with(|g| g.set(0.0));
-}
-
-/// The longest time between two frames since [`reset`], in ms.
-#[must_use]
-pub fn longest_gap_ms() -> f64 {
-    LONGEST_GAP.with(Cell::get)
+    if let Some(window) = web_sys::window() {
+        let _ = window.set_interval_with_callback_and_timeout_and_arguments_0(beat.as_ref().unchecked_ref(), STEP_MS);
+    }
+    // The beat lasts as long as the page.
+    beat.forget();
 }

@@ -9,7 +9,6 @@ use crate::core::race::{self, RaceResult};
 use crate::core::timeline::{RunResult, TaskRecord};
 use crate::web::clock::{self, now_ms};
 use crate::web::engines::{main_thread, processes::Processes, threads::Threads, Plan, Progress, Stamped};
-use crate::web::heartbeat;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
@@ -20,9 +19,14 @@ pub enum LabEvent {
     Preparing {
         engine: Engine,
     },
+    /// A run is about to start: the page draws it as live (before its clock starts).
     Started {
         run: u32,
         config: RunConfig,
+    },
+    /// The run's clock started, on the shared clock: its tasks are being handed out.
+    Began {
+        run: u32,
         started_at: f64,
     },
     Progress {
@@ -110,6 +114,10 @@ pub struct Lab {
     listener: RefCell<Option<Rc<dyn Fn(LabEvent)>>>,
 }
 
+/// How long a run waits for the page to draw it as live: two frames take ~33 ms, but a
+/// hidden tab draws none.
+const PAINT_AT_MOST_MS: u32 = 100;
+
 /// Shown where threads cannot run, with the fix.
 pub const THREADS_NEED_ISOLATION: &str = "Threads are unavailable here: they need shared memory, which browsers give \
     only to cross-origin isolated pages. Serve ThreadLab with 'Cross-Origin-Opener-Policy: same-origin' and \
@@ -178,6 +186,10 @@ impl Lab {
         self.emit(LabEvent::EngineStatus { engine: Engine::Threads, error: threads });
         let processes = self.prepare(Engine::Processes, workers).await.err();
         self.emit(LabEvent::EngineStatus { engine: Engine::Processes, error: processes });
+        // No run is waiting: the spare process can boot now.
+        if let Some(processes) = self.processes.borrow_mut().as_mut() {
+            processes.keep_spare();
+        }
     }
 
     async fn prepare(&self, engine: Engine, workers: u32) -> Result<f64, String> {
@@ -358,34 +370,31 @@ impl Lab {
         self.emit(LabEvent::Preparing { engine: config.engine });
         let setup_ms = self.prepare(config.engine, config.workers).await?;
         let sink = |progress: Progress| self.emit(LabEvent::Progress { run, progress });
-        let (started_at, output, frame_gap) = match config.engine {
+        // The page draws the run as live before its clock starts: drawing it while the tasks
+        // run would take a core from them (or, on the main thread, wait until they are done).
+        self.emit(LabEvent::Started { run, config: config.clone() });
+        clock::frames(2, PAINT_AT_MOST_MS).await;
+        // The last frame before the tasks, so on the main thread the start of the freeze.
+        let started_at = now_ms();
+        self.emit(LabEvent::Began { run, started_at });
+        let (output, frame_gap) = match config.engine {
             Engine::Main => {
-                // Let the page paint "running" before it freezes.
-                clock::next_frame().await;
-                clock::next_frame().await;
-                heartbeat::reset();
-                let started_at = now_ms();
-                self.emit(LabEvent::Started { run, config: config.clone(), started_at });
                 let output = main_thread::run(&plan, &sink);
-                // The frame that ends the freeze is the one that measures it.
-                clock::next_frame().await;
-                (started_at, output, Some(heartbeat::longest_gap_ms()))
+                // The first frame the page can draw again ends the freeze.
+                clock::frames(1, PAINT_AT_MOST_MS).await;
+                (output, Some(now_ms() - started_at))
             }
             Engine::Threads => {
                 let mut threads = self.threads.borrow_mut().take().unwrap_or_default();
-                let started_at = now_ms();
-                self.emit(LabEvent::Started { run, config: config.clone(), started_at });
                 let output = threads.run(&plan, &sink).await;
                 *self.threads.borrow_mut() = Some(threads);
-                (started_at, output?, None)
+                (output?, None)
             }
             Engine::Processes => {
                 let mut processes = self.processes.borrow_mut().take().unwrap_or_default();
-                let started_at = now_ms();
-                self.emit(LabEvent::Started { run, config: config.clone(), started_at });
                 let output = processes.run(&plan, &sink).await;
                 *self.processes.borrow_mut() = Some(processes);
-                (started_at, output?, None)
+                (output?, None)
             }
         };
         let records = output.stamps.into_iter().map(|s| relative(s, started_at)).collect();

@@ -1,8 +1,6 @@
-//! The heartbeat dot: see [`crate::web::heartbeat`] for why it is driven by frames.
+//! The heartbeat dot: see [`crate::web::heartbeat`] for why a timer starts each beat.
 
 use crate::core::timeline::format_ms;
-use wasm_bindgen::JsCast;
-use web_sys::HtmlElement;
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -17,13 +15,13 @@ pub fn heartbeat(props: &HeartbeatProps) -> Html {
     {
         let dot = dot.clone();
         use_effect_with((), move |()| {
-            if let Some(el) = dot.cast::<web_sys::Element>().and_then(|e| e.dyn_into::<HtmlElement>().ok()) {
+            if let Some(el) = dot.cast::<web_sys::Element>() {
                 crate::web::heartbeat::start(el);
             }
         });
     }
     html! {
-        <div class="heartbeat" title="Beats once a second while the page's main thread is free to draw frames">
+        <div class="heartbeat" title="Beats once a second while the page's main thread is free to run">
             <span class="dot" ref={dot} aria-hidden="true"></span>
             <span class="heartbeat-text">
                 <strong>{"Page heartbeat"}</strong>

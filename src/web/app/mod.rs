@@ -5,6 +5,7 @@ pub mod differences;
 pub mod export;
 pub mod heartbeat;
 pub mod inspector;
+pub mod live;
 pub mod memory;
 pub mod python;
 pub mod state;
@@ -12,7 +13,6 @@ pub mod timeline;
 
 use crate::core::config::{BadKind, RawConfig, RawValue, RunConfig, Variant, Workload};
 use crate::core::permalink;
-use crate::web::clock::now_ms;
 use crate::web::lab::{Lab, LabEvent, RunError};
 use state::{Action, State};
 use std::rc::Rc;
@@ -29,11 +29,6 @@ impl PartialEq for AppProps {
         Rc::ptr_eq(&self.lab, &other.lab)
     }
 }
-
-/// How often running bars are redrawn while a run is live. Each tick re-renders the page
-/// on its main thread, which competes with the workers for the cores: 100 ms keeps the
-/// bars moving smoothly enough and costs half what 50 ms did (see ARCHITECTURE.md, The build).
-const LIVE_TICK_MS: i32 = 100;
 
 impl AppProps {
     /// Threads and processes started before the first run: the notebook's two.
@@ -65,31 +60,20 @@ pub fn app(props: &AppProps) -> Html {
     let embedded = link_value("embed").as_deref() == Some("1");
     let show_embed = use_state(|| false);
 
-    // Everything the lab does (for the Run button or the API) reaches the page here.
+    // Everything the lab does (for the Run button or the API) reaches the page here. A
+    // run's progress goes to the live feed, which only the timeline reads, at its own pace.
+    let feed = use_memo((), |()| live::LiveFeed::default());
     {
         let dispatcher = state.dispatcher();
+        let feed = feed.clone();
         use_effect_with(Rc::as_ptr(&lab) as usize, {
             let lab = lab.clone();
-            move |_| lab.listen(Rc::new(move |event: LabEvent| dispatcher.dispatch(Action::Lab(event))))
-        });
-    }
-
-    // While a run is live, tick so that running bars grow until their end arrives.
-    {
-        let dispatcher = state.dispatcher();
-        use_effect_with(state.live.is_some(), move |live| {
-            let handle = live.then(|| {
-                let tick = Closure::<dyn FnMut()>::new(move || dispatcher.dispatch(Action::Tick(now_ms())));
-                let window = web_sys::window().expect_throw("no window");
-                let id = window
-                    .set_interval_with_callback_and_timeout_and_arguments_0(tick.as_ref().unchecked_ref(), LIVE_TICK_MS)
-                    .unwrap_or_default();
-                (id, tick)
-            });
-            move || {
-                if let (Some((id, _tick)), Some(window)) = (handle, web_sys::window()) {
-                    window.clear_interval_with_handle(id);
-                }
+            move |_| {
+                lab.listen(Rc::new(move |event: LabEvent| match event {
+                    LabEvent::Began { run, started_at } => feed.begin(run, started_at),
+                    LabEvent::Progress { run, progress } => feed.record(run, progress),
+                    event => dispatcher.dispatch(Action::Lab(event)),
+                }));
             }
         });
     }
@@ -118,10 +102,9 @@ pub fn app(props: &AppProps) -> Html {
         })
     };
     let on_experiment = {
-        let (lab, dispatcher) = (lab.clone(), state.dispatcher());
+        let lab = lab.clone();
         Callback::from(move |experiment: differences::Experiment| {
             let lab = lab.clone();
-            let dispatcher = dispatcher.clone();
             wasm_bindgen_futures::spawn_local(async move {
                 let (variants, config) = experiment_plan(experiment, &lab);
                 for variant in variants {
@@ -130,7 +113,6 @@ pub fn app(props: &AppProps) -> Html {
                         break;
                     }
                 }
-                dispatcher.dispatch(Action::Tick(now_ms()));
             });
         })
     };
@@ -263,7 +245,7 @@ pub fn app(props: &AppProps) -> Html {
                     {on_run}
                 />
                 <div class="results">
-                    <timeline::Timelines state={state.clone()} />
+                    <timeline::Timelines state={state.clone()} feed={feed.clone()} />
                     <differences::Differences state={state.clone()} {on_experiment} />
                     <memory::Memory state={state.clone()} lab={lab_ref.clone()} />
                     <python::PythonCode config={shown_config} />

@@ -6,9 +6,7 @@ use crate::core::config::{
 use crate::core::memory::MemoryResult;
 use crate::core::race::RaceResult;
 use crate::core::timeline::RunResult;
-use crate::web::engines::Progress;
 use crate::web::lab::{LabEvent, StartCosts};
-use std::collections::BTreeMap;
 use std::rc::Rc;
 use yew::Reducible;
 
@@ -156,21 +154,11 @@ pub fn units_for_ms(text: &str, ms_per_unit: f64) -> Result<u32, FieldError> {
     }
 }
 
-/// A task of the run in progress (absolute stamps).
-#[derive(Clone, Debug, PartialEq)]
-pub struct LiveTask {
-    pub lane: u32,
-    pub start: f64,
-    pub end: Option<f64>,
-}
-
-/// The run in progress, drawn as it fills in.
+/// The run in progress; its tasks are in the [`super::live::LiveFeed`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Live {
     pub run: u32,
     pub config: RunConfig,
-    pub started_at: f64,
-    pub tasks: BTreeMap<u32, LiveTask>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -187,7 +175,6 @@ pub struct State {
     /// Why an engine is unavailable, in [`Engine::ALL`] order.
     pub engine_errors: [Option<String>; 3],
     pub notice: Option<String>,
-    pub now: f64,
     pub ms_per_unit: f64,
     pub start_costs: StartCosts,
     /// The last reference-count race of each variant.
@@ -208,7 +195,6 @@ impl State {
             history: Vec::new(),
             engine_errors: [None, None, None],
             notice: None,
-            now: 0.0,
             ms_per_unit,
             start_costs: StartCosts::default(),
             races: Vec::new(),
@@ -275,7 +261,6 @@ pub enum Action {
     Edit(Edit),
     Errors(Vec<FieldError>),
     Lab(LabEvent),
-    Tick(f64),
     Notice(String),
     DismissNotice,
 }
@@ -305,7 +290,6 @@ impl Reducible for State {
                 s.errors.clear();
             }
             Action::Errors(errors) => s.errors = errors,
-            Action::Tick(now) => s.now = now,
             Action::DismissNotice => s.notice = None,
             Action::Notice(text) => s.notice = Some(text),
             Action::Lab(event) => s.apply(event),
@@ -318,7 +302,7 @@ impl State {
     fn apply(&mut self, event: LabEvent) {
         match event {
             LabEvent::Preparing { engine } => self.preparing = Some(engine),
-            LabEvent::Started { run, config, started_at } => {
+            LabEvent::Started { run, config } => {
                 self.preparing = None;
                 self.errors.clear();
                 self.notice = None;
@@ -329,24 +313,10 @@ impl State {
                     if engine == Engine::Main { self.form.workers.clone() } else { config.workers.to_string() };
                 self.form = Form { workers, ..Form::from_config(&config, self.ms_per_unit) };
                 self.form.engine = engine;
-                self.now = started_at;
-                self.live = Some(Live { run, config, started_at, tasks: BTreeMap::new() });
+                self.live = Some(Live { run, config });
             }
-            LabEvent::Progress { run, progress } => {
-                if let Some(live) = self.live.as_mut().filter(|l| l.run == run) {
-                    match progress {
-                        Progress::Started { id, lane, at } => {
-                            live.tasks.insert(id, LiveTask { lane, start: at, end: None });
-                            self.now = self.now.max(at);
-                        }
-                        Progress::Ended { id, lane, at } => {
-                            let task = live.tasks.entry(id).or_insert(LiveTask { lane, start: at, end: None });
-                            task.end = Some(at);
-                            self.now = self.now.max(at);
-                        }
-                    }
-                }
-            }
+            // Drawn from the live feed by the timeline alone (see `super::live`).
+            LabEvent::Began { .. } | LabEvent::Progress { .. } => {}
             LabEvent::Finished { result, .. } => {
                 self.live = None;
                 self.preparing = None;

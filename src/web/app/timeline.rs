@@ -3,12 +3,16 @@
 //! waiting for the GIL, waiting on I/O), all panels on one time scale.
 
 use super::export::{self, Format};
+use super::live::{Feed, LiveFeed};
 use super::state::{slot, Action, State};
-use crate::core::config::{Engine, Variant, Workload};
+use crate::core::config::{Engine, RunConfig, Variant, Workload};
 use crate::core::gil::{Segment, SegmentState};
 use crate::core::timeline::{
     coalesce, format_ms, max_concurrency, speedup, ticks, time_in, RunResult, TaskRecord, TaskStatus,
 };
+use crate::web::clock::now_ms;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
 use yew::prelude::*;
 
 const WIDTH: f64 = 1000.0;
@@ -32,32 +36,55 @@ struct Bar {
     status: TaskStatus,
 }
 
+/// How often the live panel is redrawn while a run's tasks wait on I/O: smooth enough to
+/// watch the bars grow, and the cores are idle anyway.
+const LIVE_TICK_MS: i32 = 100;
+/// How often it is redrawn while CPU-bound tasks run in workers. Every redraw costs the page's
+/// thread, the compositor and the browser some milliseconds of CPU, taken from the workers
+/// being measured: at 100 ms, two workers on two cores lost some 5% of their speed
+/// (ARCHITECTURE.md, "Measuring without disturbing").
+const LIVE_TICK_CPU_MS: i32 = 500;
+
+/// How often the live panel of a run of `config` is redrawn.
+fn live_tick_ms(config: &RunConfig) -> i32 {
+    if config.workload == Workload::Cpu && config.engine != Engine::Main {
+        LIVE_TICK_CPU_MS
+    } else {
+        LIVE_TICK_MS
+    }
+}
+
 #[derive(Properties, PartialEq)]
 pub struct TimelinesProps {
     pub state: UseReducerHandle<State>,
+    pub feed: Rc<LiveFeed>,
 }
 
 #[function_component(Timelines)]
 pub fn timelines(props: &TimelinesProps) -> Html {
     let state = &*props.state;
-    let live_elapsed = state.live.as_ref().map_or(0.0, |l| (state.now - l.started_at).max(0.0));
+    let ticked = use_live_clock(state.live.as_ref().map(|l| live_tick_ms(&l.config)));
+    // The run in progress as its tasks have reported so far, and the time now.
+    let live = state.live.as_ref().map(|l| {
+        let feed = props.feed.read(l.run);
+        let now = ticked.max(feed.latest);
+        (l, feed, now)
+    });
+    let live_elapsed = live.as_ref().map_or(0.0, |(_, feed, now)| feed.started_at.map_or(0.0, |s| (now - s).max(0.0)));
     let scale = state.last.iter().flatten().map(|r| r.wall_ms).fold(live_elapsed, f64::max).max(100.0);
-    let on_export = {
-        let state = props.state.clone();
-        Callback::from(move |(variant, format): (Variant, Format)| {
-            let Some(result) = state.last_of(variant).cloned() else { return };
-            let svg = web_sys::window()
-                .and_then(|w| w.document())
-                .and_then(|d| d.query_selector(&format!("[data-testid=panel-{}] svg.lanes", variant.key())).ok())
-                .flatten();
-            let dispatcher = state.dispatcher();
-            wasm_bindgen_futures::spawn_local(async move {
-                if let Err(why) = export::download(&result, format, svg).await {
-                    dispatcher.dispatch(Action::Notice(format!("Could not export the {}: {why}", format.extension())));
-                }
-            });
-        })
-    };
+    let on_export = use_callback(props.state.clone(), |(variant, format): (Variant, Format), state| {
+        let Some(result) = state.last_of(variant).cloned() else { return };
+        let svg = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.query_selector(&format!("[data-testid=panel-{}] svg.lanes", variant.key())).ok())
+            .flatten();
+        let dispatcher = state.dispatcher();
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(why) = export::download(&result, format, svg).await {
+                dispatcher.dispatch(Action::Notice(format!("Could not export the {}: {why}", format.extension())));
+            }
+        });
+    });
     html! {
         <section class="card timeline" aria-labelledby="timeline-title">
             <div class="card-head">
@@ -69,21 +96,79 @@ pub fn timelines(props: &TimelinesProps) -> Html {
                 </span>
             </div>
             <p class="scale-note">{"All panels share one time axis. Hover a bar for its exact times."}</p>
-            {for Variant::ALL.into_iter().map(|variant| panel(state, variant, scale, &on_export))}
+            {for Variant::ALL.into_iter().map(|variant| {
+                // Only the live panel changes with the clock.
+                let live = live.as_ref().filter(|(l, _, _)| l.config.variant() == variant).map(|(_, feed, now)| LiveView { feed: feed.clone(), now: *now });
+                html! { <PanelView key={variant.key()} state={props.state.clone()} {variant} {scale} {live} on_export={on_export.clone()} /> }
+            })}
         </section>
     }
 }
 
-fn bars_of(state: &State, variant: Variant) -> (Vec<Bar>, u32, bool) {
-    if let Some(live) = state.live.as_ref().filter(|l| l.config.variant() == variant) {
-        let bars: Vec<Bar> = live
+/// The time now, refreshed every `tick_ms` while there is one (a run is live); 0 otherwise.
+#[hook]
+fn use_live_clock(tick_ms: Option<i32>) -> f64 {
+    let now = use_state(|| 0.0);
+    {
+        let now = now.clone();
+        use_effect_with(tick_ms, move |tick_ms| {
+            let handle = tick_ms.map(|ms| {
+                let tick = Closure::<dyn FnMut()>::new(move || now.set(now_ms()));
+                let window = web_sys::window().expect_throw("no window");
+                let id = window
+                    .set_interval_with_callback_and_timeout_and_arguments_0(tick.as_ref().unchecked_ref(), ms)
+                    .unwrap_or_default();
+                (id, tick)
+            });
+            move || {
+                if let (Some((id, _tick)), Some(window)) = (handle, web_sys::window()) {
+                    window.clear_interval_with_handle(id);
+                }
+            }
+        });
+    }
+    if tick_ms.is_some() {
+        *now
+    } else {
+        0.0
+    }
+}
+
+/// What a live panel draws: its run so far, and the time now.
+#[derive(Clone, PartialEq)]
+struct LiveView {
+    feed: Feed,
+    now: f64,
+}
+
+#[derive(Properties, PartialEq)]
+struct PanelProps {
+    state: UseReducerHandle<State>,
+    variant: Variant,
+    scale: f64,
+    /// Set for the panel of the run in progress.
+    live: Option<LiveView>,
+    on_export: Callback<(Variant, Format)>,
+}
+
+#[function_component(PanelView)]
+fn panel_view(props: &PanelProps) -> Html {
+    panel(&props.state, props.variant, props.scale, props.live.as_ref(), &props.on_export)
+}
+
+fn bars_of(state: &State, variant: Variant, live_view: Option<&LiveView>) -> (Vec<Bar>, u32, bool) {
+    if let (Some(live), Some(LiveView { feed, now })) =
+        (state.live.as_ref().filter(|l| l.config.variant() == variant), live_view)
+    {
+        let started_at = feed.started_at.unwrap_or(*now);
+        let bars: Vec<Bar> = feed
             .tasks
             .iter()
             .map(|(id, t)| Bar {
                 id: *id,
                 lane: t.lane,
-                start: t.start - live.started_at,
-                end: t.end.unwrap_or(state.now) - live.started_at,
+                start: t.start - started_at,
+                end: t.end.unwrap_or(*now).max(t.start) - started_at,
                 running: t.end.is_none(),
                 checked: None,
                 segments: Vec::new(),
@@ -123,9 +208,15 @@ fn state_word(state: SegmentState) -> &'static str {
     }
 }
 
-fn panel(state: &State, variant: Variant, scale: f64, on_export: &Callback<(Variant, Format)>) -> Html {
+fn panel(
+    state: &State,
+    variant: Variant,
+    scale: f64,
+    live: Option<&LiveView>,
+    on_export: &Callback<(Variant, Format)>,
+) -> Html {
     let engine = variant.engine();
-    let (bars, lanes, live) = bars_of(state, variant);
+    let (bars, lanes, live) = bars_of(state, variant, live);
     let height = f64::from(lanes) * (LANE + GAP) + AXIS;
     let x = |ms: f64| GUTTER + (ms / scale).clamp(0.0, 1.0) * (WIDTH - GUTTER - RIGHT);
     let lane_y = |lane: u32| f64::from(lane) * (LANE + GAP) + GAP / 2.0;
