@@ -40,12 +40,16 @@ const units = Math.max(1, Math.round((quick ? 150 : 500) / device.ms_per_unit));
 const cpu = {};
 const frames = { count: 0, ms: 0 };
 const variants = [["seq", "main", true], ["threads_gil", "threads", true], ["threads_nogil", "threads", false], ["processes", "processes", true]];
-const configOf = (engine, gil) => ({ engine, gil, workload: "cpu", tasks: cores, units, workers: cores });
+const cpuTasks = cores;
+const configOf = (engine, gil) => ({ engine, gil, workload: "cpu", tasks: cpuTasks, units, workers: cores });
+// The best speed-up the cores can give these tasks: T_seq / (T_parallel × ideal) is the efficiency.
+const ideal = Math.min(cpuTasks, cores);
 // Once unmeasured, so that every engine has its workers started and its code optimised.
 for (const [, engine, gil] of variants) await run({ ...configOf(engine, gil), units: Math.max(1, Math.round(units / 4)) });
 // Then rounds of all four in turn, keeping each one's best wall (as the CPython side does):
 // the machine is shared, and the least disturbed run is the closest to what the code costs.
-const rounds = quick ? 2 : 3;
+// Five rounds, as the CPython side: the machine drifts by tens of per cent over seconds.
+const rounds = quick ? 2 : 5;
 cpu.rounds = {};
 for (let round = 0; round < rounds; round++) for (const [key, engine, gil] of variants) {
   const r = await run(configOf(engine, gil));
@@ -75,7 +79,6 @@ for (const [key, engine, gil] of variants.filter(([, engine]) => engine !== "mai
   frames.count += fps.count;
   frames.ms += fps.ms;
 }
-const ideal = Math.min(cores, cores);
 const probe = await page.evaluate(() => window.threadlab.probe());
 const starts = await page.evaluate(() => window.threadlab.device());
 await browser.close();
@@ -108,8 +111,10 @@ const report = {
   },
   cpu: {
     ...cpu,
-    tasks: cores,
+    tasks: cpuTasks,
     units,
+    // How noisy the machine was in this run: slowest / fastest sequential round.
+    seq_spread: Math.max(...cpu.rounds.seq) / cpu.seq_wall_ms,
     threads_gil_ratio: cpu.threads_gil_wall_ms / cpu.seq_wall_ms,
     threads_nogil_efficiency: cpu.seq_wall_ms / (cpu.threads_nogil_wall_ms * ideal),
     processes_efficiency: cpu.seq_wall_ms / (cpu.processes_wall_ms * ideal),
@@ -168,6 +173,7 @@ const rows = [
   ["cpu.threads_nogil_efficiency", fmt(report.cpu.threads_nogil_efficiency), py("cpu.threads_nogil_efficiency")],
   ["cpu.processes_efficiency", fmt(report.cpu.processes_efficiency), py("cpu.processes_efficiency")],
   ["GIL hand-overs (threads+GIL run)", fmt(cpu.gil_switches), "—"],
+  [`cpu.seq_spread (slowest / fastest of ${rounds} sequential rounds: noise)`, fmt(report.cpu.seq_spread), py("cpu.seq_spread")],
   ["start.process_ms_first", fmt(report.start.process_ms_first, 1), py("start.process_ms_first")],
   ["start.process_ms_next (a spare is kept ready)", fmt(report.start.process_ms_next, 2), py("start.process_ms_next")],
   ["start.process_ms_cold (a new worker, module compiled)", fmt(report.start.process_ms_cold, 1), "—"],
