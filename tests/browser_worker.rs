@@ -224,3 +224,39 @@ async fn processes_each_with_their_own_gil_run_at_once() {
     assert!(running_overlaps(&output.stamps), "processes never overlapped: {:?}", running(&output.stamps));
     assert!(output.stamps.iter().flat_map(|s| &s.outcome.segments).all(|g| g.state != SegmentState::GilWait));
 }
+
+/// The engines race each wait for a letter against a timeout: the loser's timer must be
+/// cleared, or every letter leaves one behind to fire later on the page's thread.
+#[wasm_bindgen_test]
+async fn a_delay_dropped_before_it_fires_clears_its_timer() {
+    use futures::future::{select, Either};
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use threadlab::web::clock::delay;
+    use wasm_bindgen::prelude::*;
+    use wasm_bindgen::JsCast;
+
+    // Watch clearTimeout, passing each call on.
+    let global = js_sys::global();
+    let original: js_sys::Function = js_sys::Reflect::get(&global, &"clearTimeout".into()).unwrap().unchecked_into();
+    let cleared = Rc::new(RefCell::new(Vec::new()));
+    let spy = {
+        let (cleared, original) = (cleared.clone(), original.clone());
+        Closure::<dyn FnMut(JsValue)>::new(move |id: JsValue| {
+            let _ = original.call1(&JsValue::NULL, &id);
+            cleared.borrow_mut().push(id);
+        })
+    };
+    js_sys::Reflect::set(&global, &"clearTimeout".into(), spy.as_ref()).unwrap();
+
+    let Either::Right(((), long)) = select(delay(60_000), delay(5)).await else {
+        panic!("a 60 s delay fired before a 5 ms one");
+    };
+    let before = cleared.borrow().len();
+    drop(long);
+    let after = cleared.borrow().clone();
+    js_sys::Reflect::set(&global, &"clearTimeout".into(), &original).unwrap();
+
+    assert_eq!(after.len(), before + 1, "dropping the pending delay cleared no timer");
+    assert!(after.last().and_then(JsValue::as_f64).is_some(), "cleared {:?}, not a timer handle", after.last());
+}

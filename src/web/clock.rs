@@ -6,6 +6,9 @@
 //! (High Resolution Time, "timeOrigin"), which puts all stamps on one clock.
 
 use js_sys::{Function, Promise, Reflect};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -64,13 +67,39 @@ fn global_fn(name: &str) -> Function {
     Reflect::get(&js_sys::global(), &name.into()).expect_throw(name).unchecked_into()
 }
 
-/// Resolves after `ms` (setTimeout), without blocking.
-pub async fn delay(ms: u32) {
-    let set_timeout = global_fn("setTimeout");
+/// Resolves after `ms` (setTimeout), without blocking. Dropped before then, it clears its
+/// timer: the engines race every wait for a worker's letter against a 30 s timeout, and a
+/// timer left behind by each letter would fire later on the page's thread, thousands at a
+/// time after a long run.
+#[must_use = "a delay does nothing unless awaited"]
+pub fn delay(ms: u32) -> Delay {
+    let mut id = JsValue::UNDEFINED;
     let promise = Promise::new(&mut |resolve, _| {
-        let _ = set_timeout.call2(&JsValue::NULL, &resolve, &JsValue::from(ms));
+        id = global_fn("setTimeout").call2(&JsValue::NULL, &resolve, &JsValue::from(ms)).unwrap_or_default();
     });
-    let _ = JsFuture::from(promise).await;
+    Delay { id, fired: JsFuture::from(promise) }
+}
+
+/// A pending [`delay`].
+pub struct Delay {
+    /// The timer's handle, for `clearTimeout`.
+    id: JsValue,
+    fired: JsFuture,
+}
+
+impl Future for Delay {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        Pin::new(&mut self.get_mut().fired).poll(cx).map(|_| ())
+    }
+}
+
+impl Drop for Delay {
+    fn drop(&mut self) {
+        // After the timer fired this does nothing: clearTimeout ignores a spent handle.
+        let _ = global_fn("clearTimeout").call1(&JsValue::NULL, &self.id);
+    }
 }
 
 /// Resolves once the page has drawn `frames` more animation frames (page only), or after
