@@ -29,7 +29,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-# CPU rounds, each keeping its fastest: as many as the browser side (tests/e2e/bench.mjs).
+# CPU rounds, each keeping its fastest: as many as a full run of the browser side
+# (tests/e2e/bench.mjs; its --quick takes 2, this side's CPU work is short enough to keep 5).
 # The 2-core VMs here drift by tens of per cent over seconds (one single-threaded call of
 # the kernel took 510-715 ms in one minute and 706-970 ms the next), and each round
 # costs only a few seconds.
