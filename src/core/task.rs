@@ -49,17 +49,27 @@ impl Recorder<'_> {
 }
 
 /// A blocking wait as `time.sleep` does it: the GIL is released for the wait and taken
-/// back afterwards.
-fn sleep(rec: &mut Recorder<'_>, gil: Option<GilSeat<'_>>, wait_ms: &impl Fn(u32), ms: u32) {
+/// back afterwards. A wait that would run past `deadline` waits only until then and returns
+/// `false` (the GIL not taken back: the task is being stopped).
+fn sleep(rec: &mut Recorder<'_>, gil: Option<GilSeat<'_>>, wait_ms: &impl Fn(u32), ms: u32, deadline: f64) -> bool {
     rec.enter(SegmentState::Io);
     if let Some(seat) = gil {
         seat.gil.release(seat.me, false);
+    }
+    if deadline.is_finite() {
+        let left = deadline - (rec.now)();
+        if f64::from(ms) > left {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            wait_ms(left.max(0.0).ceil() as u32);
+            return false;
+        }
     }
     wait_ms(ms);
     match gil {
         Some(seat) => seat.take(rec),
         None => rec.enter(SegmentState::Running),
     }
+    true
 }
 
 /// The GIL of the process the task runs in, and who is asking.
@@ -85,21 +95,53 @@ impl GilSeat<'_> {
 /// blocking sleep in workers, a spin on the page's main thread (where blocking is
 /// forbidden). `now` is the shared clock, for the segments.
 pub fn execute(spec: &TaskSpec, gil: Option<GilSeat<'_>>, now: &dyn Fn() -> f64, wait_ms: impl Fn(u32)) -> TaskOutcome {
+    execute_until(spec, gil, now, wait_ms, f64::INFINITY).unwrap_or_else(|stopped| stopped)
+}
+
+/// CPU slices between two looks at the clock when a task has a deadline: about 0.1 ms of
+/// work, so a task is stopped within that of its timeout without reading the clock
+/// (a call out to JavaScript on the page) every 25 µs.
+const SLICES_PER_CLOCK_LOOK: u32 = 4;
+
+/// Runs `spec` as [`execute`] does, but stops it at `deadline` (on the `now` clock), as the
+/// page stops a task past its timeout when it cannot terminate a worker: on its own thread.
+///
+/// # Errors
+/// `Err` when the task was stopped at the deadline, with the segments recorded until then
+/// (and no result).
+pub fn execute_until(
+    spec: &TaskSpec,
+    gil: Option<GilSeat<'_>>,
+    now: &dyn Fn() -> f64,
+    wait_ms: impl Fn(u32),
+    deadline: f64,
+) -> Result<TaskOutcome, TaskOutcome> {
     // A bad task does half its work, then fails (see `fail`).
     let half = |n: u32| if spec.bad.is_some() { n / 2 } else { n };
     let mut rec = Recorder { now, current: None, segments: Vec::new(), dropped: 0 };
+    // Stopped at the deadline: what ran so far, no result; `holding` says whether the GIL is held.
+    let stopped = |rec: Recorder<'_>, holding: bool| {
+        let (segments, segments_dropped) = rec.finish();
+        if let Some(seat) = gil.filter(|_| holding) {
+            seat.gil.release(seat.me, false);
+        }
+        Err(TaskOutcome { result: None, checked: None, segments, segments_dropped })
+    };
     match gil {
         Some(seat) => seat.take(&mut rec),
         None => rec.enter(SegmentState::Running),
     }
     let (result, checked) = match spec.workload {
         Workload::Io => {
-            sleep(&mut rec, gil, &wait_ms, half(spec.duration_ms));
+            if !sleep(&mut rec, gil, &wait_ms, half(spec.duration_ms), deadline) {
+                return stopped(rec, false);
+            }
             (None, None)
         }
         Workload::Cpu => {
             let mut x = kernel::seed(spec.id);
             let mut left = u64::from(half(spec.units)) * kernel::STEPS_PER_UNIT;
+            let mut slices = 0u32;
             while left > 0 {
                 if let Some(seat) = gil.filter(|s| s.gil.drop_requested()) {
                     // Stamp first: a segment must end before another thread can run.
@@ -107,6 +149,12 @@ pub fn execute(spec: &TaskSpec, gil: Option<GilSeat<'_>>, now: &dyn Fn() -> f64,
                     seat.gil.release(seat.me, true);
                     seat.gil.acquire(seat.me);
                     rec.enter(SegmentState::Running);
+                }
+                if deadline.is_finite() {
+                    slices = (slices + 1) % SLICES_PER_CLOCK_LOOK;
+                    if slices == 0 && now() >= deadline {
+                        return stopped(rec, true);
+                    }
                 }
                 let n = left.min(SLICE_STEPS);
                 x = kernel::run_steps(x, n);
@@ -121,7 +169,9 @@ pub fn execute(spec: &TaskSpec, gil: Option<GilSeat<'_>>, now: &dyn Fn() -> f64,
     match spec.bad {
         Some(BadKind::Panic) => panic!("task {} failed halfway (a bad task, on purpose)", spec.id),
         Some(BadKind::Hang) => loop {
-            sleep(&mut rec, gil, &wait_ms, 100);
+            if !sleep(&mut rec, gil, &wait_ms, 100, deadline) {
+                return stopped(rec, false);
+            }
         },
         None => {}
     }
@@ -129,13 +179,14 @@ pub fn execute(spec: &TaskSpec, gil: Option<GilSeat<'_>>, now: &dyn Fn() -> f64,
     if let Some(seat) = gil {
         seat.gil.release(seat.me, false);
     }
-    TaskOutcome { result, checked, segments, segments_dropped }
+    Ok(TaskOutcome { result, checked, segments, segments_dropped })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::cell::Cell;
+    use std::rc::Rc;
 
     fn fake_clock() -> impl Fn() -> f64 {
         let t = Cell::new(0.0);
@@ -206,6 +257,52 @@ mod tests {
         }));
         assert!(hung.is_err());
         assert_eq!(rounds.get(), 50);
+    }
+
+    /// A clock that moves only when the task waits, as a spin on the page's thread does.
+    fn waited_clock() -> (Rc<Cell<f64>>, impl Fn() -> f64, impl Fn(u32)) {
+        let t = Rc::new(Cell::new(0.0));
+        let (a, b) = (t.clone(), t.clone());
+        (t, move || a.get(), move |ms| b.set(b.get() + f64::from(ms)))
+    }
+
+    #[test]
+    fn a_deadline_stops_an_io_wait_at_the_deadline_and_not_before() {
+        let spec = TaskSpec { id: 0, workload: Workload::Io, duration_ms: 2000, units: 0, bad: None };
+        let (t, now, wait) = waited_clock();
+        let stopped = execute_until(&spec, None, &now, wait, 500.0).unwrap_err();
+        assert_eq!(t.get(), 500.0, "waited until the deadline, not the whole 2 s");
+        assert_eq!((stopped.result, stopped.checked), (None, None));
+        let states: Vec<_> = stopped.segments.iter().map(|s| (s.state, s.start_ms, s.end_ms)).collect();
+        assert_eq!(states, [(SegmentState::Running, 0.0, 0.0), (SegmentState::Io, 0.0, 500.0)]);
+        // A wait that ends by the deadline is a task that finished.
+        let (t, now, wait) = waited_clock();
+        let spec = TaskSpec { duration_ms: 500, ..spec };
+        assert!(execute_until(&spec, None, &now, wait, 500.0).is_ok());
+        assert_eq!(t.get(), 500.0);
+    }
+
+    #[test]
+    fn a_deadline_stops_cpu_work_between_slices_and_a_hang_at_the_deadline() {
+        // One unit is 64 slices; the clock moves 1 ms at each look, every few slices.
+        let spec = TaskSpec { id: 1, workload: Workload::Cpu, duration_ms: 0, units: 1, bad: None };
+        let looks = Cell::new(0);
+        let now = || {
+            looks.set(looks.get() + 1);
+            f64::from(looks.get())
+        };
+        let stopped = execute_until(&spec, None, &now, |_| (), 6.0).unwrap_err();
+        assert_eq!((stopped.result, stopped.checked), (None, None));
+        assert!(looks.get() < 10, "stopped soon after the deadline: {} looks", looks.get());
+        // Without a deadline the same task never looks at the clock between slices.
+        looks.set(0);
+        assert_eq!(execute(&spec, None, &now, |_| ()).checked, Some(true));
+        assert_eq!(looks.get(), 2, "the start and the end of its one segment");
+        // A task that never returns is stopped at the deadline too, on the page's thread.
+        let spec = TaskSpec { workload: Workload::Io, duration_ms: 40, bad: Some(BadKind::Hang), ..spec };
+        let (t, now, wait) = waited_clock();
+        assert!(execute_until(&spec, None, &now, wait, 1000.0).is_err());
+        assert_eq!(t.get(), 1000.0);
     }
 
     #[test]
