@@ -241,6 +241,61 @@ impl RunConfig {
     }
 }
 
+/// Above this worst-case freeze the page asks before a main-thread run, and a link's
+/// autorun does not start it: ten seconds frozen is already long for a page that looks dead.
+pub const CONFIRM_FREEZE_MS: f64 = 10_000.0;
+
+/// How long `config` can freeze the page at worst: nothing off the main thread; on it, each
+/// task until it ends or its timeout, one after another (see `engines::main_thread`). A task
+/// that panics does half its work and the tasks after it never run; one that hangs runs to its
+/// timeout. CPU tasks are timed at this device's measured `ms_per_unit`.
+#[must_use]
+pub fn freeze_ms(config: &RunConfig, ms_per_unit: f64) -> f64 {
+    if config.engine != Engine::Main {
+        return 0.0;
+    }
+    let task_ms = |duration_ms: u32, units: u32| match config.workload {
+        Workload::Io => f64::from(duration_ms),
+        Workload::Cpu => f64::from(units) * ms_per_unit,
+    };
+    let timeout = f64::from(config.timeout_ms);
+    let mut total = 0.0;
+    for id in 0..config.tasks {
+        match config.bad_task.filter(|b| b.id == id).map(|b| b.kind) {
+            None => total += task_ms(config.duration_ms, config.units).min(timeout),
+            Some(BadKind::Hang) => total += timeout,
+            Some(BadKind::Panic) => {
+                let half = task_ms(config.duration_ms / 2, config.units / 2);
+                if half > timeout {
+                    // Stopped at its timeout before it could fail: the next tasks run.
+                    total += timeout;
+                } else {
+                    return total + half;
+                }
+            }
+        }
+    }
+    total
+}
+
+/// The worst-case freeze of several runs one after another (Compare all four).
+#[must_use]
+pub fn total_freeze_ms(configs: &[RunConfig], ms_per_unit: f64) -> f64 {
+    configs.iter().map(|c| freeze_ms(c, ms_per_unit)).sum()
+}
+
+/// A freeze as a person reads it: "about 6 s", "about 11 min", "less than a second".
+#[must_use]
+pub fn describe_freeze(ms: f64) -> String {
+    if ms < 1000.0 {
+        "less than a second".into()
+    } else if ms < 120_000.0 {
+        format!("about {:.0} s", ms / 1000.0)
+    } else {
+        format!("about {:.0} min", ms / 60_000.0)
+    }
+}
+
 /// A value as JavaScript handed it over, before any checking.
 #[derive(Clone, Debug, PartialEq)]
 pub enum RawValue {
@@ -252,12 +307,48 @@ pub enum RawValue {
     Other(String),
 }
 
+/// A value quoted back in a message is cut to this many characters: a 100 KB value would
+/// run off the notice, and its start is enough to recognise it.
+pub const QUOTE_CHARS: usize = 40;
+
+/// `s` in double quotes, as short and plain as a message needs: escaped (a newline shows as
+/// `\n`), cut to [`QUOTE_CHARS`] characters with an ellipsis and its length when longer.
+#[must_use]
+pub fn quote(s: &str) -> String {
+    let n = s.chars().count();
+    if n <= QUOTE_CHARS {
+        return format!("{s:?}");
+    }
+    let cut: String = s.chars().take(QUOTE_CHARS).collect();
+    format!("{cut:?}… ({n} characters)")
+}
+
+/// A number as JavaScript would print it, so short: `1e-300`, not 300 digits; `Infinity`,
+/// `NaN`; whole numbers without a fraction.
+#[must_use]
+pub fn short_number(n: f64) -> String {
+    if n.is_nan() {
+        "NaN".into()
+    } else if n.is_infinite() {
+        if n > 0.0 { "Infinity" } else { "-Infinity" }.into()
+    } else if n != 0.0 && (n.abs() < 1e-6 || n.abs() >= 1e21) {
+        // Rust's shortest round-trip digits, in JavaScript's exponent form (`1e+21`).
+        let e = format!("{n:e}");
+        match e.split_once('e') {
+            Some((m, exp)) if !exp.starts_with('-') => format!("{m}e+{exp}"),
+            _ => e,
+        }
+    } else {
+        format!("{n}")
+    }
+}
+
 impl fmt::Display for RawValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RawValue::Missing => write!(f, "nothing"),
-            RawValue::Number(n) => write!(f, "{n}"),
-            RawValue::Text(s) => write!(f, "{s:?}"),
+            RawValue::Number(n) => f.write_str(&short_number(*n)),
+            RawValue::Text(s) => f.write_str(&quote(s)),
             RawValue::Bool(b) => write!(f, "{b}"),
             RawValue::Other(kind) => write!(f, "{kind}"),
         }
@@ -278,6 +369,9 @@ pub struct RawConfig {
     /// `bad_task.id` and `bad_task.kind`; both missing (or `bad_task: null`) = no bad task.
     pub bad_task_id: RawValue,
     pub bad_task_kind: RawValue,
+    /// `bad_task` itself when it is neither an object nor null/missing (`bad_task: "panic"`):
+    /// then it has no id or kind, and the message says what shape it takes.
+    pub bad_task_other: RawValue,
     pub timeout_ms: RawValue,
 }
 
@@ -443,6 +537,16 @@ pub fn validate(raw: &RawConfig, limits: Limits) -> Result<RunConfig, Vec<FieldE
             .ok(),
     };
     let bad_task = match (&raw.bad_task_kind, &raw.bad_task_id) {
+        _ if raw.bad_task_other != RawValue::Missing => {
+            errors.push(FieldError {
+                field: "bad_task",
+                message: format!(
+                    "bad_task must be null or an object like {{id: 1, kind: \"panic\"}}; got {}.",
+                    raw.bad_task_other
+                ),
+            });
+            None
+        }
         (RawValue::Missing, RawValue::Missing) => Some(None),
         (kind, id) => {
             let kind = match kind {
@@ -507,6 +611,7 @@ mod tests {
             switch_interval_ms: RawValue::Missing,
             bad_task_id: RawValue::Missing,
             bad_task_kind: RawValue::Missing,
+            bad_task_other: RawValue::Missing,
             timeout_ms: RawValue::Missing,
         }
     }
@@ -543,7 +648,7 @@ mod tests {
             (RawValue::Number(-3.0), "got -3"),
             (RawValue::Number(2.5), "got 2.5"),
             (RawValue::Number(f64::NAN), "got NaN"),
-            (RawValue::Number(f64::INFINITY), "got inf"),
+            (RawValue::Number(f64::INFINITY), "got Infinity"),
             (RawValue::Text("lots".into()), "got \"lots\""),
             (RawValue::Text(String::new()), "it is empty"),
             (RawValue::Missing, "it is missing"),
@@ -570,6 +675,7 @@ mod tests {
             switch_interval_ms: RawValue::Number(0.01),
             bad_task_id: RawValue::Missing,
             bad_task_kind: RawValue::Missing,
+            bad_task_other: RawValue::Missing,
             timeout_ms: RawValue::Missing,
         };
         let fields: Vec<_> = validate(&r, LIMITS).unwrap_err().iter().map(|e| e.field).collect();
@@ -629,6 +735,75 @@ mod tests {
         let mut r = raw("threads", "io", RawValue::Number(2.0));
         r.units = RawValue::Text("junk".into());
         assert!(validate(&r, LIMITS).is_ok());
+    }
+
+    #[test]
+    fn values_are_quoted_short_and_plain() {
+        assert_eq!(RawValue::Number(1e-300).to_string(), "1e-300");
+        assert_eq!(RawValue::Number(1e21).to_string(), "1e+21");
+        assert_eq!(RawValue::Number(1e12).to_string(), "1000000000000");
+        assert_eq!(RawValue::Number(-2.5).to_string(), "-2.5");
+        assert_eq!(RawValue::Number(f64::NEG_INFINITY).to_string(), "-Infinity");
+        assert_eq!(RawValue::Text("panic".into()).to_string(), "\"panic\"");
+        assert_eq!(RawValue::Text("a\nb".into()).to_string(), "\"a\\nb\"");
+        let long = "é".repeat(100_000);
+        let shown = RawValue::Text(long).to_string();
+        assert_eq!(shown, format!("\"{}\"… (100000 characters)", "é".repeat(QUOTE_CHARS)));
+        // In a whole message too: the 1e-300 that echoed 300 digits.
+        let mut r = raw("threads", "io", RawValue::Number(2.0));
+        r.duration_ms = RawValue::Number(1e-300);
+        let message = &validate(&r, LIMITS).unwrap_err()[0].message;
+        assert!(message.ends_with("; got 1e-300."), "{message}");
+        assert!(message.len() < 100, "{message}");
+    }
+
+    #[test]
+    fn a_bad_task_that_is_not_an_object_says_what_shape_it_takes() {
+        let mut r = raw("threads", "io", RawValue::Number(2.0));
+        r.bad_task_other = RawValue::Text("panic".into());
+        let errors = validate(&r, LIMITS).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(
+            errors[0].message,
+            "bad_task must be null or an object like {id: 1, kind: \"panic\"}; got \"panic\"."
+        );
+    }
+
+    #[test]
+    fn the_freeze_is_the_main_threads_tasks_each_cut_at_the_timeout() {
+        let main = RunConfig { tasks: 64, duration_ms: 10_000, ..RunConfig::notebook_preset() };
+        // 64 × 10 s asked for; each task is stopped at the 5 s timeout.
+        assert_eq!(freeze_ms(&main, 1.0), 64.0 * 5000.0);
+        assert_eq!(freeze_ms(&RunConfig::notebook_preset(), 1.0), 6000.0);
+        let threads = RunConfig { engine: Engine::Threads, ..main.clone() };
+        assert_eq!(freeze_ms(&threads, 1.0), 0.0, "workers do not freeze the page");
+        let cpu = RunConfig { workload: Workload::Cpu, tasks: 3, units: 40, ..main.clone() };
+        assert_eq!(freeze_ms(&cpu, 50.0), 3.0 * 2000.0, "CPU tasks at this device's speed");
+        assert_eq!(freeze_ms(&cpu, 500.0), 3.0 * 5000.0, "and cut at the timeout");
+        // A panic ends the run halfway through the bad task; a hang lasts its whole timeout.
+        let panic = RunConfig {
+            tasks: 4,
+            duration_ms: 2000,
+            bad_task: Some(BadTask { id: 1, kind: BadKind::Panic }),
+            ..main.clone()
+        };
+        assert_eq!(freeze_ms(&panic, 1.0), 2000.0 + 1000.0);
+        let hang = RunConfig { bad_task: Some(BadTask { id: 1, kind: BadKind::Hang }), ..panic.clone() };
+        assert_eq!(freeze_ms(&hang, 1.0), 3.0 * 2000.0 + 5000.0);
+        // Compare all four: the main-thread run is the one that freezes.
+        let four: Vec<_> =
+            Variant::ALL.iter().map(|v| RunConfig { engine: v.engine(), gil: v.gil(), ..main.clone() }).collect();
+        assert_eq!(total_freeze_ms(&four, 1.0), 320_000.0);
+        assert!(total_freeze_ms(&four, 1.0) > CONFIRM_FREEZE_MS);
+        assert!(freeze_ms(&RunConfig::notebook_preset(), 1.0) <= CONFIRM_FREEZE_MS);
+    }
+
+    #[test]
+    fn a_freeze_reads_in_seconds_or_minutes() {
+        assert_eq!(describe_freeze(6000.0), "about 6 s");
+        assert_eq!(describe_freeze(40_400.0), "about 40 s");
+        assert_eq!(describe_freeze(320_000.0), "about 5 min");
+        assert_eq!(describe_freeze(300.0), "less than a second");
     }
 
     #[test]

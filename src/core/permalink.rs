@@ -3,7 +3,7 @@
 //! Every parameter is checked on its own; a bad or unknown one is ignored (its field keeps
 //! its default) and reported, so a corrupted link still opens a working page.
 
-use crate::core::config::{whole_number, Engine, RawValue, Workload, MAX_DURATION_MS, MAX_TASKS, MAX_WORKERS};
+use crate::core::config::{quote, whole_number, Engine, RawValue, Workload, MAX_DURATION_MS, MAX_TASKS, MAX_WORKERS};
 use crate::core::gil::{MAX_SWITCH_INTERVAL_MS, MIN_SWITCH_INTERVAL_MS};
 
 /// The parameters a link may carry, in the order links are written.
@@ -99,13 +99,13 @@ pub fn check(key: &str, value: &str) -> Result<(), String> {
     match key {
         "panel" => matches!(value, "lab" | "refcount")
             .then_some(())
-            .ok_or_else(|| format!("panel must be lab or refcount; got {value:?}.")),
+            .ok_or_else(|| format!("panel must be lab or refcount; got {}.", quote(value))),
         "engine" => Engine::from_key(value)
             .map(drop)
-            .ok_or_else(|| format!("engine must be main, threads or processes; got {value:?}.")),
-        "workload" => {
-            Workload::from_key(value).map(drop).ok_or_else(|| format!("workload must be io or cpu; got {value:?}."))
-        }
+            .ok_or_else(|| format!("engine must be main, threads or processes; got {}.", quote(value))),
+        "workload" => Workload::from_key(value)
+            .map(drop)
+            .ok_or_else(|| format!("workload must be io or cpu; got {}.", quote(value))),
         "tasks" => number("tasks", "Tasks", 1, MAX_TASKS, ""),
         "duration_ms" => number("duration_ms", "Duration", 1, MAX_DURATION_MS, " ms"),
         "cpu_ms" => number("cpu_ms", "Task size", 1, MAX_DURATION_MS, " ms"),
@@ -114,41 +114,84 @@ pub fn check(key: &str, value: &str) -> Result<(), String> {
         "bad_id" => number("bad_id", "The bad task's number", 0, MAX_TASKS - 1, ""),
         "gil" => matches!(value, "true" | "false")
             .then_some(())
-            .ok_or_else(|| format!("gil must be true or false; got {value:?}.")),
+            .ok_or_else(|| format!("gil must be true or false; got {}.", quote(value))),
         "bad" => matches!(value, "" | "panic" | "hang")
             .then_some(())
-            .ok_or_else(|| format!("bad must be panic or hang; got {value:?}.")),
-        "embed" => {
-            matches!(value, "0" | "1").then_some(()).ok_or_else(|| format!("embed must be 0 or 1; got {value:?}."))
-        }
-        "autorun" => {
-            matches!(value, "0" | "1").then_some(()).ok_or_else(|| format!("autorun must be 0 or 1; got {value:?}."))
-        }
+            .ok_or_else(|| format!("bad must be panic or hang; got {}.", quote(value))),
+        "embed" => matches!(value, "0" | "1")
+            .then_some(())
+            .ok_or_else(|| format!("embed must be 0 or 1; got {}.", quote(value))),
+        "autorun" => matches!(value, "0" | "1")
+            .then_some(())
+            .ok_or_else(|| format!("autorun must be 0 or 1; got {}.", quote(value))),
         "switch_interval_ms" => value
             .parse::<f64>()
             .ok()
             .filter(|v| v.is_finite() && (MIN_SWITCH_INTERVAL_MS..=MAX_SWITCH_INTERVAL_MS).contains(v))
             .map(drop)
-            .ok_or_else(|| format!("Switch interval must be a number of ms from 0.1 to 100; got {value:?}.")),
+            .ok_or_else(|| format!("Switch interval must be a number of ms from 0.1 to 100; got {}.", quote(value))),
         "script" => (value.chars().count() <= MAX_SCRIPT)
             .then_some(())
             .ok_or_else(|| format!("The script is longer than {MAX_SCRIPT} characters.")),
-        _ => Err(format!("Unknown parameter {key:?}.")),
+        _ => Err(format!("Unknown parameter {}.", quote(key))),
     }
 }
 
-/// Splits a query into the parameters to use and a notice for each one ignored.
+/// A link as read: the parameters to use, and what the page should say about the rest.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Link {
+    /// Each known parameter at most once, checked, in the order the link gives them.
+    pub pairs: Vec<(String, String)>,
+    /// "Ignored tasks: …": a bad value, or an unknown parameter.
+    pub ignored: Vec<String>,
+    /// "engine given twice; using the first, …".
+    pub repeated: Vec<String>,
+}
+
+impl Link {
+    /// The value used for `key`, if the link gave a good one.
+    #[must_use]
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// What the page says about this link, if anything was off.
+    #[must_use]
+    pub fn notice(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if !self.ignored.is_empty() {
+            parts.push(format!("Some settings of this link were ignored (defaults used): {}", self.ignored.join(" ")));
+        }
+        parts.extend(self.repeated.iter().cloned());
+        (!parts.is_empty()).then(|| parts.join(" "))
+    }
+}
+
+/// Reads a query: a parameter given more than once counts once, **the first wins** (what
+/// `URLSearchParams.get` returns, so a course page's script reading the same link agrees with
+/// the page), and the notice says so; a bad or unknown one is ignored, with a notice.
 #[must_use]
-pub fn read(query: &str) -> (Vec<(String, String)>, Vec<String>) {
-    let mut good = Vec::new();
-    let mut notices = Vec::new();
+pub fn read(query: &str) -> Link {
+    let mut link = Link::default();
+    let mut seen: Vec<(String, String, usize)> = Vec::new();
     for (k, v) in decode_query(query) {
-        match check(&k, &v) {
-            Ok(()) => good.push((k, v)),
-            Err(why) => notices.push(format!("Ignored {k}: {why}")),
+        match seen.iter_mut().find(|(key, _, _)| *key == k) {
+            Some((_, _, times)) => *times += 1,
+            None => seen.push((k, v, 1)),
         }
     }
-    (good, notices)
+    for (k, v, times) in seen {
+        let known = KEYS.contains(&k.as_str());
+        if times > 1 && known {
+            let how_often = if times == 2 { "twice".to_owned() } else { format!("{times} times") };
+            link.repeated.push(format!("{k} given {how_often}; using the first, {}.", quote(&v)));
+        }
+        match check(&k, &v) {
+            Ok(()) => link.pairs.push((k, v)),
+            Err(why) => link.ignored.push(format!("Ignored {}: {why}", if known { k } else { quote(&k) })),
+        }
+    }
+    link
 }
 
 #[cfg(test)]
@@ -166,12 +209,54 @@ mod tests {
 
     #[test]
     fn bad_and_unknown_parameters_are_ignored_with_a_notice() {
-        let (good, notices) =
-            read("engine=threads&tasks=abc&workers=99&gil=false&colour=red&switch_interval_ms=0.05&x");
-        assert_eq!(good, [("engine".to_owned(), "threads".to_owned()), ("gil".to_owned(), "false".to_owned())]);
+        let link = read("engine=threads&tasks=abc&workers=99&gil=false&colour=red&switch_interval_ms=0.05&x");
+        assert_eq!(link.pairs, [("engine".to_owned(), "threads".to_owned()), ("gil".to_owned(), "false".to_owned())]);
+        let notices = &link.ignored;
         assert_eq!(notices.len(), 5, "{notices:?}");
         assert!(notices[0].starts_with("Ignored tasks: Tasks must be a whole number from 1 to 64"));
         assert!(notices.iter().any(|n| n.contains("Unknown parameter \"colour\"")));
+        assert!(link.repeated.is_empty());
+        assert!(link
+            .notice()
+            .unwrap()
+            .starts_with("Some settings of this link were ignored (defaults used): Ignored tasks"));
+    }
+
+    #[test]
+    fn a_parameter_given_twice_counts_once_the_first_and_the_notice_says_so() {
+        let link = read(
+            "engine=threads&panel=lab&tasks=4&engine=processes&panel=refcount&tasks=9&engine=main&colour=a&colour=b",
+        );
+        assert_eq!(link.get("engine"), Some("threads"));
+        assert_eq!(link.get("panel"), Some("lab"));
+        assert_eq!(link.get("tasks"), Some("4"));
+        assert_eq!(link.pairs.len(), 3, "each once: {:?}", link.pairs);
+        assert_eq!(
+            link.repeated,
+            [
+                "engine given 3 times; using the first, \"threads\".",
+                "panel given twice; using the first, \"lab\".",
+                "tasks given twice; using the first, \"4\"."
+            ]
+        );
+        assert_eq!(link.ignored, ["Ignored \"colour\": Unknown parameter \"colour\"."]);
+        // The first wins even when it is the bad one: its field keeps the default.
+        let link = read("tasks=abc&tasks=3");
+        assert_eq!(link.get("tasks"), None);
+        assert_eq!(link.repeated, ["tasks given twice; using the first, \"abc\"."]);
+        assert_eq!(link.ignored.len(), 1);
+        assert!(read("engine=main").notice().is_none());
+    }
+
+    #[test]
+    fn a_huge_bad_value_is_quoted_short() {
+        let huge = "x".repeat(100_000);
+        for query in [format!("tasks={huge}"), format!("engine={huge}"), format!("{huge}=1"), format!("script={huge}")]
+        {
+            let notice = read(&query).notice().unwrap();
+            assert!(notice.len() < 250, "{} characters: {}", notice.len(), &notice[..300]);
+            assert!(notice.contains("… (100000 characters)") || notice.contains("longer than"), "{notice}");
+        }
     }
 
     #[test]

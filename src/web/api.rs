@@ -17,7 +17,11 @@ pub struct Api {
 }
 
 fn field(config: &JsValue, name: &str) -> RawValue {
-    let value = Reflect::get(config, &name.into()).unwrap_or(JsValue::UNDEFINED);
+    raw_value(&Reflect::get(config, &name.into()).unwrap_or(JsValue::UNDEFINED))
+}
+
+/// A JavaScript value as a [`RawValue`]: what it is, never trusted.
+fn raw_value(value: &JsValue) -> RawValue {
     if value.is_undefined() {
         RawValue::Missing
     } else if let Some(n) = value.as_f64() {
@@ -28,7 +32,7 @@ fn field(config: &JsValue, name: &str) -> RawValue {
         RawValue::Other("null".into())
     } else if let Some(b) = value.as_bool() {
         RawValue::Bool(b)
-    } else if js_sys::Array::is_array(&value) {
+    } else if js_sys::Array::is_array(value) {
         RawValue::Other("a list".into())
     } else {
         RawValue::Other("an object".into())
@@ -52,14 +56,13 @@ pub fn raw_config(config: &JsValue) -> RawConfig {
     } else {
         Reflect::get(&config, &"bad_task".into()).unwrap_or(JsValue::UNDEFINED)
     };
-    let bad = |name| {
-        if bad_task.is_null() || bad_task.is_undefined() {
-            RawValue::Missing
-        } else if !bad_task.is_object() {
-            RawValue::Other(format!("{bad_task:?}"))
-        } else {
-            field(&bad_task, name)
-        }
+    // A list is an object to JavaScript, but it has no id or kind: say what shape is expected.
+    let is_record = bad_task.is_object() && !js_sys::Array::is_array(&bad_task);
+    let bad = |name| if is_record { field(&bad_task, name) } else { RawValue::Missing };
+    let bad_task_other = if is_record || bad_task.is_null() || bad_task.is_undefined() {
+        RawValue::Missing
+    } else {
+        raw_value(&bad_task)
     };
     RawConfig {
         engine: get("engine"),
@@ -72,6 +75,7 @@ pub fn raw_config(config: &JsValue) -> RawConfig {
         switch_interval_ms: get("switch_interval_ms"),
         bad_task_id: bad("id"),
         bad_task_kind: bad("kind"),
+        bad_task_other,
         timeout_ms: get("timeout_ms"),
     }
 }

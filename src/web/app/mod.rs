@@ -43,16 +43,13 @@ pub fn app(props: &AppProps) -> Html {
         let query = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
         permalink::read(&query)
     });
-    let link_value = |key: &str| link.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    let link_value = |key: &str| link.get(key).map(str::to_owned);
     let state = use_reducer(|| {
         let mut state = State::new(lab.ms_per_unit);
         // Known before any event: the lab may report it before this component listens.
         state.engine_errors[state::slot(crate::core::config::Engine::Threads)] = lab.threads_unavailable.clone();
-        state.form.apply_link(&link.0);
-        if !link.1.is_empty() {
-            state.notice =
-                Some(format!("Some settings of this link were ignored (defaults used): {}", link.1.join(" ")));
-        }
+        state.form.apply_link(&link.pairs);
+        state.notice = link.notice();
         state
     });
     let script = use_state(|| link_value("script").unwrap_or_else(|| inspector::PRESETS[0].1.to_owned()));
@@ -350,6 +347,7 @@ fn raw_of(config: &RunConfig) -> RawConfig {
         bad_task_kind: config.bad_task.map_or(RawValue::Missing, |b| {
             RawValue::Text(if b.kind == BadKind::Panic { "panic" } else { "hang" }.into())
         }),
+        bad_task_other: RawValue::Missing,
         timeout_ms: RawValue::Number(f64::from(config.timeout_ms)),
     }
 }

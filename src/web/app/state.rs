@@ -132,6 +132,7 @@ impl Form {
             } else {
                 RawValue::Text(self.bad_kind.clone())
             },
+            bad_task_other: RawValue::Missing,
             timeout_ms: RawValue::Text(self.timeout_ms.clone()),
         })
     }
@@ -149,7 +150,10 @@ pub fn units_for_ms(text: &str, ms_per_unit: f64) -> Result<u32, FieldError> {
         Some(ms) => Ok(((ms / ms_per_unit).round() as u32).max(1)),
         None => Err(FieldError {
             field: "units",
-            message: format!("Task size must be a number of ms from 1 to {MAX_DURATION_MS}; got {text:?}."),
+            message: format!(
+                "Task size must be a number of ms from 1 to {MAX_DURATION_MS}; got {}.",
+                crate::core::config::quote(text)
+            ),
         }),
     }
 }
