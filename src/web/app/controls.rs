@@ -1,7 +1,9 @@
 //! The experiment's settings and the Run buttons.
 
-use super::state::{units_for_ms, Edit, Form};
-use crate::core::config::{Engine, FieldError, Variant, Workload, MAX_DURATION_MS, MAX_TASKS, MAX_WORKERS};
+use super::state::{units_for_ms, Confirm, Edit, Form};
+use crate::core::config::{
+    describe_freeze, Engine, FieldError, Limits, Variant, Workload, MAX_DURATION_MS, MAX_TASKS, MAX_WORKERS,
+};
 use crate::core::timeline::format_ms;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
@@ -17,8 +19,12 @@ pub struct ControlsProps {
     pub cores: u32,
     pub engine_errors: [Option<String>; 3],
     pub on_edit: Callback<Edit>,
-    /// Runs the form on these set-ups, one after another.
+    /// A long freeze waiting to be accepted: Run becomes the question.
+    pub confirm: Option<Confirm>,
+    /// Runs the form on these set-ups, one after another (asking first before a long freeze).
     pub on_run: Callback<Vec<Variant>>,
+    /// The answer to `confirm`: `true` runs, `false` cancels.
+    pub on_confirm: Callback<bool>,
 }
 
 fn engine_blurb(engine: Engine) -> &'static str {
@@ -137,6 +143,43 @@ pub fn controls(props: &ControlsProps) -> Html {
         Callback::from(move |e: Event| on_edit.emit(Edit::Gil(e.target_unchecked_into::<HtmlInputElement>().checked())))
     };
     let preset = props.on_edit.reform(|_: MouseEvent| Edit::Preset);
+    let limits = Limits { max_units: props.max_units };
+    // What the page will go through, said before it happens: on the main thread it freezes.
+    let freeze = match form.engine {
+        Engine::Main => form
+            .freeze_ms(&[variant], props.ms_per_unit, limits)
+            .map(|ms| format!("The page will freeze for {}.", describe_freeze(ms))),
+        _ => form.freeze_ms(&Variant::ALL, props.ms_per_unit, limits).map(|ms| {
+            format!("Compare all four will freeze the page for {}, during its main-thread run.", describe_freeze(ms))
+        }),
+    };
+    let cancel_ref = use_node_ref();
+    let run_ref = use_node_ref();
+    // Focus follows the question: to Cancel (the harmless answer) when it appears, back to Run
+    // when it is answered, so a keyboard user is never left on a button that vanished.
+    {
+        let (cancel_ref, run_ref) = (cancel_ref.clone(), run_ref.clone());
+        let asked = use_mut_ref(|| false);
+        use_effect_with(props.confirm.is_some(), move |asking| {
+            let target = match (*asking, *asked.borrow()) {
+                (true, _) => Some(cancel_ref),
+                (false, true) => Some(run_ref),
+                (false, false) => None,
+            };
+            if let Some(el) = target.and_then(|r| r.cast::<web_sys::HtmlElement>()) {
+                let _ = el.focus();
+            }
+            *asked.borrow_mut() = *asking;
+        });
+    }
+    let on_escape = {
+        let on_confirm = props.on_confirm.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Escape" {
+                on_confirm.emit(false);
+            }
+        })
+    };
     let status = match (props.preparing, props.busy) {
         (Some(Engine::Main), _) => "Running on the main thread: the page freezes until it ends…".to_owned(),
         (Some(engine), _) => format!("Starting the {} engine…", engine.label().to_lowercase()),
@@ -199,7 +242,11 @@ pub fn controls(props: &ControlsProps) -> Html {
                 </select>
                 if !form.bad_kind.is_empty() {
                     {text_input("bad-id", "Bad task number", &form.bad_id, html!{{"counted from 0"}}, error("bad_task"), false, edit(Edit::BadId))}
-                    {text_input("timeout", "Timeout (ms)", &form.timeout_ms, html!{{"a task running longer is ended, with its worker"}}, error("timeout_ms"), false, edit(Edit::Timeout))}
+                    {text_input("timeout", "Timeout (ms)", &form.timeout_ms, html!{{ if form.engine == Engine::Main {
+                        "a task running longer is stopped there; the next one runs"
+                    } else {
+                        "a task running longer is ended, with its worker"
+                    } }}, error("timeout_ms"), false, edit(Edit::Timeout))}
                     <p class="hint">{ match form.engine {
                         Engine::Threads => "A thread cannot die alone: a panic aborts the whole process, and every thread's task is lost.",
                         Engine::Processes => "Only the bad process dies; the others finish, and the pool replaces it.",
@@ -212,19 +259,40 @@ pub fn controls(props: &ControlsProps) -> Html {
                 {size_field}
                 {text_input("workers", "Workers", if form.engine == Engine::Main { "1" } else { &form.workers },
                     html!{{lanes}}, error("workers"), form.engine == Engine::Main, edit(Edit::Workers))}
+                // Every main-thread task is bounded by it, so it is always at hand there.
+                if form.engine == Engine::Main && form.bad_kind.is_empty() {
+                    {text_input("timeout", "Timeout (ms)", &form.timeout_ms,
+                        html!{{"a task running longer is stopped there; the next one runs"}},
+                        error("timeout_ms"), false, edit(Edit::Timeout))}
+                }
             </div>
             if let Some(message) = error("engine").or(error("workload")) {
                 <p class="error" role="alert">{message}</p>
             }
-            <div class="actions">
-                <button class="primary" onclick={run_one} disabled={props.busy} data-testid="run">
-                    {format!("Run on {}", form.engine.label().to_lowercase())}
-                </button>
-                <button onclick={run_all} disabled={props.busy} data-testid="run-all"
-                    title="Sequential, threads with the GIL, free-threaded threads and processes, one after another">
-                    {"Compare all four"}</button>
-                <button class="link" onclick={preset} disabled={props.busy}>{"Notebook preset"}</button>
-            </div>
+            if let Some(confirm) = &props.confirm {
+                <div class="actions confirm" role="group" aria-labelledby="confirm-question" data-testid="confirm"
+                    onkeydown={on_escape}>
+                    <p class="confirm-question" id="confirm-question" data-testid="confirm-question">
+                        {format!("Freeze the page for {}?", describe_freeze(confirm.freeze_ms))}</p>
+                    <button class="primary" onclick={props.on_confirm.reform(|_: MouseEvent| true)} disabled={props.busy}
+                        data-testid="confirm-run">{"Confirm"}</button>
+                    <button ref={cancel_ref} onclick={props.on_confirm.reform(|_: MouseEvent| false)}
+                        data-testid="confirm-cancel">{"Cancel"}</button>
+                </div>
+            } else {
+                <div class="actions">
+                    <button class="primary" ref={run_ref} onclick={run_one} disabled={props.busy} data-testid="run">
+                        {format!("Run on {}", form.engine.label().to_lowercase())}
+                    </button>
+                    <button onclick={run_all} disabled={props.busy} data-testid="run-all"
+                        title="Sequential, threads with the GIL, free-threaded threads and processes, one after another">
+                        {"Compare all four"}</button>
+                    <button class="link" onclick={preset} disabled={props.busy}>{"Notebook preset"}</button>
+                </div>
+            }
+            if let Some(freeze) = freeze {
+                <p class="hint freeze" data-testid="freeze">{freeze}</p>
+            }
             <p class="status" aria-live="polite" data-testid="status">{status}</p>
         </section>
     }

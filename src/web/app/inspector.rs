@@ -103,13 +103,26 @@ pub fn inspector(props: &InspectorProps) -> Html {
     let on_preset = {
         let (source, report, index) = (source.clone(), report.clone(), index.clone());
         Callback::from(move |e: Event| {
-            let i: usize = e.target_unchecked_into::<HtmlSelectElement>().value().parse().unwrap_or(0);
+            let Ok(i) = e.target_unchecked_into::<HtmlSelectElement>().value().parse::<usize>() else { return };
             source.set(PRESETS.get(i).map_or("", |p| p.1).to_owned());
             report.set(None);
             index.set(0);
         })
     };
 
+    // The menu shows the example the editor holds, or "Your script" (edited, or from a link).
+    // Set on the element after each render too: a select keeps what was last picked (or what
+    // the browser restored) whatever its options' `selected` attributes say.
+    let chosen = PRESETS.iter().position(|p| p.1 == *source);
+    let preset_ref = use_node_ref();
+    {
+        let preset_ref = preset_ref.clone();
+        use_effect(move || {
+            if let Some(select) = preset_ref.cast::<HtmlSelectElement>() {
+                select.set_value(&chosen.map_or_else(|| "mine".to_owned(), |i| i.to_string()));
+            }
+        });
+    }
     let current: Option<&StepView> = report.as_ref().and_then(|r| r.steps.get(*index));
     let previous: Option<&StepView> = report.as_ref().and_then(|r| index.checked_sub(1).and_then(|i| r.steps.get(i)));
     let at_end = report.as_ref().is_some_and(|r| *index + 1 >= r.steps.len());
@@ -138,14 +151,18 @@ pub fn inspector(props: &InspectorProps) -> Html {
             <div class="card-head">
                 <h2 id="inspector-title">{"Reference counts, step by step"}</h2>
                 <label class="preset">{"Example "}
-                    <select onchange={on_preset} data-testid="refcount-preset">
-                        {for PRESETS.iter().enumerate().map(|(i, (name, _))| html!{ <option value={i.to_string()}>{*name}</option> })}
+                    <select onchange={on_preset} data-testid="refcount-preset" ref={preset_ref} autocomplete="off">
+                        if chosen.is_none() {
+                            <option value="mine" selected=true disabled=true>{"Your script"}</option>
+                        }
+                        {for PRESETS.iter().enumerate().map(|(i, (name, _))| html!{ <option value={i.to_string()} selected={chosen == Some(i)}>{*name}</option> })}
                     </select>
                 </label>
             </div>
             <p class="hint">{"A small Python subset: lists, tuples, dicts, functions, loops, del, sys.getrefcount and gc.collect(). \
-                Every reference counts, as in CPython 3.11: names, container slots, arguments, values waiting on the stack, and the \
-                compiled code's constants. Small ints, None, True and False are immortal (PEP 683)."}</p>
+                Every reference counts, as CPython 3.11 counts and prints them: names, container slots, arguments, values waiting on \
+                the stack, and the compiled code's constants. Small ints, None, True and False are shown immortal, as CPython 3.12+ \
+                makes them (PEP 683); 3.11 still counted them."}</p>
             <div class="inspector-grid">
                 <div class="editor-col">
                     <div class="editor" style={format!("--lines: {lines}")}>

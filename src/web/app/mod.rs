@@ -11,7 +11,9 @@ pub mod python;
 pub mod state;
 pub mod timeline;
 
-use crate::core::config::{BadKind, RawConfig, RawValue, RunConfig, Variant, Workload};
+use crate::core::config::{
+    describe_freeze, BadKind, RawConfig, RawValue, RunConfig, Variant, Workload, CONFIRM_FREEZE_MS,
+};
 use crate::core::permalink;
 use crate::web::lab::{Lab, LabEvent, RunError};
 use state::{Action, State};
@@ -79,14 +81,22 @@ pub fn app(props: &AppProps) -> Html {
         let dispatcher = state.dispatcher();
         Callback::from(move |edit| dispatcher.dispatch(Action::Edit(edit)))
     };
-    let on_run = {
+    // Runs the form on these set-ups, one after another; `true`: the freeze was accepted.
+    let start = {
         let (lab, state) = (lab.clone(), state.clone());
-        Callback::from(move |variants: Vec<Variant>| {
+        Callback::from(move |(variants, confirmed): (Vec<Variant>, bool)| {
             let raws: Result<Vec<_>, _> = variants.iter().map(|v| state.form.raw(*v, lab.ms_per_unit)).collect();
             let raws = match raws {
                 Ok(raws) => raws,
                 Err(error) => return state.dispatch(Action::Errors(vec![error])),
             };
+            // A long freeze is asked about first, on the page (not window.confirm, which would
+            // block it too, and which tests and screen readers cannot see into).
+            let freeze_ms = state.form.freeze_ms(&variants, lab.ms_per_unit, lab.limits()).unwrap_or(0.0);
+            if freeze_ms > CONFIRM_FREEZE_MS && !confirmed {
+                return state.dispatch(Action::Confirm(Some(state::Confirm { variants, freeze_ms })));
+            }
+            state.dispatch(Action::Confirm(None));
             let lab = lab.clone();
             wasm_bindgen_futures::spawn_local(async move {
                 for raw in raws {
@@ -96,6 +106,14 @@ pub fn app(props: &AppProps) -> Html {
                     }
                 }
             });
+        })
+    };
+    let on_run = start.reform(|variants: Vec<Variant>| (variants, false));
+    let on_confirm = {
+        let (start, state) = (start.clone(), state.clone());
+        Callback::from(move |accepted: bool| match (&state.confirm, accepted) {
+            (Some(confirm), true) => start.emit((confirm.variants.clone(), true)),
+            _ => state.dispatch(Action::Confirm(None)),
         })
     };
     let on_experiment = {
@@ -142,13 +160,30 @@ pub fn app(props: &AppProps) -> Html {
             }
         }
     });
-    // autorun=1: run the linked experiment once the page is up.
+    // autorun=1: run the linked experiment once the page is up — unless it would freeze the
+    // page longer than CONFIRM_FREEZE_MS: a link must not be able to lock up the tab it opens.
+    // Then the page says why and asks, as for a click on Run.
     {
-        let (on_run, state) = (on_run.clone(), state.clone());
+        let (on_run, state, lab) = (on_run.clone(), state.clone(), lab.clone());
         let autorun = link_value("autorun").as_deref() == Some("1") && *panel == Panel::Lab;
         use_effect_with((), move |()| {
             if autorun {
-                on_run.emit(vec![state.form.variant()]);
+                let variants = vec![state.form.variant()];
+                let freeze_ms = state.form.freeze_ms(&variants, lab.ms_per_unit, lab.limits()).unwrap_or(0.0);
+                if freeze_ms > CONFIRM_FREEZE_MS {
+                    let why = format!(
+                        "This link asks to run on the main thread right away, which would freeze the page for {}: \
+                         a link never starts a freeze of more than {:.0} s. Confirm below to run it anyway.",
+                        describe_freeze(freeze_ms),
+                        CONFIRM_FREEZE_MS / 1000.0
+                    );
+                    let notice = match &state.notice {
+                        Some(earlier) => format!("{earlier} {why}"),
+                        None => why,
+                    };
+                    state.dispatch(Action::Notice(notice));
+                }
+                on_run.emit(variants);
             }
         });
     }
@@ -238,8 +273,10 @@ pub fn app(props: &AppProps) -> Html {
                     max_units={lab.limits().max_units}
                     cores={lab.cores}
                     engine_errors={state.engine_errors.clone()}
+                    confirm={state.confirm.clone()}
                     {on_edit}
                     {on_run}
+                    {on_confirm}
                 />
                 <div class="results">
                     <timeline::Timelines state={state.clone()} feed={feed.clone()} />

@@ -1,7 +1,8 @@
 //! The page's state: one reducer, one [`Action`] enum.
 
 use crate::core::config::{
-    BadKind, Engine, FieldError, RawConfig, RawValue, RunConfig, Variant, Workload, MAX_DURATION_MS,
+    self, BadKind, Engine, FieldError, Limits, RawConfig, RawValue, RunConfig, Variant, Workload, DEFAULT_TIMEOUT_MS,
+    MAX_DURATION_MS,
 };
 use crate::core::memory::MemoryResult;
 use crate::core::race::RaceResult;
@@ -99,13 +100,24 @@ impl Form {
             ("switch_interval_ms", self.switch_interval_ms.clone()),
         ];
         if !self.bad_kind.is_empty() {
-            pairs.extend([
-                ("bad", self.bad_kind.clone()),
-                ("bad_id", self.bad_id.clone()),
-                ("timeout_ms", self.timeout_ms.clone()),
-            ]);
+            pairs.extend([("bad", self.bad_kind.clone()), ("bad_id", self.bad_id.clone())]);
+        }
+        // The timeout bounds every main-thread task, not only a bad one.
+        if !self.bad_kind.is_empty() || self.timeout_ms.trim() != DEFAULT_TIMEOUT_MS.to_string() {
+            pairs.push(("timeout_ms", self.timeout_ms.clone()));
         }
         pairs
+    }
+
+    /// How long running this form on `variants`, one after another, can freeze the page
+    /// (see [`config::freeze_ms`]); `None` while the form does not validate.
+    #[must_use]
+    pub fn freeze_ms(&self, variants: &[Variant], ms_per_unit: f64, limits: Limits) -> Option<f64> {
+        let configs: Option<Vec<_>> = variants
+            .iter()
+            .map(|v| self.raw(*v, ms_per_unit).ok().and_then(|raw| config::validate(&raw, limits).ok()))
+            .collect();
+        Some(config::total_freeze_ms(&configs?, ms_per_unit))
     }
 
     /// The run request this form describes, for `variant`.
@@ -158,6 +170,15 @@ pub fn units_for_ms(text: &str, ms_per_unit: f64) -> Result<u32, FieldError> {
     }
 }
 
+/// A run that would freeze the page longer than [`config::CONFIRM_FREEZE_MS`], waiting for
+/// the person to accept the freeze or cancel it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Confirm {
+    /// The set-ups asked for (one, or Compare all four).
+    pub variants: Vec<Variant>,
+    pub freeze_ms: f64,
+}
+
 /// The run in progress; its tasks are in the [`super::live::LiveFeed`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Live {
@@ -179,6 +200,8 @@ pub struct State {
     /// Why an engine is unavailable, in [`Engine::ALL`] order.
     pub engine_errors: [Option<String>; 3],
     pub notice: Option<String>,
+    /// A long main-thread freeze asked for and not yet confirmed.
+    pub confirm: Option<Confirm>,
     pub ms_per_unit: f64,
     pub start_costs: StartCosts,
     /// The last reference-count race of each variant.
@@ -199,6 +222,7 @@ impl State {
             history: Vec::new(),
             engine_errors: [None, None, None],
             notice: None,
+            confirm: None,
             ms_per_unit,
             start_costs: StartCosts::default(),
             races: Vec::new(),
@@ -267,6 +291,8 @@ pub enum Action {
     Lab(LabEvent),
     Notice(String),
     DismissNotice,
+    /// Ask before a long freeze, or (`None`) stop asking: confirmed, cancelled or out of date.
+    Confirm(Option<Confirm>),
 }
 
 impl Reducible for State {
@@ -292,10 +318,13 @@ impl Reducible for State {
                     Edit::Preset => s.form = Form::from_config(&RunConfig::notebook_preset(), s.ms_per_unit),
                 }
                 s.errors.clear();
+                // The freeze it asked about was for the form as it was.
+                s.confirm = None;
             }
             Action::Errors(errors) => s.errors = errors,
             Action::DismissNotice => s.notice = None,
             Action::Notice(text) => s.notice = Some(text),
+            Action::Confirm(confirm) => s.confirm = confirm,
             Action::Lab(event) => s.apply(event),
         }
         Rc::new(s)
