@@ -45,6 +45,30 @@ test("missing required fields are named, and a config that is not an object is r
   }
 });
 
+test("values are quoted back short and plain", async () => {
+  const message = (c) => lab.page.evaluate((c) => window.threadlab.run(c).then(() => "resolved", (e) => e.message), c);
+  // Was `got JsValue("panic")` twice, once as the kind and once as the id.
+  assert.equal(
+    await message({ ...good, bad_task: "panic" }),
+    'bad_task must be null or an object like {id: 1, kind: "panic"}; got "panic".',
+  );
+  assert.match(await message({ ...good, bad_task: [1, "panic"] }), /^bad_task must be null or an object .*; got a list\.$/);
+  // Was 300 digits of 0.000…1.
+  assert.equal(await message({ ...good, duration_ms: 1e-300 }), "Duration must be a whole number from 1 to 10000 ms; got 1e-300.");
+  assert.match(await message({ ...good, tasks: Infinity }), /; got Infinity\.$/);
+  // Was echoed whole: 100,000 characters.
+  const huge = await message({ ...good, engine: "x".repeat(100_000) });
+  assert.equal(huge, `engine must be one of "main", "threads", "processes"; got "${"x".repeat(40)}"… (100000 characters).`);
+  // The page shows the same short text next to its field.
+  await lab.page.getByTestId("engine-main").check();
+  await lab.page.getByLabel("Each task waits (ms)", { exact: true }).fill("1".repeat(5000));
+  await lab.page.getByTestId("run").click();
+  const shown = await lab.page.getByTestId("duration-error").textContent();
+  assert.ok(shown.length < 160, `${shown.length} characters: ${shown.slice(0, 200)}`);
+  assert.match(shown, /… \(5000 characters\)\.$/);
+  await lab.page.getByLabel("Each task waits (ms)", { exact: true }).fill("20");
+});
+
 test("after all that, a good run still works", async () => {
   const result = await lab.page.evaluate((c) => window.threadlab.run(c), good);
   assert.deepEqual(result.tasks.map((t) => t.status), ["ok", "ok"]);

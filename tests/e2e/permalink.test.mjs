@@ -47,4 +47,41 @@ test("a corrupted link opens a working page and says what it ignored", async () 
   assert.equal(result.tasks[0].status, "ok");
 });
 
+test("a parameter given twice counts once, the first, for every parameter, and the notice says so", async () => {
+  await open("engine=threads&tasks=3&panel=lab&engine=processes&tasks=5&panel=refcount&embed=0&embed=1");
+  assert.equal(await lab.page.getByTestId("engine-threads").isChecked(), true);
+  assert.equal(await value("Tasks"), "3");
+  assert.equal(await lab.page.getByTestId("refcount-source").count(), 0, "the lab panel, the first");
+  assert.equal(await lab.page.locator(".app.embedded").count(), 0, "not embedded, the first");
+  const notice = await lab.page.getByTestId("notice").textContent();
+  assert.match(notice, /engine given twice; using the first, "threads"\./);
+  assert.match(notice, /tasks given twice; using the first, "3"\./);
+  assert.match(notice, /panel given twice; using the first, "lab"\./);
+  assert.match(notice, /embed given twice; using the first, "0"\./);
+  assert.match(await lab.page.evaluate(() => location.search), /engine=threads&.*tasks=3/);
+});
+
+test("a huge bad value in a link is quoted short in the notice", async () => {
+  await open(`tasks=${"9".repeat(100_000)}&engine=${"y".repeat(100_000)}`);
+  const notice = await lab.page.getByTestId("notice").textContent();
+  assert.ok(notice.length < 400, `${notice.length} characters`);
+  assert.match(notice, /Ignored tasks: Tasks must be a whole number from 1 to 64; got "9{40}"… \(100000 characters\)\./);
+  assert.match(notice, /Ignored engine: engine must be main, threads or processes; got "y{40}"… \(100000 characters\)\./);
+});
+
+test("the inspector's Example menu shows the example the editor holds, or \"Your script\"", async () => {
+  const shown = () => lab.page.getByTestId("refcount-preset").evaluate((s) => s.selectedOptions[0].textContent);
+  await open(`panel=refcount&script=${encodeURIComponent("x = [1]\n")}`);
+  assert.equal(await shown(), "Your script");
+  await lab.page.getByTestId("refcount-preset").selectOption("3");
+  assert.equal(await shown(), "A reference cycle");
+  assert.match(await lab.page.getByTestId("refcount-source").inputValue(), /^import gc/);
+  await lab.page.getByTestId("refcount-source").fill("a = [1, 2, 3]\n");
+  assert.equal(await shown(), "Your script");
+  // The notebook's example, from a link or typed back, is the notebook's example in the menu.
+  await lab.page.getByTestId("refcount-preset").selectOption("3");
+  await open("panel=refcount");
+  assert.equal(await shown(), "The notebook's example");
+});
+
 expectNoProblems(lab);
