@@ -160,8 +160,10 @@ pub fn controls(props: &ControlsProps) -> Html {
     {
         let (cancel_ref, run_ref) = (cancel_ref.clone(), run_ref.clone());
         let asked = use_mut_ref(|| false);
-        use_effect_with(props.confirm.is_some(), move |asking| {
-            let target = match (*asking, *asked.borrow()) {
+        let asking = props.confirm.as_ref().map(|c| c.from_link);
+        use_effect_with(asking, move |asking| {
+            let target = match (asking.is_some(), *asked.borrow()) {
+                (true, _) if *asking == Some(true) => None,
                 (true, _) => Some(cancel_ref),
                 (false, true) => Some(run_ref),
                 (false, false) => None,
@@ -169,7 +171,7 @@ pub fn controls(props: &ControlsProps) -> Html {
             if let Some(el) = target.and_then(|r| r.cast::<web_sys::HtmlElement>()) {
                 let _ = el.focus();
             }
-            *asked.borrow_mut() = *asking;
+            *asked.borrow_mut() = asking.is_some();
         });
     }
     let on_escape = {
@@ -290,7 +292,7 @@ pub fn controls(props: &ControlsProps) -> Html {
                     <button class="link" onclick={preset} disabled={props.busy}>{"Notebook preset"}</button>
                 </div>
             }
-            if let Some(freeze) = freeze {
+            if let (Some(freeze), None) = (freeze, &props.confirm) {
                 <p class="hint freeze" data-testid="freeze">{freeze}</p>
             }
             <p class="status" aria-live="polite" data-testid="status">{status}</p>

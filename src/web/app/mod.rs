@@ -81,10 +81,10 @@ pub fn app(props: &AppProps) -> Html {
         let dispatcher = state.dispatcher();
         Callback::from(move |edit| dispatcher.dispatch(Action::Edit(edit)))
     };
-    // Runs the form on these set-ups, one after another; `true`: the freeze was accepted.
+    // Runs the form on these set-ups, one after another; `Accepted`: the freeze was accepted.
     let start = {
         let (lab, state) = (lab.clone(), state.clone());
-        Callback::from(move |(variants, confirmed): (Vec<Variant>, bool)| {
+        Callback::from(move |(variants, asked): (Vec<Variant>, Asked)| {
             let raws: Result<Vec<_>, _> = variants.iter().map(|v| state.form.raw(*v, lab.ms_per_unit)).collect();
             let raws = match raws {
                 Ok(raws) => raws,
@@ -93,8 +93,9 @@ pub fn app(props: &AppProps) -> Html {
             // A long freeze is asked about first, on the page (not window.confirm, which would
             // block it too, and which tests and screen readers cannot see into).
             let freeze_ms = state.form.freeze_ms(&variants, lab.ms_per_unit, lab.limits()).unwrap_or(0.0);
-            if freeze_ms > CONFIRM_FREEZE_MS && !confirmed {
-                return state.dispatch(Action::Confirm(Some(state::Confirm { variants, freeze_ms })));
+            if freeze_ms > CONFIRM_FREEZE_MS && asked != Asked::Accepted {
+                let from_link = asked == Asked::ByLink;
+                return state.dispatch(Action::Confirm(Some(state::Confirm { variants, freeze_ms, from_link })));
             }
             state.dispatch(Action::Confirm(None));
             let lab = lab.clone();
@@ -108,11 +109,11 @@ pub fn app(props: &AppProps) -> Html {
             });
         })
     };
-    let on_run = start.reform(|variants: Vec<Variant>| (variants, false));
+    let on_run = start.reform(|variants: Vec<Variant>| (variants, Asked::ByClick));
     let on_confirm = {
         let (start, state) = (start.clone(), state.clone());
         Callback::from(move |accepted: bool| match (&state.confirm, accepted) {
-            (Some(confirm), true) => start.emit((confirm.variants.clone(), true)),
+            (Some(confirm), true) => start.emit((confirm.variants.clone(), Asked::Accepted)),
             _ => state.dispatch(Action::Confirm(None)),
         })
     };
@@ -164,7 +165,7 @@ pub fn app(props: &AppProps) -> Html {
     // page longer than CONFIRM_FREEZE_MS: a link must not be able to lock up the tab it opens.
     // Then the page says why and asks, as for a click on Run.
     {
-        let (on_run, state, lab) = (on_run.clone(), state.clone(), lab.clone());
+        let (start, state, lab) = (start.clone(), state.clone(), lab.clone());
         let autorun = link_value("autorun").as_deref() == Some("1") && *panel == Panel::Lab;
         use_effect_with((), move |()| {
             if autorun {
@@ -183,7 +184,7 @@ pub fn app(props: &AppProps) -> Html {
                     };
                     state.dispatch(Action::Notice(notice));
                 }
-                on_run.emit(variants);
+                start.emit((variants, Asked::ByLink));
             }
         });
     }
@@ -292,6 +293,14 @@ pub fn app(props: &AppProps) -> Html {
             </footer>
         </div>
     }
+}
+
+/// Who asked for a run: a click on Run, a link's autorun, or a click that accepted the freeze.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Asked {
+    ByClick,
+    ByLink,
+    Accepted,
 }
 
 /// This page's address without `embed=1`: the full playground, same experiment.

@@ -177,6 +177,9 @@ pub struct Confirm {
     /// The set-ups asked for (one, or Compare all four).
     pub variants: Vec<Variant>,
     pub freeze_ms: f64,
+    /// Asked by a link's autorun, not by a click: the focus stays where it is (moving it, and
+    /// scrolling to it, as the page opens would hide the notice that says why it asks).
+    pub from_link: bool,
 }
 
 /// The run in progress; its tasks are in the [`super::live::LiveFeed`].
