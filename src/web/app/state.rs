@@ -348,6 +348,8 @@ impl State {
                 let workers =
                     if engine == Engine::Main { self.form.workers.clone() } else { config.workers.to_string() };
                 self.form = Form { workers, ..Form::from_config(&config, self.ms_per_unit) };
+                // A question about the form as it was (an API run just replaced it) is out of date.
+                self.confirm = None;
                 self.form.engine = engine;
                 self.live = Some(Live { run, config });
             }
