@@ -2,6 +2,7 @@
 
 use super::state::{units_for_ms, Edit, Form};
 use crate::core::config::{Engine, FieldError, Variant, Workload, MAX_DURATION_MS, MAX_TASKS, MAX_WORKERS};
+use crate::core::layout::settings_summary;
 use crate::core::timeline::format_ms;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
@@ -19,6 +20,9 @@ pub struct ControlsProps {
     pub on_edit: Callback<Edit>,
     /// Runs the form on these set-ups, one after another.
     pub on_run: Callback<Vec<Variant>>,
+    /// In an embed the settings start folded, so that Run and the result show first.
+    #[prop_or_default]
+    pub embedded: bool,
 }
 
 fn engine_blurb(engine: Engine) -> &'static str {
@@ -144,9 +148,26 @@ pub fn controls(props: &ControlsProps) -> Html {
         (None, false) => String::new(),
     };
 
+    // A field that needs fixing is shown, even in a folded embed.
+    let settings = use_node_ref();
+    {
+        let settings = settings.clone();
+        use_effect_with(props.errors.clone(), move |errors| {
+            if let (false, Some(details)) = (errors.is_empty(), settings.cast::<web_sys::Element>()) {
+                let _ = details.set_attribute("open", "");
+            }
+        });
+    }
+
     html! {
         <section class="card controls" aria-labelledby="controls-title">
             <h2 id="controls-title">{"Experiment"}</h2>
+            // Folded in an embed; at wide widths it scrolls on its own, so that Run below it stays
+            // in view. (`open` never changes here: yew would fold it again under the user's hands.)
+            <details class="settings" ref={settings} open={!props.embedded} data-testid="settings">
+            <summary><span class="summary-title">{"Settings"}</span>
+                <span class="summary-line" data-testid="settings-summary">{settings_summary(form.engine, form.gil, form.workload, &form.tasks,
+                    if form.workload == Workload::Io { &form.duration_ms } else { &form.cpu_ms }, &form.bad_kind)}</span></summary>
             <fieldset>
                 <legend>{"Workload"}</legend>
                 <div class="choices two">
@@ -213,6 +234,7 @@ pub fn controls(props: &ControlsProps) -> Html {
                 {text_input("workers", "Workers", if form.engine == Engine::Main { "1" } else { &form.workers },
                     html!{{lanes}}, error("workers"), form.engine == Engine::Main, edit(Edit::Workers))}
             </div>
+            </details>
             if let Some(message) = error("engine").or(error("workload")) {
                 <p class="error" role="alert">{message}</p>
             }
