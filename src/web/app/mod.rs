@@ -203,6 +203,7 @@ pub fn app(props: &AppProps) -> Html {
                     {tab(Panel::Lab, "Threads & processes")}
                     {tab(Panel::Refcount, "Reference counts")}
                 </nav>
+                <div class="share">
                 if embedded {
                     <a class="open-full" href={full_page_url()} target="_blank" rel="noopener" data-testid="open-full">{"Open full playground ↗"}</a>
                 } else {
@@ -212,6 +213,7 @@ pub fn app(props: &AppProps) -> Html {
                         Callback::from(move |_: MouseEvent| show.set(!*show))
                     }}>{"Embed"}</button>
                 }
+                </div>
                 // On the lab's tab the heartbeat sits under the Run button instead (below).
                 if *panel == Panel::Refcount {
                     {heartbeat.clone()}
