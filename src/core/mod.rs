@@ -4,6 +4,7 @@ pub mod config;
 pub mod export;
 pub mod gil;
 pub mod kernel;
+pub mod layout;
 pub mod memory;
 pub mod permalink;
 pub mod protocol;

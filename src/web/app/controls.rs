@@ -4,6 +4,7 @@ use super::state::{units_for_ms, Confirm, Edit, Form};
 use crate::core::config::{
     describe_freeze, Engine, FieldError, Limits, Variant, Workload, MAX_DURATION_MS, MAX_TASKS, MAX_WORKERS,
 };
+use crate::core::layout::settings_summary;
 use crate::core::timeline::format_ms;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
@@ -25,6 +26,9 @@ pub struct ControlsProps {
     pub on_run: Callback<Vec<Variant>>,
     /// The answer to `confirm`: `true` runs, `false` cancels.
     pub on_confirm: Callback<bool>,
+    /// In an embed the settings start folded, so that Run and the result show first.
+    #[prop_or_default]
+    pub embedded: bool,
 }
 
 fn engine_blurb(engine: Engine) -> &'static str {
@@ -189,9 +193,26 @@ pub fn controls(props: &ControlsProps) -> Html {
         (None, false) => String::new(),
     };
 
+    // A field that needs fixing is shown, even in a folded embed.
+    let settings = use_node_ref();
+    {
+        let settings = settings.clone();
+        use_effect_with(props.errors.clone(), move |errors| {
+            if let (false, Some(details)) = (errors.is_empty(), settings.cast::<web_sys::Element>()) {
+                let _ = details.set_attribute("open", "");
+            }
+        });
+    }
+
     html! {
         <section class="card controls" aria-labelledby="controls-title">
             <h2 id="controls-title">{"Experiment"}</h2>
+            // Folded in an embed; at wide widths it scrolls on its own, so that Run below it stays
+            // in view. (`open` never changes here: yew would fold it again under the user's hands.)
+            <details class="settings" ref={settings} open={!props.embedded} data-testid="settings">
+            <summary><span class="summary-title">{"Settings"}</span>
+                <span class="summary-line" data-testid="settings-summary">{settings_summary(form.engine, form.gil, form.workload, &form.tasks,
+                    if form.workload == Workload::Io { &form.duration_ms } else { &form.cpu_ms }, &form.bad_kind)}</span></summary>
             <fieldset>
                 <legend>{"Workload"}</legend>
                 <div class="choices two">
@@ -268,6 +289,7 @@ pub fn controls(props: &ControlsProps) -> Html {
                         error("timeout_ms"), false, edit(Edit::Timeout))}
                 }
             </div>
+            </details>
             if let Some(message) = error("engine").or(error("workload")) {
                 <p class="error" role="alert">{message}</p>
             }

@@ -124,6 +124,7 @@ pub fn differences(props: &DifferencesProps) -> Html {
     html! {
         <section class="card differences" aria-labelledby="differences-title">
             <h2 id="differences-title">{"Key differences, measured on this device"}</h2>
+            <div class="table-scroll" tabindex="0" role="region" aria-label="Key differences">
             <table data-testid="differences">
                 <thead><tr><th scope="col">{"Feature"}</th><th scope="col">{"threading"}</th><th scope="col">{"multiprocessing"}</th></tr></thead>
                 <tbody>
@@ -154,6 +155,7 @@ pub fn differences(props: &DifferencesProps) -> Html {
                     </tr>
                 </tbody>
             </table>
+            </div>
             <p class="hint">{"In CPython a thread is much cheaper to start than a process. In a browser both are Web \
                 Workers, so here the two start costs are close: what differs is the memory they share."}</p>
             {comparison(state)}

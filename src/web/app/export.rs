@@ -2,7 +2,7 @@
 //!
 //! The SVG is the panel's own drawing with the page's computed styles written into it,
 //! so that it looks the same outside the page (light or dark, as shown); the PNG is that
-//! SVG rasterised at twice its size.
+//! SVG rasterised 2,000 px wide.
 
 use crate::core::export;
 use crate::core::timeline::{format_ms, RunResult};
@@ -11,6 +11,8 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, BlobPropertyBag, Element, HtmlAnchorElement, HtmlCanvasElement, HtmlImageElement, Url};
 
 const SVG_NS: &str = "http://www.w3.org/2000/svg";
+/// The PNG's width in pixels, whatever the width the timeline was drawn at.
+const PNG_WIDTH: f64 = 2000.0;
 /// Room above the drawing for the exported file's caption.
 const CAPTION: f64 = 30.0;
 /// The styles that make the drawing look like the page.
@@ -199,10 +201,12 @@ async fn save_png(name: &str, svg: &str, width: f64, height: f64) -> Result<(), 
         .await
         .map_err(|e| format!("the drawing could not be rasterised: {}", describe(e)))?;
     let canvas: HtmlCanvasElement = document.create_element("canvas").map_err(describe)?.unchecked_into();
-    let scale = 2.0;
+    // The drawing is as wide as it was shown (a phone's 300 px, a beamer's 1400): the image
+    // is always 2,000 px wide, enough for a slide.
+    let scale = PNG_WIDTH / width;
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     {
-        canvas.set_width((width * scale).ceil() as u32);
+        canvas.set_width((width * scale).round() as u32);
         canvas.set_height((height * scale).ceil() as u32);
     }
     let context: web_sys::CanvasRenderingContext2d =

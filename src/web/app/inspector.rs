@@ -312,6 +312,7 @@ fn heap_view(step: &StepView, previous: Option<&StepView>) -> Html {
             </svg>
             <details class="heap-table">
                 <summary>{"The heap as a table"}</summary>
+                <div class="table-scroll" tabindex="0" role="region" aria-label="The heap">
                 <table>
                     <thead><tr><th scope="col">{"object"}</th><th scope="col">{"type"}</th><th scope="col">{"references"}</th><th scope="col">{"state"}</th></tr></thead>
                     <tbody>
@@ -325,6 +326,7 @@ fn heap_view(step: &StepView, previous: Option<&StepView>) -> Html {
                         })}
                     </tbody>
                 </table>
+                </div>
             </details>
         </>
     }
@@ -397,6 +399,7 @@ fn race(props: &RaceProps) -> Html {
             if let Some(e) = &*error {
                 <p class="error" role="alert">{e}</p>
             }
+            <div class="table-scroll" tabindex="0" role="region" aria-label="Results of the refcount race">
             <table class="race-table">
                 <thead><tr><th scope="col">{"variant"}</th><th scope="col">{"final count"}</th><th scope="col">{"lost updates"}</th><th scope="col">{"the object"}</th><th scope="col">{"cost per operation"}</th></tr></thead>
                 <tbody>
@@ -405,6 +408,7 @@ fn race(props: &RaceProps) -> Html {
                     {row(RaceVariant::Atomic, "atomic", " fetch_add / fetch_sub")}
                 </tbody>
             </table>
+            </div>
         </div>
     }
 }

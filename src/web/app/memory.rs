@@ -71,12 +71,14 @@ pub fn memory(props: &MemoryProps) -> Html {
                 </label>
                 <button onclick={on_run} disabled={props.state.busy()} data-testid="memory-run">{"Run on threads and processes"}</button>
             </div>
+            <div class="table-scroll" tabindex="0" role="region" aria-label="Memory results">
             <table class="race-table">
                 <thead><tr><th scope="col">{"engine"}</th><th scope="col">{"results in the parent's own list"}</th>
                     <th scope="col">{"sent back as messages"}</th><th scope="col">{"handing the data over"}</th></tr></thead>
                 <tbody>{row(Engine::Threads)}{row(Engine::Processes)}</tbody>
             </table>
-            <pre class="python-mini"><code>{"# threads: results.append(x) in each thread -> the same list\n\
+            </div>
+            <pre class="python-mini" tabindex="0"><code>{"# threads: results.append(x) in each thread -> the same list\n\
     # processes: results go through multiprocessing.Queue (pickled, copied):\n\
     q = multiprocessing.Queue(); q.put(data); data = q.get()"}</code></pre>
         </section>

@@ -221,8 +221,12 @@ pub fn app(props: &AppProps) -> Html {
         }
     };
 
+    let heartbeat = html! {
+        <heartbeat::Heartbeat last_gap={state.last_of(Variant::Main).and_then(|r| r.longest_frame_gap_ms)} />
+    };
+
     html! {
-        <div class={classes!("app", embedded.then_some("embedded"))} data-busy={state.busy().to_string()}>
+        <div class={classes!("app", embedded.then_some("embedded"), (*panel == Panel::Lab).then_some("with-side"))} data-busy={state.busy().to_string()}>
             <header class="masthead">
                 <div class="brand">
                     <h1>{"ThreadLab"}</h1>
@@ -232,6 +236,7 @@ pub fn app(props: &AppProps) -> Html {
                     {tab(Panel::Lab, "Threads & processes")}
                     {tab(Panel::Refcount, "Reference counts")}
                 </nav>
+                <div class="share">
                 if embedded {
                     <a class="open-full" href={full_page_url()} target="_blank" rel="noopener" data-testid="open-full">{"Open full playground ↗"}</a>
                 } else {
@@ -241,7 +246,11 @@ pub fn app(props: &AppProps) -> Html {
                         Callback::from(move |_: MouseEvent| show.set(!*show))
                     }}>{"Embed"}</button>
                 }
-                <heartbeat::Heartbeat last_gap={state.last_of(Variant::Main).and_then(|r| r.longest_frame_gap_ms)} />
+                </div>
+                // On the lab's tab the heartbeat sits under the Run button instead (below).
+                if *panel == Panel::Refcount {
+                    {heartbeat.clone()}
+                }
             </header>
             if *show_embed && !embedded {
                 <section class="notice embed-dialog" id="embed-panel" aria-label="Embed this experiment">
@@ -264,7 +273,9 @@ pub fn app(props: &AppProps) -> Html {
                     <inspector::Inspector state={state.clone()} lab={lab_ref.clone()} initial={(*script).clone()} on_change={on_script} />
                 </main>
             } else {
-            <main class="layout">
+            // The settings, Run and the heartbeat: at wide widths a column of their own that
+            // stays in view while the results scroll (www/style.css).
+            <section class="side" aria-label="Run an experiment">
                 <controls::Controls
                     form={state.form.clone()}
                     errors={state.errors.clone()}
@@ -278,13 +289,15 @@ pub fn app(props: &AppProps) -> Html {
                     {on_edit}
                     {on_run}
                     {on_confirm}
+                    {embedded}
                 />
-                <div class="results">
-                    <timeline::Timelines state={state.clone()} feed={feed.clone()} />
-                    <differences::Differences state={state.clone()} {on_experiment} />
-                    <memory::Memory state={state.clone()} lab={lab_ref.clone()} />
-                    <python::PythonCode config={shown_config} />
-                </div>
+                {heartbeat}
+            </section>
+            <main class="results">
+                <timeline::Timelines state={state.clone()} feed={feed.clone()} />
+                <differences::Differences state={state.clone()} {on_experiment} />
+                <memory::Memory state={state.clone()} lab={lab_ref.clone()} />
+                <python::PythonCode config={shown_config} />
             </main>
             }
             <footer class="footnote">

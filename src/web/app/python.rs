@@ -14,7 +14,7 @@ pub fn python_code(props: &PythonProps) -> Html {
     html! {
         <section class="card python" aria-labelledby="python-title">
             <h2 id="python-title">{"The same experiment in Python"}</h2>
-            <pre data-testid="python"><code>{python::equivalent(&props.config)}</code></pre>
+            <pre data-testid="python" tabindex="0"><code>{python::equivalent(&props.config)}</code></pre>
         </section>
     }
 }

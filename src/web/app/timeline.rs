@@ -7,15 +7,19 @@ use super::live::{Feed, LiveFeed};
 use super::state::{slot, Action, State};
 use crate::core::config::{Engine, RunConfig, Variant, Workload};
 use crate::core::gil::{Segment, SegmentState};
+use crate::core::layout::axis_ticks;
 use crate::core::timeline::{
-    coalesce, format_ms, max_concurrency, speedup, ticks, time_in, RunResult, TaskRecord, TaskStatus,
+    coalesce, format_ms, max_concurrency, speedup, time_in, RunResult, TaskRecord, TaskStatus,
 };
 use crate::web::clock::now_ms;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use yew::prelude::*;
 
+/// The drawing's width until the panels have been measured (the SVG scales to its box meanwhile).
 const WIDTH: f64 = 1000.0;
+/// Narrower than this, bars would have no room next to the lane labels.
+const MIN_WIDTH: f64 = 240.0;
 const GUTTER: f64 = 92.0;
 const RIGHT: f64 = 14.0;
 const LANE: f64 = 26.0;
@@ -63,6 +67,7 @@ pub struct TimelinesProps {
 #[function_component(Timelines)]
 pub fn timelines(props: &TimelinesProps) -> Html {
     let state = &*props.state;
+    let (panels_ref, width) = use_width();
     let ticked = use_live_clock(state.live.as_ref().map(|l| live_tick_ms(&l.config)));
     // The run in progress as its tasks have reported so far, and the time now.
     let live = state.live.as_ref().map(|l| {
@@ -96,13 +101,67 @@ pub fn timelines(props: &TimelinesProps) -> Html {
                 </span>
             </div>
             <p class="scale-note">{"All panels share one time axis. Hover a bar for its exact times."}</p>
+            <div class="panels" ref={panels_ref}>
             {for Variant::ALL.into_iter().map(|variant| {
                 // Only the live panel changes with the clock.
                 let live = live.as_ref().filter(|(l, _, _)| l.config.variant() == variant).map(|(_, feed, now)| LiveView { feed: feed.clone(), now: *now });
-                html! { <PanelView key={variant.key()} state={props.state.clone()} {variant} {scale} {live} on_export={on_export.clone()} /> }
+                html! { <PanelView key={variant.key()} state={props.state.clone()} {variant} {scale} {width} {live} on_export={on_export.clone()} /> }
             })}
+            </div>
         </section>
     }
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// The browser's `ResizeObserver`, bound here rather than through a web-sys feature: the
+    /// page needs only its constructor, `observe` and `disconnect`.
+    type ResizeObserver;
+    #[wasm_bindgen(constructor)]
+    fn new(callback: &js_sys::Function) -> ResizeObserver;
+    #[wasm_bindgen(method)]
+    fn observe(this: &ResizeObserver, target: &web_sys::Element);
+    #[wasm_bindgen(method)]
+    fn disconnect(this: &ResizeObserver);
+}
+
+/// The width in CSS pixels of the element given the returned ref, kept up to date.
+///
+/// The timeline is drawn at the size it is shown, its viewBox one unit per pixel, so that
+/// its labels keep their size on a phone and the axis gets as many ticks as fit. (A fixed
+/// viewBox stretched to the box would squeeze 12 px labels to 4 px at 375 px wide.) A
+/// `ResizeObserver` rather than the window's resize event: the box also changes when a
+/// scrollbar comes or goes, or the layout switches columns, with no resize of the window.
+#[hook]
+fn use_width() -> (NodeRef, f64) {
+    let node = use_node_ref();
+    let width = use_state(|| WIDTH);
+    {
+        let (node, width) = (node.clone(), width.clone());
+        use_effect_with((), move |()| {
+            let observer = node.cast::<web_sys::Element>().map(|el| {
+                let target = el.clone();
+                // The handle's value is the one of the render it came from: remember the last set.
+                let last = std::cell::Cell::new(WIDTH);
+                let measure = Closure::<dyn FnMut()>::new(move || {
+                    let now = f64::from(target.client_width());
+                    if now > 0.0 && (now - last.get()).abs() >= 1.0 {
+                        last.set(now);
+                        width.set(now);
+                    }
+                });
+                let observer = ResizeObserver::new(measure.as_ref().unchecked_ref());
+                observer.observe(&el);
+                (observer, measure)
+            });
+            move || {
+                if let Some((observer, _measure)) = observer {
+                    observer.disconnect();
+                }
+            }
+        });
+    }
+    (node, *width)
 }
 
 /// The time now, refreshed every `tick_ms` while there is one (a run is live); 0 otherwise.
@@ -146,6 +205,8 @@ struct PanelProps {
     state: UseReducerHandle<State>,
     variant: Variant,
     scale: f64,
+    /// The drawing's width in CSS pixels.
+    width: f64,
     /// Set for the panel of the run in progress.
     live: Option<LiveView>,
     on_export: Callback<(Variant, Format)>,
@@ -153,7 +214,7 @@ struct PanelProps {
 
 #[function_component(PanelView)]
 fn panel_view(props: &PanelProps) -> Html {
-    panel(&props.state, props.variant, props.scale, props.live.as_ref(), &props.on_export)
+    panel(&props.state, props.variant, props.scale, props.width, props.live.as_ref(), &props.on_export)
 }
 
 fn bars_of(state: &State, variant: Variant, live_view: Option<&LiveView>) -> (Vec<Bar>, u32, bool) {
@@ -212,13 +273,16 @@ fn panel(
     state: &State,
     variant: Variant,
     scale: f64,
+    width: f64,
     live: Option<&LiveView>,
     on_export: &Callback<(Variant, Format)>,
 ) -> Html {
     let engine = variant.engine();
+    let width = width.max(MIN_WIDTH).round();
+    let plot = width - GUTTER - RIGHT;
     let (bars, lanes, live) = bars_of(state, variant, live);
     let height = f64::from(lanes) * (LANE + GAP) + AXIS;
-    let x = |ms: f64| GUTTER + (ms / scale).clamp(0.0, 1.0) * (WIDTH - GUTTER - RIGHT);
+    let x = |ms: f64| GUTTER + (ms / scale).clamp(0.0, 1.0) * plot;
     let lane_y = |lane: u32| f64::from(lane) * (LANE + GAP) + GAP / 2.0;
     let axis_y = f64::from(lanes) * (LANE + GAP);
 
@@ -226,11 +290,13 @@ fn panel(
         let label = if engine == Engine::Main { "main thread".to_owned() } else { format!("{} {lane}", engine.lane_name()) };
         html! { <text class="lane-label" x={(GUTTER - 8.0).to_string()} y={(lane_y(lane) + LANE / 2.0 + 4.0).to_string()} text-anchor="end">{label}</text> }
     });
-    let grid = ticks(scale, 8).into_iter().map(|t| {
+    let grid = axis_ticks(scale, plot).into_iter().map(|t| {
+        // A label at the right end would stick out of the drawing: it ends at its tick instead.
+        let anchor = if x(t) > width - RIGHT - 24.0 { "end" } else { "middle" };
         html! {
             <g class="tick">
                 <line x1={x(t).to_string()} x2={x(t).to_string()} y1="0" y2={(axis_y + 4.0).to_string()} />
-                <text x={x(t).to_string()} y={(axis_y + 17.0).to_string()} text-anchor="middle">{axis_label(t, scale)}</text>
+                <text x={x(t).to_string()} y={(axis_y + 17.0).to_string()} text-anchor={anchor}>{axis_label(t, scale)}</text>
             </g>
         }
     });
@@ -261,7 +327,7 @@ fn panel(
             }
         }
         // Sub-pixel segments are merged for drawing (the data keeps them all).
-        let drawn = coalesce(&b.segments, scale / (WIDTH - GUTTER - RIGHT));
+        let drawn = coalesce(&b.segments, scale / plot);
         if b.segments_dropped > 0 {
             title.push_str(&format!("\n{} later state changes were not recorded", b.segments_dropped));
         }
@@ -295,7 +361,8 @@ fn panel(
 
     html! {
         <div class={classes!("panel", format!("engine-{}", engine.key()), live.then_some("live"))} data-testid={format!("panel-{}", variant.key())}
-            data-run={last.map(|r| r.run.to_string())} data-live={live.to_string()}>
+            data-run={last.map(|r| r.run.to_string())} data-live={live.to_string()}
+            data-current={(variant == state.form.variant()).then_some("true")}>
             <div class="panel-head">
                 <h3>{variant.label()}</h3>
                 {stats(state, variant, last.map(|r| r.workload), live)}
@@ -305,7 +372,7 @@ fn panel(
                     state.engine_errors[slot(engine)].clone().unwrap_or_else(|| format!("No run yet: choose {} and press Run, or Compare all four.", variant.label()))
                 }</p>
             } else {
-                <svg class="lanes" viewBox={format!("0 0 {WIDTH} {height}")} role="img" preserveAspectRatio="none"
+                <svg class="lanes" viewBox={format!("0 0 {width} {height}")} role="img" preserveAspectRatio="none"
                     style={format!("height: {height}px")}
                     aria-label={format!("{} timeline: {} tasks on {} lanes", variant.label(), bars.len(), lanes)}>
                     <g class="grid">{for grid}</g>
@@ -339,7 +406,7 @@ fn table(result: &RunResult, engine: Engine) -> Html {
     html! {
         <details class="as-table" data-testid={format!("table-{}", result.variant.key())}>
             <summary>{format!("Table of the {} tasks", result.tasks.len())}</summary>
-            <div class="table-scroll">
+            <div class="table-scroll" tabindex="0" role="region" aria-label={format!("Tasks of the {} run", result.variant.label())}>
                 <table>
                     <caption class="visually-hidden">{format!("{}: every task, times from the run's start", result.variant.label())}</caption>
                     <thead><tr>
