@@ -45,6 +45,7 @@ impl WorkerHandle {
         let name = match role {
             Role::Threads => format!("threadlab threads host ({threads} threads)"),
             Role::Process => format!("threadlab process {id}"),
+            Role::Python => "threadlab python".to_owned(),
         };
         let worker = GLUE_URL.with(|url| spawn_worker(url, &name, &boot)).map_err(js_error)?;
 
