@@ -47,6 +47,14 @@ export function spawnWorker(glueUrl, name, boot) {
   return worker;
 }
 
+// Before a worker is terminated its Rust handlers are dropped; an error event of its
+// already on its way (a trap racing the terminate) then finds this handler, which keeps
+// it from being reported as an uncaught error of the page.
+export function silence(worker) {
+  worker.onmessage = null;
+  worker.onerror = (event) => event.preventDefault();
+}
+
 // This module is loaded wherever the glue is, rayon's pool threads included. A pool
 // thread runs Rust from a promise callback in wasm-bindgen-rayon's helper, so when a
 // panic aborts it, the trap surfaces as an unhandled rejection there, reported as an
