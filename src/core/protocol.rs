@@ -167,6 +167,11 @@ pub enum FromWorker {
     Traced {
         trace: Box<Trace>,
     },
+    /// The Python worker ran a script, but its trace would take more than about
+    /// `limit_bytes` to send: the page is not asked to take it in.
+    TooBig {
+        limit_bytes: f64,
+    },
     /// Something went wrong in the worker; `message` is for the page to show.
     Failed {
         message: String,

@@ -119,6 +119,14 @@ impl PythonWorker {
         loop {
             match self.next_letter(PYTHON_TIMEOUT_MS).await {
                 Some(Ok(FromWorker::Traced { trace })) => return Ok(*trace),
+                // The worker is fine: only its answer was too big to take in.
+                Some(Ok(FromWorker::TooBig { limit_bytes })) => {
+                    return Err(format!(
+                        "The script ran, but its step-by-step record is too big to show (over {:.0} MB): \
+                         try fewer steps or smaller objects.",
+                        limit_bytes / 1_048_576.0
+                    ));
+                }
                 Some(Ok(FromWorker::Failed { message }) | Err(message)) => {
                     self.replace();
                     return Err(format!(

@@ -133,12 +133,34 @@ fn handle(role: Role, message: ToWorker) {
     }
 }
 
+/// The most a trace may take (roughly, see `largerThan` in spawn.js) for the page to be sent it.
+const MAX_TRACE_BYTES: f64 = 32.0 * 1024.0 * 1024.0;
+
+#[wasm_bindgen(module = "/src/web/spawn.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = largerThan)]
+    fn larger_than(value: &JsValue, limit: f64) -> bool;
+}
+
 /// Runs a script of the reference-count inspector and sends its trace back. Whatever
 /// the script does to this instance (a trap, a stack overflow, an endless loop) the
 /// page survives: it terminates this worker and starts another.
 fn python(source: &str) {
     match PythonJob::of(source) {
-        PythonJob::Run => post(&FromWorker::Traced { trace: Box::new(crate::core::py::run(source)) }),
+        PythonJob::Run => {
+            let traced = FromWorker::Traced { trace: Box::new(crate::core::py::run(source)) };
+            match serde_wasm_bindgen::to_value(&traced) {
+                // The page would have to hold it all, in its own memory: a script must not
+                // be able to make the page run out of it.
+                Ok(value) if larger_than(&value, MAX_TRACE_BYTES) => {
+                    post(&FromWorker::TooBig { limit_bytes: MAX_TRACE_BYTES });
+                }
+                Ok(value) => {
+                    let _ = scope().post_message(&value);
+                }
+                Err(e) => post(&FromWorker::Failed { message: format!("its trace could not be sent: {e}") }),
+            }
+        }
         PythonJob::Crash => panic!("crashed on purpose: the tests' crash script"),
         // Blocks this worker's only thread for good, as an interpreter stuck in a loop
         // would: nothing is posted, and only the page's timeout ends it.

@@ -66,6 +66,24 @@ for (const [name, source] of Object.entries(HOSTILE)) {
   });
 }
 
+test("the page is never handed a record too big for it: the script gets a message instead", async () => {
+  // A 20,000-item list in every one of 1,000 recorded steps: with a snapshot of the whole heap
+  // per step that is over 100 MB, which the worker declines to send (the page would have to
+  // hold it in its own memory). A record of a size the page can take is fine too.
+  const outcome = await lab.page.evaluate((s) =>
+    window.threadlab.refcount(s).then(
+      (ok) => ({ steps: ok.steps.length, json_bytes: JSON.stringify(ok).length }),
+      (e) => ({ rejected: String(e && e.message) }),
+    ), "x = [0] * 20000\nfor i in range(2000):\n    y = i\n");
+  console.log(`big record: ${JSON.stringify(outcome)}`);
+  if (outcome.rejected) {
+    assert.match(outcome.rejected, /^The script (ran, but its step-by-step record is too big to show \(over 32 MB\)|took longer than \d+ s)/);
+  } else {
+    assert.ok(outcome.json_bytes < 32 * 2 ** 20, `the page took in a record of ${outcome.json_bytes} bytes`);
+  }
+  await notebookStillRuns();
+});
+
 test("after the hostile scripts every engine runs clean", everyEngineIsClean);
 
 test("a script that never answers is stopped at the timeout, and the next one runs", async () => {
