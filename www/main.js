@@ -59,7 +59,10 @@ window.threadlab = {
   run: (config) => api.then((handle) => handle.run(config)),
   /** This device's speed and the input bounds. */
   device: () => api.then((handle) => handle.device()),
-  /** Steps through a Python script with CPython's reference counts. */
+  /**
+   * Steps through a Python script with CPython's reference counts, in ThreadLab's Python
+   * worker; rejects when the script crashed that worker or ran out of time (it is replaced).
+   */
   refcount: (source) => api.then((handle) => handle.refcount(source)),
   /** Shared vs separate memory: {engine: "threads"|"processes", bytes}. */
   memory: (config) => api.then((handle) => handle.memory(config)),

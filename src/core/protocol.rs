@@ -7,6 +7,7 @@
 
 use crate::core::config::{BadKind, Workload};
 use crate::core::gil::Segment;
+use crate::core::py;
 use crate::core::race::{RaceConfig, RaceResult};
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +43,9 @@ pub enum Role {
     Threads,
     /// One process of the processes engine: its own instance, one task at a time.
     Process,
+    /// Runs ThreadLab's own Python (the reference-count inspector) off the page's
+    /// thread, in an instance of its own: a script that traps it costs this worker only.
+    Python,
 }
 
 /// Page → worker.
@@ -67,6 +71,40 @@ pub enum ToWorker {
     Peek,
     /// Threads host: race incref/decref pairs on one shared count across the pool.
     Race(RaceConfig),
+    /// Python worker: run `source` and answer with [`FromWorker::Traced`].
+    /// [`CRASH_TEST_SOURCE`] and [`HANG_TEST_SOURCE`] are the tests' way to make it fail.
+    Python { source: String },
+}
+
+/// The record of one Python run the worker sends back: the one type to change when the
+/// interpreter's output changes shape.
+pub type Trace = py::Report;
+
+/// A script that makes the Python worker panic on purpose (a trap, like any bug that
+/// aborts the instance): the end-to-end tests need a crash that no fix to the
+/// interpreter can take away. Matched exactly, after trimming white space.
+pub const CRASH_TEST_SOURCE: &str = "# threadlab-test: crash the Python worker";
+
+/// A script that makes the Python worker never answer, for the page's timeout.
+pub const HANG_TEST_SOURCE: &str = "# threadlab-test: hang the Python worker";
+
+/// What the Python worker does with `source`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PythonJob {
+    Run,
+    Crash,
+    Hang,
+}
+
+impl PythonJob {
+    #[must_use]
+    pub fn of(source: &str) -> PythonJob {
+        match source.trim() {
+            CRASH_TEST_SOURCE => PythonJob::Crash,
+            HANG_TEST_SOURCE => PythonJob::Hang,
+            _ => PythonJob::Run,
+        }
+    }
 }
 
 /// Worker → page.
@@ -125,8 +163,46 @@ pub enum FromWorker {
         at: f64,
         message: String,
     },
+    /// The Python worker ran a script: what it did, step by step.
+    Traced {
+        trace: Box<Trace>,
+    },
+    /// The Python worker ran a script, but its trace would take more than about
+    /// `limit_bytes` to send: the page is not asked to take it in.
+    TooBig {
+        limit_bytes: f64,
+    },
     /// Something went wrong in the worker; `message` is for the page to show.
     Failed {
         message: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_exact_test_scripts_crash_or_hang_the_worker() {
+        assert_eq!(PythonJob::of(CRASH_TEST_SOURCE), PythonJob::Crash);
+        assert_eq!(PythonJob::of(&format!("  {HANG_TEST_SOURCE}\n")), PythonJob::Hang);
+        assert_eq!(PythonJob::of(&format!("{CRASH_TEST_SOURCE}\nx = 1\n")), PythonJob::Run);
+        assert_eq!(PythonJob::of("# threadlab-test: crash"), PythonJob::Run);
+        assert_eq!(PythonJob::of(""), PythonJob::Run);
+    }
+
+    #[test]
+    fn a_trace_survives_the_trip_from_the_worker() {
+        let trace = py::run("a = [1]\nb = a\ndel a\nprint(b)\nx = (\n");
+        let letter = FromWorker::Traced { trace: Box::new(py::run("a = [1]\nb = a\nprint(len(b))\n")) };
+        let json = serde_json::to_string(&letter).expect("serialises");
+        assert_eq!(serde_json::from_str::<FromWorker>(&json).expect("deserialises"), letter);
+        // An error report too (the `type` field of heap items is renamed).
+        let letter = FromWorker::Traced { trace: Box::new(trace) };
+        let json = serde_json::to_string(&letter).expect("serialises");
+        assert_eq!(serde_json::from_str::<FromWorker>(&json).expect("deserialises"), letter);
+        let message = ToWorker::Python { source: "x = 1".into() };
+        let json = serde_json::to_string(&message).expect("serialises");
+        assert_eq!(serde_json::from_str::<ToWorker>(&json).expect("deserialises"), message);
+    }
 }

@@ -102,16 +102,22 @@ impl Api {
         })
     }
 
-    /// Steps through `source` (the Python subset) and returns every step's frames and
-    /// heap with CPython's reference counts: `{output, steps, error, truncated}`.
-    ///
-    /// # Errors
-    /// Only if the report cannot be turned into JSON; errors in the script are in `error`.
-    pub fn refcount(&self, source: JsValue) -> Result<JsValue, JsValue> {
-        let Some(source) = source.as_string() else {
-            return Err(js_sys::Error::new("refcount(source) takes the script as a string.").into());
-        };
-        to_js(&crate::core::py::run(&source))
+    /// Steps through `source` (the Python subset) in ThreadLab's Python worker and
+    /// resolves to every step's frames and heap with CPython's reference counts:
+    /// `{output, steps, error, truncated}`. Errors in the script are in `error`; the
+    /// promise rejects when `source` is not a string, or the worker crashed or ran out of
+    /// time (it is replaced: the next call gets a fresh one).
+    pub fn refcount(&self, source: JsValue) -> Promise {
+        let lab = self.lab.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let Some(source) = source.as_string() else {
+                return Err(js_sys::Error::new("refcount(source) takes the script as a string.").into());
+            };
+            match lab.python(&source).await {
+                Ok(trace) => to_js(&*trace),
+                Err(message) => Err(js_sys::Error::new(&message).into()),
+            }
+        })
     }
 
     /// Races incref/decref pairs on one shared count: `{threads, pairs, variant}` →
@@ -175,8 +181,12 @@ impl Api {
             processes_started: Option<u32>,
             thread_memory_bytes: Option<f64>,
             process_memory_bytes: Option<f64>,
+            /// ms for the inspector's Python worker to be ready, and its memory then.
+            python_worker_ms: Option<f64>,
+            python_worker_memory_bytes: Option<f64>,
         }
         let costs = self.lab.start_costs();
+        let (python_worker_ms, python_worker_memory_bytes) = self.lab.python_start();
         use crate::core::config::{MAX_DURATION_MS, MAX_TASKS, MAX_WORKERS};
         to_js(&Device {
             cores: self.lab.cores,
@@ -191,6 +201,8 @@ impl Api {
             processes_started: costs.processes.map(|c| c.1),
             thread_memory_bytes: costs.thread_memory_bytes,
             process_memory_bytes: costs.process_memory_bytes,
+            python_worker_ms,
+            python_worker_memory_bytes,
         })
     }
 }

@@ -5,10 +5,12 @@ use crate::core::config::{self, Engine, FieldError, Limits, RawConfig, RawValue,
 use crate::core::gil::Segment;
 use crate::core::kernel;
 use crate::core::memory::{self, MemoryResult};
+use crate::core::protocol::Trace;
 use crate::core::race::{self, RaceResult};
 use crate::core::timeline::{RunResult, TaskRecord};
 use crate::web::clock::{self, now_ms};
 use crate::web::engines::{main_thread, processes::Processes, threads::Threads, Plan, Progress, Stamped};
+use crate::web::python::PythonWorker;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
@@ -105,6 +107,10 @@ pub struct Lab {
     processes: RefCell<Option<Processes>>,
     /// Runs (and the warm-up) take turns: a second request waits for the first.
     turn: futures::lock::Mutex<()>,
+    /// The inspector's Python, in a worker of its own; its scripts take turns of their own,
+    /// so a script need not wait for a run on the engines.
+    python: RefCell<Option<PythonWorker>>,
+    python_turn: futures::lock::Mutex<()>,
     next_run: Cell<u32>,
     /// How long one CPU work unit takes on this device's page thread.
     pub ms_per_unit: f64,
@@ -153,6 +159,8 @@ impl Lab {
             threads: RefCell::new(Some(Threads::default())),
             processes: RefCell::new(Some(Processes::default())),
             turn: futures::lock::Mutex::new(()),
+            python: RefCell::new(Some(PythonWorker::default())),
+            python_turn: futures::lock::Mutex::new(()),
             next_run: Cell::new(1),
             ms_per_unit: calibrate(),
             threads_unavailable: (!isolated || cfg!(not(feature = "threads")))
@@ -186,10 +194,32 @@ impl Lab {
         self.emit(LabEvent::EngineStatus { engine: Engine::Threads, error: threads });
         let processes = self.prepare(Engine::Processes, workers).await.err();
         self.emit(LabEvent::EngineStatus { engine: Engine::Processes, error: processes });
-        // No run is waiting: the spare process can boot now.
+        // No run is waiting: the spare process can boot now, and the inspector's Python.
         if let Some(processes) = self.processes.borrow_mut().as_mut() {
             processes.keep_spare();
         }
+        if let Some(python) = self.python.borrow_mut().as_mut() {
+            python.keep_started();
+        }
+    }
+
+    /// Runs a script of the reference-count inspector in ThreadLab's Python worker.
+    ///
+    /// # Errors
+    /// When the worker crashes or runs out of time (it is replaced; the message says
+    /// what happened), or cannot start. Errors in the script itself are in the trace.
+    pub async fn python(&self, source: &str) -> Result<Rc<Trace>, String> {
+        let _turn = self.python_turn.lock().await;
+        let mut python = self.python.borrow_mut().take().unwrap_or_default();
+        let outcome = python.run(source).await;
+        *self.python.borrow_mut() = Some(python);
+        outcome.map(Rc::new)
+    }
+
+    /// ms from asking for the last Python worker to its being ready, and its memory in bytes.
+    #[must_use]
+    pub fn python_start(&self) -> (Option<f64>, Option<f64>) {
+        self.python.borrow().as_ref().map_or((None, None), |p| (p.start_ms, p.memory_bytes))
     }
 
     async fn prepare(&self, engine: Engine, workers: u32) -> Result<f64, String> {

@@ -1,5 +1,6 @@
 //! The browser edge: thin on purpose. The page ([`app`], [`api`], [`lab`]), the
-//! worker entry points ([`worker`]), and how workers are started ([`spawn`]).
+//! worker entry points ([`worker`]), how workers are started ([`spawn`]), and the
+//! inspector's Python worker ([`python`]).
 
 pub mod api;
 pub mod app;
@@ -7,5 +8,6 @@ pub mod clock;
 pub mod engines;
 pub mod heartbeat;
 pub mod lab;
+pub mod python;
 pub mod spawn;
 pub mod worker;

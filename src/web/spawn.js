@@ -47,6 +47,43 @@ export function spawnWorker(glueUrl, name, boot) {
   return worker;
 }
 
+// Whether `value` (what serde-wasm-bindgen makes: plain objects, arrays, Maps, strings,
+// numbers, byte arrays) would take more than about `limit` bytes, counting 2 per string
+// character and 8 per other value, key or slot; it stops counting past the limit. The
+// Python worker asks before it posts a trace, so that no script can make the page take in
+// more than it can hold, whatever shape the trace has.
+export function largerThan(value, limit) {
+  let size = 0;
+  const todo = [value];
+  while (todo.length > 0) {
+    const v = todo.pop();
+    if (typeof v === "string") size += 8 + 2 * v.length;
+    else if (v === null || typeof v !== "object") size += 8;
+    else if (ArrayBuffer.isView(v)) size += 8 + v.byteLength;
+    else if (Array.isArray(v)) {
+      size += 8 * (1 + v.length);
+      for (let i = 0; i < v.length; i++) todo.push(v[i]);
+    } else if (v instanceof Map) {
+      for (const [k, x] of v) todo.push(k, x);
+    } else {
+      for (const k of Object.keys(v)) {
+        size += 8 + 2 * k.length;
+        todo.push(v[k]);
+      }
+    }
+    if (size > limit) return true;
+  }
+  return false;
+}
+
+// Before a worker is terminated its Rust handlers are dropped; an error event of its
+// already on its way (a trap racing the terminate) then finds this handler, which keeps
+// it from being reported as an uncaught error of the page.
+export function silence(worker) {
+  worker.onmessage = null;
+  worker.onerror = (event) => event.preventDefault();
+}
+
 // This module is loaded wherever the glue is, rayon's pool threads included. A pool
 // thread runs Rust from a promise callback in wasm-bindgen-rayon's helper, so when a
 // panic aborts it, the trap surfaces as an unhandled rejection there, reported as an

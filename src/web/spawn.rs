@@ -10,6 +10,7 @@ use web_sys::{ErrorEvent, MessageEvent, Worker};
 extern "C" {
     #[wasm_bindgen(js_name = spawnWorker, catch)]
     fn spawn_worker(glue_url: &JsString, name: &str, boot: &JsValue) -> Result<Worker, JsValue>;
+    fn silence(worker: &Worker);
 }
 
 #[wasm_bindgen]
@@ -45,6 +46,7 @@ impl WorkerHandle {
         let name = match role {
             Role::Threads => format!("threadlab threads host ({threads} threads)"),
             Role::Process => format!("threadlab process {id}"),
+            Role::Python => "threadlab python".to_owned(),
         };
         let worker = GLUE_URL.with(|url| spawn_worker(url, &name, &boot)).map_err(js_error)?;
 
@@ -79,9 +81,8 @@ impl WorkerHandle {
 impl Drop for WorkerHandle {
     fn drop(&mut self) {
         // Unhook first: events already queued (a crashed worker's error) must not reach
-        // the closures dropped with this handle.
-        self.worker.set_onmessage(None);
-        self.worker.set_onerror(None);
+        // the closures dropped with this handle, nor surface as the page's own errors.
+        silence(&self.worker);
         self.worker.terminate();
     }
 }

@@ -1,8 +1,9 @@
-//! What runs inside ThreadLab's workers: a process of the processes engine, or the
-//! threads engine's host (one wasm instance whose memory its rayon pool shares).
+//! What runs inside ThreadLab's workers: a process of the processes engine, the
+//! threads engine's host (one wasm instance whose memory its rayon pool shares), or
+//! the Python worker of the reference-count inspector.
 
 use crate::core::gil::Gil;
-use crate::core::protocol::{FromWorker, Role, TaskSpec, ToWorker};
+use crate::core::protocol::{FromWorker, PythonJob, Role, TaskSpec, ToWorker};
 use crate::core::task::{self, GilSeat};
 use crate::web::clock::{block_ms, now_ms};
 #[cfg(feature = "threads")]
@@ -73,16 +74,21 @@ pub fn worker_main(role: JsValue, threads: u32) {
             (_, Some(s)) => s.clone(),
             _ => "a panic".to_owned(),
         };
+        if role == Role::Python {
+            // No task to blame: the script did it (or a bug of ours it ran into).
+            return post(&FromWorker::Failed { message: format!("it panicked: {message}") });
+        }
         if let Some((run, id, lane)) = CURRENT.with(Cell::get) {
             let crashed = FromWorker::Crashed { run, id, lane, at: now_ms(), message };
             match role {
                 Role::Process => post(&crashed),
                 Role::Threads => push(crashed),
+                Role::Python => {}
             }
         }
     }));
     match role {
-        Role::Process => {
+        Role::Process | Role::Python => {
             listen(role);
             post(&FromWorker::Ready { threads: 1, at: now_ms(), pool_ms: 0.0, memory_bytes: memory_bytes() });
         }
@@ -104,15 +110,16 @@ fn listen(role: Role) {
 fn handle(role: Role, message: ToWorker) {
     match message {
         ToWorker::Run { run, lane, tasks, gil, switch_interval_ms } => match role {
-            Role::Process => run_here(run, lane, &tasks, gil, switch_interval_ms),
+            Role::Process | Role::Python => run_here(run, lane, &tasks, gil, switch_interval_ms),
             Role::Threads => pool::run(run, tasks, gil, switch_interval_ms),
         },
+        ToWorker::Python { source } => python(&source),
         ToWorker::Poke { value } => PROBE.store(value, Ordering::SeqCst),
         ToWorker::Peek => post(&FromWorker::Peeked { value: PROBE.load(Ordering::SeqCst) }),
         ToWorker::Race(config) => pool::race(config),
         ToWorker::Keep { workers } => match role {
             // A process appends to the list in its own memory.
-            Role::Process => {
+            Role::Process | Role::Python => {
                 let mut list = RESULTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 list.clear();
                 list.push(0);
@@ -123,6 +130,43 @@ fn handle(role: Role, message: ToWorker) {
         },
         ToWorker::Echo { data } => post(&FromWorker::Echoed { data }),
         ToWorker::HandOff { bytes } => pool::hand_off(bytes),
+    }
+}
+
+/// The most a trace may take (roughly, see `largerThan` in spawn.js) for the page to be sent it.
+const MAX_TRACE_BYTES: f64 = 32.0 * 1024.0 * 1024.0;
+
+#[wasm_bindgen(module = "/src/web/spawn.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = largerThan)]
+    fn larger_than(value: &JsValue, limit: f64) -> bool;
+}
+
+/// Runs a script of the reference-count inspector and sends its trace back. Whatever
+/// the script does to this instance (a trap, a stack overflow, an endless loop) the
+/// page survives: it terminates this worker and starts another.
+fn python(source: &str) {
+    match PythonJob::of(source) {
+        PythonJob::Run => {
+            let traced = FromWorker::Traced { trace: Box::new(crate::core::py::run(source)) };
+            match serde_wasm_bindgen::to_value(&traced) {
+                // The page would have to hold it all, in its own memory: a script must not
+                // be able to make the page run out of it.
+                Ok(value) if larger_than(&value, MAX_TRACE_BYTES) => {
+                    post(&FromWorker::TooBig { limit_bytes: MAX_TRACE_BYTES });
+                }
+                Ok(value) => {
+                    let _ = scope().post_message(&value);
+                }
+                Err(e) => post(&FromWorker::Failed { message: format!("its trace could not be sent: {e}") }),
+            }
+        }
+        PythonJob::Crash => panic!("crashed on purpose: the tests' crash script"),
+        // Blocks this worker's only thread for good, as an interpreter stuck in a loop
+        // would: nothing is posted, and only the page's timeout ends it.
+        PythonJob::Hang => loop {
+            block_ms(60_000);
+        },
     }
 }
 

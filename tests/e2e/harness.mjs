@@ -31,6 +31,8 @@ export async function openLab(browser, path = "", base = BASE_URL) {
   const problems = [];
   page.on("console", (m) => {
     if (m.type() === "error") problems.push(`console error: ${m.text()}`);
+    // Logged by wasm-bindgen's glue when init is called the old way (each worker start, issue 12).
+    else if (m.text().includes("deprecated parameters")) problems.push(`console ${m.type()}: ${m.text()}`);
   });
   page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
   // The server sends a strict Content-Security-Policy: record anything it blocks.

@@ -43,6 +43,7 @@ pub fn site(root: &Path) -> Result<PathBuf> {
             "the wasm memory is not shared: the threaded build flags did not apply (see .cargo/config.toml)".into()
         );
     }
+    modern_rayon_init(&pkg)?;
     // The same app without threads, for pages that are not cross-origin isolated (no
     // shared memory there): main thread and processes still work. Its own target dir
     // keeps the two builds from invalidating each other; RUSTFLAGS replaces the atomics
@@ -106,6 +107,51 @@ pub fn assemble_dist(root: &Path, site: &Path, dist: &Path) -> Result {
         ),
     )
     .map_err(|e| e.to_string())
+}
+
+/// wasm-bindgen-rayon 1.3's helper for pool threads calls the glue's init the old way,
+/// `init(module, memory)`, and wasm-bindgen 0.2.130 warns "using deprecated parameters for
+/// the initialization function; pass a single object instead" on every pool thread that
+/// starts (80 a session). The helper is the crate's JS snippet, copied into the glue's
+/// `snippets/` by wasm-bindgen: it is rewritten there to the object form. If a new version
+/// of either changes the line, the build fails here, so that the rewrite is looked at again.
+///
+/// # Errors
+/// When the snippet or the call is not found.
+pub fn modern_rayon_init(pkg: &Path) -> Result {
+    const OLD: &str = "await pkg.default(data.module, data.memory);";
+    const NEW: &str = "await pkg.default({ module_or_path: data.module, memory: data.memory });";
+    let snippets = pkg.join("snippets");
+    let mut helpers = Vec::new();
+    for entry in std::fs::read_dir(&snippets).map_err(|e| format!("{}: {e}", snippets.display()))? {
+        let helper = entry.map_err(|e| e.to_string())?.path().join("src/workerHelpers.no-bundler.js");
+        if entry_is_rayon(&helper) {
+            helpers.push(helper);
+        }
+    }
+    if helpers.is_empty() {
+        return Err(format!("wasm-bindgen-rayon's workerHelpers.no-bundler.js is not in {}", snippets.display()));
+    }
+    for helper in helpers {
+        let text = std::fs::read_to_string(&helper).map_err(|e| e.to_string())?;
+        if text.matches(OLD).count() != 1 {
+            return Err(format!(
+                "{}: the pool threads' init call `{OLD}` was not found once; see modern_rayon_init in xtask/src/build.rs",
+                helper.display()
+            ));
+        }
+        std::fs::write(&helper, text.replace(OLD, NEW)).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+fn entry_is_rayon(helper: &Path) -> bool {
+    helper.is_file()
+        && helper
+            .parent()
+            .and_then(Path::parent)
+            .and_then(Path::file_name)
+            .is_some_and(|name| name.to_string_lossy().starts_with("wasm-bindgen-rayon-"))
 }
 
 fn copy(from: &Path, to: &Path) -> Result {

@@ -8,7 +8,7 @@
 use super::lexer::tokenize;
 use super::parser::{parse, ConstKey, Expr, ExprKind, Stmt, StmtKind, Target};
 use super::PyError;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 
@@ -64,7 +64,7 @@ struct Frame {
 }
 
 /// One object as the inspector draws it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HeapItem {
     pub id: usize,
     #[serde(rename = "type")]
@@ -78,20 +78,20 @@ pub struct HeapItem {
     pub refs: Vec<usize>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VarView {
     pub name: String,
     pub id: usize,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FrameView {
     pub name: String,
     pub vars: Vec<VarView>,
 }
 
 /// The state after one statement.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StepView {
     pub line: u32,
     pub frames: Vec<FrameView>,
@@ -103,7 +103,7 @@ pub struct StepView {
 }
 
 /// A whole run: `window.threadlab.refcount(source)` returns this as JSON.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     pub output: Vec<String>,
     pub steps: Vec<StepView>,

@@ -15,10 +15,10 @@ mod parser;
 
 pub use interp::{run, FrameView, HeapItem, Report, StepView, VarView, LIMITS};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// An error as Python would report it, with where it happened (1-based).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PyError {
     pub kind: String,
     pub message: String,

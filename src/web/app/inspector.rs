@@ -2,7 +2,7 @@
 //! see objects freed at zero and cycles leak; and the refcount race, run on real threads.
 
 use super::state::State;
-use crate::core::py::{self, HeapItem, Report, StepView};
+use crate::core::py::{HeapItem, Report, StepView};
 use crate::core::race::Variant as RaceVariant;
 use crate::web::lab::Lab;
 use std::rc::Rc;
@@ -58,20 +58,47 @@ pub fn inspector(props: &InspectorProps) -> Html {
     }
     let report = use_state(|| None::<Rc<Report>>);
     let index = use_state(|| 0usize);
+    // A script runs in ThreadLab's Python worker, off the page's thread: `running` while
+    // it does, `failure` when the worker crashed or ran out of time.
+    let running = use_state(|| false);
+    let failure = use_state(|| None::<String>);
+    // Bumped by every edit: the answer for a script edited meanwhile is dropped.
+    let generation = use_mut_ref(|| 0u64);
 
     // `target(current, steps)`: the step to show; `current` is `None` on a fresh run.
     let run_to = {
         let (source, report, index) = (source.clone(), report.clone(), index.clone());
+        let (running, failure, generation, lab) =
+            (running.clone(), failure.clone(), generation.clone(), props.lab.0.clone());
         move |target: fn(Option<usize>, usize) -> usize| {
-            let (r, current) = match &*report {
-                Some(r) => (r.clone(), Some(*index)),
-                None => {
-                    let r = Rc::new(py::run(&source));
-                    report.set(Some(r.clone()));
-                    (r, None)
+            let last = |steps: usize| steps.saturating_sub(1);
+            if let Some(r) = &*report {
+                index.set(target(Some(*index), r.steps.len()).min(last(r.steps.len())));
+                return;
+            }
+            if *running {
+                return;
+            }
+            running.set(true);
+            failure.set(None);
+            let asked = *generation.borrow();
+            let (source, report, index) = ((*source).clone(), report.clone(), index.clone());
+            let (running, failure, generation, lab) =
+                (running.clone(), failure.clone(), generation.clone(), lab.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let outcome = lab.python(&source).await;
+                running.set(false);
+                if *generation.borrow() != asked {
+                    return;
                 }
-            };
-            index.set(target(current, r.steps.len()).min(r.steps.len().saturating_sub(1)));
+                match outcome {
+                    Ok(r) => {
+                        index.set(target(None, r.steps.len()).min(last(r.steps.len())));
+                        report.set(Some(r));
+                    }
+                    Err(message) => failure.set(Some(message)),
+                }
+            });
         }
     };
     let step = {
@@ -86,26 +113,36 @@ pub fn inspector(props: &InspectorProps) -> Html {
         let index = index.clone();
         Callback::from(move |_: MouseEvent| index.set(index.saturating_sub(1)))
     };
-    let reset = {
-        let (report, index) = (report.clone(), index.clone());
-        Callback::from(move |_: MouseEvent| {
+    // What an edit, a new example or Reset does to a run: drops its trace, and its answer
+    // if it is still running.
+    let forget = {
+        let (report, failure, generation) = (report.clone(), failure.clone(), generation.clone());
+        move || {
+            *generation.borrow_mut() += 1;
             report.set(None);
+            failure.set(None);
+        }
+    };
+    let reset = {
+        let (forget, index) = (forget.clone(), index.clone());
+        Callback::from(move |_: MouseEvent| {
+            forget();
             index.set(0);
         })
     };
     let on_edit = {
-        let (source, report) = (source.clone(), report.clone());
+        let (source, forget) = (source.clone(), forget.clone());
         Callback::from(move |e: InputEvent| {
             source.set(e.target_unchecked_into::<HtmlTextAreaElement>().value());
-            report.set(None);
+            forget();
         })
     };
     let on_preset = {
-        let (source, report, index) = (source.clone(), report.clone(), index.clone());
+        let (source, forget, index) = (source.clone(), forget.clone(), index.clone());
         Callback::from(move |e: Event| {
             let Ok(i) = e.target_unchecked_into::<HtmlSelectElement>().value().parse::<usize>() else { return };
             source.set(PRESETS.get(i).map_or("", |p| p.1).to_owned());
-            report.set(None);
+            forget();
             index.set(0);
         })
     };
@@ -135,6 +172,8 @@ pub fn inspector(props: &InspectorProps) -> Html {
         _ => Vec::new(),
     };
     let status = match (&*report, current) {
+        (None, _) if *running => "Running the script in ThreadLab's Python worker…".to_owned(),
+        (None, _) if failure.is_some() => "The script did not finish.".to_owned(),
         (None, _) => "Press Step to run the first line.".to_owned(),
         (Some(r), Some(s)) => format!(
             "Step {} of {}{} · line {}",
@@ -181,12 +220,15 @@ pub fn inspector(props: &InspectorProps) -> Html {
                         </div>
                     </div>
                     <div class="actions">
-                        <button class="primary" onclick={step} disabled={report.as_ref().is_some_and(|_| at_end)} data-testid="refcount-step">{"Step"}</button>
+                        <button class="primary" onclick={step} disabled={*running || report.as_ref().is_some_and(|_| at_end)} data-testid="refcount-step">{"Step"}</button>
                         <button onclick={back} disabled={*index == 0 || report.is_none()} data-testid="refcount-back">{"Back"}</button>
-                        <button onclick={to_end} data-testid="refcount-end">{"Run to end"}</button>
+                        <button onclick={to_end} disabled={*running} data-testid="refcount-end">{"Run to end"}</button>
                         <button class="link" onclick={reset} data-testid="refcount-reset">{"Reset"}</button>
                     </div>
                     <p class="status" aria-live="polite" data-testid="refcount-status">{status}</p>
+                    if let Some(message) = &*failure {
+                        <div class="py-error" role="alert" data-testid="refcount-failed">{message}</div>
+                    }
                     if let Some(e) = &error {
                         <div class="py-error" role="alert" data-testid="refcount-error">
                             {format!("{} (line {}, column {}): {}", e.kind, e.line, e.col, e.message)}
