@@ -34,30 +34,18 @@ impl Engine {
 
     #[must_use]
     pub fn key(self) -> &'static str {
-        match self {
-            Engine::Main => "main",
-            Engine::Threads => "threads",
-            Engine::Processes => "processes",
-        }
+        self.info().key
     }
 
     #[must_use]
     pub fn label(self) -> &'static str {
-        match self {
-            Engine::Main => "Main thread",
-            Engine::Threads => "Threads",
-            Engine::Processes => "Processes",
-        }
+        self.info().label
     }
 
     /// What one lane of this engine's timeline is.
     #[must_use]
     pub fn lane_name(self) -> &'static str {
-        match self {
-            Engine::Main => "main thread",
-            Engine::Threads => "thread",
-            Engine::Processes => "process",
-        }
+        self.info().lane_name
     }
 
     #[must_use]
@@ -122,11 +110,6 @@ impl Variant {
             Variant::ThreadsFree => "Threads (free-threaded)",
             Variant::Processes => "Processes",
         }
-    }
-
-    #[must_use]
-    pub fn index(self) -> usize {
-        Variant::ALL.iter().position(|v| *v == self).unwrap_or(0)
     }
 }
 

@@ -1,12 +1,14 @@
 //! The plain-Rust heart of ThreadLab: everything a student learns from, tested natively.
 
 pub mod config;
+pub mod engine;
 pub mod export;
 pub mod gil;
 pub mod kernel;
 pub mod layout;
 pub mod memory;
 pub mod permalink;
+pub mod plan;
 pub mod protocol;
 pub mod py;
 pub mod python;

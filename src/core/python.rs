@@ -1,7 +1,68 @@
 //! The Python a student would write for the current settings, in the notebook's style.
 
-use crate::core::config::{Engine, RunConfig, Workload};
+use crate::core::config::{RunConfig, Workload};
 use std::fmt::Write as _;
+
+/// What every engine's Python shares: the import, the task's `def`, and its name.
+pub struct Parts<'a> {
+    pub import: &'a str,
+    pub task_def: &'a str,
+    pub call: &'a str,
+}
+
+/// The main thread's Python: the tasks one after the other.
+#[must_use]
+pub fn sequential(config: &RunConfig, p: &Parts) -> String {
+    let (import, task_def, call, n) = (p.import, p.task_def, p.call, config.tasks);
+    let mut py = String::new();
+    let _ = writeln!(py, "{import}\n\n{task_def}");
+    let _ = writeln!(py, "start = time.time()\n");
+    let _ = writeln!(py, "# Run the tasks one after the other");
+    let _ = writeln!(py, "for i in range({n}):\n    {call}(i)");
+    py
+}
+
+/// The threads engine's Python: `threading`, or a thread pool when there are fewer threads than tasks.
+#[must_use]
+pub fn threads(config: &RunConfig, p: &Parts) -> String {
+    let (import, task_def, call, n) = (p.import, p.task_def, p.call, config.tasks);
+    let mut py = String::new();
+    if config.gil {
+        let _ = writeln!(py, "{import}\nimport sys\nimport threading\n");
+        let _ = writeln!(
+            py,
+            "sys.setswitchinterval({})  # a waiting thread asks for the GIL after this long\n\n{task_def}",
+            config.switch_interval_ms / 1000.0
+        );
+    } else {
+        let _ = writeln!(py, "# Free-threaded CPython (PEP 703): run with python3.13t, or PYTHON_GIL=0");
+        let _ = writeln!(py, "{import}\nimport threading\n\n{task_def}");
+    }
+    let _ = writeln!(py, "start = time.time()\n");
+    if config.workers >= n {
+        let _ = writeln!(py, "# One thread per task, as threading.Thread");
+        let _ = writeln!(py, "threads = [threading.Thread(target={call}, args=(i,)) for i in range({n})]");
+        let _ = writeln!(py, "for t in threads:\n    t.start()\nfor t in threads:\n    t.join()");
+    } else {
+        let _ = writeln!(py, "from concurrent.futures import ThreadPoolExecutor\n");
+        let _ = writeln!(py, "with ThreadPoolExecutor(max_workers={}) as pool:", config.workers);
+        let _ = writeln!(py, "    list(pool.map({call}, range({n})))");
+    }
+    py
+}
+
+/// The processes engine's Python: a `multiprocessing.Pool`, under the main guard.
+#[must_use]
+pub fn processes(config: &RunConfig, p: &Parts) -> String {
+    let (import, task_def, call, n) = (p.import, p.task_def, p.call, config.tasks);
+    let mut py = String::new();
+    let _ = writeln!(py, "{import}\nimport multiprocessing\n\n{task_def}");
+    let _ = writeln!(py, "if __name__ == \"__main__\":");
+    let _ = writeln!(py, "    start = time.time()");
+    let _ = writeln!(py, "    with multiprocessing.Pool(processes={}) as pool:", config.workers);
+    let _ = writeln!(py, "        pool.map({call}, range({n}))");
+    py
+}
 
 /// Python source equivalent to `config`.
 #[must_use]
@@ -27,46 +88,9 @@ pub fn equivalent(config: &RunConfig) -> String {
         Workload::Io => "fetch_data",
         Workload::Cpu => "crunch",
     };
-    let n = config.tasks;
-    match config.engine {
-        Engine::Main => {
-            let _ = writeln!(py, "{import}\n\n{task_def}");
-            let _ = writeln!(py, "start = time.time()\n");
-            let _ = writeln!(py, "# Run the tasks one after the other");
-            let _ = writeln!(py, "for i in range({n}):\n    {call}(i)");
-        }
-        Engine::Threads => {
-            if config.gil {
-                let _ = writeln!(py, "{import}\nimport sys\nimport threading\n");
-                let _ = writeln!(
-                    py,
-                    "sys.setswitchinterval({})  # a waiting thread asks for the GIL after this long\n\n{task_def}",
-                    config.switch_interval_ms / 1000.0
-                );
-            } else {
-                let _ = writeln!(py, "# Free-threaded CPython (PEP 703): run with python3.13t, or PYTHON_GIL=0");
-                let _ = writeln!(py, "{import}\nimport threading\n\n{task_def}");
-            }
-            let _ = writeln!(py, "start = time.time()\n");
-            if config.workers >= n {
-                let _ = writeln!(py, "# One thread per task, as threading.Thread");
-                let _ = writeln!(py, "threads = [threading.Thread(target={call}, args=(i,)) for i in range({n})]");
-                let _ = writeln!(py, "for t in threads:\n    t.start()\nfor t in threads:\n    t.join()");
-            } else {
-                let _ = writeln!(py, "from concurrent.futures import ThreadPoolExecutor\n");
-                let _ = writeln!(py, "with ThreadPoolExecutor(max_workers={}) as pool:", config.workers);
-                let _ = writeln!(py, "    list(pool.map({call}, range({n})))");
-            }
-        }
-        Engine::Processes => {
-            let _ = writeln!(py, "{import}\nimport multiprocessing\n\n{task_def}");
-            let _ = writeln!(py, "if __name__ == \"__main__\":");
-            let _ = writeln!(py, "    start = time.time()");
-            let _ = writeln!(py, "    with multiprocessing.Pool(processes={}) as pool:", config.workers);
-            let _ = writeln!(py, "        pool.map({call}, range({n}))");
-        }
-    }
-    let indent = if config.engine == Engine::Processes { "    " } else { "" };
+    let info = config.engine.info();
+    py.push_str(&(info.python)(config, &Parts { import, task_def: &task_def, call }));
+    let indent = if info.python_main_guard { "    " } else { "" };
     let _ = writeln!(py, "\n{indent}print(f\"Total time: {{time.time() - start:.2f}} seconds\")");
     if config.workload == Workload::Cpu {
         py = py.replace("x = seed(i)", "x = i  # ThreadLab mixes i into a 64-bit seed first");
@@ -85,6 +109,7 @@ fn seconds(ms: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::config::Engine;
 
     #[test]
     fn the_notebook_preset_reads_like_the_notebook() {

@@ -2,14 +2,14 @@
 //! button and for `window.threadlab.run` alike, telling the page what happens as it happens.
 
 use crate::core::config::{self, Engine, FieldError, Limits, RawConfig, RawValue, RunConfig};
-use crate::core::gil::Segment;
 use crate::core::kernel;
 use crate::core::memory::{self, MemoryResult};
+use crate::core::plan::relative;
 use crate::core::protocol::Trace;
 use crate::core::race::{self, RaceResult};
-use crate::core::timeline::{RunResult, TaskRecord};
+use crate::core::timeline::RunResult;
 use crate::web::clock::{self, now_ms};
-use crate::web::engines::{main_thread, processes::Processes, threads::Threads, Plan, Progress, Stamped};
+use crate::web::engines::{Engines, Plan, Progress};
 use crate::web::python::PythonWorker;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -103,14 +103,14 @@ impl RunError {
 }
 
 pub struct Lab {
-    threads: RefCell<Option<Threads>>,
-    processes: RefCell<Option<Processes>>,
-    /// Runs (and the warm-up) take turns: a second request waits for the first.
-    turn: futures::lock::Mutex<()>,
+    /// Runs (and the warm-up) take turns: a second request waits for the first to let go
+    /// of the engines.
+    engines: futures::lock::Mutex<Engines>,
+    /// What starting workers cost, as last measured (kept here: the engines may be busy).
+    costs: RefCell<StartCosts>,
     /// The inspector's Python, in a worker of its own; its scripts take turns of their own,
     /// so a script need not wait for a run on the engines.
-    python: RefCell<Option<PythonWorker>>,
-    python_turn: futures::lock::Mutex<()>,
+    python: futures::lock::Mutex<PythonWorker>,
     next_run: Cell<u32>,
     /// How long one CPU work unit takes on this device's page thread.
     pub ms_per_unit: f64,
@@ -155,16 +155,15 @@ impl Lab {
             .map(|w| w.navigator().hardware_concurrency())
             .filter(|c| c.is_finite() && *c >= 1.0)
             .map_or(1, |c| c as u32);
+        let threads_unavailable =
+            (!isolated || cfg!(not(feature = "threads"))).then(|| THREADS_NEED_ISOLATION.to_owned());
         Rc::new(Lab {
-            threads: RefCell::new(Some(Threads::default())),
-            processes: RefCell::new(Some(Processes::default())),
-            turn: futures::lock::Mutex::new(()),
-            python: RefCell::new(Some(PythonWorker::default())),
-            python_turn: futures::lock::Mutex::new(()),
+            engines: futures::lock::Mutex::new(Engines::new(threads_unavailable.clone())),
+            costs: RefCell::new(StartCosts::default()),
+            python: futures::lock::Mutex::new(PythonWorker::default()),
             next_run: Cell::new(1),
             ms_per_unit: calibrate(),
-            threads_unavailable: (!isolated || cfg!(not(feature = "threads")))
-                .then(|| THREADS_NEED_ISOLATION.to_owned()),
+            threads_unavailable,
             cores,
             listener: RefCell::new(None),
         })
@@ -189,18 +188,15 @@ impl Lab {
     /// Starts the threads and processes engines with `workers` each, so the first run
     /// does not pay for it. Failures are reported, not fatal: other engines still work.
     pub async fn warm_up(self: &Rc<Self>, workers: u32) {
-        let _turn = self.turn.lock().await;
-        let threads = self.prepare(Engine::Threads, workers).await.err();
-        self.emit(LabEvent::EngineStatus { engine: Engine::Threads, error: threads });
-        let processes = self.prepare(Engine::Processes, workers).await.err();
-        self.emit(LabEvent::EngineStatus { engine: Engine::Processes, error: processes });
-        // No run is waiting: the spare process can boot now, and the inspector's Python.
-        if let Some(processes) = self.processes.borrow_mut().as_mut() {
-            processes.keep_spare();
+        let mut engines = self.engines.lock().await;
+        // The main thread has nothing to start (and says nothing).
+        for engine in Engine::ALL.into_iter().filter(|e| *e != Engine::Main) {
+            let error = self.prepare(&mut engines, engine, workers).await.err();
+            self.emit(LabEvent::EngineStatus { engine, error });
         }
-        if let Some(python) = self.python.borrow_mut().as_mut() {
-            python.keep_started();
-        }
+        // No run is waiting: spare workers can boot now, and the inspector's Python.
+        engines.idle();
+        self.python.lock().await.keep_started();
     }
 
     /// Runs a script of the reference-count inspector in ThreadLab's Python worker.
@@ -209,40 +205,23 @@ impl Lab {
     /// When the worker crashes or runs out of time (it is replaced; the message says
     /// what happened), or cannot start. Errors in the script itself are in the trace.
     pub async fn python(&self, source: &str) -> Result<Rc<Trace>, String> {
-        let _turn = self.python_turn.lock().await;
-        let mut python = self.python.borrow_mut().take().unwrap_or_default();
-        let outcome = python.run(source).await;
-        *self.python.borrow_mut() = Some(python);
-        outcome.map(Rc::new)
+        self.python.lock().await.run(source).await.map(Rc::new)
     }
 
-    /// ms from asking for the last Python worker to its being ready, and its memory in bytes.
+    /// ms from asking for the last Python worker to its being ready, and its memory in bytes
+    /// (none while a script runs).
     #[must_use]
     pub fn python_start(&self) -> (Option<f64>, Option<f64>) {
-        self.python.borrow().as_ref().map_or((None, None), |p| (p.start_ms, p.memory_bytes))
+        self.python.try_lock().map_or((None, None), |p| (p.start_ms, p.memory_bytes))
     }
 
-    async fn prepare(&self, engine: Engine, workers: u32) -> Result<f64, String> {
-        let result = match engine {
-            Engine::Main => return Ok(0.0),
-            Engine::Threads if self.threads_unavailable.is_some() => {
-                return Err(self.threads_unavailable.clone().unwrap_or_default());
-            }
-            Engine::Threads => {
-                let mut threads = self.threads.borrow_mut().take().unwrap_or_default();
-                let result = threads.prepare(workers).await;
-                *self.threads.borrow_mut() = Some(threads);
-                result
-            }
-            Engine::Processes => {
-                let mut processes = self.processes.borrow_mut().take().unwrap_or_default();
-                let result = processes.prepare(workers).await;
-                *self.processes.borrow_mut() = Some(processes);
-                result
-            }
-        };
+    /// Makes sure `engine` has `workers` ready; returns the ms spent starting them.
+    async fn prepare(&self, engines: &mut Engines, engine: Engine, workers: u32) -> Result<f64, String> {
+        let result = engines.get(engine).prepare(workers).await;
         if result.as_ref().is_ok_and(|ms| *ms > 0.0) {
-            self.emit(LabEvent::StartCosts(self.start_costs()));
+            let costs = engines.start_costs();
+            *self.costs.borrow_mut() = costs.clone();
+            self.emit(LabEvent::StartCosts(costs));
         }
         result
     }
@@ -253,37 +232,25 @@ impl Lab {
     /// # Errors
     /// When the processes engine fails.
     pub async fn probe(self: &Rc<Self>, trips: u32) -> Result<Probe, String> {
-        let _turn = self.turn.lock().await;
+        let mut engines = self.engines.lock().await;
         // One process in the pool (it may have been larger: the next run grows it again).
-        self.prepare(Engine::Processes, 1).await?;
-        let mut processes = self.processes.borrow_mut().take().unwrap_or_default();
-        let outcome = async {
-            let (next, cold) = processes.probe_start().await?;
-            let round_trip = processes.round_trip(trips).await?;
-            Ok(Probe {
-                process_ms_first: processes.first_ready_ms,
-                process_ms_next: next,
-                process_ms_cold: cold,
-                roundtrip_us: round_trip,
-                trips,
-            })
-        }
-        .await;
-        *self.processes.borrow_mut() = Some(processes);
-        outcome
+        self.prepare(&mut engines, Engine::Processes, 1).await?;
+        let processes = &mut engines.processes;
+        let (next, cold) = processes.probe_start().await?;
+        let round_trip = processes.round_trip(trips).await?;
+        Ok(Probe {
+            process_ms_first: processes.first_ready_ms,
+            process_ms_next: next,
+            process_ms_cold: cold,
+            roundtrip_us: round_trip,
+            trips,
+        })
     }
 
     /// The start costs measured so far.
     #[must_use]
     pub fn start_costs(&self) -> StartCosts {
-        let threads = self.threads.borrow();
-        let processes = self.processes.borrow();
-        StartCosts {
-            thread_pool: threads.as_ref().and_then(|t| t.pool_ms),
-            processes: processes.as_ref().and_then(|p| p.last_start),
-            process_memory_bytes: processes.as_ref().and_then(|p| p.memory_bytes),
-            thread_memory_bytes: threads.as_ref().and_then(|t| t.memory_bytes),
-        }
+        self.costs.borrow().clone()
     }
 
     /// Runs the reference-count race on a pool of `threads` threads.
@@ -297,14 +264,11 @@ impl Lab {
         variant: &RawValue,
     ) -> Result<RaceResult, RunError> {
         let config = race::validate(threads, pairs, variant).map_err(RunError::Invalid)?;
-        let _turn = self.turn.lock().await;
+        let mut engines = self.engines.lock().await;
         self.emit(LabEvent::Preparing { engine: Engine::Threads });
         let outcome = async {
-            self.prepare(Engine::Threads, config.threads).await?;
-            let mut threads = self.threads.borrow_mut().take().unwrap_or_default();
-            let result = threads.race(config).await;
-            *self.threads.borrow_mut() = Some(threads);
-            result
+            self.prepare(&mut engines, Engine::Threads, config.threads).await?;
+            engines.threads.race(config).await
         }
         .await;
         match outcome {
@@ -325,15 +289,12 @@ impl Lab {
     /// [`RunError::Invalid`] for a bad request, [`RunError::Failed`] when the engine fails.
     pub async fn memory(self: &Rc<Self>, engine: &RawValue, bytes: &RawValue) -> Result<MemoryResult, RunError> {
         let config = memory::validate(engine, bytes).map_err(RunError::Invalid)?;
-        let _turn = self.turn.lock().await;
+        let mut engines = self.engines.lock().await;
         let workers = 2;
         let outcome: Result<MemoryResult, String> = async {
-            self.prepare(config.engine, workers).await?;
+            self.prepare(&mut engines, config.engine, workers).await?;
             if config.engine == Engine::Threads {
-                let mut threads = self.threads.borrow_mut().take().unwrap_or_default();
-                let r = threads.memory(config.bytes).await;
-                *self.threads.borrow_mut() = Some(threads);
-                let (seen, ms) = r?;
+                let (seen, ms) = engines.threads.memory(config.bytes).await?;
                 Ok(MemoryResult {
                     engine: config.engine,
                     bytes: config.bytes,
@@ -344,10 +305,7 @@ impl Lab {
                     mb_per_s: None,
                 })
             } else {
-                let mut processes = self.processes.borrow_mut().take().unwrap_or_default();
-                let r = processes.memory(config.bytes).await;
-                *self.processes.borrow_mut() = Some(processes);
-                let (returned, ms) = r?;
+                let (returned, ms) = engines.processes.memory(config.bytes).await?;
                 Ok(MemoryResult {
                     engine: config.engine,
                     bytes: config.bytes,
@@ -386,19 +344,19 @@ impl Lab {
                 return Err(RunError::Invalid(errors));
             }
         };
-        let _turn = self.turn.lock().await;
-        let outcome = self.run_valid(config).await;
+        let mut engines = self.engines.lock().await;
+        let outcome = self.run_valid(&mut engines, config).await;
         if let Err(message) = &outcome {
             self.emit(LabEvent::Failed { message: message.clone() });
         }
         outcome.map_err(RunError::Failed)
     }
 
-    async fn run_valid(self: &Rc<Self>, config: RunConfig) -> Result<Rc<RunResult>, String> {
+    async fn run_valid(self: &Rc<Self>, engines: &mut Engines, config: RunConfig) -> Result<Rc<RunResult>, String> {
         let run = self.next_run.replace(self.next_run.get() + 1);
         let plan = Plan::new(run, config.clone());
         self.emit(LabEvent::Preparing { engine: config.engine });
-        let setup_ms = self.prepare(config.engine, config.workers).await?;
+        let setup_ms = self.prepare(engines, config.engine, config.workers).await?;
         let sink = |progress: Progress| self.emit(LabEvent::Progress { run, progress });
         // The page draws the run as live before its clock starts: drawing it while the tasks
         // run would take a core from them (or, on the main thread, wait until they are done).
@@ -407,25 +365,13 @@ impl Lab {
         // The last frame before the tasks, so on the main thread the start of the freeze.
         let started_at = now_ms();
         self.emit(LabEvent::Began { run, started_at });
-        let (output, frame_gap) = match config.engine {
-            Engine::Main => {
-                let output = main_thread::run(&plan, &sink);
-                // The first frame the page can draw again ends the freeze.
-                clock::frames(1, PAINT_AT_MOST_MS).await;
-                (output, Some(now_ms() - started_at))
-            }
-            Engine::Threads => {
-                let mut threads = self.threads.borrow_mut().take().unwrap_or_default();
-                let output = threads.run(&plan, &sink).await;
-                *self.threads.borrow_mut() = Some(threads);
-                (output?, None)
-            }
-            Engine::Processes => {
-                let mut processes = self.processes.borrow_mut().take().unwrap_or_default();
-                let output = processes.run(&plan, &sink).await;
-                *self.processes.borrow_mut() = Some(processes);
-                (output?, None)
-            }
+        let output = engines.get(config.engine).run(&plan, &sink).await?;
+        let frame_gap = if output.froze_page {
+            // The first frame the page can draw again ends the freeze.
+            clock::frames(1, PAINT_AT_MOST_MS).await;
+            Some(now_ms() - started_at)
+        } else {
+            None
         };
         let records = output.stamps.into_iter().map(|s| relative(s, started_at)).collect();
         let mut result = RunResult::new(run, &config, self.cores, started_at, setup_ms, records);
@@ -435,24 +381,5 @@ impl Lab {
         let result = Rc::new(result);
         self.emit(LabEvent::Finished { run, result: result.clone() });
         Ok(result)
-    }
-}
-
-fn relative(s: Stamped, started_at: f64) -> TaskRecord {
-    TaskRecord {
-        id: s.id,
-        lane: s.lane,
-        start_ms: s.start - started_at,
-        end_ms: s.end - started_at,
-        result: s.outcome.result,
-        checked: s.outcome.checked,
-        segments: s
-            .outcome
-            .segments
-            .into_iter()
-            .map(|g| Segment { start_ms: g.start_ms - started_at, end_ms: g.end_ms - started_at, ..g })
-            .collect(),
-        segments_dropped: s.outcome.segments_dropped,
-        status: s.status,
     }
 }

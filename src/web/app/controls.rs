@@ -1,11 +1,10 @@
 //! The experiment's settings and the Run buttons.
 
 use super::state::{units_for_ms, Confirm, Edit, Form};
-use crate::core::config::{
-    describe_freeze, Engine, FieldError, Limits, Variant, Workload, MAX_DURATION_MS, MAX_TASKS, MAX_WORKERS,
-};
+use crate::core::config::{describe_freeze, Engine, FieldError, Limits, Variant, Workload, MAX_DURATION_MS, MAX_TASKS};
 use crate::core::layout::settings_summary;
 use crate::core::timeline::format_ms;
+use std::collections::HashMap;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
@@ -18,7 +17,8 @@ pub struct ControlsProps {
     pub ms_per_unit: f64,
     pub max_units: u32,
     pub cores: u32,
-    pub engine_errors: [Option<String>; 3],
+    /// Why an engine cannot run here, for each engine that cannot.
+    pub engine_errors: HashMap<Engine, String>,
     pub on_edit: Callback<Edit>,
     /// A long freeze waiting to be accepted: Run becomes the question.
     pub confirm: Option<Confirm>,
@@ -29,23 +29,6 @@ pub struct ControlsProps {
     /// In an embed the settings start folded, so that Run and the result show first.
     #[prop_or_default]
     pub embedded: bool,
-}
-
-fn engine_blurb(engine: Engine) -> &'static str {
-    match engine {
-        Engine::Main => {
-            "One task after another on this page's own thread, like plain function calls. \
-                         The page freezes while they run: watch the heartbeat."
-        }
-        Engine::Threads => {
-            "A rayon pool of Web Workers sharing one wasm memory: the threads of one process, \
-                            like threading.Thread."
-        }
-        Engine::Processes => {
-            "Separate workers, each with its own wasm instance and memory, passing tasks and \
-                              results as messages, like multiprocessing."
-        }
-    }
 }
 
 fn text_input(
@@ -92,7 +75,7 @@ pub fn controls(props: &ControlsProps) -> Html {
     };
     let engine_choice = |engine: Engine| {
         let on_edit = props.on_edit.clone();
-        let unavailable = props.engine_errors[super::state::slot(engine)].is_some();
+        let unavailable = props.engine_errors.contains_key(&engine);
         html! {
             <label class={classes!("choice", format!("engine-{}", engine.key()), (form.engine == engine).then_some("chosen"))}>
                 <input type="radio" name="engine" value={engine.key()} checked={form.engine == engine}
@@ -134,11 +117,7 @@ pub fn controls(props: &ControlsProps) -> Html {
             )
         }
     };
-    let lanes = match form.engine {
-        Engine::Main => "The main thread is one thread".to_owned(),
-        Engine::Threads => format!("Threads in the pool, 1–{MAX_WORKERS} ({} cores here)", props.cores),
-        Engine::Processes => format!("Processes in the pool, 1–{MAX_WORKERS} ({} cores here)", props.cores),
-    };
+    let lanes = form.engine.info().workers_hint(props.cores);
     let variant = form.variant();
     let run_one = props.on_run.reform(move |_: MouseEvent| vec![variant]);
     let run_all = props.on_run.reform(|_: MouseEvent| Variant::ALL.to_vec());
@@ -225,12 +204,12 @@ pub fn controls(props: &ControlsProps) -> Html {
                 <div class="choices three">
                     {for Engine::ALL.into_iter().map(engine_choice)}
                 </div>
-                <p class="blurb">{engine_blurb(form.engine)}</p>
+                <p class="blurb">{form.engine.info().blurb}</p>
                 if form.engine == Engine::Main && form.workload == Workload::Io {
                     <p class="caveat">{"Browsers forbid blocking waits on the page's thread, so here the wait spins \
                         (it keeps a core busy, which time.sleep would not). In workers it is a real sleep."}</p>
                 }
-                if let Some(why) = &props.engine_errors[super::state::slot(form.engine)] {
+                if let Some(why) = props.engine_errors.get(&form.engine) {
                     <p class="error" role="alert">{why}</p>
                 }
             </fieldset>
@@ -265,16 +244,8 @@ pub fn controls(props: &ControlsProps) -> Html {
                 </select>
                 if !form.bad_kind.is_empty() {
                     {text_input("bad-id", "Bad task number", &form.bad_id, html!{{"counted from 0"}}, error("bad_task"), false, edit(Edit::BadId))}
-                    {text_input("timeout", "Timeout (ms)", &form.timeout_ms, html!{{ if form.engine == Engine::Main {
-                        "a task running longer is stopped there; the next one runs"
-                    } else {
-                        "a task running longer is ended, with its worker"
-                    } }}, error("timeout_ms"), false, edit(Edit::Timeout))}
-                    <p class="hint">{ match form.engine {
-                        Engine::Threads => "A thread cannot die alone: a panic aborts the whole process, and every thread's task is lost.",
-                        Engine::Processes => "Only the bad process dies; the others finish, and the pool replaces it.",
-                        Engine::Main => "On the page's own thread the failure is caught as an error, so the page survives.",
-                    } }</p>
+                    {text_input("timeout", "Timeout (ms)", &form.timeout_ms, html!{{form.engine.info().timeout_note}}, error("timeout_ms"), false, edit(Edit::Timeout))}
+                    <p class="hint">{form.engine.info().crash_note}</p>
                 }
             </fieldset>
             <div class="fields">

@@ -49,7 +49,9 @@ pub fn app(props: &AppProps) -> Html {
     let state = use_reducer(|| {
         let mut state = State::new(lab.ms_per_unit);
         // Known before any event: the lab may report it before this component listens.
-        state.engine_errors[state::slot(crate::core::config::Engine::Threads)] = lab.threads_unavailable.clone();
+        if let Some(why) = &lab.threads_unavailable {
+            state.engine_errors.insert(crate::core::config::Engine::Threads, why.clone());
+        }
         state.form.apply_link(&link.pairs);
         state.notice = link.notice();
         state

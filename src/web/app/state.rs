@@ -8,6 +8,7 @@ use crate::core::memory::MemoryResult;
 use crate::core::race::RaceResult;
 use crate::core::timeline::RunResult;
 use crate::web::lab::{LabEvent, StartCosts};
+use std::collections::HashMap;
 use std::rc::Rc;
 use yew::Reducible;
 
@@ -195,13 +196,13 @@ pub struct State {
     pub errors: Vec<FieldError>,
     pub preparing: Option<Engine>,
     pub live: Option<Live>,
-    /// The last finished run of each set-up, in [`Variant::ALL`] order.
-    pub last: [Option<Rc<RunResult>>; 4],
+    /// The last finished run of each set-up.
+    pub last: HashMap<Variant, Rc<RunResult>>,
     /// Every finished run, oldest first (the latest [`HISTORY`]): the evidence the
     /// differences table and the speed-ups draw on.
     pub history: Vec<Rc<RunResult>>,
-    /// Why an engine is unavailable, in [`Engine::ALL`] order.
-    pub engine_errors: [Option<String>; 3],
+    /// Why an engine is unavailable, for each engine that is.
+    pub engine_errors: HashMap<Engine, String>,
     pub notice: Option<String>,
     /// A long main-thread freeze asked for and not yet confirmed.
     pub confirm: Option<Confirm>,
@@ -221,9 +222,9 @@ impl State {
             errors: Vec::new(),
             preparing: None,
             live: None,
-            last: [None, None, None, None],
+            last: HashMap::new(),
             history: Vec::new(),
-            engine_errors: [None, None, None],
+            engine_errors: HashMap::new(),
             notice: None,
             confirm: None,
             ms_per_unit,
@@ -235,7 +236,7 @@ impl State {
 
     #[must_use]
     pub fn last_of(&self, variant: Variant) -> Option<&Rc<RunResult>> {
-        self.last[variant.index()].as_ref()
+        self.last.get(&variant)
     }
 
     #[must_use]
@@ -265,10 +266,6 @@ impl State {
     pub fn sequential_for(&self, config: &RunConfig) -> Option<&Rc<RunResult>> {
         self.latest_same_work(Variant::Main, config)
     }
-}
-
-pub fn slot(engine: Engine) -> usize {
-    Engine::ALL.iter().position(|e| *e == engine).unwrap_or(0)
 }
 
 /// Edits of the form by the person at the page.
@@ -342,7 +339,7 @@ impl State {
                 self.preparing = None;
                 self.errors.clear();
                 self.notice = None;
-                self.engine_errors[slot(config.engine)] = None;
+                self.engine_errors.remove(&config.engine);
                 // A run started from the API shows its settings in the form too.
                 let engine = config.engine;
                 let workers =
@@ -359,7 +356,7 @@ impl State {
                 self.live = None;
                 self.preparing = None;
                 let variant = result.variant;
-                self.last[variant.index()] = Some(result.clone());
+                self.last.insert(variant, result.clone());
                 if self.history.len() >= HISTORY {
                     self.history.remove(0);
                 }
@@ -373,7 +370,10 @@ impl State {
             LabEvent::Invalid { errors } => self.errors = errors,
             LabEvent::EngineStatus { engine, error } => {
                 self.preparing = None;
-                self.engine_errors[slot(engine)] = error;
+                match error {
+                    Some(error) => self.engine_errors.insert(engine, error),
+                    None => self.engine_errors.remove(&engine),
+                };
             }
             LabEvent::StartCosts(costs) => self.start_costs = costs,
             LabEvent::Memory(result) => {

@@ -4,7 +4,7 @@
 
 use super::export::{self, Format};
 use super::live::{Feed, LiveFeed};
-use super::state::{slot, Action, State};
+use super::state::{Action, State};
 use crate::core::config::{Engine, RunConfig, Variant, Workload};
 use crate::core::gil::{Segment, SegmentState};
 use crate::core::layout::axis_ticks;
@@ -76,7 +76,7 @@ pub fn timelines(props: &TimelinesProps) -> Html {
         (l, feed, now)
     });
     let live_elapsed = live.as_ref().map_or(0.0, |(_, feed, now)| feed.started_at.map_or(0.0, |s| (now - s).max(0.0)));
-    let scale = state.last.iter().flatten().map(|r| r.wall_ms).fold(live_elapsed, f64::max).max(100.0);
+    let scale = state.last.values().map(|r| r.wall_ms).fold(live_elapsed, f64::max).max(100.0);
     let on_export = use_callback(props.state.clone(), |(variant, format): (Variant, Format), state| {
         let Some(result) = state.last_of(variant).cloned() else { return };
         let svg = web_sys::window()
@@ -369,7 +369,7 @@ fn panel(
             </div>
             if bars.is_empty() && !live {
                 <p class="empty">{
-                    state.engine_errors[slot(engine)].clone().unwrap_or_else(|| format!("No run yet: choose {} and press Run, or Compare all four.", variant.label()))
+                    state.engine_errors.get(&engine).cloned().unwrap_or_else(|| format!("No run yet: choose {} and press Run, or Compare all four.", variant.label()))
                 }</p>
             } else {
                 <svg class="lanes" viewBox={format!("0 0 {width} {height}")} role="img" preserveAspectRatio="none"

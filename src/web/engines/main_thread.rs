@@ -2,12 +2,26 @@
 //! after another on the page's own thread and block it, on purpose: the heartbeat
 //! stops and the page freezes, as a GUI does when it calls `time.sleep` on its UI thread.
 
-use super::{Output, Plan, Progress, Sink, Stamped};
+use super::{Engine, Output, Plan, Progress, Sink, Stamped};
 use crate::core::config::BadKind;
 use crate::core::protocol::{TaskOutcome, TaskSpec};
 use crate::core::task;
 use crate::core::timeline::{Crash, TaskStatus};
 use crate::web::clock::{now_ms, spin_ms};
+use futures::future::LocalBoxFuture;
+
+/// The page's own thread: nothing to start.
+pub struct MainThread;
+
+impl Engine for MainThread {
+    fn prepare(&mut self, _workers: u32) -> LocalBoxFuture<'_, Result<f64, String>> {
+        Box::pin(async { Ok(0.0) })
+    }
+
+    fn run<'a>(&'a mut self, plan: &'a Plan, sink: Sink<'a>) -> LocalBoxFuture<'a, Result<Output, String>> {
+        Box::pin(async move { Ok(run(plan, sink)) })
+    }
+}
 
 /// Runs the plan sequentially, blocking the page until every task has ended. One
 /// thread: a GIL would never change hands, so none is modelled here.
@@ -72,5 +86,5 @@ pub fn run(plan: &Plan, sink: Sink<'_>) -> Output {
         sink(Progress::Ended { id: spec.id, lane: 0, at: end });
         stamps.push(Stamped { id: spec.id, lane: 0, start, end, outcome, status });
     }
-    Output { stamps, gil_switches: 0, crashes }
+    Output { stamps, gil_switches: 0, crashes, froze_page: true }
 }

@@ -4,14 +4,17 @@
 //! spare process is kept started, so that growing the pool takes a ready process
 //! instead of waiting ~20–50 ms for a worker to boot (see `start.process_ms_next` in
 //! `cargo xtask bench`). The spare is not in the pool: it runs nothing until taken.
+//! [`Processes`] is the page half; [`process`] is what each process worker does.
 
-use super::{receive, Collector, Output, Plan, Sink, START_TIMEOUT_MS};
+use super::{receive, Collector, Engine, Output, Plan, Sink, START_TIMEOUT_MS};
+use crate::core::plan::wait_ms;
 use crate::core::protocol::TaskSpec;
 use crate::core::protocol::{FromWorker, Role, ToWorker};
 use crate::core::timeline::{Crash, TaskStatus};
 use crate::web::clock::now_ms;
 use crate::web::spawn::{Inbox, Outbox, WorkerHandle};
 use futures::channel::mpsc;
+use futures::future::LocalBoxFuture;
 use std::collections::VecDeque;
 
 struct Process {
@@ -47,6 +50,25 @@ impl Default for Processes {
             outbox,
             inbox,
         }
+    }
+}
+
+impl Engine for Processes {
+    fn prepare(&mut self, workers: u32) -> LocalBoxFuture<'_, Result<f64, String>> {
+        Box::pin(Processes::prepare(self, workers))
+    }
+
+    fn run<'a>(&'a mut self, plan: &'a Plan, sink: Sink<'a>) -> LocalBoxFuture<'a, Result<Output, String>> {
+        Box::pin(Processes::run(self, plan, sink))
+    }
+
+    fn start_costs(&self, costs: &mut crate::web::lab::StartCosts) {
+        costs.processes = self.last_start;
+        costs.process_memory_bytes = self.memory_bytes;
+    }
+
+    fn idle(&mut self) {
+        self.keep_spare();
     }
 }
 
@@ -209,10 +231,7 @@ impl Processes {
         }
         while collector.done.len() < plan.tasks.len() {
             let deadline = busy.iter().flatten().map(|(_, sent)| sent + timeout).fold(f64::INFINITY, f64::min);
-            let wait =
-                if deadline.is_finite() { (deadline - now_ms()).max(0.0) + 1.0 } else { f64::from(START_TIMEOUT_MS) };
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            let letter = self.receive(wait.ceil() as u32).await;
+            let letter = self.receive(wait_ms(deadline, now_ms(), START_TIMEOUT_MS)).await;
             let Some((from, letter)) = letter else {
                 if !deadline.is_finite() {
                     return Err("The processes stopped answering.".into());
@@ -270,7 +289,7 @@ impl Processes {
         // The run is over: a spare can boot now without slowing it.
         self.keep_spare();
         // Each process has its own GIL and one thread: no GIL ever changes hands.
-        Ok(Output { stamps: collector.done, gil_switches: 0, crashes })
+        Ok(Output { stamps: collector.done, gil_switches: 0, crashes, froze_page: false })
     }
 
     /// The memory experiment: each process appends to the list in its own memory (the
@@ -335,5 +354,42 @@ impl Processes {
     fn replace(&mut self, lane: usize) -> Result<(), String> {
         self.pool[lane] = self.spawn()?;
         Ok(())
+    }
+}
+
+/// The worker half: what a process does, on its own (only) thread and in its own memory.
+pub mod process {
+    use crate::core::gil::Gil;
+    use crate::core::protocol::{FromWorker, TaskSpec};
+    use crate::core::task::{self, GilSeat};
+    use crate::web::clock::{block_ms, now_ms};
+    use crate::web::worker::{self, post, RESULTS};
+    use std::sync::LazyLock;
+
+    /// A process's own GIL: every process has one, so processes never wait on each other.
+    static PROCESS_GIL: LazyLock<Gil> = LazyLock::new(Gil::default);
+
+    /// Runs `tasks` one after another, posting each stamp as it happens.
+    pub fn run(run: u32, lane: u32, tasks: &[TaskSpec], gil: bool, switch_interval_ms: f64) {
+        PROCESS_GIL.set_switch_interval(switch_interval_ms);
+        let seat = gil.then_some(GilSeat { gil: &PROCESS_GIL, me: 0 });
+        for spec in tasks {
+            post(&FromWorker::Started { run, id: spec.id, lane, at: now_ms() });
+            worker::running(Some((run, spec.id, lane)));
+            let outcome = task::execute(spec, seat, &now_ms, block_ms);
+            worker::running(None);
+            post(&FromWorker::Ended { run, id: spec.id, lane, at: now_ms(), outcome });
+        }
+        // One thread per process: its GIL never changes hands.
+        post(&FromWorker::Done { run, gil_switches: 0 });
+    }
+
+    /// A process appends to the list in its own memory: the page's, and every other
+    /// process's, stays as it was.
+    pub fn keep() {
+        let mut list = RESULTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        list.clear();
+        list.push(0);
+        post(&FromWorker::Kept { len: u32::try_from(list.len()).unwrap_or(u32::MAX) });
     }
 }
