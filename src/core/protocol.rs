@@ -52,6 +52,10 @@ pub enum Role {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum ToWorker {
+    /// The first message a worker gets, read by `spawn.js` before any Rust runs there: it
+    /// instantiates the page's module (sent beside these fields as `module`, a
+    /// `WebAssembly.Module`, which is no serde value) and hands the rest to `worker_main`.
+    Boot { role: Role, threads: u32 },
     /// Run these tasks; a process gets one task at a time, a threads host all of them.
     /// `gil`: the process's Python threads share one GIL with this switch interval.
     Run { run: u32, lane: u32, tasks: Vec<TaskSpec>, gil: bool, switch_interval_ms: f64 },
@@ -189,6 +193,26 @@ mod tests {
         assert_eq!(PythonJob::of(&format!("{CRASH_TEST_SOURCE}\nx = 1\n")), PythonJob::Run);
         assert_eq!(PythonJob::of("# threadlab-test: crash"), PythonJob::Run);
         assert_eq!(PythonJob::of(""), PythonJob::Run);
+    }
+
+    /// spawn.js writes `Failed` letters by hand (the worker's Rust is not running yet, or a
+    /// pool thread died under it): this is the shape it must write.
+    #[test]
+    fn failed_has_the_shape_spawn_js_writes() {
+        let json = serde_json::to_value(FromWorker::Failed { message: "m".into() }).expect("serialises");
+        assert_eq!(json, serde_json::json!({ "type": "Failed", "message": "m" }));
+        let read: FromWorker = serde_json::from_str(r#"{"type": "Failed", "message": "m"}"#).expect("reads");
+        assert_eq!(read, FromWorker::Failed { message: "m".into() });
+    }
+
+    /// spawn.js takes `module` from the boot message and passes the rest to `worker_main`.
+    #[test]
+    fn the_boot_message_has_the_shape_spawn_js_reads() {
+        let json = serde_json::to_value(ToWorker::Boot { role: Role::Threads, threads: 4 }).expect("serialises");
+        assert_eq!(json, serde_json::json!({ "type": "Boot", "role": "threads", "threads": 4 }));
+        let read: ToWorker =
+            serde_json::from_str(r#"{"type": "Boot", "role": "process", "threads": 1}"#).expect("reads");
+        assert_eq!(read, ToWorker::Boot { role: Role::Process, threads: 1 });
     }
 
     #[test]

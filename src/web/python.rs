@@ -4,14 +4,13 @@
 //! overflow) or never ends costs that worker only: the page terminates it, says what
 //! happened, and starts a fresh one; the page's own instance and every engine go on.
 
-use super::engines::{receive, START_TIMEOUT_MS};
+use super::engines::START_TIMEOUT_MS;
 use crate::core::protocol::PythonJob;
 use crate::core::protocol::{FromWorker, Role, ToWorker, Trace};
 use crate::web::clock::block_ms;
 use crate::web::clock::now_ms;
-use crate::web::spawn::{Inbox, Outbox, WorkerHandle};
+use crate::web::spawn::{Mailbox, NoAnswer, WorkerHandle};
 use crate::web::worker::post;
-use futures::channel::mpsc;
 use wasm_bindgen::prelude::*;
 
 /// How long a script may run before its worker is stopped. The interpreter has a step
@@ -31,15 +30,12 @@ pub struct PythonWorker {
     pub start_ms: Option<f64>,
     /// The worker's memory when it became ready, in bytes.
     pub memory_bytes: Option<f64>,
-    next_id: usize,
-    outbox: Outbox,
-    inbox: Inbox,
+    mailbox: Mailbox,
 }
 
 impl Default for PythonWorker {
     fn default() -> Self {
-        let (outbox, inbox) = mpsc::unbounded();
-        PythonWorker { current: None, start_ms: None, memory_bytes: None, next_id: 0, outbox, inbox }
+        PythonWorker { current: None, start_ms: None, memory_bytes: None, mailbox: Mailbox::default() }
     }
 }
 
@@ -54,9 +50,7 @@ impl PythonWorker {
     }
 
     fn spawn(&mut self) -> Result<(), String> {
-        let id = self.next_id;
-        self.next_id += 1;
-        let worker = WorkerHandle::spawn(Role::Python, 1, id, &self.outbox)?;
+        let (id, worker) = self.mailbox.spawn(Role::Python, 1)?;
         self.current = Some(Current { id, worker, spawned_at: now_ms(), ready: false });
         Ok(())
     }
@@ -67,47 +61,31 @@ impl PythonWorker {
         self.keep_started();
     }
 
-    /// The next letter from the current worker; those of workers already replaced are dropped.
-    async fn next_letter(&mut self, timeout_ms: u32) -> Option<Result<FromWorker, String>> {
-        let began = now_ms();
-        loop {
-            let left = f64::from(timeout_ms) - (now_ms() - began);
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            let (from, letter) = receive(&mut self.inbox, left.max(0.0).ceil() as u32).await?;
-            if self.current.as_ref().is_some_and(|c| c.id == from) {
-                return Some(letter);
-            }
-        }
-    }
-
     async fn ready(&mut self) -> Result<(), String> {
         if self.current.is_none() {
             self.spawn().map_err(|e| format!("ThreadLab's Python worker could not start: {e}"))?;
         }
-        while !self.current.as_ref().is_some_and(|c| c.ready) {
-            match self.next_letter(START_TIMEOUT_MS).await {
-                Some(Ok(FromWorker::Ready { at, memory_bytes, .. })) => {
-                    if let Some(c) = self.current.as_mut() {
-                        c.ready = true;
-                        self.start_ms = Some(at - c.spawned_at);
-                    }
-                    self.memory_bytes = Some(memory_bytes);
+        let Some(Current { id, ready: false, .. }) = self.current else { return Ok(()) };
+        let ready =
+            |m| if let FromWorker::Ready { at, memory_bytes, .. } = m { Some((at, memory_bytes)) } else { None };
+        match self.mailbox.answer(id, ready, Some(START_TIMEOUT_MS)).await {
+            Ok((at, memory_bytes)) => {
+                if let Some(c) = self.current.as_mut() {
+                    c.ready = true;
+                    self.start_ms = Some(at - c.spawned_at);
                 }
-                Some(Ok(FromWorker::Failed { message }) | Err(message)) => {
-                    self.current = None;
-                    return Err(format!("ThreadLab's Python worker could not start: {message}"));
-                }
-                Some(Ok(_)) => {}
-                None => {
-                    self.current = None;
-                    return Err(format!(
-                        "ThreadLab's Python worker did not start within {} s.",
-                        START_TIMEOUT_MS / 1000
-                    ));
-                }
+                self.memory_bytes = Some(memory_bytes);
+                Ok(())
+            }
+            Err(NoAnswer::Failed(message)) => {
+                self.current = None;
+                Err(format!("ThreadLab's Python worker could not start: {message}"))
+            }
+            Err(NoAnswer::Silent) => {
+                self.current = None;
+                Err(format!("ThreadLab's Python worker did not start within {} s.", START_TIMEOUT_MS / 1000))
             }
         }
-        Ok(())
     }
 
     /// Runs `source` in the worker.
@@ -117,37 +95,35 @@ impl PythonWorker {
     /// [`PYTHON_TIMEOUT_MS`] (it is terminated and replaced): the message says which.
     pub async fn run(&mut self, source: &str) -> Result<Trace, String> {
         self.ready().await?;
-        if let Some(c) = &self.current {
-            c.worker.post(&ToWorker::Python { source: source.to_owned() })?;
-        }
-        loop {
-            match self.next_letter(PYTHON_TIMEOUT_MS).await {
-                Some(Ok(FromWorker::Traced { trace })) => return Ok(*trace),
-                // The worker is fine: only its answer was too big to take in.
-                Some(Ok(FromWorker::TooBig { limit_bytes })) => {
-                    return Err(format!(
-                        "The script ran, but its step-by-step record is too big to show (over {:.0} MB): \
-                         try fewer steps or smaller objects.",
-                        limit_bytes / 1_048_576.0
-                    ));
-                }
-                Some(Ok(FromWorker::Failed { message }) | Err(message)) => {
-                    self.replace();
-                    return Err(format!(
-                        "The script crashed ThreadLab's Python worker: {}. Only that worker was lost: \
-                         a fresh one runs the next script, and the engines are unaffected.",
-                        message.trim_end_matches('.')
-                    ));
-                }
-                Some(Ok(_)) => {}
-                None => {
-                    self.replace();
-                    return Err(format!(
-                        "The script took longer than {} s, so ThreadLab's Python worker was stopped. \
-                         A fresh one runs the next script, and the engines are unaffected.",
-                        PYTHON_TIMEOUT_MS / 1000
-                    ));
-                }
+        let Some(c) = &self.current else { return Err("ThreadLab's Python worker is not running.".into()) };
+        c.worker.post(&ToWorker::Python { source: source.to_owned() })?;
+        let answer = |m| match m {
+            FromWorker::Traced { trace } => Some(Ok(*trace)),
+            // The worker is fine: only its answer was too big to take in.
+            FromWorker::TooBig { limit_bytes } => Some(Err(format!(
+                "The script ran, but its step-by-step record is too big to show (over {:.0} MB): \
+                 try fewer steps or smaller objects.",
+                limit_bytes / 1_048_576.0
+            ))),
+            _ => None,
+        };
+        match self.mailbox.answer(c.id, answer, Some(PYTHON_TIMEOUT_MS)).await {
+            Ok(answer) => answer,
+            Err(NoAnswer::Failed(message)) => {
+                self.replace();
+                Err(format!(
+                    "The script crashed ThreadLab's Python worker: {}. Only that worker was lost: \
+                     a fresh one runs the next script, and the engines are unaffected.",
+                    message.trim_end_matches('.')
+                ))
+            }
+            Err(NoAnswer::Silent) => {
+                self.replace();
+                Err(format!(
+                    "The script took longer than {} s, so ThreadLab's Python worker was stopped. \
+                     A fresh one runs the next script, and the engines are unaffected.",
+                    PYTHON_TIMEOUT_MS / 1000
+                ))
             }
         }
     }

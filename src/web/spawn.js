@@ -22,16 +22,20 @@ if (NativeWorker) {
       super(...args);
       this.addEventListener("error", (event) => {
         event.preventDefault();
+        // FromWorker::Failed, by hand: protocol.rs's failed_has_the_shape_spawn_js_writes checks it.
         self.postMessage({ type: "Failed", message: "a thread of this process died: " + event.message });
       });
     }
   };
 }
+// The first message is ToWorker::Boot (see protocol.rs) with the page's compiled module beside it.
 self.addEventListener("message", async ({ data }) => {
   try {
-    await init({ module_or_path: data.module });
-    worker_main(data.role, data.threads);
+    const { module, ...boot } = data;
+    await init({ module_or_path: module });
+    worker_main(boot);
   } catch (e) {
+    // FromWorker::Failed, by hand: protocol.rs's failed_has_the_shape_spawn_js_writes checks it.
     self.postMessage({ type: "Failed", message: "the worker could not start: " + e });
   }
 }, { once: true });

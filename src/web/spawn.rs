@@ -1,8 +1,12 @@
-//! Starting workers and talking to them in [`ToWorker`]/[`FromWorker`] messages.
+//! Starting workers and talking to them in [`ToWorker`]/[`FromWorker`] messages: a
+//! [`WorkerHandle`] per worker, and one [`Mailbox`] per engine (and for the Python worker)
+//! where the letters of all its workers arrive.
 
 use crate::core::protocol::{FromWorker, Role, ToWorker};
-use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender};
-use js_sys::{JsString, Object, Reflect};
+use crate::web::clock;
+use futures::channel::mpsc::{self, UnboundedReceiver, UnboundedSender};
+use futures::StreamExt;
+use js_sys::{JsString, Reflect};
 use wasm_bindgen::prelude::*;
 use web_sys::{ErrorEvent, MessageEvent, Worker};
 
@@ -25,6 +29,93 @@ pub type Letter = (usize, Result<FromWorker, String>);
 pub type Inbox = UnboundedReceiver<Letter>;
 pub type Outbox = UnboundedSender<Letter>;
 
+/// Where the letters of one engine's workers arrive, each tagged with the id of the worker
+/// that sent it: ids are never reused, so a letter from a worker already replaced is known.
+pub struct Mailbox {
+    outbox: Outbox,
+    inbox: Inbox,
+    next_id: usize,
+}
+
+impl Default for Mailbox {
+    fn default() -> Self {
+        let (outbox, inbox) = mpsc::unbounded();
+        Mailbox { outbox, inbox, next_id: 0 }
+    }
+}
+
+/// Why [`Mailbox::answer`] has no answer.
+#[derive(Clone, Debug, PartialEq)]
+pub enum NoAnswer {
+    /// The worker said it failed, or its error event fired (the message says why).
+    Failed(String),
+    /// Nothing came in time.
+    Silent,
+}
+
+impl Mailbox {
+    /// Starts a worker of `role` whose letters arrive here; returns its id and handle.
+    ///
+    /// # Errors
+    /// When the browser refuses to create the worker.
+    pub fn spawn(&mut self, role: Role, threads: u32) -> Result<(usize, WorkerHandle), String> {
+        let id = self.next_id;
+        self.next_id += 1;
+        Ok((id, WorkerHandle::spawn(role, threads, id, &self.outbox)?))
+    }
+
+    /// The next letter, or `None` after `timeout_ms`.
+    pub async fn receive(&mut self, timeout_ms: u32) -> Option<Letter> {
+        receive(&mut self.inbox, timeout_ms).await
+    }
+
+    /// The first letter of worker `from` that `pick` takes, within `timeout_ms` in all (`None`:
+    /// no limit). Letters of other workers, and those `pick` passes over, are dropped; the
+    /// worker failing ends the wait.
+    ///
+    /// # Errors
+    /// [`NoAnswer::Failed`] when the worker fails, [`NoAnswer::Silent`] when time runs out.
+    pub async fn answer<T>(
+        &mut self,
+        from: usize,
+        mut pick: impl FnMut(FromWorker) -> Option<T>,
+        timeout_ms: Option<u32>,
+    ) -> Result<T, NoAnswer> {
+        let until = timeout_ms.map(|ms| clock::now_ms() + f64::from(ms));
+        loop {
+            let letter = match until {
+                Some(until) => {
+                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                    let left = (until - clock::now_ms()).max(0.0).ceil() as u32;
+                    self.receive(left).await
+                }
+                None => self.inbox.next().await,
+            };
+            match letter {
+                None => return Err(NoAnswer::Silent),
+                Some((id, _)) if id != from => {}
+                Some((_, Ok(FromWorker::Failed { message }) | Err(message))) => return Err(NoAnswer::Failed(message)),
+                Some((_, Ok(message))) => {
+                    if let Some(taken) = pick(message) {
+                        return Ok(taken);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The next letter, or `None` after `timeout_ms`.
+pub async fn receive(inbox: &mut Inbox, timeout_ms: u32) -> Option<Letter> {
+    let next = inbox.next();
+    let timer = clock::delay(timeout_ms);
+    futures::pin_mut!(next, timer);
+    match futures::future::select(next, timer).await {
+        futures::future::Either::Left((letter, _)) => letter,
+        futures::future::Either::Right(_) => None,
+    }
+}
+
 /// A running worker; dropping it terminates the worker.
 pub struct WorkerHandle {
     worker: Worker,
@@ -38,11 +129,9 @@ impl WorkerHandle {
     /// # Errors
     /// When the browser refuses to create the worker (e.g. a Content-Security-Policy).
     pub fn spawn(role: Role, threads: u32, id: usize, outbox: &Outbox) -> Result<WorkerHandle, String> {
-        let boot = Object::new();
-        let set = |k: &str, v: &JsValue| Reflect::set(&boot, &k.into(), v).map(drop);
-        set("module", &wasm_bindgen::module()).map_err(js_error)?;
-        set("role", &serde_wasm_bindgen::to_value(&role).map_err(|e| e.to_string())?).map_err(js_error)?;
-        set("threads", &threads.into()).map_err(js_error)?;
+        // The boot message is a `ToWorker::Boot`, plus the compiled module, which spawn.js takes off it.
+        let boot = serde_wasm_bindgen::to_value(&ToWorker::Boot { role, threads }).map_err(|e| e.to_string())?;
+        Reflect::set(&boot, &"module".into(), &wasm_bindgen::module()).map_err(js_error)?;
         let name = match role {
             Role::Threads => format!("threadlab threads host ({threads} threads)"),
             Role::Process => format!("threadlab process {id}"),

@@ -53,10 +53,11 @@ pub fn post(message: &FromWorker) {
 
 /// Entry point of every ThreadLab worker, called by the boot script of `spawn.js`.
 #[wasm_bindgen]
-pub fn worker_main(role: JsValue, threads: u32) {
-    let role: Role = match serde_wasm_bindgen::from_value(role) {
-        Ok(role) => role,
-        Err(e) => return post(&FromWorker::Failed { message: format!("unknown worker role: {e}") }),
+pub fn worker_main(boot: JsValue) {
+    let (role, threads) = match serde_wasm_bindgen::from_value(boot) {
+        Ok(ToWorker::Boot { role, threads }) => (role, threads),
+        Ok(other) => return post(&FromWorker::Failed { message: format!("a worker must boot first, not {other:?}") }),
+        Err(e) => return post(&FromWorker::Failed { message: format!("unreadable boot message: {e}") }),
     };
     // wasm panics abort (the instance traps right after the hook): the hook is the one
     // chance to tell the page which task failed and why. A pool thread cannot post to
@@ -116,6 +117,7 @@ fn handle(role: Role, message: ToWorker) {
             Role::Threads => host::keep(workers),
         },
         ToWorker::Echo { data } => post(&FromWorker::Echoed { data }),
+        ToWorker::Boot { .. } => post(&FromWorker::Failed { message: "this worker has booted already".into() }),
         ToWorker::HandOff { bytes } => host::hand_off(bytes),
     }
 }

@@ -12,10 +12,8 @@ pub mod threads;
 
 use crate::core::config;
 pub use crate::core::plan::{Collector, Output, Plan, Progress, Sink, Stamped};
-use crate::web::clock;
-use crate::web::spawn::{Inbox, Letter};
+pub use crate::web::spawn::receive;
 use futures::future::LocalBoxFuture;
-use futures::StreamExt;
 
 /// An engine as the lab drives it. The lab holds every engine behind one async lock (see
 /// [`Engines`]), so an engine runs one thing at a time and needs no lock of its own.
@@ -82,14 +80,3 @@ impl Engines {
 
 /// How long a worker may take to start before the page gives up on it.
 pub const START_TIMEOUT_MS: u32 = 30_000;
-
-/// The next letter, or `None` after `timeout_ms`.
-pub async fn receive(inbox: &mut Inbox, timeout_ms: u32) -> Option<Letter> {
-    let next = inbox.next();
-    let timer = clock::delay(timeout_ms);
-    futures::pin_mut!(next, timer);
-    match futures::future::select(next, timer).await {
-        futures::future::Either::Left((letter, _)) => letter,
-        futures::future::Either::Right(_) => None,
-    }
-}

@@ -6,14 +6,13 @@
 //! `cargo xtask bench`). The spare is not in the pool: it runs nothing until taken.
 //! [`Processes`] is the page half; [`process`] is what each process worker does.
 
-use super::{receive, Collector, Engine, Output, Plan, Sink, START_TIMEOUT_MS};
+use super::{Collector, Engine, Output, Plan, Sink, START_TIMEOUT_MS};
 use crate::core::plan::wait_ms;
 use crate::core::protocol::TaskSpec;
 use crate::core::protocol::{FromWorker, Role, ToWorker};
 use crate::core::timeline::{Crash, TaskStatus};
 use crate::web::clock::now_ms;
-use crate::web::spawn::{Inbox, Outbox, WorkerHandle};
-use futures::channel::mpsc;
+use crate::web::spawn::{Letter, Mailbox, WorkerHandle};
 use futures::future::LocalBoxFuture;
 use std::collections::VecDeque;
 
@@ -32,23 +31,18 @@ pub struct Processes {
     pub last_start: Option<(f64, u32)>,
     /// The memory of each process when it became ready, in bytes.
     pub memory_bytes: Option<f64>,
-    next_id: usize,
-    outbox: Outbox,
-    inbox: Inbox,
+    mailbox: Mailbox,
 }
 
 impl Default for Processes {
     fn default() -> Self {
-        let (outbox, inbox) = mpsc::unbounded();
         Processes {
             pool: Vec::new(),
             spare: None,
             first_ready_ms: None,
             last_start: None,
             memory_bytes: None,
-            next_id: 0,
-            outbox,
-            inbox,
+            mailbox: Mailbox::default(),
         }
     }
 }
@@ -123,9 +117,8 @@ impl Processes {
     }
 
     fn spawn(&mut self) -> Result<Process, String> {
-        let id = self.next_id;
-        self.next_id += 1;
-        Ok(Process { id, worker: WorkerHandle::spawn(Role::Process, 1, id, &self.outbox)? })
+        let (id, worker) = self.mailbox.spawn(Role::Process, 1)?;
+        Ok(Process { id, worker })
     }
 
     /// Starts the spare if there is none. Call it when no run is about to start: a booting
@@ -137,10 +130,12 @@ impl Processes {
         }
     }
 
-    /// The next letter from a pool process; the spare's letters are taken in here.
-    async fn receive(&mut self, timeout_ms: u32) -> Option<crate::web::spawn::Letter> {
+    /// The next letter from a pool process; the spare's letters are taken in here (which is
+    /// why this engine waits for answers with its own loop rather than [`Mailbox::answer`]:
+    /// a spare saying `Ready` meanwhile must not be passed over).
+    async fn receive(&mut self, timeout_ms: u32) -> Option<Letter> {
         loop {
-            let letter = receive(&mut self.inbox, timeout_ms).await?;
+            let letter = self.mailbox.receive(timeout_ms).await?;
             match (&mut self.spare, &letter) {
                 (Some((spare, ready)), (from, Ok(FromWorker::Ready { memory_bytes, .. }))) if spare.id == *from => {
                     *ready = true;

@@ -2,14 +2,13 @@
 //! tasks run on a `wasm-bindgen-rayon` pool of Web Workers sharing that instance's memory.
 //! [`Threads`] is the page half; [`host`] is what the host worker does with its pool.
 
-use super::{receive, Collector, Engine, Output, Plan, Sink, START_TIMEOUT_MS};
+use super::{Collector, Engine, Output, Plan, Sink, START_TIMEOUT_MS};
 use crate::core::plan::wait_ms;
 use crate::core::protocol::{FromWorker, Role, ToWorker};
 use crate::core::race::{RaceConfig, RaceResult};
 use crate::core::timeline::{Crash, TaskStatus};
 use crate::web::clock::now_ms;
-use crate::web::spawn::{Inbox, Outbox, WorkerHandle};
-use futures::channel::mpsc;
+use crate::web::spawn::{Mailbox, NoAnswer, WorkerHandle};
 use futures::future::LocalBoxFuture;
 
 struct Host {
@@ -26,9 +25,7 @@ pub struct Threads {
     pub memory_bytes: Option<f64>,
     /// Why threads cannot run on this page (no shared memory), if they cannot.
     unavailable: Option<String>,
-    next_id: usize,
-    outbox: Outbox,
-    inbox: Inbox,
+    mailbox: Mailbox,
 }
 
 impl Default for Threads {
@@ -57,8 +54,7 @@ impl Threads {
     /// [`prepare`](Threads::prepare) then fails with it.
     #[must_use]
     pub fn new(unavailable: Option<String>) -> Threads {
-        let (outbox, inbox) = mpsc::unbounded();
-        Threads { host: None, pool_ms: None, memory_bytes: None, unavailable, next_id: 0, outbox, inbox }
+        Threads { host: None, pool_ms: None, memory_bytes: None, unavailable, mailbox: Mailbox::default() }
     }
 
     /// The size of the running pool, if any.
@@ -83,23 +79,18 @@ impl Threads {
         }
         self.host = None; // terminates the old process and its pool
         let began = now_ms();
-        let id = self.next_id;
-        self.next_id += 1;
-        let worker = WorkerHandle::spawn(Role::Threads, threads, id, &self.outbox)?;
-        loop {
-            match receive(&mut self.inbox, START_TIMEOUT_MS).await {
-                Some((from, _)) if from != id => {} // a letter from an old host
-                Some((_, Ok(FromWorker::Ready { pool_ms, memory_bytes, threads: started, .. }))) => {
-                    self.pool_ms = Some((pool_ms, started));
-                    self.memory_bytes = Some(memory_bytes);
-                    break;
-                }
-                Some((_, Ok(FromWorker::Failed { message }) | Err(message))) => {
-                    return Err(format!("The threads engine could not start: {message}"))
-                }
-                Some(_) => {}
-                None => return Err("The threads engine did not start within 30 s.".into()),
+        let (id, worker) = self.mailbox.spawn(Role::Threads, threads)?;
+        let ready = |m| match m {
+            FromWorker::Ready { pool_ms, memory_bytes, threads, .. } => Some((pool_ms, memory_bytes, threads)),
+            _ => None,
+        };
+        match self.mailbox.answer(id, ready, Some(START_TIMEOUT_MS)).await {
+            Ok((pool_ms, memory_bytes, started)) => {
+                self.pool_ms = Some((pool_ms, started));
+                self.memory_bytes = Some(memory_bytes);
             }
+            Err(NoAnswer::Failed(message)) => return Err(format!("The threads engine could not start: {message}")),
+            Err(NoAnswer::Silent) => return Err("The threads engine did not start within 30 s.".into()),
         }
         self.host = Some(Host { id, threads, worker });
         Ok(now_ms() - began)
@@ -113,17 +104,17 @@ impl Threads {
         let Some(host) = &self.host else { return Err("The threads engine is not running.".into()) };
         let id = host.id;
         host.worker.post(&ToWorker::Race(config))?;
-        loop {
-            match futures::StreamExt::next(&mut self.inbox).await {
-                Some((from, _)) if from != id => {}
-                Some((_, Ok(FromWorker::Raced(result)))) => return Ok(result),
-                Some((_, Ok(FromWorker::Failed { message }) | Err(message))) => {
-                    self.host = None;
-                    return Err(format!("The threads engine failed: {message}"));
-                }
-                Some(_) => {}
-                None => return Err("the threads host went away".into()),
-            }
+        // No time limit: a race of many pairs on a slow device takes what it takes.
+        let raced = |m| if let FromWorker::Raced(result) = m { Some(result) } else { None };
+        self.mailbox.answer(id, raced, None).await.map_err(|e| self.failed(e))
+    }
+
+    /// The host failed or went silent: it is dropped (terminated with its pool).
+    fn failed(&mut self, why: NoAnswer) -> String {
+        self.host = None;
+        match why {
+            NoAnswer::Failed(message) => format!("The threads engine failed: {message}"),
+            NoAnswer::Silent => "The threads engine stopped answering.".into(),
         }
     }
 
@@ -137,25 +128,14 @@ impl Threads {
         let Some(host) = &self.host else { return Err("The threads engine is not running.".into()) };
         let (id, threads) = (host.id, host.threads);
         host.worker.post(&ToWorker::Keep { workers: threads })?;
-        let mut kept = None;
-        loop {
-            match receive(&mut self.inbox, START_TIMEOUT_MS).await {
-                Some((from, _)) if from != id => {}
-                Some((_, Ok(FromWorker::Kept { len }))) => {
-                    kept = Some(len);
-                    if let Some(host) = &self.host {
-                        host.worker.post(&ToWorker::HandOff { bytes })?;
-                    }
-                }
-                Some((_, Ok(FromWorker::HandedOff { ms, .. }))) => return Ok((kept.unwrap_or(0), ms)),
-                Some((_, Ok(FromWorker::Failed { message }) | Err(message))) => {
-                    self.host = None;
-                    return Err(format!("The threads engine failed: {message}"));
-                }
-                Some(_) => {}
-                None => return Err("The threads engine stopped answering.".into()),
-            }
+        let kept = |m| if let FromWorker::Kept { len } = m { Some(len) } else { None };
+        let kept = self.mailbox.answer(id, kept, Some(START_TIMEOUT_MS)).await.map_err(|e| self.failed(e))?;
+        if let Some(host) = &self.host {
+            host.worker.post(&ToWorker::HandOff { bytes })?;
         }
+        let handed = |m| if let FromWorker::HandedOff { ms, .. } = m { Some(ms) } else { None };
+        let ms = self.mailbox.answer(id, handed, Some(START_TIMEOUT_MS)).await.map_err(|e| self.failed(e))?;
+        Ok((kept, ms))
     }
 
     /// Runs the plan on the pool.
@@ -174,7 +154,7 @@ impl Threads {
         let mut crashes = Vec::new();
         let ended = loop {
             let deadline = collector.deadline(plan, timeout);
-            match receive(&mut self.inbox, wait_ms(deadline, now_ms(), START_TIMEOUT_MS)).await {
+            match self.mailbox.receive(wait_ms(deadline, now_ms(), START_TIMEOUT_MS)).await {
                 None if deadline.is_finite() => {
                     // A thread cannot be stopped alone: ending a hung task ends its process.
                     let now = now_ms();
@@ -203,7 +183,7 @@ impl Threads {
                     // A pool thread's trap can reach the page before its panic message,
                     // which the host forwards within a few ms: wait for it briefly.
                     let mut detail = None;
-                    while let Some((from, letter)) = receive(&mut self.inbox, 200).await {
+                    while let Some((from, letter)) = self.mailbox.receive(200).await {
                         if let (true, Ok(FromWorker::Crashed { run, id: task, lane, at, message })) =
                             (from == id, letter)
                         {
