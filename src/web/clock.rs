@@ -5,13 +5,10 @@
 //! `performance.timeOrigin + performance.now()` is the same instant in every context
 //! (High Resolution Time, "timeOrigin"), which puts all stamps on one clock.
 
-use js_sys::{Function, Promise, Reflect};
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
+use gloo_timers::future::TimeoutFuture;
+use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use web_sys::Performance;
 
 /// How far apart two stamps of one instant, taken in two contexts, can be. Compare stamps
@@ -63,60 +60,30 @@ pub fn spin_ms(ms: u32) {
     while now_ms() < until {}
 }
 
-fn global_fn(name: &str) -> Function {
-    Reflect::get(&js_sys::global(), &name.into()).expect_throw(name).unchecked_into()
-}
-
 /// Resolves after `ms` (setTimeout), without blocking. Dropped before then, it clears its
-/// timer: the engines race every wait for a worker's letter against a 30 s timeout, and a
-/// timer left behind by each letter would fire later on the page's thread, thousands at a
-/// time after a long run.
+/// timer (gloo's `TimeoutFuture` does): the engines race every wait for a worker's letter
+/// against a 30 s timeout, and a timer left behind by each letter would fire later on the
+/// page's thread, thousands at a time after a long run.
 #[must_use = "a delay does nothing unless awaited"]
-pub fn delay(ms: u32) -> Delay {
-    let mut id = JsValue::UNDEFINED;
-    let promise = Promise::new(&mut |resolve, _| {
-        id = global_fn("setTimeout").call2(&JsValue::NULL, &resolve, &JsValue::from(ms)).unwrap_or_default();
-    });
-    Delay { id, fired: JsFuture::from(promise) }
-}
-
-/// A pending [`delay`].
-pub struct Delay {
-    /// The timer's handle, for `clearTimeout`.
-    id: JsValue,
-    fired: JsFuture,
-}
-
-impl Future for Delay {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        Pin::new(&mut self.get_mut().fired).poll(cx).map(|_| ())
-    }
-}
-
-impl Drop for Delay {
-    fn drop(&mut self) {
-        // After the timer fired this does nothing: clearTimeout ignores a spent handle.
-        let _ = global_fn("clearTimeout").call1(&JsValue::NULL, &self.id);
-    }
+pub fn delay(ms: u32) -> TimeoutFuture {
+    TimeoutFuture::new(ms)
 }
 
 /// Resolves once the page has drawn `frames` more animation frames (page only), or after
 /// `at_most_ms`: a hidden tab or an iframe scrolled out of sight draws no frames at all,
-/// and a run must not wait for one forever.
+/// and a run must not wait for one forever. A frame still asked for then is cancelled.
 pub async fn frames(frames: u32, at_most_ms: u32) {
-    let raf = global_fn("requestAnimationFrame");
-    let drawn = Promise::new(&mut |resolve, _| {
-        // Frame n asks for frame n + 1; the last one resolves.
-        let mut next: JsValue = resolve.into();
+    let drawn = async {
         for _ in 0..frames {
-            let (raf, then) = (raf.clone(), next);
-            next = Closure::once_into_js(move || {
-                let _ = raf.call1(&JsValue::NULL, &then);
+            // Asked for from the previous frame's callback (its wake-up runs in the same
+            // frame's microtasks), so each is the next frame the page draws.
+            let (drawn, wait) = futures::channel::oneshot::channel();
+            let _frame = gloo_render::request_animation_frame(move |_| {
+                let _ = drawn.send(());
             });
+            let _ = wait.await;
         }
-        let _ = next.unchecked_into::<Function>().call0(&JsValue::NULL);
-    });
-    let _ = futures::future::select(JsFuture::from(drawn), delay(at_most_ms)).await;
+    };
+    futures::pin_mut!(drawn);
+    let _ = futures::future::select(drawn, delay(at_most_ms)).await;
 }

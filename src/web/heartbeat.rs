@@ -11,12 +11,12 @@
 //! compositor and keeps moving while the page is frozen.
 
 use crate::web::clock;
+use gloo_timers::callback::Interval;
 use std::cell::{Cell, RefCell};
-use wasm_bindgen::prelude::*;
 use web_sys::Element;
 
 /// The timer's period: each step of a beat lasts this long.
-const STEP_MS: i32 = 125;
+const STEP_MS: u32 = 125;
 
 thread_local! {
     static DOT: RefCell<Option<Element>> = const { RefCell::new(None) };
@@ -43,7 +43,7 @@ pub fn start(dot: Element) {
     if STARTED.with(|s| s.replace(true)) {
         return;
     }
-    let beat = Closure::<dyn FnMut()>::new(|| {
+    let beat = Interval::new(STEP_MS, || {
         let step = step_at(clock::now_ms());
         if SHOWN.with(|s| s.replace(step)) == step {
             return;
@@ -54,9 +54,6 @@ pub fn start(dot: Element) {
             }
         });
     });
-    if let Some(window) = web_sys::window() {
-        let _ = window.set_interval_with_callback_and_timeout_and_arguments_0(beat.as_ref().unchecked_ref(), STEP_MS);
-    }
     // The beat lasts as long as the page.
     beat.forget();
 }

@@ -195,14 +195,13 @@ pub fn app(props: &AppProps) -> Html {
         Callback::from(move |_: MouseEvent| {
             let Some(window) = web_sys::window() else { return };
             let href = window.location().href().unwrap_or_default();
-            let clipboard =
-                js_sys::Reflect::get(&window.navigator(), &"clipboard".into()).ok().filter(|c| !c.is_undefined());
-            let copied = clipboard.and_then(|c| {
-                let write: js_sys::Function = js_sys::Reflect::get(&c, &"writeText".into()).ok()?.dyn_into().ok()?;
-                write.call1(&c, &href.clone().into()).ok()
-            });
-            let message =
-                if copied.is_some() { "Link copied: it opens this very experiment." } else { "Copy this link:" };
+            // navigator.clipboard is missing where the page is not a secure context.
+            let clipboard = window.navigator().clipboard();
+            let copied = !clipboard.is_undefined() && {
+                let _ = clipboard.write_text(&href);
+                true
+            };
+            let message = if copied { "Link copied: it opens this very experiment." } else { "Copy this link:" };
             dispatcher.dispatch(Action::Notice(format!("{message} {href}")));
         })
     };
