@@ -22,6 +22,9 @@ pub struct EngineInfo {
     pub crash_note: &'static str,
     /// What happens to a task past its timeout.
     pub timeout_note: &'static str,
+    /// What the GIL is here, under its toggle (`None`: one thread, no GIL to show); the
+    /// threads engine's depends on the toggle (see [`EngineInfo::gil_note`]).
+    pub gil_note: Option<&'static str>,
     /// Its part of the Python equivalent: how the tasks are called (see [`python::equivalent`]).
     pub python: fn(&RunConfig, &Parts) -> String,
     /// Whether its Python runs under `if __name__ == "__main__":` (indented).
@@ -38,6 +41,7 @@ static MAIN: EngineInfo = EngineInfo {
     pool_of: None,
     crash_note: "On the page's own thread the failure is caught as an error, so the page survives.",
     timeout_note: "a task running longer is stopped there; the next one runs",
+    gil_note: None,
     python: python::sequential,
     python_main_guard: false,
 };
@@ -52,6 +56,7 @@ static THREADS: EngineInfo = EngineInfo {
     pool_of: Some("Threads"),
     crash_note: "A thread cannot die alone: a panic aborts the whole process, and every thread's task is lost.",
     timeout_note: "a task running longer is ended, with its worker",
+    gil_note: Some("Released during I/O; a waiting thread asks for it after the switch interval."),
     python: python::threads,
     python_main_guard: false,
 };
@@ -66,6 +71,7 @@ static PROCESSES: EngineInfo = EngineInfo {
     pool_of: Some("Processes"),
     crash_note: "Only the bad process dies; the others finish, and the pool replaces it.",
     timeout_note: "a task running longer is ended, with its worker",
+    gil_note: Some("Every process has its own GIL, so processes never wait for each other."),
     python: python::processes,
     python_main_guard: true,
 };
@@ -82,7 +88,39 @@ impl Engine {
     }
 }
 
+/// What free-threaded threads do, under the GIL toggle when it is off.
+pub const FREE_THREADED_NOTE: &str =
+    "Free-threaded Python (PEP 703: python3.13t, PYTHON_GIL=0): threads run bytecode at once.";
+
 impl EngineInfo {
+    /// What the GIL is here with the toggle at `gil`: only threads can run without one.
+    #[must_use]
+    pub fn gil_note(&self, gil: bool) -> Option<&'static str> {
+        match (self.engine, gil) {
+            (Engine::Threads, false) => Some(FREE_THREADED_NOTE),
+            _ => self.gil_note,
+        }
+    }
+
+    /// The name of lane `lane` of this engine ("thread 2"; the main thread has one lane).
+    #[must_use]
+    pub fn lane_label(&self, lane: u32) -> String {
+        match self.pool_of {
+            Some(_) => format!("{} {lane}", self.lane_name),
+            None => self.lane_name.to_owned(),
+        }
+    }
+
+    /// How many lanes a run had, said with what they are ("2 threads, 1 process").
+    #[must_use]
+    pub fn workers_word(&self, workers: u32) -> String {
+        match self.engine {
+            Engine::Main => "1 thread".to_owned(),
+            Engine::Threads => format!("{workers} threads, 1 process"),
+            Engine::Processes => format!("{workers} processes"),
+        }
+    }
+
     /// The hint under the workers field, with this device's `cores`.
     #[must_use]
     pub fn workers_hint(&self, cores: u32) -> String {
@@ -106,6 +144,17 @@ mod tests {
         }
         let keys: std::collections::BTreeSet<_> = Engine::ALL.iter().map(|e| e.info().key).collect();
         assert_eq!(keys.len(), Engine::ALL.len());
+    }
+
+    #[test]
+    fn lanes_are_named_by_what_they_are() {
+        assert_eq!(Engine::Main.info().lane_label(0), "main thread");
+        assert_eq!(Engine::Threads.info().lane_label(2), "thread 2");
+        assert_eq!(Engine::Processes.info().workers_word(3), "3 processes");
+        assert_eq!(Engine::Threads.info().workers_word(2), "2 threads, 1 process");
+        assert_eq!(Engine::Threads.info().gil_note(false), Some(FREE_THREADED_NOTE));
+        assert_eq!(Engine::Processes.info().gil_note(false), Engine::Processes.info().gil_note(true));
+        assert_eq!(Engine::Main.info().gil_note(true), None);
     }
 
     #[test]

@@ -213,20 +213,14 @@ pub fn controls(props: &ControlsProps) -> Html {
                     <p class="error" role="alert">{why}</p>
                 }
             </fieldset>
-            if form.engine != Engine::Main {
+            if let Some(note) = form.engine.info().gil_note(form.gil) {
                 <fieldset class="gil">
                     <legend>{"Global Interpreter Lock"}</legend>
                     <label class="toggle">
                         <input type="checkbox" checked={form.gil} onchange={on_gil} data-testid="gil" />
                         <span>{"A thread must hold the GIL to run Python code, as in CPython"}</span>
                     </label>
-                    <p class="hint">{ if form.engine == Engine::Processes {
-                        "Every process has its own GIL, so processes never wait for each other."
-                    } else if form.gil {
-                        "Released during I/O; a waiting thread asks for it after the switch interval."
-                    } else {
-                        "Free-threaded Python (PEP 703: python3.13t, PYTHON_GIL=0): threads run bytecode at once."
-                    } }</p>
+                    <p class="hint">{note}</p>
                     if form.gil {
                         {text_input("switch-interval", "Switch interval (ms)", &form.switch_interval_ms,
                             html!{{"0.1–100 ms; CPython's default is 5 (sys.getswitchinterval())"}},

@@ -287,7 +287,7 @@ fn panel(
     let axis_y = f64::from(lanes) * (LANE + GAP);
 
     let lane_labels = (0..lanes).map(|lane| {
-        let label = if engine == Engine::Main { "main thread".to_owned() } else { format!("{} {lane}", engine.lane_name()) };
+        let label = engine.info().lane_label(lane);
         html! { <text class="lane-label" x={(GUTTER - 8.0).to_string()} y={(lane_y(lane) + LANE / 2.0 + 4.0).to_string()} text-anchor="end">{label}</text> }
     });
     let grid = axis_ticks(scale, plot).into_iter().map(|t| {
@@ -421,7 +421,7 @@ fn table(result: &RunResult, engine: Engine) -> Html {
                         {for result.tasks.iter().map(|t| html! {
                             <tr>
                                 <th scope="row">{format!("task {}", t.id)}</th>
-                                <td>{if engine == Engine::Main { "main thread".to_owned() } else { format!("{} {}", engine.lane_name(), t.lane) }}</td>
+                                <td>{engine.info().lane_label(t.lane)}</td>
                                 <td>{format_ms(t.start_ms)}</td><td>{format_ms(t.end_ms)}</td><td>{format_ms(t.duration_ms())}</td>
                                 if segmented {
                                     <td>{cell(t, SegmentState::Running)}</td><td>{cell(t, SegmentState::GilWait)}</td><td>{cell(t, SegmentState::Io)}</td>
@@ -492,11 +492,7 @@ fn stats(state: &State, variant: Variant, workload: Option<Workload>, live: bool
         }
     };
     let checked = records.iter().filter(|t| t.checked == Some(true)).count();
-    let lanes_word = match variant {
-        Variant::Main => "1 thread".to_owned(),
-        Variant::ThreadsGil | Variant::ThreadsFree => format!("{} threads, 1 process", result.workers),
-        Variant::Processes => format!("{} processes", result.workers),
-    };
+    let lanes_word = variant.engine().info().workers_word(result.workers);
     html! {
         <span class="stats">
             <span class="stat"><span class="k">{"wall"}</span><span class="v" data-testid={format!("wall-{key}")}>{format_ms(result.wall_ms)}</span></span>
