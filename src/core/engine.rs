@@ -25,6 +25,8 @@ pub struct EngineInfo {
     /// What the GIL is here, under its toggle (`None`: one thread, no GIL to show); the
     /// threads engine's depends on the toggle (see [`EngineInfo::gil_note`]).
     pub gil_note: Option<&'static str>,
+    /// How many lanes a run had, said with what they are ("2 threads, 1 process").
+    pub workers_word: fn(u32) -> String,
     /// Its part of the Python equivalent: how the tasks are called (see [`python::equivalent`]).
     pub python: fn(&RunConfig, &Parts) -> String,
     /// Whether its Python runs under `if __name__ == "__main__":` (indented).
@@ -42,6 +44,7 @@ static MAIN: EngineInfo = EngineInfo {
     crash_note: "On the page's own thread the failure is caught as an error, so the page survives.",
     timeout_note: "a task running longer is stopped there; the next one runs",
     gil_note: None,
+    workers_word: |_| "1 thread".to_owned(),
     python: python::sequential,
     python_main_guard: false,
 };
@@ -57,6 +60,7 @@ static THREADS: EngineInfo = EngineInfo {
     crash_note: "A thread cannot die alone: a panic aborts the whole process, and every thread's task is lost.",
     timeout_note: "a task running longer is ended, with its worker",
     gil_note: Some("Released during I/O; a waiting thread asks for it after the switch interval."),
+    workers_word: |n| format!("{n} threads, 1 process"),
     python: python::threads,
     python_main_guard: false,
 };
@@ -72,6 +76,7 @@ static PROCESSES: EngineInfo = EngineInfo {
     crash_note: "Only the bad process dies; the others finish, and the pool replaces it.",
     timeout_note: "a task running longer is ended, with its worker",
     gil_note: Some("Every process has its own GIL, so processes never wait for each other."),
+    workers_word: |n| format!("{n} processes"),
     python: python::processes,
     python_main_guard: true,
 };
@@ -111,16 +116,6 @@ impl EngineInfo {
         }
     }
 
-    /// How many lanes a run had, said with what they are ("2 threads, 1 process").
-    #[must_use]
-    pub fn workers_word(&self, workers: u32) -> String {
-        match self.engine {
-            Engine::Main => "1 thread".to_owned(),
-            Engine::Threads => format!("{workers} threads, 1 process"),
-            Engine::Processes => format!("{workers} processes"),
-        }
-    }
-
     /// The hint under the workers field, with this device's `cores`.
     #[must_use]
     pub fn workers_hint(&self, cores: u32) -> String {
@@ -150,8 +145,8 @@ mod tests {
     fn lanes_are_named_by_what_they_are() {
         assert_eq!(Engine::Main.info().lane_label(0), "main thread");
         assert_eq!(Engine::Threads.info().lane_label(2), "thread 2");
-        assert_eq!(Engine::Processes.info().workers_word(3), "3 processes");
-        assert_eq!(Engine::Threads.info().workers_word(2), "2 threads, 1 process");
+        assert_eq!((Engine::Processes.info().workers_word)(3), "3 processes");
+        assert_eq!((Engine::Threads.info().workers_word)(2), "2 threads, 1 process");
         assert_eq!(Engine::Threads.info().gil_note(false), Some(FREE_THREADED_NOTE));
         assert_eq!(Engine::Processes.info().gil_note(false), Engine::Processes.info().gil_note(true));
         assert_eq!(Engine::Main.info().gil_note(true), None);

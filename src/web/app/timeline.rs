@@ -492,7 +492,7 @@ fn stats(state: &State, variant: Variant, workload: Option<Workload>, live: bool
         }
     };
     let checked = records.iter().filter(|t| t.checked == Some(true)).count();
-    let lanes_word = variant.engine().info().workers_word(result.workers);
+    let lanes_word = (variant.engine().info().workers_word)(result.workers);
     html! {
         <span class="stats">
             <span class="stat"><span class="k">{"wall"}</span><span class="v" data-testid={format!("wall-{key}")}>{format_ms(result.wall_ms)}</span></span>
