@@ -106,7 +106,7 @@ pub struct Lab {
     /// Runs (and the warm-up) take turns: a second request waits for the first to let go
     /// of the engines.
     engines: futures::lock::Mutex<Engines>,
-    /// What starting workers cost, as last measured (kept here: the engines may be busy).
+    /// What starting workers cost, as last measured, for when the engines are busy.
     costs: RefCell<StartCosts>,
     /// The inspector's Python, in a worker of its own; its scripts take turns of their own,
     /// so a script need not wait for a run on the engines.
@@ -247,10 +247,14 @@ impl Lab {
         })
     }
 
-    /// The start costs measured so far.
+    /// The start costs measured so far (while the engines are busy, as they were when last
+    /// measured).
     #[must_use]
     pub fn start_costs(&self) -> StartCosts {
-        self.costs.borrow().clone()
+        match self.engines.try_lock() {
+            Some(mut engines) => engines.start_costs(),
+            None => self.costs.borrow().clone(),
+        }
     }
 
     /// Runs the reference-count race on a pool of `threads` threads.

@@ -3,8 +3,9 @@
 //! and end as they happen through a [`Sink`], and returns every task's stamps ([`Output`]).
 //!
 //! A fourth engine is one new file here (its page half, and its worker half if it has one),
-//! one [`config::Engine`] variant with its [`EngineInfo`](crate::core::engine::EngineInfo) in
-//! `core::engine`, and its line in [`Engines`] below.
+//! one [`config::Engine`] variant (and its `Variant`, the set-up the page compares) with its
+//! [`EngineInfo`](crate::core::engine::EngineInfo) in `core::engine`, and its field and arm in
+//! [`Engines`] below. ARCHITECTURE.md ("Adding an engine") lists every file it touches.
 
 pub mod main_thread;
 pub mod processes;
