@@ -7,6 +7,7 @@ use crate::web::clock;
 use futures::channel::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use futures::StreamExt;
 use js_sys::{JsString, Reflect};
+use std::collections::HashSet;
 use wasm_bindgen::prelude::*;
 use web_sys::{ErrorEvent, MessageEvent, Worker};
 
@@ -31,16 +32,24 @@ pub type Outbox = UnboundedSender<Letter>;
 
 /// Where the letters of one engine's workers arrive, each tagged with the id of the worker
 /// that sent it: ids are never reused, so a letter from a worker already replaced is known.
+///
+/// It remembers which workers have said `Ready` and which have failed, whoever was waiting
+/// for their letters: a worker started ahead of need (a spare process) is known ready, or
+/// dead, when it is wanted, even if its letter went by while another answer was awaited.
 pub struct Mailbox {
     outbox: Outbox,
     inbox: Inbox,
     next_id: usize,
+    ready: HashSet<usize>,
+    failed: HashSet<usize>,
+    /// The memory of the last worker that said `Ready`, in bytes.
+    pub memory_bytes: Option<f64>,
 }
 
 impl Default for Mailbox {
     fn default() -> Self {
         let (outbox, inbox) = mpsc::unbounded();
-        Mailbox { outbox, inbox, next_id: 0 }
+        Mailbox { outbox, inbox, next_id: 0, ready: HashSet::new(), failed: HashSet::new(), memory_bytes: None }
     }
 }
 
@@ -66,7 +75,34 @@ impl Mailbox {
 
     /// The next letter, or `None` after `timeout_ms`.
     pub async fn receive(&mut self, timeout_ms: u32) -> Option<Letter> {
-        receive(&mut self.inbox, timeout_ms).await
+        let letter = receive(&mut self.inbox, timeout_ms).await?;
+        self.note(&letter);
+        Some(letter)
+    }
+
+    fn note(&mut self, (id, letter): &Letter) {
+        match letter {
+            Ok(FromWorker::Ready { memory_bytes, .. }) => {
+                self.ready.insert(*id);
+                self.memory_bytes = Some(*memory_bytes);
+            }
+            Ok(FromWorker::Failed { .. }) | Err(_) => {
+                self.failed.insert(*id);
+            }
+            Ok(_) => {}
+        }
+    }
+
+    /// Whether worker `id` has said `Ready`.
+    #[must_use]
+    pub fn is_ready(&self, id: usize) -> bool {
+        self.ready.contains(&id)
+    }
+
+    /// Whether worker `id` has failed (said so, or its error event fired).
+    #[must_use]
+    pub fn has_failed(&self, id: usize) -> bool {
+        self.failed.contains(&id)
     }
 
     /// The first letter of worker `from` that `pick` takes, within `timeout_ms` in all (`None`:
@@ -89,7 +125,13 @@ impl Mailbox {
                     let left = (until - clock::now_ms()).max(0.0).ceil() as u32;
                     self.receive(left).await
                 }
-                None => self.inbox.next().await,
+                None => {
+                    let letter = self.inbox.next().await;
+                    if let Some(letter) = &letter {
+                        self.note(letter);
+                    }
+                    letter
+                }
             };
             match letter {
                 None => return Err(NoAnswer::Silent),

@@ -12,7 +12,7 @@ use crate::core::protocol::TaskSpec;
 use crate::core::protocol::{FromWorker, Role, ToWorker};
 use crate::core::timeline::{Crash, TaskStatus};
 use crate::web::clock::now_ms;
-use crate::web::spawn::{Letter, Mailbox, WorkerHandle};
+use crate::web::spawn::{Mailbox, NoAnswer, WorkerHandle};
 use futures::future::LocalBoxFuture;
 use std::collections::VecDeque;
 
@@ -23,27 +23,18 @@ struct Process {
 
 pub struct Processes {
     pool: Vec<Process>,
-    /// A process started ahead of need, and whether it has said `Ready`.
-    spare: Option<(Process, bool)>,
+    /// A process started ahead of need (the mailbox knows whether it has said `Ready`).
+    spare: Option<Process>,
     /// ms from the very first spawn to the first process ready (the page's first process).
     pub first_ready_ms: Option<f64>,
     /// The last start of new processes: how long until all were ready, and how many.
     pub last_start: Option<(f64, u32)>,
-    /// The memory of each process when it became ready, in bytes.
-    pub memory_bytes: Option<f64>,
     mailbox: Mailbox,
 }
 
 impl Default for Processes {
     fn default() -> Self {
-        Processes {
-            pool: Vec::new(),
-            spare: None,
-            first_ready_ms: None,
-            last_start: None,
-            memory_bytes: None,
-            mailbox: Mailbox::default(),
-        }
+        Processes { pool: Vec::new(), spare: None, first_ready_ms: None, last_start: None, mailbox: Mailbox::default() }
     }
 }
 
@@ -58,7 +49,7 @@ impl Engine for Processes {
 
     fn start_costs(&self, costs: &mut crate::web::lab::StartCosts) {
         costs.processes = self.last_start;
-        costs.process_memory_bytes = self.memory_bytes;
+        costs.process_memory_bytes = self.mailbox.memory_bytes;
     }
 
     fn idle(&mut self) {
@@ -82,8 +73,8 @@ impl Processes {
         let mut started = 0;
         while self.pool.len() < size {
             started += 1;
-            if let Some((process, ready)) = self.spare.take() {
-                if !ready {
+            if let Some(process) = self.spare.take().filter(|p| !self.mailbox.has_failed(p.id)) {
+                if !self.mailbox.is_ready(process.id) {
                     waiting.push(process.id);
                 }
                 self.pool.push(process);
@@ -94,9 +85,8 @@ impl Processes {
             self.pool.push(process);
         }
         while !waiting.is_empty() {
-            match self.receive(START_TIMEOUT_MS).await {
-                Some((from, Ok(FromWorker::Ready { memory_bytes, .. }))) => {
-                    self.memory_bytes = Some(memory_bytes);
+            match self.mailbox.receive(START_TIMEOUT_MS).await {
+                Some((from, Ok(FromWorker::Ready { .. }))) => {
                     waiting.retain(|w| *w != from);
                     self.first_ready_ms.get_or_insert(now_ms() - began);
                 }
@@ -121,29 +111,15 @@ impl Processes {
         Ok(Process { id, worker })
     }
 
-    /// Starts the spare if there is none. Call it when no run is about to start: a booting
-    /// worker takes a core for some 80 ms, which must not come out of a measured run.
+    /// Starts the spare if there is none (or it died). Call it when no run is about to start:
+    /// a booting worker takes a core for some 80 ms, which must not come out of a measured run.
     pub fn keep_spare(&mut self) {
+        if self.spare.as_ref().is_some_and(|p| self.mailbox.has_failed(p.id)) {
+            self.spare = None;
+        }
         if self.spare.is_none() {
             // A spare that cannot start is no loss: the next growth spawns as before.
-            self.spare = self.spawn().ok().map(|p| (p, false));
-        }
-    }
-
-    /// The next letter from a pool process; the spare's letters are taken in here (which is
-    /// why this engine waits for answers with its own loop rather than [`Mailbox::answer`]:
-    /// a spare saying `Ready` meanwhile must not be passed over).
-    async fn receive(&mut self, timeout_ms: u32) -> Option<Letter> {
-        loop {
-            let letter = self.mailbox.receive(timeout_ms).await?;
-            match (&mut self.spare, &letter) {
-                (Some((spare, ready)), (from, Ok(FromWorker::Ready { memory_bytes, .. }))) if spare.id == *from => {
-                    *ready = true;
-                    self.memory_bytes = Some(*memory_bytes);
-                }
-                (Some((spare, _)), (from, _)) if spare.id == *from => self.spare = None, // it failed: drop it
-                _ => return Some(letter),
-            }
+            self.spare = self.spawn().ok();
         }
     }
 
@@ -165,22 +141,23 @@ impl Processes {
         self.await_spare().await;
         let began = now_ms();
         let cold = self.spawn()?;
-        loop {
-            match self.receive(START_TIMEOUT_MS).await {
-                Some((from, Ok(FromWorker::Ready { .. }))) if from == cold.id => break,
-                Some((from, Ok(FromWorker::Failed { message }) | Err(message))) if from == cold.id => {
-                    return Err(format!("A process could not start: {message}"))
-                }
-                Some(_) => {}
-                None => return Err("A process did not start within 30 s.".into()),
-            }
+        match self
+            .mailbox
+            .answer(cold.id, |m| matches!(m, FromWorker::Ready { .. }).then_some(()), Some(START_TIMEOUT_MS))
+            .await
+        {
+            Ok(()) => Ok((next, now_ms() - began)),
+            Err(NoAnswer::Failed(message)) => Err(format!("A process could not start: {message}")),
+            Err(NoAnswer::Silent) => Err("A process did not start within 30 s.".into()),
         }
-        Ok((next, now_ms() - began))
     }
 
     async fn await_spare(&mut self) {
-        while self.spare.as_ref().is_some_and(|(_, ready)| !ready) {
-            if self.receive(START_TIMEOUT_MS).await.is_none() {
+        while let Some(spare) = &self.spare {
+            if self.mailbox.is_ready(spare.id) || self.mailbox.has_failed(spare.id) {
+                break;
+            }
+            if self.mailbox.receive(START_TIMEOUT_MS).await.is_none() {
                 break;
             }
         }
@@ -198,7 +175,8 @@ impl Processes {
         for _ in 0..count {
             let began = now_ms();
             self.pool[0].worker.post(&ToWorker::Echo { data: Vec::new() })?;
-            self.answer(|m| matches!(m, FromWorker::Echoed { .. }).then_some(())).await?;
+            let from = self.pool[0].id;
+            self.answer(from, |m| matches!(m, FromWorker::Echoed { .. }).then_some(())).await?;
             trips.push((now_ms() - began) * 1000.0);
         }
         trips.sort_by(f64::total_cmp);
@@ -226,7 +204,7 @@ impl Processes {
         }
         while collector.done.len() < plan.tasks.len() {
             let deadline = busy.iter().flatten().map(|(_, sent)| sent + timeout).fold(f64::INFINITY, f64::min);
-            let letter = self.receive(wait_ms(deadline, now_ms(), START_TIMEOUT_MS)).await;
+            let letter = self.mailbox.receive(wait_ms(deadline, now_ms(), START_TIMEOUT_MS)).await;
             let Some((from, letter)) = letter else {
                 if !deadline.is_finite() {
                     return Err("The processes stopped answering.".into());
@@ -297,36 +275,28 @@ impl Processes {
         if self.pool.is_empty() {
             return Err("The processes engine has no processes.".into());
         }
-        for p in &self.pool {
-            p.worker.post(&ToWorker::Keep { workers: 1 })?;
-        }
+        // One process at a time: an answer awaited from one process passes the others' by.
         let mut returned = 0u32;
-        while (returned as usize) < self.pool.len() {
-            returned += self.answer(|m| if let FromWorker::Kept { len } = m { Some(len) } else { None }).await?;
+        for lane in 0..self.pool.len() {
+            self.pool[lane].worker.post(&ToWorker::Keep { workers: 1 })?;
+            let from = self.pool[lane].id;
+            returned += self.answer(from, |m| if let FromWorker::Kept { len } = m { Some(len) } else { None }).await?;
         }
         let data = vec![7u8; bytes as usize];
         let began = now_ms();
         self.pool[0].worker.post(&ToWorker::Echo { data })?;
-        self.answer(|m| matches!(m, FromWorker::Echoed { data } if data.len() == bytes as usize).then_some(())).await?;
+        let from = self.pool[0].id;
+        self.answer(from, |m| matches!(m, FromWorker::Echoed { data } if data.len() == bytes as usize).then_some(()))
+            .await?;
         Ok((returned, now_ms() - began))
     }
 
-    /// The first answer from the pool that `pick` takes; other letters are passed over.
-    /// A process failing, or none answering for 30 s, is an error.
-    async fn answer<T>(&mut self, mut pick: impl FnMut(FromWorker) -> Option<T>) -> Result<T, String> {
-        loop {
-            match self.receive(START_TIMEOUT_MS).await {
-                Some((_, Ok(FromWorker::Failed { message }) | Err(message))) => {
-                    return Err(format!("A process failed: {message}"))
-                }
-                Some((_, Ok(message))) => {
-                    if let Some(taken) = pick(message) {
-                        return Ok(taken);
-                    }
-                }
-                None => return Err("The processes stopped answering.".into()),
-            }
-        }
+    /// The answer of process `from` that `pick` takes (see [`Mailbox::answer`]).
+    async fn answer<T>(&mut self, from: usize, pick: impl FnMut(FromWorker) -> Option<T>) -> Result<T, String> {
+        self.mailbox.answer(from, pick, Some(START_TIMEOUT_MS)).await.map_err(|e| match e {
+            NoAnswer::Failed(message) => format!("A process failed: {message}"),
+            NoAnswer::Silent => "The processes stopped answering.".into(),
+        })
     }
 
     fn send_next(
