@@ -7,6 +7,7 @@
 
 use super::lexer::tokenize;
 use super::parser::{parse, ConstKey, Expr, ExprKind, Stmt, StmtKind, Target};
+use super::render::{render, Node, Rendered};
 use super::PyError;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -19,9 +20,12 @@ pub struct Limits {
     pub depth: usize,
     pub objects: usize,
     pub items: usize,
+    /// Nested evaluations and statements at once (see `Interp::enter`).
+    pub native: usize,
 }
 
-pub const LIMITS: Limits = Limits { steps: 100_000, snapshots: 1_000, depth: 100, objects: 100_000, items: 1_000_000 };
+pub const LIMITS: Limits =
+    Limits { steps: 100_000, snapshots: 1_000, depth: 1000, objects: 100_000, items: 1_000_000, native: 6_000 };
 
 /// What CPython 3.12+ reports for an immortal object's count (2³² − 1).
 const IMMORTAL_COUNT: u64 = 4_294_967_295;
@@ -129,6 +133,7 @@ struct Interp {
     steps: Vec<StepView>,
     freed_now: Vec<Id>,
     executed: usize,
+    native: usize,
     live: usize,
     truncated: bool,
 }
@@ -150,6 +155,7 @@ pub fn run(source: &str) -> Report {
         steps: Vec::new(),
         freed_now: Vec::new(),
         executed: 0,
+        native: 0,
         live: 0,
         truncated: false,
     };
@@ -392,6 +398,13 @@ impl Interp {
     }
 
     fn exec(&mut self, s: &Stmt) -> Result<Flow, PyError> {
+        self.enter(s.line, s.col)?;
+        let r = self.exec_inner(s);
+        self.native -= 1;
+        r
+    }
+
+    fn exec_inner(&mut self, s: &Stmt) -> Result<Flow, PyError> {
         match &s.kind {
             StmtKind::Expr(e) => {
                 let v = self.eval(e)?;
@@ -434,13 +447,23 @@ impl Interp {
                     self.delete(t, s)?;
                 }
             }
-            StmtKind::If(cond, body, orelse) => {
-                let c = self.eval(cond)?;
-                let truth = self.truthy(c);
-                self.decref(c);
-                self.step(s.line)?;
-                let flow = self.exec_block(if truth { body } else { orelse })?;
-                return Ok(flow);
+            StmtKind::If(..) => {
+                // An elif chain runs as a loop, so its length costs no native stack.
+                let mut s = s;
+                loop {
+                    let StmtKind::If(cond, body, orelse) = &s.kind else { unreachable!("an if") };
+                    let c = self.eval(cond)?;
+                    let truth = self.truthy(c);
+                    self.decref(c);
+                    self.step(s.line)?;
+                    if truth {
+                        return self.exec_block(body);
+                    }
+                    match orelse.as_slice() {
+                        [inner @ Stmt { kind: StmtKind::If(..), .. }] => s = inner,
+                        _ => return self.exec_block(orelse),
+                    }
+                }
             }
             StmtKind::While(cond, body) => loop {
                 let c = self.eval(cond)?;
@@ -506,9 +529,11 @@ impl Interp {
                 self.step(s.line)?;
                 return Ok(Flow::Return(v));
             }
-            StmtKind::Import(module) => {
-                let m = self.alloc_immortal(Kind::Module(if module == "sys" { "sys" } else { "gc" }));
-                self.bind(module, m);
+            StmtKind::Import(modules) => {
+                for module in modules {
+                    let m = self.alloc_immortal(Kind::Module(if module == "sys" { "sys" } else { "gc" }));
+                    self.bind(module, m);
+                }
             }
             StmtKind::Pass => {}
             StmtKind::Break => {
@@ -575,7 +600,7 @@ impl Interp {
             }
             Kind::Dict(pairs) => {
                 self.check_hashable(k, at)?;
-                if let Some(pos) = pairs.iter().position(|(key, _)| self.equal(*key, k)) {
+                if let Some(pos) = self.find_key(&pairs, k, at)? {
                     let Kind::Dict(pairs) = &mut self.heap[o].as_mut().expect("live").kind else { unreachable!() };
                     let old = std::mem::replace(&mut pairs[pos].1, v);
                     self.decref(old);
@@ -614,7 +639,7 @@ impl Interp {
                         let old = self.list_mut(o).remove(i);
                         self.decref(old);
                     }),
-                    Kind::Dict(pairs) => match pairs.iter().position(|(key, _)| self.equal(*key, k)) {
+                    Kind::Dict(pairs) => match self.find_key(&pairs, k, index)? {
                         Some(pos) => {
                             let Kind::Dict(pairs) = &mut self.heap[o].as_mut().expect("live").kind else {
                                 unreachable!()
@@ -624,7 +649,7 @@ impl Interp {
                             self.decref(value);
                             Ok(())
                         }
-                        None => err("KeyError", self.repr(k), index),
+                        None => err("KeyError", self.repr_msg(k), index),
                     },
                     _ => err(
                         "TypeError",
@@ -667,7 +692,27 @@ impl Interp {
 
     // ---- expressions ----
 
+    /// Evaluation and execution nest natively (a call inside an expression inside a
+    /// block…): bounded by `LIMITS.native`, so the native stack they need is bounded.
+    fn enter(&mut self, line: u32, col: u32) -> Result<(), PyError> {
+        #[cfg(test)]
+        super::stack_probe::mark();
+        self.native += 1;
+        if self.native > LIMITS.native {
+            self.native -= 1;
+            return Err(PyError::at("RecursionError", "maximum recursion depth exceeded", line, col));
+        }
+        Ok(())
+    }
+
     fn eval(&mut self, e: &Expr) -> Result<Id, PyError> {
+        self.enter(e.line, e.col)?;
+        let r = self.eval_inner(e);
+        self.native -= 1;
+        r
+    }
+
+    fn eval_inner(&mut self, e: &Expr) -> Result<Id, PyError> {
         match &e.kind {
             ExprKind::Immortal(k) => Ok(self.immortal(k)),
             ExprKind::Const(k) => {
@@ -747,14 +792,17 @@ impl Interp {
                 self.decref(v);
                 Ok(self.boolean(!t))
             }
-            ExprKind::And(l, r) | ExprKind::Or(l, r) => {
-                let a = self.eval(l)?;
+            ExprKind::And(items) | ExprKind::Or(items) => {
                 let is_and = matches!(e.kind, ExprKind::And(..));
-                if self.truthy(a) != is_and {
-                    return Ok(a);
+                let (last, rest) = items.split_last().expect("two operands or more");
+                for item in rest {
+                    let a = self.eval(item)?;
+                    if self.truthy(a) != is_and {
+                        return Ok(a);
+                    }
+                    self.decref(a);
                 }
-                self.decref(a);
-                self.eval(r)
+                self.eval(last)
             }
         }
     }
@@ -778,9 +826,9 @@ impl Interp {
     fn get_item(&mut self, o: Id, k: Id, at: &Expr) -> Result<Id, PyError> {
         let found = match self.kind(o).clone() {
             Kind::List(items) | Kind::Tuple(items) => items[self.index(k, items.len(), at)?],
-            Kind::Dict(pairs) => match pairs.iter().find(|(key, _)| self.equal(*key, k)) {
-                Some((_, v)) => *v,
-                None => return err("KeyError", self.repr(k), at),
+            Kind::Dict(pairs) => match self.find_key(&pairs, k, at)? {
+                Some(pos) => pairs[pos].1,
+                None => return err("KeyError", self.repr_msg(k), at),
             },
             Kind::Str(s) => {
                 let chars: Vec<char> = s.chars().collect();
@@ -853,7 +901,7 @@ impl Interp {
                 at,
             );
         }
-        if self.frames.len() > LIMITS.depth {
+        if self.frames.len() >= LIMITS.depth {
             for a in argv {
                 self.decref(a);
             }
@@ -899,7 +947,7 @@ impl Interp {
                 Ok(self.none())
             }
             (Kind::Dict(pairs), "get", 1 | 2) => {
-                let found = pairs.iter().find(|(k, _)| self.equal(*k, argv[0])).map(|p| p.1);
+                let found = self.find_key(&pairs, argv[0], at)?.map(|pos| pairs[pos].1);
                 let v = match (found, argv.get(1)) {
                     (Some(v), _) | (None, Some(&v)) => v,
                     (None, None) => self.none(),
@@ -944,7 +992,13 @@ impl Interp {
     fn builtin(&mut self, name: &str, argv: &[Id], at: &Expr) -> Result<Id, PyError> {
         match (name, argv.len()) {
             ("print", _) => {
-                let line = argv.iter().map(|a| self.str(*a)).collect::<Vec<_>>().join(" ");
+                let mut line = String::new();
+                for (i, a) in argv.iter().enumerate() {
+                    if i > 0 {
+                        line.push(' ');
+                    }
+                    line.push_str(&self.str_bounded(*a, usize::MAX, at)?.text);
+                }
                 self.output.push(line);
                 Ok(self.none())
             }
@@ -993,7 +1047,7 @@ impl Interp {
                 self.int(i64::try_from(n).unwrap_or(i64::MAX))
             }
             ("str", 1) => {
-                let s = self.str(argv[0]);
+                let s = self.str_bounded(argv[0], usize::MAX, at)?.text;
                 self.alloc(Kind::Str(s))
             }
             ("list", 0) => self.alloc(Kind::List(Vec::new())),
@@ -1020,9 +1074,11 @@ impl Interp {
                 Kind::Float(f) if f.is_finite() => self.int(f.trunc() as i64),
                 Kind::Str(s) => match s.trim().parse::<i64>() {
                     Ok(n) => self.int(n),
-                    Err(_) => {
-                        err("ValueError", format!("invalid literal for int() with base 10: {}", self.repr(argv[0])), at)
-                    }
+                    Err(_) => err(
+                        "ValueError",
+                        format!("invalid literal for int() with base 10: {}", self.repr_msg(argv[0])),
+                        at,
+                    ),
                 },
                 _ => err("TypeError", "int() cannot convert this", at),
             },
@@ -1085,12 +1141,21 @@ impl Interp {
             _ => None,
         };
         match op {
-            "==" => return Ok(self.boolean(self.equal(a, b))),
-            "!=" => return Ok(self.boolean(!self.equal(a, b))),
+            "==" => return Ok(self.boolean(self.equal(a, b, at)?)),
+            "!=" => return Ok(self.boolean(!self.equal(a, b, at)?)),
             "in" => {
                 let found = match &kb {
-                    List(items) | Kind::Tuple(items) => items.iter().any(|i| self.equal(*i, a)),
-                    Kind::Dict(pairs) => pairs.iter().any(|(k, _)| self.equal(*k, a)),
+                    List(items) | Kind::Tuple(items) => {
+                        let mut found = false;
+                        for i in items {
+                            if self.equal(*i, a, at)? {
+                                found = true;
+                                break;
+                            }
+                        }
+                        found
+                    }
+                    Kind::Dict(pairs) => self.find_key(pairs, a, at)?.is_some(),
                     Str(s) => matches!(&ka, Str(sub) if s.contains(sub.as_str())),
                     _ => {
                         return err(
@@ -1133,7 +1198,7 @@ impl Interp {
         }
         let overflow = || PyError {
             kind: "OverflowError".into(),
-            message: "integers beyond 64 bits are not part of this Python subset".into(),
+            message: "integers larger than 64 bits are not supported yet".into(),
             line: at.line,
             col: at.col,
         };
@@ -1141,6 +1206,11 @@ impl Interp {
             (Int(x), Int(y), "+") => self.int(x.checked_add(*y).ok_or_else(overflow)?),
             (Int(x), Int(y), "-") => self.int(x.checked_sub(*y).ok_or_else(overflow)?),
             (Int(x), Int(y), "*") => self.int(x.checked_mul(*y).ok_or_else(overflow)?),
+            (Int(x), Int(y), "**") if *y >= 0 => {
+                let e = u32::try_from(*y).map_err(|_| overflow())?;
+                self.int(x.checked_pow(e).ok_or_else(overflow)?)
+            }
+            (Int(0), Int(_), "**") => err("ZeroDivisionError", "0.0 cannot be raised to a negative power", at),
             (Int(_), Int(0), "//" | "%") | (_, _, "/") if num(&kb) == Some(0.0) => {
                 err("ZeroDivisionError", "division by zero", at)
             }
@@ -1181,6 +1251,7 @@ impl Interp {
                         "/" => x / y,
                         "//" => (x / y).floor(),
                         "%" => x - y * (x / y).floor(),
+                        "**" => x.powf(y),
                         _ => return err("TypeError", format!("unsupported operand {op}"), at),
                     };
                     self.alloc(Float(v))
@@ -1205,22 +1276,47 @@ impl Interp {
         }
     }
 
-    fn equal(&self, a: Id, b: Id) -> bool {
-        if a == b {
-            return true;
-        }
-        match (self.kind(a), self.kind(b)) {
-            (Kind::Int(x), Kind::Int(y)) => x == y,
-            (Kind::Int(x), Kind::Float(y)) | (Kind::Float(y), Kind::Int(x)) => (*x as f64) == *y,
-            (Kind::Float(x), Kind::Float(y)) => x == y,
-            (Kind::Str(x), Kind::Str(y)) => x == y,
-            (Kind::Bool(x), Kind::Bool(y)) => x == y,
-            (Kind::None, Kind::None) => true,
-            (Kind::List(x), Kind::List(y)) | (Kind::Tuple(x), Kind::Tuple(y)) => {
-                x.len() == y.len() && x.iter().zip(y).all(|(p, q)| self.equal(*p, *q))
+    /// `a == b`, depth-first without recursion; nesting deeper than the recursion limit
+    /// left is CPython's `RecursionError`.
+    fn equal(&self, a: Id, b: Id, at: &Expr) -> Result<bool, PyError> {
+        let limit = LIMITS.depth.saturating_sub(self.frames.len());
+        let mut work = vec![(a, b, 0usize)];
+        while let Some((a, b, depth)) = work.pop() {
+            if a == b {
+                continue;
             }
-            _ => false,
+            let same = match (self.kind(a), self.kind(b)) {
+                (Kind::Int(x), Kind::Int(y)) => x == y,
+                (Kind::Int(x), Kind::Float(y)) | (Kind::Float(y), Kind::Int(x)) => (*x as f64) == *y,
+                (Kind::Float(x), Kind::Float(y)) => x == y,
+                (Kind::Str(x), Kind::Str(y)) => x == y,
+                (Kind::Bool(x), Kind::Bool(y)) => x == y,
+                (Kind::None, Kind::None) => true,
+                (Kind::List(x), Kind::List(y)) | (Kind::Tuple(x), Kind::Tuple(y)) => {
+                    if x.len() == y.len() && depth >= limit {
+                        return err("RecursionError", "maximum recursion depth exceeded in comparison", at);
+                    }
+                    // Reversed, so that items are compared left to right.
+                    work.extend(x.iter().zip(y).rev().map(|(p, q)| (*p, *q, depth + 1)));
+                    x.len() == y.len()
+                }
+                _ => false,
+            };
+            if !same {
+                return Ok(false);
+            }
         }
+        Ok(true)
+    }
+
+    /// The position of key `k` in a dict's pairs.
+    fn find_key(&self, pairs: &[(Id, Id)], k: Id, at: &Expr) -> Result<Option<usize>, PyError> {
+        for (pos, (key, _)) in pairs.iter().enumerate() {
+            if self.equal(*key, k, at)? {
+                return Ok(Some(pos));
+            }
+        }
+        Ok(None)
     }
 
     fn truthy(&self, id: Id) -> bool {
@@ -1254,64 +1350,70 @@ impl Interp {
         }
     }
 
-    fn str(&self, id: Id) -> String {
-        match self.kind(id) {
-            Kind::Str(s) => s.clone(),
-            _ => self.repr(id),
+    /// `str(x)`: a string as itself, anything else as its repr, within `max_chars`.
+    fn str_bounded(&self, id: Id, max_chars: usize, at: &Expr) -> Result<Rendered, PyError> {
+        if let Kind::Str(s) = self.kind(id) {
+            let text: String = s.chars().take(max_chars).collect();
+            let chars = text.chars().count();
+            return Ok(Rendered { cut: chars < s.chars().count(), too_deep: false, chars, text });
         }
+        self.repr_bounded(id, max_chars, at)
     }
 
-    fn repr(&self, id: Id) -> String {
-        self.repr_depth(id, &mut Vec::new())
+    /// `repr(x)` within `max_chars`; nesting deeper than the recursion limit left is
+    /// CPython's `RecursionError`.
+    fn repr_bounded(&self, id: Id, max_chars: usize, at: &Expr) -> Result<Rendered, PyError> {
+        let depth = LIMITS.depth.saturating_sub(self.frames.len());
+        let r = render(|i| self.node(i), id, max_chars, depth);
+        if r.too_deep {
+            return err("RecursionError", "maximum recursion depth exceeded while getting the repr of an object", at);
+        }
+        Ok(r)
     }
 
-    /// A repr capped in length for the heap drawing.
-    fn repr_short(&self, id: Id) -> String {
-        let r = self.repr(id);
-        if r.chars().count() > 60 {
-            format!("{}…", r.chars().take(59).collect::<String>())
+    /// A repr for an error message: short, and never an error itself.
+    fn repr_msg(&self, id: Id) -> String {
+        let r = render(|i| self.node(i), id, 200, 50);
+        if r.cut || r.too_deep {
+            format!("{}...", r.text)
         } else {
-            r
+            r.text
         }
     }
 
-    fn repr_depth(&self, id: Id, seen: &mut Vec<Id>) -> String {
-        let join = |this: &Self, items: &[Id], seen: &mut Vec<Id>| {
-            items.iter().map(|i| this.repr_depth(*i, seen)).collect::<Vec<_>>().join(", ")
-        };
-        if seen.contains(&id) {
-            return match self.kind(id) {
-                Kind::List(_) => "[...]".into(),
-                Kind::Dict(_) => "{...}".into(),
-                _ => "(...)".into(),
-            };
+    fn node(&self, id: Id) -> Node<'_> {
+        match self.kind(id) {
+            Kind::Str(s) => Node::Str(s),
+            Kind::List(v) => Node::List(v),
+            Kind::Tuple(v) => Node::Tuple(v),
+            Kind::Dict(p) => Node::Dict(p),
+            _ => Node::Text(self.scalar_repr(id)),
         }
-        seen.push(id);
-        let r = match self.kind(id) {
+    }
+
+    fn scalar_repr(&self, id: Id) -> String {
+        match self.kind(id) {
             Kind::Int(n) => n.to_string(),
             Kind::Float(f) => float_repr(*f),
-            Kind::Str(s) => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'").replace('\n', "\\n")),
             Kind::Bool(b) => if *b { "True" } else { "False" }.into(),
             Kind::None => "None".into(),
-            Kind::List(items) => format!("[{}]", join(self, items, seen)),
-            Kind::Tuple(items) if items.len() == 1 => format!("({},)", join(self, items, seen)),
-            Kind::Tuple(items) => format!("({})", join(self, items, seen)),
-            Kind::Dict(pairs) => format!(
-                "{{{}}}",
-                pairs
-                    .iter()
-                    .map(|(k, v)| format!("{}: {}", self.repr_depth(*k, seen), self.repr_depth(*v, seen)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
             Kind::Func(f) => format!("<function {} at 0x{:x}>", f.name, 0x7f3a_0000_0000u64 + id as u64 * 0x40),
             Kind::Builtin(name) => format!("<built-in function {name}>"),
             Kind::Module(name) => format!("<module '{name}' (built-in)>"),
             Kind::Range(start, stop, step) if *step == 1 => format!("range({start}, {stop})"),
             Kind::Range(start, stop, step) => format!("range({start}, {stop}, {step})"),
-        };
-        seen.pop();
-        r
+            Kind::Str(_) | Kind::List(_) | Kind::Tuple(_) | Kind::Dict(_) => String::new(),
+        }
+    }
+
+    /// A repr capped in length for the heap drawing.
+    fn repr_short(&self, id: Id) -> String {
+        let r = render(|i| self.node(i), id, 61, usize::MAX);
+        if r.chars > 60 || r.cut {
+            format!("{}…", r.text.chars().take(59).collect::<String>())
+        } else {
+            r.text
+        }
     }
 }
 
