@@ -107,7 +107,7 @@ impl Api {
         let Some(source) = source.as_string() else {
             return Err(js_sys::Error::new("refcount(source) takes the script as a string.").into());
         };
-        to_js(&crate::core::py::run(&source))
+        to_js(&crate::core::py::run(&source).report())
     }
 
     /// Races incref/decref pairs on one shared count: `{threads, pairs, variant}` →

@@ -8,8 +8,8 @@
 use super::lexer::tokenize;
 use super::parser::{parse, ConstKey, Expr, ExprKind, Stmt, StmtKind, Target};
 use super::render::{render, Node, Rendered};
+use super::trace::{Delta, FrameView, ObjRec, Trace, VarView, STR_PREFIX, TYPES};
 use super::PyError;
-use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 
@@ -22,10 +22,29 @@ pub struct Limits {
     pub items: usize,
     /// Nested evaluations and statements at once (see `Interp::enter`).
     pub native: usize,
+    /// Bytes in one string, and in all live strings together.
+    pub string_bytes: usize,
+    pub strings_total: usize,
+    /// Output kept: lines, and characters in all.
+    pub output_lines: usize,
+    pub output_chars: usize,
+    /// Ids recorded in a trace's deltas (objects, counts, container slots, frame names).
+    pub recorded: usize,
 }
 
-pub const LIMITS: Limits =
-    Limits { steps: 100_000, snapshots: 1_000, depth: 1000, objects: 100_000, items: 1_000_000, native: 6_000 };
+pub const LIMITS: Limits = Limits {
+    steps: 100_000,
+    snapshots: 1_000,
+    depth: 1000,
+    objects: 100_000,
+    items: 1_000_000,
+    native: 6_000,
+    string_bytes: 1 << 20,
+    strings_total: 16 << 20,
+    output_lines: 10_000,
+    output_chars: 1_000_000,
+    recorded: 4_000_000,
+};
 
 /// What CPython 3.12+ reports for an immortal object's count (2³² − 1).
 const IMMORTAL_COUNT: u64 = 4_294_967_295;
@@ -67,55 +86,6 @@ struct Frame {
     vars: Vec<(String, Id)>,
 }
 
-/// One object as the inspector draws it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct HeapItem {
-    pub id: usize,
-    #[serde(rename = "type")]
-    pub type_name: String,
-    pub repr: String,
-    pub refcount: u64,
-    pub immortal: bool,
-    /// Reachable from a frame's names; `false` with a count above zero means leaked.
-    pub reachable: bool,
-    /// The objects this one refers to (container slots), for the arrows.
-    pub refs: Vec<usize>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct VarView {
-    pub name: String,
-    pub id: usize,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct FrameView {
-    pub name: String,
-    pub vars: Vec<VarView>,
-}
-
-/// The state after one statement.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct StepView {
-    pub line: u32,
-    pub frames: Vec<FrameView>,
-    pub heap: Vec<HeapItem>,
-    /// Objects freed by this step (their count reached 0, or the cycle collector took them).
-    pub freed: Vec<usize>,
-    /// How many output lines existed after this step.
-    pub output_len: usize,
-}
-
-/// A whole run: `window.threadlab.refcount(source)` returns this as JSON.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Report {
-    pub output: Vec<String>,
-    pub steps: Vec<StepView>,
-    pub error: Option<PyError>,
-    /// Steps beyond the snapshot budget ran but were not recorded.
-    pub truncated: bool,
-}
-
 enum Flow {
     Normal,
     Break,
@@ -130,20 +100,38 @@ struct Interp {
     immortals: HashMap<ConstKey, Id>,
     builtins: HashMap<&'static str, Id>,
     output: Vec<String>,
-    steps: Vec<StepView>,
+    /// Characters in `output`; once a budget is met, printing stops (`output_stopped`).
+    output_chars: usize,
+    output_stopped: bool,
+    /// Bytes in live strings.
+    string_bytes: usize,
+    /// Where evaluation is, for errors raised deep in the heap (memory budgets).
+    at: (u32, u32),
+    steps: Vec<Delta>,
     freed_now: Vec<Id>,
+    /// Per object: changed since the last step (`COUNT`, `CONTENT`), listed in `dirty`.
+    marks: Vec<u8>,
+    dirty: Vec<Id>,
+    frames_changed: bool,
+    /// Steps are still being recorded (no budget met yet).
+    recording: bool,
+    recorded: usize,
+    constants: HashSet<Id>,
     executed: usize,
     native: usize,
     live: usize,
     truncated: bool,
 }
 
+const COUNT: u8 = 1;
+const CONTENT: u8 = 2;
+
 /// Runs `source` and records every step.
 #[must_use]
-pub fn run(source: &str) -> Report {
+pub fn run(source: &str) -> Trace {
     let program = match tokenize(source).and_then(parse) {
         Ok(p) => p,
-        Err(error) => return Report { output: Vec::new(), steps: Vec::new(), error: Some(error), truncated: false },
+        Err(error) => return Trace { error: Some(error), ..Trace::default() },
     };
     let mut it = Interp {
         heap: Vec::new(),
@@ -152,8 +140,18 @@ pub fn run(source: &str) -> Report {
         immortals: HashMap::new(),
         builtins: HashMap::new(),
         output: Vec::new(),
+        output_chars: 0,
+        output_stopped: false,
+        string_bytes: 0,
+        at: (1, 1),
         steps: Vec::new(),
         freed_now: Vec::new(),
+        marks: Vec::new(),
+        dirty: Vec::new(),
+        frames_changed: true,
+        recording: true,
+        recorded: 0,
+        constants: HashSet::new(),
         executed: 0,
         native: 0,
         live: 0,
@@ -171,12 +169,13 @@ pub fn run(source: &str) -> Report {
             obj.rc = u64::from(*codes) + 1;
         }
         it.consts.insert(key.clone(), id);
+        it.constants.insert(id);
     }
     let error = match it.exec_block(&program.body) {
         Ok(_) => None,
         Err(e) => Some(e),
     };
-    Report { output: it.output, steps: it.steps, error, truncated: it.truncated }
+    Trace { output: it.output, error, truncated: it.truncated, steps: it.steps }
 }
 
 fn err<T>(kind: &str, message: impl Into<String>, at: &Expr) -> Result<T, PyError> {
@@ -187,17 +186,69 @@ impl Interp {
     // ---- the heap ----
 
     fn alloc(&mut self, kind: Kind) -> Result<Id, PyError> {
+        let (line, col) = self.at;
         if self.live >= LIMITS.objects {
-            return Err(PyError::at("MemoryError", "ThreadLab's memory budget for this script is used up", 0, 0));
+            return Err(PyError::at("MemoryError", "ThreadLab's memory budget for this script is used up", line, col));
+        }
+        if let Kind::Str(s) = &kind {
+            self.check_string(s.len())?;
+            if self.string_bytes + s.len() > LIMITS.strings_total {
+                return Err(PyError::at(
+                    "MemoryError",
+                    &format!(
+                        "ThreadLab's memory budget for strings ({} MB in all) is used up",
+                        LIMITS.strings_total >> 20
+                    ),
+                    line,
+                    col,
+                ));
+            }
         }
         self.live += 1;
-        self.heap.push(Some(Obj { kind, rc: 1, immortal: false }));
-        Ok(self.heap.len() - 1)
+        Ok(self.push_obj(Obj { kind, rc: 1, immortal: false }))
+    }
+
+    /// A string of `bytes` is within the budget for one string.
+    fn check_string(&self, bytes: usize) -> Result<(), PyError> {
+        if bytes > LIMITS.string_bytes {
+            let (line, col) = self.at;
+            return Err(PyError::at(
+                "MemoryError",
+                &format!(
+                    "ThreadLab's memory budget allows strings of up to {} MB; this one would be {:.1} MB",
+                    LIMITS.string_bytes >> 20,
+                    bytes as f64 / f64::from(1u32 << 20)
+                ),
+                line,
+                col,
+            ));
+        }
+        Ok(())
+    }
+
+    fn push_obj(&mut self, obj: Obj) -> Id {
+        if let Kind::Str(s) = &obj.kind {
+            self.string_bytes += s.len();
+        }
+        self.heap.push(Some(obj));
+        self.marks.push(0);
+        let id = self.heap.len() - 1;
+        self.touch(id, CONTENT);
+        id
+    }
+
+    /// Notes that `id` changed in this step (its count, or its contents).
+    fn touch(&mut self, id: Id, what: u8) {
+        if self.recording {
+            if self.marks[id] == 0 {
+                self.dirty.push(id);
+            }
+            self.marks[id] |= what;
+        }
     }
 
     fn alloc_immortal(&mut self, kind: Kind) -> Id {
-        self.heap.push(Some(Obj { kind, rc: IMMORTAL_COUNT, immortal: true }));
-        self.heap.len() - 1
+        self.push_obj(Obj { kind, rc: IMMORTAL_COUNT, immortal: true })
     }
 
     fn obj(&self, id: Id) -> &Obj {
@@ -212,6 +263,7 @@ impl Interp {
         if let Some(o) = self.heap[id].as_mut() {
             if !o.immortal {
                 o.rc += 1;
+                self.touch(id, COUNT);
             }
         }
     }
@@ -227,8 +279,15 @@ impl Interp {
             if o.rc == 0 {
                 let o = self.heap[id].take().expect("live");
                 self.live -= 1;
-                self.freed_now.push(id);
+                if let Kind::Str(s) = &o.kind {
+                    self.string_bytes -= s.len();
+                }
+                if self.recording {
+                    self.freed_now.push(id);
+                }
                 work.extend(children(&o.kind));
+            } else {
+                self.touch(id, COUNT);
             }
         }
     }
@@ -271,8 +330,7 @@ impl Interp {
             }
         };
         self.live += 1;
-        self.heap.push(Some(Obj { kind, rc: 1, immortal: false }));
-        self.heap.len() - 1
+        self.push_obj(Obj { kind, rc: 1, immortal: false })
     }
 
     fn int(&mut self, n: i64) -> Result<Id, PyError> {
@@ -304,61 +362,69 @@ impl Interp {
             ));
         }
         let freed = std::mem::take(&mut self.freed_now);
-        if self.steps.len() >= LIMITS.snapshots {
-            self.truncated = true;
+        if !self.recording {
             return Ok(());
         }
-        let frames = self
-            .frames
-            .iter()
-            .map(|f| FrameView {
-                name: f.name.clone(),
-                vars: f.vars.iter().map(|(name, id)| VarView { name: name.clone(), id: *id }).collect(),
-            })
-            .collect();
-        let heap = self.heap_view();
-        self.steps.push(StepView { line, frames, heap, freed, output_len: self.output.len() });
+        if self.steps.len() >= LIMITS.snapshots || self.recorded > LIMITS.recorded {
+            self.stop_recording();
+            return Ok(());
+        }
+        let (mut objects, mut counts) = (Vec::new(), Vec::new());
+        for id in std::mem::take(&mut self.dirty) {
+            let mark = std::mem::take(&mut self.marks[id]);
+            let Some(o) = &self.heap[id] else { continue };
+            if mark & CONTENT == 0 {
+                counts.push((id, o.rc));
+                continue;
+            }
+            let rec = self.record(id, o);
+            self.recorded += rec.children.len();
+            objects.push(rec);
+        }
+        let frames = std::mem::take(&mut self.frames_changed).then(|| {
+            self.frames
+                .iter()
+                .map(|f| FrameView {
+                    name: f.name.clone(),
+                    vars: f.vars.iter().map(|(name, id)| VarView { name: name.clone(), id: *id }).collect(),
+                })
+                .collect::<Vec<_>>()
+        });
+        self.recorded += 1
+            + objects.len()
+            + counts.len()
+            + freed.len()
+            + frames.as_ref().map_or(0, |f| f.iter().map(|f| f.vars.len() + 1).sum());
+        self.steps.push(Delta { line, output_len: self.output.len(), objects, counts, freed, frames });
         Ok(())
     }
 
-    fn heap_view(&self) -> Vec<HeapItem> {
-        let mut reachable = HashSet::new();
-        let mut work: Vec<Id> = self.frames.iter().flat_map(|f| f.vars.iter().map(|v| v.1)).collect();
-        while let Some(id) = work.pop() {
-            if reachable.insert(id) {
-                if let Some(o) = &self.heap[id] {
-                    work.extend(children(&o.kind));
-                }
-            }
+    /// A budget is met: the run goes on, unrecorded.
+    fn stop_recording(&mut self) {
+        self.recording = false;
+        self.truncated = true;
+        for id in std::mem::take(&mut self.dirty) {
+            self.marks[id] = 0;
         }
-        let consts: HashSet<Id> = self.consts.values().copied().collect();
-        let mut items = Vec::new();
-        for (id, o) in self.heap.iter().enumerate() {
-            let Some(o) = o else { continue };
-            if matches!(o.kind, Kind::Builtin(_) | Kind::Module(_)) {
-                continue;
-            }
-            let reached = reachable.contains(&id);
-            // Unreached constants are just the code's own; unreached immortals are everywhere.
-            if !reached && (o.immortal || consts.contains(&id) || self.held_only_by_constants(id)) {
-                continue;
-            }
-            items.push(HeapItem {
-                id,
-                type_name: self.type_name(id).to_owned(),
-                repr: self.repr_short(id),
-                refcount: o.rc,
-                immortal: o.immortal,
-                reachable: reached,
-                refs: children(&o.kind),
-            });
-        }
-        items
     }
 
-    fn held_only_by_constants(&self, id: Id) -> bool {
-        // Items of a constant tuple are held by the tuple.
-        self.consts.values().any(|c| matches!(&self.obj(*c).kind, Kind::Tuple(items) if items.contains(&id)))
+    fn record(&self, id: Id, o: &Obj) -> ObjRec {
+        let ty = TYPES.iter().position(|t| *t == self.type_name(id)).unwrap_or(0);
+        let (text, len) = match &o.kind {
+            Kind::Str(s) => (s.chars().take(STR_PREFIX).collect(), s.chars().count()),
+            Kind::List(_) | Kind::Tuple(_) | Kind::Dict(_) => (String::new(), 0),
+            _ => (self.scalar_repr(id), 0),
+        };
+        ObjRec {
+            id,
+            ty: u8::try_from(ty).unwrap_or(0),
+            rc: o.rc,
+            immortal: o.immortal,
+            constant: self.constants.contains(&id),
+            text,
+            len,
+            children: children(&o.kind),
+        }
     }
 
     // ---- names ----
@@ -380,6 +446,9 @@ impl Interp {
                 None
             }
         };
+        if old != Some(id) {
+            self.frames_changed = true;
+        }
         if let Some(old) = old {
             self.decref(old);
         }
@@ -601,11 +670,13 @@ impl Interp {
             Kind::Dict(pairs) => {
                 self.check_hashable(k, at)?;
                 if let Some(pos) = self.find_key(&pairs, k, at)? {
+                    self.touch(o, CONTENT);
                     let Kind::Dict(pairs) = &mut self.heap[o].as_mut().expect("live").kind else { unreachable!() };
                     let old = std::mem::replace(&mut pairs[pos].1, v);
                     self.decref(old);
                 } else {
                     self.incref(k);
+                    self.touch(o, CONTENT);
                     let Kind::Dict(pairs) = &mut self.heap[o].as_mut().expect("live").kind else { unreachable!() };
                     pairs.push((k, v));
                 }
@@ -625,6 +696,7 @@ impl Interp {
                 match frame.vars.iter().position(|v| v.0 == *n) {
                     Some(pos) => {
                         let (_, id) = frame.vars.remove(pos);
+                        self.frames_changed = true;
                         self.decref(id);
                         Ok(())
                     }
@@ -641,6 +713,7 @@ impl Interp {
                     }),
                     Kind::Dict(pairs) => match self.find_key(&pairs, k, index)? {
                         Some(pos) => {
+                            self.touch(o, CONTENT);
                             let Kind::Dict(pairs) = &mut self.heap[o].as_mut().expect("live").kind else {
                                 unreachable!()
                             };
@@ -671,6 +744,7 @@ impl Interp {
     }
 
     fn list_mut(&mut self, id: Id) -> &mut Vec<Id> {
+        self.touch(id, CONTENT);
         match &mut self.heap[id].as_mut().expect("live").kind {
             Kind::List(items) => items,
             _ => unreachable!("a list"),
@@ -713,6 +787,7 @@ impl Interp {
     }
 
     fn eval_inner(&mut self, e: &Expr) -> Result<Id, PyError> {
+        self.at = (e.line, e.col);
         match &e.kind {
             ExprKind::Immortal(k) => Ok(self.immortal(k)),
             ExprKind::Const(k) => {
@@ -910,8 +985,10 @@ impl Interp {
         // CPython 3.11 moves the arguments from the caller's stack into the new frame.
         let vars = func.params.iter().cloned().zip(argv).collect();
         self.frames.push(Frame { name: func.name.clone(), vars });
+        self.frames_changed = true;
         let flow = self.exec_block(&func.body);
         let frame = self.frames.pop().expect("the call's frame");
+        self.frames_changed = true;
         for (_, id) in frame.vars {
             self.decref(id);
         }
@@ -992,14 +1069,39 @@ impl Interp {
     fn builtin(&mut self, name: &str, argv: &[Id], at: &Expr) -> Result<Id, PyError> {
         match (name, argv.len()) {
             ("print", _) => {
-                let mut line = String::new();
+                if self.output_stopped {
+                    return Ok(self.none());
+                }
+                // Built no further than the output budget left.
+                let room = LIMITS.output_chars - self.output_chars;
+                let (mut line, mut chars, mut cut) = (String::new(), 0, false);
                 for (i, a) in argv.iter().enumerate() {
                     if i > 0 {
                         line.push(' ');
+                        chars += 1;
                     }
-                    line.push_str(&self.str_bounded(*a, usize::MAX, at)?.text);
+                    let r = self.str_bounded(*a, room.saturating_sub(chars) + 1, at)?;
+                    line.push_str(&r.text);
+                    chars += r.chars;
+                    if r.cut || chars > room {
+                        cut = true;
+                        break;
+                    }
+                }
+                if cut {
+                    line = line.chars().take(room).collect();
+                    chars = room;
                 }
                 self.output.push(line);
+                self.output_chars += chars;
+                if cut || self.output.len() >= LIMITS.output_lines || self.output_chars >= LIMITS.output_chars {
+                    self.output_stopped = true;
+                    self.output.push(format!(
+                        "[ThreadLab stopped printing here: output is limited to {} lines or {} characters; the \
+                         script went on]",
+                        LIMITS.output_lines, LIMITS.output_chars
+                    ));
+                }
                 Ok(self.none())
             }
             ("len", 1) => {
@@ -1047,8 +1149,11 @@ impl Interp {
                 self.int(i64::try_from(n).unwrap_or(i64::MAX))
             }
             ("str", 1) => {
-                let s = self.str_bounded(argv[0], usize::MAX, at)?.text;
-                self.alloc(Kind::Str(s))
+                let r = self.str_bounded(argv[0], LIMITS.string_bytes + 1, at)?;
+                if r.cut {
+                    self.check_string(LIMITS.string_bytes + 1)?;
+                }
+                self.alloc(Kind::Str(r.text))
             }
             ("list", 0) => self.alloc(Kind::List(Vec::new())),
             ("list", 1) => {
@@ -1116,6 +1221,7 @@ impl Interp {
             self.incref(*id);
         }
         for id in &garbage {
+            self.touch(*id, CONTENT);
             let contents = match &mut self.heap[*id].as_mut().expect("live").kind {
                 Kind::List(items) | Kind::Tuple(items) => std::mem::take(items),
                 Kind::Dict(pairs) => std::mem::take(pairs).into_iter().flat_map(|(k, v)| [k, v]).collect(),
@@ -1216,7 +1322,10 @@ impl Interp {
             }
             (Int(x), Int(y), "//") => self.int(x.div_euclid(*y) - i64::from(*y < 0 && x.rem_euclid(*y) != 0)),
             (Int(x), Int(y), "%") => self.int(((x % y) + y) % y),
-            (Str(x), Str(y), "+") => self.alloc(Str(format!("{x}{y}"))),
+            (Str(x), Str(y), "+") => {
+                self.check_string(x.len() + y.len())?;
+                self.alloc(Str(format!("{x}{y}")))
+            }
             (List(x), List(y), "+") => {
                 let items: Vec<Id> = x.iter().chain(y).copied().collect();
                 for i in &items {
@@ -1237,9 +1346,7 @@ impl Interp {
             }
             (Str(x), Int(n), "*") | (Int(n), Str(x), "*") => {
                 let times = usize::try_from(*n).unwrap_or(0);
-                if x.len().saturating_mul(times) > LIMITS.items {
-                    return err("MemoryError", "ThreadLab's memory budget for one string is used up", at);
-                }
+                self.check_string(x.len().saturating_mul(times))?;
                 self.alloc(Str(x.repeat(times)))
             }
             _ => match (num(&ka), num(&kb)) {
@@ -1403,16 +1510,6 @@ impl Interp {
             Kind::Range(start, stop, step) if *step == 1 => format!("range({start}, {stop})"),
             Kind::Range(start, stop, step) => format!("range({start}, {stop}, {step})"),
             Kind::Str(_) | Kind::List(_) | Kind::Tuple(_) | Kind::Dict(_) => String::new(),
-        }
-    }
-
-    /// A repr capped in length for the heap drawing.
-    fn repr_short(&self, id: Id) -> String {
-        let r = render(|i| self.node(i), id, 61, usize::MAX);
-        if r.chars > 60 || r.cut {
-            format!("{}…", r.text.chars().take(59).collect::<String>())
-        } else {
-            r.text
         }
     }
 }

@@ -13,13 +13,15 @@ mod interp;
 mod lexer;
 mod parser;
 mod render;
+mod trace;
 
-pub use interp::{run, FrameView, HeapItem, Report, StepView, VarView, LIMITS};
+pub use interp::{run, Limits, LIMITS};
+pub use trace::{bench_scripts, FrameView, HeapItem, Report, StepView, Trace, VarView, REPORT_ITEMS};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// An error as Python would report it, with where it happened (1-based).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PyError {
     pub kind: String,
     pub message: String,
@@ -42,6 +44,8 @@ impl std::fmt::Display for PyError {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_budget;
 #[cfg(test)]
 mod tests_deep;
 

@@ -161,5 +161,24 @@ pub fn render<'a>(node: impl Fn(usize) -> Node<'a>, root: usize, max_chars: usiz
             break false;
         }
     };
+    #[cfg(test)]
+    work::add(out.chars);
     Rendered { cut: !full && !too_deep, too_deep, chars: out.chars, text: out.text }
+}
+
+/// Characters rendered on this thread, for tests that assert on work done.
+#[cfg(test)]
+pub mod work {
+    use std::cell::Cell;
+
+    thread_local!(static CHARS: Cell<usize> = const { Cell::new(0) });
+
+    pub fn add(n: usize) {
+        CHARS.with(|c| c.set(c.get() + n));
+    }
+
+    /// Characters rendered since the last call.
+    pub fn take() -> usize {
+        CHARS.with(|c| c.replace(0))
+    }
 }

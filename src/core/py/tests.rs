@@ -1,6 +1,11 @@
 //! The inspector against real CPython: every fixture's output must match exactly.
 
 use super::*;
+
+/// Every recorded step materialized, as the page's API returns them.
+fn run(source: &str) -> Report {
+    super::run(source).report()
+}
 use std::path::Path;
 
 fn fixtures() -> Vec<(String, String, String)> {

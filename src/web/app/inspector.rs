@@ -66,7 +66,7 @@ pub fn inspector(props: &InspectorProps) -> Html {
             let (r, current) = match &*report {
                 Some(r) => (r.clone(), Some(*index)),
                 None => {
-                    let r = Rc::new(py::run(&source));
+                    let r = Rc::new(py::run(&source).report());
                     report.set(Some(r.clone()));
                     (r, None)
                 }
