@@ -30,6 +30,9 @@ pub struct Limits {
     pub output_chars: usize,
     /// Ids recorded in a trace's deltas (objects, counts, container slots, frame names).
     pub recorded: usize,
+    /// Items copied, compared or searched (bytes for strings), across the run: a loop
+    /// doing big-container work each time stops well before it could freeze the page.
+    pub work: u64,
 }
 
 pub const LIMITS: Limits = Limits {
@@ -44,6 +47,7 @@ pub const LIMITS: Limits = Limits {
     output_lines: 10_000,
     output_chars: 1_000_000,
     recorded: 4_000_000,
+    work: 20_000_000,
 };
 
 /// What CPython 3.12+ reports for an immortal object's count (2³² − 1).
@@ -86,6 +90,13 @@ struct Frame {
     vars: Vec<(String, Id)>,
 }
 
+#[derive(Clone, Copy)]
+enum Shape {
+    List(usize),
+    Dict,
+    Other,
+}
+
 enum Flow {
     Normal,
     Break,
@@ -118,6 +129,8 @@ struct Interp {
     recorded: usize,
     constants: HashSet<Id>,
     executed: usize,
+    /// Items copied or compared so far (see `Limits::work`).
+    work: std::cell::Cell<u64>,
     native: usize,
     live: usize,
     truncated: bool,
@@ -153,6 +166,7 @@ pub fn run(source: &str) -> Trace {
         recorded: 0,
         constants: HashSet::new(),
         executed: 0,
+        work: std::cell::Cell::new(0),
         native: 0,
         live: 0,
         truncated: false,
@@ -206,6 +220,10 @@ impl Interp {
         }
         self.live += 1;
         Ok(self.push_obj(Obj { kind, rc: 1, immortal: false }))
+    }
+
+    fn add_work(&self, n: usize) {
+        self.work.set(self.work.get().saturating_add(n as u64));
     }
 
     /// A string of `bytes` is within the budget for one string.
@@ -361,6 +379,18 @@ impl Interp {
                 1,
             ));
         }
+        if self.work.get() > LIMITS.work {
+            return Err(PyError::at(
+                "StepLimitError",
+                &format!(
+                    "stopped after {} million operations on items: ThreadLab's work budget for one script is used \
+                     up (is a loop copying or searching a large list or string?)",
+                    LIMITS.work / 1_000_000
+                ),
+                line,
+                1,
+            ));
+        }
         let freed = std::mem::take(&mut self.freed_now);
         if !self.recording {
             return Ok(());
@@ -411,7 +441,7 @@ impl Interp {
     fn record(&self, id: Id, o: &Obj) -> ObjRec {
         let ty = TYPES.iter().position(|t| *t == self.type_name(id)).unwrap_or(0);
         let (text, len) = match &o.kind {
-            Kind::Str(s) => (s.chars().take(STR_PREFIX).collect(), s.chars().count()),
+            Kind::Str(s) => (s.chars().take(STR_PREFIX).collect(), s.len()),
             Kind::List(_) | Kind::Tuple(_) | Kind::Dict(_) => (String::new(), 0),
             _ => (self.scalar_repr(id), 0),
         };
@@ -551,23 +581,40 @@ impl Interp {
             StmtKind::For(target, iter, body) => {
                 // The loop's iterator holds the iterable for as long as the loop runs.
                 let seq = self.eval(iter)?;
-                let mut i = 0usize;
+                // `i` counts items; `at` is the byte offset in a string.
+                let (mut i, mut at) = (0usize, 0usize);
                 let result = loop {
-                    let next = match self.kind(seq).clone() {
-                        Kind::List(items) | Kind::Tuple(items) => items.get(i).copied().map(|id| {
-                            self.incref(id);
-                            Ok(id)
-                        }),
+                    enum Next {
+                        Held(Id),
+                        Int(i64),
+                        Char(char),
+                        End,
+                    }
+                    let next = match self.kind(seq) {
+                        Kind::List(items) | Kind::Tuple(items) => items.get(i).map_or(Next::End, |id| Next::Held(*id)),
                         Kind::Range(start, stop, step) => {
                             let v = start + step * i as i64;
-                            ((step > 0 && v < stop) || (step < 0 && v > stop)).then(|| self.int(v))
+                            if (*step > 0 && v < *stop) || (*step < 0 && v > *stop) {
+                                Next::Int(v)
+                            } else {
+                                Next::End
+                            }
                         }
-                        Kind::Str(text) => text.chars().nth(i).map(|c| self.alloc(Kind::Str(c.to_string()))),
-                        Kind::Dict(pairs) => pairs.get(i).map(|(k, _)| {
-                            self.incref(*k);
-                            Ok(*k)
-                        }),
+                        Kind::Str(text) => text.get(at..).and_then(|t| t.chars().next()).map_or(Next::End, Next::Char),
+                        Kind::Dict(pairs) => pairs.get(i).map_or(Next::End, |(k, _)| Next::Held(*k)),
                         _ => break err("TypeError", format!("'{}' object is not iterable", self.type_name(seq)), iter),
+                    };
+                    let next = match next {
+                        Next::Held(id) => {
+                            self.incref(id);
+                            Some(Ok(id))
+                        }
+                        Next::Int(v) => Some(self.int(v)),
+                        Next::Char(c) => {
+                            at += c.len_utf8();
+                            Some(self.alloc(Kind::Str(c.to_string())))
+                        }
+                        Next::End => None,
                     };
                     let Some(item) = next else { break Ok(Flow::Normal) };
                     i += 1;
@@ -659,17 +706,41 @@ impl Interp {
         }
     }
 
+    /// What a container is, without copying it.
+    fn shape(&self, id: Id) -> Shape {
+        match self.kind(id) {
+            Kind::List(items) => Shape::List(items.len()),
+            Kind::Dict(_) => Shape::Dict,
+            _ => Shape::Other,
+        }
+    }
+
+    /// The position of key `k` in dict `d`.
+    fn dict_find(&self, d: Id, k: Id, at: &Expr) -> Result<Option<usize>, PyError> {
+        match self.kind(d) {
+            Kind::Dict(pairs) => self.find_key(pairs, k, at),
+            _ => Ok(None),
+        }
+    }
+
+    fn dict_pairs(&self, d: Id) -> &[(Id, Id)] {
+        match self.kind(d) {
+            Kind::Dict(pairs) => pairs,
+            _ => &[],
+        }
+    }
+
     fn set_item(&mut self, o: Id, k: Id, v: Id, at: &Expr) -> Result<(), PyError> {
-        match self.kind(o).clone() {
-            Kind::List(items) => {
-                let i = self.index(k, items.len(), at)?;
+        match self.shape(o) {
+            Shape::List(len) => {
+                let i = self.index(k, len, at)?;
                 let old = std::mem::replace(&mut self.list_mut(o)[i], v);
                 self.decref(old);
                 Ok(())
             }
-            Kind::Dict(pairs) => {
+            Shape::Dict => {
                 self.check_hashable(k, at)?;
-                if let Some(pos) = self.find_key(&pairs, k, at)? {
+                if let Some(pos) = self.dict_find(o, k, at)? {
                     self.touch(o, CONTENT);
                     let Kind::Dict(pairs) = &mut self.heap[o].as_mut().expect("live").kind else { unreachable!() };
                     let old = std::mem::replace(&mut pairs[pos].1, v);
@@ -706,12 +777,12 @@ impl Interp {
             Target::Item(obj, index) => {
                 let o = self.eval(obj)?;
                 let k = self.eval(index)?;
-                let result = match self.kind(o).clone() {
-                    Kind::List(items) => self.index(k, items.len(), index).map(|i| {
+                let result = match self.shape(o) {
+                    Shape::List(len) => self.index(k, len, index).map(|i| {
                         let old = self.list_mut(o).remove(i);
                         self.decref(old);
                     }),
-                    Kind::Dict(pairs) => match self.find_key(&pairs, k, index)? {
+                    Shape::Dict => match self.dict_find(o, k, index)? {
                         Some(pos) => {
                             self.touch(o, CONTENT);
                             let Kind::Dict(pairs) = &mut self.heap[o].as_mut().expect("live").kind else {
@@ -899,16 +970,17 @@ impl Interp {
     }
 
     fn get_item(&mut self, o: Id, k: Id, at: &Expr) -> Result<Id, PyError> {
-        let found = match self.kind(o).clone() {
+        let found = match self.kind(o) {
             Kind::List(items) | Kind::Tuple(items) => items[self.index(k, items.len(), at)?],
-            Kind::Dict(pairs) => match self.find_key(&pairs, k, at)? {
+            Kind::Dict(pairs) => match self.find_key(pairs, k, at)? {
                 Some(pos) => pairs[pos].1,
                 None => return err("KeyError", self.repr_msg(k), at),
             },
             Kind::Str(s) => {
-                let chars: Vec<char> = s.chars().collect();
-                let i = self.index(k, chars.len(), at)?;
-                return self.alloc(Kind::Str(chars[i].to_string()));
+                self.add_work(s.len());
+                let i = self.index(k, s.chars().count(), at)?;
+                let c = s.chars().nth(i).unwrap_or_default().to_string();
+                return self.alloc(Kind::Str(c));
             }
             _ => return err("TypeError", format!("'{}' object is not subscriptable", self.type_name(o)), at),
         };
@@ -999,32 +1071,32 @@ impl Interp {
     }
 
     fn method(&mut self, receiver: Id, name: &str, argv: &[Id], at: &Expr) -> Result<Id, PyError> {
-        match (self.kind(receiver).clone(), name, argv.len()) {
-            (Kind::List(items), "append", 1) => {
-                if items.len() >= LIMITS.items {
+        match (self.shape(receiver), name, argv.len()) {
+            (Shape::List(len), "append", 1) => {
+                if len >= LIMITS.items {
                     return err("MemoryError", "ThreadLab's memory budget for one list is used up", at);
                 }
                 self.incref(argv[0]);
                 self.list_mut(receiver).push(argv[0]);
                 Ok(self.none())
             }
-            (Kind::List(items), "pop", 0 | 1) => {
-                if items.is_empty() {
+            (Shape::List(len), "pop", 0 | 1) => {
+                if len == 0 {
                     return err("IndexError", "pop from empty list", at);
                 }
                 let i = match argv.first() {
-                    Some(k) => self.index(*k, items.len(), at)?,
-                    None => items.len() - 1,
+                    Some(k) => self.index(*k, len, at)?,
+                    None => len - 1,
                 };
                 // The list's reference becomes the caller's.
                 Ok(self.list_mut(receiver).remove(i))
             }
-            (Kind::List(_), "extend", 1) => {
+            (Shape::List(_), "extend", 1) => {
                 self.extend(receiver, argv[0], at)?;
                 Ok(self.none())
             }
-            (Kind::Dict(pairs), "get", 1 | 2) => {
-                let found = self.find_key(&pairs, argv[0], at)?.map(|pos| pairs[pos].1);
+            (Shape::Dict, "get", 1 | 2) => {
+                let found = self.dict_find(receiver, argv[0], at)?.map(|pos| self.dict_pairs(receiver)[pos].1);
                 let v = match (found, argv.get(1)) {
                     (Some(v), _) | (None, Some(&v)) => v,
                     (None, None) => self.none(),
@@ -1049,6 +1121,7 @@ impl Interp {
             Kind::List(items) | Kind::Tuple(items) => items.clone(),
             _ => return err("TypeError", format!("'{}' object is not iterable", self.type_name(source)), at),
         };
+        self.add_work(items.len());
         if self.list_len(list) + items.len() > LIMITS.items {
             return err("MemoryError", "ThreadLab's memory budget for one list is used up", at);
         }
@@ -1108,7 +1181,10 @@ impl Interp {
                 let n = match self.kind(argv[0]) {
                     Kind::List(v) | Kind::Tuple(v) => v.len(),
                     Kind::Dict(p) => p.len(),
-                    Kind::Str(s) => s.chars().count(),
+                    Kind::Str(s) => {
+                        self.add_work(s.len());
+                        s.chars().count()
+                    }
                     _ => {
                         return err(
                             "TypeError",
@@ -1151,7 +1227,14 @@ impl Interp {
             ("str", 1) => {
                 let r = self.str_bounded(argv[0], LIMITS.string_bytes + 1, at)?;
                 if r.cut {
-                    self.check_string(LIMITS.string_bytes + 1)?;
+                    return err(
+                        "MemoryError",
+                        format!(
+                            "ThreadLab's memory budget allows strings of up to {} MB; this one would be longer",
+                            LIMITS.string_bytes >> 20
+                        ),
+                        at,
+                    );
                 }
                 self.alloc(Kind::Str(r.text))
             }
@@ -1164,6 +1247,7 @@ impl Interp {
                         if self.list_len(l) >= LIMITS.items {
                             return err("MemoryError", "ThreadLab's memory budget for one list is used up", at);
                         }
+                        self.add_work(1);
                         let i = self.int(v)?;
                         self.list_mut(l).push(i);
                         v += step;
@@ -1194,6 +1278,7 @@ impl Interp {
     /// CPython's cycle collector: containers whose count is explained entirely by
     /// references from other containers are unreachable; clear and free them.
     fn collect(&mut self) -> usize {
+        self.add_work(self.heap.len());
         let containers: Vec<Id> = (0..self.heap.len())
             .filter(|id| {
                 matches!(self.heap[*id].as_ref().map(|o| &o.kind), Some(Kind::List(_) | Kind::Tuple(_) | Kind::Dict(_)))
@@ -1239,7 +1324,48 @@ impl Interp {
 
     fn binary(&mut self, a: Id, op: &str, b: Id, at: &Expr) -> Result<Id, PyError> {
         use Kind::{Float, Int, List, Str};
-        let (ka, kb) = (self.kind(a).clone(), self.kind(b).clone());
+        // Strings and lists are borrowed, never copied just to look at them.
+        match (self.kind(a), self.kind(b), op) {
+            (Str(x), Str(y), "+") => {
+                self.check_string(x.len() + y.len())?;
+                self.add_work(x.len() + y.len());
+                let mut joined = String::with_capacity(x.len() + y.len());
+                joined.push_str(x);
+                joined.push_str(y);
+                return self.alloc(Str(joined));
+            }
+            (Str(x), Int(n), "*") | (Int(n), Str(x), "*") => {
+                let times = usize::try_from(*n).unwrap_or(0);
+                self.check_string(x.len().saturating_mul(times))?;
+                self.add_work(x.len() * times);
+                let repeated = x.repeat(times);
+                return self.alloc(Str(repeated));
+            }
+            (List(x), List(y), "+") => {
+                if x.len() + y.len() > LIMITS.items {
+                    return err("MemoryError", "ThreadLab's memory budget for one list is used up", at);
+                }
+                self.add_work(x.len() + y.len());
+                let items: Vec<Id> = x.iter().chain(y).copied().collect();
+                for i in &items {
+                    self.incref(*i);
+                }
+                return self.alloc(List(items));
+            }
+            (List(x), Int(n), "*") | (Int(n), List(x), "*") => {
+                let times = usize::try_from(*n).unwrap_or(0);
+                if x.len().saturating_mul(times) > LIMITS.items {
+                    return err("MemoryError", "ThreadLab's memory budget for one list is used up", at);
+                }
+                self.add_work(x.len() * times);
+                let items: Vec<Id> = (0..times).flat_map(|_| x.iter().copied()).collect();
+                for i in &items {
+                    self.incref(*i);
+                }
+                return self.alloc(List(items));
+            }
+            _ => {}
+        }
         let num = |k: &Kind| match k {
             Int(n) => Some(*n as f64),
             Float(f) => Some(*f),
@@ -1250,7 +1376,7 @@ impl Interp {
             "==" => return Ok(self.boolean(self.equal(a, b, at)?)),
             "!=" => return Ok(self.boolean(!self.equal(a, b, at)?)),
             "in" => {
-                let found = match &kb {
+                let found = match self.kind(b) {
                     List(items) | Kind::Tuple(items) => {
                         let mut found = false;
                         for i in items {
@@ -1262,7 +1388,10 @@ impl Interp {
                         found
                     }
                     Kind::Dict(pairs) => self.find_key(pairs, a, at)?.is_some(),
-                    Str(s) => matches!(&ka, Str(sub) if s.contains(sub.as_str())),
+                    Str(s) => {
+                        self.add_work(s.len());
+                        matches!(self.kind(a), Str(sub) if s.contains(sub.as_str()))
+                    }
                     _ => {
                         return err(
                             "TypeError",
@@ -1274,9 +1403,9 @@ impl Interp {
                 return Ok(self.boolean(found));
             }
             "<" | "<=" | ">" | ">=" => {
-                let ord = match (&ka, &kb) {
+                let ord = match (self.kind(a), self.kind(b)) {
                     (Str(x), Str(y)) => x.partial_cmp(y),
-                    _ => match (num(&ka), num(&kb)) {
+                    (ka, kb) => match (num(ka), num(kb)) {
                         (Some(x), Some(y)) => x.partial_cmp(&y),
                         _ => None,
                     },
@@ -1302,6 +1431,8 @@ impl Interp {
             }
             _ => {}
         }
+        // Only scalars reach here, or a type error: cheap to copy.
+        let (ka, kb) = (self.kind(a).clone(), self.kind(b).clone());
         let overflow = || PyError {
             kind: "OverflowError".into(),
             message: "integers larger than 64 bits are not supported yet".into(),
@@ -1322,33 +1453,6 @@ impl Interp {
             }
             (Int(x), Int(y), "//") => self.int(x.div_euclid(*y) - i64::from(*y < 0 && x.rem_euclid(*y) != 0)),
             (Int(x), Int(y), "%") => self.int(((x % y) + y) % y),
-            (Str(x), Str(y), "+") => {
-                self.check_string(x.len() + y.len())?;
-                self.alloc(Str(format!("{x}{y}")))
-            }
-            (List(x), List(y), "+") => {
-                let items: Vec<Id> = x.iter().chain(y).copied().collect();
-                for i in &items {
-                    self.incref(*i);
-                }
-                self.alloc(List(items))
-            }
-            (List(x), Int(n), "*") | (Int(n), List(x), "*") => {
-                let times = usize::try_from(*n).unwrap_or(0);
-                if x.len().saturating_mul(times) > LIMITS.items {
-                    return err("MemoryError", "ThreadLab's memory budget for one list is used up", at);
-                }
-                let items: Vec<Id> = (0..times).flat_map(|_| x.iter().copied()).collect();
-                for i in &items {
-                    self.incref(*i);
-                }
-                self.alloc(List(items))
-            }
-            (Str(x), Int(n), "*") | (Int(n), Str(x), "*") => {
-                let times = usize::try_from(*n).unwrap_or(0);
-                self.check_string(x.len().saturating_mul(times))?;
-                self.alloc(Str(x.repeat(times)))
-            }
             _ => match (num(&ka), num(&kb)) {
                 (Some(x), Some(y)) if !matches!((&ka, &kb), (Kind::Bool(_), Kind::Bool(_))) || op != "/" => {
                     let v = match op {
@@ -1386,9 +1490,20 @@ impl Interp {
     /// `a == b`, depth-first without recursion; nesting deeper than the recursion limit
     /// left is CPython's `RecursionError`.
     fn equal(&self, a: Id, b: Id, at: &Expr) -> Result<bool, PyError> {
+        self.add_work(1);
+        // Scalars, the common case, need no work list.
+        match (self.kind(a), self.kind(b)) {
+            _ if a == b => return Ok(true),
+            (Kind::List(_), Kind::List(_)) | (Kind::Tuple(_), Kind::Tuple(_)) => {}
+            (Kind::Int(x), Kind::Int(y)) => return Ok(x == y),
+            (Kind::Str(x), Kind::Str(y)) => return Ok(x == y),
+            (Kind::Int(_) | Kind::Float(_) | Kind::Bool(_) | Kind::None, _) => {}
+            _ => return Ok(false),
+        }
         let limit = LIMITS.depth.saturating_sub(self.frames.len());
         let mut work = vec![(a, b, 0usize)];
         while let Some((a, b, depth)) = work.pop() {
+            self.add_work(1);
             if a == b {
                 continue;
             }
@@ -1462,7 +1577,8 @@ impl Interp {
         if let Kind::Str(s) = self.kind(id) {
             let text: String = s.chars().take(max_chars).collect();
             let chars = text.chars().count();
-            return Ok(Rendered { cut: chars < s.chars().count(), too_deep: false, chars, text });
+            self.add_work(text.len());
+            return Ok(Rendered { cut: text.len() < s.len(), too_deep: false, chars, text });
         }
         self.repr_bounded(id, max_chars, at)
     }
@@ -1472,6 +1588,7 @@ impl Interp {
     fn repr_bounded(&self, id: Id, max_chars: usize, at: &Expr) -> Result<Rendered, PyError> {
         let depth = LIMITS.depth.saturating_sub(self.frames.len());
         let r = render(|i| self.node(i), id, max_chars, depth);
+        self.add_work(r.chars);
         if r.too_deep {
             return err("RecursionError", "maximum recursion depth exceeded while getting the repr of an object", at);
         }
@@ -1494,6 +1611,7 @@ impl Interp {
             Kind::List(v) => Node::List(v),
             Kind::Tuple(v) => Node::Tuple(v),
             Kind::Dict(p) => Node::Dict(p),
+            Kind::Int(n) => Node::Int(*n),
             _ => Node::Text(self.scalar_repr(id)),
         }
     }

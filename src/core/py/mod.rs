@@ -16,7 +16,7 @@ mod render;
 mod trace;
 
 pub use interp::{run, Limits, LIMITS};
-pub use trace::{bench_scripts, FrameView, HeapItem, Report, StepView, Trace, VarView, REPORT_ITEMS};
+pub use trace::{bench_scripts, BenchScript, FrameView, HeapItem, Report, StepView, Trace, VarView, REPORT_ITEMS};
 
 use serde::{Deserialize, Serialize};
 

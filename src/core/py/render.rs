@@ -4,8 +4,9 @@
 
 /// One object as the renderer needs it.
 pub enum Node<'a> {
-    /// A scalar's display, already complete (an int, a float, `None`, a function…).
+    /// A scalar's display, already complete (a float, `None`, a function…).
     Text(String),
+    Int(i64),
     /// A string, quoted and escaped as it is written.
     Str(&'a str),
     List(&'a [usize]),
@@ -18,7 +19,7 @@ pub enum Node<'a> {
 impl Node<'_> {
     fn len(&self) -> usize {
         match self {
-            Node::Text(_) | Node::Str(_) => 0,
+            Node::Text(_) | Node::Int(_) | Node::Str(_) => 0,
             Node::List(v) | Node::Tuple(v) | Node::DictFlat(v) => v.len(),
             Node::Dict(p) => p.len() * 2,
         }
@@ -34,7 +35,7 @@ impl Node<'_> {
                     p[i / 2].1
                 }
             }
-            Node::Text(_) | Node::Str(_) => unreachable!("a scalar has no items"),
+            Node::Text(_) | Node::Int(_) | Node::Str(_) => unreachable!("a scalar has no items"),
         }
     }
 }
@@ -59,6 +60,12 @@ struct Out {
 impl Out {
     /// Appends `s`; `false` once the budget is spent.
     fn push(&mut self, s: &str) -> bool {
+        // Whole when it surely fits (a char is at least one byte).
+        if self.max - self.chars >= s.len() {
+            self.text.push_str(s);
+            self.chars += s.chars().count();
+            return true;
+        }
         for c in s.chars() {
             if !self.push_char(c) {
                 return false;
@@ -116,6 +123,10 @@ pub fn render<'a>(node: impl Fn(usize) -> Node<'a>, root: usize, max_chars: usiz
             } else {
                 match n {
                     Node::Text(t) => out.push(&t),
+                    Node::Int(n) => {
+                        let mut digits = [0u8; 20];
+                        out.push(int_text(n, &mut digits))
+                    }
                     Node::Str(s) => out.push_str_repr(s),
                     Node::List(_) | Node::Tuple(_) | Node::Dict(_) | Node::DictFlat(_) => {
                         if stack.len() >= max_depth {
@@ -181,4 +192,23 @@ pub mod work {
     pub fn take() -> usize {
         CHARS.with(|c| c.replace(0))
     }
+}
+
+/// `n` in decimal, written into `buf` without allocating.
+fn int_text(n: i64, buf: &mut [u8; 20]) -> &str {
+    let mut v = n.unsigned_abs();
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + u8::try_from(v % 10).unwrap_or(0);
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    std::str::from_utf8(&buf[i..]).unwrap_or("?")
 }

@@ -97,7 +97,7 @@ pub(super) struct ObjRec {
     /// A scalar's repr; for a string, its first `STR_PREFIX` characters (unquoted).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub text: String,
-    /// A string's length in characters.
+    /// A string's length in bytes (UTF-8).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub len: usize,
     /// A container's slots (a dict's keys and values alternating).
@@ -290,19 +290,26 @@ impl State {
     }
 }
 
-/// Two scripts for `inspector.ms_per_1k_steps`: about 1,000 recorded steps each, one
-/// over a heap of ~100 objects and one over ~10,000. Recording should cost about the
-/// same per step in both.
+/// One heap size for `inspector.ms_per_1k_steps`.
+pub struct BenchScript {
+    pub name: &'static str,
+    /// Builds the heap (one step).
+    pub setup: String,
+    /// The same, then `steps` more recorded steps that each change one count.
+    pub full: String,
+    pub steps: usize,
+}
+
+/// Two heaps for `inspector.ms_per_1k_steps`: ~100 and ~10,000 objects. The figure is
+/// `(time(run(full)) - time(run(setup))) / steps * 1000`; recording costs what a step
+/// changes, so both should be close.
 #[must_use]
-pub fn bench_scripts() -> [(&'static str, String); 2] {
-    let script = |n: usize| {
-        format!(
-            "x = list(range(1000, {}))
-for i in range(499):
-    y = x[i % {n}]
-",
-            1000 + n
-        )
+pub fn bench_scripts() -> [BenchScript; 2] {
+    let script = |name, n: usize| {
+        let setup = format!("x = list(range(1000, {}))\n", 1000 + n);
+        // 499 iterations of two steps each: the recording budget is 1,000 steps.
+        let full = format!("{setup}for i in range(499):\n    y = x[i % {n}]\n");
+        BenchScript { name, setup, full, steps: 998 }
     };
-    [("100 objects", script(100)), ("10,000 objects", script(10_000))]
+    [script("100 objects", 100), script("10,000 objects", 10_000)]
 }
