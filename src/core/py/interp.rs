@@ -30,6 +30,8 @@ pub struct Limits {
     pub output_chars: usize,
     /// Ids recorded in a trace's deltas (objects, counts, container slots, frame names).
     pub recorded: usize,
+    /// Objects created over the whole run: ids are never reused, so each costs a slot.
+    pub allocations: usize,
     /// Items copied, compared or searched (bytes for strings), across the run: a loop
     /// doing big-container work each time stops well before it could freeze the page.
     pub work: u64,
@@ -48,6 +50,7 @@ pub const LIMITS: Limits = Limits {
     output_chars: 1_000_000,
     recorded: 4_000_000,
     work: 20_000_000,
+    allocations: 2_000_000,
 };
 
 /// What CPython 3.12+ reports for an immortal object's count (2³² − 1).
@@ -201,7 +204,7 @@ impl Interp {
 
     fn alloc(&mut self, kind: Kind) -> Result<Id, PyError> {
         let (line, col) = self.at;
-        if self.live >= LIMITS.objects {
+        if self.live >= LIMITS.objects || self.heap.len() >= LIMITS.allocations {
             return Err(PyError::at("MemoryError", "ThreadLab's memory budget for this script is used up", line, col));
         }
         if let Kind::Str(s) = &kind {

@@ -172,3 +172,14 @@ fn loops_over_big_containers_stop_at_the_work_budget() {
         assert!((3..=5).contains(&e.line), "{source:?}: {e}");
     }
 }
+
+#[test]
+fn creating_millions_of_short_lived_objects_meets_the_memory_budget() {
+    // Each step creates 50,000 ints and frees them; every object ever created keeps a
+    // slot (ids are never reused), so the run stops before the slots could exhaust the
+    // page's memory, though no more than 50,000 objects live at once.
+    let trace = run("for i in range(100):\n    n = len(list(range(1000, 51000)))\n");
+    let e = trace.error.clone().expect("a budget");
+    assert_eq!((e.kind.as_str(), e.line), ("MemoryError", 2));
+    assert_eq!(trace.len(), 2 * (LIMITS.allocations / 50_000) - 1);
+}
