@@ -22,9 +22,9 @@ pub struct Token {
     pub col: u32,
 }
 
-const OPS: [&str; 36] = [
-    "//=", "**=", "/=", "%=", "@=", "&=", "**", "//", "==", "!=", "<=", ">=", "+=", "-=", "*=", "->", "(", ")", "[",
-    "]", "{", "}", ",", ":", ".", "+", "-", "*", "/", "%", "<", ">", "=", ";", "@", "&",
+const OPS: [&str; 38] = [
+    "//=", "**=", "/=", "%=", "@=", "&=", "<<", ">>", "**", "//", "==", "!=", "<=", ">=", "+=", "-=", "*=", "->", "(",
+    ")", "[", "]", "{", "}", ",", ":", ".", "+", "-", "*", "/", "%", "<", ">", "=", ";", "@", "&",
 ];
 
 /// Splits `source` into tokens.
@@ -102,6 +102,18 @@ pub fn tokenize(source: &str) -> Result<Vec<Token>, PyError> {
                 }
                 let text: String = chars[start..i].iter().filter(|c| **c != '_').collect();
                 let bad = || PyError::at("SyntaxError", "invalid decimal literal", line, col);
+                let lower = text.to_ascii_lowercase();
+                if lower.starts_with("0x") || lower.starts_with("0o") || lower.starts_with("0b") {
+                    return Err(PyError::at(
+                        "SyntaxError",
+                        "hexadecimal, octal and binary literals are not supported yet",
+                        line,
+                        col,
+                    ));
+                }
+                if lower.ends_with('j') && lower[..lower.len() - 1].parse::<f64>().is_ok() {
+                    return Err(PyError::at("SyntaxError", "complex numbers are not supported yet", line, col));
+                }
                 if text.contains(['.', 'e', 'E']) {
                     out.push(at(Tok::Float(text.parse().map_err(|_| bad())?)));
                 } else {
@@ -177,6 +189,14 @@ pub fn tokenize(source: &str) -> Result<Vec<Token>, PyError> {
                 out.push(at(Tok::Str(text)));
             } else {
                 let rest: String = chars[i..chars.len().min(i + 3)].iter().collect();
+                if matches!(c, '~' | '|' | '^') {
+                    return Err(PyError::at(
+                        "SyntaxError",
+                        "bitwise operators (~ | ^ & << >>) are not supported yet",
+                        line,
+                        col,
+                    ));
+                }
                 let Some(op) = OPS.iter().find(|op| rest.starts_with(**op)) else {
                     return Err(PyError::at("SyntaxError", &format!("invalid character '{c}'"), line, col));
                 };

@@ -185,9 +185,20 @@ impl Parser {
         }
     }
 
+    fn no_loop_else(&self) -> Result<(), PyError> {
+        if self.is_kw("else") {
+            return self.error("'else' after a loop is not supported yet");
+        }
+        Ok(())
+    }
+
     /// Valid Python the subset lacks, said as such rather than as a syntax error.
     fn unsupported_here(&self) -> Result<(), PyError> {
         match self.peek() {
+            Tok::Op("&" | "<<" | ">>") => self.error("bitwise operators (~ | ^ & << >>) are not supported yet"),
+            Tok::Op("@") => self.error("decorators and the @ operator are not supported yet"),
+            Tok::Op("*" | "**") => self.error("unpacking with * and ** is not supported yet"),
+            Tok::Op(".") => self.error("Ellipsis (...) is not supported yet"),
             Tok::Name(n) if n == "if" => self.error("conditional expressions (a if c else b) are not supported yet"),
             Tok::Name(n) if n == "for" => self.error("comprehensions and generator expressions are not supported yet"),
             Tok::Name(n) if n == "is" => self.error("'is' is not supported yet: compare id(a) == id(b)"),
@@ -276,6 +287,7 @@ impl Parser {
                     self.loops += 1;
                     let body = self.block()?;
                     self.loops -= 1;
+                    self.no_loop_else()?;
                     return at(StmtKind::While(cond, body));
                 }
                 "for" => {
@@ -288,6 +300,7 @@ impl Parser {
                     self.loops += 1;
                     let body = self.block()?;
                     self.loops -= 1;
+                    self.no_loop_else()?;
                     return at(StmtKind::For(target, iter, body));
                 }
                 "def" => {
@@ -296,7 +309,16 @@ impl Parser {
                     self.expect_op("(")?;
                     let mut params = Vec::new();
                     while !self.eat_op(")") {
+                        if matches!(self.peek(), Tok::Op("*" | "**" | "/")) {
+                            return self.error("*args, **kwargs and / in parameters are not supported yet");
+                        }
                         params.push(self.name()?);
+                        if matches!(self.peek(), Tok::Op("=")) {
+                            return self.error("default parameter values are not supported yet");
+                        }
+                        if matches!(self.peek(), Tok::Op(":")) {
+                            return self.error("annotations are not supported yet");
+                        }
                         if !self.eat_op(",") {
                             self.expect_op(")")?;
                             break;
@@ -779,7 +801,10 @@ impl Parser {
             }
             Tok::Newline | Tok::Eof => self.error("unexpected end of line"),
             Tok::Indent => Err(PyError::at("IndentationError", "unexpected indent", line, col)),
-            _ => self.error("invalid syntax"),
+            _ => {
+                self.unsupported_here()?;
+                self.error("invalid syntax")
+            }
         }
     }
 }

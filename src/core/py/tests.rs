@@ -229,3 +229,55 @@ fn valid_python_outside_the_subset_says_so_and_tabs_are_cpythons_taberror() {
         ("ZeroDivisionError", "0.0 cannot be raised to a negative power")
     );
 }
+
+#[test]
+fn valid_python_the_subset_lacks_is_never_a_bare_syntax_error() {
+    let cases = [
+        "def f(a=1):\n    pass\n",
+        "def f(*a):\n    pass\n",
+        "print(*[1])\n",
+        "x = [1, 2]\ny = x[0:1]\n",
+        "a, *b = [1, 2]\n",
+        "x: int = 1\n",
+        "x = 0x10\n",
+        "x = 1j\n",
+        "x = '''a'''\n",
+        "@f\ndef g():\n    pass\n",
+        "while False:\n    pass\nelse:\n    pass\n",
+        "for i in []:\n    pass\nelse:\n    pass\n",
+        "print('a', end='')\n",
+        "x = None\ny = x is None\n",
+        "x = ~1\n",
+        "x = 1 << 2\n",
+        "x = 1 & 2\n",
+        "x = 1 | 2\n",
+        "x = 1 ^ 2\n",
+        "x = 1; y = 2\n",
+        "x = ...\n",
+        "x = {1, 2}\n",
+        "x = 1 < 2 < 3\n",
+        "x = 1\nx //= 2\n",
+        "x = (yield)\n",
+        "x = 2\nx **= 2\n",
+        "x = True\nassert x\n",
+        "x = -1 if True else 1\n",
+        "x = 3 @ 4\n",
+        "x = f'{1}'\n",
+        "x = rb'1'\n",
+        "x = [i for i in range(3)]\n",
+        "x = list(i for i in range(3))\n",
+    ];
+    for source in cases {
+        let e = run(source).error.unwrap_or_else(|| panic!("{source:?} ran"));
+        assert_eq!(e.kind, "SyntaxError", "{source:?}");
+        assert!(
+            e.message.contains("not supported yet") || e.message.contains("not part of"),
+            "{source:?}: {}",
+            e.message
+        );
+    }
+    // Invalid Python is still CPython's SyntaxError.
+    for source in ["x = (1,\n", "x = = 1\n", "def (x):\n    pass\n", "x = [1 2]\n"] {
+        assert_eq!(run(source).error.map(|e| e.kind), Some("SyntaxError".to_owned()), "{source:?}");
+    }
+}
