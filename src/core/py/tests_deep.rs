@@ -133,12 +133,12 @@ fn stack_use(source: String) -> usize {
 fn measure_stack_per_level() {
     let per = |name: &str, make: &dyn Fn(usize) -> String, n: usize| {
         let (a, b) = (stack_use(make(n)), stack_use(make(2 * n)));
-        println!("{name}: {} bytes per level ({} at {n}, {} at {})", (b - a) / n, a, b, 2 * n);
+        println!("{name}: {} bytes per level ({} at {n}, {} at {})", b.saturating_sub(a) / n, a, b, 2 * n);
     };
     per("parens", &|n| format!("x = {}1{}\n", "(".repeat(n), ")".repeat(n)), 90);
     per("calls f(f(", &|n| format!("def f(v):\n    return v\nx = {}1{}\n", "f(".repeat(n), ")".repeat(n)), 90);
-    per("unary -", &|n| format!("a = 1\nx = {}a\n", "-".repeat(n)), 400);
-    per("a + a", &|n| format!("a = 1\nx = {}\n", vec!["a"; n].join(" + ")), 400);
+    per("unary -", &|n| format!("a = 1\nx = {}a\n", "-".repeat(n)), 200);
+    per("a + a", &|n| format!("a = 1\nx = {}\n", vec!["a"; n].join(" + ")), 200);
     per(
         "indent",
         &|n| (0..n).map(|i| format!("{}if 1:\n", " ".repeat(i))).collect::<String>() + &" ".repeat(n) + "pass\n",
