@@ -113,6 +113,7 @@ struct Parser {
     in_def: bool,
     /// Nested calls of the recursive-descent functions (bounded by `MAX_NESTING`).
     nesting: u32,
+    floor: usize,
 }
 
 const KEYWORDS: [&str; 20] = [
@@ -132,9 +133,18 @@ fn small_int(n: i64) -> bool {
 ///
 /// # Errors
 /// A `SyntaxError` at the offending token, or a clear message for syntax outside the subset.
-pub fn parse(toks: Vec<Token>) -> Result<Program, PyError> {
-    let mut p =
-        Parser { toks, pos: 0, codes: vec![Default::default()], current: 0, loops: 0, in_def: false, nesting: 0 };
+/// `floor` is the lowest native stack address the parser's recursion may reach.
+pub fn parse(toks: Vec<Token>, floor: usize) -> Result<Program, PyError> {
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        codes: vec![Default::default()],
+        current: 0,
+        loops: 0,
+        in_def: false,
+        nesting: 0,
+        floor,
+    };
     let mut body = Vec::new();
     while p.peek() != &Tok::Eof {
         if p.eat_op("\n") || p.peek() == &Tok::Newline {
@@ -517,7 +527,7 @@ impl Parser {
         #[cfg(test)]
         super::stack_probe::mark();
         self.nesting += 1;
-        if self.nesting > MAX_NESTING {
+        if self.nesting > MAX_NESTING || super::interp::stack_here() < self.floor {
             let (line, col) = self.here();
             return Err(too_deep(line, col));
         }

@@ -21,7 +21,8 @@ fn on_stack<T: Send + 'static>(bytes: usize, f: impl FnOnce() -> T + Send + 'sta
 }
 
 fn outcome(source: String) -> (Option<(String, String, u32)>, Vec<String>) {
-    let report = on_stack(SMALL_STACK, move || run(&source)).expect("no panic, no stack overflow");
+    let report = on_stack(SMALL_STACK, move || run_with_stack(&source, SMALL_STACK / 4 * 3))
+        .expect("no panic, no stack overflow");
     (report.error.map(|e| (e.kind, e.message, e.line)), report.output)
 }
 
@@ -121,7 +122,7 @@ fn stack_use(source: String) -> usize {
         let top = 0u8;
         let top = std::ptr::addr_of!(top) as usize;
         stack_probe::reset();
-        let report = run(&source);
+        let report = run_with_stack(&source, 48 << 20);
         (stack_probe::used_below(top), report.error.map(|e| e.kind))
     })
     .expect("ran")
@@ -178,7 +179,7 @@ fn measure_stack_need() {
 fn the_deepest_allowed_scripts_fit_the_measured_stack() {
     for source in deepest_scripts() {
         let shown: String = source.chars().take(50).collect();
-        let report = on_stack(RECURSION_STACK, move || run(&source)).expect("fits");
+        let report = on_stack(RECURSION_STACK, move || run_with_stack(&source, RECURSION_STACK / 4 * 3)).expect("fits");
         if let Some(e) = report.error {
             assert_eq!(
                 (e.kind.as_str(), e.message.as_str()),
@@ -190,12 +191,32 @@ fn the_deepest_allowed_scripts_fit_the_measured_stack() {
     // CPython 3.11: 1,000 frames in all, the module's included.
     let depth = |n: usize| {
         let source = format!("def f(n):\n    if n == 0:\n        return 0\n    return 1 + f(n - 1)\nprint(f({n}))\n");
-        on_stack(RECURSION_STACK, move || run(&source)).expect("fits")
+        on_stack(RECURSION_STACK, move || run_with_stack(&source, RECURSION_STACK / 4 * 3)).expect("fits")
     };
     assert_eq!(depth(998).output, ["998"]);
     let e = depth(999).error.expect("too deep");
     assert_eq!(
         (e.kind.as_str(), e.message.as_str(), e.line),
         ("RecursionError", "maximum recursion depth exceeded", 4)
+    );
+}
+
+#[test]
+fn whatever_the_stack_deep_scripts_end_in_recursion_error_not_overflow() {
+    // The stack budget stops recursion before the counts do: a 1,000-frame recursion,
+    // 200 brackets and 500 terms on threads of 256 KB told to use 192 KB.
+    let small = 256 * 1024;
+    for source in deepest_scripts() {
+        let shown: String = source.chars().take(50).collect();
+        let trace = on_stack(small, move || run_with_stack(&source, small / 4 * 3)).expect("no overflow");
+        if let Some(e) = trace.error {
+            assert_eq!(e.kind, "RecursionError", "{shown:?}");
+        }
+    }
+    let deep = "def f(n):\n    return f(n + 1)\nf(0)\n";
+    let e = on_stack(small, move || run_with_stack(deep, small / 4 * 3)).expect("no overflow").error.expect("an error");
+    assert_eq!(
+        (e.kind.as_str(), e.message.as_str(), e.line),
+        ("RecursionError", "maximum recursion depth exceeded", 2)
     );
 }
