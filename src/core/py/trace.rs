@@ -139,7 +139,7 @@ pub struct Trace {
 
 /// Heap items and their refs `Trace::report` materializes before it stops (and says
 /// `truncated`).
-pub const REPORT_ITEMS: usize = 200_000;
+pub const REPORT_ITEMS: usize = 100_000;
 
 /// Characters of a repr in a view (the drawing shows 59 and an ellipsis).
 const VIEW_REPR: usize = 60;
