@@ -727,7 +727,11 @@ impl Interp {
                 }
                 for (t, item) in targets.iter().zip(items) {
                     self.incref(item);
-                    self.assign(t, item, at)?;
+                    // Nested targets recurse: counted like any nesting.
+                    self.enter(at.line, at.col)?;
+                    let r = self.assign(t, item, at);
+                    self.native -= 1;
+                    r?;
                 }
                 self.decref(v);
                 Ok(())
@@ -836,7 +840,10 @@ impl Interp {
             }
             Target::Tuple(targets) => {
                 for t in targets {
-                    self.delete(t, s)?;
+                    self.enter(s.line, s.col)?;
+                    let r = self.delete(t, s);
+                    self.native -= 1;
+                    r?;
                 }
                 Ok(())
             }

@@ -220,3 +220,12 @@ fn whatever_the_stack_deep_scripts_end_in_recursion_error_not_overflow() {
         ("RecursionError", "maximum recursion depth exceeded", 2)
     );
 }
+
+#[test]
+fn nested_targets_unpack_and_delete_within_the_stack() {
+    let n = 150;
+    let target = format!("{}a{}", "(".repeat(n), ",)".repeat(n));
+    let value = format!("{}1{}", "[".repeat(n), "]".repeat(n));
+    prints(format!("{target} = {value}\nprint(a)\n"), &["1"]);
+    prints(format!("a = 1\ndel {}a{}\nprint(2)\n", "(".repeat(n), ",)".repeat(n)), &["2"]);
+}
