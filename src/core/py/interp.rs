@@ -149,6 +149,15 @@ const CONTENT: u8 = 2;
 /// more (1,000 frames: 1.6 MB on x86-64 release): give it with `run_with_stack`.
 pub const DEFAULT_STACK: usize = 512 * 1024;
 
+/// Stack the Python worker gives a script in the browser. What runs out there first is not
+/// the wasm stack (1 MiB) but V8's own native stack of the worker (about 984 KB, which a
+/// page cannot raise), and V8's baseline code takes up to about 2.5 times more of it per
+/// level than the wasm stack measures: a fresh worker died at 400 frames of a function
+/// with a loop and an `if` under the 512 KB budget. So the budget is a quarter MiB:
+/// about 200–300 Python frames, ending in `RecursionError`, never in a dead worker. The
+/// bytecode VM (no native recursion per Python call) will lift this to CPython's 1,000.
+pub const BROWSER_STACK: usize = 256 * 1024;
+
 /// Runs `source` and records every step, within `DEFAULT_STACK` of native stack.
 #[must_use]
 pub fn run(source: &str) -> Trace {
@@ -879,9 +888,20 @@ impl Interp {
         #[cfg(test)]
         super::stack_probe::mark();
         self.native += 1;
-        if self.native > LIMITS.native || stack_here() < self.floor {
+        if self.native > LIMITS.native {
             self.native -= 1;
             return Err(PyError::at("RecursionError", "maximum recursion depth exceeded", line, col));
+        }
+        if stack_here() < self.floor {
+            self.native -= 1;
+            // Not CPython's limit: say so, rather than pass it off as Python's.
+            let frames = self.frames.len();
+            let why = if frames > 1 {
+                format!("ThreadLab's stack ran out at {frames} frames, before CPython's limit of 1000")
+            } else {
+                "this nests too deeply for ThreadLab's stack".to_owned()
+            };
+            return Err(PyError::at("RecursionError", &format!("maximum recursion depth exceeded ({why})"), line, col));
         }
         Ok(())
     }

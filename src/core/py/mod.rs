@@ -15,7 +15,7 @@ mod parser;
 mod render;
 mod trace;
 
-pub use interp::{run, run_with_stack, Limits, DEFAULT_STACK, LIMITS};
+pub use interp::{run, run_with_stack, Limits, BROWSER_STACK, DEFAULT_STACK, LIMITS};
 pub use trace::{bench_scripts, BenchScript, FrameView, HeapItem, Report, StepView, Trace, VarView, REPORT_ITEMS};
 
 use serde::{Deserialize, Serialize};
