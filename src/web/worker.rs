@@ -149,7 +149,10 @@ extern "C" {
 fn python(source: &str) {
     match PythonJob::of(source) {
         PythonJob::Run => {
-            let traced = FromWorker::Traced { trace: Box::new(py::run_with_stack(source, py::BROWSER_STACK)) };
+            let began = now_ms();
+            let mut trace = py::run_with_stack(source, py::BROWSER_STACK);
+            trace.run_ms = Some(now_ms() - began);
+            let traced = FromWorker::Traced { trace: Box::new(trace) };
             match serde_wasm_bindgen::to_value(&traced) {
                 // The page would have to hold it all, in its own memory: a script must not
                 // be able to make the page run out of it.

@@ -219,7 +219,7 @@ pub fn run_with_stack(source: &str, stack_bytes: usize) -> Trace {
         Ok(_) => None,
         Err(e) => Some(e),
     };
-    Trace { output: it.output, error, truncated: it.truncated, steps: it.steps }
+    Trace { output: it.output, error, truncated: it.truncated, run_ms: None, steps: it.steps }
 }
 
 /// The native stack pointer, near enough: the address of a local. Stacks grow down, on

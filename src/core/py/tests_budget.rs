@@ -21,8 +21,11 @@ fn measure(name: &str, source: &str, report: bool) -> Measured {
     let run_ms = t.elapsed().as_secs_f64() * 1e3;
     let rendered_run = work::take();
     let t = Instant::now();
-    let report =
-        if report { trace.report() } else { Report { output: vec![], steps: vec![], error: None, truncated: false } };
+    let report = if report {
+        trace.report()
+    } else {
+        Report { output: vec![], steps: vec![], error: None, truncated: false, run_ms: None }
+    };
     let report_ms = t.elapsed().as_secs_f64() * 1e3;
     let rendered_report = work::take();
     let recorded = trace.recorded_ids();

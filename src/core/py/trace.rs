@@ -57,6 +57,9 @@ pub struct Report {
     /// Steps beyond a budget (snapshots, recorded changes, materialized objects) ran
     /// but are not here.
     pub truncated: bool,
+    /// How long the run and its recording took where it ran (the Python worker), in ms;
+    /// `None` where nobody timed it.
+    pub run_ms: Option<f64>,
 }
 
 /// Type names by index (`ObjRec::ty`).
@@ -134,6 +137,9 @@ pub struct Trace {
     pub error: Option<PyError>,
     /// Steps beyond a recording budget ran but were not recorded.
     pub truncated: bool,
+    /// Set by whoever ran it with a clock at hand (the Python worker): see [`Report::run_ms`].
+    #[serde(default)]
+    pub run_ms: Option<f64>,
     pub(super) steps: Vec<Delta>,
 }
 
@@ -197,7 +203,7 @@ impl Trace {
             }
             steps.push(view);
         }
-        Report { output: self.output.clone(), steps, error: self.error.clone(), truncated }
+        Report { output: self.output.clone(), steps, error: self.error.clone(), truncated, run_ms: self.run_ms }
     }
 }
 
@@ -291,6 +297,7 @@ impl State {
 }
 
 /// One heap size for `inspector.ms_per_1k_steps`.
+#[derive(Serialize)]
 pub struct BenchScript {
     pub name: &'static str,
     /// Builds the heap (one step).
