@@ -61,7 +61,7 @@ pub async fn download(result: &RunResult, format: Format, svg: Option<Element>) 
     let name = export::file_name(result, format.extension());
     match format {
         Format::Json => {
-            let value = crate::web::api::to_js(result).map_err(describe)?;
+            let value = crate::web::js::to_js(result).map_err(describe)?;
             let text = js_sys::JSON::stringify_with_replacer_and_space(&value, &JsValue::NULL, &JsValue::from(2))
                 .map_err(describe)?;
             save_text(&name, "application/json", &String::from(text))
