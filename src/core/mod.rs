@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod export;
+pub mod form;
 pub mod gil;
 pub mod kernel;
 pub mod layout;

@@ -1,7 +1,8 @@
 //! `window.threadlab`: the automation API for tests, benchmarks and course authors.
 //! `www/main.js` puts [`start`]'s handle behind `window.threadlab.run`; see README.
 
-use crate::core::config::RawValue;
+use crate::core::config::{self, RawValue};
+use crate::core::form::Origin;
 use crate::web::app::{App, AppProps};
 use crate::web::js::{field, raw_config, to_js};
 use crate::web::lab::Lab;
@@ -23,9 +24,11 @@ impl Api {
     /// `Error` whose message says what was wrong with the config or the engine.
     pub fn run(&self, config: JsValue) -> Promise {
         let lab = self.lab.clone();
-        let raw = raw_config(&config);
+        // The API's edge: a request is checked here, field by field, before the lab sees it.
+        let checked = config::validate(&raw_config(&config), lab.limits());
         wasm_bindgen_futures::future_to_promise(async move {
-            match lab.run(&raw).await {
+            let config = checked.map_err(|errors| js_sys::Error::new(&lab.reject(errors).message()))?;
+            match lab.run(config, Origin::Api).await {
                 Ok(result) => to_js(&*result),
                 Err(e) => Err(js_sys::Error::new(&e.message()).into()),
             }
