@@ -6,6 +6,7 @@ pub mod form;
 pub mod gil;
 pub mod kernel;
 pub mod layout;
+pub mod live;
 pub mod memory;
 pub mod permalink;
 pub mod protocol;

@@ -5,7 +5,6 @@ pub mod differences;
 pub mod export;
 pub mod heartbeat;
 pub mod inspector;
-pub mod live;
 pub mod memory;
 pub mod python;
 pub mod state;
@@ -13,7 +12,9 @@ pub mod timeline;
 
 use crate::core::config::{BadKind, RunConfig, Variant, Workload, CONFIRM_FREEZE_MS};
 use crate::core::form::{self, Asked, Origin, Request};
+use crate::core::live::LiveFeed;
 use crate::core::permalink;
+use crate::web::engines::Progress;
 use crate::web::lab::{Lab, LabEvent};
 use state::{Action, State};
 use std::rc::Rc;
@@ -60,7 +61,7 @@ pub fn app(props: &AppProps) -> Html {
 
     // Everything the lab does (for the Run button or the API) reaches the page here. A
     // run's progress goes to the live feed, which only the timeline reads, at its own pace.
-    let feed = use_memo((), |()| live::LiveFeed::default());
+    let feed = use_memo((), |()| LiveFeed::default());
     {
         let dispatcher = state.dispatcher();
         let feed = feed.clone();
@@ -69,7 +70,12 @@ pub fn app(props: &AppProps) -> Html {
             move |_| {
                 lab.listen(Rc::new(move |event: LabEvent| match event {
                     LabEvent::Began { run, started_at } => feed.begin(run, started_at),
-                    LabEvent::Progress { run, progress } => feed.record(run, progress),
+                    LabEvent::Progress { run, progress: Progress::Started { id, lane, at } } => {
+                        feed.started(run, id, lane, at);
+                    }
+                    LabEvent::Progress { run, progress: Progress::Ended { id, lane, at } } => {
+                        feed.ended(run, id, lane, at)
+                    }
                     event => dispatcher.dispatch(Action::Lab(event)),
                 }));
             }

@@ -13,7 +13,7 @@ use yew::Reducible;
 /// How many finished runs the page remembers.
 pub const HISTORY: usize = 200;
 
-/// The run in progress; its tasks are in the [`super::live::LiveFeed`].
+/// The run in progress; its tasks are in the [`crate::core::live::LiveFeed`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Live {
     pub run: u32,

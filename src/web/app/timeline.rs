@@ -3,11 +3,11 @@
 //! waiting for the GIL, waiting on I/O), all panels on one time scale.
 
 use super::export::{self, Format};
-use super::live::{Feed, LiveFeed};
 use super::state::{slot, Action, State};
 use crate::core::config::{Engine, RunConfig, Variant, Workload};
 use crate::core::gil::{Segment, SegmentState};
 use crate::core::layout::axis_ticks;
+use crate::core::live::{Feed, LiveFeed};
 use crate::core::timeline::{
     coalesce, format_ms, max_concurrency, speedup, time_in, RunResult, TaskRecord, TaskStatus,
 };
