@@ -9,6 +9,7 @@ pub mod layout;
 pub mod live;
 pub mod memory;
 pub mod permalink;
+pub mod presets;
 pub mod protocol;
 pub mod py;
 pub mod python;

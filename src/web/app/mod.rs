@@ -54,7 +54,7 @@ pub fn app(props: &AppProps) -> Html {
         state.notice = link.notice();
         state
     });
-    let script = use_state(|| link_value("script").unwrap_or_else(|| inspector::PRESETS[0].1.to_owned()));
+    let script = use_state(|| link_value("script").unwrap_or_else(|| crate::core::presets::PRESETS[0].1.to_owned()));
     // ?embed=1: a compact page for an iframe in a course site.
     let embedded = link_value("embed").as_deref() == Some("1");
     let show_embed = use_state(|| false);
