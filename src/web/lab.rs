@@ -429,7 +429,7 @@ impl Lab {
             }
         };
         let records = output.stamps.into_iter().map(|s| relative(s, started_at)).collect();
-        let mut result = RunResult::new(run, &config, self.cores, started_at, setup_ms, records);
+        let mut result = RunResult::new(run, config, self.cores, started_at, setup_ms, records);
         result.longest_frame_gap_ms = frame_gap;
         result.gil_switches = output.gil_switches;
         result.crashes = output.crashes;

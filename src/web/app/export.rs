@@ -80,15 +80,15 @@ pub async fn download(result: &RunResult, format: Format, svg: Option<Element>) 
 }
 
 fn caption(result: &RunResult) -> String {
-    let size = match result.workload {
-        crate::core::config::Workload::Io => format!("{} ms wait", result.duration_ms),
-        crate::core::config::Workload::Cpu => format!("{} work units", result.units),
+    let size = match result.config.workload {
+        crate::core::config::Workload::Io => format!("{} ms wait", result.config.duration_ms),
+        crate::core::config::Workload::Cpu => format!("{} work units", result.config.units),
     };
     format!(
         "ThreadLab · {} · {} × {} {} · wall {} · {} cores",
-        result.variant.label(),
+        result.variant().label(),
         result.tasks.len(),
-        result.workload.label(),
+        result.config.workload.label(),
         size,
         format_ms(result.wall_ms),
         result.cores

@@ -82,13 +82,13 @@ impl State {
     /// The latest run of `variant` on `workload`.
     #[must_use]
     pub fn latest(&self, variant: Variant, workload: Workload) -> Option<&Rc<RunResult>> {
-        self.history.iter().rev().find(|r| r.variant == variant && r.workload == workload)
+        self.history.iter().rev().find(|r| r.variant() == variant && r.config.workload == workload)
     }
 
     /// The latest `variant` run that did the same work as `config`.
     #[must_use]
     pub fn latest_same_work(&self, variant: Variant, config: &RunConfig) -> Option<&Rc<RunResult>> {
-        self.history.iter().rev().find(|r| r.variant == variant && r.config().same_work(config))
+        self.history.iter().rev().find(|r| r.variant() == variant && r.config.same_work(config))
     }
 
     /// The latest main-thread run that did the same work as `config`: the baseline of speed-ups.
@@ -154,7 +154,7 @@ impl State {
             LabEvent::Finished { result, .. } => {
                 self.live = None;
                 self.preparing = None;
-                let variant = result.variant;
+                let variant = result.variant();
                 self.last[variant.index()] = Some(result.clone());
                 if self.history.len() >= HISTORY {
                     self.history.remove(0);
