@@ -14,5 +14,6 @@ pub mod protocol;
 pub mod py;
 pub mod python;
 pub mod race;
+pub mod runs;
 pub mod task;
 pub mod timeline;

@@ -1,17 +1,15 @@
 //! The page's state: one reducer, one [`Action`] enum; a thin wrapper around what core decides
 //! ([`crate::core::form`]: the form, its edits, asking before a freeze).
 
-use crate::core::config::{Engine, FieldError, RunConfig, Variant, Workload};
+use crate::core::config::{Engine, FieldError, RunConfig, Variant};
 pub use crate::core::form::{Confirm, Edit, Form};
 use crate::core::memory::MemoryResult;
 use crate::core::race::RaceResult;
+use crate::core::runs::Runs;
 use crate::core::timeline::RunResult;
 use crate::web::lab::{LabEvent, StartCosts};
 use std::rc::Rc;
 use yew::Reducible;
-
-/// How many finished runs the page remembers.
-pub const HISTORY: usize = 200;
 
 /// The run in progress; its tasks are in the [`crate::core::live::LiveFeed`].
 #[derive(Clone, Debug, PartialEq)]
@@ -26,11 +24,9 @@ pub struct State {
     pub errors: Vec<FieldError>,
     pub preparing: Option<Engine>,
     pub live: Option<Live>,
-    /// The last finished run of each set-up, in [`Variant::ALL`] order.
-    pub last: [Option<Rc<RunResult>>; 4],
-    /// Every finished run, oldest first (the latest [`HISTORY`]): the evidence the
-    /// differences table and the speed-ups draw on.
-    pub history: Vec<Rc<RunResult>>,
+    /// The last finished run of each set-up, and the history the differences table and the
+    /// speed-ups draw their evidence from.
+    pub runs: Runs,
     /// Why an engine is unavailable, in [`Engine::ALL`] order.
     pub engine_errors: [Option<String>; 3],
     pub notice: Option<String>,
@@ -52,8 +48,7 @@ impl State {
             errors: Vec::new(),
             preparing: None,
             live: None,
-            last: [None, None, None, None],
-            history: Vec::new(),
+            runs: Runs::default(),
             engine_errors: [None, None, None],
             notice: None,
             confirm: None,
@@ -66,7 +61,7 @@ impl State {
 
     #[must_use]
     pub fn last_of(&self, variant: Variant) -> Option<&Rc<RunResult>> {
-        self.last[variant.index()].as_ref()
+        self.runs.last_of(variant)
     }
 
     #[must_use]
@@ -77,24 +72,6 @@ impl State {
     #[must_use]
     pub fn error_for(&self, field: &str) -> Option<&str> {
         self.errors.iter().find(|e| e.field == field).map(|e| e.message.as_str())
-    }
-
-    /// The latest run of `variant` on `workload`.
-    #[must_use]
-    pub fn latest(&self, variant: Variant, workload: Workload) -> Option<&Rc<RunResult>> {
-        self.history.iter().rev().find(|r| r.variant() == variant && r.config.workload == workload)
-    }
-
-    /// The latest `variant` run that did the same work as `config`.
-    #[must_use]
-    pub fn latest_same_work(&self, variant: Variant, config: &RunConfig) -> Option<&Rc<RunResult>> {
-        self.history.iter().rev().find(|r| r.variant() == variant && r.config.same_work(config))
-    }
-
-    /// The latest main-thread run that did the same work as `config`: the baseline of speed-ups.
-    #[must_use]
-    pub fn sequential_for(&self, config: &RunConfig) -> Option<&Rc<RunResult>> {
-        self.latest_same_work(Variant::Main, config)
     }
 }
 
@@ -154,12 +131,7 @@ impl State {
             LabEvent::Finished { result, .. } => {
                 self.live = None;
                 self.preparing = None;
-                let variant = result.variant();
-                self.last[variant.index()] = Some(result.clone());
-                if self.history.len() >= HISTORY {
-                    self.history.remove(0);
-                }
-                self.history.push(result);
+                self.runs.record(result);
             }
             LabEvent::Failed { message } => {
                 self.live = None;

@@ -76,7 +76,7 @@ pub fn timelines(props: &TimelinesProps) -> Html {
         (l, feed, now)
     });
     let live_elapsed = live.as_ref().map_or(0.0, |(_, feed, now)| feed.started_at.map_or(0.0, |s| (now - s).max(0.0)));
-    let scale = state.last.iter().flatten().map(|r| r.wall_ms).fold(live_elapsed, f64::max).max(100.0);
+    let scale = state.runs.lasts().map(|r| r.wall_ms).fold(live_elapsed, f64::max).max(100.0);
     let on_export = use_callback(props.state.clone(), |(variant, format): (Variant, Format), state| {
         let Some(result) = state.last_of(variant).cloned() else { return };
         let svg = web_sys::window()
@@ -479,7 +479,7 @@ fn stats(state: &State, variant: Variant, workload: Option<Workload>, live: bool
     let Some(result) = state.last_of(variant) else { return html! {} };
     let records: &[TaskRecord] = &result.tasks;
     let key = variant.key();
-    let baseline = state.sequential_for(&result.config);
+    let baseline = state.runs.sequential_for(&result.config);
     let speed = match (variant, baseline.and_then(|seq| speedup(seq.wall_ms, result.wall_ms))) {
         (Variant::Main, _) => {
             html! { <span class="stat"><span class="k">{"speed-up"}</span><span class="v">{"1.00× (baseline)"}</span></span> }
