@@ -31,7 +31,7 @@ mod tests {
     #[test]
     fn every_example_runs_without_error_and_prints_what_cpython_prints() {
         for ((name, source), expected) in PRESETS.iter().zip(CPYTHON_OUTPUT) {
-            let report = crate::core::py::run(source);
+            let report = crate::core::py::run(source).report();
             assert!(report.error.is_none(), "{name}: {:?}", report.error);
             assert!(!report.truncated, "{name}");
             assert!(!report.steps.is_empty(), "{name}: nothing to step through");

@@ -47,7 +47,7 @@ impl Api {
                 return Err(js_sys::Error::new("refcount(source) takes the script as a string.").into());
             };
             match lab.python(&source).await {
-                Ok(trace) => to_js(&*trace),
+                Ok(trace) => to_js(&trace.report()),
                 Err(message) => Err(js_sys::Error::new(&message).into()),
             }
         })

@@ -4,6 +4,7 @@
 
 use crate::core::gil::Gil;
 use crate::core::protocol::{FromWorker, PythonJob, Role, TaskSpec, ToWorker};
+use crate::core::py;
 use crate::core::task::{self, GilSeat};
 use crate::web::clock::{block_ms, now_ms};
 #[cfg(feature = "threads")]
@@ -148,7 +149,10 @@ extern "C" {
 fn python(source: &str) {
     match PythonJob::of(source) {
         PythonJob::Run => {
-            let traced = FromWorker::Traced { trace: Box::new(crate::core::py::run(source)) };
+            let began = now_ms();
+            let mut trace = py::run_with_stack(source, py::BROWSER_STACK);
+            trace.run_ms = Some(now_ms() - began);
+            let traced = FromWorker::Traced { trace: Box::new(trace) };
             match serde_wasm_bindgen::to_value(&traced) {
                 // The page would have to hold it all, in its own memory: a script must not
                 // be able to make the page run out of it.

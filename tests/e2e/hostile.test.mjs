@@ -66,6 +66,44 @@ for (const [name, source] of Object.entries(HOSTILE)) {
   });
 }
 
+test("the interpreter itself answers the hostile scripts as Python would, in the worker", async () => {
+  // Not the worker's safety net: each of these ends in a Python error with its line, or runs.
+  const expected = {
+    "( ×1000": ["SyntaxError", /^too many nested parentheses$/],
+    "[ ×1000": ["SyntaxError", /^too many nested parentheses$/],
+    "{1: ×1000": ["SyntaxError", /^too many nested parentheses$/],
+    "a + a + … 20,000 terms": ["RecursionError", /^maximum recursion depth exceeded during compilation$/],
+  };
+  for (const [name, [kind, message]] of Object.entries(expected)) {
+    const { ok, rejected } = await refcount(HOSTILE[name]);
+    assert.ok(ok, `${name}: answered, not ${rejected}`);
+    assert.equal(ok.error?.kind, kind, name);
+    assert.match(ok.error.message, message, name);
+  }
+  // Recursion past what the browser's stack holds is Python's RecursionError, saying so,
+  // not a dead worker (V8's native stack of a worker is about 1 MB).
+  for (const body of ["    return f(n + 1)\n", "    for i in range(1):\n        if True:\n            return [[f(n + 1)]][0][0]\n"]) {
+    const { ok, rejected } = await refcount(`def f(n):\n${body}f(0)\n`);
+    assert.ok(ok, `deep recursion answered, not ${rejected}`);
+    assert.equal(ok.error?.kind, "RecursionError");
+    assert.match(ok.error.message, /^maximum recursion depth exceeded/);
+  }
+  // Issue 12, item 2: scripts whose cost grew with the heap now end in well under a second
+  // (budgets, not the clock, are asserted: the machine is shared).
+  const budgeted = {
+    "x = [x] 500 times": "x = []\nfor i in range(500):\n    x = [x]\n",
+    "s = s + 1000 chars, 100,000 times": "s = ''\nfor i in range(100000):\n    s = s + '" + "y".repeat(1000) + "'\n",
+    "print a 100,000-item list 30,000 times": "x = [0] * 100000\nfor i in range(30000):\n    print(x)\n",
+  };
+  for (const [name, source] of Object.entries(budgeted)) {
+    const began = Date.now();
+    const { ok, rejected } = await refcount(source);
+    console.log(`${name}: ${Date.now() - began} ms, error ${JSON.stringify(ok?.error ?? rejected)}`);
+    assert.ok(ok, `${name}: answered, not ${rejected}`);
+  }
+  await notebookStillRuns();
+});
+
 test("the page is never handed a record too big for it: the script gets a message instead", async () => {
   // A 20,000-item list in every one of 1,000 recorded steps: with a snapshot of the whole heap
   // per step that is over 100 MB, which the worker declines to send (the page would have to

@@ -3,7 +3,7 @@
 
 use super::state::State;
 use crate::core::presets::PRESETS;
-use crate::core::py::{HeapItem, Report, StepView};
+use crate::core::py::{HeapItem, StepView, Trace};
 use crate::core::race::Variant as RaceVariant;
 use crate::web::lab::Lab;
 use std::rc::Rc;
@@ -38,7 +38,7 @@ pub fn inspector(props: &InspectorProps) -> Html {
         let on_change = props.on_change.clone();
         use_effect_with((*source).clone(), move |s| on_change.emit(s.clone()));
     }
-    let report = use_state(|| None::<Rc<Report>>);
+    let report = use_state(|| None::<Rc<Trace>>);
     let index = use_state(|| 0usize);
     // A script runs in ThreadLab's Python worker, off the page's thread: `running` while
     // it does, `failure` when the worker crashed or ran out of time.
@@ -55,7 +55,7 @@ pub fn inspector(props: &InspectorProps) -> Html {
         move |target: fn(Option<usize>, usize) -> usize| {
             let last = |steps: usize| steps.saturating_sub(1);
             if let Some(r) = &*report {
-                index.set(target(Some(*index), r.steps.len()).min(last(r.steps.len())));
+                index.set(target(Some(*index), r.len()).min(last(r.len())));
                 return;
             }
             if *running {
@@ -75,7 +75,7 @@ pub fn inspector(props: &InspectorProps) -> Html {
                 }
                 match outcome {
                     Ok(r) => {
-                        index.set(target(None, r.steps.len()).min(last(r.steps.len())));
+                        index.set(target(None, r.len()).min(last(r.len())));
                         report.set(Some(r));
                     }
                     Err(message) => failure.set(Some(message)),
@@ -142,9 +142,13 @@ pub fn inspector(props: &InspectorProps) -> Html {
             }
         });
     }
-    let current: Option<&StepView> = report.as_ref().and_then(|r| r.steps.get(*index));
-    let previous: Option<&StepView> = report.as_ref().and_then(|r| index.checked_sub(1).and_then(|i| r.steps.get(i)));
-    let at_end = report.as_ref().is_some_and(|r| *index + 1 >= r.steps.len());
+    // A trace records what each step changed; the step shown (and the one before, for what
+    // changed) is rebuilt from it here, so a run costs what its steps changed, not its heap.
+    let current: Option<StepView> = report.as_ref().and_then(|r| r.view(*index));
+    let previous: Option<StepView> = report.as_ref().and_then(|r| index.checked_sub(1).and_then(|i| r.view(i)));
+    let current = current.as_ref();
+    let previous = previous.as_ref();
+    let at_end = report.as_ref().is_some_and(|r| *index + 1 >= r.len());
     let error = report.as_ref().and_then(|r| r.error.clone()).filter(|_| at_end);
     let lines = source.lines().count().max(1);
     let highlight = current.map(|s| s.line);
@@ -160,7 +164,7 @@ pub fn inspector(props: &InspectorProps) -> Html {
         (Some(r), Some(s)) => format!(
             "Step {} of {}{} · line {}",
             *index + 1,
-            r.steps.len(),
+            r.len(),
             if r.truncated { "+ (only the first steps are recorded)" } else { "" },
             s.line
         ),
