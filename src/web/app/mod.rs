@@ -10,7 +10,7 @@ pub mod python;
 pub mod state;
 pub mod timeline;
 
-use crate::core::config::{BadKind, RunConfig, Variant, Workload, CONFIRM_FREEZE_MS};
+use crate::core::config::{BadKind, RunConfig, Variant, Workload};
 use crate::core::form::{self, Asked, Origin, Request};
 use crate::core::live::LiveFeed;
 use crate::core::permalink;
@@ -169,7 +169,7 @@ pub fn app(props: &AppProps) -> Html {
         }
     });
     // autorun=1: run the linked experiment once the page is up — unless it would freeze the
-    // page longer than CONFIRM_FREEZE_MS: a link must not be able to lock up the tab it opens.
+    // page longer than `config::CONFIRM_FREEZE_MS`: a link must not be able to lock up the tab it opens.
     // Then the page says why and asks, as for a click on Run.
     {
         let (start, state, lab) = (start.clone(), state.clone(), lab.clone());
@@ -177,9 +177,10 @@ pub fn app(props: &AppProps) -> Html {
         use_effect_with((), move |()| {
             if autorun {
                 let variants = vec![state.form.variant()];
-                let freeze_ms = state.form.freeze_ms(&variants, lab.ms_per_unit, lab.limits()).unwrap_or(0.0);
-                if freeze_ms > CONFIRM_FREEZE_MS {
-                    state.dispatch(Action::Notice(form::autorun_notice(freeze_ms, state.notice.as_deref())));
+                if let Request::Ask(confirm) =
+                    state.form.request(&variants, Asked::ByLink, lab.ms_per_unit, lab.limits())
+                {
+                    state.dispatch(Action::Notice(form::autorun_notice(confirm.freeze_ms, state.notice.as_deref())));
                 }
                 start.emit((variants, Asked::ByLink));
             }
