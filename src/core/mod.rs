@@ -2,14 +2,18 @@
 
 pub mod config;
 pub mod export;
+pub mod form;
 pub mod gil;
 pub mod kernel;
 pub mod layout;
+pub mod live;
 pub mod memory;
 pub mod permalink;
+pub mod presets;
 pub mod protocol;
 pub mod py;
 pub mod python;
 pub mod race;
+pub mod runs;
 pub mod task;
 pub mod timeline;

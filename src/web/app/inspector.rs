@@ -2,31 +2,13 @@
 //! see objects freed at zero and cycles leak; and the refcount race, run on real threads.
 
 use super::state::State;
+use crate::core::presets::PRESETS;
 use crate::core::py::{HeapItem, StepView, Trace};
 use crate::core::race::Variant as RaceVariant;
 use crate::web::lab::Lab;
 use std::rc::Rc;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
-
-pub const PRESETS: [(&str, &str); 4] = [
-    (
-        "The notebook's example",
-        "a = [1, 2, 3]  # A list is created, ref count = 1\nb = a          # Now both `a` and `b` point to the same list, ref count = 2\ndel a          # `a` is deleted, ref count = 1\ndel b          # `b` is deleted, ref count = 0 -> object is destroyed\n",
-    ),
-    (
-        "A function call",
-        "import sys\ndata = [10, 20]\n\ndef show(x):\n    y = x\n    print(sys.getrefcount(data))\n    return y\n\nkept = show(data)\ndel kept\nprint(sys.getrefcount(data))\n",
-    ),
-    (
-        "One object twice in a list",
-        "import sys\nitem = [\"shared\"]\npair = [item, item]\nprint(sys.getrefcount(item))\ndel item\nprint(pair)\npair.pop()\npair.pop()\n",
-    ),
-    (
-        "A reference cycle",
-        "import gc\na = []\na.append(a)   # the list refers to itself\ndel a         # count 1, but nothing can reach it: leaked\nprint(gc.collect())  # the cycle collector finds and frees it\n",
-    ),
-];
 
 #[derive(Properties, PartialEq)]
 pub struct InspectorProps {
