@@ -8,6 +8,11 @@ import { ARTIFACTS, BASE_URL, expectNoProblems, useLab } from "./harness.mjs";
 
 const lab = useLab();
 
+// What a test measured, for the log. Not console.log: node 20's test runner reads a test
+// file's stdout as its own serialized stream, and raw lines with multi-byte characters
+// (this file's ×, …) broke it once in CI ("Unable to deserialize cloned data").
+const note = (line) => process.stderr.write(`# ${line.replace(/[^\x20-\x7e]/g, "?")}\n`);
+
 // The worker's test hooks (src/core/protocol.rs): it panics, or never answers, on exactly
 // these scripts. A crash no fix of the interpreter can take away.
 const CRASH = "# threadlab-test: crash the Python worker";
@@ -55,7 +60,7 @@ test("a script that crashes the Python worker gets a message; the next script an
 for (const [name, source] of Object.entries(HOSTILE)) {
   test(`the hostile script ${name} gets an answer or a message, never a dead page`, async () => {
     const outcome = await refcount(source);
-    console.log(`${name}: ${outcome.ok ? `answered, error: ${JSON.stringify(outcome.ok.error)}` : `rejected: ${outcome.rejected}`}`);
+    note(`${name}: ${outcome.ok ? `answered, error: ${JSON.stringify(outcome.ok.error)}` : `rejected: ${outcome.rejected}`}`);
     if (outcome.ok) {
       // The interpreter copes: then it says what CPython would, or runs it.
       assert.ok(outcome.ok.error === null || outcome.ok.error.message.length > 0);
@@ -98,7 +103,7 @@ test("the interpreter itself answers the hostile scripts as Python would, in the
   for (const [name, source] of Object.entries(budgeted)) {
     const began = Date.now();
     const { ok, rejected } = await refcount(source);
-    console.log(`${name}: ${Date.now() - began} ms, error ${JSON.stringify(ok?.error ?? rejected)}`);
+    note(`${name}: ${Date.now() - began} ms, error ${JSON.stringify(ok?.error ?? rejected)}`);
     assert.ok(ok, `${name}: answered, not ${rejected}`);
   }
   await notebookStillRuns();
@@ -113,7 +118,7 @@ test("the page is never handed a record too big for it: the script gets a messag
       (ok) => ({ steps: ok.steps.length, json_bytes: JSON.stringify(ok).length }),
       (e) => ({ rejected: String(e && e.message) }),
     ), "x = [0] * 20000\nfor i in range(2000):\n    y = i\n");
-  console.log(`big record: ${JSON.stringify(outcome)}`);
+  note(`big record: ${JSON.stringify(outcome)}`);
   if (outcome.rejected) {
     assert.match(outcome.rejected, /^The script (ran, but its step-by-step record is too big to show \(over 32 MB\)|took longer than \d+ s)/);
   } else {
@@ -164,7 +169,7 @@ test("the timings of ThreadLab's Python worker (reported, not asserted)", async 
     const device = await window.threadlab.device();
     return { median_ms: ms[5], min_ms: ms[0], start_ms: device.python_worker_ms, memory_bytes: device.python_worker_memory_bytes };
   }, NOTEBOOK);
-  console.log(`python worker: notebook example run-to-result median ${times.median_ms.toFixed(2)} ms (min ${times.min_ms.toFixed(2)}), ` +
+  note(`python worker: notebook example run-to-result median ${times.median_ms.toFixed(2)} ms (min ${times.min_ms.toFixed(2)}), ` +
     `worker start ${times.start_ms?.toFixed(1)} ms, memory ${times.memory_bytes} bytes`);
   assert.ok(times.median_ms > 0);
 });
