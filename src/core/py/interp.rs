@@ -215,10 +215,7 @@ pub fn run_with_stack(source: &str, stack_bytes: usize) -> Trace {
         it.consts.insert(key.clone(), id);
         it.constants.insert(id);
     }
-    let error = match it.exec_block(&program.body) {
-        Ok(_) => None,
-        Err(e) => Some(e),
-    };
+    let error = it.exec_block(&program.body).err();
     Trace { output: it.output, error, truncated: it.truncated, run_ms: None, steps: it.steps }
 }
 
