@@ -109,6 +109,9 @@ const SLICES_PER_CLOCK_LOOK: u32 = 4;
 /// # Errors
 /// `Err` when the task was stopped at the deadline, with the segments recorded until then
 /// (and no result).
+///
+/// # Panics
+/// When `spec` is a bad task of kind [`BadKind::Panic`]: on purpose, halfway.
 pub fn execute_until(
     spec: &TaskSpec,
     gil: Option<GilSeat<'_>>,

@@ -155,6 +155,7 @@ fn calibrate() -> f64 {
 impl Lab {
     #[must_use]
     pub fn new(isolated: bool) -> Rc<Lab> {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // finite and ≥ 1; `as` saturates
         let cores = web_sys::window()
             .map(|w| w.navigator().hardware_concurrency())
             .filter(|c| c.is_finite() && *c >= 1.0)
