@@ -186,6 +186,7 @@ pub fn execute_until(
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // Native only, like every test here: clippy.toml's wasm rules do not apply.
 mod tests {
     use super::*;
     use std::cell::Cell;

@@ -2,6 +2,8 @@
 //! and strings have budgets, and the record is compact. Asserted on work done (ids
 //! recorded, characters rendered), which does not depend on the machine; times printed.
 
+#![allow(clippy::disallowed_types)] // Native only, like every test here: clippy.toml's wasm rules do not apply.
+
 use super::render::work;
 use super::*;
 use std::time::Instant;
