@@ -75,7 +75,7 @@ pub fn equivalent(config: &RunConfig) -> String {
 }
 
 fn seconds(ms: u32) -> String {
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{}", ms / 1000)
     } else {
         format!("{}", f64::from(ms) / 1000.0)

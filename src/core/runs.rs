@@ -112,7 +112,7 @@ mod tests {
     fn history_keeps_the_latest_runs_and_the_last_of_each_set_up_outlives_it() {
         let mut runs = Runs::default();
         runs.record(result(0, Variant::Processes, Workload::Io, 100));
-        for run in 1..=HISTORY as u32 {
+        for run in 1..=u32::try_from(HISTORY).expect("a short history") {
             runs.record(result(run, Variant::Main, Workload::Io, 100));
         }
         assert_eq!(runs.history().len(), HISTORY);

@@ -342,7 +342,7 @@ mod tests {
         let cfg = RunConfig {
             engine: Engine::Threads,
             gil: false,
-            bad_task: Some(crate::core::config::BadTask { id: 1, kind: crate::core::config::BadKind::Hang }),
+            bad_task: Some(BadTask { id: 1, kind: crate::core::config::BadKind::Hang }),
             ..RunConfig::notebook_preset()
         };
         let mut r = RunResult::new(3, cfg, 2, 1e12, 5.0, vec![task(0, 0, 1.0, 3001.0)]);

@@ -97,6 +97,9 @@ impl Api {
 
     /// What this device allows, how fast it is, and what starting workers cost:
     /// `{cores, ms_per_unit, max_units, ..., thread_pool_ms, processes_ms, ...}`.
+    ///
+    /// # Errors
+    /// Only if serde_wasm_bindgen could not convert it.
     pub fn device(&self) -> Result<JsValue, JsValue> {
         #[derive(Serialize)]
         struct Device {

@@ -8,11 +8,13 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 /// `config[name]` as a [`RawValue`].
+#[must_use]
 pub fn field(config: &JsValue, name: &str) -> RawValue {
     raw_value(&Reflect::get(config, &name.into()).unwrap_or(JsValue::UNDEFINED))
 }
 
 /// A JavaScript value as a [`RawValue`]: what it is, never trusted.
+#[must_use]
 pub fn raw_value(value: &JsValue) -> RawValue {
     if value.is_undefined() {
         RawValue::Missing
@@ -73,6 +75,9 @@ pub fn raw_config(config: &JsValue) -> RawConfig {
 }
 
 /// A value as plain JSON-compatible JS (objects, arrays, numbers, strings; no Maps).
+///
+/// # Errors
+/// When serde_wasm_bindgen cannot represent `value`.
 pub fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())

@@ -119,8 +119,10 @@ pub struct Lab {
     pub cores: u32,
     /// Why the threads engine cannot run on this page, if it cannot.
     pub threads_unavailable: Option<String>,
-    listener: RefCell<Option<Rc<dyn Fn(LabEvent)>>>,
+    listener: RefCell<Option<Listener>>,
 }
+
+type Listener = Rc<dyn Fn(LabEvent)>;
 
 /// How long a run waits for the page to draw it as live: two frames take ~33 ms, but a
 /// hidden tab draws none.
@@ -153,6 +155,7 @@ fn calibrate() -> f64 {
 impl Lab {
     #[must_use]
     pub fn new(isolated: bool) -> Rc<Lab> {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // finite and ≥ 1; `as` saturates
         let cores = web_sys::window()
             .map(|w| w.navigator().hardware_concurrency())
             .filter(|c| c.is_finite() && *c >= 1.0)

@@ -215,10 +215,7 @@ pub fn run_with_stack(source: &str, stack_bytes: usize) -> Trace {
         it.consts.insert(key.clone(), id);
         it.constants.insert(id);
     }
-    let error = match it.exec_block(&program.body) {
-        Ok(_) => None,
-        Err(e) => Some(e),
-    };
+    let error = it.exec_block(&program.body).err();
     Trace { output: it.output, error, truncated: it.truncated, run_ms: None, steps: it.steps }
 }
 
@@ -631,6 +628,7 @@ impl Interp {
                     let next = match self.kind(seq) {
                         Kind::List(items) | Kind::Tuple(items) => items.get(i).map_or(Next::End, |id| Next::Held(*id)),
                         Kind::Range(start, stop, step) => {
+                            #[allow(clippy::cast_possible_wrap)] // `i` counts this range's items: far below 2^63
                             let v = start + step * i as i64;
                             if (*step > 0 && v < *stop) || (*step < 0 && v > *stop) {
                                 Next::Int(v)
@@ -795,7 +793,7 @@ impl Interp {
                 }
                 Ok(())
             }
-            _ => {
+            Shape::Other => {
                 self.decref(v);
                 err("TypeError", format!("'{}' object does not support item assignment", self.type_name(o)), at)
             }
@@ -837,7 +835,7 @@ impl Interp {
                         }
                         None => err("KeyError", self.repr_msg(k), index),
                     },
-                    _ => err(
+                    Shape::Other => err(
                         "TypeError",
                         format!("'{}' object does not support item deletion", self.type_name(o)),
                         index,

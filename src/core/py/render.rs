@@ -29,7 +29,7 @@ impl Node<'_> {
         match self {
             Node::List(v) | Node::Tuple(v) | Node::DictFlat(v) => v[i],
             Node::Dict(p) => {
-                if i % 2 == 0 {
+                if i.is_multiple_of(2) {
                     p[i / 2].0
                 } else {
                     p[i / 2].1
@@ -177,23 +177,6 @@ pub fn render<'a>(node: impl Fn(usize) -> Node<'a>, root: usize, max_chars: usiz
     Rendered { cut: !full && !too_deep, too_deep, chars: out.chars, text: out.text }
 }
 
-/// Characters rendered on this thread, for tests that assert on work done.
-#[cfg(test)]
-pub mod work {
-    use std::cell::Cell;
-
-    thread_local!(static CHARS: Cell<usize> = const { Cell::new(0) });
-
-    pub fn add(n: usize) {
-        CHARS.with(|c| c.set(c.get() + n));
-    }
-
-    /// Characters rendered since the last call.
-    pub fn take() -> usize {
-        CHARS.with(|c| c.replace(0))
-    }
-}
-
 /// `n` in decimal, written into `buf` without allocating.
 fn int_text(n: i64, buf: &mut [u8; 20]) -> &str {
     let mut v = n.unsigned_abs();
@@ -211,4 +194,21 @@ fn int_text(n: i64, buf: &mut [u8; 20]) -> &str {
         buf[i] = b'-';
     }
     std::str::from_utf8(&buf[i..]).unwrap_or("?")
+}
+
+/// Characters rendered on this thread, for tests that assert on work done.
+#[cfg(test)]
+pub mod work {
+    use std::cell::Cell;
+
+    thread_local!(static CHARS: Cell<usize> = const { Cell::new(0) });
+
+    pub fn add(n: usize) {
+        CHARS.with(|c| c.set(c.get() + n));
+    }
+
+    /// Characters rendered since the last call.
+    pub fn take() -> usize {
+        CHARS.with(|c| c.replace(0))
+    }
 }

@@ -2,6 +2,8 @@
 //! and strings have budgets, and the record is compact. Asserted on work done (ids
 //! recorded, characters rendered), which does not depend on the machine; times printed.
 
+#![allow(clippy::disallowed_types)] // Native only, like every test here: clippy.toml's wasm rules do not apply.
+
 use super::render::work;
 use super::*;
 use std::time::Instant;
@@ -129,15 +131,14 @@ fn a_trace_crosses_as_json_and_views_match_the_report() {
 #[ignore = "a measurement: ms per 1,000 recorded steps on a small and a large heap"]
 fn ms_per_1k_steps() {
     let time = |source: &str| {
-        let best = (0..5)
+        (0..5)
             .map(|_| {
                 let t = Instant::now();
                 let trace = run(source);
                 (t.elapsed().as_secs_f64() * 1e3, trace)
             })
             .min_by(|a, b| a.0.total_cmp(&b.0))
-            .expect("runs");
-        best
+            .expect("runs")
     };
     for b in bench_scripts() {
         let (setup_ms, _) = time(&b.setup);

@@ -2,6 +2,8 @@
 //! with a small native stack, so an unbounded recursion fails here instead of passing
 //! on a large default stack by luck. Expected kinds and messages are CPython 3.11's.
 
+#![allow(clippy::disallowed_methods)] // Native only, like every test here: clippy.toml's wasm rules do not apply.
+
 use super::stack_probe;
 use super::*;
 

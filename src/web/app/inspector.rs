@@ -397,7 +397,7 @@ fn race(props: &RaceProps) -> Html {
     let row = |variant: RaceVariant, name: &str, what: &str| {
         let r = props.state.races.iter().find(|r| r.variant == variant);
         html! {
-            <tr data-testid={format!("race-{}", name)}>
+            <tr data-testid={format!("race-{name}")}>
                 <th scope="row">{name}<span class="what">{what}</span></th>
                 {match r {
                     Some(r) => html!{ <>

@@ -74,7 +74,7 @@ pub fn app(props: &AppProps) -> Html {
                         feed.started(run, id, lane, at);
                     }
                     LabEvent::Progress { run, progress: Progress::Ended { id, lane, at } } => {
-                        feed.ended(run, id, lane, at)
+                        feed.ended(run, id, lane, at);
                     }
                     event => dispatcher.dispatch(Action::Lab(event)),
                 }));

@@ -75,6 +75,7 @@ impl State {
     }
 }
 
+#[must_use]
 pub fn slot(engine: Engine) -> usize {
     Engine::ALL.iter().position(|e| *e == engine).unwrap_or(0)
 }

@@ -218,8 +218,8 @@ impl Processes {
                     return Err("The processes stopped answering.".into());
                 }
                 let now = now_ms();
-                for lane in 0..busy.len() {
-                    if let Some((id, sent)) = busy[lane].filter(|(_, sent)| now >= sent + timeout) {
+                for (lane, slot) in busy.iter_mut().enumerate() {
+                    if let Some((id, sent)) = slot.filter(|(_, sent)| now >= sent + timeout) {
                         let _ = sent;
                         collector.fail(id, TaskStatus::Timeout, now, sink);
                         crashes.push(Crash {
@@ -228,7 +228,7 @@ impl Processes {
                                 "task {id} did not return within {timeout} ms: process {lane} was terminated"
                             ),
                         });
-                        busy[lane] = None;
+                        *slot = None;
                         self.replace(lane)?;
                     }
                 }
