@@ -4,6 +4,8 @@
 //!
 //! `cargo run --profile native-bench --example kernel_speed`
 
+#![allow(clippy::disallowed_types)] // A native example: std's clock works here.
+
 use std::time::Instant;
 use threadlab::core::kernel;
 

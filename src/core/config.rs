@@ -206,6 +206,15 @@ impl RunConfig {
         }
     }
 
+    /// The same work on `variant`'s engine and GIL, as validation would give it (the main
+    /// thread has one worker).
+    #[must_use]
+    pub fn on(&self, variant: Variant) -> RunConfig {
+        let engine = variant.engine();
+        let workers = if engine == Engine::Main { 1 } else { self.workers };
+        RunConfig { engine, gil: variant.gil(), workers, ..self.clone() }
+    }
+
     /// Which of the compared set-ups this run is.
     #[must_use]
     pub fn variant(&self) -> Variant {

@@ -28,7 +28,7 @@ pub struct EngineInfo {
     /// How many lanes a run had, said with what they are ("2 threads, 1 process").
     pub workers_word: fn(u32) -> String,
     /// Its part of the Python equivalent: how the tasks are called (see [`python::equivalent`]).
-    pub python: fn(&RunConfig, &Parts) -> String,
+    pub python: fn(&RunConfig, &Parts<'_>) -> String,
     /// Whether its Python runs under `if __name__ == "__main__":` (indented).
     pub python_main_guard: bool,
 }

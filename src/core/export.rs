@@ -50,10 +50,10 @@ pub fn csv(result: &RunResult) -> String {
             out,
             "{},{},{},{},{},{},{},{:.3},{:.3},{:.3},{},{},{},{status},{checked}",
             result.run,
-            result.variant.key(),
-            result.workload.key(),
-            result.workers,
-            result.gil,
+            result.variant().key(),
+            result.config.workload.key(),
+            result.config.workers,
+            result.config.gil,
             task.id,
             task.lane,
             task.start_ms,
@@ -70,7 +70,7 @@ pub fn csv(result: &RunResult) -> String {
 /// The download's name: `threadlab-run3-threads-io.csv`.
 #[must_use]
 pub fn file_name(result: &RunResult, extension: &str) -> String {
-    format!("threadlab-run{}-{}-{}.{extension}", result.run, result.variant.key(), result.workload.key())
+    format!("threadlab-run{}-{}-{}.{extension}", result.run, result.variant().key(), result.config.workload.key())
 }
 
 #[cfg(test)]
@@ -103,7 +103,7 @@ mod tests {
             gil: true,
             ..RunConfig::notebook_preset()
         };
-        RunResult::new(4, &config, 2, 0.0, 0.0, tasks)
+        RunResult::new(4, config, 2, 0.0, 0.0, tasks)
     }
 
     #[test]

@@ -71,6 +71,7 @@ pub fn expected(task_id: u32, units: u32) -> u64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_types)] // Native only, like every test here: clippy.toml's wasm rules do not apply.
 mod tests {
     use super::*;
 

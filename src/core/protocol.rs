@@ -82,7 +82,7 @@ pub enum ToWorker {
 
 /// The record of one Python run the worker sends back: the one type to change when the
 /// interpreter's output changes shape.
-pub type Trace = py::Report;
+pub type Trace = py::Trace;
 
 /// A script that makes the Python worker panic on purpose (a trap, like any bug that
 /// aborts the instance): the end-to-end tests need a crash that no fix to the

@@ -12,7 +12,7 @@ pub struct Parts<'a> {
 
 /// The main thread's Python: the tasks one after the other.
 #[must_use]
-pub fn sequential(config: &RunConfig, p: &Parts) -> String {
+pub fn sequential(config: &RunConfig, p: &Parts<'_>) -> String {
     let (import, task_def, call, n) = (p.import, p.task_def, p.call, config.tasks);
     let mut py = String::new();
     let _ = writeln!(py, "{import}\n\n{task_def}");
@@ -24,7 +24,7 @@ pub fn sequential(config: &RunConfig, p: &Parts) -> String {
 
 /// The threads engine's Python: `threading`, or a thread pool when there are fewer threads than tasks.
 #[must_use]
-pub fn threads(config: &RunConfig, p: &Parts) -> String {
+pub fn threads(config: &RunConfig, p: &Parts<'_>) -> String {
     let (import, task_def, call, n) = (p.import, p.task_def, p.call, config.tasks);
     let mut py = String::new();
     if config.gil {
@@ -53,7 +53,7 @@ pub fn threads(config: &RunConfig, p: &Parts) -> String {
 
 /// The processes engine's Python: a `multiprocessing.Pool`, under the main guard.
 #[must_use]
-pub fn processes(config: &RunConfig, p: &Parts) -> String {
+pub fn processes(config: &RunConfig, p: &Parts<'_>) -> String {
     let (import, task_def, call, n) = (p.import, p.task_def, p.call, config.tasks);
     let mut py = String::new();
     let _ = writeln!(py, "{import}\nimport multiprocessing\n\n{task_def}");
@@ -99,7 +99,7 @@ pub fn equivalent(config: &RunConfig) -> String {
 }
 
 fn seconds(ms: u32) -> String {
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{}", ms / 1000)
     } else {
         format!("{}", f64::from(ms) / 1000.0)

@@ -187,6 +187,7 @@ pub fn result(config: RaceConfig, shared: &Shared, elapsed_ms: f64) -> RaceResul
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, clippy::disallowed_types)] // Native only, like every test here: clippy.toml's wasm rules do not apply.
 mod tests {
     use super::*;
 

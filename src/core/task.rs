@@ -109,6 +109,9 @@ const SLICES_PER_CLOCK_LOOK: u32 = 4;
 /// # Errors
 /// `Err` when the task was stopped at the deadline, with the segments recorded until then
 /// (and no result).
+///
+/// # Panics
+/// When `spec` is a bad task of kind [`BadKind::Panic`]: on purpose, halfway.
 pub fn execute_until(
     spec: &TaskSpec,
     gil: Option<GilSeat<'_>>,
@@ -183,6 +186,7 @@ pub fn execute_until(
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // Native only, like every test here: clippy.toml's wasm rules do not apply.
 mod tests {
     use super::*;
     use std::cell::Cell;

@@ -67,25 +67,16 @@ pub fn time_in(segments: &[Segment], state: SegmentState) -> f64 {
     segments.iter().filter(|s| s.state == state).fold(0.0, |total, s| total + (s.end_ms - s.start_ms))
 }
 
-/// The result of a run, as the API returns it and the page draws it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// The result of a run, as the page draws it. The API's JSON (see README) writes the
+/// config's fields at the top level, `tasks` as `tasks_requested`, and adds the `variant`.
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunResult {
     /// The run's number on this page (1, 2, …).
     pub run: u32,
-    pub engine: Engine,
-    pub workload: Workload,
-    pub tasks_requested: u32,
-    pub duration_ms: u32,
-    pub units: u32,
-    pub workers: u32,
-    pub gil: bool,
-    pub switch_interval_ms: f64,
-    pub bad_task: Option<BadTask>,
-    pub timeout_ms: u32,
+    /// The request this result answers.
+    pub config: RunConfig,
     /// What crashed or timed out during the run, and where.
     pub crashes: Vec<Crash>,
-    /// Which compared set-up ran ("main", "threads_gil", "threads_free", "processes").
-    pub variant: Variant,
     /// How many times a GIL passed from one thread to another during the run.
     pub gil_switches: u64,
     pub cores: u32,
@@ -102,12 +93,69 @@ pub struct RunResult {
     pub tasks: Vec<TaskRecord>,
 }
 
+/// [`RunResult`] as the API and the JSON download give it, fields in this order.
+#[derive(Serialize)]
+struct RunResultJson<'a> {
+    run: u32,
+    engine: Engine,
+    workload: Workload,
+    tasks_requested: u32,
+    duration_ms: u32,
+    units: u32,
+    workers: u32,
+    gil: bool,
+    switch_interval_ms: f64,
+    bad_task: Option<BadTask>,
+    timeout_ms: u32,
+    crashes: &'a [Crash],
+    /// Which compared set-up ran ("main", "threads_gil", "threads_free", "processes").
+    variant: Variant,
+    gil_switches: u64,
+    cores: u32,
+    wall_ms: f64,
+    busy_ms: f64,
+    setup_ms: f64,
+    longest_frame_gap_ms: Option<f64>,
+    started_at: f64,
+    tasks: &'a [TaskRecord],
+}
+
+impl Serialize for RunResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let c = &self.config;
+        RunResultJson {
+            run: self.run,
+            engine: c.engine,
+            workload: c.workload,
+            tasks_requested: c.tasks,
+            duration_ms: c.duration_ms,
+            units: c.units,
+            workers: c.workers,
+            gil: c.gil,
+            switch_interval_ms: c.switch_interval_ms,
+            bad_task: c.bad_task,
+            timeout_ms: c.timeout_ms,
+            crashes: &self.crashes,
+            variant: c.variant(),
+            gil_switches: self.gil_switches,
+            cores: self.cores,
+            wall_ms: self.wall_ms,
+            busy_ms: self.busy_ms,
+            setup_ms: self.setup_ms,
+            longest_frame_gap_ms: self.longest_frame_gap_ms,
+            started_at: self.started_at,
+            tasks: &self.tasks,
+        }
+        .serialize(serializer)
+    }
+}
+
 impl RunResult {
     /// Assembles a result from records in ms relative to the run's start.
     #[must_use]
     pub fn new(
         run: u32,
-        config: &RunConfig,
+        config: RunConfig,
         cores: u32,
         started_at: f64,
         setup_ms: f64,
@@ -116,18 +164,8 @@ impl RunResult {
         tasks.sort_by_key(|t| t.id);
         RunResult {
             run,
-            engine: config.engine,
-            workload: config.workload,
-            tasks_requested: config.tasks,
-            duration_ms: config.duration_ms,
-            units: config.units,
-            workers: config.workers,
-            gil: config.gil,
-            switch_interval_ms: config.switch_interval_ms,
-            bad_task: config.bad_task,
-            timeout_ms: config.timeout_ms,
+            config,
             crashes: Vec::new(),
-            variant: config.variant(),
             gil_switches: 0,
             cores,
             wall_ms: wall_ms(&tasks),
@@ -139,28 +177,17 @@ impl RunResult {
         }
     }
 
-    /// The request this result answers (for comparing like with like).
+    /// Which of the compared set-ups ran.
     #[must_use]
-    pub fn config(&self) -> RunConfig {
-        RunConfig {
-            engine: self.engine,
-            workload: self.workload,
-            tasks: self.tasks_requested,
-            duration_ms: self.duration_ms,
-            units: self.units,
-            workers: self.workers,
-            gil: self.gil,
-            switch_interval_ms: self.switch_interval_ms,
-            bad_task: self.bad_task,
-            timeout_ms: self.timeout_ms,
-        }
+    pub fn variant(&self) -> Variant {
+        self.config.variant()
     }
 
     /// Lanes drawn: as many as workers, at least as many as the highest lane used.
     #[must_use]
     pub fn lane_count(&self) -> u32 {
         let used = self.tasks.iter().map(|t| t.lane + 1).max().unwrap_or(0);
-        used.max(self.workers.min(self.tasks_requested)).max(1)
+        used.max(self.config.workers.min(self.config.tasks)).max(1)
     }
 }
 
@@ -298,7 +325,7 @@ mod tests {
         let cfg = RunConfig { engine: Engine::Processes, workers: 4, tasks: 3, ..RunConfig::notebook_preset() };
         let r = RunResult::new(
             1,
-            &cfg,
+            cfg.clone(),
             2,
             1e12,
             5.0,
@@ -307,7 +334,60 @@ mod tests {
         assert_eq!(r.tasks.iter().map(|t| t.id).collect::<Vec<_>>(), [0, 1, 2]);
         assert_eq!(r.lane_count(), 3);
         assert_eq!(r.wall_ms, 6.0);
-        assert_eq!(r.config(), cfg);
+        assert_eq!(r.config, cfg);
+    }
+
+    #[test]
+    fn a_result_s_json_keeps_the_shape_the_readme_documents() {
+        let cfg = RunConfig {
+            engine: Engine::Threads,
+            gil: false,
+            bad_task: Some(BadTask { id: 1, kind: crate::core::config::BadKind::Hang }),
+            ..RunConfig::notebook_preset()
+        };
+        let mut r = RunResult::new(3, cfg, 2, 1e12, 5.0, vec![task(0, 0, 1.0, 3001.0)]);
+        r.crashes.push(Crash { lane: 1, message: "timeout".into() });
+        let json = serde_json::to_value(&r).unwrap();
+        let keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut expected = [
+            "run",
+            "engine",
+            "workload",
+            "tasks_requested",
+            "duration_ms",
+            "units",
+            "workers",
+            "gil",
+            "switch_interval_ms",
+            "bad_task",
+            "timeout_ms",
+            "crashes",
+            "variant",
+            "gil_switches",
+            "cores",
+            "wall_ms",
+            "busy_ms",
+            "setup_ms",
+            "longest_frame_gap_ms",
+            "started_at",
+            "tasks",
+        ];
+        expected.sort_unstable();
+        assert_eq!(keys, expected);
+        assert_eq!(json["engine"], "threads");
+        assert_eq!(json["workload"], "io");
+        assert_eq!(json["tasks_requested"], 2);
+        assert_eq!(json["duration_ms"], 3000);
+        assert_eq!(json["workers"], 2);
+        assert_eq!(json["gil"], false);
+        assert_eq!(json["switch_interval_ms"], 5.0);
+        assert_eq!(json["bad_task"], serde_json::json!({"id": 1, "kind": "hang"}));
+        assert_eq!(json["timeout_ms"], 5000);
+        assert_eq!(json["variant"], "threads_free");
+        assert_eq!(json["crashes"], serde_json::json!([{"lane": 1, "message": "timeout"}]));
+        assert_eq!(json["longest_frame_gap_ms"], serde_json::Value::Null);
+        assert_eq!(json["tasks"][0]["end_ms"], 3001.0);
+        assert_eq!(json["tasks"].as_array().unwrap().len(), 1);
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! `window.threadlab`: the automation API for tests, benchmarks and course authors.
 //! `www/main.js` puts [`start`]'s handle behind `window.threadlab.run`; see README.
 
-use crate::core::config::{RawConfig, RawValue};
+use crate::core::config::{self, RawValue};
+use crate::core::form::Origin;
 use crate::web::app::{App, AppProps};
+use crate::web::js::{field, raw_config, to_js};
 use crate::web::lab::Lab;
-use js_sys::{Promise, Reflect};
+use js_sys::Promise;
 use serde::Serialize;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -16,86 +18,17 @@ pub struct Api {
     lab: Rc<Lab>,
 }
 
-fn field(config: &JsValue, name: &str) -> RawValue {
-    raw_value(&Reflect::get(config, &name.into()).unwrap_or(JsValue::UNDEFINED))
-}
-
-/// A JavaScript value as a [`RawValue`]: what it is, never trusted.
-fn raw_value(value: &JsValue) -> RawValue {
-    if value.is_undefined() {
-        RawValue::Missing
-    } else if let Some(n) = value.as_f64() {
-        RawValue::Number(n)
-    } else if let Some(s) = value.as_string() {
-        RawValue::Text(s)
-    } else if value.is_null() {
-        RawValue::Other("null".into())
-    } else if let Some(b) = value.as_bool() {
-        RawValue::Bool(b)
-    } else if js_sys::Array::is_array(value) {
-        RawValue::Other("a list".into())
-    } else {
-        RawValue::Other("an object".into())
-    }
-}
-
-/// Reads a config object from JavaScript without trusting any of it.
-#[must_use]
-pub fn raw_config(config: &JsValue) -> RawConfig {
-    let config = if config.is_object() { config.clone() } else { JsValue::UNDEFINED };
-    let get = |name| {
-        if config.is_undefined() {
-            RawValue::Missing
-        } else {
-            field(&config, name)
-        }
-    };
-    // `bad_task: {id, kind}`; missing or null means none.
-    let bad_task = if config.is_undefined() {
-        JsValue::UNDEFINED
-    } else {
-        Reflect::get(&config, &"bad_task".into()).unwrap_or(JsValue::UNDEFINED)
-    };
-    // A list is an object to JavaScript, but it has no id or kind: say what shape is expected.
-    let is_record = bad_task.is_object() && !js_sys::Array::is_array(&bad_task);
-    let bad = |name| if is_record { field(&bad_task, name) } else { RawValue::Missing };
-    let bad_task_other = if is_record || bad_task.is_null() || bad_task.is_undefined() {
-        RawValue::Missing
-    } else {
-        raw_value(&bad_task)
-    };
-    RawConfig {
-        engine: get("engine"),
-        workload: get("workload"),
-        tasks: get("tasks"),
-        duration_ms: get("duration_ms"),
-        units: get("units"),
-        workers: get("workers"),
-        gil: get("gil"),
-        switch_interval_ms: get("switch_interval_ms"),
-        bad_task_id: bad("id"),
-        bad_task_kind: bad("kind"),
-        bad_task_other,
-        timeout_ms: get("timeout_ms"),
-    }
-}
-
-/// A value as plain JSON-compatible JS (objects, arrays, numbers, strings; no Maps).
-pub(crate) fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| JsValue::from(js_sys::Error::new(&e.to_string())))
-}
-
 #[wasm_bindgen]
 impl Api {
     /// Runs an experiment; resolves to the result as plain JSON, rejects with an
     /// `Error` whose message says what was wrong with the config or the engine.
     pub fn run(&self, config: JsValue) -> Promise {
         let lab = self.lab.clone();
-        let raw = raw_config(&config);
+        // The API's edge: a request is checked here, field by field, before the lab sees it.
+        let checked = config::validate(&raw_config(&config), lab.limits());
         wasm_bindgen_futures::future_to_promise(async move {
-            match lab.run(&raw).await {
+            let config = checked.map_err(|errors| js_sys::Error::new(&lab.reject(errors).message()))?;
+            match lab.run(config, Origin::Api).await {
                 Ok(result) => to_js(&*result),
                 Err(e) => Err(js_sys::Error::new(&e.message()).into()),
             }
@@ -114,7 +47,7 @@ impl Api {
                 return Err(js_sys::Error::new("refcount(source) takes the script as a string.").into());
             };
             match lab.python(&source).await {
-                Ok(trace) => to_js(&*trace),
+                Ok(trace) => to_js(&trace.report()),
                 Err(message) => Err(js_sys::Error::new(&message).into()),
             }
         })
@@ -164,6 +97,9 @@ impl Api {
 
     /// What this device allows, how fast it is, and what starting workers cost:
     /// `{cores, ms_per_unit, max_units, ..., thread_pool_ms, processes_ms, ...}`.
+    ///
+    /// # Errors
+    /// Only if serde_wasm_bindgen could not convert it.
     pub fn device(&self) -> Result<JsValue, JsValue> {
         #[derive(Serialize)]
         struct Device {

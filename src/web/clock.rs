@@ -46,6 +46,7 @@ pub fn now_ms() -> f64 {
 /// (`Atomics.wait`), which browsers allow in workers only.
 pub fn block_ms(ms: u32) {
     #[cfg(target_feature = "atomics")]
+    #[allow(clippy::disallowed_methods)] // The one sleep: in workers, with atomics (see above).
     std::thread::sleep(std::time::Duration::from_millis(u64::from(ms)));
     // Without shared memory (a page that is not cross-origin isolated) there is no
     // Atomics.wait to sleep on: the wait can only spin.

@@ -1,7 +1,8 @@
 //! The lab: owns the engines and runs one experiment at a time, for the page's Run
 //! button and for `window.threadlab.run` alike, telling the page what happens as it happens.
 
-use crate::core::config::{self, Engine, FieldError, Limits, RawConfig, RawValue, RunConfig};
+use crate::core::config::{self, Engine, FieldError, Limits, RawValue, RunConfig};
+use crate::core::form::Origin;
 use crate::core::kernel;
 use crate::core::memory::{self, MemoryResult};
 use crate::core::plan::relative;
@@ -25,6 +26,7 @@ pub enum LabEvent {
     Started {
         run: u32,
         config: RunConfig,
+        origin: Origin,
     },
     /// The run's clock started, on the shared clock: its tasks are being handed out.
     Began {
@@ -117,8 +119,10 @@ pub struct Lab {
     pub cores: u32,
     /// Why the threads engine cannot run on this page, if it cannot.
     pub threads_unavailable: Option<String>,
-    listener: RefCell<Option<Rc<dyn Fn(LabEvent)>>>,
+    listener: RefCell<Option<Listener>>,
 }
+
+type Listener = Rc<dyn Fn(LabEvent)>;
 
 /// How long a run waits for the page to draw it as live: two frames take ~33 ms, but a
 /// hidden tab draws none.
@@ -151,6 +155,7 @@ fn calibrate() -> f64 {
 impl Lab {
     #[must_use]
     pub fn new(isolated: bool) -> Rc<Lab> {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // finite and ≥ 1; `as` saturates
         let cores = web_sys::window()
             .map(|w| w.navigator().hardware_concurrency())
             .filter(|c| c.is_finite() && *c >= 1.0)
@@ -334,29 +339,33 @@ impl Lab {
         }
     }
 
-    /// Runs one experiment and shows it on the page.
+    /// A request that did not validate at its edge: the page shows the messages by their
+    /// fields, whoever asked. Returns the error to hand back.
+    pub fn reject(&self, errors: Vec<FieldError>) -> RunError {
+        self.emit(LabEvent::Invalid { errors: errors.clone() });
+        RunError::Invalid(errors)
+    }
+
+    /// Runs one experiment, already validated where it was asked for, and shows it on the page.
     ///
     /// # Errors
-    /// [`RunError::Invalid`] for a bad request (one message per field), and
     /// [`RunError::Failed`] when an engine fails. A run requested while another is in
     /// progress waits for it.
-    pub async fn run(self: &Rc<Self>, raw: &RawConfig) -> Result<Rc<RunResult>, RunError> {
-        let config = match config::validate(raw, self.limits()) {
-            Ok(config) => config,
-            Err(errors) => {
-                self.emit(LabEvent::Invalid { errors: errors.clone() });
-                return Err(RunError::Invalid(errors));
-            }
-        };
+    pub async fn run(self: &Rc<Self>, config: RunConfig, origin: Origin) -> Result<Rc<RunResult>, RunError> {
         let mut engines = self.engines.lock().await;
-        let outcome = self.run_valid(&mut engines, config).await;
+        let outcome = self.run_valid(&mut engines, config, origin).await;
         if let Err(message) = &outcome {
             self.emit(LabEvent::Failed { message: message.clone() });
         }
         outcome.map_err(RunError::Failed)
     }
 
-    async fn run_valid(self: &Rc<Self>, engines: &mut Engines, config: RunConfig) -> Result<Rc<RunResult>, String> {
+    async fn run_valid(
+        self: &Rc<Self>,
+        engines: &mut Engines,
+        config: RunConfig,
+        origin: Origin,
+    ) -> Result<Rc<RunResult>, String> {
         let run = self.next_run.replace(self.next_run.get() + 1);
         let plan = Plan::new(run, config.clone());
         self.emit(LabEvent::Preparing { engine: config.engine });
@@ -364,7 +373,7 @@ impl Lab {
         let sink = |progress: Progress| self.emit(LabEvent::Progress { run, progress });
         // The page draws the run as live before its clock starts: drawing it while the tasks
         // run would take a core from them (or, on the main thread, wait until they are done).
-        self.emit(LabEvent::Started { run, config: config.clone() });
+        self.emit(LabEvent::Started { run, config: config.clone(), origin });
         clock::frames(2, PAINT_AT_MOST_MS).await;
         // The last frame before the tasks, so on the main thread the start of the freeze.
         let started_at = now_ms();
@@ -378,7 +387,7 @@ impl Lab {
             None
         };
         let records = output.stamps.into_iter().map(|s| relative(s, started_at)).collect();
-        let mut result = RunResult::new(run, &config, self.cores, started_at, setup_ms, records);
+        let mut result = RunResult::new(run, config, self.cores, started_at, setup_ms, records);
         result.longest_frame_gap_ms = frame_gap;
         result.gil_switches = output.gil_switches;
         result.crashes = output.crashes;

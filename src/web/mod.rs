@@ -7,6 +7,7 @@ pub mod app;
 pub mod clock;
 pub mod engines;
 pub mod heartbeat;
+pub mod js;
 pub mod lab;
 pub mod python;
 pub mod spawn;

@@ -24,6 +24,7 @@ struct Current {
     ready: bool,
 }
 
+#[derive(Default)]
 pub struct PythonWorker {
     current: Option<Current>,
     /// ms from asking for the last worker to its `Ready` (stamped in the worker).
@@ -31,12 +32,6 @@ pub struct PythonWorker {
     /// The worker's memory when it became ready, in bytes.
     pub memory_bytes: Option<f64>,
     mailbox: Mailbox,
-}
-
-impl Default for PythonWorker {
-    fn default() -> Self {
-        PythonWorker { current: None, start_ms: None, memory_bytes: None, mailbox: Mailbox::default() }
-    }
 }
 
 impl PythonWorker {
@@ -143,10 +138,16 @@ extern "C" {
 /// Runs a script of the reference-count inspector and sends its trace back. Whatever
 /// the script does to this instance (a trap, a stack overflow, an endless loop) the
 /// page survives: it terminates this worker and starts another.
+///
+/// # Panics
+/// On purpose, for the tests' crash script ([`crate::core::protocol::CRASH_TEST_SOURCE`]).
 pub fn serve(source: &str) {
     match PythonJob::of(source) {
         PythonJob::Run => {
-            let traced = FromWorker::Traced { trace: Box::new(crate::core::py::run(source)) };
+            let began = now_ms();
+            let mut trace = crate::core::py::run_with_stack(source, crate::core::py::BROWSER_STACK);
+            trace.run_ms = Some(now_ms() - began);
+            let traced = FromWorker::Traced { trace: Box::new(trace) };
             match serde_wasm_bindgen::to_value(&traced) {
                 // The page would have to hold it all, in its own memory: a script must not
                 // be able to make the page run out of it.

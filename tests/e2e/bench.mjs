@@ -13,6 +13,8 @@ const SITE = process.env.THREADLAB_SITE;
 const readJson = (name) => (existsSync(join(ARTIFACTS, name)) ? JSON.parse(readFileSync(join(ARTIFACTS, name), "utf8")) : null);
 const native = readJson("native.json");
 const cpython = readJson("cpython.json");
+// core::py::bench_scripts, written by the xtask: the same scripts as the native measurement.
+const inspectorScripts = readJson("inspector_scripts.json") ?? [];
 
 const browser = await launch();
 // Every file the page and its workers load, for the shipped size.
@@ -79,6 +81,26 @@ for (const [key, engine, gil] of variants.filter(([, engine]) => engine !== "mai
   frames.count += fps.count;
   frames.ms += fps.ms;
 }
+// The inspector: what recording a step costs in the Python worker (`run_ms`, timed there),
+// on a small and a large heap. A step must cost what it changes, so the two should be close.
+const inspector = {};
+for (const { name, setup, full, steps } of inspectorScripts) {
+  const best = async (source) => {
+    let ms = Infinity;
+    // Each round takes a few ms: many of them, so that the best is a quiet one.
+    for (let round = 0; round < (quick ? 5 : 15); round++) {
+      const r = await page.evaluate((s) => window.threadlab.refcount(s), source);
+      if (r.error) throw new Error(`inspector bench script ${name}: ${r.error.kind}: ${r.error.message}`);
+      ms = Math.min(ms, r.run_ms);
+    }
+    return ms;
+  };
+  const [setupMs, fullMs] = [await best(setup), await best(full)];
+  const key = name.startsWith("100 ") ? "small" : "large";
+  inspector[`ms_per_1k_steps_${key}`] = ((fullMs - setupMs) * 1000) / steps;
+  inspector[`${key}_heap`] = name;
+}
+if (inspector.ms_per_1k_steps_small) inspector.large_vs_small = inspector.ms_per_1k_steps_large / inspector.ms_per_1k_steps_small;
 const probe = await page.evaluate(() => window.threadlab.probe());
 const starts = await page.evaluate(() => window.threadlab.device());
 await browser.close();
@@ -133,6 +155,7 @@ const report = {
     wasm_vs_native: native ? native.ms_per_unit / device.ms_per_unit : null,
   },
   size,
+  inspector,
   ui: { fps_during_workers: (frames.count * 1000) / frames.ms, frames: frames.count, ms: frames.ms },
   cpython,
   page_problems: problems,
@@ -152,6 +175,8 @@ const targets = [
   ["kernel.wasm_vs_native", ">=", 0.7],
   ["size.total_gzip_bytes", "<=", 350_000],
   ["ui.fps_during_workers", ">=", 55],
+  // Issue 12: a step costs what it changes, not the heap: 10,000 objects cost about what 100 do.
+  ["inspector.large_vs_small", "<=", 2],
 ].map(([key, op, target]) => {
   const value = get(key);
   const met = typeof value === "number" && (op === ">=" ? value >= target : value <= target);
@@ -183,11 +208,12 @@ const rows = [
   ["size.wasm_gzip_bytes", fmt(size.wasm_gzip_bytes), "—"],
   [`size.total_gzip_bytes (${shipped.length} files)`, fmt(size.total_gzip_bytes), "—"],
   ["ui.fps_during_workers", fmt(report.ui.fps_during_workers, 1), "—"],
+  ["inspector.ms_per_1k_steps: 100 / 10,000 objects", `${fmt(inspector.ms_per_1k_steps_small, 2)} / ${fmt(inspector.ms_per_1k_steps_large, 2)}`, "—"],
 ];
 const w0 = Math.max(...rows.map((r) => r[0].length));
 const w1 = Math.max(...rows.map((r) => r[1].length), "ThreadLab".length);
 console.log(`\nThreadLab benchmark (${cores} cores${quick ? ", quick" : ""}) -> ${join(ARTIFACTS, "report.json")}`);
 console.log(`  ${"".padEnd(w0)}  ${"ThreadLab".padEnd(w1)}  ${cpython ? `CPython ${cpython.python}` : "CPython: not measured"}`);
 for (const [k, v, c] of rows) console.log(`  ${k.padEnd(w0)}  ${v.padEnd(w1)}  ${c}`);
-console.log("\nTargets (issue #7):");
+console.log("\nTargets (issues #7, #12):");
 for (const t of targets) console.log(`  ${t.met ? "met   " : "MISSED"}  ${t.key.padEnd(30)} ${fmt(t.value).padStart(10)}  (target ${t.target})`);

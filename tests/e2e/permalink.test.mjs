@@ -34,6 +34,23 @@ test("autorun=1 runs the linked experiment", async () => {
   assert.equal(await lab.page.locator("[data-testid=panel-threads] [data-testid=bar]").count(), 2);
 });
 
+test("a run from the page leaves the form as typed; a run from the API shows its settings there", async () => {
+  await open("engine=threads&workload=io&tasks=2&duration_ms=50&workers=2&gil=false");
+  // Compare all four ends on processes (with the GIL): the form keeps the set-up chosen.
+  await lab.page.getByTestId("run-all").click();
+  await lab.page.waitForSelector("[data-testid=panel-processes][data-run]");
+  await lab.page.waitForFunction(() => document.querySelector(".app").dataset.busy === "false");
+  assert.equal(await lab.page.getByTestId("engine-threads").isChecked(), true);
+  assert.equal(await lab.page.getByTestId("gil").isChecked(), false);
+  assert.match(await lab.page.evaluate(() => location.search), /engine=threads&.*gil=false/);
+  // An API run is shown in the form, and so in the link.
+  await lab.page.evaluate(() => window.threadlab.run({ engine: "processes", workload: "io", tasks: 3, duration_ms: 20, workers: 3 }));
+  assert.equal(await lab.page.getByTestId("engine-processes").isChecked(), true);
+  assert.equal(await value("Tasks"), "3");
+  assert.equal(await lab.page.getByTestId("gil").isChecked(), true);
+  assert.match(await lab.page.evaluate(() => location.search), /engine=processes&.*tasks=3/);
+});
+
 test("a corrupted link opens a working page and says what it ignored", async () => {
   const bad = ["engine=gpu", "tasks=-3", "tasks=abc", "workers=1e9", "duration_ms=NaN", "gil=maybe", "switch_interval_ms=0",
     "bad=explode", "timeout_ms=5", "panel=nope", "autorun=yes", "colour=red", "tasks=%zz"];

@@ -87,17 +87,21 @@ test("a reference cycle is shown leaked until gc.collect() frees it", async () =
 });
 
 test("the race loses updates without a lock, and never under the GIL or with atomics", async () => {
-  const race = (variant) => lab.page.evaluate((v) => window.threadlab.race({ threads: 2, pairs: 2000000, variant: v }), variant);
+  const race = (variant, pairs = 2000000) => lab.page.evaluate(([v, pairs]) => window.threadlab.race({ threads: 2, pairs, variant: v }), [variant, pairs]);
   for (const variant of ["gil", "atomic"]) {
     const r = await race(variant);
     assert.deepEqual([r.final_count, r.expected_count, r.lost_updates, r.freed_while_referenced], [1, 1, 0, false], variant);
     assert.ok(r.ns_per_op > 0);
   }
-  // Two threads must really overlap for an update to be lost; on a busy machine one
-  // try may not overlap, so up to three tries (a count of tries, not a time limit).
+  // Two threads must really overlap for an update to be lost; on a busy machine a short
+  // race may run its threads one after the other (seen in CI with the load at 7 on 2 cores),
+  // so up to five tries, each longer than the last, up to the 10 million pairs allowed (a
+  // count of tries, not a time limit).
   let lost = 0;
-  for (let i = 0; i < 3 && lost === 0; i++) lost = (await race("plain")).lost_updates;
-  assert.ok(lost > 0, "no update was lost in three plain races on two threads");
+  for (const pairs of [2e6, 4e6, 6e6, 8e6, 1e7]) {
+    if (lost === 0) lost = (await race("plain", pairs)).lost_updates;
+  }
+  assert.ok(lost > 0, "no update was lost in five plain races on two threads");
   const bad = await lab.page.evaluate(() => window.threadlab.race({ threads: 0, pairs: "x", variant: "mutex" }).then(() => "resolved", (e) => e.message));
   assert.match(bad, /Threads must be a whole number from 1 to 16; got 0\. Pairs must be a whole number .* variant must be one of/);
 });

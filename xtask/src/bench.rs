@@ -30,6 +30,8 @@ pub fn command(args: &[String]) -> Result {
         "kernel_speed",
     ]))?;
     std::fs::write(out.join("native.json"), native).map_err(|e| e.to_string())?;
+    let scripts = capture(host_cargo().current_dir(&root).args(["run", "--quiet", "--example", "inspector_scripts"]))?;
+    std::fs::write(out.join("inspector_scripts.json"), scripts).map_err(|e| e.to_string())?;
 
     step("the same experiments in CPython (python3 tests/bench/cpython_bench.py)");
     let mut python = Command::new("python3");

@@ -9,6 +9,10 @@ use std::process::Command;
 /// builds stay on stable (a `[unstable]` table in .cargo/config.toml would apply to both).
 pub const BUILD_STD: [&str; 2] = ["-Z", "build-std=panic_abort,std"];
 
+/// RUSTFLAGS of the build without threads: they replace the atomics flags of
+/// .cargo/config.toml (clippy's check of that build uses them too).
+pub const SINGLE_THREADED_RUSTFLAGS: &str = "-Cdebuginfo=0";
+
 /// wasm-bindgen's options for the shipped glue. The name section (function names for
 /// stack traces, 387 KB of 1.5 MB) is dropped: panics still print their message.
 const GLUE_FLAGS: [&str; 5] =
@@ -51,7 +55,7 @@ pub fn site(root: &Path) -> Result<PathBuf> {
     step("building the app without threads (for pages that are not cross-origin isolated)");
     run(nightly("cargo")
         .current_dir(root)
-        .env("RUSTFLAGS", "-Cdebuginfo=0")
+        .env("RUSTFLAGS", SINGLE_THREADED_RUSTFLAGS)
         .env("CARGO_TARGET_DIR", root.join("target/st"))
         .args(["rustc", "--lib", "--release", "--target", "wasm32-unknown-unknown", "--crate-type", "cdylib"])
         .arg("--no-default-features"))?;

@@ -7,6 +7,7 @@
 
 mod bench;
 mod build;
+mod lint;
 mod serve;
 mod test;
 mod tools;
@@ -20,6 +21,7 @@ cargo xtask <command>
   serve [--port N] [--host ADDR]   install what is missing, build, serve at http://127.0.0.1:8080/
   test                             install what is missing, build, run every test
   bench [--quick]                  measure in headless Chromium; writes target/bench/report.json
+  lint                             cargo fmt --check and clippy (host, wasm32 with and without threads)
   build                            build the release app into target/site/
   dist                             a self-contained dist/ for static hosts (_headers, service worker)
   setup [--browser]                only install what is missing
@@ -38,6 +40,7 @@ fn main() -> ExitCode {
     let outcome = match args.first().map(String::as_str) {
         Some("serve") => serve::command(&args[1..]),
         Some("test") => test::command(&args[1..]),
+        Some("lint") => tools::ensure_lint_tools().and_then(|()| lint::command(&root())),
         Some("bench") => bench::command(&args[1..]),
         Some("build") => tools::ensure_build_tools().and_then(|()| build::site(&root())).map(drop),
         Some("dist") => tools::ensure_build_tools().and_then(|()| build::dist(&root())).map(drop),

@@ -1,16 +1,18 @@
 //! `cargo xtask test`: every test, in a real browser where it matters.
 //!
-//! 1. native `cargo test` of the core and the xtask (stable toolchain);
-//! 2. `wasm-pack test --headless --chrome`: wasm-bindgen tests in Debian's Chromium, then
+//! 1. `cargo fmt --check` and clippy, on the host and for wasm32 with and without threads
+//!    (see [`crate::lint`]): a warning fails the command;
+//! 2. native `cargo test` of the core and the xtask (stable toolchain);
+//! 3. `wasm-pack test --headless --chrome`: wasm-bindgen tests in Debian's Chromium, then
 //!    the same tests with `--firefox` in Debian's Firefox ESR (geckodriver from crates.io);
-//! 3. the release build, served by the same code as `cargo xtask serve`, driven
+//! 4. the release build, served by the same code as `cargo xtask serve`, driven
 //!    end to end by Playwright (`playwright-core` + `/usr/bin/chromium`).
 //!
 //! A browser test that cannot run fails the command: nothing is skipped quietly.
 
 use crate::build::{self, BUILD_STD};
 use crate::tools::{self, host_cargo, nightly, run, CHROMEDRIVER, CHROMIUM, FIREFOX};
-use crate::{root, serve, step, Result};
+use crate::{lint, root, serve, step, Result};
 use std::process::Command;
 use std::time::Instant;
 
@@ -28,8 +30,12 @@ pub fn command(args: &[String]) -> Result {
     };
     timed("install", &mut || {
         tools::ensure_build_tools()?;
+        tools::ensure_lint_tools()?;
         tools::ensure_test_tools()
     })?;
+    for (name, lint) in lint::STEPS {
+        timed(name, &mut || lint(&root))?;
+    }
 
     // Chromium writes profiles and caches under ~/.config and ~/.cache; keep them in target/.
     // Firefox's too, and geckodriver's fresh profile for each session (--profile-root below).
@@ -125,7 +131,7 @@ pub fn command(args: &[String]) -> Result {
 
     step("all tests passed");
     for (name, secs) in times {
-        eprintln!("    {name:<20} {secs:>6.1} s");
+        eprintln!("    {name:<24} {secs:>6.1} s");
     }
     Ok(())
 }

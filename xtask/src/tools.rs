@@ -52,26 +52,44 @@ pub fn nightly(program: &str) -> Command {
 
 fn ensure_nightly() -> Result {
     let sysroot = output(nightly("rustc").args(["--print", "sysroot"]));
-    let ready = sysroot.is_some_and(|s| {
-        let lib = Path::new(&s).join("lib/rustlib");
+    let ready = sysroot.as_ref().is_some_and(|s| {
+        let lib = Path::new(s).join("lib/rustlib");
         lib.join("src/rust/library").exists() && lib.join(WASM_TARGET).exists()
     });
-    if ready {
+    if !ready {
+        // RUSTUP_AUTO_INSTALL=0 on CI: naming a toolchain installs nothing, so install it here.
+        step(&format!("installing Rust {NIGHTLY} with rust-src, clippy and {WASM_TARGET}"));
+        return run(Command::new("rustup").args([
+            "toolchain",
+            "install",
+            NIGHTLY,
+            "--profile",
+            "minimal",
+            "-c",
+            "rust-src",
+            "-c",
+            "clippy",
+            "-t",
+            WASM_TARGET,
+        ]));
+    }
+    // A nightly installed before the lints ran (`cargo xtask test` checks the wasm build
+    // with it) has no clippy: add it.
+    if sysroot.is_some_and(|s| Path::new(&s).join("bin/cargo-clippy").exists()) {
         return Ok(());
     }
-    // RUSTUP_AUTO_INSTALL=0 on CI: naming a toolchain installs nothing, so install it here.
-    step(&format!("installing Rust {NIGHTLY} with rust-src and {WASM_TARGET}"));
-    run(Command::new("rustup").args([
-        "toolchain",
-        "install",
-        NIGHTLY,
-        "--profile",
-        "minimal",
-        "-c",
-        "rust-src",
-        "-t",
-        WASM_TARGET,
-    ]))
+    step(&format!("adding clippy to Rust {NIGHTLY}"));
+    run(Command::new("rustup").args(["component", "add", "clippy", "--toolchain", NIGHTLY]))
+}
+
+/// `cargo fmt` and `cargo clippy` on the host toolchain: a minimal rustup profile has neither.
+fn ensure_host_lints() -> Result {
+    let has = |tool: &str| output(host_cargo().args([tool, "--version"])).is_some();
+    if has("fmt") && has("clippy") {
+        return Ok(());
+    }
+    step("adding rustfmt and clippy to the host toolchain");
+    run(Command::new("rustup").env_remove("RUSTUP_TOOLCHAIN").args(["component", "add", "rustfmt", "clippy"]))
 }
 
 /// The wasm-bindgen version in Cargo.lock: the CLI must be exactly the same.
@@ -174,6 +192,12 @@ fn ensure_npm_packages() -> Result {
 pub fn ensure_build_tools() -> Result {
     ensure_nightly()?;
     ensure_wasm_bindgen()
+}
+
+/// What `cargo xtask lint` needs: rustfmt and clippy on the host, the nightly with clippy.
+pub fn ensure_lint_tools() -> Result {
+    ensure_host_lints()?;
+    ensure_nightly()
 }
 
 /// What the browser tests need on top: wasm-pack, Chromium + ChromeDriver, Firefox ESR +

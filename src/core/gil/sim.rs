@@ -302,7 +302,7 @@ mod tests {
                     (0..1 + rand(5))
                         .map(|_| {
                             if rand(2) == 0 {
-                                Step::Cpu { slices: 1 + rand(300) as u32 }
+                                Step::Cpu { slices: 1 + u32::try_from(rand(300)).expect("below 300") }
                             } else {
                                 Step::Io { us: 1 + rand(20_000) }
                             }

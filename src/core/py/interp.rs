@@ -7,8 +7,9 @@
 
 use super::lexer::tokenize;
 use super::parser::{parse, ConstKey, Expr, ExprKind, Stmt, StmtKind, Target};
+use super::render::{render, Node, Rendered};
+use super::trace::{Delta, FrameView, ObjRec, Trace, VarView, STR_PREFIX, TYPES};
 use super::PyError;
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 
@@ -19,9 +20,38 @@ pub struct Limits {
     pub depth: usize,
     pub objects: usize,
     pub items: usize,
+    /// Nested evaluations and statements at once (see `Interp::enter`).
+    pub native: usize,
+    /// Bytes in one string, and in all live strings together.
+    pub string_bytes: usize,
+    pub strings_total: usize,
+    /// Output kept: lines, and characters in all.
+    pub output_lines: usize,
+    pub output_chars: usize,
+    /// Ids recorded in a trace's deltas (objects, counts, container slots, frame names).
+    pub recorded: usize,
+    /// Objects created over the whole run: ids are never reused, so each costs a slot.
+    pub allocations: usize,
+    /// Items copied, compared or searched (bytes for strings), across the run: a loop
+    /// doing big-container work each time stops well before it could freeze the page.
+    pub work: u64,
 }
 
-pub const LIMITS: Limits = Limits { steps: 100_000, snapshots: 1_000, depth: 100, objects: 100_000, items: 1_000_000 };
+pub const LIMITS: Limits = Limits {
+    steps: 100_000,
+    snapshots: 1_000,
+    depth: 1000,
+    objects: 100_000,
+    items: 1_000_000,
+    native: 6_000,
+    string_bytes: 1 << 20,
+    strings_total: 16 << 20,
+    output_lines: 10_000,
+    output_chars: 1_000_000,
+    recorded: 4_000_000,
+    work: 20_000_000,
+    allocations: 2_000_000,
+};
 
 /// What CPython 3.12+ reports for an immortal object's count (2³² − 1).
 const IMMORTAL_COUNT: u64 = 4_294_967_295;
@@ -63,53 +93,11 @@ struct Frame {
     vars: Vec<(String, Id)>,
 }
 
-/// One object as the inspector draws it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct HeapItem {
-    pub id: usize,
-    #[serde(rename = "type")]
-    pub type_name: String,
-    pub repr: String,
-    pub refcount: u64,
-    pub immortal: bool,
-    /// Reachable from a frame's names; `false` with a count above zero means leaked.
-    pub reachable: bool,
-    /// The objects this one refers to (container slots), for the arrows.
-    pub refs: Vec<usize>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct VarView {
-    pub name: String,
-    pub id: usize,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct FrameView {
-    pub name: String,
-    pub vars: Vec<VarView>,
-}
-
-/// The state after one statement.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct StepView {
-    pub line: u32,
-    pub frames: Vec<FrameView>,
-    pub heap: Vec<HeapItem>,
-    /// Objects freed by this step (their count reached 0, or the cycle collector took them).
-    pub freed: Vec<usize>,
-    /// How many output lines existed after this step.
-    pub output_len: usize,
-}
-
-/// A whole run: `window.threadlab.refcount(source)` returns this as JSON.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Report {
-    pub output: Vec<String>,
-    pub steps: Vec<StepView>,
-    pub error: Option<PyError>,
-    /// Steps beyond the snapshot budget ran but were not recorded.
-    pub truncated: bool,
+#[derive(Clone, Copy)]
+enum Shape {
+    List(usize),
+    Dict,
+    Other,
 }
 
 enum Flow {
@@ -126,19 +114,66 @@ struct Interp {
     immortals: HashMap<ConstKey, Id>,
     builtins: HashMap<&'static str, Id>,
     output: Vec<String>,
-    steps: Vec<StepView>,
+    /// Characters in `output`; once a budget is met, printing stops (`output_stopped`).
+    output_chars: usize,
+    output_stopped: bool,
+    /// Bytes in live strings.
+    string_bytes: usize,
+    /// Where evaluation is, for errors raised deep in the heap (memory budgets).
+    at: (u32, u32),
+    steps: Vec<Delta>,
     freed_now: Vec<Id>,
+    /// Per object: changed since the last step (`COUNT`, `CONTENT`), listed in `dirty`.
+    marks: Vec<u8>,
+    dirty: Vec<Id>,
+    frames_changed: bool,
+    /// Steps are still being recorded (no budget met yet).
+    recording: bool,
+    recorded: usize,
+    constants: HashSet<Id>,
     executed: usize,
+    /// The lowest native stack address nesting may reach (see `run_with_stack`).
+    floor: usize,
+    /// Items copied or compared so far (see `Limits::work`).
+    work: std::cell::Cell<u64>,
+    native: usize,
     live: usize,
     truncated: bool,
 }
 
-/// Runs `source` and records every step.
+const COUNT: u8 = 1;
+const CONTENT: u8 = 2;
+
+/// Native stack `run` lets a script use below its own frame: fits a wasm page's 1 MiB
+/// main-thread stack with room for the page's own frames. Deep Python recursion needs
+/// more (1,000 frames: 1.6 MB on x86-64 release): give it with `run_with_stack`.
+pub const DEFAULT_STACK: usize = 512 * 1024;
+
+/// Stack the Python worker gives a script in the browser. What runs out there first is not
+/// the wasm stack (1 MiB) but V8's own native stack of the worker (about 984 KB, which a
+/// page cannot raise), and V8's baseline code takes up to about 2.5 times more of it per
+/// level than the wasm stack measures: a fresh worker died at 400 frames of a function
+/// with a loop and an `if` under the 512 KB budget. So the budget is a quarter MiB:
+/// about 200–300 Python frames, ending in `RecursionError`, never in a dead worker. The
+/// bytecode VM (no native recursion per Python call) will lift this to CPython's 1,000.
+pub const BROWSER_STACK: usize = 256 * 1024;
+
+/// Runs `source` and records every step, within `DEFAULT_STACK` of native stack.
 #[must_use]
-pub fn run(source: &str) -> Report {
-    let program = match tokenize(source).and_then(parse) {
+pub fn run(source: &str) -> Trace {
+    run_with_stack(source, DEFAULT_STACK)
+}
+
+/// Runs `source` and records every step, using at most about `stack_bytes` of native
+/// stack below this call's frame (pass the thread's stack size minus a margin for the
+/// frames above). Past it, recursion is CPython's `RecursionError`, never an overflow:
+/// in wasm an overflow is not caught, it silently corrupts memory.
+#[must_use]
+pub fn run_with_stack(source: &str, stack_bytes: usize) -> Trace {
+    let floor = stack_here().saturating_sub(stack_bytes);
+    let program = match tokenize(source).and_then(|toks| parse(toks, floor)) {
         Ok(p) => p,
-        Err(error) => return Report { output: Vec::new(), steps: Vec::new(), error: Some(error), truncated: false },
+        Err(error) => return Trace { error: Some(error), ..Trace::default() },
     };
     let mut it = Interp {
         heap: Vec::new(),
@@ -147,9 +182,22 @@ pub fn run(source: &str) -> Report {
         immortals: HashMap::new(),
         builtins: HashMap::new(),
         output: Vec::new(),
+        output_chars: 0,
+        output_stopped: false,
+        string_bytes: 0,
+        at: (1, 1),
         steps: Vec::new(),
         freed_now: Vec::new(),
+        marks: Vec::new(),
+        dirty: Vec::new(),
+        frames_changed: true,
+        recording: true,
+        recorded: 0,
+        constants: HashSet::new(),
         executed: 0,
+        floor,
+        work: std::cell::Cell::new(0),
+        native: 0,
         live: 0,
         truncated: false,
     };
@@ -165,12 +213,18 @@ pub fn run(source: &str) -> Report {
             obj.rc = u64::from(*codes) + 1;
         }
         it.consts.insert(key.clone(), id);
+        it.constants.insert(id);
     }
-    let error = match it.exec_block(&program.body) {
-        Ok(_) => None,
-        Err(e) => Some(e),
-    };
-    Report { output: it.output, steps: it.steps, error, truncated: it.truncated }
+    let error = it.exec_block(&program.body).err();
+    Trace { output: it.output, error, truncated: it.truncated, run_ms: None, steps: it.steps }
+}
+
+/// The native stack pointer, near enough: the address of a local. Stacks grow down, on
+/// x86-64 as in wasm's shadow stack.
+#[inline(never)]
+pub(super) fn stack_here() -> usize {
+    let here = 0u8;
+    std::hint::black_box(std::ptr::addr_of!(here)) as usize
 }
 
 fn err<T>(kind: &str, message: impl Into<String>, at: &Expr) -> Result<T, PyError> {
@@ -181,17 +235,73 @@ impl Interp {
     // ---- the heap ----
 
     fn alloc(&mut self, kind: Kind) -> Result<Id, PyError> {
-        if self.live >= LIMITS.objects {
-            return Err(PyError::at("MemoryError", "ThreadLab's memory budget for this script is used up", 0, 0));
+        let (line, col) = self.at;
+        if self.live >= LIMITS.objects || self.heap.len() >= LIMITS.allocations {
+            return Err(PyError::at("MemoryError", "ThreadLab's memory budget for this script is used up", line, col));
+        }
+        if let Kind::Str(s) = &kind {
+            self.check_string(s.len())?;
+            if self.string_bytes + s.len() > LIMITS.strings_total {
+                return Err(PyError::at(
+                    "MemoryError",
+                    &format!(
+                        "ThreadLab's memory budget for strings ({} MB in all) is used up",
+                        LIMITS.strings_total >> 20
+                    ),
+                    line,
+                    col,
+                ));
+            }
         }
         self.live += 1;
-        self.heap.push(Some(Obj { kind, rc: 1, immortal: false }));
-        Ok(self.heap.len() - 1)
+        Ok(self.push_obj(Obj { kind, rc: 1, immortal: false }))
+    }
+
+    fn add_work(&self, n: usize) {
+        self.work.set(self.work.get().saturating_add(n as u64));
+    }
+
+    /// A string of `bytes` is within the budget for one string.
+    fn check_string(&self, bytes: usize) -> Result<(), PyError> {
+        if bytes > LIMITS.string_bytes {
+            let (line, col) = self.at;
+            return Err(PyError::at(
+                "MemoryError",
+                &format!(
+                    "ThreadLab's memory budget allows strings of up to {} MB; this one would be {:.1} MB",
+                    LIMITS.string_bytes >> 20,
+                    bytes as f64 / f64::from(1u32 << 20)
+                ),
+                line,
+                col,
+            ));
+        }
+        Ok(())
+    }
+
+    fn push_obj(&mut self, obj: Obj) -> Id {
+        if let Kind::Str(s) = &obj.kind {
+            self.string_bytes += s.len();
+        }
+        self.heap.push(Some(obj));
+        self.marks.push(0);
+        let id = self.heap.len() - 1;
+        self.touch(id, CONTENT);
+        id
+    }
+
+    /// Notes that `id` changed in this step (its count, or its contents).
+    fn touch(&mut self, id: Id, what: u8) {
+        if self.recording {
+            if self.marks[id] == 0 {
+                self.dirty.push(id);
+            }
+            self.marks[id] |= what;
+        }
     }
 
     fn alloc_immortal(&mut self, kind: Kind) -> Id {
-        self.heap.push(Some(Obj { kind, rc: IMMORTAL_COUNT, immortal: true }));
-        self.heap.len() - 1
+        self.push_obj(Obj { kind, rc: IMMORTAL_COUNT, immortal: true })
     }
 
     fn obj(&self, id: Id) -> &Obj {
@@ -206,6 +316,7 @@ impl Interp {
         if let Some(o) = self.heap[id].as_mut() {
             if !o.immortal {
                 o.rc += 1;
+                self.touch(id, COUNT);
             }
         }
     }
@@ -221,8 +332,15 @@ impl Interp {
             if o.rc == 0 {
                 let o = self.heap[id].take().expect("live");
                 self.live -= 1;
-                self.freed_now.push(id);
+                if let Kind::Str(s) = &o.kind {
+                    self.string_bytes -= s.len();
+                }
+                if self.recording {
+                    self.freed_now.push(id);
+                }
                 work.extend(children(&o.kind));
+            } else {
+                self.touch(id, COUNT);
             }
         }
     }
@@ -265,8 +383,7 @@ impl Interp {
             }
         };
         self.live += 1;
-        self.heap.push(Some(Obj { kind, rc: 1, immortal: false }));
-        self.heap.len() - 1
+        self.push_obj(Obj { kind, rc: 1, immortal: false })
     }
 
     fn int(&mut self, n: i64) -> Result<Id, PyError> {
@@ -297,62 +414,82 @@ impl Interp {
                 1,
             ));
         }
+        if self.work.get() > LIMITS.work {
+            return Err(PyError::at(
+                "StepLimitError",
+                &format!(
+                    "stopped after {} million operations on items: ThreadLab's work budget for one script is used \
+                     up (is a loop copying or searching a large list or string?)",
+                    LIMITS.work / 1_000_000
+                ),
+                line,
+                1,
+            ));
+        }
         let freed = std::mem::take(&mut self.freed_now);
-        if self.steps.len() >= LIMITS.snapshots {
-            self.truncated = true;
+        if !self.recording {
             return Ok(());
         }
-        let frames = self
-            .frames
-            .iter()
-            .map(|f| FrameView {
-                name: f.name.clone(),
-                vars: f.vars.iter().map(|(name, id)| VarView { name: name.clone(), id: *id }).collect(),
-            })
-            .collect();
-        let heap = self.heap_view();
-        self.steps.push(StepView { line, frames, heap, freed, output_len: self.output.len() });
+        if self.steps.len() >= LIMITS.snapshots || self.recorded > LIMITS.recorded {
+            self.stop_recording();
+            return Ok(());
+        }
+        let (mut objects, mut counts) = (Vec::new(), Vec::new());
+        for id in std::mem::take(&mut self.dirty) {
+            let mark = std::mem::take(&mut self.marks[id]);
+            let Some(o) = &self.heap[id] else { continue };
+            if mark & CONTENT == 0 {
+                counts.push((id, o.rc));
+                continue;
+            }
+            let rec = self.record(id, o);
+            self.recorded += rec.children.len();
+            objects.push(rec);
+        }
+        let frames = std::mem::take(&mut self.frames_changed).then(|| {
+            self.frames
+                .iter()
+                .map(|f| FrameView {
+                    name: f.name.clone(),
+                    vars: f.vars.iter().map(|(name, id)| VarView { name: name.clone(), id: *id }).collect(),
+                })
+                .collect::<Vec<_>>()
+        });
+        self.recorded += 1
+            + objects.len()
+            + counts.len()
+            + freed.len()
+            + frames.as_ref().map_or(0, |f| f.iter().map(|f| f.vars.len() + 1).sum());
+        self.steps.push(Delta { line, output_len: self.output.len(), objects, counts, freed, frames });
         Ok(())
     }
 
-    fn heap_view(&self) -> Vec<HeapItem> {
-        let mut reachable = HashSet::new();
-        let mut work: Vec<Id> = self.frames.iter().flat_map(|f| f.vars.iter().map(|v| v.1)).collect();
-        while let Some(id) = work.pop() {
-            if reachable.insert(id) {
-                if let Some(o) = &self.heap[id] {
-                    work.extend(children(&o.kind));
-                }
-            }
+    /// A budget is met: the run goes on, unrecorded.
+    fn stop_recording(&mut self) {
+        self.recording = false;
+        self.truncated = true;
+        for id in std::mem::take(&mut self.dirty) {
+            self.marks[id] = 0;
         }
-        let consts: HashSet<Id> = self.consts.values().copied().collect();
-        let mut items = Vec::new();
-        for (id, o) in self.heap.iter().enumerate() {
-            let Some(o) = o else { continue };
-            if matches!(o.kind, Kind::Builtin(_) | Kind::Module(_)) {
-                continue;
-            }
-            let reached = reachable.contains(&id);
-            // Unreached constants are just the code's own; unreached immortals are everywhere.
-            if !reached && (o.immortal || consts.contains(&id) || self.held_only_by_constants(id)) {
-                continue;
-            }
-            items.push(HeapItem {
-                id,
-                type_name: self.type_name(id).to_owned(),
-                repr: self.repr_short(id),
-                refcount: o.rc,
-                immortal: o.immortal,
-                reachable: reached,
-                refs: children(&o.kind),
-            });
-        }
-        items
     }
 
-    fn held_only_by_constants(&self, id: Id) -> bool {
-        // Items of a constant tuple are held by the tuple.
-        self.consts.values().any(|c| matches!(&self.obj(*c).kind, Kind::Tuple(items) if items.contains(&id)))
+    fn record(&self, id: Id, o: &Obj) -> ObjRec {
+        let ty = TYPES.iter().position(|t| *t == self.type_name(id)).unwrap_or(0);
+        let (text, len) = match &o.kind {
+            Kind::Str(s) => (s.chars().take(STR_PREFIX).collect(), s.len()),
+            Kind::List(_) | Kind::Tuple(_) | Kind::Dict(_) => (String::new(), 0),
+            _ => (self.scalar_repr(id), 0),
+        };
+        ObjRec {
+            id,
+            ty: u8::try_from(ty).unwrap_or(0),
+            rc: o.rc,
+            immortal: o.immortal,
+            constant: self.constants.contains(&id),
+            text,
+            len,
+            children: children(&o.kind),
+        }
     }
 
     // ---- names ----
@@ -374,6 +511,9 @@ impl Interp {
                 None
             }
         };
+        if old != Some(id) {
+            self.frames_changed = true;
+        }
         if let Some(old) = old {
             self.decref(old);
         }
@@ -392,6 +532,13 @@ impl Interp {
     }
 
     fn exec(&mut self, s: &Stmt) -> Result<Flow, PyError> {
+        self.enter(s.line, s.col)?;
+        let r = self.exec_inner(s);
+        self.native -= 1;
+        r
+    }
+
+    fn exec_inner(&mut self, s: &Stmt) -> Result<Flow, PyError> {
         match &s.kind {
             StmtKind::Expr(e) => {
                 let v = self.eval(e)?;
@@ -434,13 +581,23 @@ impl Interp {
                     self.delete(t, s)?;
                 }
             }
-            StmtKind::If(cond, body, orelse) => {
-                let c = self.eval(cond)?;
-                let truth = self.truthy(c);
-                self.decref(c);
-                self.step(s.line)?;
-                let flow = self.exec_block(if truth { body } else { orelse })?;
-                return Ok(flow);
+            StmtKind::If(..) => {
+                // An elif chain runs as a loop, so its length costs no native stack.
+                let mut s = s;
+                loop {
+                    let StmtKind::If(cond, body, orelse) = &s.kind else { unreachable!("an if") };
+                    let c = self.eval(cond)?;
+                    let truth = self.truthy(c);
+                    self.decref(c);
+                    self.step(s.line)?;
+                    if truth {
+                        return self.exec_block(body);
+                    }
+                    match orelse.as_slice() {
+                        [inner @ Stmt { kind: StmtKind::If(..), .. }] => s = inner,
+                        _ => return self.exec_block(orelse),
+                    }
+                }
             }
             StmtKind::While(cond, body) => loop {
                 let c = self.eval(cond)?;
@@ -459,23 +616,41 @@ impl Interp {
             StmtKind::For(target, iter, body) => {
                 // The loop's iterator holds the iterable for as long as the loop runs.
                 let seq = self.eval(iter)?;
-                let mut i = 0usize;
+                // `i` counts items; `at` is the byte offset in a string.
+                let (mut i, mut at) = (0usize, 0usize);
                 let result = loop {
-                    let next = match self.kind(seq).clone() {
-                        Kind::List(items) | Kind::Tuple(items) => items.get(i).copied().map(|id| {
-                            self.incref(id);
-                            Ok(id)
-                        }),
+                    enum Next {
+                        Held(Id),
+                        Int(i64),
+                        Char(char),
+                        End,
+                    }
+                    let next = match self.kind(seq) {
+                        Kind::List(items) | Kind::Tuple(items) => items.get(i).map_or(Next::End, |id| Next::Held(*id)),
                         Kind::Range(start, stop, step) => {
+                            #[allow(clippy::cast_possible_wrap)] // `i` counts this range's items: far below 2^63
                             let v = start + step * i as i64;
-                            ((step > 0 && v < stop) || (step < 0 && v > stop)).then(|| self.int(v))
+                            if (*step > 0 && v < *stop) || (*step < 0 && v > *stop) {
+                                Next::Int(v)
+                            } else {
+                                Next::End
+                            }
                         }
-                        Kind::Str(text) => text.chars().nth(i).map(|c| self.alloc(Kind::Str(c.to_string()))),
-                        Kind::Dict(pairs) => pairs.get(i).map(|(k, _)| {
-                            self.incref(*k);
-                            Ok(*k)
-                        }),
+                        Kind::Str(text) => text.get(at..).and_then(|t| t.chars().next()).map_or(Next::End, Next::Char),
+                        Kind::Dict(pairs) => pairs.get(i).map_or(Next::End, |(k, _)| Next::Held(*k)),
                         _ => break err("TypeError", format!("'{}' object is not iterable", self.type_name(seq)), iter),
+                    };
+                    let next = match next {
+                        Next::Held(id) => {
+                            self.incref(id);
+                            Some(Ok(id))
+                        }
+                        Next::Int(v) => Some(self.int(v)),
+                        Next::Char(c) => {
+                            at += c.len_utf8();
+                            Some(self.alloc(Kind::Str(c.to_string())))
+                        }
+                        Next::End => None,
                     };
                     let Some(item) = next else { break Ok(Flow::Normal) };
                     i += 1;
@@ -506,9 +681,11 @@ impl Interp {
                 self.step(s.line)?;
                 return Ok(Flow::Return(v));
             }
-            StmtKind::Import(module) => {
-                let m = self.alloc_immortal(Kind::Module(if module == "sys" { "sys" } else { "gc" }));
-                self.bind(module, m);
+            StmtKind::Import(modules) => {
+                for module in modules {
+                    let m = self.alloc_immortal(Kind::Module(if module == "sys" { "sys" } else { "gc" }));
+                    self.bind(module, m);
+                }
             }
             StmtKind::Pass => {}
             StmtKind::Break => {
@@ -557,7 +734,11 @@ impl Interp {
                 }
                 for (t, item) in targets.iter().zip(items) {
                     self.incref(item);
-                    self.assign(t, item, at)?;
+                    // Nested targets recurse: counted like any nesting.
+                    self.enter(at.line, at.col)?;
+                    let r = self.assign(t, item, at);
+                    self.native -= 1;
+                    r?;
                 }
                 self.decref(v);
                 Ok(())
@@ -565,28 +746,54 @@ impl Interp {
         }
     }
 
+    /// What a container is, without copying it.
+    fn shape(&self, id: Id) -> Shape {
+        match self.kind(id) {
+            Kind::List(items) => Shape::List(items.len()),
+            Kind::Dict(_) => Shape::Dict,
+            _ => Shape::Other,
+        }
+    }
+
+    /// The position of key `k` in dict `d`.
+    fn dict_find(&self, d: Id, k: Id, at: &Expr) -> Result<Option<usize>, PyError> {
+        match self.kind(d) {
+            Kind::Dict(pairs) => self.find_key(pairs, k, at),
+            _ => Ok(None),
+        }
+    }
+
+    fn dict_pairs(&self, d: Id) -> &[(Id, Id)] {
+        match self.kind(d) {
+            Kind::Dict(pairs) => pairs,
+            _ => &[],
+        }
+    }
+
     fn set_item(&mut self, o: Id, k: Id, v: Id, at: &Expr) -> Result<(), PyError> {
-        match self.kind(o).clone() {
-            Kind::List(items) => {
-                let i = self.index(k, items.len(), at)?;
+        match self.shape(o) {
+            Shape::List(len) => {
+                let i = self.index(k, len, at)?;
                 let old = std::mem::replace(&mut self.list_mut(o)[i], v);
                 self.decref(old);
                 Ok(())
             }
-            Kind::Dict(pairs) => {
+            Shape::Dict => {
                 self.check_hashable(k, at)?;
-                if let Some(pos) = pairs.iter().position(|(key, _)| self.equal(*key, k)) {
+                if let Some(pos) = self.dict_find(o, k, at)? {
+                    self.touch(o, CONTENT);
                     let Kind::Dict(pairs) = &mut self.heap[o].as_mut().expect("live").kind else { unreachable!() };
                     let old = std::mem::replace(&mut pairs[pos].1, v);
                     self.decref(old);
                 } else {
                     self.incref(k);
+                    self.touch(o, CONTENT);
                     let Kind::Dict(pairs) = &mut self.heap[o].as_mut().expect("live").kind else { unreachable!() };
                     pairs.push((k, v));
                 }
                 Ok(())
             }
-            _ => {
+            Shape::Other => {
                 self.decref(v);
                 err("TypeError", format!("'{}' object does not support item assignment", self.type_name(o)), at)
             }
@@ -600,6 +807,7 @@ impl Interp {
                 match frame.vars.iter().position(|v| v.0 == *n) {
                     Some(pos) => {
                         let (_, id) = frame.vars.remove(pos);
+                        self.frames_changed = true;
                         self.decref(id);
                         Ok(())
                     }
@@ -609,13 +817,14 @@ impl Interp {
             Target::Item(obj, index) => {
                 let o = self.eval(obj)?;
                 let k = self.eval(index)?;
-                let result = match self.kind(o).clone() {
-                    Kind::List(items) => self.index(k, items.len(), index).map(|i| {
+                let result = match self.shape(o) {
+                    Shape::List(len) => self.index(k, len, index).map(|i| {
                         let old = self.list_mut(o).remove(i);
                         self.decref(old);
                     }),
-                    Kind::Dict(pairs) => match pairs.iter().position(|(key, _)| self.equal(*key, k)) {
+                    Shape::Dict => match self.dict_find(o, k, index)? {
                         Some(pos) => {
+                            self.touch(o, CONTENT);
                             let Kind::Dict(pairs) = &mut self.heap[o].as_mut().expect("live").kind else {
                                 unreachable!()
                             };
@@ -624,9 +833,9 @@ impl Interp {
                             self.decref(value);
                             Ok(())
                         }
-                        None => err("KeyError", self.repr(k), index),
+                        None => err("KeyError", self.repr_msg(k), index),
                     },
-                    _ => err(
+                    Shape::Other => err(
                         "TypeError",
                         format!("'{}' object does not support item deletion", self.type_name(o)),
                         index,
@@ -638,7 +847,10 @@ impl Interp {
             }
             Target::Tuple(targets) => {
                 for t in targets {
-                    self.delete(t, s)?;
+                    self.enter(s.line, s.col)?;
+                    let r = self.delete(t, s);
+                    self.native -= 1;
+                    r?;
                 }
                 Ok(())
             }
@@ -646,6 +858,7 @@ impl Interp {
     }
 
     fn list_mut(&mut self, id: Id) -> &mut Vec<Id> {
+        self.touch(id, CONTENT);
         match &mut self.heap[id].as_mut().expect("live").kind {
             Kind::List(items) => items,
             _ => unreachable!("a list"),
@@ -667,7 +880,39 @@ impl Interp {
 
     // ---- expressions ----
 
+    /// Evaluation and execution nest natively (a call inside an expression inside a
+    /// block…): bounded by `LIMITS.native`, so the native stack they need is bounded.
+    fn enter(&mut self, line: u32, col: u32) -> Result<(), PyError> {
+        #[cfg(test)]
+        super::stack_probe::mark();
+        self.native += 1;
+        if self.native > LIMITS.native {
+            self.native -= 1;
+            return Err(PyError::at("RecursionError", "maximum recursion depth exceeded", line, col));
+        }
+        if stack_here() < self.floor {
+            self.native -= 1;
+            // Not CPython's limit: say so, rather than pass it off as Python's.
+            let frames = self.frames.len();
+            let why = if frames > 1 {
+                format!("ThreadLab's stack ran out at {frames} frames, before CPython's limit of 1000")
+            } else {
+                "this nests too deeply for ThreadLab's stack".to_owned()
+            };
+            return Err(PyError::at("RecursionError", &format!("maximum recursion depth exceeded ({why})"), line, col));
+        }
+        Ok(())
+    }
+
     fn eval(&mut self, e: &Expr) -> Result<Id, PyError> {
+        self.enter(e.line, e.col)?;
+        let r = self.eval_inner(e);
+        self.native -= 1;
+        r
+    }
+
+    fn eval_inner(&mut self, e: &Expr) -> Result<Id, PyError> {
+        self.at = (e.line, e.col);
         match &e.kind {
             ExprKind::Immortal(k) => Ok(self.immortal(k)),
             ExprKind::Const(k) => {
@@ -747,14 +992,17 @@ impl Interp {
                 self.decref(v);
                 Ok(self.boolean(!t))
             }
-            ExprKind::And(l, r) | ExprKind::Or(l, r) => {
-                let a = self.eval(l)?;
+            ExprKind::And(items) | ExprKind::Or(items) => {
                 let is_and = matches!(e.kind, ExprKind::And(..));
-                if self.truthy(a) != is_and {
-                    return Ok(a);
+                let (last, rest) = items.split_last().expect("two operands or more");
+                for item in rest {
+                    let a = self.eval(item)?;
+                    if self.truthy(a) != is_and {
+                        return Ok(a);
+                    }
+                    self.decref(a);
                 }
-                self.decref(a);
-                self.eval(r)
+                self.eval(last)
             }
         }
     }
@@ -776,16 +1024,17 @@ impl Interp {
     }
 
     fn get_item(&mut self, o: Id, k: Id, at: &Expr) -> Result<Id, PyError> {
-        let found = match self.kind(o).clone() {
+        let found = match self.kind(o) {
             Kind::List(items) | Kind::Tuple(items) => items[self.index(k, items.len(), at)?],
-            Kind::Dict(pairs) => match pairs.iter().find(|(key, _)| self.equal(*key, k)) {
-                Some((_, v)) => *v,
-                None => return err("KeyError", self.repr(k), at),
+            Kind::Dict(pairs) => match self.find_key(pairs, k, at)? {
+                Some(pos) => pairs[pos].1,
+                None => return err("KeyError", self.repr_msg(k), at),
             },
             Kind::Str(s) => {
-                let chars: Vec<char> = s.chars().collect();
-                let i = self.index(k, chars.len(), at)?;
-                return self.alloc(Kind::Str(chars[i].to_string()));
+                self.add_work(s.len());
+                let i = self.index(k, s.chars().count(), at)?;
+                let c = s.chars().nth(i).unwrap_or_default().to_string();
+                return self.alloc(Kind::Str(c));
             }
             _ => return err("TypeError", format!("'{}' object is not subscriptable", self.type_name(o)), at),
         };
@@ -853,7 +1102,7 @@ impl Interp {
                 at,
             );
         }
-        if self.frames.len() > LIMITS.depth {
+        if self.frames.len() >= LIMITS.depth {
             for a in argv {
                 self.decref(a);
             }
@@ -862,8 +1111,10 @@ impl Interp {
         // CPython 3.11 moves the arguments from the caller's stack into the new frame.
         let vars = func.params.iter().cloned().zip(argv).collect();
         self.frames.push(Frame { name: func.name.clone(), vars });
+        self.frames_changed = true;
         let flow = self.exec_block(&func.body);
         let frame = self.frames.pop().expect("the call's frame");
+        self.frames_changed = true;
         for (_, id) in frame.vars {
             self.decref(id);
         }
@@ -874,32 +1125,32 @@ impl Interp {
     }
 
     fn method(&mut self, receiver: Id, name: &str, argv: &[Id], at: &Expr) -> Result<Id, PyError> {
-        match (self.kind(receiver).clone(), name, argv.len()) {
-            (Kind::List(items), "append", 1) => {
-                if items.len() >= LIMITS.items {
+        match (self.shape(receiver), name, argv.len()) {
+            (Shape::List(len), "append", 1) => {
+                if len >= LIMITS.items {
                     return err("MemoryError", "ThreadLab's memory budget for one list is used up", at);
                 }
                 self.incref(argv[0]);
                 self.list_mut(receiver).push(argv[0]);
                 Ok(self.none())
             }
-            (Kind::List(items), "pop", 0 | 1) => {
-                if items.is_empty() {
+            (Shape::List(len), "pop", 0 | 1) => {
+                if len == 0 {
                     return err("IndexError", "pop from empty list", at);
                 }
                 let i = match argv.first() {
-                    Some(k) => self.index(*k, items.len(), at)?,
-                    None => items.len() - 1,
+                    Some(k) => self.index(*k, len, at)?,
+                    None => len - 1,
                 };
                 // The list's reference becomes the caller's.
                 Ok(self.list_mut(receiver).remove(i))
             }
-            (Kind::List(_), "extend", 1) => {
+            (Shape::List(_), "extend", 1) => {
                 self.extend(receiver, argv[0], at)?;
                 Ok(self.none())
             }
-            (Kind::Dict(pairs), "get", 1 | 2) => {
-                let found = pairs.iter().find(|(k, _)| self.equal(*k, argv[0])).map(|p| p.1);
+            (Shape::Dict, "get", 1 | 2) => {
+                let found = self.dict_find(receiver, argv[0], at)?.map(|pos| self.dict_pairs(receiver)[pos].1);
                 let v = match (found, argv.get(1)) {
                     (Some(v), _) | (None, Some(&v)) => v,
                     (None, None) => self.none(),
@@ -924,6 +1175,7 @@ impl Interp {
             Kind::List(items) | Kind::Tuple(items) => items.clone(),
             _ => return err("TypeError", format!("'{}' object is not iterable", self.type_name(source)), at),
         };
+        self.add_work(items.len());
         if self.list_len(list) + items.len() > LIMITS.items {
             return err("MemoryError", "ThreadLab's memory budget for one list is used up", at);
         }
@@ -944,15 +1196,49 @@ impl Interp {
     fn builtin(&mut self, name: &str, argv: &[Id], at: &Expr) -> Result<Id, PyError> {
         match (name, argv.len()) {
             ("print", _) => {
-                let line = argv.iter().map(|a| self.str(*a)).collect::<Vec<_>>().join(" ");
+                if self.output_stopped {
+                    return Ok(self.none());
+                }
+                // Built no further than the output budget left.
+                let room = LIMITS.output_chars - self.output_chars;
+                let (mut line, mut chars, mut cut) = (String::new(), 0, false);
+                for (i, a) in argv.iter().enumerate() {
+                    if i > 0 {
+                        line.push(' ');
+                        chars += 1;
+                    }
+                    let r = self.str_bounded(*a, room.saturating_sub(chars) + 1, at)?;
+                    line.push_str(&r.text);
+                    chars += r.chars;
+                    if r.cut || chars > room {
+                        cut = true;
+                        break;
+                    }
+                }
+                if cut {
+                    line = line.chars().take(room).collect();
+                    chars = room;
+                }
                 self.output.push(line);
+                self.output_chars += chars;
+                if cut || self.output.len() >= LIMITS.output_lines || self.output_chars >= LIMITS.output_chars {
+                    self.output_stopped = true;
+                    self.output.push(format!(
+                        "[ThreadLab stopped printing here: output is limited to {} lines or {} characters; the \
+                         script went on]",
+                        LIMITS.output_lines, LIMITS.output_chars
+                    ));
+                }
                 Ok(self.none())
             }
             ("len", 1) => {
                 let n = match self.kind(argv[0]) {
                     Kind::List(v) | Kind::Tuple(v) => v.len(),
                     Kind::Dict(p) => p.len(),
-                    Kind::Str(s) => s.chars().count(),
+                    Kind::Str(s) => {
+                        self.add_work(s.len());
+                        s.chars().count()
+                    }
                     _ => {
                         return err(
                             "TypeError",
@@ -993,8 +1279,18 @@ impl Interp {
                 self.int(i64::try_from(n).unwrap_or(i64::MAX))
             }
             ("str", 1) => {
-                let s = self.str(argv[0]);
-                self.alloc(Kind::Str(s))
+                let r = self.str_bounded(argv[0], LIMITS.string_bytes + 1, at)?;
+                if r.cut {
+                    return err(
+                        "MemoryError",
+                        format!(
+                            "ThreadLab's memory budget allows strings of up to {} MB; this one would be longer",
+                            LIMITS.string_bytes >> 20
+                        ),
+                        at,
+                    );
+                }
+                self.alloc(Kind::Str(r.text))
             }
             ("list", 0) => self.alloc(Kind::List(Vec::new())),
             ("list", 1) => {
@@ -1005,6 +1301,7 @@ impl Interp {
                         if self.list_len(l) >= LIMITS.items {
                             return err("MemoryError", "ThreadLab's memory budget for one list is used up", at);
                         }
+                        self.add_work(1);
                         let i = self.int(v)?;
                         self.list_mut(l).push(i);
                         v += step;
@@ -1020,9 +1317,11 @@ impl Interp {
                 Kind::Float(f) if f.is_finite() => self.int(f.trunc() as i64),
                 Kind::Str(s) => match s.trim().parse::<i64>() {
                     Ok(n) => self.int(n),
-                    Err(_) => {
-                        err("ValueError", format!("invalid literal for int() with base 10: {}", self.repr(argv[0])), at)
-                    }
+                    Err(_) => err(
+                        "ValueError",
+                        format!("invalid literal for int() with base 10: {}", self.repr_msg(argv[0])),
+                        at,
+                    ),
                 },
                 _ => err("TypeError", "int() cannot convert this", at),
             },
@@ -1033,6 +1332,7 @@ impl Interp {
     /// CPython's cycle collector: containers whose count is explained entirely by
     /// references from other containers are unreachable; clear and free them.
     fn collect(&mut self) -> usize {
+        self.add_work(self.heap.len());
         let containers: Vec<Id> = (0..self.heap.len())
             .filter(|id| {
                 matches!(self.heap[*id].as_ref().map(|o| &o.kind), Some(Kind::List(_) | Kind::Tuple(_) | Kind::Dict(_)))
@@ -1060,6 +1360,7 @@ impl Interp {
             self.incref(*id);
         }
         for id in &garbage {
+            self.touch(*id, CONTENT);
             let contents = match &mut self.heap[*id].as_mut().expect("live").kind {
                 Kind::List(items) | Kind::Tuple(items) => std::mem::take(items),
                 Kind::Dict(pairs) => std::mem::take(pairs).into_iter().flat_map(|(k, v)| [k, v]).collect(),
@@ -1077,7 +1378,48 @@ impl Interp {
 
     fn binary(&mut self, a: Id, op: &str, b: Id, at: &Expr) -> Result<Id, PyError> {
         use Kind::{Float, Int, List, Str};
-        let (ka, kb) = (self.kind(a).clone(), self.kind(b).clone());
+        // Strings and lists are borrowed, never copied just to look at them.
+        match (self.kind(a), self.kind(b), op) {
+            (Str(x), Str(y), "+") => {
+                self.check_string(x.len() + y.len())?;
+                self.add_work(x.len() + y.len());
+                let mut joined = String::with_capacity(x.len() + y.len());
+                joined.push_str(x);
+                joined.push_str(y);
+                return self.alloc(Str(joined));
+            }
+            (Str(x), Int(n), "*") | (Int(n), Str(x), "*") => {
+                let times = usize::try_from(*n).unwrap_or(0);
+                self.check_string(x.len().saturating_mul(times))?;
+                self.add_work(x.len() * times);
+                let repeated = x.repeat(times);
+                return self.alloc(Str(repeated));
+            }
+            (List(x), List(y), "+") => {
+                if x.len() + y.len() > LIMITS.items {
+                    return err("MemoryError", "ThreadLab's memory budget for one list is used up", at);
+                }
+                self.add_work(x.len() + y.len());
+                let items: Vec<Id> = x.iter().chain(y).copied().collect();
+                for i in &items {
+                    self.incref(*i);
+                }
+                return self.alloc(List(items));
+            }
+            (List(x), Int(n), "*") | (Int(n), List(x), "*") => {
+                let times = usize::try_from(*n).unwrap_or(0);
+                if x.len().saturating_mul(times) > LIMITS.items {
+                    return err("MemoryError", "ThreadLab's memory budget for one list is used up", at);
+                }
+                self.add_work(x.len() * times);
+                let items: Vec<Id> = (0..times).flat_map(|_| x.iter().copied()).collect();
+                for i in &items {
+                    self.incref(*i);
+                }
+                return self.alloc(List(items));
+            }
+            _ => {}
+        }
         let num = |k: &Kind| match k {
             Int(n) => Some(*n as f64),
             Float(f) => Some(*f),
@@ -1085,13 +1427,25 @@ impl Interp {
             _ => None,
         };
         match op {
-            "==" => return Ok(self.boolean(self.equal(a, b))),
-            "!=" => return Ok(self.boolean(!self.equal(a, b))),
+            "==" => return Ok(self.boolean(self.equal(a, b, at)?)),
+            "!=" => return Ok(self.boolean(!self.equal(a, b, at)?)),
             "in" => {
-                let found = match &kb {
-                    List(items) | Kind::Tuple(items) => items.iter().any(|i| self.equal(*i, a)),
-                    Kind::Dict(pairs) => pairs.iter().any(|(k, _)| self.equal(*k, a)),
-                    Str(s) => matches!(&ka, Str(sub) if s.contains(sub.as_str())),
+                let found = match self.kind(b) {
+                    List(items) | Kind::Tuple(items) => {
+                        let mut found = false;
+                        for i in items {
+                            if self.equal(*i, a, at)? {
+                                found = true;
+                                break;
+                            }
+                        }
+                        found
+                    }
+                    Kind::Dict(pairs) => self.find_key(pairs, a, at)?.is_some(),
+                    Str(s) => {
+                        self.add_work(s.len());
+                        matches!(self.kind(a), Str(sub) if s.contains(sub.as_str()))
+                    }
                     _ => {
                         return err(
                             "TypeError",
@@ -1103,9 +1457,9 @@ impl Interp {
                 return Ok(self.boolean(found));
             }
             "<" | "<=" | ">" | ">=" => {
-                let ord = match (&ka, &kb) {
+                let ord = match (self.kind(a), self.kind(b)) {
                     (Str(x), Str(y)) => x.partial_cmp(y),
-                    _ => match (num(&ka), num(&kb)) {
+                    (ka, kb) => match (num(ka), num(kb)) {
                         (Some(x), Some(y)) => x.partial_cmp(&y),
                         _ => None,
                     },
@@ -1131,9 +1485,11 @@ impl Interp {
             }
             _ => {}
         }
+        // Only scalars reach here, or a type error: cheap to copy.
+        let (ka, kb) = (self.kind(a).clone(), self.kind(b).clone());
         let overflow = || PyError {
             kind: "OverflowError".into(),
-            message: "integers beyond 64 bits are not part of this Python subset".into(),
+            message: "integers larger than 64 bits are not supported yet".into(),
             line: at.line,
             col: at.col,
         };
@@ -1141,37 +1497,16 @@ impl Interp {
             (Int(x), Int(y), "+") => self.int(x.checked_add(*y).ok_or_else(overflow)?),
             (Int(x), Int(y), "-") => self.int(x.checked_sub(*y).ok_or_else(overflow)?),
             (Int(x), Int(y), "*") => self.int(x.checked_mul(*y).ok_or_else(overflow)?),
+            (Int(x), Int(y), "**") if *y >= 0 => {
+                let e = u32::try_from(*y).map_err(|_| overflow())?;
+                self.int(x.checked_pow(e).ok_or_else(overflow)?)
+            }
+            (Int(0), Int(_), "**") => err("ZeroDivisionError", "0.0 cannot be raised to a negative power", at),
             (Int(_), Int(0), "//" | "%") | (_, _, "/") if num(&kb) == Some(0.0) => {
                 err("ZeroDivisionError", "division by zero", at)
             }
             (Int(x), Int(y), "//") => self.int(x.div_euclid(*y) - i64::from(*y < 0 && x.rem_euclid(*y) != 0)),
             (Int(x), Int(y), "%") => self.int(((x % y) + y) % y),
-            (Str(x), Str(y), "+") => self.alloc(Str(format!("{x}{y}"))),
-            (List(x), List(y), "+") => {
-                let items: Vec<Id> = x.iter().chain(y).copied().collect();
-                for i in &items {
-                    self.incref(*i);
-                }
-                self.alloc(List(items))
-            }
-            (List(x), Int(n), "*") | (Int(n), List(x), "*") => {
-                let times = usize::try_from(*n).unwrap_or(0);
-                if x.len().saturating_mul(times) > LIMITS.items {
-                    return err("MemoryError", "ThreadLab's memory budget for one list is used up", at);
-                }
-                let items: Vec<Id> = (0..times).flat_map(|_| x.iter().copied()).collect();
-                for i in &items {
-                    self.incref(*i);
-                }
-                self.alloc(List(items))
-            }
-            (Str(x), Int(n), "*") | (Int(n), Str(x), "*") => {
-                let times = usize::try_from(*n).unwrap_or(0);
-                if x.len().saturating_mul(times) > LIMITS.items {
-                    return err("MemoryError", "ThreadLab's memory budget for one string is used up", at);
-                }
-                self.alloc(Str(x.repeat(times)))
-            }
             _ => match (num(&ka), num(&kb)) {
                 (Some(x), Some(y)) if !matches!((&ka, &kb), (Kind::Bool(_), Kind::Bool(_))) || op != "/" => {
                     let v = match op {
@@ -1181,6 +1516,7 @@ impl Interp {
                         "/" => x / y,
                         "//" => (x / y).floor(),
                         "%" => x - y * (x / y).floor(),
+                        "**" => x.powf(y),
                         _ => return err("TypeError", format!("unsupported operand {op}"), at),
                     };
                     self.alloc(Float(v))
@@ -1205,22 +1541,58 @@ impl Interp {
         }
     }
 
-    fn equal(&self, a: Id, b: Id) -> bool {
-        if a == b {
-            return true;
-        }
+    /// `a == b`, depth-first without recursion; nesting deeper than the recursion limit
+    /// left is CPython's `RecursionError`.
+    fn equal(&self, a: Id, b: Id, at: &Expr) -> Result<bool, PyError> {
+        self.add_work(1);
+        // Scalars, the common case, need no work list.
         match (self.kind(a), self.kind(b)) {
-            (Kind::Int(x), Kind::Int(y)) => x == y,
-            (Kind::Int(x), Kind::Float(y)) | (Kind::Float(y), Kind::Int(x)) => (*x as f64) == *y,
-            (Kind::Float(x), Kind::Float(y)) => x == y,
-            (Kind::Str(x), Kind::Str(y)) => x == y,
-            (Kind::Bool(x), Kind::Bool(y)) => x == y,
-            (Kind::None, Kind::None) => true,
-            (Kind::List(x), Kind::List(y)) | (Kind::Tuple(x), Kind::Tuple(y)) => {
-                x.len() == y.len() && x.iter().zip(y).all(|(p, q)| self.equal(*p, *q))
-            }
-            _ => false,
+            _ if a == b => return Ok(true),
+            (Kind::List(_), Kind::List(_)) | (Kind::Tuple(_), Kind::Tuple(_)) => {}
+            (Kind::Int(x), Kind::Int(y)) => return Ok(x == y),
+            (Kind::Str(x), Kind::Str(y)) => return Ok(x == y),
+            (Kind::Int(_) | Kind::Float(_) | Kind::Bool(_) | Kind::None, _) => {}
+            _ => return Ok(false),
         }
+        let limit = LIMITS.depth.saturating_sub(self.frames.len());
+        let mut work = vec![(a, b, 0usize)];
+        while let Some((a, b, depth)) = work.pop() {
+            self.add_work(1);
+            if a == b {
+                continue;
+            }
+            let same = match (self.kind(a), self.kind(b)) {
+                (Kind::Int(x), Kind::Int(y)) => x == y,
+                (Kind::Int(x), Kind::Float(y)) | (Kind::Float(y), Kind::Int(x)) => (*x as f64) == *y,
+                (Kind::Float(x), Kind::Float(y)) => x == y,
+                (Kind::Str(x), Kind::Str(y)) => x == y,
+                (Kind::Bool(x), Kind::Bool(y)) => x == y,
+                (Kind::None, Kind::None) => true,
+                (Kind::List(x), Kind::List(y)) | (Kind::Tuple(x), Kind::Tuple(y)) => {
+                    if x.len() == y.len() && depth >= limit {
+                        return err("RecursionError", "maximum recursion depth exceeded in comparison", at);
+                    }
+                    // Reversed, so that items are compared left to right.
+                    work.extend(x.iter().zip(y).rev().map(|(p, q)| (*p, *q, depth + 1)));
+                    x.len() == y.len()
+                }
+                _ => false,
+            };
+            if !same {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// The position of key `k` in a dict's pairs.
+    fn find_key(&self, pairs: &[(Id, Id)], k: Id, at: &Expr) -> Result<Option<usize>, PyError> {
+        for (pos, (key, _)) in pairs.iter().enumerate() {
+            if self.equal(*key, k, at)? {
+                return Ok(Some(pos));
+            }
+        }
+        Ok(None)
     }
 
     fn truthy(&self, id: Id) -> bool {
@@ -1254,64 +1626,63 @@ impl Interp {
         }
     }
 
-    fn str(&self, id: Id) -> String {
-        match self.kind(id) {
-            Kind::Str(s) => s.clone(),
-            _ => self.repr(id),
+    /// `str(x)`: a string as itself, anything else as its repr, within `max_chars`.
+    fn str_bounded(&self, id: Id, max_chars: usize, at: &Expr) -> Result<Rendered, PyError> {
+        if let Kind::Str(s) = self.kind(id) {
+            let text: String = s.chars().take(max_chars).collect();
+            let chars = text.chars().count();
+            self.add_work(text.len());
+            return Ok(Rendered { cut: text.len() < s.len(), too_deep: false, chars, text });
         }
+        self.repr_bounded(id, max_chars, at)
     }
 
-    fn repr(&self, id: Id) -> String {
-        self.repr_depth(id, &mut Vec::new())
+    /// `repr(x)` within `max_chars`; nesting deeper than the recursion limit left is
+    /// CPython's `RecursionError`.
+    fn repr_bounded(&self, id: Id, max_chars: usize, at: &Expr) -> Result<Rendered, PyError> {
+        let depth = LIMITS.depth.saturating_sub(self.frames.len());
+        let r = render(|i| self.node(i), id, max_chars, depth);
+        self.add_work(r.chars);
+        if r.too_deep {
+            return err("RecursionError", "maximum recursion depth exceeded while getting the repr of an object", at);
+        }
+        Ok(r)
     }
 
-    /// A repr capped in length for the heap drawing.
-    fn repr_short(&self, id: Id) -> String {
-        let r = self.repr(id);
-        if r.chars().count() > 60 {
-            format!("{}…", r.chars().take(59).collect::<String>())
+    /// A repr for an error message: short, and never an error itself.
+    fn repr_msg(&self, id: Id) -> String {
+        let r = render(|i| self.node(i), id, 200, 50);
+        if r.cut || r.too_deep {
+            format!("{}...", r.text)
         } else {
-            r
+            r.text
         }
     }
 
-    fn repr_depth(&self, id: Id, seen: &mut Vec<Id>) -> String {
-        let join = |this: &Self, items: &[Id], seen: &mut Vec<Id>| {
-            items.iter().map(|i| this.repr_depth(*i, seen)).collect::<Vec<_>>().join(", ")
-        };
-        if seen.contains(&id) {
-            return match self.kind(id) {
-                Kind::List(_) => "[...]".into(),
-                Kind::Dict(_) => "{...}".into(),
-                _ => "(...)".into(),
-            };
+    fn node(&self, id: Id) -> Node<'_> {
+        match self.kind(id) {
+            Kind::Str(s) => Node::Str(s),
+            Kind::List(v) => Node::List(v),
+            Kind::Tuple(v) => Node::Tuple(v),
+            Kind::Dict(p) => Node::Dict(p),
+            Kind::Int(n) => Node::Int(*n),
+            _ => Node::Text(self.scalar_repr(id)),
         }
-        seen.push(id);
-        let r = match self.kind(id) {
+    }
+
+    fn scalar_repr(&self, id: Id) -> String {
+        match self.kind(id) {
             Kind::Int(n) => n.to_string(),
             Kind::Float(f) => float_repr(*f),
-            Kind::Str(s) => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'").replace('\n', "\\n")),
             Kind::Bool(b) => if *b { "True" } else { "False" }.into(),
             Kind::None => "None".into(),
-            Kind::List(items) => format!("[{}]", join(self, items, seen)),
-            Kind::Tuple(items) if items.len() == 1 => format!("({},)", join(self, items, seen)),
-            Kind::Tuple(items) => format!("({})", join(self, items, seen)),
-            Kind::Dict(pairs) => format!(
-                "{{{}}}",
-                pairs
-                    .iter()
-                    .map(|(k, v)| format!("{}: {}", self.repr_depth(*k, seen), self.repr_depth(*v, seen)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
             Kind::Func(f) => format!("<function {} at 0x{:x}>", f.name, 0x7f3a_0000_0000u64 + id as u64 * 0x40),
             Kind::Builtin(name) => format!("<built-in function {name}>"),
             Kind::Module(name) => format!("<module '{name}' (built-in)>"),
             Kind::Range(start, stop, step) if *step == 1 => format!("range({start}, {stop})"),
             Kind::Range(start, stop, step) => format!("range({start}, {stop}, {step})"),
-        };
-        seen.pop();
-        r
+            Kind::Str(_) | Kind::List(_) | Kind::Tuple(_) | Kind::Dict(_) => String::new(),
+        }
     }
 }
 

@@ -12,8 +12,11 @@
 mod interp;
 mod lexer;
 mod parser;
+mod render;
+mod trace;
 
-pub use interp::{run, FrameView, HeapItem, Report, StepView, VarView, LIMITS};
+pub use interp::{run, run_with_stack, Limits, BROWSER_STACK, DEFAULT_STACK, LIMITS};
+pub use trace::{bench_scripts, BenchScript, FrameView, HeapItem, Report, StepView, Trace, VarView, REPORT_ITEMS};
 
 use serde::{Deserialize, Serialize};
 
@@ -41,3 +44,32 @@ impl std::fmt::Display for PyError {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_budget;
+#[cfg(test)]
+mod tests_deep;
+
+/// The lowest native stack address seen on this thread, for measuring stack use per
+/// level of nesting in tests.
+#[cfg(test)]
+pub(crate) mod stack_probe {
+    use std::cell::Cell;
+
+    thread_local!(static LOWEST: Cell<usize> = const { Cell::new(usize::MAX) });
+
+    #[inline(never)]
+    pub fn mark() {
+        let here = 0u8;
+        let addr = std::ptr::addr_of!(here) as usize;
+        LOWEST.with(|l| l.set(l.get().min(addr)));
+    }
+
+    /// Bytes of stack used below `top` since the last reset.
+    pub fn used_below(top: usize) -> usize {
+        LOWEST.with(|l| top.saturating_sub(l.get()))
+    }
+
+    pub fn reset() {
+        LOWEST.with(|l| l.set(usize::MAX));
+    }
+}

@@ -35,8 +35,9 @@ pub enum ExprKind {
     Binary(Box<Expr>, &'static str, Box<Expr>),
     Neg(Box<Expr>),
     Not(Box<Expr>),
-    And(Box<Expr>, Box<Expr>),
-    Or(Box<Expr>, Box<Expr>),
+    /// `a and b and c`: flat, as CPython's `BoolOp`, so long chains nest nothing.
+    And(Vec<Expr>),
+    Or(Vec<Expr>),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -44,7 +45,19 @@ pub struct Expr {
     pub kind: ExprKind,
     pub line: u32,
     pub col: u32,
+    /// How deep the tree under this node goes (a leaf is 1): bounded by `MAX_NESTING`,
+    /// so that evaluating (and dropping) a tree never recurses past it.
+    pub depth: u32,
 }
+
+/// How deep expressions and the parser's own recursion may nest. CPython 3.11's
+/// compiler stops near 3,000 levels with "maximum recursion depth exceeded during
+/// compilation"; ThreadLab stops earlier, at a depth whose native stack is measured
+/// (see the deep tests), with the same error.
+pub const MAX_NESTING: u32 = 500;
+
+/// `elif`s after one `if` (each nests the next in the tree, as in CPython).
+const MAX_ELIFS: usize = 2_000;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Target {
@@ -62,9 +75,15 @@ pub enum StmtKind {
     If(Expr, Vec<Stmt>, Vec<Stmt>),
     While(Expr, Vec<Stmt>),
     For(Target, Expr, Vec<Stmt>),
-    Def { name: String, params: Vec<String>, body: std::rc::Rc<Vec<Stmt>>, code: usize },
+    Def {
+        name: String,
+        params: Vec<String>,
+        body: std::rc::Rc<Vec<Stmt>>,
+        code: usize,
+    },
     Return(Option<Expr>),
-    Import(String),
+    /// `import sys, gc`: one or more of the modules the subset has.
+    Import(Vec<String>),
     Pass,
     Break,
     Continue,
@@ -92,6 +111,9 @@ struct Parser {
     current: usize,
     loops: usize,
     in_def: bool,
+    /// Nested calls of the recursive-descent functions (bounded by `MAX_NESTING`).
+    nesting: u32,
+    floor: usize,
 }
 
 const KEYWORDS: [&str; 20] = [
@@ -111,8 +133,18 @@ fn small_int(n: i64) -> bool {
 ///
 /// # Errors
 /// A `SyntaxError` at the offending token, or a clear message for syntax outside the subset.
-pub fn parse(toks: Vec<Token>) -> Result<Program, PyError> {
-    let mut p = Parser { toks, pos: 0, codes: vec![Default::default()], current: 0, loops: 0, in_def: false };
+/// `floor` is the lowest native stack address the parser's recursion may reach.
+pub fn parse(toks: Vec<Token>, floor: usize) -> Result<Program, PyError> {
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        codes: vec![Default::default()],
+        current: 0,
+        loops: 0,
+        in_def: false,
+        nesting: 0,
+        floor,
+    };
     let mut body = Vec::new();
     while p.peek() != &Tok::Eof {
         if p.eat_op("\n") || p.peek() == &Tok::Newline {
@@ -158,7 +190,33 @@ impl Parser {
         if self.eat_op(op) {
             Ok(())
         } else {
+            self.unsupported_here()?;
             self.error(&format!("expected '{op}'"))
+        }
+    }
+
+    fn no_loop_else(&self) -> Result<(), PyError> {
+        if self.is_kw("else") {
+            return self.error("'else' after a loop is not supported yet");
+        }
+        Ok(())
+    }
+
+    /// Valid Python the subset lacks, said as such rather than as a syntax error.
+    fn unsupported_here(&self) -> Result<(), PyError> {
+        match self.peek() {
+            Tok::Op("&" | "<<" | ">>") => self.error("bitwise operators (~ | ^ & << >>) are not supported yet"),
+            Tok::Op("@") => self.error("decorators and the @ operator are not supported yet"),
+            Tok::Op("*" | "**") => self.error("unpacking with * and ** is not supported yet"),
+            Tok::Op(".") => self.error("Ellipsis (...) is not supported yet"),
+            Tok::Name(n) if n == "if" => self.error("conditional expressions (a if c else b) are not supported yet"),
+            Tok::Name(n) if n == "for" => self.error("comprehensions and generator expressions are not supported yet"),
+            Tok::Name(n) if n == "is" => self.error("'is' is not supported yet: compare id(a) == id(b)"),
+            Tok::Op(op @ ("/=" | "//=" | "%=" | "**=" | "@=" | "&=")) => {
+                self.error(&format!("augmented assignment with '{op}' is not supported yet (+=, -= and *= are)"))
+            }
+            Tok::Op(":") => self.error("slices and annotations are not supported yet"),
+            _ => Ok(()),
         }
     }
 
@@ -193,7 +251,10 @@ impl Parser {
             }
             Tok::Eof | Tok::Dedent => Ok(()),
             Tok::Op(";") => self.error("several statements on one line are not part of this Python subset"),
-            _ => self.error("invalid syntax"),
+            _ => {
+                self.unsupported_here()?;
+                self.error("invalid syntax")
+            }
         }
     }
 
@@ -236,6 +297,7 @@ impl Parser {
                     self.loops += 1;
                     let body = self.block()?;
                     self.loops -= 1;
+                    self.no_loop_else()?;
                     return at(StmtKind::While(cond, body));
                 }
                 "for" => {
@@ -248,6 +310,7 @@ impl Parser {
                     self.loops += 1;
                     let body = self.block()?;
                     self.loops -= 1;
+                    self.no_loop_else()?;
                     return at(StmtKind::For(target, iter, body));
                 }
                 "def" => {
@@ -256,7 +319,16 @@ impl Parser {
                     self.expect_op("(")?;
                     let mut params = Vec::new();
                     while !self.eat_op(")") {
+                        if matches!(self.peek(), Tok::Op("*" | "**" | "/")) {
+                            return self.error("*args, **kwargs and / in parameters are not supported yet");
+                        }
                         params.push(self.name()?);
+                        if matches!(self.peek(), Tok::Op("=")) {
+                            return self.error("default parameter values are not supported yet");
+                        }
+                        if matches!(self.peek(), Tok::Op(":")) {
+                            return self.error("annotations are not supported yet");
+                        }
                         if !self.eat_op(",") {
                             self.expect_op(")")?;
                             break;
@@ -304,11 +376,18 @@ impl Parser {
             }
             StmtKind::Del(targets)
         } else if self.eat_kw("import") {
-            let module = self.name()?;
-            if module != "sys" && module != "gc" {
-                return self.error(&format!("only 'import sys' and 'import gc' work here, not '{module}'"));
+            let mut modules = Vec::new();
+            loop {
+                let module = self.name()?;
+                if module != "sys" && module != "gc" {
+                    return self.error(&format!("only 'import sys' and 'import gc' work here, not '{module}'"));
+                }
+                modules.push(module);
+                if !self.eat_op(",") {
+                    break;
+                }
             }
-            StmtKind::Import(module)
+            StmtKind::Import(modules)
         } else {
             let first = self.expr_list()?;
             if self.eat_op("=") {
@@ -333,19 +412,24 @@ impl Parser {
         at(kind)
     }
 
+    /// An `if` and its `elif`s, parsed in a loop (a long chain costs no native stack)
+    /// and nested as Python's AST nests them. CPython 3.11 compiles 2,000 `elif`s, not
+    /// 5,000.
     fn if_rest(&mut self, line: u32, col: u32) -> Result<Stmt, PyError> {
-        let cond = self.expr()?;
-        let body = self.block()?;
-        let orelse = if self.is_kw("elif") {
+        let mut arms = vec![(self.expr()?, self.block()?, line, col)];
+        while self.is_kw("elif") {
             let (l, c) = self.here();
+            if arms.len() > MAX_ELIFS {
+                return Err(too_deep(l, c));
+            }
             self.pos += 1;
-            vec![self.if_rest(l, c)?]
-        } else if self.eat_kw("else") {
-            self.block()?
-        } else {
-            Vec::new()
-        };
-        Ok(Stmt { kind: StmtKind::If(cond, body, orelse), line, col })
+            arms.push((self.expr()?, self.block()?, l, c));
+        }
+        let mut orelse = if self.eat_kw("else") { self.block()? } else { Vec::new() };
+        while let Some((cond, body, line, col)) = arms.pop() {
+            orelse = vec![Stmt { kind: StmtKind::If(cond, body, orelse), line, col }];
+        }
+        Ok(orelse.pop().expect("the if"))
     }
 
     fn target(&mut self) -> Result<Target, PyError> {
@@ -382,11 +466,11 @@ impl Parser {
             }
             items.push(self.expr()?);
         }
-        Ok(self.tuple(items, line, col))
+        self.tuple(items, line, col)
     }
 
     /// A tuple display, folded into a constant when every item is one (as CPython does).
-    fn tuple(&mut self, items: Vec<Expr>, line: u32, col: u32) -> Expr {
+    fn tuple(&mut self, items: Vec<Expr>, line: u32, col: u32) -> Result<Expr, PyError> {
         let keys: Option<Vec<ConstKey>> = items
             .iter()
             .map(|e| match &e.kind {
@@ -400,9 +484,9 @@ impl Parser {
                 for k in &keys {
                     self.codes[self.current].remove(k);
                 }
-                self.constant(ConstKey::Tuple(keys), line, col)
+                Ok(self.constant(ConstKey::Tuple(keys), line, col))
             }
-            None => Expr { kind: ExprKind::Tuple(items), line, col },
+            None => self.mk(ExprKind::Tuple(items), line, col),
         }
     }
 
@@ -413,37 +497,80 @@ impl Parser {
             _ => false,
         };
         if immortal {
-            return Expr { kind: ExprKind::Immortal(key), line, col };
+            return Expr { kind: ExprKind::Immortal(key), line, col, depth: 1 };
         }
         self.codes[self.current].insert(key.clone());
-        Expr { kind: ExprKind::Const(key), line, col }
+        Expr { kind: ExprKind::Const(key), line, col, depth: 1 }
+    }
+
+    /// A node over already-built children; too deep a tree is CPython's compile-time
+    /// `RecursionError`, raised before it grows further.
+    fn mk(&self, kind: ExprKind, line: u32, col: u32) -> Result<Expr, PyError> {
+        let below = match &kind {
+            ExprKind::Immortal(_) | ExprKind::Const(_) | ExprKind::Name(_) => 0,
+            ExprKind::List(items) | ExprKind::Tuple(items) | ExprKind::And(items) | ExprKind::Or(items) => {
+                items.iter().map(|e| e.depth).max().unwrap_or(0)
+            }
+            ExprKind::Dict(pairs) => pairs.iter().map(|(k, v)| k.depth.max(v.depth)).max().unwrap_or(0),
+            ExprKind::Subscript(a, b) | ExprKind::Binary(a, _, b) => a.depth.max(b.depth),
+            ExprKind::Attr(a, _) | ExprKind::Neg(a) | ExprKind::Not(a) => a.depth,
+            ExprKind::Call(f, args) => args.iter().map(|e| e.depth).max().unwrap_or(0).max(f.depth),
+        };
+        if below >= MAX_NESTING {
+            return Err(too_deep(line, col));
+        }
+        Ok(Expr { kind, line, col, depth: below + 1 })
+    }
+
+    /// Enters one more level of the parser's recursion.
+    fn enter(&mut self) -> Result<(), PyError> {
+        #[cfg(test)]
+        super::stack_probe::mark();
+        self.nesting += 1;
+        if self.nesting > MAX_NESTING || super::interp::stack_here() < self.floor {
+            let (line, col) = self.here();
+            return Err(too_deep(line, col));
+        }
+        Ok(())
     }
 
     fn expr(&mut self) -> Result<Expr, PyError> {
+        self.enter()?;
         let (line, col) = self.here();
-        let left = self.and_expr()?;
-        if self.eat_kw("or") {
-            let right = self.expr()?;
-            return Ok(Expr { kind: ExprKind::Or(Box::new(left), Box::new(right)), line, col });
-        }
-        Ok(left)
+        let first = self.and_expr()?;
+        let result = if self.is_kw("or") {
+            let mut items = vec![first];
+            while self.eat_kw("or") {
+                items.push(self.and_expr()?);
+            }
+            self.mk(ExprKind::Or(items), line, col)
+        } else {
+            Ok(first)
+        };
+        self.nesting -= 1;
+        result
     }
 
     fn and_expr(&mut self) -> Result<Expr, PyError> {
         let (line, col) = self.here();
-        let left = self.not_expr()?;
-        if self.eat_kw("and") {
-            let right = self.and_expr()?;
-            return Ok(Expr { kind: ExprKind::And(Box::new(left), Box::new(right)), line, col });
+        let first = self.not_expr()?;
+        if !self.is_kw("and") {
+            return Ok(first);
         }
-        Ok(left)
+        let mut items = vec![first];
+        while self.eat_kw("and") {
+            items.push(self.not_expr()?);
+        }
+        self.mk(ExprKind::And(items), line, col)
     }
 
     fn not_expr(&mut self) -> Result<Expr, PyError> {
         let (line, col) = self.here();
         if self.eat_kw("not") {
+            self.enter()?;
             let inner = self.not_expr()?;
-            return Ok(Expr { kind: ExprKind::Not(Box::new(inner)), line, col });
+            self.nesting -= 1;
+            return self.mk(ExprKind::Not(Box::new(inner)), line, col);
         }
         self.comparison()
     }
@@ -463,8 +590,8 @@ impl Parser {
                     return self.error("expected 'in' after 'not'");
                 }
                 let right = self.arith()?;
-                let inner = Expr { kind: ExprKind::Binary(Box::new(left), "in", Box::new(right)), line, col };
-                return Ok(Expr { kind: ExprKind::Not(Box::new(inner)), line, col });
+                let inner = self.mk(ExprKind::Binary(Box::new(left), "in", Box::new(right)), line, col)?;
+                return self.mk(ExprKind::Not(Box::new(inner)), line, col);
             }
             _ => return Ok(left),
         };
@@ -473,7 +600,7 @@ impl Parser {
         if matches!(self.peek(), Tok::Op("==" | "!=" | "<" | "<=" | ">" | ">=")) {
             return self.error("chained comparisons are not part of this Python subset");
         }
-        Ok(Expr { kind: ExprKind::Binary(Box::new(left), op, Box::new(right)), line, col })
+        self.mk(ExprKind::Binary(Box::new(left), op, Box::new(right)), line, col)
     }
 
     fn arith(&mut self) -> Result<Expr, PyError> {
@@ -482,7 +609,7 @@ impl Parser {
             let (op, (line, col)) = (*o, self.here());
             self.pos += 1;
             let right = self.term()?;
-            left = Expr { kind: ExprKind::Binary(Box::new(left), op, Box::new(right)), line, col };
+            left = self.mk(ExprKind::Binary(Box::new(left), op, Box::new(right)), line, col)?;
         }
         Ok(left)
     }
@@ -493,7 +620,7 @@ impl Parser {
             let (op, (line, col)) = (*o, self.here());
             self.pos += 1;
             let right = self.unary()?;
-            left = Expr { kind: ExprKind::Binary(Box::new(left), op, Box::new(right)), line, col };
+            left = self.mk(ExprKind::Binary(Box::new(left), op, Box::new(right)), line, col)?;
         }
         Ok(left)
     }
@@ -501,7 +628,9 @@ impl Parser {
     fn unary(&mut self) -> Result<Expr, PyError> {
         let (line, col) = self.here();
         if self.eat_op("-") {
+            self.enter()?;
             let inner = self.unary()?;
+            self.nesting -= 1;
             // CPython folds -literal into one constant.
             return Ok(match &inner.kind {
                 ExprKind::Immortal(ConstKey::Int(n)) | ExprKind::Const(ConstKey::Int(n)) => {
@@ -515,13 +644,42 @@ impl Parser {
                     self.codes[self.current].remove(&k);
                     self.constant(ConstKey::Float((-f64::from_bits(*bits)).to_bits()), line, col)
                 }
-                _ => Expr { kind: ExprKind::Neg(Box::new(inner)), line, col },
+                _ => self.mk(ExprKind::Neg(Box::new(inner)), line, col)?,
             });
         }
         if self.eat_op("+") {
-            return self.unary();
+            self.enter()?;
+            let inner = self.unary();
+            self.nesting -= 1;
+            return inner;
         }
-        self.postfix()
+        self.power()
+    }
+
+    /// `base ** exponent`: tighter than a unary minus on its left, right-associative.
+    fn power(&mut self) -> Result<Expr, PyError> {
+        let base = self.postfix()?;
+        let (line, col) = self.here();
+        if !self.eat_op("**") {
+            return Ok(base);
+        }
+        self.enter()?;
+        let exponent = self.unary()?;
+        self.nesting -= 1;
+        // CPython folds a power of int literals into one constant.
+        if let (
+            ExprKind::Immortal(ConstKey::Int(b)) | ExprKind::Const(ConstKey::Int(b)),
+            ExprKind::Immortal(ConstKey::Int(e)),
+        ) = (&base.kind, &exponent.kind)
+        {
+            if let Some(v) = u32::try_from(*e).ok().and_then(|e| b.checked_pow(e)) {
+                if let ExprKind::Const(k) = &base.kind {
+                    self.codes[self.current].remove(k);
+                }
+                return Ok(self.constant(ConstKey::Int(v), line, col));
+            }
+        }
+        self.mk(ExprKind::Binary(Box::new(base), "**", Box::new(exponent)), line, col)
     }
 
     fn postfix(&mut self) -> Result<Expr, PyError> {
@@ -540,7 +698,7 @@ impl Parser {
                         break;
                     }
                 }
-                e = Expr { kind: ExprKind::Call(Box::new(e), args), line, col };
+                e = self.mk(ExprKind::Call(Box::new(e), args), line, col)?;
             } else if self.eat_op("[") {
                 if matches!(self.peek(), Tok::Op(":")) {
                     return self.error("slices are not part of this Python subset");
@@ -550,10 +708,10 @@ impl Parser {
                     return self.error("slices are not part of this Python subset");
                 }
                 self.expect_op("]")?;
-                e = Expr { kind: ExprKind::Subscript(Box::new(e), Box::new(index)), line, col };
+                e = self.mk(ExprKind::Subscript(Box::new(e), Box::new(index)), line, col)?;
             } else if self.eat_op(".") {
                 let name = self.name()?;
-                e = Expr { kind: ExprKind::Attr(Box::new(e), name), line, col };
+                e = self.mk(ExprKind::Attr(Box::new(e), name), line, col)?;
             } else {
                 return Ok(e);
             }
@@ -596,13 +754,13 @@ impl Parser {
                         self.pos -= 1;
                         self.error("invalid syntax")
                     }
-                    _ => Ok(Expr { kind: ExprKind::Name(n), line, col }),
+                    _ => self.mk(ExprKind::Name(n), line, col),
                 }
             }
             Tok::Op("(") => {
                 self.pos += 1;
                 if self.eat_op(")") {
-                    return Ok(self.tuple(Vec::new(), line, col));
+                    return self.tuple(Vec::new(), line, col);
                 }
                 let first = self.expr()?;
                 if self.eat_op(")") {
@@ -611,12 +769,12 @@ impl Parser {
                 let mut items = vec![first];
                 while self.eat_op(",") {
                     if self.eat_op(")") {
-                        return Ok(self.tuple(items, line, col));
+                        return self.tuple(items, line, col);
                     }
                     items.push(self.expr()?);
                 }
                 self.expect_op(")")?;
-                Ok(self.tuple(items, line, col))
+                self.tuple(items, line, col)
             }
             Tok::Op("[") => {
                 self.pos += 1;
@@ -631,7 +789,7 @@ impl Parser {
                         break;
                     }
                 }
-                Ok(Expr { kind: ExprKind::List(items), line, col })
+                self.mk(ExprKind::List(items), line, col)
             }
             Tok::Op("{") => {
                 self.pos += 1;
@@ -649,11 +807,14 @@ impl Parser {
                         break;
                     }
                 }
-                Ok(Expr { kind: ExprKind::Dict(pairs), line, col })
+                self.mk(ExprKind::Dict(pairs), line, col)
             }
             Tok::Newline | Tok::Eof => self.error("unexpected end of line"),
             Tok::Indent => Err(PyError::at("IndentationError", "unexpected indent", line, col)),
-            _ => self.error("invalid syntax"),
+            _ => {
+                self.unsupported_here()?;
+                self.error("invalid syntax")
+            }
         }
     }
 }
@@ -665,4 +826,8 @@ fn to_target(e: Expr) -> Result<Target, PyError> {
         ExprKind::Tuple(items) => Ok(Target::Tuple(items.into_iter().map(to_target).collect::<Result<_, _>>()?)),
         _ => Err(PyError::at("SyntaxError", "cannot assign to this expression", e.line, e.col)),
     }
+}
+
+fn too_deep(line: u32, col: u32) -> PyError {
+    PyError::at("RecursionError", "maximum recursion depth exceeded during compilation", line, col)
 }

@@ -1,6 +1,11 @@
 //! The inspector against real CPython: every fixture's output must match exactly.
 
 use super::*;
+
+/// Every recorded step materialized, as the page's API returns them.
+fn run(source: &str) -> Report {
+    super::run(source).report()
+}
 use std::path::Path;
 
 fn fixtures() -> Vec<(String, String, String)> {
@@ -102,8 +107,7 @@ fn errors_name_the_line_and_column_like_python() {
 fn runaway_scripts_stop_at_a_budget() {
     let e = run("while True:\n    pass\n").error.unwrap();
     assert_eq!(e.kind, "StepLimitError");
-    let e = run("def f(n):\n    return f(n + 1)\nf(0)\n").error.unwrap();
-    assert_eq!((e.kind.as_str(), e.message.as_str()), ("RecursionError", "maximum recursion depth exceeded"));
+    // Recursion (1,000 frames, a large native stack in debug builds): see tests_deep.
     let e = run("x = [0] * 100000000\n").error.unwrap();
     assert_eq!(e.kind, "MemoryError");
     let report = run("for i in range(5000):\n    x = i\n");
@@ -189,5 +193,91 @@ fn arbitrary_input_never_panics() {
         };
         let report = std::panic::catch_unwind(|| run(&source));
         assert!(report.is_ok(), "panicked on {source:?}");
+    }
+}
+
+#[test]
+fn valid_python_outside_the_subset_says_so_and_tabs_are_cpythons_taberror() {
+    let unsupported = [
+        ("x = f'{1}'\n", "f-strings are not supported yet"),
+        ("x = 1 if 2 else 3\n", "conditional expressions (a if c else b) are not supported yet"),
+        ("x = 3\nx /= 2\n", "augmented assignment with '/=' is not supported yet (+=, -= and *= are)"),
+        ("x = [i for i in range(3)]\n", "comprehensions are not part of this Python subset"),
+        ("n = 10 ** 100\n", "integers larger than 64 bits are not supported yet"),
+        ("n = 123456789012345678901234567890\n", "integers larger than 64 bits are not supported yet"),
+    ];
+    for (source, message) in unsupported {
+        let e = run(source).error.unwrap_or_else(|| panic!("{source:?} ran"));
+        assert_eq!(e.message, message, "{source:?}");
+    }
+    // CPython: TabError when tabs-as-8 and tabs-as-1 disagree about the indentation.
+    for source in ["if 1:\n        x = 1\n\ty = 2\n", "if 1:\n\tx = 1\n        y = 2\n"] {
+        let e = run(source).error.expect("a TabError");
+        assert_eq!(
+            (e.kind.as_str(), e.message.as_str(), e.line),
+            ("TabError", "inconsistent use of tabs and spaces in indentation", 3)
+        );
+    }
+    // Consistent tabs are fine.
+    assert_eq!(run("if 1:\n\tx = 1\n\tprint(x)\n").output, ["1"]);
+    // What works now, with CPython's answers.
+    let r = run("import sys, gc\nprint(2 ** 10, -2 ** 2, 2 ** 3 ** 2, 2 ** -1)\nx = u'a'\nprint(x)\n");
+    assert_eq!((r.error, r.output), (None, vec!["1024 -4 512 0.5".to_owned(), "a".to_owned()]));
+    let e = run("x = 0 ** -1\n").error.unwrap();
+    assert_eq!(
+        (e.kind.as_str(), e.message.as_str()),
+        ("ZeroDivisionError", "0.0 cannot be raised to a negative power")
+    );
+}
+
+#[test]
+fn valid_python_the_subset_lacks_is_never_a_bare_syntax_error() {
+    let cases = [
+        "def f(a=1):\n    pass\n",
+        "def f(*a):\n    pass\n",
+        "print(*[1])\n",
+        "x = [1, 2]\ny = x[0:1]\n",
+        "a, *b = [1, 2]\n",
+        "x: int = 1\n",
+        "x = 0x10\n",
+        "x = 1j\n",
+        "x = '''a'''\n",
+        "@f\ndef g():\n    pass\n",
+        "while False:\n    pass\nelse:\n    pass\n",
+        "for i in []:\n    pass\nelse:\n    pass\n",
+        "print('a', end='')\n",
+        "x = None\ny = x is None\n",
+        "x = ~1\n",
+        "x = 1 << 2\n",
+        "x = 1 & 2\n",
+        "x = 1 | 2\n",
+        "x = 1 ^ 2\n",
+        "x = 1; y = 2\n",
+        "x = ...\n",
+        "x = {1, 2}\n",
+        "x = 1 < 2 < 3\n",
+        "x = 1\nx //= 2\n",
+        "x = (yield)\n",
+        "x = 2\nx **= 2\n",
+        "x = True\nassert x\n",
+        "x = -1 if True else 1\n",
+        "x = 3 @ 4\n",
+        "x = f'{1}'\n",
+        "x = rb'1'\n",
+        "x = [i for i in range(3)]\n",
+        "x = list(i for i in range(3))\n",
+    ];
+    for source in cases {
+        let e = run(source).error.unwrap_or_else(|| panic!("{source:?} ran"));
+        assert_eq!(e.kind, "SyntaxError", "{source:?}");
+        assert!(
+            e.message.contains("not supported yet") || e.message.contains("not part of"),
+            "{source:?}: {}",
+            e.message
+        );
+    }
+    // Invalid Python is still CPython's SyntaxError.
+    for source in ["x = (1,\n", "x = = 1\n", "def (x):\n    pass\n", "x = [1 2]\n"] {
+        assert_eq!(run(source).error.map(|e| e.kind), Some("SyntaxError".to_owned()), "{source:?}");
     }
 }

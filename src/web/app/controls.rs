@@ -1,7 +1,7 @@
 //! The experiment's settings and the Run buttons.
 
-use super::state::{units_for_ms, Confirm, Edit, Form};
 use crate::core::config::{describe_freeze, Engine, FieldError, Limits, Variant, Workload, MAX_DURATION_MS, MAX_TASKS};
+use crate::core::form::{units_for_ms, Confirm, Edit, Form};
 use crate::core::layout::settings_summary;
 use crate::core::timeline::format_ms;
 use std::collections::HashMap;

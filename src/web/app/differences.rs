@@ -25,8 +25,8 @@ pub struct DifferencesProps {
 
 /// `variant`'s last run of `workload`, with its speed-up over the same work sequentially.
 fn measured(state: &State, variant: Variant, workload: Workload) -> Option<(Rc<RunResult>, Rc<RunResult>, f64)> {
-    let run = state.latest(variant, workload)?;
-    let seq = state.sequential_for(&run.config())?;
+    let run = state.runs.latest(variant, workload)?;
+    let seq = state.runs.sequential_for(&run.config)?;
     let s = speedup(seq.wall_ms, run.wall_ms)?;
     Some((run.clone(), seq.clone(), s))
 }
@@ -35,7 +35,7 @@ fn evidence(state: &State, variant: Variant, workload: Workload) -> Option<Strin
     measured(state, variant, workload).map(|(run, seq, s)| {
         format!(
             "{} {} tasks: {} sequentially, {} here: {s:.2}×",
-            run.tasks_requested,
+            run.config.tasks,
             workload.label(),
             format_ms(seq.wall_ms),
             format_ms(run.wall_ms)
@@ -45,7 +45,7 @@ fn evidence(state: &State, variant: Variant, workload: Workload) -> Option<Strin
 
 /// What the latest run with a crash on one of `variants` left standing.
 fn crash_evidence(state: &State, variants: &[Variant]) -> Option<String> {
-    let run = state.history.iter().rev().find(|r| variants.contains(&r.variant) && !r.crashes.is_empty())?;
+    let run = state.runs.latest_crash(variants)?;
     let count = |s: TaskStatus| run.tasks.iter().filter(|t| t.status == s).count();
     Some(format!(
         "one bad task of {}: {} finished, {} lost, {} crashed{}",
@@ -165,10 +165,10 @@ pub fn differences(props: &DifferencesProps) -> Html {
 
 /// The four set-ups side by side for the same CPU work, once they have all run.
 fn comparison(state: &State) -> Html {
-    let Some(seq) = state.latest(Variant::Main, Workload::Cpu) else { return html! {} };
+    let Some(seq) = state.runs.latest(Variant::Main, Workload::Cpu) else { return html! {} };
     let rows: Vec<_> = Variant::ALL
         .into_iter()
-        .filter_map(|v| state.latest_same_work(v, &seq.config()).map(|r| (v, r.clone())))
+        .filter_map(|v| state.runs.latest_same_work(v, &seq.config).map(|r| (v, r.clone())))
         .collect();
     if rows.len() < 2 {
         return html! {};
@@ -176,7 +176,7 @@ fn comparison(state: &State) -> Html {
     let longest = rows.iter().map(|(_, r)| r.wall_ms).fold(1.0, f64::max);
     html! {
         <div class="comparison" data-testid="cpu-comparison">
-            <h3>{format!("CPU-bound: {} tasks of the same work", seq.tasks_requested)}</h3>
+            <h3>{format!("CPU-bound: {} tasks of the same work", seq.config.tasks)}</h3>
             {for rows.iter().map(|(v, r)| {
                 let s = speedup(seq.wall_ms, r.wall_ms).unwrap_or(1.0);
                 html! {
@@ -189,7 +189,7 @@ fn comparison(state: &State) -> Html {
             })}
             <p class="hint">{format!(
                 "Ideal: {}× with {} cores. With the GIL only one thread runs Python at a time, so threads cannot beat sequential code on CPU work.",
-                seq.tasks_requested.min(seq.cores), seq.cores)}</p>
+                seq.config.tasks.min(seq.cores), seq.cores)}</p>
         </div>
     }
 }

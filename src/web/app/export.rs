@@ -61,7 +61,7 @@ pub async fn download(result: &RunResult, format: Format, svg: Option<Element>) 
     let name = export::file_name(result, format.extension());
     match format {
         Format::Json => {
-            let value = crate::web::api::to_js(result).map_err(describe)?;
+            let value = crate::web::js::to_js(result).map_err(describe)?;
             let text = js_sys::JSON::stringify_with_replacer_and_space(&value, &JsValue::NULL, &JsValue::from(2))
                 .map_err(describe)?;
             save_text(&name, "application/json", &String::from(text))
@@ -80,15 +80,15 @@ pub async fn download(result: &RunResult, format: Format, svg: Option<Element>) 
 }
 
 fn caption(result: &RunResult) -> String {
-    let size = match result.workload {
-        crate::core::config::Workload::Io => format!("{} ms wait", result.duration_ms),
-        crate::core::config::Workload::Cpu => format!("{} work units", result.units),
+    let size = match result.config.workload {
+        crate::core::config::Workload::Io => format!("{} ms wait", result.config.duration_ms),
+        crate::core::config::Workload::Cpu => format!("{} work units", result.config.units),
     };
     format!(
         "ThreadLab · {} · {} × {} {} · wall {} · {} cores",
-        result.variant.label(),
+        result.variant().label(),
         result.tasks.len(),
-        result.workload.label(),
+        result.config.workload.label(),
         size,
         format_ms(result.wall_ms),
         result.cores

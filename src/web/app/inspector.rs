@@ -2,31 +2,13 @@
 //! see objects freed at zero and cycles leak; and the refcount race, run on real threads.
 
 use super::state::State;
-use crate::core::py::{HeapItem, Report, StepView};
+use crate::core::presets::PRESETS;
+use crate::core::py::{HeapItem, StepView, Trace};
 use crate::core::race::Variant as RaceVariant;
 use crate::web::lab::Lab;
 use std::rc::Rc;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
-
-pub const PRESETS: [(&str, &str); 4] = [
-    (
-        "The notebook's example",
-        "a = [1, 2, 3]  # A list is created, ref count = 1\nb = a          # Now both `a` and `b` point to the same list, ref count = 2\ndel a          # `a` is deleted, ref count = 1\ndel b          # `b` is deleted, ref count = 0 -> object is destroyed\n",
-    ),
-    (
-        "A function call",
-        "import sys\ndata = [10, 20]\n\ndef show(x):\n    y = x\n    print(sys.getrefcount(data))\n    return y\n\nkept = show(data)\ndel kept\nprint(sys.getrefcount(data))\n",
-    ),
-    (
-        "One object twice in a list",
-        "import sys\nitem = [\"shared\"]\npair = [item, item]\nprint(sys.getrefcount(item))\ndel item\nprint(pair)\npair.pop()\npair.pop()\n",
-    ),
-    (
-        "A reference cycle",
-        "import gc\na = []\na.append(a)   # the list refers to itself\ndel a         # count 1, but nothing can reach it: leaked\nprint(gc.collect())  # the cycle collector finds and frees it\n",
-    ),
-];
 
 #[derive(Properties, PartialEq)]
 pub struct InspectorProps {
@@ -56,7 +38,7 @@ pub fn inspector(props: &InspectorProps) -> Html {
         let on_change = props.on_change.clone();
         use_effect_with((*source).clone(), move |s| on_change.emit(s.clone()));
     }
-    let report = use_state(|| None::<Rc<Report>>);
+    let report = use_state(|| None::<Rc<Trace>>);
     let index = use_state(|| 0usize);
     // A script runs in ThreadLab's Python worker, off the page's thread: `running` while
     // it does, `failure` when the worker crashed or ran out of time.
@@ -73,7 +55,7 @@ pub fn inspector(props: &InspectorProps) -> Html {
         move |target: fn(Option<usize>, usize) -> usize| {
             let last = |steps: usize| steps.saturating_sub(1);
             if let Some(r) = &*report {
-                index.set(target(Some(*index), r.steps.len()).min(last(r.steps.len())));
+                index.set(target(Some(*index), r.len()).min(last(r.len())));
                 return;
             }
             if *running {
@@ -93,7 +75,7 @@ pub fn inspector(props: &InspectorProps) -> Html {
                 }
                 match outcome {
                     Ok(r) => {
-                        index.set(target(None, r.steps.len()).min(last(r.steps.len())));
+                        index.set(target(None, r.len()).min(last(r.len())));
                         report.set(Some(r));
                     }
                     Err(message) => failure.set(Some(message)),
@@ -160,9 +142,13 @@ pub fn inspector(props: &InspectorProps) -> Html {
             }
         });
     }
-    let current: Option<&StepView> = report.as_ref().and_then(|r| r.steps.get(*index));
-    let previous: Option<&StepView> = report.as_ref().and_then(|r| index.checked_sub(1).and_then(|i| r.steps.get(i)));
-    let at_end = report.as_ref().is_some_and(|r| *index + 1 >= r.steps.len());
+    // A trace records what each step changed; the step shown (and the one before, for what
+    // changed) is rebuilt from it here, so a run costs what its steps changed, not its heap.
+    let current: Option<StepView> = report.as_ref().and_then(|r| r.view(*index));
+    let previous: Option<StepView> = report.as_ref().and_then(|r| index.checked_sub(1).and_then(|i| r.view(i)));
+    let current = current.as_ref();
+    let previous = previous.as_ref();
+    let at_end = report.as_ref().is_some_and(|r| *index + 1 >= r.len());
     let error = report.as_ref().and_then(|r| r.error.clone()).filter(|_| at_end);
     let lines = source.lines().count().max(1);
     let highlight = current.map(|s| s.line);
@@ -178,7 +164,7 @@ pub fn inspector(props: &InspectorProps) -> Html {
         (Some(r), Some(s)) => format!(
             "Step {} of {}{} · line {}",
             *index + 1,
-            r.steps.len(),
+            r.len(),
             if r.truncated { "+ (only the first steps are recorded)" } else { "" },
             s.line
         ),
@@ -411,7 +397,7 @@ fn race(props: &RaceProps) -> Html {
     let row = |variant: RaceVariant, name: &str, what: &str| {
         let r = props.state.races.iter().find(|r| r.variant == variant);
         html! {
-            <tr data-testid={format!("race-{}", name)}>
+            <tr data-testid={format!("race-{name}")}>
                 <th scope="row">{name}<span class="what">{what}</span></th>
                 {match r {
                     Some(r) => html!{ <>

@@ -22,7 +22,7 @@ pub fn memory(props: &MemoryProps) -> Html {
     let on_size = {
         let bytes = bytes.clone();
         Callback::from(move |e: Event| {
-            bytes.set(e.target_unchecked_into::<HtmlSelectElement>().value().parse().unwrap_or(1 << 20))
+            bytes.set(e.target_unchecked_into::<HtmlSelectElement>().value().parse().unwrap_or(1 << 20));
         })
     };
     let on_run = {

@@ -5,17 +5,17 @@ pub mod differences;
 pub mod export;
 pub mod heartbeat;
 pub mod inspector;
-pub mod live;
 pub mod memory;
 pub mod python;
 pub mod state;
 pub mod timeline;
 
-use crate::core::config::{
-    describe_freeze, BadKind, RawConfig, RawValue, RunConfig, Variant, Workload, CONFIRM_FREEZE_MS,
-};
+use crate::core::config::{BadKind, RunConfig, Variant, Workload};
+use crate::core::form::{self, Asked, Origin, Request};
+use crate::core::live::LiveFeed;
 use crate::core::permalink;
-use crate::web::lab::{Lab, LabEvent, RunError};
+use crate::web::engines::Progress;
+use crate::web::lab::{Lab, LabEvent};
 use state::{Action, State};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -56,14 +56,14 @@ pub fn app(props: &AppProps) -> Html {
         state.notice = link.notice();
         state
     });
-    let script = use_state(|| link_value("script").unwrap_or_else(|| inspector::PRESETS[0].1.to_owned()));
+    let script = use_state(|| link_value("script").unwrap_or_else(|| crate::core::presets::PRESETS[0].1.to_owned()));
     // ?embed=1: a compact page for an iframe in a course site.
     let embedded = link_value("embed").as_deref() == Some("1");
     let show_embed = use_state(|| false);
 
     // Everything the lab does (for the Run button or the API) reaches the page here. A
     // run's progress goes to the live feed, which only the timeline reads, at its own pace.
-    let feed = use_memo((), |()| live::LiveFeed::default());
+    let feed = use_memo((), |()| LiveFeed::default());
     {
         let dispatcher = state.dispatcher();
         let feed = feed.clone();
@@ -72,7 +72,12 @@ pub fn app(props: &AppProps) -> Html {
             move |_| {
                 lab.listen(Rc::new(move |event: LabEvent| match event {
                     LabEvent::Began { run, started_at } => feed.begin(run, started_at),
-                    LabEvent::Progress { run, progress } => feed.record(run, progress),
+                    LabEvent::Progress { run, progress: Progress::Started { id, lane, at } } => {
+                        feed.started(run, id, lane, at);
+                    }
+                    LabEvent::Progress { run, progress: Progress::Ended { id, lane, at } } => {
+                        feed.ended(run, id, lane, at);
+                    }
                     event => dispatcher.dispatch(Action::Lab(event)),
                 }));
             }
@@ -87,28 +92,31 @@ pub fn app(props: &AppProps) -> Html {
     let start = {
         let (lab, state) = (lab.clone(), state.clone());
         Callback::from(move |(variants, asked): (Vec<Variant>, Asked)| {
-            let raws: Result<Vec<_>, _> = variants.iter().map(|v| state.form.raw(*v, lab.ms_per_unit)).collect();
-            let raws = match raws {
-                Ok(raws) => raws,
-                Err(error) => return state.dispatch(Action::Errors(vec![error])),
-            };
-            // A long freeze is asked about first, on the page (not window.confirm, which would
-            // block it too, and which tests and screen readers cannot see into).
-            let freeze_ms = state.form.freeze_ms(&variants, lab.ms_per_unit, lab.limits()).unwrap_or(0.0);
-            if freeze_ms > CONFIRM_FREEZE_MS && asked != Asked::Accepted {
-                let from_link = asked == Asked::ByLink;
-                return state.dispatch(Action::Confirm(Some(state::Confirm { variants, freeze_ms, from_link })));
-            }
-            state.dispatch(Action::Confirm(None));
-            let lab = lab.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                for raw in raws {
-                    // The lab reports failures to the page itself; stop a sequence at the first.
-                    if let Err(RunError::Invalid(_) | RunError::Failed(_)) = lab.run(&raw).await {
-                        break;
-                    }
+            match state.form.request(&variants, asked, lab.ms_per_unit, lab.limits()) {
+                Request::Invalid(errors) => state.dispatch(Action::Errors(errors)),
+                // Asked on the page (not window.confirm, which would block it too, and which
+                // tests and screen readers cannot see into).
+                Request::Ask(confirm) => state.dispatch(Action::Confirm(Some(confirm))),
+                Request::Run(configs) => {
+                    state.dispatch(Action::Confirm(None));
+                    let (lab, dispatcher) = (lab.clone(), state.dispatcher());
+                    wasm_bindgen_futures::spawn_local(async move {
+                        for config in configs {
+                            // The lab reports failures to the page itself; stop a sequence at the first.
+                            let ran = match config {
+                                Ok(config) => lab.run(config, Origin::Page).await.is_ok(),
+                                Err(errors) => {
+                                    dispatcher.dispatch(Action::Errors(errors));
+                                    false
+                                }
+                            };
+                            if !ran {
+                                break;
+                            }
+                        }
+                    });
                 }
-            });
+            }
         })
     };
     let on_run = start.reform(|variants: Vec<Variant>| (variants, Asked::ByClick));
@@ -126,8 +134,7 @@ pub fn app(props: &AppProps) -> Html {
             wasm_bindgen_futures::spawn_local(async move {
                 let (variants, config) = experiment_plan(experiment, &lab);
                 for variant in variants {
-                    let config = RunConfig { engine: variant.engine(), gil: variant.gil(), ..config.clone() };
-                    if lab.run(&raw_of(&config)).await.is_err() {
+                    if lab.run(config.on(variant), Origin::Page).await.is_err() {
                         break;
                     }
                 }
@@ -164,7 +171,7 @@ pub fn app(props: &AppProps) -> Html {
         }
     });
     // autorun=1: run the linked experiment once the page is up — unless it would freeze the
-    // page longer than CONFIRM_FREEZE_MS: a link must not be able to lock up the tab it opens.
+    // page longer than `config::CONFIRM_FREEZE_MS`: a link must not be able to lock up the tab it opens.
     // Then the page says why and asks, as for a click on Run.
     {
         let (start, state, lab) = (start.clone(), state.clone(), lab.clone());
@@ -172,19 +179,10 @@ pub fn app(props: &AppProps) -> Html {
         use_effect_with((), move |()| {
             if autorun {
                 let variants = vec![state.form.variant()];
-                let freeze_ms = state.form.freeze_ms(&variants, lab.ms_per_unit, lab.limits()).unwrap_or(0.0);
-                if freeze_ms > CONFIRM_FREEZE_MS {
-                    let why = format!(
-                        "This link asks to run on the main thread right away, which would freeze the page for {}: \
-                         a link never starts a freeze of more than {:.0} s. Confirm below to run it anyway.",
-                        describe_freeze(freeze_ms),
-                        CONFIRM_FREEZE_MS / 1000.0
-                    );
-                    let notice = match &state.notice {
-                        Some(earlier) => format!("{earlier} {why}"),
-                        None => why,
-                    };
-                    state.dispatch(Action::Notice(notice));
+                if let Request::Ask(confirm) =
+                    state.form.request(&variants, Asked::ByLink, lab.ms_per_unit, lab.limits())
+                {
+                    state.dispatch(Action::Notice(form::autorun_notice(confirm.freeze_ms, state.notice.as_deref())));
                 }
                 start.emit((variants, Asked::ByLink));
             }
@@ -309,14 +307,6 @@ pub fn app(props: &AppProps) -> Html {
     }
 }
 
-/// Who asked for a run: a click on Run, a link's autorun, or a click that accepted the freeze.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Asked {
-    ByClick,
-    ByLink,
-    Accepted,
-}
-
 /// This page's address without `embed=1`: the full playground, same experiment.
 fn full_page_url() -> String {
     let Some(window) = web_sys::window() else { return String::new() };
@@ -356,10 +346,8 @@ impl Panel {
 fn preview_config(state: &State, lab: &Lab) -> RunConfig {
     state
         .form
-        .raw(state.form.variant(), lab.ms_per_unit)
-        .ok()
-        .and_then(|raw| crate::core::config::validate(&raw, lab.limits()).ok())
-        .unwrap_or_else(|| RunConfig { engine: state.form.engine, ..RunConfig::notebook_preset() })
+        .config(state.form.variant(), lab.ms_per_unit, lab.limits())
+        .unwrap_or_else(|_| RunConfig { engine: state.form.engine, ..RunConfig::notebook_preset() })
 }
 
 /// The runs behind a "Run the … experiment" link of the differences table.
@@ -389,25 +377,5 @@ fn experiment_plan(experiment: differences::Experiment, lab: &Lab) -> (Vec<Varia
                 ..base
             },
         ),
-    }
-}
-
-/// A validated config as the raw request the lab takes.
-fn raw_of(config: &RunConfig) -> RawConfig {
-    RawConfig {
-        engine: RawValue::Text(config.engine.key().into()),
-        workload: RawValue::Text(config.workload.key().into()),
-        tasks: RawValue::Number(f64::from(config.tasks)),
-        duration_ms: RawValue::Number(f64::from(config.duration_ms)),
-        units: RawValue::Number(f64::from(config.units)),
-        workers: RawValue::Number(f64::from(config.workers)),
-        gil: RawValue::Bool(config.gil),
-        switch_interval_ms: RawValue::Number(config.switch_interval_ms),
-        bad_task_id: config.bad_task.map_or(RawValue::Missing, |b| RawValue::Number(f64::from(b.id))),
-        bad_task_kind: config.bad_task.map_or(RawValue::Missing, |b| {
-            RawValue::Text(if b.kind == BadKind::Panic { "panic" } else { "hang" }.into())
-        }),
-        bad_task_other: RawValue::Missing,
-        timeout_ms: RawValue::Number(f64::from(config.timeout_ms)),
     }
 }

@@ -3,11 +3,11 @@
 //! waiting for the GIL, waiting on I/O), all panels on one time scale.
 
 use super::export::{self, Format};
-use super::live::{Feed, LiveFeed};
 use super::state::{Action, State};
 use crate::core::config::{Engine, RunConfig, Variant, Workload};
 use crate::core::gil::{Segment, SegmentState};
 use crate::core::layout::axis_ticks;
+use crate::core::live::{Feed, LiveFeed};
 use crate::core::timeline::{
     coalesce, format_ms, max_concurrency, speedup, time_in, RunResult, TaskRecord, TaskStatus,
 };
@@ -76,7 +76,7 @@ pub fn timelines(props: &TimelinesProps) -> Html {
         (l, feed, now)
     });
     let live_elapsed = live.as_ref().map_or(0.0, |(_, feed, now)| feed.started_at.map_or(0.0, |s| (now - s).max(0.0)));
-    let scale = state.last.values().map(|r| r.wall_ms).fold(live_elapsed, f64::max).max(100.0);
+    let scale = state.runs.lasts().map(|r| r.wall_ms).fold(live_elapsed, f64::max).max(100.0);
     let on_export = use_callback(props.state.clone(), |(variant, format): (Variant, Format), state| {
         let Some(result) = state.last_of(variant).cloned() else { return };
         let svg = web_sys::window()
@@ -365,7 +365,7 @@ fn panel(
             data-current={(variant == state.form.variant()).then_some("true")}>
             <div class="panel-head">
                 <h3>{variant.label()}</h3>
-                {stats(state, variant, last.map(|r| r.workload), live)}
+                {stats(state, variant, last.map(|r| r.config.workload), live)}
             </div>
             if bars.is_empty() && !live {
                 <p class="empty">{
@@ -404,11 +404,11 @@ fn table(result: &RunResult, engine: Engine) -> Html {
     let segmented = result.tasks.iter().any(|t| !t.segments.is_empty());
     let cell = |t: &TaskRecord, s| if t.segments.is_empty() { "—".to_owned() } else { format_ms(t.time_in(s)) };
     html! {
-        <details class="as-table" data-testid={format!("table-{}", result.variant.key())}>
+        <details class="as-table" data-testid={format!("table-{}", result.variant().key())}>
             <summary>{format!("Table of the {} tasks", result.tasks.len())}</summary>
-            <div class="table-scroll" tabindex="0" role="region" aria-label={format!("Tasks of the {} run", result.variant.label())}>
+            <div class="table-scroll" tabindex="0" role="region" aria-label={format!("Tasks of the {} run", result.variant().label())}>
                 <table>
-                    <caption class="visually-hidden">{format!("{}: every task, times from the run's start", result.variant.label())}</caption>
+                    <caption class="visually-hidden">{format!("{}: every task, times from the run's start", result.variant().label())}</caption>
                     <thead><tr>
                         <th scope="col">{"Task"}</th><th scope="col">{"Ran on"}</th><th scope="col">{"Start"}</th>
                         <th scope="col">{"End"}</th><th scope="col">{"Duration"}</th>
@@ -479,7 +479,7 @@ fn stats(state: &State, variant: Variant, workload: Option<Workload>, live: bool
     let Some(result) = state.last_of(variant) else { return html! {} };
     let records: &[TaskRecord] = &result.tasks;
     let key = variant.key();
-    let baseline = state.sequential_for(&result.config());
+    let baseline = state.runs.sequential_for(&result.config);
     let speed = match (variant, baseline.and_then(|seq| speedup(seq.wall_ms, result.wall_ms))) {
         (Variant::Main, _) => {
             html! { <span class="stat"><span class="k">{"speed-up"}</span><span class="v">{"1.00× (baseline)"}</span></span> }
@@ -492,7 +492,7 @@ fn stats(state: &State, variant: Variant, workload: Option<Workload>, live: bool
         }
     };
     let checked = records.iter().filter(|t| t.checked == Some(true)).count();
-    let lanes_word = (variant.engine().info().workers_word)(result.workers);
+    let lanes_word = (variant.engine().info().workers_word)(result.config.workers);
     html! {
         <span class="stats">
             <span class="stat"><span class="k">{"wall"}</span><span class="v" data-testid={format!("wall-{key}")}>{format_ms(result.wall_ms)}</span></span>
@@ -501,7 +501,7 @@ fn stats(state: &State, variant: Variant, workload: Option<Workload>, live: bool
             <span class="stat"><span class="k">{"at once"}</span><span class="v">{format!("≤ {}", max_concurrency(records))}</span></span>
             if variant == Variant::ThreadsGil {
                 <span class="stat"><span class="k">{"GIL hand-overs"}</span><span class="v" data-testid="gil-switches">{result.gil_switches}</span></span>
-                <span class="stat muted">{format!("switch interval {} ms", result.switch_interval_ms)}</span>
+                <span class="stat muted">{format!("switch interval {} ms", result.config.switch_interval_ms)}</span>
             }
             <span class="stat muted">{lanes_word}{format!(" · {} cores", result.cores)}</span>
             if workload == Some(Workload::Cpu) {

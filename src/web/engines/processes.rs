@@ -21,6 +21,7 @@ struct Process {
     worker: WorkerHandle,
 }
 
+#[derive(Default)]
 pub struct Processes {
     pool: Vec<Process>,
     /// A process started ahead of need (the mailbox knows whether it has said `Ready`).
@@ -30,12 +31,6 @@ pub struct Processes {
     /// The last start of new processes: how long until all were ready, and how many.
     pub last_start: Option<(f64, u32)>,
     mailbox: Mailbox,
-}
-
-impl Default for Processes {
-    fn default() -> Self {
-        Processes { pool: Vec::new(), spare: None, first_ready_ms: None, last_start: None, mailbox: Mailbox::default() }
-    }
 }
 
 impl Engine for Processes {
@@ -210,8 +205,8 @@ impl Processes {
                     return Err("The processes stopped answering.".into());
                 }
                 let now = now_ms();
-                for lane in 0..busy.len() {
-                    if let Some((id, sent)) = busy[lane].filter(|(_, sent)| now >= sent + timeout) {
+                for (lane, slot) in busy.iter_mut().enumerate() {
+                    if let Some((id, sent)) = slot.filter(|(_, sent)| now >= sent + timeout) {
                         let _ = sent;
                         collector.fail(id, TaskStatus::Timeout, now, sink);
                         crashes.push(Crash {
@@ -220,7 +215,7 @@ impl Processes {
                                 "task {id} did not return within {timeout} ms: process {lane} was terminated"
                             ),
                         });
-                        busy[lane] = None;
+                        *slot = None;
                         self.replace(lane)?;
                     }
                 }

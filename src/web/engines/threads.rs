@@ -297,7 +297,9 @@ pub mod host {
                         });
                     }
                     Err(e) => {
-                        post(&FromWorker::Failed { message: format!("the thread pool did not start: {}", js_error(e)) })
+                        post(&FromWorker::Failed {
+                            message: format!("the thread pool did not start: {}", js_error(e)),
+                        });
                     }
                 }
             });

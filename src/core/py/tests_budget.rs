@@ -1,0 +1,189 @@
+//! Scripts that used to freeze the page: each step must cost what it changes, output
+//! and strings have budgets, and the record is compact. Asserted on work done (ids
+//! recorded, characters rendered), which does not depend on the machine; times printed.
+
+#![allow(clippy::disallowed_types)] // Native only, like every test here: clippy.toml's wasm rules do not apply.
+
+use super::render::work;
+use super::*;
+use std::time::Instant;
+
+struct Measured {
+    trace: Trace,
+    report: Report,
+    recorded: usize,
+    rendered_run: usize,
+    rendered_report: usize,
+}
+
+fn measure(name: &str, source: &str, report: bool) -> Measured {
+    work::take();
+    let t = Instant::now();
+    let trace = run(source);
+    let run_ms = t.elapsed().as_secs_f64() * 1e3;
+    let rendered_run = work::take();
+    let t = Instant::now();
+    let report = if report {
+        trace.report()
+    } else {
+        Report { output: vec![], steps: vec![], error: None, truncated: false, run_ms: None }
+    };
+    let report_ms = t.elapsed().as_secs_f64() * 1e3;
+    let rendered_report = work::take();
+    let recorded = trace.recorded_ids();
+    println!(
+        "{name}: run {run_ms:.0} ms, report {report_ms:.0} ms; {} steps recorded, {recorded} ids, {rendered_run} + \
+         {rendered_report} chars rendered",
+        trace.len()
+    );
+    Measured { trace, report, recorded, rendered_run, rendered_report }
+}
+
+#[test]
+fn a_500_deep_nest_records_each_step_as_a_small_delta() {
+    let m = measure("x = [x] × 500", "x = []\nfor i in range(500):\n    x = [x]\n", false);
+    assert_eq!(m.trace.error, None);
+    // 1,001 steps ran; the first 1,000 are recorded.
+    assert!(m.trace.truncated);
+    assert_eq!(m.trace.len(), LIMITS.snapshots);
+    // Each step: one new list, a count or two, the loop variable: not the whole heap.
+    assert!(m.recorded < 20 * m.trace.len(), "{} ids recorded", m.recorded);
+    // Reprs are built at view time, 61 characters at most each.
+    assert_eq!(m.rendered_run, 0);
+    // The last step still shows the nest, drawn from the rebuilt heap.
+    let last = m.trace.view(m.trace.len() - 1).expect("a step");
+    assert!(work::take() <= 61 * last.heap.len());
+    let x = last.frames[0].vars.iter().find(|v| v.name == "x").expect("x").id;
+    let item = last.heap.iter().find(|h| h.id == x).expect("x drawn");
+    assert_eq!(item.repr, format!("{}…", "[".repeat(59)));
+    assert_eq!(item.refcount, 1);
+    assert_eq!(last.heap.iter().filter(|h| h.type_name == "list").count(), 500);
+}
+
+#[test]
+fn a_growing_string_meets_a_budget() {
+    let chunk = "a".repeat(1000);
+    let source = format!("s = ''\nfor i in range(100000):\n    s = s + '{chunk}'\n");
+    let m = measure("s = s + 1000 chars", &source, true);
+    // Copying ~200 strings of ~0.1 MB on average meets the work budget first.
+    let e = m.trace.error.clone().expect("a budget");
+    assert_eq!((e.kind.as_str(), e.line), ("StepLimitError", 3));
+    assert!(e.message.contains("work budget"), "{}", e.message);
+    // One string over 1 MB is never built.
+    for source in ["s = 'ab' * 600000\n", "s = 'a' * 1000\nt = s * 1000\nu = t + t\n"] {
+        let e = run(source).error.expect("a budget");
+        assert_eq!(e.kind, "MemoryError");
+        assert!(e.message.starts_with("ThreadLab's memory budget allows strings of up to 1 MB"), "{}", e.message);
+    }
+    // Strings are recorded as a bounded prefix.
+    assert!(m.recorded < 20 * m.trace.len());
+    let view = m.trace.view(m.trace.len() - 1).expect("a step");
+    let s = view.heap.iter().find(|h| h.type_name == "str").expect("s");
+    assert_eq!(s.repr, format!("'{}…", "a".repeat(58)));
+}
+
+#[test]
+fn printing_a_huge_list_stops_at_the_output_budget() {
+    let m = measure("print(x) × 30,000", "x = [0] * 100000\nfor i in range(30000):\n    print(x)\n", true);
+    assert_eq!(m.trace.error, None);
+    // 3 whole lines of 300,000 characters, a 4th cut at 1,000,000 in all, then the notice.
+    assert_eq!(m.trace.output.len(), 5);
+    assert_eq!(m.trace.output.iter().take(4).map(|l| l.chars().count()).sum::<usize>(), LIMITS.output_chars);
+    assert!(m.trace.output[4].starts_with("[ThreadLab stopped printing here"));
+    // Printing stopped building text as soon as the budget was met.
+    assert!(m.rendered_run <= LIMITS.output_chars + 10, "{} chars rendered", m.rendered_run);
+    // The 100,000 slots are recorded once; each later step records counts only.
+    assert!(m.recorded < 100_000 + 20 * m.trace.len(), "{} ids recorded", m.recorded);
+    assert!(m.report.truncated, "the report stops at its budget of materialized items");
+    assert!(m.rendered_report <= 61 * REPORT_ITEMS);
+}
+
+#[test]
+fn too_many_lines_stop_at_the_line_budget() {
+    let trace = run("i = 0\nwhile i < 20000:\n    print(i)\n    i += 1\n");
+    assert_eq!(trace.error, None);
+    assert_eq!(trace.output.len(), LIMITS.output_lines + 1);
+    assert_eq!(trace.output[LIMITS.output_lines - 1], "9999");
+}
+
+#[test]
+fn a_trace_crosses_as_json_and_views_match_the_report() {
+    let source = "import gc\na = [1, 'two', (3.0, None)]\nb = {'k': a}\na.append(a)\ndel a\nx = gc.collect()\n";
+    let trace = run(source);
+    let json = serde_json::to_string(&trace).expect("serializes");
+    let back: Trace = serde_json::from_str(&json).expect("deserializes");
+    assert_eq!(back, trace);
+    let report = back.report();
+    assert_eq!(report.steps.len(), back.len());
+    for (i, step) in report.steps.iter().enumerate() {
+        assert_eq!(back.view(i).as_ref(), Some(step));
+    }
+    assert_eq!(back.view(back.len()), None);
+    // A container shows its child's change: after a.append(a), a's repr has the cycle.
+    let a = report.steps[1].frames[0].vars.iter().find(|v| v.name == "a").expect("a").id;
+    let a_after = report.steps[3].heap.iter().find(|h| h.id == a).expect("a");
+    assert_eq!(a_after.repr, "[1, 'two', (3.0, None), [...]]");
+    let b = report.steps[3].heap.iter().find(|h| h.type_name == "dict").expect("b");
+    assert_eq!(b.repr, "{'k': [1, 'two', (3.0, None), [...]]}");
+}
+
+#[test]
+#[ignore = "a measurement: ms per 1,000 recorded steps on a small and a large heap"]
+fn ms_per_1k_steps() {
+    let time = |source: &str| {
+        (0..5)
+            .map(|_| {
+                let t = Instant::now();
+                let trace = run(source);
+                (t.elapsed().as_secs_f64() * 1e3, trace)
+            })
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .expect("runs")
+    };
+    for b in bench_scripts() {
+        let (setup_ms, _) = time(&b.setup);
+        let (full_ms, trace) = time(&b.full);
+        assert_eq!(trace.len(), 1 + b.steps);
+        let t = Instant::now();
+        let view = trace.view(trace.len() - 1).expect("a step");
+        let view_ms = t.elapsed().as_secs_f64() * 1e3;
+        println!(
+            "{}: {:.2} ms per 1,000 steps (setup {setup_ms:.2} ms, full {full_ms:.2} ms); last view {view_ms:.1} ms, {} \
+             objects drawn",
+            b.name,
+            (full_ms - setup_ms) * 1000.0 / b.steps as f64,
+            view.heap.len()
+        );
+    }
+}
+
+#[test]
+fn loops_over_big_containers_stop_at_the_work_budget() {
+    // Each would run 100,000 steps doing up to a million items' work in each.
+    let scripts = [
+        "x = []\nfor i in range(100000):\n    x = x + [i]\n",
+        "x = [0] * 1000000\nfor i in range(100000):\n    y = 5 in x\n",
+        "x = [0] * 100000\nfor i in range(100000):\n    s = str(x)\n",
+        "import gc\nx = [0] * 1000\nfor i in range(100000):\n    y = [x, x]\n    n = gc.collect()\n",
+    ];
+    for source in scripts {
+        let t = Instant::now();
+        let trace = run(source);
+        let e = trace.error.expect("a budget");
+        println!("{:?}: {} in {:.0} ms", source.lines().last(), e.kind, t.elapsed().as_secs_f64() * 1e3);
+        assert_eq!(e.kind, "StepLimitError", "{source:?}: {e}");
+        assert!(e.message.contains("work budget"), "{}", e.message);
+        assert!((3..=5).contains(&e.line), "{source:?}: {e}");
+    }
+}
+
+#[test]
+fn creating_millions_of_short_lived_objects_meets_the_memory_budget() {
+    // Each step creates 50,000 ints and frees them; every object ever created keeps a
+    // slot (ids are never reused), so the run stops before the slots could exhaust the
+    // page's memory, though no more than 50,000 objects live at once.
+    let trace = run("for i in range(100):\n    n = len(list(range(1000, 51000)))\n");
+    let e = trace.error.clone().expect("a budget");
+    assert_eq!((e.kind.as_str(), e.line), ("MemoryError", 2));
+    assert_eq!(trace.len(), 2 * (LIMITS.allocations / 50_000) - 1);
+}
