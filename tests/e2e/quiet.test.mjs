@@ -33,6 +33,18 @@ async function runWatched(page, config) {
   }, config);
 }
 
+test("a run that outgrows the finished runs' time axis redraws only its own panel", async () => {
+  const { page } = lab;
+  // First in this file, so that the only finished run is the short one: it sets the shared
+  // axis, and the watched run goes far past it.
+  await page.evaluate(() => window.threadlab.run({ engine: "processes", workload: "io", tasks: 2, workers: 2, duration_ms: 150 }));
+  const { result, changes } = await runWatched(page, { engine: "threads", workload: "io", tasks: 2, workers: 2, duration_ms: 1200 });
+  const from = result.started_at;
+  const to = from + Math.max(...result.tasks.map((t) => t.end_ms));
+  const elsewhere = changes.filter((c) => c.at > from && c.at < to && c.where !== "live panel" && c.where !== "heartbeat");
+  assert.deepEqual(elsewhere, [], "the finished panels keep their axis until the run ends");
+});
+
 for (const engine of ["processes", "threads"]) {
   test(`${engine}: while CPU-bound tasks run, only the live panel and the heartbeat change`, async () => {
     const { page } = lab;

@@ -76,7 +76,10 @@ pub fn timelines(props: &TimelinesProps) -> Html {
         (l, feed, now)
     });
     let live_elapsed = live.as_ref().map_or(0.0, |(_, feed, now)| feed.started_at.map_or(0.0, |s| (now - s).max(0.0)));
-    let scale = state.runs.lasts().map(|r| r.wall_ms).fold(live_elapsed, f64::max).max(100.0);
+    // The axis the finished runs share. A live run that outgrows it stretches its own panel
+    // alone: growing the shared axis would redraw every other panel while workers compute
+    // (tests/e2e/quiet.test.mjs saw it under load); they join it when the run ends.
+    let shared = state.runs.lasts().map(|r| r.wall_ms).fold(100.0, f64::max);
     let on_export = use_callback(props.state.clone(), |(variant, format): (Variant, Format), state| {
         let Some(result) = state.last_of(variant).cloned() else { return };
         let svg = web_sys::window()
@@ -100,11 +103,12 @@ pub fn timelines(props: &TimelinesProps) -> Html {
                     <span class="key"><svg width="22" height="12" aria-hidden="true"><rect class="seg-io" width="22" height="12" rx="3"/></svg>{"waiting on I/O"}</span>
                 </span>
             </div>
-            <p class="scale-note">{"All panels share one time axis. Hover a bar for its exact times."}</p>
+            <p class="scale-note">{"All panels share one time axis (a run in progress stretches its own until it ends). Hover a bar for its exact times."}</p>
             <div class="panels" ref={panels_ref}>
             {for Variant::ALL.into_iter().map(|variant| {
                 // Only the live panel changes with the clock.
                 let live = live.as_ref().filter(|(l, _, _)| l.config.variant() == variant).map(|(_, feed, now)| LiveView { feed: feed.clone(), now: *now });
+                let scale = if live.is_some() { shared.max(live_elapsed) } else { shared };
                 html! { <PanelView key={variant.key()} state={props.state.clone()} {variant} {scale} {width} {live} on_export={on_export.clone()} /> }
             })}
             </div>
