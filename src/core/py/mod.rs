@@ -48,6 +48,8 @@ mod tests;
 mod tests_budget;
 #[cfg(test)]
 mod tests_deep;
+#[cfg(test)]
+mod tests_programs;
 
 /// The lowest native stack address seen on this thread, for measuring stack use per
 /// level of nesting in tests.
