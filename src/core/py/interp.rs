@@ -74,11 +74,89 @@ enum Kind {
     None,
     List(Vec<Id>),
     Tuple(Vec<Id>),
-    Dict(Vec<(Id, Id)>),
+    Dict(Dict),
     Func(Rc<Func>),
     Builtin(&'static str),
     Module(&'static str),
     Range(i64, i64, i64),
+}
+
+/// A deleted pair's place in `Dict::pairs` until the next compaction.
+const TOMB: Id = Id::MAX;
+
+/// A dict: pairs in insertion order (as Python prints them) and an index from key hash to
+/// positions, so that lookup, insertion and deletion cost O(1) on average. Deletion leaves
+/// a `TOMB` pair (removing it would move every later position); tombstones are swept when
+/// they outnumber live pairs, which keeps that O(1) amortised.
+#[derive(Clone, Debug, Default)]
+struct Dict {
+    pairs: Vec<(Id, Id)>,
+    /// `hashes[i]` is the hash of `pairs[i].0`, kept so that a sweep need not rehash.
+    hashes: Vec<u64>,
+    index: HashMap<u64, Vec<usize>>,
+    live: usize,
+}
+
+impl Dict {
+    fn len(&self) -> usize {
+        self.live
+    }
+
+    /// Positions that may hold a key hashing to `h`.
+    fn bucket(&self, h: u64) -> &[usize] {
+        self.index.get(&h).map_or(&[], Vec::as_slice)
+    }
+
+    fn push(&mut self, h: u64, k: Id, v: Id) {
+        self.index.entry(h).or_default().push(self.pairs.len());
+        self.pairs.push((k, v));
+        self.hashes.push(h);
+        self.live += 1;
+    }
+
+    /// Takes the pair at `pos` out; the caller owns its references.
+    fn remove(&mut self, pos: usize) -> (Id, Id) {
+        let h = self.hashes[pos];
+        if let Some(b) = self.index.get_mut(&h) {
+            b.retain(|p| *p != pos);
+            if b.is_empty() {
+                self.index.remove(&h);
+            }
+        }
+        let pair = std::mem::replace(&mut self.pairs[pos], (TOMB, TOMB));
+        self.live -= 1;
+        if self.pairs.len() - self.live > self.live.max(8) {
+            self.sweep();
+        }
+        pair
+    }
+
+    fn sweep(&mut self) {
+        let (pairs, hashes): (Vec<_>, Vec<_>) =
+            self.pairs.iter().zip(&self.hashes).filter(|(p, _)| p.0 != TOMB).map(|(p, h)| (*p, *h)).unzip();
+        self.index.clear();
+        for (i, h) in hashes.iter().enumerate() {
+            self.index.entry(*h).or_default().push(i);
+        }
+        self.pairs = pairs;
+        self.hashes = hashes;
+    }
+
+    /// The live pairs, in insertion order.
+    fn iter(&self) -> impl Iterator<Item = &(Id, Id)> {
+        self.pairs.iter().filter(|p| p.0 != TOMB)
+    }
+
+    /// The first live pair at position `from` or later, with its position.
+    fn next_from(&self, from: usize) -> Option<(usize, (Id, Id))> {
+        (from..self.pairs.len()).map(|i| (i, self.pairs[i])).find(|(_, p)| p.0 != TOMB)
+    }
+
+    fn take(&mut self) -> Vec<(Id, Id)> {
+        let pairs = self.iter().copied().collect();
+        *self = Dict::default();
+        pairs
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -637,7 +715,10 @@ impl Interp {
                             }
                         }
                         Kind::Str(text) => text.get(at..).and_then(|t| t.chars().next()).map_or(Next::End, Next::Char),
-                        Kind::Dict(pairs) => pairs.get(i).map_or(Next::End, |(k, _)| Next::Held(*k)),
+                        Kind::Dict(d) => d.next_from(i).map_or(Next::End, |(pos, (k, _))| {
+                            i = pos;
+                            Next::Held(k)
+                        }),
                         _ => break err("TypeError", format!("'{}' object is not iterable", self.type_name(seq)), iter),
                     };
                     let next = match next {
@@ -758,16 +839,21 @@ impl Interp {
     /// The position of key `k` in dict `d`.
     fn dict_find(&self, d: Id, k: Id, at: &Expr) -> Result<Option<usize>, PyError> {
         match self.kind(d) {
-            Kind::Dict(pairs) => self.find_key(pairs, k, at),
+            Kind::Dict(dict) => self.find_key(dict, self.key_hash(k, at)?, k, at),
             _ => Ok(None),
         }
     }
 
     fn dict_pairs(&self, d: Id) -> &[(Id, Id)] {
         match self.kind(d) {
-            Kind::Dict(pairs) => pairs,
+            Kind::Dict(dict) => &dict.pairs,
             _ => &[],
         }
+    }
+
+    fn dict_mut(&mut self, d: Id) -> &mut Dict {
+        let Kind::Dict(dict) = &mut self.heap[d].as_mut().expect("live").kind else { unreachable!("a dict") };
+        dict
     }
 
     fn set_item(&mut self, o: Id, k: Id, v: Id, at: &Expr) -> Result<(), PyError> {
@@ -779,17 +865,32 @@ impl Interp {
                 Ok(())
             }
             Shape::Dict => {
-                self.check_hashable(k, at)?;
-                if let Some(pos) = self.dict_find(o, k, at)? {
-                    self.touch(o, CONTENT);
-                    let Kind::Dict(pairs) = &mut self.heap[o].as_mut().expect("live").kind else { unreachable!() };
-                    let old = std::mem::replace(&mut pairs[pos].1, v);
-                    self.decref(old);
-                } else {
-                    self.incref(k);
-                    self.touch(o, CONTENT);
-                    let Kind::Dict(pairs) = &mut self.heap[o].as_mut().expect("live").kind else { unreachable!() };
-                    pairs.push((k, v));
+                let h = match self.key_hash(k, at) {
+                    Ok(h) => h,
+                    Err(e) => {
+                        self.decref(v);
+                        return Err(e);
+                    }
+                };
+                let found = match self.kind(o) {
+                    Kind::Dict(dict) => self.find_key(dict, h, k, at),
+                    _ => Ok(None),
+                };
+                match found {
+                    Ok(Some(pos)) => {
+                        self.touch(o, CONTENT);
+                        let old = std::mem::replace(&mut self.dict_mut(o).pairs[pos].1, v);
+                        self.decref(old);
+                    }
+                    Ok(None) => {
+                        self.incref(k);
+                        self.touch(o, CONTENT);
+                        self.dict_mut(o).push(h, k, v);
+                    }
+                    Err(e) => {
+                        self.decref(v);
+                        return Err(e);
+                    }
                 }
                 Ok(())
             }
@@ -825,10 +926,7 @@ impl Interp {
                     Shape::Dict => match self.dict_find(o, k, index)? {
                         Some(pos) => {
                             self.touch(o, CONTENT);
-                            let Kind::Dict(pairs) = &mut self.heap[o].as_mut().expect("live").kind else {
-                                unreachable!()
-                            };
-                            let (key, value) = pairs.remove(pos);
+                            let (key, value) = self.dict_mut(o).remove(pos);
                             self.decref(key);
                             self.decref(value);
                             Ok(())
@@ -936,7 +1034,7 @@ impl Interp {
                 self.alloc(Kind::Tuple(ids))
             }
             ExprKind::Dict(pairs) => {
-                let d = self.alloc(Kind::Dict(Vec::new()))?;
+                let d = self.alloc(Kind::Dict(Dict::default()))?;
                 for (k, v) in pairs {
                     let key = self.eval(k)?;
                     let value = self.eval(v)?;
@@ -1026,8 +1124,8 @@ impl Interp {
     fn get_item(&mut self, o: Id, k: Id, at: &Expr) -> Result<Id, PyError> {
         let found = match self.kind(o) {
             Kind::List(items) | Kind::Tuple(items) => items[self.index(k, items.len(), at)?],
-            Kind::Dict(pairs) => match self.find_key(pairs, k, at)? {
-                Some(pos) => pairs[pos].1,
+            Kind::Dict(dict) => match self.find_key(dict, self.key_hash(k, at)?, k, at)? {
+                Some(pos) => dict.pairs[pos].1,
                 None => return err("KeyError", self.repr_msg(k), at),
             },
             Kind::Str(s) => {
@@ -1363,7 +1461,7 @@ impl Interp {
             self.touch(*id, CONTENT);
             let contents = match &mut self.heap[*id].as_mut().expect("live").kind {
                 Kind::List(items) | Kind::Tuple(items) => std::mem::take(items),
-                Kind::Dict(pairs) => std::mem::take(pairs).into_iter().flat_map(|(k, v)| [k, v]).collect(),
+                Kind::Dict(dict) => dict.take().into_iter().flat_map(|(k, v)| [k, v]).collect(),
                 _ => Vec::new(),
             };
             for c in contents {
@@ -1441,7 +1539,7 @@ impl Interp {
                         }
                         found
                     }
-                    Kind::Dict(pairs) => self.find_key(pairs, a, at)?.is_some(),
+                    Kind::Dict(dict) => self.find_key(dict, self.key_hash(a, at)?, a, at)?.is_some(),
                     Str(s) => {
                         self.add_work(s.len());
                         matches!(self.kind(a), Str(sub) if s.contains(sub.as_str()))
@@ -1534,13 +1632,6 @@ impl Interp {
         }
     }
 
-    fn check_hashable(&self, k: Id, at: &Expr) -> Result<(), PyError> {
-        match self.kind(k) {
-            Kind::List(_) | Kind::Dict(_) => err("TypeError", format!("unhashable type: '{}'", self.type_name(k)), at),
-            _ => Ok(()),
-        }
-    }
-
     /// `a == b`, depth-first without recursion; nesting deeper than the recursion limit
     /// left is CPython's `RecursionError`.
     fn equal(&self, a: Id, b: Id, at: &Expr) -> Result<bool, PyError> {
@@ -1561,12 +1652,15 @@ impl Interp {
             if a == b {
                 continue;
             }
-            let same = match (self.kind(a), self.kind(b)) {
+            // A bool is the int 0 or 1 in comparisons, as in Python.
+            let (ka, kb) = (self.kind(a), self.kind(b));
+            let as_int = |k: &Kind| if let Kind::Bool(b) = k { Some(Kind::Int(i64::from(*b))) } else { None };
+            let (ia, ib) = (as_int(ka), as_int(kb));
+            let same = match (ia.as_ref().unwrap_or(ka), ib.as_ref().unwrap_or(kb)) {
                 (Kind::Int(x), Kind::Int(y)) => x == y,
                 (Kind::Int(x), Kind::Float(y)) | (Kind::Float(y), Kind::Int(x)) => (*x as f64) == *y,
                 (Kind::Float(x), Kind::Float(y)) => x == y,
                 (Kind::Str(x), Kind::Str(y)) => x == y,
-                (Kind::Bool(x), Kind::Bool(y)) => x == y,
                 (Kind::None, Kind::None) => true,
                 (Kind::List(x), Kind::List(y)) | (Kind::Tuple(x), Kind::Tuple(y)) => {
                     if x.len() == y.len() && depth >= limit {
@@ -1585,14 +1679,48 @@ impl Interp {
         Ok(true)
     }
 
-    /// The position of key `k` in a dict's pairs.
-    fn find_key(&self, pairs: &[(Id, Id)], k: Id, at: &Expr) -> Result<Option<usize>, PyError> {
-        for (pos, (key, _)) in pairs.iter().enumerate() {
-            if self.equal(*key, k, at)? {
+    /// The position of key `k`, of hash `h`, in a dict's pairs.
+    fn find_key(&self, dict: &Dict, h: u64, k: Id, at: &Expr) -> Result<Option<usize>, PyError> {
+        for &pos in dict.bucket(h) {
+            if self.equal(dict.pairs[pos].0, k, at)? {
                 return Ok(Some(pos));
             }
         }
         Ok(None)
+    }
+
+    /// `hash(k)` up to Python's equality: keys that compare equal hash alike (`1`, `1.0`
+    /// and `True` are one key); a list or dict anywhere in `k` is unhashable, as in CPython.
+    fn key_hash(&self, k: Id, at: &Expr) -> Result<u64, PyError> {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        let mut work = vec![k];
+        while let Some(id) = work.pop() {
+            self.add_work(1);
+            match self.kind(id) {
+                Kind::Int(n) => (0u8, *n).hash(&mut hasher),
+                Kind::Bool(b) => (0u8, i64::from(*b)).hash(&mut hasher),
+                // An integral float is the int it equals (`equal` compares them so);
+                // beyond i64 and fractional ones hash by their bits.
+                #[allow(clippy::cast_possible_truncation)]
+                Kind::Float(f) if f.fract() == 0.0 && (-9.2e18..9.2e18).contains(f) => {
+                    (0u8, *f as i64).hash(&mut hasher);
+                }
+                Kind::Float(f) => (1u8, f.to_bits()).hash(&mut hasher),
+                Kind::Str(s) => (2u8, s).hash(&mut hasher),
+                Kind::None => 3u8.hash(&mut hasher),
+                Kind::Tuple(items) => {
+                    (4u8, items.len()).hash(&mut hasher);
+                    work.extend(items.iter().rev());
+                }
+                Kind::List(_) | Kind::Dict(_) => {
+                    return err("TypeError", format!("unhashable type: '{}'", self.type_name(id)), at);
+                }
+                // Equal only to themselves.
+                Kind::Func(_) | Kind::Builtin(_) | Kind::Module(_) | Kind::Range(..) => (5u8, id).hash(&mut hasher),
+            }
+        }
+        Ok(hasher.finish())
     }
 
     fn truthy(&self, id: Id) -> bool {
@@ -1603,7 +1731,7 @@ impl Interp {
             Kind::Bool(b) => *b,
             Kind::None => false,
             Kind::List(v) | Kind::Tuple(v) => !v.is_empty(),
-            Kind::Dict(p) => !p.is_empty(),
+            Kind::Dict(d) => d.len() != 0,
             Kind::Range(start, stop, step) => (*step > 0 && start < stop) || (*step < 0 && start > stop),
             _ => true,
         }
@@ -1664,7 +1792,7 @@ impl Interp {
             Kind::Str(s) => Node::Str(s),
             Kind::List(v) => Node::List(v),
             Kind::Tuple(v) => Node::Tuple(v),
-            Kind::Dict(p) => Node::Dict(p),
+            Kind::Dict(d) => Node::Dict(&d.pairs),
             Kind::Int(n) => Node::Int(*n),
             _ => Node::Text(self.scalar_repr(id)),
         }
@@ -1690,7 +1818,7 @@ impl Interp {
 fn children(kind: &Kind) -> Vec<Id> {
     match kind {
         Kind::List(items) | Kind::Tuple(items) => items.clone(),
-        Kind::Dict(pairs) => pairs.iter().flat_map(|(k, v)| [*k, *v]).collect(),
+        Kind::Dict(dict) => dict.iter().flat_map(|(k, v)| [*k, *v]).collect(),
         _ => Vec::new(),
     }
 }

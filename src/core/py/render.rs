@@ -11,6 +11,7 @@ pub enum Node<'a> {
     Str(&'a str),
     List(&'a [usize]),
     Tuple(&'a [usize]),
+    /// Pairs in order; a pair of `usize::MAX` is a deleted entry, skipped.
     Dict(&'a [(usize, usize)]),
     /// A dict's keys and values alternating: `[k0, v0, k1, v1, …]`.
     DictFlat(&'a [usize]),
@@ -107,14 +108,15 @@ impl Out {
 /// `[...]`, `{...}` or `(...)` as Python does.
 pub fn render<'a>(node: impl Fn(usize) -> Node<'a>, root: usize, max_chars: usize, max_depth: usize) -> Rendered {
     let mut out = Out { text: String::new(), chars: 0, max: max_chars };
-    // Containers being written, each with the index of its next item.
-    let mut stack: Vec<(usize, usize)> = Vec::new();
+    // Containers being written, each with the index of its next item and whether an
+    // item was written yet (a dict's deleted entries are skipped).
+    let mut stack: Vec<(usize, usize, bool)> = Vec::new();
     let mut too_deep = false;
     let mut next = Some(root);
     let full = loop {
         if let Some(id) = next.take() {
             let n = node(id);
-            let ok = if stack.iter().any(|(open, _)| *open == id) {
+            let ok = if stack.iter().any(|(open, ..)| *open == id) {
                 out.push(match n {
                     Node::List(_) => "[...]",
                     Node::Dict(_) | Node::DictFlat(_) => "{...}",
@@ -133,7 +135,7 @@ pub fn render<'a>(node: impl Fn(usize) -> Node<'a>, root: usize, max_chars: usiz
                             too_deep = true;
                             break false;
                         }
-                        stack.push((id, 0));
+                        stack.push((id, 0, false));
                         out.push(match n {
                             Node::List(_) => "[",
                             Node::Tuple(_) => "(",
@@ -146,7 +148,7 @@ pub fn render<'a>(node: impl Fn(usize) -> Node<'a>, root: usize, max_chars: usiz
                 break false;
             }
         }
-        let Some((id, i)) = stack.last_mut() else { break true };
+        let Some((id, i, written)) = stack.last_mut() else { break true };
         let n = node(*id);
         let len = n.len();
         let ok = if *i == len {
@@ -157,13 +159,17 @@ pub fn render<'a>(node: impl Fn(usize) -> Node<'a>, root: usize, max_chars: usiz
                 Node::Tuple(_) => ")",
                 _ => "}",
             })
+        } else if matches!(n, Node::Dict(_)) && n.item(*i) == usize::MAX {
+            *i += 2;
+            true
         } else {
             let dict = matches!(n, Node::Dict(_) | Node::DictFlat(_));
-            let sep = match (*i, dict) {
-                (0, _) => "",
-                (j, true) if j % 2 == 1 => ": ",
+            let sep = match (*written, *i, dict) {
+                (false, ..) => "",
+                (_, j, true) if j % 2 == 1 => ": ",
                 _ => ", ",
             };
+            *written = true;
             next = Some(n.item(*i));
             *i += 1;
             out.push(sep)

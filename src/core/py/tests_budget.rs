@@ -187,3 +187,52 @@ fn creating_millions_of_short_lived_objects_meets_the_memory_budget() {
     assert_eq!((e.kind.as_str(), e.line), ("MemoryError", 2));
     assert_eq!(trace.len(), 2 * (LIMITS.allocations / 50_000) - 1);
 }
+
+#[test]
+fn a_dict_of_50000_keys_costs_o1_per_key_and_keeps_pythons_keys() {
+    // CPython 3.11 prints these lines for this script.
+    let source = "d = {}
+for i in range(25000):
+    d[i * 7] = i
+    d[i * 7 + 1] = -i
+print(len(d), d[0], d[7], d[8], d[174993], 174993 in d, 174994 in d)
+for i in range(0, 25000, 4):
+    del d[i * 7]
+    del d[i * 7 + 1]
+print(len(d), d[7], 0 in d, d[174994])
+e = {1: 'a', 'k': 'b', (1, 'x'): 'c'}
+e[1.0] = 'int-float'
+print(e[True], e[1], e[1.0], e[(1.0, 'x')], len(e))
+e[True] = 'bool'
+print(e)
+del e[1.0]
+e[2] = 'z'
+e[None] = 0
+print(e, len(e), 1 in e, True in e)
+f = {}
+for i in range(30):
+    f[i] = i
+for i in range(25):
+    del f[i]
+f[0] = 'again'
+print(f, len(f))
+";
+    let m = measure("dict of 50,000 keys", source, true);
+    assert_eq!(m.trace.error, None);
+    assert_eq!(
+        m.trace.output,
+        [
+            "50000 0 1 -1 24999 True True",
+            "37500 1 False -24999",
+            "int-float int-float int-float c 3",
+            "{1: 'bool', 'k': 'b', (1, 'x'): 'c'}",
+            "{'k': 'b', (1, 'x'): 'c', 2: 'z', None: 0} 4 False False",
+            "{25: 25, 26: 26, 27: 27, 28: 28, 29: 29, 0: 'again'} 6",
+        ]
+    );
+    // A key anywhere unhashable is CPython's TypeError, in a lookup as in a store.
+    for source in ["e = {}\nprint([1] in e)\n", "e = {}\ne[(1, [2])] = 3\n"] {
+        let e = run(source).error.expect("unhashable");
+        assert_eq!((e.kind.as_str(), e.message.as_str()), ("TypeError", "unhashable type: 'list'"));
+    }
+}
