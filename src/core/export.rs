@@ -73,6 +73,41 @@ pub fn file_name(result: &RunResult, extension: &str) -> String {
     format!("threadlab-run{}-{}-{}.{extension}", result.run, result.variant().key(), result.config.workload.key())
 }
 
+/// The caption's lines for a drawing `max` px wide, `width` measuring a line as drawn:
+/// its parts (separated by ` · `) as many to a line as fit, a part too wide for a line of
+/// its own broken at its spaces. A single word wider than `max` stays whole (the caller
+/// scales the text down).
+pub fn wrap_caption(caption: &str, max: f64, width: impl Fn(&str) -> f64) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for part in caption.split(" · ") {
+        let joined = if line.is_empty() { part.to_owned() } else { format!("{line} · {part}") };
+        if width(&joined) <= max {
+            line = joined;
+            continue;
+        }
+        if !line.is_empty() {
+            lines.push(std::mem::take(&mut line));
+        }
+        if width(part) <= max {
+            line = part.to_owned();
+            continue;
+        }
+        for word in part.split(' ') {
+            let joined = if line.is_empty() { word.to_owned() } else { format!("{line} {word}") };
+            if line.is_empty() || width(&joined) <= max {
+                line = joined;
+            } else {
+                lines.push(std::mem::replace(&mut line, word.to_owned()));
+            }
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,5 +180,30 @@ mod tests {
     #[test]
     fn names_say_run_setup_and_workload() {
         assert_eq!(file_name(&result(Vec::new()), "svg"), "threadlab-run4-threads-cpu.svg");
+    }
+
+    /// Seven pixels a character, about 14 px text.
+    #[allow(clippy::cast_precision_loss)]
+    fn px(s: &str) -> f64 {
+        s.chars().count() as f64 * 7.0
+    }
+
+    #[test]
+    fn a_caption_wraps_at_its_parts_to_fit_any_width() {
+        let caption = "ThreadLab · Processes · 3 × I/O-bound · 120 ms wait · wall 126.4 ms · 4 cores";
+        assert_eq!(wrap_caption(caption, 2000.0, px), [caption]);
+        let lines = wrap_caption(caption, 250.0, px);
+        assert_eq!(lines, ["ThreadLab · Processes", "3 × I/O-bound · 120 ms wait", "wall 126.4 ms · 4 cores"]);
+        // Narrower than a part: that part breaks at its spaces; every line fits.
+        let lines = wrap_caption(caption, 100.0, px);
+        assert!(lines.iter().all(|l| px(l) <= 100.0), "{lines:?}");
+        assert!(lines.contains(&"120 ms wait".to_owned()), "{lines:?}");
+        assert_eq!(
+            lines.join(" ").replace(" · ", " ").split(' ').count(),
+            caption.replace(" · ", " ").split(' ').count()
+        );
+        // A word wider than the line stays whole, on its own line.
+        assert_eq!(wrap_caption("ThreadLab · x", 20.0, px), ["ThreadLab", "x"]);
+        assert_eq!(wrap_caption("", 20.0, px), [""]);
     }
 }

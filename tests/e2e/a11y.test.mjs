@@ -145,6 +145,53 @@ test("downloads: JSON is the API's result, CSV has a row per task, SVG draws eve
   assert.ok(png.length > 5000, `${png.length} bytes`);
 });
 
+test("downloads at a phone's 360 px: the caption is wrapped whole inside the drawing's width, in the SVG and the PNG", async () => {
+  const { page } = lab;
+  await page.setViewportSize({ width: 360, height: 800 });
+  try {
+    const run = await page.evaluate(() => window.threadlab.run({ engine: "processes", workload: "io", tasks: 3, duration_ms: 120, workers: 3 }));
+    await page.waitForFunction((n) => document.querySelector("[data-testid=panel-processes]")?.dataset.run === String(n), run.run);
+    const download = async (format) => {
+      const [file] = await Promise.all([page.waitForEvent("download"), page.getByTestId(`export-processes-${format}`).click()]);
+      return readFile(await file.path());
+    };
+    const svg = (await download("svg")).toString();
+    // The file drawn in the page, its caption's lines measured in the page's fonts.
+    const caption = await page.evaluate((text) => {
+      const doc = new DOMParser().parseFromString(text, "image/svg+xml");
+      const el = document.importNode(doc.documentElement, true);
+      document.body.append(el);
+      try {
+        const [x, y, width, height] = el.getAttribute("viewBox").split(/\s+/).map(Number);
+        const spans = [...el.querySelectorAll("[data-testid=caption] tspan")];
+        const lines = spans.map((t) => {
+          const box = t.getBBox();
+          return { text: t.textContent, left: box.x, right: box.x + box.width, top: box.y, bottom: box.y + box.height };
+        });
+        return { x, y, width, height, lines, pixels: Number(el.getAttribute("height")) };
+      } finally {
+        el.remove();
+      }
+    }, svg);
+    assert.ok(caption.width < 360, `drawn ${caption.width} px wide at a 360 px viewport`);
+    const whole = `ThreadLab · Processes · 3 × I/O-bound · 120 ms wait`;
+    const words = (s) => s.replaceAll(" · ", " ").split(" ");
+    assert.deepEqual(words(caption.lines.map((l) => l.text).join(" ")).slice(0, words(whole).length), words(whole), JSON.stringify(caption.lines));
+    assert.ok(caption.lines.length >= 2, `a 300 px drawing needs more than one line: ${JSON.stringify(caption.lines)}`);
+    for (const l of caption.lines) {
+      assert.ok(l.left >= caption.x && l.right <= caption.x + caption.width, `${JSON.stringify(l)} outside 0…${caption.width}`);
+      // Above the drawing (which starts at y = 0), inside the image.
+      assert.ok(l.top >= caption.y && l.bottom <= 0.5, `${JSON.stringify(l)} not in the caption's ${caption.y}…0`);
+    }
+    const png = await download("png");
+    assert.equal(png.readUInt32BE(16), 2000);
+    // The PNG is the SVG scaled to 2,000 px: its height has the caption's extra lines.
+    assert.equal(png.readUInt32BE(20), Math.ceil(caption.height * (2000 / caption.width)));
+  } finally {
+    await page.setViewportSize({ width: 1400, height: 1000 });
+  }
+});
+
 test("axe-core finds no serious or critical violation in any view, light or dark", async () => {
   const browser = await launch();
   try {

@@ -13,8 +13,12 @@ use web_sys::{Blob, BlobPropertyBag, Element, HtmlAnchorElement, HtmlCanvasEleme
 const SVG_NS: &str = "http://www.w3.org/2000/svg";
 /// The PNG's width in pixels, whatever the width the timeline was drawn at.
 const PNG_WIDTH: f64 = 2000.0;
-/// Room above the drawing for the exported file's caption.
-const CAPTION: f64 = 30.0;
+/// The caption's text size and line height; it is wrapped to the drawing's width, a
+/// phone's 300 px as well as a beamer's 1400.
+const CAPTION_PX: f64 = 14.0;
+const CAPTION_LINE: f64 = 18.0;
+/// Room around the caption, left and right and above and below.
+const CAPTION_MARGIN: f64 = 8.0;
 /// The styles that make the drawing look like the page.
 const STYLES: [&str; 11] = [
     "fill",
@@ -134,23 +138,31 @@ fn standalone_svg(svg: &Element, caption: &str) -> Result<(String, f64, f64), St
     let view_box = svg.get_attribute("viewBox").unwrap_or_default();
     let numbers: Vec<f64> = view_box.split_whitespace().filter_map(|n| n.parse().ok()).collect();
     let [_, _, width, height] = numbers[..] else { return Err(format!("unexpected viewBox {view_box:?}")) };
-    let total = height + CAPTION;
-    let set = |el: &Element, name: &str, value: &str| el.set_attribute(name, value).map_err(describe);
-    set(&copy, "viewBox", &format!("0 {} {width} {total}", -CAPTION))?;
-    set(&copy, "width", &width.to_string())?;
-    set(&copy, "height", &total.to_string())?;
-    let _ = copy.remove_attribute("style");
-    let _ = copy.remove_attribute("preserveAspectRatio");
-    // The card's colours, as the page shows them now.
+    // The card's colours and font, as the page shows them now.
     let card = svg.closest(".card").ok().flatten().unwrap_or_else(|| svg.clone());
     let card_style = window.get_computed_style(&card).map_err(describe)?.ok_or("no computed style")?;
     let background = card_style.get_property_value("background-color").map_err(describe)?;
     let ink = card_style.get_property_value("color").map_err(describe)?;
     let font = card_style.get_property_value("font-family").map_err(describe)?;
+    let measure = text_measure(&format!("600 {CAPTION_PX}px {font}"))?;
+    let room = width - 2.0 * CAPTION_MARGIN;
+    let lines = export::wrap_caption(caption, room, &measure);
+    // A word wider than the whole drawing (not met at 300 px) is drawn smaller.
+    let widest = lines.iter().map(|l| measure(l)).fold(0.0, f64::max);
+    let size = if widest > room { CAPTION_PX * room / widest } else { CAPTION_PX };
+    #[allow(clippy::cast_precision_loss)] // a handful of lines
+    let caption_height = lines.len() as f64 * CAPTION_LINE + CAPTION_MARGIN + 4.0;
+    let total = height + caption_height;
+    let set = |el: &Element, name: &str, value: &str| el.set_attribute(name, value).map_err(describe);
+    set(&copy, "viewBox", &format!("0 {} {width} {total}", -caption_height))?;
+    set(&copy, "width", &width.to_string())?;
+    set(&copy, "height", &total.to_string())?;
+    let _ = copy.remove_attribute("style");
+    let _ = copy.remove_attribute("preserveAspectRatio");
     let rect = document.create_element_ns(Some(SVG_NS), "rect").map_err(describe)?;
     for (name, value) in [
         ("x", "0".to_owned()),
-        ("y", (-CAPTION).to_string()),
+        ("y", (-caption_height).to_string()),
         ("width", width.to_string()),
         ("height", total.to_string()),
         ("fill", background),
@@ -159,17 +171,34 @@ fn standalone_svg(svg: &Element, caption: &str) -> Result<(String, f64, f64), St
     }
     let text = document.create_element_ns(Some(SVG_NS), "text").map_err(describe)?;
     for (name, value) in [
-        ("x", "8".to_owned()),
-        ("y", (-CAPTION / 2.0 + 5.0).to_string()),
+        ("data-testid", "caption".to_owned()),
         ("fill", ink),
-        ("style", format!("font-family: {font}; font-size: 14px; font-weight: 600")),
+        ("style", format!("font-family: {font}; font-size: {size:.2}px; font-weight: 600")),
     ] {
         set(&text, name, &value)?;
     }
-    text.set_text_content(Some(caption));
+    for (i, line) in lines.iter().enumerate() {
+        let span = document.create_element_ns(Some(SVG_NS), "tspan").map_err(describe)?;
+        #[allow(clippy::cast_precision_loss)]
+        let baseline = -caption_height + CAPTION_MARGIN + CAPTION_LINE * (i as f64) + CAPTION_PX;
+        set(&span, "x", &CAPTION_MARGIN.to_string())?;
+        set(&span, "y", &baseline.to_string())?;
+        span.set_text_content(Some(line));
+        text.append_child(&span).map_err(describe)?;
+    }
     copy.prepend_with_node_2(&rect, &text).map_err(describe)?;
     let serialized = web_sys::XmlSerializer::new().and_then(|s| s.serialize_to_string(&copy)).map_err(describe)?;
     Ok((format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{serialized}\n"), width, total))
+}
+
+/// A line's width in CSS pixels, drawn in `font` (a canvas's measure: the page's fonts).
+fn text_measure(font: &str) -> Result<impl Fn(&str) -> f64, String> {
+    let document = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
+    let canvas: HtmlCanvasElement = document.create_element("canvas").map_err(describe)?.unchecked_into();
+    let context: web_sys::CanvasRenderingContext2d =
+        canvas.get_context("2d").map_err(describe)?.ok_or("no 2d canvas")?.unchecked_into();
+    context.set_font(font);
+    Ok(move |line: &str| context.measure_text(line).map_or(f64::INFINITY, |m| m.width()))
 }
 
 /// Copies the computed styles of `from` and its descendants onto `to`, a deep clone of it.
