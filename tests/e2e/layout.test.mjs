@@ -162,6 +162,38 @@ for (const [width, height] of [[768, 1024], [1280, 800], [1920, 1080]]) {
   });
 }
 
+for (const [width, query] of [[360, ""], [360, "panel=refcount"], [375, ""], [360, "embed=1"]]) {
+  test(`at ${width} px (${query || "lab"}) each tab's label is one line and both tabs are in view`, async () => {
+    await open(query, { width, height: 800 });
+    const tabs = await page.locator("[role=tab]").evaluateAll((els) =>
+      els.map((el) => {
+        const range = document.createRange();
+        range.selectNodeContents(el);
+        // One line box per line of text: distinct tops of the text's rectangles.
+        const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+        const style = getComputedStyle(el);
+        const text = range.getBoundingClientRect();
+        const box = el.getBoundingClientRect();
+        return {
+          label: el.textContent,
+          lines: tops.size,
+          textHeight: text.height,
+          lineHeight: parseFloat(style.lineHeight) || parseFloat(style.fontSize) * 1.2,
+          left: box.left,
+          right: box.right,
+        };
+      }),
+    );
+    assert.deepEqual(tabs.map((t) => t.label), ["Threads & processes", "Reference counts"]);
+    for (const t of tabs) {
+      assert.equal(t.lines, 1, `${JSON.stringify(t)} wraps`);
+      assert.ok(t.textHeight <= t.lineHeight * 1.5, `${JSON.stringify(t)}: taller than one line`);
+      assert.ok(t.left >= 0 && t.right <= width, `${JSON.stringify(t)} outside the ${width} px viewport`);
+    }
+    if (!query) await page.screenshot({ path: join(ARTIFACTS, `layout-${width}-tabs.png`), clip: { x: 0, y: 0, width, height: 200 } });
+  });
+}
+
 test("a phone, light and dark (screenshots)", async () => {
   await open("", { width: 375, height: 800 });
   await runBoth();
