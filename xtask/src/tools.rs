@@ -173,25 +173,48 @@ fn ensure_geckodriver() -> Result {
     run(host_cargo().args(["install", "geckodriver", "--version", GECKODRIVER_VERSION, "--locked"]))
 }
 
-fn ensure_npm_packages() -> Result {
-    let dir = root().join("tests/e2e");
+/// `npm ci` in `dir` (relative to the root) when its lockfile changed since the last one.
+fn npm_ci(dir: &str) -> Result {
+    let path = root().join(dir);
     if output(Command::new("npm").arg("--version")).is_none() {
         apt_install(&["nodejs", "npm"])?;
     }
-    let lock = std::fs::read(dir.join("package-lock.json")).map_err(|e| format!("tests/e2e/package-lock.json: {e}"))?;
-    let stamp = dir.join("node_modules/.threadlab-lock");
+    let lock = std::fs::read(path.join("package-lock.json")).map_err(|e| format!("{dir}/package-lock.json: {e}"))?;
+    let stamp = path.join("node_modules/.threadlab-lock");
     if std::fs::read(&stamp).is_ok_and(|s| s == lock) {
         return Ok(());
     }
-    step("installing npm packages of tests/e2e (npm ci)");
-    run(Command::new("npm").args(["ci", "--no-audit", "--no-fund", "--loglevel=error"]).current_dir(&dir))?;
+    step(&format!("installing npm packages of {dir} (npm ci)"));
+    run(Command::new("npm").args(["ci", "--no-audit", "--no-fund", "--loglevel=error"]).current_dir(&path))?;
     std::fs::write(&stamp, lock).map_err(|e| e.to_string())
 }
 
-/// What building the app needs: the nightly and wasm-bindgen-cli.
+/// The binaryen release `tools/package.json` pins (`wasm-opt --version` says "version 132").
+const BINARYEN_VERSION: &str = "132";
+
+/// binaryen's `wasm-opt` from npm: Emscripten's build of it, a script that node runs with the
+/// optimizer inside as wasm, so nothing native is downloaded. Debian's binaryen 108 cannot
+/// parse today's wasm (and wasm-pack would pick `/usr/bin/wasm-opt` up and fail): not that one.
+pub fn wasm_opt() -> Command {
+    let mut cmd = Command::new("node");
+    cmd.arg(root().join("tools/node_modules/binaryen/bin/wasm-opt"));
+    cmd
+}
+
+fn ensure_wasm_opt() -> Result {
+    npm_ci("tools")?;
+    let version = output(wasm_opt().arg("--version")); // "wasm-opt version 132 (version_132)"
+    if version.as_deref().and_then(|v| v.split_whitespace().nth(2)) == Some(BINARYEN_VERSION) {
+        return Ok(());
+    }
+    Err(format!("tools/node_modules has no working wasm-opt {BINARYEN_VERSION} (it said {version:?})"))
+}
+
+/// What building the app needs: the nightly, wasm-bindgen-cli and wasm-opt.
 pub fn ensure_build_tools() -> Result {
     ensure_nightly()?;
-    ensure_wasm_bindgen()
+    ensure_wasm_bindgen()?;
+    ensure_wasm_opt()
 }
 
 /// What `cargo xtask lint` needs: rustfmt and clippy on the host, the nightly with clippy.
@@ -207,5 +230,5 @@ pub fn ensure_test_tools() -> Result {
     ensure_browser()?;
     ensure_firefox()?;
     ensure_geckodriver()?;
-    ensure_npm_packages()
+    npm_ci("tests/e2e")
 }
