@@ -11,7 +11,7 @@ pub const BUILD_STD: [&str; 2] = ["-Z", "build-std=panic_abort,std"];
 
 /// RUSTFLAGS of the build without threads: they replace the atomics flags of
 /// .cargo/config.toml (clippy's check of that build uses them too).
-pub const SINGLE_THREADED_RUSTFLAGS: &str = "-Cdebuginfo=0";
+pub const SINGLE_THREADED_RUSTFLAGS: &str = "-Cdebuginfo=0 -Zlocation-detail=none";
 
 /// wasm-bindgen's options for the shipped glue. The name section (function names for
 /// stack traces, 387 KB of 1.5 MB) is dropped: panics still print their message.
