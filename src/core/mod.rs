@@ -12,6 +12,7 @@ pub mod memory;
 pub mod permalink;
 pub mod plan;
 pub mod presets;
+pub mod program;
 pub mod protocol;
 pub mod py;
 pub mod python;

@@ -1,0 +1,157 @@
+//! A student's Python program (issue 14): what it is given, what it needs from wherever it
+//! runs, and what it gives back. The contract between the VM (`core::py`), the runtime
+//! that starts its threads and processes (native threads in tests, Web Workers in the
+//! browser) and the page (`threadlab.python`, the Code view).
+//!
+//! Times are milliseconds on the program's clock: `Host::now_ms`, shared by every thread and
+//! process of one program (in the browser, `performance.timeOrigin + performance.now()`, so
+//! the lab's timeline and the program's agree). In a [`ProgramResult`] they are relative to
+//! the program's start.
+
+use serde::{Deserialize, Serialize};
+
+/// Limits past which a program may not start more threads (CPython's own message, with
+/// ThreadLab's limit named, is raised as `RuntimeError: can't start new thread`).
+pub const MAX_THREADS_PER_PROCESS: usize = 32;
+
+/// The wall-time budget when the caller gives none.
+pub const DEFAULT_TIMEOUT_MS: f64 = 60_000.0;
+
+/// How a program is to run (`threadlab.python(source, options)`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProgramOptions {
+    /// `sys.getswitchinterval()` at the start, in ms (CPython's default: 5).
+    pub switch_interval_ms: f64,
+    /// Wall-time budget; past it the program ends with a clear message naming the line.
+    pub timeout_ms: f64,
+}
+
+impl Default for ProgramOptions {
+    fn default() -> Self {
+        ProgramOptions {
+            switch_interval_ms: crate::core::gil::DEFAULT_SWITCH_INTERVAL_MS,
+            timeout_ms: DEFAULT_TIMEOUT_MS,
+        }
+    }
+}
+
+/// Where a piece of output went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// One write of the program (a `print` is one write, its end included), tagged with who
+/// wrote it: the terminal shows them in this order, each line tagged on hover.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutputChunk {
+    pub stream: Stream,
+    /// The process's pid as the program sees it (`os.getpid()`).
+    pub pid: u32,
+    /// The writing thread's lane id (see [`Lane::id`]).
+    pub lane: u32,
+    pub text: String,
+    pub t_ms: f64,
+}
+
+/// What one thread was doing, for the program's timeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LaneState {
+    /// Running bytecode, holding the GIL.
+    Running,
+    /// Ready to run, waiting for the GIL.
+    GilWait,
+    /// In a blocking call that is I/O for the program (`time.sleep`), GIL released.
+    Io,
+    /// Blocked on a lock, an event, a queue, a join, a future, a pool (GIL released).
+    Blocked,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LaneSegment {
+    pub state: LaneState,
+    pub start_ms: f64,
+    pub end_ms: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LaneKind {
+    /// A process's main thread (the program's first process: the main program).
+    Main,
+    Thread,
+    /// A child process's main thread.
+    Process,
+}
+
+/// One thread of one process, as the timeline draws it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Lane {
+    /// Unique within the program.
+    pub id: u32,
+    pub kind: LaneKind,
+    /// `threading.current_thread().name`, or the process's name for its main thread.
+    pub name: String,
+    /// The pid of the process this thread belongs to.
+    pub process: u32,
+    pub segments: Vec<LaneSegment>,
+}
+
+/// Why a program ended badly, where (1-based line and column; 0 when nowhere in the source).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgramError {
+    /// The Python exception type (`ValueError`, `SyntaxError`, …), or ThreadLab's
+    /// (`TimeoutError` for the wall-time budget, `Stopped` for Stop, `Crashed` for a trap).
+    pub kind: String,
+    pub message: String,
+    pub line: u32,
+    pub col: u32,
+}
+
+/// What `threadlab.python` resolves to.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProgramResult {
+    /// stdout and stderr merged in the order written, as `python3 -u prog.py 2>&1` shows them.
+    pub stdout: String,
+    pub output: Vec<OutputChunk>,
+    /// The main process's exit code (0, 1 after an uncaught exception, n after `os._exit(n)`).
+    pub exit_code: i32,
+    pub wall_ms: f64,
+    /// GIL hand-overs from one thread to another, summed over the program's processes.
+    pub gil_switches: u64,
+    pub lanes: Vec<Lane>,
+    pub error: Option<ProgramError>,
+}
+
+/// What a running program needs from wherever it runs: native threads in `cargo test`,
+/// Web Workers sharing the process's wasm memory in the browser. One `Host` per process;
+/// every thread of that process uses it (hence `Send + Sync`).
+///
+/// The VM never blocks the page: in the browser every method is called from a worker.
+pub trait Host: Send + Sync {
+    /// The program's clock, in ms (see the module's note).
+    fn now_ms(&self) -> f64;
+
+    /// Runs `job` on a new thread of this process (same memory, same heap): the body of a
+    /// `threading.Thread` after `start()`. Returns once the job is handed over, not when it
+    /// has run. The browser takes a warm worker (`py.thread_start_ms` ≤ 1 ms); when none is
+    /// idle it may wait for one, but never while holding the GIL: the caller releases it.
+    ///
+    /// # Errors
+    /// Why no thread could be started (the VM raises `RuntimeError: can't start new thread`).
+    fn spawn_thread(&self, job: Box<dyn FnOnce() + Send + 'static>) -> Result<(), String>;
+
+    /// One write of the program's output (`chunk.text` may hold several lines).
+    fn write(&self, chunk: OutputChunk);
+
+    /// Whether the program must end now (Stop, or a budget the runtime enforces): the VM
+    /// checks it at every eval-breaker site and wakes from every blocking wait to check it.
+    fn stop_requested(&self) -> bool;
+
+    /// Sleeps up to `ms` or until [`Host::stop_requested`] turns true, whichever is first.
+    fn sleep_ms(&self, ms: f64);
+}
