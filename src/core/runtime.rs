@@ -4,7 +4,8 @@
 //! (`web::program`) puts one [`Process`] in each program's shared wasm memory; native tests
 //! use the same code with `std::thread`s as the workers.
 
-use crate::core::program::{OutputChunk, MAX_THREADS_PER_PROCESS};
+use crate::core::program::{OutputChunk, ProgramResult, MAX_THREADS_PER_PROCESS};
+use serde::{Deserialize, Serialize};
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
@@ -257,6 +258,30 @@ impl ThreadPool {
     }
 }
 
+/// A program's workers → the page. Every worker of a program (its process and the thread
+/// workers the page started on its memory) posts these straight to the page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum ProgramLetter {
+    /// The process worker is up. Its `WebAssembly.Memory` rides beside these fields as
+    /// `memory` (no serde value): the page starts the thread workers on it, and sets the kill
+    /// word at `kill_addr` in it.
+    Ready { at: f64, kill_addr: u32 },
+    /// A thread worker joined the pool in `slot` (`None`: the pool had a worker per slot).
+    Joined { slot: Option<u32>, at: f64 },
+    /// Start `n` more thread workers: the pool runs low.
+    Grow { n: u32 },
+    /// One write of the program, with its ticket (the page shows them in ticket order).
+    Output { ticket: u32, chunk: OutputChunk },
+    /// The program ended; `tickets` chunks were written in all (their text is not repeated
+    /// in `result`).
+    Done { result: ProgramResult, tickets: u32 },
+    /// A thread of the process panicked (the panic hook's news, just before the trap).
+    Crashed { message: String },
+    /// A worker could not start (the shape spawn.js and program.js write by hand).
+    Failed { message: String },
+}
+
 /// Why a process's kill word is set (the page sets it in the process's memory).
 pub const KILL_NONE: u32 = 0;
 pub const KILL_STOP: u32 = 1;
@@ -365,6 +390,13 @@ mod tests {
 
     fn texts(chunks: &[OutputChunk]) -> Vec<&str> {
         chunks.iter().map(|c| c.text.as_str()).collect()
+    }
+
+    #[test]
+    fn letters_have_the_shape_program_js_writes() {
+        let failed: ProgramLetter =
+            serde_json::from_str(r#"{"type":"Failed","message":"no"}"#).expect("program.js's Failed reads");
+        assert_eq!(failed, ProgramLetter::Failed { message: "no".into() });
     }
 
     #[test]
@@ -539,8 +571,8 @@ pub fn run_program(
     source: &str,
     options: &crate::core::program::ProgramOptions,
     host: std::sync::Arc<dyn crate::core::program::Host>,
-) -> crate::core::program::ProgramResult {
-    use crate::core::program::{ProgramError, ProgramResult};
+) -> ProgramResult {
+    use crate::core::program::ProgramError;
     if let Some(test) = test_programs::TestProgram::of(source) {
         return test.run(&host);
     }

@@ -9,6 +9,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 const PREFIX: &str = "# threadlab-test:";
 
+#[allow(clippy::cast_possible_truncation)] // 32
+const LIMIT: u32 = crate::core::program::MAX_THREADS_PER_PROCESS as u32;
+
 /// A test program, named by the source's first line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TestProgram {
@@ -46,6 +49,9 @@ impl TestProgram {
     }
 
     /// Runs it on `host` (on the process's main thread).
+    ///
+    /// # Panics
+    /// [`TestProgram::PanicInThread`], on purpose, in the thread it starts.
     #[must_use]
     pub fn run(self, host: &Arc<dyn Host>) -> ProgramResult {
         let began = host.now_ms();
@@ -114,9 +120,7 @@ fn threads(host: &Arc<dyn Host>, n: u32, out: &dyn Fn(Stream, String)) {
             });
             count.fetch_add(1, Ordering::SeqCst);
             // Alive until every started thread is: they run together, on distinct workers.
-            while count.load(Ordering::SeqCst) < n.min(crate::core::program::MAX_THREADS_PER_PROCESS as u32)
-                && !h.stop_requested()
-            {
+            while count.load(Ordering::SeqCst) < n.min(LIMIT) && !h.stop_requested() {
                 h.sleep_ms(0.5);
             }
             finished.fetch_add(1, Ordering::SeqCst);
