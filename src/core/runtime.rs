@@ -146,6 +146,9 @@ impl ThreadPool {
     /// A new worker takes a slot; `None` when every slot has its worker (the worker is
     /// not needed and may end).
     pub fn join(&self) -> Option<usize> {
+        if self.closing.load(Ordering::SeqCst) != 0 {
+            return None;
+        }
         let slot = self
             .slots
             .iter()
@@ -198,8 +201,11 @@ impl ThreadPool {
     ///
     /// # Errors
     /// [`SpawnError::TooMany`] past [`MAX_THREADS_PER_PROCESS`] live threads, `Stopped`
-    /// when stop is requested meanwhile, `NoWorker` when none came within [`SPAWN_WAIT_MS`].
+    /// when stop is requested meanwhile or the pool is closed, `NoWorker` when none came within [`SPAWN_WAIT_MS`].
     pub fn spawn(&self, job: Job, grow: &dyn Fn(u32), stop_requested: &dyn Fn() -> bool) -> Result<(), SpawnError> {
+        if self.closing.load(Ordering::SeqCst) != 0 {
+            return Err(SpawnError::Stopped);
+        }
         self.live
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |l| (l < MAX_THREADS_PER_PROCESS).then_some(l + 1))
             .map_err(|_| SpawnError::TooMany)?;
@@ -248,7 +254,10 @@ impl ThreadPool {
         }
     }
 
-    /// Ends every parked worker's `serve` (native tests: the browser terminates its workers).
+    /// The program has ended: every parked worker's `serve` returns (and a busy one's after
+    /// its job), no worker joins and no thread starts any more. In the browser the workers
+    /// then close themselves at once, where a terminated worker blocked in its wait would
+    /// linger up to 2 s in Chromium.
     pub fn close(&self) {
         self.closing.store(1, Ordering::SeqCst);
         for slot in &self.slots {

@@ -194,6 +194,9 @@ impl Process {
 
 impl Drop for Process {
     fn drop(&mut self) {
+        // Chromium lets a terminated worker that is busy (or blocked in a wait) run on for up
+        // to 2 s: the kill word ends whatever Python still runs there at its next check.
+        self.kill(KILL_STOP);
         for worker in std::iter::once(&self.worker).chain(self.threads.borrow().iter()) {
             silence(worker);
             worker.terminate();
@@ -658,6 +661,9 @@ pub mod process {
     pub fn run(source: &str, options: &ProgramOptions) {
         let host: Arc<dyn Host> = Arc::new(BrowserHost);
         let mut result = runtime::run_program(source, options, host);
+        // Parked workers return and close themselves, at once: terminated while blocked in
+        // a wait, Chromium would let each linger up to 2 s.
+        PROCESS.pool.close();
         // The page collected every chunk as it was written.
         result.output.clear();
         result.stdout.clear();
