@@ -4,12 +4,12 @@
 //! (`web::program`) puts one [`Process`] in each program's shared wasm memory; native tests
 //! use the same code with `std::thread`s as the workers.
 
-use crate::core::program::{OutputChunk, ProgramResult, MAX_THREADS_PER_PROCESS};
+use crate::core::program::{Host, OutputChunk, ProgramOptions, ProgramResult, MAX_THREADS_PER_PROCESS};
 use serde::{Deserialize, Serialize};
 use std::cell::Cell;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 pub mod test_programs;
@@ -400,12 +400,32 @@ impl Reorder {
     }
 }
 
+/// Runs a program on `host`: what a process worker does with the source it is given.
+#[must_use]
+pub fn run_program(source: &str, options: &ProgramOptions, host: Arc<dyn Host>) -> ProgramResult {
+    use crate::core::program::ProgramError;
+    if let Some(test) = test_programs::TestProgram::of(source) {
+        return test.run(&host);
+    }
+    let _ = options;
+    // Until the VM (`core::py::vm`) lands in this branch.
+    ProgramResult {
+        exit_code: 1,
+        error: Some(ProgramError {
+            kind: "NotImplementedError".into(),
+            message: "ThreadLab's Python VM is not in this build yet".into(),
+            line: 0,
+            col: 0,
+        }),
+        ..ProgramResult::default()
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::disallowed_methods)] // Native only, like every test here: clippy.toml's wasm rules do not apply.
 mod tests {
     use super::*;
     use crate::core::program::Stream;
-    use std::sync::Arc;
 
     fn chunk(text: &str) -> OutputChunk {
         OutputChunk { stream: Stream::Stdout, pid: 1, lane: 0, text: text.into(), t_ms: 0.0 }
@@ -585,30 +605,5 @@ mod tests {
         process.sleep_ms(5_000.0);
         assert!(began.elapsed() < Duration::from_millis(1_000));
         stopper.join().unwrap();
-    }
-}
-
-/// Runs a program on `host`: what a process worker does with the source it is given.
-#[must_use]
-pub fn run_program(
-    source: &str,
-    options: &crate::core::program::ProgramOptions,
-    host: std::sync::Arc<dyn crate::core::program::Host>,
-) -> ProgramResult {
-    use crate::core::program::ProgramError;
-    if let Some(test) = test_programs::TestProgram::of(source) {
-        return test.run(&host);
-    }
-    let _ = options;
-    // Until the VM (`core::py::vm`) lands in this branch.
-    ProgramResult {
-        exit_code: 1,
-        error: Some(ProgramError {
-            kind: "NotImplementedError".into(),
-            message: "ThreadLab's Python VM is not in this build yet".into(),
-            line: 0,
-            col: 0,
-        }),
-        ..ProgramResult::default()
     }
 }

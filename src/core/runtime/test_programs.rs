@@ -231,6 +231,9 @@ pub mod native {
         }
 
         /// The output in ticket order, as the page shows it.
+        ///
+        /// # Panics
+        /// When a thread panicked while writing.
         pub fn text(&self) -> String {
             let mut out = self.output.lock().unwrap().clone();
             out.sort_by_key(|(ticket, _)| *ticket);
