@@ -284,6 +284,8 @@ pub enum ProgramLetter {
     Joined { slot: Option<u32>, at: f64 },
     /// Start `n` more thread workers: the pool runs low.
     Grow { n: u32 },
+    /// Start another process of this program, running `source` (see [`Processes`]).
+    SpawnProcess { source: String },
     /// One write of the program, with its ticket (the page shows them in ticket order).
     Output { ticket: u32, chunk: OutputChunk },
     /// The program ended; `tickets` chunks were written in all (their text is not repeated
@@ -401,12 +403,31 @@ impl Reorder {
     }
 }
 
+/// What a process needs to start other processes of its program and talk to them (not in
+/// [`Host`] yet: processes come next, docs §5). Every process of a program shares one
+/// [`arena::Arena`]; a child is started by the page, from `source`, and is told nothing
+/// else: what it needs (its channels) is in its source or the arena.
+pub trait Processes: Send + Sync {
+    /// The program's channel arena.
+    fn arena(&self) -> &dyn arena::Arena;
+    /// Starts a process of this program running `source`; returns once asked, not started.
+    ///
+    /// # Errors
+    /// When the request cannot be made.
+    fn spawn_process(&self, source: &str) -> Result<(), String>;
+}
+
 /// Runs a program on `host`: what a process worker does with the source it is given.
 #[must_use]
-pub fn run_program(source: &str, options: &ProgramOptions, host: Arc<dyn Host>) -> ProgramResult {
+pub fn run_program(
+    source: &str,
+    options: &ProgramOptions,
+    host: Arc<dyn Host>,
+    processes: &dyn Processes,
+) -> ProgramResult {
     use crate::core::program::ProgramError;
     if let Some(test) = test_programs::TestProgram::of(source) {
-        return test.run(&host);
+        return test.run(&host, processes);
     }
     let _ = options;
     // Until the VM (`core::py::vm`) lands in this branch.

@@ -121,4 +121,18 @@ test("a thread starts in well under 1 ms: the pool is warm", async () => {
   assert.ok(pool_start_ms > 0);
 });
 
+test("processes of a program pass bytes through the channel arena while blocked, and print in one order", async () => {
+  const { result } = await run("# threadlab-test: processes 3");
+  assert.equal(result.error, null);
+  assert.equal(result.exit_code, 0);
+  // The parent blocked in its receive while the page started its children; each child
+  // blocked in its own until the parent's number came.
+  assert.match(result.stdout, /^2 squared is 4\n3 squared is 9\n4 squared is 16\nreceived 3 of 3\n$/m);
+  // Every child's line comes before the answers: one ticket counter for the whole program.
+  const lines = result.stdout.trimEnd().split("\n");
+  assert.deepEqual(lines.slice(0, 3).sort(), ["a child got 2", "a child got 3", "a child got 4"]);
+  // The children are gone with the program: only the next spare's workers remain.
+  await untilProgramWorkers(SPARE_WORKERS, 3000);
+});
+
 expectNoProblems(lab);
