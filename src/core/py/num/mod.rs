@@ -3,6 +3,7 @@
 //! ([`random`]). Pure Rust, no dependency; each file's header says its API.
 
 pub mod bigint;
+pub mod format;
 
 pub use bigint::{Int, NumError};
 

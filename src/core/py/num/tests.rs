@@ -2,7 +2,12 @@
 //! `tests/fixtures/num/regenerate.py`, compared with what this module computes.
 
 // Native-only test code: the fixture's numbers are small enough for these casts.
-#![allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_possible_wrap, clippy::disallowed_types)]
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap,
+    clippy::disallowed_types
+)]
 
 use super::bigint::{Int, NumError, DEFAULT_MAX_BITS};
 use serde_json::Value;
@@ -171,4 +176,66 @@ fn big_powers_and_their_text_are_fast() {
     assert_eq!(s.len(), 2386);
     let ms = start.elapsed().as_millis();
     assert!(ms < 50, "2**10000 and str(3**5000) took {ms} ms");
+}
+
+fn format_case(c: &Value) -> Result<String, NumError> {
+    let spec = c["spec"].as_str().expect("a spec");
+    match c["kind"].as_str().expect("a kind") {
+        "int" => super::format::format_int(&int(&c["v"]), spec),
+        "float" => super::format::format_float(float(&c["v"]), spec),
+        _ => super::format::format_str(c["v"].as_str().expect("a str"), spec),
+    }
+}
+
+#[test]
+fn format_specs_match_cpython() {
+    let all = cases("format.jsonl");
+    let mut failures = Vec::new();
+    for c in &all {
+        let got = show(&format_case(c));
+        let want = expected(c);
+        if got != want {
+            failures.push(format!("{c}\n   got {got}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ:\n{}",
+        failures.len(),
+        all.len(),
+        failures.iter().take(30).map(|f| f.chars().take(400).collect::<String>()).collect::<Vec<_>>().join("\n")
+    );
+}
+
+#[test]
+fn float_reprs_and_digits_match_cpython() {
+    use super::format::{float_repr, float_to_string, Flags};
+    let all = cases("float_repr.jsonl");
+    let mut failures = Vec::new();
+    for c in &all {
+        let x = float(&c["f"]);
+        let mut check = |what: &str, got: String, want: &Value| {
+            if let Some(w) = want.as_str() {
+                if got != w {
+                    failures.push(format!("{what} of {x:e} ({c}): got {got}"));
+                }
+            }
+        };
+        check("repr", float_repr(x), &c["repr"]);
+        if let Some(p) = c.get("p").and_then(Value::as_u64) {
+            let p = p as usize;
+            check("e", float_to_string(x, 'e', p, Flags::default()), &c["e"]);
+            check("f", float_to_string(x, 'f', p, Flags::default()), &c["f_"]);
+            check("g", float_to_string(x, 'g', p, Flags::default()), &c["g"]);
+            check("#g", float_to_string(x, 'g', p, Flags { alt: true, ..Flags::default() }), &c["g#"]);
+            let spec = format!(".{p}");
+            check("format", super::format::format_float(x, &spec).unwrap_or_default(), &c["r"]);
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} differ:\n{}",
+        failures.len(),
+        failures.iter().take(30).cloned().collect::<Vec<_>>().join("\n")
+    );
 }
