@@ -481,6 +481,13 @@ impl Int {
         Int::Big(BigInt { neg, mag })
     }
 
+    /// The non-negative value of 32-bit words, least significant first (how
+    /// `getrandbits` and `int.from_bytes`-like builders assemble big values).
+    #[must_use]
+    pub fn from_u32_words(words: &[u32]) -> Int {
+        Int::from_parts(false, words.to_vec())
+    }
+
     /// Sign and magnitude (for a `Small`, a fresh magnitude).
     fn parts(&self) -> (bool, std::borrow::Cow<'_, [u32]>) {
         match self {
@@ -1175,6 +1182,54 @@ pub fn str_repr(s: &str) -> String {
     }
     out.push(quote);
     out
+}
+
+/// CPython's `hash(float)` (`_Py_HashDouble`), equal to `hash(int)` for integral values;
+/// `None` for a NaN, whose hash is its object identity in CPython 3.10+.
+#[must_use]
+pub fn py_hash_f64(v: f64) -> Option<i64> {
+    const BITS: u32 = 61;
+    if v.is_nan() {
+        return None;
+    }
+    if v.is_infinite() {
+        return Some(if v > 0.0 { 314_159 } else { -314_159 });
+    }
+    if v == 0.0 {
+        return Some(0);
+    }
+    // frexp: v = m * 2**e with 0.5 <= |m| < 1.
+    let (mut m, mut e) = frexp(v.abs());
+    let sign: i64 = if v < 0.0 { -1 } else { 1 };
+    let mut x: u64 = 0;
+    while m != 0.0 {
+        x = ((x << 28) & HASH_MODULUS) | x >> (BITS - 28);
+        m *= 268_435_456.0;
+        e -= 28;
+        let y = m as u64;
+        m -= y as f64;
+        x += y;
+        if x >= HASH_MODULUS {
+            x -= HASH_MODULUS;
+        }
+    }
+    let e = if e >= 0 { e % 61 } else { 61 - 1 - ((-1 - e) % 61) } as u32;
+    x = ((x << e) & HASH_MODULUS) | x >> (BITS - e);
+    let h = (x as i64).wrapping_mul(sign);
+    Some(if h == -1 { -2 } else { h })
+}
+
+/// `(m, e)` with `x = m * 2**e`, `0.5 <= m < 1`, for a finite `x > 0`.
+fn frexp(x: f64) -> (f64, i64) {
+    let bits = x.to_bits();
+    let biased = ((bits >> 52) & 0x7ff) as i64;
+    if biased == 0 {
+        // Subnormal: scale into the normal range first.
+        let (m, e) = frexp(x * f64::from_bits(((1023 + 64) as u64) << 52));
+        return (m, e - 64);
+    }
+    let m = f64::from_bits((bits & !(0x7ff << 52)) | (1022 << 52));
+    (m, biased - 1022)
 }
 
 impl PartialOrd for Int {

@@ -4,6 +4,7 @@
 
 pub mod bigint;
 pub mod format;
+pub mod random;
 
 pub use bigint::{Int, NumError};
 

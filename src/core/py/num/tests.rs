@@ -239,3 +239,86 @@ fn float_reprs_and_digits_match_cpython() {
         failures.iter().take(30).cloned().collect::<Vec<_>>().join("\n")
     );
 }
+
+#[test]
+fn float_hashes_match_cpython() {
+    let all = cases("float_repr.jsonl");
+    let mut bad = Vec::new();
+    for c in &all {
+        let x = float(&c["f"]);
+        let got = super::bigint::py_hash_f64(x).map(|h| h.to_string());
+        let want = c["hash"].as_str().map(str::to_owned);
+        if got != want {
+            bad.push(format!("hash({x:e}): got {got:?}, CPython {want:?}"));
+        }
+        // hash(x) == hash(int(x)) for integral floats, as Python's dicts need.
+        if x.is_finite() && x.fract() == 0.0 {
+            assert_eq!(super::bigint::py_hash_f64(x), Some(Int::from_f64(x).unwrap().py_hash()), "{x:e}");
+        }
+    }
+    assert!(bad.is_empty(), "{} differ:\n{}", bad.len(), bad.iter().take(20).cloned().collect::<Vec<_>>().join("\n"));
+}
+
+fn random_call(r: &mut super::random::Random, call: &Value) -> Result<String, NumError> {
+    let args: Vec<&str> = call["args"].as_array().expect("args").iter().map(|a| a.as_str().expect("an arg")).collect();
+    let int_arg = |i: usize| int(&Value::String(args[i].to_owned()));
+    let usize_arg = |i: usize| args[i].parse::<usize>().expect("a count");
+    let list = |v: Vec<usize>| v.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+    match call["f"].as_str().expect("a name") {
+        "random" => Ok(r.random().to_bits().to_string()),
+        "getrandbits" => r.getrandbits(args[0].parse().expect("k"), DEFAULT_MAX_BITS).map(|v| v.to_string()),
+        "randrange" => {
+            let start = int_arg(0);
+            let stop = (args.len() > 1).then(|| int_arg(1));
+            let step = if args.len() > 2 { int_arg(2) } else { Int::Small(1) };
+            r.randrange(&start, stop.as_ref(), &step).map(|v| v.to_string())
+        }
+        "randint" => r.randint(&int_arg(0), &int_arg(1)).map(|v| v.to_string()),
+        "uniform" => Ok(r.uniform(args[0].parse().expect("a"), args[1].parse().expect("b")).to_bits().to_string()),
+        // The population is list(range(n)): an element is its index.
+        "choice" => r.choice_index(usize_arg(0)).map(|i| i.to_string()),
+        "shuffle" => {
+            let mut x: Vec<usize> = (0..usize_arg(0)).collect();
+            r.shuffle(&mut x);
+            Ok(list(x))
+        }
+        "sample" => r.sample_indices(usize_arg(0), args[1].parse().expect("k")).map(list),
+        "choices" => {
+            let weights: Option<Vec<f64>> = (args[1] != "None")
+                .then(|| args[1].split(',').filter(|w| !w.is_empty()).map(|w| w.parse().expect("a weight")).collect());
+            r.choices_indices(usize_arg(0), weights.as_deref(), usize_arg(2)).map(list)
+        }
+        other => panic!("unknown call {other}"),
+    }
+}
+
+#[test]
+fn random_sequences_match_cpython() {
+    let all = cases("random.jsonl");
+    let mut bad = Vec::new();
+    for case in &all {
+        let mut r = if case["float"].as_bool() == Some(true) {
+            let mut r = super::random::Random::from_seed(&Int::ZERO);
+            r.seed_f64(float(&case["seed"])).expect("a float seed that is not a NaN");
+            r
+        } else {
+            super::random::Random::from_seed(&int(&case["seed"]))
+        };
+        for call in case["calls"].as_array().expect("calls") {
+            let got = show(&random_call(&mut r, call));
+            let want = expected(call);
+            if got != want {
+                bad.push(format!(
+                    "seed {}: {call}\n   got {got}",
+                    case["seed"].as_str().unwrap_or("?").chars().take(30).collect::<String>()
+                ));
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "{} differ:\n{}",
+        bad.len(),
+        bad.iter().take(20).map(|f| f.chars().take(500).collect::<String>()).collect::<Vec<_>>().join("\n")
+    );
+}
