@@ -15,6 +15,8 @@ mod parser;
 mod render;
 mod trace;
 
+pub mod threads;
+
 pub use interp::{run, run_with_stack, Limits, BROWSER_STACK, DEFAULT_STACK, LIMITS};
 pub use trace::{bench_scripts, BenchScript, FrameView, HeapItem, Report, StepView, Trace, VarView, REPORT_ITEMS};
 

@@ -1,0 +1,106 @@
+//! Python threads under the real GIL (issue 14, docs/python-vm.md §1 and §4).
+//!
+//! The VM's loop runs one thread's bytecode and returns to its **driver** ([`drive`]) for
+//! two reasons only: at an eval-breaker site when the [`EvalBreaker`] is pending
+//! ([`Exit::Breaker`]: the driver drops the GIL and takes it back, CPython's
+//! `drop_gil`/`take_gil`, so another thread runs), and when a builtin must block
+//! ([`Exit::Block`]: the driver releases the GIL, waits on one of the primitives of
+//! [`sync`], takes the GIL back and resumes the loop with the [`Resumed`] result). Between
+//! those returns no other thread can run Python: that is what makes `counter += 1` lose
+//! nothing and `v = counter; time.sleep(0); counter = v + 1` lose many, as in CPython 3.11.
+//!
+//! The driver records each thread's lane (Running while it holds the GIL, GilWait while it
+//! waits for it, Io in `sleep`, Blocked in a lock, event, queue or join) on the host's
+//! clock; [`Process`] gathers the lanes and the GIL's hand-overs for the program's result.
+
+mod driver;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod native;
+mod process;
+pub mod sync;
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests;
+
+pub use driver::{drive, Ended};
+pub use process::{EvalBreaker, GilGuard, Phase, Process, PyThread};
+pub use sync::{Barrier, Event, Lock, Queue, RLock, Raise, Semaphore, Stopped, Waiter};
+
+use crate::core::program::LaneState;
+use std::sync::Arc;
+
+/// One thread's VM state (CPython's `PyThreadState`: its frames and stacks), which the
+/// driver runs against the process's shared interpreter while it holds the GIL.
+pub trait Runnable: Send + Sized + 'static {
+    /// The interpreter the GIL guards (heap, modules, globals), one per process.
+    type Interp: Send + 'static;
+    /// A Python value as the VM holds it (what a `Queue` carries).
+    type Value: Send + 'static;
+
+    /// Runs bytecode until the thread ends, blocks, or its eval breaker is pending at a
+    /// breaker site. `resumed` is the result of the previous [`Exit::Block`], to push (or
+    /// raise) before going on.
+    fn run(&mut self, interp: &mut Self::Interp, resumed: Option<Resumed<Self::Value>>) -> Exit<Self>;
+}
+
+/// Why the VM loop returned to the driver.
+pub enum Exit<R: Runnable> {
+    /// At an eval-breaker site with [`EvalBreaker::pending`] true.
+    Breaker,
+    /// A builtin must wait, GIL released.
+    Block(BlockOp<R>),
+    /// The thread's code returned.
+    Done,
+    /// An exception nobody caught, formatted as CPython's traceback (`Traceback (most
+    /// recent call last):` … `ValueError: boom`, newline-terminated). The driver prints it
+    /// to stderr, after `Exception in thread NAME:` for a `threading.Thread`.
+    Uncaught(String),
+}
+
+/// A blocking call, as the VM hands it to the driver. The VM tries the non-blocking form
+/// first under the GIL (`Lock::try_acquire`, `Queue::try_get`, …), as CPython does, and
+/// blocks only when that fails.
+pub enum BlockOp<R: Runnable> {
+    /// `Thread.start()`: run `state` (the target's call, set up) on a new thread.
+    Start { thread: Arc<PyThread>, state: R },
+    /// `time.sleep(secs)`.
+    Sleep { secs: f64 },
+    /// `Lock.acquire(True, timeout)`: [`Resumed::Bool`].
+    Lock { lock: Arc<Lock>, timeout: Option<f64> },
+    /// `RLock.acquire(True, timeout)` by thread `owner`: [`Resumed::Bool`].
+    RLock { lock: Arc<RLock>, owner: u64, timeout: Option<f64> },
+    /// `Event.wait(timeout)`: [`Resumed::Bool`].
+    Event { event: Arc<Event>, timeout: Option<f64> },
+    /// `Semaphore.acquire(True, timeout)`: [`Resumed::Bool`].
+    Semaphore { sem: Arc<Semaphore>, timeout: Option<f64> },
+    /// `Barrier.wait(timeout)`: [`Resumed::Index`], or `BrokenBarrierError`.
+    Barrier { barrier: Arc<Barrier>, timeout: Option<f64> },
+    /// `Queue.get(True, timeout)`: [`Resumed::Item`], or `queue.Empty` (kind `"Empty"`).
+    QueueGet { queue: Arc<Queue<R::Value>>, timeout: Option<f64> },
+    /// `Queue.put(item, True, timeout)` on a full queue: [`Resumed::None`], or
+    /// [`Resumed::Rejected`] (`queue.Full`, the item handed back).
+    QueuePut { queue: Arc<Queue<R::Value>>, item: R::Value, timeout: Option<f64> },
+    /// `Queue.join()`.
+    QueueJoin { queue: Arc<Queue<R::Value>> },
+    /// `Thread.join(timeout)` (check [`PyThread::check_join`] first).
+    Join { thread: Arc<PyThread>, timeout: Option<f64> },
+    /// Any other wait (a future's result, a pool's map): its lane state and the wait.
+    #[allow(clippy::type_complexity)]
+    Custom { state: LaneState, wait: Box<dyn FnOnce(&Process<R::Interp>) -> Result<Resumed<R::Value>, Stopped> + Send> },
+}
+
+/// What a blocking call gives back to the VM.
+#[derive(Debug)]
+pub enum Resumed<V> {
+    /// The call returns `None`.
+    None,
+    Bool(bool),
+    /// `Barrier.wait`'s index.
+    Index(usize),
+    /// A queue's item.
+    Item(V),
+    /// `queue.Full` on a timed-out `put`: the item, for the VM to release.
+    Rejected(V),
+    /// An exception to raise: `kind` is the class (`Empty` is `queue.Empty`).
+    Raise(Raise),
+}
