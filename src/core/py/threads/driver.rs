@@ -73,6 +73,12 @@ fn perform<R: Runnable>(g: &mut GilGuard<'_, R::Interp>, op: BlockOp<R>) -> Resu
         BlockOp::RLock { lock, owner, timeout } => {
             g.allow_threads(state, |p| lock.acquire(p, owner, timeout).map(Resumed::Bool))
         }
+        BlockOp::Condition { cond, owner, timeout } => g.allow_threads(state, |p| {
+            cond.wait(p, owner, timeout).map(|r| match r {
+                Ok(b) => Resumed::Bool(b),
+                Err(e) => Resumed::Raise(e),
+            })
+        }),
         BlockOp::Event { event, timeout } => g.allow_threads(state, |p| event.wait(p, timeout).map(Resumed::Bool)),
         BlockOp::Semaphore { sem, timeout } => g.allow_threads(state, |p| sem.acquire(p, timeout).map(Resumed::Bool)),
         BlockOp::Barrier { barrier, timeout } => g.allow_threads(state, |p| {
@@ -111,6 +117,7 @@ impl<R: Runnable> BlockOp<R> {
             BlockOp::Start { .. }
             | BlockOp::Lock { .. }
             | BlockOp::RLock { .. }
+            | BlockOp::Condition { .. }
             | BlockOp::Event { .. }
             | BlockOp::Semaphore { .. }
             | BlockOp::Barrier { .. }

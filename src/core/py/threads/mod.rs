@@ -24,7 +24,7 @@ mod tests;
 
 pub use driver::{drive, Ended};
 pub use process::{EvalBreaker, GilGuard, Phase, Process, PyThread};
-pub use sync::{Barrier, Event, Lock, Queue, RLock, Raise, Semaphore, Stopped, Waiter};
+pub use sync::{Barrier, CondLock, Condition, Event, Lock, Queue, RLock, Raise, Semaphore, Stopped, Waiter};
 
 use crate::core::program::LaneState;
 use std::sync::Arc;
@@ -69,6 +69,8 @@ pub enum BlockOp<R: Runnable> {
     Lock { lock: Arc<Lock>, timeout: Option<f64> },
     /// `RLock.acquire(True, timeout)` by thread `owner`: [`Resumed::Bool`].
     RLock { lock: Arc<RLock>, owner: u64, timeout: Option<f64> },
+    /// `Condition.wait(timeout)` by thread `owner`: [`Resumed::Bool`], or `RuntimeError`.
+    Condition { cond: Arc<Condition>, owner: u64, timeout: Option<f64> },
     /// `Event.wait(timeout)`: [`Resumed::Bool`].
     Event { event: Arc<Event>, timeout: Option<f64> },
     /// `Semaphore.acquire(True, timeout)`: [`Resumed::Bool`].

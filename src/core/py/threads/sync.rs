@@ -562,3 +562,118 @@ impl<V> Queue<V> {
         lock(&self.state).items.drain(..).collect()
     }
 }
+
+/// The lock under a [`Condition`] (`threading.Condition(lock)`; an `RLock` by default).
+#[derive(Clone, Debug)]
+pub enum CondLock {
+    Lock(std::sync::Arc<Lock>),
+    RLock(std::sync::Arc<RLock>),
+}
+
+impl CondLock {
+    /// CPython's `Condition._is_owned`: for a plain lock, "held by someone" (it has no owner).
+    fn is_owned(&self, me: u64) -> bool {
+        match self {
+            CondLock::Lock(l) => l.locked(),
+            CondLock::RLock(r) => r.is_owned(me),
+        }
+    }
+
+    /// Lets the lock go entirely, returning what to restore (an `RLock`'s count).
+    fn release_save(&self, me: u64) -> u64 {
+        match self {
+            CondLock::Lock(l) => {
+                let _ = l.release();
+                1
+            }
+            CondLock::RLock(r) => {
+                let mut s = lock(&r.state);
+                let count = s.count;
+                if s.owner == Some(me) {
+                    s.owner = None;
+                    s.count = 0;
+                }
+                drop(s);
+                r.freed.notify_one();
+                count
+            }
+        }
+    }
+
+    fn acquire_restore(&self, w: &dyn Waiter, me: u64, count: u64) -> Result<(), Stopped> {
+        match self {
+            CondLock::Lock(l) => l.acquire(w, None).map(drop),
+            CondLock::RLock(r) => {
+                r.acquire(w, me, None)?;
+                lock(&r.state).count = count;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// `threading.Condition`: waiters queue up, each on a lock of its own that `notify`
+/// releases, as CPython's `threading.py` does it.
+#[derive(Debug)]
+pub struct Condition {
+    lock: CondLock,
+    waiters: Mutex<VecDeque<std::sync::Arc<Lock>>>,
+}
+
+impl Condition {
+    #[must_use]
+    pub fn new(lock: CondLock) -> Condition {
+        Condition { lock, waiters: Mutex::new(VecDeque::new()) }
+    }
+
+    #[must_use]
+    pub fn lock(&self) -> &CondLock {
+        &self.lock
+    }
+
+    /// `wait(timeout)` by thread `me`: whether it was notified (false: timed out). The
+    /// lock is let go while waiting and held again on return, in every case.
+    ///
+    /// # Errors
+    /// `Ok(Err(RuntimeError))` when `me` does not hold the lock; [`Stopped`] when the
+    /// program is being stopped.
+    pub fn wait(&self, w: &dyn Waiter, me: u64, timeout_s: Option<f64>) -> Result<Result<bool, Raise>, Stopped> {
+        if !self.lock.is_owned(me) {
+            return Ok(Err(Raise::new("RuntimeError", "cannot wait on un-acquired lock")));
+        }
+        let waiter = std::sync::Arc::new(Lock::new());
+        waiter.try_acquire();
+        lock(&self.waiters).push_back(waiter.clone());
+        let saved = self.lock.release_save(me);
+        let notified = waiter.acquire(w, timeout_s.filter(|t| *t >= 0.0));
+        if !matches!(notified, Ok(true)) {
+            lock(&self.waiters).retain(|x| !std::sync::Arc::ptr_eq(x, &waiter));
+        }
+        self.lock.acquire_restore(w, me, saved)?;
+        notified.map(Ok)
+    }
+
+    /// `notify(n)` by thread `me`.
+    ///
+    /// # Errors
+    /// `RuntimeError: cannot notify on un-acquired lock`.
+    pub fn notify(&self, me: u64, n: usize) -> Result<(), Raise> {
+        if !self.lock.is_owned(me) {
+            return Err(Raise::new("RuntimeError", "cannot notify on un-acquired lock"));
+        }
+        let mut waiters = lock(&self.waiters);
+        for _ in 0..n {
+            let Some(waiter) = waiters.pop_front() else { break };
+            let _ = waiter.release();
+        }
+        Ok(())
+    }
+
+    /// `notify_all()`.
+    ///
+    /// # Errors
+    /// As [`Condition::notify`].
+    pub fn notify_all(&self, me: u64) -> Result<(), Raise> {
+        self.notify(me, usize::MAX)
+    }
+}

@@ -584,3 +584,48 @@ fn a_native_host_runs_jobs_and_reports_its_budget() {
     host.sleep_ms(1000.0);
     assert!(host.stop_requested() && host.timed_out(), "the budget ends a sleep");
 }
+
+#[test]
+fn a_condition_lets_its_lock_go_while_waiting_and_wakes_on_notify() {
+    let w = Clock::new();
+    for rlock in [false, true] {
+        let cl = if rlock { CondLock::RLock(Arc::new(RLock::new())) } else { CondLock::Lock(Arc::new(Lock::new())) };
+        let cond = Arc::new(Condition::new(cl.clone()));
+        let take = |me: u64| match &cl {
+            CondLock::Lock(l) => assert_eq!(l.acquire(&*w, None), Ok(true)),
+            CondLock::RLock(r) => assert_eq!(r.acquire(&*w, me, None), Ok(true)),
+        };
+        assert_eq!(cond.wait(&*w, 1, Some(0.01)).unwrap().unwrap_err().message, "cannot wait on un-acquired lock");
+        take(1);
+        if rlock {
+            take(1); // held twice: wait lets both go and restores both
+        }
+        assert_eq!(cond.wait(&*w, 1, Some(0.01)), Ok(Ok(false)), "timed out, lock held again");
+        let (c2, w2, cl2) = (cond.clone(), w.clone(), cl.clone());
+        let notifier = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            match &cl2 {
+                CondLock::Lock(l) => assert_eq!(l.acquire(&*w2, None), Ok(true)),
+                CondLock::RLock(r) => assert_eq!(r.acquire(&*w2, 2, None), Ok(true)),
+            }
+            c2.notify(2, 1).unwrap();
+            match &cl2 {
+                CondLock::Lock(l) => l.release().unwrap(),
+                CondLock::RLock(r) => r.release(2).unwrap(),
+            }
+        });
+        assert_eq!(cond.wait(&*w, 1, None), Ok(Ok(true)), "notified while waiting, lock let go meanwhile");
+        notifier.join().unwrap();
+        match &cl {
+            CondLock::Lock(l) => {
+                assert!(l.locked());
+                l.release().unwrap();
+            }
+            CondLock::RLock(r) => {
+                r.release(1).unwrap();
+                assert!(r.is_owned(1), "the count of two was restored");
+                r.release(1).unwrap();
+            }
+        }
+    }
+}
