@@ -2,7 +2,7 @@
 //! the eval breaker when asked to, and around every blocking call.
 
 use super::process::GilGuard;
-use super::sync::{self, Raise, Stopped};
+use super::sync::{self, Stopped};
 use super::{BlockOp, Exit, Resumed, Runnable};
 use crate::core::program::{LaneKind, LaneState, Stream};
 
@@ -49,7 +49,7 @@ pub fn drive<R: Runnable>(g: &mut GilGuard<'_, R::Interp>, state: &mut R) -> End
 }
 
 /// One blocking call, GIL released while it waits; its result for the VM.
-fn perform<R: Runnable>(g: &mut GilGuard<'_, R::Interp>, op: BlockOp<R>) -> Result<Resumed<R::Value>, Stopped> {
+fn perform<R: Runnable>(g: &mut GilGuard<'_, R::Interp>, op: BlockOp<R>) -> Result<Resumed, Stopped> {
     let state = op.lane_state();
     match op {
         BlockOp::Start { thread, state: body } => {
@@ -87,18 +87,12 @@ fn perform<R: Runnable>(g: &mut GilGuard<'_, R::Interp>, op: BlockOp<R>) -> Resu
                 Err(e) => Resumed::Raise(e),
             })
         }),
-        BlockOp::QueueGet { queue, timeout } => g.allow_threads(state, |p| {
-            queue.get(p, timeout).map(|item| match item {
-                Some(v) => Resumed::Item(v),
-                None => Resumed::Raise(Raise { kind: "Empty", message: String::new() }),
-            })
-        }),
-        BlockOp::QueuePut { queue, item, timeout } => g.allow_threads(state, |p| {
-            queue.put(p, item, timeout).map(|r| match r {
-                Ok(()) => Resumed::None,
-                Err(item) => Resumed::Rejected(item),
-            })
-        }),
+        BlockOp::QueueGet { queue, deadline } => {
+            g.allow_threads(state, |p| queue.wait_not_empty(p, deadline).map(Resumed::Bool))
+        }
+        BlockOp::QueuePut { queue, deadline } => {
+            g.allow_threads(state, |p| queue.wait_not_full(p, deadline).map(Resumed::Bool))
+        }
         BlockOp::QueueJoin { queue } => g.allow_threads(state, |p| queue.join(p).map(|()| Resumed::None)),
         BlockOp::Join { thread, timeout } => {
             g.allow_threads(state, |p| thread.join(p, timeout).map(|()| Resumed::None))

@@ -40,7 +40,7 @@ pub trait Runnable: Send + Sized + 'static {
     /// Runs bytecode until the thread ends, blocks, or its eval breaker is pending at a
     /// breaker site. `resumed` is the result of the previous [`Exit::Block`], to push (or
     /// raise) before going on.
-    fn run(&mut self, interp: &mut Self::Interp, resumed: Option<Resumed<Self::Value>>) -> Exit<Self>;
+    fn run(&mut self, interp: &mut Self::Interp, resumed: Option<Resumed>) -> Exit<Self>;
 }
 
 /// Why the VM loop returned to the driver.
@@ -60,6 +60,11 @@ pub enum Exit<R: Runnable> {
 /// A blocking call, as the VM hands it to the driver. The VM tries the non-blocking form
 /// first under the GIL (`Lock::try_acquire`, `Queue::try_get`, …), as CPython does, and
 /// blocks only when that fails.
+///
+/// No Python value crosses a wait: the heap's collector runs under the GIL while this
+/// thread waits without it, so an item in flight (taken from a queue, not yet on a stack)
+/// would be invisible to it. Queue waits therefore only wait, and the VM moves the item
+/// under the GIL.
 pub enum BlockOp<R: Runnable> {
     /// `Thread.start()`: run `state` (the target's call, set up) on a new thread.
     Start { thread: Arc<PyThread>, state: R },
@@ -77,32 +82,31 @@ pub enum BlockOp<R: Runnable> {
     Semaphore { sem: Arc<Semaphore>, timeout: Option<f64> },
     /// `Barrier.wait(timeout)`: [`Resumed::Index`], or `BrokenBarrierError`.
     Barrier { barrier: Arc<Barrier>, timeout: Option<f64> },
-    /// `Queue.get(True, timeout)`: [`Resumed::Item`], or `queue.Empty` (kind `"Empty"`).
-    QueueGet { queue: Arc<Queue<R::Value>>, timeout: Option<f64> },
-    /// `Queue.put(item, True, timeout)` on a full queue: [`Resumed::None`], or
-    /// [`Resumed::Rejected`] (`queue.Full`, the item handed back).
-    QueuePut { queue: Arc<Queue<R::Value>>, item: R::Value, timeout: Option<f64> },
+    /// `Queue.get(True, timeout)` after `try_get` found it empty: waits for an item,
+    /// [`Resumed::Bool`] (false: the deadline passed, raise `queue.Empty`; true: try
+    /// again, under the GIL). `deadline` is absolute, on the host's clock
+    /// ([`sync::deadline`]), so that a retry waits only what is left.
+    QueueGet { queue: Arc<Queue<R::Value>>, deadline: Option<f64> },
+    /// `Queue.put(item, True, timeout)` after `try_put` found it full: the same, for room
+    /// (false: `queue.Full`).
+    QueuePut { queue: Arc<Queue<R::Value>>, deadline: Option<f64> },
     /// `Queue.join()`.
     QueueJoin { queue: Arc<Queue<R::Value>> },
     /// `Thread.join(timeout)` (check [`PyThread::check_join`] first).
     Join { thread: Arc<PyThread>, timeout: Option<f64> },
     /// Any other wait (a future's result, a pool's map): its lane state and the wait.
     #[allow(clippy::type_complexity)]
-    Custom { state: LaneState, wait: Box<dyn FnOnce(&Process<R::Interp>) -> Result<Resumed<R::Value>, Stopped> + Send> },
+    Custom { state: LaneState, wait: Box<dyn FnOnce(&Process<R::Interp>) -> Result<Resumed, Stopped> + Send> },
 }
 
 /// What a blocking call gives back to the VM.
 #[derive(Debug)]
-pub enum Resumed<V> {
+pub enum Resumed {
     /// The call returns `None`.
     None,
     Bool(bool),
     /// `Barrier.wait`'s index.
     Index(usize),
-    /// A queue's item.
-    Item(V),
-    /// `queue.Full` on a timed-out `put`: the item, for the VM to release.
-    Rejected(V),
     /// An exception to raise: `kind` is the class (`Empty` is `queue.Empty`).
     Raise(Raise),
 }

@@ -154,7 +154,7 @@ impl PyThread {
     /// # Errors
     /// [`Stopped`] when the program is being stopped.
     pub fn join(&self, w: &dyn Waiter, timeout_s: Option<f64>) -> Result<(), Stopped> {
-        let until = sync::deadline(w, timeout_s);
+        let until = sync::deadline(w.now_ms(), timeout_s);
         sync::wait_while(w, &self.phase_changed, lock(&self.phase), until, |p| {
             matches!(*p, Phase::Starting | Phase::Alive)
         })

@@ -49,8 +49,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Timeouts as Python gives them (seconds, `None` or negative for "forever" where Python
 /// says so) turned into a deadline on the waiter's clock.
 #[must_use]
-pub fn deadline(w: &dyn Waiter, timeout_s: Option<f64>) -> Option<f64> {
-    timeout_s.filter(|t| *t >= 0.0).map(|t| w.now_ms() + t * 1000.0)
+pub fn deadline(now_ms: f64, timeout_s: Option<f64>) -> Option<f64> {
+    timeout_s.filter(|t| *t >= 0.0).map(|t| now_ms + t * 1000.0)
 }
 
 /// Waits on `cv` while `blocked(&mut state)` holds, until `deadline` (ms, on `w`'s clock)
@@ -129,7 +129,7 @@ impl Lock {
     /// # Errors
     /// [`Stopped`] when the program is being stopped.
     pub fn acquire(&self, w: &dyn Waiter, timeout_s: Option<f64>) -> Result<bool, Stopped> {
-        let until = deadline(w, timeout_s);
+        let until = deadline(w.now_ms(), timeout_s);
         let (mut locked, got) = wait_while(w, &self.freed, lock(&self.locked), until, |l| *l)?;
         if got {
             *locked = true;
@@ -198,7 +198,7 @@ impl RLock {
         if self.try_acquire(me) {
             return Ok(true);
         }
-        let until = deadline(w, timeout_s);
+        let until = deadline(w.now_ms(), timeout_s);
         let (mut s, got) = wait_while(w, &self.freed, lock(&self.state), until, |s| s.owner.is_some())?;
         if got {
             s.owner = Some(me);
@@ -262,7 +262,7 @@ impl Event {
     /// # Errors
     /// [`Stopped`] when the program is being stopped.
     pub fn wait(&self, w: &dyn Waiter, timeout_s: Option<f64>) -> Result<bool, Stopped> {
-        let until = deadline(w, timeout_s);
+        let until = deadline(w.now_ms(), timeout_s);
         let (flag, _) = wait_while(w, &self.changed, lock(&self.flag), until, |f| !*f)?;
         Ok(*flag)
     }
@@ -294,7 +294,7 @@ impl Semaphore {
     /// # Errors
     /// [`Stopped`] when the program is being stopped.
     pub fn acquire(&self, w: &dyn Waiter, timeout_s: Option<f64>) -> Result<bool, Stopped> {
-        let until = deadline(w, timeout_s);
+        let until = deadline(w.now_ms(), timeout_s);
         let (mut v, got) = wait_while(w, &self.freed, lock(&self.value), until, |v| *v == 0)?;
         if got {
             *v -= 1;
@@ -397,7 +397,7 @@ impl Barrier {
             return Ok(Ok(index));
         }
         let gen = s.generation;
-        let until = deadline(w, timeout_s);
+        let until = deadline(w.now_ms(), timeout_s);
         let (mut s, released) = match wait_while(w, &self.changed, s, until, |s| s.generation == gen && !s.broken) {
             Ok(r) => r,
             Err(Stopped) => {
@@ -461,25 +461,20 @@ impl<V> Queue<V> {
         s.items.push_back(item);
         s.unfinished += 1;
         drop(s);
-        self.not_empty.notify_one();
+        // Every waiter re-checks under the GIL: wake all, not one that might time out first.
+        self.not_empty.notify_all();
         Ok(())
     }
 
-    /// `put(item, True, timeout)`: `Ok(Err(item))` when it timed out (`queue.Full`).
+    /// `put(item, True, timeout)` on a full queue, GIL released: waits until there is
+    /// room (true) or the deadline passes (false, `queue.Full`). The item stays with the
+    /// VM, which tries [`Queue::try_put`] again under the GIL: a value is never out of the
+    /// heap's sight while the GIL is free for its collector.
     ///
     /// # Errors
-    /// [`Stopped`] when the program is being stopped (the item is dropped).
-    pub fn put(&self, w: &dyn Waiter, item: V, timeout_s: Option<f64>) -> Result<Result<(), V>, Stopped> {
-        let until = deadline(w, timeout_s);
-        let (mut s, room) = wait_while(w, &self.not_full, lock(&self.state), until, |s| self.full(s))?;
-        if !room {
-            return Ok(Err(item));
-        }
-        s.items.push_back(item);
-        s.unfinished += 1;
-        drop(s);
-        self.not_empty.notify_one();
-        Ok(Ok(()))
+    /// [`Stopped`] when the program is being stopped.
+    pub fn wait_not_full(&self, w: &dyn Waiter, deadline: Option<f64>) -> Result<bool, Stopped> {
+        wait_while(w, &self.not_full, lock(&self.state), deadline, |s| self.full(s)).map(|(_, room)| room)
     }
 
     /// `get(block=False)`: `None` is `queue.Empty`.
@@ -488,24 +483,24 @@ impl<V> Queue<V> {
         let item = s.items.pop_front();
         drop(s);
         if item.is_some() {
-            self.not_full.notify_one();
+            self.not_full.notify_all();
         }
         item
     }
 
-    /// `get(True, timeout)`: `None` when it timed out (`queue.Empty`).
+    /// `get(True, timeout)` on an empty queue, GIL released: waits until an item is there
+    /// (true; the VM takes it with [`Queue::try_get`] under the GIL, and waits again if
+    /// another thread was first) or the deadline passes (false, `queue.Empty`).
     ///
     /// # Errors
     /// [`Stopped`] when the program is being stopped.
-    pub fn get(&self, w: &dyn Waiter, timeout_s: Option<f64>) -> Result<Option<V>, Stopped> {
-        let until = deadline(w, timeout_s);
-        let (mut s, _) = wait_while(w, &self.not_empty, lock(&self.state), until, |s| s.items.is_empty())?;
-        let item = s.items.pop_front();
-        drop(s);
-        if item.is_some() {
-            self.not_full.notify_one();
-        }
-        Ok(item)
+    pub fn wait_not_empty(&self, w: &dyn Waiter, deadline: Option<f64>) -> Result<bool, Stopped> {
+        wait_while(w, &self.not_empty, lock(&self.state), deadline, |s| s.items.is_empty()).map(|(_, some)| some)
+    }
+
+    /// Every item held, for the VM's collector (they are live).
+    pub fn for_each(&self, mut f: impl FnMut(&V)) {
+        lock(&self.state).items.iter().for_each(&mut f);
     }
 
     /// # Errors

@@ -46,12 +46,14 @@ struct Fake {
     i: u64,
     at: u8,
     v: u64,
+    deadline: Option<f64>,
     brk: EvalBreaker,
+    host: Arc<dyn Host>,
 }
 
 impl Fake {
     fn new<I: Send + 'static>(proc: &Process<I>, acts: Vec<Act>) -> Fake {
-        Fake { acts, pc: 0, i: 0, at: 0, v: 0, brk: proc.breaker() }
+        Fake { acts, pc: 0, i: 0, at: 0, v: 0, deadline: None, brk: proc.breaker(), host: proc.host().clone() }
     }
 
     fn next(&mut self) {
@@ -61,13 +63,11 @@ impl Fake {
     }
 }
 
-fn note(c: &mut Interp, r: Option<Resumed<u64>>) {
+fn note(c: &mut Interp, r: Option<Resumed>) {
     match r {
         None | Some(Resumed::None) => {}
         Some(Resumed::Bool(b)) => c.notes.push(format!("bool {b}")),
         Some(Resumed::Index(i)) => c.notes.push(format!("index {i}")),
-        Some(Resumed::Item(v)) => c.notes.push(format!("item {v}")),
-        Some(Resumed::Rejected(v)) => c.notes.push(format!("full {v}")),
         Some(Resumed::Raise(e)) => c.notes.push(format!("{}: {}", e.kind, e.message)),
     }
 }
@@ -76,7 +76,7 @@ impl Runnable for Fake {
     type Interp = Interp;
     type Value = u64;
 
-    fn run(&mut self, c: &mut Interp, mut resumed: Option<Resumed<u64>>) -> Exit<Fake> {
+    fn run(&mut self, c: &mut Interp, mut resumed: Option<Resumed>) -> Exit<Fake> {
         loop {
             let Some(act) = self.acts.get_mut(self.pc) else { return Exit::Done };
             match act {
@@ -168,13 +168,16 @@ impl Runnable for Fake {
                 Act::Get(q, timeout) => {
                     if self.at == 0 {
                         self.at = 1;
-                        if let Some(v) = q.try_get() {
-                            c.notes.push(format!("item {v}"));
-                        } else {
-                            return Exit::Block(BlockOp::QueueGet { queue: q.clone(), timeout: *timeout });
-                        }
-                    } else {
-                        note(c, resumed.take());
+                        self.deadline = sync::deadline(self.host.now_ms(), *timeout);
+                    } else if let Some(Resumed::Bool(false)) = resumed.take() {
+                        c.notes.push("Empty".into());
+                        self.next();
+                        continue;
+                    }
+                    // Taken under the GIL; if another thread was first, wait again.
+                    match q.try_get() {
+                        Some(v) => c.notes.push(format!("item {v}")),
+                        None => return Exit::Block(BlockOp::QueueGet { queue: q.clone(), deadline: self.deadline }),
                     }
                 }
                 Act::Raise(msg) => {
@@ -411,7 +414,7 @@ fn a_queue_hands_items_across_threads_in_order() {
     acts.push(Act::Get(q.clone(), Some(0.01)));
     acts.push(Act::Join(t, None));
     let (_, _, notes) = run_main(&proc, acts);
-    assert_eq!(notes, ["item 0", "item 1", "item 4", "item 9", "item 16", "Empty: "]);
+    assert_eq!(notes, ["item 0", "item 1", "item 4", "item 9", "item 16", "Empty"]);
 }
 
 /// A waiter on the real clock, with a stop switch.
@@ -523,13 +526,19 @@ fn queue_fifo_timeout_and_task_accounting() {
     q.try_put(1).unwrap();
     q.try_put(2).unwrap();
     assert_eq!(q.try_put(3), Err(3), "full");
-    assert_eq!(q.put(&*w, 3, Some(0.01)), Ok(Err(3)));
+    let soon = |s: f64| sync::deadline(w.now_ms(), Some(s));
+    assert_eq!(q.wait_not_full(&*w, soon(0.01)), Ok(false), "queue.Full");
     assert_eq!(q.qsize(), 2);
     let (q2, w2) = (q.clone(), w.clone());
     let joiner = std::thread::spawn(move || q2.join(&*w2));
-    assert_eq!(q.get(&*w, None), Ok(Some(1)));
+    assert_eq!(q.wait_not_empty(&*w, None), Ok(true));
+    let mut held = Vec::new();
+    q.for_each(|v| held.push(*v));
+    assert_eq!(held, [1, 2]);
+    assert_eq!(q.try_get(), Some(1));
+    assert_eq!(q.wait_not_full(&*w, None), Ok(true));
     assert_eq!(q.try_get(), Some(2));
-    assert_eq!(q.get(&*w, Some(0.01)), Ok(None), "queue.Empty");
+    assert_eq!(q.wait_not_empty(&*w, soon(0.01)), Ok(false), "queue.Empty");
     q.task_done().unwrap();
     assert!(!joiner.is_finished());
     q.task_done().unwrap();
@@ -552,7 +561,7 @@ fn every_wait_ends_soon_after_stop() {
         },
         {
             let (q, w) = (q.clone(), w.clone());
-            std::thread::spawn(move || q.get(&*w, None).map(drop))
+            std::thread::spawn(move || q.wait_not_empty(&*w, None).map(drop))
         },
         {
             let (e, w) = (ev.clone(), w.clone());
@@ -628,4 +637,23 @@ fn a_condition_lets_its_lock_go_while_waiting_and_wakes_on_notify() {
             }
         }
     }
+}
+
+#[test]
+fn consumers_racing_for_items_each_get_distinct_ones() {
+    let (proc, _host) = process(0.5, 60_000.0);
+    let q = Arc::new(Queue::new(0));
+    let mut acts = Vec::new();
+    let mut threads = Vec::new();
+    for _ in 0..3 {
+        let (t, start) = thread(&proc, (0..100).map(|_| Act::Get(q.clone(), Some(5.0))).collect());
+        threads.push(t);
+        acts.push(start);
+    }
+    acts.extend((0..300).map(|i| Act::Put(q.clone(), i)));
+    acts.extend(threads.into_iter().map(|t| Act::Join(t, None)));
+    let (_, _, notes) = run_main(&proc, acts);
+    let mut got: Vec<u64> = notes.iter().map(|n| n.strip_prefix("item ").expect(n).parse().unwrap()).collect();
+    got.sort_unstable();
+    assert_eq!(got, (0..300).collect::<Vec<_>>());
 }
