@@ -15,6 +15,8 @@ pub enum Ended {
     Raised,
     /// Stop, a budget, or the process's exit ended it mid-way.
     Stopped,
+    /// It ended the process ([`Exit::Fatal`]).
+    Fatal,
 }
 
 /// Runs `state` to its end on the thread that holds `g`.
@@ -26,13 +28,26 @@ pub fn drive<R: Runnable>(g: &mut GilGuard<'_, R::Interp>, state: &mut R) -> End
                 if sync::Waiter::stopping(g.process()) {
                     return Ended::Stopped;
                 }
-                g.yield_if_requested();
+                if g.process().gil().drop_requested() {
+                    state.park(g.interp());
+                    g.yield_if_requested();
+                    state.unpark(g.interp());
+                }
             }
-            Exit::Block(op) => match perform(g, op) {
-                Ok(r) => resumed = Some(r),
-                Err(Stopped) => return Ended::Stopped,
-            },
+            Exit::Block(op) => {
+                state.park(g.interp());
+                let r = perform(g, op);
+                state.unpark(g.interp());
+                match r {
+                    Ok(r) => resumed = Some(r),
+                    Err(Stopped) => return Ended::Stopped,
+                }
+            }
             Exit::Done => return Ended::Returned,
+            Exit::Fatal => {
+                g.process().exit_now();
+                return Ended::Fatal;
+            }
             Exit::Uncaught(traceback) => {
                 let thread = g.thread().clone();
                 let text = if thread.kind() == LaneKind::Thread {

@@ -41,6 +41,15 @@ pub trait Runnable: Send + Sized + 'static {
     /// breaker site. `resumed` is the result of the previous [`Exit::Block`], to push (or
     /// raise) before going on.
     fn run(&mut self, interp: &mut Self::Interp, resumed: Option<Resumed>) -> Exit<Self>;
+
+    /// Called under the GIL just before this thread lets it go (a switch, a blocking call,
+    /// or, for a thread being started, before it first runs): its values must now be
+    /// reachable from the interpreter, whose collector may run in another thread
+    /// meanwhile (the VM moves its `ThreadState` into `Interp::parked`).
+    fn park(&mut self, _interp: &mut Self::Interp) {}
+
+    /// Called once the GIL is held again, before [`Runnable::run`]: undoes [`Runnable::park`].
+    fn unpark(&mut self, _interp: &mut Self::Interp) {}
 }
 
 /// Why the VM loop returned to the driver.
@@ -51,6 +60,9 @@ pub enum Exit<R: Runnable> {
     Block(BlockOp<R>),
     /// The thread's code returned.
     Done,
+    /// The whole process must end now (Stop, a budget, `os._exit`): the VM keeps the
+    /// reason; every thread of the process stops at its next breaker or wait.
+    Fatal,
     /// An exception nobody caught, formatted as CPython's traceback (`Traceback (most
     /// recent call last):` … `ValueError: boom`, newline-terminated). The driver prints it
     /// to stderr, after `Exception in thread NAME:` for a `threading.Thread`.

@@ -338,6 +338,7 @@ impl<I: Send + 'static> Process<I> {
 
     fn take(&self, thread: Arc<PyThread>) -> GilGuard<'_, I> {
         self.gil.acquire(thread.id);
+        self.stop_if_exiting();
         thread.enter(LaneState::Running, self.host.now_ms());
         GilGuard { proc: self, interp: Some(lock(&self.interp)), thread }
     }
@@ -375,9 +376,12 @@ impl<I: Send + 'static> Process<I> {
         thread.enter(LaneState::GilWait, self.host.now_ms());
         let proc = self.this.upgrade().expect("a process is alive while one of its threads runs");
         let job_thread = thread.clone();
+        let mut state = state;
+        // In flight until the new thread holds the GIL: the collector must see its values.
+        state.park(g.interp());
         let job = Box::new(move || {
-            let mut state = state;
             let mut g = proc.take(job_thread.clone());
+            state.unpark(g.interp());
             job_thread.set_phase(Phase::Alive);
             super::driver::drive(&mut g, &mut state);
             drop(state);
@@ -412,13 +416,20 @@ impl<I: Send + 'static> Process<I> {
             }
             Ok(())
         });
-        self.exiting.store(true, Ordering::Relaxed);
+        self.exit_now();
         result
     }
 
     /// Ends the process now: every thread stops at its next breaker or wait.
     pub fn exit_now(&self) {
         self.exiting.store(true, Ordering::Relaxed);
+        self.gil.drop_flag().store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the process is ending ([`Process::exit_now`], or its main thread's end).
+    #[must_use]
+    pub fn exiting(&self) -> bool {
+        self.exiting.load(Ordering::Relaxed)
     }
 
     /// Waits (without the GIL) up to `ms` for every thread but the main one to end: after
@@ -443,6 +454,16 @@ impl<I: Send + 'static> Process<I> {
     #[must_use]
     pub fn gil_switches(&self) -> u64 {
         self.gil.handovers()
+    }
+}
+
+impl<I> Process<I> {
+    /// A take clears the drop request; once the process is ending, the new holder must
+    /// still stop at its next breaker (the VM polls only that flag).
+    fn stop_if_exiting(&self) {
+        if self.exiting.load(Ordering::Relaxed) {
+            self.gil.drop_flag().store(true, Ordering::Relaxed);
+        }
     }
 }
 
@@ -498,6 +519,7 @@ impl<'p, I: Send + 'static> GilGuard<'p, I> {
     fn take_back(&mut self) {
         self.thread.enter(LaneState::GilWait, self.proc.host.now_ms());
         self.proc.gil.acquire(self.thread.id);
+        self.proc.stop_if_exiting();
         self.thread.enter(LaneState::Running, self.proc.host.now_ms());
         self.interp = Some(lock(&self.proc.interp));
     }

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 struct Interp {
     counter: u64,
     notes: Vec<String>,
+    /// The ids of the threads parked (running no Python): what a collector would see.
+    parked: Vec<usize>,
 }
 
 /// One step of a fake thread's code. Loops stop at their `JUMP_BACKWARD` (and, for the
@@ -37,6 +39,8 @@ enum Act {
     Get(Arc<Queue<u64>>, Option<f64>),
     /// `raise ValueError(msg)`
     Raise(&'static str),
+    /// Notes how many threads are parked.
+    CountParked,
 }
 
 struct Fake {
@@ -75,6 +79,18 @@ fn note(c: &mut Interp, r: Option<Resumed>) {
 impl Runnable for Fake {
     type Interp = Interp;
     type Value = u64;
+
+    fn park(&mut self, c: &mut Interp) {
+        let me = self.acts.as_ptr() as usize; // Stable while the state moves between threads.
+        assert!(!c.parked.contains(&me), "parked twice");
+        c.parked.push(me);
+    }
+
+    fn unpark(&mut self, c: &mut Interp) {
+        let me = self.acts.as_ptr() as usize; // Stable while the state moves between threads.
+        let at = c.parked.iter().position(|p| *p == me).expect("unparked without a park");
+        c.parked.swap_remove(at);
+    }
 
     fn run(&mut self, c: &mut Interp, mut resumed: Option<Resumed>) -> Exit<Fake> {
         loop {
@@ -180,6 +196,7 @@ impl Runnable for Fake {
                         None => return Exit::Block(BlockOp::QueueGet { queue: q.clone(), deadline: self.deadline }),
                     }
                 }
+                Act::CountParked => c.notes.push(format!("parked {}", c.parked.len())),
                 Act::Raise(msg) => {
                     return Exit::Uncaught(format!(
                         "Traceback (most recent call last):\n  File \"<cell>\", line 6, in worker\nValueError: {msg}\n"
@@ -656,4 +673,13 @@ fn consumers_racing_for_items_each_get_distinct_ones() {
     let mut got: Vec<u64> = notes.iter().map(|n| n.strip_prefix("item ").expect(n).parse().unwrap()).collect();
     got.sort_unstable();
     assert_eq!(got, (0..300).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_thread_is_parked_in_the_interpreter_whenever_it_runs_no_python() {
+    let (proc, _host) = process(5.0, 60_000.0);
+    let (t, start) = thread(&proc, vec![Act::Sleep(0.2), Act::Incr(10)]);
+    let acts = vec![start, Act::Sleep(0.05), Act::CountParked, Act::Join(t, None), Act::CountParked];
+    let (_, _, notes) = run_main(&proc, acts);
+    assert_eq!(notes, ["parked 1", "parked 0"], "the sleeper is parked, then gone");
 }
