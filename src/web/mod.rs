@@ -10,5 +10,6 @@ pub mod heartbeat;
 pub mod js;
 pub mod lab;
 pub mod python;
+pub mod runner;
 pub mod spawn;
 pub mod worker;

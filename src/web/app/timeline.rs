@@ -137,7 +137,7 @@ extern "C" {
 /// `ResizeObserver` rather than the window's resize event: the box also changes when a
 /// scrollbar comes or goes, or the layout switches columns, with no resize of the window.
 #[hook]
-fn use_width() -> (NodeRef, f64) {
+pub(crate) fn use_width() -> (NodeRef, f64) {
     let node = use_node_ref();
     let width = use_state(|| WIDTH);
     {
@@ -468,7 +468,7 @@ fn segment_key(state: SegmentState) -> &'static str {
     }
 }
 
-fn axis_label(t: f64, scale: f64) -> String {
+pub(crate) fn axis_label(t: f64, scale: f64) -> String {
     if scale >= 2000.0 {
         format!("{} s", t / 1000.0)
     } else {
