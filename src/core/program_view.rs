@@ -2,8 +2,10 @@
 //! terminal's lines, each tagged with who wrote it, and the timeline's lanes, in order,
 //! labelled, with what each thread did. The page only draws what this works out.
 
+use crate::core::layout::{axis_label, axis_ticks};
 use crate::core::program::{Lane, LaneKind, LaneSegment, LaneState, OutputChunk, ProgramResult, Stream};
 use crate::core::timeline::format_ms;
+use std::fmt::Write;
 
 /// The states, in the order the legend and the table list them.
 pub const STATES: [LaneState; 4] = [LaneState::Running, LaneState::GilWait, LaneState::Io, LaneState::Blocked];
@@ -48,35 +50,49 @@ pub fn lane_order(lanes: &[Lane]) -> Vec<usize> {
     let main_pid = lanes.iter().find(|l| l.kind == LaneKind::Main).map(|l| l.process);
     // Each process's first appearance: its main thread's start, else its earliest lane's.
     let process_start = |pid: u32| {
-        let of = || lanes.iter().filter(move |l| l.process == pid);
-        of().find(|l| l.kind != LaneKind::Thread)
-            .map_or_else(|| of().map(first_start).fold(f64::INFINITY, f64::min), first_start)
+        let mut of = lanes.iter().filter(|l| l.process == pid);
+        match lanes.iter().find(|l| l.process == pid && l.kind != LaneKind::Thread) {
+            Some(l) => first_start(l),
+            None => of.try_fold(f64::INFINITY, |t, l| Some(t.min(first_start(l)))).unwrap_or(f64::INFINITY),
+        }
     };
-    let mut order: Vec<usize> = (0..lanes.len()).collect();
-    order.sort_by(|&a, &b| {
-        let (la, lb) = (&lanes[a], &lanes[b]);
-        let key = |l: &Lane| (Some(l.process) != main_pid, process_start(l.process));
-        let (ka, kb) = (key(la), key(lb));
+    let key =
+        |l: &Lane| (Some(l.process) != main_pid, process_start(l.process), l.process, l.kind == LaneKind::Thread, l.id);
+    let before = |a: &Lane, b: &Lane| {
+        let (ka, kb) = (key(a), key(b));
         ka.0.cmp(&kb.0)
             .then(ka.1.total_cmp(&kb.1))
-            .then(la.process.cmp(&lb.process))
-            .then((la.kind == LaneKind::Thread).cmp(&(lb.kind == LaneKind::Thread)))
-            .then(la.id.cmp(&lb.id))
-    });
+            .then(ka.2.cmp(&kb.2))
+            .then(ka.3.cmp(&kb.3))
+            .then(ka.4.cmp(&kb.4))
+            .is_lt()
+    };
+    // An insertion sort: a program has a few dozen lanes, and a library sort would ship a
+    // copy of itself for this one key (wasm size).
+    let mut order: Vec<usize> = Vec::with_capacity(lanes.len());
+    for i in 0..lanes.len() {
+        let at = order.iter().position(|&j| before(&lanes[i], &lanes[j])).unwrap_or(order.len());
+        order.insert(at, i);
+    }
     order
 }
 
-/// A lane's label at the left of the timeline: its name, cut to fit the gutter.
+/// A lane's name in at most `most` characters, for a tag or the timeline's gutter: whole if it
+/// fits, else without the target CPython adds ("Thread-1 (fetch_data)" → "Thread-1"), else cut.
 #[must_use]
-pub fn short_label(name: &str) -> String {
-    const MOST: usize = 13;
-    if name.chars().count() <= MOST {
-        name.to_owned()
-    } else {
-        let mut cut: String = name.chars().take(MOST - 1).collect();
-        cut.push('…');
-        cut
+pub fn short_label(name: &str, most: usize) -> String {
+    let fits = |s: &str| s.chars().count() <= most;
+    if fits(name) {
+        return name.to_owned();
     }
+    if let Some((head, _)) = name.split_once(" (") {
+        if fits(head) && !head.is_empty() {
+            return head.to_owned();
+        }
+    }
+    let mut cut: String = name.chars().take(most.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
 }
 
 /// A lane in a sentence: "Thread-1 (fetch_data), a thread of process 4242".
@@ -123,9 +139,12 @@ pub fn coalesce(segments: &[LaneSegment], min_ms: f64) -> Vec<LaneSegment> {
 pub fn summary(result: &ProgramResult) -> String {
     let lanes = &result.lanes;
     let threads = lanes.iter().filter(|l| l.kind == LaneKind::Thread).count();
-    let mut pids: Vec<u32> = lanes.iter().map(|l| l.process).collect();
-    pids.sort_unstable();
-    pids.dedup();
+    let mut pids: Vec<u32> = Vec::new();
+    for l in lanes {
+        if !pids.contains(&l.process) {
+            pids.push(l.process);
+        }
+    }
     let children = pids.len().saturating_sub(1);
     let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let mut parts = vec![format!("wall time {}", format_ms(result.wall_ms))];
@@ -193,6 +212,205 @@ pub fn terminal_lines(output: &[OutputChunk]) -> Vec<Vec<Piece>> {
 #[must_use]
 pub fn writer(lanes: &[Lane], lane: u32, pid: u32) -> String {
     lanes.iter().find(|l| l.id == lane).map_or_else(|| format!("thread {lane} of process {pid}"), |l| l.name.clone())
+}
+
+/// `s` safe in HTML text and attribute values (program output and thread names are the
+/// student's: `<b>` must show as typed).
+#[must_use]
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+// The Code view's output and timeline are written here as markup, not built as yew nodes:
+// the same page for a fraction of the shipped wasm (each `html!` element is code), and tested
+// natively. Everything from the program goes through `escape`.
+
+/// The terminal's lines as HTML: each line tagged with who wrote it (its name, shortened; in
+/// full on hover, with the process and the time of each part).
+#[must_use]
+pub fn terminal_html(output: &[OutputChunk], lanes: &[Lane]) -> String {
+    let lines = terminal_lines(output);
+    if lines.is_empty() {
+        return "<span class=\"muted\">Nothing printed yet.</span>".to_owned();
+    }
+    let mut html = String::new();
+    for line in &lines {
+        let stderr = line.iter().any(|p| p.stderr);
+        let who = line.first().map(|p| writer(lanes, p.lane, p.pid)).unwrap_or_default();
+        let _ = write!(
+            html,
+            "<div class=\"term-line{}\" data-testid=\"code-line\" data-lane=\"{}\" data-stream=\"{}\"><span class=\"who\" title=\"{}\">{}<span class=\"visually-hidden\">{}</span></span><span class=\"text\">",
+            if stderr { " stderr" } else { "" },
+            line.first().map_or(0, |p| p.lane),
+            if stderr { "stderr" } else { "stdout" },
+            escape(&who),
+            escape(&short_label(&who, 12)),
+            if stderr { " (error output): " } else { ": " },
+        );
+        for p in line {
+            let _ = write!(
+                html,
+                "<span title=\"{}, process {}, at {}{}\">{}</span>",
+                escape(&writer(lanes, p.lane, p.pid)),
+                p.pid,
+                format_ms(p.t_ms),
+                if p.stderr { ", stderr" } else { "" },
+                escape(&p.text)
+            );
+        }
+        html.push_str("</span></div>");
+    }
+    html
+}
+
+const GUTTER: f64 = 104.0;
+const RIGHT: f64 = 14.0;
+const LANE: f64 = 26.0;
+const GAP: f64 = 8.0;
+const AXIS: f64 = 24.0;
+
+/// The program's timeline, `width` CSS pixels wide: its legend, wall time and GIL hand-overs,
+/// one lane per thread and per process drawn as the lab draws its runs, and the same as a
+/// table (what a screen reader reads, and the exact figures).
+#[must_use]
+pub fn timeline_html(r: &ProgramResult, width: f64) -> String {
+    let order = lane_order(&r.lanes);
+    let width = width.max(240.0).round();
+    let plot = width - GUTTER - RIGHT;
+    let last_end = r.lanes.iter().filter_map(|l| l.segments.last()).fold(1.0, |m, s| s.end_ms.max(m));
+    let scale = r.wall_ms.max(last_end);
+    let x = |ms: f64| GUTTER + (ms / scale).clamp(0.0, 1.0) * plot;
+    #[allow(clippy::cast_precision_loss)]
+    let axis_y = order.len().max(1) as f64 * (LANE + GAP);
+    let height = axis_y + AXIS;
+    let span = |l: &Lane| (l.segments.first().map_or(0.0, |s| s.start_ms), l.segments.last().map_or(0.0, |s| s.end_ms));
+
+    let mut h = String::from(
+        "<div class=\"card-head\"><h3 class=\"small-title\">Timeline</h3><span class=\"legend\" aria-label=\"Legend\">",
+    );
+    for state in STATES {
+        let _ = write!(
+            h,
+            "<span class=\"key\"><svg width=\"22\" height=\"12\" aria-hidden=\"true\"><rect class=\"seg-{}\" width=\"22\" height=\"12\" rx=\"3\"/></svg>{}</span>",
+            state_key(state),
+            escape(state_words(state))
+        );
+    }
+    let _ = write!(
+        h,
+        "</span></div><p class=\"stats\"><span class=\"stat\"><span class=\"k\">wall</span><span class=\"v\" data-testid=\"code-wall\">{}</span></span>\
+         <span class=\"stat\"><span class=\"k\">GIL hand-overs</span><span class=\"v\" data-testid=\"code-gil-switches\">{}</span></span>\
+         <span class=\"stat\"><span class=\"k\">exit code</span><span class=\"v\" data-testid=\"code-exit\">{}</span></span></p>",
+        format_ms(r.wall_ms),
+        r.gil_switches,
+        r.exit_code
+    );
+    let _ = write!(
+        h,
+        "<svg class=\"lanes\" viewBox=\"0 0 {width} {height}\" role=\"img\" preserveAspectRatio=\"none\" style=\"height: {height}px\" aria-label=\"Timeline of the program: {}\">\
+         <defs><pattern id=\"hatch-blocked\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\"><line class=\"hatch\" x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\"/></pattern></defs><g class=\"grid\">",
+        escape(&summary(r))
+    );
+    for t in axis_ticks(scale, plot) {
+        let anchor = if x(t) > width - RIGHT - 24.0 { "end" } else { "middle" };
+        let _ = write!(
+            h,
+            "<g class=\"tick\"><line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"0\" y2=\"{1}\"/><text x=\"{0:.1}\" y=\"{2}\" text-anchor=\"{anchor}\">{3}</text></g>",
+            x(t),
+            axis_y + 4.0,
+            axis_y + 17.0,
+            axis_label(t, scale)
+        );
+    }
+    h.push_str("</g>");
+    for (row, &i) in order.iter().enumerate() {
+        let lane = &r.lanes[i];
+        #[allow(clippy::cast_precision_loss)]
+        let y = row as f64 * (LANE + GAP) + GAP / 2.0;
+        let (start, end) = span(lane);
+        let mut title = format!("{}: {} → {}", describe(lane), format_ms(start), format_ms(end));
+        for state in STATES {
+            let t = time_in(&lane.segments, state);
+            if t > 0.0 {
+                let _ = write!(title, "\n{}: {}", state_words(state), format_ms(t));
+            }
+        }
+        let _ = write!(
+            h,
+            "<g class=\"lane engine-{}\" data-testid=\"code-lane\" data-kind=\"{}\" data-name=\"{}\" data-process=\"{}\" data-start=\"{start:.3}\" data-end=\"{end:.3}\"><title>{}</title>\
+             <text class=\"lane-label\" x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
+            kind_key(lane.kind),
+            kind_name(lane.kind),
+            escape(&lane.name),
+            lane.process,
+            escape(&title),
+            GUTTER - 8.0,
+            y + LANE / 2.0 + 4.0,
+            escape(&short_label(&lane.name, 13))
+        );
+        for s in coalesce(&lane.segments, scale / plot) {
+            let (x0, x1) = (x(s.start_ms), x(s.end_ms));
+            let _ = write!(
+                h,
+                "<rect class=\"seg seg-{0}\" data-state=\"{0}\" x=\"{1:.1}\" y=\"{y}\" width=\"{2:.1}\" height=\"{LANE}\"/>",
+                state_key(s.state),
+                x0,
+                (x1 - x0).max(0.5)
+            );
+        }
+        h.push_str("</g>");
+    }
+    let _ = write!(
+        h,
+        "</svg><details class=\"as-table\" data-testid=\"code-table\"><summary>Table of the {} lanes</summary>\
+         <div class=\"table-scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Lanes of the program\"><table><thead><tr>\
+         <th scope=\"col\">Lane</th><th scope=\"col\">Kind</th><th scope=\"col\">Process</th><th scope=\"col\">Start</th><th scope=\"col\">End</th>",
+        order.len()
+    );
+    for state in STATES {
+        let _ = write!(h, "<th scope=\"col\">{}</th>", escape(state_words(state)));
+    }
+    h.push_str("</tr></thead><tbody>");
+    for &i in &order {
+        let l = &r.lanes[i];
+        let (start, end) = span(l);
+        let _ = write!(
+            h,
+            "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+            escape(&l.name),
+            kind_name(l.kind),
+            l.process,
+            format_ms(start),
+            format_ms(end)
+        );
+        for state in STATES {
+            let _ = write!(h, "<td>{}</td>", format_ms(time_in(&l.segments, state)));
+        }
+        h.push_str("</tr>");
+    }
+    h.push_str("</tbody></table></div></details>");
+    h
+}
+
+/// A lane's kind in a word, as the API writes it.
+#[must_use]
+pub fn kind_name(kind: LaneKind) -> &'static str {
+    match kind {
+        LaneKind::Main => "main",
+        LaneKind::Thread => "thread",
+        LaneKind::Process => "process",
+    }
 }
 
 #[cfg(test)]
@@ -302,9 +520,71 @@ mod tests {
             summary(&result),
             "wall time 3.01 s; 3 lanes, 1 thread and 1 child process; 1 GIL hand-over; exit code 0"
         );
-        assert_eq!(short_label("Thread-1 (fetch_data)"), "Thread-1 (fe…");
+        assert_eq!(short_label("Thread-1 (fetch_data)", 13), "Thread-1");
+        assert_eq!(short_label("Thread-1 (f)", 13), "Thread-1 (f)");
+        assert_eq!(short_label("SpawnPoolWorker-12", 13), "SpawnPoolWor…");
         assert_eq!(describe(&result.lanes[1]), "Thread-1 (fetch_data), a thread of process 1");
         assert_eq!(writer(&result.lanes, 2, 2), "Process-1");
         assert_eq!(writer(&result.lanes, 9, 2), "thread 9 of process 2");
+    }
+
+    #[test]
+    fn the_terminal_is_markup_with_every_writer_named_and_the_output_escaped() {
+        let lanes = vec![lane(1, LaneKind::Thread, "Thread-1 (fetch_data)", 7, 0.0)];
+        let html = terminal_html(
+            &[chunk(1, Stream::Stdout, "<b>bold?</b> & \"quotes\"\n"), chunk(4, Stream::Stderr, "oops\n")],
+            &lanes,
+        );
+        assert_eq!(html.matches("data-testid=\"code-line\"").count(), 2);
+        assert!(html.contains("&lt;b&gt;bold?&lt;/b&gt; &amp; &quot;quotes&quot;"), "{html}");
+        assert!(!html.contains("<b>"));
+        assert!(
+            html.contains("title=\"Thread-1 (fetch_data)\">Thread-1<span class=\"visually-hidden\">: </span>"),
+            "{html}"
+        );
+        assert!(
+            html.contains(
+                "class=\"term-line stderr\" data-testid=\"code-line\" data-lane=\"4\" data-stream=\"stderr\""
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains(
+                "title=\"thread 4 of process 7\">thread 4 of…<span class=\"visually-hidden\"> (error output): </span>"
+            ),
+            "{html}"
+        );
+        assert_eq!(terminal_html(&[], &lanes), "<span class=\"muted\">Nothing printed yet.</span>");
+    }
+
+    #[test]
+    fn the_timeline_draws_each_lane_in_order_on_one_axis_with_its_table() {
+        use LaneState::{Blocked, Io, Running};
+        let mut main = lane(0, LaneKind::Main, "MainThread", 1, 0.0);
+        main.segments = vec![seg(Running, 0.0, 1.0), seg(Blocked, 1.0, 3000.0), seg(Running, 3000.0, 3010.0)];
+        let mut t1 = lane(1, LaneKind::Thread, "<Thread-1>", 1, 1.0);
+        t1.segments = vec![seg(Running, 1.0, 2.0), seg(Io, 2.0, 3000.0)];
+        let result =
+            ProgramResult { wall_ms: 3010.0, gil_switches: 3, lanes: vec![t1, main], ..ProgramResult::default() };
+        let html = timeline_html(&result, 600.0);
+        // The main thread first, then the thread; names escaped everywhere.
+        let (m, t) =
+            (html.find("data-name=\"MainThread\"").unwrap(), html.find("data-name=\"&lt;Thread-1&gt;\"").unwrap());
+        assert!(m < t);
+        assert!(!html.contains("<Thread-1>"));
+        assert_eq!(html.matches("data-testid=\"code-lane\"").count(), 2);
+        assert_eq!(html.matches("class=\"seg seg-").count(), 5);
+        assert!(html.contains("data-state=\"blocked\"") && html.contains("data-state=\"io\""));
+        assert!(html.contains("viewBox=\"0 0 600 92\""), "2 lanes of 34 px and the axis: {html}");
+        // The axis ends at the wall time, at the right edge of the plot.
+        assert!(
+            html.contains("<rect class=\"seg seg-running\" data-state=\"running\" x=\"584.4\" y=\"4\" width=\"1.6\""),
+            "{html}"
+        );
+        assert!(html.contains("data-testid=\"code-gil-switches\">3<"));
+        assert!(html.contains("data-testid=\"code-wall\">3.01 s<"));
+        assert!(html.contains("aria-label=\"Timeline of the program: wall time 3.01 s; 2 lanes, 1 thread and 0 child processes; 3 GIL hand-overs; exit code 0\""), "{html}");
+        assert!(html.contains("<th scope=\"row\">MainThread</th><td>main</td><td>1</td><td>0.0 ms</td><td>3.01 s</td><td>11 ms</td><td>0.0 ms</td><td>0.0 ms</td><td>3.00 s</td>"), "{html}");
+        assert!(html.contains("<text x=\"") && html.contains(">3 s</text>"), "ticks in seconds: {html}");
     }
 }
