@@ -22,5 +22,6 @@ pub mod py;
 pub mod python;
 pub mod race;
 pub mod runs;
+pub mod runtime;
 pub mod task;
 pub mod timeline;

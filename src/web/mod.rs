@@ -9,6 +9,7 @@ pub mod engines;
 pub mod heartbeat;
 pub mod js;
 pub mod lab;
+pub mod program;
 pub mod python;
 pub mod runner;
 pub mod spawn;

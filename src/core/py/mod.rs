@@ -11,6 +11,7 @@
 
 mod interp;
 mod lexer;
+pub mod num;
 mod parser;
 mod render;
 mod trace;
