@@ -148,12 +148,14 @@ pub fn summary(result: &ProgramResult) -> String {
     let children = pids.len().saturating_sub(1);
     let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let mut parts = vec![format!("wall time {}", format_ms(result.wall_ms))];
-    parts.push(format!(
-        "{}, {} and {}",
-        plural(lanes.len(), "lane", "lanes"),
-        plural(threads, "thread", "threads"),
-        plural(children, "child process", "child processes")
-    ));
+    if !lanes.is_empty() {
+        parts.push(format!(
+            "{}, {} and {}",
+            plural(lanes.len(), "lane", "lanes"),
+            plural(threads, "thread", "threads"),
+            plural(children, "child process", "child processes")
+        ));
+    }
     parts.push(plural(usize::try_from(result.gil_switches).unwrap_or(usize::MAX), "GIL hand-over", "GIL hand-overs"));
     parts.push(match (&result.error, result.exit_code) {
         (Some(e), _) => format!("ended with {}: {}", e.kind, e.message),
@@ -211,7 +213,7 @@ pub fn terminal_lines(output: &[OutputChunk]) -> Vec<Vec<Piece>> {
 /// (output can arrive before the lanes do).
 #[must_use]
 pub fn writer(lanes: &[Lane], lane: u32, pid: u32) -> String {
-    lanes.iter().find(|l| l.id == lane).map_or_else(|| format!("thread {lane} of process {pid}"), |l| l.name.clone())
+    lanes.iter().find(|l| l.id == lane).map_or_else(|| format!("lane {lane} of process {pid}"), |l| l.name.clone())
 }
 
 /// `s` safe in HTML text and attribute values (program output and thread names are the
@@ -296,30 +298,43 @@ pub fn timeline_html(r: &ProgramResult, width: f64) -> String {
     let height = axis_y + AXIS;
     let span = |l: &Lane| (l.segments.first().map_or(0.0, |s| s.start_ms), l.segments.last().map_or(0.0, |s| s.end_ms));
 
-    let mut h = String::from(
-        "<div class=\"card-head\"><h3 class=\"small-title\">Timeline</h3><span class=\"legend\" aria-label=\"Legend\">",
-    );
-    for state in STATES {
-        let _ = write!(
-            h,
-            "<span class=\"key\"><svg width=\"22\" height=\"12\" aria-hidden=\"true\"><rect class=\"seg-{}\" width=\"22\" height=\"12\" rx=\"3\"/></svg>{}</span>",
-            state_key(state),
-            escape(state_words(state))
-        );
+    let mut h = String::from("<div class=\"card-head\"><h3 class=\"small-title\">Timeline</h3>");
+    if !order.is_empty() {
+        h.push_str("<span class=\"legend\" aria-label=\"Legend\">");
+        for state in STATES {
+            // The hatching of "blocked" is defined once, here; the lanes use it too.
+            let defs = if state == LaneState::Blocked {
+                "<defs><pattern id=\"hatch-blocked\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" \
+                 patternTransform=\"rotate(45)\"><line class=\"hatch\" x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\"/></pattern></defs>"
+            } else {
+                ""
+            };
+            let _ = write!(
+                h,
+                "<span class=\"key\"><svg width=\"22\" height=\"12\" aria-hidden=\"true\">{defs}<rect class=\"seg-{}\" width=\"22\" height=\"12\" rx=\"3\"/></svg>{}</span>",
+                state_key(state),
+                escape(state_words(state))
+            );
+        }
+        h.push_str("</span>");
     }
     let _ = write!(
         h,
-        "</span></div><p class=\"stats\"><span class=\"stat\"><span class=\"k\">wall</span><span class=\"v\" data-testid=\"code-wall\">{}</span></span>\
+        "</div><p class=\"stats\"><span class=\"stat\"><span class=\"k\">wall</span><span class=\"v\" data-testid=\"code-wall\">{}</span></span>\
          <span class=\"stat\"><span class=\"k\">GIL hand-overs</span><span class=\"v\" data-testid=\"code-gil-switches\">{}</span></span>\
          <span class=\"stat\"><span class=\"k\">exit code</span><span class=\"v\" data-testid=\"code-exit\">{}</span></span></p>",
         format_ms(r.wall_ms),
         r.gil_switches,
         r.exit_code
     );
+    if order.is_empty() {
+        h.push_str("<p class=\"empty\">No thread reported what it did.</p>");
+        return h;
+    }
     let _ = write!(
         h,
         "<svg class=\"lanes\" viewBox=\"0 0 {width} {height}\" role=\"img\" preserveAspectRatio=\"none\" style=\"height: {height}px\" aria-label=\"Timeline of the program: {}\">\
-         <defs><pattern id=\"hatch-blocked\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\"><line class=\"hatch\" x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\"/></pattern></defs><g class=\"grid\">",
+         <g class=\"grid\">",
         escape(&summary(r))
     );
     for t in axis_ticks(scale, plot) {
@@ -525,7 +540,14 @@ mod tests {
         assert_eq!(short_label("SpawnPoolWorker-12", 13), "SpawnPoolWor…");
         assert_eq!(describe(&result.lanes[1]), "Thread-1 (fetch_data), a thread of process 1");
         assert_eq!(writer(&result.lanes, 2, 2), "Process-1");
-        assert_eq!(writer(&result.lanes, 9, 2), "thread 9 of process 2");
+        assert_eq!(writer(&result.lanes, 9, 2), "lane 9 of process 2");
+        let nothing = ProgramResult { wall_ms: 2.5, ..ProgramResult::default() };
+        assert_eq!(summary(&nothing), "wall time 2.5 ms; 0 GIL hand-overs; exit code 0");
+        let html = timeline_html(&nothing, 600.0);
+        assert!(
+            html.ends_with("<p class=\"empty\">No thread reported what it did.</p>") && !html.contains("legend"),
+            "{html}"
+        );
     }
 
     #[test]
@@ -550,7 +572,7 @@ mod tests {
         );
         assert!(
             html.contains(
-                "title=\"thread 4 of process 7\">thread 4 of…<span class=\"visually-hidden\"> (error output): </span>"
+                "title=\"lane 4 of process 7\">lane 4 of p…<span class=\"visually-hidden\"> (error output): </span>"
             ),
             "{html}"
         );
@@ -575,6 +597,7 @@ mod tests {
         assert_eq!(html.matches("data-testid=\"code-lane\"").count(), 2);
         assert_eq!(html.matches("class=\"seg seg-").count(), 5);
         assert!(html.contains("data-state=\"blocked\"") && html.contains("data-state=\"io\""));
+        assert_eq!(html.matches("id=\"hatch-blocked\"").count(), 1, "the hatching blocked lanes are filled with");
         assert!(html.contains("viewBox=\"0 0 600 92\""), "2 lanes of 34 px and the axis: {html}");
         // The axis ends at the wall time, at the right edge of the plot.
         assert!(

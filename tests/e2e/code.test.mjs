@@ -100,6 +100,64 @@ test("Tab and Shift+Tab indent, Enter keeps the indentation, and Escape then Tab
   assert.equal(await page.evaluate(() => document.activeElement.dataset.testid), "code-source");
 });
 
+/** Runs what the editor holds with the Run button; resolves once it ended. */
+async function runInView(page, code) {
+  await page.getByTestId("code-source").fill(code);
+  await page.getByTestId("code-run").click();
+  await page.waitForFunction(() => document.querySelector("[data-testid=code-timeline]").dataset.ready === "true", null, { timeout: 30_000 });
+  assert.equal(await page.getByTestId("code-status").getAttribute("data-running"), "false");
+}
+
+test("Run shows the output in order, each line tagged with the thread that wrote it", async () => {
+  const { page } = lab;
+  await page.getByTestId("tab-code").click();
+  // A test program of the runtime (core/runtime/test_programs.rs): three threads on workers of their own.
+  await runInView(page, "# threadlab-test: threads 3\n");
+  const lines = await page.getByTestId("code-line").evaluateAll((ls) =>
+    ls.map((l) => ({ lane: l.dataset.lane, stream: l.dataset.stream, text: l.querySelector(".text").textContent, who: l.querySelector(".who").title })),
+  );
+  assert.equal(lines.length, 5, JSON.stringify(lines));
+  assert.deepEqual(lines.slice(0, 3).map((l) => l.lane).sort(), ["1", "2", "3"]);
+  for (const l of lines.slice(0, 3)) assert.match(l.text, /^thread \d runs on worker \d+$/);
+  assert.deepEqual(lines.slice(3).map((l) => [l.lane, l.text]), [["0", "started 3 of 3; counter = 3"], ["0", "distinct workers = 3"]]);
+  assert.ok(lines.every((l) => l.stream === "stdout" && l.who !== ""));
+  assert.match(await page.getByTestId("code-status").textContent(), /^wall time .*; exit code 0$/);
+  assert.equal(await page.getByTestId("code-exit").textContent(), "0");
+  assert.equal(await page.getByTestId("code-error").count(), 0);
+});
+
+test("Stop ends a busy program at once, and the view says where it stopped", async () => {
+  const { page } = lab;
+  await page.getByTestId("code-source").fill("# threadlab-test: busy\n");
+  await page.getByTestId("code-run").click();
+  await page.waitForFunction(() => document.querySelector("[data-testid=code-status]").dataset.running === "true");
+  assert.ok(await page.getByTestId("code-stop").isEnabled());
+  assert.ok(await page.getByTestId("code-run").isDisabled());
+  // A second program (here through the API) waits for no one: it is refused, clearly.
+  const refused = await page.evaluate(() => window.threadlab.python("print(1)").then(() => "resolved", (e) => e.message));
+  assert.equal(refused, "A program is running already: stop it first.");
+  await page.waitForTimeout(300);
+  const asked = Date.now();
+  await page.getByTestId("code-stop").click();
+  await page.waitForFunction(() => document.querySelector("[data-testid=code-status]").dataset.running === "false", null, { timeout: 5_000 });
+  const took = Date.now() - asked;
+  assert.ok(took < 3_000, `Stop took ${took} ms`);
+  assert.equal(await page.getByTestId("code-error").getAttribute("data-kind"), "Stopped");
+  assert.equal(await page.getByTestId("code-mark").getAttribute("data-line"), "1");
+  assert.ok(await page.getByTestId("code-run").isEnabled());
+});
+
+test("threadlab.python resolves to the program's result as plain JSON", async () => {
+  const { page } = lab;
+  const r = await page.evaluate(() => window.threadlab.python("# threadlab-test: threads 2\n", { switch_interval_ms: 1, timeout_ms: 20000 }));
+  assert.deepEqual(Object.keys(r).sort(), ["error", "exit_code", "gil_switches", "lanes", "output", "stdout", "wall_ms"]);
+  assert.equal(r.error, null);
+  assert.equal(r.exit_code, 0);
+  assert.match(r.stdout, /started 2 of 2; counter = 2\ndistinct workers = 2\n$/);
+  assert.deepEqual(r.output.map((c) => c.lane).sort(), [0, 0, 1, 2]);
+  assert.ok(r.wall_ms > 0);
+});
+
 test("the lab's Python panel has Edit and run: the Code view opens with that code", async () => {
   const { page } = lab;
   await page.getByTestId("tab-lab").click();
@@ -107,7 +165,8 @@ test("the lab's Python panel has Edit and run: the Code view opens with that cod
   await page.getByTestId("edit-and-run").click();
   assert.equal(await page.getByTestId("tab-code").getAttribute("aria-selected"), "true");
   assert.equal(await source(page), python);
-  await page.waitForFunction(() => document.querySelector("[data-testid=code-status]").dataset.running === "false");
+  // ... and runs it: the view shows its result (until the VM lands, the runtime's error).
+  await page.waitForFunction(() => document.querySelector("[data-testid=code-timeline]").dataset.ready === "true", null, { timeout: 30_000 });
 });
 
 test("threadlab.python rejects bad arguments with a message that says what is expected", async () => {
@@ -133,6 +192,7 @@ test("from 360 px to 1280 px, light and dark: nothing wider than the screen, axe
     const page = await lab.browser.newPage({ colorScheme: scheme });
     await page.goto(new URL("?view=code", BASE_URL).href);
     await page.evaluate(() => window.threadlab.ready);
+    await runInView(page, "# threadlab-test: threads 3\n");
     for (const width of [360, 1280]) {
       await page.setViewportSize({ width, height: 900 });
       await page.waitForTimeout(100);

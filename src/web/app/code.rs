@@ -221,6 +221,11 @@ pub fn code_view(props: &CodeProps) -> Html {
             if let Some(why) = &*failure {
                 <div class="py-error" role="alert" data-testid="code-failed">{why}</div>
             }
+            if let Some(e) = result.as_ref().and_then(|r| r.error.as_ref()) {
+                <div class="py-error" role="alert" data-testid="code-error" data-kind={e.kind.clone()}>
+                    {if e.line > 0 { format!("{} (line {}): {}", e.kind, e.line, e.message) } else { format!("{}: {}", e.kind, e.message) }}
+                </div>
+            }
             <h3 class="small-title" id="terminal-title">{"Output"}</h3>
             <div class="terminal" role="log" aria-labelledby="terminal-title" tabindex="0" data-testid="code-output">
                 {Html::from_html_unchecked(terminal_html(&output, result.as_ref().map_or(&[][..], |r| &r.lanes[..])).into())}

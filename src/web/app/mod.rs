@@ -173,6 +173,13 @@ pub fn app(props: &AppProps) -> Html {
         Callback::from(move |s: String| code.set(s))
     };
 
+    // The Code view's first look starts a program's process and its threads, so that Run finds
+    // them ready; not before: a visit to the lab alone should not pay for them.
+    use_effect_with(*panel, |panel| {
+        if *panel == Panel::Code {
+            crate::web::runner::warm_up();
+        }
+    });
     // Keep the URL in step with the experiment, so that the address bar is always a permalink.
     use_effect_with(
         (state.form.clone(), *panel, (*script).clone(), (*code).clone()),
