@@ -88,27 +88,7 @@ impl Vm<'_> {
 
     /// `str(e)` as the last line of a traceback shows it (`KeyError` shows its key's repr).
     pub fn exc_message(&mut self, e: Value) -> String {
-        let is_key_error = match (self.class_of(e), self.i.builtins.get("KeyError")) {
-            (Value::Obj(c), Some(Value::Obj(k))) => self.is_subclass(c, *k),
-            _ => false,
-        };
-        if is_key_error {
-            if let Some(args) = self.exc_data(e).map(|d| d.args.clone()) {
-                if args.len() == 1 && !self.user_has(e, "__str__") {
-                    return self.repr(args[0]).unwrap_or_default();
-                }
-            }
-        }
         self.str_of(e).unwrap_or_else(|_| "<exception str() failed>".into())
-    }
-
-    fn user_has(&self, e: Value, name: &str) -> bool {
-        match self.class_of(e) {
-            Value::Obj(c) => {
-                matches!(self.class_lookup(c, name), Some(Value::Obj(r)) if matches!(self.i.heap.get(r), Obj::Function(_)))
-            }
-            _ => false,
-        }
     }
 
     /// The whole report of an uncaught exception, chain included.
