@@ -73,6 +73,13 @@ pub fn carets(line: &str, loc: &Loc) -> Option<String> {
     Some(out)
 }
 
+fn repeated(out: &mut String, count: usize) {
+    if count > 3 {
+        let n = count - 3;
+        out.push_str(&format!("  [Previous line repeated {n} more time{}]\n", if n > 1 { "s" } else { "" }));
+    }
+}
+
 impl Vm<'_> {
     /// The name CPython prints for an exception's class.
     #[must_use]
@@ -115,8 +122,22 @@ impl Vm<'_> {
         let tb = self.exc_data(e).map(|d| d.tb.clone()).unwrap_or_default();
         if !tb.is_empty() {
             out.push_str("Traceback (most recent call last):\n");
+            // CPython prints a line repeated more than 3 times in a row once per repeat
+            // up to 3, then counts the rest (`TB_RECURSIVE_CUTOFF`).
+            let mut last: Option<(u32, String)> = None;
+            let mut count = 0usize;
             for (code, ip, _) in tb.iter().rev() {
                 let loc = code.locs.get(*ip).copied().unwrap_or_default();
+                let key = (loc.line, code.name.clone());
+                if last.as_ref() != Some(&key) {
+                    repeated(out, count);
+                    last = Some(key);
+                    count = 0;
+                }
+                count += 1;
+                if count > 3 {
+                    continue;
+                }
                 out.push_str(&format!("  File \"<cell>\", line {}, in {}\n", loc.line, code.name));
                 if let Some(line) = self.i.source_lines.get(loc.line.saturating_sub(1) as usize) {
                     let stripped = line.trim();
@@ -129,6 +150,7 @@ impl Vm<'_> {
                     }
                 }
             }
+            repeated(out, count);
         }
         let name = self.exc_type_name(e);
         let msg = self.exc_message(e);

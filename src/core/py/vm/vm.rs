@@ -283,23 +283,24 @@ impl Vm<'_> {
 
     /// The wall-time budget, Stop, the collector and the GIL's drop request: called from
     /// the eval-breaker arms only (see the top of this file).
-    fn check_eval_breaker(&mut self) -> R<()> {
+    /// `site` is the index of the instruction checking (for the line a budget names).
+    fn check_eval_breaker(&mut self, site: usize) -> R<()> {
         self.i.ticks = self.i.ticks.wrapping_add(1);
         if self.i.ticks & 0x3ff == 0 {
             if self.i.host.stop_requested() {
-                return Err(self.fatal("Stopped", "the program was stopped".to_owned()));
+                return Err(self.fatal_at(site, "Stopped", "the program was stopped".to_owned()));
             }
             if self.i.host.now_ms() > self.i.deadline_ms {
                 let secs = self.i.timeout_ms / 1000.0;
-                return Err(
-                    self.fatal("TimeoutError", format!("the program ran longer than its time budget of {secs} s"))
-                );
+                let msg = format!("the program ran longer than its time budget of {secs} s");
+                return Err(self.fatal_at(site, "TimeoutError", msg));
             }
         }
         if self.i.heap.since_gc > self.i.heap.gc_threshold && self.i.nested == 0 {
             self.collect();
             if self.i.heap.live > self.i.max_objects {
-                return Err(self.fatal(
+                return Err(self.fatal_at(
+                    site,
                     "MemoryError",
                     format!("the program holds more than {} objects (ThreadLab's object budget)", self.i.max_objects),
                 ));
@@ -312,8 +313,13 @@ impl Vm<'_> {
     }
 
     pub fn fatal(&self, kind: &str, message: String) -> Flow {
+        let site = self.t.frames.last().map_or(0, |f| f.ip.saturating_sub(1));
+        self.fatal_at(site, kind, message)
+    }
+
+    fn fatal_at(&self, site: usize, kind: &str, message: String) -> Flow {
         let (line, col) = self.t.frames.last().map_or((0, 0), |f| {
-            let loc = f.code.locs.get(f.ip.saturating_sub(1)).copied().unwrap_or_default();
+            let loc = f.code.locs.get(site).copied().unwrap_or_default();
             (loc.line, loc.col + 1)
         });
         let message = if line > 0 { format!("{message} (at line {line})") } else { message };
@@ -676,6 +682,7 @@ impl Vm<'_> {
             let mut ip = self.t.frames[fi].ip;
             let flow: Flow = loop {
                 let instr = code.instrs[ip];
+                let site = ip;
                 ip += 1;
                 macro_rules! tri {
                     ($e:expr) => {
@@ -694,7 +701,7 @@ impl Vm<'_> {
                     Instr::Nop => {}
                     Instr::Resume => {
                         sync_ip!();
-                        tri!(self.check_eval_breaker());
+                        tri!(self.check_eval_breaker(site));
                     }
                     Instr::LoadConst(i) => self.t.stack.push(code.consts[i as usize]),
                     Instr::LoadFast(i) => {
@@ -1068,7 +1075,7 @@ impl Vm<'_> {
                     Instr::JumpBackward(t) => {
                         ip = t as usize;
                         sync_ip!();
-                        tri!(self.check_eval_breaker());
+                        tri!(self.check_eval_breaker(site));
                     }
                     Instr::PopJumpIfFalse(t) => {
                         let v = pop!(self);
@@ -1084,7 +1091,7 @@ impl Vm<'_> {
                             ip = t as usize;
                             if backward {
                                 sync_ip!();
-                                tri!(self.check_eval_breaker());
+                                tri!(self.check_eval_breaker(site));
                             }
                         }
                     }
@@ -1096,7 +1103,7 @@ impl Vm<'_> {
                             ip = t as usize;
                             if backward {
                                 sync_ip!();
-                                tri!(self.check_eval_breaker());
+                                tri!(self.check_eval_breaker(site));
                             }
                         }
                     }
@@ -1122,7 +1129,7 @@ impl Vm<'_> {
                             Some(v) => {
                                 self.t.stack.truncate(pos);
                                 self.t.stack.push(v);
-                                tri!(self.check_eval_breaker());
+                                tri!(self.check_eval_breaker(site));
                             }
                             None => continue 'frames,
                         }
@@ -1153,7 +1160,7 @@ impl Vm<'_> {
                             Some(v) => {
                                 self.t.stack.truncate(pos);
                                 self.t.stack.push(v);
-                                tri!(self.check_eval_breaker());
+                                tri!(self.check_eval_breaker(site));
                             }
                             None => continue 'frames,
                         }
