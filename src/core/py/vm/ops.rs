@@ -1824,6 +1824,7 @@ impl Vm<'_> {
         Ok(cls)
     }
 
+    #[must_use]
     pub fn module_name(&self, m: Value) -> String {
         match m {
             Value::Obj(r) => match self.i.heap.get(r) {

@@ -33,6 +33,7 @@ fn syntax_report(source: &str, e: &PyError) -> String {
 ///
 /// # Errors
 /// The program's `SyntaxError` (or other compile-time error).
+#[allow(clippy::result_large_err)] // Once per program: the interpreter comes back to print the error.
 pub fn prepare(source: &str, host: Arc<dyn Host>, timeout_ms: f64) -> Result<(Interp, ThreadState), (Interp, PyError)> {
     let mut interp = Interp::new(host, source, timeout_ms);
     let body = parse_program(source).and_then(|body| {

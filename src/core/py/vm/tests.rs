@@ -1,5 +1,7 @@
 //! The VM's native tests: constructs, errors and tracebacks against CPython's output,
 //! the eval-breaker property, and hostile programs.
+// Native tests only: a clock and a thread with a small stack.
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
 use super::native::NativeHost;
 use super::run_program;

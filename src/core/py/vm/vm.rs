@@ -312,6 +312,7 @@ impl Vm<'_> {
         Ok(())
     }
 
+    #[must_use]
     pub fn fatal(&self, kind: &str, message: String) -> Flow {
         let site = self.t.frames.last().map_or(0, |f| f.ip.saturating_sub(1));
         self.fatal_at(site, kind, message)
@@ -489,11 +490,9 @@ impl Vm<'_> {
         let instance = if is_exc {
             builtins::new_exception(self, cls, posargs.clone())
         } else if let Some(tag) = builtin {
-            if user_init || tag != builtins::TypeTag::Object {
-                if !user_init {
-                    self.t.stack.truncate(pos);
-                    return builtins::construct(self, tag, cls, &posargs, &kw).map(Some);
-                }
+            if !user_init && tag != builtins::TypeTag::Object {
+                self.t.stack.truncate(pos);
+                return builtins::construct(self, tag, cls, &posargs, &kw).map(Some);
             }
             if tag == builtins::TypeTag::Object {
                 self.i.heap.alloc(Obj::Instance(super::heap::Instance { class: cls, dict: HashMap::new(), exc: None }))
@@ -593,11 +592,11 @@ impl Vm<'_> {
                 ),
             ));
         }
-        for i in argc..argc + kwc {
-            if locals[i] == Value::Null {
-                match kwdefaults.iter().find(|(n, _)| *n == code.varnames[i]) {
-                    Some((_, v)) => locals[i] = *v,
-                    None => missing.push(format!("'{}'", code.varnames[i])),
+        for (slot, name) in locals[argc..argc + kwc].iter_mut().zip(&code.varnames[argc..argc + kwc]) {
+            if *slot == Value::Null {
+                match kwdefaults.iter().find(|(n, _)| n == name) {
+                    Some((_, v)) => *slot = *v,
+                    None => missing.push(format!("'{name}'")),
                 }
             }
         }
@@ -1499,6 +1498,7 @@ impl Vm<'_> {
         self.tuple_items(t).into_iter().map(|v| self.as_str(v).unwrap_or("").to_owned()).collect()
     }
 
+    #[must_use]
     pub fn tuple_items(&self, t: Value) -> Vec<Value> {
         match t {
             Value::Obj(r) => match self.i.heap.get(r) {
