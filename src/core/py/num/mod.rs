@@ -1,7 +1,8 @@
 //! Exact numbers and text for the Python VM: `int` of any size ([`bigint`]), the
 //! format-spec mini-language and `repr(float)` ([`format`]), CPython's `random`
 //! ([`random`]), `template % args` ([`percent`]), and the float operations Python
-//! defines its own way ([`float`]: `//`, `%`, `**`, `round`, `float(str)`). Pure Rust, no dependency; each
+//! defines its own way ([`float`]: `//`, `%`, `**`, `round`, `float(str)`), and
+//! `str.format` ([`strformat`]). Pure Rust, no dependency; each
 //! file's header says its API.
 
 pub mod bigint;
@@ -9,6 +10,7 @@ pub mod float;
 pub mod format;
 pub mod percent;
 pub mod random;
+pub mod strformat;
 
 pub use bigint::{Int, NumError};
 
