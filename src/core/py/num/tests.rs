@@ -549,3 +549,38 @@ fn str_format_matches_cpython() {
         bad.iter().take(25).cloned().collect::<Vec<_>>().join("\n")
     );
 }
+
+#[test]
+fn int_math_matches_cpython() {
+    use super::intmath;
+    let all = cases("intmath.jsonl");
+    let mut bad = Vec::new();
+    for c in &all {
+        let a = || int(&c["a"]);
+        let b = || int(&c["b"]);
+        let got = show(&match c["op"].as_str().expect("an op") {
+            "gcd" => Ok(intmath::gcd(&a(), &b()).to_string()),
+            "lcm" => Ok(intmath::lcm(&a(), &b()).to_string()),
+            "isqrt" => fmt_int(intmath::isqrt(&a())),
+            "log" => fmt_f64(intmath::log(&a())),
+            "factorial" => fmt_int(intmath::factorial(&a(), DEFAULT_MAX_BITS)),
+            "comb" => fmt_int(intmath::comb(&a(), &b(), DEFAULT_MAX_BITS)),
+            "perm" => fmt_int(intmath::perm(&a(), c.get("b").map(int).as_ref(), DEFAULT_MAX_BITS)),
+            other => panic!("unknown op {other}"),
+        });
+        let want = expected(c);
+        if got != want {
+            bad.push(format!("{c}\n   got {got}"));
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "{} of {} differ:\n{}",
+        bad.len(),
+        all.len(),
+        bad.iter().take(20).map(|f| f.chars().take(400).collect::<String>()).collect::<Vec<_>>().join("\n")
+    );
+    // Refused before computing, not after minutes.
+    let e = intmath::factorial(&Int::Small(100_000_000), DEFAULT_MAX_BITS).unwrap_err();
+    assert_eq!(e.kind, "MemoryError");
+}
