@@ -268,6 +268,9 @@ pub fn import(vm: &mut Vm<'_>, name: &str) -> R<Value> {
     if let Some(m) = vm.i.modules.get(name) {
         return Ok(*m);
     }
+    if let Some(m) = super::mp::import(vm, name) {
+        return m;
+    }
     let known = ["time", "sys", "math"];
     if !known.contains(&name) {
         let later = [
@@ -2242,7 +2245,11 @@ fn m_isqrt(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     Ok(Value::Int(r))
 }
 
-pub static NATIVES: &[(&str, NativeFn)] = &[
+/// Every native: this file's, then those of the modules in their own files (`mp`).
+pub static NATIVES: std::sync::LazyLock<Vec<(&'static str, NativeFn)>> =
+    std::sync::LazyLock::new(|| BASE_NATIVES.iter().chain(super::mp::NATIVE_FNS).copied().collect());
+
+static BASE_NATIVES: &[(&str, NativeFn)] = &[
     ("print", b_print),
     ("len", b_len),
     ("repr", b_repr),

@@ -4,9 +4,7 @@
 use super::compile::compile_module;
 use super::parser::parse_program;
 use super::vm::{program_block, run, Exit, Frame, Interp, OnReturn, ThreadState, Vm};
-use crate::core::program::{
-    Host, Lane, LaneKind, LaneSegment, LaneState, ProgramError, ProgramOptions, ProgramResult, Stream,
-};
+use crate::core::program::{Host, Lane, LaneKind, ProgramError, ProgramOptions, ProgramResult, Stream};
 use crate::core::py::PyError;
 use std::sync::Arc;
 
@@ -135,21 +133,12 @@ pub fn run_program_with(
             }
         },
     }
+    // CPython joins a program's children before it exits (its `multiprocessing` atexit hook).
+    super::mp::join_children(&interp);
     let end = interp.host.now_ms();
     let wall_ms = end - start;
-    let mut segments = Vec::new();
-    let mut t = 0.0;
-    for &(a, b) in &interp.io_segments {
-        if a > t {
-            segments.push(LaneSegment { state: LaneState::Running, start_ms: t, end_ms: a });
-        }
-        segments.push(LaneSegment { state: LaneState::Io, start_ms: a, end_ms: b });
-        t = b;
-    }
-    if wall_ms > t || segments.is_empty() {
-        segments.push(LaneSegment { state: LaneState::Running, start_ms: t, end_ms: wall_ms.max(t) });
-    }
-    ProgramResult {
+    let segments = super::mp::lane_segments(&interp, 0.0, wall_ms);
+    let mut result = ProgramResult {
         stdout: std::mem::take(&mut interp.out.text),
         output: std::mem::take(&mut interp.out.chunks),
         exit_code,
@@ -163,5 +152,7 @@ pub fn run_program_with(
             segments,
         }],
         error,
-    }
+    };
+    super::mp::finish_program(&interp, &mut result);
+    result
 }

@@ -57,6 +57,8 @@ pub const OUTPUT_CHARS: usize = 1_000_000;
 #[derive(Clone, Debug, PartialEq)]
 pub enum BlockOp {
     Sleep(f64),
+    /// A wait of `multiprocessing` or `concurrent.futures` (see `mp`'s note).
+    Mp(super::mp::Wait),
 }
 
 /// Why the loop stopped (see the top of this file).
@@ -125,6 +127,9 @@ pub struct ThreadState {
     pub handling: Vec<Value>,
     /// The thread's lane id (`Lane::id`).
     pub lane: u32,
+    /// What the blocking call the thread resumes from raises instead of returning (set
+    /// by its driver with the call's result; raised where the call was).
+    pub pending: Option<Flow>,
 }
 
 impl ThreadState {
@@ -169,6 +174,8 @@ pub struct Interp {
     pub max_objects: usize,
     /// Time spent blocked (sleeping) by the main thread: the lane's Io segments.
     pub io_segments: Vec<(f64, f64)>,
+    /// This process's `multiprocessing` state.
+    pub mp: super::mp::MpState,
 }
 
 impl Interp {
@@ -199,6 +206,7 @@ impl Interp {
             pid: 1,
             max_objects: MAX_OBJECTS,
             io_segments: Vec::new(),
+            mp: super::mp::MpState::default(),
         };
         builtins::install(&mut interp);
         interp
@@ -675,6 +683,12 @@ impl Vm<'_> {
     #[allow(clippy::too_many_lines)]
     pub fn run_frames(&mut self, stop_depth: usize) -> Exit {
         'frames: loop {
+            if let Some(flow) = self.t.pending.take() {
+                if let Some(exit) = self.handle(flow, stop_depth) {
+                    return exit;
+                }
+                continue;
+            }
             let fi = self.t.frames.len() - 1;
             let code = self.t.frames[fi].code.clone();
             let base = self.t.frames[fi].base;
@@ -1536,5 +1550,6 @@ pub fn program_block(vm: &mut Vm<'_>, op: &BlockOp) -> Value {
             vm.i.io_segments.push((t0 - vm.i.start_ms, t1 - vm.i.start_ms));
             Value::None
         }
+        BlockOp::Mp(wait) => super::mp::perform(vm, wait),
     }
 }
