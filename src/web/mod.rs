@@ -12,5 +12,6 @@ pub mod js;
 pub mod lab;
 pub mod program;
 pub mod python;
+pub mod runner;
 pub mod spawn;
 pub mod worker;
