@@ -403,11 +403,12 @@ impl Reorder {
     }
 }
 
-/// What a process needs to start other processes of its program and talk to them (not in
-/// [`Host`] yet: processes come next, docs §5). Every process of a program shares one
+/// What the runtime's test programs need to start other processes of their program and talk
+/// to them (the VM's `multiprocessing` uses `program::Processes`, which the browser does not
+/// implement yet: this is the arena it will be built on, docs §5). Every process shares one
 /// [`arena::Arena`]; a child is started by the page, from `source`, and is told nothing
 /// else: what it needs (its channels) is in its source or the arena.
-pub trait Processes: Send + Sync {
+pub trait Spawner: Send + Sync {
     /// The program's channel arena.
     fn arena(&self) -> &dyn arena::Arena;
     /// Starts a process of this program running `source`; returns once asked, not started.
@@ -423,24 +424,12 @@ pub fn run_program(
     source: &str,
     options: &ProgramOptions,
     host: Arc<dyn Host>,
-    processes: &dyn Processes,
+    processes: &dyn Spawner,
 ) -> ProgramResult {
-    use crate::core::program::ProgramError;
     if let Some(test) = test_programs::TestProgram::of(source) {
         return test.run(&host, processes);
     }
-    let _ = options;
-    // Until the VM (`core::py::vm`) lands in this branch.
-    ProgramResult {
-        exit_code: 1,
-        error: Some(ProgramError {
-            kind: "NotImplementedError".into(),
-            message: "ThreadLab's Python VM is not in this build yet".into(),
-            line: 0,
-            col: 0,
-        }),
-        ..ProgramResult::default()
-    }
+    crate::core::py::vm::run_program(source, options, host)
 }
 
 #[cfg(test)]

@@ -687,7 +687,7 @@ pub mod process {
     use crate::core::program::{Host, OutputChunk, ProgramOptions};
     use crate::core::protocol::Role;
     use crate::core::runtime::arena::{Arena, TICKET_WORD};
-    use crate::core::runtime::{self, Process, Processes, ProgramLetter, POOL_START};
+    use crate::core::runtime::{self, Process, ProgramLetter, Spawner, POOL_START};
     use crate::web::arena::{self, SabArena};
     use crate::web::clock::now_ms;
     use crate::web::js::to_js;
@@ -732,7 +732,7 @@ pub mod process {
         }
     }
 
-    impl Processes for BrowserHost {
+    impl Spawner for BrowserHost {
         fn arena(&self) -> &dyn Arena {
             &SabArena
         }

@@ -3,7 +3,7 @@
 //! only by a first line `# threadlab-test: …`, like the inspector's crash script.
 
 use super::arena::{self, Channel};
-use super::{current_worker, Processes};
+use super::{current_worker, Spawner};
 use crate::core::program::{Host, OutputChunk, ProgramError, ProgramResult, Stream};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -67,7 +67,7 @@ impl TestProgram {
     /// # Panics
     /// [`TestProgram::PanicInThread`], on purpose, in the thread it starts.
     #[must_use]
-    pub fn run(self, host: &Arc<dyn Host>, processes: &dyn Processes) -> ProgramResult {
+    pub fn run(self, host: &Arc<dyn Host>, processes: &dyn Spawner) -> ProgramResult {
         let began = host.now_ms();
         let mut result = ProgramResult::default();
         let out = |stream, text: String| {
@@ -172,7 +172,7 @@ fn threads(host: &Arc<dyn Host>, n: u32, out: &dyn Fn(Stream, String)) {
     out(Stream::Stdout, format!("distinct workers = {}\n", distinct.count_ones()));
 }
 
-fn parent(host: &Arc<dyn Host>, processes: &dyn Processes, n: u32, out: &dyn Fn(Stream, String)) -> Result<(), String> {
+fn parent(host: &Arc<dyn Host>, processes: &dyn Spawner, n: u32, out: &dyn Fn(Stream, String)) -> Result<(), String> {
     let arena = processes.arena();
     let to_child = arena::create(arena, 64).map_err(|e| e.to_string())?;
     let to_parent = arena::create(arena, 64).map_err(|e| e.to_string())?;
@@ -199,7 +199,7 @@ fn parent(host: &Arc<dyn Host>, processes: &dyn Processes, n: u32, out: &dyn Fn(
 
 fn child(
     host: &Arc<dyn Host>,
-    processes: &dyn Processes,
+    processes: &dyn Spawner,
     to_child: Channel,
     to_parent: Channel,
     out: &dyn Fn(Stream, String),
@@ -283,7 +283,7 @@ mod tests {
 #[allow(clippy::disallowed_methods, clippy::disallowed_types)] // Native only: clippy.toml's wasm rules do not apply.
 pub mod native {
     use super::super::arena::{self, native::NativeArena, Arena};
-    use super::super::{Process, Processes};
+    use super::super::{Process, Spawner};
     use super::TestProgram;
     use crate::core::program::{Host, OutputChunk};
     use std::sync::{Arc, Mutex};
@@ -326,7 +326,7 @@ pub mod native {
         }
     }
 
-    impl Processes for NativeHost {
+    impl Spawner for NativeHost {
         fn arena(&self) -> &dyn Arena {
             &*self.arena
         }
