@@ -488,6 +488,45 @@ impl Int {
         Int::from_parts(false, words.to_vec())
     }
 
+    /// `int.from_bytes(b, "big")`: the non-negative value of big-endian bytes.
+    #[must_use]
+    pub fn from_bytes_be(bytes: &[u8]) -> Int {
+        let mut words = Vec::with_capacity(bytes.len() / 4 + 1);
+        for chunk in bytes.rchunks(4) {
+            let mut w = 0u32;
+            for &b in chunk {
+                w = (w << 8) | u32::from(b);
+            }
+            words.push(w);
+        }
+        Int::from_u32_words(&words)
+    }
+
+    /// `int.bit_count()`: the number of ones in the magnitude.
+    #[must_use]
+    pub fn bit_count(&self) -> u64 {
+        match self {
+            Int::Small(v) => u64::from(v.unsigned_abs().count_ones()),
+            Int::Big(b) => b.mag.iter().map(|w| u64::from(w.count_ones())).sum(),
+        }
+    }
+
+    /// `bin(v)`, `oct(v)`, `hex(v)` for radix 2, 8, 16: sign, prefix, digits.
+    ///
+    /// # Panics
+    /// For another radix (a bug of the caller).
+    #[must_use]
+    pub fn to_prefixed(&self, radix: u32) -> String {
+        let prefix = match radix {
+            2 => "0b",
+            8 => "0o",
+            16 => "0x",
+            _ => panic!("to_prefixed: radix must be 2, 8 or 16"),
+        };
+        let sign = if self.is_negative() { "-" } else { "" };
+        format!("{sign}{prefix}{}", self.magnitude_radix(radix))
+    }
+
     /// Sign and magnitude (for a `Small`, a fresh magnitude).
     fn parts(&self) -> (bool, std::borrow::Cow<'_, [u32]>) {
         match self {
