@@ -9,6 +9,8 @@ pub mod engines;
 pub mod heartbeat;
 pub mod js;
 pub mod lab;
+pub mod program;
 pub mod python;
+pub mod runner;
 pub mod spawn;
 pub mod worker;

@@ -59,6 +59,9 @@ pub fn worker_main(boot: JsValue) {
         Ok(other) => return post(&FromWorker::Failed { message: format!("a worker must boot first, not {other:?}") }),
         Err(e) => return post(&FromWorker::Failed { message: format!("unreadable boot message: {e}") }),
     };
+    if role == Role::Program {
+        return crate::web::program::process::boot();
+    }
     // wasm panics abort (the instance traps right after the hook): the hook is the one
     // chance to tell the page which task failed and why. A pool thread cannot post to
     // the page, so it leaves the news in shared memory for the host to forward.
@@ -77,12 +80,12 @@ pub fn worker_main(boot: JsValue) {
             match role {
                 Role::Process => post(&crashed),
                 Role::Threads => host::push(crashed),
-                Role::Python => {}
+                Role::Python | Role::Program => {}
             }
         }
     }));
     match role {
-        Role::Process | Role::Python => {
+        Role::Process | Role::Python | Role::Program => {
             listen(role);
             post(&FromWorker::Ready { threads: 1, at: now_ms(), pool_ms: 0.0, memory_bytes: memory_bytes() });
         }
@@ -105,15 +108,16 @@ pub fn listen(role: Role) {
 fn handle(role: Role, message: ToWorker) {
     match message {
         ToWorker::Run { run, lane, tasks, gil, switch_interval_ms } => match role {
-            Role::Process | Role::Python => process::run(run, lane, &tasks, gil, switch_interval_ms),
+            Role::Process | Role::Python | Role::Program => process::run(run, lane, &tasks, gil, switch_interval_ms),
             Role::Threads => host::run(run, tasks, gil, switch_interval_ms),
         },
         ToWorker::Python { source } => crate::web::python::serve(&source),
+        ToWorker::Program { source, options } => crate::web::program::process::run(&source, &options),
         ToWorker::Poke { value } => PROBE.store(value, Ordering::SeqCst),
         ToWorker::Peek => post(&FromWorker::Peeked { value: PROBE.load(Ordering::SeqCst) }),
         ToWorker::Race(config) => host::race(config),
         ToWorker::Keep { workers } => match role {
-            Role::Process | Role::Python => process::keep(),
+            Role::Process | Role::Python | Role::Program => process::keep(),
             Role::Threads => host::keep(workers),
         },
         ToWorker::Echo { data } => post(&FromWorker::Echoed { data }),

@@ -11,9 +11,11 @@
 
 mod interp;
 mod lexer;
+pub mod num;
 mod parser;
 mod render;
 mod trace;
+pub mod vm;
 
 pub mod threads;
 
