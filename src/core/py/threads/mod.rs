@@ -18,6 +18,8 @@ mod driver;
 pub mod native;
 mod process;
 pub mod sync;
+pub mod threading;
+pub mod vmrun;
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
