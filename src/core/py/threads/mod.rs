@@ -23,6 +23,8 @@ pub mod vmrun;
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests_vm;
 
 pub use driver::{drive, Ended};
 pub use process::{EvalBreaker, GilGuard, Phase, Process, PyThread};

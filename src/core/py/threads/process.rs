@@ -396,6 +396,9 @@ impl<I: Send + 'static> Process<I> {
         // In flight until the new thread holds the GIL: the collector must see its values.
         state.park(g.interp());
         let job = Box::new(move || {
+            // Done even if the thread panics (natively; in wasm a panic aborts the process),
+            // so that no join waits for ever.
+            let _done = DoneOnDrop(job_thread.clone());
             let mut g = proc.take(job_thread.clone(), true);
             state.unpark(g.interp());
             job_thread.set_phase(Phase::Alive);
@@ -506,6 +509,17 @@ impl<I> Process<I> {
     fn stop_if_exiting(&self) {
         if self.exiting.load(Ordering::Relaxed) {
             self.gil.drop_flag().store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Marks a thread done when dropped.
+struct DoneOnDrop(Arc<PyThread>);
+
+impl Drop for DoneOnDrop {
+    fn drop(&mut self) {
+        if self.0.phase() != Phase::Done {
+            self.0.set_phase(Phase::Done);
         }
     }
 }

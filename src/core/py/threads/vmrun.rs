@@ -292,6 +292,11 @@ impl Runnable for PyRun {
             Some(e) => e,
             None => match resumed.map(|r| self.resume(interp, r)) {
                 None => vm::run(interp, &mut self.ts),
+                Some(Ok(())) if self.ts.frames.is_empty() => {
+                    // The target itself was the blocking builtin (`Thread(target=ev.wait)`).
+                    let v = self.ts.stack.pop().unwrap_or(Value::None);
+                    VmExit::Done(v)
+                }
                 Some(Ok(())) => {
                     // The blocking builtin has returned: its CALL is an eval-breaker site
                     // (CPython 3.11 checks after any call to a non-Python function), which
