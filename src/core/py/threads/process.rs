@@ -310,6 +310,11 @@ impl<I: Send + 'static> Process<I> {
     /// The process's main thread (`MainThread`), holding the GIL: the program starts here.
     pub fn enter_main(&self, kind: LaneKind, name: &str) -> GilGuard<'_, I> {
         let t = self.register(kind, name.to_owned(), false, Phase::Alive);
+        if self.gil.try_acquire(t.id) {
+            // Free, as it is for a process's first thread: no wait to show.
+            t.enter(LaneState::Running, self.host.now_ms());
+            return GilGuard { proc: self, interp: Some(lock(&self.interp)), thread: t };
+        }
         t.enter(LaneState::GilWait, self.host.now_ms());
         self.take(t, false)
     }
@@ -454,14 +459,16 @@ impl<I: Send + 'static> Process<I> {
     /// [`Stopped`] when the program is stopped meanwhile.
     pub fn shutdown(&self, g: &mut GilGuard<'_, I>) -> Result<(), Stopped> {
         let me = g.thread.id;
-        let result = g.allow_threads(LaneState::Blocked, |p| {
-            for t in p.threads() {
-                if t.id != me && t.kind == LaneKind::Thread && !t.daemon() {
-                    t.join(p, None)?;
-                }
-            }
+        let others: Vec<_> = self
+            .threads()
+            .into_iter()
+            .filter(|t| t.id != me && t.kind == LaneKind::Thread && !t.daemon() && t.phase() != Phase::Done)
+            .collect();
+        let result = if others.is_empty() {
             Ok(())
-        });
+        } else {
+            g.allow_threads(LaneState::Blocked, |p| others.iter().try_for_each(|t| t.join(p, None)))
+        };
         self.exit_now();
         result
     }

@@ -90,6 +90,16 @@ impl Shared {
         }
     }
 
+    /// The lock `pickle` stumbles on inside it, as CPython names its type.
+    #[must_use]
+    pub fn pickled_lock(&self) -> &'static str {
+        match self {
+            Shared::RLock(_) => "_thread.RLock",
+            Shared::Condition(c) if matches!(c.lock(), CondLock::RLock(_)) => "_thread.RLock",
+            _ => "_thread.lock",
+        }
+    }
+
     /// The values it holds, for the collector.
     pub fn trace(&self, mut f: impl FnMut(&Value)) {
         match self {

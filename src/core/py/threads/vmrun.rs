@@ -4,8 +4,9 @@
 
 use super::threading::{self, Wait};
 use super::{drive, BlockOp, Ended, Exit, Process, Resumed, Runnable};
-use crate::core::program::{Host, LaneKind, ProgramError, ProgramOptions, ProgramResult, Stream};
+use crate::core::program::{Host, LaneKind, LaneState, ProgramError, ProgramOptions, ProgramResult, Stream};
 use crate::core::py::vm::heap::{Obj, Value};
+use crate::core::py::vm::mp;
 use crate::core::py::vm::vm::{self as vm, BlockOp as VmBlock, Exit as VmExit, Interp, ThreadState, Vm};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -17,6 +18,10 @@ enum Pending {
     /// Room came: put the item (on top of the thread's stack meanwhile), or wait again.
     QueuePut { queue: Arc<super::Queue<Value>>, deadline: Option<f64> },
 }
+
+/// A `multiprocessing` wait in flight: what it waits for, and where the host thread that
+/// waited (GIL released) leaves what it got, for `mp::finish` under the GIL.
+type MpWait = (mp::Wait, Arc<Mutex<Option<mp::Waited>>>);
 
 /// How the main thread ended, for the program's result.
 #[derive(Debug, Default)]
@@ -33,6 +38,7 @@ pub struct PyRun {
     /// by the thread itself on its first run, so that it runs in that thread.
     call: Option<(usize, Vec<String>)>,
     pending: Option<Pending>,
+    mp: Option<MpWait>,
     main: bool,
     /// The error that ended the process (Stop, a budget), shared by its threads.
     fatal: Arc<Mutex<Option<ProgramError>>>,
@@ -94,6 +100,7 @@ impl PyRun {
             ts,
             call: Some((nargs, kwnames)),
             pending: None,
+            mp: None,
             main: false,
             fatal: self.fatal.clone(),
             end: self.end.clone(),
@@ -103,6 +110,19 @@ impl PyRun {
 
     /// The driver's answer, under the GIL: pushed as the call's result, or raised.
     fn resume(&mut self, interp: &mut Interp, r: Resumed) -> Result<(), Either> {
+        if let Some((wait, slot)) = self.mp.take() {
+            let got = slot.lock().unwrap_or_else(PoisonError::into_inner).take().unwrap_or_default();
+            let mut vm = Vm { i: interp, t: &mut self.ts };
+            match mp::finish(&mut vm, &wait, got) {
+                Ok(v) => vm.t.resume_with(v),
+                // Raised where the call was, when the loop goes on (as `mp::perform` does).
+                Err(flow) => {
+                    vm.t.resume_with(Value::None);
+                    vm.t.pending = Some(flow);
+                }
+            }
+            return Ok(());
+        }
         match (self.pending.take(), r) {
             (_, Resumed::Raise(e)) => Err(Either::Raise(e.kind, e.message)),
             (Some(Pending::QueueGet { queue, deadline }), Resumed::Bool(true)) => match queue.try_get() {
@@ -176,6 +196,20 @@ impl PyRun {
             }
             VmExit::Block(VmBlock::Sleep(secs)) => Exit::Block(BlockOp::Sleep { secs }),
             VmExit::Block(VmBlock::Wait(w)) => self.wait(w),
+            VmExit::Block(VmBlock::Mp(w)) => {
+                // Waits on other processes' bytes and exits only: no GIL needed (mp's note).
+                let slot = Arc::new(Mutex::new(None));
+                let (on, into) = (w.clone(), slot.clone());
+                self.mp = Some((w, slot));
+                Exit::Block(BlockOp::Custom {
+                    state: LaneState::Blocked,
+                    wait: Box::new(move |p| {
+                        let got = on.wait(&**p.host());
+                        *into.lock().unwrap_or_else(PoisonError::into_inner) = Some(got);
+                        Ok(Resumed::None)
+                    }),
+                })
+            }
             VmExit::Exception(e) => self.exception(interp, e),
             VmExit::Fatal(p) => {
                 interp.write(Stream::Stderr, self.lane, &format!("{}: {}\n", p.kind, p.message));
@@ -339,7 +373,14 @@ pub const MAIN_LANE: u32 = 0;
 /// Runs a compiled program's main thread (`ts`, its module frame pushed) and every thread
 /// it starts, each on its own host thread under the process's real GIL; then waits for
 /// the non-daemon threads, as CPython's interpreter does at exit.
-pub fn run_threaded(interp: Interp, ts: ThreadState, options: &ProgramOptions, host: Arc<dyn Host>) -> ProgramResult {
+/// `finish` runs last, under the GIL, on the result (the children's output and lanes).
+pub fn run_threaded(
+    interp: Interp,
+    ts: ThreadState,
+    options: &ProgramOptions,
+    host: Arc<dyn Host>,
+    finish: &dyn Fn(&Interp, &mut ProgramResult),
+) -> ProgramResult {
     let start = interp.start_ms;
     let pid = interp.pid;
     let proc = Process::new(interp, host.clone(), pid, options.switch_interval_ms, MAIN_LANE);
@@ -358,6 +399,7 @@ pub fn run_threaded(interp: Interp, ts: ThreadState, options: &ProgramOptions, h
         ts,
         call: None,
         pending: None,
+        mp: None,
         main: true,
         fatal: fatal.clone(),
         end: end.clone(),
@@ -389,6 +431,8 @@ pub fn run_threaded(interp: Interp, ts: ThreadState, options: &ProgramOptions, h
     let i = g.interp();
     let stdout = std::mem::take(&mut i.out.text);
     let output = std::mem::take(&mut i.out.chunks);
+    let mut result = ProgramResult { stdout, output, exit_code, wall_ms, gil_switches: 0, lanes: Vec::new(), error };
+    finish(g.interp(), &mut result);
     drop(g);
     // Daemon threads stop at their next breaker or wait (the process is exiting).
     proc.wait_threads_done(1000.0);
@@ -400,5 +444,8 @@ pub fn run_threaded(interp: Interp, ts: ThreadState, options: &ProgramOptions, h
             s.end_ms += shift;
         }
     }
-    ProgramResult { stdout, output, exit_code, wall_ms, gil_switches: proc.gil_switches(), lanes, error }
+    lanes.append(&mut result.lanes);
+    result.lanes = lanes;
+    result.gil_switches += proc.gil_switches();
+    result
 }

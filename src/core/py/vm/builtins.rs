@@ -269,6 +269,9 @@ pub fn import(vm: &mut Vm<'_>, name: &str) -> R<Value> {
     if let Some(m) = vm.i.modules.get(name) {
         return Ok(*m);
     }
+    if let Some(m) = super::mp::import(vm, name) {
+        return m;
+    }
     let known = ["time", "sys", "math", "threading", "queue"];
     if !known.contains(&name) {
         let later = ["multiprocessing", "concurrent", "concurrent.futures", "os", "gc", "random", "pickle"];
@@ -961,6 +964,14 @@ fn b_bin(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
 
 fn b_oct(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     radix(vm, args, "oct", "#o")
+}
+
+fn b_vars(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    arity(vm, "vars", args, 1, 1)?;
+    match vm.lookup_attr(args[0], "__dict__")? {
+        Some(d) => Ok(d),
+        None => Err(vm.exc("TypeError", "vars() argument must have __dict__ attribute")),
+    }
 }
 
 fn b_input(vm: &mut Vm<'_>, _args: &[Value], _kw: &Kw) -> R<Value> {
@@ -2226,7 +2237,11 @@ fn m_isqrt(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     Ok(Value::Int(r))
 }
 
-pub static NATIVES: &[(&str, NativeFn)] = &[
+/// Every native: this file's, then those of the modules in their own files (`mp`).
+pub static NATIVES: std::sync::LazyLock<Vec<(&'static str, NativeFn)>> =
+    std::sync::LazyLock::new(|| BASE_NATIVES.iter().chain(super::mp::NATIVE_FNS).copied().collect());
+
+static BASE_NATIVES: &[(&str, NativeFn)] = &[
     ("print", b_print),
     ("len", b_len),
     ("repr", b_repr),
@@ -2263,6 +2278,7 @@ pub static NATIVES: &[(&str, NativeFn)] = &[
     ("bin", b_bin),
     ("oct", b_oct),
     ("input", b_input),
+    ("vars", b_vars),
     ("super", b_super),
     ("list.append", m_list_append),
     ("list.extend", m_list_extend),

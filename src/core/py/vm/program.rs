@@ -29,11 +29,13 @@ fn syntax_report(source: &str, e: &PyError) -> String {
     out
 }
 
-/// Runs `source` as the main program (`__name__ == "__main__"`).
-pub fn run_program(source: &str, options: &ProgramOptions, host: Arc<dyn Host>) -> ProgramResult {
-    let mut interp = Interp::new(host, source, options.timeout_ms);
-    interp.switch_interval_ms = options.switch_interval_ms;
-    let start = interp.start_ms;
+/// An interpreter and its main thread, ready to run `source`'s module code.
+///
+/// # Errors
+/// The program's `SyntaxError` (or other compile-time error).
+#[allow(clippy::result_large_err)] // Once per program: the interpreter comes back to print the error.
+pub fn prepare(source: &str, host: Arc<dyn Host>, timeout_ms: f64) -> Result<(Interp, ThreadState), (Interp, PyError)> {
+    let mut interp = Interp::new(host, source, timeout_ms);
     let body = parse_program(source).and_then(|body| {
         let mut globals = std::mem::take(&mut interp.global_names);
         let code = compile_module(&body, &mut interp.heap, &mut globals);
@@ -42,35 +44,11 @@ pub fn run_program(source: &str, options: &ProgramOptions, host: Arc<dyn Host>) 
     });
     let code = match body {
         Ok(code) => code,
-        Err(e) => {
-            interp.write(Stream::Stderr, MAIN_LANE, &syntax_report(source, &e));
-            let wall_ms = interp.host.now_ms() - start;
-            let segments = vec![LaneSegment { state: LaneState::Running, start_ms: 0.0, end_ms: wall_ms }];
-            return ProgramResult {
-                stdout: std::mem::take(&mut interp.out.text),
-                output: std::mem::take(&mut interp.out.chunks),
-                exit_code: 1,
-                wall_ms,
-                gil_switches: 0,
-                lanes: vec![Lane {
-                    id: MAIN_LANE,
-                    kind: LaneKind::Main,
-                    name: "MainThread".into(),
-                    process: interp.pid,
-                    segments,
-                }],
-                error: Some(ProgramError {
-                    kind: e.kind.clone(),
-                    message: e.message.clone(),
-                    line: e.line,
-                    col: e.col,
-                }),
-            };
-        }
+        Err(e) => return Err((interp, e)),
     };
+    let mut ts = ThreadState { lane: MAIN_LANE, ..ThreadState::default() };
     interp.sync_globals();
     interp.serial += 1;
-    let mut ts = ThreadState { lane: MAIN_LANE, ..ThreadState::default() };
     ts.frames.push(Frame {
         code,
         ip: 0,
@@ -84,8 +62,53 @@ pub fn run_program(source: &str, options: &ProgramOptions, host: Arc<dyn Host>) 
         serial: interp.serial,
         handling_base: 0,
     });
+    Ok((interp, ts))
+}
+
+/// Runs `source` as the main program (`__name__ == "__main__"`).
+pub fn run_program(source: &str, options: &ProgramOptions, host: Arc<dyn Host>) -> ProgramResult {
+    run_program_with(source, options, host, super::vm::MAX_OBJECTS)
+}
+
+/// `run_program` with another object budget (tests).
+pub fn run_program_with(
+    source: &str,
+    options: &ProgramOptions,
+    host: Arc<dyn Host>,
+    max_objects: usize,
+) -> ProgramResult {
+    let (mut interp, ts, compiled) = match prepare(source, host, options.timeout_ms) {
+        Ok((interp, ts)) => (interp, ts, Ok(())),
+        Err((interp, e)) => (interp, ThreadState::default(), Err(e)),
+    };
+    interp.switch_interval_ms = options.switch_interval_ms;
+    interp.max_objects = max_objects;
+    let start = interp.start_ms;
+    if let Err(e) = compiled {
+        interp.write(Stream::Stderr, MAIN_LANE, &syntax_report(source, &e));
+        let wall_ms = interp.host.now_ms() - start;
+        let segments = vec![LaneSegment { state: LaneState::Running, start_ms: 0.0, end_ms: wall_ms }];
+        return ProgramResult {
+            stdout: std::mem::take(&mut interp.out.text),
+            output: std::mem::take(&mut interp.out.chunks),
+            exit_code: 1,
+            wall_ms,
+            gil_switches: 0,
+            lanes: vec![Lane {
+                id: MAIN_LANE,
+                kind: LaneKind::Main,
+                name: "MainThread".into(),
+                process: interp.pid,
+                segments,
+            }],
+            error: Some(ProgramError { kind: e.kind.clone(), message: e.message.clone(), line: e.line, col: e.col }),
+        };
+    }
     // Every thread of the program, the main one included, runs under the real GIL
-    // (core::py::threads: the driver, the lanes, the GIL's hand-overs).
+    // (core::py::threads: the driver, the lanes, the GIL's hand-overs); then CPython's
+    // multiprocessing atexit hook joins the children and adds their output and lanes.
     let host = interp.host.clone();
-    crate::core::py::threads::vmrun::run_threaded(interp, ts, options, host)
+    crate::core::py::threads::vmrun::run_threaded(interp, ts, options, host, &|interp, result| {
+        super::mp::finish_program(interp, result);
+    })
 }

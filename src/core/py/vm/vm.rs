@@ -59,6 +59,8 @@ pub enum BlockOp {
     Sleep(f64),
     /// A `threading`/`queue` wait (`core::py::threads::vmrun` performs it).
     Wait(crate::core::py::threads::threading::Wait),
+    /// A wait of `multiprocessing` or `concurrent.futures` (see `mp`'s note).
+    Mp(super::mp::Wait),
 }
 
 /// Why the loop stopped (see the top of this file).
@@ -127,6 +129,9 @@ pub struct ThreadState {
     pub handling: Vec<Value>,
     /// The thread's lane id (`Lane::id`).
     pub lane: u32,
+    /// What the blocking call the thread resumes from raises instead of returning (set
+    /// by its driver with the call's result; raised where the call was).
+    pub pending: Option<Flow>,
 }
 
 impl ThreadState {
@@ -173,6 +178,8 @@ pub struct Interp {
     pub io_segments: Vec<(f64, f64)>,
     /// The process whose GIL guards this interpreter (its threads, for `threading`).
     pub process: std::sync::Weak<crate::core::py::threads::Process<Interp>>,
+    /// This process's `multiprocessing` state.
+    pub mp: super::mp::MpState,
 }
 
 impl Interp {
@@ -204,6 +211,7 @@ impl Interp {
             max_objects: MAX_OBJECTS,
             io_segments: Vec::new(),
             process: std::sync::Weak::new(),
+            mp: super::mp::MpState::default(),
         };
         builtins::install(&mut interp);
         interp
@@ -298,23 +306,24 @@ impl Vm<'_> {
 
     /// The wall-time budget, Stop, the collector and the GIL's drop request: called from
     /// the eval-breaker arms only (see the top of this file).
-    fn check_eval_breaker(&mut self) -> R<()> {
+    /// `site` is the index of the instruction checking (for the line a budget names).
+    fn check_eval_breaker(&mut self, site: usize) -> R<()> {
         self.i.ticks = self.i.ticks.wrapping_add(1);
         if self.i.ticks & 0x3ff == 0 {
             if self.i.host.stop_requested() {
-                return Err(self.fatal("Stopped", "the program was stopped".to_owned()));
+                return Err(self.fatal_at(site, "Stopped", "the program was stopped".to_owned()));
             }
             if self.i.host.now_ms() > self.i.deadline_ms {
                 let secs = self.i.timeout_ms / 1000.0;
-                return Err(
-                    self.fatal("TimeoutError", format!("the program ran longer than its time budget of {secs} s"))
-                );
+                let msg = format!("the program ran longer than its time budget of {secs} s");
+                return Err(self.fatal_at(site, "TimeoutError", msg));
             }
         }
         if self.i.heap.since_gc > self.i.heap.gc_threshold && self.i.nested == 0 {
             self.collect();
             if self.i.heap.live > self.i.max_objects {
-                return Err(self.fatal(
+                return Err(self.fatal_at(
+                    site,
                     "MemoryError",
                     format!("the program holds more than {} objects (ThreadLab's object budget)", self.i.max_objects),
                 ));
@@ -326,9 +335,15 @@ impl Vm<'_> {
         Ok(())
     }
 
+    #[must_use]
     pub fn fatal(&self, kind: &str, message: String) -> Flow {
+        let site = self.t.frames.last().map_or(0, |f| f.ip.saturating_sub(1));
+        self.fatal_at(site, kind, message)
+    }
+
+    fn fatal_at(&self, site: usize, kind: &str, message: String) -> Flow {
         let (line, col) = self.t.frames.last().map_or((0, 0), |f| {
-            let loc = f.code.locs.get(f.ip.saturating_sub(1)).copied().unwrap_or_default();
+            let loc = f.code.locs.get(site).copied().unwrap_or_default();
             (loc.line, loc.col + 1)
         });
         let message = if line > 0 { format!("{message} (at line {line})") } else { message };
@@ -498,11 +513,9 @@ impl Vm<'_> {
         let instance = if is_exc {
             builtins::new_exception(self, cls, posargs.clone())
         } else if let Some(tag) = builtin {
-            if user_init || tag != builtins::TypeTag::Object {
-                if !user_init {
-                    self.t.stack.truncate(pos);
-                    return builtins::construct(self, tag, cls, &posargs, &kw).map(Some);
-                }
+            if !user_init && tag != builtins::TypeTag::Object {
+                self.t.stack.truncate(pos);
+                return builtins::construct(self, tag, cls, &posargs, &kw).map(Some);
             }
             if tag == builtins::TypeTag::Object {
                 self.i.heap.alloc(Obj::Instance(super::heap::Instance { class: cls, dict: HashMap::new(), exc: None }))
@@ -602,11 +615,11 @@ impl Vm<'_> {
                 ),
             ));
         }
-        for i in argc..argc + kwc {
-            if locals[i] == Value::Null {
-                match kwdefaults.iter().find(|(n, _)| *n == code.varnames[i]) {
-                    Some((_, v)) => locals[i] = *v,
-                    None => missing.push(format!("'{}'", code.varnames[i])),
+        for (slot, name) in locals[argc..argc + kwc].iter_mut().zip(&code.varnames[argc..argc + kwc]) {
+            if *slot == Value::Null {
+                match kwdefaults.iter().find(|(n, _)| n == name) {
+                    Some((_, v)) => *slot = *v,
+                    None => missing.push(format!("'{name}'")),
                 }
             }
         }
@@ -691,12 +704,19 @@ impl Vm<'_> {
     #[allow(clippy::too_many_lines)]
     pub fn run_frames(&mut self, stop_depth: usize) -> Exit {
         'frames: loop {
+            if let Some(flow) = self.t.pending.take() {
+                if let Some(exit) = self.handle(flow, stop_depth) {
+                    return exit;
+                }
+                continue;
+            }
             let fi = self.t.frames.len() - 1;
             let code = self.t.frames[fi].code.clone();
             let base = self.t.frames[fi].base;
             let mut ip = self.t.frames[fi].ip;
             let flow: Flow = loop {
                 let instr = code.instrs[ip];
+                let site = ip;
                 ip += 1;
                 macro_rules! tri {
                     ($e:expr) => {
@@ -715,7 +735,7 @@ impl Vm<'_> {
                     Instr::Nop => {}
                     Instr::Resume => {
                         sync_ip!();
-                        tri!(self.check_eval_breaker());
+                        tri!(self.check_eval_breaker(site));
                     }
                     Instr::LoadConst(i) => self.t.stack.push(code.consts[i as usize]),
                     Instr::LoadFast(i) => {
@@ -1089,7 +1109,7 @@ impl Vm<'_> {
                     Instr::JumpBackward(t) => {
                         ip = t as usize;
                         sync_ip!();
-                        tri!(self.check_eval_breaker());
+                        tri!(self.check_eval_breaker(site));
                     }
                     Instr::PopJumpIfFalse(t) => {
                         let v = pop!(self);
@@ -1105,7 +1125,7 @@ impl Vm<'_> {
                             ip = t as usize;
                             if backward {
                                 sync_ip!();
-                                tri!(self.check_eval_breaker());
+                                tri!(self.check_eval_breaker(site));
                             }
                         }
                     }
@@ -1117,7 +1137,7 @@ impl Vm<'_> {
                             ip = t as usize;
                             if backward {
                                 sync_ip!();
-                                tri!(self.check_eval_breaker());
+                                tri!(self.check_eval_breaker(site));
                             }
                         }
                     }
@@ -1143,7 +1163,7 @@ impl Vm<'_> {
                             Some(v) => {
                                 self.t.stack.truncate(pos);
                                 self.t.stack.push(v);
-                                tri!(self.check_eval_breaker());
+                                tri!(self.check_eval_breaker(site));
                             }
                             None => continue 'frames,
                         }
@@ -1174,7 +1194,7 @@ impl Vm<'_> {
                             Some(v) => {
                                 self.t.stack.truncate(pos);
                                 self.t.stack.push(v);
-                                tri!(self.check_eval_breaker());
+                                tri!(self.check_eval_breaker(site));
                             }
                             None => continue 'frames,
                         }
@@ -1513,6 +1533,7 @@ impl Vm<'_> {
         self.tuple_items(t).into_iter().map(|v| self.as_str(v).unwrap_or("").to_owned()).collect()
     }
 
+    #[must_use]
     pub fn tuple_items(&self, t: Value) -> Vec<Value> {
         match t {
             Value::Obj(r) => match self.i.heap.get(r) {
@@ -1543,8 +1564,13 @@ fn join_and(items: &[String]) -> String {
 /// A blocking operation performed in place (inside a nested call, the GIL held).
 pub fn program_block(vm: &mut Vm<'_>, op: &BlockOp) -> Value {
     match op {
-        // Never reached: call_sync refuses these, and run_program's driver performs them.
-        BlockOp::Wait(_) => Value::None,
+        // The threaded driver (core::py::threads::vmrun) performs these; this loop is a
+        // child process's, which has no threads yet.
+        BlockOp::Wait(_) => {
+            let e = vm.exc("RuntimeError", "ThreadLab cannot run threading's waits in a child process yet");
+            vm.t.pending = Some(e);
+            Value::None
+        }
         BlockOp::Sleep(s) => {
             let t0 = vm.i.host.now_ms();
             vm.i.host.sleep_ms(s * 1000.0);
@@ -1552,5 +1578,6 @@ pub fn program_block(vm: &mut Vm<'_>, op: &BlockOp) -> Value {
             vm.i.io_segments.push((t0 - vm.i.start_ms, t1 - vm.i.start_ms));
             Value::None
         }
+        BlockOp::Mp(wait) => super::mp::perform(vm, wait),
     }
 }
