@@ -39,6 +39,8 @@ pub struct MpState {
     /// Children started here, and those of them that are daemons (pool workers).
     pub started: Vec<u32>,
     pub daemons: Vec<u32>,
+    /// A child running its top level (spawn's bootstrapping phase): it may not start processes.
+    pub bootstrapping: bool,
     /// The main thread's waits (start, end), relative to `Interp::start_ms`: Blocked lanes.
     pub blocked: Vec<(f64, f64)>,
 }
@@ -433,8 +435,31 @@ fn source_of(vm: &Vm<'_>) -> String {
     s
 }
 
+/// CPython's `spawn._check_not_importing_main` (3.11), word for word.
+const BOOTSTRAPPING: &str = "
+        An attempt has been made to start a new process before the
+        current process has finished its bootstrapping phase.
+
+        This probably means that you are not using fork to start your
+        child processes and you have forgotten to use the proper idiom
+        in the main module:
+
+            if __name__ == '__main__':
+                freeze_support()
+                ...
+
+        The \"freeze_support()\" line can be omitted if the program
+        is not going to be frozen to produce an executable.
+
+        To fix this issue, refer to the \"Safe importing of main module\"
+        section in https://docs.python.org/3/library/multiprocessing.html
+        ";
+
 /// Starts a child running `payload` (a pickled tuple: see [`child`]).
 fn spawn(vm: &mut Vm<'_>, name: String, payload: Vec<u8>) -> R<u32> {
+    if vm.i.mp.bootstrapping {
+        return Err(vm.exc("RuntimeError", BOOTSTRAPPING));
+    }
     let host = vm.i.host.clone();
     let p = procs(vm, &*host)?;
     let start = ProcessStart {
@@ -505,9 +530,9 @@ fn process_start(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     if attr(vm, p, "pid") != Value::None {
         return Err(vm.exc("AssertionError", "cannot start a process twice"));
     }
-    let kind = vm.new_str("T".into());
     let (t, a, k) = (attr(vm, p, "_target"), attr(vm, p, "_args"), attr(vm, p, "_kwargs"));
-    let payload = dumps_tuple(vm, vec![kind, t, a, k])?;
+    let mut payload = b"T".to_vec();
+    payload.extend(dumps_tuple(vm, vec![t, a, k])?);
     let name = attr(vm, p, "name");
     let name = vm.str_of(name)?;
     let pid = spawn(vm, name, payload)?;
@@ -724,8 +749,9 @@ fn new_pool_of(vm: &mut Vm<'_>, class: &str, n: Option<Value>, worker_prefix: &s
     for _ in 0..n {
         vm.i.mp.counter += 1;
         let name = format!("{worker_prefix}-{}", vm.i.mp.counter);
-        let kind = vm.new_str("W".into());
-        let payload = dumps_tuple(vm, vec![kind, Value::Int(i64::from(tasks)), Value::Int(i64::from(ready))])?;
+        let mut payload = b"W".to_vec();
+        payload.extend_from_slice(&tasks.to_le_bytes());
+        payload.extend_from_slice(&ready.to_le_bytes());
         let pid = spawn(vm, name, payload)?;
         vm.i.mp.daemons.push(pid);
         workers.push(Value::Int(i64::from(pid)));
@@ -1275,7 +1301,19 @@ pub fn finish(vm: &mut Vm<'_>, wait: &Wait, got: Waited) -> R<Value> {
             vm.get_iter(list)
         }
         Then::Nothing => Ok(Value::None),
-        Then::Held => Ok(held),
+        Then::Held => {
+            let started = got.messages.len();
+            let failed = got.messages.iter().filter(|(_, m)| m.first() != Some(&1)).count();
+            if failed > 0 || started == 0 {
+                // CPython's pool would start new workers forever, each failing the same way.
+                let _ = pool_terminate(vm, &[held], &[]);
+                return Err(vm.exc(
+                    "RuntimeError",
+                    "a worker of the pool failed while running the program's top level (its traceback is above): the pool cannot run tasks",
+                ));
+            }
+            Ok(held)
+        }
     }
 }
 
