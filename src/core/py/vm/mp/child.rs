@@ -183,17 +183,21 @@ fn run_life(interp: &mut Interp, ts: &mut ThreadState, start: &ProcessStart) -> 
     interp.mp.bootstrapping = true;
     let top = drive(interp, ts);
     interp.mp.bootstrapping = false;
+    let failed = match top {
+        End::Value(_) => None,
+        End::Raised(e) => Some(report_uncaught(interp, ts, e, "")),
+        End::Fatal(p) => Some(report_fatal(interp, lane, &p)),
+    };
     if let Some((_, ready)) = worker_channels {
-        // The pool waits for this word from each worker: [1] ready, [0] its top level failed.
+        // The pool waits for this word from each worker: [1] ready, [0] its top level failed
+        // (said after its traceback, which comes first in the output).
         let host = interp.host.clone();
         if let Some(p) = host.processes() {
-            let _ = p.channel_send(ready, vec![u8::from(matches!(top, End::Value(_)))]);
+            let _ = p.channel_send(ready, vec![u8::from(failed.is_none())]);
         }
     }
-    match top {
-        End::Value(_) => {}
-        End::Raised(e) => return report_uncaught(interp, ts, e, ""),
-        End::Fatal(p) => return report_fatal(interp, lane, &p),
+    if let Some(code) = failed {
+        return code;
     }
     if let Some((tasks, _)) = worker_channels {
         return worker(interp, ts, tasks);

@@ -1393,3 +1393,6 @@ pub fn finish_program(interp: &Interp, result: &mut ProgramResult) {
     result.stdout = output.iter().map(|c| c.text.as_str()).collect();
     result.output = output;
 }
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests;
