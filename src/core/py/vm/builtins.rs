@@ -974,6 +974,14 @@ fn b_oct(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     radix(vm, args, "oct", "#o")
 }
 
+fn b_vars(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    arity(vm, "vars", args, 1, 1)?;
+    match vm.lookup_attr(args[0], "__dict__")? {
+        Some(d) => Ok(d),
+        None => Err(vm.exc("TypeError", "vars() argument must have __dict__ attribute")),
+    }
+}
+
 fn b_input(vm: &mut Vm<'_>, _args: &[Value], _kw: &Kw) -> R<Value> {
     Err(vm.exc("EOFError", "EOF when reading a line (a ThreadLab program has no input)"))
 }
@@ -2278,6 +2286,7 @@ static BASE_NATIVES: &[(&str, NativeFn)] = &[
     ("bin", b_bin),
     ("oct", b_oct),
     ("input", b_input),
+    ("vars", b_vars),
     ("super", b_super),
     ("list.append", m_list_append),
     ("list.extend", m_list_extend),

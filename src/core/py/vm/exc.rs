@@ -73,6 +73,13 @@ pub fn carets(line: &str, loc: &Loc) -> Option<String> {
     Some(out)
 }
 
+fn repeated(out: &mut String, count: usize) {
+    if count > 3 {
+        let n = count - 3;
+        out.push_str(&format!("  [Previous line repeated {n} more time{}]\n", if n > 1 { "s" } else { "" }));
+    }
+}
+
 impl Vm<'_> {
     /// The name CPython prints for an exception's class.
     #[must_use]
@@ -88,27 +95,7 @@ impl Vm<'_> {
 
     /// `str(e)` as the last line of a traceback shows it (`KeyError` shows its key's repr).
     pub fn exc_message(&mut self, e: Value) -> String {
-        let is_key_error = match (self.class_of(e), self.i.builtins.get("KeyError")) {
-            (Value::Obj(c), Some(Value::Obj(k))) => self.is_subclass(c, *k),
-            _ => false,
-        };
-        if is_key_error {
-            if let Some(args) = self.exc_data(e).map(|d| d.args.clone()) {
-                if args.len() == 1 && !self.user_has(e, "__str__") {
-                    return self.repr(args[0]).unwrap_or_default();
-                }
-            }
-        }
         self.str_of(e).unwrap_or_else(|_| "<exception str() failed>".into())
-    }
-
-    fn user_has(&self, e: Value, name: &str) -> bool {
-        match self.class_of(e) {
-            Value::Obj(c) => {
-                matches!(self.class_lookup(c, name), Some(Value::Obj(r)) if matches!(self.i.heap.get(r), Obj::Function(_)))
-            }
-            _ => false,
-        }
     }
 
     /// The whole report of an uncaught exception, chain included.
@@ -135,8 +122,22 @@ impl Vm<'_> {
         let tb = self.exc_data(e).map(|d| d.tb.clone()).unwrap_or_default();
         if !tb.is_empty() {
             out.push_str("Traceback (most recent call last):\n");
+            // CPython prints a line repeated more than 3 times in a row once per repeat
+            // up to 3, then counts the rest (`TB_RECURSIVE_CUTOFF`).
+            let mut last: Option<(u32, String)> = None;
+            let mut count = 0usize;
             for (code, ip, _) in tb.iter().rev() {
                 let loc = code.locs.get(*ip).copied().unwrap_or_default();
+                let key = (loc.line, code.name.clone());
+                if last.as_ref() != Some(&key) {
+                    repeated(out, count);
+                    last = Some(key);
+                    count = 0;
+                }
+                count += 1;
+                if count > 3 {
+                    continue;
+                }
                 out.push_str(&format!("  File \"<cell>\", line {}, in {}\n", loc.line, code.name));
                 if let Some(line) = self.i.source_lines.get(loc.line.saturating_sub(1) as usize) {
                     let stripped = line.trim();
@@ -149,6 +150,7 @@ impl Vm<'_> {
                     }
                 }
             }
+            repeated(out, count);
         }
         let name = self.exc_type_name(e);
         let msg = self.exc_message(e);

@@ -159,7 +159,7 @@ fn group(int_part: &str, sep: char, every: usize) -> String {
     let mut out = String::new();
     let n = int_part.len();
     for (i, ch) in int_part.chars().enumerate() {
-        if i > 0 && (n - i) % every == 0 {
+        if i > 0 && (n - i).is_multiple_of(every) {
             out.push(sep);
         }
         out.push(ch);
@@ -264,14 +264,7 @@ pub fn format_spec(v: Value, text: Option<&str>, is_str: bool, spec: &str) -> Re
                     Some('%') => format!("{:.*}%", s.precision.unwrap_or(6), a * 100.0),
                     Some('g' | 'G') => general(a, s.precision.unwrap_or(6), s.alt, s.kind == Some('G')),
                     None => match s.precision {
-                        Some(p) => {
-                            let g = general(a, p, s.alt, false);
-                            if g.contains(['.', 'e', 'n', 'i']) {
-                                g
-                            } else {
-                                g
-                            }
-                        }
+                        Some(p) => general(a, p, s.alt, false),
                         None => float_repr(a),
                     },
                     Some(k) => return Err(format!("Unknown format code '{k}' for object of type 'float'")),
@@ -360,7 +353,7 @@ mod tests {
     #[test]
     fn format_specs() {
         let t = |v, spec| format_spec(v, None, false, spec).unwrap();
-        assert_eq!(t(Value::Float(3.14159), ".2f"), "3.14");
+        assert_eq!(t(Value::Float(1.23456), ".2f"), "1.23");
         assert_eq!(t(Value::Int(42), ">5"), "   42");
         assert_eq!(t(Value::Int(42), "05d"), "00042");
         assert_eq!(t(Value::Int(1234567), ","), "1,234,567");

@@ -113,13 +113,8 @@ pub enum Instr {
     LoadLocals,
 }
 
-impl Instr {
-    /// Whether this instruction is one of CPython 3.11's eval-breaker sites.
-    #[must_use]
-    pub fn is_breaker_site(self) -> bool {
-        matches!(self, Instr::Resume | Instr::JumpBackward(_) | Instr::Call(_) | Instr::CallKw(..) | Instr::CallEx)
-    }
-}
-
-/// The instruction arms of vm.rs allowed to call `check_eval_breaker`.
-pub const BREAKER_SITES: [&str; 5] = ["Resume", "JumpBackward", "Call", "CallKw", "CallEx"];
+/// The instruction arms of vm.rs allowed to call `check_eval_breaker` (the conditional
+/// jumps only when they jump backward, as CPython's `POP_JUMP_BACKWARD_IF_*`; the calls
+/// only after a callee that is not a Python function returned).
+pub const BREAKER_SITES: [&str; 7] =
+    ["Resume", "JumpBackward", "PopJumpIfFalse", "PopJumpIfTrue", "Call", "CallKw", "CallEx"];

@@ -4,6 +4,11 @@
 #![allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap, clippy::cast_sign_loss)]
 // Casts between the VM's u32 operands/indices and usize/i64: every table is far below
 // 2^32 entries (the compiler's and the heap's budgets bound them).
+#![allow(clippy::missing_errors_doc, clippy::missing_panics_doc)]
+// Every `R<T>` of the VM fails the one way: a Python exception (`Flow::Exc`) the loop
+// raises, or a budget/Stop/block `Flow` it passes to its driver (vm.rs says which). The
+// `expect`s are the compiler's own invariants (a class body has a namespace, a jump a
+// patched target).
 
 pub mod ast;
 pub mod builtins;

@@ -243,6 +243,10 @@ impl Vm<'_> {
     pub fn lookup_attr(&mut self, obj: Value, name: &str) -> R<Option<Value>> {
         if let Value::Obj(r) = obj {
             match self.i.heap.get(r) {
+                Obj::Native("super", slots) => {
+                    let (cls, me) = (slots[0], slots[1]);
+                    return super::builtins::super_attr(self, cls, me, name);
+                }
                 Obj::Instance(inst) => {
                     if let Some(v) = inst.dict.get(name) {
                         return Ok(Some(*v));
@@ -344,6 +348,7 @@ impl Vm<'_> {
         let cls = match obj {
             Value::Obj(r) => match self.i.heap.get(r) {
                 Obj::Instance(inst) if !inst.dict.contains_key(name) && inst.exc.is_none() => Some(inst.class),
+                Obj::Native("super", _) => None,
                 Obj::Str(_) | Obj::List(_) | Obj::Dict(_) | Obj::Set(..) | Obj::Tuple(_) | Obj::Native(..) => {
                     if let Value::Obj(c) = self.class_of(obj) {
                         Some(c)
@@ -844,6 +849,11 @@ impl Vm<'_> {
         if op == BinOp::Add && ta == "str" {
             return self.exc("TypeError", &format!("can only concatenate str (not \"{tb}\") to str"));
         }
+        let seq = |t: &str| matches!(t, "str" | "list" | "tuple");
+        if op == BinOp::Mul && (seq(&ta) || seq(&tb)) && !(ta == "int" || tb == "int") {
+            let other = if seq(&ta) { &tb } else { &ta };
+            return self.exc("TypeError", &format!("can't multiply sequence by non-int of type '{other}'"));
+        }
         if op == BinOp::Add && (ta == "list" || ta == "tuple") && ta != tb {
             return self.exc("TypeError", &format!("can only concatenate {ta} (not \"{tb}\") to {ta}"));
         }
@@ -1065,7 +1075,7 @@ impl Vm<'_> {
             }
             BinOp::Mod => {
                 if y == 0 {
-                    return Err(self.exc("ZeroDivisionError", "integer division or modulo by zero"));
+                    return Err(self.exc("ZeroDivisionError", "integer modulo by zero"));
                 }
                 x.checked_rem(y).map(|m| if m != 0 && ((m < 0) != (y < 0)) { m + y } else { m })
             }
@@ -1539,10 +1549,16 @@ impl Vm<'_> {
             return Ok(self.as_str(r).unwrap_or("").to_owned());
         }
         if let Some(e) = self.exc_data(v) {
-            if self.user_method(v, "__repr__").is_none() || true {
-                let args = e.args.clone();
+            let args = e.args.clone();
+            let key_error = match (self.class_of(v), self.i.builtins.get("KeyError")) {
+                (Value::Obj(c), Some(Value::Obj(k))) => self.is_subclass(c, *k),
+                _ => false,
+            };
+            {
                 return match args.len() {
                     0 => Ok(String::new()),
+                    // `str(KeyError(k))` is `repr(k)`: a missing '' key still shows.
+                    1 if key_error => self.repr(args[0]),
                     1 => self.str_of(args[0]),
                     _ => {
                         let t = self.i.heap.alloc(Obj::Tuple(args));
@@ -1784,6 +1800,13 @@ impl Vm<'_> {
             _ => None,
         });
         let qualname = dict.get("__qualname__").and_then(|v| self.as_str(*v)).unwrap_or(&name).to_owned();
+        let methods: Vec<ObjRef> = dict
+            .values()
+            .filter_map(|v| match v {
+                Value::Obj(r) if matches!(self.i.heap.get(*r), Obj::Function(_)) => Some(*r),
+                _ => None,
+            })
+            .collect();
         let cls =
             self.i.heap.alloc(Obj::Class(Class { name, qualname, bases: base_refs, mro: Vec::new(), dict, builtin }));
         let Value::Obj(cr) = cls else { unreachable!() };
@@ -1791,9 +1814,17 @@ impl Vm<'_> {
             c.mro.push(cr);
             c.mro.extend(mro_tail);
         }
+        // Zero-argument `super()` finds the class a method was defined in here (CPython's
+        // `__class__` cell).
+        for m in methods {
+            if let Obj::Function(f) = self.i.heap.get_mut(m) {
+                f.attrs.insert("\0owner".into(), cls);
+            }
+        }
         Ok(cls)
     }
 
+    #[must_use]
     pub fn module_name(&self, m: Value) -> String {
         match m {
             Value::Obj(r) => match self.i.heap.get(r) {

@@ -746,8 +746,7 @@ impl Parser {
         }
         let start = self.start();
         let mut left = self.binary_level(level + 1)?;
-        loop {
-            let Tok::Op(o) = self.peek() else { break };
+        while let Tok::Op(o) = self.peek() {
             let Some((_, op)) = LEVELS[level].iter().find(|(s, _)| s == o) else { break };
             let op = *op;
             self.pos += 1;
@@ -1075,7 +1074,7 @@ impl Parser {
                     for p in more {
                         match p {
                             FPart::Lit(s) => push_lit(&mut parts, &s),
-                            other => parts.push(other),
+                            other @ FPart::Expr { .. } => parts.push(other),
                         }
                     }
                 }

@@ -291,23 +291,24 @@ impl Vm<'_> {
 
     /// The wall-time budget, Stop, the collector and the GIL's drop request: called from
     /// the eval-breaker arms only (see the top of this file).
-    fn check_eval_breaker(&mut self) -> R<()> {
+    /// `site` is the index of the instruction checking (for the line a budget names).
+    fn check_eval_breaker(&mut self, site: usize) -> R<()> {
         self.i.ticks = self.i.ticks.wrapping_add(1);
         if self.i.ticks & 0x3ff == 0 {
             if self.i.host.stop_requested() {
-                return Err(self.fatal("Stopped", "the program was stopped".to_owned()));
+                return Err(self.fatal_at(site, "Stopped", "the program was stopped".to_owned()));
             }
             if self.i.host.now_ms() > self.i.deadline_ms {
                 let secs = self.i.timeout_ms / 1000.0;
-                return Err(
-                    self.fatal("TimeoutError", format!("the program ran longer than its time budget of {secs} s"))
-                );
+                let msg = format!("the program ran longer than its time budget of {secs} s");
+                return Err(self.fatal_at(site, "TimeoutError", msg));
             }
         }
         if self.i.heap.since_gc > self.i.heap.gc_threshold && self.i.nested == 0 {
             self.collect();
             if self.i.heap.live > self.i.max_objects {
-                return Err(self.fatal(
+                return Err(self.fatal_at(
+                    site,
                     "MemoryError",
                     format!("the program holds more than {} objects (ThreadLab's object budget)", self.i.max_objects),
                 ));
@@ -319,9 +320,15 @@ impl Vm<'_> {
         Ok(())
     }
 
+    #[must_use]
     pub fn fatal(&self, kind: &str, message: String) -> Flow {
+        let site = self.t.frames.last().map_or(0, |f| f.ip.saturating_sub(1));
+        self.fatal_at(site, kind, message)
+    }
+
+    fn fatal_at(&self, site: usize, kind: &str, message: String) -> Flow {
         let (line, col) = self.t.frames.last().map_or((0, 0), |f| {
-            let loc = f.code.locs.get(f.ip.saturating_sub(1)).copied().unwrap_or_default();
+            let loc = f.code.locs.get(site).copied().unwrap_or_default();
             (loc.line, loc.col + 1)
         });
         let message = if line > 0 { format!("{message} (at line {line})") } else { message };
@@ -491,11 +498,9 @@ impl Vm<'_> {
         let instance = if is_exc {
             builtins::new_exception(self, cls, posargs.clone())
         } else if let Some(tag) = builtin {
-            if user_init || tag != builtins::TypeTag::Object {
-                if !user_init {
-                    self.t.stack.truncate(pos);
-                    return builtins::construct(self, tag, cls, &posargs, &kw).map(Some);
-                }
+            if !user_init && tag != builtins::TypeTag::Object {
+                self.t.stack.truncate(pos);
+                return builtins::construct(self, tag, cls, &posargs, &kw).map(Some);
             }
             if tag == builtins::TypeTag::Object {
                 self.i.heap.alloc(Obj::Instance(super::heap::Instance { class: cls, dict: HashMap::new(), exc: None }))
@@ -595,11 +600,11 @@ impl Vm<'_> {
                 ),
             ));
         }
-        for i in argc..argc + kwc {
-            if locals[i] == Value::Null {
-                match kwdefaults.iter().find(|(n, _)| *n == code.varnames[i]) {
-                    Some((_, v)) => locals[i] = *v,
-                    None => missing.push(format!("'{}'", code.varnames[i])),
+        for (slot, name) in locals[argc..argc + kwc].iter_mut().zip(&code.varnames[argc..argc + kwc]) {
+            if *slot == Value::Null {
+                match kwdefaults.iter().find(|(n, _)| n == name) {
+                    Some((_, v)) => *slot = *v,
+                    None => missing.push(format!("'{name}'")),
                 }
             }
         }
@@ -690,6 +695,7 @@ impl Vm<'_> {
             let mut ip = self.t.frames[fi].ip;
             let flow: Flow = loop {
                 let instr = code.instrs[ip];
+                let site = ip;
                 ip += 1;
                 macro_rules! tri {
                     ($e:expr) => {
@@ -708,7 +714,7 @@ impl Vm<'_> {
                     Instr::Nop => {}
                     Instr::Resume => {
                         sync_ip!();
-                        tri!(self.check_eval_breaker());
+                        tri!(self.check_eval_breaker(site));
                     }
                     Instr::LoadConst(i) => self.t.stack.push(code.consts[i as usize]),
                     Instr::LoadFast(i) => {
@@ -1082,7 +1088,7 @@ impl Vm<'_> {
                     Instr::JumpBackward(t) => {
                         ip = t as usize;
                         sync_ip!();
-                        tri!(self.check_eval_breaker());
+                        tri!(self.check_eval_breaker(site));
                     }
                     Instr::PopJumpIfFalse(t) => {
                         let v = pop!(self);
@@ -1098,7 +1104,7 @@ impl Vm<'_> {
                             ip = t as usize;
                             if backward {
                                 sync_ip!();
-                                tri!(self.check_eval_breaker());
+                                tri!(self.check_eval_breaker(site));
                             }
                         }
                     }
@@ -1110,7 +1116,7 @@ impl Vm<'_> {
                             ip = t as usize;
                             if backward {
                                 sync_ip!();
-                                tri!(self.check_eval_breaker());
+                                tri!(self.check_eval_breaker(site));
                             }
                         }
                     }
@@ -1136,7 +1142,7 @@ impl Vm<'_> {
                             Some(v) => {
                                 self.t.stack.truncate(pos);
                                 self.t.stack.push(v);
-                                tri!(self.check_eval_breaker());
+                                tri!(self.check_eval_breaker(site));
                             }
                             None => continue 'frames,
                         }
@@ -1167,7 +1173,7 @@ impl Vm<'_> {
                             Some(v) => {
                                 self.t.stack.truncate(pos);
                                 self.t.stack.push(v);
-                                tri!(self.check_eval_breaker());
+                                tri!(self.check_eval_breaker(site));
                             }
                             None => continue 'frames,
                         }
@@ -1506,6 +1512,7 @@ impl Vm<'_> {
         self.tuple_items(t).into_iter().map(|v| self.as_str(v).unwrap_or("").to_owned()).collect()
     }
 
+    #[must_use]
     pub fn tuple_items(&self, t: Value) -> Vec<Value> {
         match t {
             Value::Obj(r) => match self.i.heap.get(r) {

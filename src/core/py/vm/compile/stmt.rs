@@ -186,7 +186,7 @@ impl Compiler<'_> {
                 self.store_name(name);
             }
             StmtKind::Try { body, handlers, orelse, finalbody } => {
-                self.try_stmt(body, handlers, orelse, finalbody, s.span)?
+                self.try_stmt(body, handlers, orelse, finalbody, s.span)?;
             }
             StmtKind::Raise(exc, cause) => {
                 let mut n = 0;
