@@ -293,6 +293,19 @@ fn save(vm: &mut Vm<'_>, w: &mut Writer, v: Value, depth: usize) -> R<()> {
             let t = vm.type_name(v);
             Err(cannot(vm, &t))
         }
+        // Kinds of objects other parts add (`threading`'s): refused as CPython refuses
+        // them, by the lock that each holds.
+        #[allow(unreachable_patterns)]
+        _ => {
+            let t = vm.type_name(v);
+            let name = match t.as_str() {
+                "RLock" => "_thread.RLock".to_owned(),
+                "lock" | "Lock" | "Event" | "Semaphore" | "BoundedSemaphore" | "Barrier" | "Condition" | "Queue"
+                | "Thread" | "_MainThread" => "_thread.lock".to_owned(),
+                _ => t,
+            };
+            Err(cannot(vm, &name))
+        }
     }
 }
 
