@@ -83,6 +83,8 @@ pub struct Wait {
     pub on: WaitOn,
     pub timeout_ms: Option<f64>,
     pub then: Then,
+    /// The program's wall-time budget ends here (host clock): no wait outlives it.
+    pub budget_end_ms: f64,
 }
 
 /// What a wait got.
@@ -92,6 +94,8 @@ pub struct Waited {
     pub messages: Vec<(usize, Vec<u8>)>,
     pub exits: Vec<Option<i32>>,
     pub stopped: bool,
+    /// The program's time budget ended the wait before it was done.
+    pub over_budget: bool,
 }
 
 impl Wait {
@@ -101,7 +105,8 @@ impl Wait {
         let mut got = Waited::default();
         let Some(p) = host.processes() else { return got };
         let deadline = self.timeout_ms.map(|ms| host.now_ms() + ms);
-        let left = || deadline.map(|d| (d - host.now_ms()).max(0.0));
+        let end = deadline.map_or(self.budget_end_ms, |d| d.min(self.budget_end_ms));
+        let left = || Some((end - host.now_ms()).max(0.0));
         match &self.on {
             WaitOn::Recv { chan, n } => {
                 while got.messages.len() < *n {
@@ -121,7 +126,7 @@ impl Wait {
                         }
                         None => true,
                     });
-                    if deadline.is_some_and(|d| host.now_ms() >= d) {
+                    if host.now_ms() >= end {
                         break;
                     }
                     if !pending.is_empty() {
@@ -136,6 +141,12 @@ impl Wait {
             }
         }
         got.stopped = host.stop_requested();
+        let done = match &self.on {
+            WaitOn::Recv { n, .. } => got.messages.len() >= *n,
+            WaitOn::Each { chans } => got.messages.len() >= chans.len(),
+            WaitOn::Join { .. } => got.exits.iter().all(Option::is_some),
+        };
+        got.over_budget = !done && host.now_ms() >= self.budget_end_ms;
         got
     }
 }
@@ -415,7 +426,7 @@ fn block(vm: &mut Vm<'_>, hold: Option<Value>, on: WaitOn, timeout_ms: Option<f6
     if let Some(v) = hold {
         vm.t.stack.push(v);
     }
-    Err(Flow::Block(BlockOp::Mp(Wait { on, timeout_ms, then })))
+    Err(Flow::Block(BlockOp::Mp(Wait { on, timeout_ms, then, budget_end_ms: vm.i.deadline_ms })))
 }
 
 fn cpu_count_of() -> i64 {
@@ -1236,6 +1247,10 @@ pub fn finish(vm: &mut Vm<'_>, wait: &Wait, got: Waited) -> R<Value> {
     .unwrap_or(Value::None);
     if got.stopped {
         return Err(vm.fatal("Stopped", "the program was stopped".to_owned()));
+    }
+    if got.over_budget {
+        let secs = vm.i.timeout_ms / 1000.0;
+        return Err(vm.fatal("TimeoutError", format!("the program ran longer than its time budget of {secs} s")));
     }
     match wait.then {
         Then::QueueGet => match got.messages.first() {

@@ -285,3 +285,50 @@ fn a_host_without_processes_says_so() {
     );
     assert_eq!(r.stdout, format!("{NO_PROCESSES}\n{NO_PROCESSES}\n{NO_PROCESSES}\n"), "{r:?}");
 }
+
+#[test]
+fn the_time_budget_ends_a_wait_for_ever() {
+    // The child never answers: CPython would wait for ever; the budget ends the program,
+    // the parent's wait and the child's alike.
+    let t0 = std::time::Instant::now();
+    let r = run_program(
+        concat!(
+            "import multiprocessing as mp\n",
+            "def mute(q):\n",
+            "    mp.Queue().get()\n",
+            "if __name__ == '__main__':\n",
+            "    q = mp.Queue()\n",
+            "    p = mp.Process(target=mute, args=(q,))\n",
+            "    p.start()\n",
+            "    q.get()\n",
+        ),
+        &ProgramOptions { timeout_ms: 400.0, ..ProgramOptions::default() },
+        Arc::new(NativeHost::default()),
+    );
+    assert!(t0.elapsed().as_secs_f64() < 5.0, "{:?}", t0.elapsed());
+    let e = r.error.as_ref().expect("an error");
+    assert_eq!((e.kind.as_str(), e.line), ("TimeoutError", 8), "{r:?}");
+}
+
+#[test]
+fn huge_timeouts_are_waited_like_none() {
+    // No budget either: nothing bounds the wait but the answer.
+    let options = ProgramOptions { timeout_ms: f64::INFINITY, ..ProgramOptions::default() };
+    let r = run_program(
+        concat!(
+            "import multiprocessing as mp\n",
+            "def answer(q):\n",
+            "    q.put(42)\n",
+            "if __name__ == '__main__':\n",
+            "    q = mp.Queue()\n",
+            "    p = mp.Process(target=answer, args=(q,))\n",
+            "    p.start()\n",
+            "    print(q.get(timeout=1e300))\n",
+            "    p.join(1e300)\n",
+            "    print(p.exitcode)\n",
+        ),
+        &options,
+        Arc::new(NativeHost::default()),
+    );
+    assert_eq!(r.stdout, "42\n0\n", "{r:?}");
+}
