@@ -54,6 +54,8 @@ pub enum WaitOn {
     Each { chans: Vec<u32> },
     /// These processes' ends.
     Join { pids: Vec<u32> },
+    /// A message in the channel, left there (`Connection.poll`).
+    Peek { chan: u32 },
 }
 
 /// What becomes of the wait's bytes, under the GIL.
@@ -73,6 +75,8 @@ pub enum Then {
     AsCompleted,
     /// `Pool.join`, `shutdown(wait=True)`: `None`.
     Nothing,
+    /// `Connection.poll`: whether a message is there.
+    Ready,
     /// `Pool(n)` once its workers are ready (the pool, on the stack's top).
     Held,
 }
@@ -96,6 +100,8 @@ pub struct Waited {
     pub stopped: bool,
     /// The program's time budget ended the wait before it was done.
     pub over_budget: bool,
+    /// `WaitOn::Peek` saw a message.
+    pub ready: bool,
 }
 
 impl Wait {
@@ -139,12 +145,24 @@ impl Wait {
                     got.exits.push(p.wait_process(*pid, left()));
                 }
             }
+            WaitOn::Peek { chan } => loop {
+                if p.channel_len(*chan) > 0 {
+                    got.ready = true;
+                    break;
+                }
+                if host.now_ms() >= end || host.stop_requested() {
+                    break;
+                }
+                host.sleep_ms(1.0);
+            },
         }
         got.stopped = host.stop_requested();
         let done = match &self.on {
             WaitOn::Recv { n, .. } => got.messages.len() >= *n,
             WaitOn::Each { chans } => got.messages.len() >= chans.len(),
             WaitOn::Join { .. } => got.exits.iter().all(Option::is_some),
+            // A poll's timeout is its answer, unless the budget cut it short.
+            WaitOn::Peek { .. } => got.ready || self.timeout_ms.is_some_and(|t| t < self.budget_end_ms),
         };
         got.over_budget = !done && host.now_ms() >= self.budget_end_ms;
         got
@@ -155,7 +173,8 @@ impl Wait {
 // Classes and modules.
 
 /// The classes this module makes, by name (each is kept in `Types::natives` as `mp:NAME`).
-const CLASSES: [(&str, &str); 14] = [
+const CLASSES: [(&str, &str); 15] = [
+    ("Connection", "mp:Connection"),
     ("Process", "mp:Process"),
     ("Pool", "mp:Pool"),
     ("Queue", "mp:Queue"),
@@ -255,6 +274,8 @@ fn ensure_classes(vm: &mut Vm<'_>) {
         let queue_methods =
             ["put", "get", "put_nowait", "get_nowait", "empty", "qsize", "full", "close", "join_thread"];
         v.push(("mp:Queue", new_class(vm, "Queue", object, &queue_methods)));
+        let connection_methods = ["send", "recv", "poll", "close"];
+        v.push(("mp:Connection", new_class(vm, "Connection", object, &connection_methods)));
         v.push(("mp:AsyncResult", new_class(vm, "AsyncResult", object, &["get", "ready", "wait", "successful"])));
         let executor_methods = ["submit", "map", "shutdown", "__enter__", "__exit__"];
         v.push(("mp:ProcessPoolExecutor", new_class(vm, "ProcessPoolExecutor", object, &executor_methods)));
@@ -294,6 +315,7 @@ pub fn import(vm: &mut Vm<'_>, name: &str) -> Option<R<Value>> {
             ("Process", "_mp.new_process"),
             ("Pool", "_mp.new_pool"),
             ("Queue", "_mp.new_queue"),
+            ("Pipe", "_mp.pipe"),
             ("SimpleQueue", "_mp.new_queue"),
             ("cpu_count", "_mp.cpu_count"),
             ("current_process", "_mp.current_process"),
@@ -729,6 +751,73 @@ fn queue_full(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
 
 fn queue_noop(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     this(vm, args, "Queue", "close")?;
+    Ok(Value::None)
+}
+
+// Pipe: two channels, one each way (one for a `duplex=False` pipe).
+
+/// A `Pipe()` end receiving on channel `recv` and sending on `send` (0: that way is closed).
+pub fn new_connection(vm: &mut Vm<'_>, recv: u32, send: u32) -> Value {
+    ensure_classes(vm);
+    new_instance(vm, "Connection", vec![("_recv", Value::Int(i64::from(recv))), ("_send", Value::Int(i64::from(send)))])
+}
+
+fn pipe(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
+    let duplex = !matches!(arg(args, kw, 0, "duplex"), Some(Value::Bool(false)));
+    let host = vm.i.host.clone();
+    let p = procs(vm, &*host)?;
+    let a = p.channel_new().map_err(|why| vm.exc("RuntimeError", &why))?;
+    let (left, right) = if duplex {
+        let b = p.channel_new().map_err(|why| vm.exc("RuntimeError", &why))?;
+        (new_connection(vm, a, b), new_connection(vm, b, a))
+    } else {
+        (new_connection(vm, a, 0), new_connection(vm, 0, a))
+    };
+    Ok(tuple(vm, vec![left, right]))
+}
+
+fn connection_side(vm: &mut Vm<'_>, args: &[Value], method: &str, side: &str, closed: &str) -> R<u32> {
+    let c = this(vm, args, "Connection", method)?;
+    match int_attr(vm, c, side) {
+        Some(n) if n > 0 => Ok(n as u32),
+        _ => Err(vm.exc("OSError", &format!("connection is {closed}"))),
+    }
+}
+
+fn connection_send(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
+    let chan = connection_side(vm, args, "send", "_send", "read-only")?;
+    let Some(obj) = arg(&args[1..], kw, 0, "obj") else {
+        return Err(vm.exc("TypeError", "send() missing 1 required positional argument: 'obj'"));
+    };
+    let bytes = pickle::dumps(vm, obj)?;
+    send(vm, chan, bytes)?;
+    Ok(Value::None)
+}
+
+fn connection_recv(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    let chan = connection_side(vm, args, "recv", "_recv", "write-only")?;
+    block(vm, None, WaitOn::Recv { chan, n: 1 }, None, Then::QueueGet)
+}
+
+fn connection_poll(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
+    let chan = connection_side(vm, args, "poll", "_recv", "write-only")?;
+    let timeout = match arg(&args[1..], kw, 0, "timeout") {
+        // `poll()` does not wait; `poll(None)` waits for ever.
+        None => Some(0.0),
+        Some(Value::None) => None,
+        t => seconds(vm, t)?,
+    };
+    if vm.i.host.processes().is_some_and(|p| p.channel_len(chan) > 0) {
+        return Ok(Value::Bool(true));
+    }
+    if timeout == Some(0.0) {
+        return Ok(Value::Bool(false));
+    }
+    block(vm, None, WaitOn::Peek { chan }, timeout, Then::Ready)
+}
+
+fn connection_close(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    this(vm, args, "Connection", "close")?;
     Ok(Value::None)
 }
 
@@ -1191,6 +1280,11 @@ pub const NATIVE_FNS: &[(&str, super::builtins::NativeFn)] = &[
     ("_mp.Pool.join", pool_join),
     ("_mp.Pool.__enter__", enter),
     ("_mp.Pool.__exit__", pool_exit),
+    ("_mp.pipe", pipe),
+    ("_mp.Connection.send", connection_send),
+    ("_mp.Connection.recv", connection_recv),
+    ("_mp.Connection.poll", connection_poll),
+    ("_mp.Connection.close", connection_close),
     ("_mp.Queue.put", queue_put),
     ("_mp.Queue.get", queue_get),
     ("_mp.Queue.put_nowait", queue_put_nowait),
@@ -1316,6 +1410,7 @@ pub fn finish(vm: &mut Vm<'_>, wait: &Wait, got: Waited) -> R<Value> {
             vm.get_iter(list)
         }
         Then::Nothing => Ok(Value::None),
+        Then::Ready => Ok(Value::Bool(got.ready)),
         Then::Held => {
             let started = got.messages.len();
             let failed = got.messages.iter().filter(|(_, m)| m.first() != Some(&1)).count();

@@ -38,6 +38,8 @@ mod tag {
     pub const EXCEPTION: u8 = b'X';
     /// A `multiprocessing.Queue`: its channel.
     pub const QUEUE: u8 = b'Q';
+    /// A `Pipe()` end: the channels it receives on and sends on (0: none).
+    pub const CONNECTION: u8 = b'C';
     pub const BYTES: u8 = b'b';
 }
 
@@ -253,6 +255,13 @@ fn save(vm: &mut Vm<'_>, w: &mut Writer, v: Value, depth: usize) -> R<()> {
                         let chan = super::int_attr(vm, v, "_channel").unwrap_or(0);
                         w.out.push(tag::QUEUE);
                         w.u32(chan as usize);
+                        Ok(())
+                    }
+                    "Connection" => {
+                        w.out.push(tag::CONNECTION);
+                        for side in ["_recv", "_send"] {
+                            w.u32(super::int_attr(vm, v, side).unwrap_or(0) as usize);
+                        }
                         Ok(())
                     }
                     "Pool" => {
@@ -472,6 +481,10 @@ fn load(vm: &mut Vm<'_>, r: &mut Reader<'_>) -> R<Value> {
         tag::QUEUE => {
             let Some(chan) = r.u32() else { return Err(truncated(vm)) };
             super::new_queue(vm, chan as u32)?
+        }
+        tag::CONNECTION => {
+            let (Some(recv), Some(send)) = (r.u32(), r.u32()) else { return Err(truncated(vm)) };
+            super::new_connection(vm, recv as u32, send as u32)
         }
         _ => return Err(truncated(vm)),
     })
