@@ -126,7 +126,7 @@ pub fn run_program_with(
                 Exit::Fatal(p) => {
                     let text = format!("{}: {}\n", p.kind, p.message);
                     interp.write(Stream::Stderr, MAIN_LANE, &text);
-                    error = Some(p);
+                    error = Some(*p);
                     exit_code = 1;
                     break;
                 }
