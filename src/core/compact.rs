@@ -220,6 +220,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::disallowed_types)] // Native only: clippy.toml's wasm rules do not apply.
     fn packing_the_longest_program_a_link_holds_is_quick() {
         let all: String = EXAMPLES.iter().map(|e| e.source).collect();
         let code: String = all.chars().cycle().take(MAX_CODE_CHARS).collect();
