@@ -17,7 +17,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 /// CPython's default switch interval (`sys.getswitchinterval()` = 0.005).
@@ -139,8 +139,9 @@ pub struct Gil {
     released: Condvar,
     /// Signalled when the GIL is taken (CPython's `gil->switch_cond`).
     taken: Condvar,
-    /// A copy of the drop request the holder polls without the mutex (the eval breaker).
-    drop_flag: AtomicBool,
+    /// A copy of the drop request the holder polls without the mutex (the eval breaker);
+    /// shared with the VM's loop, which polls it at its eval-breaker sites.
+    drop_flag: Arc<AtomicBool>,
     interval_us: AtomicU64,
 }
 
@@ -157,7 +158,7 @@ impl Gil {
             core: Mutex::new(GilCore::default()),
             released: Condvar::new(),
             taken: Condvar::new(),
-            drop_flag: AtomicBool::new(false),
+            drop_flag: Arc::new(AtomicBool::new(false)),
             interval_us: AtomicU64::new(0),
         };
         gil.set_switch_interval(switch_interval_ms);
@@ -221,6 +222,14 @@ impl Gil {
         self.drop_flag.load(Ordering::Acquire)
     }
 
+    /// The drop request's flag itself, for a loop that polls it without a call (the VM's
+    /// `Interp::drop_request`). Only the GIL sets and clears it; a holder may set it to
+    /// make itself stop at its next breaker (a process ending under its daemon threads).
+    #[must_use]
+    pub fn drop_flag(&self) -> Arc<AtomicBool> {
+        self.drop_flag.clone()
+    }
+
     /// Gives the GIL up (CPython's `drop_gil`). After a forced drop (`forced`, on a
     /// request) waits until another thread has taken it, so `me` cannot take it back
     /// first (`FORCE_SWITCHING`).
@@ -249,7 +258,6 @@ pub mod sim;
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicU32;
-    use std::sync::Arc;
 
     #[test]
     fn the_core_hands_over_and_counts() {

@@ -201,5 +201,8 @@ pub async fn start(root: Element, isolated: bool) -> Api {
     let lab = Lab::new(isolated);
     yew::Renderer::<App>::with_root_and_props(root, AppProps { lab: lab.clone() }).render();
     lab.warm_up(AppProps::DEFAULT_WORKERS).await;
+    // After the lab's own warm-up (it measures this device): a Python program's first
+    // threads then find their workers parked and waiting.
+    crate::web::program::warm_up();
     Api { lab }
 }

@@ -14,7 +14,7 @@ self.addEventListener("message", ({ data }) => {
     wasm = initSync({ module: data.module, memory: data.memory, thread_stack_size: data.stack });
   } catch (e) {
     // ProgramLetter::Failed, by hand: runtime.rs's letters_have_the_shape_program_js_writes checks it.
-    self.postMessage({ type: "Failed", message: "a thread worker could not start: " + e });
+    self.postMessage({ Failed: { message: "a thread worker could not start: " + e } });
     return;
   }
   // Parks in the pool and runs the program's threads until the page terminates this

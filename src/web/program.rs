@@ -130,11 +130,17 @@ impl Process {
         let on_message = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
             let Some(process) = weak.upgrade() else { return };
             let data = event.unchecked_into::<MessageEvent>().data();
-            let letter = serde_wasm_bindgen::from_value::<ProgramLetter>(data.clone())
-                .map_err(|e| format!("unreadable message from a program worker: {e}"));
+            let field = |value: &JsValue, name: &str| Reflect::get(value, &name.into()).unwrap_or(JsValue::UNDEFINED);
+            // spawn.js's boot, for any worker: `{type: "Failed", message}`.
+            let letter = if field(&data, "type").as_string().as_deref() == Some("Failed") {
+                Ok(ProgramLetter::Failed { message: field(&data, "message").as_string().unwrap_or_default() })
+            } else {
+                serde_wasm_bindgen::from_value::<ProgramLetter>(data.clone())
+                    .map_err(|e| format!("unreadable message from a program worker: {e}"))
+            };
             match &letter {
                 Ok(ProgramLetter::Ready { kill_addr, .. }) => {
-                    *process.memory.borrow_mut() = Reflect::get(&data, &"memory".into()).ok();
+                    *process.memory.borrow_mut() = Some(field(&field(&data, "Ready"), "memory"));
                     process.kill_addr.set(*kill_addr);
                     process.grow(POOL_START);
                 }
@@ -194,6 +200,9 @@ impl Process {
 
 impl Drop for Process {
     fn drop(&mut self) {
+        // Chromium lets a terminated worker that is busy (or blocked in a wait) run on for up
+        // to 2 s: the kill word ends whatever Python still runs there at its next check.
+        self.kill(KILL_STOP);
         for worker in std::iter::once(&self.worker).chain(self.threads.borrow().iter()) {
             silence(worker);
             worker.terminate();
@@ -650,7 +659,9 @@ pub mod process {
         worker::listen(Role::Program);
         let kill_addr = u32::try_from(PROCESS.kill.as_ptr() as usize).unwrap_or(0);
         let Ok(ready) = to_js(&ProgramLetter::Ready { at: now_ms(), kill_addr }) else { return };
-        let _ = js_sys::Reflect::set(&ready, &"memory".into(), &wasm_bindgen::memory());
+        if let Ok(fields) = js_sys::Reflect::get(&ready, &"Ready".into()) {
+            let _ = js_sys::Reflect::set(&fields, &"memory".into(), &wasm_bindgen::memory());
+        }
         let _ = scope().post_message(&ready);
     }
 
@@ -658,6 +669,9 @@ pub mod process {
     pub fn run(source: &str, options: &ProgramOptions) {
         let host: Arc<dyn Host> = Arc::new(BrowserHost);
         let mut result = runtime::run_program(source, options, host);
+        // Parked workers return and close themselves, at once: terminated while blocked in
+        // a wait, Chromium would let each linger up to 2 s.
+        PROCESS.pool.close();
         // The page collected every chunk as it was written.
         result.output.clear();
         result.stdout.clear();

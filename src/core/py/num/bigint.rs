@@ -1076,7 +1076,7 @@ impl Int {
         }
         let invalid =
             || NumError::new("ValueError", format!("invalid literal for int() with base {base}: {}", str_repr(s)));
-        let t = s.trim_matches(|c: char| c.is_whitespace());
+        let t = s.trim_matches(super::float::is_number_space);
         let (neg, t) = match t.as_bytes().first() {
             Some(b'-') => (true, &t[1..]),
             Some(b'+') => (false, &t[1..]),
@@ -1158,9 +1158,11 @@ impl Int {
     }
 }
 
-/// Python's `repr` of a string, enough for error messages about what was parsed: single
-/// quotes unless the text has one and no double quote, escapes for backslash, quotes and
-/// control characters.
+/// Python's `repr` of a str, for error messages about what was parsed: single quotes
+/// unless the text has one and no double quote; `\\`, `\n`, `\r`, `\t` and the quote
+/// escaped; characters Python does not print (controls, separators other than the space,
+/// format characters, private use) as `\xNN`, `\uNNNN` or `\UNNNNNNNN`. Unassigned code
+/// points, which CPython also escapes, are shown as they are (that needs Unicode's tables).
 #[must_use]
 pub fn str_repr(s: &str) -> String {
     let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
@@ -1176,12 +1178,34 @@ pub fn str_repr(s: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if !is_printable(c) => {
+                let u = c as u32;
+                if u < 0x100 {
+                    out.push_str(&format!("\\x{u:02x}"));
+                } else if u < 0x10000 {
+                    out.push_str(&format!("\\u{u:04x}"));
+                } else {
+                    out.push_str(&format!("\\U{u:08x}"));
+                }
+            }
             c => out.push(c),
         }
     }
     out.push(quote);
     out
+}
+
+/// `str.isprintable` for one character, without Unicode's table of unassigned points:
+/// not Cc, Cf, Co, Zl, Zp, nor Zs other than the space.
+fn is_printable(c: char) -> bool {
+    let u = c as u32;
+    !matches!(u,
+        0x00..=0x1f | 0x7f..=0xa0 | 0xad
+        | 0x600..=0x605 | 0x61c | 0x6dd | 0x70f | 0x890..=0x891 | 0x8e2 | 0x1680 | 0x180e
+        | 0x2000..=0x200f | 0x2028..=0x202f | 0x205f..=0x2064 | 0x2066..=0x206f | 0x3000
+        | 0xe000..=0xf8ff | 0xfeff | 0xfff9..=0xfffb | 0x110bd | 0x110cd | 0x13430..=0x1343f
+        | 0x1bca0..=0x1bca3 | 0x1d173..=0x1d17a | 0xe0001 | 0xe0020..=0xe007f
+        | 0xf0000..=0x10ffff)
 }
 
 /// CPython's `hash(float)` (`_Py_HashDouble`), equal to `hash(int)` for integral values;

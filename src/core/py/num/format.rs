@@ -537,7 +537,7 @@ pub fn float_to_string(x: f64, code: char, precision: usize, flags: Flags) -> St
         };
         return format!("{sign}{word}");
     }
-    let (digits, decpt) = dtoa(x.abs(), mode, precision);
+    let (digits, decpt) = dtoa(x.abs(), mode, precision as i64);
     if flags.no_neg_0 && neg && (digits.is_empty() || digits == "0") {
         neg = false;
     }
@@ -615,8 +615,8 @@ pub fn float_to_string(x: f64, code: char, precision: usize, flags: Flags) -> St
 /// The decimal digits of a finite `x >= 0` as David Gay's `_Py_dg_dtoa` gives them:
 /// `(digits without trailing zeros, decpt)`, the value being `0.digits * 10**decpt`.
 /// Mode 0: shortest round-trip; 2: `n` significant digits; 3: `n` digits after the
-/// point (the empty string when that rounds to zero). Rounding is exact, ties to even.
-fn dtoa(x: f64, mode: u8, n: usize) -> (String, i64) {
+/// point, `n` may be negative (the empty string when that rounds to zero). Rounding is exact, ties to even.
+pub(super) fn dtoa(x: f64, mode: u8, n: i64) -> (String, i64) {
     if x == 0.0 {
         return ("0".to_owned(), 1);
     }
@@ -630,7 +630,7 @@ fn dtoa(x: f64, mode: u8, n: usize) -> (String, i64) {
         let digits = digits.trim_end_matches('0').to_owned();
         let exp: i64 = exp.parse().unwrap_or(0);
         if digits.len() >= 16 {
-            let (near, decpt) = dtoa(x, 2, digits.len());
+            let (near, decpt) = dtoa(x, 2, digits.len() as i64);
             let back: Option<f64> = format!("0.{near}e{decpt}").parse().ok();
             if back == Some(x) {
                 return (near, decpt);
@@ -662,7 +662,6 @@ fn dtoa(x: f64, mode: u8, n: usize) -> (String, i64) {
             _ => q,
         }
     };
-    let n = n as i64;
     if mode == 3 {
         // Past 1075 places a double's expansion has ended: only zeros follow.
         let places = n.min(1100);

@@ -1,0 +1,316 @@
+//! Values and the heap: a slab of objects addressed by index, one per process, shared by
+//! its threads under the GIL (docs/python-vm.md §3).
+//!
+//! Memory is reclaimed by a tracing collector run only at eval-breaker sites, where every
+//! live value is on a thread's stack, in a frame, a global or a module (no native code is
+//! in the middle of holding one): see `Interp::collect`. The slab keeps CPython's shape (an
+//! object per slot, an id that does not move), so CPython's reference counts can be added
+//! when the inspector moves onto the VM; they are not maintained yet (see the report).
+
+use super::code::Code;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjRef(pub u32);
+
+/// A Python value. Small immutable values live inline; everything else is on the heap.
+/// `Int` is the small case of Python's int; a `Big` heap object joins it with the bigint.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Value {
+    /// No value: an unbound local, an empty method slot on the stack.
+    Null,
+    None,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Ellipsis,
+    /// A built-in function or method (index in `builtins::NATIVES`).
+    Native(u16),
+    Obj(ObjRef),
+}
+
+pub type Attrs = HashMap<String, Value>;
+
+/// A key as Python's hashing and equality see it: `1`, `1.0` and `True` are one key.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum HKey {
+    None,
+    Int(i64),
+    Float(u64),
+    Str(String),
+    Tuple(Vec<HKey>),
+    Id(u32),
+    Native(u16),
+    Ellipsis,
+}
+
+/// An insertion-ordered dict (and set): entries plus an index from key to position.
+#[derive(Clone, Debug, Default)]
+pub struct Dict {
+    pub entries: Vec<Option<(Value, Value)>>,
+    pub index: HashMap<HKey, usize>,
+}
+
+impl Dict {
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    #[must_use]
+    pub fn get(&self, k: &HKey) -> Option<Value> {
+        self.index.get(k).and_then(|&i| self.entries[i].map(|(_, v)| v))
+    }
+
+    pub fn insert(&mut self, hk: HKey, k: Value, v: Value) {
+        if let Some(&i) = self.index.get(&hk) {
+            if let Some(e) = &mut self.entries[i] {
+                e.1 = v;
+            }
+            return;
+        }
+        self.index.insert(hk, self.entries.len());
+        self.entries.push(Some((k, v)));
+    }
+
+    pub fn remove(&mut self, hk: &HKey) -> Option<(Value, Value)> {
+        let i = self.index.remove(hk)?;
+        let e = self.entries[i].take();
+        if self.entries.len() > 32 && self.index.len() * 2 < self.entries.len() {
+            self.compact();
+        }
+        e
+    }
+
+    fn compact(&mut self) {
+        let live: Vec<(Value, Value)> = self.entries.drain(..).flatten().collect();
+        let mut positions = HashMap::new();
+        for (k, i) in self.index.drain() {
+            positions.insert(k, i);
+        }
+        // Rebuild positions in order.
+        let mut order: Vec<(usize, HKey)> = positions.into_iter().map(|(k, i)| (i, k)).collect();
+        order.sort_by_key(|(i, _)| *i);
+        self.entries = live.into_iter().map(Some).collect();
+        for (n, (_, k)) in order.into_iter().enumerate() {
+            self.index.insert(k, n);
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (Value, Value)> + '_ {
+        self.entries.iter().flatten().copied()
+    }
+
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.index.clear();
+    }
+}
+
+#[derive(Debug)]
+pub struct Function {
+    pub code: Arc<Code>,
+    pub defaults: Vec<Value>,
+    pub kwdefaults: Vec<(String, Value)>,
+    pub closure: Vec<ObjRef>,
+    pub name: String,
+    pub qualname: String,
+    pub attrs: Attrs,
+}
+
+#[derive(Debug)]
+pub struct Class {
+    pub name: String,
+    pub qualname: String,
+    pub bases: Vec<ObjRef>,
+    /// Method resolution order, this class first.
+    pub mro: Vec<ObjRef>,
+    pub dict: Attrs,
+    /// The built-in type this class is or derives from (`list` for `class L(list)`).
+    pub builtin: Option<super::builtins::TypeTag>,
+}
+
+#[derive(Debug, Default)]
+pub struct ExcData {
+    pub args: Vec<Value>,
+    /// Where it passed, innermost first: (code, instruction index).
+    pub tb: Vec<(Arc<Code>, usize, u64)>,
+    pub context: Option<Value>,
+    pub cause: Option<Value>,
+    pub suppress_context: bool,
+}
+
+#[derive(Debug)]
+pub struct Instance {
+    pub class: ObjRef,
+    pub dict: Attrs,
+    pub exc: Option<Box<ExcData>>,
+}
+
+#[derive(Debug)]
+pub enum IterState {
+    Seq {
+        seq: ObjRef,
+        i: usize,
+    },
+    Range {
+        cur: i64,
+        stop: i64,
+        step: i64,
+    },
+    /// A snapshot (dict keys, sets, zip/enumerate/map results computed eagerly).
+    Items {
+        items: Vec<Value>,
+        i: usize,
+    },
+    Str {
+        s: ObjRef,
+        byte: usize,
+    },
+}
+
+#[derive(Debug)]
+pub enum Obj {
+    Str(String),
+    List(Vec<Value>),
+    Tuple(Vec<Value>),
+    Dict(Dict),
+    Set(Dict, bool),
+    Range(i64, i64, i64),
+    Slice(Value, Value, Value),
+    Iter(IterState),
+    Function(Function),
+    Cell(Value),
+    Class(Class),
+    Instance(Instance),
+    Bound(Value, Value),
+    Module(String, Attrs),
+    /// Native state of a module's object (a lock, a thread handle…): a tag and slots.
+    Native(&'static str, Vec<Value>),
+}
+
+pub struct Heap {
+    slots: Vec<Option<Obj>>,
+    free: Vec<u32>,
+    marks: Vec<bool>,
+    pub live: usize,
+    pub since_gc: usize,
+    /// Collect when this many objects were made since the last collection.
+    pub gc_threshold: usize,
+}
+
+impl Default for Heap {
+    fn default() -> Self {
+        Heap { slots: Vec::new(), free: Vec::new(), marks: Vec::new(), live: 0, since_gc: 0, gc_threshold: 100_000 }
+    }
+}
+
+impl Heap {
+    pub fn alloc(&mut self, o: Obj) -> Value {
+        self.live += 1;
+        self.since_gc += 1;
+        if let Some(i) = self.free.pop() {
+            self.slots[i as usize] = Some(o);
+            return Value::Obj(ObjRef(i));
+        }
+        self.slots.push(Some(o));
+        self.marks.push(false);
+        Value::Obj(ObjRef(u32::try_from(self.slots.len() - 1).unwrap_or(u32::MAX)))
+    }
+
+    #[must_use]
+    pub fn get(&self, r: ObjRef) -> &Obj {
+        self.slots[r.0 as usize].as_ref().expect("a live object")
+    }
+
+    pub fn get_mut(&mut self, r: ObjRef) -> &mut Obj {
+        self.slots[r.0 as usize].as_mut().expect("a live object")
+    }
+
+    /// Marks everything reachable from `roots` and frees the rest.
+    pub fn collect(&mut self, roots: &[Value]) {
+        for m in &mut self.marks {
+            *m = false;
+        }
+        let mut work: Vec<ObjRef> =
+            roots.iter().filter_map(|v| if let Value::Obj(r) = v { Some(*r) } else { None }).collect();
+        let push = |v: &Value, work: &mut Vec<ObjRef>| {
+            if let Value::Obj(r) = v {
+                work.push(*r);
+            }
+        };
+        while let Some(r) = work.pop() {
+            let i = r.0 as usize;
+            if self.marks[i] {
+                continue;
+            }
+            self.marks[i] = true;
+            let Some(o) = &self.slots[i] else { continue };
+            match o {
+                Obj::Str(_) | Obj::Range(..) => {}
+                Obj::List(v) | Obj::Tuple(v) | Obj::Native(_, v) => v.iter().for_each(|x| push(x, &mut work)),
+                Obj::Dict(d) | Obj::Set(d, _) => d.iter().for_each(|(k, v)| {
+                    push(&k, &mut work);
+                    push(&v, &mut work);
+                }),
+                Obj::Slice(a, b, c) => [a, b, c].into_iter().for_each(|x| push(x, &mut work)),
+                Obj::Iter(st) => match st {
+                    IterState::Seq { seq, .. } | IterState::Str { s: seq, .. } => work.push(*seq),
+                    IterState::Items { items, .. } => items.iter().for_each(|x| push(x, &mut work)),
+                    IterState::Range { .. } => {}
+                },
+                Obj::Function(f) => {
+                    f.defaults.iter().for_each(|x| push(x, &mut work));
+                    f.kwdefaults.iter().for_each(|(_, x)| push(x, &mut work));
+                    work.extend(f.closure.iter().copied());
+                    f.attrs.values().for_each(|x| push(x, &mut work));
+                    f.code.consts.iter().for_each(|x| push(x, &mut work));
+                }
+                Obj::Cell(v) => push(v, &mut work),
+                Obj::Class(c) => {
+                    work.extend(c.bases.iter().copied());
+                    work.extend(c.mro.iter().copied());
+                    c.dict.values().for_each(|x| push(x, &mut work));
+                }
+                Obj::Instance(inst) => {
+                    work.push(inst.class);
+                    inst.dict.values().for_each(|x| push(x, &mut work));
+                    if let Some(e) = &inst.exc {
+                        e.args.iter().for_each(|x| push(x, &mut work));
+                        for v in [&e.context, &e.cause].into_iter().flatten() {
+                            push(v, &mut work);
+                        }
+                        for (code, _, _) in &e.tb {
+                            code.consts.iter().for_each(|x| push(x, &mut work));
+                        }
+                    }
+                }
+                Obj::Bound(a, b) => {
+                    push(a, &mut work);
+                    push(b, &mut work);
+                }
+                Obj::Module(_, attrs) => attrs.values().for_each(|x| push(x, &mut work)),
+            }
+        }
+        let mut live = 0;
+        for i in 0..self.slots.len() {
+            if self.slots[i].is_some() {
+                if self.marks[i] {
+                    live += 1;
+                } else {
+                    self.slots[i] = None;
+                    self.free.push(u32::try_from(i).unwrap_or(u32::MAX));
+                }
+            }
+        }
+        self.live = live;
+        self.since_gc = 0;
+        self.gc_threshold = (live * 2).max(100_000);
+    }
+}

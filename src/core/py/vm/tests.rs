@@ -1,0 +1,252 @@
+//! The VM's native tests: constructs, errors and tracebacks against CPython's output,
+//! the eval-breaker property, and hostile programs.
+// Native tests only: a clock and a thread with a small stack.
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)]
+
+use super::native::NativeHost;
+use super::run_program;
+use crate::core::program::{ProgramOptions, ProgramResult};
+use std::sync::Arc;
+
+pub(crate) fn run_with(src: &str, timeout_ms: f64) -> ProgramResult {
+    let host = Arc::new(NativeHost::default());
+    let options = ProgramOptions { timeout_ms, ..ProgramOptions::default() };
+    run_program(src, &options, host)
+}
+
+pub(crate) fn run(src: &str) -> ProgramResult {
+    run_with(src, 20_000.0)
+}
+
+/// Runs `$PYFILE` and prints what it printed (a tool while developing).
+#[test]
+#[ignore = "a tool: PYFILE=prog.py cargo test --lib py::vm::tests::run_file -- --ignored --nocapture"]
+fn run_file() {
+    let path = std::env::var("PYFILE").expect("PYFILE");
+    let src = std::fs::read_to_string(path).expect("source");
+    let r = run(&src);
+    print!("{}", r.stdout);
+    eprintln!("exit={} error={:?}", r.exit_code, r.error);
+}
+
+fn lines(r: &ProgramResult) -> Vec<&str> {
+    r.stdout.lines().collect()
+}
+
+#[test]
+fn a_program_prints_and_reports_its_lane() {
+    let r = run("x = 6 * 7\nprint('x is', x, sep=' = ', end='!\\n')\n");
+    assert_eq!(r.stdout, "x is = 42!\n");
+    assert_eq!(r.exit_code, 0);
+    assert!(r.error.is_none());
+    assert_eq!(r.output.len(), 1);
+    assert_eq!(r.lanes.len(), 1);
+    assert_eq!(r.lanes[0].name, "MainThread");
+    assert_eq!(r.lanes[0].kind, crate::core::program::LaneKind::Main);
+    assert!(r.lanes[0].segments.iter().all(|s| s.state == crate::core::program::LaneState::Running));
+    assert!(r.wall_ms >= 0.0);
+}
+
+#[test]
+fn an_uncaught_exception_is_exit_code_1_with_its_kind_and_line() {
+    let r = run("def f(d):\n    return d['k']\n\nf({})\n");
+    assert_eq!(r.exit_code, 1);
+    let e = r.error.expect("an error");
+    assert_eq!((e.kind.as_str(), e.message.as_str(), e.line), ("KeyError", "'k'", 2));
+    assert!(r.stdout.ends_with("KeyError: 'k'\n"), "{}", r.stdout);
+}
+
+#[test]
+fn a_syntax_error_is_reported_as_cpython_does_and_nothing_runs() {
+    let r = run("print('never')\nx = = 2\n");
+    assert_eq!(r.exit_code, 1);
+    assert_eq!(lines(&r), ["  File \"<cell>\", line 2", "    x = = 2", "        ^", "SyntaxError: invalid syntax"]);
+    let e = r.error.expect("an error");
+    assert_eq!((e.kind.as_str(), e.line, e.col), ("SyntaxError", 2, 5));
+}
+
+#[test]
+fn what_is_not_supported_is_a_clear_error_naming_the_line() {
+    for (src, line, what) in [
+        ("x = 1\ndef g():\n    yield 1\n", 3, "'yield' is not supported yet"),
+        ("x = 1\ny = 99999999999999999999\n", 2, "integers this large are not supported yet"),
+        ("import threading\n", 1, "No module named 'threading' (ThreadLab's VM does not have it yet)"),
+        ("x = b'bytes'\n", 1, "bytes literals (b'') are not supported yet"),
+        ("print(2 ** 64)\n", 1, "integers this large are not supported yet"),
+    ] {
+        let r = run(src);
+        let e = r.error.unwrap_or_else(|| panic!("{src}: no error"));
+        assert_eq!(e.line, line, "{src}");
+        assert!(e.message.contains(what), "{src}: {}", e.message);
+        assert_eq!(r.exit_code, 1);
+    }
+}
+
+/// The eval-breaker sites, read from vm.rs: every arm of the loop that calls
+/// `check_eval_breaker` is one of CPython 3.11's sites, and each site calls it.
+#[test]
+fn only_cpythons_eval_breaker_sites_check_the_eval_breaker() {
+    let src = include_str!("vm.rs");
+    let loop_start = src.find("match instr {").expect("the loop's match");
+    let loop_src = &src[loop_start..];
+    let arm_indent = loop_src.lines().nth(1).map(|l| l.len() - l.trim_start().len()).expect("an arm");
+    let mut arm: Vec<String> = Vec::new();
+    let mut calling: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    for line in loop_src.lines().skip(1) {
+        let indent = line.len() - line.trim_start().len();
+        if indent < arm_indent && line.trim_start().starts_with('}') {
+            break;
+        }
+        if indent == arm_indent && line.trim_start().starts_with("Instr::") {
+            arm = line
+                .split("Instr::")
+                .skip(1)
+                .map(|s| s.chars().take_while(char::is_ascii_alphanumeric).collect())
+                .collect();
+        }
+        if line.contains("check_eval_breaker(site)") {
+            assert!(!arm.is_empty(), "a check outside any arm: {line}");
+            for a in &arm {
+                assert!(super::instr::BREAKER_SITES.contains(&a.as_str()), "the arm {a} checks the eval breaker");
+                calling.insert(a.clone());
+            }
+        }
+    }
+    let sites: std::collections::BTreeSet<String> =
+        super::instr::BREAKER_SITES.iter().map(|s| (*s).to_owned()).collect();
+    assert_eq!(calling, sites);
+    // Nothing else calls it: one definition, and the calls counted above.
+    let total = src.matches("check_eval_breaker(").count() - 1;
+    let in_loop =
+        loop_src[..loop_src.find("fn handle(").expect("after the loop")].matches("check_eval_breaker(").count();
+    assert_eq!(total, in_loop, "check_eval_breaker is called outside the loop's arms");
+    for other in
+        [include_str!("ops.rs"), include_str!("builtins.rs"), include_str!("program.rs"), include_str!("exc.rs")]
+    {
+        assert!(!other.contains("check_eval_breaker"));
+    }
+}
+
+/// How often a program reaches an eval-breaker site: with the drop request always set,
+/// `run` returns `Exit::Breaker` at each site, so the count is exact.
+fn breaker_stops(src: &str) -> usize {
+    let host = Arc::new(NativeHost::default());
+    let (mut interp, mut ts) = super::program::prepare(src, host, 10_000.0).map_err(|(_, e)| e).expect("compiles");
+    interp.drop_request.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut stops = 0;
+    loop {
+        match super::run(&mut interp, &mut ts) {
+            super::Exit::Breaker => stops += 1,
+            super::Exit::Done(_) => return stops,
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
+fn the_breaker_is_checked_where_cpython_checks_it_and_nowhere_else() {
+    // RESUME of the module, then one JUMP_BACKWARD per turn.
+    assert_eq!(breaker_stops("i = 0\nwhile i < 10:\n    i += 1\n"), 1 + 10);
+    // `counter += 1` has no site between its load and its store: only the backward jumps
+    // and the call of range().
+    assert_eq!(breaker_stops("c = 0\nfor _ in range(5):\n    c += 1\n"), 1 + 1 + 5);
+    // A builtin's call is a site after it returns; a Python call is one at its RESUME.
+    assert_eq!(breaker_stops("def f(x):\n    return x\nfor s in ['a', 'b']:\n    f(len(s))\n"), 1 + 2 * (1 + 1) + 2);
+    // A comprehension is a function: its RESUME, its backward jumps, the call's own return
+    // is not a site (a Python callee).
+    assert_eq!(breaker_stops("xs = [x for x in (1, 2, 3)]\n"), 1 + 1 + 3);
+}
+
+#[test]
+fn time_sleep_blocks_through_the_driver_and_shows_as_io() {
+    let src = "import time\nt = time.time()\ntime.sleep(0.05)\nprint(round(time.time() - t, 1))\n";
+    let host = Arc::new(NativeHost::default());
+    let (mut interp, mut ts) = super::program::prepare(src, host, 10_000.0).map_err(|(_, e)| e).expect("compiles");
+    match super::run(&mut interp, &mut ts) {
+        super::Exit::Block(super::vm::BlockOp::Sleep(s)) => assert!((s - 0.05).abs() < 1e-9),
+        other => panic!("expected a block, got {other:?}"),
+    }
+    let r = run(src);
+    assert_eq!(r.stdout, "0.1\n");
+    let io: Vec<_> = r.lanes[0].segments.iter().filter(|s| s.state == crate::core::program::LaneState::Io).collect();
+    assert_eq!(io.len(), 1);
+    assert!(io[0].end_ms - io[0].start_ms >= 49.0, "{io:?}");
+}
+
+#[test]
+fn an_endless_loop_ends_at_the_deadline_naming_its_line() {
+    let t0 = std::time::Instant::now();
+    let r = run_with("x = 0\nwhile True:\n    pass\n", 300.0);
+    let e = r.error.expect("a timeout");
+    assert_eq!(e.kind, "TimeoutError");
+    assert_eq!(e.line, 2, "{e:?}");
+    assert!(t0.elapsed().as_secs_f64() < 3.0);
+    assert_eq!(r.exit_code, 1);
+}
+
+#[test]
+fn stop_ends_a_program() {
+    let host = Arc::new(NativeHost::default());
+    host.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let r = run_program("while True:\n    pass\n", &ProgramOptions::default(), host);
+    assert_eq!(r.error.expect("stopped").kind, "Stopped");
+}
+
+#[test]
+fn deep_recursion_is_a_recursion_error_on_a_small_native_stack() {
+    // Frames live on the heap: 1,000 Python frames fit in a 256 KB native stack.
+    let src = "def down(n):\n    return down(n + 1)\n\ntry:\n    down(0)\nexcept RecursionError as e:\n    print('caught', e)\ndef count(n):\n    return 0 if n == 0 else 1 + count(n - 1)\nprint(count(990))\ndown(0)\n";
+    let r = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || run(src))
+        .expect("a thread")
+        .join()
+        .expect("no stack overflow");
+    let out = lines(&r);
+    assert_eq!(out[..2], ["caught maximum recursion depth exceeded", "990"]);
+    assert_eq!(r.error.as_ref().expect("uncaught").kind, "RecursionError");
+}
+
+#[test]
+fn huge_output_is_capped_with_a_notice_and_the_program_goes_on() {
+    let r = run("for i in range(30000):\n    print('x' * 60)\nprint('end')\n");
+    assert!(r.stdout.len() <= super::vm::OUTPUT_CHARS + 200, "{}", r.stdout.len());
+    assert!(r.stdout.contains("[ThreadLab stopped printing here"));
+    assert!(!r.stdout.contains("end\n"));
+    assert_eq!(r.exit_code, 0);
+}
+
+#[test]
+fn objects_past_the_budget_end_the_program_and_garbage_does_not_count() {
+    let host = Arc::new(NativeHost::default());
+    let r = super::program::run_program_with(
+        "x = []\nwhile True:\n    x = [x]\n",
+        &ProgramOptions { timeout_ms: 20_000.0, ..ProgramOptions::default() },
+        host,
+        150_000,
+    );
+    let e = r.error.expect("the object budget");
+    assert_eq!((e.kind.as_str(), e.line), ("MemoryError", 2));
+    // The same number of objects made and dropped: collected, never over budget.
+    let host = Arc::new(NativeHost::default());
+    let r = super::program::run_program_with(
+        "for i in range(400000):\n    x = [i]\nprint('ok')\n",
+        &ProgramOptions { timeout_ms: 20_000.0, ..ProgramOptions::default() },
+        host,
+        150_000,
+    );
+    assert_eq!(r.stdout, "ok\n", "{:?}", r.error);
+}
+
+#[test]
+#[ignore = "a tool"]
+fn dis_file() {
+    let path = std::env::var("PYFILE").expect("PYFILE");
+    let src = std::fs::read_to_string(path).expect("source");
+    let host = Arc::new(NativeHost::default());
+    let (_, ts) = super::program::prepare(&src, host, 1000.0).map_err(|(_, e)| e).expect("compiles");
+    let code = &ts.frames[0].code;
+    for (i, (ins, loc)) in code.instrs.iter().zip(&code.locs).enumerate() {
+        println!("{i:4} {:3}:{:<3} {ins:?}", loc.line, loc.col);
+    }
+}

@@ -1,0 +1,1555 @@
+//! The loop.
+//!
+//! # How threads drive it (for the `threading`/`queue` modules)
+//!
+//! - [`Interp`] is what a process's threads share: the heap, module globals, builtins,
+//!   imported modules, code objects (`Arc<Code>`, read-only), the host and the budgets. It
+//!   sits behind the process's GIL (`core::gil::Gil`): only the holder touches it.
+//! - [`ThreadState`] is one thread's own: its frame stack, its value stack, the exceptions
+//!   it is handling. A Python call pushes a [`Frame`]; nothing recurses natively per call
+//!   (except a builtin calling back into Python, `Vm::call_sync`, e.g. `sorted(key=f)`).
+//! - `run(&mut Interp, &mut ThreadState) -> Exit` runs the thread's top frames until:
+//!   `Exit::Done(value)` (its first frame returned), `Exit::Exception(exc)` (uncaught: the
+//!   driver prints it; a thread's driver prints `Exception in thread NAME:` first),
+//!   `Exit::Fatal(error)` (Stop, the wall-time or object budget: the process ends),
+//!   `Exit::Breaker` (the thread was asked to let the GIL go: `Interp::drop_request` was
+//!   set, and the loop stopped at an eval-breaker site; the driver releases the GIL,
+//!   re-takes it, and calls `run` again), or `Exit::Block(op)`: a builtin must block
+//!   (`time.sleep`, later `Lock.acquire`, `Thread.join`, `Queue.get`). The call has already
+//!   consumed its arguments; the driver releases the GIL, performs `op` (waiting on the
+//!   host, waking for Stop), re-takes the GIL, pushes the op's result with
+//!   `ThreadState::resume_with(value)` and calls `run` again. So a blocking call never holds
+//!   the GIL and never nests a native call. `program::drive` is the single-threaded driver
+//!   (`time.sleep` goes through `Exit::Block(BlockOp::Sleep)`).
+//! - The eval-breaker sites are CPython 3.11's (`instr::BREAKER_SITES`): `Resume`,
+//!   `JumpBackward`, a backward `PopJumpIfFalse/True` when taken, and `Call*` after a call
+//!   to something that is not a Python function returned. `check_eval_breaker` is called
+//!   from those arms only (a test reads this file and checks it).
+//! - Starting a thread: `ThreadState::for_call(callable, args, kwargs)` makes a state whose
+//!   first frame calls the callable (a trampoline code object: `Call`, `ReturnValue`), to
+//!   be run by `run` on the new native thread once it holds the GIL. While a thread is not
+//!   running (waiting for the GIL or blocked) its `ThreadState` must be reachable from
+//!   `Interp::parked` (the collector's roots); the running one is passed to `run`.
+//! - A module registers its builtins in `builtins::NATIVES` (a name and a
+//!   `fn(&mut Vm, &[Value], &[(String, Value)]) -> Result<Value, Flow>`) and its module
+//!   object in `builtins::make_module`; objects with native state (a lock, a thread handle)
+//!   are `Obj::Native(tag, slots)` instances of a class whose methods are natives.
+
+use super::builtins::{self, Types};
+use super::code::Code;
+use super::compile::GlobalNames;
+use super::heap::{Heap, Obj, ObjRef, Value};
+use super::instr::Instr;
+use crate::core::program::{Host, ProgramError, Stream};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// CPython's default `sys.getrecursionlimit()`.
+pub const RECURSION_LIMIT: usize = 1000;
+/// Live objects past which a program ends (after a collection).
+pub const MAX_OBJECTS: usize = 2_000_000;
+/// Output past which printing stops (as the inspector's).
+pub const OUTPUT_LINES: usize = 10_000;
+pub const OUTPUT_CHARS: usize = 1_000_000;
+
+/// What a builtin that must wait asks the driver to do, GIL released.
+#[derive(Clone, Debug, PartialEq)]
+pub enum BlockOp {
+    Sleep(f64),
+    /// A wait of `multiprocessing` or `concurrent.futures` (see `mp`'s note).
+    Mp(super::mp::Wait),
+}
+
+/// Why the loop stopped (see the top of this file).
+#[derive(Debug)]
+pub enum Exit {
+    Done(Value),
+    Exception(Value),
+    Fatal(ProgramError),
+    Breaker,
+    Block(BlockOp),
+}
+
+/// Why a step did not complete normally.
+#[derive(Debug)]
+pub enum Flow {
+    Exc(Value),
+    Fatal(ProgramError),
+    Block(BlockOp),
+    Breaker,
+}
+
+pub type R<T> = Result<T, Flow>;
+
+#[derive(Clone, Copy, Debug)]
+pub struct Block {
+    pub handler: u32,
+    pub level: u32,
+    pub handling: u32,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum OnReturn {
+    Push,
+    /// `__init__` returned: push the instance instead (its result must be None).
+    Init(Value),
+    /// A class body returned its namespace: build the class.
+    BuildClass {
+        name: Value,
+        bases: Value,
+    },
+}
+
+#[derive(Debug)]
+pub struct Frame {
+    pub code: Arc<Code>,
+    pub ip: usize,
+    /// Where the locals start on the thread's stack.
+    pub base: usize,
+    /// Where the stack is cut back to on return (the callable's slot).
+    pub ret_to: usize,
+    pub cells: Vec<ObjRef>,
+    pub blocks: Vec<Block>,
+    /// A class body's namespace (a dict).
+    pub ns: Option<ObjRef>,
+    pub func: Option<ObjRef>,
+    pub on_return: OnReturn,
+    pub serial: u64,
+    pub handling_base: usize,
+}
+
+#[derive(Debug, Default)]
+pub struct ThreadState {
+    pub frames: Vec<Frame>,
+    pub stack: Vec<Value>,
+    /// Exceptions being handled (`except` blocks entered), innermost last.
+    pub handling: Vec<Value>,
+    /// The thread's lane id (`Lane::id`).
+    pub lane: u32,
+    /// What the blocking call the thread resumes from raises instead of returning (set
+    /// by its driver with the call's result; raised where the call was).
+    pub pending: Option<Flow>,
+}
+
+impl ThreadState {
+    /// Pushes the result of the blocking operation the thread waited for.
+    pub fn resume_with(&mut self, v: Value) {
+        self.stack.push(v);
+    }
+}
+
+/// Output collected while the host is written to.
+#[derive(Debug, Default)]
+pub struct Output {
+    pub chunks: Vec<crate::core::program::OutputChunk>,
+    pub text: String,
+    pub lines: usize,
+    pub stopped: bool,
+}
+
+pub struct Interp {
+    pub heap: Heap,
+    pub globals: Vec<Value>,
+    pub global_names: GlobalNames,
+    pub builtin_cache: Vec<Value>,
+    pub builtins: HashMap<String, Value>,
+    pub types: Types,
+    pub modules: HashMap<String, Value>,
+    pub host: Arc<dyn Host>,
+    pub start_ms: f64,
+    pub deadline_ms: f64,
+    pub timeout_ms: f64,
+    pub switch_interval_ms: f64,
+    pub ticks: u32,
+    pub out: Output,
+    pub source_lines: Vec<String>,
+    pub recursion_limit: usize,
+    /// Native calls into Python in progress (`call_sync`): no collection meanwhile.
+    pub nested: u32,
+    pub parked: Vec<ThreadState>,
+    pub serial: u64,
+    pub drop_request: Arc<AtomicBool>,
+    pub pid: u32,
+    pub max_objects: usize,
+    /// Time spent blocked (sleeping) by the main thread: the lane's Io segments.
+    pub io_segments: Vec<(f64, f64)>,
+    /// This process's `multiprocessing` state.
+    pub mp: super::mp::MpState,
+}
+
+impl Interp {
+    #[must_use]
+    pub fn new(host: Arc<dyn Host>, source: &str, timeout_ms: f64) -> Interp {
+        let start_ms = host.now_ms();
+        let mut interp = Interp {
+            heap: Heap::default(),
+            globals: Vec::new(),
+            global_names: GlobalNames::default(),
+            builtin_cache: Vec::new(),
+            builtins: HashMap::new(),
+            types: Types::default(),
+            modules: HashMap::new(),
+            host,
+            start_ms,
+            deadline_ms: start_ms + timeout_ms,
+            timeout_ms,
+            switch_interval_ms: crate::core::gil::DEFAULT_SWITCH_INTERVAL_MS,
+            ticks: 0,
+            out: Output::default(),
+            source_lines: source.lines().map(str::to_owned).collect(),
+            recursion_limit: RECURSION_LIMIT,
+            nested: 0,
+            parked: Vec::new(),
+            serial: 0,
+            drop_request: Arc::new(AtomicBool::new(false)),
+            pid: 1,
+            max_objects: MAX_OBJECTS,
+            io_segments: Vec::new(),
+            mp: super::mp::MpState::default(),
+        };
+        builtins::install(&mut interp);
+        interp
+    }
+
+    pub fn set_global(&mut self, name: &str, v: Value) {
+        let slot = self.global_names.slot(name) as usize;
+        self.sync_globals();
+        self.globals[slot] = v;
+    }
+
+    pub fn sync_globals(&mut self) {
+        let n = self.global_names.names.len();
+        self.globals.resize(n, Value::Null);
+        self.builtin_cache.resize(n, Value::Null);
+    }
+
+    /// Writes program output (capped), to the host and the collected result.
+    pub fn write(&mut self, stream: Stream, lane: u32, text: &str) {
+        if self.out.stopped {
+            return;
+        }
+        let mut text = text.to_owned();
+        let room = OUTPUT_CHARS.saturating_sub(self.out.text.len());
+        let mut cut = false;
+        if text.len() > room {
+            let mut end = room;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            text.truncate(end);
+            cut = true;
+        }
+        self.out.lines += text.matches('\n').count();
+        if self.out.lines >= OUTPUT_LINES {
+            cut = true;
+        }
+        if cut {
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+            text.push_str(&format!(
+                "[ThreadLab stopped printing here: output is limited to {OUTPUT_LINES} lines or {OUTPUT_CHARS} characters; the program went on]\n"
+            ));
+            self.out.stopped = true;
+        }
+        let chunk = crate::core::program::OutputChunk {
+            stream,
+            pid: self.pid,
+            lane,
+            text: text.clone(),
+            t_ms: self.host.now_ms() - self.start_ms,
+        };
+        self.host.write(chunk.clone());
+        self.out.text.push_str(&text);
+        self.out.chunks.push(chunk);
+    }
+}
+
+/// The loop's view: the shared interpreter and the running thread.
+pub struct Vm<'a> {
+    pub i: &'a mut Interp,
+    pub t: &'a mut ThreadState,
+}
+
+/// Runs the thread until it finishes, blocks, is asked to drop the GIL, or fails.
+pub fn run(interp: &mut Interp, ts: &mut ThreadState) -> Exit {
+    let mut vm = Vm { i: interp, t: ts };
+    vm.run_frames(0)
+}
+
+macro_rules! pop {
+    ($s:expr) => {
+        $s.t.stack.pop().unwrap_or(Value::Null)
+    };
+}
+
+impl Vm<'_> {
+    fn top(&self) -> Value {
+        *self.t.stack.last().unwrap_or(&Value::Null)
+    }
+
+    /// The wall-time budget, Stop, the collector and the GIL's drop request: called from
+    /// the eval-breaker arms only (see the top of this file).
+    /// `site` is the index of the instruction checking (for the line a budget names).
+    fn check_eval_breaker(&mut self, site: usize) -> R<()> {
+        self.i.ticks = self.i.ticks.wrapping_add(1);
+        if self.i.ticks & 0x3ff == 0 {
+            if self.i.host.stop_requested() {
+                return Err(self.fatal_at(site, "Stopped", "the program was stopped".to_owned()));
+            }
+            if self.i.host.now_ms() > self.i.deadline_ms {
+                let secs = self.i.timeout_ms / 1000.0;
+                let msg = format!("the program ran longer than its time budget of {secs} s");
+                return Err(self.fatal_at(site, "TimeoutError", msg));
+            }
+        }
+        if self.i.heap.since_gc > self.i.heap.gc_threshold && self.i.nested == 0 {
+            self.collect();
+            if self.i.heap.live > self.i.max_objects {
+                return Err(self.fatal_at(
+                    site,
+                    "MemoryError",
+                    format!("the program holds more than {} objects (ThreadLab's object budget)", self.i.max_objects),
+                ));
+            }
+        }
+        if self.i.drop_request.load(Ordering::Relaxed) && self.i.nested == 0 {
+            return Err(Flow::Breaker);
+        }
+        Ok(())
+    }
+
+    #[must_use]
+    pub fn fatal(&self, kind: &str, message: String) -> Flow {
+        let site = self.t.frames.last().map_or(0, |f| f.ip.saturating_sub(1));
+        self.fatal_at(site, kind, message)
+    }
+
+    fn fatal_at(&self, site: usize, kind: &str, message: String) -> Flow {
+        let (line, col) = self.t.frames.last().map_or((0, 0), |f| {
+            let loc = f.code.locs.get(site).copied().unwrap_or_default();
+            (loc.line, loc.col + 1)
+        });
+        let message = if line > 0 { format!("{message} (at line {line})") } else { message };
+        Flow::Fatal(ProgramError { kind: kind.to_owned(), message, line, col })
+    }
+
+    /// Collects garbage; the roots are every value a thread or the interpreter holds.
+    pub fn collect(&mut self) {
+        let mut roots: Vec<Value> = Vec::new();
+        let thread_roots = |t: &ThreadState, roots: &mut Vec<Value>| {
+            roots.extend(t.stack.iter().copied());
+            roots.extend(t.handling.iter().copied());
+            for f in &t.frames {
+                roots.extend(f.cells.iter().map(|c| Value::Obj(*c)));
+                roots.extend(f.ns.iter().map(|c| Value::Obj(*c)));
+                roots.extend(f.func.iter().map(|c| Value::Obj(*c)));
+                roots.extend(f.code.consts.iter().copied());
+                if let OnReturn::Init(v) | OnReturn::BuildClass { name: v, .. } = f.on_return {
+                    roots.push(v);
+                }
+                if let OnReturn::BuildClass { bases, .. } = f.on_return {
+                    roots.push(bases);
+                }
+            }
+        };
+        thread_roots(self.t, &mut roots);
+        for t in &self.i.parked {
+            thread_roots(t, &mut roots);
+        }
+        roots.extend(self.i.globals.iter().copied());
+        roots.extend(self.i.builtin_cache.iter().copied());
+        roots.extend(self.i.builtins.values().copied());
+        roots.extend(self.i.modules.values().copied());
+        roots.extend(self.i.types.all());
+        self.i.heap.collect(&roots);
+    }
+
+    fn push_frame_raw(
+        &mut self,
+        code: Arc<Code>,
+        base: usize,
+        ret_to: usize,
+        func: Option<ObjRef>,
+        on_return: OnReturn,
+    ) -> R<()> {
+        if self.t.frames.len() >= self.i.recursion_limit {
+            return Err(self.exc("RecursionError", "maximum recursion depth exceeded"));
+        }
+        self.i.serial += 1;
+        let mut cells = Vec::new();
+        if !code.cellvars.is_empty() || !code.freevars.is_empty() {
+            for _ in &code.cellvars {
+                let Value::Obj(c) = self.i.heap.alloc(Obj::Cell(Value::Null)) else { unreachable!() };
+                cells.push(c);
+            }
+            for &(vi, ci) in &code.cell_params {
+                let v = self.t.stack[base + vi as usize];
+                if let Obj::Cell(slot) = self.i.heap.get_mut(cells[ci as usize]) {
+                    *slot = v;
+                }
+            }
+            if let Some(f) = func {
+                if let Obj::Function(func) = self.i.heap.get(f) {
+                    cells.extend(func.closure.iter().copied());
+                }
+            }
+        }
+        let ns = if code.is_class_body {
+            let Value::Obj(d) = self.i.heap.alloc(Obj::Dict(super::heap::Dict::default())) else { unreachable!() };
+            Some(d)
+        } else {
+            None
+        };
+        self.t.frames.push(Frame {
+            code,
+            ip: 0,
+            base,
+            ret_to,
+            cells,
+            blocks: Vec::new(),
+            ns,
+            func,
+            on_return,
+            serial: self.i.serial,
+            handling_base: self.t.handling.len(),
+        });
+        Ok(())
+    }
+
+    /// Calls the callable at `stack[pos]` (self-or-null at `pos + 1`, then `nargs`
+    /// arguments, the last `kwnames.len()` of them named). Returns the result of a call that
+    /// completed, or `None` when a Python frame was pushed.
+    pub fn call_at(&mut self, pos: usize, nargs: usize, kwnames: &[String]) -> R<Option<Value>> {
+        loop {
+            let callable = self.t.stack[pos];
+            match callable {
+                Value::Obj(r) => match self.i.heap.get(r) {
+                    Obj::Bound(recv, func) => {
+                        let (recv, func) = (*recv, *func);
+                        if self.t.stack[pos + 1] == Value::Null {
+                            self.t.stack[pos] = func;
+                            self.t.stack[pos + 1] = recv;
+                        } else {
+                            // Already has a self: shift the arguments (rare).
+                            self.t.stack.insert(pos + 2, recv);
+                            self.t.stack[pos] = func;
+                            return self.call_at(pos, nargs + 1, kwnames);
+                        }
+                        continue;
+                    }
+                    Obj::Function(f) => {
+                        let code = f.code.clone();
+                        let has_self = self.t.stack[pos + 1] != Value::Null;
+                        let first = if has_self { pos + 1 } else { pos + 2 };
+                        let n = nargs + usize::from(has_self);
+                        let simple = kwnames.is_empty()
+                            && !code.has_varargs
+                            && !code.has_varkw
+                            && code.kwonlycount == 0
+                            && n == code.argcount as usize;
+                        if simple {
+                            for _ in code.argcount as usize..code.varnames.len() {
+                                self.t.stack.push(Value::Null);
+                            }
+                            self.push_frame_raw(code, first, pos, Some(r), OnReturn::Push)?;
+                        } else {
+                            let all: Vec<Value> = self.t.stack[first..].to_vec();
+                            self.t.stack.truncate(pos);
+                            let (posargs, kw) = split_kw(self, &all, kwnames);
+                            let locals = self.bind(r, &code, &posargs, &kw)?;
+                            let base = self.t.stack.len();
+                            self.t.stack.extend(locals);
+                            self.push_frame_raw(code, base, pos, Some(r), OnReturn::Push)?;
+                        }
+                        return Ok(None);
+                    }
+                    Obj::Class(_) => return self.call_class(r, pos, nargs, kwnames),
+                    _ => {}
+                },
+                Value::Native(id) => {
+                    let has_self = self.t.stack[pos + 1] != Value::Null;
+                    let first = if has_self { pos + 1 } else { pos + 2 };
+                    let all: Vec<Value> = self.t.stack[first..].to_vec();
+                    self.t.stack.truncate(pos);
+                    let (posargs, kw) = split_kw(self, &all, kwnames);
+                    let f = builtins::NATIVES[id as usize].1;
+                    return f(self, &posargs, &kw).map(Some);
+                }
+                _ => {}
+            }
+            let t = self.type_name(callable);
+            return Err(self.exc("TypeError", &format!("'{t}' object is not callable")));
+        }
+    }
+
+    fn call_class(&mut self, cls: ObjRef, pos: usize, nargs: usize, kwnames: &[String]) -> R<Option<Value>> {
+        let first = if self.t.stack[pos + 1] == Value::Null { pos + 2 } else { pos + 1 };
+        let all: Vec<Value> = self.t.stack[first..].to_vec();
+        let _ = nargs;
+        let (posargs, kw) = split_kw(self, &all, kwnames);
+        let (builtin, is_exc) = {
+            let Obj::Class(c) = self.i.heap.get(cls) else { unreachable!() };
+            (c.builtin, self.is_subclass(cls, self.i.types.base_exception))
+        };
+        let init = self.class_lookup(cls, "__init__");
+        let user_init = matches!(init, Some(Value::Obj(r)) if matches!(self.i.heap.get(r), Obj::Function(_)));
+        let instance = if is_exc {
+            builtins::new_exception(self, cls, posargs.clone())
+        } else if let Some(tag) = builtin {
+            if !user_init && tag != builtins::TypeTag::Object {
+                self.t.stack.truncate(pos);
+                return builtins::construct(self, tag, cls, &posargs, &kw).map(Some);
+            }
+            if tag == builtins::TypeTag::Object {
+                self.i.heap.alloc(Obj::Instance(super::heap::Instance { class: cls, dict: HashMap::new(), exc: None }))
+            } else {
+                return Err(self.exc(
+                    "TypeError",
+                    "subclassing built-in types other than object and exceptions is not supported yet",
+                ));
+            }
+        } else {
+            self.i.heap.alloc(Obj::Instance(super::heap::Instance { class: cls, dict: HashMap::new(), exc: None }))
+        };
+        if !user_init {
+            self.t.stack.truncate(pos);
+            if !is_exc && (!posargs.is_empty() || !kw.is_empty()) {
+                let name = self.class_name(cls);
+                return Err(self.exc("TypeError", &format!("{name}() takes no arguments")));
+            }
+            return Ok(Some(instance));
+        }
+        let Some(Value::Obj(init_ref)) = init else { unreachable!() };
+        let Obj::Function(f) = self.i.heap.get(init_ref) else { unreachable!() };
+        let code = f.code.clone();
+        self.t.stack.truncate(pos);
+        let mut args = vec![instance];
+        args.extend(posargs);
+        let locals = self.bind(init_ref, &code, &args, &kw)?;
+        let base = self.t.stack.len();
+        self.t.stack.extend(locals);
+        self.push_frame_raw(code, base, pos, Some(init_ref), OnReturn::Init(instance))?;
+        Ok(None)
+    }
+
+    /// Binds arguments to a function's parameters: its locals, unbound ones `Null`.
+    fn bind(&mut self, func: ObjRef, code: &Code, posargs: &[Value], kw: &[(String, Value)]) -> R<Vec<Value>> {
+        let (defaults, kwdefaults) = match self.i.heap.get(func) {
+            Obj::Function(f) => (f.defaults.clone(), f.kwdefaults.clone()),
+            _ => (Vec::new(), Vec::new()),
+        };
+        let name = code.qualname.clone();
+        let argc = code.argcount as usize;
+        let kwc = code.kwonlycount as usize;
+        let mut locals = vec![Value::Null; code.varnames.len()];
+        let mut extra = Vec::new();
+        for (i, v) in posargs.iter().enumerate() {
+            if i < argc {
+                locals[i] = *v;
+            } else {
+                extra.push(*v);
+            }
+        }
+        if !extra.is_empty() && !code.has_varargs {
+            let given = posargs.len();
+            let min = argc - defaults.len();
+            let takes = if defaults.is_empty() {
+                format!("{argc} positional argument{}", if argc == 1 { "" } else { "s" })
+            } else {
+                format!("from {min} to {argc} positional arguments")
+            };
+            let was = if given == 1 { "was" } else { "were" };
+            return Err(self.exc("TypeError", &format!("{name}() takes {takes} but {given} {was} given")));
+        }
+        let mut varkw = Vec::new();
+        for (k, v) in kw {
+            match code.varnames[..argc + kwc].iter().position(|n| n == k) {
+                Some(i) => {
+                    if locals[i] != Value::Null {
+                        return Err(self.exc("TypeError", &format!("{name}() got multiple values for argument '{k}'")));
+                    }
+                    locals[i] = *v;
+                }
+                None if code.has_varkw => varkw.push((k.clone(), *v)),
+                None => {
+                    return Err(self.exc("TypeError", &format!("{name}() got an unexpected keyword argument '{k}'")));
+                }
+            }
+        }
+        let first_default = argc - defaults.len();
+        let mut missing = Vec::new();
+        for i in 0..argc {
+            if locals[i] == Value::Null {
+                if i >= first_default {
+                    locals[i] = defaults[i - first_default];
+                } else {
+                    missing.push(format!("'{}'", code.varnames[i]));
+                }
+            }
+        }
+        if !missing.is_empty() {
+            return Err(self.exc(
+                "TypeError",
+                &format!(
+                    "{name}() missing {} required positional argument{}: {}",
+                    missing.len(),
+                    if missing.len() == 1 { "" } else { "s" },
+                    join_and(&missing)
+                ),
+            ));
+        }
+        for (slot, name) in locals[argc..argc + kwc].iter_mut().zip(&code.varnames[argc..argc + kwc]) {
+            if *slot == Value::Null {
+                match kwdefaults.iter().find(|(n, _)| n == name) {
+                    Some((_, v)) => *slot = *v,
+                    None => missing.push(format!("'{name}'")),
+                }
+            }
+        }
+        if !missing.is_empty() {
+            return Err(self.exc(
+                "TypeError",
+                &format!(
+                    "{name}() missing {} required keyword-only argument{}: {}",
+                    missing.len(),
+                    if missing.len() == 1 { "" } else { "s" },
+                    join_and(&missing)
+                ),
+            ));
+        }
+        let mut next = argc + kwc;
+        if code.has_varargs {
+            locals[next] = self.i.heap.alloc(Obj::Tuple(extra));
+            next += 1;
+        }
+        if code.has_varkw {
+            let mut d = super::heap::Dict::default();
+            for (k, v) in varkw {
+                let kv = self.i.heap.alloc(Obj::Str(k.clone()));
+                d.insert(super::heap::HKey::Str(k), kv, v);
+            }
+            locals[next] = self.i.heap.alloc(Obj::Dict(d));
+        }
+        Ok(locals)
+    }
+
+    /// Calls `f(args)` to completion from native code (a builtin calling back into
+    /// Python): runs a nested loop until that call returns. Blocking calls inside wait in
+    /// place (see the top of this file).
+    pub fn call_sync(&mut self, f: Value, args: &[Value], kw: &[(String, Value)]) -> R<Value> {
+        let pos = self.t.stack.len();
+        self.t.stack.push(f);
+        self.t.stack.push(Value::Null);
+        self.t.stack.extend_from_slice(args);
+        let mut names = Vec::new();
+        for (k, v) in kw {
+            self.t.stack.push(*v);
+            names.push(k.clone());
+        }
+        let depth = self.t.frames.len();
+        match self.call_at(pos, args.len() + kw.len(), &names) {
+            Ok(Some(v)) => {
+                self.t.stack.truncate(pos);
+                Ok(v)
+            }
+            Ok(None) => {
+                self.i.nested += 1;
+                let r = loop {
+                    match self.run_frames(depth) {
+                        Exit::Done(v) => break Ok(v),
+                        Exit::Exception(e) => break Err(Flow::Exc(e)),
+                        Exit::Fatal(p) => break Err(Flow::Fatal(p)),
+                        Exit::Breaker => {}
+                        Exit::Block(op) => {
+                            let v = program_block(self, &op);
+                            self.t.stack.push(v);
+                        }
+                    }
+                };
+                self.i.nested -= 1;
+                self.t.stack.truncate(pos);
+                r
+            }
+            Err(e) => {
+                self.t.stack.truncate(pos);
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs frames until the frame count falls to `stop_depth`.
+    #[allow(clippy::too_many_lines)]
+    pub fn run_frames(&mut self, stop_depth: usize) -> Exit {
+        'frames: loop {
+            if let Some(flow) = self.t.pending.take() {
+                if let Some(exit) = self.handle(flow, stop_depth) {
+                    return exit;
+                }
+                continue;
+            }
+            let fi = self.t.frames.len() - 1;
+            let code = self.t.frames[fi].code.clone();
+            let base = self.t.frames[fi].base;
+            let mut ip = self.t.frames[fi].ip;
+            let flow: Flow = loop {
+                let instr = code.instrs[ip];
+                let site = ip;
+                ip += 1;
+                macro_rules! tri {
+                    ($e:expr) => {
+                        match $e {
+                            Ok(v) => v,
+                            Err(f) => break f,
+                        }
+                    };
+                }
+                macro_rules! sync_ip {
+                    () => {
+                        self.t.frames[fi].ip = ip;
+                    };
+                }
+                match instr {
+                    Instr::Nop => {}
+                    Instr::Resume => {
+                        sync_ip!();
+                        tri!(self.check_eval_breaker(site));
+                    }
+                    Instr::LoadConst(i) => self.t.stack.push(code.consts[i as usize]),
+                    Instr::LoadFast(i) => {
+                        let v = self.t.stack[base + i as usize];
+                        if v == Value::Null {
+                            sync_ip!();
+                            let n = &code.varnames[i as usize];
+                            break self.exc(
+                                "UnboundLocalError",
+                                &format!("cannot access local variable '{n}' where it is not associated with a value"),
+                            );
+                        }
+                        self.t.stack.push(v);
+                    }
+                    Instr::StoreFast(i) => {
+                        let v = pop!(self);
+                        self.t.stack[base + i as usize] = v;
+                    }
+                    Instr::DeleteFast(i) => self.t.stack[base + i as usize] = Value::Null,
+                    Instr::LoadGlobal(slot) => {
+                        let s = slot as usize;
+                        let v = self.i.globals.get(s).copied().unwrap_or(Value::Null);
+                        if v != Value::Null {
+                            self.t.stack.push(v);
+                        } else {
+                            sync_ip!();
+                            let v = tri!(self.load_builtin(s));
+                            self.t.stack.push(v);
+                        }
+                    }
+                    Instr::StoreGlobal(slot) => {
+                        let v = pop!(self);
+                        let s = slot as usize;
+                        if s >= self.i.globals.len() {
+                            self.i.sync_globals();
+                        }
+                        self.i.globals[s] = v;
+                    }
+                    Instr::DeleteGlobal(slot) => {
+                        let s = slot as usize;
+                        if self.i.globals.get(s).copied().unwrap_or(Value::Null) == Value::Null {
+                            sync_ip!();
+                            let n = self.i.global_names.names[s].clone();
+                            break self.exc("NameError", &format!("name '{n}' is not defined"));
+                        }
+                        self.i.globals[s] = Value::Null;
+                    }
+                    Instr::LoadName(i) => {
+                        sync_ip!();
+                        let name = &code.names[i as usize];
+                        let v = tri!(self.load_name(fi, name));
+                        self.t.stack.push(v);
+                    }
+                    Instr::StoreName(i) => {
+                        let v = pop!(self);
+                        let name = code.names[i as usize].clone();
+                        let ns = self.t.frames[fi].ns.expect("a class body's namespace");
+                        tri!(self.dict_set_str(ns, &name, v));
+                    }
+                    Instr::DeleteName(i) => {
+                        let name = code.names[i as usize].clone();
+                        if let Some(ns) = self.t.frames[fi].ns {
+                            if let Obj::Dict(d) = self.i.heap.get_mut(ns) {
+                                d.remove(&super::heap::HKey::Str(name));
+                            }
+                        }
+                    }
+                    Instr::LoadDeref(i) => {
+                        let cell = self.t.frames[fi].cells[i as usize];
+                        let Obj::Cell(v) = self.i.heap.get(cell) else { unreachable!() };
+                        let v = *v;
+                        if v == Value::Null {
+                            sync_ip!();
+                            let n =
+                                code.cellvars.iter().chain(&code.freevars).nth(i as usize).cloned().unwrap_or_default();
+                            break self.exc(
+                                "NameError",
+                                &format!("cannot access free variable '{n}' where it is not associated with a value in enclosing scope"),
+                            );
+                        }
+                        self.t.stack.push(v);
+                    }
+                    Instr::StoreDeref(i) => {
+                        let v = pop!(self);
+                        let cell = self.t.frames[fi].cells[i as usize];
+                        *self.i.heap.get_mut(cell) = Obj::Cell(v);
+                    }
+                    Instr::LoadClosure(i) => {
+                        let cell = self.t.frames[fi].cells[i as usize];
+                        self.t.stack.push(Value::Obj(cell));
+                    }
+                    Instr::LoadAttr(i) => {
+                        sync_ip!();
+                        let obj = pop!(self);
+                        let v = tri!(self.getattr(obj, &code.names[i as usize]));
+                        self.t.stack.push(v);
+                    }
+                    Instr::LoadMethod(i) => {
+                        sync_ip!();
+                        let obj = pop!(self);
+                        let (f, recv) = tri!(self.load_method(obj, &code.names[i as usize]));
+                        self.t.stack.push(f);
+                        self.t.stack.push(recv);
+                    }
+                    Instr::StoreAttr(i) => {
+                        sync_ip!();
+                        let obj = pop!(self);
+                        let v = pop!(self);
+                        tri!(self.setattr(obj, &code.names[i as usize], v));
+                    }
+                    Instr::DeleteAttr(i) => {
+                        sync_ip!();
+                        let obj = pop!(self);
+                        tri!(self.delattr(obj, &code.names[i as usize]));
+                    }
+                    Instr::BinarySubscr => {
+                        sync_ip!();
+                        let idx = pop!(self);
+                        let obj = pop!(self);
+                        let v = tri!(self.getitem(obj, idx));
+                        self.t.stack.push(v);
+                    }
+                    Instr::StoreSubscr => {
+                        sync_ip!();
+                        let idx = pop!(self);
+                        let obj = pop!(self);
+                        let v = pop!(self);
+                        tri!(self.setitem(obj, idx, v));
+                    }
+                    Instr::DeleteSubscr => {
+                        sync_ip!();
+                        let idx = pop!(self);
+                        let obj = pop!(self);
+                        tri!(self.delitem(obj, idx));
+                    }
+                    Instr::BuildSlice(n) => {
+                        let step = if n == 3 { pop!(self) } else { Value::None };
+                        let b = pop!(self);
+                        let a = pop!(self);
+                        let s = self.i.heap.alloc(Obj::Slice(a, b, step));
+                        self.t.stack.push(s);
+                    }
+                    Instr::BinaryOp(op) => {
+                        let b = pop!(self);
+                        let a = pop!(self);
+                        // Fast path: small ints.
+                        if let (Value::Int(x), Value::Int(y)) = (a, b) {
+                            let r = match op {
+                                super::ast::BinOp::Add => x.checked_add(y),
+                                super::ast::BinOp::Sub => x.checked_sub(y),
+                                super::ast::BinOp::Mul => x.checked_mul(y),
+                                _ => None,
+                            };
+                            if let Some(r) = r {
+                                self.t.stack.push(Value::Int(r));
+                                continue;
+                            }
+                        }
+                        sync_ip!();
+                        let v = tri!(self.binary(op, a, b, false));
+                        self.t.stack.push(v);
+                    }
+                    Instr::InplaceOp(op) => {
+                        let b = pop!(self);
+                        let a = pop!(self);
+                        if let (Value::Int(x), Value::Int(y), super::ast::BinOp::Add) = (a, b, op) {
+                            if let Some(r) = x.checked_add(y) {
+                                self.t.stack.push(Value::Int(r));
+                                continue;
+                            }
+                        }
+                        sync_ip!();
+                        let v = tri!(self.binary(op, a, b, true));
+                        self.t.stack.push(v);
+                    }
+                    Instr::UnaryNeg | Instr::UnaryPos | Instr::UnaryInvert => {
+                        sync_ip!();
+                        let a = pop!(self);
+                        let v = tri!(self.unary(instr, a));
+                        self.t.stack.push(v);
+                    }
+                    Instr::UnaryNot => {
+                        sync_ip!();
+                        let a = pop!(self);
+                        let t = tri!(self.truthy(a));
+                        self.t.stack.push(Value::Bool(!t));
+                    }
+                    Instr::CompareOp(op) => {
+                        let b = pop!(self);
+                        let a = pop!(self);
+                        if let (Value::Int(x), Value::Int(y)) = (a, b) {
+                            use super::ast::CmpOp;
+                            let r = match op {
+                                CmpOp::Lt => Some(x < y),
+                                CmpOp::Le => Some(x <= y),
+                                CmpOp::Gt => Some(x > y),
+                                CmpOp::Ge => Some(x >= y),
+                                CmpOp::Eq | CmpOp::Is => Some(x == y),
+                                CmpOp::Ne | CmpOp::IsNot => Some(x != y),
+                                _ => None,
+                            };
+                            if let Some(r) = r {
+                                self.t.stack.push(Value::Bool(r));
+                                continue;
+                            }
+                        }
+                        sync_ip!();
+                        let v = tri!(self.compare(op, a, b));
+                        self.t.stack.push(v);
+                    }
+                    Instr::PopTop => {
+                        self.t.stack.pop();
+                    }
+                    Instr::PushNull => self.t.stack.push(Value::Null),
+                    Instr::DupTop => {
+                        let v = self.top();
+                        self.t.stack.push(v);
+                    }
+                    Instr::DupTopTwo => {
+                        let n = self.t.stack.len();
+                        let (a, b) = (self.t.stack[n - 2], self.t.stack[n - 1]);
+                        self.t.stack.push(a);
+                        self.t.stack.push(b);
+                    }
+                    Instr::RotTwo => {
+                        let n = self.t.stack.len();
+                        self.t.stack.swap(n - 1, n - 2);
+                    }
+                    Instr::RotThree => {
+                        let v = pop!(self);
+                        let n = self.t.stack.len();
+                        self.t.stack.insert(n - 2, v);
+                    }
+                    Instr::RotFour => {
+                        let v = pop!(self);
+                        let n = self.t.stack.len();
+                        self.t.stack.insert(n - 3, v);
+                    }
+                    Instr::BuildTuple(n) | Instr::BuildList(n) => {
+                        let at = self.t.stack.len() - n as usize;
+                        let items: Vec<Value> = self.t.stack.split_off(at);
+                        let o =
+                            if matches!(instr, Instr::BuildTuple(_)) { Obj::Tuple(items) } else { Obj::List(items) };
+                        let v = self.i.heap.alloc(o);
+                        self.t.stack.push(v);
+                    }
+                    Instr::BuildSet(n) => {
+                        sync_ip!();
+                        let at = self.t.stack.len() - n as usize;
+                        let items: Vec<Value> = self.t.stack.split_off(at);
+                        let v = tri!(self.new_set(&items));
+                        self.t.stack.push(v);
+                    }
+                    Instr::BuildMap(n) => {
+                        sync_ip!();
+                        let at = self.t.stack.len() - 2 * n as usize;
+                        let items: Vec<Value> = self.t.stack.split_off(at);
+                        let d = self.i.heap.alloc(Obj::Dict(super::heap::Dict::default()));
+                        let Value::Obj(dr) = d else { unreachable!() };
+                        self.t.stack.push(d);
+                        tri!(self.dict_set_pairs(dr, &items));
+                    }
+                    Instr::ListAppend(i) => {
+                        let v = pop!(self);
+                        let n = self.t.stack.len();
+                        let Value::Obj(l) = self.t.stack[n - i as usize] else { unreachable!() };
+                        if let Obj::List(items) = self.i.heap.get_mut(l) {
+                            items.push(v);
+                        }
+                    }
+                    Instr::SetAdd(i) => {
+                        sync_ip!();
+                        let v = pop!(self);
+                        let n = self.t.stack.len();
+                        let s = self.t.stack[n - i as usize];
+                        tri!(self.set_add(s, v));
+                    }
+                    Instr::MapAdd(i) => {
+                        sync_ip!();
+                        let v = pop!(self);
+                        let k = pop!(self);
+                        let n = self.t.stack.len();
+                        let Value::Obj(d) = self.t.stack[n - i as usize] else { unreachable!() };
+                        tri!(self.dict_set(d, k, v));
+                    }
+                    Instr::ListExtend => {
+                        sync_ip!();
+                        let it = pop!(self);
+                        let items = tri!(self.iterate(it));
+                        let target = self.top();
+                        let Value::Obj(l) = target else { unreachable!() };
+                        match self.i.heap.get_mut(l) {
+                            Obj::List(v) => v.extend(items),
+                            Obj::Set(..) => tri!(self.set_extend(target, items)),
+                            _ => {}
+                        }
+                    }
+                    Instr::DictUpdate => {
+                        sync_ip!();
+                        let m = pop!(self);
+                        let Value::Obj(d) = self.top() else { unreachable!() };
+                        tri!(self.dict_update(d, m));
+                    }
+                    Instr::ListToTuple => {
+                        let v = pop!(self);
+                        let Value::Obj(l) = v else { unreachable!() };
+                        let items = match self.i.heap.get(l) {
+                            Obj::List(v) => v.clone(),
+                            _ => Vec::new(),
+                        };
+                        let t = self.i.heap.alloc(Obj::Tuple(items));
+                        self.t.stack.push(t);
+                    }
+                    Instr::UnpackSequence(n) => {
+                        sync_ip!();
+                        let seq = pop!(self);
+                        let items = tri!(self.iterate(seq));
+                        if items.len() != n as usize {
+                            let msg = if items.len() > n as usize {
+                                format!("too many values to unpack (expected {n})")
+                            } else {
+                                format!("not enough values to unpack (expected {n}, got {})", items.len())
+                            };
+                            break self.exc("ValueError", &msg);
+                        }
+                        self.t.stack.extend(items.into_iter().rev());
+                    }
+                    Instr::UnpackEx(before, after) => {
+                        sync_ip!();
+                        let seq = pop!(self);
+                        let items = tri!(self.iterate(seq));
+                        let (b, a) = (before as usize, after as usize);
+                        if items.len() < b + a {
+                            break self.exc(
+                                "ValueError",
+                                &format!(
+                                    "not enough values to unpack (expected at least {}, got {})",
+                                    b + a,
+                                    items.len()
+                                ),
+                            );
+                        }
+                        let mid = items[b..items.len() - a].to_vec();
+                        let mid = self.i.heap.alloc(Obj::List(mid));
+                        for v in items[items.len() - a..].iter().rev() {
+                            self.t.stack.push(*v);
+                        }
+                        self.t.stack.push(mid);
+                        for v in items[..b].iter().rev() {
+                            self.t.stack.push(*v);
+                        }
+                    }
+                    Instr::GetIter => {
+                        sync_ip!();
+                        let v = pop!(self);
+                        let it = tri!(self.get_iter(v));
+                        self.t.stack.push(it);
+                    }
+                    Instr::ForIter(target) => {
+                        let it = self.top();
+                        sync_ip!();
+                        match tri!(self.next_of(it)) {
+                            Some(v) => self.t.stack.push(v),
+                            None => {
+                                self.t.stack.pop();
+                                ip = target as usize;
+                            }
+                        }
+                    }
+                    Instr::JumpForward(t) => ip = t as usize,
+                    Instr::JumpBackward(t) => {
+                        ip = t as usize;
+                        sync_ip!();
+                        tri!(self.check_eval_breaker(site));
+                    }
+                    Instr::PopJumpIfFalse(t) => {
+                        let v = pop!(self);
+                        let truth = match v {
+                            Value::Bool(b) => b,
+                            _ => {
+                                sync_ip!();
+                                tri!(self.truthy(v))
+                            }
+                        };
+                        if !truth {
+                            let backward = (t as usize) < ip;
+                            ip = t as usize;
+                            if backward {
+                                sync_ip!();
+                                tri!(self.check_eval_breaker(site));
+                            }
+                        }
+                    }
+                    Instr::PopJumpIfTrue(t) => {
+                        let v = pop!(self);
+                        sync_ip!();
+                        if tri!(self.truthy(v)) {
+                            let backward = (t as usize) < ip;
+                            ip = t as usize;
+                            if backward {
+                                sync_ip!();
+                                tri!(self.check_eval_breaker(site));
+                            }
+                        }
+                    }
+                    Instr::JumpIfFalseOrPop(t) | Instr::JumpIfTrueOrPop(t) => {
+                        let v = self.top();
+                        sync_ip!();
+                        let truth = tri!(self.truthy(v));
+                        if truth == matches!(instr, Instr::JumpIfTrueOrPop(_)) {
+                            ip = t as usize;
+                        } else {
+                            self.t.stack.pop();
+                        }
+                    }
+                    Instr::Call(n) | Instr::CallKw(n, _) => {
+                        sync_ip!();
+                        let pos = self.t.stack.len() - n as usize - 2;
+                        let names: Vec<String> = if let Instr::CallKw(_, ci) = instr {
+                            self.str_tuple(code.consts[ci as usize])
+                        } else {
+                            Vec::new()
+                        };
+                        match tri!(self.call_at(pos, n as usize, &names)) {
+                            Some(v) => {
+                                self.t.stack.truncate(pos);
+                                self.t.stack.push(v);
+                                tri!(self.check_eval_breaker(site));
+                            }
+                            None => continue 'frames,
+                        }
+                    }
+                    Instr::CallEx => {
+                        sync_ip!();
+                        let kwargs = pop!(self);
+                        let args = pop!(self);
+                        let pos = self.t.stack.len() - 2;
+                        let items = tri!(self.iterate(args));
+                        let n = items.len();
+                        self.t.stack.extend(items);
+                        let mut names = Vec::new();
+                        if let Value::Obj(d) = kwargs {
+                            let pairs: Vec<(Value, Value)> = match self.i.heap.get(d) {
+                                Obj::Dict(d) => d.iter().collect(),
+                                _ => Vec::new(),
+                            };
+                            for (k, v) in pairs {
+                                let Some(s) = self.as_str(k) else {
+                                    break;
+                                };
+                                names.push(s.to_owned());
+                                self.t.stack.push(v);
+                            }
+                        }
+                        match tri!(self.call_at(pos, n + names.len(), &names)) {
+                            Some(v) => {
+                                self.t.stack.truncate(pos);
+                                self.t.stack.push(v);
+                                tri!(self.check_eval_breaker(site));
+                            }
+                            None => continue 'frames,
+                        }
+                    }
+                    Instr::ReturnValue => {
+                        let v = pop!(self);
+                        let f = self.t.frames.pop().expect("a frame");
+                        self.t.stack.truncate(f.ret_to);
+                        self.t.handling.truncate(f.handling_base);
+                        let result = match f.on_return {
+                            OnReturn::Push => v,
+                            OnReturn::Init(inst) => {
+                                if v != Value::None {
+                                    let t = self.type_name(v);
+                                    let e = self.exc("TypeError", &format!("__init__() should return None, not '{t}'"));
+                                    match self.handle(e, stop_depth) {
+                                        None => continue 'frames,
+                                        Some(exit) => return exit,
+                                    }
+                                }
+                                inst
+                            }
+                            OnReturn::BuildClass { name, bases } => match self.build_class(name, bases, v) {
+                                Ok(c) => c,
+                                Err(e) => match self.handle(e, stop_depth) {
+                                    None => continue 'frames,
+                                    Some(exit) => return exit,
+                                },
+                            },
+                        };
+                        if self.t.frames.len() <= stop_depth {
+                            return Exit::Done(result);
+                        }
+                        self.t.stack.push(result);
+                        continue 'frames;
+                    }
+                    Instr::MakeFunction(arg) => {
+                        let idx = (arg & 0xff_ffff) as usize;
+                        let flags = arg >> 24;
+                        let child = code.children[idx].clone();
+                        let closure = if flags & 8 != 0 {
+                            let t = pop!(self);
+                            self.tuple_items(t)
+                        } else {
+                            Vec::new()
+                        };
+                        let kwdefaults = if flags & 2 != 0 {
+                            let d = pop!(self);
+                            let pairs: Vec<(Value, Value)> = match d {
+                                Value::Obj(r) => match self.i.heap.get(r) {
+                                    Obj::Dict(d) => d.iter().collect(),
+                                    _ => Vec::new(),
+                                },
+                                _ => Vec::new(),
+                            };
+                            pairs.into_iter().map(|(k, v)| (self.as_str(k).unwrap_or("").to_owned(), v)).collect()
+                        } else {
+                            Vec::new()
+                        };
+                        let defaults = if flags & 1 != 0 {
+                            let t = pop!(self);
+                            self.tuple_items(t)
+                        } else {
+                            Vec::new()
+                        };
+                        let f = super::heap::Function {
+                            name: child.name.clone(),
+                            qualname: child.qualname.clone(),
+                            code: child,
+                            defaults,
+                            kwdefaults,
+                            closure: closure
+                                .into_iter()
+                                .filter_map(|c| if let Value::Obj(r) = c { Some(r) } else { None })
+                                .collect(),
+                            attrs: HashMap::new(),
+                        };
+                        let v = self.i.heap.alloc(Obj::Function(f));
+                        self.t.stack.push(v);
+                    }
+                    Instr::BuildClass => {
+                        sync_ip!();
+                        let bases = pop!(self);
+                        let name = pop!(self);
+                        let func = pop!(self);
+                        let Value::Obj(fr) = func else { unreachable!() };
+                        let Obj::Function(f) = self.i.heap.get(fr) else { unreachable!() };
+                        let body = f.code.clone();
+                        let at = self.t.stack.len();
+                        tri!(self.push_frame_raw(body, at, at, Some(fr), OnReturn::BuildClass { name, bases }));
+                        continue 'frames;
+                    }
+                    Instr::LoadLocals => {
+                        let ns = self.t.frames[fi].ns.expect("a class body's namespace");
+                        self.t.stack.push(Value::Obj(ns));
+                    }
+                    Instr::RaiseVarargs(n) => {
+                        sync_ip!();
+                        let e = match n {
+                            0 => match self.t.handling.last() {
+                                Some(e) => {
+                                    let e = *e;
+                                    // A bare raise keeps the traceback as it was.
+                                    break Flow::Exc(e);
+                                }
+                                None => self.exc("RuntimeError", "No active exception to reraise"),
+                            },
+                            1 => {
+                                let v = pop!(self);
+                                self.make_exc(v, None)
+                            }
+                            _ => {
+                                let cause = pop!(self);
+                                let v = pop!(self);
+                                self.make_exc(v, Some(cause))
+                            }
+                        };
+                        break e;
+                    }
+                    Instr::Reraise => {
+                        sync_ip!();
+                        let e = pop!(self);
+                        break Flow::Exc(e);
+                    }
+                    Instr::SetupFinally(h) => {
+                        let level = self.t.stack.len() as u32;
+                        let handling = self.t.handling.len() as u32;
+                        self.t.frames[fi].blocks.push(Block { handler: h, level, handling });
+                    }
+                    Instr::PopBlock => {
+                        self.t.frames[fi].blocks.pop();
+                    }
+                    Instr::PushExcInfo => {
+                        let e = self.top();
+                        self.t.handling.push(e);
+                    }
+                    Instr::PopExcept => {
+                        self.t.stack.pop();
+                        self.t.handling.pop();
+                    }
+                    Instr::CheckExcMatch => {
+                        sync_ip!();
+                        let kind = pop!(self);
+                        let e = self.top();
+                        let m = tri!(self.exc_matches(e, kind));
+                        self.t.stack.push(Value::Bool(m));
+                    }
+                    Instr::BeforeWith => {
+                        sync_ip!();
+                        let mgr = pop!(self);
+                        let exit = tri!(self.getattr_or(mgr, "__exit__", "the context manager protocol"));
+                        let enter = tri!(self.getattr_or(mgr, "__enter__", "the context manager protocol"));
+                        self.t.stack.push(exit);
+                        let r = tri!(self.call_sync(enter, &[], &[]));
+                        self.t.stack.push(r);
+                    }
+                    Instr::WithExceptStart => {
+                        let n = self.t.stack.len();
+                        let (exit, e) = (self.t.stack[n - 2], self.t.stack[n - 1]);
+                        let t = self.class_of(e);
+                        self.t.stack.extend([exit, Value::Null, t, e, Value::None]);
+                    }
+                    Instr::FormatValue(flags) => {
+                        sync_ip!();
+                        let spec = if flags & 4 != 0 { pop!(self) } else { Value::Null };
+                        let v = pop!(self);
+                        let v = match flags & 3 {
+                            1 => {
+                                let s = tri!(self.str_of(v));
+                                self.new_str(s)
+                            }
+                            2 | 3 => {
+                                let s = tri!(self.repr(v));
+                                self.new_str(s)
+                            }
+                            _ => v,
+                        };
+                        let spec = if spec == Value::Null {
+                            String::new()
+                        } else {
+                            self.as_str(spec).unwrap_or("").to_owned()
+                        };
+                        let s = tri!(self.format(v, &spec));
+                        let s = self.new_str(s);
+                        self.t.stack.push(s);
+                    }
+                    Instr::BuildString(n) => {
+                        let at = self.t.stack.len() - n as usize;
+                        let parts = self.t.stack.split_off(at);
+                        let mut s = String::new();
+                        for p in parts {
+                            s.push_str(self.as_str(p).unwrap_or(""));
+                        }
+                        let v = self.new_str(s);
+                        self.t.stack.push(v);
+                    }
+                    Instr::ImportName(i) => {
+                        sync_ip!();
+                        let name = self.as_str(code.consts[i as usize]).unwrap_or("").to_owned();
+                        let m = tri!(builtins::import(self, &name));
+                        self.t.stack.push(m);
+                    }
+                    Instr::ImportFrom(i) => {
+                        sync_ip!();
+                        let m = self.top();
+                        let name = &code.names[i as usize];
+                        let v = match self.getattr(m, name) {
+                            Ok(v) => v,
+                            Err(Flow::Exc(_)) => {
+                                let mname = self.module_name(m);
+                                break self.exc(
+                                    "ImportError",
+                                    &format!("cannot import name '{name}' from '{mname}' (unknown location)"),
+                                );
+                            }
+                            Err(f) => break f,
+                        };
+                        self.t.stack.push(v);
+                    }
+                    Instr::LoadAssertionError => {
+                        let v = self.i.builtins["AssertionError"];
+                        self.t.stack.push(v);
+                    }
+                }
+            };
+            self.t.frames[fi].ip = ip;
+            if let Some(exit) = self.handle(flow, stop_depth) {
+                return exit;
+            }
+        }
+    }
+
+    /// What a failed step leads to: `None` to go on (a handler was found), or the exit.
+    fn handle(&mut self, flow: Flow, stop_depth: usize) -> Option<Exit> {
+        match flow {
+            Flow::Exc(e) => self.unwind(e, stop_depth).err(),
+            Flow::Fatal(p) => Some(Exit::Fatal(p)),
+            Flow::Block(op) => Some(Exit::Block(op)),
+            Flow::Breaker => Some(Exit::Breaker),
+        }
+    }
+
+    fn dict_set_pairs(&mut self, d: ObjRef, items: &[Value]) -> R<()> {
+        for pair in items.chunks(2) {
+            self.dict_set(d, pair[0], pair[1])?;
+        }
+        Ok(())
+    }
+
+    fn set_extend(&mut self, s: Value, items: Vec<Value>) -> R<()> {
+        for x in items {
+            self.set_add(s, x)?;
+        }
+        Ok(())
+    }
+
+    /// Finds a handler for `e` in the frames above `stop_depth`, recording the traceback.
+    fn unwind(&mut self, e: Value, stop_depth: usize) -> Result<(), Exit> {
+        if let Some(ctx) = self.t.handling.last().copied() {
+            if ctx != e {
+                if let Some(data) = self.exc_data_mut(e) {
+                    if data.context.is_none() && data.tb.is_empty() {
+                        data.context = Some(ctx);
+                    }
+                }
+            }
+        }
+        loop {
+            let Some(frame) = self.t.frames.last_mut() else { return Err(Exit::Exception(e)) };
+            let (code, lasti, serial) = (frame.code.clone(), frame.ip.saturating_sub(1), frame.serial);
+            if let Some(data) = self.exc_data_mut(e) {
+                if data.tb.last().is_none_or(|(_, _, s)| *s != serial) {
+                    data.tb.push((code, lasti, serial));
+                }
+            }
+            let frame = self.t.frames.last_mut().expect("a frame");
+            if let Some(b) = frame.blocks.pop() {
+                frame.ip = b.handler as usize;
+                self.t.stack.truncate(b.level as usize);
+                self.t.handling.truncate(b.handling as usize);
+                self.t.stack.push(e);
+                return Ok(());
+            }
+            let f = self.t.frames.pop().expect("a frame");
+            self.t.stack.truncate(f.ret_to);
+            self.t.handling.truncate(f.handling_base);
+            if self.t.frames.len() <= stop_depth {
+                return Err(Exit::Exception(e));
+            }
+        }
+    }
+
+    fn load_builtin(&mut self, slot: usize) -> R<Value> {
+        if slot >= self.i.builtin_cache.len() {
+            self.i.sync_globals();
+        }
+        let cached = self.i.builtin_cache[slot];
+        if cached != Value::Null {
+            return Ok(cached);
+        }
+        let name = &self.i.global_names.names[slot];
+        match self.i.builtins.get(name) {
+            Some(v) => {
+                let v = *v;
+                self.i.builtin_cache[slot] = v;
+                Ok(v)
+            }
+            None => {
+                let msg = format!("name '{name}' is not defined");
+                Err(self.exc("NameError", &msg))
+            }
+        }
+    }
+
+    fn load_name(&mut self, fi: usize, name: &str) -> R<Value> {
+        if let Some(ns) = self.t.frames[fi].ns {
+            if let Obj::Dict(d) = self.i.heap.get(ns) {
+                if let Some(v) = d.get(&super::heap::HKey::Str(name.to_owned())) {
+                    return Ok(v);
+                }
+            }
+        }
+        if let Some(&slot) = self.i.global_names.index.get(name) {
+            let v = self.i.globals.get(slot as usize).copied().unwrap_or(Value::Null);
+            if v != Value::Null {
+                return Ok(v);
+            }
+        }
+        match self.i.builtins.get(name) {
+            Some(v) => Ok(*v),
+            None => Err(self.exc("NameError", &format!("name '{name}' is not defined"))),
+        }
+    }
+
+    fn str_tuple(&self, t: Value) -> Vec<String> {
+        self.tuple_items(t).into_iter().map(|v| self.as_str(v).unwrap_or("").to_owned()).collect()
+    }
+
+    #[must_use]
+    pub fn tuple_items(&self, t: Value) -> Vec<Value> {
+        match t {
+            Value::Obj(r) => match self.i.heap.get(r) {
+                Obj::Tuple(v) | Obj::List(v) => v.clone(),
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        }
+    }
+}
+
+fn split_kw(vm: &Vm<'_>, all: &[Value], kwnames: &[String]) -> (Vec<Value>, Vec<(String, Value)>) {
+    let _ = vm;
+    let npos = all.len() - kwnames.len();
+    let kw = kwnames.iter().cloned().zip(all[npos..].iter().copied()).collect();
+    (all[..npos].to_vec(), kw)
+}
+
+fn join_and(items: &[String]) -> String {
+    match items.len() {
+        0 => String::new(),
+        1 => items[0].clone(),
+        2 => format!("{} and {}", items[0], items[1]),
+        n => format!("{}, and {}", items[..n - 1].join(", "), items[n - 1]),
+    }
+}
+
+/// A blocking operation performed in place (inside a nested call, the GIL held).
+pub fn program_block(vm: &mut Vm<'_>, op: &BlockOp) -> Value {
+    match op {
+        BlockOp::Sleep(s) => {
+            let t0 = vm.i.host.now_ms();
+            vm.i.host.sleep_ms(s * 1000.0);
+            let t1 = vm.i.host.now_ms();
+            vm.i.io_segments.push((t0 - vm.i.start_ms, t1 - vm.i.start_ms));
+            Value::None
+        }
+        BlockOp::Mp(wait) => super::mp::perform(vm, wait),
+    }
+}
