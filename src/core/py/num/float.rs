@@ -226,19 +226,15 @@ pub fn is_number_space(c: char) -> bool {
 /// `float(s)` for a str: whitespace around, a sign, `inf`/`infinity`/`nan` in any case,
 /// or digits with single underscores between digits, a point, an exponent.
 ///
+/// Unicode decimal digits and spaces count as their ASCII forms, as CPython.
+///
 /// # Errors
-/// `ValueError: could not convert string to float: '...'` (the repr of `s`); non-ASCII
-/// digits (which CPython reads) are refused as not supported.
+/// `ValueError: could not convert string to float: '...'` (the repr of `s`).
 pub fn parse_float(s: &str) -> Result<f64, NumError> {
     let invalid =
         || NumError::new("ValueError", format!("could not convert string to float: {}", super::bigint::str_repr(s)));
-    let t = s.trim_matches(is_number_space);
-    if t.chars().any(|c| !c.is_ascii() && c.is_numeric()) {
-        return Err(NumError::new(
-            "ValueError",
-            format!("float() of non-ASCII digits is not supported by this interpreter: {}", super::bigint::str_repr(s)),
-        ));
-    }
+    let ascii = super::digits::number_text(s);
+    let t = ascii.trim_matches(is_number_space);
     let (neg, body) = match t.as_bytes().first() {
         Some(b'-') => (true, &t[1..]),
         Some(b'+') => (false, &t[1..]),

@@ -6,6 +6,7 @@
 //! dependency; each file's header says its API.
 
 pub mod bigint;
+pub mod digits;
 pub mod float;
 pub mod format;
 pub mod intmath;

@@ -147,11 +147,6 @@ fn bigint_matches_cpython() {
         let got = show(&bigint_case(c));
         let want = expected(c);
         if got != want {
-            // CPython reads any Unicode decimal digit; this module says it does not.
-            let unicode = c["op"] == "parse" && c["t"].as_str().is_some_and(|t| !t.is_ascii() && want != got);
-            if unicode && got.contains("non-ASCII digits is not supported") {
-                continue;
-            }
             failures.push(format!("{c}\n   got {got}"));
         }
     }
@@ -601,4 +596,19 @@ fn int_math_matches_cpython() {
     // Refused before computing, not after minutes.
     let e = intmath::factorial(&Int::Small(100_000_000), DEFAULT_MAX_BITS).unwrap_err();
     assert_eq!(e.kind, "MemoryError");
+}
+
+#[test]
+fn unicode_digits_match_cpython() {
+    let all = cases("digits.jsonl");
+    let want: Vec<(u32, u32)> = all
+        .iter()
+        .map(|c| (c["c"].as_u64().expect("a code point") as u32, c["d"].as_u64().expect("a digit") as u32))
+        .collect();
+    assert_eq!(want.len(), 660, "CPython 3.11 has 660 decimal digits");
+    // Every code point: exactly CPython's digits have a value, and the same value.
+    let got: Vec<(u32, u32)> = (0..=0x10_ffffu32)
+        .filter_map(|u| char::from_u32(u).and_then(|c| super::digits::decimal_value(c).map(|d| (u, d))))
+        .collect();
+    assert_eq!(got, want);
 }
