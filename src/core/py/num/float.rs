@@ -5,7 +5,8 @@
 //!
 //! API: [`parse_float`], [`float_floordiv`], [`float_mod`], [`float_divmod`],
 //! [`float_pow`], [`float_round`] (`round(x, n)`), [`float_round_to_int`] (`round(x)`),
-//! [`int_round`] (`round(v, n)` for an int). `int ** negative int` is
+//! [`int_round`] (`round(v, n)` for an int), [`float_as_integer_ratio`],
+//! [`float_is_integer`]. `int ** negative int` is
 //! `float_pow(a.to_f64()?, b.to_f64()?)`, as CPython does.
 //!
 //! `**` calls the platform's `pow` as CPython does: natively that is the C library's,
@@ -299,4 +300,44 @@ fn valid_float_literal(b: &[u8]) -> bool {
         }
     }
     i == b.len()
+}
+
+/// `x.is_integer()`.
+#[must_use]
+pub fn float_is_integer(x: f64) -> bool {
+    x.is_finite() && x.fract() == 0.0
+}
+
+/// `x.as_integer_ratio()`: the exact value as a fraction in lowest terms, positive
+/// denominator.
+///
+/// # Errors
+/// `OverflowError: cannot convert Infinity to integer ratio`, `ValueError: cannot
+/// convert NaN to integer ratio`, as CPython.
+pub fn float_as_integer_ratio(x: f64) -> Result<(Int, Int), NumError> {
+    if x.is_infinite() {
+        return Err(NumError::new("OverflowError", "cannot convert Infinity to integer ratio"));
+    }
+    if x.is_nan() {
+        return Err(NumError::new("ValueError", "cannot convert NaN to integer ratio"));
+    }
+    if x == 0.0 {
+        return Ok((Int::ZERO, Int::Small(1)));
+    }
+    let bits = x.to_bits();
+    let biased = i64::try_from((bits >> 52) & 0x7ff).unwrap_or(0);
+    let frac = bits & ((1 << 52) - 1);
+    let (mut m, mut e) = if biased == 0 { (frac, -1074) } else { (frac | (1 << 52), biased - 1075) };
+    // Lowest terms: the denominator is a power of two, so strip the numerator's twos.
+    let tz = i64::from(m.trailing_zeros());
+    let shift = tz.min(-e.min(0));
+    m >>= shift;
+    e += shift;
+    let num = Int::from(m);
+    let num = if x < 0.0 { num.neg() } else { num };
+    if e >= 0 {
+        Ok((num.shl(&Int::from(e), u64::MAX)?, Int::Small(1)))
+    } else {
+        Ok((num, Int::Small(1).shl(&Int::from(-e), u64::MAX)?))
+    }
 }

@@ -420,6 +420,8 @@ fn float_case(c: &Value) -> Result<String, NumError> {
         "round_int" => fl::float_round_to_int(a()).map(|v| v.to_string()),
         "int_round" => Ok(fl::int_round(&int(&c["v"]), c["n"].as_i64().expect("n")).to_string()),
         "parse" => bits(fl::parse_float(c["t"].as_str().expect("text"))),
+        "ratio" => fl::float_as_integer_ratio(a()).map(|(n, d)| format!("{n},{d}")),
+        "is_integer" => Ok(if fl::float_is_integer(a()) { "True" } else { "False" }.to_owned()),
         other => panic!("unknown op {other}"),
     }
 }
