@@ -155,7 +155,8 @@ pub fn float_pow(a: f64, b: f64) -> Result<f64, NumError> {
 }
 
 /// `round(x, ndigits)` for a float: the exact decimal value rounded half to even, read
-/// back as the nearest double.
+/// back as the nearest double. An `ndigits` beyond `i64` should be clipped to
+/// `i64::MIN`/`i64::MAX` by the caller, as CPython clips it to `Py_ssize_t`.
 ///
 /// # Errors
 /// `OverflowError: rounded value too large to represent`.
