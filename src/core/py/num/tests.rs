@@ -614,3 +614,32 @@ fn unicode_digits_match_cpython() {
         .collect();
     assert_eq!(got, want);
 }
+
+#[test]
+fn fast_digits_equal_exact_digits() {
+    use super::format::{dtoa_exact, dtoa_rust};
+    // Ties (exact binary fractions), subnormals, huge values, and a spread of others;
+    // a small xorshift makes the spread without a dependency.
+    let mut xs =
+        vec![0.125, 0.375, 2.5, 0.5, 1.5, 0.0625, 1e23, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308];
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    for _ in 0..400 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let x = f64::from_bits(state >> 1);
+        if x.is_finite() && x != 0.0 {
+            xs.push(x);
+        }
+        xs.push((state % 100_000) as f64 / 64.0);
+    }
+    for (i, &x) in xs.iter().enumerate() {
+        for n in [1, 2, 3, 5, 6, 10, 15, 16, 17, 18, 25, 40] {
+            assert_eq!(dtoa_rust(x, 2, n), dtoa_exact(x, 2, n), "mode 2, {n} digits of {x:e}");
+        }
+        let long: &[i64] = if i < 40 { &[320, 1080] } else { &[] };
+        for &n in [0, 1, 2, 3, 6, 10, 20, 50].iter().chain(long) {
+            assert_eq!(dtoa_rust(x, 3, n), dtoa_exact(x, 3, n), "mode 3, {n} places of {x:e}");
+        }
+    }
+}
