@@ -3,9 +3,11 @@
 //! `[[fill]align][sign][z][#][0][width][grouping][.precision][type]`.
 //!
 //! A port of CPython 3.11's `Python/formatter_unicode.c` (spec parsing, padding, grouping)
-//! and `Python/pystrtod.c` (`format_float_short`), with the digits of a double computed
-//! exactly (with [`Int`]) instead of by David Gay's `dtoa`: the same correctly rounded,
-//! ties-to-even digits. Errors are CPython's, as [`NumError`]s for the VM to raise.
+//! and `Python/pystrtod.c` (`format_float_short`). The digits that David Gay's `dtoa`
+//! gives CPython come from Rust's float formatting (shortest round-trip, and exact digits
+//! rounded half to even), made to pick the nearest of equally short strings as dtoa does,
+//! and from exact [`Int`] arithmetic where Rust has no equivalent (negative places).
+//! Errors are CPython's, as [`NumError`]s for the VM to raise.
 //!
 //! API:
 //! - [`float_repr`]`(x)`: `repr(x)` / `str(x)` of a float (`0.1`, `1e+16`, `-0.0`, `inf`).
