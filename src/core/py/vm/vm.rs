@@ -54,9 +54,11 @@ pub const OUTPUT_LINES: usize = 10_000;
 pub const OUTPUT_CHARS: usize = 1_000_000;
 
 /// What a builtin that must wait asks the driver to do, GIL released.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug)]
 pub enum BlockOp {
     Sleep(f64),
+    /// A `threading`/`queue` wait (`core::py::threads::vmrun` performs it).
+    Wait(crate::core::py::threads::threading::Wait),
     /// A wait of `multiprocessing` or `concurrent.futures` (see `mp`'s note).
     Mp(super::mp::Wait),
 }
@@ -66,7 +68,7 @@ pub enum BlockOp {
 pub enum Exit {
     Done(Value),
     Exception(Value),
-    Fatal(ProgramError),
+    Fatal(Box<ProgramError>),
     Breaker,
     Block(BlockOp),
 }
@@ -75,7 +77,8 @@ pub enum Exit {
 #[derive(Debug)]
 pub enum Flow {
     Exc(Value),
-    Fatal(ProgramError),
+    /// Boxed: every `R<T>` carries a `Flow`, and the loop moves them often.
+    Fatal(Box<ProgramError>),
     Block(BlockOp),
     Breaker,
 }
@@ -137,6 +140,47 @@ impl ThreadState {
     pub fn resume_with(&mut self, v: Value) {
         self.stack.push(v);
     }
+
+    /// A new thread's state whose first frame calls `callable(*args, **kwargs)` (the
+    /// body of a `threading.Thread`): `run` on it returns `Exit::Done(result)` when the
+    /// call returns, or `Exit::Exception` with what it raised.
+    pub fn for_call(
+        interp: &mut Interp,
+        lane: u32,
+        callable: Value,
+        args: &[Value],
+        kwargs: &[(String, Value)],
+    ) -> ThreadState {
+        let n = (args.len() + kwargs.len()) as u32;
+        let mut code = Code { name: "<thread>".into(), qualname: "<thread>".into(), ..Code::default() };
+        if kwargs.is_empty() {
+            code.instrs.push(Instr::Call(n));
+        } else {
+            let names: Vec<Value> = kwargs.iter().map(|(k, _)| interp.heap.alloc(Obj::Str(k.clone()))).collect();
+            code.consts.push(interp.heap.alloc(Obj::Tuple(names)));
+            code.instrs.push(Instr::CallKw(n, 0));
+        }
+        code.instrs.push(Instr::ReturnValue);
+        code.locs = vec![super::code::Loc::default(); 2];
+        let mut stack = vec![callable, Value::Null];
+        stack.extend_from_slice(args);
+        stack.extend(kwargs.iter().map(|(_, v)| *v));
+        interp.serial += 1;
+        let frame = Frame {
+            code: Arc::new(code),
+            ip: 0,
+            base: 0,
+            ret_to: 0,
+            cells: Vec::new(),
+            blocks: Vec::new(),
+            ns: None,
+            func: None,
+            on_return: OnReturn::Push,
+            serial: interp.serial,
+            handling_base: 0,
+        };
+        ThreadState { frames: vec![frame], stack, handling: Vec::new(), lane, pending: None }
+    }
 }
 
 /// Output collected while the host is written to.
@@ -174,6 +218,8 @@ pub struct Interp {
     pub max_objects: usize,
     /// Time spent blocked (sleeping) by the main thread: the lane's Io segments.
     pub io_segments: Vec<(f64, f64)>,
+    /// The process whose GIL guards this interpreter (its threads, for `threading`).
+    pub process: std::sync::Weak<crate::core::py::threads::Process<Interp>>,
     /// This process's `multiprocessing` state.
     pub mp: super::mp::MpState,
 }
@@ -206,6 +252,7 @@ impl Interp {
             pid: 1,
             max_objects: MAX_OBJECTS,
             io_segments: Vec::new(),
+            process: std::sync::Weak::new(),
             mp: super::mp::MpState::default(),
         };
         builtins::install(&mut interp);
@@ -278,6 +325,16 @@ pub fn run(interp: &mut Interp, ts: &mut ThreadState) -> Exit {
     vm.run_frames(0)
 }
 
+/// Resumes a thread whose blocking call failed (`queue.Empty` after a timeout, a broken
+/// barrier): raises `exc` where the call was, then runs on as [`run`].
+pub fn run_raising(interp: &mut Interp, ts: &mut ThreadState, exc: Value) -> Exit {
+    let mut vm = Vm { i: interp, t: ts };
+    match vm.unwind(exc, 0) {
+        Ok(()) => vm.run_frames(0),
+        Err(exit) => exit,
+    }
+}
+
 macro_rules! pop {
     ($s:expr) => {
         $s.t.stack.pop().unwrap_or(Value::Null)
@@ -292,8 +349,20 @@ impl Vm<'_> {
     /// The wall-time budget, Stop, the collector and the GIL's drop request: called from
     /// the eval-breaker arms only (see the top of this file).
     /// `site` is the index of the instruction checking (for the line a budget names).
+    #[inline]
     fn check_eval_breaker(&mut self, site: usize) -> R<()> {
         self.i.ticks = self.i.ticks.wrapping_add(1);
+        if self.i.ticks & 0x3ff == 0
+            || self.i.heap.since_gc > self.i.heap.gc_threshold
+            || self.i.drop_request.load(Ordering::Relaxed)
+        {
+            return self.eval_breaker_slow(site);
+        }
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn eval_breaker_slow(&mut self, site: usize) -> R<()> {
         if self.i.ticks & 0x3ff == 0 {
             if self.i.host.stop_requested() {
                 return Err(self.fatal_at(site, "Stopped", "the program was stopped".to_owned()));
@@ -332,7 +401,7 @@ impl Vm<'_> {
             (loc.line, loc.col + 1)
         });
         let message = if line > 0 { format!("{message} (at line {line})") } else { message };
-        Flow::Fatal(ProgramError { kind: kind.to_owned(), message, line, col })
+        Flow::Fatal(Box::new(ProgramError { kind: kind.to_owned(), message, line, col }))
     }
 
     /// Collects garbage; the roots are every value a thread or the interpreter holds.
@@ -662,6 +731,12 @@ impl Vm<'_> {
                         Exit::Exception(e) => break Err(Flow::Exc(e)),
                         Exit::Fatal(p) => break Err(Flow::Fatal(p)),
                         Exit::Breaker => {}
+                        Exit::Block(BlockOp::Wait(_)) => {
+                            break Err(self.exc(
+                                "RuntimeError",
+                                "ThreadLab cannot wait on a lock, a queue, an event or a thread inside a function a builtin calls (a key=, map, __str__) yet",
+                            ));
+                        }
                         Exit::Block(op) => {
                             let v = program_block(self, &op);
                             self.t.stack.push(v);
@@ -690,11 +765,10 @@ impl Vm<'_> {
                 continue;
             }
             let fi = self.t.frames.len() - 1;
-            let code = self.t.frames[fi].code.clone();
             let base = self.t.frames[fi].base;
             let mut ip = self.t.frames[fi].ip;
             let flow: Flow = loop {
-                let instr = code.instrs[ip];
+                let instr = self.t.frames[fi].code.instrs[ip];
                 let site = ip;
                 ip += 1;
                 macro_rules! tri {
@@ -716,8 +790,9 @@ impl Vm<'_> {
                         sync_ip!();
                         tri!(self.check_eval_breaker(site));
                     }
-                    Instr::LoadConst(i) => self.t.stack.push(code.consts[i as usize]),
+                    Instr::LoadConst(i) => self.t.stack.push(self.t.frames[fi].code.consts[i as usize]),
                     Instr::LoadFast(i) => {
+                        let code = self.t.frames[fi].code.clone();
                         let v = self.t.stack[base + i as usize];
                         if v == Value::Null {
                             sync_ip!();
@@ -763,18 +838,21 @@ impl Vm<'_> {
                         self.i.globals[s] = Value::Null;
                     }
                     Instr::LoadName(i) => {
+                        let code = self.t.frames[fi].code.clone();
                         sync_ip!();
                         let name = &code.names[i as usize];
                         let v = tri!(self.load_name(fi, name));
                         self.t.stack.push(v);
                     }
                     Instr::StoreName(i) => {
+                        let code = self.t.frames[fi].code.clone();
                         let v = pop!(self);
                         let name = code.names[i as usize].clone();
                         let ns = self.t.frames[fi].ns.expect("a class body's namespace");
                         tri!(self.dict_set_str(ns, &name, v));
                     }
                     Instr::DeleteName(i) => {
+                        let code = self.t.frames[fi].code.clone();
                         let name = code.names[i as usize].clone();
                         if let Some(ns) = self.t.frames[fi].ns {
                             if let Obj::Dict(d) = self.i.heap.get_mut(ns) {
@@ -783,6 +861,7 @@ impl Vm<'_> {
                         }
                     }
                     Instr::LoadDeref(i) => {
+                        let code = self.t.frames[fi].code.clone();
                         let cell = self.t.frames[fi].cells[i as usize];
                         let Obj::Cell(v) = self.i.heap.get(cell) else { unreachable!() };
                         let v = *v;
@@ -807,12 +886,14 @@ impl Vm<'_> {
                         self.t.stack.push(Value::Obj(cell));
                     }
                     Instr::LoadAttr(i) => {
+                        let code = self.t.frames[fi].code.clone();
                         sync_ip!();
                         let obj = pop!(self);
                         let v = tri!(self.getattr(obj, &code.names[i as usize]));
                         self.t.stack.push(v);
                     }
                     Instr::LoadMethod(i) => {
+                        let code = self.t.frames[fi].code.clone();
                         sync_ip!();
                         let obj = pop!(self);
                         let (f, recv) = tri!(self.load_method(obj, &code.names[i as usize]));
@@ -820,12 +901,14 @@ impl Vm<'_> {
                         self.t.stack.push(recv);
                     }
                     Instr::StoreAttr(i) => {
+                        let code = self.t.frames[fi].code.clone();
                         sync_ip!();
                         let obj = pop!(self);
                         let v = pop!(self);
                         tri!(self.setattr(obj, &code.names[i as usize], v));
                     }
                     Instr::DeleteAttr(i) => {
+                        let code = self.t.frames[fi].code.clone();
                         sync_ip!();
                         let obj = pop!(self);
                         tri!(self.delattr(obj, &code.names[i as usize]));
@@ -1075,6 +1158,21 @@ impl Vm<'_> {
                     }
                     Instr::ForIter(target) => {
                         let it = self.top();
+                        // Fast path: a range's iterator, stepped in place.
+                        if let Value::Obj(r) = it {
+                            if let Obj::Iter(super::heap::IterState::Range { cur, stop, step }) = self.i.heap.get_mut(r)
+                            {
+                                if (*step > 0 && *cur < *stop) || (*step < 0 && *cur > *stop) {
+                                    let v = *cur;
+                                    *cur += *step;
+                                    self.t.stack.push(Value::Int(v));
+                                } else {
+                                    self.t.stack.pop();
+                                    ip = target as usize;
+                                }
+                                continue;
+                            }
+                        }
                         sync_ip!();
                         match tri!(self.next_of(it)) {
                             Some(v) => self.t.stack.push(v),
@@ -1134,7 +1232,7 @@ impl Vm<'_> {
                         sync_ip!();
                         let pos = self.t.stack.len() - n as usize - 2;
                         let names: Vec<String> = if let Instr::CallKw(_, ci) = instr {
-                            self.str_tuple(code.consts[ci as usize])
+                            self.str_tuple(self.t.frames[fi].code.consts[ci as usize])
                         } else {
                             Vec::new()
                         };
@@ -1211,6 +1309,7 @@ impl Vm<'_> {
                         continue 'frames;
                     }
                     Instr::MakeFunction(arg) => {
+                        let code = self.t.frames[fi].code.clone();
                         let idx = (arg & 0xff_ffff) as usize;
                         let flags = arg >> 24;
                         let child = code.children[idx].clone();
@@ -1372,11 +1471,12 @@ impl Vm<'_> {
                     }
                     Instr::ImportName(i) => {
                         sync_ip!();
-                        let name = self.as_str(code.consts[i as usize]).unwrap_or("").to_owned();
+                        let name = self.as_str(self.t.frames[fi].code.consts[i as usize]).unwrap_or("").to_owned();
                         let m = tri!(builtins::import(self, &name));
                         self.t.stack.push(m);
                     }
                     Instr::ImportFrom(i) => {
+                        let code = self.t.frames[fi].code.clone();
                         sync_ip!();
                         let m = self.top();
                         let name = &code.names[i as usize];
@@ -1431,7 +1531,7 @@ impl Vm<'_> {
     }
 
     /// Finds a handler for `e` in the frames above `stop_depth`, recording the traceback.
-    fn unwind(&mut self, e: Value, stop_depth: usize) -> Result<(), Exit> {
+    pub(crate) fn unwind(&mut self, e: Value, stop_depth: usize) -> Result<(), Exit> {
         if let Some(ctx) = self.t.handling.last().copied() {
             if ctx != e {
                 if let Some(data) = self.exc_data_mut(e) {
@@ -1543,6 +1643,13 @@ fn join_and(items: &[String]) -> String {
 /// A blocking operation performed in place (inside a nested call, the GIL held).
 pub fn program_block(vm: &mut Vm<'_>, op: &BlockOp) -> Value {
     match op {
+        // The threaded driver (core::py::threads::vmrun) performs these; this loop is a
+        // child process's, which has no threads yet.
+        BlockOp::Wait(_) => {
+            let e = vm.exc("RuntimeError", "ThreadLab cannot run threading's waits in a child process yet");
+            vm.t.pending = Some(e);
+            Value::None
+        }
         BlockOp::Sleep(s) => {
             let t0 = vm.i.host.now_ms();
             vm.i.host.sleep_ms(s * 1000.0);
