@@ -249,6 +249,29 @@ test("threadlab.python rejects bad arguments with a message that says what is ex
   assert.match(await reject(["print(1)", [1]]), /options must be an object .*; got a list\./);
 });
 
+test("a threadlab.python run shows in the Code view as a Run would: its code, Run/Stop, its output and lanes", async () => {
+  const { page } = lab;
+  await page.getByTestId("tab-lab").click();
+  const program = "import threading, time\n\ndef work():\n    time.sleep(1)\n    print('from the thread')\n\nt = threading.Thread(target=work)\nt.start()\nprint('main waits')\nt.join()\nprint('done')\n";
+  await page.evaluate((program) => { window.__apiRun = window.threadlab.python(program, { switch_interval_ms: 2 }); }, program);
+  await page.getByTestId("tab-code").click();
+  // While it runs the view says so: Run is off, Stop is on, the editor holds the script's code.
+  await page.waitForFunction(() => document.querySelector("[data-testid=code-status]").dataset.running === "true", null, { timeout: 5_000 });
+  assert.ok(await page.getByTestId("code-run").isDisabled());
+  assert.ok(await page.getByTestId("code-stop").isEnabled());
+  assert.equal(await source(page), program);
+  assert.equal(await page.getByTestId("code-switch").inputValue(), "2");
+  const r = await page.evaluate(() => window.__apiRun);
+  await page.waitForFunction(() => document.querySelector("[data-testid=code-timeline]").dataset.ready === "true", null, { timeout: 10_000 });
+  assert.equal(await page.getByTestId("code-status").getAttribute("data-running"), "false");
+  assert.ok(await page.getByTestId("code-run").isEnabled());
+  assert.equal(r.stdout, "main waits\nfrom the thread\ndone\n");
+  assert.deepEqual(await textOf(page), [["MainThread", "main waits"], ["Thread-1 (work)", "from the thread"], ["MainThread", "done"]]);
+  assert.deepEqual((await lanesOf(page)).map((l) => `${l.kind} ${l.name}`), r.lanes.map((l) => `${l.kind} ${l.name}`));
+  assert.deepEqual(r.lanes.map((l) => l.name), ["MainThread", "Thread-1 (work)"]);
+  await page.locator(".code-view").screenshot({ path: join(ARTIFACTS, "code-api-run.png") });
+});
+
 test("from 360 px to 1280 px, light and dark: nothing wider than the screen, axe clean", async () => {
   for (const scheme of ["light", "dark"]) {
     const page = await lab.browser.newPage({ colorScheme: scheme });
