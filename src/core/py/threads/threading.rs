@@ -183,12 +183,12 @@ fn block(w: Wait) -> Flow {
 /// The process the interpreter belongs to.
 fn process(vm: &Vm<'_>) -> R<Arc<Process<Interp>>> {
     vm.i.process.upgrade().ok_or_else(|| {
-        Flow::Fatal(crate::core::program::ProgramError {
+        Flow::Fatal(Box::new(crate::core::program::ProgramError {
             kind: "RuntimeError".into(),
             message: "threads need the threaded driver (run_program)".into(),
             line: 0,
             col: 0,
-        })
+        }))
     })
 }
 

@@ -214,7 +214,7 @@ impl PyRun {
             VmExit::Fatal(p) => {
                 interp.write(Stream::Stderr, self.lane, &format!("{}: {}\n", p.kind, p.message));
                 let mut slot = self.fatal.lock().unwrap_or_else(PoisonError::into_inner);
-                slot.get_or_insert(p);
+                slot.get_or_insert(*p);
                 Exit::Fatal
             }
         }

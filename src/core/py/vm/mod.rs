@@ -28,7 +28,7 @@ pub mod program;
 #[allow(clippy::module_inception)]
 pub mod vm;
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 pub(crate) mod tests;
 
 pub use program::run_program;

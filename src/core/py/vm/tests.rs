@@ -249,3 +249,58 @@ fn dis_file() {
         println!("{i:4} {:3}:{:<3} {ins:?}", loc.line, loc.col);
     }
 }
+
+/// The threads interface: a second `ThreadState` on the same interpreter calls a
+/// function of the program with arguments and keywords, blocks in `time.sleep` through
+/// `Exit::Block`, and returns its result; an exception ends that thread only.
+#[test]
+fn a_thread_state_calls_a_function_on_the_shared_interpreter() {
+    let src = "import time\nlog = []\ndef work(a, b=2, *, c):\n    log.append(a)\n    time.sleep(0.01)\n    print('working', a, b, c)\n    return a + b + c\ndef bad():\n    return 1 / 0\n";
+    let host = Arc::new(NativeHost::default());
+    let (mut interp, mut main) = super::program::prepare(src, host, 10_000.0).map_err(|(_, e)| e).expect("compiles");
+    assert!(matches!(super::run(&mut interp, &mut main), super::Exit::Done(_)));
+    let work = interp.globals[interp.global_names.index["work"] as usize];
+    let mut t = super::ThreadState::for_call(
+        &mut interp,
+        1,
+        work,
+        &[super::heap::Value::Int(10)],
+        &[("c".into(), super::heap::Value::Int(5))],
+    );
+    let mut blocks = 0;
+    let result = loop {
+        match super::run(&mut interp, &mut t) {
+            super::Exit::Block(super::vm::BlockOp::Sleep(_)) => {
+                blocks += 1;
+                t.resume_with(super::heap::Value::None);
+            }
+            super::Exit::Done(v) => break v,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!((result, blocks), (super::heap::Value::Int(17), 1));
+    assert_eq!(interp.out.text, "working 10 2 5\n");
+    assert_eq!(interp.out.chunks[0].lane, 1);
+    let bad = interp.globals[interp.global_names.index["bad"] as usize];
+    let mut t2 = super::ThreadState::for_call(&mut interp, 2, bad, &[], &[]);
+    let super::Exit::Exception(e) = super::run(&mut interp, &mut t2) else { panic!("an exception") };
+    let mut vm = super::vm::Vm { i: &mut interp, t: &mut t2 };
+    let report = vm.format_exception(e);
+    assert!(report.ends_with("  File \"<cell>\", line 9, in bad\n    return 1 / 0\n           ~~^~~\nZeroDivisionError: division by zero\n"), "{report}");
+}
+
+/// CPU-bound speed against CPython: the best of 7 runs of each program of
+/// `tests/fixtures/bench/`, to compare with `python3` on the same file:
+/// `cargo test --profile native-bench --lib py::vm::tests::bench -- --ignored --nocapture`
+/// and `python3 tests/fixtures/bench/fib.py`.
+#[test]
+#[ignore = "a measurement, in release"]
+fn bench() {
+    for (name, src) in [
+        ("fib.py", include_str!("../../../../tests/fixtures/bench/fib.py")),
+        ("loop.py", include_str!("../../../../tests/fixtures/bench/loop.py")),
+    ] {
+        let r = run_with(src, 120_000.0);
+        println!("{name}: {}", r.stdout.trim());
+    }
+}

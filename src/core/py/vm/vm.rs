@@ -68,7 +68,7 @@ pub enum BlockOp {
 pub enum Exit {
     Done(Value),
     Exception(Value),
-    Fatal(ProgramError),
+    Fatal(Box<ProgramError>),
     Breaker,
     Block(BlockOp),
 }
@@ -77,7 +77,8 @@ pub enum Exit {
 #[derive(Debug)]
 pub enum Flow {
     Exc(Value),
-    Fatal(ProgramError),
+    /// Boxed: every `R<T>` carries a `Flow`, and the loop moves them often.
+    Fatal(Box<ProgramError>),
     Block(BlockOp),
     Breaker,
 }
@@ -138,6 +139,47 @@ impl ThreadState {
     /// Pushes the result of the blocking operation the thread waited for.
     pub fn resume_with(&mut self, v: Value) {
         self.stack.push(v);
+    }
+
+    /// A new thread's state whose first frame calls `callable(*args, **kwargs)` (the
+    /// body of a `threading.Thread`): `run` on it returns `Exit::Done(result)` when the
+    /// call returns, or `Exit::Exception` with what it raised.
+    pub fn for_call(
+        interp: &mut Interp,
+        lane: u32,
+        callable: Value,
+        args: &[Value],
+        kwargs: &[(String, Value)],
+    ) -> ThreadState {
+        let n = (args.len() + kwargs.len()) as u32;
+        let mut code = Code { name: "<thread>".into(), qualname: "<thread>".into(), ..Code::default() };
+        if kwargs.is_empty() {
+            code.instrs.push(Instr::Call(n));
+        } else {
+            let names: Vec<Value> = kwargs.iter().map(|(k, _)| interp.heap.alloc(Obj::Str(k.clone()))).collect();
+            code.consts.push(interp.heap.alloc(Obj::Tuple(names)));
+            code.instrs.push(Instr::CallKw(n, 0));
+        }
+        code.instrs.push(Instr::ReturnValue);
+        code.locs = vec![super::code::Loc::default(); 2];
+        let mut stack = vec![callable, Value::Null];
+        stack.extend_from_slice(args);
+        stack.extend(kwargs.iter().map(|(_, v)| *v));
+        interp.serial += 1;
+        let frame = Frame {
+            code: Arc::new(code),
+            ip: 0,
+            base: 0,
+            ret_to: 0,
+            cells: Vec::new(),
+            blocks: Vec::new(),
+            ns: None,
+            func: None,
+            on_return: OnReturn::Push,
+            serial: interp.serial,
+            handling_base: 0,
+        };
+        ThreadState { frames: vec![frame], stack, handling: Vec::new(), lane, pending: None }
     }
 }
 
@@ -307,8 +349,20 @@ impl Vm<'_> {
     /// The wall-time budget, Stop, the collector and the GIL's drop request: called from
     /// the eval-breaker arms only (see the top of this file).
     /// `site` is the index of the instruction checking (for the line a budget names).
+    #[inline]
     fn check_eval_breaker(&mut self, site: usize) -> R<()> {
         self.i.ticks = self.i.ticks.wrapping_add(1);
+        if self.i.ticks & 0x3ff == 0
+            || self.i.heap.since_gc > self.i.heap.gc_threshold
+            || self.i.drop_request.load(Ordering::Relaxed)
+        {
+            return self.eval_breaker_slow(site);
+        }
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn eval_breaker_slow(&mut self, site: usize) -> R<()> {
         if self.i.ticks & 0x3ff == 0 {
             if self.i.host.stop_requested() {
                 return Err(self.fatal_at(site, "Stopped", "the program was stopped".to_owned()));
@@ -347,7 +401,7 @@ impl Vm<'_> {
             (loc.line, loc.col + 1)
         });
         let message = if line > 0 { format!("{message} (at line {line})") } else { message };
-        Flow::Fatal(ProgramError { kind: kind.to_owned(), message, line, col })
+        Flow::Fatal(Box::new(ProgramError { kind: kind.to_owned(), message, line, col }))
     }
 
     /// Collects garbage; the roots are every value a thread or the interpreter holds.
@@ -711,11 +765,10 @@ impl Vm<'_> {
                 continue;
             }
             let fi = self.t.frames.len() - 1;
-            let code = self.t.frames[fi].code.clone();
             let base = self.t.frames[fi].base;
             let mut ip = self.t.frames[fi].ip;
             let flow: Flow = loop {
-                let instr = code.instrs[ip];
+                let instr = self.t.frames[fi].code.instrs[ip];
                 let site = ip;
                 ip += 1;
                 macro_rules! tri {
@@ -737,8 +790,9 @@ impl Vm<'_> {
                         sync_ip!();
                         tri!(self.check_eval_breaker(site));
                     }
-                    Instr::LoadConst(i) => self.t.stack.push(code.consts[i as usize]),
+                    Instr::LoadConst(i) => self.t.stack.push(self.t.frames[fi].code.consts[i as usize]),
                     Instr::LoadFast(i) => {
+                        let code = self.t.frames[fi].code.clone();
                         let v = self.t.stack[base + i as usize];
                         if v == Value::Null {
                             sync_ip!();
@@ -784,18 +838,21 @@ impl Vm<'_> {
                         self.i.globals[s] = Value::Null;
                     }
                     Instr::LoadName(i) => {
+                        let code = self.t.frames[fi].code.clone();
                         sync_ip!();
                         let name = &code.names[i as usize];
                         let v = tri!(self.load_name(fi, name));
                         self.t.stack.push(v);
                     }
                     Instr::StoreName(i) => {
+                        let code = self.t.frames[fi].code.clone();
                         let v = pop!(self);
                         let name = code.names[i as usize].clone();
                         let ns = self.t.frames[fi].ns.expect("a class body's namespace");
                         tri!(self.dict_set_str(ns, &name, v));
                     }
                     Instr::DeleteName(i) => {
+                        let code = self.t.frames[fi].code.clone();
                         let name = code.names[i as usize].clone();
                         if let Some(ns) = self.t.frames[fi].ns {
                             if let Obj::Dict(d) = self.i.heap.get_mut(ns) {
@@ -804,6 +861,7 @@ impl Vm<'_> {
                         }
                     }
                     Instr::LoadDeref(i) => {
+                        let code = self.t.frames[fi].code.clone();
                         let cell = self.t.frames[fi].cells[i as usize];
                         let Obj::Cell(v) = self.i.heap.get(cell) else { unreachable!() };
                         let v = *v;
@@ -828,12 +886,14 @@ impl Vm<'_> {
                         self.t.stack.push(Value::Obj(cell));
                     }
                     Instr::LoadAttr(i) => {
+                        let code = self.t.frames[fi].code.clone();
                         sync_ip!();
                         let obj = pop!(self);
                         let v = tri!(self.getattr(obj, &code.names[i as usize]));
                         self.t.stack.push(v);
                     }
                     Instr::LoadMethod(i) => {
+                        let code = self.t.frames[fi].code.clone();
                         sync_ip!();
                         let obj = pop!(self);
                         let (f, recv) = tri!(self.load_method(obj, &code.names[i as usize]));
@@ -841,12 +901,14 @@ impl Vm<'_> {
                         self.t.stack.push(recv);
                     }
                     Instr::StoreAttr(i) => {
+                        let code = self.t.frames[fi].code.clone();
                         sync_ip!();
                         let obj = pop!(self);
                         let v = pop!(self);
                         tri!(self.setattr(obj, &code.names[i as usize], v));
                     }
                     Instr::DeleteAttr(i) => {
+                        let code = self.t.frames[fi].code.clone();
                         sync_ip!();
                         let obj = pop!(self);
                         tri!(self.delattr(obj, &code.names[i as usize]));
@@ -1096,6 +1158,21 @@ impl Vm<'_> {
                     }
                     Instr::ForIter(target) => {
                         let it = self.top();
+                        // Fast path: a range's iterator, stepped in place.
+                        if let Value::Obj(r) = it {
+                            if let Obj::Iter(super::heap::IterState::Range { cur, stop, step }) = self.i.heap.get_mut(r)
+                            {
+                                if (*step > 0 && *cur < *stop) || (*step < 0 && *cur > *stop) {
+                                    let v = *cur;
+                                    *cur += *step;
+                                    self.t.stack.push(Value::Int(v));
+                                } else {
+                                    self.t.stack.pop();
+                                    ip = target as usize;
+                                }
+                                continue;
+                            }
+                        }
                         sync_ip!();
                         match tri!(self.next_of(it)) {
                             Some(v) => self.t.stack.push(v),
@@ -1155,7 +1232,7 @@ impl Vm<'_> {
                         sync_ip!();
                         let pos = self.t.stack.len() - n as usize - 2;
                         let names: Vec<String> = if let Instr::CallKw(_, ci) = instr {
-                            self.str_tuple(code.consts[ci as usize])
+                            self.str_tuple(self.t.frames[fi].code.consts[ci as usize])
                         } else {
                             Vec::new()
                         };
@@ -1232,6 +1309,7 @@ impl Vm<'_> {
                         continue 'frames;
                     }
                     Instr::MakeFunction(arg) => {
+                        let code = self.t.frames[fi].code.clone();
                         let idx = (arg & 0xff_ffff) as usize;
                         let flags = arg >> 24;
                         let child = code.children[idx].clone();
@@ -1393,11 +1471,12 @@ impl Vm<'_> {
                     }
                     Instr::ImportName(i) => {
                         sync_ip!();
-                        let name = self.as_str(code.consts[i as usize]).unwrap_or("").to_owned();
+                        let name = self.as_str(self.t.frames[fi].code.consts[i as usize]).unwrap_or("").to_owned();
                         let m = tri!(builtins::import(self, &name));
                         self.t.stack.push(m);
                     }
                     Instr::ImportFrom(i) => {
+                        let code = self.t.frames[fi].code.clone();
                         sync_ip!();
                         let m = self.top();
                         let name = &code.names[i as usize];
