@@ -57,6 +57,7 @@ fn cannot(vm: &mut Vm<'_>, what: &str) -> Flow {
 }
 
 /// The module a value defined by the program belongs to (`__main__`, or `__mp_main__` in a child).
+#[must_use]
 pub fn main_name(vm: &Vm<'_>) -> String {
     vm.i.global_names
         .index
