@@ -40,6 +40,8 @@ pub struct PyRun {
     pending: Option<Pending>,
     mp: Option<MpWait>,
     main: bool,
+    /// A `Thread` subclass's own `run` is the thread's code (for its traceback's frames).
+    run_overridden: bool,
     /// The error that ended the process (Stop, a budget), shared by its threads.
     fatal: Arc<Mutex<Option<ProgramError>>>,
     end: Arc<Mutex<MainEnd>>,
@@ -102,6 +104,7 @@ impl PyRun {
             pending: None,
             mp: None,
             main: false,
+            run_overridden: false,
             fatal: self.fatal.clone(),
             end: self.end.clone(),
             switch_interval_ms: self.switch_interval_ms,
@@ -222,8 +225,10 @@ impl PyRun {
 
     fn wait(&mut self, w: Wait) -> Exit<PyRun> {
         Exit::Block(match w {
-            Wait::Start { thread, state, nargs, kwnames } => {
-                BlockOp::Start { thread, state: self.child(*state, nargs, kwnames) }
+            Wait::Start { thread, state, nargs, kwnames, overridden } => {
+                let mut child = self.child(*state, nargs, kwnames);
+                child.run_overridden = overridden;
+                BlockOp::Start { thread, state: child }
             }
             Wait::Lock { lock, timeout } => BlockOp::Lock { lock, timeout },
             Wait::RLock { lock, owner, timeout } => BlockOp::RLock { lock, owner, timeout },
@@ -283,7 +288,7 @@ impl PyRun {
             return Exit::Done;
         }
         self.ended(interp);
-        Exit::Uncaught(with_bootstrap_frames(&report))
+        Exit::Uncaught(with_bootstrap_frames(&report, self.run_overridden))
     }
 }
 
@@ -291,15 +296,19 @@ impl PyRun {
 /// (`_bootstrap_inner` calls `run`, which calls the target), after the last
 /// `Traceback` header: ThreadLab's `threading` is not Python, but its traceback reads as
 /// CPython's does.
-fn with_bootstrap_frames(report: &str) -> String {
+fn with_bootstrap_frames(report: &str, run_overridden: bool) -> String {
     const HEADER: &str = "Traceback (most recent call last):\n";
-    const FRAMES: &str = "  File \"<stdlib>/threading.py\", line 1045, in _bootstrap_inner\n    self.run()\n  File \"<stdlib>/threading.py\", line 982, in run\n    self._target(*self._args, **self._kwargs)\n";
+    const BOOTSTRAP: &str = "  File \"<stdlib>/threading.py\", line 1045, in _bootstrap_inner\n    self.run()\n";
+    const RUN: &str =
+        "  File \"<stdlib>/threading.py\", line 982, in run\n    self._target(*self._args, **self._kwargs)\n";
+    let frames = if run_overridden { BOOTSTRAP.to_owned() } else { format!("{BOOTSTRAP}{RUN}") };
+    let frames = frames.as_str();
     match report.rfind(HEADER) {
         Some(at) => {
             let cut = at + HEADER.len();
-            format!("{}{FRAMES}{}", &report[..cut], &report[cut..])
+            format!("{}{frames}{}", &report[..cut], &report[cut..])
         }
-        None => format!("{HEADER}{FRAMES}{report}"),
+        None => format!("{HEADER}{frames}{report}"),
     }
 }
 
@@ -401,6 +410,7 @@ pub fn run_threaded(
         pending: None,
         mp: None,
         main: true,
+        run_overridden: false,
         fatal: fatal.clone(),
         end: end.clone(),
         switch_interval_ms: options.switch_interval_ms,

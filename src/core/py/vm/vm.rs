@@ -582,6 +582,18 @@ impl Vm<'_> {
         } else {
             self.i.heap.alloc(Obj::Instance(super::heap::Instance { class: cls, dict: HashMap::new(), exc: None }))
         };
+        // `threading.Thread(...)` (or a subclass without its own `__init__`): a native
+        // `__init__` sets the instance up.
+        if let Some(Value::Native(id)) = init {
+            let (name, f) = builtins::NATIVES[id as usize];
+            if name == "Thread.__init__" {
+                self.t.stack.truncate(pos);
+                let mut args = vec![instance];
+                args.extend(posargs);
+                f(self, &args, &kw)?;
+                return Ok(Some(instance));
+            }
+        }
         if !user_init {
             self.t.stack.truncate(pos);
             if !is_exc && (!posargs.is_empty() || !kw.is_empty()) {
