@@ -117,6 +117,8 @@ pub fn run_child(start: &ProcessStart, pid: u32, host: Arc<dyn Host>) -> Process
     interp.start_ms = start.t0_ms;
     interp.deadline_ms = start.t0_ms + start.options.timeout_ms;
     interp.mp.name.clone_from(&start.name);
+    // Spawn has set the child's start method (a second `set_start_method` raises, as CPython's).
+    interp.mp.method_set = true;
     let begin = host.now_ms() - start.t0_ms;
     let lane = pid * LANES_PER_PROCESS;
     let name = interp.heap.alloc(Obj::Str("__mp_main__".into()));
@@ -170,15 +172,41 @@ fn run_life(interp: &mut Interp, ts: &mut ThreadState, start: &ProcessStart) -> 
         serial: interp.serial,
         handling_base: 0,
     });
-    match drive(interp, ts) {
-        End::Value(_) => {}
-        End::Raised(e) => return report_uncaught(interp, ts, e, ""),
-        End::Fatal(p) => return report_fatal(interp, lane, &p),
+    // A pool worker's payload is plain bytes: `W`, its task channel, its ready channel.
+    let worker_channels = match start.payload.as_slice() {
+        [b'W', rest @ ..] if rest.len() == 8 => Some((
+            u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]),
+            u32::from_le_bytes([rest[4], rest[5], rest[6], rest[7]]),
+        )),
+        _ => None,
+    };
+    interp.mp.bootstrapping = true;
+    let top = drive(interp, ts);
+    interp.mp.bootstrapping = false;
+    let failed = match top {
+        End::Value(_) => None,
+        End::Raised(e) => Some(report_uncaught(interp, ts, e, "")),
+        End::Fatal(p) => Some(report_fatal(interp, lane, &p)),
+    };
+    if let Some((_, ready)) = worker_channels {
+        // The pool waits for this word from each worker: [1] ready, [0] its top level failed
+        // (said after its traceback, which comes first in the output).
+        let host = interp.host.clone();
+        if let Some(p) = host.processes() {
+            let _ = p.channel_send(ready, vec![u8::from(failed.is_none())]);
+        }
+    }
+    if let Some(code) = failed {
+        return code;
+    }
+    if let Some((tasks, _)) = worker_channels {
+        return worker(interp, ts, tasks);
     }
     let header = format!("Process {}:\n", start.name);
     let payload = {
         let mut vm = Vm { i: interp, t: ts };
-        pickle::loads(&mut vm, &start.payload).map(|t| vm.tuple_items(t))
+        let bytes = start.payload.strip_prefix(b"T").unwrap_or_default();
+        pickle::loads(&mut vm, bytes).map(|t| vm.tuple_items(t))
     };
     let items = match payload {
         Ok(items) => items,
@@ -186,12 +214,8 @@ fn run_life(interp: &mut Interp, ts: &mut ThreadState, start: &ProcessStart) -> 
         Err(Flow::Fatal(p)) => return report_fatal(interp, lane, &p),
         Err(_) => return 1,
     };
-    let kind = {
-        let vm = Vm { i: interp, t: ts };
-        items.first().and_then(|v| vm.as_str(*v).map(str::to_owned)).unwrap_or_default()
-    };
-    match (kind.as_str(), items.as_slice()) {
-        ("T", [_, target, args, kwargs]) => {
+    match items.as_slice() {
+        [target, args, kwargs] => {
             let (args, kw) = {
                 let vm = Vm { i: interp, t: ts };
                 let args = vm.tuple_items(*args);
@@ -211,13 +235,6 @@ fn run_life(interp: &mut Interp, ts: &mut ThreadState, start: &ProcessStart) -> 
                 End::Raised(e) => report_uncaught(interp, ts, e, &header),
                 End::Fatal(p) => report_fatal(interp, lane, &p),
             }
-        }
-        ("W", [_, Value::Int(tasks), Value::Int(ready)]) => {
-            let host = interp.host.clone();
-            if let Some(p) = host.processes() {
-                let _ = p.channel_send(*ready as u32, Vec::new());
-            }
-            worker(interp, ts, *tasks as u32)
         }
         _ => 1,
     }

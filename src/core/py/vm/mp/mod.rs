@@ -39,6 +39,8 @@ pub struct MpState {
     /// Children started here, and those of them that are daemons (pool workers).
     pub started: Vec<u32>,
     pub daemons: Vec<u32>,
+    /// A child running its top level (spawn's bootstrapping phase): it may not start processes.
+    pub bootstrapping: bool,
     /// The main thread's waits (start, end), relative to `Interp::start_ms`: Blocked lanes.
     pub blocked: Vec<(f64, f64)>,
 }
@@ -52,6 +54,8 @@ pub enum WaitOn {
     Each { chans: Vec<u32> },
     /// These processes' ends.
     Join { pids: Vec<u32> },
+    /// A message in the channel, left there (`Connection.poll`).
+    Peek { chan: u32 },
 }
 
 /// What becomes of the wait's bytes, under the GIL.
@@ -71,6 +75,8 @@ pub enum Then {
     AsCompleted,
     /// `Pool.join`, `shutdown(wait=True)`: `None`.
     Nothing,
+    /// `Connection.poll`: whether a message is there.
+    Ready,
     /// `Pool(n)` once its workers are ready (the pool, on the stack's top).
     Held,
 }
@@ -81,6 +87,8 @@ pub struct Wait {
     pub on: WaitOn,
     pub timeout_ms: Option<f64>,
     pub then: Then,
+    /// The program's wall-time budget ends here (host clock): no wait outlives it.
+    pub budget_end_ms: f64,
 }
 
 /// What a wait got.
@@ -90,6 +98,10 @@ pub struct Waited {
     pub messages: Vec<(usize, Vec<u8>)>,
     pub exits: Vec<Option<i32>>,
     pub stopped: bool,
+    /// The program's time budget ended the wait before it was done.
+    pub over_budget: bool,
+    /// `WaitOn::Peek` saw a message.
+    pub ready: bool,
 }
 
 impl Wait {
@@ -99,7 +111,8 @@ impl Wait {
         let mut got = Waited::default();
         let Some(p) = host.processes() else { return got };
         let deadline = self.timeout_ms.map(|ms| host.now_ms() + ms);
-        let left = || deadline.map(|d| (d - host.now_ms()).max(0.0));
+        let end = deadline.map_or(self.budget_end_ms, |d| d.min(self.budget_end_ms));
+        let left = || Some((end - host.now_ms()).max(0.0));
         match &self.on {
             WaitOn::Recv { chan, n } => {
                 while got.messages.len() < *n {
@@ -119,7 +132,7 @@ impl Wait {
                         }
                         None => true,
                     });
-                    if deadline.is_some_and(|d| host.now_ms() >= d) {
+                    if host.now_ms() >= end {
                         break;
                     }
                     if !pending.is_empty() {
@@ -132,8 +145,26 @@ impl Wait {
                     got.exits.push(p.wait_process(*pid, left()));
                 }
             }
+            WaitOn::Peek { chan } => loop {
+                if p.channel_len(*chan) > 0 {
+                    got.ready = true;
+                    break;
+                }
+                if host.now_ms() >= end || host.stop_requested() {
+                    break;
+                }
+                host.sleep_ms(1.0);
+            },
         }
         got.stopped = host.stop_requested();
+        let done = match &self.on {
+            WaitOn::Recv { n, .. } => got.messages.len() >= *n,
+            WaitOn::Each { chans } => got.messages.len() >= chans.len(),
+            WaitOn::Join { .. } => got.exits.iter().all(Option::is_some),
+            // A poll's timeout is its answer, unless the budget cut it short.
+            WaitOn::Peek { .. } => got.ready || self.timeout_ms.is_some_and(|t| t < self.budget_end_ms),
+        };
+        got.over_budget = !done && host.now_ms() >= self.budget_end_ms;
         got
     }
 }
@@ -142,7 +173,8 @@ impl Wait {
 // Classes and modules.
 
 /// The classes this module makes, by name (each is kept in `Types::natives` as `mp:NAME`).
-const CLASSES: [(&str, &str); 14] = [
+const CLASSES: [(&str, &str); 15] = [
+    ("Connection", "mp:Connection"),
     ("Process", "mp:Process"),
     ("Pool", "mp:Pool"),
     ("Queue", "mp:Queue"),
@@ -242,6 +274,8 @@ fn ensure_classes(vm: &mut Vm<'_>) {
         let queue_methods =
             ["put", "get", "put_nowait", "get_nowait", "empty", "qsize", "full", "close", "join_thread"];
         v.push(("mp:Queue", new_class(vm, "Queue", object, &queue_methods)));
+        let connection_methods = ["send", "recv", "poll", "close"];
+        v.push(("mp:Connection", new_class(vm, "Connection", object, &connection_methods)));
         v.push(("mp:AsyncResult", new_class(vm, "AsyncResult", object, &["get", "ready", "wait", "successful"])));
         let executor_methods = ["submit", "map", "shutdown", "__enter__", "__exit__"];
         v.push(("mp:ProcessPoolExecutor", new_class(vm, "ProcessPoolExecutor", object, &executor_methods)));
@@ -281,6 +315,7 @@ pub fn import(vm: &mut Vm<'_>, name: &str) -> Option<R<Value>> {
             ("Process", "_mp.new_process"),
             ("Pool", "_mp.new_pool"),
             ("Queue", "_mp.new_queue"),
+            ("Pipe", "_mp.pipe"),
             ("SimpleQueue", "_mp.new_queue"),
             ("cpu_count", "_mp.cpu_count"),
             ("current_process", "_mp.current_process"),
@@ -413,7 +448,7 @@ fn block(vm: &mut Vm<'_>, hold: Option<Value>, on: WaitOn, timeout_ms: Option<f6
     if let Some(v) = hold {
         vm.t.stack.push(v);
     }
-    Err(Flow::Block(BlockOp::Mp(Wait { on, timeout_ms, then })))
+    Err(Flow::Block(BlockOp::Mp(Wait { on, timeout_ms, then, budget_end_ms: vm.i.deadline_ms })))
 }
 
 fn cpu_count_of() -> i64 {
@@ -433,8 +468,31 @@ fn source_of(vm: &Vm<'_>) -> String {
     s
 }
 
+/// CPython's `spawn._check_not_importing_main` (3.11), word for word.
+const BOOTSTRAPPING: &str = "
+        An attempt has been made to start a new process before the
+        current process has finished its bootstrapping phase.
+
+        This probably means that you are not using fork to start your
+        child processes and you have forgotten to use the proper idiom
+        in the main module:
+
+            if __name__ == '__main__':
+                freeze_support()
+                ...
+
+        The \"freeze_support()\" line can be omitted if the program
+        is not going to be frozen to produce an executable.
+
+        To fix this issue, refer to the \"Safe importing of main module\"
+        section in https://docs.python.org/3/library/multiprocessing.html
+        ";
+
 /// Starts a child running `payload` (a pickled tuple: see [`child`]).
 fn spawn(vm: &mut Vm<'_>, name: String, payload: Vec<u8>) -> R<u32> {
+    if vm.i.mp.bootstrapping {
+        return Err(vm.exc("RuntimeError", BOOTSTRAPPING));
+    }
     let host = vm.i.host.clone();
     let p = procs(vm, &*host)?;
     let start = ProcessStart {
@@ -505,9 +563,9 @@ fn process_start(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     if attr(vm, p, "pid") != Value::None {
         return Err(vm.exc("AssertionError", "cannot start a process twice"));
     }
-    let kind = vm.new_str("T".into());
     let (t, a, k) = (attr(vm, p, "_target"), attr(vm, p, "_args"), attr(vm, p, "_kwargs"));
-    let payload = dumps_tuple(vm, vec![kind, t, a, k])?;
+    let mut payload = b"T".to_vec();
+    payload.extend(dumps_tuple(vm, vec![t, a, k])?);
     let name = attr(vm, p, "name");
     let name = vm.str_of(name)?;
     let pid = spawn(vm, name, payload)?;
@@ -696,6 +754,73 @@ fn queue_noop(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     Ok(Value::None)
 }
 
+// Pipe: two channels, one each way (one for a `duplex=False` pipe).
+
+/// A `Pipe()` end receiving on channel `recv` and sending on `send` (0: that way is closed).
+pub fn new_connection(vm: &mut Vm<'_>, recv: u32, send: u32) -> Value {
+    ensure_classes(vm);
+    new_instance(vm, "Connection", vec![("_recv", Value::Int(i64::from(recv))), ("_send", Value::Int(i64::from(send)))])
+}
+
+fn pipe(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
+    let duplex = !matches!(arg(args, kw, 0, "duplex"), Some(Value::Bool(false)));
+    let host = vm.i.host.clone();
+    let p = procs(vm, &*host)?;
+    let a = p.channel_new().map_err(|why| vm.exc("RuntimeError", &why))?;
+    let (left, right) = if duplex {
+        let b = p.channel_new().map_err(|why| vm.exc("RuntimeError", &why))?;
+        (new_connection(vm, a, b), new_connection(vm, b, a))
+    } else {
+        (new_connection(vm, a, 0), new_connection(vm, 0, a))
+    };
+    Ok(tuple(vm, vec![left, right]))
+}
+
+fn connection_side(vm: &mut Vm<'_>, args: &[Value], method: &str, side: &str, closed: &str) -> R<u32> {
+    let c = this(vm, args, "Connection", method)?;
+    match int_attr(vm, c, side) {
+        Some(n) if n > 0 => Ok(n as u32),
+        _ => Err(vm.exc("OSError", &format!("connection is {closed}"))),
+    }
+}
+
+fn connection_send(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
+    let chan = connection_side(vm, args, "send", "_send", "read-only")?;
+    let Some(obj) = arg(&args[1..], kw, 0, "obj") else {
+        return Err(vm.exc("TypeError", "send() missing 1 required positional argument: 'obj'"));
+    };
+    let bytes = pickle::dumps(vm, obj)?;
+    send(vm, chan, bytes)?;
+    Ok(Value::None)
+}
+
+fn connection_recv(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    let chan = connection_side(vm, args, "recv", "_recv", "write-only")?;
+    block(vm, None, WaitOn::Recv { chan, n: 1 }, None, Then::QueueGet)
+}
+
+fn connection_poll(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
+    let chan = connection_side(vm, args, "poll", "_recv", "write-only")?;
+    let timeout = match arg(&args[1..], kw, 0, "timeout") {
+        // `poll()` does not wait; `poll(None)` waits for ever.
+        None => Some(0.0),
+        Some(Value::None) => None,
+        t => seconds(vm, t)?,
+    };
+    if vm.i.host.processes().is_some_and(|p| p.channel_len(chan) > 0) {
+        return Ok(Value::Bool(true));
+    }
+    if timeout == Some(0.0) {
+        return Ok(Value::Bool(false));
+    }
+    block(vm, None, WaitOn::Peek { chan }, timeout, Then::Ready)
+}
+
+fn connection_close(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    this(vm, args, "Connection", "close")?;
+    Ok(Value::None)
+}
+
 // Pools: `Pool` and `ProcessPoolExecutor` are the same machine (a task channel, workers
 // that run tasks until a `None`, a result channel per call).
 
@@ -724,8 +849,9 @@ fn new_pool_of(vm: &mut Vm<'_>, class: &str, n: Option<Value>, worker_prefix: &s
     for _ in 0..n {
         vm.i.mp.counter += 1;
         let name = format!("{worker_prefix}-{}", vm.i.mp.counter);
-        let kind = vm.new_str("W".into());
-        let payload = dumps_tuple(vm, vec![kind, Value::Int(i64::from(tasks)), Value::Int(i64::from(ready))])?;
+        let mut payload = b"W".to_vec();
+        payload.extend_from_slice(&tasks.to_le_bytes());
+        payload.extend_from_slice(&ready.to_le_bytes());
         let pid = spawn(vm, name, payload)?;
         vm.i.mp.daemons.push(pid);
         workers.push(Value::Int(i64::from(pid)));
@@ -1154,6 +1280,11 @@ pub const NATIVE_FNS: &[(&str, super::builtins::NativeFn)] = &[
     ("_mp.Pool.join", pool_join),
     ("_mp.Pool.__enter__", enter),
     ("_mp.Pool.__exit__", pool_exit),
+    ("_mp.pipe", pipe),
+    ("_mp.Connection.send", connection_send),
+    ("_mp.Connection.recv", connection_recv),
+    ("_mp.Connection.poll", connection_poll),
+    ("_mp.Connection.close", connection_close),
     ("_mp.Queue.put", queue_put),
     ("_mp.Queue.get", queue_get),
     ("_mp.Queue.put_nowait", queue_put_nowait),
@@ -1210,6 +1341,10 @@ pub fn finish(vm: &mut Vm<'_>, wait: &Wait, got: Waited) -> R<Value> {
     .unwrap_or(Value::None);
     if got.stopped {
         return Err(vm.fatal("Stopped", "the program was stopped".to_owned()));
+    }
+    if got.over_budget {
+        let secs = vm.i.timeout_ms / 1000.0;
+        return Err(vm.fatal("TimeoutError", format!("the program ran longer than its time budget of {secs} s")));
     }
     match wait.then {
         Then::QueueGet => match got.messages.first() {
@@ -1275,7 +1410,20 @@ pub fn finish(vm: &mut Vm<'_>, wait: &Wait, got: Waited) -> R<Value> {
             vm.get_iter(list)
         }
         Then::Nothing => Ok(Value::None),
-        Then::Held => Ok(held),
+        Then::Ready => Ok(Value::Bool(got.ready)),
+        Then::Held => {
+            let started = got.messages.len();
+            let failed = got.messages.iter().filter(|(_, m)| m.first() != Some(&1)).count();
+            if failed > 0 || started == 0 {
+                // CPython's pool would start new workers forever, each failing the same way.
+                let _ = pool_terminate(vm, &[held], &[]);
+                return Err(vm.exc(
+                    "RuntimeError",
+                    "a worker of the pool failed while running the program's top level (its traceback is above): the pool cannot run tasks",
+                ));
+            }
+            Ok(held)
+        }
     }
 }
 
@@ -1355,3 +1503,6 @@ pub fn finish_program(interp: &Interp, result: &mut ProgramResult) {
     result.stdout = output.iter().map(|c| c.text.as_str()).collect();
     result.output = output;
 }
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests;

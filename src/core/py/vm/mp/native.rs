@@ -17,6 +17,13 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// How often a wait looks at Stop (a Condvar is not woken by the host's flag).
 const POLL: Duration = Duration::from_millis(5);
 
+/// When a wait of `timeout_ms` ends (`None`: never; a timeout too large for the clock,
+/// `q.get(timeout=1e300)`, is never too).
+fn until(timeout_ms: Option<f64>) -> Option<Instant> {
+    let d = Duration::try_from_secs_f64(timeout_ms?.max(0.0) / 1000.0).ok()?;
+    Instant::now().checked_add(d)
+}
+
 struct Record {
     exit: Option<i32>,
     kill: Arc<AtomicBool>,
@@ -70,7 +77,7 @@ impl ProcTable {
     }
 
     pub fn wait(&self, pid: u32, timeout_ms: Option<f64>, stop: &dyn Fn() -> bool) -> Option<i32> {
-        let until = timeout_ms.map(|ms| Instant::now() + Duration::from_secs_f64(ms.max(0.0) / 1000.0));
+        let until = until(timeout_ms);
         let mut records = lock(&self.records);
         loop {
             let exit = records.get(&pid).map_or(Some(1), |r| r.exit);
@@ -111,7 +118,7 @@ impl ProcTable {
     }
 
     pub fn recv(&self, id: u32, timeout_ms: Option<f64>, stop: &dyn Fn() -> bool) -> Option<Vec<u8>> {
-        let until = timeout_ms.map(|ms| Instant::now() + Duration::from_secs_f64(ms.max(0.0) / 1000.0));
+        let until = until(timeout_ms);
         let mut channels = lock(&self.channels);
         loop {
             if let Some(m) = channels.get_mut(&id)?.pop_front() {

@@ -38,6 +38,8 @@ mod tag {
     pub const EXCEPTION: u8 = b'X';
     /// A `multiprocessing.Queue`: its channel.
     pub const QUEUE: u8 = b'Q';
+    /// A `Pipe()` end: the channels it receives on and sends on (0: none).
+    pub const CONNECTION: u8 = b'C';
     pub const BYTES: u8 = b'b';
 }
 
@@ -255,6 +257,13 @@ fn save(vm: &mut Vm<'_>, w: &mut Writer, v: Value, depth: usize) -> R<()> {
                         w.u32(chan as usize);
                         Ok(())
                     }
+                    "Connection" => {
+                        w.out.push(tag::CONNECTION);
+                        for side in ["_recv", "_send"] {
+                            w.u32(super::int_attr(vm, v, side).unwrap_or(0) as usize);
+                        }
+                        Ok(())
+                    }
                     "Pool" => {
                         Err(vm.exc("NotImplementedError", "pool objects cannot be passed between processes or pickled"))
                     }
@@ -295,6 +304,19 @@ fn save(vm: &mut Vm<'_>, w: &mut Writer, v: Value, depth: usize) -> R<()> {
         Obj::Iter(_) | Obj::Cell(_) | Obj::Bound(..) | Obj::Slice(..) => {
             let t = vm.type_name(v);
             Err(cannot(vm, &t))
+        }
+        // Kinds of objects other parts add (`threading`'s): refused as CPython refuses
+        // them, by the lock that each holds.
+        #[allow(unreachable_patterns)]
+        _ => {
+            let t = vm.type_name(v);
+            let name = match t.as_str() {
+                "RLock" => "_thread.RLock".to_owned(),
+                "lock" | "Lock" | "Event" | "Semaphore" | "BoundedSemaphore" | "Barrier" | "Condition" | "Queue"
+                | "Thread" | "_MainThread" => "_thread.lock".to_owned(),
+                _ => t,
+            };
+            Err(cannot(vm, &name))
         }
     }
 }
@@ -462,6 +484,10 @@ fn load(vm: &mut Vm<'_>, r: &mut Reader<'_>) -> R<Value> {
         tag::QUEUE => {
             let Some(chan) = r.u32() else { return Err(truncated(vm)) };
             super::new_queue(vm, chan as u32)?
+        }
+        tag::CONNECTION => {
+            let (Some(recv), Some(send)) = (r.u32(), r.u32()) else { return Err(truncated(vm)) };
+            super::new_connection(vm, recv as u32, send as u32)
         }
         _ => return Err(truncated(vm)),
     })
