@@ -38,6 +38,8 @@ pub enum Shared {
     Condition(Arc<Condition>),
     Queue(Arc<Queue<Value>>),
     Thread(ThreadObj),
+    Future(Arc<super::futures::FutureCell>),
+    Executor(Arc<super::futures::Executor>),
 }
 
 /// `threading.Thread`: its thread, and what `start()` will call.
@@ -50,7 +52,7 @@ pub struct ThreadObj {
 }
 
 /// The class names of [`Shared`] objects (`type(x).__name__`, as CPython's).
-pub const TAGS: [&str; 10] = [
+pub const TAGS: [&str; 12] = [
     "lock",
     "RLock",
     "Event",
@@ -61,6 +63,8 @@ pub const TAGS: [&str; 10] = [
     "Queue",
     "Thread",
     "_MainThread",
+    "Future",
+    "ThreadPoolExecutor",
 ];
 
 impl Shared {
@@ -80,6 +84,8 @@ impl Shared {
             Shared::Barrier(_) => "Barrier",
             Shared::Condition(_) => "Condition",
             Shared::Queue(_) => "Queue",
+            Shared::Future(_) => "Future",
+            Shared::Executor(_) => "ThreadPoolExecutor",
             Shared::Thread(t) => {
                 if t.thread.kind() == LaneKind::Thread {
                     "Thread"
@@ -104,6 +110,8 @@ impl Shared {
     pub fn trace(&self, mut f: impl FnMut(&Value)) {
         match self {
             Shared::Queue(q) => q.for_each(f),
+            Shared::Future(c) => c.trace(f),
+            Shared::Executor(e) => e.work.for_each(f),
             Shared::Thread(t) => {
                 f(&t.target);
                 f(&t.args);
@@ -175,6 +183,22 @@ pub enum Wait {
     Join {
         thread: Arc<PyThread>,
         timeout: Option<f64>,
+    },
+    /// A `ThreadPoolExecutor`'s new workers; then `then`.
+    StartWorkers {
+        threads: Vec<Arc<PyThread>>,
+        exec: Arc<super::futures::Executor>,
+        then: super::futures::Then,
+    },
+    /// Futures to be done (or the deadline); then `then`.
+    Futures {
+        cells: Vec<Arc<super::futures::FutureCell>>,
+        deadline: Option<f64>,
+        then: super::futures::Then,
+    },
+    /// `shutdown(wait=True)`: every worker's end.
+    JoinAll {
+        threads: Vec<Arc<PyThread>>,
     },
 }
 
@@ -1088,4 +1112,14 @@ pub const NATIVES: &[(&str, Native)] = &[
     ("Queue.empty", queue_empty),
     ("Queue.full", queue_full),
     ("Queue.qsize", queue_qsize),
+    ("Future.result", super::futures::future_result),
+    ("Future.exception", super::futures::future_exception),
+    ("Future.done", super::futures::future_done),
+    ("Future.running", super::futures::future_running),
+    ("Future.cancel", super::futures::future_cancel),
+    ("ThreadPoolExecutor.submit", super::futures::submit),
+    ("ThreadPoolExecutor.map", super::futures::map),
+    ("ThreadPoolExecutor.shutdown", super::futures::shutdown),
+    ("ThreadPoolExecutor.__enter__", super::futures::executor_enter),
+    ("ThreadPoolExecutor.__exit__", super::futures::executor_exit),
 ];
