@@ -876,11 +876,8 @@ fn new_executor(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     new_pool_of(vm, "ProcessPoolExecutor", arg(args, kw, 0, "max_workers"), "SpawnProcess")
 }
 
-fn thread_pool_executor(vm: &mut Vm<'_>, _args: &[Value], _kw: &Kw) -> R<Value> {
-    Err(vm.exc(
-        "NotImplementedError",
-        "ThreadPoolExecutor is not supported yet (ThreadLab's threads are not in this build's VM)",
-    ))
+fn thread_pool_executor(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
+    crate::core::py::threads::futures::executor_new(vm, args, kw)
 }
 
 fn pool_of<'a>(vm: &mut Vm<'_>, args: &'a [Value], method: &str) -> R<(Value, &'a [Value])> {
@@ -1211,6 +1208,11 @@ fn as_completed(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     };
     let timeout = seconds(vm, arg(args, kw, 1, "timeout"))?;
     let futures = vm.iterate(fs)?;
+    // A ThreadPoolExecutor's futures (core::py::threads::futures).
+    if futures.first().is_some_and(|f| crate::core::py::threads::futures::is_future(vm, *f)) {
+        let list = vm.i.heap.alloc(Obj::List(futures));
+        return crate::core::py::threads::futures::as_completed(vm, list, timeout.map(|ms| ms / 1000.0));
+    }
     let future_class = module_class(vm, "Future");
     let mut chans = Vec::new();
     for f in &futures {
