@@ -25,7 +25,7 @@ if (!["lab", "pyvm"].includes(mode) || !dir) {
 }
 const PROGRAMS = {
   py_cpu: readFileSync(join(root, "tests/bench/py_cpu.py"), "utf8"),
-  fib25: readFileSync(join(here, "fib.py"), "utf8"),
+  fib27: readFileSync(join(here, "fib.py"), "utf8"),
 };
 const TYPES = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".css": "text/css", ".svg": "image/svg+xml" };
 const WORKER = `import init, { run_python } from "/pyvm/threadlab_pyvm.js";
