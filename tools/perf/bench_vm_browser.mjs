@@ -5,6 +5,7 @@
 //
 //   node tools/perf/bench_vm_browser.mjs lab  SITE_DIR
 //   node tools/perf/bench_vm_browser.mjs pyvm PYVM_PKG_DIR
+//   node tools/perf/bench_vm_browser.mjs pyodide -   (Pyodide from tests/e2e/node_modules, the reference)
 //
 // Prints one JSON line per program: {mode, program, result, best_ms}.
 import { createServer } from "node:http";
@@ -19,7 +20,7 @@ const require = createRequire(join(root, "tests/e2e/package.json"));
 const { chromium } = require("playwright-core");
 
 const [mode, dir] = process.argv.slice(2);
-if (!["lab", "pyvm"].includes(mode) || !dir) {
+if (!["lab", "pyvm", "pyodide"].includes(mode) || !dir) {
   console.error("usage: bench_vm_browser.mjs lab SITE_DIR | pyvm PYVM_PKG_DIR");
   process.exit(2);
 }
@@ -27,7 +28,7 @@ const PROGRAMS = {
   py_cpu: readFileSync(join(root, "tests/bench/py_cpu.py"), "utf8"),
   fib27: readFileSync(join(here, "fib.py"), "utf8"),
 };
-const TYPES = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".css": "text/css", ".svg": "image/svg+xml" };
+const TYPES = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".css": "text/css", ".svg": "image/svg+xml", ".zip": "application/zip", ".json": "application/json" };
 const WORKER = `import init, { run_python } from "/pyvm/threadlab_pyvm.js";
 self.onmessage = async ({ data }) => { await init(); self.postMessage(run_python(data)); };`;
 
@@ -37,7 +38,10 @@ const server = createServer((req, res) => {
   let type = "text/plain";
   if (path === "/bench.html") [body, type] = ["<!doctype html><title>bench</title>", "text/html"];
   else if (path === "/worker.mjs") [body, type] = [WORKER, "text/javascript"];
-  else {
+  else if (path.startsWith("/__pyodide/")) {
+    const file = join(dirname(require.resolve("pyodide/package.json")), path.slice("/__pyodide/".length));
+    if (existsSync(file)) [body, type] = [readFileSync(file), TYPES[extname(file)] ?? "application/octet-stream"];
+  } else {
     const file = mode === "pyvm" ? join(dir, path.replace(/^\/pyvm\//, "")) : join(dir, path === "/" ? "index.html" : path);
     if (!path.includes("..") && existsSync(file) && statSync(file).isFile()) {
       body = readFileSync(file);
@@ -62,7 +66,16 @@ try {
     await page.goto(`${base}bench.html`);
   }
   for (const [program, source] of Object.entries(PROGRAMS)) {
-    const out = mode === "lab"
+    const out = mode === "pyodide"
+      ? await page.evaluate(async (s) => {
+          const { loadPyodide } = await import("/__pyodide/pyodide.mjs");
+          window.__py ??= await loadPyodide({ indexURL: "/__pyodide/" });
+          let text = "";
+          window.__py.setStdout({ batched: (t) => (text += t + "\n") });
+          await window.__py.runPythonAsync(s);
+          return text;
+        }, source)
+      : mode === "lab"
       ? await page.evaluate(async (s) => { const r = await window.threadlab.python(s, { timeout_ms: 120000 }); return r.error ? `${r.stdout}\n${r.error.kind}: ${r.error.message}` : r.stdout; }, source)
       : await page.evaluate((s) => new Promise((ok, fail) => { const w = new Worker("/worker.mjs", { type: "module" }); w.onmessage = (e) => { ok(e.data); w.terminate(); }; w.onerror = (e) => fail(new Error(e.message)); w.postMessage(s); }), source);
     const m = /result (\d+) best_ms ([0-9.e+-]+)\s*$/.exec(out);
