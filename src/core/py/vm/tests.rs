@@ -261,7 +261,13 @@ fn a_thread_state_calls_a_function_on_the_shared_interpreter() {
     let (mut interp, mut main) = super::program::prepare(src, host, 10_000.0).map_err(|(_, e)| e).expect("compiles");
     assert!(matches!(super::run(&mut interp, &mut main), super::Exit::Done(_)));
     let work = interp.globals[interp.global_names.index["work"] as usize];
-    let mut t = super::ThreadState::for_call(&mut interp, 1, work, &[super::heap::Value::Int(10)], &[("c".into(), super::heap::Value::Int(5))]);
+    let mut t = super::ThreadState::for_call(
+        &mut interp,
+        1,
+        work,
+        &[super::heap::Value::Int(10)],
+        &[("c".into(), super::heap::Value::Int(5))],
+    );
     let mut blocks = 0;
     let result = loop {
         match super::run(&mut interp, &mut t) {

@@ -142,7 +142,13 @@ impl ThreadState {
     /// A new thread's state whose first frame calls `callable(*args, **kwargs)` (the
     /// body of a `threading.Thread`): `run` on it returns `Exit::Done(result)` when the
     /// call returns, or `Exit::Exception` with what it raised.
-    pub fn for_call(interp: &mut Interp, lane: u32, callable: Value, args: &[Value], kwargs: &[(String, Value)]) -> ThreadState {
+    pub fn for_call(
+        interp: &mut Interp,
+        lane: u32,
+        callable: Value,
+        args: &[Value],
+        kwargs: &[(String, Value)],
+    ) -> ThreadState {
         let n = (args.len() + kwargs.len()) as u32;
         let mut code = Code { name: "<thread>".into(), qualname: "<thread>".into(), ..Code::default() };
         if kwargs.is_empty() {
@@ -171,7 +177,7 @@ impl ThreadState {
             serial: interp.serial,
             handling_base: 0,
         };
-        ThreadState { frames: vec![frame], stack, handling: Vec::new(), lane }
+        ThreadState { frames: vec![frame], stack, handling: Vec::new(), lane, pending: None }
     }
 }
 
@@ -1133,7 +1139,8 @@ impl Vm<'_> {
                         let it = self.top();
                         // Fast path: a range's iterator, stepped in place.
                         if let Value::Obj(r) = it {
-                            if let Obj::Iter(super::heap::IterState::Range { cur, stop, step }) = self.i.heap.get_mut(r) {
+                            if let Obj::Iter(super::heap::IterState::Range { cur, stop, step }) = self.i.heap.get_mut(r)
+                            {
                                 if (*step > 0 && *cur < *stop) || (*step < 0 && *cur > *stop) {
                                     let v = *cur;
                                     *cur += *step;
