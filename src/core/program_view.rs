@@ -610,4 +610,39 @@ mod tests {
         assert!(html.contains("<th scope=\"row\">MainThread</th><td>main</td><td>1</td><td>0.0 ms</td><td>3.01 s</td><td>11 ms</td><td>0.0 ms</td><td>0.0 ms</td><td>3.00 s</td>"), "{html}");
         assert!(html.contains("<text x=\"") && html.contains(">3 s</text>"), "ticks in seconds: {html}");
     }
+
+    /// A real run of an example on the VM, natively (each child process its own interpreter
+    /// on a std thread): what the terminal and the timeline make of it.
+    #[test]
+    fn a_real_run_of_the_spawn_example_shows_who_printed_what() {
+        use crate::core::program::ProgramOptions;
+        use crate::core::py::vm::{native::NativeHost, program::run_program};
+        let host = std::sync::Arc::new(NativeHost::default());
+        let example = crate::core::programs::EXAMPLES.iter().find(|e| e.key == "spawn_top_level").unwrap();
+        let mut r = run_program(example.source, &ProgramOptions::default(), host.clone());
+        if r.output.is_empty() {
+            r.output = host.chunks.lock().unwrap().clone();
+        }
+        let lines = terminal_lines(&r.output);
+        let text: Vec<String> = lines.iter().map(|l| l.iter().map(|p| p.text.as_str()).collect()).collect();
+        assert_eq!(
+            text,
+            [
+                "Top level runs in MainProcess as __main__",
+                "Top level runs in Process-1 as __mp_main__",
+                "Hello from Process-1 for the main program",
+                "The child's exit code: 0"
+            ]
+        );
+        // The child's lines are the child's: another process than the main program's.
+        let pids: Vec<u32> = lines.iter().map(|l| l[0].pid).collect();
+        assert!(pids[0] == pids[3] && pids[1] == pids[2] && pids[0] != pids[1], "{pids:?}");
+        let tags: Vec<String> = lines.iter().map(|l| writer(&r.lanes, l[0].lane, l[0].pid)).collect();
+        assert_eq!(tags, ["MainThread", "Process-1", "Process-1", "MainThread"]);
+        let html = timeline_html(&r, 800.0);
+        let (main, child) =
+            (html.find("data-name=\"MainThread\"").unwrap(), html.find("data-name=\"Process-1\"").unwrap());
+        assert!(main < child, "the main program's lane first: {html}");
+        assert!(html.contains("data-kind=\"process\" data-name=\"Process-1\""), "{html}");
+    }
 }

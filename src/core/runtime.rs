@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
+pub mod arena;
 pub mod test_programs;
 
 /// A Python thread's body, handed to a pool worker.
@@ -283,6 +284,8 @@ pub enum ProgramLetter {
     Joined { slot: Option<u32>, at: f64 },
     /// Start `n` more thread workers: the pool runs low.
     Grow { n: u32 },
+    /// Start another process of this program, running `source` (see [`Processes`]).
+    SpawnProcess { source: String },
     /// One write of the program, with its ticket (the page shows them in ticket order).
     Output { ticket: u32, chunk: OutputChunk },
     /// The program ended; `tickets` chunks were written in all (their text is not repeated
@@ -400,25 +403,33 @@ impl Reorder {
     }
 }
 
+/// What the runtime's test programs need to start other processes of their program and talk
+/// to them (the VM's `multiprocessing` uses `program::Processes`, which the browser does not
+/// implement yet: this is the arena it will be built on, docs §5). Every process shares one
+/// [`arena::Arena`]; a child is started by the page, from `source`, and is told nothing
+/// else: what it needs (its channels) is in its source or the arena.
+pub trait Spawner: Send + Sync {
+    /// The program's channel arena.
+    fn arena(&self) -> &dyn arena::Arena;
+    /// Starts a process of this program running `source`; returns once asked, not started.
+    ///
+    /// # Errors
+    /// When the request cannot be made.
+    fn spawn_process(&self, source: &str) -> Result<(), String>;
+}
+
 /// Runs a program on `host`: what a process worker does with the source it is given.
 #[must_use]
-pub fn run_program(source: &str, options: &ProgramOptions, host: Arc<dyn Host>) -> ProgramResult {
-    use crate::core::program::ProgramError;
+pub fn run_program(
+    source: &str,
+    options: &ProgramOptions,
+    host: Arc<dyn Host>,
+    processes: &dyn Spawner,
+) -> ProgramResult {
     if let Some(test) = test_programs::TestProgram::of(source) {
-        return test.run(&host);
+        return test.run(&host, processes);
     }
-    let _ = options;
-    // Until the VM (`core::py::vm`) lands in this branch.
-    ProgramResult {
-        exit_code: 1,
-        error: Some(ProgramError {
-            kind: "NotImplementedError".into(),
-            message: "ThreadLab's Python VM is not in this build yet".into(),
-            line: 0,
-            col: 0,
-        }),
-        ..ProgramResult::default()
-    }
+    crate::core::py::vm::run_program(source, options, host)
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod app;
+pub mod arena;
 pub mod clock;
 pub mod engines;
 pub mod heartbeat;

@@ -20,7 +20,7 @@ self.addEventListener("message", ({ data }) => {
   // Parks in the pool and runs the program's threads until the page terminates this
   // worker; it returns only when the pool already had a worker per slot. A trap (a panic)
   // is thrown from here and reaches the page as this worker's error event.
-  program_thread_main();
+  program_thread_main(data.arena);
   wasm.__wbindgen_thread_destroy();
   self.close();
 }, { once: true });
@@ -30,9 +30,9 @@ self.addEventListener("message", ({ data }) => {
   return threadScript;
 }
 
-export function spawnProgramThread(glueUrl, name, module, memory, stackBytes) {
+export function spawnProgramThread(glueUrl, name, module, memory, arena, stackBytes) {
   const worker = new Worker(threadScriptUrl(glueUrl), { type: "module", name });
-  worker.postMessage({ module, memory, stack: stackBytes });
+  worker.postMessage({ module, memory, arena, stack: stackBytes });
   return worker;
 }
 

@@ -55,6 +55,7 @@ extern "C" {
         name: &str,
         module: &JsValue,
         memory: &JsValue,
+        arena: &JsValue,
         stack_bytes: u32,
     ) -> Result<Worker, JsValue>;
     #[wasm_bindgen(js_name = setWord)]
@@ -82,6 +83,16 @@ type Handler = Closure<dyn FnMut(JsValue)>;
 /// One program process and the thread workers the page started on its memory. Dropping it
 /// terminates them all.
 struct Process {
+    /// The program's channel arena, shared by all its processes (docs §5).
+    arena: JsValue,
+    /// The program's first process, for a child; `None` for that one.
+    root: Option<Weak<Process>>,
+    /// The other processes of the program (kept by the first, whoever asked for them).
+    children: RefCell<Vec<Rc<Process>>>,
+    /// A child's program, posted when it is ready.
+    pending: RefCell<Option<ToWorker>>,
+    /// The program's options (the first process's), for its children.
+    options: RefCell<ProgramOptions>,
     worker: Worker,
     threads: RefCell<Vec<Worker>>,
     handlers: RefCell<Vec<Handler>>,
@@ -103,24 +114,67 @@ thread_local! {
 }
 
 impl Process {
+    /// A program's first process, with a fresh arena.
     fn spawn() -> Result<Rc<Process>, String> {
+        let (tx, rx) = mpsc::unbounded();
+        Process::start(crate::web::arena::create().into(), tx, Some(rx), None)
+    }
+
+    fn start(
+        arena: JsValue,
+        tx: UnboundedSender<Event>,
+        rx: Option<UnboundedReceiver<Event>>,
+        root: Option<Weak<Process>>,
+    ) -> Result<Rc<Process>, String> {
         let boot = to_js(&ToWorker::Boot { role: Role::Program, threads: 1 }).map_err(js_error)?;
         Reflect::set(&boot, &"module".into(), &wasm_bindgen::module()).map_err(js_error)?;
+        Reflect::set(&boot, &"arena".into(), &arena).map_err(js_error)?;
+        // A child starts with no thread worker (most processes of a `Pool` start no thread);
+        // its first `Thread.start()` asks for them.
+        Reflect::set(&boot, &"pool_start".into(), &(if root.is_some() { 0 } else { POOL_START }).into())
+            .map_err(js_error)?;
         let worker = GLUE_URL.with(|url| spawn_worker(url, "threadlab program", &boot)).map_err(js_error)?;
-        let (tx, rx) = mpsc::unbounded();
         let process = Rc::new(Process {
+            arena,
+            root,
+            children: RefCell::new(Vec::new()),
+            pending: RefCell::new(None),
+            options: RefCell::new(ProgramOptions::default()),
             worker: worker.clone(),
             threads: RefCell::new(Vec::new()),
             handlers: RefCell::new(Vec::new()),
             memory: RefCell::new(None),
             kill_addr: Cell::new(0),
             tx,
-            rx: RefCell::new(Some(rx)),
+            rx: RefCell::new(rx),
             spawned_at: now_ms(),
             joined: Cell::new(0),
         });
         Process::listen(&process, &worker);
         Ok(process)
+    }
+
+    /// The program's first process.
+    fn root(self: &Rc<Process>) -> Option<Rc<Process>> {
+        match &self.root {
+            None => Some(self.clone()),
+            Some(root) => root.upgrade(),
+        }
+    }
+
+    /// Starts another process of the program, on the same arena, running `source`.
+    fn spawn_child(self: &Rc<Process>, source: String) {
+        let options = self.options.borrow().clone();
+        if let Ok(child) = Process::start(self.arena.clone(), self.tx.clone(), None, Some(Rc::downgrade(self))) {
+            *child.pending.borrow_mut() = Some(ToWorker::Program { source, options });
+            self.children.borrow_mut().push(child);
+        }
+        // One the browser refuses never answers; its parent's wait ends at its timeout or Stop.
+    }
+
+    /// A child ended (or died): it is terminated, alone.
+    fn forget_child(self: &Rc<Process>, child: &Rc<Process>) {
+        self.children.borrow_mut().retain(|c| !Rc::ptr_eq(c, child));
     }
 
     /// Routes `worker`'s letters: the pool's needs are met here at once (the run may not be
@@ -142,7 +196,31 @@ impl Process {
                 Ok(ProgramLetter::Ready { kill_addr, .. }) => {
                     *process.memory.borrow_mut() = Some(field(&field(&data, "Ready"), "memory"));
                     process.kill_addr.set(*kill_addr);
-                    process.grow(POOL_START);
+                    if process.root.is_none() {
+                        process.grow(POOL_START);
+                    }
+                    if let Some(program) = process.pending.borrow_mut().take() {
+                        let _ = process.post(&program);
+                    }
+                    if process.root.is_some() {
+                        return;
+                    }
+                }
+                Ok(ProgramLetter::SpawnProcess { source }) => {
+                    if let Some(root) = process.root() {
+                        root.spawn_child(source.clone());
+                    }
+                    return;
+                }
+                Ok(ProgramLetter::Done { .. } | ProgramLetter::Crashed { .. } | ProgramLetter::Failed { .. })
+                | Err(_)
+                    if process.root.is_some() =>
+                {
+                    // A child's end is its own: its siblings and parent go on.
+                    if let Some(root) = process.root() {
+                        root.forget_child(&process);
+                    }
+                    return;
                 }
                 Ok(ProgramLetter::Grow { n }) => return process.grow(*n),
                 Ok(ProgramLetter::Joined { at, .. }) => {
@@ -161,6 +239,12 @@ impl Process {
             let event = event.unchecked_into::<ErrorEvent>();
             event.prevent_default();
             let Some(process) = weak.upgrade() else { return };
+            if process.root.is_some() {
+                if let Some(root) = process.root() {
+                    root.forget_child(&process);
+                }
+                return;
+            }
             let message = event.message();
             let message = if message.is_empty() { "a worker of the program failed".to_owned() } else { message };
             let _ = process.tx.unbounded_send(Event::Letter(Err(message)));
@@ -175,8 +259,9 @@ impl Process {
         let Some(memory) = self.memory.borrow().clone() else { return };
         for _ in 0..n {
             let name = format!("threadlab program thread {}", self.threads.borrow().len() + 1);
-            let spawned = GLUE_URL
-                .with(|url| spawn_program_thread(url, &name, &wasm_bindgen::module(), &memory, THREAD_STACK_BYTES));
+            let spawned = GLUE_URL.with(|url| {
+                spawn_program_thread(url, &name, &wasm_bindgen::module(), &memory, &self.arena, THREAD_STACK_BYTES)
+            });
             // A worker the browser refuses is a `spawn_thread` that waits, then fails with
             // `RuntimeError: can't start new thread` and why: nothing to do here.
             if let Ok(worker) = spawned {
@@ -189,6 +274,9 @@ impl Process {
     fn kill(&self, why: u32) {
         if let Some(memory) = &*self.memory.borrow() {
             set_word(memory, self.kill_addr.get(), why);
+        }
+        for child in self.children.borrow().iter() {
+            child.kill(why);
         }
     }
 
@@ -306,6 +394,7 @@ impl ProgramRun {
             None => Process::spawn()?,
         };
         let rx = process.rx.borrow_mut().take().ok_or("this process has run a program already")?;
+        *process.options.borrow_mut() = options.clone();
         let timeout_ms = if options.timeout_ms.is_finite() && options.timeout_ms > 0.0 {
             options.timeout_ms
         } else {
@@ -467,7 +556,7 @@ impl ProgramRun {
                 });
                 None
             }
-            Ok(ProgramLetter::Joined { .. } | ProgramLetter::Grow { .. }) => None,
+            Ok(ProgramLetter::Joined { .. } | ProgramLetter::Grow { .. } | ProgramLetter::SpawnProcess { .. }) => None,
         }
     }
 
@@ -597,7 +686,9 @@ pub fn program_stop() {
 pub mod process {
     use crate::core::program::{Host, OutputChunk, ProgramOptions};
     use crate::core::protocol::Role;
-    use crate::core::runtime::{self, Process, ProgramLetter, POOL_START};
+    use crate::core::runtime::arena::{Arena, TICKET_WORD};
+    use crate::core::runtime::{self, Process, ProgramLetter, Spawner, POOL_START};
+    use crate::web::arena::{self, SabArena};
     use crate::web::clock::now_ms;
     use crate::web::js::to_js;
     use crate::web::worker::{self, scope};
@@ -629,7 +720,7 @@ pub mod process {
         }
 
         fn write(&self, chunk: OutputChunk) {
-            post(&ProgramLetter::Output { ticket: PROCESS.ticket(), chunk });
+            post(&ProgramLetter::Output { ticket: ticket(), chunk });
         }
 
         fn stop_requested(&self) -> bool {
@@ -641,8 +732,39 @@ pub mod process {
         }
     }
 
+    impl Spawner for BrowserHost {
+        fn arena(&self) -> &dyn Arena {
+            &SabArena
+        }
+
+        fn spawn_process(&self, source: &str) -> Result<(), String> {
+            // The page starts it: a worker started here would not start while this one blocks.
+            post(&ProgramLetter::SpawnProcess { source: source.to_owned() });
+            Ok(())
+        }
+    }
+
+    /// The next output ticket: from the program's arena, so that the output of all its
+    /// processes is in one order (from this process's memory when there is no arena).
+    fn ticket() -> u32 {
+        if arena::present() {
+            SabArena.add(TICKET_WORD, 1)
+        } else {
+            PROCESS.ticket()
+        }
+    }
+
+    fn tickets() -> u32 {
+        if arena::present() {
+            SabArena.load(TICKET_WORD)
+        } else {
+            PROCESS.ticket.load(Ordering::SeqCst)
+        }
+    }
+
     /// The process worker is up: says so with its memory, for the page to start the pool on.
-    pub fn boot() {
+    pub fn boot(raw: &JsValue) {
+        arena::adopt(&js_sys::Reflect::get(raw, &"arena".into()).unwrap_or(JsValue::UNDEFINED));
         // A panic in any thread of the process traps it: its message is the one thing the
         // page can still be told (std's hook is one for the whole memory, so this one
         // serves the thread workers too, and posts from whichever thread panicked).
@@ -655,7 +777,9 @@ pub mod process {
             let who = runtime::current_worker().map_or("its main thread".to_owned(), |w| format!("thread worker {w}"));
             post(&ProgramLetter::Crashed { message: format!("{who} panicked: {message}") });
         }));
-        PROCESS.pool.expect(POOL_START);
+        let pool_start = js_sys::Reflect::get(raw, &"pool_start".into()).ok().and_then(|n| n.as_f64());
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // 0 or POOL_START
+        PROCESS.pool.expect(pool_start.map_or(POOL_START, |n| n as u32));
         worker::listen(Role::Program);
         let kill_addr = u32::try_from(PROCESS.kill.as_ptr() as usize).unwrap_or(0);
         let Ok(ready) = to_js(&ProgramLetter::Ready { at: now_ms(), kill_addr }) else { return };
@@ -668,20 +792,21 @@ pub mod process {
     /// Runs the program on this worker's thread, to its end.
     pub fn run(source: &str, options: &ProgramOptions) {
         let host: Arc<dyn Host> = Arc::new(BrowserHost);
-        let mut result = runtime::run_program(source, options, host);
+        let mut result = runtime::run_program(source, options, host, &BrowserHost);
         // Parked workers return and close themselves, at once: terminated while blocked in
         // a wait, Chromium would let each linger up to 2 s.
         PROCESS.pool.close();
         // The page collected every chunk as it was written.
         result.output.clear();
         result.stdout.clear();
-        post(&ProgramLetter::Done { result, tickets: PROCESS.ticket.load(Ordering::SeqCst) });
+        post(&ProgramLetter::Done { result, tickets: tickets() });
     }
 
     /// A thread worker's life, called by program.js once it is instantiated on the process's
     /// memory: it joins the pool and serves it until the page terminates it.
     #[wasm_bindgen]
-    pub fn program_thread_main() {
+    pub fn program_thread_main(arena: JsValue) {
+        arena::adopt(&arena);
         let slot = PROCESS.pool.join();
         post(&ProgramLetter::Joined { slot: slot.and_then(|s| u32::try_from(s).ok()), at: now_ms() });
         if let Some(slot) = slot {

@@ -54,13 +54,15 @@ pub fn post(message: &FromWorker) {
 /// Entry point of every ThreadLab worker, called by the boot script of `spawn.js`.
 #[wasm_bindgen]
 pub fn worker_main(boot: JsValue) {
+    // A program's process finds its channel arena beside the boot fields.
+    let raw = boot.clone();
     let (role, threads) = match serde_wasm_bindgen::from_value(boot) {
         Ok(ToWorker::Boot { role, threads }) => (role, threads),
         Ok(other) => return post(&FromWorker::Failed { message: format!("a worker must boot first, not {other:?}") }),
         Err(e) => return post(&FromWorker::Failed { message: format!("unreadable boot message: {e}") }),
     };
     if role == Role::Program {
-        return crate::web::program::process::boot();
+        return crate::web::program::process::boot(&raw);
     }
     // wasm panics abort (the instance traps right after the hook): the hook is the one
     // chance to tell the page which task failed and why. A pool thread cannot post to

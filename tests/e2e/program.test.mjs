@@ -121,4 +121,42 @@ test("a thread starts in well under 1 ms: the pool is warm", async () => {
   assert.ok(pool_start_ms > 0);
 });
 
+test("processes of a program pass bytes through the channel arena while blocked, and print in one order", async () => {
+  const { result } = await run("# threadlab-test: processes 3");
+  assert.equal(result.error, null);
+  assert.equal(result.exit_code, 0);
+  // The parent blocked in its receive while the page started its children; each child
+  // blocked in its own until the parent's number came.
+  assert.match(result.stdout, /^2 squared is 4\n3 squared is 9\n4 squared is 16\nreceived 3 of 3\n$/m);
+  // Every child's line comes before the answers: one ticket counter for the whole program.
+  const lines = result.stdout.trimEnd().split("\n");
+  assert.deepEqual(lines.slice(0, 3).sort(), ["a child got 2", "a child got 3", "a child got 4"]);
+  // The children are gone with the program: only the next spare's workers remain.
+  await untilProgramWorkers(SPARE_WORKERS, 3000);
+});
+
+test("a real program runs on the VM in the process worker, and prints what CPython prints", async () => {
+  const source = "import time\nt0 = time.perf_counter()\nfor i in range(3):\n    print(f'step {i}: {i ** 20}')\nprint(sum(x * x for x in range(10)))\n";
+  const { result } = await run(source);
+  assert.equal(result.error, null, JSON.stringify(result.error));
+  assert.equal(result.stdout, "step 0: 0\nstep 1: 1\nstep 2: 1048576\n285\n");
+  assert.equal(result.exit_code, 0);
+});
+
+test("Stop ends `while True: pass` on the VM, naming the line, and the next run works", async () => {
+  const { result, after_stop_ms } = await run("x = 0\nwhile True:\n    pass\n", 300);
+  assert.equal(result.error?.kind, "Stopped");
+  assert.equal(result.error.line, 2, JSON.stringify(result.error));
+  assert.ok(after_stop_ms < 100, `ended ${after_stop_ms} ms after Stop`);
+  const next = await run("print('again')\n");
+  assert.equal(next.result.stdout, "again\n");
+});
+
+test("an uncaught exception prints CPython's traceback and exits 1", async () => {
+  const { result } = await run("def f():\n    raise ValueError('boom')\nf()\n");
+  assert.equal(result.exit_code, 1);
+  assert.match(result.stdout, /^Traceback \(most recent call last\):\n/);
+  assert.match(result.stdout, /ValueError: boom\n$/);
+});
+
 expectNoProblems(lab);

@@ -2,7 +2,8 @@
 //! bodies that exercise a [`Host`] exactly as the VM does (threads, output, stop), reached
 //! only by a first line `# threadlab-test: …`, like the inspector's crash script.
 
-use super::current_worker;
+use super::arena::{self, Channel};
+use super::{current_worker, Spawner};
 use crate::core::program::{Host, OutputChunk, ProgramError, ProgramResult, Stream};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -27,6 +28,12 @@ pub enum TestProgram {
     /// `thread start N`: N times, starts a thread and waits for it; prints the ms from
     /// `spawn_thread` to the thread's first line (median, p99, max).
     ThreadStart(u32),
+    /// `processes N`: starts N child processes, sends each a number over one channel and
+    /// collects their answers from another, blocked in a receive meanwhile (as a `Queue.get`).
+    Processes(u32),
+    /// `child TO_CHILD TO_PARENT` (what `processes` starts): takes one number from channel
+    /// TO_CHILD, blocked until it comes, and answers its square on TO_PARENT.
+    Child(u32, u32),
 }
 
 impl TestProgram {
@@ -41,7 +48,17 @@ impl TestProgram {
             "busy, deaf to stop" => Some(TestProgram::Deaf),
             _ => number("threads")
                 .map(TestProgram::Threads)
-                .or_else(|| number("thread start").map(|n| TestProgram::ThreadStart(n.clamp(1, 10_000)))),
+                .or_else(|| number("thread start").map(|n| TestProgram::ThreadStart(n.clamp(1, 10_000))))
+                .or_else(|| number("processes").map(|n| TestProgram::Processes(n.min(8))))
+                .or_else(|| {
+                    let mut words = rest.strip_prefix("child ")?.split_whitespace().map(str::parse::<u32>);
+                    match (words.next(), words.next(), words.next()) {
+                        (Some(Ok(to_child)), Some(Ok(to_parent)), None) => {
+                            Some(TestProgram::Child(to_child, to_parent))
+                        }
+                        _ => None,
+                    }
+                }),
         }
     }
 
@@ -50,7 +67,7 @@ impl TestProgram {
     /// # Panics
     /// [`TestProgram::PanicInThread`], on purpose, in the thread it starts.
     #[must_use]
-    pub fn run(self, host: &Arc<dyn Host>) -> ProgramResult {
+    pub fn run(self, host: &Arc<dyn Host>, processes: &dyn Spawner) -> ProgramResult {
         let began = host.now_ms();
         let mut result = ProgramResult::default();
         let out = |stream, text: String| {
@@ -84,6 +101,18 @@ impl TestProgram {
                 std::hint::spin_loop();
             },
             TestProgram::ThreadStart(n) => thread_start(host, n, &out),
+            TestProgram::Processes(n) => {
+                if let Err(why) = parent(host, processes, n, &out) {
+                    out(Stream::Stderr, format!("{why}\n"));
+                    result.exit_code = 1;
+                }
+            }
+            TestProgram::Child(to_child, to_parent) => {
+                if let Err(why) = child(host, processes, Channel(to_child), Channel(to_parent), &out) {
+                    out(Stream::Stderr, format!("{why}\n"));
+                    result.exit_code = 1;
+                }
+            }
         }
         result.wall_ms = host.now_ms() - began;
         result
@@ -141,6 +170,47 @@ fn threads(host: &Arc<dyn Host>, n: u32, out: &dyn Fn(Stream, String)) {
         workers.lock().unwrap_or_else(PoisonError::into_inner).iter().fold(0u64, |set, w| set | (1 << (w & 63)));
     out(Stream::Stdout, format!("started {started} of {n}; counter = {}\n", count.load(Ordering::SeqCst)));
     out(Stream::Stdout, format!("distinct workers = {}\n", distinct.count_ones()));
+}
+
+fn parent(host: &Arc<dyn Host>, processes: &dyn Spawner, n: u32, out: &dyn Fn(Stream, String)) -> Result<(), String> {
+    let arena = processes.arena();
+    let to_child = arena::create(arena, 64).map_err(|e| e.to_string())?;
+    let to_parent = arena::create(arena, 64).map_err(|e| e.to_string())?;
+    for _ in 0..n {
+        processes.spawn_process(&format!("{PREFIX} child {} {}", to_child.0, to_parent.0))?;
+    }
+    let stop = || host.stop_requested();
+    let now = || host.now_ms();
+    for x in 0..n {
+        to_child.send(arena, &(x + 2).to_le_bytes(), &stop).map_err(|e| e.to_string())?;
+    }
+    let mut answers = Vec::new();
+    for _ in 0..n {
+        let answer = to_parent.receive(arena, Some(20_000.0), &now, &stop).map_err(|e| format!("receive: {e}"))?;
+        answers.push(String::from_utf8_lossy(&answer).into_owned());
+    }
+    answers.sort();
+    for answer in &answers {
+        out(Stream::Stdout, format!("{answer}\n"));
+    }
+    out(Stream::Stdout, format!("received {} of {n}\n", answers.len()));
+    Ok(())
+}
+
+fn child(
+    host: &Arc<dyn Host>,
+    processes: &dyn Spawner,
+    to_child: Channel,
+    to_parent: Channel,
+    out: &dyn Fn(Stream, String),
+) -> Result<(), String> {
+    let arena = processes.arena();
+    let stop = || host.stop_requested();
+    let now = || host.now_ms();
+    let x = to_child.receive(arena, Some(20_000.0), &now, &stop).map_err(|e| format!("receive: {e}"))?;
+    let x = u32::from_le_bytes(x.try_into().map_err(|_| "not a number".to_owned())?);
+    out(Stream::Stdout, format!("a child got {x}\n"));
+    to_parent.send(arena, format!("{x} squared is {}", x * x).as_bytes(), &stop).map_err(|e| e.to_string())
 }
 
 fn thread_start(host: &Arc<dyn Host>, n: u32, out: &dyn Fn(Stream, String)) {
@@ -201,6 +271,9 @@ mod tests {
         assert_eq!(TestProgram::of("# threadlab-test: panic in a thread"), Some(TestProgram::PanicInThread));
         assert_eq!(TestProgram::of("print('# threadlab-test: busy')"), None);
         assert_eq!(TestProgram::of("# threadlab-test: threads many"), None);
+        assert_eq!(TestProgram::of("# threadlab-test: processes 3"), Some(TestProgram::Processes(3)));
+        assert_eq!(TestProgram::of("# threadlab-test: child 7 9"), Some(TestProgram::Child(7, 9)));
+        assert_eq!(TestProgram::of("# threadlab-test: child 7"), None);
     }
 }
 
@@ -209,13 +282,16 @@ mod tests {
 #[cfg(test)]
 #[allow(clippy::disallowed_methods, clippy::disallowed_types)] // Native only: clippy.toml's wasm rules do not apply.
 pub mod native {
-    use super::super::Process;
+    use super::super::arena::{self, native::NativeArena, Arena};
+    use super::super::{Process, Spawner};
+    use super::TestProgram;
     use crate::core::program::{Host, OutputChunk};
     use std::sync::{Arc, Mutex};
     use std::time::Instant;
 
     pub struct NativeHost {
         pub process: Arc<Process>,
+        pub arena: Arc<NativeArena>,
         pub output: Mutex<Vec<(u32, OutputChunk)>>,
         began: Instant,
     }
@@ -223,8 +299,17 @@ pub mod native {
     impl NativeHost {
         #[must_use]
         pub fn new() -> Arc<NativeHost> {
+            let arena = Arc::new(NativeArena::new(64 * 1024));
+            arena::format(&*arena);
+            NativeHost::with_arena(arena)
+        }
+
+        /// A host for another process of the same program: its own pool, the same arena.
+        #[must_use]
+        pub fn with_arena(arena: Arc<NativeArena>) -> Arc<NativeHost> {
             Arc::new(NativeHost {
                 process: Arc::new(Process::new()),
+                arena,
                 output: Mutex::new(Vec::new()),
                 began: Instant::now(),
             })
@@ -238,6 +323,23 @@ pub mod native {
             let mut out = self.output.lock().unwrap().clone();
             out.sort_by_key(|(ticket, _)| *ticket);
             out.into_iter().map(|(_, c)| c.text).collect()
+        }
+    }
+
+    impl Spawner for NativeHost {
+        fn arena(&self) -> &dyn Arena {
+            &*self.arena
+        }
+
+        /// A child on a thread of its own with its own host; its output joins the parent's.
+        fn spawn_process(&self, source: &str) -> Result<(), String> {
+            let test = TestProgram::of(source).ok_or("not a test program")?;
+            let child = NativeHost::with_arena(self.arena.clone());
+            std::thread::spawn(move || {
+                let host: Arc<dyn Host> = child.clone();
+                let _ = test.run(&host, &*child);
+            });
+            Ok(())
         }
     }
 
@@ -288,7 +390,7 @@ mod run_tests {
     fn forty_threads_the_first_32_run_on_distinct_workers_the_rest_fail() {
         let host = NativeHost::new();
         let dyn_host: Arc<dyn Host> = host.clone();
-        let result = TestProgram::Threads(40).run(&dyn_host);
+        let result = TestProgram::Threads(40).run(&dyn_host, &*host);
         let text = host.text();
         assert_eq!(result.error, None);
         assert!(text.contains("started 32 of 40; counter = 32\n"), "{text}");
@@ -307,7 +409,7 @@ mod run_tests {
             std::thread::sleep(Duration::from_millis(50));
             process.kill.store(KILL_STOP, Ordering::SeqCst);
         });
-        let result = TestProgram::Busy.run(&dyn_host);
+        let result = TestProgram::Busy.run(&dyn_host, &*host);
         stopper.join().unwrap();
         assert_eq!(result.error.map(|e| e.kind), Some("Stopped".into()));
         for _ in 0..1000 {
@@ -321,10 +423,19 @@ mod run_tests {
     }
 
     #[test]
+    fn processes_exchange_bytes_through_the_arena_while_blocked() {
+        let host = NativeHost::new();
+        let dyn_host: Arc<dyn Host> = host.clone();
+        let result = TestProgram::Processes(3).run(&dyn_host, &*host);
+        assert_eq!(result.exit_code, 0, "{}", host.text());
+        assert_eq!(host.text(), "2 squared is 4\n3 squared is 9\n4 squared is 16\nreceived 3 of 3\n");
+    }
+
+    #[test]
     fn thread_start_prints_its_figures() {
         let host = NativeHost::new();
         let dyn_host: Arc<dyn Host> = host.clone();
-        let _ = TestProgram::ThreadStart(20).run(&dyn_host);
+        let _ = TestProgram::ThreadStart(20).run(&dyn_host, &*host);
         let text = host.text();
         assert!(text.starts_with("thread start ms: median "), "{text}");
         assert!(text.trim_end().ends_with("n 20"), "{text}");

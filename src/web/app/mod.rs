@@ -269,8 +269,8 @@ pub fn app(props: &AppProps) -> Html {
                 </div>
                 <nav class="tabs" role="tablist" aria-label="Experiments">
                     {tab(Panel::Lab, "Threads & processes")}
-                    {tab(Panel::Refcount, "Reference counts")}
-                    {tab(Panel::Code, "Your code")}
+                    {tab(Panel::Refcount, "Refcounts")}
+                    {tab(Panel::Code, "Code")}
                 </nav>
                 <div class="share">
                 if embedded {

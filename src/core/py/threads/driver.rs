@@ -56,7 +56,9 @@ pub fn drive<R: Runnable>(g: &mut GilGuard<'_, R::Interp>, state: &mut R) -> End
                 } else {
                     traceback
                 };
-                g.write(Stream::Stderr, text);
+                if !state.write_stderr(g.interp(), &text) {
+                    g.write(Stream::Stderr, text);
+                }
                 return Ended::Raised;
             }
         }

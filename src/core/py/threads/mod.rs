@@ -18,9 +18,13 @@ mod driver;
 pub mod native;
 mod process;
 pub mod sync;
+pub mod threading;
+pub mod vmrun;
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests_vm;
 
 pub use driver::{drive, Ended};
 pub use process::{EvalBreaker, GilGuard, Phase, Process, PyThread};
@@ -50,6 +54,13 @@ pub trait Runnable: Send + Sized + 'static {
 
     /// Called once the GIL is held again, before [`Runnable::run`]: undoes [`Runnable::park`].
     fn unpark(&mut self, _interp: &mut Self::Interp) {}
+
+    /// Writes what the driver prints for an uncaught exception, under the GIL, if the VM
+    /// keeps its own output (its cap, its collected text); false lets the driver write it
+    /// to the host.
+    fn write_stderr(&mut self, _interp: &mut Self::Interp, _text: &str) -> bool {
+        false
+    }
 }
 
 /// Why the VM loop returned to the driver.

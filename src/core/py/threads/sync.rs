@@ -317,6 +317,12 @@ impl Semaphore {
         Ok(())
     }
 
+    /// A `BoundedSemaphore`?
+    #[must_use]
+    pub fn bounded(&self) -> bool {
+        self.bound.is_some()
+    }
+
     #[must_use]
     pub fn value(&self) -> u64 {
         *lock(&self.value)

@@ -162,6 +162,7 @@ impl Vm<'_> {
                 Obj::Bound(..) => t.method,
                 Obj::Module(..) => t.module,
                 Obj::Native(tag, _) => t.natives.get(*tag).copied().unwrap_or(t.object),
+                Obj::Sync(s) => t.natives.get(s.tag()).copied().unwrap_or(t.object),
             },
         };
         Value::Obj(r)
@@ -241,6 +242,9 @@ impl Vm<'_> {
     }
 
     pub fn lookup_attr(&mut self, obj: Value, name: &str) -> R<Option<Value>> {
+        if let Some(v) = crate::core::py::threads::threading::getattr(self, obj, name) {
+            return Ok(Some(v));
+        }
         if let Value::Obj(r) = obj {
             match self.i.heap.get(r) {
                 Obj::Native("super", slots) => {
@@ -377,6 +381,9 @@ impl Vm<'_> {
     }
 
     pub fn setattr(&mut self, obj: Value, name: &str, v: Value) -> R<()> {
+        if let Some(r) = crate::core::py::threads::threading::setattr(self, obj, name, v) {
+            return r;
+        }
         if let Value::Obj(r) = obj {
             match self.i.heap.get_mut(r) {
                 Obj::Instance(inst) => {
@@ -1698,6 +1705,9 @@ impl Vm<'_> {
                         };
                         let rs = self.repr_in(recv, seen)?;
                         format!("<bound method {fname} of {rs}>")
+                    }
+                    Obj::Sync(_) => {
+                        crate::core::py::threads::threading::repr(self, r, &Self::addr(r)).unwrap_or_default()
                     }
                     Obj::Native(tag, items) => {
                         let (tag, items) = (*tag, items.clone());

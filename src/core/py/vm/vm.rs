@@ -54,9 +54,11 @@ pub const OUTPUT_LINES: usize = 10_000;
 pub const OUTPUT_CHARS: usize = 1_000_000;
 
 /// What a builtin that must wait asks the driver to do, GIL released.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug)]
 pub enum BlockOp {
     Sleep(f64),
+    /// A `threading`/`queue` wait (`core::py::threads::vmrun` performs it).
+    Wait(crate::core::py::threads::threading::Wait),
     /// A wait of `multiprocessing` or `concurrent.futures` (see `mp`'s note).
     Mp(super::mp::Wait),
 }
@@ -216,6 +218,8 @@ pub struct Interp {
     pub max_objects: usize,
     /// Time spent blocked (sleeping) by the main thread: the lane's Io segments.
     pub io_segments: Vec<(f64, f64)>,
+    /// The process whose GIL guards this interpreter (its threads, for `threading`).
+    pub process: std::sync::Weak<crate::core::py::threads::Process<Interp>>,
     /// This process's `multiprocessing` state.
     pub mp: super::mp::MpState,
 }
@@ -248,6 +252,7 @@ impl Interp {
             pid: 1,
             max_objects: MAX_OBJECTS,
             io_segments: Vec::new(),
+            process: std::sync::Weak::new(),
             mp: super::mp::MpState::default(),
         };
         builtins::install(&mut interp);
@@ -318,6 +323,16 @@ pub struct Vm<'a> {
 pub fn run(interp: &mut Interp, ts: &mut ThreadState) -> Exit {
     let mut vm = Vm { i: interp, t: ts };
     vm.run_frames(0)
+}
+
+/// Resumes a thread whose blocking call failed (`queue.Empty` after a timeout, a broken
+/// barrier): raises `exc` where the call was, then runs on as [`run`].
+pub fn run_raising(interp: &mut Interp, ts: &mut ThreadState, exc: Value) -> Exit {
+    let mut vm = Vm { i: interp, t: ts };
+    match vm.unwind(exc, 0) {
+        Ok(()) => vm.run_frames(0),
+        Err(exit) => exit,
+    }
 }
 
 macro_rules! pop {
@@ -716,6 +731,12 @@ impl Vm<'_> {
                         Exit::Exception(e) => break Err(Flow::Exc(e)),
                         Exit::Fatal(p) => break Err(Flow::Fatal(p)),
                         Exit::Breaker => {}
+                        Exit::Block(BlockOp::Wait(_)) => {
+                            break Err(self.exc(
+                                "RuntimeError",
+                                "ThreadLab cannot wait on a lock, a queue, an event or a thread inside a function a builtin calls (a key=, map, __str__) yet",
+                            ));
+                        }
                         Exit::Block(op) => {
                             let v = program_block(self, &op);
                             self.t.stack.push(v);
@@ -1510,7 +1531,7 @@ impl Vm<'_> {
     }
 
     /// Finds a handler for `e` in the frames above `stop_depth`, recording the traceback.
-    fn unwind(&mut self, e: Value, stop_depth: usize) -> Result<(), Exit> {
+    pub(crate) fn unwind(&mut self, e: Value, stop_depth: usize) -> Result<(), Exit> {
         if let Some(ctx) = self.t.handling.last().copied() {
             if ctx != e {
                 if let Some(data) = self.exc_data_mut(e) {
@@ -1622,6 +1643,13 @@ fn join_and(items: &[String]) -> String {
 /// A blocking operation performed in place (inside a nested call, the GIL held).
 pub fn program_block(vm: &mut Vm<'_>, op: &BlockOp) -> Value {
     match op {
+        // The threaded driver (core::py::threads::vmrun) performs these; this loop is a
+        // child process's, which has no threads yet.
+        BlockOp::Wait(_) => {
+            let e = vm.exc("RuntimeError", "ThreadLab cannot run threading's waits in a child process yet");
+            vm.t.pending = Some(e);
+            Value::None
+        }
         BlockOp::Sleep(s) => {
             let t0 = vm.i.host.now_ms();
             vm.i.host.sleep_ms(s * 1000.0);

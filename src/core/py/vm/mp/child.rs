@@ -39,7 +39,7 @@ fn drive(interp: &mut Interp, ts: &mut ThreadState) -> End {
                 ts.resume_with(v);
             }
             Exit::Exception(e) => return End::Raised(e),
-            Exit::Fatal(p) => return End::Fatal(p),
+            Exit::Fatal(p) => return End::Fatal(*p),
         }
     }
 }
@@ -64,7 +64,7 @@ fn call(interp: &mut Interp, ts: &mut ThreadState, f: Value, args: &[Value], kw:
             ts.stack.truncate(pos);
             match flow {
                 Flow::Exc(e) => End::Raised(e),
-                Flow::Fatal(p) => End::Fatal(p),
+                Flow::Fatal(p) => End::Fatal(*p),
                 Flow::Block(op) => {
                     // A native target that blocks (`time.sleep` as a target).
                     let mut vm = Vm { i: interp, t: ts };
@@ -284,7 +284,7 @@ fn worker(interp: &mut Interp, ts: &mut ThreadState, tasks: u32) -> i32 {
                 vm.new_exc("RuntimeError", "a task ThreadLab cannot read")
             }),
             Err(Flow::Exc(e)) => End::Raised(e),
-            Err(Flow::Fatal(p)) => End::Fatal(p),
+            Err(Flow::Fatal(p)) => End::Fatal(*p),
             Err(_) => End::Value(Value::None),
         };
         let (ok, v) = match outcome {

@@ -297,6 +297,9 @@ fn save(vm: &mut Vm<'_>, w: &mut Writer, v: Value, depth: usize) -> R<()> {
             };
             Err(cannot(vm, &name))
         }
+        // CPython fails on the lock inside (an Event, a Queue, a Thread hold a `_thread.lock`;
+        // an RLock, and a Condition made without a lock, an `_thread.RLock`).
+        Obj::Sync(sh) => Err(cannot(vm, sh.pickled_lock())),
         Obj::Module(..) => Err(cannot(vm, "module")),
         Obj::Iter(_) | Obj::Cell(_) | Obj::Bound(..) | Obj::Slice(..) => {
             let t = vm.type_name(v);
