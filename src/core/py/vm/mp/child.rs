@@ -23,7 +23,7 @@ pub const TERMINATED: i32 = -15;
 enum End {
     Value(Value),
     Raised(Value),
-    Fatal(Box<crate::core::program::ProgramError>),
+    Fatal(crate::core::program::ProgramError),
 }
 
 /// Runs the thread's frames to their end, performing blocking calls in place (a child's
