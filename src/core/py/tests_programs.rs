@@ -157,12 +157,19 @@ fn matches(shape: &str, line: &str) -> bool {
 fn without_stdlib_frames(lines: &[String]) -> Vec<&str> {
     let mut out = Vec::new();
     let mut skip_next = false;
+    let mut in_stdlib = false;
     for line in lines {
         if std::mem::take(&mut skip_next) {
             continue;
         }
+        // The carets under a skipped frame's source line go with it.
+        let carets = !line.trim().is_empty() && line.trim().chars().all(|c| c == '^' || c == '~');
+        if std::mem::take(&mut in_stdlib) && carets {
+            continue;
+        }
         if line.starts_with("  File \"<stdlib>/") {
             skip_next = true;
+            in_stdlib = true;
             continue;
         }
         out.push(line.as_str());

@@ -15,6 +15,7 @@
 //! private fields): `exitcode` is brought up to date by `join()` and `is_alive()`.
 
 pub mod child;
+pub mod futures;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
 pub mod pickle;
@@ -204,7 +205,7 @@ pub fn own_kind(vm: &Vm<'_>, cls: ObjRef) -> Option<&'static str> {
     CLASSES.iter().find(|(_, key)| vm.i.types.natives.get(key) == Some(&cls)).map(|(n, _)| *n)
 }
 
-fn native(name: &str) -> Value {
+pub(crate) fn native(name: &str) -> Value {
     let i = NATIVES.iter().position(|(n, _)| *n == name).unwrap_or_else(|| panic!("native {name} is registered"));
     Value::Native(i as u16)
 }
@@ -323,11 +324,7 @@ pub fn import(vm: &mut Vm<'_>, name: &str) -> Option<R<Value>> {
             ("get_start_method", "_mp.get_start_method"),
             ("freeze_support", "_mp.freeze_support"),
         ],
-        "concurrent.futures" => &[
-            ("ProcessPoolExecutor", "_mp.new_executor"),
-            ("ThreadPoolExecutor", "_mp.thread_pool_executor"),
-            ("as_completed", "_mp.as_completed"),
-        ],
+        "concurrent.futures" => &[("ProcessPoolExecutor", "_mp.new_executor"), ("as_completed", "_mp.as_completed")],
         "os" => &[("getpid", "_mp.getpid"), ("cpu_count", "_mp.cpu_count")],
         "pickle" => &[("dumps", "_mp.dumps"), ("loads", "_mp.loads")],
         _ => &[],
@@ -349,9 +346,12 @@ pub fn import(vm: &mut Vm<'_>, name: &str) -> Option<R<Value>> {
             attrs.insert("futures".into(), futures);
         }
         "concurrent.futures" => {
-            attrs.insert("Future".into(), class_value(vm, "Future"));
             let t = vm.i.builtins.get("TimeoutError").copied().unwrap_or(Value::None);
             attrs.insert("TimeoutError".into(), t);
+            // ThreadPoolExecutor, Future, and an as_completed for both kinds of futures.
+            if let Err(e) = futures::install(vm, &mut attrs) {
+                return Some(Err(e));
+            }
         }
         "os" => {
             let sep = vm.new_str("/".into());
@@ -876,13 +876,6 @@ fn new_executor(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     new_pool_of(vm, "ProcessPoolExecutor", arg(args, kw, 0, "max_workers"), "SpawnProcess")
 }
 
-fn thread_pool_executor(vm: &mut Vm<'_>, _args: &[Value], _kw: &Kw) -> R<Value> {
-    Err(vm.exc(
-        "NotImplementedError",
-        "ThreadPoolExecutor is not supported yet (ThreadLab's threads are not in this build's VM)",
-    ))
-}
-
 fn pool_of<'a>(vm: &mut Vm<'_>, args: &'a [Value], method: &str) -> R<(Value, &'a [Value])> {
     let kind = match args.first() {
         Some(Value::Obj(r)) => match vm.i.heap.get(*r) {
@@ -1252,7 +1245,6 @@ pub const NATIVE_FNS: &[(&str, super::builtins::NativeFn)] = &[
     ("_mp.new_pool", new_pool),
     ("_mp.new_queue", make_queue),
     ("_mp.new_executor", new_executor),
-    ("_mp.thread_pool_executor", thread_pool_executor),
     ("_mp.as_completed", as_completed),
     ("_mp.cpu_count", cpu_count),
     ("_mp.getpid", getpid),
