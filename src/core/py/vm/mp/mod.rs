@@ -42,6 +42,11 @@ pub struct MpState {
     pub daemons: Vec<u32>,
     /// A child running its top level (spawn's bootstrapping phase): it may not start processes.
     pub bootstrapping: bool,
+    /// A child's payload, until its top level has run.
+    pub payload: Vec<u8>,
+    /// A pool worker's ready channel, and whether it was told (see `child`).
+    pub worker_ready: Option<u32>,
+    pub ready_sent: bool,
     /// The main thread's waits (start, end), relative to `Interp::start_ms`: Blocked lanes.
     pub blocked: Vec<(f64, f64)>,
 }
@@ -80,6 +85,8 @@ pub enum Then {
     Ready,
     /// `Pool(n)` once its workers are ready (the pool, on the stack's top).
     Held,
+    /// A pool worker's next task (`child::task_of`).
+    Task,
 }
 
 /// A blocking call of this module (see the module's note).
@@ -376,7 +383,7 @@ pub fn import(vm: &mut Vm<'_>, name: &str) -> Option<R<Value>> {
 // ---------------------------------------------------------------------------------------
 // Helpers for the natives.
 
-fn arg(args: &[Value], kw: &Kw, i: usize, name: &str) -> Option<Value> {
+pub(crate) fn arg(args: &[Value], kw: &Kw, i: usize, name: &str) -> Option<Value> {
     kw.iter().find(|(k, _)| k == name).map(|(_, v)| *v).or_else(|| args.get(i).copied())
 }
 
@@ -443,7 +450,7 @@ fn seconds(vm: &mut Vm<'_>, v: Option<Value>) -> R<Option<f64>> {
     }
 }
 
-fn block(vm: &mut Vm<'_>, hold: Option<Value>, on: WaitOn, timeout_ms: Option<f64>, then: Then) -> R<Value> {
+pub(crate) fn block(vm: &mut Vm<'_>, hold: Option<Value>, on: WaitOn, timeout_ms: Option<f64>, then: Then) -> R<Value> {
     // What `finish` needs is held on the thread's stack meanwhile (the collector's roots).
     if let Some(v) = hold {
         vm.t.stack.push(v);
@@ -1273,6 +1280,10 @@ pub const NATIVE_FNS: &[(&str, super::builtins::NativeFn)] = &[
     ("_mp.Pool.__enter__", enter),
     ("_mp.Pool.__exit__", pool_exit),
     ("_mp.pipe", pipe),
+    ("_mp.child_payload", child::child_payload),
+    ("_mp.child_report", child::child_report),
+    ("_mp.child_next_task", child::child_next_task),
+    ("_mp.child_send_result", child::child_send_result),
     ("_mp.Connection.send", connection_send),
     ("_mp.Connection.recv", connection_recv),
     ("_mp.Connection.poll", connection_poll),
@@ -1403,6 +1414,7 @@ pub fn finish(vm: &mut Vm<'_>, wait: &Wait, got: Waited) -> R<Value> {
         }
         Then::Nothing => Ok(Value::None),
         Then::Ready => Ok(Value::Bool(got.ready)),
+        Then::Task => child::task_of(vm, got.messages.first().map(|(_, m)| m.as_slice())),
         Then::Held => {
             let started = got.messages.len();
             let failed = got.messages.iter().filter(|(_, m)| m.first() != Some(&1)).count();
