@@ -614,6 +614,7 @@ mod tests {
     /// A real run of an example on the VM, natively (each child process its own interpreter
     /// on a std thread): what the terminal and the timeline make of it.
     #[test]
+    #[cfg(not(target_arch = "wasm32"))] // The VM's native host: std threads.
     fn a_real_run_of_the_spawn_example_shows_who_printed_what() {
         use crate::core::program::ProgramOptions;
         use crate::core::py::vm::{native::NativeHost, program::run_program};

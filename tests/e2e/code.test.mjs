@@ -126,6 +126,68 @@ test("Run shows the output in order, each line tagged with the thread that wrote
   assert.equal(await page.getByTestId("code-error").count(), 0);
 });
 
+/** The lanes drawn: kind, name, span, and the states of their segments. */
+const lanesOf = (page) =>
+  page.getByTestId("code-lane").evaluateAll((ls) =>
+    ls.map((l) => ({
+      kind: l.dataset.kind,
+      name: l.dataset.name,
+      start: Number(l.dataset.start),
+      end: Number(l.dataset.end),
+      states: [...new Set([...l.querySelectorAll("rect")].map((r) => r.dataset.state))],
+    })),
+  );
+const textOf = (page) => page.getByTestId("code-line").evaluateAll((ls) => ls.map((l) => [l.querySelector(".who").title, l.querySelector(".text").textContent]));
+
+test("the notebook's threaded cell, as written: CPython's lines, each thread's own, and two lanes that overlap", async () => {
+  const { page } = lab;
+  await page.getByTestId("code-preset").selectOption("0");
+  await page.getByTestId("code-run").click();
+  await page.waitForFunction(() => document.querySelector("[data-testid=code-timeline]").dataset.ready === "true", null, { timeout: 30_000 });
+  const lines = await textOf(page);
+  assert.deepEqual(lines.slice(0, 4).map(([, t]) => t), ["Start fetching...", "Start fetching...", "Done fetching!", "Done fetching!"]);
+  // The corpus's shape for this line (MANIFEST): 3.0 to 3.5 s.
+  assert.match(lines[4][1], /^Total time: 3\.[0-4]\d seconds$/);
+  assert.equal(lines[4][0], "MainThread");
+  assert.deepEqual(lines.slice(0, 2).map(([who]) => who).sort(), ["Thread-1 (fetch_data)", "Thread-2 (fetch_data)"]);
+  const lanes = await lanesOf(page);
+  assert.deepEqual(lanes.map((l) => `${l.kind} ${l.name}`), ["main MainThread", "thread Thread-1 (fetch_data)", "thread Thread-2 (fetch_data)"]);
+  const [, t1, t2] = lanes;
+  assert.ok(t1.start < t2.end && t2.start < t1.end, `the threads overlap: ${JSON.stringify(lanes)}`);
+  for (const t of [t1, t2]) assert.ok(t.states.includes("io") && t.end - t.start > 2900, JSON.stringify(t));
+  // The main thread waits in join(): blocked, not running.
+  assert.ok(lanes[0].states.includes("blocked"), JSON.stringify(lanes[0]));
+  assert.match(await page.getByTestId("code-wall").textContent(), /^3\.[0-4]\d s$/);
+  await page.locator(".code-view").screenshot({ path: join(ARTIFACTS, "code-notebook-threads.png") });
+});
+
+test("the notebook's sequential cell: one lane, the two waits one after the other", async () => {
+  const { page } = lab;
+  await page.getByTestId("code-preset").selectOption("1");
+  await page.getByTestId("code-run").click();
+  await page.waitForFunction(() => document.querySelector("[data-testid=code-timeline]").dataset.ready === "true", null, { timeout: 30_000 });
+  const lines = (await textOf(page)).map(([, t]) => t);
+  assert.deepEqual(lines.slice(0, 4), ["Start fetching...", "Done fetching!", "Start fetching...", "Done fetching!"]);
+  assert.match(lines[4], /^Total time: 6\.[0-4]\d seconds$/);
+  const lanes = await lanesOf(page);
+  assert.deepEqual(lanes.map((l) => l.name), ["MainThread"]);
+  assert.ok(lanes[0].end - lanes[0].start > 5900);
+});
+
+test("the race loses updates, and its Lock keeps them all", async () => {
+  const { page } = lab;
+  await page.getByTestId("code-preset").selectOption("3");
+  await runInView(page, await source(page));
+  const race = (await textOf(page)).map(([, t]) => t);
+  assert.match(race[0], /^counter = \d+ \(expected 8000\)$/);
+  assert.ok(Number(race[0].match(/\d+/)[0]) < 8000, race[0]);
+  assert.equal(race[1], "lost updates: True");
+  assert.equal((await lanesOf(page)).length, 5);
+  await page.getByTestId("code-preset").selectOption("4");
+  await runInView(page, await source(page));
+  assert.deepEqual((await textOf(page)).map(([, t]) => t), ["counter = 8000 (expected 8000)", "locked: False"]);
+});
+
 test("Stop ends a busy program at once, and the view says where it stopped", async () => {
   const { page } = lab;
   await page.getByTestId("code-source").fill("# threadlab-test: busy\n");
@@ -192,7 +254,7 @@ test("from 360 px to 1280 px, light and dark: nothing wider than the screen, axe
     const page = await lab.browser.newPage({ colorScheme: scheme });
     await page.goto(new URL("?view=code", BASE_URL).href);
     await page.evaluate(() => window.threadlab.ready);
-    await runInView(page, "# threadlab-test: threads 3\n");
+    await runInView(page, await readFile(new URL("notebook_threads.py", PROGRAMS), "utf8"));
     for (const width of [360, 1280]) {
       await page.setViewportSize({ width, height: 900 });
       await page.waitForTimeout(100);

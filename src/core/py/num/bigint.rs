@@ -1166,8 +1166,8 @@ impl Int {
 
     /// `int(s, base)` for a string: whitespace around, a sign, digits with single
     /// underscores between them, `base` 2..=36 or 0 (a prefix `0x`/`0o`/`0b` decides;
-    /// base 0 refuses leading zeros as CPython does). Only ASCII digits are understood;
-    /// other Unicode decimal digits (which CPython accepts) are refused with a clear message.
+    /// base 0 refuses leading zeros as CPython does). Unicode decimal digits count as
+    /// their ASCII digit and Unicode spaces as spaces, as CPython.
     ///
     /// # Errors
     /// `ValueError` with CPython's messages: invalid literal, base out of range, over
@@ -1176,9 +1176,13 @@ impl Int {
         if base == 1 || base > 36 {
             return Err(NumError::new("ValueError", "int() base must be >= 2 and <= 36, or 0"));
         }
-        let invalid =
-            || NumError::new("ValueError", format!("invalid literal for int() with base {base}: {}", str_repr(s)));
-        let t = s.trim_matches(super::float::is_number_space);
+        // CPython formats the literal with %.200R: its repr cut at 200 characters.
+        let invalid = || {
+            let shown: String = str_repr(s).chars().take(200).collect();
+            NumError::new("ValueError", format!("invalid literal for int() with base {base}: {shown}"))
+        };
+        let ascii = super::digits::number_text(s);
+        let t = ascii.trim_matches(super::float::is_number_space);
         let (neg, t) = match t.as_bytes().first() {
             Some(b'-') => (true, &t[1..]),
             Some(b'+') => (false, &t[1..]),
@@ -1217,15 +1221,7 @@ impl Int {
             }
             match c.to_digit(radix) {
                 Some(v) => values.push(v),
-                None => {
-                    if c.is_numeric() && !c.is_ascii() {
-                        return Err(NumError::new(
-                            "ValueError",
-                            format!("int() of non-ASCII digits is not supported by this interpreter: {}", str_repr(s)),
-                        ));
-                    }
-                    return Err(invalid());
-                }
+                None => return Err(invalid()),
             }
         }
         if !radix.is_power_of_two() && values.len() > MAX_STR_DIGITS {

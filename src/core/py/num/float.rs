@@ -5,7 +5,8 @@
 //!
 //! API: [`parse_float`], [`float_floordiv`], [`float_mod`], [`float_divmod`],
 //! [`float_pow`], [`float_round`] (`round(x, n)`), [`float_round_to_int`] (`round(x)`),
-//! [`int_round`] (`round(v, n)` for an int). `int ** negative int` is
+//! [`int_round`] (`round(v, n)` for an int), [`float_as_integer_ratio`],
+//! [`float_is_integer`]. `int ** negative int` is
 //! `float_pow(a.to_f64()?, b.to_f64()?)`, as CPython does.
 //!
 //! `**` calls the platform's `pow` as CPython does: natively that is the C library's,
@@ -154,7 +155,8 @@ pub fn float_pow(a: f64, b: f64) -> Result<f64, NumError> {
 }
 
 /// `round(x, ndigits)` for a float: the exact decimal value rounded half to even, read
-/// back as the nearest double.
+/// back as the nearest double. An `ndigits` beyond `i64` should be clipped to
+/// `i64::MIN`/`i64::MAX` by the caller, as CPython clips it to `Py_ssize_t`.
 ///
 /// # Errors
 /// `OverflowError: rounded value too large to represent`.
@@ -226,19 +228,15 @@ pub fn is_number_space(c: char) -> bool {
 /// `float(s)` for a str: whitespace around, a sign, `inf`/`infinity`/`nan` in any case,
 /// or digits with single underscores between digits, a point, an exponent.
 ///
+/// Unicode decimal digits and spaces count as their ASCII forms, as CPython.
+///
 /// # Errors
-/// `ValueError: could not convert string to float: '...'` (the repr of `s`); non-ASCII
-/// digits (which CPython reads) are refused as not supported.
+/// `ValueError: could not convert string to float: '...'` (the repr of `s`).
 pub fn parse_float(s: &str) -> Result<f64, NumError> {
     let invalid =
         || NumError::new("ValueError", format!("could not convert string to float: {}", super::bigint::str_repr(s)));
-    let t = s.trim_matches(is_number_space);
-    if t.chars().any(|c| !c.is_ascii() && c.is_numeric()) {
-        return Err(NumError::new(
-            "ValueError",
-            format!("float() of non-ASCII digits is not supported by this interpreter: {}", super::bigint::str_repr(s)),
-        ));
-    }
+    let ascii = super::digits::number_text(s);
+    let t = ascii.trim_matches(is_number_space);
     let (neg, body) = match t.as_bytes().first() {
         Some(b'-') => (true, &t[1..]),
         Some(b'+') => (false, &t[1..]),
@@ -303,4 +301,44 @@ fn valid_float_literal(b: &[u8]) -> bool {
         }
     }
     i == b.len()
+}
+
+/// `x.is_integer()`.
+#[must_use]
+pub fn float_is_integer(x: f64) -> bool {
+    x.is_finite() && x.fract() == 0.0
+}
+
+/// `x.as_integer_ratio()`: the exact value as a fraction in lowest terms, positive
+/// denominator.
+///
+/// # Errors
+/// `OverflowError: cannot convert Infinity to integer ratio`, `ValueError: cannot
+/// convert NaN to integer ratio`, as CPython.
+pub fn float_as_integer_ratio(x: f64) -> Result<(Int, Int), NumError> {
+    if x.is_infinite() {
+        return Err(NumError::new("OverflowError", "cannot convert Infinity to integer ratio"));
+    }
+    if x.is_nan() {
+        return Err(NumError::new("ValueError", "cannot convert NaN to integer ratio"));
+    }
+    if x == 0.0 {
+        return Ok((Int::ZERO, Int::Small(1)));
+    }
+    let bits = x.to_bits();
+    let biased = i64::try_from((bits >> 52) & 0x7ff).unwrap_or(0);
+    let frac = bits & ((1 << 52) - 1);
+    let (mut m, mut e) = if biased == 0 { (frac, -1074) } else { (frac | (1 << 52), biased - 1075) };
+    // Lowest terms: the denominator is a power of two, so strip the numerator's twos.
+    let tz = i64::from(m.trailing_zeros());
+    let shift = tz.min(-e.min(0));
+    m >>= shift;
+    e += shift;
+    let num = Int::from(m);
+    let num = if x < 0.0 { num.neg() } else { num };
+    if e >= 0 {
+        Ok((num.shl(&Int::from(e), u64::MAX)?, Int::Small(1)))
+    } else {
+        Ok((num, Int::Small(1).shl(&Int::from(-e), u64::MAX)?))
+    }
 }

@@ -147,11 +147,6 @@ fn bigint_matches_cpython() {
         let got = show(&bigint_case(c));
         let want = expected(c);
         if got != want {
-            // CPython reads any Unicode decimal digit; this module says it does not.
-            let unicode = c["op"] == "parse" && c["t"].as_str().is_some_and(|t| !t.is_ascii() && want != got);
-            if unicode && got.contains("non-ASCII digits is not supported") {
-                continue;
-            }
             failures.push(format!("{c}\n   got {got}"));
         }
     }
@@ -425,6 +420,8 @@ fn float_case(c: &Value) -> Result<String, NumError> {
         "round_int" => fl::float_round_to_int(a()).map(|v| v.to_string()),
         "int_round" => Ok(fl::int_round(&int(&c["v"]), c["n"].as_i64().expect("n")).to_string()),
         "parse" => bits(fl::parse_float(c["t"].as_str().expect("text"))),
+        "ratio" => fl::float_as_integer_ratio(a()).map(|(n, d)| format!("{n},{d}")),
+        "is_integer" => Ok(if fl::float_is_integer(a()) { "True" } else { "False" }.to_owned()),
         other => panic!("unknown op {other}"),
     }
 }
@@ -601,4 +598,48 @@ fn int_math_matches_cpython() {
     // Refused before computing, not after minutes.
     let e = intmath::factorial(&Int::Small(100_000_000), DEFAULT_MAX_BITS).unwrap_err();
     assert_eq!(e.kind, "MemoryError");
+}
+
+#[test]
+fn unicode_digits_match_cpython() {
+    let all = cases("digits.jsonl");
+    let want: Vec<(u32, u32)> = all
+        .iter()
+        .map(|c| (c["c"].as_u64().expect("a code point") as u32, c["d"].as_u64().expect("a digit") as u32))
+        .collect();
+    assert_eq!(want.len(), 660, "CPython 3.11 has 660 decimal digits");
+    // Every code point: exactly CPython's digits have a value, and the same value.
+    let got: Vec<(u32, u32)> = (0..=0x10_ffffu32)
+        .filter_map(|u| char::from_u32(u).and_then(|c| super::digits::decimal_value(c).map(|d| (u, d))))
+        .collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn fast_digits_equal_exact_digits() {
+    use super::format::{dtoa_exact, dtoa_rust};
+    // Ties (exact binary fractions), subnormals, huge values, and a spread of others;
+    // a small xorshift makes the spread without a dependency.
+    let mut xs =
+        vec![0.125, 0.375, 2.5, 0.5, 1.5, 0.0625, 1e23, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308];
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    for _ in 0..400 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let x = f64::from_bits(state >> 1);
+        if x.is_finite() && x != 0.0 {
+            xs.push(x);
+        }
+        xs.push((state % 100_000) as f64 / 64.0);
+    }
+    for (i, &x) in xs.iter().enumerate() {
+        for n in [1, 2, 3, 5, 6, 10, 15, 16, 17, 18, 25, 40] {
+            assert_eq!(dtoa_rust(x, 2, n), dtoa_exact(x, 2, n), "mode 2, {n} digits of {x:e}");
+        }
+        let long: &[i64] = if i < 40 { &[320, 1080] } else { &[] };
+        for &n in [0, 1, 2, 3, 6, 10, 20, 50].iter().chain(long) {
+            assert_eq!(dtoa_rust(x, 3, n), dtoa_exact(x, 3, n), "mode 3, {n} places of {x:e}");
+        }
+    }
 }
