@@ -23,9 +23,7 @@ pub mod pickle;
 use super::builtins::{new_exception, Kw, NATIVES};
 use super::heap::{Class, Instance, Obj, ObjRef, Value};
 use super::vm::{BlockOp, Flow, Interp, Vm, R};
-use crate::core::program::{
-    Host, LaneSegment, LaneState, ProcessStart, Processes, ProgramOptions, ProgramResult, NO_PROCESSES,
-};
+use crate::core::program::{Host, ProcessStart, Processes, ProgramOptions, ProgramResult, NO_PROCESSES};
 use std::collections::HashMap;
 
 /// A process's own `multiprocessing` state (kept in its `Interp`).
@@ -47,8 +45,6 @@ pub struct MpState {
     /// A pool worker's ready channel, and whether it was told (see `child`).
     pub worker_ready: Option<u32>,
     pub ready_sent: bool,
-    /// The main thread's waits (start, end), relative to `Interp::start_ms`: Blocked lanes.
-    pub blocked: Vec<(f64, f64)>,
 }
 
 /// What a wait waits on (no GIL needed, no Python value touched).
@@ -1431,15 +1427,13 @@ pub fn finish(vm: &mut Vm<'_>, wait: &Wait, got: Waited) -> R<Value> {
     }
 }
 
-/// `program_block` for this module's waits: waits (no GIL is held by the single-threaded
-/// driver), records the Blocked stretch, and gives the value to push; an exception is left
-/// for the loop to raise where the call was (`ThreadState::pending`).
+/// `program_block` for this module's waits, for a wait inside a builtin's call back into
+/// Python (`sorted(key=…)`): waits in place and gives the value to push; an exception is
+/// left for the loop to raise where the call was (`ThreadState::pending`). Every other wait
+/// is the threads' driver's, GIL released (`threads::vmrun`).
 pub fn perform(vm: &mut Vm<'_>, wait: &Wait) -> Value {
     let host = vm.i.host.clone();
-    let t0 = host.now_ms();
     let got = wait.wait(&*host);
-    let t1 = host.now_ms();
-    vm.i.mp.blocked.push((t0 - vm.i.start_ms, t1 - vm.i.start_ms));
     match finish(vm, wait, got) {
         Ok(v) => v,
         Err(f) => {
@@ -1447,32 +1441,6 @@ pub fn perform(vm: &mut Vm<'_>, wait: &Wait) -> Value {
             Value::None
         }
     }
-}
-
-/// A main thread's lane from `from` to `end` (relative to the process's start): Running,
-/// except its sleeps (Io) and this module's waits (Blocked).
-#[must_use]
-pub fn lane_segments(interp: &Interp, from: f64, end: f64) -> Vec<LaneSegment> {
-    let mut waits: Vec<(f64, f64, LaneState)> = interp
-        .io_segments
-        .iter()
-        .map(|&(a, b)| (a, b, LaneState::Io))
-        .chain(interp.mp.blocked.iter().map(|&(a, b)| (a, b, LaneState::Blocked)))
-        .collect();
-    waits.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let mut segments = Vec::new();
-    let mut t = from;
-    for (a, b, state) in waits {
-        if a > t {
-            segments.push(LaneSegment { state: LaneState::Running, start_ms: t, end_ms: a });
-        }
-        segments.push(LaneSegment { state, start_ms: a.max(t), end_ms: b.max(t) });
-        t = b.max(t);
-    }
-    if end > t || segments.is_empty() {
-        segments.push(LaneSegment { state: LaneState::Running, start_ms: t, end_ms: end.max(t) });
-    }
-    segments
 }
 
 /// The end of a process's main thread: CPython's `multiprocessing` atexit hook terminates
