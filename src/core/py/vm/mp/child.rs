@@ -40,7 +40,10 @@ def __tl_mp_child_main():
         __tl_mp_worker(a)
         return
     try:
-        a(*b, **c)
+        if kind == "R":
+            a.run()
+        else:
+            a(*b, **c)
     except SystemExit:
         raise
     except BaseException as e:
@@ -229,12 +232,17 @@ pub fn child_payload(vm: &mut Vm<'_>, _args: &[Value], _kw: &[(String, Value)]) 
             return Ok(vm.i.heap.alloc(Obj::Tuple(vec![kind, Value::Int(i64::from(tasks)), Value::None, Value::None])));
         }
     }
-    let t = pickle::loads(vm, payload.strip_prefix(b"T").unwrap_or_default())?;
+    let (kind, bytes) = payload.split_first().map_or((b'T', &[][..]), |(k, rest)| (*k, rest));
+    let t = pickle::loads(vm, bytes)?;
     let mut items = vm.tuple_items(t);
+    if kind == b'R' && items.len() == 1 {
+        // A `Process` subclass's instance, whose `run` the child calls.
+        items.extend([Value::None, Value::None]);
+    }
     if items.len() != 3 {
         return Err(vm.exc("RuntimeError", "a process payload ThreadLab cannot read"));
     }
-    let kind = vm.new_str("T".into());
+    let kind = vm.new_str(char::from(kind).to_string());
     items.insert(0, kind);
     Ok(vm.i.heap.alloc(Obj::Tuple(items)))
 }

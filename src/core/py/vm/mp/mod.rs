@@ -254,7 +254,7 @@ fn ensure_classes(vm: &mut Vm<'_>) {
     let object = vm.i.types.object;
     let exception = builtin_class(vm, "Exception");
     let runtime = builtin_class(vm, "RuntimeError");
-    let process_methods = ["start", "join", "is_alive", "terminate", "kill", "close"];
+    let process_methods = ["__init__", "run", "start", "join", "is_alive", "terminate", "kill", "close"];
     let pool_methods = [
         "map",
         "starmap",
@@ -316,7 +316,6 @@ pub fn import(vm: &mut Vm<'_>, name: &str) -> Option<R<Value>> {
     let mut attrs: HashMap<String, Value> = HashMap::new();
     let fns: &[(&str, &str)] = match name {
         "multiprocessing" => &[
-            ("Process", "_mp.new_process"),
             ("Pool", "_mp.new_pool"),
             ("Queue", "_mp.new_queue"),
             ("Pipe", "_mp.pipe"),
@@ -337,7 +336,7 @@ pub fn import(vm: &mut Vm<'_>, name: &str) -> Option<R<Value>> {
     }
     match name {
         "multiprocessing" => {
-            for c in ["TimeoutError", "ProcessError"] {
+            for c in ["Process", "TimeoutError", "ProcessError"] {
                 attrs.insert(c.into(), class_value(vm, c));
             }
         }
@@ -416,9 +415,10 @@ fn set_attr(vm: &mut Vm<'_>, obj: Value, name: &str, v: Value) {
 
 /// `self` of a method of this module's class `class`.
 fn this(vm: &mut Vm<'_>, args: &[Value], class: &str, method: &str) -> R<Value> {
-    let ok = match args.first() {
-        Some(Value::Obj(r)) => match vm.i.heap.get(*r) {
-            Obj::Instance(i) => module_class(vm, class) == Some(i.class),
+    let ok = match (args.first(), module_class(vm, class)) {
+        (Some(Value::Obj(r)), Some(c)) => match vm.i.heap.get(*r) {
+            // A subclass's instance too (`class Worker(mp.Process)`).
+            Obj::Instance(i) => vm.is_subclass(i.class, c),
             _ => false,
         },
         _ => false,
@@ -526,7 +526,10 @@ fn dumps_tuple(vm: &mut Vm<'_>, items: Vec<Value>) -> R<Vec<u8>> {
 // ---------------------------------------------------------------------------------------
 // multiprocessing.
 
-fn new_process(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
+/// `Process.__init__(self, group=None, target=None, name=None, args=(), kwargs={}, *, daemon=None)`.
+fn process_init(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
+    let p = this(vm, args, "Process", "__init__")?;
+    let args = &args[1..];
     let target = arg(args, kw, 1, "target").unwrap_or(Value::None);
     let name = arg(args, kw, 2, "name").unwrap_or(Value::None);
     let targs = arg(args, kw, 3, "args");
@@ -534,7 +537,9 @@ fn new_process(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let daemon = kw.iter().find(|(k, _)| k == "daemon").map_or(Value::Bool(false), |(_, v)| *v);
     vm.i.mp.counter += 1;
     let n = vm.i.mp.counter;
-    let name = if name == Value::None { vm.new_str(format!("Process-{n}")) } else { name };
+    // CPython: the class's name and the process's number (`Process-1`, `Worker-2`).
+    let class = vm.type_name(p);
+    let name = if name == Value::None { vm.new_str(format!("{class}-{n}")) } else { name };
     let targs = match targs {
         None => tuple(vm, Vec::new()),
         Some(v) => {
@@ -546,19 +551,39 @@ fn new_process(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
         Some(v) if v != Value::None => v,
         _ => vm.i.heap.alloc(Obj::Dict(super::heap::Dict::default())),
     };
-    Ok(new_instance(
-        vm,
-        "Process",
-        vec![
-            ("name", name),
-            ("daemon", daemon),
-            ("pid", Value::None),
-            ("exitcode", Value::None),
-            ("_target", target),
-            ("_args", targs),
-            ("_kwargs", tkw),
-        ],
-    ))
+    for (k, v) in [
+        ("name", name),
+        ("daemon", daemon),
+        ("pid", Value::None),
+        ("exitcode", Value::None),
+        ("_target", target),
+        ("_args", targs),
+        ("_kwargs", tkw),
+    ] {
+        set_attr(vm, p, k, v);
+    }
+    Ok(Value::None)
+}
+
+/// `Process.run()`: calls the target, in this process (what `start` runs in the child).
+fn process_run(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    let p = this(vm, args, "Process", "run")?;
+    let target = attr(vm, p, "_target");
+    if target == Value::None {
+        return Ok(Value::None);
+    }
+    let targs = attr(vm, p, "_args");
+    let targs = vm.tuple_items(targs);
+    let tkw = attr(vm, p, "_kwargs");
+    let kw: Vec<(String, Value)> = match tkw {
+        Value::Obj(r) => match vm.i.heap.get(r) {
+            Obj::Dict(d) => d.iter().map(|(k, v)| (vm.as_str(k).unwrap_or("").to_owned(), v)).collect(),
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    };
+    vm.call_sync(target, &targs, &kw)?;
+    Ok(Value::None)
 }
 
 fn process_start(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
@@ -566,9 +591,23 @@ fn process_start(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     if attr(vm, p, "pid") != Value::None {
         return Err(vm.exc("AssertionError", "cannot start a process twice"));
     }
-    let (t, a, k) = (attr(vm, p, "_target"), attr(vm, p, "_args"), attr(vm, p, "_kwargs"));
-    let mut payload = b"T".to_vec();
-    payload.extend(dumps_tuple(vm, vec![t, a, k])?);
+    // A subclass with its own `run` crosses whole (its class by reference, its `__dict__`),
+    // and the child calls its `run`; otherwise the target and its arguments cross.
+    let own_run = match vm.class_of(p) {
+        Value::Obj(c) => {
+            matches!(vm.class_lookup(c, "run"), Some(Value::Obj(f)) if matches!(vm.i.heap.get(f), Obj::Function(_)))
+        }
+        _ => false,
+    };
+    let mut payload;
+    if own_run {
+        payload = b"R".to_vec();
+        payload.extend(dumps_tuple(vm, vec![p])?);
+    } else {
+        let (t, a, k) = (attr(vm, p, "_target"), attr(vm, p, "_args"), attr(vm, p, "_kwargs"));
+        payload = b"T".to_vec();
+        payload.extend(dumps_tuple(vm, vec![t, a, k])?);
+    }
     let name = attr(vm, p, "name");
     let name = vm.str_of(name)?;
     let pid = spawn(vm, name, payload)?;
@@ -1244,7 +1283,6 @@ fn p_loads(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
 
 /// This module's natives (appended to `builtins::NATIVES`).
 pub const NATIVE_FNS: &[(&str, super::builtins::NativeFn)] = &[
-    ("_mp.new_process", new_process),
     ("_mp.new_pool", new_pool),
     ("_mp.new_queue", make_queue),
     ("_mp.new_executor", new_executor),
@@ -1257,6 +1295,8 @@ pub const NATIVE_FNS: &[(&str, super::builtins::NativeFn)] = &[
     ("_mp.freeze_support", freeze_support),
     ("_mp.dumps", p_dumps),
     ("_mp.loads", p_loads),
+    ("_mp.Process.__init__", process_init),
+    ("_mp.Process.run", process_run),
     ("_mp.Process.start", process_start),
     ("_mp.Process.join", process_join),
     ("_mp.Process.is_alive", process_is_alive),
