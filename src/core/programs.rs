@@ -33,7 +33,7 @@ macro_rules! example {
 
 /// The menu, in order; the first is the view's default. The notebook's two cells are its code
 /// cells verbatim (In [3] and In [12] of the seed notebook).
-pub const EXAMPLES: [Example; 8] = [
+pub const EXAMPLES: [Example; 9] = [
     example!(
         "notebook_threads",
         "The notebook: two threads",
@@ -65,6 +65,11 @@ pub const EXAMPLES: [Example; 8] = [
         "The thread dies with a traceback; the main thread goes on."
     ),
     example!(
+        "process_exception",
+        "An exception in a process",
+        "The child prints its traceback and ends with exit code 1; the parent goes on, and a Pool re-raises the error."
+    ),
+    example!(
         "spawn_top_level",
         "Spawn runs the top level again",
         "A child process started with spawn runs the module's top level again, as __mp_main__: mind the guard."
@@ -75,6 +80,16 @@ pub const EXAMPLES: [Example; 8] = [
         "A thread appends to the very list the main thread sees; a process appends to its own copy."
     ),
 ];
+
+/// The examples the lab's crash claims link to: what an uncaught exception ends.
+pub const THREAD_EXCEPTION: &str = "thread_exception";
+pub const PROCESS_EXCEPTION: &str = "process_exception";
+
+/// The example named `key` in the corpus.
+#[must_use]
+pub fn example(key: &str) -> Option<&'static Example> {
+    EXAMPLES.iter().find(|e| e.key == key)
+}
 
 /// The longest wall-time budget a caller may ask for.
 pub const MAX_TIMEOUT_MS: f64 = 600_000.0;
@@ -148,8 +163,26 @@ mod tests {
         assert!(EXAMPLES[3].source.contains("v = counter\n        time.sleep(0)\n        counter = v + 1"));
         assert!(EXAMPLES[4].source.contains("with lock:\n            v = counter"));
         // Spawn's lesson needs a line outside the guard.
-        let spawn = EXAMPLES[6].source;
+        let spawn = example("spawn_top_level").unwrap().source;
         assert!(spawn.find("print(").unwrap() < spawn.find("if __name__ == \"__main__\":").unwrap());
+    }
+
+    /// The lab says an uncaught exception ends only its thread, or its process with exit code 1,
+    /// and the program goes on: the examples it links to show each, as CPython printed them.
+    #[test]
+    fn the_crash_claims_link_to_examples_that_show_them() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/programs");
+        let printed = |key: &str| {
+            assert!(example(key).is_some(), "{key} is not an example");
+            std::fs::read_to_string(dir.join(format!("{key}.expected"))).unwrap()
+        };
+        let thread = printed(THREAD_EXCEPTION);
+        let died = thread.find("Exception in thread Thread-1 (worker):\nTraceback").unwrap();
+        assert!(thread[died..].contains("ValueError: boom\nmain goes on, alive: False"), "{thread}");
+        let process = printed(PROCESS_EXCEPTION);
+        let died = process.find("Process Process-1:\nTraceback").unwrap();
+        assert!(process[died..].contains("ValueError: bad value 3\nexit code: 1\n"), "{process}");
+        assert!(example("no_such_example").is_none());
     }
 
     #[test]

@@ -83,6 +83,8 @@ pub enum ToWorker {
     Python { source: String },
     /// Program process: run this program, answering in `core::runtime::ProgramLetter`s.
     Program { source: String, options: crate::core::program::ProgramOptions },
+    /// Program process: be `multiprocessing` child `child.pid` of the program `source`.
+    ProgramChild { source: String, child: crate::core::runtime::ChildStart },
 }
 
 /// The record of one Python run the worker sends back: the one type to change when the

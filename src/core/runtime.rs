@@ -284,8 +284,9 @@ pub enum ProgramLetter {
     Joined { slot: Option<u32>, at: f64 },
     /// Start `n` more thread workers: the pool runs low.
     Grow { n: u32 },
-    /// Start another process of this program, running `source` (see [`Processes`]).
-    SpawnProcess { source: String },
+    /// Start another process of this program, running `source`: a runtime test program
+    /// ([`Spawner`]), or with `child` a `multiprocessing` child (`program::Processes`).
+    SpawnProcess { source: String, child: Option<ChildStart> },
     /// One write of the program, with its ticket (the page shows them in ticket order).
     Output { ticket: u32, chunk: OutputChunk },
     /// The program ended; `tickets` chunks were written in all (their text is not repeated
@@ -296,6 +297,17 @@ pub enum ProgramLetter {
     /// A worker could not start (program.js writes it by hand; spawn.js's boot failure,
     /// `{type: "Failed", message}`, is read by the page as this too).
     Failed { message: String },
+}
+
+/// What a `multiprocessing` child needs besides the program's source (`program::ProcessStart`
+/// less the source, plus its pid), page → its process worker.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChildStart {
+    pub pid: u32,
+    pub name: String,
+    pub payload: Vec<u8>,
+    pub options: ProgramOptions,
+    pub t0_ms: f64,
 }
 
 /// Why a process's kill word is set (the page sets it in the process's memory).

@@ -8,7 +8,6 @@ use crate::core::programs;
 use crate::web::app::{App, AppProps};
 use crate::web::js::{field, raw_config, raw_value, to_js};
 use crate::web::lab::Lab;
-use crate::web::runner::{ProgramEvent, ProgramRun};
 use js_sys::Promise;
 use serde::Serialize;
 use std::rc::Rc;
@@ -64,12 +63,9 @@ impl Api {
         let checked = python_request(&source, &options);
         wasm_bindgen_futures::future_to_promise(async move {
             let (source, options) = checked.map_err(|why| js_sys::Error::new(&why))?;
-            let mut program = ProgramRun::start(source, options).map_err(|why| js_sys::Error::new(&why))?;
-            loop {
-                if let ProgramEvent::Done(result) = program.next().await {
-                    return to_js(&result);
-                }
-            }
+            // Through the runner, as the Run button does: the Code view shows this run too.
+            let done = crate::web::runner::start(source, options).map_err(|why| js_sys::Error::new(&why))?;
+            to_js(&*done.await)
         })
     }
 

@@ -10,7 +10,11 @@ use wasm_bindgen::{JsCast, JsValue};
 
 /// The arena's size: fixed, so a view made once stays valid (a `SharedArrayBuffer` cannot
 /// grow); a message larger than a channel streams through it.
-pub const ARENA_BYTES: u32 = 4 << 20;
+pub const ARENA_BYTES: u32 = 16 << 20;
+
+/// A `multiprocessing` channel's ring: what may be in flight at once (a put past it waits for
+/// a reader, where CPython's `Queue` would buffer without bound).
+pub const CHANNEL_BYTES: u32 = 256 << 10;
 
 thread_local! {
     static VIEW: RefCell<Option<(Int32Array, Uint8Array)>> = const { RefCell::new(None) };

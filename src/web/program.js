@@ -43,3 +43,10 @@ export function setWord(memory, addr, value) {
   Atomics.store(words, addr >>> 2, value);
   Atomics.notify(words, addr >>> 2);
 }
+
+// Sets word `index` of a SharedArrayBuffer (a program's arena) and wakes its waiters.
+export function setSabWord(sab, index, value) {
+  const words = new Int32Array(sab);
+  Atomics.store(words, index, value);
+  Atomics.notify(words, index);
+}

@@ -24,7 +24,7 @@
 
 use crate::core::program::{OutputChunk, ProgramError, ProgramOptions, ProgramResult, DEFAULT_TIMEOUT_MS};
 use crate::core::protocol::{Role, ToWorker};
-use crate::core::runtime::{ProgramLetter, Reorder, KILL_NONE, KILL_STOP, KILL_TIMEOUT, POOL_START};
+use crate::core::runtime::{ChildStart, ProgramLetter, Reorder, KILL_NONE, KILL_STOP, KILL_TIMEOUT, POOL_START};
 use crate::web::clock::{self, now_ms};
 use crate::web::engines::START_TIMEOUT_MS;
 use crate::web::js::to_js;
@@ -60,6 +60,8 @@ extern "C" {
     ) -> Result<Worker, JsValue>;
     #[wasm_bindgen(js_name = setWord)]
     fn set_word(memory: &JsValue, addr: u32, value: u32);
+    #[wasm_bindgen(js_name = setSabWord)]
+    fn set_sab_word(sab: &JsValue, index: u32, value: i32);
 }
 
 /// What a running program reports to the page, in order.
@@ -76,6 +78,8 @@ pub enum ProgramEvent {
 enum Event {
     Letter(Result<ProgramLetter, String>),
     Stop,
+    /// A child process ended: its lanes, for the program's timeline.
+    Lanes(Vec<crate::core::program::Lane>),
 }
 
 type Handler = Closure<dyn FnMut(JsValue)>;
@@ -91,6 +95,8 @@ struct Process {
     children: RefCell<Vec<Rc<Process>>>,
     /// A child's program, posted when it is ready.
     pending: RefCell<Option<ToWorker>>,
+    /// A `multiprocessing` child's pid (0: not one), whose record the page closes if it dies.
+    pid: Cell<u32>,
     /// The program's options (the first process's), for its children.
     options: RefCell<ProgramOptions>,
     worker: Worker,
@@ -139,6 +145,7 @@ impl Process {
             root,
             children: RefCell::new(Vec::new()),
             pending: RefCell::new(None),
+            pid: Cell::new(0),
             options: RefCell::new(ProgramOptions::default()),
             worker: worker.clone(),
             threads: RefCell::new(Vec::new()),
@@ -163,18 +170,38 @@ impl Process {
     }
 
     /// Starts another process of the program, on the same arena, running `source`.
-    fn spawn_child(self: &Rc<Process>, source: String) {
+    fn spawn_child(self: &Rc<Process>, source: String, start: Option<ChildStart>) {
         let options = self.options.borrow().clone();
-        if let Ok(child) = Process::start(self.arena.clone(), self.tx.clone(), None, Some(Rc::downgrade(self))) {
-            *child.pending.borrow_mut() = Some(ToWorker::Program { source, options });
-            self.children.borrow_mut().push(child);
+        let pid = start.as_ref().map_or(0, |s| s.pid);
+        match Process::start(self.arena.clone(), self.tx.clone(), None, Some(Rc::downgrade(self))) {
+            Ok(child) => {
+                child.pid.set(pid);
+                *child.pending.borrow_mut() = Some(match start {
+                    Some(child) => ToWorker::ProgramChild { source, child },
+                    None => ToWorker::Program { source, options },
+                });
+                self.children.borrow_mut().push(child);
+            }
+            // A `join` on it then ends at once, with exit code 1.
+            Err(_) => self.closed_record(pid),
         }
-        // One the browser refuses never answers; its parent's wait ends at its timeout or Stop.
     }
 
-    /// A child ended (or died): it is terminated, alone.
-    fn forget_child(self: &Rc<Process>, child: &Rc<Process>) {
+    /// A child ended (or died): it is terminated, alone. One that died without closing its
+    /// record (a trap) has it closed with exit code 1, so that its `join` returns.
+    fn forget_child(self: &Rc<Process>, child: &Rc<Process>, died: bool) {
+        if died {
+            self.closed_record(child.pid.get());
+        }
         self.children.borrow_mut().retain(|c| !Rc::ptr_eq(c, child));
+    }
+
+    fn closed_record(&self, pid: u32) {
+        if pid != 0 {
+            let (ended, exit) = crate::core::runtime::arena::ended_words(pid);
+            set_sab_word(&self.arena, exit, 1);
+            set_sab_word(&self.arena, ended, 1);
+        }
     }
 
     /// Routes `worker`'s letters: the pool's needs are met here at once (the run may not be
@@ -206,19 +233,23 @@ impl Process {
                         return;
                     }
                 }
-                Ok(ProgramLetter::SpawnProcess { source }) => {
+                Ok(ProgramLetter::SpawnProcess { source, child }) => {
                     if let Some(root) = process.root() {
-                        root.spawn_child(source.clone());
+                        root.spawn_child(source.clone(), child.clone());
                     }
                     return;
                 }
-                Ok(ProgramLetter::Done { .. } | ProgramLetter::Crashed { .. } | ProgramLetter::Failed { .. })
-                | Err(_)
-                    if process.root.is_some() =>
-                {
+                Ok(ProgramLetter::Done { result, .. }) if process.root.is_some() => {
                     // A child's end is its own: its siblings and parent go on.
+                    let _ = process.tx.unbounded_send(Event::Lanes(result.lanes.clone()));
                     if let Some(root) = process.root() {
-                        root.forget_child(&process);
+                        root.forget_child(&process, false);
+                    }
+                    return;
+                }
+                Ok(ProgramLetter::Crashed { .. } | ProgramLetter::Failed { .. }) | Err(_) if process.root.is_some() => {
+                    if let Some(root) = process.root() {
+                        root.forget_child(&process, true);
                     }
                     return;
                 }
@@ -241,7 +272,7 @@ impl Process {
             let Some(process) = weak.upgrade() else { return };
             if process.root.is_some() {
                 if let Some(root) = process.root() {
-                    root.forget_child(&process);
+                    root.forget_child(&process, true);
                 }
                 return;
             }
@@ -371,6 +402,8 @@ pub struct ProgramRun {
     deadline: Option<f64>,
     stopper: Stopper,
     reorder: Reorder,
+    /// Lanes of child processes that ended.
+    child_lanes: Vec<crate::core::program::Lane>,
     /// The result, once ended, held back until the output before it was given.
     ended: Option<ProgramResult>,
     done: Option<ProgramResult>,
@@ -411,6 +444,7 @@ impl ProgramRun {
             deadline: None,
             stopper,
             reorder: Reorder::default(),
+            child_lanes: Vec::new(),
             ended: None,
             done: None,
         })
@@ -465,6 +499,7 @@ impl ProgramRun {
                         return event;
                     }
                 }
+                Some(Event::Lanes(lanes)) => self.child_lanes.extend(lanes),
             }
         }
     }
@@ -515,13 +550,16 @@ impl ProgramRun {
             Ok(ProgramLetter::Done { result, tickets }) => {
                 let mut ready = Vec::new();
                 let until = now_ms() + f64::from(LATE_OUTPUT_MS);
-                while !self.reorder.complete(tickets) && now_ms() < until {
+                // Output still on its way, and the lanes of children still ending.
+                let children = |run: &ProgramRun| run.process.as_ref().is_some_and(|p| !p.children.borrow().is_empty());
+                while (!self.reorder.complete(tickets) || children(self)) && now_ms() < until {
                     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
                     let left = (until - now_ms()).max(1.0) as u32;
                     match self.receive(left).await {
                         Some(Event::Letter(Ok(ProgramLetter::Output { ticket, chunk }))) => {
                             ready.extend(self.reorder.take(ticket, chunk));
                         }
+                        Some(Event::Lanes(lanes)) => self.child_lanes.extend(lanes),
                         None => break,
                         Some(_) => {}
                     }
@@ -609,6 +647,7 @@ impl ProgramRun {
     fn finish(&mut self, mut result: ProgramResult) {
         result.output = std::mem::take(&mut self.reorder.all);
         result.stdout = result.output.iter().map(|c| c.text.as_str()).collect();
+        result.lanes.append(&mut self.child_lanes);
         self.done = Some(result);
         self.close();
     }
@@ -684,20 +723,25 @@ pub fn program_stop() {
 
 /// The worker half: a program's process worker.
 pub mod process {
-    use crate::core::program::{Host, OutputChunk, ProgramOptions};
+    use crate::core::program::{
+        Host, OutputChunk, ProcessReport, ProcessStart, Processes, ProgramOptions, ProgramResult,
+    };
     use crate::core::protocol::Role;
-    use crate::core::runtime::arena::{Arena, TICKET_WORD};
-    use crate::core::runtime::{self, Process, ProgramLetter, Spawner, POOL_START};
-    use crate::web::arena::{self, SabArena};
+    use crate::core::runtime::arena::{self as channels, Arena, Channel, TICKET_WORD};
+    use crate::core::runtime::{self, ChildStart, Process, ProgramLetter, Spawner, POOL_START};
+    use crate::web::arena::{self, SabArena, CHANNEL_BYTES};
     use crate::web::clock::now_ms;
     use crate::web::js::to_js;
     use crate::web::worker::{self, scope};
-    use std::sync::atomic::Ordering;
+    use std::sync::atomic::{AtomicU32, Ordering};
     use std::sync::Arc;
     use wasm_bindgen::prelude::*;
 
     /// The process's shared state, in its memory: every thread worker on that memory sees it.
     pub static PROCESS: Process = Process::new();
+
+    /// This process's pid when it is a `multiprocessing` child (0: the main program).
+    static PID: AtomicU32 = AtomicU32::new(0);
 
     pub(super) fn post(letter: &ProgramLetter) {
         if let Ok(value) = to_js(letter) {
@@ -724,7 +768,14 @@ pub mod process {
         }
 
         fn stop_requested(&self) -> bool {
-            PROCESS.stop_requested()
+            PROCESS.stop_requested() || {
+                let pid = PID.load(Ordering::Relaxed);
+                pid != 0 && channels::killed(&SabArena, pid)
+            }
+        }
+
+        fn processes(&self) -> Option<&dyn Processes> {
+            arena::present().then_some(self as &dyn Processes)
         }
 
         fn sleep_ms(&self, ms: f64) {
@@ -739,8 +790,54 @@ pub mod process {
 
         fn spawn_process(&self, source: &str) -> Result<(), String> {
             // The page starts it: a worker started here would not start while this one blocks.
-            post(&ProgramLetter::SpawnProcess { source: source.to_owned() });
+            post(&ProgramLetter::SpawnProcess { source: source.to_owned(), child: None });
             Ok(())
+        }
+    }
+
+    /// `multiprocessing` over the program's arena (docs §5): children started by the page,
+    /// records and channels in the arena. Their output reaches the page as they write it, and
+    /// their lanes with their end, so there are no reports to gather here.
+    impl Processes for BrowserHost {
+        fn start_process(&self, start: ProcessStart) -> Result<u32, String> {
+            let pid = channels::new_pid(&SabArena);
+            let child = ChildStart {
+                pid,
+                name: start.name,
+                payload: start.payload,
+                options: start.options,
+                t0_ms: start.t0_ms,
+            };
+            post(&ProgramLetter::SpawnProcess { source: start.source, child: Some(child) });
+            Ok(pid)
+        }
+
+        fn wait_process(&self, pid: u32, timeout_ms: Option<f64>) -> Option<i32> {
+            channels::wait_process(&SabArena, pid, timeout_ms, &now_ms, &|| self.stop_requested())
+        }
+
+        fn terminate_process(&self, pid: u32) {
+            channels::terminate(&SabArena, pid);
+        }
+
+        fn channel_new(&self) -> Result<u32, String> {
+            channels::create(&SabArena, CHANNEL_BYTES).map(|c| c.0).map_err(|e| e.to_string())
+        }
+
+        fn channel_send(&self, id: u32, message: Vec<u8>) -> Result<(), String> {
+            Channel(id).send(&SabArena, &message, &|| self.stop_requested()).map_err(|e| e.to_string())
+        }
+
+        fn channel_recv(&self, id: u32, timeout_ms: Option<f64>) -> Option<Vec<u8>> {
+            Channel(id).receive(&SabArena, timeout_ms, &now_ms, &|| self.stop_requested()).ok()
+        }
+
+        fn channel_len(&self, id: u32) -> usize {
+            Channel(id).len(&SabArena)
+        }
+
+        fn take_reports(&self) -> Vec<ProcessReport> {
+            Vec::new()
         }
     }
 
@@ -799,6 +896,30 @@ pub mod process {
         // The page collected every chunk as it was written.
         result.output.clear();
         result.stdout.clear();
+        post(&ProgramLetter::Done { result, tickets: tickets() });
+    }
+
+    /// Runs `multiprocessing` child `child.pid` of the program `source` to its end: its record
+    /// in the arena says when, for whoever joins it.
+    pub fn run_child(source: String, child: ChildStart) {
+        PID.store(child.pid, Ordering::SeqCst);
+        let start = ProcessStart {
+            source,
+            name: child.name,
+            payload: child.payload,
+            options: child.options,
+            t0_ms: child.t0_ms,
+        };
+        let host: Arc<dyn Host> = Arc::new(BrowserHost);
+        let report = crate::core::py::vm::mp::child::run_child(&start, child.pid, host);
+        PROCESS.pool.close();
+        channels::process_ended(&SabArena, child.pid, report.exit_code);
+        let result = ProgramResult {
+            exit_code: report.exit_code,
+            lanes: report.lanes,
+            gil_switches: report.gil_switches,
+            ..ProgramResult::default()
+        };
         post(&ProgramLetter::Done { result, tickets: tickets() });
     }
 

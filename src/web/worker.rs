@@ -115,6 +115,7 @@ fn handle(role: Role, message: ToWorker) {
         },
         ToWorker::Python { source } => crate::web::python::serve(&source),
         ToWorker::Program { source, options } => crate::web::program::process::run(&source, &options),
+        ToWorker::ProgramChild { source, child } => crate::web::program::process::run_child(source, child),
         ToWorker::Poke { value } => PROBE.store(value, Ordering::SeqCst),
         ToWorker::Peek => post(&FromWorker::Peeked { value: PROBE.load(Ordering::SeqCst) }),
         ToWorker::Race(config) => host::race(config),

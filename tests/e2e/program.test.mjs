@@ -4,6 +4,7 @@
 // test_programs), which use the runtime exactly as the VM does.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { expectNoProblems, useLab } from "./harness.mjs";
 
 const lab = useLab();
@@ -157,6 +158,49 @@ test("an uncaught exception prints CPython's traceback and exits 1", async () =>
   assert.equal(result.exit_code, 1);
   assert.match(result.stdout, /^Traceback \(most recent call last\):\n/);
   assert.match(result.stdout, /ValueError: boom\n$/);
+});
+
+/** The corpus's programs the VM supports whose output does not vary (MANIFEST), with what CPython printed. */
+function corpus() {
+  const dir = new URL("../fixtures/programs/", import.meta.url);
+  const manifest = readFileSync(new URL("MANIFEST", dir), "utf8");
+  const blocks = [...manifest.matchAll(/^\[(\w+)\]\n((?:(?!\[).*\n?)*)/gm)];
+  return blocks
+    .filter(([, , body]) => /supported = yes/.test(body) && !/vary =/.test(body))
+    .map(([, name]) => ({
+      name,
+      source: readFileSync(new URL(`${name}.py`, dir), "utf8"),
+      // The first line is regenerate.py's header.
+      expected: readFileSync(new URL(`${name}.expected`, dir), "utf8").split("\n").slice(1).join("\n"),
+    }));
+}
+
+/** CPython's own frames in a traceback (`File "<stdlib>/…` and the line under it) are not compared (MANIFEST). */
+const withoutStdlib = (text) => {
+  const lines = text.split("\n");
+  const kept = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i].startsWith('  File "<stdlib>')) i++;
+    else kept.push(lines[i]);
+  }
+  return kept.join("\n");
+};
+
+test("the corpus's supported programs print in the browser what CPython printed (multiprocessing included)", async () => {
+  const programs = corpus();
+  assert.ok(programs.some((p) => p.name === "pool_map"), "pool_map is in the corpus and supported");
+  for (const { name, source, expected } of programs) {
+    const { result } = await run(source);
+    assert.equal(withoutStdlib(result.stdout), withoutStdlib(expected), `${name}.py`);
+  }
+});
+
+test("a Pool's workers are processes of their own, with lanes of their own in the result", async () => {
+  const { result } = await run(readFileSync(new URL("../fixtures/programs/pool_map.py", import.meta.url), "utf8"));
+  const processes = result.lanes.filter((l) => l.kind === "process");
+  assert.equal(processes.length, 2, JSON.stringify(result.lanes.map((l) => l.name)));
+  assert.equal(new Set(processes.map((l) => l.process)).size, 2);
+  await untilProgramWorkers(SPARE_WORKERS, 3000);
 });
 
 expectNoProblems(lab);

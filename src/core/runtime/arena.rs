@@ -41,7 +41,15 @@ const BUMP: u32 = 1;
 pub const KILL_WORD: u32 = 2;
 /// The next output ticket, for the whole program: output of all processes in one order.
 pub const TICKET_WORD: u32 = 3;
-const HEADER_WORDS: u32 = 16;
+/// The next child's pid, less 2 (pid 1 is the main program's, as `Interp::pid`).
+const NEXT_PID: u32 = 4;
+/// Process records from this word: per pid (modulo [`MAX_RECORDS`]) an "ended" word (what
+/// `join` waits on), its exit code and its own kill word (`Process.terminate()`).
+const RECORDS: u32 = 16;
+const RECORD_WORDS: u32 = 3;
+/// Records kept at once: a program that has started more processes reuses the oldest.
+pub const MAX_RECORDS: u32 = 256;
+const HEADER_WORDS: u32 = RECORDS + RECORD_WORDS * MAX_RECORDS;
 const MAGIC_VALUE: u32 = 0x544c_4131; // "TLA1"
 
 // A channel's descriptor: these words, from the channel's first word.
@@ -53,6 +61,8 @@ const TAIL: u32 = 2;
 const HEAD: u32 = 3;
 const CAPACITY: u32 = 4;
 const CLOSED: u32 = 5;
+/// Whole messages in the ring (`Queue.qsize()`).
+const COUNT: u32 = 6;
 const DESCRIPTOR_WORDS: u32 = 8;
 
 /// How long one wait lasts before the stop check (and the caller's deadline) is looked at.
@@ -92,6 +102,9 @@ impl std::fmt::Display for ChannelError {
 
 /// The arena's owner (the page) lays out a fresh arena with this.
 pub fn format(arena: &dyn Arena) {
+    for word in 0..HEADER_WORDS {
+        arena.store(word, 0);
+    }
     arena.store(BUMP, HEADER_WORDS * 4);
     arena.store(KILL_WORD, 0);
     arena.store(TICKET_WORD, 0);
@@ -129,7 +142,73 @@ pub fn create(arena: &dyn Arena, capacity: u32) -> Result<Channel, ChannelError>
     Ok(channel)
 }
 
+fn record(pid: u32, field: u32) -> u32 {
+    RECORDS + (pid % MAX_RECORDS) * RECORD_WORDS + field
+}
+
+/// A new process's pid, its record reset (running, not killed).
+pub fn new_pid(arena: &dyn Arena) -> u32 {
+    let pid = arena.add(NEXT_PID, 1) + 2;
+    for field in 0..RECORD_WORDS {
+        arena.store(record(pid, field), 0);
+    }
+    pid
+}
+
+/// The words of process `pid`'s record the page sets when the process dies without saying
+/// so (a trap): (ended, exit code).
+#[must_use]
+pub fn ended_words(pid: u32) -> (u32, u32) {
+    (record(pid, 0), record(pid, 1))
+}
+
+/// Process `pid` ended with `code`: whoever joins it wakes.
+pub fn process_ended(arena: &dyn Arena, pid: u32, code: i32) {
+    arena.store(record(pid, 1), u32::from_ne_bytes(code.to_ne_bytes()));
+    arena.store(record(pid, 0), 1);
+    arena.notify(record(pid, 0));
+}
+
+/// Process `pid`'s exit code, waiting up to `timeout_ms` (`None`: until it ends or `stop()`).
+pub fn wait_process(
+    arena: &dyn Arena,
+    pid: u32,
+    timeout_ms: Option<f64>,
+    now_ms: &dyn Fn() -> f64,
+    stop: &dyn Fn() -> bool,
+) -> Option<i32> {
+    let deadline = timeout_ms.map(|ms| now_ms() + ms);
+    loop {
+        if arena.load(record(pid, 0)) != 0 {
+            return Some(i32::from_ne_bytes(arena.load(record(pid, 1)).to_ne_bytes()));
+        }
+        let left = deadline.map_or(WAIT_SLICE_MS, |d| d - now_ms());
+        if left <= 0.0 || stop() {
+            return None;
+        }
+        arena.wait(record(pid, 0), 0, left.min(WAIT_SLICE_MS));
+    }
+}
+
+/// `Process.terminate()`: process `pid` ends at its next check of [`killed`].
+pub fn terminate(arena: &dyn Arena, pid: u32) {
+    arena.store(record(pid, 2), 1);
+    arena.notify(record(pid, 2));
+}
+
+/// Whether process `pid` was terminated.
+#[must_use]
+pub fn killed(arena: &dyn Arena, pid: u32) -> bool {
+    arena.load(record(pid, 2)) != 0
+}
+
 impl Channel {
+    /// Whole messages waiting (`Queue.qsize()`).
+    #[must_use]
+    pub fn len(self, arena: &dyn Arena) -> usize {
+        arena.load(self.word(COUNT)) as usize
+    }
+
     fn word(self, field: u32) -> u32 {
         self.0 + field
     }
@@ -163,6 +242,9 @@ impl Channel {
         let sent = self
             .put_bytes(arena, capacity, &len.to_le_bytes(), stop)
             .and_then(|()| self.put_bytes(arena, capacity, message, stop));
+        if sent.is_ok() {
+            arena.add(self.word(COUNT), 1);
+        }
         unlock(arena, self.word(WRITER_LOCK));
         sent
     }
@@ -232,6 +314,8 @@ impl Channel {
         }
         let mut len = [0u8; 4];
         self.take_bytes(arena, capacity, &mut len, stop)?;
+        // Taken from the count once begun: a message being streamed is no longer waiting.
+        let _ = arena.add(self.word(COUNT), u32::MAX);
         let mut message = vec![0u8; u32::from_le_bytes(len) as usize];
         self.take_bytes(arena, capacity, &mut message, stop)?;
         Ok(message)
@@ -478,7 +562,7 @@ mod tests {
 
     #[test]
     fn a_blocked_receive_ends_on_timeout_close_and_stop() {
-        let arena = NativeArena::new(1024);
+        let arena = NativeArena::new(8192);
         format(&arena);
         let channel = create(&arena, 32).unwrap();
         let began = Instant::now();
@@ -495,7 +579,7 @@ mod tests {
 
     #[test]
     fn positions_wrap_at_2_to_the_32_without_a_seam() {
-        let arena = NativeArena::new(1024);
+        let arena = NativeArena::new(8192);
         format(&arena);
         let channel = create(&arena, 48).unwrap(); // a ring of 64
                                                    // As if 2^32 - 5 bytes had gone through already.
@@ -512,8 +596,37 @@ mod tests {
     }
 
     #[test]
+    fn a_join_waits_for_the_record_and_counts_show_what_waits() {
+        let arena = Arc::new(NativeArena::new(16 * 1024));
+        format(&*arena);
+        let (a, b) = (new_pid(&*arena), new_pid(&*arena));
+        assert_eq!((a, b), (2, 3));
+        let began = Instant::now();
+        let now = move || began.elapsed().as_secs_f64() * 1000.0;
+        assert_eq!(wait_process(&*arena, a, Some(10.0), &now, &never), None);
+        let ender = {
+            let arena = arena.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                process_ended(&*arena, 2, -15);
+            })
+        };
+        assert_eq!(wait_process(&*arena, a, None, &now, &never), Some(-15));
+        ender.join().unwrap();
+        assert!(!killed(&*arena, b));
+        terminate(&*arena, b);
+        assert!(killed(&*arena, b));
+        let channel = create(&*arena, 64).unwrap();
+        channel.send(&*arena, b"x", &never).unwrap();
+        channel.send(&*arena, b"yy", &never).unwrap();
+        assert_eq!(channel.len(&*arena), 2);
+        assert_eq!(channel.receive(&*arena, Some(0.0), &now, &never).unwrap(), b"x");
+        assert_eq!(channel.len(&*arena), 1);
+    }
+
+    #[test]
     fn channels_are_carved_until_the_arena_is_full() {
-        let arena = NativeArena::new(512);
+        let arena = NativeArena::new(HEADER_WORDS * 4 + 512);
         assert_eq!(create(&arena, 64), Err(ChannelError::Corrupt), "not formatted");
         format(&arena);
         let a = create(&arena, 100).unwrap();

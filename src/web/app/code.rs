@@ -7,7 +7,7 @@ use crate::core::editor::{self, Edit};
 use crate::core::program::{OutputChunk, ProgramResult};
 use crate::core::program_view::{summary, terminal_html, timeline_html};
 use crate::core::programs::{self, EXAMPLES};
-use crate::web::runner::{ProgramEvent, ProgramRun, Stopper};
+use crate::web::runner::{self, Shown, Stopper};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -59,7 +59,8 @@ pub fn code_view(props: &CodeProps) -> Html {
     // Output arrives in batches between renders: collected here, shown at each batch.
     let collected = use_mut_ref(Vec::<OutputChunk>::new);
 
-    let run = {
+    // Every run shows here, the Run button's and `threadlab.python`'s alike: the runner tells.
+    {
         let (source, switch, output, result, failure, running, stopper, collected) = (
             source.clone(),
             switch.clone(),
@@ -70,6 +71,34 @@ pub fn code_view(props: &CodeProps) -> Html {
             stopper.clone(),
             collected.clone(),
         );
+        use_effect_with((), move |()| {
+            runner::watch(Some(Callback::from(move |shown: Shown| match shown {
+                Shown::Started { source: code, options, stopper: stop } => {
+                    source.set(code);
+                    switch.set(options.switch_interval_ms.to_string());
+                    result.set(None);
+                    failure.set(None);
+                    collected.borrow_mut().clear();
+                    output.set(Vec::new());
+                    *stopper.borrow_mut() = Some(stop);
+                    running.set(true);
+                }
+                Shown::Output(chunks) => {
+                    collected.borrow_mut().extend(chunks);
+                    output.set(collected.borrow().clone());
+                }
+                Shown::Done(done) => {
+                    output.set(done.output.clone());
+                    result.set(Some(done));
+                    stopper.borrow_mut().take();
+                    running.set(false);
+                }
+            })));
+            || runner::watch(None)
+        });
+    }
+    let run = {
+        let (source, switch, failure, running) = (source.clone(), switch.clone(), failure.clone(), running.clone());
         Rc::new(move |code: Option<String>| {
             if *running {
                 return;
@@ -85,38 +114,12 @@ pub fn code_view(props: &CodeProps) -> Html {
                     return;
                 }
             };
-            result.set(None);
-            output.set(Vec::new());
-            collected.borrow_mut().clear();
-            let mut program = match ProgramRun::start(code, options) {
-                Ok(program) => program,
-                Err(why) => {
-                    failure.set(Some(why));
-                    return;
-                }
-            };
-            failure.set(None);
-            running.set(true);
-            *stopper.borrow_mut() = Some(program.stopper());
-            let (output, result, running, stopper, collected) =
-                (output.clone(), result.clone(), running.clone(), stopper.clone(), collected.clone());
-            wasm_bindgen_futures::spawn_local(async move {
-                loop {
-                    match program.next().await {
-                        ProgramEvent::Output(chunks) => {
-                            collected.borrow_mut().extend(chunks);
-                            output.set(collected.borrow().clone());
-                        }
-                        ProgramEvent::Done(done) => {
-                            output.set(done.output.clone());
-                            result.set(Some(Rc::new(done)));
-                            break;
-                        }
-                    }
-                }
-                stopper.borrow_mut().take();
-                running.set(false);
-            });
+            match runner::start(code, options) {
+                Ok(done) => wasm_bindgen_futures::spawn_local(async move {
+                    done.await;
+                }),
+                Err(why) => failure.set(Some(why)),
+            }
         })
     };
     // "Edit and run": the lab's code, loaded (and run) here.

@@ -335,7 +335,7 @@ pub fn app(props: &AppProps) -> Html {
             </section>
             <main class="results">
                 <timeline::Timelines state={state.clone()} feed={feed.clone()} />
-                <differences::Differences state={state.clone()} {on_experiment} />
+                <differences::Differences state={state.clone()} {on_experiment} on_edit_and_run={on_edit_and_run.clone()} />
                 <memory::Memory state={state.clone()} lab={lab_ref.clone()} />
                 <python::PythonCode config={shown_config} {on_edit_and_run} />
             </main>

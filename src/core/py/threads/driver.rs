@@ -76,6 +76,17 @@ fn perform<R: Runnable>(g: &mut GilGuard<'_, R::Interp>, op: BlockOp<R>) -> Resu
                 Err(e) => Ok(Resumed::Raise(e)),
             }
         }
+        BlockOp::StartAll { starts } => {
+            let proc = g.process();
+            for (thread, body) in starts {
+                match proc.start(g, &thread, body) {
+                    Ok(Ok(())) => {}
+                    Ok(Err(Stopped)) => return Err(Stopped),
+                    Err(e) => return Ok(Resumed::Raise(e)),
+                }
+            }
+            Ok(Resumed::None)
+        }
         BlockOp::Sleep { secs } => g.allow_threads(state, |p| {
             if secs <= 0.0 {
                 // `time.sleep(0)` still lets the GIL go (CPython 3.11 calls `select` with no
@@ -126,6 +137,7 @@ impl<R: Runnable> BlockOp<R> {
             BlockOp::Sleep { .. } => LaneState::Io,
             BlockOp::Custom { state, .. } => *state,
             BlockOp::Start { .. }
+            | BlockOp::StartAll { .. }
             | BlockOp::Lock { .. }
             | BlockOp::RLock { .. }
             | BlockOp::Condition { .. }

@@ -14,6 +14,7 @@
 //! clock; [`Process`] gathers the lanes and the GIL's hand-overs for the program's result.
 
 mod driver;
+pub mod futures;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
 mod process;
@@ -91,6 +92,8 @@ pub enum Exit<R: Runnable> {
 pub enum BlockOp<R: Runnable> {
     /// `Thread.start()`: run `state` (the target's call, set up) on a new thread.
     Start { thread: Arc<PyThread>, state: R },
+    /// Several threads at once (a pool's workers): [`Resumed::None`], or the first error.
+    StartAll { starts: Vec<(Arc<PyThread>, R)> },
     /// `time.sleep(secs)`.
     Sleep { secs: f64 },
     /// `Lock.acquire(True, timeout)`: [`Resumed::Bool`].

@@ -38,6 +38,8 @@ pub enum Shared {
     Condition(Arc<Condition>),
     Queue(Arc<Queue<Value>>),
     Thread(ThreadObj),
+    Future(Arc<super::futures::FutureCell>),
+    Executor(Arc<super::futures::Executor>),
 }
 
 /// `threading.Thread`: its thread, and what `start()` will call.
@@ -50,7 +52,7 @@ pub struct ThreadObj {
 }
 
 /// The class names of [`Shared`] objects (`type(x).__name__`, as CPython's).
-pub const TAGS: [&str; 10] = [
+pub const TAGS: [&str; 12] = [
     "lock",
     "RLock",
     "Event",
@@ -61,6 +63,8 @@ pub const TAGS: [&str; 10] = [
     "Queue",
     "Thread",
     "_MainThread",
+    "Future",
+    "ThreadPoolExecutor",
 ];
 
 impl Shared {
@@ -80,6 +84,8 @@ impl Shared {
             Shared::Barrier(_) => "Barrier",
             Shared::Condition(_) => "Condition",
             Shared::Queue(_) => "Queue",
+            Shared::Future(_) => "Future",
+            Shared::Executor(_) => "ThreadPoolExecutor",
             Shared::Thread(t) => {
                 if t.thread.kind() == LaneKind::Thread {
                     "Thread"
@@ -104,6 +110,8 @@ impl Shared {
     pub fn trace(&self, mut f: impl FnMut(&Value)) {
         match self {
             Shared::Queue(q) => q.for_each(f),
+            Shared::Future(c) => c.trace(f),
+            Shared::Executor(e) => e.work.for_each(f),
             Shared::Thread(t) => {
                 f(&t.target);
                 f(&t.args);
@@ -123,12 +131,14 @@ impl Shared {
 #[derive(Debug)]
 pub enum Wait {
     /// `Thread.start()`: `state` has the target's call laid out (`nargs` values, the last
-    /// `kwnames.len()` of them named).
+    /// `kwnames.len()` of them named); `overridden`: a subclass's own `run` (its traceback
+    /// then has one `threading.py` frame).
     Start {
         thread: Arc<PyThread>,
         state: Box<ThreadState>,
         nargs: usize,
         kwnames: Vec<String>,
+        overridden: bool,
     },
     Lock {
         lock: Arc<Lock>,
@@ -173,6 +183,22 @@ pub enum Wait {
     Join {
         thread: Arc<PyThread>,
         timeout: Option<f64>,
+    },
+    /// A `ThreadPoolExecutor`'s new workers; then `then`.
+    StartWorkers {
+        threads: Vec<Arc<PyThread>>,
+        exec: Arc<super::futures::Executor>,
+        then: super::futures::Then,
+    },
+    /// Futures to be done (or the deadline); then `then`.
+    Futures {
+        cells: Vec<Arc<super::futures::FutureCell>>,
+        deadline: Option<f64>,
+        then: super::futures::Then,
+    },
+    /// `shutdown(wait=True)`: every worker's end.
+    JoinAll {
+        threads: Vec<Arc<PyThread>>,
     },
 }
 
@@ -220,11 +246,22 @@ fn shared<'a>(vm: &'a Vm<'_>, v: Value) -> Option<&'a Shared> {
     match v {
         Value::Obj(r) => match vm.i.heap.get(r) {
             Obj::Sync(s) => Some(s),
+            // A `Thread` (or a subclass's) instance keeps its thread in `_handle`.
+            Obj::Instance(inst) => match inst.dict.get(HANDLE) {
+                Some(Value::Obj(h)) => match vm.i.heap.get(*h) {
+                    Obj::Sync(s) => Some(s),
+                    _ => None,
+                },
+                _ => None,
+            },
             _ => None,
         },
         _ => None,
     }
 }
+
+/// Where a `Thread` instance keeps its [`ThreadObj`].
+const HANDLE: &str = "_handle";
 
 fn this<'a>(vm: &'a mut Vm<'_>, args: &[Value], tag: &str) -> R<&'a Shared> {
     let ok = args.first().is_some_and(|v| shared(vm, *v).is_some());
@@ -284,6 +321,9 @@ fn exception_class(vm: &mut Vm<'_>, name: &str, base: &str) -> Value {
 pub fn module_attrs(vm: &mut Vm<'_>, name: &str, attrs: &mut HashMap<String, Value>) {
     match name {
         "threading" => {
+            if let Some(c) = vm.i.types.natives.get("Thread") {
+                attrs.insert("Thread".into(), Value::Obj(*c));
+            }
             let e = exception_class(vm, "BrokenBarrierError", "RuntimeError");
             attrs.insert("BrokenBarrierError".into(), e);
             attrs.insert("TIMEOUT_MAX".into(), Value::Float(4_294_967.0));
@@ -386,8 +426,25 @@ fn thread_object(vm: &mut Vm<'_>, id: u32) -> R<Value> {
 
 // ---- threading ----
 
-/// `threading.Thread(group=None, target=None, name=None, args=(), kwargs=None, *, daemon=None)`
-pub fn thread_new(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
+/// `Thread.__init__(self, group=None, target=None, name=None, args=(), kwargs=None, *,
+/// daemon=None)`: `threading.Thread` is a class (subclasses override `run`), its instance
+/// keeps the thread in `_handle`.
+pub fn thread_init(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
+    let Some(Value::Obj(me)) = args.first().copied() else {
+        return Err(vm.exc("TypeError", "Thread.__init__() needs a Thread object"));
+    };
+    if !matches!(vm.i.heap.get(me), Obj::Instance(_)) {
+        return Err(vm.exc("TypeError", "Thread.__init__() needs a Thread object"));
+    }
+    let handle = thread_new(vm, &args[1..], kw)?;
+    if let Obj::Instance(inst) = vm.i.heap.get_mut(me) {
+        inst.dict.insert(HANDLE.to_owned(), handle);
+    }
+    Ok(Value::None)
+}
+
+/// The thread object behind `Thread(...)`'s arguments.
+fn thread_new(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     if args.len() > 5 {
         return Err(vm.exc("TypeError", "Thread.__init__() takes from 1 to 6 positional arguments"));
     }
@@ -432,17 +489,65 @@ fn thread_of(vm: &mut Vm<'_>, args: &[Value]) -> R<Arc<PyThread>> {
 
 /// `Thread.start()`
 pub fn thread_start(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
-    let (thread, target, targs, kwargs) = match this(vm, args, "Thread")? {
+    let (thread, mut target, mut targs, mut kwargs) = match this(vm, args, "Thread")? {
         Shared::Thread(t) => (t.thread.clone(), t.target, t.args, t.kwargs),
         _ => return Err(vm.exc("TypeError", "descriptor needs a 'Thread' object")),
     };
     if thread.phase() != Phase::New {
         return Err(vm.exc("RuntimeError", "threads can only be started once"));
     }
+    // A subclass's own `run` is what the thread runs (CPython's `_bootstrap_inner` calls
+    // `self.run()`, whose default calls the target).
+    let overridden = match args[0] {
+        Value::Obj(r) => match vm.i.heap.get(r) {
+            Obj::Instance(inst) => {
+                let cls = inst.class;
+                match vm.class_lookup(cls, "run") {
+                    Some(f @ Value::Obj(fr)) if matches!(vm.i.heap.get(fr), Obj::Function(_)) => Some(f),
+                    _ => None,
+                }
+            }
+            _ => None,
+        },
+        _ => None,
+    };
+    if let Some(run) = overridden {
+        target = vm.i.heap.alloc(Obj::Bound(args[0], run));
+        targs = vm.i.heap.alloc(Obj::Tuple(Vec::new()));
+        kwargs = Value::None;
+    }
     // Without a target the thread runs nothing (CPython's `run`): see `PyRun::first_call`.
     let (state, nargs, kwnames) = super::vmrun::state_for_call(vm, thread.id(), target, targs, kwargs)?;
     set_active(vm, thread.id(), Some(args[0]))?;
-    Err(block(Wait::Start { thread, state: Box::new(state), nargs, kwnames }))
+    Err(block(Wait::Start { thread, state: Box::new(state), nargs, kwnames, overridden: overridden.is_some() }))
+}
+
+/// `Thread.run()` called directly: the target, in the calling thread (as CPython's).
+pub fn thread_run(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    let (target, targs, kwargs) = match this(vm, args, "Thread")? {
+        Shared::Thread(t) => (t.target, t.args, t.kwargs),
+        _ => return Err(vm.exc("TypeError", "descriptor needs a 'Thread' object")),
+    };
+    if target == Value::None {
+        return Ok(Value::None);
+    }
+    let positional = match targs {
+        Value::Obj(r) => match vm.i.heap.get(r) {
+            Obj::Tuple(v) | Obj::List(v) => v.clone(),
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    };
+    let mut named = Vec::new();
+    if let Value::Obj(r) = kwargs {
+        if let Obj::Dict(d) = vm.i.heap.get(r) {
+            let pairs: Vec<(Value, Value)> = d.iter().collect();
+            for (k, v) in pairs {
+                named.push((vm.str_of(k)?, v));
+            }
+        }
+    }
+    vm.call_sync(target, &positional, &named)
 }
 
 /// `Thread.join(timeout=None)`
@@ -472,6 +577,10 @@ pub fn thread_is_alive(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
 /// The attributes of a Thread object (`name`, `daemon`, `ident`, `native_id`) and a
 /// Barrier's (`parties`, `n_waiting`, `broken`), for the VM's attribute lookup.
 pub fn getattr(vm: &mut Vm<'_>, obj: Value, name: &str) -> Option<Value> {
+    // Called for every attribute lookup: the names first, the object only then.
+    if !matches!(name, "name" | "daemon" | "ident" | "native_id" | "parties" | "n_waiting" | "broken" | "maxsize") {
+        return None;
+    }
     let s = shared(vm, obj)?;
     Some(match (s, name) {
         (Shared::Thread(t), "name") => {
@@ -496,6 +605,9 @@ pub fn getattr(vm: &mut Vm<'_>, obj: Value, name: &str) -> Option<Value> {
 
 /// `t.name = …`, `t.daemon = …`; `None` when the attribute is not one of these.
 pub fn setattr(vm: &mut Vm<'_>, obj: Value, name: &str, v: Value) -> Option<R<()>> {
+    if !matches!(name, "name" | "daemon") {
+        return None;
+    }
     let Some(Shared::Thread(t)) = shared(vm, obj) else { return None };
     let thread = t.thread.clone();
     Some(match name {
@@ -940,7 +1052,6 @@ pub fn queue_qsize(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
 pub type Native = fn(&mut Vm<'_>, &[Value], &Kw) -> R<Value>;
 
 pub const NATIVES: &[(&str, Native)] = &[
-    ("threading.Thread", thread_new),
     ("threading.current_thread", current_thread),
     ("threading.main_thread", main_thread),
     ("threading.active_count", active_count),
@@ -953,6 +1064,8 @@ pub const NATIVES: &[(&str, Native)] = &[
     ("threading.BoundedSemaphore", bounded_semaphore_new),
     ("threading.Barrier", barrier_new),
     ("threading.Condition", condition_new),
+    ("Thread.__init__", thread_init),
+    ("Thread.run", thread_run),
     ("Thread.start", thread_start),
     ("Thread.join", thread_join),
     ("Thread.is_alive", thread_is_alive),
@@ -999,4 +1112,14 @@ pub const NATIVES: &[(&str, Native)] = &[
     ("Queue.empty", queue_empty),
     ("Queue.full", queue_full),
     ("Queue.qsize", queue_qsize),
+    ("Future.result", super::futures::future_result),
+    ("Future.exception", super::futures::future_exception),
+    ("Future.done", super::futures::future_done),
+    ("Future.running", super::futures::future_running),
+    ("Future.cancel", super::futures::future_cancel),
+    ("ThreadPoolExecutor.submit", super::futures::submit),
+    ("ThreadPoolExecutor.map", super::futures::map),
+    ("ThreadPoolExecutor.shutdown", super::futures::shutdown),
+    ("ThreadPoolExecutor.__enter__", super::futures::executor_enter),
+    ("ThreadPoolExecutor.__exit__", super::futures::executor_exit),
 ];

@@ -2,6 +2,7 @@
 //! [`Runnable`], and [`run_program`], a program whose main thread and `threading`
 //! threads all run on the real GIL.
 
+use super::futures::{self, Executor};
 use super::threading::{self, Wait};
 use super::{drive, BlockOp, Ended, Exit, Process, Resumed, Runnable};
 use crate::core::program::{Host, LaneKind, LaneState, ProgramError, ProgramOptions, ProgramResult, Stream};
@@ -17,6 +18,10 @@ enum Pending {
     QueueGet { queue: Arc<super::Queue<Value>>, deadline: Option<f64> },
     /// Room came: put the item (on top of the thread's stack meanwhile), or wait again.
     QueuePut { queue: Arc<super::Queue<Value>>, deadline: Option<f64> },
+    /// A pool's workers started; then this (its value on the stack meanwhile).
+    Started(futures::Then),
+    /// Futures done (or not, past the deadline); then this.
+    Futures(futures::Then),
 }
 
 /// A `multiprocessing` wait in flight: what it waits for, and where the host thread that
@@ -40,6 +45,14 @@ pub struct PyRun {
     pending: Option<Pending>,
     mp: Option<MpWait>,
     main: bool,
+    /// A `Thread` subclass's own `run` is the thread's code (for its traceback's frames).
+    run_overridden: bool,
+    /// A `ThreadPoolExecutor`'s worker: runs its tasks one after another.
+    worker: Option<Arc<Executor>>,
+    /// The worker is running a task (its item at the bottom of the stack).
+    task: bool,
+    /// The worker waits for an item (counted in `Executor::idle`).
+    idle: bool,
     /// The error that ended the process (Stop, a budget), shared by its threads.
     fatal: Arc<Mutex<Option<ProgramError>>>,
     end: Arc<Mutex<MainEnd>>,
@@ -93,7 +106,115 @@ pub fn state_for_call(
     Ok((ts, n, names))
 }
 
+/// The wait for futures, GIL released.
+fn futures_wait(cells: Vec<Arc<futures::FutureCell>>, deadline: Option<f64>) -> BlockOp<PyRun> {
+    BlockOp::Custom {
+        state: LaneState::Blocked,
+        wait: Box::new(move |p| futures::wait_futures(p, &cells, deadline).map(Resumed::Bool)),
+    }
+}
+
 impl PyRun {
+    fn worker_child(&self, lane: u32, exec: Arc<Executor>) -> PyRun {
+        let mut w = self.child(ThreadState { lane, ..ThreadState::default() }, 0, Vec::new());
+        w.call = None;
+        w.worker = Some(exec);
+        w
+    }
+
+    /// A pool worker: takes `(future, fn, args, kwargs)` items and runs them, the future
+    /// getting the result or the exception, until a `None` item.
+    fn run_worker(&mut self, interp: &mut Interp, exec: &Arc<Executor>, mut resumed: Option<Resumed>) -> Exit<PyRun> {
+        loop {
+            if !self.task {
+                if std::mem::take(&mut self.idle) {
+                    exec.idle.fetch_sub(1, Ordering::Relaxed);
+                }
+                resumed = None;
+                match exec.work.try_get() {
+                    None => {
+                        self.idle = true;
+                        exec.idle.fetch_add(1, Ordering::Relaxed);
+                        return Exit::Block(BlockOp::QueueGet { queue: exec.work.clone(), deadline: None });
+                    }
+                    Some(Value::None) => return Exit::Done,
+                    Some(item) => {
+                        let parts = match item {
+                            Value::Obj(r) => match interp.heap.get(r) {
+                                Obj::Tuple(v) if v.len() == 4 => Some((v[1], v[2], v[3])),
+                                _ => None,
+                            },
+                            _ => None,
+                        };
+                        let Some((f, targs, kwargs)) = parts else { continue };
+                        let mut vm = Vm { i: interp, t: &mut self.ts };
+                        match state_for_call(&mut vm, self.lane, f, targs, kwargs) {
+                            Ok((mut ts, n, names)) => {
+                                ts.stack.insert(0, item);
+                                self.ts = ts;
+                                self.call = Some((n, names));
+                                self.task = true;
+                            }
+                            Err(_) => continue,
+                        }
+                    }
+                }
+            }
+            let exit = if let Some((n, names)) = self.call.take() {
+                let mut vm = Vm { i: interp, t: &mut self.ts };
+                match vm.call_at(1, n, &names) {
+                    Ok(None) => vm::run(interp, &mut self.ts),
+                    Ok(Some(v)) => VmExit::Done(v),
+                    Err(vm::Flow::Exc(e)) => VmExit::Exception(e),
+                    Err(vm::Flow::Fatal(p)) => VmExit::Fatal(p),
+                    Err(vm::Flow::Block(op)) => VmExit::Block(op),
+                    Err(vm::Flow::Breaker) => VmExit::Breaker,
+                }
+            } else {
+                match resumed.take().map(|r| self.resume(interp, r)) {
+                    None => vm::run(interp, &mut self.ts),
+                    Some(Ok(())) if self.ts.frames.is_empty() => {
+                        VmExit::Done(self.ts.stack.pop().unwrap_or(Value::None))
+                    }
+                    Some(Ok(())) => {
+                        if interp.drop_request.load(Ordering::Relaxed) {
+                            return Exit::Breaker;
+                        }
+                        vm::run(interp, &mut self.ts)
+                    }
+                    Some(Err(Either::Block(op))) => return Exit::Block(*op),
+                    Some(Err(Either::Raise(kind, message))) => {
+                        let mut v = Vm { i: interp, t: &mut self.ts };
+                        let e = threading::raise(&mut v, kind, &message);
+                        vm::run_raising(interp, &mut self.ts, e)
+                    }
+                }
+            };
+            let (value, exc) = match exit {
+                VmExit::Done(v) => (Some(v), None),
+                VmExit::Exception(e) => (None, Some(e)),
+                other => return self.exit(interp, other),
+            };
+            // The task's future gets its outcome (in CPython, `_WorkItem.run`).
+            let fut = match self.ts.stack.first() {
+                Some(Value::Obj(r)) => match interp.heap.get(*r) {
+                    Obj::Tuple(v) => v.first().copied(),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some(c) = fut.and_then(|f| futures::cell_of(&Vm { i: interp, t: &mut self.ts }, f)) {
+                c.set(value, exc, exec.seq.fetch_add(1, Ordering::Relaxed));
+            }
+            self.ts = ThreadState { lane: self.lane, ..ThreadState::default() };
+            self.task = false;
+            if interp.drop_request.load(Ordering::Relaxed) {
+                // The worker's loop is Python in CPython: a backward jump, a breaker site.
+                return Exit::Breaker;
+            }
+        }
+    }
+
     fn child(&self, ts: ThreadState, nargs: usize, kwnames: Vec<String>) -> PyRun {
         PyRun {
             lane: ts.lane,
@@ -102,6 +223,10 @@ impl PyRun {
             pending: None,
             mp: None,
             main: false,
+            run_overridden: false,
+            worker: None,
+            task: false,
+            idle: false,
             fatal: self.fatal.clone(),
             end: self.end.clone(),
             switch_interval_ms: self.switch_interval_ms,
@@ -153,6 +278,34 @@ impl PyRun {
             (Some(Pending::QueuePut { .. }), _) => {
                 self.ts.stack.pop();
                 Err(Either::Raise("Full", String::new()))
+            }
+            (Some(Pending::Started(then)), _) => match then {
+                futures::Then::Results { list, deadline } | futures::Then::Completed { list, deadline } => {
+                    // The workers run; now wait for the futures (the list still on the stack).
+                    let cells = futures::cells(&Vm { i: interp, t: &mut self.ts }, list);
+                    self.pending = Some(Pending::Futures(then));
+                    Err(Either::Block(Box::new(futures_wait(cells, deadline))))
+                }
+                _ => {
+                    let v = if then.kept().is_some() { self.ts.stack.pop() } else { None };
+                    self.ts.resume_with(v.unwrap_or(Value::None));
+                    Ok(())
+                }
+            },
+            (Some(Pending::Futures(then)), r) => {
+                if then.kept().is_some() {
+                    self.ts.stack.pop();
+                }
+                let done = matches!(r, Resumed::Bool(true));
+                let mut vm = Vm { i: interp, t: &mut self.ts };
+                match futures::finish(&mut vm, then, done) {
+                    Ok(v) => vm.t.resume_with(v),
+                    Err(flow) => {
+                        vm.t.resume_with(Value::None);
+                        vm.t.pending = Some(flow);
+                    }
+                }
+                Ok(())
             }
             (None, Resumed::None) => {
                 self.ts.resume_with(Value::None);
@@ -222,8 +375,10 @@ impl PyRun {
 
     fn wait(&mut self, w: Wait) -> Exit<PyRun> {
         Exit::Block(match w {
-            Wait::Start { thread, state, nargs, kwnames } => {
-                BlockOp::Start { thread, state: self.child(*state, nargs, kwnames) }
+            Wait::Start { thread, state, nargs, kwnames, overridden } => {
+                let mut child = self.child(*state, nargs, kwnames);
+                child.run_overridden = overridden;
+                BlockOp::Start { thread, state: child }
             }
             Wait::Lock { lock, timeout } => BlockOp::Lock { lock, timeout },
             Wait::RLock { lock, owner, timeout } => BlockOp::RLock { lock, owner, timeout },
@@ -243,6 +398,31 @@ impl PyRun {
             }
             Wait::QueueJoin { queue } => BlockOp::QueueJoin { queue },
             Wait::Join { thread, timeout } => BlockOp::Join { thread, timeout },
+            Wait::StartWorkers { threads, exec, then } => {
+                if let Some(v) = then.kept() {
+                    self.ts.stack.push(v);
+                }
+                self.pending = Some(Pending::Started(then));
+                let starts =
+                    threads.into_iter().map(|t| (t.clone(), self.worker_child(t.id(), exec.clone()))).collect();
+                BlockOp::StartAll { starts }
+            }
+            Wait::Futures { cells, deadline, then } => {
+                if let Some(v) = then.kept() {
+                    self.ts.stack.push(v);
+                }
+                self.pending = Some(Pending::Futures(then));
+                futures_wait(cells, deadline)
+            }
+            Wait::JoinAll { threads } => BlockOp::Custom {
+                state: LaneState::Blocked,
+                wait: Box::new(move |p| {
+                    for t in &threads {
+                        t.join(p, None)?;
+                    }
+                    Ok(Resumed::None)
+                }),
+            },
         })
     }
 
@@ -283,7 +463,7 @@ impl PyRun {
             return Exit::Done;
         }
         self.ended(interp);
-        Exit::Uncaught(with_bootstrap_frames(&report))
+        Exit::Uncaught(with_bootstrap_frames(&report, self.run_overridden))
     }
 }
 
@@ -291,15 +471,19 @@ impl PyRun {
 /// (`_bootstrap_inner` calls `run`, which calls the target), after the last
 /// `Traceback` header: ThreadLab's `threading` is not Python, but its traceback reads as
 /// CPython's does.
-fn with_bootstrap_frames(report: &str) -> String {
+fn with_bootstrap_frames(report: &str, run_overridden: bool) -> String {
     const HEADER: &str = "Traceback (most recent call last):\n";
-    const FRAMES: &str = "  File \"<stdlib>/threading.py\", line 1045, in _bootstrap_inner\n    self.run()\n  File \"<stdlib>/threading.py\", line 982, in run\n    self._target(*self._args, **self._kwargs)\n";
+    const BOOTSTRAP: &str = "  File \"<stdlib>/threading.py\", line 1045, in _bootstrap_inner\n    self.run()\n";
+    const RUN: &str =
+        "  File \"<stdlib>/threading.py\", line 982, in run\n    self._target(*self._args, **self._kwargs)\n";
+    let frames = if run_overridden { BOOTSTRAP.to_owned() } else { format!("{BOOTSTRAP}{RUN}") };
+    let frames = frames.as_str();
     match report.rfind(HEADER) {
         Some(at) => {
             let cut = at + HEADER.len();
-            format!("{}{FRAMES}{}", &report[..cut], &report[cut..])
+            format!("{}{frames}{}", &report[..cut], &report[cut..])
         }
-        None => format!("{HEADER}{FRAMES}{report}"),
+        None => format!("{HEADER}{frames}{report}"),
     }
 }
 
@@ -319,6 +503,9 @@ impl Runnable for PyRun {
             if let Some(p) = interp.process.upgrade() {
                 p.gil().set_switch_interval(self.switch_interval_ms);
             }
+        }
+        if let Some(exec) = self.worker.clone() {
+            return self.run_worker(interp, &exec, resumed);
         }
         let exit =
             if let Some((nargs, kwnames)) = self.call.take() { self.first_call(interp, nargs, &kwnames) } else { None };
@@ -422,6 +609,10 @@ pub fn run_threaded_as(
         pending: None,
         mp: None,
         main: true,
+        run_overridden: false,
+        worker: None,
+        task: false,
+        idle: false,
         fatal: fatal.clone(),
         end: end.clone(),
         switch_interval_ms: options.switch_interval_ms,

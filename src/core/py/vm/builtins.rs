@@ -188,7 +188,10 @@ pub fn install(interp: &mut Interp) {
     t.not_implemented = not_impl;
     let shared = crate::core::py::threads::threading::TAGS;
     for tag in ["super", "dict_keys", "dict_values", "dict_items", "TextIOWrapper"].into_iter().chain(shared) {
-        let c = new_class(interp, tag, &[object], Some(TypeTag::Other));
+        // `threading.Thread` is subclassed (`class Worker(Thread)`): its instances are plain
+        // instances (their thread in `_handle`, see core::py::threads::threading).
+        let kind = if tag == "Thread" { TypeTag::Object } else { TypeTag::Other };
+        let c = new_class(interp, tag, &[object], Some(kind));
         t.natives.insert(tag, c);
     }
     let base_exc = new_class(interp, "BaseException", &[object], Some(TypeTag::Object));
@@ -2380,7 +2383,6 @@ static BASE_NATIVES: &[(&str, NativeFn)] = &[
     ("math.gcd", m_gcd),
     ("math.isqrt", m_isqrt),
     // `threading` and `queue` (core::py::threads::threading).
-    ("threading.Thread", crate::core::py::threads::threading::thread_new),
     ("threading.current_thread", crate::core::py::threads::threading::current_thread),
     ("threading.main_thread", crate::core::py::threads::threading::main_thread),
     ("threading.active_count", crate::core::py::threads::threading::active_count),
@@ -2393,6 +2395,8 @@ static BASE_NATIVES: &[(&str, NativeFn)] = &[
     ("threading.BoundedSemaphore", crate::core::py::threads::threading::bounded_semaphore_new),
     ("threading.Barrier", crate::core::py::threads::threading::barrier_new),
     ("threading.Condition", crate::core::py::threads::threading::condition_new),
+    ("Thread.__init__", crate::core::py::threads::threading::thread_init),
+    ("Thread.run", crate::core::py::threads::threading::thread_run),
     ("Thread.start", crate::core::py::threads::threading::thread_start),
     ("Thread.join", crate::core::py::threads::threading::thread_join),
     ("Thread.is_alive", crate::core::py::threads::threading::thread_is_alive),
@@ -2439,4 +2443,14 @@ static BASE_NATIVES: &[(&str, NativeFn)] = &[
     ("Queue.empty", crate::core::py::threads::threading::queue_empty),
     ("Queue.full", crate::core::py::threads::threading::queue_full),
     ("Queue.qsize", crate::core::py::threads::threading::queue_qsize),
+    ("Future.result", crate::core::py::threads::futures::future_result),
+    ("Future.exception", crate::core::py::threads::futures::future_exception),
+    ("Future.done", crate::core::py::threads::futures::future_done),
+    ("Future.running", crate::core::py::threads::futures::future_running),
+    ("Future.cancel", crate::core::py::threads::futures::future_cancel),
+    ("ThreadPoolExecutor.submit", crate::core::py::threads::futures::submit),
+    ("ThreadPoolExecutor.map", crate::core::py::threads::futures::map),
+    ("ThreadPoolExecutor.shutdown", crate::core::py::threads::futures::shutdown),
+    ("ThreadPoolExecutor.__enter__", crate::core::py::threads::futures::executor_enter),
+    ("ThreadPoolExecutor.__exit__", crate::core::py::threads::futures::executor_exit),
 ];

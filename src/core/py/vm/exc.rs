@@ -127,7 +127,7 @@ impl Vm<'_> {
             let mut last: Option<(u32, String)> = None;
             let mut count = 0usize;
             for (code, ip, _) in tb.iter().rev() {
-                if code.qualname.starts_with(super::mp::futures::PREFIX) {
+                if code.qualname.starts_with(super::mp::child::PREFIX) {
                     // ThreadLab's library written in Python (CPython's own frames, which
                     // the corpus leaves out: `<stdlib>`).
                     continue;
@@ -172,7 +172,7 @@ impl Vm<'_> {
         self.exc_data(e)
             .and_then(|d| {
                 d.tb.iter()
-                    .find(|(code, _, _)| !code.qualname.starts_with(super::mp::futures::PREFIX))
+                    .find(|(code, _, _)| !code.qualname.starts_with(super::mp::child::PREFIX))
                     .map(|(code, ip, _)| code.locs.get(*ip).copied().unwrap_or_default())
             })
             .map_or((0, 0), |l| (l.line, l.col + 1))

@@ -220,6 +220,8 @@ pub struct Interp {
     pub io_segments: Vec<(f64, f64)>,
     /// The process whose GIL guards this interpreter (its threads, for `threading`).
     pub process: std::sync::Weak<crate::core::py::threads::Process<Interp>>,
+    /// `ThreadPoolExecutor`s made so far (they are numbered, as CPython's).
+    pub executors: u32,
     /// This process's `multiprocessing` state.
     pub mp: super::mp::MpState,
 }
@@ -253,6 +255,7 @@ impl Interp {
             max_objects: MAX_OBJECTS,
             io_segments: Vec::new(),
             process: std::sync::Weak::new(),
+            executors: 0,
             mp: super::mp::MpState::default(),
         };
         builtins::install(&mut interp);
@@ -582,6 +585,18 @@ impl Vm<'_> {
         } else {
             self.i.heap.alloc(Obj::Instance(super::heap::Instance { class: cls, dict: HashMap::new(), exc: None }))
         };
+        // `threading.Thread(...)` (or a subclass without its own `__init__`): a native
+        // `__init__` sets the instance up.
+        if let Some(Value::Native(id)) = init {
+            let (name, f) = builtins::NATIVES[id as usize];
+            if name == "Thread.__init__" {
+                self.t.stack.truncate(pos);
+                let mut args = vec![instance];
+                args.extend(posargs);
+                f(self, &args, &kw)?;
+                return Ok(Some(instance));
+            }
+        }
         if !user_init {
             self.t.stack.truncate(pos);
             if let Some(Value::Native(id)) = init {

@@ -28,11 +28,15 @@ use std::sync::Arc;
 /// Lane ids of a process: `pid * LANES_PER_PROCESS + n` (the main program's are `0..`).
 pub const LANES_PER_PROCESS: u32 = 1000;
 
+/// The prefix of the bootstrap's names, and of its functions' qualified names: their
+/// frames are left out of tracebacks, as the corpus leaves CPython's library out.
+pub const PREFIX: &str = "__tl_";
+
 /// The exit code of a process ended by `terminate()` (CPython's `-SIGTERM`).
 pub const TERMINATED: i32 = -15;
 
 /// CPython's `multiprocessing.process.BaseProcess._bootstrap` and `pool.worker`, cut to
-/// what ThreadLab runs (their frames are left out of tracebacks: `futures::PREFIX`).
+/// what ThreadLab runs (their frames are left out of tracebacks: `PREFIX`).
 const BOOTSTRAP: &str = r#"
 def __tl_mp_child_main():
     kind, a, b, c = __tl_mp_payload()
@@ -163,7 +167,7 @@ fn bootstrap(interp: &mut super::super::vm::Interp, lane: u32) -> Result<Value, 
         kwdefaults: Vec::new(),
         closure: Vec::new(),
         name: "<module>".into(),
-        qualname: format!("{}mp_bootstrap", super::futures::PREFIX),
+        qualname: format!("{}mp_bootstrap", PREFIX),
         attrs: HashMap::new(),
     }));
     let mut ts = ThreadState { lane, ..ThreadState::default() };
@@ -184,7 +188,7 @@ fn with_trampoline(
 ) -> ThreadState {
     let code = Code {
         name: "<bootstrap>".into(),
-        qualname: format!("{}mp_trampoline", super::futures::PREFIX),
+        qualname: format!("{}mp_trampoline", PREFIX),
         // The module's result is pushed here: dropped, then the call.
         instrs: vec![Instr::PopTop, Instr::Call(0), Instr::ReturnValue],
         locs: vec![Loc::default(); 3],

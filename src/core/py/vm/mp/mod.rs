@@ -15,7 +15,6 @@
 //! private fields): `exitcode` is brought up to date by `join()` and `is_alive()`.
 
 pub mod child;
-pub mod futures;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
 pub mod pickle;
@@ -326,7 +325,11 @@ pub fn import(vm: &mut Vm<'_>, name: &str) -> Option<R<Value>> {
             ("get_start_method", "_mp.get_start_method"),
             ("freeze_support", "_mp.freeze_support"),
         ],
-        "concurrent.futures" => &[("ProcessPoolExecutor", "_mp.new_executor"), ("as_completed", "_mp.as_completed")],
+        "concurrent.futures" => &[
+            ("ProcessPoolExecutor", "_mp.new_executor"),
+            ("ThreadPoolExecutor", "_mp.thread_pool_executor"),
+            ("as_completed", "_mp.as_completed"),
+        ],
         "os" => &[("getpid", "_mp.getpid"), ("cpu_count", "_mp.cpu_count")],
         "pickle" => &[("dumps", "_mp.dumps"), ("loads", "_mp.loads")],
         _ => &[],
@@ -350,10 +353,7 @@ pub fn import(vm: &mut Vm<'_>, name: &str) -> Option<R<Value>> {
         "concurrent.futures" => {
             let t = vm.i.builtins.get("TimeoutError").copied().unwrap_or(Value::None);
             attrs.insert("TimeoutError".into(), t);
-            // ThreadPoolExecutor, Future, and an as_completed for both kinds of futures.
-            if let Err(e) = futures::install(vm, &mut attrs) {
-                return Some(Err(e));
-            }
+            attrs.insert("Future".into(), class_value(vm, "Future"));
         }
         "os" => {
             let sep = vm.new_str("/".into());
@@ -918,6 +918,10 @@ fn new_executor(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     new_pool_of(vm, "ProcessPoolExecutor", arg(args, kw, 0, "max_workers"), "SpawnProcess")
 }
 
+fn thread_pool_executor(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
+    crate::core::py::threads::futures::executor_new(vm, args, kw)
+}
+
 fn pool_of<'a>(vm: &mut Vm<'_>, args: &'a [Value], method: &str) -> R<(Value, &'a [Value])> {
     let kind = match args.first() {
         Some(Value::Obj(r)) => match vm.i.heap.get(*r) {
@@ -1246,6 +1250,11 @@ fn as_completed(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     };
     let timeout = seconds(vm, arg(args, kw, 1, "timeout"))?;
     let futures = vm.iterate(fs)?;
+    // A ThreadPoolExecutor's futures (core::py::threads::futures).
+    if futures.first().is_some_and(|f| crate::core::py::threads::futures::is_future(vm, *f)) {
+        let list = vm.i.heap.alloc(Obj::List(futures));
+        return crate::core::py::threads::futures::as_completed(vm, list, timeout.map(|ms| ms / 1000.0));
+    }
     let future_class = module_class(vm, "Future");
     let mut chans = Vec::new();
     for f in &futures {
@@ -1286,6 +1295,7 @@ pub const NATIVE_FNS: &[(&str, super::builtins::NativeFn)] = &[
     ("_mp.new_pool", new_pool),
     ("_mp.new_queue", make_queue),
     ("_mp.new_executor", new_executor),
+    ("_mp.thread_pool_executor", thread_pool_executor),
     ("_mp.as_completed", as_completed),
     ("_mp.cpu_count", cpu_count),
     ("_mp.getpid", getpid),
