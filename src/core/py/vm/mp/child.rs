@@ -167,7 +167,7 @@ fn bootstrap(interp: &mut super::super::vm::Interp, lane: u32) -> Result<Value, 
         kwdefaults: Vec::new(),
         closure: Vec::new(),
         name: "<module>".into(),
-        qualname: format!("{}mp_bootstrap", PREFIX),
+        qualname: format!("{PREFIX}mp_bootstrap"),
         attrs: HashMap::new(),
     }));
     let mut ts = ThreadState { lane, ..ThreadState::default() };
@@ -188,7 +188,7 @@ fn with_trampoline(
 ) -> ThreadState {
     let code = Code {
         name: "<bootstrap>".into(),
-        qualname: format!("{}mp_trampoline", PREFIX),
+        qualname: format!("{PREFIX}mp_trampoline"),
         // The module's result is pushed here: dropped, then the call.
         instrs: vec![Instr::PopTop, Instr::Call(0), Instr::ReturnValue],
         locs: vec![Loc::default(); 3],
