@@ -568,11 +568,32 @@ pub fn run_threaded(
     host: Arc<dyn Host>,
     finish: &dyn Fn(&Interp, &mut ProgramResult),
 ) -> ProgramResult {
+    let main = MainThread { lane: MAIN_LANE, kind: LaneKind::Main, name: "MainThread" };
+    run_threaded_as(interp, ts, options, host, &main, finish)
+}
+
+/// A process's main thread as its lane shows it: the main program's (`MainThread`, lane 0),
+/// or a child process's (kind `Process`, its name, its lanes numbered from its own base).
+pub struct MainThread<'a> {
+    pub lane: u32,
+    pub kind: LaneKind,
+    pub name: &'a str,
+}
+
+/// [`run_threaded`] for any process's main thread (a child process's: `core::py::vm::mp`).
+pub fn run_threaded_as(
+    interp: Interp,
+    ts: ThreadState,
+    options: &ProgramOptions,
+    host: Arc<dyn Host>,
+    main_thread: &MainThread<'_>,
+    finish: &dyn Fn(&Interp, &mut ProgramResult),
+) -> ProgramResult {
     let start = interp.start_ms;
     let pid = interp.pid;
-    let proc = Process::new(interp, host.clone(), pid, options.switch_interval_ms, MAIN_LANE);
+    let proc = Process::new(interp, host.clone(), pid, options.switch_interval_ms, main_thread.lane);
     proc.set_deadline(start + options.timeout_ms);
-    let mut g = proc.enter_main(LaneKind::Main, "MainThread");
+    let mut g = proc.enter_main(main_thread.kind, main_thread.name);
     {
         let i = g.interp();
         i.process = Arc::downgrade(&proc);
@@ -582,7 +603,7 @@ pub fn run_threaded(
     let fatal = Arc::new(Mutex::new(None));
     let end = Arc::new(Mutex::new(MainEnd::default()));
     let mut main = PyRun {
-        lane: MAIN_LANE,
+        lane: main_thread.lane,
         ts,
         call: None,
         pending: None,
@@ -612,7 +633,7 @@ pub fn run_threaded(
                 col: 0,
             }
         };
-        g.interp().write(Stream::Stderr, MAIN_LANE, &format!("{}: {}\n", p.kind, p.message));
+        g.interp().write(Stream::Stderr, main_thread.lane, &format!("{}: {}\n", p.kind, p.message));
         error = Some(p);
     }
     let main_end = std::mem::take(&mut *end.lock().unwrap_or_else(PoisonError::into_inner));

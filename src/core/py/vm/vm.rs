@@ -599,6 +599,17 @@ impl Vm<'_> {
         }
         if !user_init {
             self.t.stack.truncate(pos);
+            if let Some(Value::Native(id)) = init {
+                // A class of a module written in Rust (`multiprocessing.Process`): its
+                // native `__init__` fills the instance, as a Python one would.
+                let (name, f) = builtins::NATIVES[id as usize];
+                if !is_exc && name != "object.__init__" && name != "BaseException.__init__" {
+                    let mut args = vec![instance];
+                    args.extend(posargs);
+                    f(self, &args, &kw)?;
+                    return Ok(Some(instance));
+                }
+            }
             if !is_exc && (!posargs.is_empty() || !kw.is_empty()) {
                 let name = self.class_name(cls);
                 return Err(self.exc("TypeError", &format!("{name}() takes no arguments")));

@@ -4,163 +4,199 @@
 //! called with its arguments, or a pool worker's loop — all of it having crossed as
 //! pickled bytes. An uncaught exception prints `Process NAME:` and its traceback, and the
 //! exit code is 1.
+//!
+//! The child runs under the same threads' driver as the main program (its own GIL, its
+//! threads, its lanes): its main thread's first frame is a trampoline that calls
+//! `__tl_mp_child_main()` once the module's frame, pushed on top of it, has returned. That
+//! function and the pool worker's loop are Python ([`BOOTSTRAP`]), as CPython's are; the
+//! natives they call unpickle the payload, take a task (a wait, GIL released) and send a
+//! result back.
 
+use super::super::code::{Code, Loc};
 use super::super::compile::compile_module;
-use super::super::heap::{Obj, Value};
+use super::super::heap::{Function, Obj, Value};
+use super::super::instr::Instr;
 use super::super::parser::parse_program;
-use super::super::vm::{program_block, run, Exit, Flow, Frame, Interp, OnReturn, ThreadState, Vm};
-use super::pickle;
-use crate::core::program::{Host, Lane, LaneKind, ProcessReport, ProcessStart, Stream};
+use super::super::program::prepare;
+use super::super::vm::{Frame, OnReturn, ThreadState, Vm, R};
+use super::{arg, block, pickle, Then, WaitOn};
+use crate::core::program::{Host, LaneKind, ProcessReport, ProcessStart, Stream};
+use crate::core::py::threads::vmrun::{run_threaded_as, MainThread};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Lane ids of a process: `pid * LANES_PER_PROCESS + n` (the main program's are `0..`).
 pub const LANES_PER_PROCESS: u32 = 1000;
 
+/// The prefix of the bootstrap's names, and of its functions' qualified names: their
+/// frames are left out of tracebacks, as the corpus leaves CPython's library out.
+pub const PREFIX: &str = "__tl_";
+
 /// The exit code of a process ended by `terminate()` (CPython's `-SIGTERM`).
 pub const TERMINATED: i32 = -15;
 
-/// How a run of Python code ended.
-enum End {
-    Value(Value),
-    Raised(Value),
-    Fatal(crate::core::program::ProgramError),
-}
+/// CPython's `multiprocessing.process.BaseProcess._bootstrap` and `pool.worker`, cut to
+/// what ThreadLab runs (their frames are left out of tracebacks: `PREFIX`).
+const BOOTSTRAP: &str = r#"
+def __tl_mp_child_main():
+    kind, a, b, c = __tl_mp_payload()
+    if kind == "W":
+        __tl_mp_worker(a)
+        return
+    try:
+        if kind == "R":
+            a.run()
+        else:
+            a(*b, **c)
+    except SystemExit:
+        raise
+    except BaseException as e:
+        __tl_mp_report(e)
+        raise SystemExit(1)
 
-/// Runs the thread's frames to their end, performing blocking calls in place (a child's
-/// main thread is its only thread).
-fn drive(interp: &mut Interp, ts: &mut ThreadState) -> End {
-    loop {
-        match run(interp, ts) {
-            Exit::Done(v) => return End::Value(v),
-            Exit::Breaker => {}
-            Exit::Block(op) => {
-                let mut vm = Vm { i: interp, t: ts };
-                let v = program_block(&mut vm, &op);
-                ts.resume_with(v);
-            }
-            Exit::Exception(e) => return End::Raised(e),
-            Exit::Fatal(p) => return End::Fatal(*p),
-        }
-    }
-}
 
-/// Calls `f(*args, **kwargs)` on a frame of its own, so that the collector runs meanwhile.
-fn call(interp: &mut Interp, ts: &mut ThreadState, f: Value, args: &[Value], kw: &[(String, Value)]) -> End {
-    let pos = ts.stack.len();
-    ts.stack.push(f);
-    ts.stack.push(Value::Null);
-    ts.stack.extend_from_slice(args);
-    let names: Vec<String> = kw.iter().map(|(k, _)| k.clone()).collect();
-    ts.stack.extend(kw.iter().map(|(_, v)| *v));
-    let mut vm = Vm { i: interp, t: ts };
-    let r = vm.call_at(pos, args.len() + kw.len(), &names);
-    match r {
-        Ok(Some(v)) => {
-            ts.stack.truncate(pos);
-            End::Value(v)
-        }
-        Ok(None) => drive(interp, ts),
-        Err(flow) => {
-            ts.stack.truncate(pos);
-            match flow {
-                Flow::Exc(e) => End::Raised(e),
-                Flow::Fatal(p) => End::Fatal(*p),
-                Flow::Block(op) => {
-                    // A native target that blocks (`time.sleep` as a target).
-                    let mut vm = Vm { i: interp, t: ts };
-                    End::Value(program_block(&mut vm, &op))
-                }
-                Flow::Breaker => End::Value(Value::None),
-            }
-        }
-    }
-}
-
-/// The exit code for an uncaught exception (`SystemExit`'s own code), its report printed.
-fn report_uncaught(interp: &mut Interp, ts: &mut ThreadState, e: Value, header: &str) -> i32 {
-    let lane = ts.lane;
-    let mut vm = Vm { i: interp, t: ts };
-    if vm.exc_type_name(e) == "SystemExit" {
-        let args = vm.exc_data(e).map(|d| d.args.clone()).unwrap_or_default();
-        return match args.first() {
-            None | Some(Value::None) => 0,
-            Some(Value::Int(n)) => *n as i32,
-            Some(v) => {
-                let s = vm.str_of(*v).unwrap_or_default();
-                vm.i.write(Stream::Stderr, lane, &format!("{s}\n"));
-                1
-            }
-        };
-    }
-    let report = vm.format_exception(e);
-    vm.i.write(Stream::Stderr, lane, &format!("{header}{report}"));
-    1
-}
-
-fn report_fatal(interp: &mut Interp, lane: u32, p: &crate::core::program::ProgramError) -> i32 {
-    if p.kind == "Stopped" {
-        // Stop, or this process's `terminate()`: the parent says what happened.
-        return TERMINATED;
-    }
-    interp.write(Stream::Stderr, lane, &format!("{}: {}\n", p.kind, p.message));
-    1
-}
+def __tl_mp_worker(tasks):
+    while True:
+        task = __tl_mp_next_task(tasks)
+        if task is None:
+            return
+        results, index, f, args, kwargs = task
+        if f is None:
+            __tl_mp_send_result(results, index, False, args)
+            continue
+        try:
+            r = f(*args, **kwargs)
+            ok = True
+        except BaseException as e:
+            r = e
+            ok = False
+        __tl_mp_send_result(results, index, ok, r)
+        r = None
+        task = None
+"#;
 
 /// Runs child process `pid` to its end on `host` (which shares the program's clock,
 /// output, Stop and channels): what a process worker does with a `ProcessStart`.
 #[must_use]
 pub fn run_child(start: &ProcessStart, pid: u32, host: Arc<dyn Host>) -> ProcessReport {
-    let mut interp = Interp::new(host.clone(), &start.source, start.options.timeout_ms);
+    let lane = pid * LANES_PER_PROCESS;
+    let (mut interp, module_ts) = match prepare(&start.source, host.clone(), start.options.timeout_ms) {
+        Ok(ready) => ready,
+        Err((mut interp, e)) => {
+            interp.pid = pid;
+            interp.write(Stream::Stderr, lane, &format!("SyntaxError: {} (line {})\n", e.message, e.line));
+            return ProcessReport {
+                pid,
+                exit_code: 1,
+                lanes: Vec::new(),
+                output: std::mem::take(&mut interp.out.chunks),
+                gil_switches: 0,
+            };
+        }
+    };
     interp.pid = pid;
     interp.switch_interval_ms = start.options.switch_interval_ms;
     // One clock for the whole program: the child's times count from the program's start.
     interp.start_ms = start.t0_ms;
     interp.deadline_ms = start.t0_ms + start.options.timeout_ms;
     interp.mp.name.clone_from(&start.name);
+    interp.mp.payload.clone_from(&start.payload);
+    if let [b'W', rest @ ..] = start.payload.as_slice() {
+        if rest.len() == 8 {
+            interp.mp.worker_ready = Some(u32::from_le_bytes([rest[4], rest[5], rest[6], rest[7]]));
+        }
+    }
     // Spawn has set the child's start method (a second `set_start_method` raises, as CPython's).
     interp.mp.method_set = true;
-    let begin = host.now_ms() - start.t0_ms;
-    let lane = pid * LANES_PER_PROCESS;
+    interp.mp.bootstrapping = true;
     let name = interp.heap.alloc(Obj::Str("__mp_main__".into()));
     interp.set_global("__name__", name);
-    let mut ts = ThreadState { lane, ..ThreadState::default() };
-    let exit_code = run_life(&mut interp, &mut ts, start);
-    super::join_children(&interp);
-    let end = host.now_ms() - start.t0_ms;
-    ProcessReport {
-        pid,
-        exit_code,
-        lanes: vec![Lane {
-            id: lane,
-            kind: LaneKind::Process,
-            name: start.name.clone(),
-            process: pid,
-            segments: super::lane_segments(&interp, begin, end),
-        }],
-        output: std::mem::take(&mut interp.out.chunks),
-        gil_switches: 0,
-    }
-}
-
-fn run_life(interp: &mut Interp, ts: &mut ThreadState, start: &ProcessStart) -> i32 {
-    let lane = ts.lane;
-    let code = parse_program(&start.source).and_then(|body| {
-        let mut globals = std::mem::take(&mut interp.global_names);
-        let code = compile_module(&body, &mut interp.heap, &mut globals);
-        interp.global_names = globals;
-        code
-    });
-    let code = match code {
-        Ok(code) => code,
-        Err(e) => {
-            interp.write(Stream::Stderr, lane, &format!("SyntaxError: {} (line {})\n", e.message, e.line));
-            return 1;
+    let child_main = match bootstrap(&mut interp, lane) {
+        Ok(f) => f,
+        Err(message) => {
+            interp.write(Stream::Stderr, lane, &format!("RuntimeError: {message}\n"));
+            return ProcessReport { pid, exit_code: 1, lanes: Vec::new(), output: interp.out.chunks, gil_switches: 0 };
         }
     };
+    let ts = with_trampoline(&mut interp, module_ts, child_main, lane);
+    let options = start.options.clone();
+    let main = MainThread { lane, kind: LaneKind::Process, name: "MainThread" };
+    let mut result = run_threaded_as(interp, ts, &options, host.clone(), &main, &|interp, _| {
+        if let Some(ready) = interp.mp.worker_ready.filter(|_| !interp.mp.ready_sent) {
+            // A pool worker whose top level failed (its traceback is out): the pool must know.
+            if let Some(p) = interp.host.processes() {
+                let _ = p.channel_send(ready, vec![0]);
+            }
+        }
+        super::join_children(interp);
+    });
+    let mut exit_code = result.exit_code;
+    if host.stop_requested() {
+        // `terminate()` (or Stop): the process says nothing of it, the parent does.
+        result.output.retain(|c| !(c.stream == Stream::Stderr && c.text.starts_with("Stopped: ")));
+        exit_code = TERMINATED;
+    }
+    for l in &mut result.lanes {
+        if l.id == lane {
+            // Its main thread's lane is the process's, named as the process.
+            l.name.clone_from(&start.name);
+        }
+    }
+    ProcessReport { pid, exit_code, lanes: result.lanes, output: result.output, gil_switches: result.gil_switches }
+}
+
+/// Defines the bootstrap's functions in the child's globals; gives `__tl_mp_child_main`.
+fn bootstrap(interp: &mut super::super::vm::Interp, lane: u32) -> Result<Value, String> {
+    let body = parse_program(BOOTSTRAP).map_err(|e| format!("ThreadLab's bootstrap: {}", e.message))?;
+    let mut globals = std::mem::take(&mut interp.global_names);
+    let code = compile_module(&body, &mut interp.heap, &mut globals);
+    interp.global_names = globals;
+    let code = code.map_err(|e| format!("ThreadLab's bootstrap: {}", e.message))?;
     interp.sync_globals();
-    interp.serial += 1;
-    ts.frames.push(Frame {
+    for (name, native) in [
+        ("__tl_mp_payload", "_mp.child_payload"),
+        ("__tl_mp_report", "_mp.child_report"),
+        ("__tl_mp_next_task", "_mp.child_next_task"),
+        ("__tl_mp_send_result", "_mp.child_send_result"),
+    ] {
+        interp.set_global(name, super::native(native));
+    }
+    let f = interp.heap.alloc(Obj::Function(Function {
         code,
+        defaults: Vec::new(),
+        kwdefaults: Vec::new(),
+        closure: Vec::new(),
+        name: "<module>".into(),
+        qualname: format!("{PREFIX}mp_bootstrap"),
+        attrs: HashMap::new(),
+    }));
+    let mut ts = ThreadState { lane, ..ThreadState::default() };
+    let mut vm = Vm { i: interp, t: &mut ts };
+    vm.call_sync(f, &[], &[]).map_err(|_| "ThreadLab's bootstrap failed".to_owned())?;
+    let slot = interp.global_names.slot("__tl_mp_child_main") as usize;
+    interp.sync_globals();
+    Ok(interp.globals.get(slot).copied().unwrap_or(Value::None))
+}
+
+/// The main thread's state: a trampoline frame that calls `child_main()` when the module's
+/// frame, on top of it, returns.
+fn with_trampoline(
+    interp: &mut super::super::vm::Interp,
+    mut module: ThreadState,
+    child_main: Value,
+    lane: u32,
+) -> ThreadState {
+    let code = Code {
+        name: "<bootstrap>".into(),
+        qualname: format!("{PREFIX}mp_trampoline"),
+        // The module's result is pushed here: dropped, then the call.
+        instrs: vec![Instr::PopTop, Instr::Call(0), Instr::ReturnValue],
+        locs: vec![Loc::default(); 3],
+        ..Code::default()
+    };
+    interp.serial += 1;
+    let trampoline = Frame {
+        code: Arc::new(code),
         ip: 0,
         base: 0,
         ret_to: 0,
@@ -171,135 +207,97 @@ fn run_life(interp: &mut Interp, ts: &mut ThreadState, start: &ProcessStart) -> 
         on_return: OnReturn::Push,
         serial: interp.serial,
         handling_base: 0,
-    });
-    // A pool worker's payload is plain bytes: `W`, its task channel, its ready channel.
-    let worker_channels = match start.payload.as_slice() {
-        [b'W', rest @ ..] if rest.len() == 8 => Some((
-            u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]),
-            u32::from_le_bytes([rest[4], rest[5], rest[6], rest[7]]),
-        )),
-        _ => None,
     };
-    interp.mp.bootstrapping = true;
-    let top = drive(interp, ts);
-    interp.mp.bootstrapping = false;
-    let failed = match top {
-        End::Value(_) => None,
-        End::Raised(e) => Some(report_uncaught(interp, ts, e, "")),
-        End::Fatal(p) => Some(report_fatal(interp, lane, &p)),
-    };
-    if let Some((_, ready)) = worker_channels {
-        // The pool waits for this word from each worker: [1] ready, [0] its top level failed
-        // (said after its traceback, which comes first in the output).
-        let host = interp.host.clone();
-        if let Some(p) = host.processes() {
-            let _ = p.channel_send(ready, vec![u8::from(failed.is_none())]);
-        }
+    let mut frames = vec![trampoline];
+    for mut f in module.frames.drain(..) {
+        f.base += 2;
+        f.ret_to += 2;
+        frames.push(f);
     }
-    if let Some(code) = failed {
-        return code;
-    }
-    if let Some((tasks, _)) = worker_channels {
-        return worker(interp, ts, tasks);
-    }
-    let header = format!("Process {}:\n", start.name);
-    let payload = {
-        let mut vm = Vm { i: interp, t: ts };
-        let bytes = start.payload.strip_prefix(b"T").unwrap_or_default();
-        pickle::loads(&mut vm, bytes).map(|t| vm.tuple_items(t))
-    };
-    let items = match payload {
-        Ok(items) => items,
-        Err(Flow::Exc(e)) => return report_uncaught(interp, ts, e, &header),
-        Err(Flow::Fatal(p)) => return report_fatal(interp, lane, &p),
-        Err(_) => return 1,
-    };
-    match items.as_slice() {
-        [target, args, kwargs] => {
-            let (args, kw) = {
-                let vm = Vm { i: interp, t: ts };
-                let args = vm.tuple_items(*args);
-                let kw = match kwargs {
-                    Value::Obj(r) => match vm.i.heap.get(*r) {
-                        Obj::Dict(d) => {
-                            d.iter().map(|(k, v)| (vm.as_str(k).unwrap_or("").to_owned(), v)).collect::<Vec<_>>()
-                        }
-                        _ => Vec::new(),
-                    },
-                    _ => Vec::new(),
-                };
-                (args, kw)
-            };
-            match call(interp, ts, *target, &args, &kw) {
-                End::Value(_) => 0,
-                End::Raised(e) => report_uncaught(interp, ts, e, &header),
-                End::Fatal(p) => report_fatal(interp, lane, &p),
-            }
-        }
-        _ => 1,
-    }
+    ThreadState { frames, stack: vec![child_main, Value::Null], handling: Vec::new(), lane, pending: None }
 }
 
-/// A pool worker: runs tasks from channel `tasks` until an empty message (the pool's close)
-/// or its termination. A task is `[results channel: u32][index: u32][pickled (func, args,
-/// kwargs)]`; its result goes back as a pickled `(index, ok, value or exception)`.
-fn worker(interp: &mut Interp, ts: &mut ThreadState, tasks: u32) -> i32 {
-    let host = interp.host.clone();
-    let Some(procs) = host.processes() else { return 1 };
-    loop {
-        let t0 = host.now_ms();
-        let message = procs.channel_recv(tasks, None);
-        let t1 = host.now_ms();
-        interp.mp.blocked.push((t0 - interp.start_ms, t1 - interp.start_ms));
-        let Some(message) = message else {
-            return if host.stop_requested() { TERMINATED } else { 0 };
-        };
-        if message.len() < 8 {
-            return 0;
-        }
-        let results = u32::from_le_bytes([message[0], message[1], message[2], message[3]]);
-        let index = u32::from_le_bytes([message[4], message[5], message[6], message[7]]);
-        let task = {
-            let mut vm = Vm { i: interp, t: ts };
-            pickle::loads(&mut vm, &message[8..]).map(|t| vm.tuple_items(t))
-        };
-        let outcome = match task {
-            Ok(items) if items.len() == 3 => {
-                let (f, args, kwargs) = (items[0], items[1], items[2]);
-                let vm = Vm { i: interp, t: ts };
-                let args = vm.tuple_items(args);
-                let kw = match kwargs {
-                    Value::Obj(r) => match vm.i.heap.get(r) {
-                        Obj::Dict(d) => {
-                            d.iter().map(|(k, v)| (vm.as_str(k).unwrap_or("").to_owned(), v)).collect::<Vec<_>>()
-                        }
-                        _ => Vec::new(),
-                    },
-                    _ => Vec::new(),
-                };
-                call(interp, ts, f, &args, &kw)
+// The natives of the bootstrap.
+
+/// `__tl_mp_payload()`: the top level has run: `("T", target, args, kwargs)` or
+/// `("W", tasks channel, None, None)` (a pool worker, which says it is ready).
+pub fn child_payload(vm: &mut Vm<'_>, _args: &[Value], _kw: &[(String, Value)]) -> R<Value> {
+    vm.i.mp.bootstrapping = false;
+    let payload = std::mem::take(&mut vm.i.mp.payload);
+    if let [b'W', rest @ ..] = payload.as_slice() {
+        if rest.len() == 8 {
+            let tasks = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]);
+            let ready = u32::from_le_bytes([rest[4], rest[5], rest[6], rest[7]]);
+            vm.i.mp.ready_sent = true;
+            if let Some(p) = vm.i.host.processes() {
+                let _ = p.channel_send(ready, vec![1]);
             }
-            Ok(_) => End::Raised({
-                let mut vm = Vm { i: interp, t: ts };
-                vm.new_exc("RuntimeError", "a task ThreadLab cannot read")
-            }),
-            Err(Flow::Exc(e)) => End::Raised(e),
-            Err(Flow::Fatal(p)) => End::Fatal(*p),
-            Err(_) => End::Value(Value::None),
-        };
-        let (ok, v) = match outcome {
-            End::Value(v) => (true, v),
-            End::Raised(e) => (false, e),
-            End::Fatal(p) => return report_fatal(interp, ts.lane, &p),
-        };
-        let bytes = {
-            let mut vm = Vm { i: interp, t: ts };
-            result_bytes(&mut vm, index, ok, v)
-        };
-        if procs.channel_send(results, bytes).is_err() {
-            return 1;
+            let kind = vm.new_str("W".into());
+            return Ok(vm.i.heap.alloc(Obj::Tuple(vec![kind, Value::Int(i64::from(tasks)), Value::None, Value::None])));
         }
     }
+    let (kind, bytes) = payload.split_first().map_or((b'T', &[][..]), |(k, rest)| (*k, rest));
+    let t = pickle::loads(vm, bytes)?;
+    let mut items = vm.tuple_items(t);
+    if kind == b'R' && items.len() == 1 {
+        // A `Process` subclass's instance, whose `run` the child calls.
+        items.extend([Value::None, Value::None]);
+    }
+    if items.len() != 3 {
+        return Err(vm.exc("RuntimeError", "a process payload ThreadLab cannot read"));
+    }
+    let kind = vm.new_str(char::from(kind).to_string());
+    items.insert(0, kind);
+    Ok(vm.i.heap.alloc(Obj::Tuple(items)))
+}
+
+/// `__tl_mp_report(e)`: CPython's `_bootstrap` prints `Process NAME:` and the traceback.
+pub fn child_report(vm: &mut Vm<'_>, args: &[Value], kw: &[(String, Value)]) -> R<Value> {
+    let e = arg(args, kw, 0, "e").unwrap_or(Value::None);
+    let report = vm.format_exception(e);
+    let text = format!("Process {}:\n{report}", vm.i.mp.name);
+    let lane = vm.t.lane;
+    vm.i.write(Stream::Stderr, lane, &text);
+    Ok(Value::None)
+}
+
+/// `__tl_mp_next_task(tasks)`: waits (GIL released) for the next task of the pool.
+pub fn child_next_task(vm: &mut Vm<'_>, args: &[Value], kw: &[(String, Value)]) -> R<Value> {
+    let Some(Value::Int(tasks)) = arg(args, kw, 0, "tasks") else {
+        return Err(vm.exc("TypeError", "__tl_mp_next_task(tasks)"));
+    };
+    block(vm, None, WaitOn::Recv { chan: tasks as u32, n: 1 }, None, Then::Task)
+}
+
+/// A task as the worker's loop takes it: `(results, index, f, args, kwargs)`, `f` being
+/// `None` (and `args` the exception) when it could not be unpickled; `None` at the end.
+pub fn task_of(vm: &mut Vm<'_>, message: Option<&[u8]>) -> R<Value> {
+    let Some(m) = message.filter(|m| m.len() >= 8) else { return Ok(Value::None) };
+    let results = Value::Int(i64::from(u32::from_le_bytes([m[0], m[1], m[2], m[3]])));
+    let index = Value::Int(i64::from(u32::from_le_bytes([m[4], m[5], m[6], m[7]])));
+    let mut items = vec![results, index];
+    match pickle::loads(vm, &m[8..]) {
+        Ok(t) => items.extend(vm.tuple_items(t)),
+        Err(super::super::vm::Flow::Exc(e)) => items.extend([Value::None, e, Value::None]),
+        Err(f) => return Err(f),
+    }
+    if items.len() != 5 {
+        return Ok(Value::None);
+    }
+    Ok(vm.i.heap.alloc(Obj::Tuple(items)))
+}
+
+/// `__tl_mp_send_result(results, index, ok, value)`.
+pub fn child_send_result(vm: &mut Vm<'_>, args: &[Value], _kw: &[(String, Value)]) -> R<Value> {
+    let [Value::Int(results), Value::Int(index), Value::Bool(ok), v] = args else {
+        return Err(vm.exc("TypeError", "__tl_mp_send_result(results, index, ok, value)"));
+    };
+    let bytes = result_bytes(vm, *index as u32, *ok, *v);
+    let host = vm.i.host.clone();
+    if let Some(p) = host.processes() {
+        let _ = p.channel_send(*results as u32, bytes);
+    }
+    Ok(Value::None)
 }
 
 /// `(index, ok, value)` pickled; a value that cannot cross becomes the error it raised
@@ -310,7 +308,7 @@ fn result_bytes(vm: &mut Vm<'_>, index: u32, ok: bool, v: Value) -> Vec<u8> {
     let t = vm.i.heap.alloc(Obj::Tuple(vec![idx, Value::Bool(ok), v]));
     match pickle::dumps(vm, t) {
         Ok(b) => b,
-        Err(Flow::Exc(e)) => {
+        Err(super::super::vm::Flow::Exc(e)) => {
             let t = vm.i.heap.alloc(Obj::Tuple(vec![idx, Value::Bool(false), e]));
             pickle::dumps(vm, t).unwrap_or_else(|_| {
                 let text = vm.exc_message(e);

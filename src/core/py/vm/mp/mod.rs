@@ -22,9 +22,7 @@ pub mod pickle;
 use super::builtins::{new_exception, Kw, NATIVES};
 use super::heap::{Class, Instance, Obj, ObjRef, Value};
 use super::vm::{BlockOp, Flow, Interp, Vm, R};
-use crate::core::program::{
-    Host, LaneSegment, LaneState, ProcessStart, Processes, ProgramOptions, ProgramResult, NO_PROCESSES,
-};
+use crate::core::program::{Host, ProcessStart, Processes, ProgramOptions, ProgramResult, NO_PROCESSES};
 use std::collections::HashMap;
 
 /// A process's own `multiprocessing` state (kept in its `Interp`).
@@ -41,8 +39,11 @@ pub struct MpState {
     pub daemons: Vec<u32>,
     /// A child running its top level (spawn's bootstrapping phase): it may not start processes.
     pub bootstrapping: bool,
-    /// The main thread's waits (start, end), relative to `Interp::start_ms`: Blocked lanes.
-    pub blocked: Vec<(f64, f64)>,
+    /// A child's payload, until its top level has run.
+    pub payload: Vec<u8>,
+    /// A pool worker's ready channel, and whether it was told (see `child`).
+    pub worker_ready: Option<u32>,
+    pub ready_sent: bool,
 }
 
 /// What a wait waits on (no GIL needed, no Python value touched).
@@ -79,6 +80,8 @@ pub enum Then {
     Ready,
     /// `Pool(n)` once its workers are ready (the pool, on the stack's top).
     Held,
+    /// A pool worker's next task (`child::task_of`).
+    Task,
 }
 
 /// A blocking call of this module (see the module's note).
@@ -204,7 +207,7 @@ pub fn own_kind(vm: &Vm<'_>, cls: ObjRef) -> Option<&'static str> {
     CLASSES.iter().find(|(_, key)| vm.i.types.natives.get(key) == Some(&cls)).map(|(n, _)| *n)
 }
 
-fn native(name: &str) -> Value {
+pub(crate) fn native(name: &str) -> Value {
     let i = NATIVES.iter().position(|(n, _)| *n == name).unwrap_or_else(|| panic!("native {name} is registered"));
     Value::Native(i as u16)
 }
@@ -250,7 +253,7 @@ fn ensure_classes(vm: &mut Vm<'_>) {
     let object = vm.i.types.object;
     let exception = builtin_class(vm, "Exception");
     let runtime = builtin_class(vm, "RuntimeError");
-    let process_methods = ["start", "join", "is_alive", "terminate", "kill", "close"];
+    let process_methods = ["__init__", "run", "start", "join", "is_alive", "terminate", "kill", "close"];
     let pool_methods = [
         "map",
         "starmap",
@@ -312,7 +315,6 @@ pub fn import(vm: &mut Vm<'_>, name: &str) -> Option<R<Value>> {
     let mut attrs: HashMap<String, Value> = HashMap::new();
     let fns: &[(&str, &str)] = match name {
         "multiprocessing" => &[
-            ("Process", "_mp.new_process"),
             ("Pool", "_mp.new_pool"),
             ("Queue", "_mp.new_queue"),
             ("Pipe", "_mp.pipe"),
@@ -337,7 +339,7 @@ pub fn import(vm: &mut Vm<'_>, name: &str) -> Option<R<Value>> {
     }
     match name {
         "multiprocessing" => {
-            for c in ["TimeoutError", "ProcessError"] {
+            for c in ["Process", "TimeoutError", "ProcessError"] {
                 attrs.insert(c.into(), class_value(vm, c));
             }
         }
@@ -349,9 +351,9 @@ pub fn import(vm: &mut Vm<'_>, name: &str) -> Option<R<Value>> {
             attrs.insert("futures".into(), futures);
         }
         "concurrent.futures" => {
-            attrs.insert("Future".into(), class_value(vm, "Future"));
             let t = vm.i.builtins.get("TimeoutError").copied().unwrap_or(Value::None);
             attrs.insert("TimeoutError".into(), t);
+            attrs.insert("Future".into(), class_value(vm, "Future"));
         }
         "os" => {
             let sep = vm.new_str("/".into());
@@ -376,7 +378,7 @@ pub fn import(vm: &mut Vm<'_>, name: &str) -> Option<R<Value>> {
 // ---------------------------------------------------------------------------------------
 // Helpers for the natives.
 
-fn arg(args: &[Value], kw: &Kw, i: usize, name: &str) -> Option<Value> {
+pub(crate) fn arg(args: &[Value], kw: &Kw, i: usize, name: &str) -> Option<Value> {
     kw.iter().find(|(k, _)| k == name).map(|(_, v)| *v).or_else(|| args.get(i).copied())
 }
 
@@ -413,9 +415,10 @@ fn set_attr(vm: &mut Vm<'_>, obj: Value, name: &str, v: Value) {
 
 /// `self` of a method of this module's class `class`.
 fn this(vm: &mut Vm<'_>, args: &[Value], class: &str, method: &str) -> R<Value> {
-    let ok = match args.first() {
-        Some(Value::Obj(r)) => match vm.i.heap.get(*r) {
-            Obj::Instance(i) => module_class(vm, class) == Some(i.class),
+    let ok = match (args.first(), module_class(vm, class)) {
+        (Some(Value::Obj(r)), Some(c)) => match vm.i.heap.get(*r) {
+            // A subclass's instance too (`class Worker(mp.Process)`).
+            Obj::Instance(i) => vm.is_subclass(i.class, c),
             _ => false,
         },
         _ => false,
@@ -443,7 +446,7 @@ fn seconds(vm: &mut Vm<'_>, v: Option<Value>) -> R<Option<f64>> {
     }
 }
 
-fn block(vm: &mut Vm<'_>, hold: Option<Value>, on: WaitOn, timeout_ms: Option<f64>, then: Then) -> R<Value> {
+pub(crate) fn block(vm: &mut Vm<'_>, hold: Option<Value>, on: WaitOn, timeout_ms: Option<f64>, then: Then) -> R<Value> {
     // What `finish` needs is held on the thread's stack meanwhile (the collector's roots).
     if let Some(v) = hold {
         vm.t.stack.push(v);
@@ -523,7 +526,10 @@ fn dumps_tuple(vm: &mut Vm<'_>, items: Vec<Value>) -> R<Vec<u8>> {
 // ---------------------------------------------------------------------------------------
 // multiprocessing.
 
-fn new_process(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
+/// `Process.__init__(self, group=None, target=None, name=None, args=(), kwargs={}, *, daemon=None)`.
+fn process_init(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
+    let p = this(vm, args, "Process", "__init__")?;
+    let args = &args[1..];
     let target = arg(args, kw, 1, "target").unwrap_or(Value::None);
     let name = arg(args, kw, 2, "name").unwrap_or(Value::None);
     let targs = arg(args, kw, 3, "args");
@@ -531,7 +537,9 @@ fn new_process(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let daemon = kw.iter().find(|(k, _)| k == "daemon").map_or(Value::Bool(false), |(_, v)| *v);
     vm.i.mp.counter += 1;
     let n = vm.i.mp.counter;
-    let name = if name == Value::None { vm.new_str(format!("Process-{n}")) } else { name };
+    // CPython: the class's name and the process's number (`Process-1`, `Worker-2`).
+    let class = vm.type_name(p);
+    let name = if name == Value::None { vm.new_str(format!("{class}-{n}")) } else { name };
     let targs = match targs {
         None => tuple(vm, Vec::new()),
         Some(v) => {
@@ -543,19 +551,39 @@ fn new_process(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
         Some(v) if v != Value::None => v,
         _ => vm.i.heap.alloc(Obj::Dict(super::heap::Dict::default())),
     };
-    Ok(new_instance(
-        vm,
-        "Process",
-        vec![
-            ("name", name),
-            ("daemon", daemon),
-            ("pid", Value::None),
-            ("exitcode", Value::None),
-            ("_target", target),
-            ("_args", targs),
-            ("_kwargs", tkw),
-        ],
-    ))
+    for (k, v) in [
+        ("name", name),
+        ("daemon", daemon),
+        ("pid", Value::None),
+        ("exitcode", Value::None),
+        ("_target", target),
+        ("_args", targs),
+        ("_kwargs", tkw),
+    ] {
+        set_attr(vm, p, k, v);
+    }
+    Ok(Value::None)
+}
+
+/// `Process.run()`: calls the target, in this process (what `start` runs in the child).
+fn process_run(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    let p = this(vm, args, "Process", "run")?;
+    let target = attr(vm, p, "_target");
+    if target == Value::None {
+        return Ok(Value::None);
+    }
+    let targs = attr(vm, p, "_args");
+    let targs = vm.tuple_items(targs);
+    let tkw = attr(vm, p, "_kwargs");
+    let kw: Vec<(String, Value)> = match tkw {
+        Value::Obj(r) => match vm.i.heap.get(r) {
+            Obj::Dict(d) => d.iter().map(|(k, v)| (vm.as_str(k).unwrap_or("").to_owned(), v)).collect(),
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    };
+    vm.call_sync(target, &targs, &kw)?;
+    Ok(Value::None)
 }
 
 fn process_start(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
@@ -563,9 +591,23 @@ fn process_start(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     if attr(vm, p, "pid") != Value::None {
         return Err(vm.exc("AssertionError", "cannot start a process twice"));
     }
-    let (t, a, k) = (attr(vm, p, "_target"), attr(vm, p, "_args"), attr(vm, p, "_kwargs"));
-    let mut payload = b"T".to_vec();
-    payload.extend(dumps_tuple(vm, vec![t, a, k])?);
+    // A subclass with its own `run` crosses whole (its class by reference, its `__dict__`),
+    // and the child calls its `run`; otherwise the target and its arguments cross.
+    let own_run = match vm.class_of(p) {
+        Value::Obj(c) => {
+            matches!(vm.class_lookup(c, "run"), Some(Value::Obj(f)) if matches!(vm.i.heap.get(f), Obj::Function(_)))
+        }
+        _ => false,
+    };
+    let mut payload;
+    if own_run {
+        payload = b"R".to_vec();
+        payload.extend(dumps_tuple(vm, vec![p])?);
+    } else {
+        let (t, a, k) = (attr(vm, p, "_target"), attr(vm, p, "_args"), attr(vm, p, "_kwargs"));
+        payload = b"T".to_vec();
+        payload.extend(dumps_tuple(vm, vec![t, a, k])?);
+    }
     let name = attr(vm, p, "name");
     let name = vm.str_of(name)?;
     let pid = spawn(vm, name, payload)?;
@@ -1250,7 +1292,6 @@ fn p_loads(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
 
 /// This module's natives (appended to `builtins::NATIVES`).
 pub const NATIVE_FNS: &[(&str, super::builtins::NativeFn)] = &[
-    ("_mp.new_process", new_process),
     ("_mp.new_pool", new_pool),
     ("_mp.new_queue", make_queue),
     ("_mp.new_executor", new_executor),
@@ -1264,6 +1305,8 @@ pub const NATIVE_FNS: &[(&str, super::builtins::NativeFn)] = &[
     ("_mp.freeze_support", freeze_support),
     ("_mp.dumps", p_dumps),
     ("_mp.loads", p_loads),
+    ("_mp.Process.__init__", process_init),
+    ("_mp.Process.run", process_run),
     ("_mp.Process.start", process_start),
     ("_mp.Process.join", process_join),
     ("_mp.Process.is_alive", process_is_alive),
@@ -1283,6 +1326,10 @@ pub const NATIVE_FNS: &[(&str, super::builtins::NativeFn)] = &[
     ("_mp.Pool.__enter__", enter),
     ("_mp.Pool.__exit__", pool_exit),
     ("_mp.pipe", pipe),
+    ("_mp.child_payload", child::child_payload),
+    ("_mp.child_report", child::child_report),
+    ("_mp.child_next_task", child::child_next_task),
+    ("_mp.child_send_result", child::child_send_result),
     ("_mp.Connection.send", connection_send),
     ("_mp.Connection.recv", connection_recv),
     ("_mp.Connection.poll", connection_poll),
@@ -1413,6 +1460,7 @@ pub fn finish(vm: &mut Vm<'_>, wait: &Wait, got: Waited) -> R<Value> {
         }
         Then::Nothing => Ok(Value::None),
         Then::Ready => Ok(Value::Bool(got.ready)),
+        Then::Task => child::task_of(vm, got.messages.first().map(|(_, m)| m.as_slice())),
         Then::Held => {
             let started = got.messages.len();
             let failed = got.messages.iter().filter(|(_, m)| m.first() != Some(&1)).count();
@@ -1429,15 +1477,13 @@ pub fn finish(vm: &mut Vm<'_>, wait: &Wait, got: Waited) -> R<Value> {
     }
 }
 
-/// `program_block` for this module's waits: waits (no GIL is held by the single-threaded
-/// driver), records the Blocked stretch, and gives the value to push; an exception is left
-/// for the loop to raise where the call was (`ThreadState::pending`).
+/// `program_block` for this module's waits, for a wait inside a builtin's call back into
+/// Python (`sorted(key=…)`): waits in place and gives the value to push; an exception is
+/// left for the loop to raise where the call was (`ThreadState::pending`). Every other wait
+/// is the threads' driver's, GIL released (`threads::vmrun`).
 pub fn perform(vm: &mut Vm<'_>, wait: &Wait) -> Value {
     let host = vm.i.host.clone();
-    let t0 = host.now_ms();
     let got = wait.wait(&*host);
-    let t1 = host.now_ms();
-    vm.i.mp.blocked.push((t0 - vm.i.start_ms, t1 - vm.i.start_ms));
     match finish(vm, wait, got) {
         Ok(v) => v,
         Err(f) => {
@@ -1445,32 +1491,6 @@ pub fn perform(vm: &mut Vm<'_>, wait: &Wait) -> Value {
             Value::None
         }
     }
-}
-
-/// A main thread's lane from `from` to `end` (relative to the process's start): Running,
-/// except its sleeps (Io) and this module's waits (Blocked).
-#[must_use]
-pub fn lane_segments(interp: &Interp, from: f64, end: f64) -> Vec<LaneSegment> {
-    let mut waits: Vec<(f64, f64, LaneState)> = interp
-        .io_segments
-        .iter()
-        .map(|&(a, b)| (a, b, LaneState::Io))
-        .chain(interp.mp.blocked.iter().map(|&(a, b)| (a, b, LaneState::Blocked)))
-        .collect();
-    waits.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let mut segments = Vec::new();
-    let mut t = from;
-    for (a, b, state) in waits {
-        if a > t {
-            segments.push(LaneSegment { state: LaneState::Running, start_ms: t, end_ms: a });
-        }
-        segments.push(LaneSegment { state, start_ms: a.max(t), end_ms: b.max(t) });
-        t = b.max(t);
-    }
-    if end > t || segments.is_empty() {
-        segments.push(LaneSegment { state: LaneState::Running, start_ms: t, end_ms: end.max(t) });
-    }
-    segments
 }
 
 /// The end of a process's main thread: CPython's `multiprocessing` atexit hook terminates

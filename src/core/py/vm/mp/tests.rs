@@ -332,3 +332,34 @@ fn huge_timeouts_are_waited_like_none() {
     );
     assert_eq!(r.stdout, "42\n0\n", "{r:?}");
 }
+
+#[test]
+fn a_childs_threads_have_their_own_lanes_in_its_process() {
+    let r = run(concat!(
+        "import multiprocessing as mp\n",
+        "import threading\n",
+        "import time\n",
+        "def child():\n",
+        "    ts = [threading.Thread(target=time.sleep, args=(0.05,)) for _ in range(2)]\n",
+        "    for t in ts:\n",
+        "        t.start()\n",
+        "    for t in ts:\n",
+        "        t.join()\n",
+        "if __name__ == '__main__':\n",
+        "    p = mp.Process(target=child)\n",
+        "    p.start()\n",
+        "    p.join()\n",
+        "    print(p.exitcode)\n",
+    ));
+    assert_eq!(r.stdout, "0\n", "{r:?}");
+    let child = r.lanes.iter().find(|l| l.kind == LaneKind::Process).expect("the child's lane");
+    assert_eq!(child.name, "Process-1");
+    let threads: Vec<_> = r.lanes.iter().filter(|l| l.kind == LaneKind::Thread).collect();
+    assert_eq!(threads.len(), 2, "{:?}", r.lanes);
+    for t in &threads {
+        assert_eq!(t.process, child.process, "a thread of the child, in the child's process");
+        assert!(t.id > child.id && t.id < child.id + super::child::LANES_PER_PROCESS);
+        assert!(t.segments.iter().any(|s| s.state == LaneState::Io), "{:?}", t.segments);
+    }
+    assert_ne!(child.process, 1);
+}
