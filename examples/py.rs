@@ -3,11 +3,17 @@
 //! For comparing with `python3 prog.py` on the same machine (docs/python-vm.md).
 #![allow(clippy::disallowed_methods)]
 
-use std::sync::Arc;
-use threadlab::core::program::ProgramOptions;
-use threadlab::core::py::vm::{native::NativeHost, run_program};
+// The native host runs on std threads: there is nothing to run on wasm32, where
+// `cargo test --target wasm32-unknown-unknown` still builds every example.
+#[cfg(target_arch = "wasm32")]
+fn main() {}
 
+#[cfg(not(target_arch = "wasm32"))]
 fn main() {
+    use std::sync::Arc;
+    use threadlab::core::program::ProgramOptions;
+    use threadlab::core::py::vm::{native::NativeHost, run_program};
+
     let Some(path) = std::env::args().nth(1) else {
         eprintln!("usage: cargo run --release --example py -- FILE.py");
         std::process::exit(2);
