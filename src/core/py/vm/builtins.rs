@@ -992,7 +992,8 @@ fn b_super(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
             Obj::Function(func) => func.attrs.get("\0owner").copied(),
             _ => None,
         });
-        let first = if frame.code.argcount > 0 { vm.t.stack.get(frame.base).copied() } else { None };
+        let first =
+            if vm.i.codes[frame.code as usize].argcount > 0 { vm.t.stack.get(frame.base).copied() } else { None };
         match (owner, first) {
             (Some(c), Some(o)) if o != Value::Null => (c, o),
             _ => return Err(vm.exc("RuntimeError", "super(): no arguments")),

@@ -116,6 +116,8 @@ impl Dict {
 #[derive(Debug)]
 pub struct Function {
     pub code: Arc<Code>,
+    /// `code`'s index in `Interp::codes` (what a frame holds).
+    pub code_id: u32,
     pub defaults: Vec<Value>,
     pub kwdefaults: Vec<(String, Value)>,
     pub closure: Vec<ObjRef>,
@@ -270,7 +272,6 @@ impl Heap {
                     f.kwdefaults.iter().for_each(|(_, x)| push(x, &mut work));
                     work.extend(f.closure.iter().copied());
                     f.attrs.values().for_each(|x| push(x, &mut work));
-                    f.code.consts.iter().for_each(|x| push(x, &mut work));
                 }
                 Obj::Cell(v) => push(v, &mut work),
                 Obj::Class(c) => {
@@ -285,9 +286,6 @@ impl Heap {
                         e.args.iter().for_each(|x| push(x, &mut work));
                         for v in [&e.context, &e.cause].into_iter().flatten() {
                             push(v, &mut work);
-                        }
-                        for (code, _, _) in &e.tb {
-                            code.consts.iter().for_each(|x| push(x, &mut work));
                         }
                     }
                 }

@@ -38,7 +38,7 @@ pub fn prepare(source: &str, host: Arc<dyn Host>, timeout_ms: f64) -> Result<(In
     let mut interp = Interp::new(host, source, timeout_ms);
     let body = parse_program(source).and_then(|body| {
         let mut globals = std::mem::take(&mut interp.global_names);
-        let code = compile_module(&body, &mut interp.heap, &mut globals);
+        let code = compile_module(&body, &mut interp.heap, &mut globals, &mut interp.codes);
         interp.global_names = globals;
         code
     });

@@ -244,8 +244,8 @@ fn dis_file() {
     let path = std::env::var("PYFILE").expect("PYFILE");
     let src = std::fs::read_to_string(path).expect("source");
     let host = Arc::new(NativeHost::default());
-    let (_, ts) = super::program::prepare(&src, host, 1000.0).map_err(|(_, e)| e).expect("compiles");
-    let code = &ts.frames[0].code;
+    let (interp, ts) = super::program::prepare(&src, host, 1000.0).map_err(|(_, e)| e).expect("compiles");
+    let code = &interp.codes[ts.frames[0].code as usize];
     for (i, (ins, loc)) in code.instrs.iter().zip(&code.locs).enumerate() {
         println!("{i:4} {:3}:{:<3} {ins:?}", loc.line, loc.col);
     }
@@ -261,7 +261,13 @@ fn a_thread_state_calls_a_function_on_the_shared_interpreter() {
     let (mut interp, mut main) = super::program::prepare(src, host, 10_000.0).map_err(|(_, e)| e).expect("compiles");
     assert!(matches!(super::run(&mut interp, &mut main), super::Exit::Done(_)));
     let work = interp.globals[interp.global_names.index["work"] as usize];
-    let mut t = super::ThreadState::for_call(&mut interp, 1, work, &[super::heap::Value::Int(10)], &[("c".into(), super::heap::Value::Int(5))]);
+    let mut t = super::ThreadState::for_call(
+        &mut interp,
+        1,
+        work,
+        &[super::heap::Value::Int(10)],
+        &[("c".into(), super::heap::Value::Int(5))],
+    );
     let mut blocks = 0;
     let result = loop {
         match super::run(&mut interp, &mut t) {
