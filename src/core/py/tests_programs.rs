@@ -62,6 +62,8 @@ struct Program {
     /// From the header line.
     python: String,
     hash: u64,
+    // Read by the run against the VM, which needs native threads (not on wasm32).
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     exit: i32,
     lines: Vec<String>,
 }
