@@ -186,7 +186,9 @@ pub fn install(interp: &mut Interp) {
         unreachable!()
     };
     t.not_implemented = not_impl;
-    for tag in ["super", "dict_keys", "dict_values", "dict_items", "TextIOWrapper"] {
+    for tag in
+        ["super", "dict_keys", "dict_values", "dict_items", "TextIOWrapper", "property", "staticmethod", "classmethod"]
+    {
         let c = new_class(interp, tag, &[object], Some(TypeTag::Other));
         t.natives.insert(tag, c);
     }
@@ -977,6 +979,35 @@ fn b_vars(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
         Some(d) => Ok(d),
         None => Err(vm.exc("TypeError", "vars() argument must have __dict__ attribute")),
     }
+}
+
+fn b_property(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
+    arity(vm, "property", args, 0, 2)?;
+    let get = args.first().copied().or_else(|| kwarg(kw, "fget")).unwrap_or(Value::None);
+    let set = args.get(1).copied().or_else(|| kwarg(kw, "fset")).unwrap_or(Value::None);
+    Ok(vm.i.heap.alloc(Obj::Native("property", vec![get, set])))
+}
+
+fn m_property_setter(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    arity(vm, "setter", args, 2, 2)?;
+    let get = match args[0] {
+        Value::Obj(r) => match vm.i.heap.get(r) {
+            Obj::Native("property", slots) => slots[0],
+            _ => Value::None,
+        },
+        _ => Value::None,
+    };
+    Ok(vm.i.heap.alloc(Obj::Native("property", vec![get, args[1]])))
+}
+
+fn b_staticmethod(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    arity(vm, "staticmethod", args, 1, 1)?;
+    Ok(vm.i.heap.alloc(Obj::Native("staticmethod", vec![args[0]])))
+}
+
+fn b_classmethod(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    arity(vm, "classmethod", args, 1, 1)?;
+    Ok(vm.i.heap.alloc(Obj::Native("classmethod", vec![args[0]])))
 }
 
 fn b_input(vm: &mut Vm<'_>, _args: &[Value], _kw: &Kw) -> R<Value> {
@@ -2281,6 +2312,10 @@ pub static NATIVES: &[(&str, NativeFn)] = &[
     ("oct", b_oct),
     ("input", b_input),
     ("vars", b_vars),
+    ("property", b_property),
+    ("property.setter", m_property_setter),
+    ("staticmethod", b_staticmethod),
+    ("classmethod", b_classmethod),
     ("super", b_super),
     ("list.append", m_list_append),
     ("list.extend", m_list_extend),

@@ -271,6 +271,11 @@ impl Vm<'_> {
                         let d = self.new_dict_str(pairs);
                         return Ok(Some(d));
                     }
+                    if let Some(d) = self.class_lookup(cls, name) {
+                        if let Some(v) = self.descriptor_get(d, obj, Value::Obj(cls))? {
+                            return Ok(Some(v));
+                        }
+                    }
                     return Ok(self.class_lookup(cls, name).map(|f| self.bind_value(obj, f)));
                 }
                 Obj::Class(c) => {
@@ -293,7 +298,18 @@ impl Vm<'_> {
                         }
                         _ => {}
                     }
-                    return Ok(self.class_lookup(r, name));
+                    let found = self.class_lookup(r, name);
+                    if let Some(d) = found {
+                        if let Value::Obj(dr) = d {
+                            if matches!(self.i.heap.get(dr), Obj::Native("property", _)) {
+                                return Ok(Some(d));
+                            }
+                        }
+                        if let Some(v) = self.descriptor_get(d, Value::None, obj)? {
+                            return Ok(Some(v));
+                        }
+                    }
+                    return Ok(found);
                 }
                 Obj::Module(_, attrs) => return Ok(attrs.get(name).copied()),
                 Obj::Function(f) => {
@@ -376,8 +392,44 @@ impl Vm<'_> {
         Ok((v, Value::Null))
     }
 
+    /// What `property`, `staticmethod` and `classmethod` objects found on a class give for
+    /// `obj.name` (`obj` None when looked up on the class itself), or `None` for others.
+    fn descriptor_get(&mut self, d: Value, obj: Value, cls: Value) -> R<Option<Value>> {
+        let Value::Obj(dr) = d else { return Ok(None) };
+        let (tag, slots) = match self.i.heap.get(dr) {
+            Obj::Native(tag @ ("property" | "staticmethod" | "classmethod"), slots) => (*tag, slots.clone()),
+            _ => return Ok(None),
+        };
+        match tag {
+            "property" => {
+                if slots[0] == Value::None {
+                    return Err(self.exc("AttributeError", "property has no getter"));
+                }
+                self.call_sync(slots[0], &[obj], &[]).map(Some)
+            }
+            "staticmethod" => Ok(Some(slots[0])),
+            _ => Ok(Some(self.i.heap.alloc(Obj::Bound(cls, slots[0])))),
+        }
+    }
+
     pub fn setattr(&mut self, obj: Value, name: &str, v: Value) -> R<()> {
         if let Value::Obj(r) = obj {
+            if let Obj::Instance(inst) = self.i.heap.get(r) {
+                let cls = inst.class;
+                if let Some(Value::Obj(p)) = self.class_lookup(cls, name) {
+                    if let Obj::Native("property", slots) = self.i.heap.get(p) {
+                        let setter = slots[1];
+                        if setter == Value::None {
+                            let t = self.class_name(cls);
+                            return Err(
+                                self.exc("AttributeError", &format!("property '{name}' of '{t}' object has no setter"))
+                            );
+                        }
+                        self.call_sync(setter, &[obj, v], &[])?;
+                        return Ok(());
+                    }
+                }
+            }
             match self.i.heap.get_mut(r) {
                 Obj::Instance(inst) => {
                     if name == "args" {
