@@ -205,11 +205,21 @@ pub struct Heap {
     pub since_gc: usize,
     /// Collect when this many objects were made since the last collection.
     pub gc_threshold: usize,
+    /// Collect at every eval-breaker site (tests: a value the roots miss is found at once).
+    pub gc_stress: bool,
 }
 
 impl Default for Heap {
     fn default() -> Self {
-        Heap { slots: Vec::new(), free: Vec::new(), marks: Vec::new(), live: 0, since_gc: 0, gc_threshold: 100_000 }
+        Heap {
+            slots: Vec::new(),
+            free: Vec::new(),
+            marks: Vec::new(),
+            live: 0,
+            since_gc: 0,
+            gc_threshold: 100_000,
+            gc_stress: false,
+        }
     }
 }
 
@@ -309,6 +319,6 @@ impl Heap {
         }
         self.live = live;
         self.since_gc = 0;
-        self.gc_threshold = (live * 2).max(100_000);
+        self.gc_threshold = if self.gc_stress { 0 } else { (live * 2).max(100_000) };
     }
 }

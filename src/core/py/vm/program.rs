@@ -77,12 +77,23 @@ pub fn run_program_with(
     host: Arc<dyn Host>,
     max_objects: usize,
 ) -> ProgramResult {
+    run_program_tuned(source, options, host, &|interp: &mut Interp| interp.max_objects = max_objects)
+}
+
+/// `run_program` with the interpreter adjusted before it starts (tests: budgets, the
+/// collector's stress mode).
+pub fn run_program_tuned(
+    source: &str,
+    options: &ProgramOptions,
+    host: Arc<dyn Host>,
+    tune: &dyn Fn(&mut Interp),
+) -> ProgramResult {
     let (mut interp, mut ts, compiled) = match prepare(source, host, options.timeout_ms) {
         Ok((interp, ts)) => (interp, ts, Ok(())),
         Err((interp, e)) => (interp, ThreadState::default(), Err(e)),
     };
     interp.switch_interval_ms = options.switch_interval_ms;
-    interp.max_objects = max_objects;
+    tune(&mut interp);
     let start = interp.start_ms;
     let mut error = None;
     let mut exit_code = 0;

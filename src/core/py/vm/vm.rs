@@ -30,10 +30,13 @@
 //!   be run by `run` on the new native thread once it holds the GIL. While a thread is not
 //!   running (waiting for the GIL or blocked) its `ThreadState` must be reachable from
 //!   `Interp::parked` (the collector's roots); the running one is passed to `run`.
-//! - A module registers its builtins in `builtins::NATIVES` (a name and a
-//!   `fn(&mut Vm, &[Value], &[(String, Value)]) -> Result<Value, Flow>`) and its module
-//!   object in `builtins::make_module`; objects with native state (a lock, a thread handle)
-//!   are `Obj::Native(tag, slots)` instances of a class whose methods are natives.
+//! - A module registers its functions in `builtins::NATIVES` as `"module.name"` (a
+//!   `fn(&mut Vm, &[Value], &[(String, Value)]) -> Result<Value, Flow>`) and its name in
+//!   `builtins::import`'s known list; `import` builds the module object from them. Objects
+//!   with native state (a lock, a thread handle) are `Obj::Native(tag, slots)`: add the tag to
+//!   the list in `builtins::install` (it gets a class) and its methods as `"tag.method"`
+//!   natives (self is `args[0]`); the collector marks the slots. A builtin that must wait
+//!   returns `Err(Flow::Block(op))` with a new `BlockOp` variant the drivers perform.
 
 use super::builtins::{self, Types};
 use super::code::Code;
