@@ -450,7 +450,13 @@ fn b_len(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
             Obj::List(v) | Obj::Tuple(v) => Some(v.len()),
             Obj::Dict(d) | Obj::Set(d, _) => Some(d.len()),
             Obj::Range(a, b, c) => Some(super::ops::range_len(*a, *b, *c) as usize),
-            Obj::Native(tag, items) if tag.starts_with("dict_") => Some(items.len()),
+            Obj::Native(tag, slots) if tag.starts_with("dict_") => match slots[0] {
+                Value::Obj(d) => match vm.i.heap.get(d) {
+                    Obj::Dict(d) => Some(d.len()),
+                    _ => None,
+                },
+                _ => None,
+            },
             Obj::Instance(_) => {
                 if let Ok(m) = vm.getattr(v, "__len__") {
                     return vm.call_sync(m, &[], &[]);
@@ -1010,6 +1016,31 @@ fn b_classmethod(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     Ok(vm.i.heap.alloc(Obj::Native("classmethod", vec![args[0]])))
 }
 
+/// Builtins a ThreadLab program cannot have: a clear error naming what is missing.
+fn unsupported(vm: &mut Vm<'_>, what: &str) -> Flow {
+    vm.exc("NotImplementedError", &format!("{what} is not supported by ThreadLab's Python yet"))
+}
+
+fn b_open(vm: &mut Vm<'_>, _args: &[Value], _kw: &Kw) -> R<Value> {
+    Err(unsupported(vm, "open() (a program in the page has no files)"))
+}
+
+fn b_eval(vm: &mut Vm<'_>, _args: &[Value], _kw: &Kw) -> R<Value> {
+    Err(unsupported(vm, "eval()"))
+}
+
+fn b_exec(vm: &mut Vm<'_>, _args: &[Value], _kw: &Kw) -> R<Value> {
+    Err(unsupported(vm, "exec()"))
+}
+
+fn b_globals(vm: &mut Vm<'_>, _args: &[Value], _kw: &Kw) -> R<Value> {
+    Err(unsupported(vm, "globals()"))
+}
+
+fn b_locals(vm: &mut Vm<'_>, _args: &[Value], _kw: &Kw) -> R<Value> {
+    Err(unsupported(vm, "locals()"))
+}
+
 fn b_input(vm: &mut Vm<'_>, _args: &[Value], _kw: &Kw) -> R<Value> {
     Err(vm.exc("EOFError", "EOF when reading a line (a ThreadLab program has no input)"))
 }
@@ -1460,15 +1491,21 @@ fn m_dict_get(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     Ok(vm.dict_get(r, &hk).unwrap_or(args.get(2).copied().unwrap_or(Value::None)))
 }
 
+/// A live view of the dict (its one slot): what it shows is computed when it is used.
 fn m_dict_view(vm: &mut Vm<'_>, args: &[Value], tag: &'static str) -> R<Value> {
     let r = dict_ref(vm, args, tag)?;
+    Ok(vm.i.heap.alloc(Obj::Native(tag, vec![Value::Obj(r)])))
+}
+
+/// The items a dict view shows now.
+pub fn view_items(vm: &mut Vm<'_>, tag: &str, dict: Value) -> Vec<Value> {
+    let Value::Obj(r) = dict else { return Vec::new() };
     let pairs = dict_pairs(vm, r);
-    let items: Vec<Value> = match tag {
+    match tag {
         "dict_keys" => pairs.iter().map(|p| p.0).collect(),
         "dict_values" => pairs.iter().map(|p| p.1).collect(),
         _ => pairs.iter().map(|(k, v)| vm.i.heap.alloc(Obj::Tuple(vec![*k, *v]))).collect(),
-    };
-    Ok(vm.i.heap.alloc(Obj::Native(tag, items)))
+    }
 }
 
 fn m_dict_keys(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
@@ -2312,6 +2349,11 @@ pub static NATIVES: &[(&str, NativeFn)] = &[
     ("oct", b_oct),
     ("input", b_input),
     ("vars", b_vars),
+    ("open", b_open),
+    ("eval", b_eval),
+    ("exec", b_exec),
+    ("globals", b_globals),
+    ("locals", b_locals),
     ("property", b_property),
     ("property.setter", m_property_setter),
     ("staticmethod", b_staticmethod),

@@ -854,7 +854,10 @@ impl Vm<'_> {
                 Obj::List(v) | Obj::Tuple(v) => !v.is_empty(),
                 Obj::Dict(d) | Obj::Set(d, _) => !d.is_empty(),
                 Obj::Range(a, b, c) => range_len(*a, *b, *c) > 0,
-                Obj::Native(tag, items) if tag.starts_with("dict_") => !items.is_empty(),
+                Obj::Native(tag, slots) if tag.starts_with("dict_") => {
+                    let (tag, d) = (*tag, slots[0]);
+                    !super::builtins::view_items(self, tag, d).is_empty()
+                }
                 Obj::Instance(_) => {
                     if let Some(m) = self.user_method(v, "__bool__") {
                         let r = self.call_sync(m, &[v], &[])?;
@@ -1470,7 +1473,10 @@ impl Vm<'_> {
                     return Ok(chars.into_iter().map(|c| self.new_str(c)).collect());
                 }
                 Obj::Dict(d) | Obj::Set(d, _) => return Ok(d.iter().map(|(k, _)| k).collect()),
-                Obj::Native(tag, items) if tag.starts_with("dict_") => return Ok(items.clone()),
+                Obj::Native(tag, slots) if tag.starts_with("dict_") => {
+                    let (tag, d) = (*tag, slots[0]);
+                    return Ok(super::builtins::view_items(self, tag, d));
+                }
                 Obj::Range(a, b, c) => {
                     let (a, b, c) = (*a, *b, *c);
                     let n = range_len(a, b, c);
@@ -1508,8 +1514,10 @@ impl Vm<'_> {
                 Obj::Dict(d) | Obj::Set(d, _) => {
                     Some(IterState::Items { items: d.iter().map(|(k, _)| k).collect(), i: 0 })
                 }
-                Obj::Native(tag, items) if tag.starts_with("dict_") => {
-                    Some(IterState::Items { items: items.clone(), i: 0 })
+                Obj::Native(tag, slots) if tag.starts_with("dict_") => {
+                    let (tag, d) = (*tag, slots[0]);
+                    let items = super::builtins::view_items(self, tag, d);
+                    Some(IterState::Items { items, i: 0 })
                 }
                 Obj::Iter(_) => return Ok(v),
                 Obj::Instance(_) => {
@@ -1751,9 +1759,10 @@ impl Vm<'_> {
                         let rs = self.repr_in(recv, seen)?;
                         format!("<bound method {fname} of {rs}>")
                     }
-                    Obj::Native(tag, items) => {
-                        let (tag, items) = (*tag, items.clone());
+                    Obj::Native(tag, slots) => {
+                        let (tag, d) = (*tag, slots.first().copied().unwrap_or(Value::None));
                         if tag.starts_with("dict_") {
+                            let items = super::builtins::view_items(self, tag, d);
                             let l = self.i.heap.alloc(Obj::List(items));
                             let inner = self.repr_in(l, seen)?;
                             format!("{tag}({inner})")

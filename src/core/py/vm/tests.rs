@@ -73,6 +73,7 @@ fn what_is_not_supported_is_a_clear_error_naming_the_line() {
         ("import threading\n", 1, "No module named 'threading' (ThreadLab's VM does not have it yet)"),
         ("x = b'bytes'\n", 1, "bytes literals (b'') are not supported yet"),
         ("print(2 ** 64)\n", 1, "integers this large are not supported yet"),
+        ("x = 1\nf = open('data.txt')\n", 2, "open() (a program in the page has no files) is not supported"),
     ] {
         let r = run(src);
         let e = r.error.unwrap_or_else(|| panic!("{src}: no error"));
