@@ -1636,7 +1636,7 @@ fn m_set_discard(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
 fn m_set_pop(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     let r = set_ref(vm, args, "pop")?;
     let first = match vm.i.heap.get(r) {
-        Obj::Set(d, _) => d.iter().next().map(|(k, _)| k),
+        Obj::Set(d, _) => d.set_order().first().copied(),
         _ => None,
     };
     let Some(k) = first else { return Err(vm.exc("KeyError", "pop from an empty set")) };

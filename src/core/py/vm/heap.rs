@@ -111,6 +111,23 @@ impl Dict {
         self.entries.clear();
         self.index.clear();
     }
+
+    /// A set's keys in the order CPython iterates them: its table order for ints (see
+    /// `cpython_int_set_order`), insertion order otherwise (CPython's order for strings
+    /// changes with each process's hash seed anyway).
+    #[must_use]
+    pub fn set_order(&self) -> Vec<Value> {
+        let mut keyed: Vec<(usize, i64)> = Vec::with_capacity(self.index.len());
+        for (k, &i) in &self.index {
+            match k {
+                HKey::Int(n) => keyed.push((i, *n)),
+                _ => return self.iter().map(|(k, _)| k).collect(),
+            }
+        }
+        keyed.sort_unstable_by_key(|(i, _)| *i);
+        let ints: Vec<i64> = keyed.iter().map(|(_, n)| *n).collect();
+        cpython_int_set_order(&ints).into_iter().filter_map(|j| self.entries[keyed[j].0].map(|(k, _)| k)).collect()
+    }
 }
 
 #[derive(Debug)]
@@ -321,4 +338,64 @@ impl Heap {
         self.since_gc = 0;
         self.gc_threshold = if self.gc_stress { 0 } else { (live * 2).max(100_000) };
     }
+}
+
+/// The order CPython 3.11 iterates a set of ints in (`Objects/setobject.c`: an open-address
+/// table of 8 slots growing 4x when 3/5 full, linear probes of 9 then perturbed steps), for
+/// keys inserted in this order. Python's own order for ints is this, not insertion order:
+/// `{3, 1, 2}` prints `{1, 2, 3}`. (Deletions are not replayed: a set that lost items may
+/// order differently from CPython's, whose dummies change when it resizes.)
+#[must_use]
+pub fn cpython_int_set_order(keys: &[i64]) -> Vec<usize> {
+    const LINEAR_PROBES: usize = 9;
+    const PERTURB_SHIFT: u32 = 5;
+    fn hash(n: i64) -> i64 {
+        // CPython's int hash: n modulo 2**61 - 1 (with the sign), -1 becoming -2.
+        const P: i64 = (1 << 61) - 1;
+        let h = if n >= 0 { n % P } else { -((-(n + 1)) % P) - 1 };
+        let h = if n < 0 && h == -P { 0 } else { h };
+        if h == -1 {
+            -2
+        } else {
+            h
+        }
+    }
+    fn insert(table: &mut [Option<usize>], hashes: &[i64], idx: usize) {
+        let mask = table.len() - 1;
+        let h = hashes[idx];
+        let mut perturb = h as u64;
+        let mut i = (h as u64 as usize) & mask;
+        loop {
+            let probes = if i + LINEAR_PROBES <= mask { LINEAR_PROBES } else { 0 };
+            for j in 0..=probes {
+                if table[i + j].is_none() {
+                    table[i + j] = Some(idx);
+                    return;
+                }
+            }
+            perturb >>= PERTURB_SHIFT;
+            i = (i.wrapping_mul(5).wrapping_add(1).wrapping_add(perturb as usize)) & mask;
+        }
+    }
+    let hashes: Vec<i64> = keys.iter().map(|k| hash(*k)).collect();
+    let mut table: Vec<Option<usize>> = vec![None; 8];
+    let mut used = 0usize;
+    for idx in 0..keys.len() {
+        insert(&mut table, &hashes, idx);
+        used += 1;
+        let mask = table.len() - 1;
+        if used * 5 >= mask * 3 {
+            let minused = if used > 50_000 { used * 2 } else { used * 4 };
+            let mut size = 8;
+            while size <= minused {
+                size <<= 1;
+            }
+            let old: Vec<usize> = table.iter().flatten().copied().collect();
+            table = vec![None; size];
+            for o in old {
+                insert(&mut table, &hashes, o);
+            }
+        }
+    }
+    table.into_iter().flatten().collect()
 }

@@ -1472,7 +1472,8 @@ impl Vm<'_> {
                     let chars: Vec<String> = s.chars().map(|c| c.to_string()).collect();
                     return Ok(chars.into_iter().map(|c| self.new_str(c)).collect());
                 }
-                Obj::Dict(d) | Obj::Set(d, _) => return Ok(d.iter().map(|(k, _)| k).collect()),
+                Obj::Dict(d) => return Ok(d.iter().map(|(k, _)| k).collect()),
+                Obj::Set(d, _) => return Ok(d.set_order()),
                 Obj::Native(tag, slots) if tag.starts_with("dict_") => {
                     let (tag, d) = (*tag, slots[0]);
                     return Ok(super::builtins::view_items(self, tag, d));
@@ -1511,9 +1512,8 @@ impl Vm<'_> {
                 Obj::List(_) | Obj::Tuple(_) => Some(IterState::Seq { seq: r, i: 0 }),
                 Obj::Str(_) => Some(IterState::Str { s: r, byte: 0 }),
                 Obj::Range(a, b, c) => Some(IterState::Range { cur: *a, stop: *b, step: *c }),
-                Obj::Dict(d) | Obj::Set(d, _) => {
-                    Some(IterState::Items { items: d.iter().map(|(k, _)| k).collect(), i: 0 })
-                }
+                Obj::Dict(d) => Some(IterState::Items { items: d.iter().map(|(k, _)| k).collect(), i: 0 }),
+                Obj::Set(d, _) => Some(IterState::Items { items: d.set_order(), i: 0 }),
                 Obj::Native(tag, slots) if tag.starts_with("dict_") => {
                     let (tag, d) = (*tag, slots[0]);
                     let items = super::builtins::view_items(self, tag, d);
@@ -1696,7 +1696,7 @@ impl Vm<'_> {
                     }
                     Obj::Set(d, frozen) => {
                         let frozen = *frozen;
-                        let keys: Vec<Value> = d.iter().map(|(k, _)| k).collect();
+                        let keys: Vec<Value> = d.set_order();
                         if keys.is_empty() {
                             return Ok(if frozen { "frozenset()".into() } else { "set()".into() });
                         }
