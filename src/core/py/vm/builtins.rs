@@ -107,7 +107,7 @@ fn new_class(interp: &mut Interp, name: &str, bases: &[ObjRef], builtin: Option<
         qualname: name.to_owned(),
         bases: bases.to_vec(),
         mro: Vec::new(),
-        dict: HashMap::new(),
+        dict: super::heap::Attrs::default(),
         builtin,
     }));
     let Value::Obj(r) = v else { unreachable!() };
@@ -181,7 +181,7 @@ pub fn install(interp: &mut Interp) {
     t.bool = new_class(interp, "bool", &[t.int], Some(TypeTag::Bool));
     let ni = mk(interp, "NotImplementedType", TypeTag::Other);
     let Value::Obj(not_impl) =
-        interp.heap.alloc(Obj::Instance(Instance { class: ni, dict: HashMap::new(), exc: None }))
+        interp.heap.alloc(Obj::Instance(Instance { class: ni, dict: super::heap::Attrs::default(), exc: None }))
     else {
         unreachable!()
     };
@@ -257,7 +257,7 @@ pub fn install(interp: &mut Interp) {
 pub fn new_exception(vm: &mut Vm<'_>, cls: ObjRef, args: Vec<Value>) -> Value {
     vm.i.heap.alloc(Obj::Instance(Instance {
         class: cls,
-        dict: HashMap::new(),
+        dict: super::heap::Attrs::default(),
         exc: Some(Box::new(ExcData { args, ..ExcData::default() })),
     }))
 }
@@ -290,7 +290,7 @@ pub fn import(vm: &mut Vm<'_>, name: &str) -> R<Value> {
         };
         return Err(vm.exc("ModuleNotFoundError", &msg));
     }
-    let mut attrs: HashMap<String, Value> = HashMap::new();
+    let mut attrs = super::heap::Attrs::default();
     for (i, (n, _)) in NATIVES.iter().enumerate() {
         if let Some((owner, f)) = n.split_once('.') {
             if owner == name {
@@ -1301,7 +1301,9 @@ pub fn construct(vm: &mut Vm<'_>, tag: TypeTag, cls: ObjRef, args: &[Value], kw:
             };
             Ok(vm.i.heap.alloc(Obj::Slice(a, b, c)))
         }
-        TypeTag::Object => Ok(vm.i.heap.alloc(Obj::Instance(Instance { class: cls, dict: HashMap::new(), exc: None }))),
+        TypeTag::Object => {
+            Ok(vm.i.heap.alloc(Obj::Instance(Instance { class: cls, dict: super::heap::Attrs::default(), exc: None })))
+        }
         TypeTag::NoneType => Ok(Value::None),
         TypeTag::Other => Err(vm.exc("TypeError", &format!("cannot create '{name}' instances"))),
     }

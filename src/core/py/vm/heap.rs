@@ -30,7 +30,55 @@ pub enum Value {
     Obj(ObjRef),
 }
 
-pub type Attrs = HashMap<String, Value>;
+/// Attribute tables (instances, classes, modules): keyed by name with a fast hash (these are
+/// looked up on every `obj.attr`; SipHash's resistance to chosen keys buys nothing here).
+pub type Attrs = HashMap<String, Value, FxBuild>;
+
+/// Firefox's (and rustc's) multiply-rotate hash: a few cycles per word.
+#[derive(Clone, Copy, Default)]
+pub struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]));
+        }
+        let mut rest = 0u64;
+        for (i, b) in chunks.remainder().iter().enumerate() {
+            rest |= u64::from(*b) << (8 * i);
+        }
+        self.add(rest ^ (bytes.len() as u64));
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+pub type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
 
 /// A key as Python's hashing and equality see it: `1`, `1.0` and `True` are one key.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -49,7 +97,7 @@ pub enum HKey {
 #[derive(Clone, Debug, Default)]
 pub struct Dict {
     pub entries: Vec<Option<(Value, Value)>>,
-    pub index: HashMap<HKey, usize>,
+    pub index: HashMap<HKey, usize, FxBuild>,
 }
 
 impl Dict {
@@ -90,7 +138,7 @@ impl Dict {
 
     fn compact(&mut self) {
         let live: Vec<(Value, Value)> = self.entries.drain(..).flatten().collect();
-        let mut positions = HashMap::new();
+        let mut positions: HashMap<HKey, usize, FxBuild> = HashMap::default();
         for (k, i) in self.index.drain() {
             positions.insert(k, i);
         }

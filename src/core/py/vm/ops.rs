@@ -6,7 +6,6 @@ use super::builtins::TypeTag;
 use super::heap::{Class, Dict, ExcData, HKey, IterState, Obj, ObjRef, Value};
 use super::instr::Instr;
 use super::vm::{Flow, Vm, R};
-use std::collections::HashMap;
 
 const MAX_SEQ: usize = 50_000_000;
 
@@ -432,12 +431,13 @@ impl Vm<'_> {
             }
             match self.i.heap.get_mut(r) {
                 Obj::Instance(inst) => {
-                    if name == "args" {
-                        if let Some(e) = &mut inst.exc {
-                            let _ = e;
+                    // Most stores replace an attribute: no new key to allocate.
+                    match inst.dict.get_mut(name) {
+                        Some(slot) => *slot = v,
+                        None => {
+                            inst.dict.insert(name.to_owned(), v);
                         }
                     }
-                    inst.dict.insert(name.to_owned(), v);
                     return Ok(());
                 }
                 Obj::Class(c) => {
@@ -1820,7 +1820,7 @@ impl Vm<'_> {
         if base_refs.is_empty() {
             base_refs.push(self.i.types.object);
         }
-        let mut dict = HashMap::new();
+        let mut dict = super::heap::Attrs::default();
         if let Value::Obj(d) = ns {
             if let Obj::Dict(d) = self.i.heap.get(d) {
                 for (k, v) in d.iter() {

@@ -569,7 +569,11 @@ impl Vm<'_> {
                 return builtins::construct(self, tag, cls, &posargs, &kw).map(Some);
             }
             if tag == builtins::TypeTag::Object {
-                self.i.heap.alloc(Obj::Instance(super::heap::Instance { class: cls, dict: HashMap::new(), exc: None }))
+                self.i.heap.alloc(Obj::Instance(super::heap::Instance {
+                    class: cls,
+                    dict: super::heap::Attrs::default(),
+                    exc: None,
+                }))
             } else {
                 return Err(self.exc(
                     "TypeError",
@@ -577,7 +581,11 @@ impl Vm<'_> {
                 ));
             }
         } else {
-            self.i.heap.alloc(Obj::Instance(super::heap::Instance { class: cls, dict: HashMap::new(), exc: None }))
+            self.i.heap.alloc(Obj::Instance(super::heap::Instance {
+                class: cls,
+                dict: super::heap::Attrs::default(),
+                exc: None,
+            }))
         };
         if !user_init {
             self.t.stack.truncate(pos);
@@ -1334,7 +1342,7 @@ impl Vm<'_> {
                                 .into_iter()
                                 .filter_map(|c| if let Value::Obj(r) = c { Some(r) } else { None })
                                 .collect(),
-                            attrs: HashMap::new(),
+                            attrs: super::heap::Attrs::default(),
                         };
                         let v = self.i.heap.alloc(Obj::Function(f));
                         self.t.stack.push(v);
