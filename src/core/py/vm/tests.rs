@@ -301,6 +301,7 @@ fn bench() {
     for (name, src) in [
         ("fib.py", include_str!("../../../../tests/fixtures/bench/fib.py")),
         ("loop.py", include_str!("../../../../tests/fixtures/bench/loop.py")),
+        ("method.py (output: the total)", include_str!("../../../../tests/fixtures/bench/method.py")),
     ] {
         let r = run_with(src, 120_000.0);
         println!("{name}: {}", r.stdout.trim());
