@@ -48,6 +48,13 @@ fn a_program_prints_and_reports_its_lane() {
 }
 
 #[test]
+fn a_function_falls_off_an_if_that_returns() {
+    // Found by the mangled programs: the jump past the `if` had no instruction to land on.
+    let r = run("def f(n):\n    if n < 2:\n        return n\n\nprint(f(1), f(5))\n");
+    assert_eq!(r.stdout, "1 None\n");
+}
+
+#[test]
 fn an_uncaught_exception_is_exit_code_1_with_its_kind_and_line() {
     let r = run("def f(d):\n    return d['k']\n\nf({})\n");
     assert_eq!(r.exit_code, 1);

@@ -249,10 +249,10 @@ impl Compiler<'_> {
         self.set_loc(def.span);
         self.emit(Instr::Resume);
         self.stmts(&def.body)?;
-        if !matches!(self.unit().code.instrs.last(), Some(Instr::ReturnValue)) {
-            self.load_const(Value::None);
-            self.emit(Instr::ReturnValue);
-        }
+        // Always: a body whose last statement is an `if` that returns still falls off its
+        // end when the test is false (a jump to here needs an instruction to land on).
+        self.load_const(Value::None);
+        self.emit(Instr::ReturnValue);
         let code = self.pop_unit();
         self.loc = saved;
         self.make_function(code, flags);
