@@ -68,6 +68,11 @@ window.threadlab = {
   memory: (config) => api.then((handle) => handle.memory(config)),
   /** Start costs and the page ↔ process message round trip (for cargo xtask bench). */
   probe: () => api.then((handle) => handle.probe()),
+  /**
+   * Runs a Python program on real threads and processes; resolves to
+   * {stdout, output, exit_code, wall_ms, gil_switches, lanes, error} (see README).
+   */
+  python: (source, options) => api.then((handle) => handle.python(source, options)),
   /** Races incref/decref pairs on one shared count: {threads, pairs, variant}. */
   race: (config) => api.then((handle) => handle.race(config)),
 };

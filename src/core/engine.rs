@@ -57,7 +57,7 @@ static THREADS: EngineInfo = EngineInfo {
     blurb: "A rayon pool of Web Workers sharing one wasm memory: the threads of one process, \
             like threading.Thread.",
     pool_of: Some("Threads"),
-    crash_note: "A thread cannot die alone: a panic aborts the whole process, and every thread's task is lost.",
+    crash_note: "A panic is a hard crash: it ends the whole process, every thread's task with it.",
     timeout_note: "a task running longer is ended, with its worker",
     gil_note: Some("Released during I/O; a waiting thread asks for it after the switch interval."),
     workers_word: |n| format!("{n} threads, 1 process"),

@@ -17,7 +17,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 /// CPython's default switch interval (`sys.getswitchinterval()` = 0.005).
@@ -139,8 +139,9 @@ pub struct Gil {
     released: Condvar,
     /// Signalled when the GIL is taken (CPython's `gil->switch_cond`).
     taken: Condvar,
-    /// A copy of the drop request the holder polls without the mutex (the eval breaker).
-    drop_flag: AtomicBool,
+    /// A copy of the drop request the holder polls without the mutex (the eval breaker);
+    /// shared with the VM's loop, which polls it at its eval-breaker sites.
+    drop_flag: Arc<AtomicBool>,
     interval_us: AtomicU64,
 }
 
@@ -157,7 +158,7 @@ impl Gil {
             core: Mutex::new(GilCore::default()),
             released: Condvar::new(),
             taken: Condvar::new(),
-            drop_flag: AtomicBool::new(false),
+            drop_flag: Arc::new(AtomicBool::new(false)),
             interval_us: AtomicU64::new(0),
         };
         gil.set_switch_interval(switch_interval_ms);
@@ -191,9 +192,40 @@ impl Gil {
 
     /// Blocks until `me` holds the GIL (CPython's `take_gil`).
     pub fn acquire(&self, me: u32) {
+        self.acquire_counted(me, false);
+    }
+
+    /// Counts a thread that is being started as waiting for the GIL already, before it
+    /// runs: it is runnable from then on (as a thread is once `pthread_create` returned),
+    /// so a holder's forced drop waits for it instead of taking the GIL straight back while
+    /// the host is still bringing the thread up. It then calls [`Gil::acquire_expected`]
+    /// (or [`Gil::unexpect`] if it could not start).
+    pub fn expect(&self) {
+        self.lock().wait_begins();
+    }
+
+    /// Undoes [`Gil::expect`] for a thread that could not start.
+    pub fn unexpect(&self) {
+        self.lock().wait_ends();
+        self.released.notify_all();
+        self.taken.notify_all();
+    }
+
+    /// [`Gil::acquire`] for a thread counted by [`Gil::expect`].
+    pub fn acquire_expected(&self, me: u32) {
+        self.acquire_counted(me, true);
+    }
+
+    fn acquire_counted(&self, me: u32, counted: bool) {
         let mut core = self.lock();
-        if !core.try_take(me) {
-            core.wait_begins();
+        if core.try_take(me) {
+            if counted {
+                core.wait_ends();
+            }
+        } else {
+            if !counted {
+                core.wait_begins();
+            }
             let interval = Duration::from_micros(self.interval_us.load(Ordering::Relaxed));
             loop {
                 let seen = core.switch_number();
@@ -221,6 +253,14 @@ impl Gil {
         self.drop_flag.load(Ordering::Acquire)
     }
 
+    /// The drop request's flag itself, for a loop that polls it without a call (the VM's
+    /// `Interp::drop_request`). Only the GIL sets and clears it; a holder may set it to
+    /// make itself stop at its next breaker (a process ending under its daemon threads).
+    #[must_use]
+    pub fn drop_flag(&self) -> Arc<AtomicBool> {
+        self.drop_flag.clone()
+    }
+
     /// Gives the GIL up (CPython's `drop_gil`). After a forced drop (`forced`, on a
     /// request) waits until another thread has taken it, so `me` cannot take it back
     /// first (`FORCE_SWITCHING`).
@@ -233,6 +273,12 @@ impl Gil {
                 core = self.taken.wait(core).unwrap_or_else(PoisonError::into_inner);
             }
         }
+    }
+
+    /// How many threads wait in [`Gil::acquire`] now.
+    #[must_use]
+    pub fn waiters(&self) -> u32 {
+        self.lock().waiters()
     }
 
     /// How many times the GIL passed from one thread to another.
@@ -249,7 +295,6 @@ pub mod sim;
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicU32;
-    use std::sync::Arc;
 
     #[test]
     fn the_core_hands_over_and_counts() {
@@ -285,6 +330,33 @@ mod tests {
         let mut gil = GilCore::default();
         assert!(gil.try_take(1));
         gil.release(2);
+    }
+
+    /// A thread being started counts as a waiter: the holder's forced drop waits for it
+    /// rather than taking the GIL straight back.
+    #[test]
+    fn an_expected_thread_gets_the_gil_at_the_next_forced_drop() {
+        let gil = Arc::new(Gil::new(5.0));
+        gil.acquire(1);
+        gil.expect();
+        let late = {
+            let gil = gil.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(30));
+                gil.acquire_expected(2);
+                gil.release(2, false);
+            })
+        };
+        gil.release(1, true);
+        gil.acquire(1);
+        assert_eq!(gil.handovers(), 2, "1 took it back before the expected thread had it");
+        assert_eq!(gil.waiters(), 0);
+        gil.release(1, false);
+        late.join().unwrap();
+        gil.expect();
+        gil.unexpect();
+        gil.acquire(3);
+        gil.release(3, true); // no one expected: no wait
     }
 
     /// Real threads: at most one ever runs "bytecode", and CPU threads take turns.

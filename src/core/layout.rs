@@ -28,6 +28,16 @@ pub fn axis_ticks(scale: f64, plot_px: f64) -> Vec<f64> {
     (first..=first + 3).map(|n| ticks(scale, n)).find(|t| t.len() >= 2).unwrap_or_else(|| ticks(scale, first))
 }
 
+/// A tick's label: seconds on an axis of 2 s or more, else ms.
+#[must_use]
+pub fn axis_label(t: f64, scale: f64) -> String {
+    if scale >= 2000.0 {
+        format!("{} s", t / 1000.0)
+    } else {
+        format!("{t} ms")
+    }
+}
+
 /// The experiment in one line, e.g. "Threads · I/O · 2 tasks × 3000 ms": what an embed shows
 /// while its settings are folded. The values are the form's text as typed (possibly not yet
 /// valid), so each is shortened rather than trusted.

@@ -7,9 +7,10 @@ use crate::core::config::{quote, whole_number, Engine, RawValue, Workload, MAX_D
 use crate::core::gil::{MAX_SWITCH_INTERVAL_MS, MIN_SWITCH_INTERVAL_MS};
 
 /// The parameters a link may carry, in the order links are written.
-pub const KEYS: [&str; 15] = [
+pub const KEYS: [&str; 17] = [
     "embed",
     "panel",
+    "view",
     "engine",
     "workload",
     "tasks",
@@ -22,6 +23,7 @@ pub const KEYS: [&str; 15] = [
     "bad_id",
     "timeout_ms",
     "script",
+    "code",
     "autorun",
 ];
 
@@ -97,9 +99,10 @@ pub fn check(key: &str, value: &str) -> Result<(), String> {
         whole_number(field, label, &text, lo, hi, unit).map(drop).map_err(|e| e.message)
     };
     match key {
-        "panel" => matches!(value, "lab" | "refcount")
+        // `view` is another name for `panel` (the Code view's links use it).
+        "panel" | "view" => matches!(value, "lab" | "refcount" | "code")
             .then_some(())
-            .ok_or_else(|| format!("panel must be lab or refcount; got {}.", quote(value))),
+            .ok_or_else(|| format!("{key} must be lab, refcount or code; got {}.", quote(value))),
         "engine" => Engine::from_key(value)
             .map(drop)
             .ok_or_else(|| format!("engine must be main, threads or processes; got {}.", quote(value))),
@@ -133,6 +136,12 @@ pub fn check(key: &str, value: &str) -> Result<(), String> {
         "script" => (value.chars().count() <= MAX_SCRIPT)
             .then_some(())
             .ok_or_else(|| format!("The script is longer than {MAX_SCRIPT} characters.")),
+        // Packed (crate::core::compact): its notice says what is wrong, not the value.
+        "code" => crate::core::compact::unpack(value).map(drop).map_err(|why| {
+            let mut why = why;
+            why[..1].make_ascii_uppercase();
+            why
+        }),
         _ => Err(format!("Unknown parameter {}.", quote(key))),
     }
 }
@@ -153,6 +162,18 @@ impl Link {
     #[must_use]
     pub fn get(&self, key: &str) -> Option<&str> {
         self.pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// The view the link opens: `panel`, or else `view`, its other name.
+    #[must_use]
+    pub fn panel(&self) -> Option<&str> {
+        self.get("panel").or_else(|| self.get("view"))
+    }
+
+    /// The program the link carries (`code`, packed), unpacked.
+    #[must_use]
+    pub fn code(&self) -> Option<String> {
+        self.get("code").and_then(|packed| crate::core::compact::unpack(packed).ok())
     }
 
     /// What the page says about this link, if anything was off.
@@ -257,6 +278,33 @@ mod tests {
             assert!(notice.len() < 250, "{} characters: {}", notice.len(), &notice[..300]);
             assert!(notice.contains("… (100000 characters)") || notice.contains("longer than"), "{notice}");
         }
+    }
+
+    #[test]
+    fn a_link_carries_a_program_packed_and_a_bad_one_is_named() {
+        let code = crate::core::programs::EXAMPLES[2].source;
+        let query = encode_query(&[("panel", "code".to_owned()), ("code", crate::core::compact::pack(code))]);
+        let link = read(&query);
+        assert_eq!((link.panel(), link.code().as_deref()), (Some("code"), Some(code)));
+        assert!(link.notice().is_none());
+        // `view` is `panel`'s other name; `panel` wins when both are given.
+        assert_eq!(read("view=code").panel(), Some("code"));
+        assert_eq!(read("view=code&panel=refcount").panel(), Some("refcount"));
+        let link = read("view=code&code=1AAAA");
+        assert_eq!((link.panel(), link.code()), (Some("code"), None));
+        assert_eq!(
+            link.notice().unwrap(),
+            "Some settings of this link were ignored (defaults used): Ignored code: The code in this link is damaged \
+             (cut short, or changed by hand)."
+        );
+        let cut = &crate::core::compact::pack(code)[..40];
+        assert!(read(&format!("code={cut}"))
+            .notice()
+            .unwrap()
+            .contains("Ignored code: The code in this link is damaged"));
+        let huge = crate::core::compact::pack(&"x".repeat(30_000));
+        assert!(read(&format!("code={huge}")).notice().unwrap().contains("longer than 20000 characters"));
+        assert!(read("view=editor").notice().unwrap().contains("view must be lab, refcount or code; got \"editor\"."));
     }
 
     #[test]

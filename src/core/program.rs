@@ -154,4 +154,107 @@ pub trait Host: Send + Sync {
 
     /// Sleeps up to `ms` or until [`Host::stop_requested`] turns true, whichever is first.
     fn sleep_ms(&self, ms: f64);
+
+    /// Child processes and channels, where this host has them (`multiprocessing` raises
+    /// `RuntimeError:` [`NO_PROCESSES`] otherwise).
+    fn processes(&self) -> Option<&dyn Processes> {
+        None
+    }
+}
+
+/// Why a host cannot start processes (the browser's, until its process workers land):
+/// raised as `RuntimeError` by `multiprocessing` and `ProcessPoolExecutor`.
+pub const NO_PROCESSES: &str = "multiprocessing in the browser is not supported yet";
+
+/// A child process to start with the **spawn** method (docs/python-vm.md §5): it gets the
+/// program's source, runs its top level as `__mp_main__`, then runs `payload`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProcessStart {
+    pub source: String,
+    /// `multiprocessing.current_process().name` in the child (`Process-1`, …).
+    pub name: String,
+    /// What to run after the top level, pickled by the parent (`core::py::vm::mp`):
+    /// a target and its arguments, or a pool worker's channels.
+    pub payload: Vec<u8>,
+    pub options: ProgramOptions,
+    /// The program's start on [`Host::now_ms`]'s clock: a child's times are relative to it.
+    pub t0_ms: f64,
+}
+
+/// What a child process left when it ended: the parent's result gathers them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProcessReport {
+    pub pid: u32,
+    pub exit_code: i32,
+    /// Its lanes (its main thread is of kind [`LaneKind::Process`]), relative to the program's start.
+    pub lanes: Vec<Lane>,
+    /// What it wrote, `t_ms` relative to the program's start.
+    pub output: Vec<OutputChunk>,
+    pub gil_switches: u64,
+}
+
+/// Processes and the channels between them (docs/python-vm.md §5): what `multiprocessing`
+/// needs from where the program runs. Separate from [`Host`] so that a host without
+/// processes (the browser's, for now) needs nothing: every method's default says
+/// [`NO_PROCESSES`].
+///
+/// Channels carry bytes only (pickled values): no Python value crosses between processes.
+/// Every wait here is done with the caller's GIL released, and returns early when
+/// [`Host::stop_requested`] turns true.
+pub trait Processes {
+    /// Starts a child process; returns its pid (`os.getpid()` in the child).
+    ///
+    /// # Errors
+    /// Why no process could be started (raised as `RuntimeError`).
+    fn start_process(&self, start: ProcessStart) -> Result<u32, String> {
+        let _ = start;
+        Err(NO_PROCESSES.into())
+    }
+
+    /// Waits up to `timeout_ms` (`None`: until it ends, or Stop) for process `pid` to end:
+    /// its exit code, or `None` while it runs.
+    fn wait_process(&self, pid: u32, timeout_ms: Option<f64>) -> Option<i32> {
+        let _ = (pid, timeout_ms);
+        None
+    }
+
+    /// `Process.terminate()`: the child ends at its next eval breaker or wait (exit code -15).
+    fn terminate_process(&self, pid: u32) {
+        let _ = pid;
+    }
+
+    /// A new channel (a `multiprocessing.Queue`, a pool's tasks or results).
+    ///
+    /// # Errors
+    /// Why none could be made (raised as `RuntimeError`).
+    fn channel_new(&self) -> Result<u32, String> {
+        Err(NO_PROCESSES.into())
+    }
+
+    /// Appends one message to channel `id` (never blocks: channels are unbounded).
+    ///
+    /// # Errors
+    /// An unknown channel.
+    fn channel_send(&self, id: u32, message: Vec<u8>) -> Result<(), String> {
+        let _ = (id, message);
+        Err(NO_PROCESSES.into())
+    }
+
+    /// Takes the oldest message of channel `id`, waiting up to `timeout_ms` (`None`: until one
+    /// comes, or Stop); `None` when none came.
+    fn channel_recv(&self, id: u32, timeout_ms: Option<f64>) -> Option<Vec<u8>> {
+        let _ = (id, timeout_ms);
+        None
+    }
+
+    /// Messages waiting in channel `id` (`Queue.empty()`, `qsize()`).
+    fn channel_len(&self, id: u32) -> usize {
+        let _ = id;
+        0
+    }
+
+    /// The children that have ended so far, in the order they ended; each is given once.
+    fn take_reports(&self) -> Vec<ProcessReport> {
+        Vec::new()
+    }
 }

@@ -46,6 +46,9 @@ pub enum Role {
     /// Runs ThreadLab's own Python (the reference-count inspector) off the page's
     /// thread, in an instance of its own: a script that traps it costs this worker only.
     Python,
+    /// A Python program's process (issue 14): its main thread runs here; its threads run on
+    /// workers the page starts on this instance's memory (see `web::program`).
+    Program,
 }
 
 /// Page → worker.
@@ -78,6 +81,10 @@ pub enum ToWorker {
     /// Python worker: run `source` and answer with [`FromWorker::Traced`].
     /// [`CRASH_TEST_SOURCE`] and [`HANG_TEST_SOURCE`] are the tests' way to make it fail.
     Python { source: String },
+    /// Program process: run this program, answering in `core::runtime::ProgramLetter`s.
+    Program { source: String, options: crate::core::program::ProgramOptions },
+    /// Program process: be `multiprocessing` child `child.pid` of the program `source`.
+    ProgramChild { source: String, child: crate::core::runtime::ChildStart },
 }
 
 /// The record of one Python run the worker sends back: the one type to change when the

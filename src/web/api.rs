@@ -3,8 +3,10 @@
 
 use crate::core::config::{self, RawValue};
 use crate::core::form::Origin;
+use crate::core::program::ProgramOptions;
+use crate::core::programs;
 use crate::web::app::{App, AppProps};
-use crate::web::js::{field, raw_config, to_js};
+use crate::web::js::{field, raw_config, raw_value, to_js};
 use crate::web::lab::Lab;
 use js_sys::Promise;
 use serde::Serialize;
@@ -50,6 +52,20 @@ impl Api {
                 Ok(trace) => to_js(&trace.report()),
                 Err(message) => Err(js_sys::Error::new(&message).into()),
             }
+        })
+    }
+
+    /// Runs `source`, a Python program, on real threads and processes (issue 14) and resolves
+    /// to its `ProgramResult` as plain JSON: `{stdout, output, exit_code, wall_ms,
+    /// gil_switches, lanes, error}` (README). Rejects when `source` is not a string, an option
+    /// is bad or unknown, or the program could not start; a Python error is in `error`.
+    pub fn python(&self, source: JsValue, options: JsValue) -> Promise {
+        let checked = python_request(&source, &options);
+        wasm_bindgen_futures::future_to_promise(async move {
+            let (source, options) = checked.map_err(|why| js_sys::Error::new(&why))?;
+            // Through the runner, as the Run button does: the Code view shows this run too.
+            let done = crate::web::runner::start(source, options).map_err(|why| js_sys::Error::new(&why))?;
+            to_js(&*done.await)
         })
     }
 
@@ -143,6 +159,35 @@ impl Api {
     }
 }
 
+/// `python(source, options)`'s arguments, checked: what the program is given, or why not.
+fn python_request(source: &JsValue, options: &JsValue) -> Result<(String, ProgramOptions), String> {
+    const KNOWN: [&str; 2] = ["switch_interval_ms", "timeout_ms"];
+    let source = source.as_string().ok_or("python(source, options) takes the program as a string.")?;
+    if options.is_undefined() || options.is_null() {
+        return Ok((source, ProgramOptions::default()));
+    }
+    if !options.is_object() || js_sys::Array::is_array(options) {
+        return Err(format!(
+            "python(source, options): options must be an object such as {{switch_interval_ms: 5, timeout_ms: 60000}}; got {}.",
+            raw_value(options)
+        ));
+    }
+    let unknown: Vec<String> = js_sys::Object::keys(options.unchecked_ref::<js_sys::Object>())
+        .iter()
+        .filter_map(|k| k.as_string())
+        .filter(|k| !KNOWN.contains(&k.as_str()))
+        .map(|k| config::quote(&k))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(format!(
+            "python(source, options): unknown option {}; the options are switch_interval_ms and timeout_ms.",
+            unknown.join(", ")
+        ));
+    }
+    let options = programs::options(&field(options, "switch_interval_ms"), &field(options, "timeout_ms"))?;
+    Ok((source, options))
+}
+
 /// Mounts the playground into `root`, starts the engines, and resolves once runs can start.
 ///
 /// Not `#[wasm_bindgen(start)]`: that would run in every worker's instance too, where
@@ -152,5 +197,8 @@ pub async fn start(root: Element, isolated: bool) -> Api {
     let lab = Lab::new(isolated);
     yew::Renderer::<App>::with_root_and_props(root, AppProps { lab: lab.clone() }).render();
     lab.warm_up(AppProps::DEFAULT_WORKERS).await;
+    // After the lab's own warm-up (it measures this device): a Python program's first
+    // threads then find their workers parked and waiting.
+    crate::web::program::warm_up();
     Api { lab }
 }

@@ -4,11 +4,14 @@
 
 pub mod api;
 pub mod app;
+pub mod arena;
 pub mod clock;
 pub mod engines;
 pub mod heartbeat;
 pub mod js;
 pub mod lab;
+pub mod program;
 pub mod python;
+pub mod runner;
 pub mod spawn;
 pub mod worker;

@@ -14,15 +14,15 @@ use web_sys::{ErrorEvent, MessageEvent, Worker};
 #[wasm_bindgen(module = "/src/web/spawn.js")]
 extern "C" {
     #[wasm_bindgen(js_name = spawnWorker, catch)]
-    fn spawn_worker(glue_url: &JsString, name: &str, boot: &JsValue) -> Result<Worker, JsValue>;
-    fn silence(worker: &Worker);
+    pub(crate) fn spawn_worker(glue_url: &JsString, name: &str, boot: &JsValue) -> Result<Worker, JsValue>;
+    pub(crate) fn silence(worker: &Worker);
 }
 
 #[wasm_bindgen]
 extern "C" {
     /// The URL of the wasm-bindgen glue this code was loaded by (`import.meta.url` there).
     #[wasm_bindgen(thread_local_v2, js_namespace = ["import", "meta"], js_name = url)]
-    static GLUE_URL: JsString;
+    pub(crate) static GLUE_URL: JsString;
 }
 
 /// A message from worker `id`, or why that worker failed.
@@ -178,6 +178,7 @@ impl WorkerHandle {
             Role::Threads => format!("threadlab threads host ({threads} threads)"),
             Role::Process => format!("threadlab process {id}"),
             Role::Python => "threadlab python".to_owned(),
+            Role::Program => format!("threadlab program process {id}"),
         };
         let worker = GLUE_URL.with(|url| spawn_worker(url, &name, &boot)).map_err(js_error)?;
 

@@ -54,11 +54,16 @@ pub fn post(message: &FromWorker) {
 /// Entry point of every ThreadLab worker, called by the boot script of `spawn.js`.
 #[wasm_bindgen]
 pub fn worker_main(boot: JsValue) {
+    // A program's process finds its channel arena beside the boot fields.
+    let raw = boot.clone();
     let (role, threads) = match serde_wasm_bindgen::from_value(boot) {
         Ok(ToWorker::Boot { role, threads }) => (role, threads),
         Ok(other) => return post(&FromWorker::Failed { message: format!("a worker must boot first, not {other:?}") }),
         Err(e) => return post(&FromWorker::Failed { message: format!("unreadable boot message: {e}") }),
     };
+    if role == Role::Program {
+        return crate::web::program::process::boot(&raw);
+    }
     // wasm panics abort (the instance traps right after the hook): the hook is the one
     // chance to tell the page which task failed and why. A pool thread cannot post to
     // the page, so it leaves the news in shared memory for the host to forward.
@@ -77,12 +82,12 @@ pub fn worker_main(boot: JsValue) {
             match role {
                 Role::Process => post(&crashed),
                 Role::Threads => host::push(crashed),
-                Role::Python => {}
+                Role::Python | Role::Program => {}
             }
         }
     }));
     match role {
-        Role::Process | Role::Python => {
+        Role::Process | Role::Python | Role::Program => {
             listen(role);
             post(&FromWorker::Ready { threads: 1, at: now_ms(), pool_ms: 0.0, memory_bytes: memory_bytes() });
         }
@@ -105,15 +110,17 @@ pub fn listen(role: Role) {
 fn handle(role: Role, message: ToWorker) {
     match message {
         ToWorker::Run { run, lane, tasks, gil, switch_interval_ms } => match role {
-            Role::Process | Role::Python => process::run(run, lane, &tasks, gil, switch_interval_ms),
+            Role::Process | Role::Python | Role::Program => process::run(run, lane, &tasks, gil, switch_interval_ms),
             Role::Threads => host::run(run, tasks, gil, switch_interval_ms),
         },
         ToWorker::Python { source } => crate::web::python::serve(&source),
+        ToWorker::Program { source, options } => crate::web::program::process::run(&source, &options),
+        ToWorker::ProgramChild { source, child } => crate::web::program::process::run_child(source, child),
         ToWorker::Poke { value } => PROBE.store(value, Ordering::SeqCst),
         ToWorker::Peek => post(&FromWorker::Peeked { value: PROBE.load(Ordering::SeqCst) }),
         ToWorker::Race(config) => host::race(config),
         ToWorker::Keep { workers } => match role {
-            Role::Process | Role::Python => process::keep(),
+            Role::Process | Role::Python | Role::Program => process::keep(),
             Role::Threads => host::keep(workers),
         },
         ToWorker::Echo { data } => post(&FromWorker::Echoed { data }),

@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { ARTIFACTS, BASE_URL, launch, openLab } from "./harness.mjs";
+import { benchPython } from "./bench_python.mjs";
 
 const quick = process.argv.includes("--quick");
 const SITE = process.env.THREADLAB_SITE;
@@ -81,6 +82,9 @@ for (const [key, engine, gil] of variants.filter(([, engine]) => engine !== "mai
   frames.count += fps.count;
   frames.ms += fps.ms;
 }
+// Issue 14: one CPU-bound Python program in CPython, Pyodide and ThreadLab's VM.
+const py = await benchPython(context, page);
+
 // The inspector: what recording a step costs in the Python worker (`run_ms`, timed there),
 // on a small and a large heap. A step must cost what it changes, so the two should be close.
 const inspector = {};
@@ -103,6 +107,16 @@ for (const { name, setup, full, steps } of inspectorScripts) {
 if (inspector.ms_per_1k_steps_small) inspector.large_vs_small = inspector.ms_per_1k_steps_large / inspector.ms_per_1k_steps_small;
 const probe = await page.evaluate(() => window.threadlab.probe());
 const starts = await page.evaluate(() => window.threadlab.device());
+// Python programs (issue 14): from `Host::spawn_thread` to the thread's first line, on the
+// warm pool of a program's process, 100 times (the runtime's "thread start" test program).
+const pyThreads = await page.evaluate(async () => {
+  const m = await import(new URL("pkg/threadlab.js", document.baseURI).href);
+  await m.programRun("# threadlab-test: threads 1"); // its end starts the next process, warm
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const { result, pool_start_ms } = await m.programRun("# threadlab-test: thread start 100");
+  const [, median, p99, max] = result.stdout.match(/median ([\d.]+) p99 ([\d.]+) max ([\d.]+)/).map(Number);
+  return { thread_start_ms: median, thread_start_p99_ms: p99, thread_start_max_ms: max, pool_start_ms };
+});
 await browser.close();
 
 // Shipped size: what an isolated page loaded, each file gzipped at level 9.
@@ -156,6 +170,7 @@ const report = {
   },
   size,
   inspector,
+  py: { ...py, ...pyThreads },
   ui: { fps_during_workers: (frames.count * 1000) / frames.ms, frames: frames.count, ms: frames.ms },
   cpython,
   page_problems: problems,
@@ -177,6 +192,10 @@ const targets = [
   ["ui.fps_during_workers", ">=", 55],
   // Issue 12: a step costs what it changes, not the heap: 10,000 objects cost about what 100 do.
   ["inspector.large_vs_small", "<=", 2],
+  // Issue 14: ThreadLab's VM against CPython 3.11 natively and Pyodide in the same Chromium.
+  ["py.vm_vs_cpython", ">=", 0.5],
+  ["py.vm_vs_pyodide", ">=", 1.0],
+  ["py.thread_start_ms", "<=", 1],
 ].map(([key, op, target]) => {
   const value = get(key);
   const met = typeof value === "number" && (op === ">=" ? value >= target : value <= target);
@@ -186,28 +205,31 @@ report.targets = targets;
 writeFileSync(join(ARTIFACTS, "report.json"), JSON.stringify(report, null, 2) + "\n");
 
 const fmt = (v, digits = 3) => (v == null ? "—" : typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toFixed(digits)) : String(v));
-const py = (path) => fmt(dig(cpython, path));
+const cp = (path) => fmt(dig(cpython, path));
 const rows = [
   ["I/O, 2 tasks: main / threads / processes (ms)", `${fmt(io.main_2_wall_ms, 0)} / ${fmt(io.threads_2_wall_ms, 0)} / ${fmt(io.processes_2_wall_ms, 0)}`,
-    cpython ? `${py("io.seq_2_wall_ms")} / ${py("io.threads_2_wall_ms")} / ${py("io.processes_2_wall_ms")}` : "—"],
-  ["io.threads_overlap (wall / d, 8 tasks)", fmt(report.io.threads_overlap), py("io.threads_overlap")],
-  ["io.processes_overlap (wall / d, 8 tasks)", fmt(report.io.processes_overlap), py("io.processes_overlap")],
+    cpython ? `${cp("io.seq_2_wall_ms")} / ${cp("io.threads_2_wall_ms")} / ${cp("io.processes_2_wall_ms")}` : "—"],
+  ["io.threads_overlap (wall / d, 8 tasks)", fmt(report.io.threads_overlap), cp("io.threads_overlap")],
+  ["io.processes_overlap (wall / d, 8 tasks)", fmt(report.io.processes_overlap), cp("io.processes_overlap")],
   [`CPU, ${cores} tasks: seq / threads+GIL / free-threaded / processes (ms)`, [cpu.seq_wall_ms, cpu.threads_gil_wall_ms, cpu.threads_nogil_wall_ms, cpu.processes_wall_ms].map((x) => fmt(x, 0)).join(" / "),
-    cpython ? `${py("cpu.seq_wall_ms")} / ${py("cpu.threads_gil_wall_ms")} / — / ${py("cpu.processes_wall_ms")}` : "—"],
-  ["cpu.threads_gil_ratio (T_gil / T_seq)", fmt(report.cpu.threads_gil_ratio), py("cpu.threads_gil_ratio")],
-  ["cpu.threads_nogil_efficiency", fmt(report.cpu.threads_nogil_efficiency), py("cpu.threads_nogil_efficiency")],
-  ["cpu.processes_efficiency", fmt(report.cpu.processes_efficiency), py("cpu.processes_efficiency")],
+    cpython ? `${cp("cpu.seq_wall_ms")} / ${cp("cpu.threads_gil_wall_ms")} / — / ${cp("cpu.processes_wall_ms")}` : "—"],
+  ["cpu.threads_gil_ratio (T_gil / T_seq)", fmt(report.cpu.threads_gil_ratio), cp("cpu.threads_gil_ratio")],
+  ["cpu.threads_nogil_efficiency", fmt(report.cpu.threads_nogil_efficiency), cp("cpu.threads_nogil_efficiency")],
+  ["cpu.processes_efficiency", fmt(report.cpu.processes_efficiency), cp("cpu.processes_efficiency")],
   ["GIL hand-overs (threads+GIL run)", fmt(cpu.gil_switches), "—"],
-  [`cpu.seq_spread (slowest / fastest of ${rounds} sequential rounds: noise)`, fmt(report.cpu.seq_spread), py("cpu.seq_spread")],
-  ["start.process_ms_first", fmt(report.start.process_ms_first, 1), py("start.process_ms_first")],
-  ["start.process_ms_next (a spare is kept ready)", fmt(report.start.process_ms_next, 2), py("start.process_ms_next")],
+  [`cpu.seq_spread (slowest / fastest of ${rounds} sequential rounds: noise)`, fmt(report.cpu.seq_spread), cp("cpu.seq_spread")],
+  ["start.process_ms_first", fmt(report.start.process_ms_first, 1), cp("start.process_ms_first")],
+  ["start.process_ms_next (a spare is kept ready)", fmt(report.start.process_ms_next, 2), cp("start.process_ms_next")],
   ["start.process_ms_cold (a new worker, module compiled)", fmt(report.start.process_ms_cold, 1), "—"],
-  [`start.thread_pool_ms (${fmt(starts.thread_pool_threads)} threads)`, fmt(report.start.thread_pool_ms, 1), py("start.thread_pool_ms")],
-  ["msg.roundtrip_us (median)", fmt(report.msg.roundtrip_us, 1), py("msg.roundtrip_us")],
+  [`start.thread_pool_ms (${fmt(starts.thread_pool_threads)} threads)`, fmt(report.start.thread_pool_ms, 1), cp("start.thread_pool_ms")],
+  ["msg.roundtrip_us (median)", fmt(report.msg.roundtrip_us, 1), cp("msg.roundtrip_us")],
   ["kernel.wasm_vs_native (native ms/unit ÷ wasm ms/unit)", fmt(report.kernel.wasm_vs_native), "—"],
   ["size.wasm_gzip_bytes", fmt(size.wasm_gzip_bytes), "—"],
   [`size.total_gzip_bytes (${shipped.length} files)`, fmt(size.total_gzip_bytes), "—"],
   ["ui.fps_during_workers", fmt(report.ui.fps_during_workers, 1), "—"],
+  ["py: best ms of py_cpu.py, ThreadLab VM / Pyodide", `${fmt(py.vm_best_ms, 1)} / ${fmt(py.pyodide_best_ms, 1)}`, fmt(py.cpython_best_ms, 1)],
+  ["py.vm_vs_cpython / py.vm_vs_pyodide", `${fmt(py.vm_vs_cpython)} / ${fmt(py.vm_vs_pyodide)}`, "—"],
+  ["py.thread_start_ms: median / p99 (pool of 4 ready in ms)", `${fmt(pyThreads.thread_start_ms, 4)} / ${fmt(pyThreads.thread_start_p99_ms, 4)} (${fmt(pyThreads.pool_start_ms, 0)})`, cp("start.thread_ms")],
   ["inspector.ms_per_1k_steps: 100 / 10,000 objects", `${fmt(inspector.ms_per_1k_steps_small, 2)} / ${fmt(inspector.ms_per_1k_steps_large, 2)}`, "—"],
 ];
 const w0 = Math.max(...rows.map((r) => r[0].length));
@@ -215,5 +237,5 @@ const w1 = Math.max(...rows.map((r) => r[1].length), "ThreadLab".length);
 console.log(`\nThreadLab benchmark (${cores} cores${quick ? ", quick" : ""}) -> ${join(ARTIFACTS, "report.json")}`);
 console.log(`  ${"".padEnd(w0)}  ${"ThreadLab".padEnd(w1)}  ${cpython ? `CPython ${cpython.python}` : "CPython: not measured"}`);
 for (const [k, v, c] of rows) console.log(`  ${k.padEnd(w0)}  ${v.padEnd(w1)}  ${c}`);
-console.log("\nTargets (issues #7, #12):");
+console.log("\nTargets (issues #7, #12, #14):");
 for (const t of targets) console.log(`  ${t.met ? "met   " : "MISSED"}  ${t.key.padEnd(30)} ${fmt(t.value).padStart(10)}  (target ${t.target})`);

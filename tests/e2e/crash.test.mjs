@@ -55,8 +55,8 @@ test("the crash experiment from the differences table fills the crash-risk row",
   assert.equal(await panel(page, "threads").locator("[data-status=lost]").count(), 3);
   assert.equal(await panel(page, "processes").locator("[data-status=ok]").count(), 3);
   const table = await page.getByTestId("differences").innerText();
-  assert.match(table, /One bad thread can crash others\none bad task of 4: 0 finished, 3 lost, 1 crashed/);
-  assert.match(table, /Crashes are isolated between processes\none bad task of 4: 3 finished, 0 lost, 1 crashed/);
+  assert.match(table, /The bad task's panic ends the whole process, all its threads at once\none bad task of 4: 0 finished, 3 lost, 1 crashed/);
+  assert.match(table, /It ends only the bad process; its siblings live on\none bad task of 4: 3 finished, 0 lost, 1 crashed/);
   await page.screenshot({ path: join(ARTIFACTS, "crash.png"), fullPage: true });
   assert.deepEqual(problems, []);
   await page.close();

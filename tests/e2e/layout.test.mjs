@@ -163,7 +163,7 @@ for (const [width, height] of [[768, 1024], [1280, 800], [1920, 1080]]) {
 }
 
 for (const [width, query] of [[360, ""], [360, "panel=refcount"], [375, ""], [360, "embed=1"]]) {
-  test(`at ${width} px (${query || "lab"}) each tab's label is one line and both tabs are in view`, async () => {
+  test(`at ${width} px (${query || "lab"}) each tab's label is one line and every tab is in view`, async () => {
     await open(query, { width, height: 800 });
     const tabs = await page.locator("[role=tab]").evaluateAll((els) =>
       els.map((el) => {
@@ -184,7 +184,7 @@ for (const [width, query] of [[360, ""], [360, "panel=refcount"], [375, ""], [36
         };
       }),
     );
-    assert.deepEqual(tabs.map((t) => t.label), ["Threads & processes", "Reference counts"]);
+    assert.deepEqual(tabs.map((t) => t.label), ["Threads & processes", "Refcounts", "Code"]);
     for (const t of tabs) {
       assert.equal(t.lines, 1, `${JSON.stringify(t)} wraps`);
       assert.ok(t.textHeight <= t.lineHeight * 1.5, `${JSON.stringify(t)}: taller than one line`);

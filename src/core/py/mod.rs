@@ -11,10 +11,13 @@
 
 mod interp;
 mod lexer;
+pub mod num;
 mod parser;
 mod render;
 mod trace;
 pub mod vm;
+
+pub mod threads;
 
 pub use interp::{run, run_with_stack, Limits, BROWSER_STACK, DEFAULT_STACK, LIMITS};
 pub use trace::{bench_scripts, BenchScript, FrameView, HeapItem, Report, StepView, Trace, VarView, REPORT_ITEMS};

@@ -62,7 +62,7 @@ struct Program {
     /// From the header line.
     python: String,
     hash: u64,
-    // Read by the run against the VM, which needs native threads (not on wasm32).
+    // Read by the comparison with the VM, which runs natively only.
     #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     exit: i32,
     lines: Vec<String>,
@@ -159,12 +159,19 @@ fn matches(shape: &str, line: &str) -> bool {
 fn without_stdlib_frames(lines: &[String]) -> Vec<&str> {
     let mut out = Vec::new();
     let mut skip_next = false;
+    let mut in_stdlib = false;
     for line in lines {
         if std::mem::take(&mut skip_next) {
             continue;
         }
+        // The carets under a skipped frame's source line go with it.
+        let carets = !line.trim().is_empty() && line.trim().chars().all(|c| c == '^' || c == '~');
+        if std::mem::take(&mut in_stdlib) && carets {
+            continue;
+        }
         if line.starts_with("  File \"<stdlib>/") {
             skip_next = true;
+            in_stdlib = true;
             continue;
         }
         out.push(line.as_str());

@@ -2,6 +2,7 @@
 
 use super::state::State;
 use crate::core::config::{Engine, Variant, Workload};
+use crate::core::programs;
 use crate::core::timeline::{format_ms, speedup, RunResult, TaskStatus};
 use std::rc::Rc;
 use yew::prelude::*;
@@ -21,6 +22,8 @@ pub enum Experiment {
 pub struct DifferencesProps {
     pub state: UseReducerHandle<State>,
     pub on_experiment: Callback<Experiment>,
+    /// Opens the Code view with this program and runs it.
+    pub on_edit_and_run: Callback<String>,
 }
 
 /// `variant`'s last run of `workload`, with its speed-up over the same work sequentially.
@@ -72,6 +75,12 @@ pub fn differences(props: &DifferencesProps) -> Html {
     let ask = |experiment: Experiment, label: &str| {
         let on = props.on_experiment.reform(move |_: MouseEvent| experiment);
         html! { <button class="link" onclick={on} disabled={busy} data-testid={format!("experiment-{experiment:?}").to_lowercase()}>{label}</button> }
+    };
+    // A claim about Python that the lab's tasks cannot show: its example runs in the Code view.
+    let run_example = |key: &str, label: &str| {
+        let code = programs::example(key).map_or_else(String::new, |e| e.source.to_owned());
+        let on = props.on_edit_and_run.reform(move |_: MouseEvent| code.clone());
+        html! { <button class="link" onclick={on} data-testid={format!("run-{key}")}>{label}</button> }
     };
     let cell = |claim: &str, measured: Option<String>, missing: Html| {
         html! {
@@ -149,9 +158,16 @@ pub fn differences(props: &DifferencesProps) -> Html {
                         {cell("A process starts a new interpreter and memory", process_start, html!{"measured when processes start"})}
                     </tr>
                     <tr>
-                        <th scope="row">{"Crash risk"}</th>
-                        {cell("One bad thread can crash others", crash_evidence(state, &[Variant::ThreadsGil, Variant::ThreadsFree]), ask(Experiment::Crash, "Run the crash experiment"))}
-                        {cell("Crashes are isolated between processes", crash_evidence(state, &[Variant::Processes]), ask(Experiment::Crash, "Run the crash experiment"))}
+                        <th scope="row">{"Uncaught exception"}</th>
+                        {cell("Prints “Exception in thread” and a traceback, and ends that thread only: the program goes on", None,
+                            run_example(programs::THREAD_EXCEPTION, "Run an exception in a thread"))}
+                        {cell("Prints a traceback and ends that process with exit code 1: the parent goes on", None,
+                            run_example(programs::PROCESS_EXCEPTION, "Run an exception in a process"))}
+                    </tr>
+                    <tr>
+                        <th scope="row">{"Hard crash"}</th>
+                        {cell("The bad task's panic ends the whole process, all its threads at once", crash_evidence(state, &[Variant::ThreadsGil, Variant::ThreadsFree]), ask(Experiment::Crash, "Run the crash experiment"))}
+                        {cell("It ends only the bad process; its siblings live on", crash_evidence(state, &[Variant::Processes]), ask(Experiment::Crash, "Run the crash experiment"))}
                     </tr>
                 </tbody>
             </table>

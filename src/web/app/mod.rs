@@ -1,5 +1,6 @@
 //! The page, in yew: one reducer ([`state`]) and one component per file.
 
+pub mod code;
 pub mod controls;
 pub mod differences;
 pub mod export;
@@ -147,35 +148,70 @@ pub fn app(props: &AppProps) -> Html {
     };
 
     let shown_config = state.live.as_ref().map(|l| l.config.clone()).unwrap_or_else(|| preview_config(&state, &lab));
-    let panel =
-        use_state(|| if link_value("panel").as_deref() == Some("refcount") { Panel::Refcount } else { Panel::Lab });
+    let panel = use_state(|| match link.panel() {
+        Some("refcount") => Panel::Refcount,
+        Some("code") => Panel::Code,
+        _ => Panel::Lab,
+    });
+    // The Code view's program: from the link, or the first example.
+    let code = use_state(|| link.code().unwrap_or_else(|| crate::core::programs::EXAMPLES[0].source.to_owned()));
+    let autorun = link_value("autorun").as_deref() == Some("1");
+    // A program to load into the Code view (and run): from the link's autorun, or "Edit and run".
+    let load = use_state(|| {
+        (autorun && *panel == Panel::Code).then(|| code::Load { serial: 0, code: (*code).clone(), run: true })
+    });
+    let on_edit_and_run = {
+        let (load, panel) = (load.clone(), panel.clone());
+        Callback::from(move |source: String| {
+            let serial = load.as_ref().map_or(0, |l| l.serial + 1);
+            load.set(Some(code::Load { serial, code: source, run: true }));
+            panel.set(Panel::Code);
+        })
+    };
+    let on_code = {
+        let code = code.clone();
+        Callback::from(move |s: String| code.set(s))
+    };
 
-    // Keep the URL in step with the experiment, so that the address bar is always a permalink.
-    use_effect_with((state.form.clone(), *panel, (*script).clone()), move |(form, panel, script)| {
-        let mut pairs = vec![("panel", panel.key().to_owned())];
-        if embedded {
-            pairs.push(("embed", "1".to_owned()));
-        }
-        pairs.extend(form.link_pairs());
-        if *panel == Panel::Refcount {
-            pairs.push(("script", script.clone()));
-        }
-        if let Some(window) = web_sys::window() {
-            if let Ok(history) = window.history() {
-                let _ = history.replace_state_with_url(
-                    &JsValue::NULL,
-                    "",
-                    Some(&format!("?{}", permalink::encode_query(&pairs))),
-                );
-            }
+    // The Code view's first look starts a program's process and its threads, so that Run finds
+    // them ready; not before: a visit to the lab alone should not pay for them.
+    use_effect_with(*panel, |panel| {
+        if *panel == Panel::Code {
+            crate::web::runner::warm_up();
         }
     });
+    // Keep the URL in step with the experiment, so that the address bar is always a permalink.
+    use_effect_with(
+        (state.form.clone(), *panel, (*script).clone(), (*code).clone()),
+        move |(form, panel, script, code)| {
+            let mut pairs = vec![("panel", panel.key().to_owned())];
+            if embedded {
+                pairs.push(("embed", "1".to_owned()));
+            }
+            pairs.extend(form.link_pairs());
+            if *panel == Panel::Refcount {
+                pairs.push(("script", script.clone()));
+            }
+            if *panel == Panel::Code {
+                pairs.push(("code", crate::core::compact::pack(code)));
+            }
+            if let Some(window) = web_sys::window() {
+                if let Ok(history) = window.history() {
+                    let _ = history.replace_state_with_url(
+                        &JsValue::NULL,
+                        "",
+                        Some(&format!("?{}", permalink::encode_query(&pairs))),
+                    );
+                }
+            }
+        },
+    );
     // autorun=1: run the linked experiment once the page is up — unless it would freeze the
     // page longer than `config::CONFIRM_FREEZE_MS`: a link must not be able to lock up the tab it opens.
     // Then the page says why and asks, as for a click on Run.
     {
         let (start, state, lab) = (start.clone(), state.clone(), lab.clone());
-        let autorun = link_value("autorun").as_deref() == Some("1") && *panel == Panel::Lab;
+        let autorun = autorun && *panel == Panel::Lab;
         use_effect_with((), move |()| {
             if autorun {
                 let variants = vec![state.form.variant()];
@@ -233,7 +269,8 @@ pub fn app(props: &AppProps) -> Html {
                 </div>
                 <nav class="tabs" role="tablist" aria-label="Experiments">
                     {tab(Panel::Lab, "Threads & processes")}
-                    {tab(Panel::Refcount, "Reference counts")}
+                    {tab(Panel::Refcount, "Refcounts")}
+                    {tab(Panel::Code, "Code")}
                 </nav>
                 <div class="share">
                 if embedded {
@@ -247,7 +284,7 @@ pub fn app(props: &AppProps) -> Html {
                 }
                 </div>
                 // On the lab's tab the heartbeat sits under the Run button instead (below).
-                if *panel == Panel::Refcount {
+                if *panel != Panel::Lab {
                     {heartbeat.clone()}
                 }
             </header>
@@ -267,11 +304,15 @@ pub fn app(props: &AppProps) -> Html {
                     <button class="link" onclick={on_dismiss}>{"Dismiss"}</button>
                 </div>
             }
+            // Kept while hidden: a program may run on while another view is shown.
+            <main class="single" hidden={*panel != Panel::Code}>
+                <code::CodeView initial={(*code).clone()} load={(*load).clone()} on_change={on_code} />
+            </main>
             if *panel == Panel::Refcount {
                 <main class="single">
                     <inspector::Inspector state={state.clone()} lab={lab_ref.clone()} initial={(*script).clone()} on_change={on_script} />
                 </main>
-            } else {
+            } else if *panel == Panel::Lab {
             // The settings, Run and the heartbeat: at wide widths a column of their own that
             // stays in view while the results scroll (www/style.css).
             <section class="side" aria-label="Run an experiment">
@@ -294,9 +335,9 @@ pub fn app(props: &AppProps) -> Html {
             </section>
             <main class="results">
                 <timeline::Timelines state={state.clone()} feed={feed.clone()} />
-                <differences::Differences state={state.clone()} {on_experiment} />
+                <differences::Differences state={state.clone()} {on_experiment} on_edit_and_run={on_edit_and_run.clone()} />
                 <memory::Memory state={state.clone()} lab={lab_ref.clone()} />
-                <python::PythonCode config={shown_config} />
+                <python::PythonCode config={shown_config} {on_edit_and_run} />
             </main>
             }
             <footer class="footnote">
@@ -325,11 +366,12 @@ fn embed_snippet() -> String {
     )
 }
 
-/// The page's two experiments.
+/// The page's three views.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Panel {
     Lab,
     Refcount,
+    Code,
 }
 
 impl Panel {
@@ -338,6 +380,7 @@ impl Panel {
         match self {
             Panel::Lab => "lab",
             Panel::Refcount => "refcount",
+            Panel::Code => "code",
         }
     }
 }

@@ -6,7 +6,7 @@ use super::export::{self, Format};
 use super::state::{Action, State};
 use crate::core::config::{Engine, RunConfig, Variant, Workload};
 use crate::core::gil::{Segment, SegmentState};
-use crate::core::layout::axis_ticks;
+use crate::core::layout::{axis_label, axis_ticks};
 use crate::core::live::{Feed, LiveFeed};
 use crate::core::timeline::{
     coalesce, format_ms, max_concurrency, speedup, time_in, RunResult, TaskRecord, TaskStatus,
@@ -137,7 +137,7 @@ extern "C" {
 /// `ResizeObserver` rather than the window's resize event: the box also changes when a
 /// scrollbar comes or goes, or the layout switches columns, with no resize of the window.
 #[hook]
-fn use_width() -> (NodeRef, f64) {
+pub(crate) fn use_width() -> (NodeRef, f64) {
     let node = use_node_ref();
     let width = use_state(|| WIDTH);
     {
@@ -465,14 +465,6 @@ fn segment_key(state: SegmentState) -> &'static str {
         SegmentState::Running => "running",
         SegmentState::GilWait => "gil_wait",
         SegmentState::Io => "io",
-    }
-}
-
-fn axis_label(t: f64, scale: f64) -> String {
-    if scale >= 2000.0 {
-        format!("{} s", t / 1000.0)
-    } else {
-        format!("{t} ms")
     }
 }
 

@@ -186,10 +186,16 @@ pub fn install(interp: &mut Interp) {
         unreachable!()
     };
     t.not_implemented = not_impl;
+    let shared = crate::core::py::threads::threading::TAGS;
     for tag in
         ["super", "dict_keys", "dict_values", "dict_items", "TextIOWrapper", "property", "staticmethod", "classmethod"]
+            .into_iter()
+            .chain(shared)
     {
-        let c = new_class(interp, tag, &[object], Some(TypeTag::Other));
+        // `threading.Thread` is subclassed (`class Worker(Thread)`): its instances are plain
+        // instances (their thread in `_handle`, see core::py::threads::threading).
+        let kind = if tag == "Thread" { TypeTag::Object } else { TypeTag::Other };
+        let c = new_class(interp, tag, &[object], Some(kind));
         t.natives.insert(tag, c);
     }
     let base_exc = new_class(interp, "BaseException", &[object], Some(TypeTag::Object));
@@ -270,19 +276,12 @@ pub fn import(vm: &mut Vm<'_>, name: &str) -> R<Value> {
     if let Some(m) = vm.i.modules.get(name) {
         return Ok(*m);
     }
-    let known = ["time", "sys", "math"];
+    if let Some(m) = super::mp::import(vm, name) {
+        return m;
+    }
+    let known = ["time", "sys", "math", "threading", "queue"];
     if !known.contains(&name) {
-        let later = [
-            "threading",
-            "queue",
-            "multiprocessing",
-            "concurrent",
-            "concurrent.futures",
-            "os",
-            "gc",
-            "random",
-            "pickle",
-        ];
+        let later = ["multiprocessing", "concurrent", "concurrent.futures", "os", "gc", "random", "pickle"];
         let msg = if later.contains(&name) {
             format!("No module named '{name}' (ThreadLab's VM does not have it yet)")
         } else {
@@ -317,6 +316,7 @@ pub fn import(vm: &mut Vm<'_>, name: &str) -> R<Value> {
                 attrs.insert(n.into(), f);
             }
         }
+        "threading" | "queue" => crate::core::py::threads::threading::module_attrs(vm, name, &mut attrs),
         "math" => {
             attrs.insert("pi".into(), Value::Float(std::f64::consts::PI));
             attrs.insert("e".into(), Value::Float(std::f64::consts::E));
@@ -2313,7 +2313,11 @@ fn m_isqrt(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     Ok(Value::Int(r))
 }
 
-pub static NATIVES: &[(&str, NativeFn)] = &[
+/// Every native: this file's, then those of the modules in their own files (`mp`).
+pub static NATIVES: std::sync::LazyLock<Vec<(&'static str, NativeFn)>> =
+    std::sync::LazyLock::new(|| BASE_NATIVES.iter().chain(super::mp::NATIVE_FNS).copied().collect());
+
+static BASE_NATIVES: &[(&str, NativeFn)] = &[
     ("print", b_print),
     ("len", b_len),
     ("repr", b_repr),
@@ -2460,4 +2464,75 @@ pub static NATIVES: &[(&str, NativeFn)] = &[
     ("math.ceil", m_ceil),
     ("math.gcd", m_gcd),
     ("math.isqrt", m_isqrt),
+    // `threading` and `queue` (core::py::threads::threading).
+    ("threading.current_thread", crate::core::py::threads::threading::current_thread),
+    ("threading.main_thread", crate::core::py::threads::threading::main_thread),
+    ("threading.active_count", crate::core::py::threads::threading::active_count),
+    ("threading.enumerate", crate::core::py::threads::threading::enumerate),
+    ("threading.get_ident", crate::core::py::threads::threading::get_ident),
+    ("threading.Lock", crate::core::py::threads::threading::lock_new),
+    ("threading.RLock", crate::core::py::threads::threading::rlock_new),
+    ("threading.Event", crate::core::py::threads::threading::event_new),
+    ("threading.Semaphore", crate::core::py::threads::threading::semaphore_new),
+    ("threading.BoundedSemaphore", crate::core::py::threads::threading::bounded_semaphore_new),
+    ("threading.Barrier", crate::core::py::threads::threading::barrier_new),
+    ("threading.Condition", crate::core::py::threads::threading::condition_new),
+    ("Thread.__init__", crate::core::py::threads::threading::thread_init),
+    ("Thread.run", crate::core::py::threads::threading::thread_run),
+    ("Thread.start", crate::core::py::threads::threading::thread_start),
+    ("Thread.join", crate::core::py::threads::threading::thread_join),
+    ("Thread.is_alive", crate::core::py::threads::threading::thread_is_alive),
+    ("_MainThread.join", crate::core::py::threads::threading::thread_join),
+    ("_MainThread.is_alive", crate::core::py::threads::threading::thread_is_alive),
+    ("lock.acquire", crate::core::py::threads::threading::lock_acquire),
+    ("lock.__enter__", crate::core::py::threads::threading::lock_acquire),
+    ("lock.release", crate::core::py::threads::threading::lock_release),
+    ("lock.__exit__", crate::core::py::threads::threading::lock_exit),
+    ("lock.locked", crate::core::py::threads::threading::lock_locked),
+    ("RLock.acquire", crate::core::py::threads::threading::rlock_acquire),
+    ("RLock.__enter__", crate::core::py::threads::threading::rlock_acquire),
+    ("RLock.release", crate::core::py::threads::threading::rlock_release),
+    ("RLock.__exit__", crate::core::py::threads::threading::rlock_exit),
+    ("Event.set", crate::core::py::threads::threading::event_set),
+    ("Event.clear", crate::core::py::threads::threading::event_clear),
+    ("Event.is_set", crate::core::py::threads::threading::event_is_set),
+    ("Event.wait", crate::core::py::threads::threading::event_wait),
+    ("Semaphore.acquire", crate::core::py::threads::threading::semaphore_acquire),
+    ("Semaphore.__enter__", crate::core::py::threads::threading::semaphore_acquire),
+    ("Semaphore.release", crate::core::py::threads::threading::semaphore_release),
+    ("Semaphore.__exit__", crate::core::py::threads::threading::semaphore_exit),
+    ("BoundedSemaphore.acquire", crate::core::py::threads::threading::semaphore_acquire),
+    ("BoundedSemaphore.__enter__", crate::core::py::threads::threading::semaphore_acquire),
+    ("BoundedSemaphore.release", crate::core::py::threads::threading::semaphore_release),
+    ("BoundedSemaphore.__exit__", crate::core::py::threads::threading::semaphore_exit),
+    ("Barrier.wait", crate::core::py::threads::threading::barrier_wait),
+    ("Barrier.abort", crate::core::py::threads::threading::barrier_abort),
+    ("Barrier.reset", crate::core::py::threads::threading::barrier_reset),
+    ("Condition.acquire", crate::core::py::threads::threading::condition_acquire),
+    ("Condition.__enter__", crate::core::py::threads::threading::condition_acquire),
+    ("Condition.release", crate::core::py::threads::threading::condition_release),
+    ("Condition.__exit__", crate::core::py::threads::threading::condition_exit),
+    ("Condition.wait", crate::core::py::threads::threading::condition_wait),
+    ("Condition.notify", crate::core::py::threads::threading::condition_notify),
+    ("Condition.notify_all", crate::core::py::threads::threading::condition_notify_all),
+    ("queue.Queue", crate::core::py::threads::threading::queue_new),
+    ("Queue.get", crate::core::py::threads::threading::queue_get),
+    ("Queue.get_nowait", crate::core::py::threads::threading::queue_get_nowait),
+    ("Queue.put", crate::core::py::threads::threading::queue_put),
+    ("Queue.put_nowait", crate::core::py::threads::threading::queue_put_nowait),
+    ("Queue.task_done", crate::core::py::threads::threading::queue_task_done),
+    ("Queue.join", crate::core::py::threads::threading::queue_join),
+    ("Queue.empty", crate::core::py::threads::threading::queue_empty),
+    ("Queue.full", crate::core::py::threads::threading::queue_full),
+    ("Queue.qsize", crate::core::py::threads::threading::queue_qsize),
+    ("Future.result", crate::core::py::threads::futures::future_result),
+    ("Future.exception", crate::core::py::threads::futures::future_exception),
+    ("Future.done", crate::core::py::threads::futures::future_done),
+    ("Future.running", crate::core::py::threads::futures::future_running),
+    ("Future.cancel", crate::core::py::threads::futures::future_cancel),
+    ("ThreadPoolExecutor.submit", crate::core::py::threads::futures::submit),
+    ("ThreadPoolExecutor.map", crate::core::py::threads::futures::map),
+    ("ThreadPoolExecutor.shutdown", crate::core::py::threads::futures::shutdown),
+    ("ThreadPoolExecutor.__enter__", crate::core::py::threads::futures::executor_enter),
+    ("ThreadPoolExecutor.__exit__", crate::core::py::threads::futures::executor_exit),
 ];

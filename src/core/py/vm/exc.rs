@@ -127,6 +127,11 @@ impl Vm<'_> {
             let mut last: Option<(u32, String)> = None;
             let mut count = 0usize;
             for (code, ip, _) in tb.iter().rev() {
+                if code.qualname.starts_with(super::mp::child::PREFIX) {
+                    // ThreadLab's library written in Python (CPython's own frames, which
+                    // the corpus leaves out: `<stdlib>`).
+                    continue;
+                }
                 let loc = code.locs.get(*ip).copied().unwrap_or_default();
                 let key = (loc.line, code.name.clone());
                 if last.as_ref() != Some(&key) {
@@ -165,7 +170,11 @@ impl Vm<'_> {
     #[must_use]
     pub fn exc_location(&self, e: Value) -> (u32, u32) {
         self.exc_data(e)
-            .and_then(|d| d.tb.first().map(|(code, ip, _)| code.locs.get(*ip).copied().unwrap_or_default()))
+            .and_then(|d| {
+                d.tb.iter()
+                    .find(|(code, _, _)| !code.qualname.starts_with(super::mp::child::PREFIX))
+                    .map(|(code, ip, _)| code.locs.get(*ip).copied().unwrap_or_default())
+            })
             .map_or((0, 0), |l| (l.line, l.col + 1))
     }
 }

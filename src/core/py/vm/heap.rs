@@ -260,6 +260,8 @@ pub enum Obj {
     Module(String, Attrs),
     /// Native state of a module's object (a lock, a thread handle…): a tag and slots.
     Native(&'static str, Vec<Value>),
+    /// A `threading`/`queue` object whose state its threads share outside the heap.
+    Sync(crate::core::py::threads::threading::Shared),
 }
 
 pub struct Heap {
@@ -369,6 +371,7 @@ impl Heap {
                     push(b, &mut work);
                 }
                 Obj::Module(_, attrs) => attrs.values().for_each(|x| push(x, &mut work)),
+                Obj::Sync(s) => s.trace(|x| push(x, &mut work)),
             }
         }
         let mut live = 0;

@@ -19,6 +19,7 @@ pub mod format;
 pub mod heap;
 pub mod instr;
 pub mod lexer;
+pub mod mp;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
 pub mod ops;

@@ -161,6 +161,7 @@ impl Vm<'_> {
                 Obj::Bound(..) => t.method,
                 Obj::Module(..) => t.module,
                 Obj::Native(tag, _) => t.natives.get(*tag).copied().unwrap_or(t.object),
+                Obj::Sync(s) => t.natives.get(s.tag()).copied().unwrap_or(t.object),
             },
         };
         Value::Obj(r)
@@ -240,6 +241,9 @@ impl Vm<'_> {
     }
 
     pub fn lookup_attr(&mut self, obj: Value, name: &str) -> R<Option<Value>> {
+        if let Some(v) = crate::core::py::threads::threading::getattr(self, obj, name) {
+            return Ok(Some(v));
+        }
         if let Value::Obj(r) = obj {
             match self.i.heap.get(r) {
                 Obj::Native("super", slots) => {
@@ -412,6 +416,9 @@ impl Vm<'_> {
     }
 
     pub fn setattr(&mut self, obj: Value, name: &str, v: Value) -> R<()> {
+        if let Some(r) = crate::core::py::threads::threading::setattr(self, obj, name, v) {
+            return r;
+        }
         if let Value::Obj(r) = obj {
             if let Obj::Instance(inst) = self.i.heap.get(r) {
                 let cls = inst.class;
@@ -1758,6 +1765,9 @@ impl Vm<'_> {
                         };
                         let rs = self.repr_in(recv, seen)?;
                         format!("<bound method {fname} of {rs}>")
+                    }
+                    Obj::Sync(_) => {
+                        crate::core::py::threads::threading::repr(self, r, &Self::addr(r)).unwrap_or_default()
                     }
                     Obj::Native(tag, slots) => {
                         let (tag, d) = (*tag, slots.first().copied().unwrap_or(Value::None));

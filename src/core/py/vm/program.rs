@@ -1,9 +1,9 @@
-//! `run_program`: a whole program on the VM, single-threaded for now (the main thread's
-//! driver below is the model for the threads' drivers: see the top of vm.rs).
+//! `run_program`: a whole program on the VM, its main thread and its `threading` threads
+//! driven by `core::py::threads` under the process's real GIL.
 
 use super::compile::compile_module;
 use super::parser::parse_program;
-use super::vm::{program_block, run, Exit, Frame, Interp, OnReturn, ThreadState, Vm};
+use super::vm::{Frame, Interp, OnReturn, ThreadState};
 use crate::core::program::{
     Host, Lane, LaneKind, LaneSegment, LaneState, ProgramError, ProgramOptions, ProgramResult, Stream,
 };
@@ -88,91 +88,38 @@ pub fn run_program_tuned(
     host: Arc<dyn Host>,
     tune: &dyn Fn(&mut Interp),
 ) -> ProgramResult {
-    let (mut interp, mut ts, compiled) = match prepare(source, host, options.timeout_ms) {
+    let (mut interp, ts, compiled) = match prepare(source, host, options.timeout_ms) {
         Ok((interp, ts)) => (interp, ts, Ok(())),
         Err((interp, e)) => (interp, ThreadState::default(), Err(e)),
     };
     interp.switch_interval_ms = options.switch_interval_ms;
     tune(&mut interp);
     let start = interp.start_ms;
-    let mut error = None;
-    let mut exit_code = 0;
-    match compiled {
-        Err(e) => {
-            interp.write(Stream::Stderr, MAIN_LANE, &syntax_report(source, &e));
-            error = Some(ProgramError { kind: e.kind.clone(), message: e.message.clone(), line: e.line, col: e.col });
-            exit_code = 1;
-        }
-        Ok(()) => loop {
-            match run(&mut interp, &mut ts) {
-                Exit::Done(_) => break,
-                Exit::Breaker => {}
-                Exit::Block(op) => {
-                    let mut vm = Vm { i: &mut interp, t: &mut ts };
-                    let v = program_block(&mut vm, &op);
-                    ts.resume_with(v);
-                }
-                Exit::Exception(e) => {
-                    let mut vm = Vm { i: &mut interp, t: &mut ts };
-                    let kind = vm.exc_type_name(e);
-                    if kind == "SystemExit" {
-                        let args = vm.exc_data(e).map(|d| d.args.clone()).unwrap_or_default();
-                        exit_code = match args.first() {
-                            None | Some(super::heap::Value::None) => 0,
-                            Some(super::heap::Value::Int(n)) => *n as i32,
-                            Some(v) => {
-                                let s = vm.str_of(*v).unwrap_or_default();
-                                vm.i.write(Stream::Stderr, MAIN_LANE, &format!("{s}\n"));
-                                1
-                            }
-                        };
-                        break;
-                    }
-                    let report = vm.format_exception(e);
-                    let message = vm.exc_message(e);
-                    let (line, col) = vm.exc_location(e);
-                    vm.i.write(Stream::Stderr, MAIN_LANE, &report);
-                    error = Some(ProgramError { kind, message, line, col });
-                    exit_code = 1;
-                    break;
-                }
-                Exit::Fatal(p) => {
-                    let text = format!("{}: {}\n", p.kind, p.message);
-                    interp.write(Stream::Stderr, MAIN_LANE, &text);
-                    error = Some(*p);
-                    exit_code = 1;
-                    break;
-                }
-            }
-        },
+    if let Err(e) = compiled {
+        interp.write(Stream::Stderr, MAIN_LANE, &syntax_report(source, &e));
+        let wall_ms = interp.host.now_ms() - start;
+        let segments = vec![LaneSegment { state: LaneState::Running, start_ms: 0.0, end_ms: wall_ms }];
+        return ProgramResult {
+            stdout: std::mem::take(&mut interp.out.text),
+            output: std::mem::take(&mut interp.out.chunks),
+            exit_code: 1,
+            wall_ms,
+            gil_switches: 0,
+            lanes: vec![Lane {
+                id: MAIN_LANE,
+                kind: LaneKind::Main,
+                name: "MainThread".into(),
+                process: interp.pid,
+                segments,
+            }],
+            error: Some(ProgramError { kind: e.kind.clone(), message: e.message.clone(), line: e.line, col: e.col }),
+        };
     }
-    let end = interp.host.now_ms();
-    let wall_ms = end - start;
-    let mut segments = Vec::new();
-    let mut t = 0.0;
-    for &(a, b) in &interp.io_segments {
-        if a > t {
-            segments.push(LaneSegment { state: LaneState::Running, start_ms: t, end_ms: a });
-        }
-        segments.push(LaneSegment { state: LaneState::Io, start_ms: a, end_ms: b });
-        t = b;
-    }
-    if wall_ms > t || segments.is_empty() {
-        segments.push(LaneSegment { state: LaneState::Running, start_ms: t, end_ms: wall_ms.max(t) });
-    }
-    ProgramResult {
-        stdout: std::mem::take(&mut interp.out.text),
-        output: std::mem::take(&mut interp.out.chunks),
-        exit_code,
-        wall_ms,
-        gil_switches: 0,
-        lanes: vec![Lane {
-            id: MAIN_LANE,
-            kind: LaneKind::Main,
-            name: "MainThread".into(),
-            process: interp.pid,
-            segments,
-        }],
-        error,
-    }
+    // Every thread of the program, the main one included, runs under the real GIL
+    // (core::py::threads: the driver, the lanes, the GIL's hand-overs); then CPython's
+    // multiprocessing atexit hook joins the children and adds their output and lanes.
+    let host = interp.host.clone();
+    crate::core::py::threads::vmrun::run_threaded(interp, ts, options, host, &|interp, result| {
+        super::mp::finish_program(interp, result);
+    })
 }

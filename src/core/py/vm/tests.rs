@@ -77,7 +77,6 @@ fn what_is_not_supported_is_a_clear_error_naming_the_line() {
     for (src, line, what) in [
         ("x = 1\ndef g():\n    yield 1\n", 3, "'yield' is not supported yet"),
         ("x = 1\ny = 99999999999999999999\n", 2, "integers this large are not supported yet"),
-        ("import threading\n", 1, "No module named 'threading' (ThreadLab's VM does not have it yet)"),
         ("x = b'bytes'\n", 1, "bytes literals (b'') are not supported yet"),
         ("print(2 ** 64)\n", 1, "integers this large are not supported yet"),
         ("x = 1\nf = open('data.txt')\n", 2, "open() (a program in the page has no files) is not supported"),

@@ -57,9 +57,13 @@ pub const OUTPUT_LINES: usize = 10_000;
 pub const OUTPUT_CHARS: usize = 1_000_000;
 
 /// What a builtin that must wait asks the driver to do, GIL released.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug)]
 pub enum BlockOp {
     Sleep(f64),
+    /// A `threading`/`queue` wait (`core::py::threads::vmrun` performs it).
+    Wait(crate::core::py::threads::threading::Wait),
+    /// A wait of `multiprocessing` or `concurrent.futures` (see `mp`'s note).
+    Mp(super::mp::Wait),
 }
 
 /// Why the loop stopped (see the top of this file).
@@ -130,6 +134,9 @@ pub struct ThreadState {
     pub handling: Vec<Value>,
     /// The thread's lane id (`Lane::id`).
     pub lane: u32,
+    /// What the blocking call the thread resumes from raises instead of returning (set
+    /// by its driver with the call's result; raised where the call was).
+    pub pending: Option<Flow>,
 }
 
 impl ThreadState {
@@ -178,7 +185,7 @@ impl ThreadState {
             serial: interp.serial,
             handling_base: 0,
         };
-        ThreadState { frames: vec![frame], stack, handling: Vec::new(), lane }
+        ThreadState { frames: vec![frame], stack, handling: Vec::new(), lane, pending: None }
     }
 }
 
@@ -219,6 +226,12 @@ pub struct Interp {
     pub max_objects: usize,
     /// Time spent blocked (sleeping) by the main thread: the lane's Io segments.
     pub io_segments: Vec<(f64, f64)>,
+    /// The process whose GIL guards this interpreter (its threads, for `threading`).
+    pub process: std::sync::Weak<crate::core::py::threads::Process<Interp>>,
+    /// `ThreadPoolExecutor`s made so far (they are numbered, as CPython's).
+    pub executors: u32,
+    /// This process's `multiprocessing` state.
+    pub mp: super::mp::MpState,
 }
 
 impl Interp {
@@ -250,6 +263,9 @@ impl Interp {
             pid: 1,
             max_objects: MAX_OBJECTS,
             io_segments: Vec::new(),
+            process: std::sync::Weak::new(),
+            executors: 0,
+            mp: super::mp::MpState::default(),
         };
         builtins::install(&mut interp);
         interp
@@ -319,6 +335,16 @@ pub struct Vm<'a> {
 pub fn run(interp: &mut Interp, ts: &mut ThreadState) -> Exit {
     let mut vm = Vm { i: interp, t: ts };
     vm.run_frames(0)
+}
+
+/// Resumes a thread whose blocking call failed (`queue.Empty` after a timeout, a broken
+/// barrier): raises `exc` where the call was, then runs on as [`run`].
+pub fn run_raising(interp: &mut Interp, ts: &mut ThreadState, exc: Value) -> Exit {
+    let mut vm = Vm { i: interp, t: ts };
+    match vm.unwind(exc, 0) {
+        Ok(()) => vm.run_frames(0),
+        Err(exit) => exit,
+    }
 }
 
 macro_rules! pop {
@@ -587,8 +613,31 @@ impl Vm<'_> {
                 exc: None,
             }))
         };
+        // `threading.Thread(...)` (or a subclass without its own `__init__`): a native
+        // `__init__` sets the instance up.
+        if let Some(Value::Native(id)) = init {
+            let (name, f) = builtins::NATIVES[id as usize];
+            if name == "Thread.__init__" {
+                self.t.stack.truncate(pos);
+                let mut args = vec![instance];
+                args.extend(posargs);
+                f(self, &args, &kw)?;
+                return Ok(Some(instance));
+            }
+        }
         if !user_init {
             self.t.stack.truncate(pos);
+            if let Some(Value::Native(id)) = init {
+                // A class of a module written in Rust (`multiprocessing.Process`): its
+                // native `__init__` fills the instance, as a Python one would.
+                let (name, f) = builtins::NATIVES[id as usize];
+                if !is_exc && name != "object.__init__" && name != "BaseException.__init__" {
+                    let mut args = vec![instance];
+                    args.extend(posargs);
+                    f(self, &args, &kw)?;
+                    return Ok(Some(instance));
+                }
+            }
             if !is_exc && (!posargs.is_empty() || !kw.is_empty()) {
                 let name = self.class_name(cls);
                 return Err(self.exc("TypeError", &format!("{name}() takes no arguments")));
@@ -736,6 +785,12 @@ impl Vm<'_> {
                         Exit::Exception(e) => break Err(Flow::Exc(e)),
                         Exit::Fatal(p) => break Err(Flow::Fatal(p)),
                         Exit::Breaker => {}
+                        Exit::Block(BlockOp::Wait(_)) => {
+                            break Err(self.exc(
+                                "RuntimeError",
+                                "ThreadLab cannot wait on a lock, a queue, an event or a thread inside a function a builtin calls (a key=, map, __str__) yet",
+                            ));
+                        }
                         Exit::Block(op) => {
                             let v = program_block(self, &op);
                             self.t.stack.push(v);
@@ -757,6 +812,12 @@ impl Vm<'_> {
     #[allow(clippy::too_many_lines)]
     pub fn run_frames(&mut self, stop_depth: usize) -> Exit {
         'frames: loop {
+            if let Some(flow) = self.t.pending.take() {
+                if let Some(exit) = self.handle(flow, stop_depth) {
+                    return exit;
+                }
+                continue;
+            }
             let fi = self.t.frames.len() - 1;
             let cid = self.t.frames[fi].code as usize;
             let base = self.t.frames[fi].base;
@@ -1525,7 +1586,7 @@ impl Vm<'_> {
     }
 
     /// Finds a handler for `e` in the frames above `stop_depth`, recording the traceback.
-    fn unwind(&mut self, e: Value, stop_depth: usize) -> Result<(), Exit> {
+    pub(crate) fn unwind(&mut self, e: Value, stop_depth: usize) -> Result<(), Exit> {
         if let Some(ctx) = self.t.handling.last().copied() {
             if ctx != e {
                 if let Some(data) = self.exc_data_mut(e) {
@@ -1638,6 +1699,13 @@ fn join_and(items: &[String]) -> String {
 /// A blocking operation performed in place (inside a nested call, the GIL held).
 pub fn program_block(vm: &mut Vm<'_>, op: &BlockOp) -> Value {
     match op {
+        // The threaded driver (core::py::threads::vmrun) performs these; this loop is a
+        // child process's, which has no threads yet.
+        BlockOp::Wait(_) => {
+            let e = vm.exc("RuntimeError", "ThreadLab cannot run threading's waits in a child process yet");
+            vm.t.pending = Some(e);
+            Value::None
+        }
         BlockOp::Sleep(s) => {
             let t0 = vm.i.host.now_ms();
             vm.i.host.sleep_ms(s * 1000.0);
@@ -1645,5 +1713,6 @@ pub fn program_block(vm: &mut Vm<'_>, op: &BlockOp) -> Value {
             vm.i.io_segments.push((t0 - vm.i.start_ms, t1 - vm.i.start_ms));
             Value::None
         }
+        BlockOp::Mp(wait) => super::mp::perform(vm, wait),
     }
 }

@@ -411,7 +411,7 @@ impl Compiler<'_> {
             for handler in handlers {
                 self.set_loc(handler.span);
                 let next = if let Some(kind) = &handler.kind {
-                    self.emit(Instr::DupTop);
+                    // CHECK_EXC_MATCH pops the class only: the exception stays for the next.
                     self.expr(kind)?;
                     self.set_loc(handler.span);
                     self.emit(Instr::CheckExcMatch);

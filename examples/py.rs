@@ -1,0 +1,30 @@
+//! Runs a Python file on ThreadLab's VM natively and prints what it printed, then the
+//! result's summary on stderr: `cargo run --release --example py -- prog.py`.
+//! For comparing with `python3 prog.py` on the same machine (docs/python-vm.md).
+#![allow(clippy::disallowed_methods)]
+
+use std::sync::Arc;
+use threadlab::core::program::ProgramOptions;
+use threadlab::core::py::vm::{native::NativeHost, run_program};
+
+fn main() {
+    let Some(path) = std::env::args().nth(1) else {
+        eprintln!("usage: cargo run --release --example py -- FILE.py");
+        std::process::exit(2);
+    };
+    let source = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        eprintln!("{path}: {e}");
+        std::process::exit(2);
+    });
+    let result = run_program(&source, &ProgramOptions::default(), Arc::new(NativeHost::default()));
+    print!("{}", result.stdout);
+    eprintln!(
+        "[threadlab] exit {} in {:.1} ms, {} lanes, {} GIL hand-overs{}",
+        result.exit_code,
+        result.wall_ms,
+        result.lanes.len(),
+        result.gil_switches,
+        result.error.map(|e| format!(", {}: {} (line {})", e.kind, e.message, e.line)).unwrap_or_default()
+    );
+    std::process::exit(result.exit_code);
+}

@@ -1,0 +1,937 @@
+//! Where a student's Python program runs in the browser (issue 14, docs/python-vm.md §4, §6):
+//! the page-side API the Code view and `threadlab.python` use ([`ProgramRun`]), and the
+//! worker half ([`process`], [`program_thread_main`]).
+//!
+//! A program runs in a **process worker**: its own wasm instance and shared memory (a plain
+//! `init`, so a brand-new memory), and its main thread runs there, never on the page's
+//! thread. Its Python threads run on **thread workers** that the *page* starts on that
+//! memory (`initSync({module, memory, thread_stack_size})`): a nested worker would not start
+//! while the process blocks in `join` or in the GIL. They park in the process's pool
+//! (`core::runtime::ThreadPool`) until `Host::spawn_thread` hands them a job. The process
+//! makes the memory (rather than the page making it and passing it in) so that the page need
+//! not know the module's memory limits; it sends the memory to the page in its `Ready`.
+//!
+//! Every worker of a program posts its output straight to the page with a ticket from one
+//! counter in the process's memory; the page shows it in ticket order ([`Reorder`]).
+//! Stop sets a kill word in the process's memory (the VM checks it at every eval-breaker
+//! site and ends naming its line), waits [`STOP_GRACE_MS`], and terminates every worker of
+//! the program: the page started them all, so none lingers.
+//!
+//! Each program gets a fresh process (no statics, heap or stuck thread of the last one
+//! survive); the next one is started as soon as a program ends, with its pool, so that it
+//! is warm when wanted. One program runs at a time on a page. Dropping a [`ProgramRun`]
+//! before it is done stops it.
+
+use crate::core::program::{OutputChunk, ProgramError, ProgramOptions, ProgramResult, DEFAULT_TIMEOUT_MS};
+use crate::core::protocol::{Role, ToWorker};
+use crate::core::runtime::{ChildStart, ProgramLetter, Reorder, KILL_NONE, KILL_STOP, KILL_TIMEOUT, POOL_START};
+use crate::web::clock::{self, now_ms};
+use crate::web::engines::START_TIMEOUT_MS;
+use crate::web::js::to_js;
+use crate::web::spawn::{js_error, silence, spawn_worker, GLUE_URL};
+use futures::channel::mpsc::{self, UnboundedReceiver, UnboundedSender};
+use futures::StreamExt;
+use js_sys::{JsString, Promise, Reflect};
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+use wasm_bindgen::prelude::*;
+use web_sys::{ErrorEvent, MessageEvent, Worker};
+
+/// A thread worker's stack (docs §4: 32 threads ≈ 35 MB).
+const THREAD_STACK_BYTES: u32 = 1 << 20;
+/// How long Stop (or the time budget) lets the VM end by itself, naming its line, before
+/// every worker is terminated.
+pub const STOP_GRACE_MS: u32 = 60;
+/// After `Done`, how long output still on its way from a thread worker is waited for.
+const LATE_OUTPUT_MS: u32 = 500;
+/// After a worker's error event, how long the panic hook's message is waited for.
+const CRASH_DETAIL_MS: u32 = 200;
+
+#[wasm_bindgen(module = "/src/web/program.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = spawnProgramThread, catch)]
+    fn spawn_program_thread(
+        glue_url: &JsString,
+        name: &str,
+        module: &JsValue,
+        memory: &JsValue,
+        arena: &JsValue,
+        stack_bytes: u32,
+    ) -> Result<Worker, JsValue>;
+    #[wasm_bindgen(js_name = setWord)]
+    fn set_word(memory: &JsValue, addr: u32, value: u32);
+    #[wasm_bindgen(js_name = setSabWord)]
+    fn set_sab_word(sab: &JsValue, index: u32, value: i32);
+}
+
+/// What a running program reports to the page, in order.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ProgramEvent {
+    /// Output written since the last event, in the order the program wrote it.
+    Output(Vec<OutputChunk>),
+    /// The program ended (normally, with an error, stopped, timed out or crashed); the
+    /// result holds all of its output. Every later `next` returns the same.
+    Done(ProgramResult),
+}
+
+/// What reaches a run: a letter of one of its workers (or why a worker failed), or Stop.
+enum Event {
+    Letter(Result<ProgramLetter, String>),
+    Stop,
+    /// A child process ended: its lanes, for the program's timeline.
+    Lanes(Vec<crate::core::program::Lane>),
+}
+
+type Handler = Closure<dyn FnMut(JsValue)>;
+
+/// One program process and the thread workers the page started on its memory. Dropping it
+/// terminates them all.
+struct Process {
+    /// The program's channel arena, shared by all its processes (docs §5).
+    arena: JsValue,
+    /// The program's first process, for a child; `None` for that one.
+    root: Option<Weak<Process>>,
+    /// The other processes of the program (kept by the first, whoever asked for them).
+    children: RefCell<Vec<Rc<Process>>>,
+    /// A child's program, posted when it is ready.
+    pending: RefCell<Option<ToWorker>>,
+    /// A `multiprocessing` child's pid (0: not one), whose record the page closes if it dies.
+    pid: Cell<u32>,
+    /// The program's options (the first process's), for its children.
+    options: RefCell<ProgramOptions>,
+    worker: Worker,
+    threads: RefCell<Vec<Worker>>,
+    handlers: RefCell<Vec<Handler>>,
+    memory: RefCell<Option<JsValue>>,
+    kill_addr: Cell<u32>,
+    tx: UnboundedSender<Event>,
+    rx: RefCell<Option<UnboundedReceiver<Event>>>,
+    spawned_at: f64,
+    joined: Cell<u32>,
+}
+
+thread_local! {
+    /// The process the next program runs in, started ahead.
+    static SPARE: RefCell<Option<Rc<Process>>> = const { RefCell::new(None) };
+    /// Stops the running program, if one runs.
+    static RUNNING: RefCell<Option<Stopper>> = const { RefCell::new(None) };
+    /// ms from starting the last process to its first [`POOL_START`] thread workers parked.
+    static POOL_MS: Cell<Option<f64>> = const { Cell::new(None) };
+}
+
+impl Process {
+    /// A program's first process, with a fresh arena.
+    fn spawn() -> Result<Rc<Process>, String> {
+        let (tx, rx) = mpsc::unbounded();
+        Process::start(crate::web::arena::create().into(), tx, Some(rx), None)
+    }
+
+    fn start(
+        arena: JsValue,
+        tx: UnboundedSender<Event>,
+        rx: Option<UnboundedReceiver<Event>>,
+        root: Option<Weak<Process>>,
+    ) -> Result<Rc<Process>, String> {
+        let boot = to_js(&ToWorker::Boot { role: Role::Program, threads: 1 }).map_err(js_error)?;
+        Reflect::set(&boot, &"module".into(), &wasm_bindgen::module()).map_err(js_error)?;
+        Reflect::set(&boot, &"arena".into(), &arena).map_err(js_error)?;
+        // A child starts with no thread worker (most processes of a `Pool` start no thread);
+        // its first `Thread.start()` asks for them.
+        Reflect::set(&boot, &"pool_start".into(), &(if root.is_some() { 0 } else { POOL_START }).into())
+            .map_err(js_error)?;
+        let worker = GLUE_URL.with(|url| spawn_worker(url, "threadlab program", &boot)).map_err(js_error)?;
+        let process = Rc::new(Process {
+            arena,
+            root,
+            children: RefCell::new(Vec::new()),
+            pending: RefCell::new(None),
+            pid: Cell::new(0),
+            options: RefCell::new(ProgramOptions::default()),
+            worker: worker.clone(),
+            threads: RefCell::new(Vec::new()),
+            handlers: RefCell::new(Vec::new()),
+            memory: RefCell::new(None),
+            kill_addr: Cell::new(0),
+            tx,
+            rx: RefCell::new(rx),
+            spawned_at: now_ms(),
+            joined: Cell::new(0),
+        });
+        Process::listen(&process, &worker);
+        Ok(process)
+    }
+
+    /// The program's first process.
+    fn root(self: &Rc<Process>) -> Option<Rc<Process>> {
+        match &self.root {
+            None => Some(self.clone()),
+            Some(root) => root.upgrade(),
+        }
+    }
+
+    /// Starts another process of the program, on the same arena, running `source`.
+    fn spawn_child(self: &Rc<Process>, source: String, start: Option<ChildStart>) {
+        let options = self.options.borrow().clone();
+        let pid = start.as_ref().map_or(0, |s| s.pid);
+        match Process::start(self.arena.clone(), self.tx.clone(), None, Some(Rc::downgrade(self))) {
+            Ok(child) => {
+                child.pid.set(pid);
+                *child.pending.borrow_mut() = Some(match start {
+                    Some(child) => ToWorker::ProgramChild { source, child },
+                    None => ToWorker::Program { source, options },
+                });
+                self.children.borrow_mut().push(child);
+            }
+            // A `join` on it then ends at once, with exit code 1.
+            Err(_) => self.closed_record(pid),
+        }
+    }
+
+    /// A child ended (or died): it is terminated, alone. One that died without closing its
+    /// record (a trap) has it closed with exit code 1, so that its `join` returns.
+    fn forget_child(self: &Rc<Process>, child: &Rc<Process>, died: bool) {
+        if died {
+            self.closed_record(child.pid.get());
+        }
+        self.children.borrow_mut().retain(|c| !Rc::ptr_eq(c, child));
+    }
+
+    fn closed_record(&self, pid: u32) {
+        if pid != 0 {
+            let (ended, exit) = crate::core::runtime::arena::ended_words(pid);
+            set_sab_word(&self.arena, exit, 1);
+            set_sab_word(&self.arena, ended, 1);
+        }
+    }
+
+    /// Routes `worker`'s letters: the pool's needs are met here at once (the run may not be
+    /// awaiting anything), the rest goes to the run.
+    fn listen(process: &Rc<Process>, worker: &Worker) {
+        let weak = Rc::downgrade(process);
+        let on_message = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+            let Some(process) = weak.upgrade() else { return };
+            let data = event.unchecked_into::<MessageEvent>().data();
+            let field = |value: &JsValue, name: &str| Reflect::get(value, &name.into()).unwrap_or(JsValue::UNDEFINED);
+            // spawn.js's boot, for any worker: `{type: "Failed", message}`.
+            let letter = if field(&data, "type").as_string().as_deref() == Some("Failed") {
+                Ok(ProgramLetter::Failed { message: field(&data, "message").as_string().unwrap_or_default() })
+            } else {
+                serde_wasm_bindgen::from_value::<ProgramLetter>(data.clone())
+                    .map_err(|e| format!("unreadable message from a program worker: {e}"))
+            };
+            match &letter {
+                Ok(ProgramLetter::Ready { kill_addr, .. }) => {
+                    *process.memory.borrow_mut() = Some(field(&field(&data, "Ready"), "memory"));
+                    process.kill_addr.set(*kill_addr);
+                    if process.root.is_none() {
+                        process.grow(POOL_START);
+                    }
+                    if let Some(program) = process.pending.borrow_mut().take() {
+                        let _ = process.post(&program);
+                    }
+                    if process.root.is_some() {
+                        return;
+                    }
+                }
+                Ok(ProgramLetter::SpawnProcess { source, child }) => {
+                    if let Some(root) = process.root() {
+                        root.spawn_child(source.clone(), child.clone());
+                    }
+                    return;
+                }
+                Ok(ProgramLetter::Done { result, .. }) if process.root.is_some() => {
+                    // A child's end is its own: its siblings and parent go on.
+                    let _ = process.tx.unbounded_send(Event::Lanes(result.lanes.clone()));
+                    if let Some(root) = process.root() {
+                        root.forget_child(&process, false);
+                    }
+                    return;
+                }
+                Ok(ProgramLetter::Crashed { .. } | ProgramLetter::Failed { .. }) | Err(_) if process.root.is_some() => {
+                    if let Some(root) = process.root() {
+                        root.forget_child(&process, true);
+                    }
+                    return;
+                }
+                Ok(ProgramLetter::Grow { n }) => return process.grow(*n),
+                Ok(ProgramLetter::Joined { at, .. }) => {
+                    process.joined.set(process.joined.get() + 1);
+                    if process.joined.get() == POOL_START {
+                        POOL_MS.with(|p| p.set(Some(at - process.spawned_at)));
+                    }
+                    return;
+                }
+                _ => {}
+            }
+            let _ = process.tx.unbounded_send(Event::Letter(letter));
+        });
+        let weak = Rc::downgrade(process);
+        let on_error = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+            let event = event.unchecked_into::<ErrorEvent>();
+            event.prevent_default();
+            let Some(process) = weak.upgrade() else { return };
+            if process.root.is_some() {
+                if let Some(root) = process.root() {
+                    root.forget_child(&process, true);
+                }
+                return;
+            }
+            let message = event.message();
+            let message = if message.is_empty() { "a worker of the program failed".to_owned() } else { message };
+            let _ = process.tx.unbounded_send(Event::Letter(Err(message)));
+        });
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        process.handlers.borrow_mut().extend([on_message, on_error]);
+    }
+
+    /// Starts `n` thread workers on the process's memory; they join its pool themselves.
+    fn grow(self: &Rc<Process>, n: u32) {
+        let Some(memory) = self.memory.borrow().clone() else { return };
+        for _ in 0..n {
+            let name = format!("threadlab program thread {}", self.threads.borrow().len() + 1);
+            let spawned = GLUE_URL.with(|url| {
+                spawn_program_thread(url, &name, &wasm_bindgen::module(), &memory, &self.arena, THREAD_STACK_BYTES)
+            });
+            // A worker the browser refuses is a `spawn_thread` that waits, then fails with
+            // `RuntimeError: can't start new thread` and why: nothing to do here.
+            if let Ok(worker) = spawned {
+                Process::listen(self, &worker);
+                self.threads.borrow_mut().push(worker);
+            }
+        }
+    }
+
+    fn kill(&self, why: u32) {
+        if let Some(memory) = &*self.memory.borrow() {
+            set_word(memory, self.kill_addr.get(), why);
+        }
+        for child in self.children.borrow().iter() {
+            child.kill(why);
+        }
+    }
+
+    fn post(&self, message: &ToWorker) -> Result<(), String> {
+        let value = to_js(message).map_err(js_error)?;
+        self.worker.post_message(&value).map_err(js_error)
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        // Chromium lets a terminated worker that is busy (or blocked in a wait) run on for up
+        // to 2 s: the kill word ends whatever Python still runs there at its next check.
+        self.kill(KILL_STOP);
+        for worker in std::iter::once(&self.worker).chain(self.threads.borrow().iter()) {
+            silence(worker);
+            worker.terminate();
+        }
+    }
+}
+
+/// Why this page cannot run programs, if it cannot.
+fn unavailable() -> Option<String> {
+    let isolated = Reflect::get(&js_sys::global(), &"crossOriginIsolated".into()).ok().and_then(|v| v.as_bool());
+    (!cfg!(feature = "threads") || isolated != Some(true)).then(|| {
+        "Python programs need threads, hence shared memory, which browsers give only to cross-origin isolated \
+         pages: serve ThreadLab with 'Cross-Origin-Opener-Policy: same-origin' and \
+         'Cross-Origin-Embedder-Policy: require-corp' (cargo xtask serve does)."
+            .to_owned()
+    })
+}
+
+/// Starts a process worker and its thread pool ahead of the first program, so that it
+/// finds them ready. Call once the page is up; harmless to call again.
+pub fn warm_up() {
+    if unavailable().is_some() {
+        return;
+    }
+    SPARE.with(|spare| {
+        if spare.borrow().is_none() {
+            *spare.borrow_mut() = Process::spawn().ok();
+        }
+    });
+}
+
+/// ms from starting the last program process to its first thread workers parked in its pool.
+#[must_use]
+pub fn pool_start_ms() -> Option<f64> {
+    POOL_MS.with(Cell::get)
+}
+
+/// Stops the program it came from (see [`ProgramRun::stopper`]); cheap to clone, e.g.
+/// into a Stop button's callback while [`ProgramRun::next`] is awaited elsewhere.
+#[derive(Clone)]
+pub struct Stopper {
+    process: Weak<Process>,
+    /// Why the page ended the program ([`KILL_STOP`], [`KILL_TIMEOUT`]), once it did.
+    why: Rc<Cell<u32>>,
+}
+
+impl std::fmt::Debug for Stopper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stopper").field("why", &self.why.get()).finish_non_exhaustive()
+    }
+}
+
+impl Stopper {
+    /// Stops the program now (see [`ProgramRun::stop`]); does nothing once it is done.
+    pub fn stop(&self) {
+        self.end(KILL_STOP);
+    }
+
+    fn end(&self, why: u32) {
+        let Some(process) = self.process.upgrade() else { return };
+        if self.why.get() == KILL_NONE {
+            self.why.set(why);
+            process.kill(why);
+            let _ = process.tx.unbounded_send(Event::Stop);
+        }
+    }
+}
+
+/// A program started by [`ProgramRun::start`].
+pub struct ProgramRun {
+    process: Option<Rc<Process>>,
+    rx: UnboundedReceiver<Event>,
+    /// Until the process is ready to be given it.
+    program: Option<ToWorker>,
+    timeout_ms: f64,
+    began: f64,
+    /// When the program must end (its budget), or end by force (Stop's grace).
+    deadline: Option<f64>,
+    stopper: Stopper,
+    reorder: Reorder,
+    /// Lanes of child processes that ended.
+    child_lanes: Vec<crate::core::program::Lane>,
+    /// The result, once ended, held back until the output before it was given.
+    ended: Option<ProgramResult>,
+    done: Option<ProgramResult>,
+}
+
+impl ProgramRun {
+    /// Starts `source` in a process worker (the warm one if ready, else a new one).
+    ///
+    /// # Errors
+    /// When this page cannot run programs (not cross-origin isolated: no shared memory),
+    /// another program is still running, or the browser refuses to start a worker.
+    pub fn start(source: String, options: ProgramOptions) -> Result<ProgramRun, String> {
+        if let Some(why) = unavailable() {
+            return Err(why);
+        }
+        if RUNNING.with(|r| r.borrow().as_ref().is_some_and(|s| s.process.strong_count() > 0)) {
+            return Err("A program is running already: stop it first.".into());
+        }
+        let process = match SPARE.with(RefCell::take) {
+            Some(spare) => spare,
+            None => Process::spawn()?,
+        };
+        let rx = process.rx.borrow_mut().take().ok_or("this process has run a program already")?;
+        *process.options.borrow_mut() = options.clone();
+        let timeout_ms = if options.timeout_ms.is_finite() && options.timeout_ms > 0.0 {
+            options.timeout_ms
+        } else {
+            DEFAULT_TIMEOUT_MS
+        };
+        let stopper = Stopper { process: Rc::downgrade(&process), why: Rc::new(Cell::new(KILL_NONE)) };
+        RUNNING.with(|r| *r.borrow_mut() = Some(stopper.clone()));
+        Ok(ProgramRun {
+            process: Some(process),
+            rx,
+            program: Some(ToWorker::Program { source, options: ProgramOptions { timeout_ms, ..options } }),
+            timeout_ms,
+            began: now_ms(),
+            deadline: None,
+            stopper,
+            reorder: Reorder::default(),
+            child_lanes: Vec::new(),
+            ended: None,
+            done: None,
+        })
+    }
+
+    /// Stops the program at once, whatever it is doing (`while True: pass` included): the VM
+    /// is asked to end (it names the line it was at), then every worker of the program is
+    /// terminated. [`ProgramRun::next`] then gives `Done` with error kind `Stopped`.
+    pub fn stop(&self) {
+        self.stopper.stop();
+    }
+
+    /// A handle that stops this program, usable while `next` is awaited.
+    #[must_use]
+    pub fn stopper(&self) -> Stopper {
+        self.stopper.clone()
+    }
+
+    /// The next event: output as it is written, then [`ProgramEvent::Done`].
+    pub async fn next(&mut self) -> ProgramEvent {
+        loop {
+            if let Some(done) = &self.done {
+                return ProgramEvent::Done(done.clone());
+            }
+            if let Some(result) = self.ended.take() {
+                let rest = self.reorder.finish();
+                self.finish(result);
+                if !rest.is_empty() {
+                    return ProgramEvent::Output(rest);
+                }
+                continue;
+            }
+            let wait = match (self.program.is_some(), self.deadline) {
+                (true, _) => f64::from(START_TIMEOUT_MS),
+                (false, Some(deadline)) => deadline - now_ms(),
+                (false, None) => f64::INFINITY,
+            };
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let wait = wait.clamp(0.0, f64::from(u32::MAX)).ceil() as u32;
+            match self.receive(wait).await {
+                None => self.timer(),
+                Some(Event::Stop) => {
+                    if self.program.is_some() {
+                        // Not started: nothing to name, nothing to wait for.
+                        self.ended = Some(self.forced());
+                    } else {
+                        self.deadline = Some(now_ms() + f64::from(STOP_GRACE_MS));
+                    }
+                }
+                Some(Event::Letter(letter)) => {
+                    if let Some(event) = self.letter(letter).await {
+                        return event;
+                    }
+                }
+                Some(Event::Lanes(lanes)) => self.child_lanes.extend(lanes),
+            }
+        }
+    }
+
+    async fn receive(&mut self, wait_ms: u32) -> Option<Event> {
+        let next = self.rx.next();
+        let timer = clock::delay(wait_ms);
+        futures::pin_mut!(next, timer);
+        match futures::future::select(next, timer).await {
+            futures::future::Either::Left((event, _)) => event,
+            futures::future::Either::Right(_) => None,
+        }
+    }
+
+    fn timer(&mut self) {
+        if self.program.is_some() {
+            self.ended =
+                Some(self.error(
+                    "Crashed",
+                    format!("the program's process did not start within {} s", START_TIMEOUT_MS / 1000),
+                ));
+        } else if self.stopper.why.get() == KILL_NONE {
+            // The budget ran out: the VM is told, as by Stop, and has the grace to end.
+            self.stopper.end(KILL_TIMEOUT);
+        } else {
+            self.ended = Some(self.forced());
+        }
+    }
+
+    async fn letter(&mut self, letter: Result<ProgramLetter, String>) -> Option<ProgramEvent> {
+        match letter {
+            Ok(ProgramLetter::Ready { .. }) => {
+                if let (Some(program), Some(process)) = (self.program.take(), &self.process) {
+                    if let Err(why) = process.post(&program) {
+                        self.ended = Some(self.error("Crashed", format!("the program could not be sent: {why}")));
+                    }
+                    self.began = now_ms();
+                    if self.stopper.why.get() == KILL_NONE {
+                        self.deadline = Some(self.began + self.timeout_ms);
+                    }
+                }
+                None
+            }
+            Ok(ProgramLetter::Output { ticket, chunk }) => {
+                let ready = self.reorder.take(ticket, chunk);
+                (!ready.is_empty()).then_some(ProgramEvent::Output(ready))
+            }
+            Ok(ProgramLetter::Done { result, tickets }) => {
+                let mut ready = Vec::new();
+                let until = now_ms() + f64::from(LATE_OUTPUT_MS);
+                // Output still on its way, and the lanes of children still ending.
+                let children = |run: &ProgramRun| run.process.as_ref().is_some_and(|p| !p.children.borrow().is_empty());
+                while (!self.reorder.complete(tickets) || children(self)) && now_ms() < until {
+                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                    let left = (until - now_ms()).max(1.0) as u32;
+                    match self.receive(left).await {
+                        Some(Event::Letter(Ok(ProgramLetter::Output { ticket, chunk }))) => {
+                            ready.extend(self.reorder.take(ticket, chunk));
+                        }
+                        Some(Event::Lanes(lanes)) => self.child_lanes.extend(lanes),
+                        None => break,
+                        Some(_) => {}
+                    }
+                }
+                self.ended = Some(self.completed(result));
+                (!ready.is_empty()).then_some(ProgramEvent::Output(ready))
+            }
+            Ok(ProgramLetter::Crashed { message }) => {
+                self.ended = Some(self.crashed(&message));
+                None
+            }
+            Ok(ProgramLetter::Failed { message }) | Err(message) => {
+                // A trap reaches the page as an error event, maybe before the panic hook's
+                // letter with the message: wait for it briefly.
+                let until = now_ms() + f64::from(CRASH_DETAIL_MS);
+                let mut detail = None;
+                while detail.is_none() && now_ms() < until {
+                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                    let left = (until - now_ms()).max(1.0) as u32;
+                    match self.receive(left).await {
+                        Some(Event::Letter(Ok(ProgramLetter::Crashed { message }))) => detail = Some(message),
+                        Some(Event::Letter(Ok(ProgramLetter::Output { ticket, chunk }))) => {
+                            self.reorder.take(ticket, chunk);
+                        }
+                        None => break,
+                        Some(_) => {}
+                    }
+                }
+                self.ended = Some(match detail {
+                    Some(panic) => self.crashed(&panic),
+                    None => self.error("Crashed", format!("the program's process died: {message}")),
+                });
+                None
+            }
+            Ok(ProgramLetter::Joined { .. } | ProgramLetter::Grow { .. } | ProgramLetter::SpawnProcess { .. }) => None,
+        }
+    }
+
+    /// The VM's own result, with the output as the page collected it.
+    fn completed(&self, mut result: ProgramResult) -> ProgramResult {
+        if let Some(error) = &mut result.error {
+            match self.stopper.why.get() {
+                KILL_STOP => error.kind = "Stopped".into(),
+                KILL_TIMEOUT => {
+                    error.kind = "TimeoutError".into();
+                    error.message = self.timeout_message();
+                }
+                _ => {}
+            }
+        }
+        result
+    }
+
+    fn timeout_message(&self) -> String {
+        format!("the program ran longer than its time budget of {} s", self.timeout_ms / 1000.0)
+    }
+
+    /// Ended by the page's force: the VM did not end within the grace.
+    fn forced(&self) -> ProgramResult {
+        match self.stopper.why.get() {
+            KILL_TIMEOUT => self.error("TimeoutError", self.timeout_message()),
+            _ => self.error("Stopped", "the program was stopped".into()),
+        }
+    }
+
+    fn crashed(&self, panic: &str) -> ProgramResult {
+        self.error(
+            "Crashed",
+            format!(
+                "the program's process crashed, with all its threads: {panic}. A fresh process runs the next program."
+            ),
+        )
+    }
+
+    fn error(&self, kind: &str, message: String) -> ProgramResult {
+        ProgramResult {
+            exit_code: 1,
+            wall_ms: now_ms() - self.began,
+            error: Some(ProgramError { kind: kind.into(), message, line: 0, col: 0 }),
+            ..ProgramResult::default()
+        }
+    }
+
+    /// The end: every worker of the program is terminated, and the next process started.
+    fn finish(&mut self, mut result: ProgramResult) {
+        result.output = std::mem::take(&mut self.reorder.all);
+        result.stdout = result.output.iter().map(|c| c.text.as_str()).collect();
+        result.lanes.append(&mut self.child_lanes);
+        self.done = Some(result);
+        self.close();
+    }
+
+    fn close(&mut self) {
+        self.process = None;
+        RUNNING.with(|r| *r.borrow_mut() = None);
+        warm_up();
+    }
+}
+
+impl Drop for ProgramRun {
+    fn drop(&mut self) {
+        if self.process.is_some() {
+            self.close();
+        }
+    }
+}
+
+/// Runs `source` to its end, handing each batch of output to `on_output` as it comes:
+/// `threadlab.python`'s body.
+///
+/// # Errors
+/// As [`ProgramRun::start`].
+pub async fn run(
+    source: String,
+    options: ProgramOptions,
+    mut on_output: impl FnMut(&[OutputChunk]),
+) -> Result<ProgramResult, String> {
+    let mut run = ProgramRun::start(source, options)?;
+    loop {
+        match run.next().await {
+            ProgramEvent::Output(chunks) => on_output(&chunks),
+            ProgramEvent::Done(result) => return Ok(result),
+        }
+    }
+}
+
+/// Stops the running program, if any (what the Stop button does).
+pub fn stop() {
+    if let Some(stopper) = RUNNING.with(|r| r.borrow().clone()) {
+        stopper.stop();
+    }
+}
+
+/// The tests' and the benchmark's way in, until `threadlab.python` is wired to [`run`]:
+/// resolves to `{result, events, pool_start_ms}` (`events`: how many output batches
+/// streamed), rejects when the program cannot start.
+#[wasm_bindgen(js_name = programRun)]
+pub fn program_run(source: String, options: JsValue) -> Promise {
+    wasm_bindgen_futures::future_to_promise(async move {
+        let options = if options.is_undefined() || options.is_null() {
+            ProgramOptions::default()
+        } else {
+            serde_wasm_bindgen::from_value(options).map_err(|e| js_sys::Error::new(&e.to_string()))?
+        };
+        let mut events = 0u32;
+        let result = run(source, options, |_| events += 1).await.map_err(|e| js_sys::Error::new(&e))?;
+        let out = to_js(&result)?;
+        let answer = js_sys::Object::new();
+        Reflect::set(&answer, &"result".into(), &out)?;
+        Reflect::set(&answer, &"events".into(), &events.into())?;
+        Reflect::set(&answer, &"pool_start_ms".into(), &pool_start_ms().map_or(JsValue::NULL, JsValue::from))?;
+        Ok(answer.into())
+    })
+}
+
+/// Stops the running program (the tests' Stop button).
+#[wasm_bindgen(js_name = programStop)]
+pub fn program_stop() {
+    stop();
+}
+
+/// The worker half: a program's process worker.
+pub mod process {
+    use crate::core::program::{
+        Host, OutputChunk, ProcessReport, ProcessStart, Processes, ProgramOptions, ProgramResult,
+    };
+    use crate::core::protocol::Role;
+    use crate::core::runtime::arena::{self as channels, Arena, Channel, TICKET_WORD};
+    use crate::core::runtime::{self, ChildStart, Process, ProgramLetter, Spawner, POOL_START};
+    use crate::web::arena::{self, SabArena, CHANNEL_BYTES};
+    use crate::web::clock::now_ms;
+    use crate::web::js::to_js;
+    use crate::web::worker::{self, scope};
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
+    use wasm_bindgen::prelude::*;
+
+    /// The process's shared state, in its memory: every thread worker on that memory sees it.
+    pub static PROCESS: Process = Process::new();
+
+    /// This process's pid when it is a `multiprocessing` child (0: the main program).
+    static PID: AtomicU32 = AtomicU32::new(0);
+
+    pub(super) fn post(letter: &ProgramLetter) {
+        if let Ok(value) = to_js(letter) {
+            let _ = scope().post_message(&value);
+        }
+    }
+
+    struct BrowserHost;
+
+    impl Host for BrowserHost {
+        fn now_ms(&self) -> f64 {
+            now_ms()
+        }
+
+        fn spawn_thread(&self, job: Box<dyn FnOnce() + Send + 'static>) -> Result<(), String> {
+            // Asked from any thread of the program: each was started by the page, so each
+            // can ask it directly, even while the process's main thread blocks.
+            let grow = |n| post(&ProgramLetter::Grow { n });
+            PROCESS.pool.spawn(job, &grow, &|| PROCESS.stop_requested()).map_err(|e| e.to_string())
+        }
+
+        fn write(&self, chunk: OutputChunk) {
+            post(&ProgramLetter::Output { ticket: ticket(), chunk });
+        }
+
+        fn stop_requested(&self) -> bool {
+            PROCESS.stop_requested() || {
+                let pid = PID.load(Ordering::Relaxed);
+                pid != 0 && channels::killed(&SabArena, pid)
+            }
+        }
+
+        fn processes(&self) -> Option<&dyn Processes> {
+            arena::present().then_some(self as &dyn Processes)
+        }
+
+        fn sleep_ms(&self, ms: f64) {
+            PROCESS.sleep_ms(ms);
+        }
+    }
+
+    impl Spawner for BrowserHost {
+        fn arena(&self) -> &dyn Arena {
+            &SabArena
+        }
+
+        fn spawn_process(&self, source: &str) -> Result<(), String> {
+            // The page starts it: a worker started here would not start while this one blocks.
+            post(&ProgramLetter::SpawnProcess { source: source.to_owned(), child: None });
+            Ok(())
+        }
+    }
+
+    /// `multiprocessing` over the program's arena (docs §5): children started by the page,
+    /// records and channels in the arena. Their output reaches the page as they write it, and
+    /// their lanes with their end, so there are no reports to gather here.
+    impl Processes for BrowserHost {
+        fn start_process(&self, start: ProcessStart) -> Result<u32, String> {
+            let pid = channels::new_pid(&SabArena);
+            let child = ChildStart {
+                pid,
+                name: start.name,
+                payload: start.payload,
+                options: start.options,
+                t0_ms: start.t0_ms,
+            };
+            post(&ProgramLetter::SpawnProcess { source: start.source, child: Some(child) });
+            Ok(pid)
+        }
+
+        fn wait_process(&self, pid: u32, timeout_ms: Option<f64>) -> Option<i32> {
+            channels::wait_process(&SabArena, pid, timeout_ms, &now_ms, &|| self.stop_requested())
+        }
+
+        fn terminate_process(&self, pid: u32) {
+            channels::terminate(&SabArena, pid);
+        }
+
+        fn channel_new(&self) -> Result<u32, String> {
+            channels::create(&SabArena, CHANNEL_BYTES).map(|c| c.0).map_err(|e| e.to_string())
+        }
+
+        fn channel_send(&self, id: u32, message: Vec<u8>) -> Result<(), String> {
+            Channel(id).send(&SabArena, &message, &|| self.stop_requested()).map_err(|e| e.to_string())
+        }
+
+        fn channel_recv(&self, id: u32, timeout_ms: Option<f64>) -> Option<Vec<u8>> {
+            Channel(id).receive(&SabArena, timeout_ms, &now_ms, &|| self.stop_requested()).ok()
+        }
+
+        fn channel_len(&self, id: u32) -> usize {
+            Channel(id).len(&SabArena)
+        }
+
+        fn take_reports(&self) -> Vec<ProcessReport> {
+            Vec::new()
+        }
+    }
+
+    /// The next output ticket: from the program's arena, so that the output of all its
+    /// processes is in one order (from this process's memory when there is no arena).
+    fn ticket() -> u32 {
+        if arena::present() {
+            SabArena.add(TICKET_WORD, 1)
+        } else {
+            PROCESS.ticket()
+        }
+    }
+
+    fn tickets() -> u32 {
+        if arena::present() {
+            SabArena.load(TICKET_WORD)
+        } else {
+            PROCESS.ticket.load(Ordering::SeqCst)
+        }
+    }
+
+    /// The process worker is up: says so with its memory, for the page to start the pool on.
+    pub fn boot(raw: &JsValue) {
+        arena::adopt(&js_sys::Reflect::get(raw, &"arena".into()).unwrap_or(JsValue::UNDEFINED));
+        // A panic in any thread of the process traps it: its message is the one thing the
+        // page can still be told (std's hook is one for the whole memory, so this one
+        // serves the thread workers too, and posts from whichever thread panicked).
+        std::panic::set_hook(Box::new(|info| {
+            let message = match (info.payload().downcast_ref::<&str>(), info.payload().downcast_ref::<String>()) {
+                (Some(s), _) => (*s).to_owned(),
+                (_, Some(s)) => s.clone(),
+                _ => "a panic".to_owned(),
+            };
+            let who = runtime::current_worker().map_or("its main thread".to_owned(), |w| format!("thread worker {w}"));
+            post(&ProgramLetter::Crashed { message: format!("{who} panicked: {message}") });
+        }));
+        let pool_start = js_sys::Reflect::get(raw, &"pool_start".into()).ok().and_then(|n| n.as_f64());
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // 0 or POOL_START
+        PROCESS.pool.expect(pool_start.map_or(POOL_START, |n| n as u32));
+        worker::listen(Role::Program);
+        let kill_addr = u32::try_from(PROCESS.kill.as_ptr() as usize).unwrap_or(0);
+        let Ok(ready) = to_js(&ProgramLetter::Ready { at: now_ms(), kill_addr }) else { return };
+        if let Ok(fields) = js_sys::Reflect::get(&ready, &"Ready".into()) {
+            let _ = js_sys::Reflect::set(&fields, &"memory".into(), &wasm_bindgen::memory());
+        }
+        let _ = scope().post_message(&ready);
+    }
+
+    /// Runs the program on this worker's thread, to its end.
+    pub fn run(source: &str, options: &ProgramOptions) {
+        let host: Arc<dyn Host> = Arc::new(BrowserHost);
+        let mut result = runtime::run_program(source, options, host, &BrowserHost);
+        // Parked workers return and close themselves, at once: terminated while blocked in
+        // a wait, Chromium would let each linger up to 2 s.
+        PROCESS.pool.close();
+        // The page collected every chunk as it was written.
+        result.output.clear();
+        result.stdout.clear();
+        post(&ProgramLetter::Done { result, tickets: tickets() });
+    }
+
+    /// Runs `multiprocessing` child `child.pid` of the program `source` to its end: its record
+    /// in the arena says when, for whoever joins it.
+    pub fn run_child(source: String, child: ChildStart) {
+        PID.store(child.pid, Ordering::SeqCst);
+        let start = ProcessStart {
+            source,
+            name: child.name,
+            payload: child.payload,
+            options: child.options,
+            t0_ms: child.t0_ms,
+        };
+        let host: Arc<dyn Host> = Arc::new(BrowserHost);
+        let report = crate::core::py::vm::mp::child::run_child(&start, child.pid, host);
+        PROCESS.pool.close();
+        channels::process_ended(&SabArena, child.pid, report.exit_code);
+        let result = ProgramResult {
+            exit_code: report.exit_code,
+            lanes: report.lanes,
+            gil_switches: report.gil_switches,
+            ..ProgramResult::default()
+        };
+        post(&ProgramLetter::Done { result, tickets: tickets() });
+    }
+
+    /// A thread worker's life, called by program.js once it is instantiated on the process's
+    /// memory: it joins the pool and serves it until the page terminates it.
+    #[wasm_bindgen]
+    pub fn program_thread_main(arena: JsValue) {
+        arena::adopt(&arena);
+        let slot = PROCESS.pool.join();
+        post(&ProgramLetter::Joined { slot: slot.and_then(|s| u32::try_from(s).ok()), at: now_ms() });
+        if let Some(slot) = slot {
+            PROCESS.pool.serve(slot);
+        }
+    }
+}
