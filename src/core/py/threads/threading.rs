@@ -21,9 +21,8 @@ use super::sync::{self, Barrier, CondLock, Condition, Event, Lock, Queue, RLock,
 use super::{Phase, Process, PyThread};
 use crate::core::program::LaneKind;
 use crate::core::py::vm::builtins::Kw;
-use crate::core::py::vm::heap::{Class, Dict, HKey, Obj, ObjRef, Value};
+use crate::core::py::vm::heap::{Attrs, Class, Dict, HKey, Obj, ObjRef, Value};
 use crate::core::py::vm::vm::{BlockOp, Flow, Interp, ThreadState, Vm, R};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// A Python object whose state threads share outside the heap (a lock's word, a queue's
@@ -305,7 +304,7 @@ fn exception_class(vm: &mut Vm<'_>, name: &str, base: &str) -> Value {
         qualname: name.to_owned(),
         bases: vec![base],
         mro: Vec::new(),
-        dict: HashMap::new(),
+        dict: Attrs::default(),
         builtin: Some(crate::core::py::vm::builtins::TypeTag::Object),
     }));
     if let Value::Obj(r) = v {
@@ -318,7 +317,7 @@ fn exception_class(vm: &mut Vm<'_>, name: &str, base: &str) -> Value {
 }
 
 /// The attributes `threading` and `queue` have besides their natives.
-pub fn module_attrs(vm: &mut Vm<'_>, name: &str, attrs: &mut HashMap<String, Value>) {
+pub fn module_attrs(vm: &mut Vm<'_>, name: &str, attrs: &mut Attrs) {
     match name {
         "threading" => {
             if let Some(c) = vm.i.types.natives.get("Thread") {

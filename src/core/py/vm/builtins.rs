@@ -107,7 +107,7 @@ fn new_class(interp: &mut Interp, name: &str, bases: &[ObjRef], builtin: Option<
         qualname: name.to_owned(),
         bases: bases.to_vec(),
         mro: Vec::new(),
-        dict: HashMap::new(),
+        dict: super::heap::Attrs::default(),
         builtin,
     }));
     let Value::Obj(r) = v else { unreachable!() };
@@ -181,13 +181,17 @@ pub fn install(interp: &mut Interp) {
     t.bool = new_class(interp, "bool", &[t.int], Some(TypeTag::Bool));
     let ni = mk(interp, "NotImplementedType", TypeTag::Other);
     let Value::Obj(not_impl) =
-        interp.heap.alloc(Obj::Instance(Instance { class: ni, dict: HashMap::new(), exc: None }))
+        interp.heap.alloc(Obj::Instance(Instance { class: ni, dict: super::heap::Attrs::default(), exc: None }))
     else {
         unreachable!()
     };
     t.not_implemented = not_impl;
     let shared = crate::core::py::threads::threading::TAGS;
-    for tag in ["super", "dict_keys", "dict_values", "dict_items", "TextIOWrapper"].into_iter().chain(shared) {
+    for tag in
+        ["super", "dict_keys", "dict_values", "dict_items", "TextIOWrapper", "property", "staticmethod", "classmethod"]
+            .into_iter()
+            .chain(shared)
+    {
         // `threading.Thread` is subclassed (`class Worker(Thread)`): its instances are plain
         // instances (their thread in `_handle`, see core::py::threads::threading).
         let kind = if tag == "Thread" { TypeTag::Object } else { TypeTag::Other };
@@ -259,7 +263,7 @@ pub fn install(interp: &mut Interp) {
 pub fn new_exception(vm: &mut Vm<'_>, cls: ObjRef, args: Vec<Value>) -> Value {
     vm.i.heap.alloc(Obj::Instance(Instance {
         class: cls,
-        dict: HashMap::new(),
+        dict: super::heap::Attrs::default(),
         exc: Some(Box::new(ExcData { args, ..ExcData::default() })),
     }))
 }
@@ -285,7 +289,7 @@ pub fn import(vm: &mut Vm<'_>, name: &str) -> R<Value> {
         };
         return Err(vm.exc("ModuleNotFoundError", &msg));
     }
-    let mut attrs: HashMap<String, Value> = HashMap::new();
+    let mut attrs = super::heap::Attrs::default();
     for (i, (n, _)) in NATIVES.iter().enumerate() {
         if let Some((owner, f)) = n.split_once('.') {
             if owner == name {
@@ -446,7 +450,13 @@ fn b_len(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
             Obj::List(v) | Obj::Tuple(v) => Some(v.len()),
             Obj::Dict(d) | Obj::Set(d, _) => Some(d.len()),
             Obj::Range(a, b, c) => Some(super::ops::range_len(*a, *b, *c) as usize),
-            Obj::Native(tag, items) if tag.starts_with("dict_") => Some(items.len()),
+            Obj::Native(tag, slots) if tag.starts_with("dict_") => match slots[0] {
+                Value::Obj(d) => match vm.i.heap.get(d) {
+                    Obj::Dict(d) => Some(d.len()),
+                    _ => None,
+                },
+                _ => None,
+            },
             Obj::Instance(_) => {
                 if let Ok(m) = vm.getattr(v, "__len__") {
                     return vm.call_sync(m, &[], &[]);
@@ -977,6 +987,60 @@ fn b_vars(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     }
 }
 
+fn b_property(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
+    arity(vm, "property", args, 0, 2)?;
+    let get = args.first().copied().or_else(|| kwarg(kw, "fget")).unwrap_or(Value::None);
+    let set = args.get(1).copied().or_else(|| kwarg(kw, "fset")).unwrap_or(Value::None);
+    Ok(vm.i.heap.alloc(Obj::Native("property", vec![get, set])))
+}
+
+fn m_property_setter(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    arity(vm, "setter", args, 2, 2)?;
+    let get = match args[0] {
+        Value::Obj(r) => match vm.i.heap.get(r) {
+            Obj::Native("property", slots) => slots[0],
+            _ => Value::None,
+        },
+        _ => Value::None,
+    };
+    Ok(vm.i.heap.alloc(Obj::Native("property", vec![get, args[1]])))
+}
+
+fn b_staticmethod(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    arity(vm, "staticmethod", args, 1, 1)?;
+    Ok(vm.i.heap.alloc(Obj::Native("staticmethod", vec![args[0]])))
+}
+
+fn b_classmethod(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    arity(vm, "classmethod", args, 1, 1)?;
+    Ok(vm.i.heap.alloc(Obj::Native("classmethod", vec![args[0]])))
+}
+
+/// Builtins a ThreadLab program cannot have: a clear error naming what is missing.
+fn unsupported(vm: &mut Vm<'_>, what: &str) -> Flow {
+    vm.exc("NotImplementedError", &format!("{what} is not supported by ThreadLab's Python yet"))
+}
+
+fn b_open(vm: &mut Vm<'_>, _args: &[Value], _kw: &Kw) -> R<Value> {
+    Err(unsupported(vm, "open() (a program in the page has no files)"))
+}
+
+fn b_eval(vm: &mut Vm<'_>, _args: &[Value], _kw: &Kw) -> R<Value> {
+    Err(unsupported(vm, "eval()"))
+}
+
+fn b_exec(vm: &mut Vm<'_>, _args: &[Value], _kw: &Kw) -> R<Value> {
+    Err(unsupported(vm, "exec()"))
+}
+
+fn b_globals(vm: &mut Vm<'_>, _args: &[Value], _kw: &Kw) -> R<Value> {
+    Err(unsupported(vm, "globals()"))
+}
+
+fn b_locals(vm: &mut Vm<'_>, _args: &[Value], _kw: &Kw) -> R<Value> {
+    Err(unsupported(vm, "locals()"))
+}
+
 fn b_input(vm: &mut Vm<'_>, _args: &[Value], _kw: &Kw) -> R<Value> {
     Err(vm.exc("EOFError", "EOF when reading a line (a ThreadLab program has no input)"))
 }
@@ -990,7 +1054,8 @@ fn b_super(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
             Obj::Function(func) => func.attrs.get("\0owner").copied(),
             _ => None,
         });
-        let first = if frame.code.argcount > 0 { vm.t.stack.get(frame.base).copied() } else { None };
+        let first =
+            if vm.i.codes[frame.code as usize].argcount > 0 { vm.t.stack.get(frame.base).copied() } else { None };
         match (owner, first) {
             (Some(c), Some(o)) if o != Value::Null => (c, o),
             _ => return Err(vm.exc("RuntimeError", "super(): no arguments")),
@@ -1236,7 +1301,9 @@ pub fn construct(vm: &mut Vm<'_>, tag: TypeTag, cls: ObjRef, args: &[Value], kw:
             };
             Ok(vm.i.heap.alloc(Obj::Slice(a, b, c)))
         }
-        TypeTag::Object => Ok(vm.i.heap.alloc(Obj::Instance(Instance { class: cls, dict: HashMap::new(), exc: None }))),
+        TypeTag::Object => {
+            Ok(vm.i.heap.alloc(Obj::Instance(Instance { class: cls, dict: super::heap::Attrs::default(), exc: None })))
+        }
         TypeTag::NoneType => Ok(Value::None),
         TypeTag::Other => Err(vm.exc("TypeError", &format!("cannot create '{name}' instances"))),
     }
@@ -1426,15 +1493,21 @@ fn m_dict_get(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     Ok(vm.dict_get(r, &hk).unwrap_or(args.get(2).copied().unwrap_or(Value::None)))
 }
 
+/// A live view of the dict (its one slot): what it shows is computed when it is used.
 fn m_dict_view(vm: &mut Vm<'_>, args: &[Value], tag: &'static str) -> R<Value> {
     let r = dict_ref(vm, args, tag)?;
+    Ok(vm.i.heap.alloc(Obj::Native(tag, vec![Value::Obj(r)])))
+}
+
+/// The items a dict view shows now.
+pub fn view_items(vm: &mut Vm<'_>, tag: &str, dict: Value) -> Vec<Value> {
+    let Value::Obj(r) = dict else { return Vec::new() };
     let pairs = dict_pairs(vm, r);
-    let items: Vec<Value> = match tag {
+    match tag {
         "dict_keys" => pairs.iter().map(|p| p.0).collect(),
         "dict_values" => pairs.iter().map(|p| p.1).collect(),
         _ => pairs.iter().map(|(k, v)| vm.i.heap.alloc(Obj::Tuple(vec![*k, *v]))).collect(),
-    };
-    Ok(vm.i.heap.alloc(Obj::Native(tag, items)))
+    }
 }
 
 fn m_dict_keys(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
@@ -1565,7 +1638,7 @@ fn m_set_discard(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
 fn m_set_pop(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     let r = set_ref(vm, args, "pop")?;
     let first = match vm.i.heap.get(r) {
-        Obj::Set(d, _) => d.iter().next().map(|(k, _)| k),
+        Obj::Set(d, _) => d.set_order().first().copied(),
         _ => None,
     };
     let Some(k) = first else { return Err(vm.exc("KeyError", "pop from an empty set")) };
@@ -2282,6 +2355,15 @@ static BASE_NATIVES: &[(&str, NativeFn)] = &[
     ("oct", b_oct),
     ("input", b_input),
     ("vars", b_vars),
+    ("open", b_open),
+    ("eval", b_eval),
+    ("exec", b_exec),
+    ("globals", b_globals),
+    ("locals", b_locals),
+    ("property", b_property),
+    ("property.setter", m_property_setter),
+    ("staticmethod", b_staticmethod),
+    ("classmethod", b_classmethod),
     ("super", b_super),
     ("list.append", m_list_append),
     ("list.extend", m_list_extend),

@@ -42,9 +42,6 @@ pub struct Code {
     pub first_line: u32,
     /// A class body: names live in a namespace dict.
     pub is_class_body: bool,
-    /// Code objects of the functions, classes and comprehensions defined in this one
-    /// (`Instr::MakeFunction`'s operand).
-    pub children: Vec<std::sync::Arc<Code>>,
     /// Most values the stack holds above the locals (for a capacity hint).
     pub max_stack: u32,
 }

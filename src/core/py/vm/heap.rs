@@ -30,7 +30,55 @@ pub enum Value {
     Obj(ObjRef),
 }
 
-pub type Attrs = HashMap<String, Value>;
+/// Attribute tables (instances, classes, modules): keyed by name with a fast hash (these are
+/// looked up on every `obj.attr`; SipHash's resistance to chosen keys buys nothing here).
+pub type Attrs = HashMap<String, Value, FxBuild>;
+
+/// Firefox's (and rustc's) multiply-rotate hash: a few cycles per word.
+#[derive(Clone, Copy, Default)]
+pub struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]));
+        }
+        let mut rest = 0u64;
+        for (i, b) in chunks.remainder().iter().enumerate() {
+            rest |= u64::from(*b) << (8 * i);
+        }
+        self.add(rest ^ (bytes.len() as u64));
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+pub type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
 
 /// A key as Python's hashing and equality see it: `1`, `1.0` and `True` are one key.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -49,7 +97,7 @@ pub enum HKey {
 #[derive(Clone, Debug, Default)]
 pub struct Dict {
     pub entries: Vec<Option<(Value, Value)>>,
-    pub index: HashMap<HKey, usize>,
+    pub index: HashMap<HKey, usize, FxBuild>,
 }
 
 impl Dict {
@@ -90,7 +138,7 @@ impl Dict {
 
     fn compact(&mut self) {
         let live: Vec<(Value, Value)> = self.entries.drain(..).flatten().collect();
-        let mut positions = HashMap::new();
+        let mut positions: HashMap<HKey, usize, FxBuild> = HashMap::default();
         for (k, i) in self.index.drain() {
             positions.insert(k, i);
         }
@@ -111,11 +159,30 @@ impl Dict {
         self.entries.clear();
         self.index.clear();
     }
+
+    /// A set's keys in the order CPython iterates them: its table order for ints (see
+    /// `cpython_int_set_order`), insertion order otherwise (CPython's order for strings
+    /// changes with each process's hash seed anyway).
+    #[must_use]
+    pub fn set_order(&self) -> Vec<Value> {
+        let mut keyed: Vec<(usize, i64)> = Vec::with_capacity(self.index.len());
+        for (k, &i) in &self.index {
+            match k {
+                HKey::Int(n) => keyed.push((i, *n)),
+                _ => return self.iter().map(|(k, _)| k).collect(),
+            }
+        }
+        keyed.sort_unstable_by_key(|(i, _)| *i);
+        let ints: Vec<i64> = keyed.iter().map(|(_, n)| *n).collect();
+        cpython_int_set_order(&ints).into_iter().filter_map(|j| self.entries[keyed[j].0].map(|(k, _)| k)).collect()
+    }
 }
 
 #[derive(Debug)]
 pub struct Function {
     pub code: Arc<Code>,
+    /// `code`'s index in `Interp::codes` (what a frame holds).
+    pub code_id: u32,
     pub defaults: Vec<Value>,
     pub kwdefaults: Vec<(String, Value)>,
     pub closure: Vec<ObjRef>,
@@ -205,11 +272,21 @@ pub struct Heap {
     pub since_gc: usize,
     /// Collect when this many objects were made since the last collection.
     pub gc_threshold: usize,
+    /// Collect at every eval-breaker site (tests: a value the roots miss is found at once).
+    pub gc_stress: bool,
 }
 
 impl Default for Heap {
     fn default() -> Self {
-        Heap { slots: Vec::new(), free: Vec::new(), marks: Vec::new(), live: 0, since_gc: 0, gc_threshold: 100_000 }
+        Heap {
+            slots: Vec::new(),
+            free: Vec::new(),
+            marks: Vec::new(),
+            live: 0,
+            since_gc: 0,
+            gc_threshold: 100_000,
+            gc_stress: false,
+        }
     }
 }
 
@@ -272,7 +349,6 @@ impl Heap {
                     f.kwdefaults.iter().for_each(|(_, x)| push(x, &mut work));
                     work.extend(f.closure.iter().copied());
                     f.attrs.values().for_each(|x| push(x, &mut work));
-                    f.code.consts.iter().for_each(|x| push(x, &mut work));
                 }
                 Obj::Cell(v) => push(v, &mut work),
                 Obj::Class(c) => {
@@ -287,9 +363,6 @@ impl Heap {
                         e.args.iter().for_each(|x| push(x, &mut work));
                         for v in [&e.context, &e.cause].into_iter().flatten() {
                             push(v, &mut work);
-                        }
-                        for (code, _, _) in &e.tb {
-                            code.consts.iter().for_each(|x| push(x, &mut work));
                         }
                     }
                 }
@@ -314,6 +387,66 @@ impl Heap {
         }
         self.live = live;
         self.since_gc = 0;
-        self.gc_threshold = (live * 2).max(100_000);
+        self.gc_threshold = if self.gc_stress { 0 } else { (live * 2).max(100_000) };
     }
+}
+
+/// The order CPython 3.11 iterates a set of ints in (`Objects/setobject.c`: an open-address
+/// table of 8 slots growing 4x when 3/5 full, linear probes of 9 then perturbed steps), for
+/// keys inserted in this order. Python's own order for ints is this, not insertion order:
+/// `{3, 1, 2}` prints `{1, 2, 3}`. (Deletions are not replayed: a set that lost items may
+/// order differently from CPython's, whose dummies change when it resizes.)
+#[must_use]
+pub fn cpython_int_set_order(keys: &[i64]) -> Vec<usize> {
+    const LINEAR_PROBES: usize = 9;
+    const PERTURB_SHIFT: u32 = 5;
+    fn hash(n: i64) -> i64 {
+        // CPython's int hash: n modulo 2**61 - 1 (with the sign), -1 becoming -2.
+        const P: i64 = (1 << 61) - 1;
+        let h = if n >= 0 { n % P } else { -((-(n + 1)) % P) - 1 };
+        let h = if n < 0 && h == -P { 0 } else { h };
+        if h == -1 {
+            -2
+        } else {
+            h
+        }
+    }
+    fn insert(table: &mut [Option<usize>], hashes: &[i64], idx: usize) {
+        let mask = table.len() - 1;
+        let h = hashes[idx];
+        let mut perturb = h as u64;
+        let mut i = (h as u64 as usize) & mask;
+        loop {
+            let probes = if i + LINEAR_PROBES <= mask { LINEAR_PROBES } else { 0 };
+            for j in 0..=probes {
+                if table[i + j].is_none() {
+                    table[i + j] = Some(idx);
+                    return;
+                }
+            }
+            perturb >>= PERTURB_SHIFT;
+            i = (i.wrapping_mul(5).wrapping_add(1).wrapping_add(perturb as usize)) & mask;
+        }
+    }
+    let hashes: Vec<i64> = keys.iter().map(|k| hash(*k)).collect();
+    let mut table: Vec<Option<usize>> = vec![None; 8];
+    let mut used = 0usize;
+    for idx in 0..keys.len() {
+        insert(&mut table, &hashes, idx);
+        used += 1;
+        let mask = table.len() - 1;
+        if used * 5 >= mask * 3 {
+            let minused = if used > 50_000 { used * 2 } else { used * 4 };
+            let mut size = 8;
+            while size <= minused {
+                size <<= 1;
+            }
+            let old: Vec<usize> = table.iter().flatten().copied().collect();
+            table = vec![None; size];
+            for o in old {
+                insert(&mut table, &hashes, o);
+            }
+        }
+    }
+    table.into_iter().flatten().collect()
 }

@@ -84,9 +84,10 @@ pub enum Instr {
     CallEx,
     PushNull,
     ReturnValue,
-    /// Flags: 1 defaults tuple, 2 kwdefaults dict, 8 closure tuple; qualname and code below.
+    /// The code object's index in `Interp::codes` (low 24 bits); flags (high 8): 1 defaults
+    /// tuple, 2 kwdefaults dict, 8 closure tuple, popped in that order from the top.
     MakeFunction(u32),
-    /// `[function, name]`, then the bases tuple: builds a class from a body function.
+    /// `[function, name, bases tuple]`: runs the body function, then builds the class.
     BuildClass,
     RaiseVarargs(u8),
     /// Re-raises the exception on TOS with its traceback.

@@ -6,7 +6,6 @@ use super::builtins::TypeTag;
 use super::heap::{Class, Dict, ExcData, HKey, IterState, Obj, ObjRef, Value};
 use super::instr::Instr;
 use super::vm::{Flow, Vm, R};
-use std::collections::HashMap;
 
 const MAX_SEQ: usize = 50_000_000;
 
@@ -275,6 +274,11 @@ impl Vm<'_> {
                         let d = self.new_dict_str(pairs);
                         return Ok(Some(d));
                     }
+                    if let Some(d) = self.class_lookup(cls, name) {
+                        if let Some(v) = self.descriptor_get(d, obj, Value::Obj(cls))? {
+                            return Ok(Some(v));
+                        }
+                    }
                     return Ok(self.class_lookup(cls, name).map(|f| self.bind_value(obj, f)));
                 }
                 Obj::Class(c) => {
@@ -297,7 +301,18 @@ impl Vm<'_> {
                         }
                         _ => {}
                     }
-                    return Ok(self.class_lookup(r, name));
+                    let found = self.class_lookup(r, name);
+                    if let Some(d) = found {
+                        if let Value::Obj(dr) = d {
+                            if matches!(self.i.heap.get(dr), Obj::Native("property", _)) {
+                                return Ok(Some(d));
+                            }
+                        }
+                        if let Some(v) = self.descriptor_get(d, Value::None, obj)? {
+                            return Ok(Some(v));
+                        }
+                    }
+                    return Ok(found);
                 }
                 Obj::Module(_, attrs) => return Ok(attrs.get(name).copied()),
                 Obj::Function(f) => {
@@ -380,19 +395,56 @@ impl Vm<'_> {
         Ok((v, Value::Null))
     }
 
+    /// What `property`, `staticmethod` and `classmethod` objects found on a class give for
+    /// `obj.name` (`obj` None when looked up on the class itself), or `None` for others.
+    fn descriptor_get(&mut self, d: Value, obj: Value, cls: Value) -> R<Option<Value>> {
+        let Value::Obj(dr) = d else { return Ok(None) };
+        let (tag, slots) = match self.i.heap.get(dr) {
+            Obj::Native(tag @ ("property" | "staticmethod" | "classmethod"), slots) => (*tag, slots.clone()),
+            _ => return Ok(None),
+        };
+        match tag {
+            "property" => {
+                if slots[0] == Value::None {
+                    return Err(self.exc("AttributeError", "property has no getter"));
+                }
+                self.call_sync(slots[0], &[obj], &[]).map(Some)
+            }
+            "staticmethod" => Ok(Some(slots[0])),
+            _ => Ok(Some(self.i.heap.alloc(Obj::Bound(cls, slots[0])))),
+        }
+    }
+
     pub fn setattr(&mut self, obj: Value, name: &str, v: Value) -> R<()> {
         if let Some(r) = crate::core::py::threads::threading::setattr(self, obj, name, v) {
             return r;
         }
         if let Value::Obj(r) = obj {
+            if let Obj::Instance(inst) = self.i.heap.get(r) {
+                let cls = inst.class;
+                if let Some(Value::Obj(p)) = self.class_lookup(cls, name) {
+                    if let Obj::Native("property", slots) = self.i.heap.get(p) {
+                        let setter = slots[1];
+                        if setter == Value::None {
+                            let t = self.class_name(cls);
+                            return Err(
+                                self.exc("AttributeError", &format!("property '{name}' of '{t}' object has no setter"))
+                            );
+                        }
+                        self.call_sync(setter, &[obj, v], &[])?;
+                        return Ok(());
+                    }
+                }
+            }
             match self.i.heap.get_mut(r) {
                 Obj::Instance(inst) => {
-                    if name == "args" {
-                        if let Some(e) = &mut inst.exc {
-                            let _ = e;
+                    // Most stores replace an attribute: no new key to allocate.
+                    match inst.dict.get_mut(name) {
+                        Some(slot) => *slot = v,
+                        None => {
+                            inst.dict.insert(name.to_owned(), v);
                         }
                     }
-                    inst.dict.insert(name.to_owned(), v);
                     return Ok(());
                 }
                 Obj::Class(c) => {
@@ -809,7 +861,10 @@ impl Vm<'_> {
                 Obj::List(v) | Obj::Tuple(v) => !v.is_empty(),
                 Obj::Dict(d) | Obj::Set(d, _) => !d.is_empty(),
                 Obj::Range(a, b, c) => range_len(*a, *b, *c) > 0,
-                Obj::Native(tag, items) if tag.starts_with("dict_") => !items.is_empty(),
+                Obj::Native(tag, slots) if tag.starts_with("dict_") => {
+                    let (tag, d) = (*tag, slots[0]);
+                    !super::builtins::view_items(self, tag, d).is_empty()
+                }
                 Obj::Instance(_) => {
                     if let Some(m) = self.user_method(v, "__bool__") {
                         let r = self.call_sync(m, &[v], &[])?;
@@ -1424,8 +1479,12 @@ impl Vm<'_> {
                     let chars: Vec<String> = s.chars().map(|c| c.to_string()).collect();
                     return Ok(chars.into_iter().map(|c| self.new_str(c)).collect());
                 }
-                Obj::Dict(d) | Obj::Set(d, _) => return Ok(d.iter().map(|(k, _)| k).collect()),
-                Obj::Native(tag, items) if tag.starts_with("dict_") => return Ok(items.clone()),
+                Obj::Dict(d) => return Ok(d.iter().map(|(k, _)| k).collect()),
+                Obj::Set(d, _) => return Ok(d.set_order()),
+                Obj::Native(tag, slots) if tag.starts_with("dict_") => {
+                    let (tag, d) = (*tag, slots[0]);
+                    return Ok(super::builtins::view_items(self, tag, d));
+                }
                 Obj::Range(a, b, c) => {
                     let (a, b, c) = (*a, *b, *c);
                     let n = range_len(a, b, c);
@@ -1460,11 +1519,12 @@ impl Vm<'_> {
                 Obj::List(_) | Obj::Tuple(_) => Some(IterState::Seq { seq: r, i: 0 }),
                 Obj::Str(_) => Some(IterState::Str { s: r, byte: 0 }),
                 Obj::Range(a, b, c) => Some(IterState::Range { cur: *a, stop: *b, step: *c }),
-                Obj::Dict(d) | Obj::Set(d, _) => {
-                    Some(IterState::Items { items: d.iter().map(|(k, _)| k).collect(), i: 0 })
-                }
-                Obj::Native(tag, items) if tag.starts_with("dict_") => {
-                    Some(IterState::Items { items: items.clone(), i: 0 })
+                Obj::Dict(d) => Some(IterState::Items { items: d.iter().map(|(k, _)| k).collect(), i: 0 }),
+                Obj::Set(d, _) => Some(IterState::Items { items: d.set_order(), i: 0 }),
+                Obj::Native(tag, slots) if tag.starts_with("dict_") => {
+                    let (tag, d) = (*tag, slots[0]);
+                    let items = super::builtins::view_items(self, tag, d);
+                    Some(IterState::Items { items, i: 0 })
                 }
                 Obj::Iter(_) => return Ok(v),
                 Obj::Instance(_) => {
@@ -1643,7 +1703,7 @@ impl Vm<'_> {
                     }
                     Obj::Set(d, frozen) => {
                         let frozen = *frozen;
-                        let keys: Vec<Value> = d.iter().map(|(k, _)| k).collect();
+                        let keys: Vec<Value> = d.set_order();
                         if keys.is_empty() {
                             return Ok(if frozen { "frozenset()".into() } else { "set()".into() });
                         }
@@ -1709,9 +1769,10 @@ impl Vm<'_> {
                     Obj::Sync(_) => {
                         crate::core::py::threads::threading::repr(self, r, &Self::addr(r)).unwrap_or_default()
                     }
-                    Obj::Native(tag, items) => {
-                        let (tag, items) = (*tag, items.clone());
+                    Obj::Native(tag, slots) => {
+                        let (tag, d) = (*tag, slots.first().copied().unwrap_or(Value::None));
                         if tag.starts_with("dict_") {
+                            let items = super::builtins::view_items(self, tag, d);
                             let l = self.i.heap.alloc(Obj::List(items));
                             let inner = self.repr_in(l, seen)?;
                             format!("{tag}({inner})")
@@ -1769,7 +1830,7 @@ impl Vm<'_> {
         if base_refs.is_empty() {
             base_refs.push(self.i.types.object);
         }
-        let mut dict = HashMap::new();
+        let mut dict = super::heap::Attrs::default();
         if let Value::Obj(d) = ns {
             if let Obj::Dict(d) = self.i.heap.get(d) {
                 for (k, v) in d.iter() {

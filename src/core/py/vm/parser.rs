@@ -211,7 +211,7 @@ impl Parser {
                 let test = self.named_expr()?;
                 let body = self.block()?;
                 let orelse = if self.eat_kw("else") { self.block()? } else { Vec::new() };
-                at(StmtKind::While(test, body, orelse), start)
+                at(StmtKind::While(test, body, orelse), self.since(start))
             }
             "for" => {
                 self.pos += 1;
@@ -220,7 +220,7 @@ impl Parser {
                 let iter = self.expr_list()?;
                 let body = self.block()?;
                 let orelse = if self.eat_kw("else") { self.block()? } else { Vec::new() };
-                at(StmtKind::For(target, iter, body, orelse), start)
+                at(StmtKind::For(target, iter, body, orelse), self.since(start))
             }
             "def" => {
                 self.pos += 1;
@@ -233,7 +233,7 @@ impl Parser {
                 }
                 let body = self.block()?;
                 let def = FuncDef { name, params, body, decorators: Vec::new(), span: start };
-                at(StmtKind::Def(Rc::new(def)), start)
+                at(StmtKind::Def(Rc::new(def)), self.since(start))
             }
             "class" => {
                 self.pos += 1;
@@ -252,7 +252,7 @@ impl Parser {
                     }
                 }
                 let body = self.block()?;
-                at(StmtKind::Class { name, bases, body, decorators: Vec::new() }, start)
+                at(StmtKind::Class { name, bases, body, decorators: Vec::new() }, self.since(start))
             }
             "try" => {
                 self.pos += 1;
@@ -280,7 +280,7 @@ impl Parser {
                 if handlers.is_empty() && finalbody.is_empty() {
                     return self.error("expected 'except' or 'finally' block");
                 }
-                at(StmtKind::Try { body, handlers, orelse, finalbody }, start)
+                at(StmtKind::Try { body, handlers, orelse, finalbody }, self.since(start))
             }
             "with" => {
                 self.pos += 1;

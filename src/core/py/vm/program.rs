@@ -38,7 +38,7 @@ pub fn prepare(source: &str, host: Arc<dyn Host>, timeout_ms: f64) -> Result<(In
     let mut interp = Interp::new(host, source, timeout_ms);
     let body = parse_program(source).and_then(|body| {
         let mut globals = std::mem::take(&mut interp.global_names);
-        let code = compile_module(&body, &mut interp.heap, &mut globals);
+        let code = compile_module(&body, &mut interp.heap, &mut globals, &mut interp.codes);
         interp.global_names = globals;
         code
     });
@@ -77,12 +77,23 @@ pub fn run_program_with(
     host: Arc<dyn Host>,
     max_objects: usize,
 ) -> ProgramResult {
+    run_program_tuned(source, options, host, &|interp: &mut Interp| interp.max_objects = max_objects)
+}
+
+/// `run_program` with the interpreter adjusted before it starts (tests: budgets, the
+/// collector's stress mode).
+pub fn run_program_tuned(
+    source: &str,
+    options: &ProgramOptions,
+    host: Arc<dyn Host>,
+    tune: &dyn Fn(&mut Interp),
+) -> ProgramResult {
     let (mut interp, ts, compiled) = match prepare(source, host, options.timeout_ms) {
         Ok((interp, ts)) => (interp, ts, Ok(())),
         Err((interp, e)) => (interp, ThreadState::default(), Err(e)),
     };
     interp.switch_interval_ms = options.switch_interval_ms;
-    interp.max_objects = max_objects;
+    tune(&mut interp);
     let start = interp.start_ms;
     if let Err(e) = compiled {
         interp.write(Stream::Stderr, MAIN_LANE, &syntax_report(source, &e));

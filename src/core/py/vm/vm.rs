@@ -30,10 +30,13 @@
 //!   be run by `run` on the new native thread once it holds the GIL. While a thread is not
 //!   running (waiting for the GIL or blocked) its `ThreadState` must be reachable from
 //!   `Interp::parked` (the collector's roots); the running one is passed to `run`.
-//! - A module registers its builtins in `builtins::NATIVES` (a name and a
-//!   `fn(&mut Vm, &[Value], &[(String, Value)]) -> Result<Value, Flow>`) and its module
-//!   object in `builtins::make_module`; objects with native state (a lock, a thread handle)
-//!   are `Obj::Native(tag, slots)` instances of a class whose methods are natives.
+//! - A module registers its functions in `builtins::NATIVES` as `"module.name"` (a
+//!   `fn(&mut Vm, &[Value], &[(String, Value)]) -> Result<Value, Flow>`) and its name in
+//!   `builtins::import`'s known list; `import` builds the module object from them. Objects
+//!   with native state (a lock, a thread handle) are `Obj::Native(tag, slots)`: add the tag to
+//!   the list in `builtins::install` (it gets a class) and its methods as `"tag.method"`
+//!   natives (self is `args[0]`); the collector marks the slots. A builtin that must wait
+//!   returns `Err(Flow::Block(op))` with a new `BlockOp` variant the drivers perform.
 
 use super::builtins::{self, Types};
 use super::code::Code;
@@ -106,7 +109,8 @@ pub enum OnReturn {
 
 #[derive(Debug)]
 pub struct Frame {
-    pub code: Arc<Code>,
+    /// The code object's index in `Interp::codes` (no reference count to touch per call).
+    pub code: u32,
     pub ip: usize,
     /// Where the locals start on the thread's stack.
     pub base: usize,
@@ -162,12 +166,14 @@ impl ThreadState {
         }
         code.instrs.push(Instr::ReturnValue);
         code.locs = vec![super::code::Loc::default(); 2];
+        interp.codes.push(Arc::new(code));
+        let code = (interp.codes.len() - 1) as u32;
         let mut stack = vec![callable, Value::Null];
         stack.extend_from_slice(args);
         stack.extend(kwargs.iter().map(|(_, v)| *v));
         interp.serial += 1;
         let frame = Frame {
-            code: Arc::new(code),
+            code,
             ip: 0,
             base: 0,
             ret_to: 0,
@@ -194,6 +200,8 @@ pub struct Output {
 
 pub struct Interp {
     pub heap: Heap,
+    /// Every code object of the process (made by the compiler, never freed).
+    pub codes: Vec<Arc<Code>>,
     pub globals: Vec<Value>,
     pub global_names: GlobalNames,
     pub builtin_cache: Vec<Value>,
@@ -232,6 +240,7 @@ impl Interp {
         let start_ms = host.now_ms();
         let mut interp = Interp {
             heap: Heap::default(),
+            codes: Vec::new(),
             globals: Vec::new(),
             global_names: GlobalNames::default(),
             builtin_cache: Vec::new(),
@@ -400,7 +409,7 @@ impl Vm<'_> {
 
     fn fatal_at(&self, site: usize, kind: &str, message: String) -> Flow {
         let (line, col) = self.t.frames.last().map_or((0, 0), |f| {
-            let loc = f.code.locs.get(site).copied().unwrap_or_default();
+            let loc = self.i.codes[f.code as usize].locs.get(site).copied().unwrap_or_default();
             (loc.line, loc.col + 1)
         });
         let message = if line > 0 { format!("{message} (at line {line})") } else { message };
@@ -417,7 +426,6 @@ impl Vm<'_> {
                 roots.extend(f.cells.iter().map(|c| Value::Obj(*c)));
                 roots.extend(f.ns.iter().map(|c| Value::Obj(*c)));
                 roots.extend(f.func.iter().map(|c| Value::Obj(*c)));
-                roots.extend(f.code.consts.iter().copied());
                 if let OnReturn::Init(v) | OnReturn::BuildClass { name: v, .. } = f.on_return {
                     roots.push(v);
                 }
@@ -435,12 +443,15 @@ impl Vm<'_> {
         roots.extend(self.i.builtins.values().copied());
         roots.extend(self.i.modules.values().copied());
         roots.extend(self.i.types.all());
+        for code in &self.i.codes {
+            roots.extend(code.consts.iter().copied());
+        }
         self.i.heap.collect(&roots);
     }
 
     fn push_frame_raw(
         &mut self,
-        code: Arc<Code>,
+        code_id: u32,
         base: usize,
         ret_to: usize,
         func: Option<ObjRef>,
@@ -451,7 +462,12 @@ impl Vm<'_> {
         }
         self.i.serial += 1;
         let mut cells = Vec::new();
-        if !code.cellvars.is_empty() || !code.freevars.is_empty() {
+        let (has_cells, is_class_body) = {
+            let code = &self.i.codes[code_id as usize];
+            (!code.cellvars.is_empty() || !code.freevars.is_empty(), code.is_class_body)
+        };
+        if has_cells {
+            let code = self.i.codes[code_id as usize].clone();
             for _ in &code.cellvars {
                 let Value::Obj(c) = self.i.heap.alloc(Obj::Cell(Value::Null)) else { unreachable!() };
                 cells.push(c);
@@ -468,14 +484,14 @@ impl Vm<'_> {
                 }
             }
         }
-        let ns = if code.is_class_body {
+        let ns = if is_class_body {
             let Value::Obj(d) = self.i.heap.alloc(Obj::Dict(super::heap::Dict::default())) else { unreachable!() };
             Some(d)
         } else {
             None
         };
         self.t.frames.push(Frame {
-            code,
+            code: code_id,
             ip: 0,
             base,
             ret_to,
@@ -512,7 +528,8 @@ impl Vm<'_> {
                         continue;
                     }
                     Obj::Function(f) => {
-                        let code = f.code.clone();
+                        let code_id = f.code_id;
+                        let code = &f.code;
                         let has_self = self.t.stack[pos + 1] != Value::Null;
                         let first = if has_self { pos + 1 } else { pos + 2 };
                         let n = nargs + usize::from(has_self);
@@ -522,18 +539,21 @@ impl Vm<'_> {
                             && code.kwonlycount == 0
                             && n == code.argcount as usize;
                         if simple {
-                            for _ in code.argcount as usize..code.varnames.len() {
+                            // The arguments are already where the callee's locals go.
+                            let extra = code.varnames.len() - code.argcount as usize;
+                            for _ in 0..extra {
                                 self.t.stack.push(Value::Null);
                             }
-                            self.push_frame_raw(code, first, pos, Some(r), OnReturn::Push)?;
+                            self.push_frame_raw(code_id, first, pos, Some(r), OnReturn::Push)?;
                         } else {
+                            let code = code.clone();
                             let all: Vec<Value> = self.t.stack[first..].to_vec();
                             self.t.stack.truncate(pos);
                             let (posargs, kw) = split_kw(self, &all, kwnames);
                             let locals = self.bind(r, &code, &posargs, &kw)?;
                             let base = self.t.stack.len();
                             self.t.stack.extend(locals);
-                            self.push_frame_raw(code, base, pos, Some(r), OnReturn::Push)?;
+                            self.push_frame_raw(code_id, base, pos, Some(r), OnReturn::Push)?;
                         }
                         return Ok(None);
                     }
@@ -575,7 +595,11 @@ impl Vm<'_> {
                 return builtins::construct(self, tag, cls, &posargs, &kw).map(Some);
             }
             if tag == builtins::TypeTag::Object {
-                self.i.heap.alloc(Obj::Instance(super::heap::Instance { class: cls, dict: HashMap::new(), exc: None }))
+                self.i.heap.alloc(Obj::Instance(super::heap::Instance {
+                    class: cls,
+                    dict: super::heap::Attrs::default(),
+                    exc: None,
+                }))
             } else {
                 return Err(self.exc(
                     "TypeError",
@@ -583,7 +607,11 @@ impl Vm<'_> {
                 ));
             }
         } else {
-            self.i.heap.alloc(Obj::Instance(super::heap::Instance { class: cls, dict: HashMap::new(), exc: None }))
+            self.i.heap.alloc(Obj::Instance(super::heap::Instance {
+                class: cls,
+                dict: super::heap::Attrs::default(),
+                exc: None,
+            }))
         };
         // `threading.Thread(...)` (or a subclass without its own `__init__`): a native
         // `__init__` sets the instance up.
@@ -618,14 +646,14 @@ impl Vm<'_> {
         }
         let Some(Value::Obj(init_ref)) = init else { unreachable!() };
         let Obj::Function(f) = self.i.heap.get(init_ref) else { unreachable!() };
-        let code = f.code.clone();
+        let (code, code_id) = (f.code.clone(), f.code_id);
         self.t.stack.truncate(pos);
         let mut args = vec![instance];
         args.extend(posargs);
         let locals = self.bind(init_ref, &code, &args, &kw)?;
         let base = self.t.stack.len();
         self.t.stack.extend(locals);
-        self.push_frame_raw(code, base, pos, Some(init_ref), OnReturn::Init(instance))?;
+        self.push_frame_raw(code_id, base, pos, Some(init_ref), OnReturn::Init(instance))?;
         Ok(None)
     }
 
@@ -791,10 +819,11 @@ impl Vm<'_> {
                 continue;
             }
             let fi = self.t.frames.len() - 1;
+            let cid = self.t.frames[fi].code as usize;
             let base = self.t.frames[fi].base;
             let mut ip = self.t.frames[fi].ip;
             let flow: Flow = loop {
-                let instr = self.t.frames[fi].code.instrs[ip];
+                let instr = self.i.codes[cid].instrs[ip];
                 let site = ip;
                 ip += 1;
                 macro_rules! tri {
@@ -816,12 +845,12 @@ impl Vm<'_> {
                         sync_ip!();
                         tri!(self.check_eval_breaker(site));
                     }
-                    Instr::LoadConst(i) => self.t.stack.push(self.t.frames[fi].code.consts[i as usize]),
+                    Instr::LoadConst(i) => self.t.stack.push(self.i.codes[cid].consts[i as usize]),
                     Instr::LoadFast(i) => {
-                        let code = self.t.frames[fi].code.clone();
                         let v = self.t.stack[base + i as usize];
                         if v == Value::Null {
                             sync_ip!();
+                            let code = self.i.codes[cid].clone();
                             let n = &code.varnames[i as usize];
                             break self.exc(
                                 "UnboundLocalError",
@@ -864,21 +893,21 @@ impl Vm<'_> {
                         self.i.globals[s] = Value::Null;
                     }
                     Instr::LoadName(i) => {
-                        let code = self.t.frames[fi].code.clone();
+                        let code = self.i.codes[cid].clone();
                         sync_ip!();
                         let name = &code.names[i as usize];
                         let v = tri!(self.load_name(fi, name));
                         self.t.stack.push(v);
                     }
                     Instr::StoreName(i) => {
-                        let code = self.t.frames[fi].code.clone();
+                        let code = self.i.codes[cid].clone();
                         let v = pop!(self);
                         let name = code.names[i as usize].clone();
                         let ns = self.t.frames[fi].ns.expect("a class body's namespace");
                         tri!(self.dict_set_str(ns, &name, v));
                     }
                     Instr::DeleteName(i) => {
-                        let code = self.t.frames[fi].code.clone();
+                        let code = self.i.codes[cid].clone();
                         let name = code.names[i as usize].clone();
                         if let Some(ns) = self.t.frames[fi].ns {
                             if let Obj::Dict(d) = self.i.heap.get_mut(ns) {
@@ -887,12 +916,12 @@ impl Vm<'_> {
                         }
                     }
                     Instr::LoadDeref(i) => {
-                        let code = self.t.frames[fi].code.clone();
                         let cell = self.t.frames[fi].cells[i as usize];
                         let Obj::Cell(v) = self.i.heap.get(cell) else { unreachable!() };
                         let v = *v;
                         if v == Value::Null {
                             sync_ip!();
+                            let code = self.i.codes[cid].clone();
                             let n =
                                 code.cellvars.iter().chain(&code.freevars).nth(i as usize).cloned().unwrap_or_default();
                             break self.exc(
@@ -912,14 +941,14 @@ impl Vm<'_> {
                         self.t.stack.push(Value::Obj(cell));
                     }
                     Instr::LoadAttr(i) => {
-                        let code = self.t.frames[fi].code.clone();
+                        let code = self.i.codes[cid].clone();
                         sync_ip!();
                         let obj = pop!(self);
                         let v = tri!(self.getattr(obj, &code.names[i as usize]));
                         self.t.stack.push(v);
                     }
                     Instr::LoadMethod(i) => {
-                        let code = self.t.frames[fi].code.clone();
+                        let code = self.i.codes[cid].clone();
                         sync_ip!();
                         let obj = pop!(self);
                         let (f, recv) = tri!(self.load_method(obj, &code.names[i as usize]));
@@ -927,14 +956,14 @@ impl Vm<'_> {
                         self.t.stack.push(recv);
                     }
                     Instr::StoreAttr(i) => {
-                        let code = self.t.frames[fi].code.clone();
+                        let code = self.i.codes[cid].clone();
                         sync_ip!();
                         let obj = pop!(self);
                         let v = pop!(self);
                         tri!(self.setattr(obj, &code.names[i as usize], v));
                     }
                     Instr::DeleteAttr(i) => {
-                        let code = self.t.frames[fi].code.clone();
+                        let code = self.i.codes[cid].clone();
                         sync_ip!();
                         let obj = pop!(self);
                         tri!(self.delattr(obj, &code.names[i as usize]));
@@ -1258,7 +1287,7 @@ impl Vm<'_> {
                         sync_ip!();
                         let pos = self.t.stack.len() - n as usize - 2;
                         let names: Vec<String> = if let Instr::CallKw(_, ci) = instr {
-                            self.str_tuple(self.t.frames[fi].code.consts[ci as usize])
+                            self.str_tuple(self.i.codes[cid].consts[ci as usize])
                         } else {
                             Vec::new()
                         };
@@ -1335,10 +1364,9 @@ impl Vm<'_> {
                         continue 'frames;
                     }
                     Instr::MakeFunction(arg) => {
-                        let code = self.t.frames[fi].code.clone();
                         let idx = (arg & 0xff_ffff) as usize;
                         let flags = arg >> 24;
-                        let child = code.children[idx].clone();
+                        let child = self.i.codes[idx].clone();
                         let closure = if flags & 8 != 0 {
                             let t = pop!(self);
                             self.tuple_items(t)
@@ -1365,6 +1393,7 @@ impl Vm<'_> {
                             Vec::new()
                         };
                         let f = super::heap::Function {
+                            code_id: idx as u32,
                             name: child.name.clone(),
                             qualname: child.qualname.clone(),
                             code: child,
@@ -1374,7 +1403,7 @@ impl Vm<'_> {
                                 .into_iter()
                                 .filter_map(|c| if let Value::Obj(r) = c { Some(r) } else { None })
                                 .collect(),
-                            attrs: HashMap::new(),
+                            attrs: super::heap::Attrs::default(),
                         };
                         let v = self.i.heap.alloc(Obj::Function(f));
                         self.t.stack.push(v);
@@ -1386,7 +1415,7 @@ impl Vm<'_> {
                         let func = pop!(self);
                         let Value::Obj(fr) = func else { unreachable!() };
                         let Obj::Function(f) = self.i.heap.get(fr) else { unreachable!() };
-                        let body = f.code.clone();
+                        let body = f.code_id;
                         let at = self.t.stack.len();
                         tri!(self.push_frame_raw(body, at, at, Some(fr), OnReturn::BuildClass { name, bases }));
                         continue 'frames;
@@ -1497,12 +1526,12 @@ impl Vm<'_> {
                     }
                     Instr::ImportName(i) => {
                         sync_ip!();
-                        let name = self.as_str(self.t.frames[fi].code.consts[i as usize]).unwrap_or("").to_owned();
+                        let name = self.as_str(self.i.codes[cid].consts[i as usize]).unwrap_or("").to_owned();
                         let m = tri!(builtins::import(self, &name));
                         self.t.stack.push(m);
                     }
                     Instr::ImportFrom(i) => {
-                        let code = self.t.frames[fi].code.clone();
+                        let code = self.i.codes[cid].clone();
                         sync_ip!();
                         let m = self.top();
                         let name = &code.names[i as usize];
@@ -1569,7 +1598,8 @@ impl Vm<'_> {
         }
         loop {
             let Some(frame) = self.t.frames.last_mut() else { return Err(Exit::Exception(e)) };
-            let (code, lasti, serial) = (frame.code.clone(), frame.ip.saturating_sub(1), frame.serial);
+            let (code, lasti, serial) =
+                (self.i.codes[frame.code as usize].clone(), frame.ip.saturating_sub(1), frame.serial);
             if let Some(data) = self.exc_data_mut(e) {
                 if data.tb.last().is_none_or(|(_, _, s)| *s != serial) {
                     data.tb.push((code, lasti, serial));

@@ -60,7 +60,6 @@ struct Unit {
     scope: Scope,
     fblocks: Vec<FBlock>,
     str_consts: HashMap<String, u32>,
-    children: Vec<Arc<Code>>,
 }
 
 pub struct Compiler<'a> {
@@ -68,8 +67,8 @@ pub struct Compiler<'a> {
     globals: &'a mut GlobalNames,
     units: Vec<Unit>,
     loc: Loc,
-    /// Code objects made (children of the unit at the same index in `units` while built).
-    pub codes: Vec<Arc<Code>>,
+    /// The process's code objects (`Interp::codes`): `MakeFunction`'s operand is an index.
+    codes: &'a mut Vec<Arc<Code>>,
 }
 
 fn err(msg: &str, span: Span) -> PyError {
@@ -81,9 +80,14 @@ fn err(msg: &str, span: Span) -> PyError {
 /// # Errors
 /// A `SyntaxError` the parser could not see (`'return' outside function`, a `nonlocal`
 /// with no binding…).
-pub fn compile_module(body: &[Stmt], heap: &mut Heap, globals: &mut GlobalNames) -> Result<Arc<Code>, PyError> {
+pub fn compile_module(
+    body: &[Stmt],
+    heap: &mut Heap,
+    globals: &mut GlobalNames,
+    codes: &mut Vec<Arc<Code>>,
+) -> Result<u32, PyError> {
     let scope = Scope::module();
-    let mut c = Compiler { heap, globals, units: Vec::new(), loc: Loc::default(), codes: Vec::new() };
+    let mut c = Compiler { heap, globals, units: Vec::new(), loc: Loc::default(), codes };
     c.push_unit("<module>", "<module>", scope, 1);
     c.emit(Instr::Resume);
     c.stmts(body)?;
@@ -103,10 +107,11 @@ impl Compiler<'_> {
             freevars: scope.freevars.clone(),
             ..Code::default()
         };
-        self.units.push(Unit { code, scope, fblocks: Vec::new(), str_consts: HashMap::new(), children: Vec::new() });
+        self.units.push(Unit { code, scope, fblocks: Vec::new(), str_consts: HashMap::new() });
     }
 
-    fn pop_unit(&mut self) -> Arc<Code> {
+    /// Finishes the innermost code object and registers it: its index in `codes`.
+    fn pop_unit(&mut self) -> u32 {
         let mut u = self.units.pop().expect("a unit");
         u.code.varnames.clone_from(&u.scope.varnames);
         u.code.cell_params = u
@@ -123,8 +128,8 @@ impl Compiler<'_> {
                     .map(|vi| (vi as u32, ci as u32))
             })
             .collect();
-        u.code.children = std::mem::take(&mut u.children);
-        Arc::new(std::mem::take(&mut u.code))
+        self.codes.push(Arc::new(std::mem::take(&mut u.code)));
+        (self.codes.len() - 1) as u32
     }
 
     fn unit(&mut self) -> &mut Unit {
@@ -244,10 +249,10 @@ impl Compiler<'_> {
         self.set_loc(def.span);
         self.emit(Instr::Resume);
         self.stmts(&def.body)?;
-        if !matches!(self.unit().code.instrs.last(), Some(Instr::ReturnValue)) {
-            self.load_const(Value::None);
-            self.emit(Instr::ReturnValue);
-        }
+        // Always: a body whose last statement is an `if` that returns still falls off its
+        // end when the test is false (a jump to here needs an instruction to land on).
+        self.load_const(Value::None);
+        self.emit(Instr::ReturnValue);
         let code = self.pop_unit();
         self.loc = saved;
         self.make_function(code, flags);
@@ -255,7 +260,8 @@ impl Compiler<'_> {
     }
 
     /// Emits the closure (if the code has free variables) and `MakeFunction`.
-    fn make_function(&mut self, code: Arc<Code>, mut flags: u32) {
+    fn make_function(&mut self, id: u32, mut flags: u32) {
+        let code = self.codes[id as usize].clone();
         if !code.freevars.is_empty() {
             for name in &code.freevars {
                 let i = self.unit().scope.deref_index(name).expect("a free variable resolved by the scope pass");
@@ -264,10 +270,7 @@ impl Compiler<'_> {
             self.emit(Instr::BuildTuple(code.freevars.len() as u32));
             flags |= 8;
         }
-        let u = self.unit();
-        u.children.push(code);
-        let idx = (u.children.len() - 1) as u32;
-        self.emit(Instr::MakeFunction(idx | (flags << 24)));
+        self.emit(Instr::MakeFunction(id | (flags << 24)));
     }
 }
 

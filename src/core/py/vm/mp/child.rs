@@ -14,7 +14,7 @@
 
 use super::super::code::{Code, Loc};
 use super::super::compile::compile_module;
-use super::super::heap::{Function, Obj, Value};
+use super::super::heap::{Attrs, Function, Obj, Value};
 use super::super::instr::Instr;
 use super::super::parser::parse_program;
 use super::super::program::prepare;
@@ -22,7 +22,6 @@ use super::super::vm::{Frame, OnReturn, ThreadState, Vm, R};
 use super::{arg, block, pickle, Then, WaitOn};
 use crate::core::program::{Host, LaneKind, ProcessReport, ProcessStart, Stream};
 use crate::core::py::threads::vmrun::{run_threaded_as, MainThread};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Lane ids of a process: `pid * LANES_PER_PROCESS + n` (the main program's are `0..`).
@@ -149,7 +148,7 @@ pub fn run_child(start: &ProcessStart, pid: u32, host: Arc<dyn Host>) -> Process
 fn bootstrap(interp: &mut super::super::vm::Interp, lane: u32) -> Result<Value, String> {
     let body = parse_program(BOOTSTRAP).map_err(|e| format!("ThreadLab's bootstrap: {}", e.message))?;
     let mut globals = std::mem::take(&mut interp.global_names);
-    let code = compile_module(&body, &mut interp.heap, &mut globals);
+    let code = compile_module(&body, &mut interp.heap, &mut globals, &mut interp.codes);
     interp.global_names = globals;
     let code = code.map_err(|e| format!("ThreadLab's bootstrap: {}", e.message))?;
     interp.sync_globals();
@@ -162,13 +161,14 @@ fn bootstrap(interp: &mut super::super::vm::Interp, lane: u32) -> Result<Value, 
         interp.set_global(name, super::native(native));
     }
     let f = interp.heap.alloc(Obj::Function(Function {
-        code,
+        code: interp.codes[code as usize].clone(),
+        code_id: code,
         defaults: Vec::new(),
         kwdefaults: Vec::new(),
         closure: Vec::new(),
         name: "<module>".into(),
         qualname: format!("{PREFIX}mp_bootstrap"),
-        attrs: HashMap::new(),
+        attrs: Attrs::default(),
     }));
     let mut ts = ThreadState { lane, ..ThreadState::default() };
     let mut vm = Vm { i: interp, t: &mut ts };
@@ -194,9 +194,11 @@ fn with_trampoline(
         locs: vec![Loc::default(); 3],
         ..Code::default()
     };
+    interp.codes.push(Arc::new(code));
+    let code = (interp.codes.len() - 1) as u32;
     interp.serial += 1;
     let trampoline = Frame {
-        code: Arc::new(code),
+        code,
         ip: 0,
         base: 0,
         ret_to: 0,

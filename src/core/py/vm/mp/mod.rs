@@ -20,10 +20,9 @@ pub mod native;
 pub mod pickle;
 
 use super::builtins::{new_exception, Kw, NATIVES};
-use super::heap::{Class, Instance, Obj, ObjRef, Value};
+use super::heap::{Attrs, Class, Instance, Obj, ObjRef, Value};
 use super::vm::{BlockOp, Flow, Interp, Vm, R};
 use crate::core::program::{Host, ProcessStart, Processes, ProgramOptions, ProgramResult, NO_PROCESSES};
-use std::collections::HashMap;
 
 /// A process's own `multiprocessing` state (kept in its `Interp`).
 #[derive(Debug, Default)]
@@ -217,7 +216,7 @@ fn new_class(vm: &mut Vm<'_>, name: &str, base: ObjRef, methods: &[&str]) -> Obj
         Obj::Class(c) => c.mro.clone(),
         _ => Vec::new(),
     };
-    let mut dict = HashMap::new();
+    let mut dict = Attrs::default();
     for m in methods {
         dict.insert((*m).to_owned(), native(&format!("_mp.{name}.{m}")));
     }
@@ -312,7 +311,7 @@ pub fn import(vm: &mut Vm<'_>, name: &str) -> Option<R<Value>> {
         return Some(Ok(*m));
     }
     ensure_classes(vm);
-    let mut attrs: HashMap<String, Value> = HashMap::new();
+    let mut attrs = Attrs::default();
     let fns: &[(&str, &str)] = match name {
         "multiprocessing" => &[
             ("Pool", "_mp.new_pool"),

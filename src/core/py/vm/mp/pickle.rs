@@ -7,9 +7,8 @@
 //! their `__dict__`, exceptions as their class and `args`.
 
 use super::super::builtins::NATIVES;
-use super::super::heap::{Instance, Obj, ObjRef, Value};
+use super::super::heap::{Attrs, Instance, Obj, ObjRef, Value};
 use super::super::vm::{Flow, Vm, R};
-use std::collections::HashMap;
 
 /// Nesting past which a value is refused (a list that contains itself never ends).
 const MAX_DEPTH: usize = 500;
@@ -467,7 +466,7 @@ fn load(vm: &mut Vm<'_>, r: &mut Reader<'_>) -> R<Value> {
         tag::INSTANCE => {
             let Value::Obj(cls) = load(vm, r)? else { return Err(truncated(vm)) };
             let Some(n) = r.u32() else { return Err(truncated(vm)) };
-            let mut dict = HashMap::new();
+            let mut dict = Attrs::default();
             for _ in 0..n {
                 let k = r.str().ok_or_else(|| truncated(vm))?;
                 let v = load(vm, r)?;
