@@ -99,7 +99,8 @@ test("the GIL settings are checked like every other field", async () => {
   }
   await page.getByTestId("engine-threads").check();
   await page.getByTestId("gil").check();
-  await page.getByLabel("Switch interval (ms)", { exact: true }).fill("500");
+  // The lab's field (the Code view has one of the same name, for its programs).
+  await page.locator("#switch-interval").fill("500");
   await page.getByTestId("run").click();
   assert.match(await page.getByTestId("switch-interval-error").textContent(), /Switch interval must be a number of ms from 0.1 to 100/);
 });

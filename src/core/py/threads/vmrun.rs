@@ -365,7 +365,9 @@ impl PyRun {
             }
             VmExit::Exception(e) => self.exception(interp, e),
             VmExit::Fatal(p) => {
-                interp.write(Stream::Stderr, self.lane, &format!("{}: {}\n", p.kind, p.message));
+                if announces(interp, &p) {
+                    interp.write(Stream::Stderr, self.lane, &format!("{}: {}\n", p.kind, p.message));
+                }
                 let mut slot = self.fatal.lock().unwrap_or_else(PoisonError::into_inner);
                 slot.get_or_insert(*p);
                 Exit::Fatal
@@ -581,6 +583,13 @@ pub struct MainThread<'a> {
 }
 
 /// [`run_threaded`] for any process's main thread (a child process's: `core::py::vm::mp`).
+/// Whether a process prints why it ended: a child process ended by `terminate()` (or by
+/// Stop) says nothing of it, its parent does, as in CPython. In the browser its output has
+/// already reached the page when it ends, so it must not be written at all.
+fn announces(interp: &Interp, p: &ProgramError) -> bool {
+    !(p.kind == "Stopped" && !interp.mp.name.is_empty())
+}
+
 pub fn run_threaded_as(
     interp: Interp,
     ts: ThreadState,
@@ -633,7 +642,9 @@ pub fn run_threaded_as(
                 col: 0,
             }
         };
-        g.interp().write(Stream::Stderr, main_thread.lane, &format!("{}: {}\n", p.kind, p.message));
+        if announces(g.interp(), &p) {
+            g.interp().write(Stream::Stderr, main_thread.lane, &format!("{}: {}\n", p.kind, p.message));
+        }
         error = Some(p);
     }
     let main_end = std::mem::take(&mut *end.lock().unwrap_or_else(PoisonError::into_inner));
