@@ -587,7 +587,7 @@ pub struct MainThread<'a> {
 /// Stop) says nothing of it, its parent does, as in CPython. In the browser its output has
 /// already reached the page when it ends, so it must not be written at all.
 fn announces(interp: &Interp, p: &ProgramError) -> bool {
-    !(p.kind == "Stopped" && !interp.mp.name.is_empty())
+    p.kind != "Stopped" || interp.mp.name.is_empty()
 }
 
 pub fn run_threaded_as(
