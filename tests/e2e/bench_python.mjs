@@ -82,3 +82,40 @@ export async function benchPython(context, page) {
     pyodide_vs_cpython: cp.best_ms / pd.best_ms,
   };
 }
+
+const PY_PARALLEL = readFileSync(join(here, "../bench/py_parallel.py"), "utf8");
+const withMode = (mode) => PY_PARALLEL.replace(/^MODE = "seq"$/m, `MODE = "${mode}"`);
+
+/** `ms` from py_parallel.py's line, or an Error saying what came instead. */
+function parseParallel(stdout, mode) {
+  const m = /mode (\w+) same True ms ([0-9.e+-]+)\s*$/.exec(stdout);
+  if (!m || m[1] !== mode) throw new Error(`py_parallel.py (${mode}) printed no "mode ${mode} same True ms T" line: ${JSON.stringify(stdout.slice(-300))}`);
+  return Number(m[2]);
+}
+
+/**
+ * py.threads_gil_ratio (two threads over one after the other: ~1, as CPython, since the GIL
+ * lets one run at a time) and py.processes_efficiency (T_seq / (T_pool × 2)), ThreadLab's
+ * VM in Chromium and CPython natively, each the best of `rounds`, the modes taken in turn.
+ */
+export async function benchPythonParallel(page, rounds) {
+  const best = { seq: Infinity, threads: Infinity, processes: Infinity };
+  const cpython = { seq: Infinity, threads: Infinity, processes: Infinity };
+  for (let round = 0; round < rounds; round++) {
+    for (const mode of Object.keys(best)) {
+      const r = await page.evaluate((s) => window.threadlab.python(s, { timeout_ms: 120000 }), withMode(mode));
+      if (r.error) throw new Error(`py_parallel.py (${mode}) in ThreadLab: ${r.error.kind}: ${r.error.message} (line ${r.error.line})`);
+      best[mode] = Math.min(best[mode], parseParallel(r.stdout, mode));
+      cpython[mode] = Math.min(cpython[mode], parseParallel(execFileSync("python3", ["-"], { input: withMode(mode), encoding: "utf8" }), mode));
+    }
+  }
+  return {
+    parallel_program: "tests/bench/py_parallel.py",
+    parallel_ms: best,
+    parallel_cpython_ms: cpython,
+    threads_gil_ratio: best.threads / best.seq,
+    processes_efficiency: best.seq / (best.processes * 2),
+    cpython_threads_gil_ratio: cpython.threads / cpython.seq,
+    cpython_processes_efficiency: cpython.seq / (cpython.processes * 2),
+  };
+}
