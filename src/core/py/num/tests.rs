@@ -76,6 +76,16 @@ fn expected(c: &Value) -> String {
     }
 }
 
+/// Fails listing the first cases that differ from CPython (`bad`), out of `total`.
+fn assert_none_differ(bad: &[String], total: usize) {
+    assert!(
+        bad.is_empty(),
+        "{} of {total} cases differ:\n{}",
+        bad.len(),
+        bad.iter().take(25).map(|f| f.chars().take(600).collect::<String>()).collect::<Vec<_>>().join("\n")
+    );
+}
+
 fn fmt_int(r: Result<Int, NumError>) -> Result<String, NumError> {
     r.map(|v| v.to_string())
 }
@@ -150,13 +160,7 @@ fn bigint_matches_cpython() {
             failures.push(format!("{c}\n   got {got}"));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases differ:\n{}",
-        failures.len(),
-        all.len(),
-        failures.iter().take(20).map(|f| f.chars().take(600).collect::<String>()).collect::<Vec<_>>().join("\n")
-    );
+    assert_none_differ(&failures, all.len());
 }
 
 #[test]
@@ -203,13 +207,7 @@ fn format_specs_match_cpython() {
             failures.push(format!("{c}\n   got {got}"));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases differ:\n{}",
-        failures.len(),
-        all.len(),
-        failures.iter().take(30).map(|f| f.chars().take(400).collect::<String>()).collect::<Vec<_>>().join("\n")
-    );
+    assert_none_differ(&failures, all.len());
 }
 
 #[test]
@@ -394,13 +392,7 @@ fn percent_formatting_matches_cpython() {
             ));
         }
     }
-    assert!(
-        bad.is_empty(),
-        "{} of {} differ:\n{}",
-        bad.len(),
-        all.len(),
-        bad.iter().take(25).map(|f| f.chars().take(400).collect::<String>()).collect::<Vec<_>>().join("\n")
-    );
+    assert_none_differ(&bad, all.len());
 }
 
 fn float_case(c: &Value) -> Result<String, NumError> {
@@ -440,13 +432,7 @@ fn float_operations_match_cpython() {
             bad.push(format!("{c}\n   got {got}"));
         }
     }
-    assert!(
-        bad.is_empty(),
-        "{} of {} differ:\n{}",
-        bad.len(),
-        all.len(),
-        bad.iter().take(25).cloned().collect::<Vec<_>>().join("\n")
-    );
+    assert_none_differ(&bad, all.len());
     // round(v, -10**12): CPython would compute 10**(10**12) (and hang); the answer is 0,
     // as the fixture's round(v, -1000) already is for these values.
     let v = int(&Value::String("12345678901234567890".into()));
@@ -556,13 +542,7 @@ fn str_format_matches_cpython() {
             bad.push(format!("{template:?} (map: {map})\n   want {want}\n   got  {got}"));
         }
     }
-    assert!(
-        bad.is_empty(),
-        "{} of {} differ:\n{}",
-        bad.len(),
-        list.len(),
-        bad.iter().take(25).cloned().collect::<Vec<_>>().join("\n")
-    );
+    assert_none_differ(&bad, list.len());
 }
 
 #[test]
@@ -588,13 +568,7 @@ fn int_math_matches_cpython() {
             bad.push(format!("{c}\n   got {got}"));
         }
     }
-    assert!(
-        bad.is_empty(),
-        "{} of {} differ:\n{}",
-        bad.len(),
-        all.len(),
-        bad.iter().take(20).map(|f| f.chars().take(400).collect::<String>()).collect::<Vec<_>>().join("\n")
-    );
+    assert_none_differ(&bad, all.len());
     // Refused before computing, not after minutes.
     let e = intmath::factorial(&Int::Small(100_000_000), DEFAULT_MAX_BITS).unwrap_err();
     assert_eq!(e.kind, "MemoryError");

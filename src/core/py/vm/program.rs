@@ -3,7 +3,7 @@
 
 use super::compile::compile_module;
 use super::parser::parse_program;
-use super::vm::{Frame, Interp, OnReturn, ThreadState};
+use super::vm::{Frame, Interp, ThreadState};
 use crate::core::program::{
     Host, Lane, LaneKind, LaneSegment, LaneState, ProgramError, ProgramOptions, ProgramResult, Stream,
 };
@@ -49,19 +49,7 @@ pub fn prepare(source: &str, host: Arc<dyn Host>, timeout_ms: f64) -> Result<(In
     let mut ts = ThreadState { lane: MAIN_LANE, ..ThreadState::default() };
     interp.sync_globals();
     interp.serial += 1;
-    ts.frames.push(Frame {
-        code,
-        ip: 0,
-        base: 0,
-        ret_to: 0,
-        cells: Vec::new(),
-        blocks: Vec::new(),
-        ns: None,
-        func: None,
-        on_return: OnReturn::Push,
-        serial: interp.serial,
-        handling_base: 0,
-    });
+    ts.frames.push(Frame::top(code, interp.serial));
     Ok((interp, ts))
 }
 

@@ -126,6 +126,27 @@ pub struct Frame {
     pub handling_base: usize,
 }
 
+impl Frame {
+    /// A thread's bottom frame: `code` (an index into `Interp::codes`) from its start, its
+    /// values from the bottom of the stack. `serial` is the interpreter's new serial.
+    #[must_use]
+    pub fn top(code: u32, serial: u64) -> Frame {
+        Frame {
+            code,
+            ip: 0,
+            base: 0,
+            ret_to: 0,
+            cells: Vec::new(),
+            blocks: Vec::new(),
+            ns: None,
+            func: None,
+            on_return: OnReturn::Push,
+            serial,
+            handling_base: 0,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct ThreadState {
     pub frames: Vec<Frame>,
@@ -172,19 +193,7 @@ impl ThreadState {
         stack.extend_from_slice(args);
         stack.extend(kwargs.iter().map(|(_, v)| *v));
         interp.serial += 1;
-        let frame = Frame {
-            code,
-            ip: 0,
-            base: 0,
-            ret_to: 0,
-            cells: Vec::new(),
-            blocks: Vec::new(),
-            ns: None,
-            func: None,
-            on_return: OnReturn::Push,
-            serial: interp.serial,
-            handling_base: 0,
-        };
+        let frame = Frame::top(code, interp.serial);
         ThreadState { frames: vec![frame], stack, handling: Vec::new(), lane, pending: None }
     }
 }

@@ -18,7 +18,7 @@ use super::super::heap::{Attrs, Function, Obj, Value};
 use super::super::instr::Instr;
 use super::super::parser::parse_program;
 use super::super::program::prepare;
-use super::super::vm::{Frame, OnReturn, ThreadState, Vm, R};
+use super::super::vm::{Frame, ThreadState, Vm, R};
 use super::{arg, block, pickle, Then, WaitOn};
 use crate::core::program::{Host, LaneKind, ProcessReport, ProcessStart, Stream};
 use crate::core::py::threads::vmrun::{run_threaded_as, MainThread};
@@ -197,19 +197,7 @@ fn with_trampoline(
     interp.codes.push(Arc::new(code));
     let code = (interp.codes.len() - 1) as u32;
     interp.serial += 1;
-    let trampoline = Frame {
-        code,
-        ip: 0,
-        base: 0,
-        ret_to: 0,
-        cells: Vec::new(),
-        blocks: Vec::new(),
-        ns: None,
-        func: None,
-        on_return: OnReturn::Push,
-        serial: interp.serial,
-        handling_base: 0,
-    };
+    let trampoline = Frame::top(code, interp.serial);
     let mut frames = vec![trampoline];
     for mut f in module.frames.drain(..) {
         f.base += 2;
