@@ -12,6 +12,11 @@ use std::rc::Rc;
 
 /// Nesting of the parser's (and so the compiler's) recursion.
 pub const MAX_DEPTH: u32 = 200;
+/// Operators of binary chains (`1 + 1 + …`) along one path of the tree: each makes the tree
+/// one level deeper, and the compiler recurses once per level. CPython 3.11 refuses a chain
+/// of about 2,700 with the same `RecursionError`; 500 keeps the compiler's native stack within
+/// a worker's (a debug build takes ~8 KB a level: 1,000 overflowed an 8 MB thread).
+pub const MAX_CHAIN: u32 = 500;
 
 const KEYWORDS: [&str; 35] = [
     "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del",
@@ -23,6 +28,8 @@ pub struct Parser {
     toks: Vec<Token>,
     pos: usize,
     depth: u32,
+    /// Binary operators on the current path (bounded by `MAX_CHAIN`).
+    chain: u32,
 }
 
 /// Parses a whole program.
@@ -31,7 +38,7 @@ pub struct Parser {
 /// A `SyntaxError` (or `IndentationError`, or a clear "not supported yet") at the token.
 pub fn parse_program(source: &str) -> Result<Vec<Stmt>, PyError> {
     let toks = tokenize(source)?;
-    let mut p = Parser { toks, pos: 0, depth: 0 };
+    let mut p = Parser { toks, pos: 0, depth: 0, chain: 0 };
     let mut body = Vec::new();
     while p.peek() != &Tok::Eof {
         if p.peek() == &Tok::Newline {
@@ -746,13 +753,26 @@ impl Parser {
         }
         let start = self.start();
         let mut left = self.binary_level(level + 1)?;
+        let mut taken = 0;
         while let Tok::Op(o) = self.peek() {
             let Some((_, op)) = LEVELS[level].iter().find(|(s, _)| s == o) else { break };
             let op = *op;
+            self.chain += 1;
+            taken += 1;
+            if self.chain > MAX_CHAIN {
+                let t = self.tok();
+                return Err(PyError::at(
+                    "RecursionError",
+                    "maximum recursion depth exceeded during compilation",
+                    t.line,
+                    t.col + 1,
+                ));
+            }
             self.pos += 1;
             let right = self.binary_level(level + 1)?;
             left = mk(ExprKind::Bin(Box::new(left), op, Box::new(right)), self.since(start));
         }
+        self.chain -= taken;
         Ok(left)
     }
 
@@ -1232,7 +1252,7 @@ fn fstring_parts(text: &str, line: u32, col: u32, raw: bool, depth: u32) -> Resu
             return Err(bad("expecting '}'", j));
         }
         let toks = tokenize(&format!("({expr_text})")).map_err(|e| PyError { line, ..e })?;
-        let mut sub = Parser { toks, pos: 0, depth: depth + 1 };
+        let mut sub = Parser { toks, pos: 0, depth: depth + 1, chain: 0 };
         let mut value = sub.expr_list().map_err(|e| PyError { line, col: col + start as u32 + 1, ..e })?;
         shift(&mut value, line, col + start as u32);
         if debug.is_some() && conv.is_none() && spec.is_empty() {

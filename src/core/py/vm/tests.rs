@@ -215,6 +215,27 @@ fn deep_recursion_is_a_recursion_error_on_a_small_native_stack() {
 }
 
 #[test]
+fn a_very_long_operator_chain_is_a_compile_time_recursion_error() {
+    // `1 + 1 + …` is a tree as deep as it is long, and the compiler recurses once per level:
+    // 20,000 terms overflowed the native stack (CPython says what this test expects). A chain
+    // within the limit compiles and runs, on a thread with a worker-sized stack.
+    let long = format!("x = 1{}\nprint(x)\n", " + 1".repeat(20_000));
+    let within = format!("x = 1{}\nprint(x)\n", " + 1".repeat(super::parser::MAX_CHAIN as usize));
+    let (long, within) = std::thread::Builder::new()
+        .stack_size(8 * 1024 * 1024)
+        .spawn(move || (run(&long), run(&within)))
+        .expect("a thread")
+        .join()
+        .expect("no stack overflow");
+    let e = long.error.expect("an error");
+    assert_eq!(
+        (e.kind.as_str(), e.message.as_str(), e.line),
+        ("RecursionError", "maximum recursion depth exceeded during compilation", 1)
+    );
+    assert_eq!(lines(&within), [(super::parser::MAX_CHAIN + 1).to_string()]);
+}
+
+#[test]
 fn huge_output_is_capped_with_a_notice_and_the_program_goes_on() {
     let r = run("for i in range(30000):\n    print('x' * 60)\nprint('end')\n");
     assert!(r.stdout.len() <= super::vm::OUTPUT_CHARS + 200, "{}", r.stdout.len());
