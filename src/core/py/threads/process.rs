@@ -410,9 +410,12 @@ impl<I: Send + 'static> Process<I> {
             proc.await_starter();
             super::driver::drive(&mut g, &mut state);
             drop(state);
-            // Its GIL and lane go first, then joiners wake (they need the GIL anyway).
-            drop(g);
+            // Done while still holding the GIL, as CPython's `_bootstrap_inner` removes the
+            // thread from `threading._active` before its C thread lets the GIL go: the next
+            // holder's `active_count()` and `is_alive()` must not see it. Joiners woken here
+            // wait for the GIL, so they run on only once it is released below.
             job_thread.set_phase(Phase::Done);
+            drop(g);
         });
         let started = g.allow_threads(LaneState::Blocked, |p| {
             // Runnable from now on: a holder's forced drop waits for it (see `Gil::expect`).
