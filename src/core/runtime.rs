@@ -13,6 +13,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 pub mod arena;
+pub mod board;
 pub mod test_programs;
 
 /// A Python thread's body, handed to a pool worker.
