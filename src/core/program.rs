@@ -132,8 +132,11 @@ pub struct ProgramResult {
 /// (`core::runtime::board`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Live<'a> {
-    /// The thread exists (registered with its name), not running yet.
-    Started(&'a str),
+    /// The thread exists, not running yet.
+    Started {
+        name: &'a str,
+        kind: LaneKind,
+    },
     State(LaneState),
     /// The line its innermost frame is on (1-based).
     Line(u32),

@@ -10,12 +10,13 @@
 //!
 //! Layout (little-endian `u32` words from the board's address, [`BOARD_WORDS`] in all):
 //! [`BOARD_SLOTS`] slots of [`SLOT_WORDS`] words each: `lane + 1` (0: a free slot), then
-//! `state << 24 | line` (state 0: not known yet; see [`state_code`]), then the thread's
-//! name, UTF-8, NUL-padded, in [`NAME_WORDS`] words. A writer fills the name before it
+//! `state << 24 | line` (state 0: not known yet; see [`state_code`]), then its kind (0 main,
+//! 1 thread, 2 a child process's main thread), then the thread's name, UTF-8, NUL-padded,
+//! in [`NAME_WORDS`] words. A writer fills the name before it
 //! publishes the lane, so a reader that sees the lane sees its name; a torn read of a slot
 //! that is being reused shows one frame of a stale name at worst.
 
-use crate::core::program::{LaneState, Live, MAX_THREADS_PER_PROCESS};
+use crate::core::program::{LaneKind, LaneState, Live, MAX_THREADS_PER_PROCESS};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// A slot per thread a process may have alive at once, plus one for a thread that has
@@ -24,7 +25,7 @@ pub const BOARD_SLOTS: usize = MAX_THREADS_PER_PROCESS + 1;
 /// 32 bytes of a thread's name: the editor's marks need a short label, the full name is in
 /// the lanes after the run.
 pub const NAME_WORDS: usize = 8;
-pub const SLOT_WORDS: usize = 2 + NAME_WORDS;
+pub const SLOT_WORDS: usize = 3 + NAME_WORDS;
 pub const BOARD_WORDS: usize = BOARD_SLOTS * SLOT_WORDS;
 
 const LINE_MASK: u32 = 0x00ff_ffff;
@@ -33,12 +34,18 @@ const LINE_MASK: u32 = 0x00ff_ffff;
 struct Slot {
     lane: AtomicU32,
     word: AtomicU32,
+    kind: AtomicU32,
     name: [AtomicU32; NAME_WORDS],
 }
 
 impl Slot {
     const fn new() -> Slot {
-        Slot { lane: AtomicU32::new(0), word: AtomicU32::new(0), name: [const { AtomicU32::new(0) }; NAME_WORDS] }
+        Slot {
+            lane: AtomicU32::new(0),
+            word: AtomicU32::new(0),
+            kind: AtomicU32::new(0),
+            name: [const { AtomicU32::new(0) }; NAME_WORDS],
+        }
     }
 }
 
@@ -59,6 +66,7 @@ impl Default for Board {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LiveThread {
     pub lane: u32,
+    pub kind: LaneKind,
     pub name: String,
     /// `None` before the thread's first state.
     pub state: Option<LaneState>,
@@ -74,6 +82,14 @@ pub fn state_code(state: LaneState) -> u32 {
         LaneState::GilWait => 2,
         LaneState::Io => 3,
         LaneState::Blocked => 4,
+    }
+}
+
+fn kind_code(kind: LaneKind) -> u32 {
+    match kind {
+        LaneKind::Main => 0,
+        LaneKind::Thread => 1,
+        LaneKind::Process => 2,
     }
 }
 
@@ -108,7 +124,7 @@ impl Board {
     /// process refuses a 33rd live thread anyway).
     pub fn show(&self, lane: u32, news: Live<'_>) {
         match news {
-            Live::Started(name) => self.claim(lane, name),
+            Live::Started { name, kind } => self.claim(lane, name, kind),
             Live::State(state) => {
                 if let Some(s) = self.slot(lane) {
                     let code = state_code(state) << 24;
@@ -131,11 +147,12 @@ impl Board {
         }
     }
 
-    fn claim(&self, lane: u32, name: &str) {
+    fn claim(&self, lane: u32, name: &str, kind: LaneKind) {
         let key = lane.wrapping_add(1);
         for s in &self.slots {
             if s.lane.compare_exchange(0, u32::MAX, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
                 s.word.store(0, Ordering::Relaxed);
+                s.kind.store(kind_code(kind), Ordering::Relaxed);
                 for (word, value) in s.name.iter().zip(name_words(name)) {
                     word.store(value, Ordering::Relaxed);
                 }
@@ -152,6 +169,7 @@ impl Board {
         for s in &self.slots {
             out.push(s.lane.load(Ordering::Acquire));
             out.push(s.word.load(Ordering::Acquire));
+            out.push(s.kind.load(Ordering::Relaxed));
             out.extend(s.name.iter().map(|w| w.load(Ordering::Relaxed)));
         }
         out
@@ -182,9 +200,14 @@ pub fn read(words: &[u32]) -> Vec<LiveThread> {
         .chunks_exact(SLOT_WORDS)
         .filter(|slot| slot[0] != 0 && slot[0] != u32::MAX)
         .map(|slot| {
-            let bytes: Vec<u8> = slot[2..].iter().flat_map(|w| w.to_le_bytes()).take_while(|b| *b != 0).collect();
+            let bytes: Vec<u8> = slot[3..].iter().flat_map(|w| w.to_le_bytes()).take_while(|b| *b != 0).collect();
             LiveThread {
                 lane: slot[0] - 1,
+                kind: match slot[2] {
+                    0 => LaneKind::Main,
+                    2 => LaneKind::Process,
+                    _ => LaneKind::Thread,
+                },
                 name: String::from_utf8_lossy(&bytes).into_owned(),
                 state: state_of(slot[1] >> 24),
                 line: slot[1] & LINE_MASK,
@@ -200,8 +223,8 @@ mod tests {
     #[test]
     fn a_thread_s_name_state_and_line_read_back_until_it_ends() {
         let b = Board::new();
-        b.show(7, Live::Started("Thread-1 (worker)"));
-        b.show(3, Live::Started("MainThread"));
+        b.show(7, Live::Started { name: "Thread-1 (worker)", kind: LaneKind::Thread });
+        b.show(3, Live::Started { name: "MainThread", kind: LaneKind::Main });
         assert_eq!(
             read(&b.words()).iter().map(|t| (t.lane, t.state, t.line)).collect::<Vec<_>>(),
             [(7, None, 0), (3, None, 0)]
@@ -213,24 +236,33 @@ mod tests {
         let live = read(&b.words());
         assert_eq!(
             live[0],
-            LiveThread { lane: 7, name: "Thread-1 (worker)".into(), state: Some(LaneState::Io), line: 12 }
+            LiveThread {
+                lane: 7,
+                kind: LaneKind::Thread,
+                name: "Thread-1 (worker)".into(),
+                state: Some(LaneState::Io),
+                line: 12
+            }
         );
         assert_eq!((live[1].state, live[1].line), (None, 4));
         b.show(7, Live::Ended);
         assert_eq!(read(&b.words()).iter().map(|t| t.lane).collect::<Vec<_>>(), [3]);
         // The freed slot is the next thread's, with no trace of the old name.
-        b.show(9, Live::Started("x"));
-        assert_eq!(read(&b.words())[0], LiveThread { lane: 9, name: "x".into(), state: None, line: 0 });
+        b.show(9, Live::Started { name: "x", kind: LaneKind::Process });
+        assert_eq!(
+            read(&b.words())[0],
+            LiveThread { lane: 9, kind: LaneKind::Process, name: "x".into(), state: None, line: 0 }
+        );
     }
 
     #[test]
     fn long_names_are_cut_at_a_character_and_a_full_board_ignores_more() {
         let b = Board::new();
         let long = "é".repeat(40);
-        b.show(0, Live::Started(&long));
+        b.show(0, Live::Started { name: &long, kind: LaneKind::Main });
         assert_eq!(read(&b.words())[0].name, "é".repeat(16));
         for lane in 1..100 {
-            b.show(lane, Live::Started("t"));
+            b.show(lane, Live::Started { name: "t", kind: LaneKind::Thread });
         }
         assert_eq!(read(&b.words()).len(), BOARD_SLOTS);
         b.show(99, Live::Line(5)); // no slot: nothing happens

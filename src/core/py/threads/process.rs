@@ -132,7 +132,7 @@ impl PyThread {
     fn enter(&self, state: LaneState, host: &dyn Host) {
         let mut log = lock(&self.log);
         if log.open.is_none() {
-            host.show(self.id, Live::Started(&self.name()));
+            host.show(self.id, Live::Started { name: &self.name(), kind: self.kind });
         }
         log.enter(state, host.now_ms());
         host.show(self.id, Live::State(state));
