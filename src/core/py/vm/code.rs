@@ -44,6 +44,8 @@ pub struct Code {
     pub is_class_body: bool,
     /// Most values the stack holds above the locals (for a capacity hint).
     pub max_stack: u32,
+    /// The hot loop's lowering, one op per instruction (`fast::lower`); empty: none.
+    pub fast: Vec<super::fast::Op>,
 }
 
 impl Code {

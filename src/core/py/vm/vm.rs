@@ -372,11 +372,9 @@ impl Vm<'_> {
     /// `site` is the index of the instruction checking (for the line a budget names).
     #[inline]
     fn check_eval_breaker(&mut self, site: usize) -> R<()> {
+        let quiet = super::fast::breaker_quiet(self.i.ticks, &self.i.heap, &self.i.drop_request);
         self.i.ticks = self.i.ticks.wrapping_add(1);
-        if self.i.ticks & 0x3ff == 0
-            || self.i.heap.since_gc > self.i.heap.gc_threshold
-            || self.i.drop_request.load(Ordering::Relaxed)
-        {
+        if !quiet {
             return self.eval_breaker_slow(site);
         }
         Ok(())
@@ -832,6 +830,7 @@ impl Vm<'_> {
             let base = self.t.frames[fi].base;
             let mut ip = self.t.frames[fi].ip;
             let flow: Flow = loop {
+                ip = super::fast::run(self.i, self.t, cid, base, ip);
                 let instr = self.i.codes[cid].instrs[ip];
                 let site = ip;
                 ip += 1;
