@@ -19,9 +19,10 @@
 //! checks. Fused conditional jumps are forward only (not breaker sites).
 
 use super::ast::{BinOp, CmpOp};
+use super::code::Code;
 use super::heap::{Heap, IterState, Obj, Value};
 use super::instr::Instr;
-use super::vm::{Interp, ThreadState};
+use super::vm::{Frame, Interp, OnReturn, ThreadState};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// One position's lowering. Fused ops take their operands as `u16` (a code object with
@@ -35,6 +36,15 @@ pub enum Op {
     LoadFast(u32),
     StoreFast(u32),
     LoadGlobal(u32),
+    /// `LoadGlobal s; PushNull` (a call of a global function).
+    LoadGlobalNull(u32),
+    /// A breaker site: passed here only while the breaker is quiet.
+    Resume,
+    /// `Call n` of a Python function whose parameters are `n` plain positional ones (no
+    /// self, no cells, no defaults needed): the frame is pushed here, as `Vm::call_at` does.
+    Call(u32),
+    /// `ReturnValue` from a frame that returns to a caller of this loop (`OnReturn::Push`).
+    Return,
     PopTop,
     PushNull,
     JumpForward(u32),
@@ -108,10 +118,15 @@ fn cmp_jump(instrs: &[Instr], at: usize) -> Option<(CmpOp, u32)> {
     (t as usize > at + 1).then_some((op, t))
 }
 
-/// The ops of a code object, one per instruction.
-#[must_use]
-pub fn lower(instrs: &[Instr]) -> Vec<Op> {
-    (0..instrs.len()).map(|at| lower_at(instrs, at)).collect()
+/// Fills `code.fast` (one op per instruction) and `code.plain_call`.
+pub fn lower(code: &mut Code) {
+    code.fast = (0..code.instrs.len()).map(|at| lower_at(&code.instrs, at)).collect();
+    code.plain_call = code.cellvars.is_empty()
+        && code.freevars.is_empty()
+        && !code.is_class_body
+        && !code.has_varargs
+        && !code.has_varkw
+        && code.kwonlycount == 0;
 }
 
 fn lower_at(instrs: &[Instr], at: usize) -> Op {
@@ -180,7 +195,13 @@ fn lower_at(instrs: &[Instr], at: usize) -> Op {
         },
         Instr::Nop => Op::Nop,
         Instr::StoreFast(i) => Op::StoreFast(i),
-        Instr::LoadGlobal(s) => Op::LoadGlobal(s),
+        Instr::LoadGlobal(s) => match next(1) {
+            Some(Instr::PushNull) => Op::LoadGlobalNull(s),
+            _ => Op::LoadGlobal(s),
+        },
+        Instr::Resume => Op::Resume,
+        Instr::Call(n) => Op::Call(n),
+        Instr::ReturnValue => Op::Return,
         Instr::PopTop => Op::PopTop,
         Instr::PushNull => Op::PushNull,
         Instr::JumpForward(t) => Op::JumpForward(t),
@@ -240,19 +261,58 @@ pub(super) fn breaker_quiet(ticks: u32, heap: &Heap, drop_request: &AtomicBool) 
     ticks.wrapping_add(1) & 0x3ff != 0 && heap.since_gc <= heap.gc_threshold && !drop_request.load(Ordering::Relaxed)
 }
 
-/// Runs the frame's ops from `ip` while their fast case applies; returns the position of
-/// the first instruction it did not run (see the top of this file).
+/// Runs ops from `ip` of the top frame (code `cid`, locals at `base`) while their fast
+/// case applies. Returns `Some(ip)`: the position in that frame of the first instruction
+/// it did not run; or `None`: it called or returned, the top frame is another one, its
+/// `ip` is stored in it (see the top of this file). Frames at or below `stop_depth` are
+/// the caller's: a return into them is the main loop's.
 #[inline(always)]
 #[allow(clippy::too_many_lines)]
-pub(super) fn run(i: &mut Interp, t: &mut ThreadState, cid: usize, base: usize, mut ip: usize) -> usize {
-    let code = &*i.codes[cid];
-    let ops = &code.fast[..];
-    let consts = &code.consts[..];
+pub(super) fn run(
+    i: &mut Interp,
+    t: &mut ThreadState,
+    mut cid: usize,
+    mut base: usize,
+    mut ip: usize,
+    stop_depth: usize,
+) -> Option<usize> {
+    let codes = &i.codes[..];
+    let mut code: &Code = &codes[cid];
+    let mut ops = &code.fast[..];
+    let mut consts = &code.consts[..];
     let globals = &i.globals[..];
     let heap = &mut i.heap;
     let ticks = &mut i.ticks;
+    let serial = &mut i.serial;
+    let recursion_limit = i.recursion_limit;
     let drop_request = &*i.drop_request;
     let stack = &mut t.stack;
+    let frames = &mut t.frames;
+    let handling = &mut t.handling;
+    let mut switched = false;
+    // What the fast loop gives back: where it stopped, in the frame it stopped in.
+    macro_rules! out {
+        () => {{
+            if switched {
+                if let Some(f) = frames.last_mut() {
+                    f.ip = ip;
+                }
+                return None;
+            }
+            return Some(ip);
+        }};
+    }
+    macro_rules! enter {
+        ($cid:expr, $base:expr, $ip:expr) => {{
+            cid = $cid;
+            code = &codes[cid];
+            ops = &code.fast[..];
+            consts = &code.consts[..];
+            base = $base;
+            ip = $ip;
+            switched = true;
+        }};
+    }
     macro_rules! local {
         ($a:expr) => {
             stack[base + $a as usize]
@@ -262,7 +322,7 @@ pub(super) fn run(i: &mut Interp, t: &mut ThreadState, cid: usize, base: usize, 
         ($a:expr) => {
             match local!($a) {
                 Value::Int(x) => x,
-                _ => return ip,
+                _ => out!(),
             }
         };
     }
@@ -270,7 +330,7 @@ pub(super) fn run(i: &mut Interp, t: &mut ThreadState, cid: usize, base: usize, 
         ($c:expr) => {
             match consts[$c as usize] {
                 Value::Int(x) => x,
-                _ => return ip,
+                _ => out!(),
             }
         };
     }
@@ -278,14 +338,67 @@ pub(super) fn run(i: &mut Interp, t: &mut ThreadState, cid: usize, base: usize, 
         ($k:expr) => {
             match stack[stack.len() - $k] {
                 Value::Int(x) => x,
-                _ => return ip,
+                _ => out!(),
             }
         };
     }
     loop {
-        let Some(&op) = ops.get(ip) else { return ip };
+        let Some(&op) = ops.get(ip) else { out!() };
         match op {
-            Op::Slow => return ip,
+            Op::Slow => out!(),
+            Op::Resume => {
+                if !breaker_quiet(*ticks, heap, drop_request) {
+                    out!();
+                }
+                *ticks = ticks.wrapping_add(1);
+                ip += 1;
+            }
+            Op::Call(n) => {
+                let n = n as usize;
+                let pos = stack.len() - n - 2;
+                let Value::Obj(r) = stack[pos] else { out!() };
+                if stack[pos + 1] != Value::Null {
+                    out!();
+                }
+                let Obj::Function(f) = heap.get(r) else { out!() };
+                let callee = f.code_id as usize;
+                let c = &codes[callee];
+                if !c.plain_call || c.argcount as usize != n || frames.len() >= recursion_limit {
+                    out!();
+                }
+                if let Some(f) = frames.last_mut() {
+                    f.ip = ip + 1;
+                }
+                for _ in n..c.varnames.len() {
+                    stack.push(Value::Null);
+                }
+                *serial += 1;
+                frames.push(Frame::plain(callee as u32, pos + 2, pos, Some(r), *serial, handling.len()));
+                enter!(callee, pos + 2, 0);
+            }
+            Op::Return => {
+                let depth = frames.len();
+                if depth <= stop_depth + 1 || !matches!(frames[depth - 1].on_return, OnReturn::Push) {
+                    out!();
+                }
+                let v = stack.pop().unwrap_or(Value::Null);
+                if let Some(f) = frames.pop() {
+                    stack.truncate(f.ret_to);
+                    handling.truncate(f.handling_base);
+                }
+                stack.push(v);
+                let caller = &frames[depth - 2];
+                enter!(caller.code as usize, caller.base, caller.ip);
+            }
+            Op::LoadGlobalNull(g) => {
+                let v = globals.get(g as usize).copied().unwrap_or(Value::Null);
+                if v == Value::Null {
+                    out!();
+                }
+                stack.push(v);
+                stack.push(Value::Null);
+                ip += 2;
+            }
             Op::Nop => ip += 1,
             Op::LoadConst(c) => {
                 stack.push(consts[c as usize]);
@@ -294,7 +407,7 @@ pub(super) fn run(i: &mut Interp, t: &mut ThreadState, cid: usize, base: usize, 
             Op::LoadFast(a) => {
                 let v = local!(a);
                 if v == Value::Null {
-                    return ip;
+                    out!();
                 }
                 stack.push(v);
                 ip += 1;
@@ -307,7 +420,7 @@ pub(super) fn run(i: &mut Interp, t: &mut ThreadState, cid: usize, base: usize, 
             Op::LoadGlobal(s) => {
                 let v = globals.get(s as usize).copied().unwrap_or(Value::Null);
                 if v == Value::Null {
-                    return ip;
+                    out!();
                 }
                 stack.push(v);
                 ip += 1;
@@ -323,7 +436,7 @@ pub(super) fn run(i: &mut Interp, t: &mut ThreadState, cid: usize, base: usize, 
             Op::JumpForward(to) => ip = to as usize,
             Op::JumpBackward(to) => {
                 if !breaker_quiet(*ticks, heap, drop_request) {
-                    return ip;
+                    out!();
                 }
                 *ticks = ticks.wrapping_add(1);
                 ip = to as usize;
@@ -333,12 +446,12 @@ pub(super) fn run(i: &mut Interp, t: &mut ThreadState, cid: usize, base: usize, 
                     Some(Value::Bool(b)) => *b,
                     Some(Value::Int(x)) => *x != 0,
                     Some(Value::None) => false,
-                    _ => return ip,
+                    _ => out!(),
                 };
                 let jump = truth == matches!(op, Op::PopJumpIfTrue(_));
                 if jump && (to as usize) <= ip {
                     if !breaker_quiet(*ticks, heap, drop_request) {
-                        return ip;
+                        out!();
                     }
                     *ticks = ticks.wrapping_add(1);
                 }
@@ -346,8 +459,8 @@ pub(super) fn run(i: &mut Interp, t: &mut ThreadState, cid: usize, base: usize, 
                 ip = if jump { to as usize } else { ip + 1 };
             }
             Op::ForIter(to) => {
-                let Some(&Value::Obj(r)) = stack.last() else { return ip };
-                let Obj::Iter(IterState::Range { cur, stop, step }) = heap.get_mut(r) else { return ip };
+                let Some(&Value::Obj(r)) = stack.last() else { out!() };
+                let Obj::Iter(IterState::Range { cur, stop, step }) = heap.get_mut(r) else { out!() };
                 if (*step > 0 && *cur < *stop) || (*step < 0 && *cur > *stop) {
                     let v = *cur;
                     *cur += *step;
@@ -360,15 +473,15 @@ pub(super) fn run(i: &mut Interp, t: &mut ThreadState, cid: usize, base: usize, 
             }
             Op::ListAppend(k) => {
                 let n = stack.len();
-                let Value::Obj(l) = stack[n - 1 - k as usize] else { return ip };
-                let Obj::List(items) = heap.get_mut(l) else { return ip };
+                let Value::Obj(l) = stack[n - 1 - k as usize] else { out!() };
+                let Obj::List(items) = heap.get_mut(l) else { out!() };
                 items.push(stack[n - 1]);
                 stack.pop();
                 ip += 1;
             }
             Op::Bin(op) => {
                 let (x, y) = (int_top!(2), int_top!(1));
-                let Some(r) = int_op(op, x, y) else { return ip };
+                let Some(r) = int_op(op, x, y) else { out!() };
                 stack.pop();
                 let n = stack.len();
                 stack[n - 1] = Value::Int(r);
@@ -384,24 +497,24 @@ pub(super) fn run(i: &mut Interp, t: &mut ThreadState, cid: usize, base: usize, 
             Op::FastFast(a, b) => {
                 let (x, y) = (local!(a), local!(b));
                 if x == Value::Null || y == Value::Null {
-                    return ip;
+                    out!();
                 }
                 stack.push(x);
                 stack.push(y);
                 ip += 2;
             }
             Op::FastFastBin(op, a, b) => {
-                let Some(r) = int_op(op, int_local!(a), int_local!(b)) else { return ip };
+                let Some(r) = int_op(op, int_local!(a), int_local!(b)) else { out!() };
                 stack.push(Value::Int(r));
                 ip += 3;
             }
             Op::FastConstBin(op, a, c) => {
-                let Some(r) = int_op(op, int_local!(a), int_const!(c)) else { return ip };
+                let Some(r) = int_op(op, int_local!(a), int_const!(c)) else { out!() };
                 stack.push(Value::Int(r));
                 ip += 3;
             }
             Op::FastConstBinStore(op, a, c, s) => {
-                let Some(r) = int_op(op, int_local!(a), int_const!(c)) else { return ip };
+                let Some(r) = int_op(op, int_local!(a), int_const!(c)) else { out!() };
                 local!(s) = Value::Int(r);
                 ip += 4;
             }

@@ -153,7 +153,7 @@ fn only_cpythons_eval_breaker_sites_check_the_eval_breaker() {
     }
     assert_eq!(
         asking.into_iter().collect::<Vec<_>>(),
-        ["Op::JumpBackward(to)", "Op::PopJumpIfFalse(to) | Op::PopJumpIfTrue(to)"]
+        ["Op::JumpBackward(to)", "Op::PopJumpIfFalse(to) | Op::PopJumpIfTrue(to)", "Op::Resume"]
     );
 }
 
@@ -197,6 +197,7 @@ fn the_fast_loop_counts_every_breaker_site_it_passes() {
         "i = 0\nwhile i < 3000:\n    i += 1\n",
         "def f(n):\n    t = 0\n    for i in range(n):\n        if i % 3 == 0:\n            t += i\n    return t\nprint(f(2500))\n",
         "xs = [x * x for x in range(1500) if x & 1]\nn = 0\nwhile n < len(xs) and xs[n] < 1000:\n    n += 1\n",
+        "def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\nprint(fib(15))\n",
     ] {
         let host = Arc::new(NativeHost::default());
         let (mut interp, mut ts) = super::program::prepare(src, host, 10_000.0).map_err(|(_, e)| e).expect("compiles");
@@ -314,9 +315,13 @@ fn dis_file() {
     let src = std::fs::read_to_string(path).expect("source");
     let host = Arc::new(NativeHost::default());
     let (interp, ts) = super::program::prepare(&src, host, 1000.0).map_err(|(_, e)| e).expect("compiles");
-    let code = &interp.codes[ts.frames[0].code as usize];
-    for (i, (ins, loc)) in code.instrs.iter().zip(&code.locs).enumerate() {
-        println!("{i:4} {:3}:{:<3} {ins:?}", loc.line, loc.col);
+    let _ = ts;
+    for code in &interp.codes {
+        println!("{}:", code.qualname);
+        for (i, (ins, loc)) in code.instrs.iter().zip(&code.locs).enumerate() {
+            let op = code.fast.get(i).map(|o| format!("{o:?}")).unwrap_or_default();
+            println!("{i:4} {:3}:{:<3} {:<24} {op}", loc.line, loc.col, format!("{ins:?}"));
+        }
     }
 }
 
