@@ -15,6 +15,7 @@ pub mod builtins;
 pub mod code;
 pub mod compile;
 pub mod exc;
+pub mod fast;
 pub mod format;
 pub mod heap;
 pub mod instr;

@@ -127,11 +127,34 @@ fn only_cpythons_eval_breaker_sites_check_the_eval_breaker() {
     let in_loop =
         loop_src[..loop_src.find("fn handle(").expect("after the loop")].matches("check_eval_breaker(").count();
     assert_eq!(total, in_loop, "check_eval_breaker is called outside the loop's arms");
-    for other in
-        [include_str!("ops.rs"), include_str!("builtins.rs"), include_str!("program.rs"), include_str!("exc.rs")]
-    {
-        assert!(!other.contains("check_eval_breaker"));
+    for other in [
+        include_str!("ops.rs"),
+        include_str!("builtins.rs"),
+        include_str!("program.rs"),
+        include_str!("exc.rs"),
+        include_str!("fast.rs"),
+    ] {
+        assert!(!other.contains("check_eval_breaker("));
     }
+    // The fast loop passes a site itself only while the breaker is quiet, and only at the
+    // jumps that are sites: the arms that ask `breaker_quiet` are those.
+    let fast = include_str!("fast.rs");
+    let fast_loop = &fast[fast.find("let Some(&op) = ops.get(ip)").expect("the fast loop")..];
+    let mut arm = String::new();
+    let mut asking = std::collections::BTreeSet::new();
+    for line in fast_loop.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("Op::") && trimmed.contains("=>") {
+            arm = trimmed.to_owned();
+        }
+        if line.contains("breaker_quiet(") {
+            asking.insert(arm.split(" =>").next().unwrap_or("").to_owned());
+        }
+    }
+    assert_eq!(
+        asking.into_iter().collect::<Vec<_>>(),
+        ["Op::JumpBackward(to)", "Op::PopJumpIfFalse(to) | Op::PopJumpIfTrue(to)", "Op::Resume"]
+    );
 }
 
 /// How often a program reaches an eval-breaker site: with the drop request always set,
@@ -162,6 +185,25 @@ fn the_breaker_is_checked_where_cpython_checks_it_and_nowhere_else() {
     // A comprehension is a function: its RESUME, its backward jumps, the call's own return
     // is not a site (a Python callee).
     assert_eq!(breaker_stops("xs = [x for x in (1, 2, 3)]\n"), 1 + 1 + 3);
+}
+
+/// The fast loop (fast.rs) takes backward jumps itself while the breaker is quiet: it
+/// counts each as `check_eval_breaker` would, so the time budget, Stop, collections and
+/// GIL switches come after as many sites as before. A quiet run's tick count equals the
+/// number of sites a run stopping at every one of them (all in the main loop) passes.
+#[test]
+fn the_fast_loop_counts_every_breaker_site_it_passes() {
+    for src in [
+        "i = 0\nwhile i < 3000:\n    i += 1\n",
+        "def f(n):\n    t = 0\n    for i in range(n):\n        if i % 3 == 0:\n            t += i\n    return t\nprint(f(2500))\n",
+        "xs = [x * x for x in range(1500) if x & 1]\nn = 0\nwhile n < len(xs) and xs[n] < 1000:\n    n += 1\n",
+        "def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\nprint(fib(15))\n",
+    ] {
+        let host = Arc::new(NativeHost::default());
+        let (mut interp, mut ts) = super::program::prepare(src, host, 10_000.0).map_err(|(_, e)| e).expect("compiles");
+        assert!(matches!(super::run(&mut interp, &mut ts), super::Exit::Done(_)), "{src}");
+        assert_eq!(interp.ticks as usize, breaker_stops(src), "{src}");
+    }
 }
 
 #[test]
@@ -273,9 +315,13 @@ fn dis_file() {
     let src = std::fs::read_to_string(path).expect("source");
     let host = Arc::new(NativeHost::default());
     let (interp, ts) = super::program::prepare(&src, host, 1000.0).map_err(|(_, e)| e).expect("compiles");
-    let code = &interp.codes[ts.frames[0].code as usize];
-    for (i, (ins, loc)) in code.instrs.iter().zip(&code.locs).enumerate() {
-        println!("{i:4} {:3}:{:<3} {ins:?}", loc.line, loc.col);
+    let _ = ts;
+    for code in &interp.codes {
+        println!("{}:", code.qualname);
+        for (i, (ins, loc)) in code.instrs.iter().zip(&code.locs).enumerate() {
+            let op = code.fast.get(i).map(|o| format!("{o:?}")).unwrap_or_default();
+            println!("{i:4} {:3}:{:<3} {:<24} {op}", loc.line, loc.col, format!("{ins:?}"));
+        }
     }
 }
 
