@@ -88,6 +88,8 @@ pub enum HKey {
     Float(u64),
     Str(String),
     Tuple(Vec<HKey>),
+    /// An int beyond i64 (and a whole float that large): always `Int::Big`.
+    Big(crate::core::py::num::Int),
     Id(u32),
     Native(u16),
     Ellipsis,
@@ -245,6 +247,8 @@ pub enum IterState {
 #[derive(Debug)]
 pub enum Obj {
     Str(String),
+    /// A Python int beyond i64 (always `Int::Big`: a value that fits is a `Value::Int`).
+    Big(crate::core::py::num::Int),
     List(Vec<Value>),
     Tuple(Vec<Value>),
     Dict(Dict),
@@ -332,7 +336,7 @@ impl Heap {
             self.marks[i] = true;
             let Some(o) = &self.slots[i] else { continue };
             match o {
-                Obj::Str(_) | Obj::Range(..) => {}
+                Obj::Str(_) | Obj::Big(_) | Obj::Range(..) => {}
                 Obj::List(v) | Obj::Tuple(v) | Obj::Native(_, v) => v.iter().for_each(|x| push(x, &mut work)),
                 Obj::Dict(d) | Obj::Set(d, _) => d.iter().for_each(|(k, v)| {
                     push(&k, &mut work);

@@ -6,6 +6,7 @@ use super::builtins::TypeTag;
 use super::heap::{Class, Dict, ExcData, HKey, IterState, Obj, ObjRef, Value};
 use super::instr::Instr;
 use super::vm::{Flow, Vm, R};
+use crate::core::py::num::Int;
 
 const MAX_SEQ: usize = 50_000_000;
 
@@ -141,6 +142,7 @@ impl Vm<'_> {
             Value::Native(_) => t.builtin_function,
             Value::Obj(r) => match self.i.heap.get(r) {
                 Obj::Str(_) => t.str,
+                Obj::Big(_) => t.int,
                 Obj::List(_) => t.list,
                 Obj::Tuple(_) => t.tuple,
                 Obj::Dict(_) => t.dict,
@@ -482,17 +484,12 @@ impl Vm<'_> {
             Value::None | Value::Null => HKey::None,
             Value::Bool(b) => HKey::Int(i64::from(b)),
             Value::Int(n) => HKey::Int(n),
-            Value::Float(f) => {
-                if f.fract() == 0.0 && f.abs() < 9.2e18 {
-                    HKey::Int(f as i64)
-                } else {
-                    HKey::Float(f.to_bits())
-                }
-            }
+            Value::Float(f) => Self::float_hkey(f),
             Value::Ellipsis => HKey::Ellipsis,
             Value::Native(n) => HKey::Native(n),
             Value::Obj(r) => match self.i.heap.get(r) {
                 Obj::Str(s) => HKey::Str(s.clone()),
+                Obj::Big(i) => HKey::Big(i.clone()),
                 Obj::Tuple(items) => {
                     let items = items.clone();
                     let mut keys = Vec::with_capacity(items.len());
@@ -858,6 +855,7 @@ impl Vm<'_> {
             Value::Ellipsis | Value::Native(_) => true,
             Value::Obj(r) => match self.i.heap.get(r) {
                 Obj::Str(s) => !s.is_empty(),
+                Obj::Big(_) => true,
                 Obj::List(v) | Obj::Tuple(v) => !v.is_empty(),
                 Obj::Dict(d) | Obj::Set(d, _) => !d.is_empty(),
                 Obj::Range(a, b, c) => range_len(*a, *b, *c) > 0,
@@ -898,11 +896,7 @@ impl Vm<'_> {
         }
     }
 
-    fn too_big(&mut self) -> Flow {
-        self.exc("OverflowError", "integers this large are not supported yet (the result exceeds 2**63 - 1)")
-    }
-
-    fn binop_error(&mut self, op: BinOp, a: Value, b: Value) -> Flow {
+    pub(super) fn binop_error(&mut self, op: BinOp, a: Value, b: Value) -> Flow {
         let (ta, tb) = (self.type_name(a), self.type_name(b));
         let sym = op.symbol();
         if op == BinOp::Pow {
@@ -929,6 +923,9 @@ impl Vm<'_> {
         }
         if let (Some(x), Some(y)) = (Self::num(a), Self::num(b)) {
             return self.float_op(op, x, y);
+        }
+        if let Some(v) = self.big_mixed(op, a, b, inplace)? {
+            return Ok(v);
         }
         let (ra, rb) = match (a, b) {
             (Value::Obj(x), Value::Obj(y)) => (Some(x), Some(y)),
@@ -1075,10 +1072,10 @@ impl Vm<'_> {
             Value::Int(n) => HKey::Int(n),
             Value::Bool(b) => HKey::Int(i64::from(b)),
             Value::None => HKey::None,
-            Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.2e18 => HKey::Int(f as i64),
-            Value::Float(f) => HKey::Float(f.to_bits()),
+            Value::Float(f) => Self::float_hkey(f),
             Value::Obj(r) => match self.i.heap.get(r) {
                 Obj::Str(s) => HKey::Str(s.clone()),
+                Obj::Big(i) => HKey::Big(i.clone()),
                 Obj::Tuple(items) => HKey::Tuple(items.iter().map(|x| self.hkey_quiet(*x)).collect()),
                 _ => HKey::Id(r.0),
             },
@@ -1120,7 +1117,12 @@ impl Vm<'_> {
                 if y == 0 {
                     return Err(self.exc("ZeroDivisionError", "division by zero"));
                 }
-                return Ok(Value::Float(x as f64 / y as f64));
+                if x.unsigned_abs() <= 1 << 53 && y.unsigned_abs() <= 1 << 53 {
+                    return Ok(Value::Float(x as f64 / y as f64));
+                }
+                // Past 2**53 an operand is not exact as a double: CPython's correctly
+                // rounded division.
+                None
             }
             BinOp::FloorDiv => {
                 if y == 0 {
@@ -1177,11 +1179,12 @@ impl Vm<'_> {
         };
         match r {
             Some(v) => Ok(Value::Int(v)),
-            None => Err(self.too_big()),
+            // Past i64 (or a division to round exactly): the int of any size.
+            None => self.big_binary(op, &Int::Small(x), &Int::Small(y)),
         }
     }
 
-    fn float_op(&mut self, op: BinOp, x: f64, y: f64) -> R<Value> {
+    pub(super) fn float_op(&mut self, op: BinOp, x: f64, y: f64) -> R<Value> {
         Ok(Value::Float(match op {
             BinOp::Add => x + y,
             BinOp::Sub => x - y,
@@ -1225,13 +1228,22 @@ impl Vm<'_> {
 
     pub fn unary(&mut self, instr: Instr, a: Value) -> R<Value> {
         match (instr, a) {
-            (Instr::UnaryNeg, Value::Int(n)) => n.checked_neg().map(Value::Int).ok_or_else(|| self.too_big()),
+            (Instr::UnaryNeg, Value::Int(n)) => Ok(self.int_value(Int::Small(n).neg())),
             (Instr::UnaryNeg, Value::Bool(b)) => Ok(Value::Int(-i64::from(b))),
             (Instr::UnaryNeg, Value::Float(f)) => Ok(Value::Float(-f)),
             (Instr::UnaryPos, Value::Int(_) | Value::Float(_)) => Ok(a),
             (Instr::UnaryPos, Value::Bool(b)) => Ok(Value::Int(i64::from(b))),
             (Instr::UnaryInvert, Value::Int(n)) => Ok(Value::Int(!n)),
             (Instr::UnaryInvert, Value::Bool(b)) => Ok(Value::Int(!i64::from(b))),
+            (_, Value::Obj(r)) if matches!(self.i.heap.get(r), Obj::Big(_)) => {
+                let Obj::Big(i) = self.i.heap.get(r) else { unreachable!() };
+                let out = match instr {
+                    Instr::UnaryNeg => i.neg(),
+                    Instr::UnaryInvert => i.invert(),
+                    _ => return Ok(a),
+                };
+                Ok(self.int_value(out))
+            }
             _ => {
                 let name = match instr {
                     Instr::UnaryNeg => "__neg__",
@@ -1254,8 +1266,17 @@ impl Vm<'_> {
 
     pub fn eq(&mut self, a: Value, b: Value) -> R<bool> {
         if let (Some(x), Some(y)) = (Self::num(a), Self::num(b)) {
+            if let (Value::Int(p), Value::Float(q)) | (Value::Float(q), Value::Int(p)) = (a, b) {
+                // Past 2**53 an int is not exact as a double: compare exactly.
+                if p.unsigned_abs() > 1 << 53 {
+                    return Ok(Int::Small(p).cmp_f64(q) == Some(std::cmp::Ordering::Equal));
+                }
+            }
             return Ok(x == y
                 && (Self::int_of(a).is_none() || Self::int_of(b).is_none() || Self::int_of(a) == Self::int_of(b)));
+        }
+        if self.is_big(a) || self.is_big(b) {
+            return Ok(self.num_cmp(a, b) == Some(Some(std::cmp::Ordering::Equal)));
         }
         match (a, b) {
             (Value::Obj(x), Value::Obj(y)) => {
@@ -1325,6 +1346,9 @@ impl Vm<'_> {
     pub fn less(&mut self, op: CmpOp, a: Value, b: Value) -> R<bool> {
         if let (Some(x), Some(y)) = (Self::int_of(a), Self::int_of(b)) {
             return Ok(cmp_with(op, x.cmp(&y)));
+        }
+        if let Some(o) = self.num_cmp_slow(a, b) {
+            return Ok(o.is_some_and(|o| cmp_with(op, o)));
         }
         if let (Some(x), Some(y)) = (Self::num(a), Self::num(b)) {
             return Ok(match op {
@@ -1672,6 +1696,10 @@ impl Vm<'_> {
                 }
                 match self.i.heap.get(r) {
                     Obj::Str(s) => str_repr(s),
+                    Obj::Big(i) => match i.to_str() {
+                        Ok(s) => s,
+                        Err(e) => return Err(self.num_err(e)),
+                    },
                     Obj::List(items) | Obj::Tuple(items) => {
                         let is_list = matches!(self.i.heap.get(r), Obj::List(_));
                         let items = items.clone();
@@ -1973,6 +2001,11 @@ impl Vm<'_> {
         }
         if spec.is_empty() {
             return self.str_of(v);
+        }
+        if let Some(i) = self.int_any(v) {
+            // Ints of any size: num's formatter, checked against CPython's.
+            let name = if matches!(v, Value::Bool(_)) { "bool" } else { "int" };
+            return crate::core::py::num::format::format_int_named(&i, spec, name).map_err(|e| self.num_err(e));
         }
         let text = match v {
             Value::Int(_) | Value::Float(_) | Value::Bool(_) => None,
