@@ -253,3 +253,110 @@ pub fn int_radix(vm: &mut Vm<'_>, v: Value, radix: u32) -> R<Value> {
     let s = i.to_prefixed(radix);
     Ok(vm.new_str(s))
 }
+
+/// A `range` with a bound or step beyond i64 (`range(10**20)`, `range(2**64, 2**64 + 3)`):
+/// a native object of tag `bigrange` whose slots are its start, stop and step (ints of any
+/// size); its class is `range`. Ranges within i64 stay `Obj::Range`.
+pub const BIGRANGE: &str = "bigrange";
+
+/// Iterations an i64 range iterator can do before its values would pass i64: past this
+/// many a program's time budget ends it first, so the rest of a huge range is never needed.
+const UNREACHABLE_ITERATIONS: i64 = 1 << 40;
+
+/// The number of items of `range(a, b, c)`, of any size.
+#[must_use]
+pub fn range_len_any(a: &Int, b: &Int, c: &Int) -> Int {
+    let one = Int::Small(1);
+    let (lo, hi, step) = if c.is_negative() { (b, a, c.neg()) } else { (a, b, c.clone()) };
+    if lo >= hi {
+        return Int::ZERO;
+    }
+    // (hi - lo - 1) // step + 1
+    hi.sub(lo).sub(&one).floordiv(&step).unwrap_or(Int::ZERO).add(&one)
+}
+
+impl Vm<'_> {
+    /// `range(a, b, c)` of ints of any size.
+    pub fn range_new(&mut self, a: &Int, b: &Int, c: &Int) -> R<Value> {
+        if c.is_zero() {
+            return Err(self.exc("ValueError", "range() arg 3 must not be zero"));
+        }
+        if let (Some(x), Some(y), Some(z)) = (a.to_i64(), b.to_i64(), c.to_i64()) {
+            return Ok(self.i.heap.alloc(Obj::Range(x, y, z)));
+        }
+        let slots = vec![self.int_value(a.clone()), self.int_value(b.clone()), self.int_value(c.clone())];
+        Ok(self.i.heap.alloc(Obj::Native(BIGRANGE, slots)))
+    }
+
+    /// (start, stop, step) of a big range.
+    #[must_use]
+    pub fn bigrange_parts(&self, v: Value) -> Option<(Int, Int, Int)> {
+        let Value::Obj(r) = v else { return None };
+        let Obj::Native(BIGRANGE, slots) = self.i.heap.get(r) else { return None };
+        let (a, b, c) = (slots[0], slots[1], slots[2]);
+        Some((self.int_any(a)?, self.int_any(b)?, self.int_any(c)?))
+    }
+
+    /// `len(r)` of a big range: CPython's `OverflowError` past `Py_ssize_t`.
+    pub fn bigrange_len(&mut self, a: &Int, b: &Int, c: &Int) -> R<usize> {
+        match range_len_any(a, b, c).to_i64() {
+            Some(n) => Ok(n as usize),
+            None => Err(self.exc("OverflowError", "Python int too large to convert to C ssize_t")),
+        }
+    }
+
+    /// `r[i]` of a big range (an int index; slicing one is not supported).
+    pub fn bigrange_getitem(&mut self, a: &Int, b: &Int, c: &Int, idx: Value) -> R<Value> {
+        let Some(i) = self.int_any(idx) else {
+            if matches!(idx, Value::Obj(s) if matches!(self.i.heap.get(s), Obj::Slice(..))) {
+                return Err(self.exc("NotImplementedError", "slicing a range beyond 2**63 is not supported yet"));
+            }
+            let t = self.type_name(idx);
+            return Err(self.exc("TypeError", &format!("range indices must be integers or slices, not {t}")));
+        };
+        let len = range_len_any(a, b, c);
+        let j = if i.is_negative() { i.add(&len) } else { i };
+        if j.is_negative() || j >= len {
+            return Err(self.exc("IndexError", "range object index out of range"));
+        }
+        let v = a.add(&j.mul(c));
+        Ok(self.int_value(v))
+    }
+
+    /// `x in r` for a big range and an int `x`.
+    #[must_use]
+    pub fn bigrange_contains(a: &Int, b: &Int, c: &Int, x: &Int) -> bool {
+        let inside = if c.is_negative() { x <= a && x > b } else { x >= a && x < b };
+        inside && x.sub(a).rem(c).is_ok_and(|m| m.is_zero())
+    }
+
+    /// An iterator over `range(a, b, c)`: the VM's i64 iterator when the values stay in
+    /// i64 (or pass it only after more iterations than a program can run), else the items.
+    pub fn range_iter_any(&mut self, a: &Int, b: &Int, c: &Int) -> R<Value> {
+        use super::heap::IterState;
+        if let (Some(x), Some(z)) = (a.to_i64(), c.to_i64()) {
+            // The last stop at which `cur += step` cannot overflow.
+            let edge = if z > 0 { i64::MAX - z } else { i64::MIN - z };
+            let y = match b.to_i64() {
+                Some(y) if (z > 0 && y <= edge) || (z < 0 && y >= edge) => y,
+                _ => edge,
+            };
+            let exact = range_len_any(a, b, c) == range_len_any(a, &Int::Small(y), c);
+            if exact || super::ops::range_len(x, y, z) >= UNREACHABLE_ITERATIONS {
+                return Ok(self.i.heap.alloc(Obj::Iter(IterState::Range { cur: x, stop: y, step: z })));
+            }
+        }
+        let n = range_len_any(a, b, c);
+        if n > Int::from(super::ops::MAX_SEQ as i64) {
+            return Err(self
+                .exc("NotImplementedError", "iterating a range of this many ints beyond 2**63 is not supported yet"));
+        }
+        let mut items = Vec::new();
+        let mut v = a.clone();
+        for _ in 0..n.to_i64().unwrap_or(0) {
+            items.push(self.int_value(v.clone()));
+            v = v.add(c);
+        }
+        Ok(self.i.heap.alloc(Obj::Iter(IterState::Items { items, i: 0 })))
+    }
+}

@@ -199,6 +199,8 @@ pub fn install(interp: &mut Interp) {
         let c = new_class(interp, tag, &[object], Some(kind));
         t.natives.insert(tag, c);
     }
+    // A range beyond i64 (core::py::vm::bigops) is a `range`.
+    t.natives.insert(super::bigops::BIGRANGE, t.range);
     let base_exc = new_class(interp, "BaseException", &[object], Some(TypeTag::Object));
     t.base_exception = base_exc;
     let mut classes: HashMap<String, ObjRef> = HashMap::new();
@@ -452,6 +454,10 @@ fn b_len(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
             Obj::List(v) | Obj::Tuple(v) => Some(v.len()),
             Obj::Dict(d) | Obj::Set(d, _) => Some(d.len()),
             Obj::Range(a, b, c) => Some(super::ops::range_len(*a, *b, *c) as usize),
+            Obj::Native(super::bigops::BIGRANGE, _) => {
+                let (a, b, c) = vm.bigrange_parts(v).unwrap_or((Int::ZERO, Int::ZERO, Int::Small(1)));
+                Some(vm.bigrange_len(&a, &b, &c)?)
+            }
             Obj::Native(tag, slots) if tag.starts_with("dict_") => match slots[0] {
                 Value::Obj(d) => match vm.i.heap.get(d) {
                     Obj::Dict(d) => Some(d.len()),
@@ -862,6 +868,9 @@ fn b_all(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
 
 fn b_chr(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     arity(vm, "chr", args, 1, 1)?;
+    if vm.is_big(args[0]) {
+        return Err(vm.exc("OverflowError", "Python int too large to convert to C int"));
+    }
     let n = int_arg(vm, args[0])?;
     match u32::try_from(n).ok().and_then(char::from_u32) {
         Some(c) => Ok(vm.new_str(c.to_string())),
@@ -1186,17 +1195,20 @@ pub fn construct(vm: &mut Vm<'_>, tag: TypeTag, cls: ObjRef, args: &[Value], kw:
             }
             let mut n = Vec::new();
             for a in args {
-                n.push(int_arg(vm, *a)?);
+                match vm.int_any(*a) {
+                    Some(i) => n.push(i),
+                    None => {
+                        int_arg(vm, *a)?;
+                    }
+                }
             }
+            let one = Int::Small(1);
             let (a, b, c) = match n.len() {
-                1 => (0, n[0], 1),
-                2 => (n[0], n[1], 1),
-                _ => (n[0], n[1], n[2]),
+                1 => (&Int::ZERO, &n[0], &one),
+                2 => (&n[0], &n[1], &one),
+                _ => (&n[0], &n[1], &n[2]),
             };
-            if c == 0 {
-                return Err(vm.exc("ValueError", "range() arg 3 must not be zero"));
-            }
-            Ok(vm.i.heap.alloc(Obj::Range(a, b, c)))
+            vm.range_new(&a.clone(), &b.clone(), &c.clone())
         }
         TypeTag::Type => {
             if args.len() == 1 {

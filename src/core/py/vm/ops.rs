@@ -8,7 +8,7 @@ use super::instr::Instr;
 use super::vm::{Flow, Vm, R};
 use crate::core::py::num::Int;
 
-const MAX_SEQ: usize = 50_000_000;
+pub(super) const MAX_SEQ: usize = 50_000_000;
 
 impl Vm<'_> {
     pub fn new_str(&mut self, s: String) -> Value {
@@ -591,6 +591,9 @@ impl Vm<'_> {
         let i = match idx {
             Value::Int(i) => i,
             Value::Bool(b) => i64::from(b),
+            _ if self.is_big(idx) => {
+                return Err(self.exc("IndexError", "cannot fit 'int' into an index-sized integer"));
+            }
             _ => {
                 let t = self.type_name(idx);
                 return Err(self.exc("TypeError", &format!("{what} indices must be integers or slices, not {t}")));
@@ -611,6 +614,11 @@ impl Vm<'_> {
                 Value::None => Ok(None),
                 Value::Int(i) => Ok(Some(i)),
                 Value::Bool(b) => Ok(Some(i64::from(b))),
+                // CPython saturates a huge bound (`_PyEval_SliceIndex`); 2**62 keeps the
+                // arithmetic below from overflowing and is past any sequence's length.
+                _ if vm.is_big(v) => {
+                    Ok(Some(if vm.int_any(v).is_some_and(|i| i.is_negative()) { -(1 << 62) } else { 1 << 62 }))
+                }
                 _ => Err(vm.exc("TypeError", "slice indices must be integers or None or have an __index__ method")),
             }
         };
@@ -702,6 +710,10 @@ impl Vm<'_> {
                         Err(Flow::Exc(e))
                     }
                 }
+            }
+            Obj::Native(super::bigops::BIGRANGE, _) => {
+                let (a, b, c) = self.bigrange_parts(obj).unwrap_or((Int::ZERO, Int::ZERO, Int::Small(1)));
+                self.bigrange_getitem(&a, &b, &c, idx)
             }
             Obj::Range(start, stop, step) => {
                 let (start, stop, step) = (*start, *stop, *step);
@@ -859,6 +871,10 @@ impl Vm<'_> {
                 Obj::List(v) | Obj::Tuple(v) => !v.is_empty(),
                 Obj::Dict(d) | Obj::Set(d, _) => !d.is_empty(),
                 Obj::Range(a, b, c) => range_len(*a, *b, *c) > 0,
+                Obj::Native(super::bigops::BIGRANGE, _) => {
+                    let (a, b, c) = self.bigrange_parts(v).unwrap_or((Int::ZERO, Int::ZERO, Int::Small(1)));
+                    !super::bigops::range_len_any(&a, &b, &c).is_zero()
+                }
                 Obj::Native(tag, slots) if tag.starts_with("dict_") => {
                     let (tag, d) = (*tag, slots[0]);
                     !super::builtins::view_items(self, tag, d).is_empty()
@@ -1039,6 +1055,12 @@ impl Vm<'_> {
                 if let Some(n) = Self::int_of(a) {
                     return self.repeat(b, n);
                 }
+            }
+        }
+        if op == BinOp::Mul && (self.is_big(a) || self.is_big(b)) {
+            let seq = |vm: &Self, v: Value| matches!(v, Value::Obj(r) if matches!(vm.i.heap.get(r), Obj::Str(_) | Obj::List(_) | Obj::Tuple(_)));
+            if seq(self, a) || seq(self, b) {
+                return Err(self.index_overflow());
             }
         }
         let (name, rname) = dunder(op);
@@ -1442,6 +1464,15 @@ impl Vm<'_> {
                         let inside = if c > 0 { n >= a && n < b } else { n <= a && n > b };
                         return Ok(inside && (n - a) % c == 0);
                     }
+                    if self.is_big(item) {
+                        return Ok(false);
+                    }
+                }
+                Obj::Native(super::bigops::BIGRANGE, _) => {
+                    if let Some(x) = self.int_any(item) {
+                        let (a, b, c) = self.bigrange_parts(container).unwrap_or((Int::ZERO, Int::ZERO, Int::Small(1)));
+                        return Ok(Self::bigrange_contains(&a, &b, &c, &x));
+                    }
                 }
                 Obj::Instance(_) => {
                     if let Some(m) = self.user_method(container, "__contains__") {
@@ -1542,7 +1573,18 @@ impl Vm<'_> {
             let st = match self.i.heap.get(r) {
                 Obj::List(_) | Obj::Tuple(_) => Some(IterState::Seq { seq: r, i: 0 }),
                 Obj::Str(_) => Some(IterState::Str { s: r, byte: 0 }),
-                Obj::Range(a, b, c) => Some(IterState::Range { cur: *a, stop: *b, step: *c }),
+                Obj::Range(a, b, c) => {
+                    let (a, b, c) = (*a, *b, *c);
+                    // A stop within a step of i64's end: `cur += step` could overflow there.
+                    if (c > 0 && b > i64::MAX - c) || (c < 0 && b < i64::MIN - c) {
+                        return self.range_iter_any(&Int::Small(a), &Int::Small(b), &Int::Small(c));
+                    }
+                    Some(IterState::Range { cur: a, stop: b, step: c })
+                }
+                Obj::Native(super::bigops::BIGRANGE, _) => {
+                    let (a, b, c) = self.bigrange_parts(v).unwrap_or((Int::ZERO, Int::ZERO, Int::Small(1)));
+                    return self.range_iter_any(&a, &b, &c);
+                }
                 Obj::Dict(d) => Some(IterState::Items { items: d.iter().map(|(k, _)| k).collect(), i: 0 }),
                 Obj::Set(d, _) => Some(IterState::Items { items: d.set_order(), i: 0 }),
                 Obj::Native(tag, slots) if tag.starts_with("dict_") => {
@@ -1744,6 +1786,14 @@ impl Vm<'_> {
                         } else {
                             format!("{{{}}}", parts.join(", "))
                         }
+                    }
+                    Obj::Native(super::bigops::BIGRANGE, slots) => {
+                        let slots = slots.clone();
+                        let mut parts = Vec::new();
+                        for x in &slots[..if slots[2] == Value::Int(1) { 2 } else { 3 }] {
+                            parts.push(self.repr_in(*x, seen)?);
+                        }
+                        format!("range({})", parts.join(", "))
                     }
                     Obj::Range(a, b, c) => {
                         if *c == 1 {

@@ -397,3 +397,21 @@ fn a_bracket_closing_on_a_continuation_line_ends_its_statement_there() {
     assert_eq!(r.exit_code, 0, "{}", r.stdout);
     assert_eq!(r.stdout, "[1, 2] {'k': (3, 4)}\n");
 }
+
+#[test]
+fn a_decimal_literal_past_4300_digits_is_cpythons_syntax_error_and_hex_has_no_limit() {
+    let src = format!("print('never')\nx = 1{}\n", "0".repeat(4300));
+    let r = run(&src);
+    let e = r.error.expect("an error");
+    assert_eq!((e.kind.as_str(), e.line), ("SyntaxError", 2));
+    assert_eq!(
+        e.message,
+        "Exceeds the limit (4300 digits) for integer string conversion: value has 4301 digits; use \
+         sys.set_int_max_str_digits() to increase the limit - Consider hexadecimal for huge integer literals \
+         to avoid decimal conversion limits."
+    );
+    assert!(!r.stdout.contains("never"));
+    // The same size in hex is fine (CPython's limit is on decimal conversion only).
+    let r = run(&format!("x = 0x1{}\nprint(x.bit_length(), x == 16 ** 4300)\n", "0".repeat(4300)));
+    assert_eq!(r.stdout, "17201 True\n");
+}
