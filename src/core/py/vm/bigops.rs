@@ -120,15 +120,24 @@ impl Vm<'_> {
         Some(Some(x.cmp(&y)))
     }
 
-    /// [`Vm::num_cmp`] where the i64/f64 comparison would not be exact: a big int, or an
-    /// int and a float; `None` otherwise (the caller's own fast paths decide).
+    /// [`Vm::num_cmp`] where the i64/f64 comparison would not be exact: a big int and a
+    /// number, or an int and a float; `None` otherwise (the caller's own fast paths decide;
+    /// two big ints are its `Obj::Big` pair).
     #[must_use]
     pub fn num_cmp_slow(&self, a: Value, b: Value) -> Option<Option<Ordering>> {
         match (a, b) {
             (Value::Float(_), Value::Int(_) | Value::Bool(_)) | (Value::Int(_) | Value::Bool(_), Value::Float(_)) => {
                 self.num_cmp(a, b)
             }
-            _ if self.is_big(a) || self.is_big(b) => self.num_cmp(a, b),
+            // Two heap objects are compared by the caller's own match (strings sort often).
+            (Value::Obj(_), Value::Int(_) | Value::Bool(_) | Value::Float(_))
+            | (Value::Int(_) | Value::Bool(_) | Value::Float(_), Value::Obj(_)) => {
+                if self.is_big(a) || self.is_big(b) {
+                    self.num_cmp(a, b)
+                } else {
+                    None
+                }
+            }
             _ => None,
         }
     }

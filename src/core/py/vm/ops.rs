@@ -1297,9 +1297,6 @@ impl Vm<'_> {
             return Ok(x == y
                 && (Self::int_of(a).is_none() || Self::int_of(b).is_none() || Self::int_of(a) == Self::int_of(b)));
         }
-        if self.is_big(a) || self.is_big(b) {
-            return Ok(self.num_cmp(a, b) == Some(Some(std::cmp::Ordering::Equal)));
-        }
         match (a, b) {
             (Value::Obj(x), Value::Obj(y)) => {
                 if x == y && !matches!(self.i.heap.get(x), Obj::Instance(_)) {
@@ -1307,6 +1304,7 @@ impl Vm<'_> {
                 }
                 match (self.i.heap.get(x), self.i.heap.get(y)) {
                     (Obj::Str(s), Obj::Str(t)) => Ok(s == t),
+                    (Obj::Big(p), Obj::Big(q)) => Ok(p == q),
                     (Obj::List(s), Obj::List(t)) | (Obj::Tuple(s), Obj::Tuple(t)) => {
                         if s.len() != t.len() {
                             return Ok(false);
@@ -1360,6 +1358,10 @@ impl Vm<'_> {
             }
             (Value::None, Value::None) | (Value::Ellipsis, Value::Ellipsis) => Ok(true),
             (Value::Native(x), Value::Native(y)) => Ok(x == y),
+            // A big int equals no i64 (it would be one) but may equal a float.
+            (Value::Obj(_), Value::Float(_)) | (Value::Float(_), Value::Obj(_)) => {
+                Ok(self.num_cmp(a, b) == Some(Some(std::cmp::Ordering::Equal)))
+            }
             _ => Ok(false),
         }
     }
@@ -1383,6 +1385,7 @@ impl Vm<'_> {
         if let (Value::Obj(x), Value::Obj(y)) = (a, b) {
             match (self.i.heap.get(x), self.i.heap.get(y)) {
                 (Obj::Str(s), Obj::Str(t)) => return Ok(cmp_with(op, s.as_str().cmp(t.as_str()))),
+                (Obj::Big(p), Obj::Big(q)) => return Ok(cmp_with(op, p.cmp(q))),
                 (Obj::List(s), Obj::List(t)) | (Obj::Tuple(s), Obj::Tuple(t)) => {
                     let (s, t) = (s.clone(), t.clone());
                     for (p, q) in s.iter().zip(&t) {
