@@ -24,7 +24,9 @@ impl Compiler<'_> {
                     Ok(i) => {
                         let v = match i {
                             crate::core::py::num::Int::Small(n) => Value::Int(n),
-                            big => self.heap.alloc(crate::core::py::vm::heap::Obj::Big(big)),
+                            big @ crate::core::py::num::Int::Big(_) => {
+                                self.heap.alloc(crate::core::py::vm::heap::Obj::Big(big))
+                            }
                         };
                         self.load_const(v);
                     }
