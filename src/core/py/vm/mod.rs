@@ -11,6 +11,7 @@
 // patched target).
 
 pub mod ast;
+pub mod bigops;
 pub mod builtins;
 pub mod code;
 pub mod compile;
