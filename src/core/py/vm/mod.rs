@@ -16,6 +16,7 @@ pub mod code;
 pub mod compile;
 pub mod exc;
 pub mod format;
+pub mod gen;
 pub mod heap;
 pub mod instr;
 pub mod lexer;
