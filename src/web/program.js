@@ -1,6 +1,61 @@
-// The page's part of a Python program's threads (see program.rs): thread workers that
-// instantiate the page's compiled module on the program process's shared memory, and the
-// kill word the page sets in that memory.
+// The page's part of a Python program's workers (see program.rs): the Python VM's own
+// module (pkg-vm/, docs/python-vm.md §8.4), compiled once on the first Run; a program
+// process's boot once it is; thread workers that instantiate it on the process's shared
+// memory; and the kill word the page sets in that memory.
+
+// `{ compiled: Promise<WebAssembly.Module>, module }`, from the first Run on.
+let vm = null;
+
+// The VM's glue, beside the page's: `pkg/threadlab.js` -> `pkg-vm/threadlab_vm.js`.
+export function vmGlueUrl(pageGlueUrl) {
+  return new URL("../pkg-vm/threadlab_vm.js", pageGlueUrl).href;
+}
+
+function loadVm(pageGlueUrl) {
+  if (vm === null) {
+    const url = new URL("../pkg-vm/threadlab_vm_bg.wasm", pageGlueUrl);
+    const loading = { module: undefined };
+    loading.compiled = WebAssembly.compileStreaming(fetch(url))
+      // A host that serves .wasm with another type: compile the bytes.
+      .catch(async (streaming) => {
+        const response = await fetch(url);
+        if (!response.ok) throw new Error(`${url}: ${response.status} ${response.statusText} (${streaming})`);
+        return WebAssembly.compile(await response.arrayBuffer());
+      })
+      .then((module) => (loading.module = module));
+    // A failure is not kept: the next Run tries again.
+    loading.compiled.catch(() => {
+      if (vm === loading) vm = null;
+    });
+    vm = loading;
+  }
+  return vm.compiled;
+}
+
+// Whether a Run has asked for the VM yet (the page warms no process before that).
+export function vmRequested() {
+  return vm !== null;
+}
+
+// The compiled VM, once it is (a process says Ready only after that).
+export function vmModule() {
+  return vm?.module;
+}
+
+// Posts a program process's boot, with the compiled VM, to `worker` (started by spawnWorker
+// on the VM's glue); if the VM cannot be had, the worker "says" spawn.js's Failed.
+export function bootWithVm(pageGlueUrl, worker, boot) {
+  loadVm(pageGlueUrl).then(
+    (module) => {
+      boot.module = module;
+      worker.postMessage(boot);
+    },
+    (e) => {
+      const message = "the Python VM (pkg-vm/) could not be loaded: " + e;
+      worker.dispatchEvent(new MessageEvent("message", { data: { type: "Failed", message } }));
+    },
+  );
+}
 
 let threadScript = null;
 

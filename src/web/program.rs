@@ -58,6 +58,14 @@ extern "C" {
         arena: &JsValue,
         stack_bytes: u32,
     ) -> Result<Worker, JsValue>;
+    #[wasm_bindgen(js_name = vmGlueUrl)]
+    fn vm_glue_url(page_glue_url: &JsString) -> JsString;
+    #[wasm_bindgen(js_name = bootWithVm)]
+    fn boot_with_vm(page_glue_url: &JsString, worker: &Worker, boot: &JsValue);
+    #[wasm_bindgen(js_name = vmRequested)]
+    fn vm_requested() -> bool;
+    #[wasm_bindgen(js_name = vmModule)]
+    fn vm_module() -> JsValue;
     #[wasm_bindgen(js_name = setWord)]
     fn set_word(memory: &JsValue, addr: u32, value: u32);
     #[wasm_bindgen(js_name = setSabWord)]
@@ -133,13 +141,20 @@ impl Process {
         root: Option<Weak<Process>>,
     ) -> Result<Rc<Process>, String> {
         let boot = to_js(&ToWorker::Boot { role: Role::Program, threads: 1 }).map_err(js_error)?;
-        Reflect::set(&boot, &"module".into(), &wasm_bindgen::module()).map_err(js_error)?;
         Reflect::set(&boot, &"arena".into(), &arena).map_err(js_error)?;
         // A child starts with no thread worker (most processes of a `Pool` start no thread);
         // its first `Thread.start()` asks for them.
         Reflect::set(&boot, &"pool_start".into(), &(if root.is_some() { 0 } else { POOL_START }).into())
             .map_err(js_error)?;
-        let worker = GLUE_URL.with(|url| spawn_worker(url, "threadlab program", &boot)).map_err(js_error)?;
+        // The VM's own module (docs/python-vm.md §8.4), compiled on the first Run: the boot
+        // is posted once it is.
+        let worker = GLUE_URL
+            .with(|url| {
+                let worker = spawn_worker(&vm_glue_url(url), "threadlab program", &JsValue::UNDEFINED)?;
+                boot_with_vm(url, &worker, &boot);
+                Ok::<_, JsValue>(worker)
+            })
+            .map_err(js_error)?;
         let process = Rc::new(Process {
             arena,
             root,
@@ -291,7 +306,7 @@ impl Process {
         for _ in 0..n {
             let name = format!("threadlab program thread {}", self.threads.borrow().len() + 1);
             let spawned = GLUE_URL.with(|url| {
-                spawn_program_thread(url, &name, &wasm_bindgen::module(), &memory, &self.arena, THREAD_STACK_BYTES)
+                spawn_program_thread(&vm_glue_url(url), &name, &vm_module(), &memory, &self.arena, THREAD_STACK_BYTES)
             });
             // A worker the browser refuses is a `spawn_thread` that waits, then fails with
             // `RuntimeError: can't start new thread` and why: nothing to do here.
@@ -340,9 +355,18 @@ fn unavailable() -> Option<String> {
     })
 }
 
-/// Starts a process worker and its thread pool ahead of the first program, so that it
-/// finds them ready. Call once the page is up; harmless to call again.
+/// Starts a process worker and its thread pool ahead of the next program, so that it finds
+/// them ready; harmless to call again. Only once something asked for the VM module (a Run,
+/// or [`prepare`]): a visit to the lab alone does not fetch it.
 pub fn warm_up() {
+    if vm_requested() {
+        prepare();
+    }
+}
+
+/// As [`warm_up`], fetching and compiling the VM module first if no Run has yet: for a view
+/// whose purpose is running programs (the Code view's first look).
+pub fn prepare() {
     if unavailable().is_some() {
         return;
     }
@@ -719,219 +743,4 @@ pub fn program_run(source: String, options: JsValue) -> Promise {
 #[wasm_bindgen(js_name = programStop)]
 pub fn program_stop() {
     stop();
-}
-
-/// The worker half: a program's process worker.
-pub mod process {
-    use crate::core::program::{
-        Host, OutputChunk, ProcessReport, ProcessStart, Processes, ProgramOptions, ProgramResult,
-    };
-    use crate::core::protocol::Role;
-    use crate::core::runtime::arena::{self as channels, Arena, Channel, TICKET_WORD};
-    use crate::core::runtime::{self, ChildStart, Process, ProgramLetter, Spawner, POOL_START};
-    use crate::web::arena::{self, SabArena, CHANNEL_BYTES};
-    use crate::web::clock::now_ms;
-    use crate::web::js::to_js;
-    use crate::web::worker::{self, scope};
-    use std::sync::atomic::{AtomicU32, Ordering};
-    use std::sync::Arc;
-    use wasm_bindgen::prelude::*;
-
-    /// The process's shared state, in its memory: every thread worker on that memory sees it.
-    pub static PROCESS: Process = Process::new();
-
-    /// This process's pid when it is a `multiprocessing` child (0: the main program).
-    static PID: AtomicU32 = AtomicU32::new(0);
-
-    pub(super) fn post(letter: &ProgramLetter) {
-        if let Ok(value) = to_js(letter) {
-            let _ = scope().post_message(&value);
-        }
-    }
-
-    struct BrowserHost;
-
-    impl Host for BrowserHost {
-        fn now_ms(&self) -> f64 {
-            now_ms()
-        }
-
-        fn spawn_thread(&self, job: Box<dyn FnOnce() + Send + 'static>) -> Result<(), String> {
-            // Asked from any thread of the program: each was started by the page, so each
-            // can ask it directly, even while the process's main thread blocks.
-            let grow = |n| post(&ProgramLetter::Grow { n });
-            PROCESS.pool.spawn(job, &grow, &|| PROCESS.stop_requested()).map_err(|e| e.to_string())
-        }
-
-        fn write(&self, chunk: OutputChunk) {
-            post(&ProgramLetter::Output { ticket: ticket(), chunk });
-        }
-
-        fn stop_requested(&self) -> bool {
-            PROCESS.stop_requested() || {
-                let pid = PID.load(Ordering::Relaxed);
-                pid != 0 && channels::killed(&SabArena, pid)
-            }
-        }
-
-        fn processes(&self) -> Option<&dyn Processes> {
-            arena::present().then_some(self as &dyn Processes)
-        }
-
-        fn sleep_ms(&self, ms: f64) {
-            PROCESS.sleep_ms(ms);
-        }
-    }
-
-    impl Spawner for BrowserHost {
-        fn arena(&self) -> &dyn Arena {
-            &SabArena
-        }
-
-        fn spawn_process(&self, source: &str) -> Result<(), String> {
-            // The page starts it: a worker started here would not start while this one blocks.
-            post(&ProgramLetter::SpawnProcess { source: source.to_owned(), child: None });
-            Ok(())
-        }
-    }
-
-    /// `multiprocessing` over the program's arena (docs §5): children started by the page,
-    /// records and channels in the arena. Their output reaches the page as they write it, and
-    /// their lanes with their end, so there are no reports to gather here.
-    impl Processes for BrowserHost {
-        fn start_process(&self, start: ProcessStart) -> Result<u32, String> {
-            let pid = channels::new_pid(&SabArena);
-            let child = ChildStart {
-                pid,
-                name: start.name,
-                payload: start.payload,
-                options: start.options,
-                t0_ms: start.t0_ms,
-            };
-            post(&ProgramLetter::SpawnProcess { source: start.source, child: Some(child) });
-            Ok(pid)
-        }
-
-        fn wait_process(&self, pid: u32, timeout_ms: Option<f64>) -> Option<i32> {
-            channels::wait_process(&SabArena, pid, timeout_ms, &now_ms, &|| self.stop_requested())
-        }
-
-        fn terminate_process(&self, pid: u32) {
-            channels::terminate(&SabArena, pid);
-        }
-
-        fn channel_new(&self) -> Result<u32, String> {
-            channels::create(&SabArena, CHANNEL_BYTES).map(|c| c.0).map_err(|e| e.to_string())
-        }
-
-        fn channel_send(&self, id: u32, message: Vec<u8>) -> Result<(), String> {
-            Channel(id).send(&SabArena, &message, &|| self.stop_requested()).map_err(|e| e.to_string())
-        }
-
-        fn channel_recv(&self, id: u32, timeout_ms: Option<f64>) -> Option<Vec<u8>> {
-            Channel(id).receive(&SabArena, timeout_ms, &now_ms, &|| self.stop_requested()).ok()
-        }
-
-        fn channel_len(&self, id: u32) -> usize {
-            Channel(id).len(&SabArena)
-        }
-
-        fn take_reports(&self) -> Vec<ProcessReport> {
-            Vec::new()
-        }
-    }
-
-    /// The next output ticket: from the program's arena, so that the output of all its
-    /// processes is in one order (from this process's memory when there is no arena).
-    fn ticket() -> u32 {
-        if arena::present() {
-            SabArena.add(TICKET_WORD, 1)
-        } else {
-            PROCESS.ticket()
-        }
-    }
-
-    fn tickets() -> u32 {
-        if arena::present() {
-            SabArena.load(TICKET_WORD)
-        } else {
-            PROCESS.ticket.load(Ordering::SeqCst)
-        }
-    }
-
-    /// The process worker is up: says so with its memory, for the page to start the pool on.
-    pub fn boot(raw: &JsValue) {
-        arena::adopt(&js_sys::Reflect::get(raw, &"arena".into()).unwrap_or(JsValue::UNDEFINED));
-        // A panic in any thread of the process traps it: its message is the one thing the
-        // page can still be told (std's hook is one for the whole memory, so this one
-        // serves the thread workers too, and posts from whichever thread panicked).
-        std::panic::set_hook(Box::new(|info| {
-            let message = match (info.payload().downcast_ref::<&str>(), info.payload().downcast_ref::<String>()) {
-                (Some(s), _) => (*s).to_owned(),
-                (_, Some(s)) => s.clone(),
-                _ => "a panic".to_owned(),
-            };
-            let who = runtime::current_worker().map_or("its main thread".to_owned(), |w| format!("thread worker {w}"));
-            post(&ProgramLetter::Crashed { message: format!("{who} panicked: {message}") });
-        }));
-        let pool_start = js_sys::Reflect::get(raw, &"pool_start".into()).ok().and_then(|n| n.as_f64());
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // 0 or POOL_START
-        PROCESS.pool.expect(pool_start.map_or(POOL_START, |n| n as u32));
-        worker::listen(Role::Program);
-        let kill_addr = u32::try_from(PROCESS.kill.as_ptr() as usize).unwrap_or(0);
-        let Ok(ready) = to_js(&ProgramLetter::Ready { at: now_ms(), kill_addr }) else { return };
-        if let Ok(fields) = js_sys::Reflect::get(&ready, &"Ready".into()) {
-            let _ = js_sys::Reflect::set(&fields, &"memory".into(), &wasm_bindgen::memory());
-        }
-        let _ = scope().post_message(&ready);
-    }
-
-    /// Runs the program on this worker's thread, to its end.
-    pub fn run(source: &str, options: &ProgramOptions) {
-        let host: Arc<dyn Host> = Arc::new(BrowserHost);
-        let mut result = runtime::run_program(source, options, host, &BrowserHost);
-        // Parked workers return and close themselves, at once: terminated while blocked in
-        // a wait, Chromium would let each linger up to 2 s.
-        PROCESS.pool.close();
-        // The page collected every chunk as it was written.
-        result.output.clear();
-        result.stdout.clear();
-        post(&ProgramLetter::Done { result, tickets: tickets() });
-    }
-
-    /// Runs `multiprocessing` child `child.pid` of the program `source` to its end: its record
-    /// in the arena says when, for whoever joins it.
-    pub fn run_child(source: String, child: ChildStart) {
-        PID.store(child.pid, Ordering::SeqCst);
-        let start = ProcessStart {
-            source,
-            name: child.name,
-            payload: child.payload,
-            options: child.options,
-            t0_ms: child.t0_ms,
-        };
-        let host: Arc<dyn Host> = Arc::new(BrowserHost);
-        let report = crate::core::py::vm::mp::child::run_child(&start, child.pid, host);
-        PROCESS.pool.close();
-        channels::process_ended(&SabArena, child.pid, report.exit_code);
-        let result = ProgramResult {
-            exit_code: report.exit_code,
-            lanes: report.lanes,
-            gil_switches: report.gil_switches,
-            ..ProgramResult::default()
-        };
-        post(&ProgramLetter::Done { result, tickets: tickets() });
-    }
-
-    /// A thread worker's life, called by program.js once it is instantiated on the process's
-    /// memory: it joins the pool and serves it until the page terminates it.
-    #[wasm_bindgen]
-    pub fn program_thread_main(arena: JsValue) {
-        arena::adopt(&arena);
-        let slot = PROCESS.pool.join();
-        post(&ProgramLetter::Joined { slot: slot.and_then(|s| u32::try_from(s).ok()), at: now_ms() });
-        if let Some(slot) = slot {
-            PROCESS.pool.serve(slot);
-        }
-    }
 }

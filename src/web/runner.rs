@@ -4,7 +4,8 @@
 //! looks on the page like one from the Run button.
 
 use crate::core::program::{OutputChunk, ProgramOptions, ProgramResult};
-pub use crate::web::program::{warm_up, Stopper};
+// The Code view's first look is the one page-side warm-up that fetches the VM module.
+pub use crate::web::program::{prepare as warm_up, Stopper};
 use crate::web::program::{ProgramEvent, ProgramRun};
 use std::cell::RefCell;
 use std::future::Future;

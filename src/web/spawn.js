@@ -6,10 +6,11 @@
 // (wherever the app is hosted, also inside wasm-bindgen-test's runner) without a
 // separate worker file to keep in step with the glue.
 
-let scriptUrl = null;
+// One script per glue: the page's own, and the Python VM's (pkg-vm/, for a program's process).
+const scriptUrls = new Map();
 
 function bootScript(glueUrl) {
-  if (scriptUrl === null) {
+  if (!scriptUrls.has(glueUrl)) {
     const source = `import init, { worker_main } from ${JSON.stringify(glueUrl)};
 // A threads host starts its pool's workers inside wasm-bindgen-rayon. When one of them
 // traps (a panic aborts), an error event fires at its Worker object here; nobody listens
@@ -40,14 +41,15 @@ self.addEventListener("message", async ({ data }) => {
   }
 }, { once: true });
 `;
-    scriptUrl = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
+    scriptUrls.set(glueUrl, URL.createObjectURL(new Blob([source], { type: "text/javascript" })));
   }
-  return scriptUrl;
+  return scriptUrls.get(glueUrl);
 }
 
+// `boot` undefined: the caller posts it later (a program's process, once the VM is compiled).
 export function spawnWorker(glueUrl, name, boot) {
   const worker = new Worker(bootScript(glueUrl), { type: "module", name });
-  worker.postMessage(boot);
+  if (boot !== undefined) worker.postMessage(boot);
   return worker;
 }
 

@@ -54,15 +54,14 @@ pub fn post(message: &FromWorker) {
 /// Entry point of every ThreadLab worker, called by the boot script of `spawn.js`.
 #[wasm_bindgen]
 pub fn worker_main(boot: JsValue) {
-    // A program's process finds its channel arena beside the boot fields.
-    let raw = boot.clone();
     let (role, threads) = match serde_wasm_bindgen::from_value(boot) {
         Ok(ToWorker::Boot { role, threads }) => (role, threads),
         Ok(other) => return post(&FromWorker::Failed { message: format!("a worker must boot first, not {other:?}") }),
         Err(e) => return post(&FromWorker::Failed { message: format!("unreadable boot message: {e}") }),
     };
     if role == Role::Program {
-        return crate::web::program::process::boot(&raw);
+        // Programs run in the VM's own module (web::vm), never in the page's.
+        return post(&FromWorker::Failed { message: "a program's process boots the VM module, not the page's".into() });
     }
     // wasm panics abort (the instance traps right after the hook): the hook is the one
     // chance to tell the page which task failed and why. A pool thread cannot post to
@@ -114,8 +113,9 @@ fn handle(role: Role, message: ToWorker) {
             Role::Threads => host::run(run, tasks, gil, switch_interval_ms),
         },
         ToWorker::Python { source } => crate::web::python::serve(&source),
-        ToWorker::Program { source, options } => crate::web::program::process::run(&source, &options),
-        ToWorker::ProgramChild { source, child } => crate::web::program::process::run_child(source, child),
+        ToWorker::Program { .. } | ToWorker::ProgramChild { .. } => {
+            post(&FromWorker::Failed { message: "programs run in the VM module, not the page's".into() });
+        }
         ToWorker::Poke { value } => PROBE.store(value, Ordering::SeqCst),
         ToWorker::Peek => post(&FromWorker::Peeked { value: PROBE.load(Ordering::SeqCst) }),
         ToWorker::Race(config) => host::race(config),

@@ -68,6 +68,7 @@ pub fn site(root: &Path) -> Result<PathBuf> {
     }
     modern_rayon_init(&pkg)?;
     optimize(&pkg.join("threadlab_bg.wasm"), &THREAD_FEATURES)?;
+    vm_module(root, &site.join("pkg-vm"))?;
     // The same app without threads, for pages that are not cross-origin isolated (no
     // shared memory there): main thread and processes still work. Its own target dir
     // keeps the two builds from invalidating each other; RUSTFLAGS replaces the atomics
@@ -92,6 +93,40 @@ pub fn site(root: &Path) -> Result<PathBuf> {
     copy_dir(&root.join("www"), &site.join("www"))?;
     eprintln!("    site ready in {} ({:.0} s)", site.display(), started.elapsed().as_secs_f64());
     Ok(site)
+}
+
+/// The Python VM's own module (docs/python-vm.md §8.4), into `pkg`: this crate again, with
+/// the `vm-module` feature (a program's workers only, no page) and the `vm` profile
+/// (opt-level 3), then wasm-opt's speed passes. The `vm` profile has its own folder under
+/// target/, so the page's build and this one never replace each other's output (a cdylib's
+/// file name has no hash); the atomics flags of .cargo/config.toml apply to both.
+///
+/// # Errors
+/// When a build step fails, or the glue came out single-threaded.
+fn vm_module(root: &Path, pkg: &Path) -> Result {
+    step("building the Python VM's module (profile vm: opt-level 3, feature vm-module)");
+    run(nightly("cargo")
+        .current_dir(root)
+        .args(["rustc", "--lib", "--profile", "vm", "--target", "wasm32-unknown-unknown", "--crate-type", "cdylib"])
+        .args(["--no-default-features", "--features", "vm-module"])
+        .args(BUILD_STD))?;
+    let _ = std::fs::remove_dir_all(pkg);
+    run(Command::new("wasm-bindgen")
+        .current_dir(root)
+        .args(GLUE_FLAGS)
+        .args(["--out-name", "threadlab_vm", "--out-dir"])
+        .arg(pkg)
+        .arg("target/wasm32-unknown-unknown/vm/threadlab.wasm"))?;
+    let glue = std::fs::read_to_string(pkg.join("threadlab_vm.js")).map_err(|e| e.to_string())?;
+    if !glue.contains("shared:true") {
+        return Err("the VM module's memory is not shared: the threaded build flags did not apply".into());
+    }
+    let wasm = pkg.join("threadlab_vm_bg.wasm");
+    let started = std::time::Instant::now();
+    step(&format!("optimizing {} (wasm-opt -O3: for speed)", wasm.display()));
+    run(wasm_opt().args(THREAD_FEATURES).args(["-O3", "--strip-target-features"]).arg(&wasm).arg("-o").arg(&wasm))?;
+    eprintln!("    wasm-opt took {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
 }
 
 /// Runs wasm-opt on a glue's wasm in place, after wasm-bindgen (which rewrites the module).
