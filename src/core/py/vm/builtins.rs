@@ -201,6 +201,7 @@ pub fn install(interp: &mut Interp) {
         "zip",
         "map",
         "filter",
+        "_thread._local",
     ]
     .into_iter()
     .chain(shared)
@@ -2523,6 +2524,8 @@ static BASE_NATIVES: &[(&str, NativeFn)] = &[
     ("threading.enumerate", crate::core::py::threads::threading::enumerate),
     ("threading.get_ident", crate::core::py::threads::threading::get_ident),
     ("threading.Lock", crate::core::py::threads::threading::lock_new),
+    ("threading.local", crate::core::py::threads::threading::local_new),
+    ("threading.excepthook", crate::core::py::threads::threading::excepthook),
     ("threading.RLock", crate::core::py::threads::threading::rlock_new),
     ("threading.Event", crate::core::py::threads::threading::event_new),
     ("threading.Semaphore", crate::core::py::threads::threading::semaphore_new),

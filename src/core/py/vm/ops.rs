@@ -260,6 +260,16 @@ impl Vm<'_> {
                     let (cls, me) = (slots[0], slots[1]);
                     return super::builtins::super_attr(self, cls, me, name);
                 }
+                Obj::Native("_thread._local", slots) => {
+                    let per_thread = slots[0];
+                    let mine = crate::core::py::threads::threading::local_dict(self, per_thread)?;
+                    if let Some(v) = self.dict_get(mine, &HKey::Str(name.to_owned())) {
+                        return Ok(Some(v));
+                    }
+                    if name == "__dict__" {
+                        return Ok(Some(Value::Obj(mine)));
+                    }
+                }
                 Obj::Instance(inst) => {
                     if let Some(v) = inst.dict.get(name) {
                         return Ok(Some(*v));
@@ -438,6 +448,11 @@ impl Vm<'_> {
             return r;
         }
         if let Value::Obj(r) = obj {
+            if let Obj::Native("_thread._local", slots) = self.i.heap.get(r) {
+                let per_thread = slots[0];
+                let mine = crate::core::py::threads::threading::local_dict(self, per_thread)?;
+                return self.dict_set_str(mine, name, v);
+            }
             if let Obj::Instance(inst) = self.i.heap.get(r) {
                 let cls = inst.class;
                 if let Some(Value::Obj(p)) = self.class_lookup(cls, name) {
