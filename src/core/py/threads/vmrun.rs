@@ -471,6 +471,17 @@ impl PyRun {
             end.error = Some(ProgramError { kind, message, line, col });
             return Exit::Done;
         }
+        if let Some(hook) = threading::user_excepthook(&mut vm) {
+            // `threading.excepthook = f`: f(args) runs in the failing thread (CPython's
+            // `_bootstrap_inner` calls it there), to completion.
+            let args = threading::excepthook_args(&mut vm, e);
+            if let Err(vm::Flow::Exc(e2)) = vm.call_sync(hook, &[args], &[]) {
+                let report = vm.format_exception(e2);
+                vm.i.write(Stream::Stderr, self.lane, &format!("Exception in threading.excepthook:\n{report}"));
+            }
+            self.ended(interp);
+            return Exit::Done;
+        }
         self.ended(interp);
         Exit::Uncaught(with_bootstrap_frames(&report, self.run_overridden))
     }
@@ -480,7 +491,7 @@ impl PyRun {
 /// (`_bootstrap_inner` calls `run`, which calls the target), after the last
 /// `Traceback` header: ThreadLab's `threading` is not Python, but its traceback reads as
 /// CPython's does.
-fn with_bootstrap_frames(report: &str, run_overridden: bool) -> String {
+pub(crate) fn with_bootstrap_frames(report: &str, run_overridden: bool) -> String {
     const HEADER: &str = "Traceback (most recent call last):\n";
     const BOOTSTRAP: &str = "  File \"<stdlib>/threading.py\", line 1045, in _bootstrap_inner\n    self.run()\n";
     const RUN: &str =
