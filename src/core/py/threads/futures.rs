@@ -82,7 +82,7 @@ pub struct Executor {
     pub max: usize,
     pub prefix: String,
     pub workers: Mutex<Vec<Arc<PyThread>>>,
-    /// Workers waiting for an item.
+    /// CPython's `_idle_semaphore`: released by a worker after each item, taken by a submit.
     pub idle: AtomicUsize,
     pub shut: AtomicBool,
     /// Completion order of its futures (for `as_completed`).
@@ -189,10 +189,15 @@ fn new_workers(vm: &mut Vm<'_>, exec: &Arc<Executor>, tasks: usize) -> R<Vec<Arc
         return Err(vm.exc("RuntimeError", "threads need the threaded driver (run_program)"));
     };
     let mut workers = exec.workers.lock().unwrap_or_else(PoisonError::into_inner);
-    let idle = exec.idle.load(Ordering::Relaxed);
-    let want = tasks.saturating_sub(idle).min(exec.max.saturating_sub(workers.len()));
     let mut out = Vec::new();
-    for _ in 0..want {
+    for _ in 0..tasks {
+        // `_idle_semaphore.acquire(timeout=0)`: one idle count per submit.
+        if exec.idle.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_ok() {
+            continue;
+        }
+        if workers.len() >= exec.max {
+            continue;
+        }
         let name = format!("{}_{}", exec.prefix, workers.len());
         // Daemon threads: CPython's are not, but its exit hook stops them; here the process's
         // end does (a task still queued then is dropped, where CPython would run it).

@@ -51,8 +51,6 @@ pub struct PyRun {
     worker: Option<Arc<Executor>>,
     /// The worker is running a task (its item at the bottom of the stack).
     task: bool,
-    /// The worker waits for an item (counted in `Executor::idle`).
-    idle: bool,
     /// The error that ended the process (Stop, a budget), shared by its threads.
     fatal: Arc<Mutex<Option<ProgramError>>>,
     end: Arc<Mutex<MainEnd>>,
@@ -127,14 +125,9 @@ impl PyRun {
     fn run_worker(&mut self, interp: &mut Interp, exec: &Arc<Executor>, mut resumed: Option<Resumed>) -> Exit<PyRun> {
         loop {
             if !self.task {
-                if std::mem::take(&mut self.idle) {
-                    exec.idle.fetch_sub(1, Ordering::Relaxed);
-                }
                 resumed = None;
                 match exec.work.try_get() {
                     None => {
-                        self.idle = true;
-                        exec.idle.fetch_add(1, Ordering::Relaxed);
                         return Exit::Block(BlockOp::QueueGet { queue: exec.work.clone(), deadline: None });
                     }
                     Some(Value::None) => return Exit::Done,
@@ -206,6 +199,9 @@ impl PyRun {
             if let Some(c) = fut.and_then(|f| futures::cell_of(&Vm { i: interp, t: &mut self.ts }, f)) {
                 c.set(value, exc, exec.seq.fetch_add(1, Ordering::Relaxed));
             }
+            // CPython's worker releases `_idle_semaphore` after each item it ran (not when it
+            // starts waiting): a `submit` right after takes that and starts no new worker.
+            exec.idle.fetch_add(1, Ordering::Relaxed);
             self.ts = ThreadState { lane: self.lane, ..ThreadState::default() };
             self.task = false;
             if interp.drop_request.load(Ordering::Relaxed) {
@@ -226,7 +222,6 @@ impl PyRun {
             run_overridden: false,
             worker: None,
             task: false,
-            idle: false,
             fatal: self.fatal.clone(),
             end: self.end.clone(),
             switch_interval_ms: self.switch_interval_ms,
@@ -621,7 +616,6 @@ pub fn run_threaded_as(
         run_overridden: false,
         worker: None,
         task: false,
-        idle: false,
         fatal: fatal.clone(),
         end: end.clone(),
         switch_interval_ms: options.switch_interval_ms,

@@ -16,7 +16,11 @@ pub struct ObjRef(pub u32);
 
 /// A Python value. Small immutable values live inline; everything else is on the heap.
 /// `Int` is the small case of Python's int; a `Big` heap object joins it with the bigint.
+// A word-sized tag: a push is two aligned 8-byte stores and the next pop's 16-byte load
+// forwards from them (a 1-byte tag made the compiler store tag, padding and payload
+// separately, and the load that followed stalled on store forwarding: python-vm.md §8.2).
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(C, u64)]
 pub enum Value {
     /// No value: an unbound local, an empty method slot on the stack.
     Null,
