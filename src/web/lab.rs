@@ -199,9 +199,17 @@ impl Lab {
             let error = self.prepare(&mut engines, engine, workers).await.err();
             self.emit(LabEvent::EngineStatus { engine, error });
         }
-        // No run is waiting: spare workers can boot now, and the inspector's Python.
+        // No run is waiting: spare workers can boot now, and the inspector's Python. In the
+        // threaded build that worker runs on the VM's module (web::inspector): it is started
+        // here only once something fetched that module, so that a visit does not.
         engines.idle();
-        self.python.lock().await.keep_started();
+        #[cfg(feature = "threads")]
+        let started_ahead = crate::web::program::vm_requested();
+        #[cfg(not(feature = "threads"))]
+        let started_ahead = true;
+        if started_ahead {
+            self.python.lock().await.keep_started();
+        }
     }
 
     /// Runs a script of the reference-count inspector in ThreadLab's Python worker.

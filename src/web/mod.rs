@@ -15,6 +15,10 @@ pub mod app;
 pub mod engines;
 #[cfg(not(feature = "vm-module"))]
 pub mod heartbeat;
+// The inspector's worker half: in the VM's module, and in the page's own build only where
+// that module cannot run (no shared memory, `pkg-st`).
+#[cfg(any(feature = "vm-module", not(feature = "threads")))]
+pub mod inspector;
 #[cfg(not(feature = "vm-module"))]
 pub mod lab;
 #[cfg(not(feature = "vm-module"))]

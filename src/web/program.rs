@@ -60,11 +60,11 @@ extern "C" {
         stack_bytes: u32,
     ) -> Result<Worker, JsValue>;
     #[wasm_bindgen(js_name = vmGlueUrl)]
-    fn vm_glue_url(page_glue_url: &JsString) -> JsString;
+    pub(crate) fn vm_glue_url(page_glue_url: &JsString) -> JsString;
     #[wasm_bindgen(js_name = bootWithVm)]
-    fn boot_with_vm(page_glue_url: &JsString, worker: &Worker, boot: &JsValue);
+    pub(crate) fn boot_with_vm(page_glue_url: &JsString, worker: &Worker, boot: &JsValue);
     #[wasm_bindgen(js_name = vmRequested)]
-    fn vm_requested() -> bool;
+    pub(crate) fn vm_requested() -> bool;
     #[wasm_bindgen(js_name = vmModule)]
     fn vm_module() -> JsValue;
     #[wasm_bindgen(js_name = setWord)]

@@ -5,13 +5,9 @@
 //! happened, and starts a fresh one; the page's own instance and every engine go on.
 
 use super::engines::START_TIMEOUT_MS;
-use crate::core::protocol::PythonJob;
 use crate::core::protocol::{FromWorker, Role, ToWorker, Trace};
-use crate::web::clock::block_ms;
 use crate::web::clock::now_ms;
 use crate::web::spawn::{Mailbox, NoAnswer, WorkerHandle};
-use crate::web::worker::post;
-use wasm_bindgen::prelude::*;
 
 /// How long a script may run before its worker is stopped. The interpreter has a step
 /// budget far below this; only a bug (or the tests' hang script) reaches it.
@@ -121,50 +117,5 @@ impl PythonWorker {
                 ))
             }
         }
-    }
-}
-
-// The worker half: what the Python worker does with a script.
-
-/// The most a trace may take (roughly, see `largerThan` in spawn.js) for the page to be sent it.
-const MAX_TRACE_BYTES: f64 = 32.0 * 1024.0 * 1024.0;
-
-#[wasm_bindgen(module = "/src/web/spawn.js")]
-extern "C" {
-    #[wasm_bindgen(js_name = largerThan)]
-    fn larger_than(value: &JsValue, limit: f64) -> bool;
-}
-
-/// Runs a script of the reference-count inspector and sends its trace back. Whatever
-/// the script does to this instance (a trap, a stack overflow, an endless loop) the
-/// page survives: it terminates this worker and starts another.
-///
-/// # Panics
-/// On purpose, for the tests' crash script ([`crate::core::protocol::CRASH_TEST_SOURCE`]).
-pub fn serve(source: &str) {
-    match PythonJob::of(source) {
-        PythonJob::Run => {
-            let began = now_ms();
-            let mut trace = crate::core::py::run_with_stack(source, crate::core::py::BROWSER_STACK);
-            trace.run_ms = Some(now_ms() - began);
-            let traced = FromWorker::Traced { trace: Box::new(trace) };
-            match serde_wasm_bindgen::to_value(&traced) {
-                // The page would have to hold it all, in its own memory: a script must not
-                // be able to make the page run out of it.
-                Ok(value) if larger_than(&value, MAX_TRACE_BYTES) => {
-                    post(&FromWorker::TooBig { limit_bytes: MAX_TRACE_BYTES });
-                }
-                Ok(value) => {
-                    let _ = crate::web::worker::scope().post_message(&value);
-                }
-                Err(e) => post(&FromWorker::Failed { message: format!("its trace could not be sent: {e}") }),
-            }
-        }
-        PythonJob::Crash => panic!("crashed on purpose: the tests' crash script"),
-        // Blocks this worker's only thread for good, as an interpreter stuck in a loop
-        // would: nothing is posted, and only the page's timeout ends it.
-        PythonJob::Hang => loop {
-            block_ms(60_000);
-        },
     }
 }

@@ -180,7 +180,22 @@ impl WorkerHandle {
             Role::Python => "threadlab python".to_owned(),
             Role::Program => format!("threadlab program process {id}"),
         };
-        let worker = GLUE_URL.with(|url| spawn_worker(url, &name, &boot)).map_err(js_error)?;
+        // The inspector's Python runs on the VM's module in the threaded build (see
+        // web::inspector): compiled on first need, the boot is posted once it is.
+        #[cfg(feature = "threads")]
+        let on_vm = role == Role::Python;
+        #[cfg(not(feature = "threads"))]
+        let on_vm = false;
+        let worker = GLUE_URL
+            .with(|url| {
+                if !on_vm {
+                    return spawn_worker(url, &name, &boot);
+                }
+                let worker = spawn_worker(&crate::web::program::vm_glue_url(url), &name, &JsValue::UNDEFINED)?;
+                crate::web::program::boot_with_vm(url, &worker, &boot);
+                Ok(worker)
+            })
+            .map_err(js_error)?;
 
         let tx = outbox.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {

@@ -2,8 +2,9 @@
 //! Built from this crate with the `vm-module` feature, at opt-level 3, into `pkg-vm/`; the
 //! page ([`super::program`] in the page's build) compiles it on the first Run and starts a
 //! program's **process worker** (spawn.js's boot script, calling [`worker_main`]) and its
-//! **thread workers** (program.js, calling [`program_thread_main`]) on it. Nothing else of
-//! the page is in this module, and nothing of it is in the page's.
+//! **thread workers** (program.js, calling [`program_thread_main`]) on it, and the
+//! reference-count inspector's Python worker ([`super::inspector`]). Nothing else of the
+//! page is in this module, and nothing of it is in the page's.
 
 use crate::core::program::{
     Host, Live, OutputChunk, ProcessReport, ProcessStart, Processes, ProgramOptions, ProgramResult,
@@ -154,9 +155,43 @@ fn scope() -> DedicatedWorkerGlobalScope {
 pub fn worker_main(boot: JsValue) {
     match serde_wasm_bindgen::from_value(boot.clone()) {
         Ok(ToWorker::Boot { role: Role::Program, .. }) => boot_process(&boot),
+        Ok(ToWorker::Boot { role: Role::Python, .. }) => boot_inspector(),
         Ok(_) => post(&ProgramLetter::Failed { message: "the VM module boots program processes only".into() }),
         Err(e) => post(&ProgramLetter::Failed { message: format!("unreadable boot message: {e}") }),
     }
+}
+
+/// The reference-count inspector's Python worker (`web::inspector` says why it is here): it
+/// speaks the page's worker protocol (`FromWorker`), not a program's letters.
+fn boot_inspector() {
+    use crate::core::protocol::FromWorker;
+    use crate::web::inspector::post;
+    // No task to blame: the script did it (or a bug of ours it ran into).
+    std::panic::set_hook(Box::new(|info| {
+        let message = match (info.payload().downcast_ref::<&str>(), info.payload().downcast_ref::<String>()) {
+            (Some(s), _) => (*s).to_owned(),
+            (_, Some(s)) => s.clone(),
+            _ => "a panic".to_owned(),
+        };
+        post(&FromWorker::Failed { message: format!("it panicked: {message}") });
+    }));
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        match serde_wasm_bindgen::from_value::<ToWorker>(event.data()) {
+            Ok(ToWorker::Python { source }) => crate::web::inspector::serve(&source),
+            Ok(_) => {
+                post(&FromWorker::Failed { message: "the inspector's worker got a message it has no use for".into() })
+            }
+            Err(e) => post(&FromWorker::Failed { message: format!("unreadable message: {e}") }),
+        }
+    });
+    scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    on_message.forget(); // lives as long as the worker
+    let memory_bytes = js_sys::Reflect::get(&wasm_bindgen::memory(), &"buffer".into())
+        .and_then(|buffer| js_sys::Reflect::get(&buffer, &"byteLength".into()))
+        .ok()
+        .and_then(|n| n.as_f64())
+        .unwrap_or(0.0);
+    post(&FromWorker::Ready { threads: 1, at: now_ms(), pool_ms: 0.0, memory_bytes });
 }
 
 /// The page's letters to a process: its program (or a `multiprocessing` child's), once.

@@ -1,6 +1,6 @@
 //! Every ThreadLab worker starts here: the boot, the panic hook, and the routing of the
 //! page's messages to the worker half of an engine (`engines::processes::process`,
-//! `engines::threads::host`) or of the Python worker (`python::serve`).
+//! `engines::threads::host`) or of the Python worker (`inspector::serve`, in the build without threads).
 
 use crate::core::protocol::{FromWorker, Role, ToWorker};
 use crate::web::clock::now_ms;
@@ -63,6 +63,11 @@ pub fn worker_main(boot: JsValue) {
         // Programs run in the VM's own module (web::vm), never in the page's.
         return post(&FromWorker::Failed { message: "a program's process boots the VM module, not the page's".into() });
     }
+    // The threaded page's inspector runs on the VM's module too (web::inspector says why).
+    #[cfg(feature = "threads")]
+    if role == Role::Python {
+        return post(&FromWorker::Failed { message: "the inspector's Python worker boots the VM module".into() });
+    }
     // wasm panics abort (the instance traps right after the hook): the hook is the one
     // chance to tell the page which task failed and why. A pool thread cannot post to
     // the page, so it leaves the news in shared memory for the host to forward.
@@ -112,7 +117,14 @@ fn handle(role: Role, message: ToWorker) {
             Role::Process | Role::Python | Role::Program => process::run(run, lane, &tasks, gil, switch_interval_ms),
             Role::Threads => host::run(run, tasks, gil, switch_interval_ms),
         },
-        ToWorker::Python { source } => crate::web::python::serve(&source),
+        #[cfg(not(feature = "threads"))]
+        ToWorker::Python { source } => crate::web::inspector::serve(&source),
+        #[cfg(feature = "threads")]
+        ToWorker::Python { .. } => {
+            post(&FromWorker::Failed {
+                message: "the inspector's scripts run in the VM module, not the page's".into(),
+            });
+        }
         ToWorker::Program { .. } | ToWorker::ProgramChild { .. } => {
             post(&FromWorker::Failed { message: "programs run in the VM module, not the page's".into() });
         }

@@ -39,4 +39,15 @@ test("Python programs say why they cannot run here, and the VM's module is never
   assert.deepEqual(fetched, []);
 });
 
+test("the reference-count inspector runs here too, on the page's own module (no VM fetched)", async () => {
+  const { page } = lab;
+  await page.goto(PLAIN);
+  await page.evaluate(() => window.threadlab.ready);
+  const report = await page.evaluate(() => window.threadlab.refcount("a = [1, 2, 3]\nb = a\ndel a\ndel b\n"));
+  assert.equal(report.error, null);
+  assert.equal(report.steps.length, 4);
+  const fetched = await page.evaluate(() => performance.getEntriesByType("resource").map((e) => e.name).filter((n) => n.includes("/pkg-vm/")));
+  assert.deepEqual(fetched, []);
+});
+
 expectNoProblems(lab);

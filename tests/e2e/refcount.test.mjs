@@ -11,6 +11,26 @@ const lab = useLab();
 
 const refcount = (source) => lab.page.evaluate((s) => window.threadlab.refcount(s), source);
 
+/** The page's fetches of the VM's own module (pkg-vm/) so far. */
+const vmFetches = () =>
+  lab.page.evaluate(() =>
+    performance.getEntriesByType("resource").map((e) => new URL(e.name).pathname).filter((p) => p.includes("/pkg-vm/") && p.endsWith(".wasm")),
+  );
+
+// The inspector's interpreter is not in the page's own wasm (issue 7's size budget): its
+// worker runs on the VM's module, fetched by the first script and not by a visit.
+test("the inspector's worker runs on the VM's module, fetched by its first script, not with the page", async () => {
+  await lab.page.waitForTimeout(1000); // the page's warm-up is done
+  assert.deepEqual(await vmFetches(), [], "the page fetched the VM before any script ran");
+  const report = await refcount("a = [1]\nprint(len(a))\n");
+  assert.equal(report.error, null);
+  assert.deepEqual(report.output, ["1"]);
+  assert.deepEqual(await vmFetches(), ["/pkg-vm/threadlab_vm_bg.wasm"]);
+  // Compiled once: the next script does not fetch it again.
+  assert.equal((await refcount("x = 2\n")).error, null);
+  assert.deepEqual(await vmFetches(), ["/pkg-vm/threadlab_vm_bg.wasm"]);
+});
+
 test("the notebook's example steps 1 -> 2 -> 1 -> 0 and is freed", async () => {
   const report = await refcount("a = [1, 2, 3]\nb = a\ndel a\ndel b\n");
   assert.equal(report.error, null);
