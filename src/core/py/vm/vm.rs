@@ -108,6 +108,8 @@ pub enum OnReturn {
         name: ObjRef,
         bases: ObjRef,
     },
+    /// A generator's frame (`gen.rs`): a yield or its end goes back to the generator.
+    Gen(ObjRef),
 }
 
 #[derive(Debug)]
@@ -471,6 +473,9 @@ impl Vm<'_> {
                 if let OnReturn::BuildClass { bases, .. } = f.on_return {
                     roots.push(Value::Obj(bases));
                 }
+                if let OnReturn::Gen(g) = f.on_return {
+                    roots.push(Value::Obj(g));
+                }
             }
         };
         thread_roots(self.t, &mut roots);
@@ -593,6 +598,11 @@ impl Vm<'_> {
                     _ => {}
                 },
                 Value::Native(id) => {
+                    if let Some(op) = super::gen::gen_op(id) {
+                        if let Some(r) = self.gen_call(op, pos, kwnames)? {
+                            return Ok(r);
+                        }
+                    }
                     let has_self = self.t.stack[pos + 1] != Value::Null;
                     let first = if has_self { pos + 1 } else { pos + 2 };
                     let all: Vec<Value> = self.t.stack[first..].to_vec();
@@ -1252,17 +1262,30 @@ impl Vm<'_> {
                         let it = self.top();
                         // Fast path: a range's iterator, stepped in place.
                         if let Value::Obj(r) = it {
-                            if let Obj::Iter(super::heap::IterState::Range { cur, stop, step }) = self.i.heap.get_mut(r)
-                            {
-                                if (*step > 0 && *cur < *stop) || (*step < 0 && *cur > *stop) {
-                                    let v = *cur;
-                                    *cur += *step;
-                                    self.t.stack.push(Value::Int(v));
-                                } else {
+                            match self.i.heap.get_mut(r) {
+                                Obj::Iter(super::heap::IterState::Range { cur, stop, step }) => {
+                                    if (*step > 0 && *cur < *stop) || (*step < 0 && *cur > *stop) {
+                                        let v = *cur;
+                                        *cur += *step;
+                                        self.t.stack.push(Value::Int(v));
+                                    } else {
+                                        self.t.stack.pop();
+                                        ip = target as usize;
+                                    }
+                                    continue;
+                                }
+                                // A generator runs on this thread's frames (no nested loop).
+                                Obj::Generator(_) => {
+                                    sync_ip!();
+                                    if tri!(self.gen_resume(r, Value::None, None, super::gen::GenMode::ForIter(target)))
+                                    {
+                                        continue 'frames;
+                                    }
                                     self.t.stack.pop();
                                     ip = target as usize;
+                                    continue;
                                 }
-                                continue;
+                                _ => {}
                             }
                         }
                         sync_ip!();
@@ -1395,6 +1418,11 @@ impl Vm<'_> {
                                     },
                                 }
                             }
+                            OnReturn::Gen(g) => match self.gen_returned(g, v, stop_depth) {
+                                super::gen::GenEnd::Push(v) => v,
+                                super::gen::GenEnd::Continue => continue 'frames,
+                                super::gen::GenEnd::Exit(exit) => return exit,
+                            },
                         };
                         if self.t.frames.len() <= stop_depth {
                             return Exit::Done(result);
@@ -1589,6 +1617,63 @@ impl Vm<'_> {
                         };
                         self.t.stack.push(v);
                     }
+                    Instr::ReturnGenerator => {
+                        sync_ip!();
+                        let g = self.gen_create();
+                        if self.t.frames.len() <= stop_depth {
+                            return Exit::Done(g);
+                        }
+                        self.t.stack.push(g);
+                        continue 'frames;
+                    }
+                    Instr::YieldValue => {
+                        let v = pop!(self);
+                        sync_ip!();
+                        let mode = self.gen_suspend();
+                        if self.t.frames.len() <= stop_depth {
+                            return Exit::Done(v);
+                        }
+                        self.t.stack.push(v);
+                        if let super::gen::GenMode::Next(_) = mode {
+                            // next()/send() returned: CPython checks at that CALL (the caller's).
+                            let site = self.t.frames.last().map_or(0, |f| f.ip.saturating_sub(1));
+                            if let Err(flow) = self.check_eval_breaker(site) {
+                                if let Some(exit) = self.handle(flow, stop_depth) {
+                                    return exit;
+                                }
+                            }
+                        }
+                        continue 'frames;
+                    }
+                    Instr::Send(target) => {
+                        sync_ip!();
+                        let v = pop!(self);
+                        let it = self.top();
+                        if let Value::Obj(r) = it {
+                            if self.gen_state(r).is_some() {
+                                if tri!(self.gen_resume(r, v, None, super::gen::GenMode::Send(target))) {
+                                    continue 'frames;
+                                }
+                                self.t.stack.pop();
+                                self.t.stack.push(Value::None);
+                                ip = target as usize;
+                                continue;
+                            }
+                        }
+                        if v != Value::None {
+                            let t = self.type_name(it);
+                            break self.exc("AttributeError", &format!("'{t}' object has no attribute 'send'"));
+                        }
+                        match tri!(self.next_of(it)) {
+                            Some(x) => self.t.stack.push(x),
+                            None => {
+                                self.t.stack.pop();
+                                self.t.stack.push(Value::None);
+                                ip = target as usize;
+                            }
+                        }
+                    }
+                    Instr::JumpBackwardNoInterrupt(t) => ip = t as usize,
                     Instr::LoadAssertionError => {
                         let v = self.i.builtins["AssertionError"];
                         self.t.stack.push(v);
@@ -1627,7 +1712,7 @@ impl Vm<'_> {
     }
 
     /// Finds a handler for `e` in the frames above `stop_depth`, recording the traceback.
-    pub(crate) fn unwind(&mut self, e: Value, stop_depth: usize) -> Result<(), Exit> {
+    pub(crate) fn unwind(&mut self, mut e: Value, stop_depth: usize) -> Result<(), Exit> {
         if let Some(ctx) = self.t.handling.last().copied() {
             if ctx != e {
                 if let Some(data) = self.exc_data_mut(e) {
@@ -1657,6 +1742,9 @@ impl Vm<'_> {
             let f = self.t.frames.pop().expect("a frame");
             self.t.stack.truncate(f.ret_to);
             self.t.handling.truncate(f.handling_base);
+            if let OnReturn::Gen(g) = f.on_return {
+                e = self.gen_raised(g, e);
+            }
             if self.t.frames.len() <= stop_depth {
                 return Err(Exit::Exception(e));
             }
