@@ -5,7 +5,7 @@
 use super::futures::{self, Executor};
 use super::threading::{self, Wait};
 use super::{drive, BlockOp, Ended, Exit, Process, Resumed, Runnable};
-use crate::core::program::{Host, LaneKind, LaneState, ProgramError, ProgramOptions, ProgramResult, Stream};
+use crate::core::program::{Host, LaneKind, LaneState, Live, ProgramError, ProgramOptions, ProgramResult, Stream};
 use crate::core::py::vm::heap::{Obj, Value};
 use crate::core::py::vm::mp;
 use crate::core::py::vm::vm::{self as vm, BlockOp as VmBlock, Exit as VmExit, Interp, ThreadState, Vm};
@@ -339,6 +339,10 @@ impl PyRun {
 
     /// The VM's exit as the driver's.
     fn exit(&mut self, interp: &mut Interp, e: VmExit) -> Exit<PyRun> {
+        if matches!(e, VmExit::Breaker | VmExit::Block(_)) {
+            // Where it waits (for the GIL, or in a blocking call) is what the page shows.
+            interp.host.show(self.ts.lane, Live::Line(vm::current_line(interp, &self.ts)));
+        }
         match e {
             VmExit::Breaker => Exit::Breaker,
             VmExit::Done(_) => {
@@ -471,6 +475,17 @@ impl PyRun {
             end.error = Some(ProgramError { kind, message, line, col });
             return Exit::Done;
         }
+        if let Some(hook) = threading::user_excepthook(&mut vm) {
+            // `threading.excepthook = f`: f(args) runs in the failing thread (CPython's
+            // `_bootstrap_inner` calls it there), to completion.
+            let args = threading::excepthook_args(&mut vm, e);
+            if let Err(vm::Flow::Exc(e2)) = vm.call_sync(hook, &[args], &[]) {
+                let report = vm.format_exception(e2);
+                vm.i.write(Stream::Stderr, self.lane, &format!("Exception in threading.excepthook:\n{report}"));
+            }
+            self.ended(interp);
+            return Exit::Done;
+        }
         self.ended(interp);
         Exit::Uncaught(with_bootstrap_frames(&report, self.run_overridden))
     }
@@ -480,7 +495,7 @@ impl PyRun {
 /// (`_bootstrap_inner` calls `run`, which calls the target), after the last
 /// `Traceback` header: ThreadLab's `threading` is not Python, but its traceback reads as
 /// CPython's does.
-fn with_bootstrap_frames(report: &str, run_overridden: bool) -> String {
+pub(crate) fn with_bootstrap_frames(report: &str, run_overridden: bool) -> String {
     const HEADER: &str = "Traceback (most recent call last):\n";
     const BOOTSTRAP: &str = "  File \"<stdlib>/threading.py\", line 1045, in _bootstrap_inner\n    self.run()\n";
     const RUN: &str =

@@ -130,6 +130,8 @@ pub enum ExprKind {
     /// Element (key and value for a dict), generators.
     Comp(CompKind, Box<Expr>, Option<Box<Expr>>, Vec<Comprehension>),
     FString(Vec<FPart>),
+    Yield(Option<Box<Expr>>),
+    YieldFrom(Box<Expr>),
 }
 
 #[derive(Clone, Debug, PartialEq)]

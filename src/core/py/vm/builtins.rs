@@ -188,10 +188,24 @@ pub fn install(interp: &mut Interp) {
     };
     t.not_implemented = not_impl;
     let shared = crate::core::py::threads::threading::TAGS;
-    for tag in
-        ["super", "dict_keys", "dict_values", "dict_items", "TextIOWrapper", "property", "staticmethod", "classmethod"]
-            .into_iter()
-            .chain(shared)
+    for tag in [
+        "super",
+        "dict_keys",
+        "dict_values",
+        "dict_items",
+        "TextIOWrapper",
+        "property",
+        "staticmethod",
+        "classmethod",
+        "generator",
+        "enumerate",
+        "zip",
+        "map",
+        "filter",
+        "_thread._local",
+    ]
+    .into_iter()
+    .chain(shared)
     {
         // `threading.Thread` is subclassed (`class Worker(Thread)`): its instances are plain
         // instances (their thread in `_handle`, see core::py::threads::threading).
@@ -565,9 +579,9 @@ fn b_sum(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     if vm.as_str(acc).is_some() {
         return Err(vm.exc("TypeError", "sum() can't sum strings [use ''.join(seq) instead]"));
     }
-    let items = vm.iterate(args[0])?;
-    for it in items {
-        acc = vm.binary(super::ast::BinOp::Add, acc, it, false)?;
+    let it = vm.get_iter(args[0])?;
+    while let Some(x) = vm.next_of(it)? {
+        acc = vm.binary(super::ast::BinOp::Add, acc, x, false)?;
     }
     Ok(acc)
 }
@@ -654,6 +668,10 @@ fn items_iter(vm: &mut Vm<'_>, items: Vec<Value>) -> Value {
 
 fn b_reversed(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     arity(vm, "reversed", args, 1, 1)?;
+    if matches!(args[0], Value::Obj(r) if matches!(vm.i.heap.get(r), Obj::Generator(_) | Obj::Iter(_))) {
+        let t = vm.type_name(args[0]);
+        return Err(vm.exc("TypeError", &format!("'{t}' object is not reversible")));
+    }
     let mut items = vm.iterate(args[0])?;
     items.reverse();
     Ok(items_iter(vm, items))
@@ -665,13 +683,8 @@ fn b_enumerate(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
         Some(v) => int_arg(vm, v)?,
         None => 0,
     };
-    let items = vm.iterate(args[0])?;
-    let out: Vec<Value> = items
-        .into_iter()
-        .enumerate()
-        .map(|(i, v)| vm.i.heap.alloc(Obj::Tuple(vec![Value::Int(start + i as i64), v])))
-        .collect();
-    Ok(items_iter(vm, out))
+    let it = vm.get_iter(args[0])?;
+    Ok(vm.i.heap.alloc(Obj::Iter(super::heap::IterState::Enumerate { it, n: start })))
 }
 
 fn b_zip(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
@@ -679,46 +692,28 @@ fn b_zip(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
         Some(v) => vm.truthy(v)?,
         None => false,
     };
-    let mut cols = Vec::new();
+    let mut its = Vec::with_capacity(args.len());
     for a in args {
-        cols.push(vm.iterate(*a)?);
+        its.push(vm.get_iter(*a)?);
     }
-    let n = cols.iter().map(Vec::len).min().unwrap_or(0);
-    if strict && cols.iter().any(|c| c.len() != n) {
-        return Err(vm.exc("ValueError", "zip() arguments have different lengths"));
-    }
-    let out: Vec<Value> = (0..n).map(|i| vm.i.heap.alloc(Obj::Tuple(cols.iter().map(|c| c[i]).collect()))).collect();
-    Ok(items_iter(vm, out))
+    Ok(vm.i.heap.alloc(Obj::Iter(super::heap::IterState::Zip { its, strict })))
 }
 
 fn b_map(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     if args.len() < 2 {
         return Err(vm.exc("TypeError", "map() must have at least two arguments."));
     }
-    let mut cols = Vec::new();
+    let mut its = Vec::with_capacity(args.len() - 1);
     for a in &args[1..] {
-        cols.push(vm.iterate(*a)?);
+        its.push(vm.get_iter(*a)?);
     }
-    let n = cols.iter().map(Vec::len).min().unwrap_or(0);
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
-        let call_args: Vec<Value> = cols.iter().map(|c| c[i]).collect();
-        out.push(vm.call_sync(args[0], &call_args, &[])?);
-    }
-    Ok(items_iter(vm, out))
+    Ok(vm.i.heap.alloc(Obj::Iter(super::heap::IterState::Map { f: args[0], its })))
 }
 
 fn b_filter(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     arity(vm, "filter", args, 2, 2)?;
-    let items = vm.iterate(args[1])?;
-    let mut out = Vec::new();
-    for it in items {
-        let keep = if args[0] == Value::None { it } else { vm.call_sync(args[0], &[it], &[])? };
-        if vm.truthy(keep)? {
-            out.push(it);
-        }
-    }
-    Ok(items_iter(vm, out))
+    let it = vm.get_iter(args[1])?;
+    Ok(vm.i.heap.alloc(Obj::Iter(super::heap::IterState::Filter { f: args[0], it })))
 }
 
 fn class_list(vm: &mut Vm<'_>, spec: Value, fname: &str) -> R<Vec<ObjRef>> {
@@ -786,7 +781,7 @@ fn b_iter(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
 
 fn b_next(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     arity(vm, "next", args, 1, 2)?;
-    let is_iter = matches!(args[0], Value::Obj(r) if matches!(vm.i.heap.get(r), Obj::Iter(_) | Obj::Instance(_)));
+    let is_iter = matches!(args[0], Value::Obj(r) if matches!(vm.i.heap.get(r), Obj::Iter(_) | Obj::Instance(_) | Obj::Generator(_)));
     if !is_iter {
         let t = vm.type_name(args[0]);
         return Err(vm.exc("TypeError", &format!("'{t}' object is not an iterator")));
@@ -801,6 +796,58 @@ fn b_next(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
             }
         },
     }
+}
+
+fn gen_ref(vm: &mut Vm<'_>, args: &[Value], m: &str) -> R<ObjRef> {
+    match args.first() {
+        Some(Value::Obj(r)) if matches!(vm.i.heap.get(*r), Obj::Generator(_)) => Ok(*r),
+        _ => Err(vm.exc("TypeError", &format!("descriptor '{m}' requires a 'generator' object"))),
+    }
+}
+
+// `call_at` runs these without nesting when called from Python on a generator
+// (`gen::GenOp`); these bodies serve the other callers and report wrong arguments.
+fn m_gen_next(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    let g = gen_ref(vm, args, "__next__")?;
+    match vm.gen_step_nested(g, Value::None, None)? {
+        Some(v) => Ok(v),
+        None => Err(Flow::Exc(vm.stop_iteration(Value::None))),
+    }
+}
+
+fn m_gen_send(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    let g = gen_ref(vm, args, "send")?;
+    arity(vm, "send", &args[1..], 1, 1)?;
+    match vm.gen_step_nested(g, args[1], None)? {
+        Some(v) => Ok(v),
+        None => Err(Flow::Exc(vm.stop_iteration(Value::None))),
+    }
+}
+
+fn m_gen_throw(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    let g = gen_ref(vm, args, "throw")?;
+    if args.len() != 2 {
+        return Err(vm.exc("TypeError", "ThreadLab's generator.throw takes one argument (an exception)"));
+    }
+    let e = match vm.make_exc(args[1], None) {
+        Flow::Exc(e) => e,
+        other => return Err(other),
+    };
+    match vm.gen_step_nested(g, Value::None, Some(e))? {
+        Some(v) => Ok(v),
+        None => Err(Flow::Exc(vm.stop_iteration(Value::None))),
+    }
+}
+
+fn m_gen_close(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    let g = gen_ref(vm, args, "close")?;
+    arity(vm, "close", &args[1..], 0, 0)?;
+    vm.gen_close(g)
+}
+
+fn m_gen_iter(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    gen_ref(vm, args, "__iter__")?;
+    Ok(args[0])
 }
 
 fn b_round(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
@@ -846,10 +893,11 @@ fn b_pow(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     vm.binary(super::ast::BinOp::Pow, args[0], args[1], false)
 }
 
+/// Stops at the first deciding item: a generator behind it runs no further (CPython's).
 fn b_any_all(vm: &mut Vm<'_>, args: &[Value], want: bool) -> R<Value> {
-    let items = vm.iterate(args[0])?;
-    for it in items {
-        if vm.truthy(it)? == want {
+    let it = vm.get_iter(args[0])?;
+    while let Some(x) = vm.next_of(it)? {
+        if vm.truthy(x)? == want {
             return Ok(Value::Bool(want));
         }
     }
@@ -2318,6 +2366,11 @@ static BASE_NATIVES: &[(&str, NativeFn)] = &[
     ("id", b_id),
     ("iter", b_iter),
     ("next", b_next),
+    ("generator.__next__", m_gen_next),
+    ("generator.send", m_gen_send),
+    ("generator.throw", m_gen_throw),
+    ("generator.close", m_gen_close),
+    ("generator.__iter__", m_gen_iter),
     ("round", b_round),
     ("divmod", b_divmod),
     ("pow", b_pow),
@@ -2457,6 +2510,8 @@ static BASE_NATIVES: &[(&str, NativeFn)] = &[
     ("threading.enumerate", crate::core::py::threads::threading::enumerate),
     ("threading.get_ident", crate::core::py::threads::threading::get_ident),
     ("threading.Lock", crate::core::py::threads::threading::lock_new),
+    ("threading.local", crate::core::py::threads::threading::local_new),
+    ("threading.excepthook", crate::core::py::threads::threading::excepthook),
     ("threading.RLock", crate::core::py::threads::threading::rlock_new),
     ("threading.Event", crate::core::py::threads::threading::event_new),
     ("threading.Semaphore", crate::core::py::threads::threading::semaphore_new),

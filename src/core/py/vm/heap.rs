@@ -253,6 +253,25 @@ pub enum IterState {
         s: ObjRef,
         byte: usize,
     },
+    /// The lazy iterators of `enumerate`, `zip`, `map` and `filter`: each step takes the
+    /// next item of the underlying iterators, so a generator behind them runs item by item
+    /// (its prints interleave, an infinite one works) as in CPython.
+    Enumerate {
+        it: Value,
+        n: i64,
+    },
+    Zip {
+        its: Vec<Value>,
+        strict: bool,
+    },
+    Map {
+        f: Value,
+        its: Vec<Value>,
+    },
+    Filter {
+        f: Value,
+        it: Value,
+    },
 }
 
 #[derive(Debug)]
@@ -277,6 +296,8 @@ pub enum Obj {
     Native(&'static str, Vec<Value>),
     /// A `threading`/`queue` object whose state its threads share outside the heap.
     Sync(crate::core::py::threads::threading::Shared),
+    /// A generator: its suspended frame and values (`vm::gen`).
+    Generator(Box<super::gen::Generator>),
 }
 
 pub struct Heap {
@@ -358,6 +379,16 @@ impl Heap {
                     IterState::Seq { seq, .. } | IterState::Str { s: seq, .. } => work.push(*seq),
                     IterState::Items { items, .. } => items.iter().for_each(|x| push(x, &mut work)),
                     IterState::Range { .. } => {}
+                    IterState::Enumerate { it, .. } => push(it, &mut work),
+                    IterState::Zip { its, .. } => its.iter().for_each(|x| push(x, &mut work)),
+                    IterState::Map { f, its } => {
+                        push(f, &mut work);
+                        its.iter().for_each(|x| push(x, &mut work));
+                    }
+                    IterState::Filter { f, it } => {
+                        push(f, &mut work);
+                        push(it, &mut work);
+                    }
                 },
                 Obj::Function(f) => {
                     f.defaults.iter().for_each(|x| push(x, &mut work));
@@ -387,6 +418,7 @@ impl Heap {
                 }
                 Obj::Module(_, attrs) => attrs.values().for_each(|x| push(x, &mut work)),
                 Obj::Sync(s) => s.trace(|x| push(x, &mut work)),
+                Obj::Generator(g) => g.trace(|x| push(x, &mut work)),
             }
         }
         let mut live = 0;

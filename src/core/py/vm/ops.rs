@@ -155,7 +155,17 @@ impl Vm<'_> {
                 }
                 Obj::Range(..) => t.range,
                 Obj::Slice(..) => t.slice,
-                Obj::Iter(_) => t.iterator,
+                Obj::Iter(st) => {
+                    let tag = match st {
+                        IterState::Enumerate { .. } => "enumerate",
+                        IterState::Zip { .. } => "zip",
+                        IterState::Map { .. } => "map",
+                        IterState::Filter { .. } => "filter",
+                        _ => "",
+                    };
+                    t.natives.get(tag).copied().unwrap_or(t.iterator)
+                }
+                Obj::Generator(_) => t.natives.get("generator").copied().unwrap_or(t.object),
                 Obj::Function(_) => t.function,
                 Obj::Cell(_) => t.object,
                 Obj::Class(_) => t.type_,
@@ -252,6 +262,16 @@ impl Vm<'_> {
                     let (cls, me) = (slots[0], slots[1]);
                     return super::builtins::super_attr(self, cls, me, name);
                 }
+                Obj::Native("_thread._local", slots) => {
+                    let per_thread = slots[0];
+                    let mine = crate::core::py::threads::threading::local_dict(self, per_thread)?;
+                    if let Some(v) = self.dict_get(mine, &HKey::Str(name.to_owned())) {
+                        return Ok(Some(v));
+                    }
+                    if name == "__dict__" {
+                        return Ok(Some(Value::Obj(mine)));
+                    }
+                }
                 Obj::Instance(inst) => {
                     if let Some(v) = inst.dict.get(name) {
                         return Ok(Some(*v));
@@ -263,6 +283,14 @@ impl Vm<'_> {
                                 return Ok(Some(self.i.heap.alloc(Obj::Tuple(a))));
                             }
                             "__cause__" => return Ok(Some(e.cause.unwrap_or(Value::None))),
+                            "value" => {
+                                let (first, cls) = (e.args.first().copied(), inst.class);
+                                if let Value::Obj(stop) = self.i.builtins["StopIteration"] {
+                                    if self.is_subclass(cls, stop) {
+                                        return Ok(Some(first.unwrap_or(Value::None)));
+                                    }
+                                }
+                            }
                             "__context__" => return Ok(Some(e.context.unwrap_or(Value::None))),
                             _ => {}
                         }
@@ -422,6 +450,11 @@ impl Vm<'_> {
             return r;
         }
         if let Value::Obj(r) = obj {
+            if let Obj::Native("_thread._local", slots) = self.i.heap.get(r) {
+                let per_thread = slots[0];
+                let mine = crate::core::py::threads::threading::local_dict(self, per_thread)?;
+                return self.dict_set_str(mine, name, v);
+            }
             if let Obj::Instance(inst) = self.i.heap.get(r) {
                 let cls = inst.class;
                 if let Some(Value::Obj(p)) = self.class_lookup(cls, name) {
@@ -1483,6 +1516,15 @@ impl Vm<'_> {
                         return self.truthy(r);
                     }
                 }
+                // An iterator is consumed up to the item (the rest is left), as CPython's.
+                Obj::Iter(_) | Obj::Generator(_) => {
+                    while let Some(x) = self.next_of(container)? {
+                        if self.is(x, item) || self.eq(x, item)? {
+                            return Ok(true);
+                        }
+                    }
+                    return Ok(false);
+                }
                 _ => {}
             }
         }
@@ -1595,7 +1637,7 @@ impl Vm<'_> {
                     let items = super::builtins::view_items(self, tag, d);
                     Some(IterState::Items { items, i: 0 })
                 }
-                Obj::Iter(_) => return Ok(v),
+                Obj::Iter(_) | Obj::Generator(_) => return Ok(v),
                 Obj::Instance(_) => {
                     if let Some(m) = self.user_method(v, "__iter__") {
                         return self.call_sync(m, &[v], &[]);
@@ -1639,7 +1681,72 @@ impl Vm<'_> {
                     }
                     return Ok(Some(self.new_str(c.to_string())));
                 }
+                IterState::Enumerate { it, n } => {
+                    let (inner, i) = (*it, *n);
+                    let Some(x) = self.next_of(inner)? else { return Ok(None) };
+                    if let Obj::Iter(IterState::Enumerate { n, .. }) = self.i.heap.get_mut(r) {
+                        *n += 1;
+                    }
+                    return Ok(Some(self.i.heap.alloc(Obj::Tuple(vec![Value::Int(i), x]))));
+                }
+                IterState::Zip { its, strict } => {
+                    let (its, strict) = (its.clone(), *strict);
+                    let mut items = Vec::with_capacity(its.len());
+                    for (k, it) in its.iter().enumerate() {
+                        match self.next_of(*it)? {
+                            Some(x) => items.push(x),
+                            None if strict && k > 0 => {
+                                let msg = format!(
+                                    "zip() argument {} is shorter than argument{} 1{}",
+                                    k + 1,
+                                    if k > 1 { "s" } else { "" },
+                                    if k > 1 { format!("-{k}") } else { String::new() }
+                                );
+                                return Err(self.exc("ValueError", &msg));
+                            }
+                            None if strict => {
+                                for (j, other) in its.iter().enumerate().skip(1) {
+                                    if self.next_of(*other)?.is_some() {
+                                        let msg = format!(
+                                            "zip() argument {} is longer than argument{} 1{}",
+                                            j + 1,
+                                            if j > 1 { "s" } else { "" },
+                                            if j > 1 { format!("-{j}") } else { String::new() }
+                                        );
+                                        return Err(self.exc("ValueError", &msg));
+                                    }
+                                }
+                                return Ok(None);
+                            }
+                            None => return Ok(None),
+                        }
+                    }
+                    if items.is_empty() {
+                        return Ok(None);
+                    }
+                    return Ok(Some(self.i.heap.alloc(Obj::Tuple(items))));
+                }
+                IterState::Map { f, its } => {
+                    let (f, its) = (*f, its.clone());
+                    let mut args = Vec::with_capacity(its.len());
+                    for it in its {
+                        let Some(x) = self.next_of(it)? else { return Ok(None) };
+                        args.push(x);
+                    }
+                    return self.call_sync(f, &args, &[]).map(Some);
+                }
+                IterState::Filter { f, it } => {
+                    let (f, inner) = (*f, *it);
+                    loop {
+                        let Some(x) = self.next_of(inner)? else { return Ok(None) };
+                        let keep = if f == Value::None { x } else { self.call_sync(f, &[x], &[])? };
+                        if self.truthy(keep)? {
+                            return Ok(Some(x));
+                        }
+                    }
+                }
             },
+            Obj::Generator(_) => return self.gen_step_nested(r, Value::None, None),
             Obj::Instance(_) => {
                 if let Some(m) = self.user_method(it, "__next__") {
                     return match self.call_sync(m, &[it], &[]) {
@@ -1814,7 +1921,17 @@ impl Vm<'_> {
                             self.repr_in(c, seen)?
                         )
                     }
+                    Obj::Iter(
+                        IterState::Enumerate { .. }
+                        | IterState::Zip { .. }
+                        | IterState::Map { .. }
+                        | IterState::Filter { .. },
+                    ) => {
+                        let t = self.type_name(v);
+                        format!("<{t} object at {}>", Self::addr(r))
+                    }
                     Obj::Iter(_) => format!("<iterator object at {}>", Self::addr(r)),
+                    Obj::Generator(g) => format!("<generator object {} at {}>", g.qualname, Self::addr(r)),
                     Obj::Function(f) => format!("<function {} at {}>", f.qualname, Self::addr(r)),
                     Obj::Cell(_) => format!("<cell at {}>", Self::addr(r)),
                     Obj::Class(c) => {
