@@ -103,20 +103,51 @@ pub enum GenOp {
     Throw,
 }
 
-static GEN_NATIVES: std::sync::LazyLock<[u16; 4]> = std::sync::LazyLock::new(|| {
-    let id = |name: &str| super::builtins::NATIVES.iter().position(|(n, _)| *n == name).map_or(u16::MAX, |i| i as u16);
-    [id("next"), id("generator.__next__"), id("generator.send"), id("generator.throw")]
+/// What `call_at` does first for each native (by id): 0 nothing, 1-4 a `GenOp`, 5 a
+/// builtin that consumes a whole iterable (`CONSUMERS`).
+static NATIVE_KIND: std::sync::LazyLock<Vec<u8>> = std::sync::LazyLock::new(|| {
+    super::builtins::NATIVES
+        .iter()
+        .map(|(n, _)| match *n {
+            "next" => 1,
+            "generator.__next__" => 2,
+            "generator.send" => 3,
+            "generator.throw" => 4,
+            n if CONSUMERS.contains(&n) => 5,
+            _ => 0,
+        })
+        .collect()
 });
+
+/// Builtins that take every item of an iterable before their own work on them (or whose
+/// per-item work nobody sees): a generator argument is drained first by a comprehension
+/// in Python (`consume_generators`), so it runs on the thread's frames and may block
+/// (a lock, `as_completed`) or let the GIL go, which a nested loop cannot.
+const CONSUMERS: [&str; 8] = ["sorted", "sum", "min", "max", "str.join", "list.extend", "set.update", "dict.update"];
 
 #[must_use]
 pub fn gen_op(id: u16) -> Option<GenOp> {
-    let ids = &*GEN_NATIVES;
-    [GenOp::Next, GenOp::DunderNext, GenOp::Send, GenOp::Throw]
-        .into_iter()
-        .zip(ids)
-        .find(|(_, i)| **i == id)
-        .map(|(op, _)| op)
+    match NATIVE_KIND.get(id as usize).copied().unwrap_or(0) {
+        1 => Some(GenOp::Next),
+        2 => Some(GenOp::DunderNext),
+        3 => Some(GenOp::Send),
+        4 => Some(GenOp::Throw),
+        _ => None,
+    }
 }
+
+#[must_use]
+pub fn is_consumer(id: u16) -> bool {
+    NATIVE_KIND.get(id as usize) == Some(&5)
+}
+
+const CONSUME: &str = r"
+def __tl_consume_prelude(generator, type_of):
+    def __tl_consume(f, args, kwargs):
+        return f(*[[x for x in a] if type_of(a) is generator else a for a in args], **kwargs)
+
+    return __tl_consume
+";
 
 impl Vm<'_> {
     fn gen_mut(&mut self, g: ObjRef) -> &mut Generator {
@@ -369,6 +400,46 @@ impl Vm<'_> {
         }
         let e = self.stop_iteration(Value::None);
         Err(Flow::Exc(e))
+    }
+
+    /// The call at `stack[pos]` (a consumer, see `CONSUMERS`, or `list`/`tuple`/`set`/
+    /// `frozenset`/`dict`) with a generator among its positional arguments becomes
+    /// `__tl_consume(f, args, kwargs)` (true: the stack holds that call, 3 arguments).
+    pub(crate) fn consume_generators(&mut self, pos: usize, kwnames: &[String]) -> R<bool> {
+        let first = if self.t.stack[pos + 1] == Value::Null { pos + 2 } else { pos + 1 };
+        let npos = self.t.stack.len() - first - kwnames.len();
+        let has_gen = self.t.stack[first..first + npos]
+            .iter()
+            .any(|v| matches!(v, Value::Obj(r) if matches!(self.i.heap.get(*r), Obj::Generator(_))));
+        if !has_gen {
+            return Ok(false);
+        }
+        let helper = match self.i.builtins.get("__tl_consume").copied() {
+            Some(h) => h,
+            None => {
+                let gen_class = Value::Obj(self.i.types.natives["generator"]);
+                let type_of = Value::Obj(self.i.types.type_);
+                let Some(h) = crate::core::py::threads::prelude::from_prelude(
+                    self,
+                    CONSUME,
+                    "__tl_consume_prelude",
+                    &[gen_class, type_of],
+                ) else {
+                    return Ok(false);
+                };
+                self.i.builtins.insert("__tl_consume".into(), h);
+                h
+            }
+        };
+        let callable = self.t.stack[pos];
+        let args = self.t.stack[first..first + npos].to_vec();
+        let kw: Vec<(String, Value)> =
+            kwnames.iter().cloned().zip(self.t.stack[first + npos..].iter().copied()).collect();
+        let t = self.i.heap.alloc(Obj::Tuple(args));
+        let d = self.new_dict_str(kw);
+        self.t.stack.truncate(pos);
+        self.t.stack.extend([helper, Value::Null, callable, t, d]);
+        Ok(true)
     }
 
     /// `g.close()`: `GeneratorExit` raised at its yield; its `finally` blocks run.

@@ -571,7 +571,14 @@ impl Vm<'_> {
                         }
                         return Ok(None);
                     }
-                    Obj::Class(_) => return self.call_class(r, pos, nargs, kwnames),
+                    Obj::Class(_) => {
+                        let t = &self.i.types;
+                        let consumer = [t.list, t.tuple, t.set, t.frozenset, t.dict].contains(&r);
+                        if consumer && self.consume_generators(pos, kwnames)? {
+                            return self.call_at(pos, 3, &[]);
+                        }
+                        return self.call_class(r, pos, nargs, kwnames);
+                    }
                     _ => {}
                 },
                 Value::Native(id) => {
@@ -579,6 +586,8 @@ impl Vm<'_> {
                         if let Some(r) = self.gen_call(op, pos, kwnames)? {
                             return Ok(r);
                         }
+                    } else if super::gen::is_consumer(id) && self.consume_generators(pos, kwnames)? {
+                        return self.call_at(pos, 3, &[]);
                     }
                     let has_self = self.t.stack[pos + 1] != Value::Null;
                     let first = if has_self { pos + 1 } else { pos + 2 };

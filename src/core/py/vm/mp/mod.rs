@@ -333,6 +333,7 @@ pub fn import(vm: &mut Vm<'_>, name: &str) -> Option<R<Value>> {
             ("ProcessPoolExecutor", "_mp.new_executor"),
             ("ThreadPoolExecutor", "_mp.thread_pool_executor"),
             ("as_completed", "_mp.as_completed"),
+            ("wait", "_futures.wait"),
         ],
         "os" => &[("getpid", "_mp.getpid"), ("cpu_count", "_mp.cpu_count")],
         "pickle" => &[("dumps", "_mp.dumps"), ("loads", "_mp.loads")],
@@ -358,6 +359,13 @@ pub fn import(vm: &mut Vm<'_>, name: &str) -> Option<R<Value>> {
             let t = vm.i.builtins.get("TimeoutError").copied().unwrap_or(Value::None);
             attrs.insert("TimeoutError".into(), t);
             attrs.insert("Future".into(), class_value(vm, "Future"));
+            for w in ["FIRST_COMPLETED", "FIRST_EXCEPTION", "ALL_COMPLETED"] {
+                let s = vm.new_str(w.into());
+                attrs.insert(w.into(), s);
+            }
+            if let Some(f) = crate::core::py::threads::prelude::as_completed_fn(vm) {
+                attrs.insert("as_completed".into(), f);
+            }
         }
         "os" => {
             let sep = vm.new_str("/".into());
