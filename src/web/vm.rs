@@ -156,7 +156,7 @@ fn listen() {
             Ok(ToWorker::Program { source, options }) => run(&source, &options),
             Ok(ToWorker::ProgramChild { source, child }) => run_child(source, child),
             Ok(_) => {
-                post(&ProgramLetter::Failed { message: "a program's process got a message it has no use for".into() })
+                post(&ProgramLetter::Failed { message: "a program's process got a message it has no use for".into() });
             }
             Err(e) => post(&ProgramLetter::Failed { message: format!("unreadable message: {e}") }),
         }

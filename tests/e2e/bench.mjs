@@ -82,8 +82,23 @@ for (const [key, engine, gil] of variants.filter(([, engine]) => engine !== "mai
   frames.count += fps.count;
   frames.ms += fps.ms;
 }
+// What the page loaded before any program ran: the VM's module (pkg-vm/) is not in it.
+const loadedFirst = new Set(loaded);
+// The first Run pays for fetching and compiling the VM's module (docs/python-vm.md §8.4)
+// and for a cold process; the next finds both ready. A program that prints one line.
+const runOnce = () => page.evaluate(async () => {
+  const began = performance.now();
+  const r = await window.threadlab.python("print('ready')");
+  return { ms: performance.now() - began, stdout: r.stdout, error: r.error };
+});
+const firstRun = await runOnce();
+await new Promise((resolve) => setTimeout(resolve, 1000)); // the spare process starts
+const nextRun = await runOnce();
+for (const r of [firstRun, nextRun]) if (r.stdout !== "ready\n") throw new Error(`print('ready') in ThreadLab: ${JSON.stringify(r)}`);
 // Issue 14: one CPU-bound Python program in CPython, Pyodide and ThreadLab's VM.
 const py = await benchPython(context, page);
+py.first_run_ms = firstRun.ms;
+py.next_run_ms = nextRun.ms;
 Object.assign(py, await benchPythonParallel(page, quick ? 2 : 3));
 
 // The inspector: what recording a step costs in the Python worker (`run_ms`, timed there),
@@ -131,10 +146,14 @@ const pyThreads = await page.evaluate(async () => {
 });
 await browser.close();
 
-// Shipped size: what an isolated page loaded, each file gzipped at level 9.
+// Shipped size: what an isolated page loaded before its first program, each file gzipped at
+// level 9; the VM's module, loaded by the first Run, on its own.
 const gz = (path) => gzipSync(readFileSync(join(SITE, path)), { level: 9 }).length;
-const shipped = [...loaded].map((p) => (p.endsWith("/") ? `${p}index.html` : p)).filter((p) => existsSync(join(SITE, p)));
+const inSite = (paths) => [...paths].map((p) => (p.endsWith("/") ? `${p}index.html` : p)).filter((p) => existsSync(join(SITE, p)));
+const shipped = inSite(loadedFirst);
 const wasm = shipped.filter((p) => p.endsWith(".wasm"));
+const vmFiles = inSite(loaded).filter((p) => p.startsWith("/pkg-vm/"));
+const VM_WASM = "pkg-vm/threadlab_vm_bg.wasm";
 const size = {
   files: shipped.sort(),
   wasm_bytes: wasm.reduce((t, p) => t + readFileSync(join(SITE, p)).length, 0),
@@ -142,6 +161,11 @@ const size = {
   total_gzip_bytes: shipped.reduce((t, p) => t + gz(p), 0),
   // Loaded instead of pkg/ by pages that are not cross-origin isolated.
   fallback_wasm_gzip_bytes: existsSync(join(SITE, "pkg-st/threadlab_bg.wasm")) ? gz("pkg-st/threadlab_bg.wasm") : null,
+  // The Python VM's module (opt-level 3), fetched by the first Run: null if no Run loaded it.
+  vm_files: vmFiles.sort(),
+  vm_wasm_bytes: vmFiles.includes(`/${VM_WASM}`) ? readFileSync(join(SITE, VM_WASM)).length : null,
+  vm_wasm_gzip_bytes: vmFiles.includes(`/${VM_WASM}`) ? gz(VM_WASM) : null,
+  vm_total_gzip_bytes: vmFiles.length ? vmFiles.reduce((t, p) => t + gz(p), 0) : null,
 };
 
 const report = {
@@ -201,6 +225,9 @@ const targets = [
   ["start.process_ms_next", "<=", 5],
   ["kernel.wasm_vs_native", ">=", 0.7],
   ["size.total_gzip_bytes", "<=", 350_000],
+  // The VM's module, fetched on the first Run only (docs/python-vm.md §8.4 says why this figure).
+  ["size.vm_wasm_gzip_bytes", "<=", 450_000],
+  ["py.first_run_ms", "<=", 1000],
   ["ui.fps_during_workers", ">=", 55],
   // Issue 12: a step costs what it changes, not the heap: 10,000 objects cost about what 100 do.
   ["inspector.large_vs_small", "<=", 2],
@@ -241,6 +268,8 @@ const rows = [
   ["kernel.wasm_vs_native (native ms/unit ÷ wasm ms/unit)", fmt(report.kernel.wasm_vs_native), "—"],
   ["size.wasm_gzip_bytes", fmt(size.wasm_gzip_bytes), "—"],
   [`size.total_gzip_bytes (${shipped.length} files)`, fmt(size.total_gzip_bytes), "—"],
+  [`size.vm_wasm_gzip_bytes / with its glue (${vmFiles.length} files)`, `${fmt(size.vm_wasm_gzip_bytes)} / ${fmt(size.vm_total_gzip_bytes)}`, "—"],
+  ["py.first_run_ms / py.next_run_ms (print one line)", `${fmt(py.first_run_ms, 0)} / ${fmt(py.next_run_ms, 0)}`, "—"],
   ["ui.fps_during_workers", fmt(report.ui.fps_during_workers, 1), "—"],
   ["py: best ms of py_cpu.py, ThreadLab VM / Pyodide", `${fmt(py.vm_best_ms, 1)} / ${fmt(py.pyodide_best_ms, 1)}`, fmt(py.cpython_best_ms, 1)],
   ["py.vm_vs_cpython / py.vm_vs_pyodide", `${fmt(py.vm_vs_cpython)} / ${fmt(py.vm_vs_pyodide)}`, "—"],

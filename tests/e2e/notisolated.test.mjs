@@ -29,4 +29,14 @@ test("the main thread and processes still run, and processes still overlap", asy
   assert.ok(cpu.tasks.every((t) => t.checked === true));
 });
 
+test("Python programs say why they cannot run here, and the VM's module is never fetched", async () => {
+  const { page } = lab;
+  const error = await page.evaluate(() => window.threadlab.python("print(1)").then(() => "resolved", (e) => e.message));
+  assert.match(error, /Python programs need threads, hence shared memory/);
+  await page.goto(new URL("?view=code", PLAIN).href);
+  await page.waitForFunction(() => typeof window.threadlab?.python === "function");
+  const fetched = await page.evaluate(() => performance.getEntriesByType("resource").map((e) => e.name).filter((n) => n.includes("/pkg-vm/")));
+  assert.deepEqual(fetched, []);
+});
+
 expectNoProblems(lab);

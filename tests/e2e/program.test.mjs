@@ -51,6 +51,26 @@ async function untilProgramWorkers(n, ms) {
 // The spare process started when a program ends, with its warm pool.
 const SPARE_WORKERS = 1 + 4;
 
+/** The page's fetches of the VM's own module (pkg-vm/, docs/python-vm.md §8.4) so far (its
+ * glue, imported by each of the program's workers, is not counted). */
+const vmFetches = () =>
+  lab.page.evaluate(() =>
+    performance.getEntriesByType("resource").map((e) => new URL(e.name).pathname).filter((p) => p.includes("/pkg-vm/") && p.endsWith(".wasm")),
+  );
+
+test("the VM's own module is fetched by the first program, not with the page, and a spare process follows", async () => {
+  assert.deepEqual(await vmFetches(), [], "the page fetched the VM before any program ran");
+  assert.equal(await programWorkers(), 0, "a program's process started before any program ran");
+  const { result } = await run("print('first')");
+  assert.equal(result.error, null);
+  assert.equal(result.stdout, "first\n");
+  assert.deepEqual(await vmFetches(), ["/pkg-vm/threadlab_vm_bg.wasm"]);
+  // Compiled once: the spare process and the next program use it without fetching again.
+  await untilProgramWorkers(SPARE_WORKERS, 10_000);
+  assert.equal((await run("print('next')")).result.stdout, "next\n");
+  assert.deepEqual(await vmFetches(), ["/pkg-vm/threadlab_vm_bg.wasm"]);
+});
+
 test("a program's threads run on distinct workers and share its memory", async () => {
   const { result, events } = await run("# threadlab-test: threads 4");
   assert.equal(result.error, null);

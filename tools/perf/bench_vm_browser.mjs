@@ -1,10 +1,9 @@
 // Measures ThreadLab's VM on tests/bench/py_cpu.py (and a call-heavy fib) in Chromium, for
-// docs/python-vm.md §8: either through the lab page (`threadlab.python`, as bench_python.mjs)
-// of a site built at any opt-level, or through the prototype VM module (crates/pyvm) alone in
-// a worker. Serves the folders itself with the headers threads need.
+// docs/python-vm.md §8: through the lab page (`threadlab.python`, as bench_python.mjs) of a
+// site built at any opt-level (the VM is its pkg-vm/ module since §8.4). Serves the folder
+// itself with the headers threads need.
 //
 //   node tools/perf/bench_vm_browser.mjs lab  SITE_DIR
-//   node tools/perf/bench_vm_browser.mjs pyvm PYVM_PKG_DIR
 //   node tools/perf/bench_vm_browser.mjs pyodide -   (Pyodide from tests/e2e/node_modules, the reference)
 //
 // Prints one JSON line per program: {mode, program, result, best_ms}.
@@ -20,8 +19,8 @@ const require = createRequire(join(root, "tests/e2e/package.json"));
 const { chromium } = require("playwright-core");
 
 const [mode, dir] = process.argv.slice(2);
-if (!["lab", "pyvm", "pyodide"].includes(mode) || !dir) {
-  console.error("usage: bench_vm_browser.mjs lab SITE_DIR | pyvm PYVM_PKG_DIR");
+if (!["lab", "pyodide"].includes(mode) || !dir) {
+  console.error("usage: bench_vm_browser.mjs lab SITE_DIR | pyodide -");
   process.exit(2);
 }
 const PROGRAMS = {
@@ -29,20 +28,17 @@ const PROGRAMS = {
   fib27: readFileSync(join(here, "fib.py"), "utf8"),
 };
 const TYPES = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".css": "text/css", ".svg": "image/svg+xml", ".zip": "application/zip", ".json": "application/json" };
-const WORKER = `import init, { run_python } from "/pyvm/threadlab_pyvm.js";
-self.onmessage = async ({ data }) => { await init(); self.postMessage(run_python(data)); };`;
 
 const server = createServer((req, res) => {
   const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
   let body = null;
   let type = "text/plain";
   if (path === "/bench.html") [body, type] = ["<!doctype html><title>bench</title>", "text/html"];
-  else if (path === "/worker.mjs") [body, type] = [WORKER, "text/javascript"];
   else if (path.startsWith("/__pyodide/")) {
     const file = join(dirname(require.resolve("pyodide/package.json")), path.slice("/__pyodide/".length));
     if (existsSync(file)) [body, type] = [readFileSync(file), TYPES[extname(file)] ?? "application/octet-stream"];
   } else {
-    const file = mode === "pyvm" ? join(dir, path.replace(/^\/pyvm\//, "")) : join(dir, path === "/" ? "index.html" : path);
+    const file = join(dir, path === "/" ? "index.html" : path);
     if (!path.includes("..") && existsSync(file) && statSync(file).isFile()) {
       body = readFileSync(file);
       type = TYPES[extname(file)] ?? "application/octet-stream";
@@ -75,9 +71,7 @@ try {
           await window.__py.runPythonAsync(s);
           return text;
         }, source)
-      : mode === "lab"
-      ? await page.evaluate(async (s) => { const r = await window.threadlab.python(s, { timeout_ms: 120000 }); return r.error ? `${r.stdout}\n${r.error.kind}: ${r.error.message}` : r.stdout; }, source)
-      : await page.evaluate((s) => new Promise((ok, fail) => { const w = new Worker("/worker.mjs", { type: "module" }); w.onmessage = (e) => { ok(e.data); w.terminate(); }; w.onerror = (e) => fail(new Error(e.message)); w.postMessage(s); }), source);
+      : await page.evaluate(async (s) => { const r = await window.threadlab.python(s, { timeout_ms: 120000 }); return r.error ? `${r.stdout}\n${r.error.kind}: ${r.error.message}` : r.stdout; }, source);
     const m = /result (\d+) best_ms ([0-9.e+-]+)\s*$/.exec(out);
     console.log(JSON.stringify({ mode, program, result: m ? Number(m[1]) : null, best_ms: m ? Number(m[2]) : null, raw: m ? undefined : out.slice(-300) }));
   }

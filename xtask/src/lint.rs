@@ -6,7 +6,8 @@
 //! xtask), then for wasm32 with threads (the nightly and build-std, as `cargo xtask build`;
 //! with the browser tests) and without (the build for pages that are not cross-origin
 //! isolated), since `cfg(feature = "threads")` and `target_feature = "atomics"` hide code
-//! from one build or the other.
+//! from one build or the other; and the Python VM's module (`--features vm-module`), whose
+//! browser layer is another set of files.
 
 use crate::build::{BUILD_STD, SINGLE_THREADED_RUSTFLAGS};
 use crate::tools::{host_cargo, nightly, run};
@@ -17,11 +18,12 @@ use std::path::Path;
 type Lint = fn(&Path) -> Result;
 
 /// The lint steps, in order, each with its name for the timings.
-pub const STEPS: [(&str, Lint); 4] = [
+pub const STEPS: [(&str, Lint); 5] = [
     ("formatting", formatting),
     ("clippy, host", clippy_host),
     ("clippy, wasm threads", clippy_wasm_threads),
     ("clippy, wasm no threads", clippy_wasm_single),
+    ("clippy, wasm VM module", clippy_wasm_vm),
 ];
 
 /// `cargo xtask lint`: every step, stopping at the first that fails.
@@ -59,5 +61,22 @@ fn clippy_wasm_single(root: &Path) -> Result {
         .env("RUSTFLAGS", SINGLE_THREADED_RUSTFLAGS)
         .env("CARGO_TARGET_DIR", root.join("target/st"))
         .args(["clippy", "--lib", "--target", "wasm32-unknown-unknown", "--no-default-features"])
+        .args(["--", "-D", "warnings"]))
+}
+
+fn clippy_wasm_vm(root: &Path) -> Result {
+    step("clippy for wasm32, the Python VM's module (--features vm-module)");
+    run(nightly("cargo")
+        .current_dir(root)
+        .args([
+            "clippy",
+            "--lib",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--no-default-features",
+            "--features",
+            "vm-module",
+        ])
+        .args(BUILD_STD)
         .args(["--", "-D", "warnings"]))
 }

@@ -33,6 +33,9 @@ type MpWait = (mp::Wait, Arc<Mutex<Option<mp::Waited>>>);
 struct MainEnd {
     exit_code: i32,
     error: Option<ProgramError>,
+    /// `os._exit` ended the process (from any of its threads): `exit_code` is its status,
+    /// and the threads it cut short are no error.
+    hard_exit: bool,
 }
 
 /// One Python thread's VM state, driven by [`drive`].
@@ -363,6 +366,15 @@ impl PyRun {
                 })
             }
             VmExit::Exception(e) => self.exception(interp, e),
+            VmExit::Fatal(p) if p.kind == mp::HARD_EXIT => {
+                let mut end = self.end.lock().unwrap_or_else(PoisonError::into_inner);
+                if !end.hard_exit {
+                    end.hard_exit = true;
+                    end.exit_code = p.message.parse().unwrap_or(1);
+                    end.error = None;
+                }
+                Exit::Fatal
+            }
             VmExit::Fatal(p) => {
                 if announces(interp, &p) {
                     interp.write(Stream::Stderr, self.lane, &format!("{}: {}\n", p.kind, p.message));
@@ -637,8 +649,13 @@ pub fn run_threaded_as(
     };
     let ended = drive(&mut g, &mut main);
     let shut = proc.shutdown(&mut g);
+    let hard_exit = end.lock().unwrap_or_else(PoisonError::into_inner).hard_exit;
     let mut error = fatal.lock().unwrap_or_else(PoisonError::into_inner).take();
-    if error.is_none() && (ended == Ended::Stopped || shut.is_err()) {
+    if hard_exit {
+        // `os._exit`: its status is the result, whatever else was ending meanwhile.
+        error = None;
+    }
+    if error.is_none() && !hard_exit && (ended == Ended::Stopped || shut.is_err()) {
         // A wait ended by Stop or the budget: say which, as the loop would have.
         let p = if host.stop_requested() {
             ProgramError { kind: "Stopped".into(), message: "the program was stopped".into(), line: 0, col: 0 }

@@ -17,7 +17,7 @@ pub enum Lit {
     None,
     Bool(bool),
     Int(i64),
-    /// Decimal digits of an int too large for i64.
+    /// An int literal too large for i64: decimal digits, or a `0x`/`0o`/`0b` literal.
     BigInt(String),
     Float(f64),
     Str(String),

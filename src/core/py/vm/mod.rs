@@ -11,10 +11,12 @@
 // patched target).
 
 pub mod ast;
+pub mod bigops;
 pub mod builtins;
 pub mod code;
 pub mod compile;
 pub mod exc;
+pub mod fast;
 pub mod format;
 pub mod gen;
 pub mod heap;

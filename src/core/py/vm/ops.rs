@@ -6,8 +6,9 @@ use super::builtins::TypeTag;
 use super::heap::{Class, Dict, ExcData, HKey, IterState, Obj, ObjRef, Value};
 use super::instr::Instr;
 use super::vm::{Flow, Vm, R};
+use crate::core::py::num::Int;
 
-const MAX_SEQ: usize = 50_000_000;
+pub(super) const MAX_SEQ: usize = 50_000_000;
 
 impl Vm<'_> {
     pub fn new_str(&mut self, s: String) -> Value {
@@ -141,6 +142,7 @@ impl Vm<'_> {
             Value::Native(_) => t.builtin_function,
             Value::Obj(r) => match self.i.heap.get(r) {
                 Obj::Str(_) => t.str,
+                Obj::Big(_) => t.int,
                 Obj::List(_) => t.list,
                 Obj::Tuple(_) => t.tuple,
                 Obj::Dict(_) => t.dict,
@@ -515,17 +517,12 @@ impl Vm<'_> {
             Value::None | Value::Null => HKey::None,
             Value::Bool(b) => HKey::Int(i64::from(b)),
             Value::Int(n) => HKey::Int(n),
-            Value::Float(f) => {
-                if f.fract() == 0.0 && f.abs() < 9.2e18 {
-                    HKey::Int(f as i64)
-                } else {
-                    HKey::Float(f.to_bits())
-                }
-            }
+            Value::Float(f) => Self::float_hkey(f),
             Value::Ellipsis => HKey::Ellipsis,
             Value::Native(n) => HKey::Native(n),
             Value::Obj(r) => match self.i.heap.get(r) {
                 Obj::Str(s) => HKey::Str(s.clone()),
+                Obj::Big(i) => HKey::Big(i.clone()),
                 Obj::Tuple(items) => {
                     let items = items.clone();
                     let mut keys = Vec::with_capacity(items.len());
@@ -627,6 +624,9 @@ impl Vm<'_> {
         let i = match idx {
             Value::Int(i) => i,
             Value::Bool(b) => i64::from(b),
+            _ if self.is_big(idx) => {
+                return Err(self.exc("IndexError", "cannot fit 'int' into an index-sized integer"));
+            }
             _ => {
                 let t = self.type_name(idx);
                 return Err(self.exc("TypeError", &format!("{what} indices must be integers or slices, not {t}")));
@@ -647,6 +647,11 @@ impl Vm<'_> {
                 Value::None => Ok(None),
                 Value::Int(i) => Ok(Some(i)),
                 Value::Bool(b) => Ok(Some(i64::from(b))),
+                // CPython saturates a huge bound (`_PyEval_SliceIndex`); 2**62 keeps the
+                // arithmetic below from overflowing and is past any sequence's length.
+                _ if vm.is_big(v) => {
+                    Ok(Some(if vm.int_any(v).is_some_and(|i| i.is_negative()) { -(1 << 62) } else { 1 << 62 }))
+                }
                 _ => Err(vm.exc("TypeError", "slice indices must be integers or None or have an __index__ method")),
             }
         };
@@ -738,6 +743,10 @@ impl Vm<'_> {
                         Err(Flow::Exc(e))
                     }
                 }
+            }
+            Obj::Native(super::bigops::BIGRANGE, _) => {
+                let (a, b, c) = self.bigrange_parts(obj).unwrap_or((Int::ZERO, Int::ZERO, Int::Small(1)));
+                self.bigrange_getitem(&a, &b, &c, idx)
             }
             Obj::Range(start, stop, step) => {
                 let (start, stop, step) = (*start, *stop, *step);
@@ -891,9 +900,14 @@ impl Vm<'_> {
             Value::Ellipsis | Value::Native(_) => true,
             Value::Obj(r) => match self.i.heap.get(r) {
                 Obj::Str(s) => !s.is_empty(),
+                Obj::Big(_) => true,
                 Obj::List(v) | Obj::Tuple(v) => !v.is_empty(),
                 Obj::Dict(d) | Obj::Set(d, _) => !d.is_empty(),
                 Obj::Range(a, b, c) => range_len(*a, *b, *c) > 0,
+                Obj::Native(super::bigops::BIGRANGE, _) => {
+                    let (a, b, c) = self.bigrange_parts(v).unwrap_or((Int::ZERO, Int::ZERO, Int::Small(1)));
+                    !super::bigops::range_len_any(&a, &b, &c).is_zero()
+                }
                 Obj::Native(tag, slots) if tag.starts_with("dict_") => {
                     let (tag, d) = (*tag, slots[0]);
                     !super::builtins::view_items(self, tag, d).is_empty()
@@ -931,11 +945,7 @@ impl Vm<'_> {
         }
     }
 
-    fn too_big(&mut self) -> Flow {
-        self.exc("OverflowError", "integers this large are not supported yet (the result exceeds 2**63 - 1)")
-    }
-
-    fn binop_error(&mut self, op: BinOp, a: Value, b: Value) -> Flow {
+    pub(super) fn binop_error(&mut self, op: BinOp, a: Value, b: Value) -> Flow {
         let (ta, tb) = (self.type_name(a), self.type_name(b));
         let sym = op.symbol();
         if op == BinOp::Pow {
@@ -962,6 +972,9 @@ impl Vm<'_> {
         }
         if let (Some(x), Some(y)) = (Self::num(a), Self::num(b)) {
             return self.float_op(op, x, y);
+        }
+        if let Some(v) = self.big_mixed(op, a, b, inplace)? {
+            return Ok(v);
         }
         let (ra, rb) = match (a, b) {
             (Value::Obj(x), Value::Obj(y)) => (Some(x), Some(y)),
@@ -1077,6 +1090,12 @@ impl Vm<'_> {
                 }
             }
         }
+        if op == BinOp::Mul && (self.is_big(a) || self.is_big(b)) {
+            let seq = |vm: &Self, v: Value| matches!(v, Value::Obj(r) if matches!(vm.i.heap.get(r), Obj::Str(_) | Obj::List(_) | Obj::Tuple(_)));
+            if seq(self, a) || seq(self, b) {
+                return Err(self.index_overflow());
+            }
+        }
         let (name, rname) = dunder(op);
         if inplace {
             let iname = format!("__i{}", &name[2..]);
@@ -1108,10 +1127,10 @@ impl Vm<'_> {
             Value::Int(n) => HKey::Int(n),
             Value::Bool(b) => HKey::Int(i64::from(b)),
             Value::None => HKey::None,
-            Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.2e18 => HKey::Int(f as i64),
-            Value::Float(f) => HKey::Float(f.to_bits()),
+            Value::Float(f) => Self::float_hkey(f),
             Value::Obj(r) => match self.i.heap.get(r) {
                 Obj::Str(s) => HKey::Str(s.clone()),
+                Obj::Big(i) => HKey::Big(i.clone()),
                 Obj::Tuple(items) => HKey::Tuple(items.iter().map(|x| self.hkey_quiet(*x)).collect()),
                 _ => HKey::Id(r.0),
             },
@@ -1153,7 +1172,12 @@ impl Vm<'_> {
                 if y == 0 {
                     return Err(self.exc("ZeroDivisionError", "division by zero"));
                 }
-                return Ok(Value::Float(x as f64 / y as f64));
+                if x.unsigned_abs() <= 1 << 53 && y.unsigned_abs() <= 1 << 53 {
+                    return Ok(Value::Float(x as f64 / y as f64));
+                }
+                // Past 2**53 an operand is not exact as a double: CPython's correctly
+                // rounded division.
+                None
             }
             BinOp::FloorDiv => {
                 if y == 0 {
@@ -1210,11 +1234,12 @@ impl Vm<'_> {
         };
         match r {
             Some(v) => Ok(Value::Int(v)),
-            None => Err(self.too_big()),
+            // Past i64 (or a division to round exactly): the int of any size.
+            None => self.big_binary(op, &Int::Small(x), &Int::Small(y)),
         }
     }
 
-    fn float_op(&mut self, op: BinOp, x: f64, y: f64) -> R<Value> {
+    pub(super) fn float_op(&mut self, op: BinOp, x: f64, y: f64) -> R<Value> {
         Ok(Value::Float(match op {
             BinOp::Add => x + y,
             BinOp::Sub => x - y,
@@ -1258,13 +1283,22 @@ impl Vm<'_> {
 
     pub fn unary(&mut self, instr: Instr, a: Value) -> R<Value> {
         match (instr, a) {
-            (Instr::UnaryNeg, Value::Int(n)) => n.checked_neg().map(Value::Int).ok_or_else(|| self.too_big()),
+            (Instr::UnaryNeg, Value::Int(n)) => Ok(self.int_value(Int::Small(n).neg())),
             (Instr::UnaryNeg, Value::Bool(b)) => Ok(Value::Int(-i64::from(b))),
             (Instr::UnaryNeg, Value::Float(f)) => Ok(Value::Float(-f)),
             (Instr::UnaryPos, Value::Int(_) | Value::Float(_)) => Ok(a),
             (Instr::UnaryPos, Value::Bool(b)) => Ok(Value::Int(i64::from(b))),
             (Instr::UnaryInvert, Value::Int(n)) => Ok(Value::Int(!n)),
             (Instr::UnaryInvert, Value::Bool(b)) => Ok(Value::Int(!i64::from(b))),
+            (_, Value::Obj(r)) if matches!(self.i.heap.get(r), Obj::Big(_)) => {
+                let Obj::Big(i) = self.i.heap.get(r) else { unreachable!() };
+                let out = match instr {
+                    Instr::UnaryNeg => i.neg(),
+                    Instr::UnaryInvert => i.invert(),
+                    _ => return Ok(a),
+                };
+                Ok(self.int_value(out))
+            }
             _ => {
                 let name = match instr {
                     Instr::UnaryNeg => "__neg__",
@@ -1287,6 +1321,12 @@ impl Vm<'_> {
 
     pub fn eq(&mut self, a: Value, b: Value) -> R<bool> {
         if let (Some(x), Some(y)) = (Self::num(a), Self::num(b)) {
+            if let (Value::Int(p), Value::Float(q)) | (Value::Float(q), Value::Int(p)) = (a, b) {
+                // Past 2**53 an int is not exact as a double: compare exactly.
+                if p.unsigned_abs() > 1 << 53 {
+                    return Ok(Int::Small(p).cmp_f64(q) == Some(std::cmp::Ordering::Equal));
+                }
+            }
             return Ok(x == y
                 && (Self::int_of(a).is_none() || Self::int_of(b).is_none() || Self::int_of(a) == Self::int_of(b)));
         }
@@ -1297,6 +1337,7 @@ impl Vm<'_> {
                 }
                 match (self.i.heap.get(x), self.i.heap.get(y)) {
                     (Obj::Str(s), Obj::Str(t)) => Ok(s == t),
+                    (Obj::Big(p), Obj::Big(q)) => Ok(p == q),
                     (Obj::List(s), Obj::List(t)) | (Obj::Tuple(s), Obj::Tuple(t)) => {
                         if s.len() != t.len() {
                             return Ok(false);
@@ -1350,6 +1391,10 @@ impl Vm<'_> {
             }
             (Value::None, Value::None) | (Value::Ellipsis, Value::Ellipsis) => Ok(true),
             (Value::Native(x), Value::Native(y)) => Ok(x == y),
+            // A big int equals no i64 (it would be one) but may equal a float.
+            (Value::Obj(_), Value::Float(_)) | (Value::Float(_), Value::Obj(_)) => {
+                Ok(self.num_cmp(a, b) == Some(Some(std::cmp::Ordering::Equal)))
+            }
             _ => Ok(false),
         }
     }
@@ -1358,6 +1403,9 @@ impl Vm<'_> {
     pub fn less(&mut self, op: CmpOp, a: Value, b: Value) -> R<bool> {
         if let (Some(x), Some(y)) = (Self::int_of(a), Self::int_of(b)) {
             return Ok(cmp_with(op, x.cmp(&y)));
+        }
+        if let Some(o) = self.num_cmp_slow(a, b) {
+            return Ok(o.is_some_and(|o| cmp_with(op, o)));
         }
         if let (Some(x), Some(y)) = (Self::num(a), Self::num(b)) {
             return Ok(match op {
@@ -1370,6 +1418,7 @@ impl Vm<'_> {
         if let (Value::Obj(x), Value::Obj(y)) = (a, b) {
             match (self.i.heap.get(x), self.i.heap.get(y)) {
                 (Obj::Str(s), Obj::Str(t)) => return Ok(cmp_with(op, s.as_str().cmp(t.as_str()))),
+                (Obj::Big(p), Obj::Big(q)) => return Ok(cmp_with(op, p.cmp(q))),
                 (Obj::List(s), Obj::List(t)) | (Obj::Tuple(s), Obj::Tuple(t)) => {
                     let (s, t) = (s.clone(), t.clone());
                     for (p, q) in s.iter().zip(&t) {
@@ -1450,6 +1499,15 @@ impl Vm<'_> {
                     if let Some(n) = Self::int_of(item) {
                         let inside = if c > 0 { n >= a && n < b } else { n <= a && n > b };
                         return Ok(inside && (n - a) % c == 0);
+                    }
+                    if self.is_big(item) {
+                        return Ok(false);
+                    }
+                }
+                Obj::Native(super::bigops::BIGRANGE, _) => {
+                    if let Some(x) = self.int_any(item) {
+                        let (a, b, c) = self.bigrange_parts(container).unwrap_or((Int::ZERO, Int::ZERO, Int::Small(1)));
+                        return Ok(Self::bigrange_contains(&a, &b, &c, &x));
                     }
                 }
                 Obj::Instance(_) => {
@@ -1560,7 +1618,18 @@ impl Vm<'_> {
             let st = match self.i.heap.get(r) {
                 Obj::List(_) | Obj::Tuple(_) => Some(IterState::Seq { seq: r, i: 0 }),
                 Obj::Str(_) => Some(IterState::Str { s: r, byte: 0 }),
-                Obj::Range(a, b, c) => Some(IterState::Range { cur: *a, stop: *b, step: *c }),
+                Obj::Range(a, b, c) => {
+                    let (a, b, c) = (*a, *b, *c);
+                    // A stop within a step of i64's end: `cur += step` could overflow there.
+                    if (c > 0 && b > i64::MAX - c) || (c < 0 && b < i64::MIN - c) {
+                        return self.range_iter_any(&Int::Small(a), &Int::Small(b), &Int::Small(c));
+                    }
+                    Some(IterState::Range { cur: a, stop: b, step: c })
+                }
+                Obj::Native(super::bigops::BIGRANGE, _) => {
+                    let (a, b, c) = self.bigrange_parts(v).unwrap_or((Int::ZERO, Int::ZERO, Int::Small(1)));
+                    return self.range_iter_any(&a, &b, &c);
+                }
                 Obj::Dict(d) => Some(IterState::Items { items: d.iter().map(|(k, _)| k).collect(), i: 0 }),
                 Obj::Set(d, _) => Some(IterState::Items { items: d.set_order(), i: 0 }),
                 Obj::Native(tag, slots) if tag.starts_with("dict_") => {
@@ -1779,6 +1848,10 @@ impl Vm<'_> {
                 }
                 match self.i.heap.get(r) {
                     Obj::Str(s) => str_repr(s),
+                    Obj::Big(i) => match i.to_str() {
+                        Ok(s) => s,
+                        Err(e) => return Err(self.num_err(e)),
+                    },
                     Obj::List(items) | Obj::Tuple(items) => {
                         let is_list = matches!(self.i.heap.get(r), Obj::List(_));
                         let items = items.clone();
@@ -1823,6 +1896,14 @@ impl Vm<'_> {
                         } else {
                             format!("{{{}}}", parts.join(", "))
                         }
+                    }
+                    Obj::Native(super::bigops::BIGRANGE, slots) => {
+                        let slots = slots.clone();
+                        let mut parts = Vec::new();
+                        for x in &slots[..if slots[2] == Value::Int(1) { 2 } else { 3 }] {
+                            parts.push(self.repr_in(*x, seen)?);
+                        }
+                        format!("range({})", parts.join(", "))
                     }
                     Obj::Range(a, b, c) => {
                         if *c == 1 {
@@ -2090,6 +2171,11 @@ impl Vm<'_> {
         }
         if spec.is_empty() {
             return self.str_of(v);
+        }
+        if let Some(i) = self.int_any(v) {
+            // Ints of any size: num's formatter, checked against CPython's.
+            let name = if matches!(v, Value::Bool(_)) { "bool" } else { "int" };
+            return crate::core::py::num::format::format_int_named(&i, spec, name).map_err(|e| self.num_err(e));
         }
         let text = match v {
             Value::Int(_) | Value::Float(_) | Value::Bool(_) => None,

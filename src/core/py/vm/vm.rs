@@ -129,6 +129,31 @@ pub struct Frame {
 }
 
 impl Frame {
+    /// A function's frame with no cells, no namespace, returning its value to the caller.
+    #[must_use]
+    pub fn plain(
+        code: u32,
+        base: usize,
+        ret_to: usize,
+        func: Option<ObjRef>,
+        serial: u64,
+        handling_base: usize,
+    ) -> Frame {
+        Frame {
+            code,
+            ip: 0,
+            base,
+            ret_to,
+            cells: Vec::new(),
+            blocks: Vec::new(),
+            ns: None,
+            func,
+            on_return: OnReturn::Push,
+            serial,
+            handling_base,
+        }
+    }
+
     /// A thread's bottom frame: `code` (an index into `Interp::codes`) from its start, its
     /// values from the bottom of the stack. `serial` is the interpreter's new serial.
     #[must_use]
@@ -374,11 +399,9 @@ impl Vm<'_> {
     /// `site` is the index of the instruction checking (for the line a budget names).
     #[inline]
     fn check_eval_breaker(&mut self, site: usize) -> R<()> {
+        let quiet = super::fast::breaker_quiet(self.i.ticks, &self.i.heap, &self.i.drop_request);
         self.i.ticks = self.i.ticks.wrapping_add(1);
-        if self.i.ticks & 0x3ff == 0
-            || self.i.heap.since_gc > self.i.heap.gc_threshold
-            || self.i.drop_request.load(Ordering::Relaxed)
-        {
+        if !quiet {
             return self.eval_breaker_slow(site);
         }
         Ok(())
@@ -505,17 +528,10 @@ impl Vm<'_> {
             None
         };
         self.t.frames.push(Frame {
-            code: code_id,
-            ip: 0,
-            base,
-            ret_to,
             cells,
-            blocks: Vec::new(),
             ns,
-            func,
             on_return,
-            serial: self.i.serial,
-            handling_base: self.t.handling.len(),
+            ..Frame::plain(code_id, base, ret_to, func, self.i.serial, self.t.handling.len())
         });
         Ok(())
     }
@@ -851,6 +867,10 @@ impl Vm<'_> {
             let base = self.t.frames[fi].base;
             let mut ip = self.t.frames[fi].ip;
             let flow: Flow = loop {
+                match super::fast::run(self.i, self.t, cid, base, ip, stop_depth) {
+                    Some(at) => ip = at,
+                    None => continue 'frames,
+                }
                 let instr = self.i.codes[cid].instrs[ip];
                 let site = ip;
                 ip += 1;

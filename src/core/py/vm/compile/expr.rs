@@ -20,14 +20,29 @@ impl Compiler<'_> {
                     let i = self.str_const(s);
                     self.emit(Instr::LoadConst(i));
                 }
-                Lit::BigInt(_) => {
-                    return Err(PyError::at(
-                        "OverflowError",
-                        "integers this large are not supported yet (above 2**63 - 1)",
-                        e.span.line,
-                        e.span.col + 1,
-                    ))
-                }
+                Lit::BigInt(text) => match crate::core::py::num::Int::parse(text, 0) {
+                    Ok(i) => {
+                        let v = match i {
+                            crate::core::py::num::Int::Small(n) => Value::Int(n),
+                            big @ crate::core::py::num::Int::Big(_) => {
+                                self.heap.alloc(crate::core::py::vm::heap::Obj::Big(big))
+                            }
+                        };
+                        self.load_const(v);
+                    }
+                    // CPython refuses a decimal literal past the int/str digit limit at compile time.
+                    Err(err) => {
+                        let msg = if err.message.starts_with("Exceeds") {
+                            format!(
+                                "{} - Consider hexadecimal for huge integer literals to avoid decimal conversion limits.",
+                                err.message
+                            )
+                        } else {
+                            err.message
+                        };
+                        return Err(PyError::at("SyntaxError", &msg, e.span.line, e.span.col + 1));
+                    }
+                },
             },
             ExprKind::Name(n) => {
                 self.set_loc(e.span);

@@ -128,6 +128,7 @@ impl Compiler<'_> {
                     .map(|vi| (vi as u32, ci as u32))
             })
             .collect();
+        super::fast::lower(&mut u.code);
         self.codes.push(Arc::new(std::mem::take(&mut u.code)));
         (self.codes.len() - 1) as u32
     }

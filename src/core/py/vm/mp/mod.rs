@@ -335,7 +335,7 @@ pub fn import(vm: &mut Vm<'_>, name: &str) -> Option<R<Value>> {
             ("as_completed", "_mp.as_completed"),
             ("wait", "_futures.wait"),
         ],
-        "os" => &[("getpid", "_mp.getpid"), ("cpu_count", "_mp.cpu_count")],
+        "os" => &[("getpid", "_mp.getpid"), ("cpu_count", "_mp.cpu_count"), ("_exit", "_mp.os_exit")],
         "pickle" => &[("dumps", "_mp.dumps"), ("loads", "_mp.loads")],
         _ => &[],
     };
@@ -686,6 +686,41 @@ fn cpu_count(_vm: &mut Vm<'_>, _args: &[Value], _kw: &Kw) -> R<Value> {
 fn getpid(vm: &mut Vm<'_>, _args: &[Value], _kw: &Kw) -> R<Value> {
     Ok(Value::Int(i64::from(vm.i.pid)))
 }
+
+/// `os._exit(n)`: the process ends now, all its threads with it, with exit status `n`
+/// (as the OS keeps it: its low 8 bits). No exception: no `except`, `finally` or `atexit`
+/// runs; what was printed stays. A child's parent sees the status in `exitcode`, its
+/// siblings run on. The VM's `Flow::Fatal` of kind [`HARD_EXIT`] carries the status.
+fn os_exit(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
+    let status = args.first().copied().or_else(|| kw.iter().find(|(k, _)| k == "status").map(|(_, v)| *v));
+    let Some(status) = status else {
+        return Err(vm.exc("TypeError", "_exit() missing required argument 'status' (pos 1)"));
+    };
+    if args.len() + kw.len() > 1 {
+        let n = args.len() + kw.len();
+        return Err(vm.exc("TypeError", &format!("_exit() takes at most 1 argument ({n} given)")));
+    }
+    let code = match status {
+        Value::Int(n) => n & 0xff,
+        Value::Bool(b) => i64::from(b),
+        v if vm.is_big(v) => {
+            return Err(vm.exc("OverflowError", "Python int too large to convert to C int"));
+        }
+        v => {
+            let t = vm.type_name(v);
+            return Err(vm.exc("TypeError", &format!("'{t}' object cannot be interpreted as an integer")));
+        }
+    };
+    Err(Flow::Fatal(Box::new(crate::core::program::ProgramError {
+        kind: HARD_EXIT.to_owned(),
+        message: code.to_string(),
+        line: 0,
+        col: 0,
+    })))
+}
+
+/// The kind of the `Flow::Fatal` of `os._exit`; its message is the exit status.
+pub const HARD_EXIT: &str = "os._exit";
 
 fn current_process(vm: &mut Vm<'_>, _args: &[Value], _kw: &Kw) -> R<Value> {
     let name = if vm.i.mp.name.is_empty() { "MainProcess".to_owned() } else { vm.i.mp.name.clone() };
@@ -1360,6 +1395,7 @@ pub const NATIVE_FNS: &[(&str, super::builtins::NativeFn)] = &[
     ("_mp.as_completed", as_completed),
     ("_mp.cpu_count", cpu_count),
     ("_mp.getpid", getpid),
+    ("_mp.os_exit", os_exit),
     ("_mp.current_process", current_process),
     ("_mp.set_start_method", set_start_method),
     ("_mp.get_start_method", get_start_method),
