@@ -1217,7 +1217,7 @@ impl Vm<'_> {
                     Instr::UnpackSequence(n) => {
                         sync_ip!();
                         let seq = pop!(self);
-                        let items = tri!(self.iterate(seq));
+                        let items = tri!(self.unpack_items(seq, n as usize + 1));
                         if items.len() != n as usize {
                             let msg = if items.len() > n as usize {
                                 format!("too many values to unpack (expected {n})")
