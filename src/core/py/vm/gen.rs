@@ -350,7 +350,7 @@ impl Vm<'_> {
                     }
                     break Err(self.exc(
                         "RuntimeError",
-                        "ThreadLab cannot wait on a lock, a queue, an event or a thread inside a generator a builtin consumes (list(g), sum(g), sorted(g)...) yet: iterate it with a for loop",
+                        "ThreadLab cannot wait on a lock, a queue, an event or a thread inside a generator a builtin iterates (enumerate, zip, map, filter, any, all...) yet: iterate it with a for loop",
                     ));
                 }
                 Exit::Block(op) => {
