@@ -615,7 +615,14 @@ impl Vm<'_> {
                         }
                         return Ok(None);
                     }
-                    Obj::Class(_) => return self.call_class(r, pos, nargs, kwnames),
+                    Obj::Class(_) => {
+                        let t = &self.i.types;
+                        let consumer = [t.list, t.tuple, t.set, t.frozenset, t.dict].contains(&r);
+                        if consumer && self.drain_generators(pos, nargs, kwnames)? {
+                            return Ok(None);
+                        }
+                        return self.call_class(r, pos, nargs, kwnames);
+                    }
                     _ => {}
                 },
                 Value::Native(id) => {
@@ -623,6 +630,8 @@ impl Vm<'_> {
                         if let Some(r) = self.gen_call(op, pos, kwnames)? {
                             return Ok(r);
                         }
+                    } else if super::gen::is_consumer(id) && self.drain_generators(pos, nargs, kwnames)? {
+                        return Ok(None);
                     }
                     let has_self = self.t.stack[pos + 1] != Value::Null;
                     let first = if has_self { pos + 1 } else { pos + 2 };
@@ -1237,7 +1246,7 @@ impl Vm<'_> {
                     Instr::UnpackSequence(n) => {
                         sync_ip!();
                         let seq = pop!(self);
-                        let items = tri!(self.iterate(seq));
+                        let items = tri!(self.unpack_items(seq, n as usize + 1));
                         if items.len() != n as usize {
                             let msg = if items.len() > n as usize {
                                 format!("too many values to unpack (expected {n})")
@@ -1441,6 +1450,21 @@ impl Vm<'_> {
                             }
                             OnReturn::Gen(g) => match self.gen_returned(g, v, stop_depth) {
                                 super::gen::GenEnd::Push(v) => v,
+                                super::gen::GenEnd::Called(v) => {
+                                    if self.t.frames.len() <= stop_depth {
+                                        return Exit::Done(v);
+                                    }
+                                    self.t.stack.push(v);
+                                    // The builtin the generator was drained for returned: CPython
+                                    // checks at its CALL (the caller's).
+                                    let site = self.t.frames.last().map_or(0, |f| f.ip.saturating_sub(1));
+                                    if let Err(flow) = self.check_eval_breaker(site) {
+                                        if let Some(exit) = self.handle(flow, stop_depth) {
+                                            return exit;
+                                        }
+                                    }
+                                    continue 'frames;
+                                }
                                 super::gen::GenEnd::Continue => continue 'frames,
                                 super::gen::GenEnd::Exit(exit) => return exit,
                             },
@@ -1650,7 +1674,15 @@ impl Vm<'_> {
                     Instr::YieldValue => {
                         let v = pop!(self);
                         sync_ip!();
-                        let mode = self.gen_suspend();
+                        let (g, mode) = self.gen_suspend();
+                        if let super::gen::GenMode::Drain = mode {
+                            if let Err(flow) = self.gen_drained_item(g, v) {
+                                if let Some(exit) = self.flow_exit(flow, stop_depth) {
+                                    return exit;
+                                }
+                            }
+                            continue 'frames;
+                        }
                         if self.t.frames.len() <= stop_depth {
                             return Exit::Done(v);
                         }
