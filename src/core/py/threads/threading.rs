@@ -328,6 +328,13 @@ pub fn module_attrs(vm: &mut Vm<'_>, name: &str, attrs: &mut Attrs) {
             attrs.insert("TIMEOUT_MAX".into(), Value::Float(4_294_967.0));
             let active = vm.i.heap.alloc(Obj::Dict(Dict::default()));
             attrs.insert("_active".into(), active);
+            let hook = crate::core::py::vm::mp::native("threading.excepthook");
+            attrs.insert("__excepthook__".into(), hook);
+            if let Some(c) = vm.i.types.natives.get("Thread").copied() {
+                if let Some(timer) = super::prelude::timer_class(vm, Value::Obj(c)) {
+                    attrs.insert("Timer".into(), timer);
+                }
+            }
         }
         "queue" => {
             for n in ["Empty", "Full"] {
@@ -676,6 +683,78 @@ pub fn enumerate(vm: &mut Vm<'_>, _args: &[Value], _kw: &Kw) -> R<Value> {
 /// `threading.get_ident()`
 pub fn get_ident(vm: &mut Vm<'_>, _args: &[Value], _kw: &Kw) -> R<Value> {
     Ok(Value::Int(i64::from(vm.t.lane) + 1))
+}
+
+/// `threading.excepthook` when the program assigned its own (not the default native).
+pub fn user_excepthook(vm: &mut Vm<'_>) -> Option<Value> {
+    let Some(Value::Obj(m)) = vm.i.modules.get("threading").copied() else { return None };
+    let Obj::Module(_, attrs) = vm.i.heap.get(m) else { return None };
+    match attrs.get("excepthook").copied()? {
+        Value::Native(id) if crate::core::py::vm::builtins::NATIVES[id as usize].0 == "threading.excepthook" => None,
+        hook => Some(hook),
+    }
+}
+
+/// The `args` of `threading.excepthook(args)`: `exc_type`, `exc_value`, `thread`; no
+/// `exc_traceback` (tracebacks are not objects in ThreadLab: its absence is an
+/// AttributeError, where a `None` would be a wrong answer).
+pub fn excepthook_args(vm: &mut Vm<'_>, e: Value) -> Value {
+    let thread = current_thread(vm, &[], &[]).unwrap_or(Value::None);
+    let cls = exception_class(vm, "_ExceptHookArgs", "object");
+    let Value::Obj(c) = cls else { return Value::None };
+    let mut dict = Attrs::default();
+    dict.insert("exc_type".into(), vm.class_of(e));
+    dict.insert("exc_value".into(), e);
+    dict.insert("thread".into(), thread);
+    vm.i.heap.alloc(Obj::Instance(crate::core::py::vm::heap::Instance { class: c, dict, exc: None }))
+}
+
+/// The default `threading.excepthook(args)`: `Exception in thread NAME:` and the traceback.
+pub fn excepthook(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    let Some(&a) = args.first() else {
+        return Err(vm.exc("TypeError", "excepthook() takes exactly one argument (0 given)"));
+    };
+    let e = vm.getattr(a, "exc_value")?;
+    let thread = vm.getattr(a, "thread")?;
+    let kind = vm.exc_type_name(e);
+    if kind == "SystemExit" {
+        return Ok(Value::None);
+    }
+    let name = match vm.getattr(thread, "name") {
+        Ok(n) => vm.str_of(n)?,
+        Err(_) => format!("{}", vm.t.lane + 1),
+    };
+    let overridden = match vm.class_of(thread) {
+        Value::Obj(c) => matches!(vm.class_lookup(c, "run"), Some(Value::Obj(_))),
+        _ => false,
+    };
+    let report = vm.format_exception(e);
+    let report = super::vmrun::with_bootstrap_frames(&report, overridden);
+    let lane = vm.t.lane;
+    vm.i.write(crate::core::program::Stream::Stderr, lane, &format!("Exception in thread {name}:\n{report}"));
+    Ok(Value::None)
+}
+
+/// `threading.local()`: attributes per thread (keyed by the thread's ident).
+pub fn local_new(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
+    if !args.is_empty() || !kw.is_empty() {
+        return Err(vm.exc("TypeError", "Initialization arguments are not supported"));
+    }
+    let per_thread = vm.i.heap.alloc(Obj::Dict(Dict::default()));
+    Ok(vm.i.heap.alloc(Obj::Native("_thread._local", vec![per_thread])))
+}
+
+/// The calling thread's attribute dict of a `threading.local` (made on first use).
+pub fn local_dict(vm: &mut Vm<'_>, per_thread: Value) -> R<ObjRef> {
+    let Value::Obj(d) = per_thread else { unreachable!("a local's dict") };
+    let key = HKey::Int(i64::from(vm.t.lane) + 1);
+    if let Some(Value::Obj(mine)) = vm.dict_get(d, &key) {
+        return Ok(mine);
+    }
+    let mine = vm.i.heap.alloc(Obj::Dict(Dict::default()));
+    vm.dict_set(d, Value::Int(i64::from(vm.t.lane) + 1), mine)?;
+    let Value::Obj(m) = mine else { unreachable!() };
+    Ok(m)
 }
 
 pub fn lock_new(vm: &mut Vm<'_>, _args: &[Value], _kw: &Kw) -> R<Value> {

@@ -33,6 +33,9 @@ type MpWait = (mp::Wait, Arc<Mutex<Option<mp::Waited>>>);
 struct MainEnd {
     exit_code: i32,
     error: Option<ProgramError>,
+    /// `os._exit` ended the process (from any of its threads): `exit_code` is its status,
+    /// and the threads it cut short are no error.
+    hard_exit: bool,
 }
 
 /// One Python thread's VM state, driven by [`drive`].
@@ -359,6 +362,15 @@ impl PyRun {
                 })
             }
             VmExit::Exception(e) => self.exception(interp, e),
+            VmExit::Fatal(p) if p.kind == mp::HARD_EXIT => {
+                let mut end = self.end.lock().unwrap_or_else(PoisonError::into_inner);
+                if !end.hard_exit {
+                    end.hard_exit = true;
+                    end.exit_code = p.message.parse().unwrap_or(1);
+                    end.error = None;
+                }
+                Exit::Fatal
+            }
             VmExit::Fatal(p) => {
                 if announces(interp, &p) {
                     interp.write(Stream::Stderr, self.lane, &format!("{}: {}\n", p.kind, p.message));
@@ -459,6 +471,17 @@ impl PyRun {
             end.error = Some(ProgramError { kind, message, line, col });
             return Exit::Done;
         }
+        if let Some(hook) = threading::user_excepthook(&mut vm) {
+            // `threading.excepthook = f`: f(args) runs in the failing thread (CPython's
+            // `_bootstrap_inner` calls it there), to completion.
+            let args = threading::excepthook_args(&mut vm, e);
+            if let Err(vm::Flow::Exc(e2)) = vm.call_sync(hook, &[args], &[]) {
+                let report = vm.format_exception(e2);
+                vm.i.write(Stream::Stderr, self.lane, &format!("Exception in threading.excepthook:\n{report}"));
+            }
+            self.ended(interp);
+            return Exit::Done;
+        }
         self.ended(interp);
         Exit::Uncaught(with_bootstrap_frames(&report, self.run_overridden))
     }
@@ -468,7 +491,7 @@ impl PyRun {
 /// (`_bootstrap_inner` calls `run`, which calls the target), after the last
 /// `Traceback` header: ThreadLab's `threading` is not Python, but its traceback reads as
 /// CPython's does.
-fn with_bootstrap_frames(report: &str, run_overridden: bool) -> String {
+pub(crate) fn with_bootstrap_frames(report: &str, run_overridden: bool) -> String {
     const HEADER: &str = "Traceback (most recent call last):\n";
     const BOOTSTRAP: &str = "  File \"<stdlib>/threading.py\", line 1045, in _bootstrap_inner\n    self.run()\n";
     const RUN: &str =
@@ -622,8 +645,13 @@ pub fn run_threaded_as(
     };
     let ended = drive(&mut g, &mut main);
     let shut = proc.shutdown(&mut g);
+    let hard_exit = end.lock().unwrap_or_else(PoisonError::into_inner).hard_exit;
     let mut error = fatal.lock().unwrap_or_else(PoisonError::into_inner).take();
-    if error.is_none() && (ended == Ended::Stopped || shut.is_err()) {
+    if hard_exit {
+        // `os._exit`: its status is the result, whatever else was ending meanwhile.
+        error = None;
+    }
+    if error.is_none() && !hard_exit && (ended == Ended::Stopped || shut.is_err()) {
         // A wait ended by Stop or the budget: say which, as the loop would have.
         let p = if host.stop_requested() {
             ProgramError { kind: "Stopped".into(), message: "the program was stopped".into(), line: 0, col: 0 }

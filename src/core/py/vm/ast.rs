@@ -17,7 +17,7 @@ pub enum Lit {
     None,
     Bool(bool),
     Int(i64),
-    /// Decimal digits of an int too large for i64.
+    /// An int literal too large for i64: decimal digits, or a `0x`/`0o`/`0b` literal.
     BigInt(String),
     Float(f64),
     Str(String),
@@ -130,6 +130,8 @@ pub enum ExprKind {
     /// Element (key and value for a dict), generators.
     Comp(CompKind, Box<Expr>, Option<Box<Expr>>, Vec<Comprehension>),
     FString(Vec<FPart>),
+    Yield(Option<Box<Expr>>),
+    YieldFrom(Box<Expr>),
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -3,8 +3,9 @@
 //! (`list.append` is a method of `list`, `time.sleep` a function of `time`, `len` a
 //! builtin) and its function.
 
-use super::heap::{Class, Dict, ExcData, HKey, Instance, Obj, ObjRef, Value};
+use super::heap::{Class, Dict, ExcData, Instance, Obj, ObjRef, Value};
 use super::vm::{BlockOp, Flow, Interp, Vm, R};
+use crate::core::py::num::Int;
 use std::collections::HashMap;
 
 pub type Kw = [(String, Value)];
@@ -187,10 +188,24 @@ pub fn install(interp: &mut Interp) {
     };
     t.not_implemented = not_impl;
     let shared = crate::core::py::threads::threading::TAGS;
-    for tag in
-        ["super", "dict_keys", "dict_values", "dict_items", "TextIOWrapper", "property", "staticmethod", "classmethod"]
-            .into_iter()
-            .chain(shared)
+    for tag in [
+        "super",
+        "dict_keys",
+        "dict_values",
+        "dict_items",
+        "TextIOWrapper",
+        "property",
+        "staticmethod",
+        "classmethod",
+        "generator",
+        "enumerate",
+        "zip",
+        "map",
+        "filter",
+        "_thread._local",
+    ]
+    .into_iter()
+    .chain(shared)
     {
         // `threading.Thread` is subclassed (`class Worker(Thread)`): its instances are plain
         // instances (their thread in `_handle`, see core::py::threads::threading).
@@ -198,6 +213,8 @@ pub fn install(interp: &mut Interp) {
         let c = new_class(interp, tag, &[object], Some(kind));
         t.natives.insert(tag, c);
     }
+    // A range beyond i64 (core::py::vm::bigops) is a `range`.
+    t.natives.insert(super::bigops::BIGRANGE, t.range);
     let base_exc = new_class(interp, "BaseException", &[object], Some(TypeTag::Object));
     t.base_exception = base_exc;
     let mut classes: HashMap<String, ObjRef> = HashMap::new();
@@ -364,6 +381,7 @@ fn int_arg(vm: &mut Vm<'_>, v: Value) -> R<i64> {
     match v {
         Value::Int(n) => Ok(n),
         Value::Bool(b) => Ok(i64::from(b)),
+        _ if vm.is_big(v) => Err(vm.exc("OverflowError", "Python int too large to convert to C ssize_t")),
         _ => {
             let t = vm.type_name(v);
             Err(vm.exc("TypeError", &format!("'{t}' object cannot be interpreted as an integer")))
@@ -450,6 +468,10 @@ fn b_len(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
             Obj::List(v) | Obj::Tuple(v) => Some(v.len()),
             Obj::Dict(d) | Obj::Set(d, _) => Some(d.len()),
             Obj::Range(a, b, c) => Some(super::ops::range_len(*a, *b, *c) as usize),
+            Obj::Native(super::bigops::BIGRANGE, _) => {
+                let (a, b, c) = vm.bigrange_parts(v).unwrap_or((Int::ZERO, Int::ZERO, Int::Small(1)));
+                Some(vm.bigrange_len(&a, &b, &c)?)
+            }
             Obj::Native(tag, slots) if tag.starts_with("dict_") => match slots[0] {
                 Value::Obj(d) => match vm.i.heap.get(d) {
                     Obj::Dict(d) => Some(d.len()),
@@ -482,10 +504,11 @@ fn b_repr(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
 fn b_abs(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     arity(vm, "abs", args, 1, 1)?;
     match args[0] {
-        Value::Int(n) => n
-            .checked_abs()
-            .map(Value::Int)
-            .ok_or_else(|| vm.exc("OverflowError", "integers this large are not supported yet")),
+        Value::Int(n) => Ok(vm.int_value(Int::Small(n).abs())),
+        v if vm.is_big(v) => {
+            let i = vm.int_any(v).unwrap_or(Int::ZERO);
+            Ok(vm.int_value(i.abs()))
+        }
         Value::Bool(b) => Ok(Value::Int(i64::from(b))),
         Value::Float(f) => Ok(Value::Float(f.abs())),
         v => {
@@ -556,9 +579,9 @@ fn b_sum(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     if vm.as_str(acc).is_some() {
         return Err(vm.exc("TypeError", "sum() can't sum strings [use ''.join(seq) instead]"));
     }
-    let items = vm.iterate(args[0])?;
-    for it in items {
-        acc = vm.binary(super::ast::BinOp::Add, acc, it, false)?;
+    let it = vm.get_iter(args[0])?;
+    while let Some(x) = vm.next_of(it)? {
+        acc = vm.binary(super::ast::BinOp::Add, acc, x, false)?;
     }
     Ok(acc)
 }
@@ -645,6 +668,10 @@ fn items_iter(vm: &mut Vm<'_>, items: Vec<Value>) -> Value {
 
 fn b_reversed(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     arity(vm, "reversed", args, 1, 1)?;
+    if matches!(args[0], Value::Obj(r) if matches!(vm.i.heap.get(r), Obj::Generator(_) | Obj::Iter(_))) {
+        let t = vm.type_name(args[0]);
+        return Err(vm.exc("TypeError", &format!("'{t}' object is not reversible")));
+    }
     let mut items = vm.iterate(args[0])?;
     items.reverse();
     Ok(items_iter(vm, items))
@@ -656,13 +683,8 @@ fn b_enumerate(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
         Some(v) => int_arg(vm, v)?,
         None => 0,
     };
-    let items = vm.iterate(args[0])?;
-    let out: Vec<Value> = items
-        .into_iter()
-        .enumerate()
-        .map(|(i, v)| vm.i.heap.alloc(Obj::Tuple(vec![Value::Int(start + i as i64), v])))
-        .collect();
-    Ok(items_iter(vm, out))
+    let it = vm.get_iter(args[0])?;
+    Ok(vm.i.heap.alloc(Obj::Iter(super::heap::IterState::Enumerate { it, n: start })))
 }
 
 fn b_zip(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
@@ -670,46 +692,28 @@ fn b_zip(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
         Some(v) => vm.truthy(v)?,
         None => false,
     };
-    let mut cols = Vec::new();
+    let mut its = Vec::with_capacity(args.len());
     for a in args {
-        cols.push(vm.iterate(*a)?);
+        its.push(vm.get_iter(*a)?);
     }
-    let n = cols.iter().map(Vec::len).min().unwrap_or(0);
-    if strict && cols.iter().any(|c| c.len() != n) {
-        return Err(vm.exc("ValueError", "zip() arguments have different lengths"));
-    }
-    let out: Vec<Value> = (0..n).map(|i| vm.i.heap.alloc(Obj::Tuple(cols.iter().map(|c| c[i]).collect()))).collect();
-    Ok(items_iter(vm, out))
+    Ok(vm.i.heap.alloc(Obj::Iter(super::heap::IterState::Zip { its, strict })))
 }
 
 fn b_map(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     if args.len() < 2 {
         return Err(vm.exc("TypeError", "map() must have at least two arguments."));
     }
-    let mut cols = Vec::new();
+    let mut its = Vec::with_capacity(args.len() - 1);
     for a in &args[1..] {
-        cols.push(vm.iterate(*a)?);
+        its.push(vm.get_iter(*a)?);
     }
-    let n = cols.iter().map(Vec::len).min().unwrap_or(0);
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
-        let call_args: Vec<Value> = cols.iter().map(|c| c[i]).collect();
-        out.push(vm.call_sync(args[0], &call_args, &[])?);
-    }
-    Ok(items_iter(vm, out))
+    Ok(vm.i.heap.alloc(Obj::Iter(super::heap::IterState::Map { f: args[0], its })))
 }
 
 fn b_filter(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     arity(vm, "filter", args, 2, 2)?;
-    let items = vm.iterate(args[1])?;
-    let mut out = Vec::new();
-    for it in items {
-        let keep = if args[0] == Value::None { it } else { vm.call_sync(args[0], &[it], &[])? };
-        if vm.truthy(keep)? {
-            out.push(it);
-        }
-    }
-    Ok(items_iter(vm, out))
+    let it = vm.get_iter(args[1])?;
+    Ok(vm.i.heap.alloc(Obj::Iter(super::heap::IterState::Filter { f: args[0], it })))
 }
 
 fn class_list(vm: &mut Vm<'_>, spec: Value, fname: &str) -> R<Vec<ObjRef>> {
@@ -750,10 +754,10 @@ fn b_issubclass(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
 fn b_hash(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     arity(vm, "hash", args, 1, 1)?;
     use std::hash::{Hash, Hasher};
-    let k = vm.hkey(args[0])?;
-    if let HKey::Int(n) = k {
-        return Ok(Value::Int(if n == -1 { -2 } else { n }));
+    if let Some(h) = vm.num_hash(args[0]) {
+        return Ok(Value::Int(h));
     }
+    let k = vm.hkey(args[0])?;
     let mut h = std::collections::hash_map::DefaultHasher::new();
     k.hash(&mut h);
     Ok(Value::Int((h.finish() >> 2) as i64))
@@ -777,7 +781,7 @@ fn b_iter(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
 
 fn b_next(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     arity(vm, "next", args, 1, 2)?;
-    let is_iter = matches!(args[0], Value::Obj(r) if matches!(vm.i.heap.get(r), Obj::Iter(_) | Obj::Instance(_)));
+    let is_iter = matches!(args[0], Value::Obj(r) if matches!(vm.i.heap.get(r), Obj::Iter(_) | Obj::Instance(_) | Obj::Generator(_)));
     if !is_iter {
         let t = vm.type_name(args[0]);
         return Err(vm.exc("TypeError", &format!("'{t}' object is not an iterator")));
@@ -794,34 +798,69 @@ fn b_next(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     }
 }
 
+fn gen_ref(vm: &mut Vm<'_>, args: &[Value], m: &str) -> R<ObjRef> {
+    match args.first() {
+        Some(Value::Obj(r)) if matches!(vm.i.heap.get(*r), Obj::Generator(_)) => Ok(*r),
+        _ => Err(vm.exc("TypeError", &format!("descriptor '{m}' requires a 'generator' object"))),
+    }
+}
+
+// `call_at` runs these without nesting when called from Python on a generator
+// (`gen::GenOp`); these bodies serve the other callers and report wrong arguments.
+fn m_gen_next(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    let g = gen_ref(vm, args, "__next__")?;
+    match vm.gen_step_nested(g, Value::None, None)? {
+        Some(v) => Ok(v),
+        None => Err(Flow::Exc(vm.stop_iteration(Value::None))),
+    }
+}
+
+fn m_gen_send(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    let g = gen_ref(vm, args, "send")?;
+    arity(vm, "send", &args[1..], 1, 1)?;
+    match vm.gen_step_nested(g, args[1], None)? {
+        Some(v) => Ok(v),
+        None => Err(Flow::Exc(vm.stop_iteration(Value::None))),
+    }
+}
+
+fn m_gen_throw(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    let g = gen_ref(vm, args, "throw")?;
+    if args.len() != 2 {
+        return Err(vm.exc("TypeError", "ThreadLab's generator.throw takes one argument (an exception)"));
+    }
+    let e = match vm.make_exc(args[1], None) {
+        Flow::Exc(e) => e,
+        other => return Err(other),
+    };
+    match vm.gen_step_nested(g, Value::None, Some(e))? {
+        Some(v) => Ok(v),
+        None => Err(Flow::Exc(vm.stop_iteration(Value::None))),
+    }
+}
+
+fn m_gen_close(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    let g = gen_ref(vm, args, "close")?;
+    arity(vm, "close", &args[1..], 0, 0)?;
+    vm.gen_close(g)
+}
+
+fn m_gen_iter(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    gen_ref(vm, args, "__iter__")?;
+    Ok(args[0])
+}
+
 fn b_round(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     arity(vm, "round", args, 1, 2)?;
     let nd = args.get(1).copied().or_else(|| kwarg(kw, "ndigits")).filter(|v| *v != Value::None);
+    if let Some(n) = vm.int_any(args[0]) {
+        return super::bigops::int_round(vm, &n, nd);
+    }
     match (args[0], nd) {
-        (Value::Int(n), None) => Ok(Value::Int(n)),
-        (Value::Bool(b), None) => Ok(Value::Int(i64::from(b))),
-        (Value::Int(n), Some(d)) => {
-            let d = int_arg(vm, d)?;
-            if d >= 0 {
-                return Ok(Value::Int(n));
-            }
-            let p = 10i64.checked_pow((-d) as u32).unwrap_or(i64::MAX);
-            let q = n.div_euclid(p);
-            let r = n.rem_euclid(p);
-            let q = if r * 2 > p || (r * 2 == p && q % 2 != 0) { q + 1 } else { q };
-            Ok(Value::Int(q * p))
-        }
-        (Value::Float(f), None) => {
-            if !f.is_finite() {
-                let msg = if f.is_nan() {
-                    "cannot convert float NaN to integer"
-                } else {
-                    "cannot convert float infinity to integer"
-                };
-                return Err(vm.exc(if f.is_nan() { "ValueError" } else { "OverflowError" }, msg));
-            }
-            Ok(Value::Int(f.round_ties_even() as i64))
-        }
+        (Value::Float(f), None) => match crate::core::py::num::float::float_round_to_int(f) {
+            Ok(i) => Ok(vm.int_value(i)),
+            Err(e) => Err(vm.num_err(e)),
+        },
         (Value::Float(f), Some(d)) => {
             let d = int_arg(vm, d)?;
             if d >= 0 {
@@ -848,28 +887,17 @@ fn b_divmod(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
 
 fn b_pow(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     arity(vm, "pow", args, 2, 3)?;
-    if let Some(m) = args.get(2) {
-        let (b, e, m) = (int_arg(vm, args[0])?, int_arg(vm, args[1])?, int_arg(vm, *m)?);
-        if m == 0 {
-            return Err(vm.exc("ValueError", "pow() 3rd argument cannot be 0"));
-        }
-        let (mut r, mut b, mut e) = (1i128, i128::from(b).rem_euclid(i128::from(m)), e);
-        while e > 0 {
-            if e & 1 == 1 {
-                r = r * b % i128::from(m);
-            }
-            b = b * b % i128::from(m);
-            e >>= 1;
-        }
-        return Ok(Value::Int(r.rem_euclid(i128::from(m)) as i64));
+    if let Some(m) = args.get(2).filter(|m| **m != Value::None) {
+        return super::bigops::pow3(vm, args[0], args[1], *m);
     }
     vm.binary(super::ast::BinOp::Pow, args[0], args[1], false)
 }
 
+/// Stops at the first deciding item: a generator behind it runs no further (CPython's).
 fn b_any_all(vm: &mut Vm<'_>, args: &[Value], want: bool) -> R<Value> {
-    let items = vm.iterate(args[0])?;
-    for it in items {
-        if vm.truthy(it)? == want {
+    let it = vm.get_iter(args[0])?;
+    while let Some(x) = vm.next_of(it)? {
+        if vm.truthy(x)? == want {
             return Ok(Value::Bool(want));
         }
     }
@@ -888,6 +916,9 @@ fn b_all(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
 
 fn b_chr(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     arity(vm, "chr", args, 1, 1)?;
+    if vm.is_big(args[0]) {
+        return Err(vm.exc("OverflowError", "Python int too large to convert to C int"));
+    }
     let n = int_arg(vm, args[0])?;
     match u32::try_from(n).ok().and_then(char::from_u32) {
         Some(c) => Ok(vm.new_str(c.to_string())),
@@ -962,9 +993,12 @@ fn b_format(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
 
 fn radix(vm: &mut Vm<'_>, args: &[Value], name: &str, spec: &str) -> R<Value> {
     arity(vm, name, args, 1, 1)?;
-    let n = int_arg(vm, args[0])?;
-    let s = vm.format(Value::Int(n), spec)?;
-    Ok(vm.new_str(s))
+    let r = match spec {
+        "#x" => 16,
+        "#o" => 8,
+        _ => 2,
+    };
+    super::bigops::int_radix(vm, args[0], r)
 }
 
 fn b_hex(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
@@ -1099,73 +1133,8 @@ pub fn construct(vm: &mut Vm<'_>, tag: TypeTag, cls: ObjRef, args: &[Value], kw:
         TypeTag::Int => {
             arity(vm, "int", args, 0, 2)
                 .map_err(|_| vm.exc("TypeError", &format!("int() takes at most 2 arguments ({} given)", args.len())))?;
-            let Some(&v) = args.first() else { return Ok(Value::Int(0)) };
-            let base = match args.get(1).copied().or_else(|| kwarg(kw, "base")) {
-                Some(b) => Some(int_arg(vm, b)?),
-                None => None,
-            };
-            match v {
-                Value::Int(_) if base.is_none() => Ok(v),
-                Value::Bool(b) if base.is_none() => Ok(Value::Int(i64::from(b))),
-                Value::Float(f) if base.is_none() => {
-                    if f.is_nan() {
-                        return Err(vm.exc("ValueError", "cannot convert float NaN to integer"));
-                    }
-                    if f.is_infinite() {
-                        return Err(vm.exc("OverflowError", "cannot convert float infinity to integer"));
-                    }
-                    if f.abs() >= 9.2e18 {
-                        return Err(vm.exc("OverflowError", "integers this large are not supported yet"));
-                    }
-                    Ok(Value::Int(f.trunc() as i64))
-                }
-                _ => {
-                    let Some(s) = vm.as_str(v).map(str::to_owned) else {
-                        if let Ok(Some(m)) = vm.lookup_attr(v, "__int__") {
-                            return vm.call_sync(m, &[], &[]);
-                        }
-                        let t = vm.type_name(v);
-                        return Err(vm.exc(
-                            "TypeError",
-                            &format!(
-                                "int() argument must be a string, a bytes-like object or a real number, not '{t}'"
-                            ),
-                        ));
-                    };
-                    let b = base.unwrap_or(10);
-                    let t = s.trim().replace('_', "");
-                    let (neg, digits) = match t.strip_prefix('-') {
-                        Some(d) => (true, d.to_owned()),
-                        None => (false, t.strip_prefix('+').unwrap_or(&t).to_owned()),
-                    };
-                    let digits = if b == 16 {
-                        digits.trim_start_matches("0x").trim_start_matches("0X").to_owned()
-                    } else if b == 2 {
-                        digits.trim_start_matches("0b").to_owned()
-                    } else if b == 8 {
-                        digits.trim_start_matches("0o").to_owned()
-                    } else {
-                        digits
-                    };
-                    match i64::from_str_radix(&digits, b as u32) {
-                        Ok(n) if !digits.is_empty() && !digits.starts_with(['+', '-']) => {
-                            Ok(Value::Int(if neg { -n } else { n }))
-                        }
-                        Err(e)
-                            if matches!(
-                                e.kind(),
-                                std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow
-                            ) =>
-                        {
-                            Err(vm.exc("OverflowError", "integers this large are not supported yet"))
-                        }
-                        _ => Err(vm.exc(
-                            "ValueError",
-                            &format!("invalid literal for int() with base {b}: {}", super::ops::str_repr(&s)),
-                        )),
-                    }
-                }
-            }
+            let base = args.get(1).copied().or_else(|| kwarg(kw, "base"));
+            super::bigops::int_new(vm, args, base)
         }
         TypeTag::Float => {
             arity(vm, "float", args, 0, 1)?;
@@ -1174,6 +1143,10 @@ pub fn construct(vm: &mut Vm<'_>, tag: TypeTag, cls: ObjRef, args: &[Value], kw:
                 Value::Int(n) => Ok(Value::Float(n as f64)),
                 Value::Bool(b) => Ok(Value::Float(f64::from(u8::from(b)))),
                 Value::Float(_) => Ok(v),
+                _ if vm.is_big(v) => {
+                    let i = vm.int_any(v).unwrap_or(Int::ZERO);
+                    i.to_f64().map(Value::Float).map_err(|e| vm.num_err(e))
+                }
                 _ => {
                     let Some(s) = vm.as_str(v).map(str::to_owned) else {
                         let t = vm.type_name(v);
@@ -1270,17 +1243,20 @@ pub fn construct(vm: &mut Vm<'_>, tag: TypeTag, cls: ObjRef, args: &[Value], kw:
             }
             let mut n = Vec::new();
             for a in args {
-                n.push(int_arg(vm, *a)?);
+                match vm.int_any(*a) {
+                    Some(i) => n.push(i),
+                    None => {
+                        int_arg(vm, *a)?;
+                    }
+                }
             }
+            let one = Int::Small(1);
             let (a, b, c) = match n.len() {
-                1 => (0, n[0], 1),
-                2 => (n[0], n[1], 1),
-                _ => (n[0], n[1], n[2]),
+                1 => (&Int::ZERO, &n[0], &one),
+                2 => (&n[0], &n[1], &one),
+                _ => (&n[0], &n[1], &n[2]),
             };
-            if c == 0 {
-                return Err(vm.exc("ValueError", "range() arg 3 must not be zero"));
-            }
-            Ok(vm.i.heap.alloc(Obj::Range(a, b, c)))
+            vm.range_new(&a.clone(), &b.clone(), &c.clone())
         }
         TypeTag::Type => {
             if args.len() == 1 {
@@ -2096,8 +2072,10 @@ fn m_str_encode(vm: &mut Vm<'_>, _args: &[Value], _kw: &Kw) -> R<Value> {
 }
 
 fn m_int_bit_length(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
-    let n = int_arg(vm, args[0])?;
-    Ok(Value::Int(i64::from(64 - n.unsigned_abs().leading_zeros())))
+    let Some(n) = vm.int_any(args[0]) else {
+        return Err(vm.exc("TypeError", "descriptor 'bit_length' of 'int' object needs an argument"));
+    };
+    Ok(Value::Int(n.bit_length() as i64))
 }
 
 fn m_float_is_integer(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
@@ -2213,6 +2191,7 @@ fn num_arg(vm: &mut Vm<'_>, v: Value) -> R<f64> {
         Value::Int(n) => Ok(n as f64),
         Value::Float(f) => Ok(f),
         Value::Bool(b) => Ok(f64::from(u8::from(b))),
+        _ if vm.is_big(v) => vm.int_any(v).unwrap_or(Int::ZERO).to_f64().map_err(|e| vm.num_err(e)),
         _ => {
             let t = vm.type_name(v);
             Err(vm.exc("TypeError", &format!("must be real number, not {t}")))
@@ -2252,6 +2231,10 @@ fn m_fabs(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
 
 fn m_log(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     arity(vm, "log", args, 1, 2)?;
+    if let (Some(n), None) = (vm.int_any(args[0]), args.get(1)) {
+        // CPython takes the log of an int of any size (no float conversion to overflow).
+        return crate::core::py::num::intmath::log(&n).map(Value::Float).map_err(|e| vm.num_err(e));
+    }
     let x = num_arg(vm, args[0])?;
     if x <= 0.0 {
         return Err(vm.exc("ValueError", "math domain error"));
@@ -2265,15 +2248,13 @@ fn m_log(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
 
 fn round_int(vm: &mut Vm<'_>, args: &[Value], name: &str, f: fn(f64) -> f64) -> R<Value> {
     arity(vm, name, args, 1, 1)?;
-    match args[0] {
-        Value::Int(n) => Ok(Value::Int(n)),
-        v => {
-            let x = num_arg(vm, v)?;
-            if !x.is_finite() {
-                return Err(vm.exc("OverflowError", "cannot convert float infinity to integer"));
-            }
-            Ok(Value::Int(f(x) as i64))
-        }
+    if let Some(n) = vm.int_any(args[0]) {
+        return Ok(vm.int_value(n));
+    }
+    let x = num_arg(vm, args[0])?;
+    match Int::from_f64(f(x)) {
+        Ok(i) => Ok(vm.int_value(i)),
+        Err(e) => Err(vm.num_err(e)),
     }
 }
 
@@ -2285,32 +2266,73 @@ fn m_ceil(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     round_int(vm, args, "ceil", f64::ceil)
 }
 
-fn m_gcd(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
-    let mut g = 0i64;
+fn int_args(vm: &mut Vm<'_>, args: &[Value]) -> R<Vec<Int>> {
+    let mut out = Vec::with_capacity(args.len());
     for a in args {
-        let mut x = int_arg(vm, *a)?.abs();
-        while x != 0 {
-            let t = g % x;
-            g = x;
-            x = t;
+        match vm.int_any(*a) {
+            Some(i) => out.push(i),
+            None => {
+                let t = vm.type_name(*a);
+                return Err(vm.exc("TypeError", &format!("'{t}' object cannot be interpreted as an integer")));
+            }
         }
     }
-    Ok(Value::Int(g.abs()))
+    Ok(out)
+}
+
+fn m_gcd(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    let ints = int_args(vm, args)?;
+    let g = ints.iter().fold(Int::ZERO, |g, x| crate::core::py::num::intmath::gcd(&g, x));
+    Ok(vm.int_value(g))
+}
+
+fn m_lcm(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    let ints = int_args(vm, args)?;
+    let l = ints.iter().fold(Int::Small(1), |l, x| crate::core::py::num::intmath::lcm(&l, x));
+    Ok(vm.int_value(l))
 }
 
 fn m_isqrt(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
-    let n = int_arg(vm, args.first().copied().unwrap_or(Value::Int(0)))?;
-    if n < 0 {
-        return Err(vm.exc("ValueError", "isqrt() argument must be nonnegative"));
+    arity(vm, "isqrt", args, 1, 1)?;
+    let n = int_args(vm, args)?;
+    match crate::core::py::num::intmath::isqrt(&n[0]) {
+        Ok(r) => Ok(vm.int_value(r)),
+        Err(e) => Err(vm.num_err(e)),
     }
-    let mut r = (n as f64).sqrt() as i64;
-    while r * r > n {
-        r -= 1;
+}
+
+fn m_factorial(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    arity(vm, "factorial", args, 1, 1)?;
+    if let Value::Float(_) = args[0] {
+        return Err(vm.exc("TypeError", "'float' object cannot be interpreted as an integer"));
     }
-    while (r + 1) * (r + 1) <= n {
-        r += 1;
+    let n = int_args(vm, args)?;
+    match crate::core::py::num::intmath::factorial(&n[0], crate::core::py::num::bigint::DEFAULT_MAX_BITS) {
+        Ok(r) => Ok(vm.int_value(r)),
+        Err(e) => Err(vm.num_err(e)),
     }
-    Ok(Value::Int(r))
+}
+
+fn m_comb(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    arity(vm, "comb", args, 2, 2)?;
+    let n = int_args(vm, args)?;
+    match crate::core::py::num::intmath::comb(&n[0], &n[1], crate::core::py::num::bigint::DEFAULT_MAX_BITS) {
+        Ok(r) => Ok(vm.int_value(r)),
+        Err(e) => Err(vm.num_err(e)),
+    }
+}
+
+fn m_perm(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    arity(vm, "perm", args, 1, 2)?;
+    let k = match args.get(1) {
+        Some(Value::None) | None => None,
+        Some(v) => Some(int_args(vm, &[*v])?.remove(0)),
+    };
+    let n = int_args(vm, &args[..1])?;
+    match crate::core::py::num::intmath::perm(&n[0], k.as_ref(), crate::core::py::num::bigint::DEFAULT_MAX_BITS) {
+        Ok(r) => Ok(vm.int_value(r)),
+        Err(e) => Err(vm.num_err(e)),
+    }
 }
 
 /// Every native: this file's, then those of the modules in their own files (`mp`).
@@ -2337,6 +2359,11 @@ static BASE_NATIVES: &[(&str, NativeFn)] = &[
     ("id", b_id),
     ("iter", b_iter),
     ("next", b_next),
+    ("generator.__next__", m_gen_next),
+    ("generator.send", m_gen_send),
+    ("generator.throw", m_gen_throw),
+    ("generator.close", m_gen_close),
+    ("generator.__iter__", m_gen_iter),
     ("round", b_round),
     ("divmod", b_divmod),
     ("pow", b_pow),
@@ -2464,6 +2491,10 @@ static BASE_NATIVES: &[(&str, NativeFn)] = &[
     ("math.ceil", m_ceil),
     ("math.gcd", m_gcd),
     ("math.isqrt", m_isqrt),
+    ("math.lcm", m_lcm),
+    ("math.factorial", m_factorial),
+    ("math.comb", m_comb),
+    ("math.perm", m_perm),
     // `threading` and `queue` (core::py::threads::threading).
     ("threading.current_thread", crate::core::py::threads::threading::current_thread),
     ("threading.main_thread", crate::core::py::threads::threading::main_thread),
@@ -2471,6 +2502,8 @@ static BASE_NATIVES: &[(&str, NativeFn)] = &[
     ("threading.enumerate", crate::core::py::threads::threading::enumerate),
     ("threading.get_ident", crate::core::py::threads::threading::get_ident),
     ("threading.Lock", crate::core::py::threads::threading::lock_new),
+    ("threading.local", crate::core::py::threads::threading::local_new),
+    ("threading.excepthook", crate::core::py::threads::threading::excepthook),
     ("threading.RLock", crate::core::py::threads::threading::rlock_new),
     ("threading.Event", crate::core::py::threads::threading::event_new),
     ("threading.Semaphore", crate::core::py::threads::threading::semaphore_new),

@@ -44,6 +44,11 @@ pub struct Code {
     pub is_class_body: bool,
     /// Most values the stack holds above the locals (for a capacity hint).
     pub max_stack: u32,
+    /// The hot loop's lowering, one op per instruction (`fast::lower`); empty: none.
+    pub fast: Vec<super::fast::Op>,
+    /// Parameters all positional, no cells, not a class body: a call with as many
+    /// positional arguments pushes the frame and nothing else (`fast::Op::Call`).
+    pub plain_call: bool,
 }
 
 impl Code {

@@ -92,6 +92,8 @@ pub enum HKey {
     Float(u64),
     Str(String),
     Tuple(Vec<HKey>),
+    /// An int beyond i64 (and a whole float that large): always `Int::Big`.
+    Big(crate::core::py::num::Int),
     Id(u32),
     Native(u16),
     Ellipsis,
@@ -171,14 +173,21 @@ impl Dict {
     pub fn set_order(&self) -> Vec<Value> {
         let mut keyed: Vec<(usize, i64)> = Vec::with_capacity(self.index.len());
         for (k, &i) in &self.index {
-            match k {
-                HKey::Int(n) => keyed.push((i, *n)),
+            // Numbers: CPython's hash places them (ints of any size and floats alike).
+            let h = match k {
+                HKey::Int(n) => crate::core::py::num::Int::Small(*n).py_hash(),
+                HKey::Big(b) => b.py_hash(),
+                HKey::Float(bits) => crate::core::py::num::bigint::py_hash_f64(f64::from_bits(*bits)).unwrap_or(0),
                 _ => return self.iter().map(|(k, _)| k).collect(),
-            }
+            };
+            keyed.push((i, h));
         }
         keyed.sort_unstable_by_key(|(i, _)| *i);
-        let ints: Vec<i64> = keyed.iter().map(|(_, n)| *n).collect();
-        cpython_int_set_order(&ints).into_iter().filter_map(|j| self.entries[keyed[j].0].map(|(k, _)| k)).collect()
+        let hashes: Vec<i64> = keyed.iter().map(|(_, h)| *h).collect();
+        cpython_set_order_of_hashes(&hashes)
+            .into_iter()
+            .filter_map(|j| self.entries[keyed[j].0].map(|(k, _)| k))
+            .collect()
     }
 }
 
@@ -244,11 +253,32 @@ pub enum IterState {
         s: ObjRef,
         byte: usize,
     },
+    /// The lazy iterators of `enumerate`, `zip`, `map` and `filter`: each step takes the
+    /// next item of the underlying iterators, so a generator behind them runs item by item
+    /// (its prints interleave, an infinite one works) as in CPython.
+    Enumerate {
+        it: Value,
+        n: i64,
+    },
+    Zip {
+        its: Vec<Value>,
+        strict: bool,
+    },
+    Map {
+        f: Value,
+        its: Vec<Value>,
+    },
+    Filter {
+        f: Value,
+        it: Value,
+    },
 }
 
 #[derive(Debug)]
 pub enum Obj {
     Str(String),
+    /// A Python int beyond i64 (always `Int::Big`: a value that fits is a `Value::Int`).
+    Big(crate::core::py::num::Int),
     List(Vec<Value>),
     Tuple(Vec<Value>),
     Dict(Dict),
@@ -266,6 +296,8 @@ pub enum Obj {
     Native(&'static str, Vec<Value>),
     /// A `threading`/`queue` object whose state its threads share outside the heap.
     Sync(crate::core::py::threads::threading::Shared),
+    /// A generator: its suspended frame and values (`vm::gen`).
+    Generator(Box<super::gen::Generator>),
 }
 
 pub struct Heap {
@@ -336,7 +368,7 @@ impl Heap {
             self.marks[i] = true;
             let Some(o) = &self.slots[i] else { continue };
             match o {
-                Obj::Str(_) | Obj::Range(..) => {}
+                Obj::Str(_) | Obj::Big(_) | Obj::Range(..) => {}
                 Obj::List(v) | Obj::Tuple(v) | Obj::Native(_, v) => v.iter().for_each(|x| push(x, &mut work)),
                 Obj::Dict(d) | Obj::Set(d, _) => d.iter().for_each(|(k, v)| {
                     push(&k, &mut work);
@@ -347,6 +379,16 @@ impl Heap {
                     IterState::Seq { seq, .. } | IterState::Str { s: seq, .. } => work.push(*seq),
                     IterState::Items { items, .. } => items.iter().for_each(|x| push(x, &mut work)),
                     IterState::Range { .. } => {}
+                    IterState::Enumerate { it, .. } => push(it, &mut work),
+                    IterState::Zip { its, .. } => its.iter().for_each(|x| push(x, &mut work)),
+                    IterState::Map { f, its } => {
+                        push(f, &mut work);
+                        its.iter().for_each(|x| push(x, &mut work));
+                    }
+                    IterState::Filter { f, it } => {
+                        push(f, &mut work);
+                        push(it, &mut work);
+                    }
                 },
                 Obj::Function(f) => {
                     f.defaults.iter().for_each(|x| push(x, &mut work));
@@ -376,6 +418,7 @@ impl Heap {
                 }
                 Obj::Module(_, attrs) => attrs.values().for_each(|x| push(x, &mut work)),
                 Obj::Sync(s) => s.trace(|x| push(x, &mut work)),
+                Obj::Generator(g) => g.trace(|x| push(x, &mut work)),
             }
         }
         let mut live = 0;
@@ -402,19 +445,15 @@ impl Heap {
 /// order differently from CPython's, whose dummies change when it resizes.)
 #[must_use]
 pub fn cpython_int_set_order(keys: &[i64]) -> Vec<usize> {
+    let hashes: Vec<i64> = keys.iter().map(|k| crate::core::py::num::Int::Small(*k).py_hash()).collect();
+    cpython_set_order_of_hashes(&hashes)
+}
+
+/// [`cpython_int_set_order`] for keys of these hashes.
+#[must_use]
+pub fn cpython_set_order_of_hashes(hashes: &[i64]) -> Vec<usize> {
     const LINEAR_PROBES: usize = 9;
     const PERTURB_SHIFT: u32 = 5;
-    fn hash(n: i64) -> i64 {
-        // CPython's int hash: n modulo 2**61 - 1 (with the sign), -1 becoming -2.
-        const P: i64 = (1 << 61) - 1;
-        let h = if n >= 0 { n % P } else { -((-(n + 1)) % P) - 1 };
-        let h = if n < 0 && h == -P { 0 } else { h };
-        if h == -1 {
-            -2
-        } else {
-            h
-        }
-    }
     fn insert(table: &mut [Option<usize>], hashes: &[i64], idx: usize) {
         let mask = table.len() - 1;
         let h = hashes[idx];
@@ -432,11 +471,10 @@ pub fn cpython_int_set_order(keys: &[i64]) -> Vec<usize> {
             i = (i.wrapping_mul(5).wrapping_add(1).wrapping_add(perturb as usize)) & mask;
         }
     }
-    let hashes: Vec<i64> = keys.iter().map(|k| hash(*k)).collect();
     let mut table: Vec<Option<usize>> = vec![None; 8];
     let mut used = 0usize;
-    for idx in 0..keys.len() {
-        insert(&mut table, &hashes, idx);
+    for idx in 0..hashes.len() {
+        insert(&mut table, hashes, idx);
         used += 1;
         let mask = table.len() - 1;
         if used * 5 >= mask * 3 {
@@ -448,7 +486,7 @@ pub fn cpython_int_set_order(keys: &[i64]) -> Vec<usize> {
             let old: Vec<usize> = table.iter().flatten().copied().collect();
             table = vec![None; size];
             for o in old {
-                insert(&mut table, &hashes, o);
+                insert(&mut table, hashes, o);
             }
         }
     }

@@ -11,7 +11,8 @@ use super::ast::{BinOp, CmpOp};
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Instr {
     Nop,
-    /// Breaker site: a function's (or the module's) start.
+    /// Breaker site: a function's (or the module's) start, and a generator's after each
+    /// `YieldValue` (CPython's `RESUME 1`).
     Resume,
     LoadConst(u32),
     LoadFast(u32),
@@ -110,6 +111,17 @@ pub enum Instr {
     ImportName(u32),
     ImportFrom(u32),
     LoadAssertionError,
+    /// A generator function's first instruction: its frame becomes a generator, returned.
+    ReturnGenerator,
+    /// Suspends the generator, handing TOS to whoever resumed it; on resume the value sent
+    /// in is pushed. Breaker site only when `next()`/`send()` resumed it: CPython checks in
+    /// that call once it returned (the next instruction, `Resume`, is the generator's own).
+    YieldValue,
+    /// `yield from`: `[iter, value]` → sends the value into `iter`; its next item on top,
+    /// or (the end) the iterator replaced by its return value and a jump to the target.
+    Send(u32),
+    /// `yield from`'s loop back to `Send`: deliberately not a breaker site (CPython's).
+    JumpBackwardNoInterrupt(u32),
     /// Builds a function's frame-local namespace into a dict (class bodies).
     LoadLocals,
 }
@@ -117,5 +129,5 @@ pub enum Instr {
 /// The instruction arms of vm.rs allowed to call `check_eval_breaker` (the conditional
 /// jumps only when they jump backward, as CPython's `POP_JUMP_BACKWARD_IF_*`; the calls
 /// only after a callee that is not a Python function returned).
-pub const BREAKER_SITES: [&str; 7] =
-    ["Resume", "JumpBackward", "PopJumpIfFalse", "PopJumpIfTrue", "Call", "CallKw", "CallEx"];
+pub const BREAKER_SITES: [&str; 8] =
+    ["Resume", "JumpBackward", "PopJumpIfFalse", "PopJumpIfTrue", "Call", "CallKw", "CallEx", "YieldValue"];

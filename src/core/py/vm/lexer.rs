@@ -9,8 +9,8 @@ use crate::core::py::PyError;
 pub enum Tok {
     Name(String),
     Int(i64),
-    /// Decimal digits of an integer literal too large for i64 (an `Int::Big` when the
-    /// bigint lands).
+    /// An integer literal too large for i64: its decimal digits, or `0x`/`0o`/`0b` and
+    /// its digits.
     BigInt(String),
     Float(f64),
     Str(String),
@@ -122,7 +122,9 @@ pub fn tokenize(source: &str) -> Result<Vec<Token>, PyError> {
             i += 1;
             line += 1;
             line_start = i;
-            at_line_start = true;
+            // Inside brackets a new line has no indentation to measure (and the bracket
+            // closing on it must not make the rest of its line look like a blank one).
+            at_line_start = depth == 0;
             continue;
         }
         if c == ' ' || c == '\t' || c == '\r' || c == '\x0c' {
@@ -161,10 +163,15 @@ pub fn tokenize(source: &str) -> Result<Vec<Token>, PyError> {
                     i += 1;
                 }
                 let text: String = chars[s..i].iter().filter(|c| **c != '_').collect();
-                let v = i64::from_str_radix(&text, radix).map_err(|_| {
-                    err("SyntaxError", "this integer literal is invalid or too large (not supported yet)", line, col)
-                })?;
-                out.push(Token { tok: Tok::Int(v), line, col, end_line: line, end_col: col_of(i, line_start) });
+                let tok = match i64::from_str_radix(&text, radix) {
+                    Ok(v) => Tok::Int(v),
+                    // Too large for i64: the literal with its prefix, an int of any size.
+                    Err(_) if !text.is_empty() && text.chars().all(|c| c.is_digit(radix)) => {
+                        Tok::BigInt(chars[start..i].iter().filter(|c| **c != '_').collect())
+                    }
+                    Err(_) => return Err(err("SyntaxError", "this integer literal is invalid", line, col)),
+                };
+                out.push(Token { tok, line, col, end_line: line, end_col: col_of(i, line_start) });
                 continue;
             }
             while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '.' || chars[i] == '_') {

@@ -11,11 +11,14 @@
 // patched target).
 
 pub mod ast;
+pub mod bigops;
 pub mod builtins;
 pub mod code;
 pub mod compile;
 pub mod exc;
+pub mod fast;
 pub mod format;
+pub mod gen;
 pub mod heap;
 pub mod instr;
 pub mod lexer;

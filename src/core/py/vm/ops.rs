@@ -6,8 +6,9 @@ use super::builtins::TypeTag;
 use super::heap::{Class, Dict, ExcData, HKey, IterState, Obj, ObjRef, Value};
 use super::instr::Instr;
 use super::vm::{Flow, Vm, R};
+use crate::core::py::num::Int;
 
-const MAX_SEQ: usize = 50_000_000;
+pub(super) const MAX_SEQ: usize = 50_000_000;
 
 impl Vm<'_> {
     pub fn new_str(&mut self, s: String) -> Value {
@@ -141,6 +142,7 @@ impl Vm<'_> {
             Value::Native(_) => t.builtin_function,
             Value::Obj(r) => match self.i.heap.get(r) {
                 Obj::Str(_) => t.str,
+                Obj::Big(_) => t.int,
                 Obj::List(_) => t.list,
                 Obj::Tuple(_) => t.tuple,
                 Obj::Dict(_) => t.dict,
@@ -153,7 +155,17 @@ impl Vm<'_> {
                 }
                 Obj::Range(..) => t.range,
                 Obj::Slice(..) => t.slice,
-                Obj::Iter(_) => t.iterator,
+                Obj::Iter(st) => {
+                    let tag = match st {
+                        IterState::Enumerate { .. } => "enumerate",
+                        IterState::Zip { .. } => "zip",
+                        IterState::Map { .. } => "map",
+                        IterState::Filter { .. } => "filter",
+                        _ => "",
+                    };
+                    t.natives.get(tag).copied().unwrap_or(t.iterator)
+                }
+                Obj::Generator(_) => t.natives.get("generator").copied().unwrap_or(t.object),
                 Obj::Function(_) => t.function,
                 Obj::Cell(_) => t.object,
                 Obj::Class(_) => t.type_,
@@ -250,6 +262,16 @@ impl Vm<'_> {
                     let (cls, me) = (slots[0], slots[1]);
                     return super::builtins::super_attr(self, cls, me, name);
                 }
+                Obj::Native("_thread._local", slots) => {
+                    let per_thread = slots[0];
+                    let mine = crate::core::py::threads::threading::local_dict(self, per_thread)?;
+                    if let Some(v) = self.dict_get(mine, &HKey::Str(name.to_owned())) {
+                        return Ok(Some(v));
+                    }
+                    if name == "__dict__" {
+                        return Ok(Some(Value::Obj(mine)));
+                    }
+                }
                 Obj::Instance(inst) => {
                     if let Some(v) = inst.dict.get(name) {
                         return Ok(Some(*v));
@@ -261,6 +283,14 @@ impl Vm<'_> {
                                 return Ok(Some(self.i.heap.alloc(Obj::Tuple(a))));
                             }
                             "__cause__" => return Ok(Some(e.cause.unwrap_or(Value::None))),
+                            "value" => {
+                                let (first, cls) = (e.args.first().copied(), inst.class);
+                                if let Value::Obj(stop) = self.i.builtins["StopIteration"] {
+                                    if self.is_subclass(cls, stop) {
+                                        return Ok(Some(first.unwrap_or(Value::None)));
+                                    }
+                                }
+                            }
                             "__context__" => return Ok(Some(e.context.unwrap_or(Value::None))),
                             _ => {}
                         }
@@ -420,6 +450,11 @@ impl Vm<'_> {
             return r;
         }
         if let Value::Obj(r) = obj {
+            if let Obj::Native("_thread._local", slots) = self.i.heap.get(r) {
+                let per_thread = slots[0];
+                let mine = crate::core::py::threads::threading::local_dict(self, per_thread)?;
+                return self.dict_set_str(mine, name, v);
+            }
             if let Obj::Instance(inst) = self.i.heap.get(r) {
                 let cls = inst.class;
                 if let Some(Value::Obj(p)) = self.class_lookup(cls, name) {
@@ -482,17 +517,12 @@ impl Vm<'_> {
             Value::None | Value::Null => HKey::None,
             Value::Bool(b) => HKey::Int(i64::from(b)),
             Value::Int(n) => HKey::Int(n),
-            Value::Float(f) => {
-                if f.fract() == 0.0 && f.abs() < 9.2e18 {
-                    HKey::Int(f as i64)
-                } else {
-                    HKey::Float(f.to_bits())
-                }
-            }
+            Value::Float(f) => Self::float_hkey(f),
             Value::Ellipsis => HKey::Ellipsis,
             Value::Native(n) => HKey::Native(n),
             Value::Obj(r) => match self.i.heap.get(r) {
                 Obj::Str(s) => HKey::Str(s.clone()),
+                Obj::Big(i) => HKey::Big(i.clone()),
                 Obj::Tuple(items) => {
                     let items = items.clone();
                     let mut keys = Vec::with_capacity(items.len());
@@ -594,6 +624,9 @@ impl Vm<'_> {
         let i = match idx {
             Value::Int(i) => i,
             Value::Bool(b) => i64::from(b),
+            _ if self.is_big(idx) => {
+                return Err(self.exc("IndexError", "cannot fit 'int' into an index-sized integer"));
+            }
             _ => {
                 let t = self.type_name(idx);
                 return Err(self.exc("TypeError", &format!("{what} indices must be integers or slices, not {t}")));
@@ -614,6 +647,11 @@ impl Vm<'_> {
                 Value::None => Ok(None),
                 Value::Int(i) => Ok(Some(i)),
                 Value::Bool(b) => Ok(Some(i64::from(b))),
+                // CPython saturates a huge bound (`_PyEval_SliceIndex`); 2**62 keeps the
+                // arithmetic below from overflowing and is past any sequence's length.
+                _ if vm.is_big(v) => {
+                    Ok(Some(if vm.int_any(v).is_some_and(|i| i.is_negative()) { -(1 << 62) } else { 1 << 62 }))
+                }
                 _ => Err(vm.exc("TypeError", "slice indices must be integers or None or have an __index__ method")),
             }
         };
@@ -705,6 +743,10 @@ impl Vm<'_> {
                         Err(Flow::Exc(e))
                     }
                 }
+            }
+            Obj::Native(super::bigops::BIGRANGE, _) => {
+                let (a, b, c) = self.bigrange_parts(obj).unwrap_or((Int::ZERO, Int::ZERO, Int::Small(1)));
+                self.bigrange_getitem(&a, &b, &c, idx)
             }
             Obj::Range(start, stop, step) => {
                 let (start, stop, step) = (*start, *stop, *step);
@@ -858,9 +900,14 @@ impl Vm<'_> {
             Value::Ellipsis | Value::Native(_) => true,
             Value::Obj(r) => match self.i.heap.get(r) {
                 Obj::Str(s) => !s.is_empty(),
+                Obj::Big(_) => true,
                 Obj::List(v) | Obj::Tuple(v) => !v.is_empty(),
                 Obj::Dict(d) | Obj::Set(d, _) => !d.is_empty(),
                 Obj::Range(a, b, c) => range_len(*a, *b, *c) > 0,
+                Obj::Native(super::bigops::BIGRANGE, _) => {
+                    let (a, b, c) = self.bigrange_parts(v).unwrap_or((Int::ZERO, Int::ZERO, Int::Small(1)));
+                    !super::bigops::range_len_any(&a, &b, &c).is_zero()
+                }
                 Obj::Native(tag, slots) if tag.starts_with("dict_") => {
                     let (tag, d) = (*tag, slots[0]);
                     !super::builtins::view_items(self, tag, d).is_empty()
@@ -898,11 +945,7 @@ impl Vm<'_> {
         }
     }
 
-    fn too_big(&mut self) -> Flow {
-        self.exc("OverflowError", "integers this large are not supported yet (the result exceeds 2**63 - 1)")
-    }
-
-    fn binop_error(&mut self, op: BinOp, a: Value, b: Value) -> Flow {
+    pub(super) fn binop_error(&mut self, op: BinOp, a: Value, b: Value) -> Flow {
         let (ta, tb) = (self.type_name(a), self.type_name(b));
         let sym = op.symbol();
         if op == BinOp::Pow {
@@ -929,6 +972,9 @@ impl Vm<'_> {
         }
         if let (Some(x), Some(y)) = (Self::num(a), Self::num(b)) {
             return self.float_op(op, x, y);
+        }
+        if let Some(v) = self.big_mixed(op, a, b, inplace)? {
+            return Ok(v);
         }
         let (ra, rb) = match (a, b) {
             (Value::Obj(x), Value::Obj(y)) => (Some(x), Some(y)),
@@ -1044,6 +1090,12 @@ impl Vm<'_> {
                 }
             }
         }
+        if op == BinOp::Mul && (self.is_big(a) || self.is_big(b)) {
+            let seq = |vm: &Self, v: Value| matches!(v, Value::Obj(r) if matches!(vm.i.heap.get(r), Obj::Str(_) | Obj::List(_) | Obj::Tuple(_)));
+            if seq(self, a) || seq(self, b) {
+                return Err(self.index_overflow());
+            }
+        }
         let (name, rname) = dunder(op);
         if inplace {
             let iname = format!("__i{}", &name[2..]);
@@ -1075,10 +1127,10 @@ impl Vm<'_> {
             Value::Int(n) => HKey::Int(n),
             Value::Bool(b) => HKey::Int(i64::from(b)),
             Value::None => HKey::None,
-            Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.2e18 => HKey::Int(f as i64),
-            Value::Float(f) => HKey::Float(f.to_bits()),
+            Value::Float(f) => Self::float_hkey(f),
             Value::Obj(r) => match self.i.heap.get(r) {
                 Obj::Str(s) => HKey::Str(s.clone()),
+                Obj::Big(i) => HKey::Big(i.clone()),
                 Obj::Tuple(items) => HKey::Tuple(items.iter().map(|x| self.hkey_quiet(*x)).collect()),
                 _ => HKey::Id(r.0),
             },
@@ -1120,7 +1172,12 @@ impl Vm<'_> {
                 if y == 0 {
                     return Err(self.exc("ZeroDivisionError", "division by zero"));
                 }
-                return Ok(Value::Float(x as f64 / y as f64));
+                if x.unsigned_abs() <= 1 << 53 && y.unsigned_abs() <= 1 << 53 {
+                    return Ok(Value::Float(x as f64 / y as f64));
+                }
+                // Past 2**53 an operand is not exact as a double: CPython's correctly
+                // rounded division.
+                None
             }
             BinOp::FloorDiv => {
                 if y == 0 {
@@ -1177,11 +1234,12 @@ impl Vm<'_> {
         };
         match r {
             Some(v) => Ok(Value::Int(v)),
-            None => Err(self.too_big()),
+            // Past i64 (or a division to round exactly): the int of any size.
+            None => self.big_binary(op, &Int::Small(x), &Int::Small(y)),
         }
     }
 
-    fn float_op(&mut self, op: BinOp, x: f64, y: f64) -> R<Value> {
+    pub(super) fn float_op(&mut self, op: BinOp, x: f64, y: f64) -> R<Value> {
         Ok(Value::Float(match op {
             BinOp::Add => x + y,
             BinOp::Sub => x - y,
@@ -1225,13 +1283,22 @@ impl Vm<'_> {
 
     pub fn unary(&mut self, instr: Instr, a: Value) -> R<Value> {
         match (instr, a) {
-            (Instr::UnaryNeg, Value::Int(n)) => n.checked_neg().map(Value::Int).ok_or_else(|| self.too_big()),
+            (Instr::UnaryNeg, Value::Int(n)) => Ok(self.int_value(Int::Small(n).neg())),
             (Instr::UnaryNeg, Value::Bool(b)) => Ok(Value::Int(-i64::from(b))),
             (Instr::UnaryNeg, Value::Float(f)) => Ok(Value::Float(-f)),
             (Instr::UnaryPos, Value::Int(_) | Value::Float(_)) => Ok(a),
             (Instr::UnaryPos, Value::Bool(b)) => Ok(Value::Int(i64::from(b))),
             (Instr::UnaryInvert, Value::Int(n)) => Ok(Value::Int(!n)),
             (Instr::UnaryInvert, Value::Bool(b)) => Ok(Value::Int(!i64::from(b))),
+            (_, Value::Obj(r)) if matches!(self.i.heap.get(r), Obj::Big(_)) => {
+                let Obj::Big(i) = self.i.heap.get(r) else { unreachable!() };
+                let out = match instr {
+                    Instr::UnaryNeg => i.neg(),
+                    Instr::UnaryInvert => i.invert(),
+                    _ => return Ok(a),
+                };
+                Ok(self.int_value(out))
+            }
             _ => {
                 let name = match instr {
                     Instr::UnaryNeg => "__neg__",
@@ -1254,6 +1321,12 @@ impl Vm<'_> {
 
     pub fn eq(&mut self, a: Value, b: Value) -> R<bool> {
         if let (Some(x), Some(y)) = (Self::num(a), Self::num(b)) {
+            if let (Value::Int(p), Value::Float(q)) | (Value::Float(q), Value::Int(p)) = (a, b) {
+                // Past 2**53 an int is not exact as a double: compare exactly.
+                if p.unsigned_abs() > 1 << 53 {
+                    return Ok(Int::Small(p).cmp_f64(q) == Some(std::cmp::Ordering::Equal));
+                }
+            }
             return Ok(x == y
                 && (Self::int_of(a).is_none() || Self::int_of(b).is_none() || Self::int_of(a) == Self::int_of(b)));
         }
@@ -1264,6 +1337,7 @@ impl Vm<'_> {
                 }
                 match (self.i.heap.get(x), self.i.heap.get(y)) {
                     (Obj::Str(s), Obj::Str(t)) => Ok(s == t),
+                    (Obj::Big(p), Obj::Big(q)) => Ok(p == q),
                     (Obj::List(s), Obj::List(t)) | (Obj::Tuple(s), Obj::Tuple(t)) => {
                         if s.len() != t.len() {
                             return Ok(false);
@@ -1317,6 +1391,10 @@ impl Vm<'_> {
             }
             (Value::None, Value::None) | (Value::Ellipsis, Value::Ellipsis) => Ok(true),
             (Value::Native(x), Value::Native(y)) => Ok(x == y),
+            // A big int equals no i64 (it would be one) but may equal a float.
+            (Value::Obj(_), Value::Float(_)) | (Value::Float(_), Value::Obj(_)) => {
+                Ok(self.num_cmp(a, b) == Some(Some(std::cmp::Ordering::Equal)))
+            }
             _ => Ok(false),
         }
     }
@@ -1325,6 +1403,9 @@ impl Vm<'_> {
     pub fn less(&mut self, op: CmpOp, a: Value, b: Value) -> R<bool> {
         if let (Some(x), Some(y)) = (Self::int_of(a), Self::int_of(b)) {
             return Ok(cmp_with(op, x.cmp(&y)));
+        }
+        if let Some(o) = self.num_cmp_slow(a, b) {
+            return Ok(o.is_some_and(|o| cmp_with(op, o)));
         }
         if let (Some(x), Some(y)) = (Self::num(a), Self::num(b)) {
             return Ok(match op {
@@ -1337,6 +1418,7 @@ impl Vm<'_> {
         if let (Value::Obj(x), Value::Obj(y)) = (a, b) {
             match (self.i.heap.get(x), self.i.heap.get(y)) {
                 (Obj::Str(s), Obj::Str(t)) => return Ok(cmp_with(op, s.as_str().cmp(t.as_str()))),
+                (Obj::Big(p), Obj::Big(q)) => return Ok(cmp_with(op, p.cmp(q))),
                 (Obj::List(s), Obj::List(t)) | (Obj::Tuple(s), Obj::Tuple(t)) => {
                     let (s, t) = (s.clone(), t.clone());
                     for (p, q) in s.iter().zip(&t) {
@@ -1418,12 +1500,30 @@ impl Vm<'_> {
                         let inside = if c > 0 { n >= a && n < b } else { n <= a && n > b };
                         return Ok(inside && (n - a) % c == 0);
                     }
+                    if self.is_big(item) {
+                        return Ok(false);
+                    }
+                }
+                Obj::Native(super::bigops::BIGRANGE, _) => {
+                    if let Some(x) = self.int_any(item) {
+                        let (a, b, c) = self.bigrange_parts(container).unwrap_or((Int::ZERO, Int::ZERO, Int::Small(1)));
+                        return Ok(Self::bigrange_contains(&a, &b, &c, &x));
+                    }
                 }
                 Obj::Instance(_) => {
                     if let Some(m) = self.user_method(container, "__contains__") {
                         let r = self.call_sync(m, &[container, item], &[])?;
                         return self.truthy(r);
                     }
+                }
+                // An iterator is consumed up to the item (the rest is left), as CPython's.
+                Obj::Iter(_) | Obj::Generator(_) => {
+                    while let Some(x) = self.next_of(container)? {
+                        if self.is(x, item) || self.eq(x, item)? {
+                            return Ok(true);
+                        }
+                    }
+                    return Ok(false);
                 }
                 _ => {}
             }
@@ -1518,7 +1618,18 @@ impl Vm<'_> {
             let st = match self.i.heap.get(r) {
                 Obj::List(_) | Obj::Tuple(_) => Some(IterState::Seq { seq: r, i: 0 }),
                 Obj::Str(_) => Some(IterState::Str { s: r, byte: 0 }),
-                Obj::Range(a, b, c) => Some(IterState::Range { cur: *a, stop: *b, step: *c }),
+                Obj::Range(a, b, c) => {
+                    let (a, b, c) = (*a, *b, *c);
+                    // A stop within a step of i64's end: `cur += step` could overflow there.
+                    if (c > 0 && b > i64::MAX - c) || (c < 0 && b < i64::MIN - c) {
+                        return self.range_iter_any(&Int::Small(a), &Int::Small(b), &Int::Small(c));
+                    }
+                    Some(IterState::Range { cur: a, stop: b, step: c })
+                }
+                Obj::Native(super::bigops::BIGRANGE, _) => {
+                    let (a, b, c) = self.bigrange_parts(v).unwrap_or((Int::ZERO, Int::ZERO, Int::Small(1)));
+                    return self.range_iter_any(&a, &b, &c);
+                }
                 Obj::Dict(d) => Some(IterState::Items { items: d.iter().map(|(k, _)| k).collect(), i: 0 }),
                 Obj::Set(d, _) => Some(IterState::Items { items: d.set_order(), i: 0 }),
                 Obj::Native(tag, slots) if tag.starts_with("dict_") => {
@@ -1526,7 +1637,7 @@ impl Vm<'_> {
                     let items = super::builtins::view_items(self, tag, d);
                     Some(IterState::Items { items, i: 0 })
                 }
-                Obj::Iter(_) => return Ok(v),
+                Obj::Iter(_) | Obj::Generator(_) => return Ok(v),
                 Obj::Instance(_) => {
                     if let Some(m) = self.user_method(v, "__iter__") {
                         return self.call_sync(m, &[v], &[]);
@@ -1570,7 +1681,72 @@ impl Vm<'_> {
                     }
                     return Ok(Some(self.new_str(c.to_string())));
                 }
+                IterState::Enumerate { it, n } => {
+                    let (inner, i) = (*it, *n);
+                    let Some(x) = self.next_of(inner)? else { return Ok(None) };
+                    if let Obj::Iter(IterState::Enumerate { n, .. }) = self.i.heap.get_mut(r) {
+                        *n += 1;
+                    }
+                    return Ok(Some(self.i.heap.alloc(Obj::Tuple(vec![Value::Int(i), x]))));
+                }
+                IterState::Zip { its, strict } => {
+                    let (its, strict) = (its.clone(), *strict);
+                    let mut items = Vec::with_capacity(its.len());
+                    for (k, it) in its.iter().enumerate() {
+                        match self.next_of(*it)? {
+                            Some(x) => items.push(x),
+                            None if strict && k > 0 => {
+                                let msg = format!(
+                                    "zip() argument {} is shorter than argument{} 1{}",
+                                    k + 1,
+                                    if k > 1 { "s" } else { "" },
+                                    if k > 1 { format!("-{k}") } else { String::new() }
+                                );
+                                return Err(self.exc("ValueError", &msg));
+                            }
+                            None if strict => {
+                                for (j, other) in its.iter().enumerate().skip(1) {
+                                    if self.next_of(*other)?.is_some() {
+                                        let msg = format!(
+                                            "zip() argument {} is longer than argument{} 1{}",
+                                            j + 1,
+                                            if j > 1 { "s" } else { "" },
+                                            if j > 1 { format!("-{j}") } else { String::new() }
+                                        );
+                                        return Err(self.exc("ValueError", &msg));
+                                    }
+                                }
+                                return Ok(None);
+                            }
+                            None => return Ok(None),
+                        }
+                    }
+                    if items.is_empty() {
+                        return Ok(None);
+                    }
+                    return Ok(Some(self.i.heap.alloc(Obj::Tuple(items))));
+                }
+                IterState::Map { f, its } => {
+                    let (f, its) = (*f, its.clone());
+                    let mut args = Vec::with_capacity(its.len());
+                    for it in its {
+                        let Some(x) = self.next_of(it)? else { return Ok(None) };
+                        args.push(x);
+                    }
+                    return self.call_sync(f, &args, &[]).map(Some);
+                }
+                IterState::Filter { f, it } => {
+                    let (f, inner) = (*f, *it);
+                    loop {
+                        let Some(x) = self.next_of(inner)? else { return Ok(None) };
+                        let keep = if f == Value::None { x } else { self.call_sync(f, &[x], &[])? };
+                        if self.truthy(keep)? {
+                            return Ok(Some(x));
+                        }
+                    }
+                }
             },
+            Obj::Generator(_) => return self.gen_step_nested(r, Value::None, None),
             Obj::Instance(_) => {
                 if let Some(m) = self.user_method(it, "__next__") {
                     return match self.call_sync(m, &[it], &[]) {
@@ -1672,6 +1848,10 @@ impl Vm<'_> {
                 }
                 match self.i.heap.get(r) {
                     Obj::Str(s) => str_repr(s),
+                    Obj::Big(i) => match i.to_str() {
+                        Ok(s) => s,
+                        Err(e) => return Err(self.num_err(e)),
+                    },
                     Obj::List(items) | Obj::Tuple(items) => {
                         let is_list = matches!(self.i.heap.get(r), Obj::List(_));
                         let items = items.clone();
@@ -1717,6 +1897,14 @@ impl Vm<'_> {
                             format!("{{{}}}", parts.join(", "))
                         }
                     }
+                    Obj::Native(super::bigops::BIGRANGE, slots) => {
+                        let slots = slots.clone();
+                        let mut parts = Vec::new();
+                        for x in &slots[..if slots[2] == Value::Int(1) { 2 } else { 3 }] {
+                            parts.push(self.repr_in(*x, seen)?);
+                        }
+                        format!("range({})", parts.join(", "))
+                    }
                     Obj::Range(a, b, c) => {
                         if *c == 1 {
                             format!("range({a}, {b})")
@@ -1733,7 +1921,17 @@ impl Vm<'_> {
                             self.repr_in(c, seen)?
                         )
                     }
+                    Obj::Iter(
+                        IterState::Enumerate { .. }
+                        | IterState::Zip { .. }
+                        | IterState::Map { .. }
+                        | IterState::Filter { .. },
+                    ) => {
+                        let t = self.type_name(v);
+                        format!("<{t} object at {}>", Self::addr(r))
+                    }
                     Obj::Iter(_) => format!("<iterator object at {}>", Self::addr(r)),
+                    Obj::Generator(g) => format!("<generator object {} at {}>", g.qualname, Self::addr(r)),
                     Obj::Function(f) => format!("<function {} at {}>", f.qualname, Self::addr(r)),
                     Obj::Cell(_) => format!("<cell at {}>", Self::addr(r)),
                     Obj::Class(c) => {
@@ -1973,6 +2171,11 @@ impl Vm<'_> {
         }
         if spec.is_empty() {
             return self.str_of(v);
+        }
+        if let Some(i) = self.int_any(v) {
+            // Ints of any size: num's formatter, checked against CPython's.
+            let name = if matches!(v, Value::Bool(_)) { "bool" } else { "int" };
+            return crate::core::py::num::format::format_int_named(&i, spec, name).map_err(|e| self.num_err(e));
         }
         let text = match v {
             Value::Int(_) | Value::Float(_) | Value::Bool(_) => None,

@@ -304,7 +304,7 @@ impl Parser {
                 let body = self.block()?;
                 at(StmtKind::With(items, body), span)
             }
-            "async" | "yield" | "await" | "match" if !matches!(self.peek_at(1), Tok::Op("=" | "." | "(" | "[")) => {
+            "async" | "await" | "match" if !matches!(self.peek_at(1), Tok::Op("=" | "." | "(" | "[")) => {
                 if word == "match" {
                     return self.simple_statements();
                 }
@@ -449,7 +449,7 @@ impl Parser {
                 }
                 StmtKind::Del(targets)
             }
-            "yield" | "async" | "await" => return self.error(&format!("'{word}' is not supported yet")),
+            "async" | "await" => return self.error(&format!("'{word}' is not supported yet")),
             _ => {
                 let first = self.star_expr_list()?;
                 if self.eat_op("=") {
@@ -942,7 +942,8 @@ impl Parser {
                     "None" => return lit(self, Lit::None),
                     "True" => return lit(self, Lit::Bool(true)),
                     "False" => return lit(self, Lit::Bool(false)),
-                    "yield" | "await" | "async" => return self.error(&format!("'{n}' is not supported yet")),
+                    "yield" => return self.yield_expr(),
+                    "await" | "async" => return self.error(&format!("'{n}' is not supported yet")),
                     _ if KEYWORDS.contains(&n.as_str()) => return self.error("invalid syntax"),
                     _ => {}
                 }
@@ -992,6 +993,22 @@ impl Parser {
             }
             _ => self.error("invalid syntax"),
         }
+    }
+
+    /// `yield`, `yield x`, `yield a, b`, `yield from it` (where an expression may stand;
+    /// CPython's grammar is narrower: `1 + yield` is its SyntaxError, accepted here).
+    fn yield_expr(&mut self) -> Result<Expr, PyError> {
+        let start = self.start();
+        self.pos += 1;
+        if self.eat_kw("from") {
+            let v = self.expr()?;
+            return Ok(mk(ExprKind::YieldFrom(Box::new(v)), self.since(start)));
+        }
+        if matches!(self.peek(), Tok::Newline | Tok::Eof | Tok::Op(")" | "]" | "}" | "=" | ";" | ":" | ",")) {
+            return Ok(mk(ExprKind::Yield(None), self.since(start)));
+        }
+        let v = self.star_expr_list()?;
+        Ok(mk(ExprKind::Yield(Some(Box::new(v))), self.since(start)))
     }
 
     fn paren(&mut self, start: Span) -> Result<Expr, PyError> {

@@ -105,6 +105,8 @@ pub enum OnReturn {
         name: Value,
         bases: Value,
     },
+    /// A generator's frame (`gen.rs`): a yield or its end goes back to the generator.
+    Gen(ObjRef),
 }
 
 #[derive(Debug)]
@@ -127,6 +129,31 @@ pub struct Frame {
 }
 
 impl Frame {
+    /// A function's frame with no cells, no namespace, returning its value to the caller.
+    #[must_use]
+    pub fn plain(
+        code: u32,
+        base: usize,
+        ret_to: usize,
+        func: Option<ObjRef>,
+        serial: u64,
+        handling_base: usize,
+    ) -> Frame {
+        Frame {
+            code,
+            ip: 0,
+            base,
+            ret_to,
+            cells: Vec::new(),
+            blocks: Vec::new(),
+            ns: None,
+            func,
+            on_return: OnReturn::Push,
+            serial,
+            handling_base,
+        }
+    }
+
     /// A thread's bottom frame: `code` (an index into `Interp::codes`) from its start, its
     /// values from the bottom of the stack. `serial` is the interpreter's new serial.
     #[must_use]
@@ -372,11 +399,9 @@ impl Vm<'_> {
     /// `site` is the index of the instruction checking (for the line a budget names).
     #[inline]
     fn check_eval_breaker(&mut self, site: usize) -> R<()> {
+        let quiet = super::fast::breaker_quiet(self.i.ticks, &self.i.heap, &self.i.drop_request);
         self.i.ticks = self.i.ticks.wrapping_add(1);
-        if self.i.ticks & 0x3ff == 0
-            || self.i.heap.since_gc > self.i.heap.gc_threshold
-            || self.i.drop_request.load(Ordering::Relaxed)
-        {
+        if !quiet {
             return self.eval_breaker_slow(site);
         }
         Ok(())
@@ -441,6 +466,9 @@ impl Vm<'_> {
                 if let OnReturn::BuildClass { bases, .. } = f.on_return {
                     roots.push(bases);
                 }
+                if let OnReturn::Gen(g) = f.on_return {
+                    roots.push(Value::Obj(g));
+                }
             }
         };
         thread_roots(self.t, &mut roots);
@@ -500,17 +528,10 @@ impl Vm<'_> {
             None
         };
         self.t.frames.push(Frame {
-            code: code_id,
-            ip: 0,
-            base,
-            ret_to,
             cells,
-            blocks: Vec::new(),
             ns,
-            func,
             on_return,
-            serial: self.i.serial,
-            handling_base: self.t.handling.len(),
+            ..Frame::plain(code_id, base, ret_to, func, self.i.serial, self.t.handling.len())
         });
         Ok(())
     }
@@ -570,6 +591,11 @@ impl Vm<'_> {
                     _ => {}
                 },
                 Value::Native(id) => {
+                    if let Some(op) = super::gen::gen_op(id) {
+                        if let Some(r) = self.gen_call(op, pos, kwnames)? {
+                            return Ok(r);
+                        }
+                    }
                     let has_self = self.t.stack[pos + 1] != Value::Null;
                     let first = if has_self { pos + 1 } else { pos + 2 };
                     let all: Vec<Value> = self.t.stack[first..].to_vec();
@@ -832,6 +858,10 @@ impl Vm<'_> {
             let base = self.t.frames[fi].base;
             let mut ip = self.t.frames[fi].ip;
             let flow: Flow = loop {
+                match super::fast::run(self.i, self.t, cid, base, ip, stop_depth) {
+                    Some(at) => ip = at,
+                    None => continue 'frames,
+                }
                 let instr = self.i.codes[cid].instrs[ip];
                 let site = ip;
                 ip += 1;
@@ -1224,17 +1254,30 @@ impl Vm<'_> {
                         let it = self.top();
                         // Fast path: a range's iterator, stepped in place.
                         if let Value::Obj(r) = it {
-                            if let Obj::Iter(super::heap::IterState::Range { cur, stop, step }) = self.i.heap.get_mut(r)
-                            {
-                                if (*step > 0 && *cur < *stop) || (*step < 0 && *cur > *stop) {
-                                    let v = *cur;
-                                    *cur += *step;
-                                    self.t.stack.push(Value::Int(v));
-                                } else {
+                            match self.i.heap.get_mut(r) {
+                                Obj::Iter(super::heap::IterState::Range { cur, stop, step }) => {
+                                    if (*step > 0 && *cur < *stop) || (*step < 0 && *cur > *stop) {
+                                        let v = *cur;
+                                        *cur += *step;
+                                        self.t.stack.push(Value::Int(v));
+                                    } else {
+                                        self.t.stack.pop();
+                                        ip = target as usize;
+                                    }
+                                    continue;
+                                }
+                                // A generator runs on this thread's frames (no nested loop).
+                                Obj::Generator(_) => {
+                                    sync_ip!();
+                                    if tri!(self.gen_resume(r, Value::None, None, super::gen::GenMode::ForIter(target)))
+                                    {
+                                        continue 'frames;
+                                    }
                                     self.t.stack.pop();
                                     ip = target as usize;
+                                    continue;
                                 }
-                                continue;
+                                _ => {}
                             }
                         }
                         sync_ip!();
@@ -1364,6 +1407,11 @@ impl Vm<'_> {
                                     None => continue 'frames,
                                     Some(exit) => return exit,
                                 },
+                            },
+                            OnReturn::Gen(g) => match self.gen_returned(g, v, stop_depth) {
+                                super::gen::GenEnd::Push(v) => v,
+                                super::gen::GenEnd::Continue => continue 'frames,
+                                super::gen::GenEnd::Exit(exit) => return exit,
                             },
                         };
                         if self.t.frames.len() <= stop_depth {
@@ -1557,6 +1605,63 @@ impl Vm<'_> {
                         };
                         self.t.stack.push(v);
                     }
+                    Instr::ReturnGenerator => {
+                        sync_ip!();
+                        let g = self.gen_create();
+                        if self.t.frames.len() <= stop_depth {
+                            return Exit::Done(g);
+                        }
+                        self.t.stack.push(g);
+                        continue 'frames;
+                    }
+                    Instr::YieldValue => {
+                        let v = pop!(self);
+                        sync_ip!();
+                        let mode = self.gen_suspend();
+                        if self.t.frames.len() <= stop_depth {
+                            return Exit::Done(v);
+                        }
+                        self.t.stack.push(v);
+                        if let super::gen::GenMode::Next(_) = mode {
+                            // next()/send() returned: CPython checks at that CALL (the caller's).
+                            let site = self.t.frames.last().map_or(0, |f| f.ip.saturating_sub(1));
+                            if let Err(flow) = self.check_eval_breaker(site) {
+                                if let Some(exit) = self.handle(flow, stop_depth) {
+                                    return exit;
+                                }
+                            }
+                        }
+                        continue 'frames;
+                    }
+                    Instr::Send(target) => {
+                        sync_ip!();
+                        let v = pop!(self);
+                        let it = self.top();
+                        if let Value::Obj(r) = it {
+                            if self.gen_state(r).is_some() {
+                                if tri!(self.gen_resume(r, v, None, super::gen::GenMode::Send(target))) {
+                                    continue 'frames;
+                                }
+                                self.t.stack.pop();
+                                self.t.stack.push(Value::None);
+                                ip = target as usize;
+                                continue;
+                            }
+                        }
+                        if v != Value::None {
+                            let t = self.type_name(it);
+                            break self.exc("AttributeError", &format!("'{t}' object has no attribute 'send'"));
+                        }
+                        match tri!(self.next_of(it)) {
+                            Some(x) => self.t.stack.push(x),
+                            None => {
+                                self.t.stack.pop();
+                                self.t.stack.push(Value::None);
+                                ip = target as usize;
+                            }
+                        }
+                    }
+                    Instr::JumpBackwardNoInterrupt(t) => ip = t as usize,
                     Instr::LoadAssertionError => {
                         let v = self.i.builtins["AssertionError"];
                         self.t.stack.push(v);
@@ -1595,7 +1700,7 @@ impl Vm<'_> {
     }
 
     /// Finds a handler for `e` in the frames above `stop_depth`, recording the traceback.
-    pub(crate) fn unwind(&mut self, e: Value, stop_depth: usize) -> Result<(), Exit> {
+    pub(crate) fn unwind(&mut self, mut e: Value, stop_depth: usize) -> Result<(), Exit> {
         if let Some(ctx) = self.t.handling.last().copied() {
             if ctx != e {
                 if let Some(data) = self.exc_data_mut(e) {
@@ -1625,6 +1730,9 @@ impl Vm<'_> {
             let f = self.t.frames.pop().expect("a frame");
             self.t.stack.truncate(f.ret_to);
             self.t.handling.truncate(f.handling_base);
+            if let OnReturn::Gen(g) = f.on_return {
+                e = self.gen_raised(g, e);
+            }
             if self.t.frames.len() <= stop_depth {
                 return Err(Exit::Exception(e));
             }

@@ -1,8 +1,7 @@
 //! Comprehensions: each its own function scope (`<listcomp>` …), called at once with the
-//! first iterable's iterator, as in CPython 3.11. A generator expression is built the
-//! same way, eagerly, into a list whose iterator it returns: no builtin the VM has can
-//! tell the difference, except that its items are all computed before the first is used
-//! (a `print` inside would show it; see docs and the report).
+//! first iterable's iterator, as in CPython 3.11. A generator expression is the same
+//! function made a generator (`ReturnGenerator` first, `YieldValue` per item): lazy, as
+//! CPython's.
 
 use super::scope::Scope;
 use super::{err, Compiler};
@@ -19,10 +18,12 @@ impl Compiler<'_> {
         value: Option<&Expr>,
         gens: &[Comprehension],
     ) -> Result<(), PyError> {
-        let scope = {
+        let mut scope = {
             let enclosing: Vec<&Scope> = self.units.iter().map(|u| &u.scope).collect();
             Scope::comprehension(elt, value, gens, &enclosing).map_err(|m| err(&m, e.span))?
         };
+        let is_gen = matches!(kind, CompKind::Gen);
+        scope.is_generator = is_gen;
         let name = match kind {
             CompKind::List => "<listcomp>",
             CompKind::Set => "<setcomp>",
@@ -34,11 +35,16 @@ impl Compiler<'_> {
         self.push_unit(name, &qualname, scope, e.span.line);
         self.unit().code.argcount = 1;
         self.set_loc(e.span);
+        if is_gen {
+            self.emit(Instr::ReturnGenerator);
+            self.emit(Instr::PopTop);
+        }
         self.emit(Instr::Resume);
         match kind {
-            CompKind::List | CompKind::Gen => self.emit(Instr::BuildList(0)),
+            CompKind::List => self.emit(Instr::BuildList(0)),
             CompKind::Set => self.emit(Instr::BuildSet(0)),
             CompKind::Dict => self.emit(Instr::BuildMap(0)),
+            CompKind::Gen => 0,
         };
         let mut loops = Vec::new();
         for (i, g) in gens.iter().enumerate() {
@@ -63,7 +69,12 @@ impl Compiler<'_> {
         self.expr(elt)?;
         self.set_loc(e.span);
         match kind {
-            CompKind::List | CompKind::Gen => self.emit(Instr::ListAppend(depth)),
+            CompKind::Gen => {
+                self.emit(Instr::YieldValue);
+                self.emit(Instr::Resume);
+                self.emit(Instr::PopTop)
+            }
+            CompKind::List => self.emit(Instr::ListAppend(depth)),
             CompKind::Set => self.emit(Instr::SetAdd(depth)),
             CompKind::Dict => {
                 self.expr(value.expect("a dict comprehension's value"))?;
@@ -79,8 +90,8 @@ impl Compiler<'_> {
             let end = self.here();
             self.patch(exit, end);
         }
-        if matches!(kind, CompKind::Gen) {
-            self.emit(Instr::GetIter);
+        if is_gen {
+            self.load_const(crate::core::py::vm::heap::Value::None);
         }
         self.emit(Instr::ReturnValue);
         let code = self.pop_unit();

@@ -20,14 +20,29 @@ impl Compiler<'_> {
                     let i = self.str_const(s);
                     self.emit(Instr::LoadConst(i));
                 }
-                Lit::BigInt(_) => {
-                    return Err(PyError::at(
-                        "OverflowError",
-                        "integers this large are not supported yet (above 2**63 - 1)",
-                        e.span.line,
-                        e.span.col + 1,
-                    ))
-                }
+                Lit::BigInt(text) => match crate::core::py::num::Int::parse(text, 0) {
+                    Ok(i) => {
+                        let v = match i {
+                            crate::core::py::num::Int::Small(n) => Value::Int(n),
+                            big @ crate::core::py::num::Int::Big(_) => {
+                                self.heap.alloc(crate::core::py::vm::heap::Obj::Big(big))
+                            }
+                        };
+                        self.load_const(v);
+                    }
+                    // CPython refuses a decimal literal past the int/str digit limit at compile time.
+                    Err(err) => {
+                        let msg = if err.message.starts_with("Exceeds") {
+                            format!(
+                                "{} - Consider hexadecimal for huge integer literals to avoid decimal conversion limits.",
+                                err.message
+                            )
+                        } else {
+                            err.message
+                        };
+                        return Err(PyError::at("SyntaxError", &msg, e.span.line, e.span.col + 1));
+                    }
+                },
             },
             ExprKind::Name(n) => {
                 self.set_loc(e.span);
@@ -216,8 +231,46 @@ impl Compiler<'_> {
             }
             ExprKind::Comp(kind, elt, value, gens) => self.comprehension(e, kind, elt, value.as_deref(), gens)?,
             ExprKind::FString(parts) => self.fstring(parts, e)?,
+            ExprKind::Yield(v) => {
+                self.check_yield(e)?;
+                match v {
+                    Some(v) => self.expr(v)?,
+                    None => self.load_const(Value::None),
+                }
+                self.set_loc(e.span);
+                self.emit(Instr::YieldValue);
+                self.emit(Instr::Resume);
+            }
+            ExprKind::YieldFrom(v) => {
+                // CPython 3.11: GET_YIELD_FROM_ITER, LOAD_CONST None, SEND, YIELD_VALUE,
+                // RESUME, JUMP_BACKWARD_NO_INTERRUPT to the SEND.
+                self.check_yield(e)?;
+                self.expr(v)?;
+                self.set_loc(e.span);
+                self.emit(Instr::GetIter);
+                self.load_const(Value::None);
+                let send = self.emit(Instr::Send(0));
+                self.emit(Instr::YieldValue);
+                self.emit(Instr::Resume);
+                self.emit(Instr::JumpBackwardNoInterrupt(send as u32));
+                let end = self.here() as u32;
+                self.unit().code.instrs[send] = Instr::Send(end);
+            }
         }
         Ok(())
+    }
+
+    fn check_yield(&mut self, e: &Expr) -> Result<(), PyError> {
+        let u = self.unit();
+        if u.scope.is_generator {
+            return Ok(());
+        }
+        let msg = if u.scope.is_module || u.scope.is_class {
+            "'yield' outside function"
+        } else {
+            "'yield' inside a comprehension"
+        };
+        Err(err(msg, e.span))
     }
 
     fn fstring(&mut self, parts: &[FPart], e: &Expr) -> Result<(), PyError> {

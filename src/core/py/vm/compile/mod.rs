@@ -128,6 +128,7 @@ impl Compiler<'_> {
                     .map(|vi| (vi as u32, ci as u32))
             })
             .collect();
+        super::fast::lower(&mut u.code);
         self.codes.push(Arc::new(std::mem::take(&mut u.code)));
         (self.codes.len() - 1) as u32
     }
@@ -247,6 +248,12 @@ impl Compiler<'_> {
             u.code.has_varkw = def.params.kwarg.is_some();
         }
         self.set_loc(def.span);
+        if self.unit().scope.is_generator {
+            // CPython 3.11's prologue: the call returns the generator; the first `next`
+            // pops the `None` it sends and resumes.
+            self.emit(Instr::ReturnGenerator);
+            self.emit(Instr::PopTop);
+        }
         self.emit(Instr::Resume);
         self.stmts(&def.body)?;
         // Always: a body whose last statement is an `if` that returns still falls off its

@@ -23,6 +23,8 @@ pub struct Scope {
     pub globals: HashSet<String>,
     /// Names assigned in a class body.
     pub assigned: HashSet<String>,
+    /// A function whose body yields.
+    pub is_generator: bool,
 }
 
 #[derive(Default)]
@@ -32,6 +34,7 @@ struct Info {
     globals: HashSet<String>,
     nonlocals: HashSet<String>,
     child_needs: HashSet<String>,
+    yields: bool,
 }
 
 impl Info {
@@ -227,6 +230,16 @@ impl Info {
             ExprKind::Lambda(def) => self.function_child(def),
             ExprKind::Comp(_, elt, value, gens) => self.comprehension(elt, value.as_deref(), gens),
             ExprKind::FString(parts) => self.fparts(parts),
+            ExprKind::Yield(v) => {
+                self.yields = true;
+                if let Some(v) = v {
+                    self.expr(v);
+                }
+            }
+            ExprKind::YieldFrom(v) => {
+                self.yields = true;
+                self.expr(v);
+            }
         }
     }
 
@@ -340,7 +353,9 @@ impl Scope {
     /// A `nonlocal` with no binding around it.
     pub fn function(params: &Params, body: &[Stmt], enclosing: &[&Scope]) -> Result<Scope, String> {
         let info = analyze_function(params, body);
-        Scope::build(&info, &params_of(params), enclosing)
+        let mut s = Scope::build(&info, &params_of(params), enclosing)?;
+        s.is_generator = info.yields;
+        Ok(s)
     }
 
     /// # Errors

@@ -65,7 +65,12 @@ pub enum Then {
     QueueGet,
     /// `Pool.map` and friends: the results in order (or the first task's exception), as a
     /// list, or an iterator over them (`imap`, `Executor.map`).
-    MapResults { iter: bool },
+    MapResults { iter: bool, ordered: bool },
+    /// `Pool.map_async(...).get()` (the AsyncResult on the stack's top): the results so far
+    /// join its `_parts`; all there, its value is the list in order (or the first failure).
+    MapAsync,
+    /// `AsyncResult.wait()`: as `get()` (`map`: of a `map_async`), its outcome kept, `None`.
+    Wait { map: bool },
     /// `AsyncResult.get`/`Future.result` (the object is on the stack's top): its value.
     /// `futures`: a timeout raises `TimeoutError` (else `multiprocessing.TimeoutError`).
     ResultOf { futures: bool },
@@ -329,7 +334,7 @@ pub fn import(vm: &mut Vm<'_>, name: &str) -> Option<R<Value>> {
             ("ThreadPoolExecutor", "_mp.thread_pool_executor"),
             ("as_completed", "_mp.as_completed"),
         ],
-        "os" => &[("getpid", "_mp.getpid"), ("cpu_count", "_mp.cpu_count")],
+        "os" => &[("getpid", "_mp.getpid"), ("cpu_count", "_mp.cpu_count"), ("_exit", "_mp.os_exit")],
         "pickle" => &[("dumps", "_mp.dumps"), ("loads", "_mp.loads")],
         _ => &[],
     };
@@ -674,6 +679,41 @@ fn getpid(vm: &mut Vm<'_>, _args: &[Value], _kw: &Kw) -> R<Value> {
     Ok(Value::Int(i64::from(vm.i.pid)))
 }
 
+/// `os._exit(n)`: the process ends now, all its threads with it, with exit status `n`
+/// (as the OS keeps it: its low 8 bits). No exception: no `except`, `finally` or `atexit`
+/// runs; what was printed stays. A child's parent sees the status in `exitcode`, its
+/// siblings run on. The VM's `Flow::Fatal` of kind [`HARD_EXIT`] carries the status.
+fn os_exit(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
+    let status = args.first().copied().or_else(|| kw.iter().find(|(k, _)| k == "status").map(|(_, v)| *v));
+    let Some(status) = status else {
+        return Err(vm.exc("TypeError", "_exit() missing required argument 'status' (pos 1)"));
+    };
+    if args.len() + kw.len() > 1 {
+        let n = args.len() + kw.len();
+        return Err(vm.exc("TypeError", &format!("_exit() takes at most 1 argument ({n} given)")));
+    }
+    let code = match status {
+        Value::Int(n) => n & 0xff,
+        Value::Bool(b) => i64::from(b),
+        v if vm.is_big(v) => {
+            return Err(vm.exc("OverflowError", "Python int too large to convert to C int"));
+        }
+        v => {
+            let t = vm.type_name(v);
+            return Err(vm.exc("TypeError", &format!("'{t}' object cannot be interpreted as an integer")));
+        }
+    };
+    Err(Flow::Fatal(Box::new(crate::core::program::ProgramError {
+        kind: HARD_EXIT.to_owned(),
+        message: code.to_string(),
+        line: 0,
+        col: 0,
+    })))
+}
+
+/// The kind of the `Flow::Fatal` of `os._exit`; its message is the exit status.
+pub const HARD_EXIT: &str = "os._exit";
+
 fn current_process(vm: &mut Vm<'_>, _args: &[Value], _kw: &Kw) -> R<Value> {
     let name = if vm.i.mp.name.is_empty() { "MainProcess".to_owned() } else { vm.i.mp.name.clone() };
     let name = vm.new_str(name);
@@ -998,7 +1038,9 @@ fn map_like(vm: &mut Vm<'_>, args: &[Value], kw: &Kw, method: &str, star: bool, 
         let l = vm.i.heap.alloc(Obj::List(Vec::new()));
         return if iter { vm.get_iter(l) } else { Ok(l) };
     }
-    block(vm, None, WaitOn::Recv { chan, n }, None, Then::MapResults { iter })
+    // `imap_unordered`: in the order the results came, as CPython's.
+    let ordered = method != "imap_unordered";
+    block(vm, None, WaitOn::Recv { chan, n }, None, Then::MapResults { iter, ordered })
 }
 
 fn pool_map(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
@@ -1036,8 +1078,36 @@ fn pool_apply(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
 }
 
 fn pool_map_async(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
-    let _ = (args, kw);
-    Err(vm.exc("NotImplementedError", "Pool.map_async is not supported yet: use map, or apply_async per item"))
+    let (pool, rest) = pool_of(vm, args, "map_async")?;
+    let (Some(func), Some(iterable)) = (arg(rest, kw, 0, "func"), arg(rest, kw, 1, "iterable")) else {
+        return Err(vm.exc("TypeError", "map_async() missing required arguments: 'func' and 'iterable'"));
+    };
+    let calls = map_calls(vm, iterable, false)?;
+    let n = calls.len();
+    let kwargs = empty_kwargs(vm);
+    let chan = submit_all(vm, pool, func, calls, kwargs)?;
+    let parts = vm.i.heap.alloc(Obj::List(Vec::new()));
+    let r = new_instance(
+        vm,
+        "AsyncResult",
+        vec![
+            ("_channel", Value::Int(i64::from(chan))),
+            ("_done", Value::Bool(false)),
+            ("_n", Value::Int(n as i64)),
+            ("_parts", parts),
+        ],
+    );
+    if n == 0 {
+        let l = vm.i.heap.alloc(Obj::List(Vec::new()));
+        record(vm, r, true, l);
+    }
+    Ok(r)
+}
+
+/// The results a `map_async` got so far (`(index, ok, value)` tuples).
+fn parts(vm: &Vm<'_>, r: Value) -> Vec<Value> {
+    let p = attr(vm, r, "_parts");
+    vm.tuple_items(p)
 }
 
 fn pool_close(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
@@ -1098,6 +1168,10 @@ fn pool_imap(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     map_like(vm, args, kw, "imap", false, true)
 }
 
+fn pool_imap_unordered(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
+    map_like(vm, args, kw, "imap_unordered", false, true)
+}
+
 fn enter(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     let (pool, _) = pool_of(vm, args, "__enter__")?;
     Ok(pool)
@@ -1118,6 +1192,10 @@ fn result_of(vm: &mut Vm<'_>, args: &[Value], kw: &Kw, class: &str, futures: boo
     }
     let timeout = seconds(vm, arg(&args[1..], kw, 0, "timeout"))?;
     let chan = int_attr(vm, r, "_channel").unwrap_or(0) as u32;
+    if let Some(n) = int_attr(vm, r, "_n") {
+        let left = (n as usize).saturating_sub(parts(vm, r).len());
+        return block(vm, Some(r), WaitOn::Recv { chan, n: left }, timeout, Then::MapAsync);
+    }
     block(vm, Some(r), WaitOn::Recv { chan, n: 1 }, timeout, Then::ResultOf { futures })
 }
 
@@ -1144,7 +1222,11 @@ fn is_ready(vm: &mut Vm<'_>, args: &[Value], class: &str) -> R<bool> {
         return Ok(true);
     }
     let chan = int_attr(vm, r, "_channel").unwrap_or(0) as u32;
-    Ok(vm.i.host.processes().is_some_and(|p| p.channel_len(chan) > 0))
+    let waiting = vm.i.host.processes().map_or(0, |p| p.channel_len(chan));
+    if let Some(n) = int_attr(vm, r, "_n") {
+        return Ok(waiting + parts(vm, r).len() >= n as usize);
+    }
+    Ok(waiting > 0)
 }
 
 fn async_ready(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
@@ -1152,11 +1234,18 @@ fn async_ready(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
 }
 
 fn async_wait(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
-    // `wait()` then ignore the value: get() keeps it for later.
-    result_of(vm, args, kw, "AsyncResult", false).or_else(|f| match f {
-        Flow::Exc(_) => Ok(Value::None),
-        f => Err(f),
-    })
+    // As get(), but its outcome is kept for get() and wait() returns None (`Then::Wait`).
+    let r = this(vm, args, "AsyncResult", "wait")?;
+    if attr(vm, r, "_done") == Value::Bool(true) {
+        return Ok(Value::None);
+    }
+    let timeout = seconds(vm, arg(&args[1..], kw, 0, "timeout"))?;
+    let chan = int_attr(vm, r, "_channel").unwrap_or(0) as u32;
+    if let Some(n) = int_attr(vm, r, "_n") {
+        let left = (n as usize).saturating_sub(parts(vm, r).len());
+        return block(vm, Some(r), WaitOn::Recv { chan, n: left }, timeout, Then::Wait { map: true });
+    }
+    block(vm, Some(r), WaitOn::Recv { chan, n: 1 }, timeout, Then::Wait { map: false })
 }
 
 fn async_successful(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
@@ -1225,7 +1314,7 @@ fn executor_map(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
         return vm.get_iter(l);
     }
     // An iterator over the results, gathered at the call (see `pool_imap`).
-    block(vm, None, WaitOn::Recv { chan, n }, None, Then::MapResults { iter: true })
+    block(vm, None, WaitOn::Recv { chan, n }, None, Then::MapResults { iter: true, ordered: true })
 }
 
 fn executor_shutdown(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
@@ -1298,6 +1387,7 @@ pub const NATIVE_FNS: &[(&str, super::builtins::NativeFn)] = &[
     ("_mp.as_completed", as_completed),
     ("_mp.cpu_count", cpu_count),
     ("_mp.getpid", getpid),
+    ("_mp.os_exit", os_exit),
     ("_mp.current_process", current_process),
     ("_mp.set_start_method", set_start_method),
     ("_mp.get_start_method", get_start_method),
@@ -1315,7 +1405,7 @@ pub const NATIVE_FNS: &[(&str, super::builtins::NativeFn)] = &[
     ("_mp.Pool.map", pool_map),
     ("_mp.Pool.starmap", pool_starmap),
     ("_mp.Pool.imap", pool_imap),
-    ("_mp.Pool.imap_unordered", pool_imap),
+    ("_mp.Pool.imap_unordered", pool_imap_unordered),
     ("_mp.Pool.apply", pool_apply),
     ("_mp.Pool.apply_async", pool_apply_async),
     ("_mp.Pool.map_async", pool_map_async),
@@ -1383,7 +1473,12 @@ fn record(vm: &mut Vm<'_>, r: Value, ok: bool, v: Value) {
 /// The exception the blocking call raises (a child's, `queue.Empty`, a timeout).
 pub fn finish(vm: &mut Vm<'_>, wait: &Wait, got: Waited) -> R<Value> {
     let held = match wait.then {
-        Then::ResultOf { .. } | Then::ProcessJoin | Then::AsCompleted | Then::Held => vm.t.stack.pop(),
+        Then::ResultOf { .. }
+        | Then::MapAsync
+        | Then::Wait { .. }
+        | Then::ProcessJoin
+        | Then::AsCompleted
+        | Then::Held => vm.t.stack.pop(),
         _ => None,
     }
     .unwrap_or(Value::None);
@@ -1394,7 +1489,24 @@ pub fn finish(vm: &mut Vm<'_>, wait: &Wait, got: Waited) -> R<Value> {
         let secs = vm.i.timeout_ms / 1000.0;
         return Err(vm.fatal("TimeoutError", format!("the program ran longer than its time budget of {secs} s")));
     }
-    match wait.then {
+    let (then, wait_only) = match wait.then {
+        Then::Wait { map: true } => (Then::MapAsync, true),
+        Then::Wait { map: false } => (Then::ResultOf { futures: false }, true),
+        then => (then, false),
+    };
+    let r = finish_then(vm, then, held, &got);
+    if wait_only {
+        // The outcome (or a timeout) is kept for get(); wait() itself returns None.
+        return match r {
+            Ok(_) | Err(Flow::Exc(_)) => Ok(Value::None),
+            Err(f) => Err(f),
+        };
+    }
+    r
+}
+
+fn finish_then(vm: &mut Vm<'_>, then: Then, held: Value, got: &Waited) -> R<Value> {
+    match then {
         Then::QueueGet => match got.messages.first() {
             Some((_, m)) => pickle::loads(vm, m),
             None => {
@@ -1402,12 +1514,48 @@ pub fn finish(vm: &mut Vm<'_>, wait: &Wait, got: Waited) -> R<Value> {
                 Err(Flow::Exc(new_exception(vm, cls, Vec::new())))
             }
         },
-        Then::MapResults { iter } => {
+        // Made ResultOf or MapAsync by `finish`.
+        Then::Wait { .. } => Ok(Value::None),
+        Then::MapAsync => {
+            for (_, m) in &got.messages {
+                let (i, ok, v) = unpack_result(vm, m)?;
+                let t = tuple(vm, vec![Value::Int(i as i64), Value::Bool(ok), v]);
+                if let Value::Obj(l) = attr(vm, held, "_parts") {
+                    if let Obj::List(items) = vm.i.heap.get_mut(l) {
+                        items.push(t);
+                    }
+                }
+            }
+            let have = parts(vm, held);
+            if have.len() < int_attr(vm, held, "_n").unwrap_or(0) as usize {
+                let cls = module_class(vm, "TimeoutError").unwrap_or(vm.i.types.base_exception);
+                return Err(Flow::Exc(new_exception(vm, cls, Vec::new())));
+            }
+            let mut results: Vec<(i64, bool, Value)> = have
+                .into_iter()
+                .map(|t| {
+                    let f = vm.tuple_items(t);
+                    (if let Value::Int(i) = f[0] { i } else { 0 }, f[1] == Value::Bool(true), f[2])
+                })
+                .collect();
+            results.sort_by_key(|r| r.0);
+            match results.iter().find(|r| !r.1) {
+                Some((_, _, e)) => record(vm, held, false, *e),
+                None => {
+                    let l = vm.i.heap.alloc(Obj::List(results.into_iter().map(|r| r.2).collect()));
+                    record(vm, held, true, l);
+                }
+            }
+            deliver(vm, held)
+        }
+        Then::MapResults { iter, ordered } => {
             let mut results: Vec<(usize, bool, Value)> = Vec::with_capacity(got.messages.len());
             for (_, m) in &got.messages {
                 results.push(unpack_result(vm, m)?);
             }
-            results.sort_by_key(|r| r.0);
+            if ordered {
+                results.sort_by_key(|r| r.0);
+            }
             if let Some((_, _, e)) = results.iter().find(|r| !r.1) {
                 return Err(Flow::Exc(*e));
             }

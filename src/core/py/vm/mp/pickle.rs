@@ -18,6 +18,8 @@ mod tag {
     pub const TRUE: u8 = b'T';
     pub const FALSE: u8 = b'F';
     pub const INT: u8 = b'i';
+    /// An int beyond i64: its hex text (`-0x...`).
+    pub const BIG: u8 = b'I';
     pub const FLOAT: u8 = b'f';
     pub const STR: u8 = b's';
     pub const TUPLE: u8 = b't';
@@ -202,6 +204,12 @@ fn save(vm: &mut Vm<'_>, w: &mut Writer, v: Value, depth: usize) -> R<()> {
         Obj::Str(s) => {
             let s = s.clone();
             w.out.push(tag::STR);
+            w.str(&s);
+            Ok(())
+        }
+        Obj::Big(i) => {
+            let s = i.to_prefixed(16);
+            w.out.push(tag::BIG);
             w.str(&s);
             Ok(())
         }
@@ -392,6 +400,13 @@ fn load(vm: &mut Vm<'_>, r: &mut Reader<'_>) -> R<Value> {
         tag::STR => {
             let s = r.str().ok_or_else(|| truncated(vm))?;
             vm.new_str(s)
+        }
+        tag::BIG => {
+            let s = r.str().ok_or_else(|| truncated(vm))?;
+            match crate::core::py::num::Int::parse(&s, 0) {
+                Ok(i) => vm.int_value(i),
+                Err(_) => return Err(truncated(vm)),
+            }
         }
         tag::TUPLE => {
             let items = load_items(vm, r)?;

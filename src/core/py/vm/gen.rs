@@ -1,0 +1,403 @@
+//! Generators, as CPython 3.11 runs them.
+//!
+//! A generator function's code starts with `ReturnGenerator, PopTop, Resume`: the call
+//! pushes an ordinary frame, whose first instruction moves it (the frame and its slice of
+//! the thread's stack: locals, then values) into a [`Generator`] object and returns that.
+//! Resuming pushes the frame back on the resuming thread, its slice copied to the top of
+//! that thread's stack, plus the value sent in (`None` for `next`); `YieldValue` moves it
+//! out again and hands the value to whoever resumed it; `ReturnValue` or an uncaught
+//! exception ends it. Frames hold absolute stack positions, so a saved frame is stored
+//! relative to 0 and moved to where it is pushed (`relocate`).
+//!
+//! Who resumed it decides what a yield and the end mean ([`GenMode`]): a `for` loop
+//! (`ForIter`: the end jumps out of the loop), `yield from` (`Send`), `next()`/`send()`/
+//! `throw()` called from Python (`Next`: the end raises `StopIteration`, or gives the
+//! default), all three without nesting the loop — so the generator's `Resume` is an
+//! eval-breaker site where the thread may let the GIL go, as in CPython — or a builtin
+//! consuming it (`list(g)`, `sum(g)`: `Nested`, a nested loop as `Vm::call_sync`).
+//!
+//! While it runs, its values are on the running thread's stack (the collector's roots);
+//! while suspended, in the object (`Generator::trace`).
+
+use super::builtins::new_exception;
+use super::heap::{Obj, ObjRef, Value};
+use super::vm::{program_block, BlockOp, Exit, Flow, Frame, OnReturn, Vm, R};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GenState {
+    Created,
+    Suspended,
+    Running,
+    Done,
+}
+
+/// What a yield or the end of the generator does for the code that resumed it.
+#[derive(Clone, Copy, Debug)]
+pub enum GenMode {
+    /// A `for` loop's `ForIter`: the end pops the generator and jumps to the target.
+    ForIter(u32),
+    /// `yield from`'s `Send`: the end pops the generator, pushes its return value and jumps.
+    Send(u32),
+    /// `next(g[, default])` (`Value::Null`: no default), `g.send(v)`, `g.throw(e)`: the
+    /// end raises `StopIteration(value)` in the caller, or pushes the default.
+    Next(Value),
+    /// A builtin consuming it: the nested loop returns at the yield or the end.
+    Nested,
+}
+
+#[derive(Debug)]
+pub struct Generator {
+    /// `None` while it runs (its frame is on a thread) and once it is done.
+    pub frame: Option<Box<Frame>>,
+    /// Its locals and value stack while suspended.
+    pub stack: Vec<Value>,
+    /// The exceptions it was handling when it yielded (a yield inside an `except`).
+    pub handling: Vec<Value>,
+    pub state: GenState,
+    pub mode: GenMode,
+    pub qualname: String,
+}
+
+impl Generator {
+    pub fn trace(&self, mut f: impl FnMut(&Value)) {
+        self.stack.iter().for_each(&mut f);
+        self.handling.iter().for_each(&mut f);
+        if let GenMode::Next(v) = &self.mode {
+            f(v);
+        }
+        if let Some(fr) = &self.frame {
+            for c in fr.cells.iter().chain(fr.ns.iter()).chain(fr.func.iter()) {
+                f(&Value::Obj(*c));
+            }
+        }
+    }
+}
+
+/// Moves a frame's stack positions from (`base`, `hbase`) to (`to`, `hto`).
+fn relocate(f: &mut Frame, to: usize, hto: usize) {
+    let (base, hbase) = (f.base, f.handling_base);
+    for b in &mut f.blocks {
+        b.level = (b.level as usize - base + to) as u32;
+        b.handling = (b.handling as usize - hbase + hto) as u32;
+    }
+    f.base = to;
+    f.ret_to = to;
+    f.handling_base = hto;
+}
+
+/// What the end of a generator leads to in the loop.
+pub enum GenEnd {
+    /// Push this (the caller goes on).
+    Push(Value),
+    /// The loop goes on with the frame now on top.
+    Continue,
+    Exit(Exit),
+}
+
+/// The natives `call_at` runs without nesting when their first argument is a generator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GenOp {
+    Next,
+    DunderNext,
+    Send,
+    Throw,
+}
+
+static GEN_NATIVES: std::sync::LazyLock<[u16; 4]> = std::sync::LazyLock::new(|| {
+    let id = |name: &str| super::builtins::NATIVES.iter().position(|(n, _)| *n == name).map_or(u16::MAX, |i| i as u16);
+    [id("next"), id("generator.__next__"), id("generator.send"), id("generator.throw")]
+});
+
+#[must_use]
+pub fn gen_op(id: u16) -> Option<GenOp> {
+    let ids = &*GEN_NATIVES;
+    [GenOp::Next, GenOp::DunderNext, GenOp::Send, GenOp::Throw]
+        .into_iter()
+        .zip(ids)
+        .find(|(_, i)| **i == id)
+        .map(|(op, _)| op)
+}
+
+impl Vm<'_> {
+    fn gen_mut(&mut self, g: ObjRef) -> &mut Generator {
+        match self.i.heap.get_mut(g) {
+            Obj::Generator(gen) => gen,
+            _ => unreachable!("a generator"),
+        }
+    }
+
+    #[must_use]
+    pub fn gen_state(&self, g: ObjRef) -> Option<GenState> {
+        match self.i.heap.get(g) {
+            Obj::Generator(gen) => Some(gen.state),
+            _ => None,
+        }
+    }
+
+    /// `ReturnGenerator`: the top frame becomes a new generator, which is returned.
+    pub(crate) fn gen_create(&mut self) -> Value {
+        let mut f = self.t.frames.pop().expect("a frame");
+        let stack = self.t.stack.split_off(f.base);
+        self.t.stack.truncate(f.ret_to);
+        self.t.handling.truncate(f.handling_base);
+        let qualname = f
+            .func
+            .and_then(|r| match self.i.heap.get(r) {
+                Obj::Function(func) => Some(func.qualname.clone()),
+                _ => None,
+            })
+            .unwrap_or_default();
+        relocate(&mut f, 0, 0);
+        let v = self.i.heap.alloc(Obj::Generator(Box::new(Generator {
+            frame: None,
+            stack,
+            handling: Vec::new(),
+            state: GenState::Created,
+            mode: GenMode::Nested,
+            qualname,
+        })));
+        let Value::Obj(g) = v else { unreachable!() };
+        f.on_return = OnReturn::Gen(g);
+        self.gen_mut(g).frame = Some(Box::new(f));
+        v
+    }
+
+    /// Pushes the generator's frame to run on this thread, `sent` pushed as the value of
+    /// its `yield` (or `throw` raised there). `false`: it had finished (nothing pushed).
+    pub fn gen_resume(&mut self, g: ObjRef, sent: Value, throw: Option<Value>, mode: GenMode) -> R<bool> {
+        let state = self.gen_state(g).expect("a generator");
+        match state {
+            GenState::Running => return Err(self.exc("ValueError", "generator already executing")),
+            GenState::Done => {
+                return match throw {
+                    Some(e) => Err(Flow::Exc(e)),
+                    None => Ok(false),
+                }
+            }
+            GenState::Created if throw.is_some() => {
+                let gen = self.gen_mut(g);
+                gen.state = GenState::Done;
+                gen.frame = None;
+                gen.stack.clear();
+                return Err(Flow::Exc(throw.unwrap_or(Value::None)));
+            }
+            GenState::Created if sent != Value::None => {
+                return Err(self.exc("TypeError", "can't send non-None value to a just-started generator"));
+            }
+            _ => {}
+        }
+        if self.t.frames.len() >= self.i.recursion_limit {
+            return Err(self.exc("RecursionError", "maximum recursion depth exceeded"));
+        }
+        let (nb, hb) = (self.t.stack.len(), self.t.handling.len());
+        let gen = self.gen_mut(g);
+        let mut frame = gen.frame.take().expect("a suspended generator's frame");
+        let stack = std::mem::take(&mut gen.stack);
+        let handling = std::mem::take(&mut gen.handling);
+        gen.state = GenState::Running;
+        gen.mode = mode;
+        relocate(&mut frame, nb, hb);
+        self.t.stack.extend(stack);
+        self.t.handling.extend(handling);
+        self.t.frames.push(*frame);
+        match throw {
+            // Raised where it is suspended: the loop takes `pending` before anything else.
+            Some(e) => self.t.pending = Some(Flow::Exc(e)),
+            None => self.t.stack.push(sent),
+        }
+        Ok(true)
+    }
+
+    /// `YieldValue` (the value already popped): the top frame goes back into its generator.
+    pub(crate) fn gen_suspend(&mut self) -> GenMode {
+        let mut f = self.t.frames.pop().expect("a frame");
+        let OnReturn::Gen(g) = f.on_return else { unreachable!("a generator's frame") };
+        let stack = self.t.stack.split_off(f.base);
+        let handling = self.t.handling.split_off(f.handling_base.min(self.t.handling.len()));
+        relocate(&mut f, 0, 0);
+        let gen = self.gen_mut(g);
+        gen.frame = Some(Box::new(f));
+        gen.stack = stack;
+        gen.handling = handling;
+        gen.state = GenState::Suspended;
+        gen.mode
+    }
+
+    fn gen_finish(&mut self, g: ObjRef) -> GenMode {
+        let gen = self.gen_mut(g);
+        gen.state = GenState::Done;
+        gen.frame = None;
+        gen.stack.clear();
+        gen.handling.clear();
+        gen.mode
+    }
+
+    /// `StopIteration(value)` (no args for `None`, as CPython's).
+    pub fn stop_iteration(&mut self, value: Value) -> Value {
+        let Some(Value::Obj(c)) = self.i.builtins.get("StopIteration").copied() else { unreachable!() };
+        let args = if value == Value::None { Vec::new() } else { vec![value] };
+        new_exception(self, c, args)
+    }
+
+    /// The generator's frame returned `v` (already popped, the stack cut back to it).
+    pub(crate) fn gen_returned(&mut self, g: ObjRef, v: Value, stop_depth: usize) -> GenEnd {
+        let mode = self.gen_finish(g);
+        let jump = |vm: &mut Self, target: u32| {
+            vm.t.stack.pop();
+            if let Some(f) = vm.t.frames.last_mut() {
+                f.ip = target as usize;
+            }
+        };
+        match mode {
+            GenMode::ForIter(t) => {
+                jump(self, t);
+                GenEnd::Continue
+            }
+            GenMode::Send(t) => {
+                jump(self, t);
+                self.t.stack.push(v);
+                GenEnd::Continue
+            }
+            GenMode::Next(d) if d != Value::Null => GenEnd::Push(d),
+            GenMode::Next(_) => {
+                let e = self.stop_iteration(v);
+                if self.t.frames.len() <= stop_depth {
+                    return GenEnd::Exit(Exit::Exception(e));
+                }
+                match self.unwind(e, stop_depth) {
+                    Ok(()) => GenEnd::Continue,
+                    Err(x) => GenEnd::Exit(x),
+                }
+            }
+            GenMode::Nested => GenEnd::Push(v),
+        }
+    }
+
+    /// An exception left the generator's frame: it is done, and a `StopIteration` becomes
+    /// PEP 479's `RuntimeError`.
+    pub(crate) fn gen_raised(&mut self, g: ObjRef, e: Value) -> Value {
+        self.gen_finish(g);
+        let stop = self.i.builtins["StopIteration"];
+        let Value::Obj(stop) = stop else { return e };
+        let is_stop = matches!(self.class_of(e), Value::Obj(c) if self.is_subclass(c, stop));
+        if !is_stop {
+            return e;
+        }
+        let r = self.new_exc("RuntimeError", "generator raised StopIteration");
+        if let Some(d) = self.exc_data_mut(r) {
+            d.cause = Some(e);
+            d.context = Some(e);
+            d.suppress_context = true;
+        }
+        r
+    }
+
+    /// One step of a generator for a builtin (`list(g)`, `sum(g)`): a nested loop, as
+    /// `call_sync`. `None`: it finished.
+    pub fn gen_step_nested(&mut self, g: ObjRef, sent: Value, throw: Option<Value>) -> R<Option<Value>> {
+        let depth = self.t.frames.len();
+        let pos = self.t.stack.len();
+        if !self.gen_resume(g, sent, throw, GenMode::Nested)? {
+            return Ok(None);
+        }
+        self.i.nested += 1;
+        let r = loop {
+            match self.run_frames(depth) {
+                Exit::Done(v) => {
+                    break Ok(if self.gen_state(g) == Some(GenState::Done) { None } else { Some(v) });
+                }
+                Exit::Exception(e) => break Err(Flow::Exc(e)),
+                Exit::Fatal(p) => break Err(Flow::Fatal(p)),
+                Exit::Breaker => {}
+                Exit::Block(BlockOp::Wait(_)) => {
+                    // Unwind what runs above this call: the generator ends here.
+                    while self.t.frames.len() > depth {
+                        let f = self.t.frames.pop().expect("a frame");
+                        if let OnReturn::Gen(inner) = f.on_return {
+                            self.gen_finish(inner);
+                        }
+                    }
+                    break Err(self.exc(
+                        "RuntimeError",
+                        "ThreadLab cannot wait on a lock, a queue, an event or a thread inside a generator a builtin consumes (list(g), sum(g), sorted(g)...) yet: iterate it with a for loop",
+                    ));
+                }
+                Exit::Block(op) => {
+                    let v = program_block(self, &op);
+                    self.t.stack.push(v);
+                }
+            }
+        };
+        self.i.nested -= 1;
+        self.t.stack.truncate(pos);
+        r
+    }
+
+    /// `next(g)`, `g.__next__()`, `g.send(v)`, `g.throw(e)` called from Python with the
+    /// generator at `stack[pos + 1 or 2]`: pushes its frame (`Ok(Some(None))`), or the
+    /// result when it had finished; `Ok(None)`: not a generator call (the native runs).
+    pub(crate) fn gen_call(&mut self, op: GenOp, pos: usize, kwnames: &[String]) -> R<Option<Option<Value>>> {
+        let first = if self.t.stack[pos + 1] == Value::Null { pos + 2 } else { pos + 1 };
+        let args: Vec<Value> = self.t.stack[first..].to_vec();
+        if !kwnames.is_empty() || args.is_empty() {
+            return Ok(None);
+        }
+        let Value::Obj(g) = args[0] else { return Ok(None) };
+        if self.gen_state(g).is_none() {
+            return Ok(None);
+        }
+        let (sent, throw, default) = match (op, args.len()) {
+            (GenOp::Next, 1 | 2) => (Value::None, None, args.get(1).copied().unwrap_or(Value::Null)),
+            (GenOp::DunderNext, 1) => (Value::None, None, Value::Null),
+            (GenOp::Send, 2) => (args[1], None, Value::Null),
+            (GenOp::Throw, 2) => {
+                self.t.stack.truncate(pos);
+                let e = match self.make_exc(args[1], None) {
+                    Flow::Exc(e) => e,
+                    other => return Err(other),
+                };
+                (Value::None, Some(e), Value::Null)
+            }
+            _ => return Ok(None),
+        };
+        self.t.stack.truncate(pos);
+        if self.gen_resume(g, sent, throw, GenMode::Next(default))? {
+            return Ok(Some(None));
+        }
+        if default != Value::Null {
+            return Ok(Some(Some(default)));
+        }
+        let e = self.stop_iteration(Value::None);
+        Err(Flow::Exc(e))
+    }
+
+    /// `g.close()`: `GeneratorExit` raised at its yield; its `finally` blocks run.
+    pub fn gen_close(&mut self, g: ObjRef) -> R<Value> {
+        match self.gen_state(g) {
+            Some(GenState::Suspended) => {}
+            Some(GenState::Running) => return Err(self.exc("ValueError", "generator already executing")),
+            _ => {
+                self.gen_finish(g);
+                return Ok(Value::None);
+            }
+        }
+        let exit = self.new_exc("GeneratorExit", "");
+        if let Some(d) = self.exc_data_mut(exit) {
+            d.args.clear();
+        }
+        match self.gen_step_nested(g, Value::None, Some(exit)) {
+            Ok(None) => Ok(Value::None),
+            Ok(Some(_)) => Err(self.exc("RuntimeError", "generator ignored GeneratorExit")),
+            Err(Flow::Exc(e)) => {
+                let ge = self.i.builtins["GeneratorExit"];
+                let si = self.i.builtins["StopIteration"];
+                if self.exc_matches(e, ge)? || self.exc_matches(e, si)? {
+                    Ok(Value::None)
+                } else {
+                    Err(Flow::Exc(e))
+                }
+            }
+            Err(f) => Err(f),
+        }
+    }
+}
