@@ -25,6 +25,7 @@
 
 use crate::core::program::{OutputChunk, ProgramError, ProgramOptions, ProgramResult, DEFAULT_TIMEOUT_MS};
 use crate::core::protocol::{Role, ToWorker};
+use crate::core::runtime::board::{self, LiveThread, BOARD_WORDS};
 use crate::core::runtime::{ChildStart, ProgramLetter, Reorder, KILL_NONE, KILL_STOP, KILL_TIMEOUT, POOL_START};
 use crate::web::clock::{self, now_ms};
 use crate::web::engines::START_TIMEOUT_MS;
@@ -71,6 +72,8 @@ extern "C" {
     fn set_word(memory: &JsValue, addr: u32, value: u32);
     #[wasm_bindgen(js_name = setSabWord)]
     fn set_sab_word(sab: &JsValue, index: u32, value: i32);
+    #[wasm_bindgen(js_name = readWords)]
+    fn read_words(memory: &JsValue, addr: u32, count: u32) -> Vec<u32>;
 }
 
 /// What a running program reports to the page, in order.
@@ -113,6 +116,8 @@ struct Process {
     handlers: RefCell<Vec<Handler>>,
     memory: RefCell<Option<JsValue>>,
     kill_addr: Cell<u32>,
+    /// Its live board (`core::runtime::board`) in `memory`; 0 until it is ready.
+    board_addr: Cell<u32>,
     tx: UnboundedSender<Event>,
     rx: RefCell<Option<UnboundedReceiver<Event>>>,
     spawned_at: f64,
@@ -168,6 +173,7 @@ impl Process {
             handlers: RefCell::new(Vec::new()),
             memory: RefCell::new(None),
             kill_addr: Cell::new(0),
+            board_addr: Cell::new(0),
             tx,
             rx: RefCell::new(rx),
             spawned_at: now_ms(),
@@ -236,9 +242,10 @@ impl Process {
                     .map_err(|e| format!("unreadable message from a program worker: {e}"))
             };
             match &letter {
-                Ok(ProgramLetter::Ready { kill_addr, .. }) => {
+                Ok(ProgramLetter::Ready { kill_addr, board_addr, .. }) => {
                     *process.memory.borrow_mut() = Some(field(&field(&data, "Ready"), "memory"));
                     process.kill_addr.set(*kill_addr);
+                    process.board_addr.set(*board_addr);
                     if process.root.is_none() {
                         process.grow(POOL_START);
                     }
@@ -315,6 +322,20 @@ impl Process {
                 Process::listen(self, &worker);
                 self.threads.borrow_mut().push(worker);
             }
+        }
+    }
+
+    /// What every thread of this process and of its children does now, read from their
+    /// live boards (a copy of a few hundred words each; cheap at a frame's rate).
+    fn live(&self, out: &mut Vec<(u32, LiveThread)>) {
+        if let (Some(memory), addr) = (&*self.memory.borrow(), self.board_addr.get()) {
+            if addr != 0 {
+                let words = read_words(memory, addr, u32::try_from(BOARD_WORDS).unwrap_or(0));
+                out.extend(board::read(&words).into_iter().map(|t| (self.pid.get(), t)));
+            }
+        }
+        for child in self.children.borrow().iter() {
+            child.live(out);
         }
     }
 
@@ -400,6 +421,17 @@ impl std::fmt::Debug for Stopper {
 }
 
 impl Stopper {
+    /// The program's threads now, each with its process's pid (0: the main program), state
+    /// and line: sampled, for the Code view's marks while it runs; nothing once it ended.
+    #[must_use]
+    pub fn live(&self) -> Vec<(u32, LiveThread)> {
+        let mut out = Vec::new();
+        if let Some(process) = self.process.upgrade() {
+            process.live(&mut out);
+        }
+        out
+    }
+
     /// Stops the program now (see [`ProgramRun::stop`]); does nothing once it is done.
     pub fn stop(&self) {
         self.end(KILL_STOP);

@@ -209,6 +209,46 @@ test("Stop ends a busy program at once, and the view says where it stopped", asy
   assert.ok(await page.getByTestId("code-run").isEnabled());
 });
 
+test("while a program runs, each thread's line is marked with its name and state, and the timeline grows", async () => {
+  const { page } = lab;
+  const program = [
+    "import threading, time",
+    "def nap():",
+    "    time.sleep(30)",
+    "def spin():",
+    "    while True:",
+    "        pass",
+    "threading.Thread(target=nap, name='napper', daemon=True).start()",
+    "threading.Thread(target=spin, name='spinner', daemon=True).start()",
+    "time.sleep(30)",
+    "",
+  ].join("\n");
+  await page.getByTestId("code-source").fill(program);
+  await page.getByTestId("code-run").click();
+  // Read from the program's memory while it runs (sampled every 100 ms), never animated:
+  // the napper and the main thread sleep (dashed), the spinner runs its loop (solid).
+  const marks = () =>
+    page.$$eval("[data-testid=code-mark]", (ms) => ms.map((m) => [m.dataset.line, m.dataset.state, m.textContent, m.title]));
+  await page.waitForFunction(() => {
+    const m = [...document.querySelectorAll("[data-testid=code-mark]")].map((m) => `${m.dataset.line}:${m.dataset.state}`);
+    return m.includes("3:io") && m.includes("9:io") && m.some((x) => /^[56]:running$/.test(x));
+  }, null, { timeout: 10_000 });
+  const seen = await marks();
+  const at = (line) => seen.find((m) => m[0] === line);
+  assert.equal(at("3")[2], "napper");
+  assert.match(at("3")[3], /^Line 3: napper: waiting on I\/O/);
+  assert.equal(at("9")[2], "MainThread");
+  assert.ok(seen.some((m) => m[2] === "spinner" && m[1] === "running"), JSON.stringify(seen));
+  // The live timeline: three lanes so far, said to be sampled, no exit code yet.
+  await page.waitForFunction(() => document.querySelectorAll("[data-testid=code-timeline] svg[data-live=true] [data-testid=code-lane]").length === 3);
+  assert.match(await page.getByTestId("code-live-stats").textContent(), /sampled every 100 ms/);
+  await page.getByTestId("code-stop").click();
+  await page.waitForFunction(() => document.querySelector("[data-testid=code-status]").dataset.running === "false", null, { timeout: 5_000 });
+  // Once ended: the exact lanes, and no thread's mark left (only where it stopped).
+  assert.equal(await page.locator("[data-testid=code-timeline] svg[data-live=true]").count(), 0);
+  assert.ok((await marks()).every((m) => m[1] === "error"), JSON.stringify(await marks()));
+});
+
 test("threadlab.python resolves to the program's result as plain JSON", async () => {
   const { page } = lab;
   const r = await page.evaluate(() => window.threadlab.python("# threadlab-test: threads 2\n", { switch_interval_ms: 1, timeout_ms: 20000 }));

@@ -43,7 +43,7 @@ use super::code::Code;
 use super::compile::GlobalNames;
 use super::heap::{Heap, Obj, ObjRef, Value};
 use super::instr::Instr;
-use crate::core::program::{Host, ProgramError, Stream};
+use crate::core::program::{Host, Live, ProgramError, Stream};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -172,6 +172,22 @@ impl Frame {
             handling_base: 0,
         }
     }
+}
+
+/// The line of the program thread `ts` is on, for the page's live view: its innermost
+/// frame that has one (a thread's entry frame and ThreadLab's own Python library have
+/// none), at its last instruction; 0 before the first.
+#[must_use]
+pub fn current_line(interp: &Interp, ts: &ThreadState) -> u32 {
+    ts.frames
+        .iter()
+        .rev()
+        .map(|f| &interp.codes[f.code as usize])
+        .zip(ts.frames.iter().rev())
+        .filter(|(code, _)| !code.qualname.starts_with(super::mp::child::PREFIX))
+        .map(|(code, f)| code.locs.get(f.ip.saturating_sub(1)).map_or(0, |l| l.line))
+        .find(|line| *line > 0)
+        .unwrap_or(0)
 }
 
 #[derive(Debug, Default)]
@@ -410,6 +426,11 @@ impl Vm<'_> {
     #[inline(never)]
     fn eval_breaker_slow(&mut self, site: usize) -> R<()> {
         if self.i.ticks & 0x3ff == 0 {
+            // The loop keeps the innermost frame's ip to itself: the site says where it is.
+            let line =
+                self.t.frames.last().map_or(0, |f| self.i.codes[f.code as usize].locs.get(site).map_or(0, |l| l.line));
+            let line = if line > 0 { line } else { current_line(self.i, self.t) };
+            self.i.host.show(self.t.lane, Live::Line(line));
             if self.i.host.stop_requested() {
                 return Err(self.fatal_at(site, "Stopped", "the program was stopped".to_owned()));
             }
