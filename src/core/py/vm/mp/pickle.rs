@@ -159,8 +159,6 @@ fn save_items(vm: &mut Vm<'_>, w: &mut Writer, t: u8, items: &[Value], depth: us
     Ok(())
 }
 
-// The last arm is for kinds other parts add (see there): a wildcard on purpose.
-#[allow(clippy::match_wildcard_for_single_variants)]
 fn save(vm: &mut Vm<'_>, w: &mut Writer, v: Value, depth: usize) -> R<()> {
     if depth > MAX_DEPTH {
         return Err(vm.exc(
