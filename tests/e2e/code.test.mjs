@@ -209,6 +209,27 @@ test("Stop ends a busy program at once, and the view says where it stopped", asy
   assert.ok(await page.getByTestId("code-run").isEnabled());
 });
 
+test("os._exit(5) from a thread ends the program at once: the Code view and the API show exit code 5, no error", async () => {
+  const { page } = lab;
+  const source =
+    "import os, threading, time\n" +
+    "def quit():\n    print('bye', flush=True)\n    os._exit(5)\n" +
+    "threading.Thread(target=quit).start()\n" +
+    "try:\n    time.sleep(5)\nfinally:\n    print('never')\n";
+  await page.getByTestId("tab-code").click();
+  await runInView(page, source);
+  const texts = await page.getByTestId("code-line").evaluateAll((ls) => ls.map((l) => l.querySelector(".text").textContent));
+  assert.deepEqual(texts, ["bye"]);
+  assert.equal(await page.getByTestId("code-exit").textContent(), "5");
+  assert.match(await page.getByTestId("code-status").textContent(), /; exit code 5$/);
+  assert.equal(await page.getByTestId("code-error").count(), 0);
+  const r = await page.evaluate((src) => window.threadlab.python(src, { timeout_ms: 20000 }), source);
+  assert.equal(r.exit_code, 5);
+  assert.equal(r.error, null);
+  assert.equal(r.stdout, "bye\n");
+  assert.ok(r.wall_ms < 4000, `ended after ${r.wall_ms} ms, not after the 5 s sleep`);
+});
+
 test("while a program runs, each thread's line is marked with its name and state, and the timeline grows", async () => {
   const { page } = lab;
   const program = [
