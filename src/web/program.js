@@ -43,7 +43,8 @@ export function vmModule() {
 }
 
 // Posts a program process's boot, with the compiled VM, to `worker` (started by spawnWorker
-// on the VM's glue); if the VM cannot be had, the worker "says" spawn.js's Failed.
+// on the VM's glue); if the VM cannot be had, the worker "says" spawn.js's Failed (the same
+// shape as ProgramLetter::Failed: the inspector's worker boots this way too).
 export function bootWithVm(pageGlueUrl, worker, boot) {
   loadVm(pageGlueUrl).then(
     (module) => {
@@ -52,7 +53,7 @@ export function bootWithVm(pageGlueUrl, worker, boot) {
     },
     (e) => {
       const message = "the Python VM (pkg-vm/) could not be loaded: " + e;
-      worker.dispatchEvent(new MessageEvent("message", { data: { type: "Failed", message } }));
+      worker.dispatchEvent(new MessageEvent("message", { data: { Failed: { message } } }));
     },
   );
 }

@@ -147,10 +147,12 @@ impl Process {
         root: Option<Weak<Process>>,
     ) -> Result<Rc<Process>, String> {
         let boot = to_js(&ToWorker::Boot { role: Role::Program, threads: 1 }).map_err(js_error)?;
-        Reflect::set(&boot, &"arena".into(), &arena).map_err(js_error)?;
+        // The boot's own fields carry the rest (the message is `{Boot: {...}}`, one key).
+        let fields = Reflect::get(&boot, &"Boot".into()).map_err(js_error)?;
+        Reflect::set(&fields, &"arena".into(), &arena).map_err(js_error)?;
         // A child starts with no thread worker (most processes of a `Pool` start no thread);
         // its first `Thread.start()` asks for them.
-        Reflect::set(&boot, &"pool_start".into(), &(if root.is_some() { 0 } else { POOL_START }).into())
+        Reflect::set(&fields, &"pool_start".into(), &(if root.is_some() { 0 } else { POOL_START }).into())
             .map_err(js_error)?;
         // The VM's own module (docs/python-vm.md §8.4), compiled on the first Run: the boot
         // is posted once it is.
@@ -234,13 +236,9 @@ impl Process {
             let Some(process) = weak.upgrade() else { return };
             let data = event.unchecked_into::<MessageEvent>().data();
             let field = |value: &JsValue, name: &str| Reflect::get(value, &name.into()).unwrap_or(JsValue::UNDEFINED);
-            // spawn.js's boot, for any worker: `{type: "Failed", message}`.
-            let letter = if field(&data, "type").as_string().as_deref() == Some("Failed") {
-                Ok(ProgramLetter::Failed { message: field(&data, "message").as_string().unwrap_or_default() })
-            } else {
-                serde_wasm_bindgen::from_value::<ProgramLetter>(data.clone())
-                    .map_err(|e| format!("unreadable message from a program worker: {e}"))
-            };
+            // spawn.js's `{Failed: {message}}` (its boot, for any worker) reads as ProgramLetter's.
+            let letter = serde_wasm_bindgen::from_value::<ProgramLetter>(data.clone())
+                .map_err(|e| format!("unreadable message from a program worker: {e}"));
             match &letter {
                 Ok(ProgramLetter::Ready { kill_addr, board_addr, .. }) => {
                     *process.memory.borrow_mut() = Some(field(&field(&data, "Ready"), "memory"));

@@ -24,12 +24,12 @@ if (NativeWorker) {
       this.addEventListener("error", (event) => {
         event.preventDefault();
         // FromWorker::Failed, by hand: protocol.rs's failed_has_the_shape_spawn_js_writes checks it.
-        self.postMessage({ type: "Failed", message: "a thread of this process died: " + event.message });
+        self.postMessage({ Failed: { message: "a thread of this process died: " + event.message } });
       });
     }
   };
 }
-// The first message is ToWorker::Boot (see protocol.rs) with the page's compiled module beside it.
+// The first message is ToWorker::Boot (see protocol.rs), { Boot: {...}, module }: the compiled module beside it.
 self.addEventListener("message", async ({ data }) => {
   try {
     const { module, ...boot } = data;
@@ -37,7 +37,7 @@ self.addEventListener("message", async ({ data }) => {
     worker_main(boot);
   } catch (e) {
     // FromWorker::Failed, by hand: protocol.rs's failed_has_the_shape_spawn_js_writes checks it.
-    self.postMessage({ type: "Failed", message: "the worker could not start: " + e });
+    self.postMessage({ Failed: { message: "the worker could not start: " + e } });
   }
 }, { once: true });
 `;

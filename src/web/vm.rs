@@ -212,6 +212,8 @@ fn listen() {
 
 /// The process worker is up: says so with its memory, for the page to start the pool on.
 fn boot_process(raw: &JsValue) {
+    // What the page added to the boot sits among its fields (`{Boot: {..., arena, pool_start}}`).
+    let raw = &js_sys::Reflect::get(raw, &"Boot".into()).unwrap_or(JsValue::UNDEFINED);
     arena::adopt(&js_sys::Reflect::get(raw, &"arena".into()).unwrap_or(JsValue::UNDEFINED));
     // A panic in any thread of the process traps it: its message is the one thing the
     // page can still be told (std's hook is one for the whole memory, so this one
