@@ -203,13 +203,14 @@ impl Lab {
         // threaded build that worker runs on the VM's module (web::inspector): it is started
         // here only once something fetched that module, so that a visit does not.
         engines.idle();
-        #[cfg(feature = "threads")]
-        let started_ahead = crate::web::program::vm_requested();
-        #[cfg(not(feature = "threads"))]
-        let started_ahead = true;
-        if started_ahead {
+        if !cfg!(feature = "threads") || crate::web::program::vm_requested() {
             self.python.lock().await.keep_started();
         }
+    }
+
+    /// Starts the inspector's Python worker if there is none, ahead of its first script.
+    pub async fn prepare_python(&self) {
+        self.python.lock().await.keep_started();
     }
 
     /// Runs a script of the reference-count inspector in ThreadLab's Python worker.

@@ -131,6 +131,9 @@ thread_local! {
     static RUNNING: RefCell<Option<Stopper>> = const { RefCell::new(None) };
     /// ms from starting the last process to its first [`POOL_START`] thread workers parked.
     static POOL_MS: Cell<Option<f64>> = const { Cell::new(None) };
+    /// Whether a program's process was ever started here (the VM's module may have been
+    /// fetched for the inspector alone, which wants no spare process).
+    static STARTED: Cell<bool> = const { Cell::new(false) };
 }
 
 impl Process {
@@ -146,6 +149,7 @@ impl Process {
         rx: Option<UnboundedReceiver<Event>>,
         root: Option<Weak<Process>>,
     ) -> Result<Rc<Process>, String> {
+        STARTED.with(|s| s.set(true));
         let boot = to_js(&ToWorker::Boot { role: Role::Program, threads: 1 }).map_err(js_error)?;
         // The boot's own fields carry the rest (the message is `{Boot: {...}}`, one key).
         let fields = Reflect::get(&boot, &"Boot".into()).map_err(js_error)?;
@@ -376,10 +380,11 @@ fn unavailable() -> Option<String> {
 }
 
 /// Starts a process worker and its thread pool ahead of the next program, so that it finds
-/// them ready; harmless to call again. Only once something asked for the VM module (a Run,
-/// or [`prepare`]): a visit to the lab alone does not fetch it.
+/// them ready; harmless to call again. Only once a program's process was started (a Run, or
+/// [`prepare`]): a visit to the lab alone does not fetch the VM, nor does the inspector's use
+/// of it start a process.
 pub fn warm_up() {
-    if vm_requested() {
+    if STARTED.with(Cell::get) {
         prepare();
     }
 }

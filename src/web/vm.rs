@@ -179,7 +179,7 @@ fn boot_inspector() {
         match serde_wasm_bindgen::from_value::<ToWorker>(event.data()) {
             Ok(ToWorker::Python { source }) => crate::web::inspector::serve(&source),
             Ok(_) => {
-                post(&FromWorker::Failed { message: "the inspector's worker got a message it has no use for".into() })
+                post(&FromWorker::Failed { message: "the inspector's worker got a message it has no use for".into() });
             }
             Err(e) => post(&FromWorker::Failed { message: format!("unreadable message: {e}") }),
         }

@@ -31,6 +31,30 @@ test("the inspector's worker runs on the VM's module, fetched by its first scrip
   assert.deepEqual(await vmFetches(), ["/pkg-vm/threadlab_vm_bg.wasm"]);
 });
 
+// As the Code view's first look warms a program's process: the first Step need not wait.
+test("the Refcounts tab's first look starts the inspector's worker, fetching the VM before any script", async () => {
+  const page = await lab.page.context().browser().newPage(); // a context of its own: no VM compiled
+  try {
+    await page.goto(new URL("?panel=refcount", lab.page.url()).href);
+    await page.evaluate(() => window.threadlab.ready);
+    await page.waitForFunction(
+      () => performance.getEntriesByType("resource").some((e) => e.name.includes("/pkg-vm/") && e.name.endsWith(".wasm")),
+      null,
+      { timeout: 15_000 },
+    );
+    // The inspector's worker, and no program's process: the VM was fetched for the inspector alone.
+    await page.waitForTimeout(2000);
+    const cdp = await page.context().newCDPSession(page);
+    const { targetInfos } = await cdp.send("Target.getTargets");
+    await cdp.detach();
+    const workers = targetInfos.filter((t) => t.type === "worker").map((t) => t.title);
+    assert.ok(workers.includes("threadlab python"), JSON.stringify(workers));
+    assert.ok(!workers.some((w) => w.startsWith("threadlab program")), JSON.stringify(workers));
+  } finally {
+    await page.close();
+  }
+});
+
 test("the notebook's example steps 1 -> 2 -> 1 -> 0 and is freed", async () => {
   const report = await refcount("a = [1, 2, 3]\nb = a\ndel a\ndel b\n");
   assert.equal(report.error, null);

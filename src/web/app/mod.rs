@@ -175,9 +175,16 @@ pub fn app(props: &AppProps) -> Html {
 
     // The Code view's first look starts a program's process and its threads, so that Run finds
     // them ready; not before: a visit to the lab alone should not pay for them.
-    use_effect_with(*panel, |panel| {
+    // Likewise the Refcounts tab's first look starts the inspector's worker: on an isolated
+    // page that fetches and compiles the VM's module it runs on (web::inspector), so the
+    // first Step does not wait for it.
+    let lab_for_panel = lab.clone();
+    use_effect_with(*panel, move |panel| {
         if *panel == Panel::Code {
             crate::web::runner::warm_up();
+        }
+        if *panel == Panel::Refcount {
+            wasm_bindgen_futures::spawn_local(async move { lab_for_panel.prepare_python().await });
         }
     });
     // Keep the URL in step with the experiment, so that the address bar is always a permalink.
