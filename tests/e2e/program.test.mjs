@@ -200,8 +200,11 @@ const withoutStdlib = (text) => {
   const lines = text.split("\n");
   const kept = [];
   for (let i = 0; i < lines.length; i++) {
-    if (lines[i].startsWith('  File "<stdlib>')) i++;
-    else kept.push(lines[i]);
+    if (lines[i].startsWith('  File "<stdlib>')) {
+      i++;
+      // Its source line's carets, if any (CPython 3.11 underlines part of a line).
+      if (/^ +[\^~]+ *$/.test(lines[i + 1] ?? "")) i++;
+    } else kept.push(lines[i]);
   }
   return kept.join("\n");
 };
