@@ -268,7 +268,7 @@ fn supported_programs_survive_a_collection_at_every_breaker_site() {
             interp.heap.gc_threshold = 0;
         });
         if r.error.as_ref().is_some_and(|e| e.kind == "TimeoutError") {
-            return super::vm::tests::run(src);
+            return super::vm::tests::run_with(src, 180_000.0);
         }
         r
     });

@@ -61,16 +61,15 @@ fn cpu_threads_take_turns_and_never_run_at_once() {
 
 #[test]
 fn sleeping_threads_overlap_while_the_main_thread_waits_in_join() {
-    let t0 = Instant::now();
+    // Whether they overlapped is read from the lanes, not from a wall time (a loaded
+    // machine made one run take 836 ms).
     let r = run("import threading, time\n\
                  def fetch():\n    time.sleep(0.3)\n\
                  a = threading.Thread(target=fetch)\n\
                  b = threading.Thread(target=fetch)\n\
                  a.start(); b.start(); a.join(); b.join()\n\
                  print('done')\n");
-    let wall = t0.elapsed();
     assert_eq!(r.stdout, "done\n");
-    assert!(wall < Duration::from_millis(500), "two 0.3 s sleeps in threads took {wall:?}");
     let io =
         |lane: usize| r.lanes[lane].segments.iter().find(|s| s.state == LaneState::Io).copied().expect("an Io segment");
     let (a, b) = (io(1), io(2));

@@ -5,7 +5,7 @@
 use super::futures::{self, Executor};
 use super::threading::{self, Wait};
 use super::{drive, BlockOp, Ended, Exit, Process, Resumed, Runnable};
-use crate::core::program::{Host, LaneKind, LaneState, ProgramError, ProgramOptions, ProgramResult, Stream};
+use crate::core::program::{Host, LaneKind, LaneState, Live, ProgramError, ProgramOptions, ProgramResult, Stream};
 use crate::core::py::vm::heap::{Obj, Value};
 use crate::core::py::vm::mp;
 use crate::core::py::vm::vm::{self as vm, BlockOp as VmBlock, Exit as VmExit, Interp, ThreadState, Vm};
@@ -343,6 +343,10 @@ impl PyRun {
 
     /// The VM's exit as the driver's.
     fn exit(&mut self, interp: &mut Interp, e: VmExit) -> Exit<PyRun> {
+        if matches!(e, VmExit::Breaker | VmExit::Block(_)) {
+            // Where it waits (for the GIL, or in a blocking call) is what the page shows.
+            interp.host.show(self.ts.lane, Live::Line(vm::current_line(interp, &self.ts)));
+        }
         match e {
             VmExit::Breaker => Exit::Breaker,
             VmExit::Done(_) => {

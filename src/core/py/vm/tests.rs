@@ -445,6 +445,48 @@ fn mangled_programs_never_panic() {
 }
 
 #[test]
+fn the_live_board_shows_each_thread_s_state_and_line_while_it_runs() {
+    use crate::core::program::LaneState;
+    use crate::core::runtime::board::read;
+    let src = "import threading, time\n\
+               def nap():\n    time.sleep(30)\n\
+               def spin():\n    while True:\n        pass\n\
+               threading.Thread(target=nap, name='napper', daemon=True).start()\n\
+               threading.Thread(target=spin, name='spinner', daemon=True).start()\n\
+               time.sleep(30)\n";
+    let host = Arc::new(NativeHost::default());
+    let (board, stop) = (host.board.clone(), host.stop.clone());
+    let run = std::thread::spawn(move || run_program(src, &ProgramOptions::default(), host));
+    let want = |t: &crate::core::runtime::board::LiveThread| match t.name.as_str() {
+        "MainThread" => t.line == 9 && t.state == Some(LaneState::Io),
+        "napper" => t.line == 3 && t.state == Some(LaneState::Io),
+        // The spinner is seen at its loop (the breaker's periodic news) holding the GIL.
+        "spinner" => (5..=6).contains(&t.line) && t.state == Some(LaneState::Running),
+        _ => false,
+    };
+    let t0 = std::time::Instant::now();
+    let mut seen = Vec::new();
+    while t0.elapsed().as_secs() < 10 {
+        seen = read(&board.words());
+        if seen.len() == 3 && seen.iter().all(want) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(seen.len() == 3 && seen.iter().all(want), "{seen:?}");
+    let r = run.join().expect("the program thread");
+    assert_eq!(r.error.map(|e| e.kind).as_deref(), Some("Stopped"));
+    // Every thread leaves the board when it ends (the daemon ones at their next check of
+    // Stop, which may come after the program's result).
+    let t1 = std::time::Instant::now();
+    while !read(&board.words()).is_empty() && t1.elapsed().as_secs() < 5 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_eq!(read(&board.words()), []);
+}
+
+#[test]
 fn a_bracket_closing_on_a_continuation_line_ends_its_statement_there() {
     // The closing bracket's line was taken for a blank one: its newline was lost and the
     // next statement joined this one (a SyntaxError on every multi-line list or call).

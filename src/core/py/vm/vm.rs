@@ -43,7 +43,7 @@ use super::code::Code;
 use super::compile::GlobalNames;
 use super::heap::{Heap, Obj, ObjRef, Value};
 use super::instr::Instr;
-use crate::core::program::{Host, ProgramError, Stream};
+use crate::core::program::{Host, Live, ProgramError, Stream};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -95,15 +95,18 @@ pub struct Block {
     pub handling: u32,
 }
 
+/// Object references, not `Value`s: 12 bytes instead of 32 keep `Frame` within the size
+/// the compiler copies inline (a call's frame push was a `memmove` call, 29 % of fib(27)).
 #[derive(Clone, Copy, Debug)]
 pub enum OnReturn {
     Push,
     /// `__init__` returned: push the instance instead (its result must be None).
-    Init(Value),
-    /// A class body returned its namespace: build the class.
+    Init(ObjRef),
+    /// A class body returned its namespace: build the class (its name, a str; its bases,
+    /// a tuple).
     BuildClass {
-        name: Value,
-        bases: Value,
+        name: ObjRef,
+        bases: ObjRef,
     },
     /// A generator's frame (`gen.rs`): a yield or its end goes back to the generator.
     Gen(ObjRef),
@@ -127,6 +130,10 @@ pub struct Frame {
     pub serial: u64,
     pub handling_base: usize,
 }
+
+// A call pushes a Frame: up to 128 bytes it is copied inline, past that through a
+// `memmove` call (29 % of fib(27) natively at 144 bytes; python-vm.md §8).
+const _: () = assert!(size_of::<Frame>() <= 128, "Frame outgrew an inline copy");
 
 impl Frame {
     /// A function's frame with no cells, no namespace, returning its value to the caller.
@@ -172,6 +179,22 @@ impl Frame {
             handling_base: 0,
         }
     }
+}
+
+/// The line of the program thread `ts` is on, for the page's live view: its innermost
+/// frame that has one (a thread's entry frame and ThreadLab's own Python library have
+/// none), at its last instruction; 0 before the first.
+#[must_use]
+pub fn current_line(interp: &Interp, ts: &ThreadState) -> u32 {
+    ts.frames
+        .iter()
+        .rev()
+        .map(|f| &interp.codes[f.code as usize])
+        .zip(ts.frames.iter().rev())
+        .filter(|(code, _)| !code.qualname.starts_with(super::mp::child::PREFIX))
+        .map(|(code, f)| code.locs.get(f.ip.saturating_sub(1)).map_or(0, |l| l.line))
+        .find(|line| *line > 0)
+        .unwrap_or(0)
 }
 
 #[derive(Debug, Default)]
@@ -410,6 +433,11 @@ impl Vm<'_> {
     #[inline(never)]
     fn eval_breaker_slow(&mut self, site: usize) -> R<()> {
         if self.i.ticks & 0x3ff == 0 {
+            // The loop keeps the innermost frame's ip to itself: the site says where it is.
+            let line =
+                self.t.frames.last().map_or(0, |f| self.i.codes[f.code as usize].locs.get(site).map_or(0, |l| l.line));
+            let line = if line > 0 { line } else { current_line(self.i, self.t) };
+            self.i.host.show(self.t.lane, Live::Line(line));
             if self.i.host.stop_requested() {
                 return Err(self.fatal_at(site, "Stopped", "the program was stopped".to_owned()));
             }
@@ -461,10 +489,10 @@ impl Vm<'_> {
                 roots.extend(f.ns.iter().map(|c| Value::Obj(*c)));
                 roots.extend(f.func.iter().map(|c| Value::Obj(*c)));
                 if let OnReturn::Init(v) | OnReturn::BuildClass { name: v, .. } = f.on_return {
-                    roots.push(v);
+                    roots.push(Value::Obj(v));
                 }
                 if let OnReturn::BuildClass { bases, .. } = f.on_return {
-                    roots.push(bases);
+                    roots.push(Value::Obj(bases));
                 }
                 if let OnReturn::Gen(g) = f.on_return {
                     roots.push(Value::Obj(g));
@@ -697,7 +725,8 @@ impl Vm<'_> {
         let locals = self.bind(init_ref, &code, &args, &kw)?;
         let base = self.t.stack.len();
         self.t.stack.extend(locals);
-        self.push_frame_raw(code_id, base, pos, Some(init_ref), OnReturn::Init(instance))?;
+        let Value::Obj(inst) = instance else { unreachable!() };
+        self.push_frame_raw(code_id, base, pos, Some(init_ref), OnReturn::Init(inst))?;
         Ok(None)
     }
 
@@ -1408,15 +1437,17 @@ impl Vm<'_> {
                                         Some(exit) => return exit,
                                     }
                                 }
-                                inst
+                                Value::Obj(inst)
                             }
-                            OnReturn::BuildClass { name, bases } => match self.build_class(name, bases, v) {
-                                Ok(c) => c,
-                                Err(e) => match self.handle(e, stop_depth) {
-                                    None => continue 'frames,
-                                    Some(exit) => return exit,
-                                },
-                            },
+                            OnReturn::BuildClass { name, bases } => {
+                                match self.build_class(Value::Obj(name), Value::Obj(bases), v) {
+                                    Ok(c) => c,
+                                    Err(e) => match self.handle(e, stop_depth) {
+                                        None => continue 'frames,
+                                        Some(exit) => return exit,
+                                    },
+                                }
+                            }
                             OnReturn::Gen(g) => match self.gen_returned(g, v, stop_depth) {
                                 super::gen::GenEnd::Push(v) => v,
                                 super::gen::GenEnd::Called(v) => {
@@ -1494,7 +1525,9 @@ impl Vm<'_> {
                         let bases = pop!(self);
                         let name = pop!(self);
                         let func = pop!(self);
-                        let Value::Obj(fr) = func else { unreachable!() };
+                        let (Value::Obj(fr), Value::Obj(name), Value::Obj(bases)) = (func, name, bases) else {
+                            unreachable!()
+                        };
                         let Obj::Function(f) = self.i.heap.get(fr) else { unreachable!() };
                         let body = f.code_id;
                         let at = self.t.stack.len();
