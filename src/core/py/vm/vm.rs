@@ -1319,6 +1319,17 @@ impl Vm<'_> {
                             }
                         }
                         sync_ip!();
+                        // `enumerate(generator)`: the generator on this thread's frames too,
+                        // each item numbered (a nested loop could not block or let the GIL go).
+                        if let Some((e, g)) = self.enumerated_generator(it) {
+                            let mode = super::gen::GenMode::ForIterEnumerate(target, e);
+                            if tri!(self.gen_resume(g, Value::None, None, mode)) {
+                                continue 'frames;
+                            }
+                            self.t.stack.pop();
+                            ip = target as usize;
+                            continue;
+                        }
                         match tri!(self.next_of(it)) {
                             Some(v) => self.t.stack.push(v),
                             None => {
@@ -1675,6 +1686,10 @@ impl Vm<'_> {
                         let v = pop!(self);
                         sync_ip!();
                         let (g, mode) = self.gen_suspend();
+                        let v = match mode {
+                            super::gen::GenMode::ForIterEnumerate(_, e) => self.enumerated(e, v),
+                            _ => v,
+                        };
                         if let super::gen::GenMode::Drain = mode {
                             if let Err(flow) = self.gen_drained_item(g, v) {
                                 if let Some(exit) = self.flow_exit(flow, stop_depth) {
