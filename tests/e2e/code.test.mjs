@@ -146,8 +146,9 @@ test("the notebook's threaded cell, as written: CPython's lines, each thread's o
   await page.waitForFunction(() => document.querySelector("[data-testid=code-timeline]").dataset.ready === "true", null, { timeout: 30_000 });
   const lines = await textOf(page);
   assert.deepEqual(lines.slice(0, 4).map(([, t]) => t), ["Start fetching...", "Start fetching...", "Done fetching!", "Done fetching!"]);
-  // The corpus's shape for this line (MANIFEST): 3.0 to 3.5 s.
-  assert.match(lines[4][1], /^Total time: 3\.[0-4]\d seconds$/);
+  // The corpus's shape for this line (MANIFEST): 3.0 to 4.5 s, far from the 6 s of one
+  // after the other however loaded the machine; the lanes' overlap below is the claim.
+  assert.match(lines[4][1], /^Total time: (3\.\d\d|4\.[0-4]\d) seconds$/);
   assert.equal(lines[4][0], "MainThread");
   assert.deepEqual(lines.slice(0, 2).map(([who]) => who).sort(), ["Thread-1 (fetch_data)", "Thread-2 (fetch_data)"]);
   const lanes = await lanesOf(page);
@@ -157,7 +158,7 @@ test("the notebook's threaded cell, as written: CPython's lines, each thread's o
   for (const t of [t1, t2]) assert.ok(t.states.includes("io") && t.end - t.start > 2900, JSON.stringify(t));
   // The main thread waits in join(): blocked, not running.
   assert.ok(lanes[0].states.includes("blocked"), JSON.stringify(lanes[0]));
-  assert.match(await page.getByTestId("code-wall").textContent(), /^3\.[0-4]\d s$/);
+  assert.match(await page.getByTestId("code-wall").textContent(), /^(3\.\d\d|4\.[0-4]\d) s$/);
   await page.locator(".code-view").screenshot({ path: join(ARTIFACTS, "code-notebook-threads.png") });
 });
 
@@ -207,6 +208,27 @@ test("Stop ends a busy program at once, and the view says where it stopped", asy
   assert.equal(await page.getByTestId("code-error").getAttribute("data-kind"), "Stopped");
   assert.equal(await page.getByTestId("code-mark").getAttribute("data-line"), "1");
   assert.ok(await page.getByTestId("code-run").isEnabled());
+});
+
+test("os._exit(5) from a thread ends the program at once: the Code view and the API show exit code 5, no error", async () => {
+  const { page } = lab;
+  const source =
+    "import os, threading, time\n" +
+    "def quit():\n    print('bye', flush=True)\n    os._exit(5)\n" +
+    "threading.Thread(target=quit).start()\n" +
+    "try:\n    time.sleep(5)\nfinally:\n    print('never')\n";
+  await page.getByTestId("tab-code").click();
+  await runInView(page, source);
+  const texts = await page.getByTestId("code-line").evaluateAll((ls) => ls.map((l) => l.querySelector(".text").textContent));
+  assert.deepEqual(texts, ["bye"]);
+  assert.equal(await page.getByTestId("code-exit").textContent(), "5");
+  assert.match(await page.getByTestId("code-status").textContent(), /; exit code 5$/);
+  assert.equal(await page.getByTestId("code-error").count(), 0);
+  const r = await page.evaluate((src) => window.threadlab.python(src, { timeout_ms: 20000 }), source);
+  assert.equal(r.exit_code, 5);
+  assert.equal(r.error, null);
+  assert.equal(r.stdout, "bye\n");
+  assert.ok(r.wall_ms < 4000, `ended after ${r.wall_ms} ms, not after the 5 s sleep`);
 });
 
 test("while a program runs, each thread's line is marked with its name and state, and the timeline grows", async () => {
