@@ -127,6 +127,23 @@ pub struct ProgramResult {
     pub error: Option<ProgramError>,
 }
 
+/// What a thread tells the page while the program runs ([`Host::show`]): the Code view
+/// marks each thread's line in the editor and grows the timeline from it
+/// (`core::runtime::board`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Live<'a> {
+    /// The thread exists, not running yet.
+    Started {
+        name: &'a str,
+        kind: LaneKind,
+    },
+    State(LaneState),
+    /// The line its innermost frame is on (1-based).
+    Line(u32),
+    /// The thread has ended: its slot is free again.
+    Ended,
+}
+
 /// What a running program needs from wherever it runs: native threads in `cargo test`,
 /// Web Workers sharing the process's wasm memory in the browser. One `Host` per process;
 /// every thread of that process uses it (hence `Send + Sync`).
@@ -160,6 +177,11 @@ pub trait Host: Send + Sync {
     fn processes(&self) -> Option<&dyn Processes> {
         None
     }
+
+    /// News for the page's live view of thread `lane`. Called when a thread starts, ends
+    /// or changes state, before each blocking call and every 1,024 eval-breaker sites
+    /// with its line: cheap, never blocking. Hosts without a live view ignore it.
+    fn show(&self, _lane: u32, _news: Live<'_>) {}
 }
 
 /// Why a host cannot start processes (the browser's, until its process workers land):

@@ -7,6 +7,9 @@ use crate::core::program::{Lane, LaneKind, LaneSegment, LaneState, OutputChunk, 
 use crate::core::timeline::format_ms;
 use std::fmt::Write;
 
+/// How often the Code view samples a running program's live board, in ms.
+pub const LIVE_SAMPLE_MS: u32 = 100;
+
 /// The states, in the order the legend and the table list them.
 pub const STATES: [LaneState; 4] = [LaneState::Running, LaneState::GilWait, LaneState::Io, LaneState::Blocked];
 
@@ -287,6 +290,84 @@ const AXIS: f64 = 24.0;
 /// table (what a screen reader reads, and the exact figures).
 #[must_use]
 pub fn timeline_html(r: &ProgramResult, width: f64) -> String {
+    timeline(r, width, false)
+}
+
+/// The timeline of a program still running: its lanes so far as [`LiveLanes`] sampled them,
+/// `wall_ms` after its start, drawn as [`timeline_html`] draws a finished run's, said to be
+/// sampled (the exact one replaces it at the end).
+#[must_use]
+pub fn live_timeline_html(lanes: &[Lane], wall_ms: f64, width: f64) -> String {
+    let r = ProgramResult { lanes: lanes.to_vec(), wall_ms, ..ProgramResult::default() };
+    timeline(&r, width, true)
+}
+
+/// A running program's lanes, from samples of its live board (`core::runtime::board`): a
+/// thread seen in the same state as at the previous sample has its segment grown to now; a
+/// change starts a segment at the sample that saw it. So a stretch shorter than the
+/// sampling period may be missed, which the page says; the run's own lanes are exact.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LiveLanes {
+    t0_ms: f64,
+    /// The previous sample's time (relative to `t0_ms`).
+    last_ms: Option<f64>,
+    lanes: Vec<Lane>,
+}
+
+impl LiveLanes {
+    /// Lanes for a program started at `t0_ms` on the clock of the samples.
+    #[must_use]
+    pub fn new(t0_ms: f64) -> LiveLanes {
+        LiveLanes { t0_ms, last_ms: None, lanes: Vec::new() }
+    }
+
+    /// What the board showed at `now_ms`: each thread with its process's pid.
+    pub fn sample(&mut self, now_ms: f64, threads: &[(u32, crate::core::runtime::board::LiveThread)]) {
+        let now = (now_ms - self.t0_ms).max(0.0);
+        for (pid, t) in threads {
+            let Some(state) = t.state else { continue };
+            let i = match self.lanes.iter().position(|l| l.id == t.lane && l.process == *pid) {
+                Some(i) => i,
+                None => {
+                    self.lanes.push(Lane {
+                        id: t.lane,
+                        kind: t.kind,
+                        name: t.name.clone(),
+                        process: *pid,
+                        segments: Vec::new(),
+                    });
+                    self.lanes.len() - 1
+                }
+            };
+            let segments = &mut self.lanes[i].segments;
+            // Seen at the previous sample too: it went on (or changed) in between.
+            let went_on = segments.last().filter(|last| Some(last.end_ms) == self.last_ms).copied();
+            match went_on {
+                Some(last) if last.state == state => {
+                    if let Some(l) = segments.last_mut() {
+                        l.end_ms = now;
+                    }
+                }
+                Some(last) => segments.push(LaneSegment { state, start_ms: last.end_ms, end_ms: now }),
+                None => segments.push(LaneSegment { state, start_ms: now, end_ms: now }),
+            }
+        }
+        self.last_ms = Some(now);
+    }
+
+    /// When the program started, on the samples' clock.
+    #[must_use]
+    pub fn t0_ms(&self) -> f64 {
+        self.t0_ms
+    }
+
+    #[must_use]
+    pub fn lanes(&self) -> &[Lane] {
+        &self.lanes
+    }
+}
+
+fn timeline(r: &ProgramResult, width: f64, live: bool) -> String {
     let order = lane_order(&r.lanes);
     let width = width.max(240.0).round();
     let plot = width - GUTTER - RIGHT;
@@ -318,25 +399,36 @@ pub fn timeline_html(r: &ProgramResult, width: f64) -> String {
         }
         h.push_str("</span>");
     }
-    let _ = write!(
-        h,
-        "</div><p class=\"stats\"><span class=\"stat\"><span class=\"k\">wall</span><span class=\"v\" data-testid=\"code-wall\">{}</span></span>\
-         <span class=\"stat\"><span class=\"k\">GIL hand-overs</span><span class=\"v\" data-testid=\"code-gil-switches\">{}</span></span>\
-         <span class=\"stat\"><span class=\"k\">exit code</span><span class=\"v\" data-testid=\"code-exit\">{}</span></span></p>",
-        format_ms(r.wall_ms),
-        r.gil_switches,
-        r.exit_code
-    );
+    if live {
+        let _ = write!(
+            h,
+            "</div><p class=\"stats\" data-testid=\"code-live-stats\"><span class=\"stat\"><span class=\"k\">running for</span><span class=\"v\">{}</span></span>\
+             <span class=\"hint\">Live: sampled every {LIVE_SAMPLE_MS} ms (shorter stretches may not show); the exact timeline replaces it when the program ends.</span></p>",
+            format_ms(r.wall_ms)
+        );
+    } else {
+        write_stats(&mut h, r);
+    }
     if order.is_empty() {
-        h.push_str("<p class=\"empty\">No thread reported what it did.</p>");
+        h.push_str(if live {
+            "<p class=\"empty\">No thread has run yet.</p>"
+        } else {
+            "<p class=\"empty\">No thread reported what it did.</p>"
+        });
         return h;
     }
+    let label = if live {
+        "Timeline of the program so far, sampled".to_owned()
+    } else {
+        format!("Timeline of the program: {}", summary(r))
+    };
     let _ = write!(
         h,
-        "<svg class=\"lanes\" viewBox=\"0 0 {width} {height}\" role=\"img\" preserveAspectRatio=\"none\" style=\"height: {height}px\" aria-label=\"Timeline of the program: {}\">\
+        "<svg class=\"lanes\" viewBox=\"0 0 {width} {height}\" role=\"img\" preserveAspectRatio=\"none\" style=\"height: {height}px\" aria-label=\"{}\" data-live=\"{live}\">\
          <g class=\"grid\">",
-        escape(&summary(r))
+        escape(&label)
     );
+
     for t in axis_ticks(scale, plot) {
         let anchor = if x(t) > width - RIGHT - 24.0 { "end" } else { "middle" };
         let _ = write!(
@@ -416,6 +508,19 @@ pub fn timeline_html(r: &ProgramResult, width: f64) -> String {
     }
     h.push_str("</tbody></table></div></details>");
     h
+}
+
+/// A finished run's figures above its timeline.
+fn write_stats(h: &mut String, r: &ProgramResult) {
+    let _ = write!(
+        h,
+        "</div><p class=\"stats\"><span class=\"stat\"><span class=\"k\">wall</span><span class=\"v\" data-testid=\"code-wall\">{}</span></span>\
+         <span class=\"stat\"><span class=\"k\">GIL hand-overs</span><span class=\"v\" data-testid=\"code-gil-switches\">{}</span></span>\
+         <span class=\"stat\"><span class=\"k\">exit code</span><span class=\"v\" data-testid=\"code-exit\">{}</span></span></p>",
+        format_ms(r.wall_ms),
+        r.gil_switches,
+        r.exit_code
+    );
 }
 
 /// A lane's kind in a word, as the API writes it.
@@ -645,5 +750,63 @@ mod tests {
             (html.find("data-name=\"MainThread\"").unwrap(), html.find("data-name=\"Process-1\"").unwrap());
         assert!(main < child, "the main program's lane first: {html}");
         assert!(html.contains("data-kind=\"process\" data-name=\"Process-1\""), "{html}");
+    }
+}
+
+#[cfg(test)]
+mod live_tests {
+    use super::*;
+    use crate::core::runtime::board::LiveThread;
+
+    fn t(lane: u32, kind: LaneKind, state: Option<LaneState>) -> LiveThread {
+        LiveThread { lane, kind, name: format!("t{lane}"), state, line: 1 }
+    }
+
+    #[test]
+    fn samples_grow_segments_and_a_change_starts_one_at_the_sample_that_saw_it() {
+        let mut live = LiveLanes::new(1000.0);
+        live.sample(1000.0, &[(0, t(0, LaneKind::Main, Some(LaneState::Running))), (0, t(1, LaneKind::Thread, None))]);
+        live.sample(
+            1100.0,
+            &[
+                (0, t(0, LaneKind::Main, Some(LaneState::Running))),
+                (0, t(1, LaneKind::Thread, Some(LaneState::GilWait))),
+            ],
+        );
+        live.sample(
+            1200.0,
+            &[
+                (0, t(0, LaneKind::Main, Some(LaneState::Blocked))),
+                (0, t(1, LaneKind::Thread, Some(LaneState::Running))),
+            ],
+        );
+        // Thread 1 ended (left the board); a child's main thread appears.
+        live.sample(
+            1300.0,
+            &[
+                (0, t(0, LaneKind::Main, Some(LaneState::Blocked))),
+                (2, t(5, LaneKind::Process, Some(LaneState::Running))),
+            ],
+        );
+        // Thread 1 back on the board after a gap: a new segment, not one across the gap.
+        live.sample(1400.0, &[(0, t(1, LaneKind::Thread, Some(LaneState::Running)))]);
+        let seg = |s, a, b| LaneSegment { state: s, start_ms: a, end_ms: b };
+        let lanes = live.lanes();
+        assert_eq!(lanes.len(), 3);
+        assert_eq!(lanes[0].segments, [seg(LaneState::Running, 0.0, 100.0), seg(LaneState::Blocked, 100.0, 300.0)]);
+        assert_eq!(
+            lanes[1].segments,
+            [
+                seg(LaneState::GilWait, 100.0, 100.0),
+                seg(LaneState::Running, 100.0, 200.0),
+                seg(LaneState::Running, 400.0, 400.0)
+            ]
+        );
+        assert_eq!((lanes[2].kind, lanes[2].process), (LaneKind::Process, 2));
+        let html = live_timeline_html(lanes, 400.0, 600.0);
+        assert!(html.contains("data-live=\"true\"") && html.contains("sampled every 100 ms"), "{html}");
+        assert_eq!(html.matches("data-testid=\"code-lane\"").count(), 3);
+        assert!(!html.contains("code-exit"), "no exit code before the end");
+        assert!(live_timeline_html(&[], 5.0, 600.0).contains("No thread has run yet"));
     }
 }

@@ -13,6 +13,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 pub mod arena;
+pub mod board;
 pub mod test_programs;
 
 /// A Python thread's body, handed to a pool worker.
@@ -278,8 +279,9 @@ impl ThreadPool {
 pub enum ProgramLetter {
     /// The process worker is up. Its `WebAssembly.Memory` rides beside these fields as
     /// `memory` (no serde value, set on the inner object): the page starts the thread
-    /// workers on it, and sets the kill word at `kill_addr` in it.
-    Ready { at: f64, kill_addr: u32 },
+    /// workers on it, sets the kill word at `kill_addr` in it, and reads its live board
+    /// ([`board`]) at `board_addr` while the program runs.
+    Ready { at: f64, kill_addr: u32, board_addr: u32 },
     /// A thread worker joined the pool in `slot` (`None`: the pool had a worker per slot).
     Joined { slot: Option<u32>, at: f64 },
     /// Start `n` more thread workers: the pool runs low.

@@ -105,3 +105,11 @@ export function setSabWord(sab, index, value) {
   Atomics.store(words, index, value);
   Atomics.notify(words, index);
 }
+
+// Copies `count` words from byte `addr` of a process's memory (its live board), or
+// nothing when the memory is not that long (a process that ended).
+export function readWords(memory, addr, count) {
+  const words = new Uint32Array(memory.buffer);
+  const at = addr >>> 2;
+  return at + count <= words.length ? words.slice(at, at + count) : new Uint32Array(0);
+}

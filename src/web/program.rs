@@ -1,10 +1,11 @@
 //! Where a student's Python program runs in the browser (issue 14, docs/python-vm.md §4, §6):
-//! the page-side API the Code view and `threadlab.python` use ([`ProgramRun`]), and the
-//! worker half ([`process`], [`program_thread_main`]).
+//! the page-side API the Code view and `threadlab.python` use ([`ProgramRun`]). The worker
+//! half is the Python VM's own wasm module (`web::vm`, built with the `vm-module` feature into
+//! `pkg-vm/`, docs/python-vm.md §8.4), which the page compiles on the first Run.
 //!
-//! A program runs in a **process worker**: its own wasm instance and shared memory (a plain
-//! `init`, so a brand-new memory), and its main thread runs there, never on the page's
-//! thread. Its Python threads run on **thread workers** that the *page* starts on that
+//! A program runs in a **process worker**: its own instance of the VM module and shared
+//! memory (a plain `init`, so a brand-new memory), and its main thread runs there, never on
+//! the page's thread. Its Python threads run on **thread workers** that the *page* starts on that
 //! memory (`initSync({module, memory, thread_stack_size})`): a nested worker would not start
 //! while the process blocks in `join` or in the GIL. They park in the process's pool
 //! (`core::runtime::ThreadPool`) until `Host::spawn_thread` hands them a job. The process
@@ -24,6 +25,7 @@
 
 use crate::core::program::{OutputChunk, ProgramError, ProgramOptions, ProgramResult, DEFAULT_TIMEOUT_MS};
 use crate::core::protocol::{Role, ToWorker};
+use crate::core::runtime::board::{self, LiveThread, BOARD_WORDS};
 use crate::core::runtime::{ChildStart, ProgramLetter, Reorder, KILL_NONE, KILL_STOP, KILL_TIMEOUT, POOL_START};
 use crate::web::clock::{self, now_ms};
 use crate::web::engines::START_TIMEOUT_MS;
@@ -70,6 +72,8 @@ extern "C" {
     fn set_word(memory: &JsValue, addr: u32, value: u32);
     #[wasm_bindgen(js_name = setSabWord)]
     fn set_sab_word(sab: &JsValue, index: u32, value: i32);
+    #[wasm_bindgen(js_name = readWords)]
+    fn read_words(memory: &JsValue, addr: u32, count: u32) -> Vec<u32>;
 }
 
 /// What a running program reports to the page, in order.
@@ -112,6 +116,8 @@ struct Process {
     handlers: RefCell<Vec<Handler>>,
     memory: RefCell<Option<JsValue>>,
     kill_addr: Cell<u32>,
+    /// Its live board (`core::runtime::board`) in `memory`; 0 until it is ready.
+    board_addr: Cell<u32>,
     tx: UnboundedSender<Event>,
     rx: RefCell<Option<UnboundedReceiver<Event>>>,
     spawned_at: f64,
@@ -167,6 +173,7 @@ impl Process {
             handlers: RefCell::new(Vec::new()),
             memory: RefCell::new(None),
             kill_addr: Cell::new(0),
+            board_addr: Cell::new(0),
             tx,
             rx: RefCell::new(rx),
             spawned_at: now_ms(),
@@ -235,9 +242,10 @@ impl Process {
                     .map_err(|e| format!("unreadable message from a program worker: {e}"))
             };
             match &letter {
-                Ok(ProgramLetter::Ready { kill_addr, .. }) => {
+                Ok(ProgramLetter::Ready { kill_addr, board_addr, .. }) => {
                     *process.memory.borrow_mut() = Some(field(&field(&data, "Ready"), "memory"));
                     process.kill_addr.set(*kill_addr);
+                    process.board_addr.set(*board_addr);
                     if process.root.is_none() {
                         process.grow(POOL_START);
                     }
@@ -314,6 +322,20 @@ impl Process {
                 Process::listen(self, &worker);
                 self.threads.borrow_mut().push(worker);
             }
+        }
+    }
+
+    /// What every thread of this process and of its children does now, read from their
+    /// live boards (a copy of a few hundred words each; cheap at a frame's rate).
+    fn live(&self, out: &mut Vec<(u32, LiveThread)>) {
+        if let (Some(memory), addr) = (&*self.memory.borrow(), self.board_addr.get()) {
+            if addr != 0 {
+                let words = read_words(memory, addr, u32::try_from(BOARD_WORDS).unwrap_or(0));
+                out.extend(board::read(&words).into_iter().map(|t| (self.pid.get(), t)));
+            }
+        }
+        for child in self.children.borrow().iter() {
+            child.live(out);
         }
     }
 
@@ -399,6 +421,17 @@ impl std::fmt::Debug for Stopper {
 }
 
 impl Stopper {
+    /// The program's threads now, each with its process's pid (0: the main program), state
+    /// and line: sampled, for the Code view's marks while it runs; nothing once it ended.
+    #[must_use]
+    pub fn live(&self) -> Vec<(u32, LiveThread)> {
+        let mut out = Vec::new();
+        if let Some(process) = self.process.upgrade() {
+            process.live(&mut out);
+        }
+        out
+    }
+
     /// Stops the program now (see [`ProgramRun::stop`]); does nothing once it is done.
     pub fn stop(&self) {
         self.end(KILL_STOP);

@@ -5,9 +5,12 @@
 //! **thread workers** (program.js, calling [`program_thread_main`]) on it. Nothing else of
 //! the page is in this module, and nothing of it is in the page's.
 
-use crate::core::program::{Host, OutputChunk, ProcessReport, ProcessStart, Processes, ProgramOptions, ProgramResult};
+use crate::core::program::{
+    Host, Live, OutputChunk, ProcessReport, ProcessStart, Processes, ProgramOptions, ProgramResult,
+};
 use crate::core::protocol::{Role, ToWorker};
 use crate::core::runtime::arena::{self as channels, Arena, Channel, TICKET_WORD};
+use crate::core::runtime::board::Board;
 use crate::core::runtime::{self, ChildStart, Process, ProgramLetter, Spawner, POOL_START};
 use crate::web::arena::{self, SabArena, CHANNEL_BYTES};
 use crate::web::clock::now_ms;
@@ -19,6 +22,9 @@ use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 /// The process's shared state, in its memory: every thread worker on that memory sees it.
 pub static PROCESS: Process = Process::new();
+
+/// What each thread of the process does now, read by the page (`runtime::board`).
+static BOARD: Board = Board::new();
 
 /// This process's pid when it is a `multiprocessing` child (0: the main program).
 static PID: AtomicU32 = AtomicU32::new(0);
@@ -60,6 +66,10 @@ impl Host for BrowserHost {
 
     fn sleep_ms(&self, ms: f64) {
         PROCESS.sleep_ms(ms);
+    }
+
+    fn show(&self, lane: u32, news: Live<'_>) {
+        BOARD.show(lane, news);
     }
 }
 
@@ -185,7 +195,8 @@ fn boot_process(raw: &JsValue) {
     PROCESS.pool.expect(pool_start.map_or(POOL_START, |n| n as u32));
     listen();
     let kill_addr = u32::try_from(PROCESS.kill.as_ptr() as usize).unwrap_or(0);
-    let Ok(ready) = to_js(&ProgramLetter::Ready { at: now_ms(), kill_addr }) else { return };
+    let board_addr = u32::try_from(BOARD.addr()).unwrap_or(0);
+    let Ok(ready) = to_js(&ProgramLetter::Ready { at: now_ms(), kill_addr, board_addr }) else { return };
     if let Ok(fields) = js_sys::Reflect::get(&ready, &"Ready".into()) {
         let _ = js_sys::Reflect::set(&fields, &"memory".into(), &wasm_bindgen::memory());
     }

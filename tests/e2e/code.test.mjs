@@ -209,6 +209,67 @@ test("Stop ends a busy program at once, and the view says where it stopped", asy
   assert.ok(await page.getByTestId("code-run").isEnabled());
 });
 
+test("os._exit(5) from a thread ends the program at once: the Code view and the API show exit code 5, no error", async () => {
+  const { page } = lab;
+  const source =
+    "import os, threading, time\n" +
+    "def quit():\n    print('bye', flush=True)\n    os._exit(5)\n" +
+    "threading.Thread(target=quit).start()\n" +
+    "try:\n    time.sleep(5)\nfinally:\n    print('never')\n";
+  await page.getByTestId("tab-code").click();
+  await runInView(page, source);
+  const texts = await page.getByTestId("code-line").evaluateAll((ls) => ls.map((l) => l.querySelector(".text").textContent));
+  assert.deepEqual(texts, ["bye"]);
+  assert.equal(await page.getByTestId("code-exit").textContent(), "5");
+  assert.match(await page.getByTestId("code-status").textContent(), /; exit code 5$/);
+  assert.equal(await page.getByTestId("code-error").count(), 0);
+  const r = await page.evaluate((src) => window.threadlab.python(src, { timeout_ms: 20000 }), source);
+  assert.equal(r.exit_code, 5);
+  assert.equal(r.error, null);
+  assert.equal(r.stdout, "bye\n");
+  assert.ok(r.wall_ms < 4000, `ended after ${r.wall_ms} ms, not after the 5 s sleep`);
+});
+
+test("while a program runs, each thread's line is marked with its name and state, and the timeline grows", async () => {
+  const { page } = lab;
+  const program = [
+    "import threading, time",
+    "def nap():",
+    "    time.sleep(30)",
+    "def spin():",
+    "    while True:",
+    "        pass",
+    "threading.Thread(target=nap, name='napper', daemon=True).start()",
+    "threading.Thread(target=spin, name='spinner', daemon=True).start()",
+    "time.sleep(30)",
+    "",
+  ].join("\n");
+  await page.getByTestId("code-source").fill(program);
+  await page.getByTestId("code-run").click();
+  // Read from the program's memory while it runs (sampled every 100 ms), never animated:
+  // the napper and the main thread sleep (dashed), the spinner runs its loop (solid).
+  const marks = () =>
+    page.$$eval("[data-testid=code-mark]", (ms) => ms.map((m) => [m.dataset.line, m.dataset.state, m.textContent, m.title]));
+  await page.waitForFunction(() => {
+    const m = [...document.querySelectorAll("[data-testid=code-mark]")].map((m) => `${m.dataset.line}:${m.dataset.state}`);
+    return m.includes("3:io") && m.includes("9:io") && m.some((x) => /^[56]:running$/.test(x));
+  }, null, { timeout: 10_000 });
+  const seen = await marks();
+  const at = (line) => seen.find((m) => m[0] === line);
+  assert.equal(at("3")[2], "napper");
+  assert.match(at("3")[3], /^Line 3: napper: waiting on I\/O/);
+  assert.equal(at("9")[2], "MainThread");
+  assert.ok(seen.some((m) => m[2] === "spinner" && m[1] === "running"), JSON.stringify(seen));
+  // The live timeline: three lanes so far, said to be sampled, no exit code yet.
+  await page.waitForFunction(() => document.querySelectorAll("[data-testid=code-timeline] svg[data-live=true] [data-testid=code-lane]").length === 3);
+  assert.match(await page.getByTestId("code-live-stats").textContent(), /sampled every 100 ms/);
+  await page.getByTestId("code-stop").click();
+  await page.waitForFunction(() => document.querySelector("[data-testid=code-status]").dataset.running === "false", null, { timeout: 5_000 });
+  // Once ended: the exact lanes, and no thread's mark left (only where it stopped).
+  assert.equal(await page.locator("[data-testid=code-timeline] svg[data-live=true]").count(), 0);
+  assert.ok((await marks()).every((m) => m[1] === "error"), JSON.stringify(await marks()));
+});
+
 test("threadlab.python resolves to the program's result as plain JSON", async () => {
   const { page } = lab;
   const r = await page.evaluate(() => window.threadlab.python("# threadlab-test: threads 2\n", { switch_interval_ms: 1, timeout_ms: 20000 }));

@@ -187,21 +187,29 @@ function corpus() {
   const blocks = [...manifest.matchAll(/^\[(\w+)\]\n((?:(?!\[).*\n?)*)/gm)];
   return blocks
     .filter(([, , body]) => /supported = yes/.test(body) && !/vary =/.test(body))
-    .map(([, name]) => ({
-      name,
-      source: readFileSync(new URL(`${name}.py`, dir), "utf8"),
-      // The first line is regenerate.py's header.
-      expected: readFileSync(new URL(`${name}.expected`, dir), "utf8").split("\n").slice(1).join("\n"),
-    }));
+    .map(([, name]) => {
+      const recorded = readFileSync(new URL(`${name}.expected`, dir), "utf8").split("\n");
+      return {
+        name,
+        source: readFileSync(new URL(`${name}.py`, dir), "utf8"),
+        // The first line is regenerate.py's header, with CPython's exit code.
+        exit: Number(recorded[0].match(/ exit=(-?\d+)$/)[1]),
+        expected: recorded.slice(1).join("\n"),
+      };
+    });
 }
 
-/** CPython's own frames in a traceback (`File "<stdlib>/…` and the line under it) are not compared (MANIFEST). */
+/** CPython's own frames in a traceback (`File "<stdlib>/…`, the line under it and its carets)
+ * are not compared (MANIFEST), as tests_programs.rs's `without_stdlib_frames`. */
 const withoutStdlib = (text) => {
   const lines = text.split("\n");
   const kept = [];
+  const carets = (line) => /^\s*[\^~]+\s*$/.test(line);
   for (let i = 0; i < lines.length; i++) {
-    if (lines[i].startsWith('  File "<stdlib>')) i++;
-    else kept.push(lines[i]);
+    if (lines[i].startsWith('  File "<stdlib>')) {
+      i++;
+      if (carets(lines[i + 1] ?? "")) i++;
+    } else kept.push(lines[i]);
   }
   return kept.join("\n");
 };
@@ -209,9 +217,11 @@ const withoutStdlib = (text) => {
 test("the corpus's supported programs print in the browser what CPython printed (multiprocessing included)", async () => {
   const programs = corpus();
   assert.ok(programs.some((p) => p.name === "pool_map"), "pool_map is in the corpus and supported");
-  for (const { name, source, expected } of programs) {
+  assert.ok(programs.some((p) => p.exit === 7), "os_exit_thread (exit 7) is in the corpus and supported");
+  for (const { name, source, exit, expected } of programs) {
     const { result } = await run(source);
     assert.equal(withoutStdlib(result.stdout), withoutStdlib(expected), `${name}.py`);
+    assert.equal(result.exit_code, exit, `${name}.py's exit code`);
   }
 });
 

@@ -5,9 +5,14 @@
 use super::timeline::use_width;
 use crate::core::editor::{self, Edit};
 use crate::core::program::{OutputChunk, ProgramResult};
-use crate::core::program_view::{summary, terminal_html, timeline_html};
+use crate::core::program_view::{
+    live_timeline_html, state_key, state_words, summary, terminal_html, timeline_html, LiveLanes, LIVE_SAMPLE_MS,
+};
 use crate::core::programs::{self, EXAMPLES};
+use crate::core::runtime::board::LiveThread;
+use crate::web::clock::now_ms;
 use crate::web::runner::{self, Shown, Stopper};
+use gloo_timers::callback::Interval;
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -34,13 +39,24 @@ pub struct CodeProps {
     pub on_change: Callback<String>,
 }
 
-/// A line of the editor to mark, and why: a running thread's current line (when the runtime
-/// reports lines), or the line an error was raised at.
+/// A line of the editor to mark, and why: the line a running thread is on (its state in
+/// `state`), or the line an error was raised at.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LineMark {
     pub line: u32,
     pub label: String,
     pub error: bool,
+    /// The threads on this line, for the mark's tag (running ones first).
+    pub who: String,
+    pub state: Option<&'static str>,
+}
+
+/// What the program's threads do now, sampled from their processes' live boards.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct LiveView {
+    threads: Vec<(u32, LiveThread)>,
+    lanes: Vec<crate::core::program::Lane>,
+    wall_ms: f64,
 }
 
 #[function_component(CodeView)]
@@ -58,6 +74,25 @@ pub fn code_view(props: &CodeProps) -> Html {
     let running = use_state(|| false);
     // Output arrives in batches between renders: collected here, shown at each batch.
     let collected = use_mut_ref(Vec::<OutputChunk>::new);
+    let live = use_state(LiveView::default);
+    let live_lanes = use_mut_ref(LiveLanes::default);
+    // While a program runs, its threads' lines and states, sampled: the editor marks each
+    // thread's line and the timeline grows (docs/python-vm.md §6).
+    {
+        let (live, live_lanes, stopper) = (live.clone(), live_lanes.clone(), stopper.clone());
+        use_effect_with(*running, move |running| {
+            let sampler = running.then(|| {
+                Interval::new(LIVE_SAMPLE_MS, move || {
+                    let threads = stopper.borrow().as_ref().map(Stopper::live).unwrap_or_default();
+                    let now = now_ms();
+                    let mut lanes = live_lanes.borrow_mut();
+                    lanes.sample(now, &threads);
+                    live.set(LiveView { threads, lanes: lanes.lanes().to_vec(), wall_ms: now - lanes.t0_ms() });
+                })
+            });
+            move || drop(sampler)
+        });
+    }
 
     // Every run shows here, the Run button's and `threadlab.python`'s alike: the runner tells.
     {
@@ -71,6 +106,7 @@ pub fn code_view(props: &CodeProps) -> Html {
             stopper.clone(),
             collected.clone(),
         );
+        let (live, live_lanes) = (live.clone(), live_lanes.clone());
         use_effect_with((), move |()| {
             runner::watch(Some(Callback::from(move |shown: Shown| match shown {
                 Shown::Started { source: code, options, stopper: stop } => {
@@ -80,6 +116,8 @@ pub fn code_view(props: &CodeProps) -> Html {
                     failure.set(None);
                     collected.borrow_mut().clear();
                     output.set(Vec::new());
+                    *live_lanes.borrow_mut() = LiveLanes::new(now_ms());
+                    live.set(LiveView::default());
                     *stopper.borrow_mut() = Some(stop);
                     running.set(true);
                 }
@@ -179,12 +217,14 @@ pub fn code_view(props: &CodeProps) -> Html {
     let escaped = use_mut_ref(|| false);
     let on_keydown = Callback::from(move |e: KeyboardEvent| on_key(&e, &escaped));
     let (timeline_ref, width) = use_width();
-    let mut marks = Vec::new();
+    let mut marks = if *running { thread_marks(&live.threads) } else { Vec::new() };
     if let Some(e) = result.as_ref().and_then(|r| r.error.as_ref()).filter(|e| e.line > 0) {
         marks.push(LineMark {
             line: e.line,
             label: format!("{} at line {}: {}", e.kind, e.line, e.message),
             error: true,
+            who: String::new(),
+            state: None,
         });
     }
     let status = if *running {
@@ -236,10 +276,40 @@ pub fn code_view(props: &CodeProps) -> Html {
             <div class="program-timeline" ref={timeline_ref} data-testid="code-timeline" data-ready={result.is_some().to_string()}>
                 if let Some(r) = &*result {
                     {Html::from_html_unchecked(timeline_html(r, width).into())}
+                } else if *running {
+                    {Html::from_html_unchecked(live_timeline_html(&live.lanes, live.wall_ms, width).into())}
                 }
             </div>
         </section>
     }
+}
+
+/// A mark per line that a thread of the running program is on, naming the threads there.
+fn thread_marks(threads: &[(u32, LiveThread)]) -> Vec<LineMark> {
+    let mut marks: Vec<LineMark> = Vec::new();
+    for (pid, t) in threads.iter().filter(|(_, t)| t.line > 0) {
+        let Some(state) = t.state else { continue };
+        let who = if *pid == 0 { t.name.clone() } else { format!("{} (pid {pid})", t.name) };
+        let said = format!("{who}: {}", state_words(state));
+        match marks.iter_mut().find(|m| m.line == t.line) {
+            Some(m) => {
+                m.label = format!("{}; {said}", m.label);
+                m.who = format!("{}, {}", m.who, t.name);
+                // The line is shown as running when any of its threads runs.
+                if state == crate::core::program::LaneState::Running {
+                    m.state = Some(state_key(state));
+                }
+            }
+            None => marks.push(LineMark {
+                line: t.line,
+                label: format!("Line {}: {said}", t.line),
+                error: false,
+                who: t.name.clone(),
+                state: Some(state_key(state)),
+            }),
+        }
+    }
+    marks
 }
 
 /// Asks the browser to replace the selection with `text`, as typing would (so that Undo
@@ -308,7 +378,12 @@ fn editor_view(
             <div class="code">
                 {for marks.iter().map(|m| html!{
                     <div class={classes!("line-mark", m.error.then_some("error-mark"))} data-testid="code-mark" data-line={m.line.to_string()}
-                        style={format!("top: {}px", f64::from(m.line.max(1) - 1) * LINE_PX + 8.0)}></div>
+                        data-state={m.state.unwrap_or("error")} title={m.label.clone()}
+                        style={format!("top: {}px", f64::from(m.line.max(1) - 1) * LINE_PX + 8.0)}>
+                        if !m.who.is_empty() {
+                            <span class="who">{&m.who}</span>
+                        }
+                    </div>
                 })}
                 <textarea aria-label="Python program" aria-describedby="code-keys" spellcheck="false" autocapitalize="off"
                     autocomplete="off" rows={(lines + 1).to_string()} value={source.to_owned()}

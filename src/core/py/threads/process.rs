@@ -10,7 +10,7 @@
 use super::sync::{self, Raise, Stopped, Waiter};
 use crate::core::gil::Gil;
 use crate::core::program::MAX_THREADS_PER_PROCESS;
-use crate::core::program::{Host, Lane, LaneKind, LaneSegment, LaneState, OutputChunk, Stream};
+use crate::core::program::{Host, Lane, LaneKind, LaneSegment, LaneState, Live, OutputChunk, Stream};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
@@ -127,12 +127,20 @@ impl PyThread {
         self.phase_changed.notify_all();
     }
 
-    fn enter(&self, state: LaneState, now: f64) {
-        lock(&self.log).enter(state, now);
+    /// The lane goes into `state` now, and the page's live view hears of it (a lane with
+    /// nothing open is a thread starting, or starting again after a closed stretch).
+    fn enter(&self, state: LaneState, host: &dyn Host) {
+        let mut log = lock(&self.log);
+        if log.open.is_none() {
+            host.show(self.id, Live::Started { name: &self.name(), kind: self.kind });
+        }
+        log.enter(state, host.now_ms());
+        host.show(self.id, Live::State(state));
     }
 
-    fn close_lane(&self, now: f64) {
-        lock(&self.log).close(now);
+    fn close_lane(&self, host: &dyn Host) {
+        lock(&self.log).close(host.now_ms());
+        host.show(self.id, Live::Ended);
     }
 
     /// Whether `join()` may wait for this thread, asked by thread `current`.
@@ -312,10 +320,10 @@ impl<I: Send + 'static> Process<I> {
         let t = self.register(kind, name.to_owned(), false, Phase::Alive);
         if self.gil.try_acquire(t.id) {
             // Free, as it is for a process's first thread: no wait to show.
-            t.enter(LaneState::Running, self.host.now_ms());
+            t.enter(LaneState::Running, &*self.host);
             return GilGuard { proc: self, interp: Some(lock(&self.interp)), thread: t };
         }
-        t.enter(LaneState::GilWait, self.host.now_ms());
+        t.enter(LaneState::GilWait, &*self.host);
         self.take(t, false)
     }
 
@@ -360,7 +368,7 @@ impl<I: Send + 'static> Process<I> {
             self.gil.acquire(thread.id);
         }
         self.stop_if_exiting();
-        thread.enter(LaneState::Running, self.host.now_ms());
+        thread.enter(LaneState::Running, &*self.host);
         GilGuard { proc: self, interp: Some(lock(&self.interp)), thread }
     }
 
@@ -394,7 +402,7 @@ impl<I: Send + 'static> Process<I> {
             )));
         }
         thread.set_phase(Phase::Starting);
-        thread.enter(LaneState::GilWait, self.host.now_ms());
+        thread.enter(LaneState::GilWait, &*self.host);
         let proc = self.this.upgrade().expect("a process is alive while one of its threads runs");
         let job_thread = thread.clone();
         let mut state = state;
@@ -429,7 +437,7 @@ impl<I: Send + 'static> Process<I> {
         });
         started.map_err(|why: String| {
             thread.set_phase(Phase::New);
-            thread.close_lane(self.host.now_ms());
+            thread.close_lane(&*self.host);
             runtime(format!("can't start new thread ({why})"))
         })
     }
@@ -579,15 +587,15 @@ impl<'p, I: Send + 'static> GilGuard<'p, I> {
 
     fn let_go(&mut self, state: LaneState, forced: bool) {
         self.interp = None;
-        self.thread.enter(state, self.proc.host.now_ms());
+        self.thread.enter(state, &*self.proc.host);
         self.proc.gil.release(self.thread.id, forced);
     }
 
     fn take_back(&mut self) {
-        self.thread.enter(LaneState::GilWait, self.proc.host.now_ms());
+        self.thread.enter(LaneState::GilWait, &*self.proc.host);
         self.proc.gil.acquire(self.thread.id);
         self.proc.stop_if_exiting();
-        self.thread.enter(LaneState::Running, self.proc.host.now_ms());
+        self.thread.enter(LaneState::Running, &*self.proc.host);
         self.interp = Some(lock(&self.proc.interp));
     }
 
@@ -629,7 +637,7 @@ impl<'p, I: Send + 'static> GilGuard<'p, I> {
 impl<I> Drop for GilGuard<'_, I> {
     fn drop(&mut self) {
         self.interp = None;
-        self.thread.close_lane(self.proc.host.now_ms());
+        self.thread.close_lane(&*self.proc.host);
         self.proc.gil.release(self.thread.id, false);
     }
 }

@@ -5,7 +5,7 @@
 use super::futures::{self, Executor};
 use super::threading::{self, Wait};
 use super::{drive, BlockOp, Ended, Exit, Process, Resumed, Runnable};
-use crate::core::program::{Host, LaneKind, LaneState, ProgramError, ProgramOptions, ProgramResult, Stream};
+use crate::core::program::{Host, LaneKind, LaneState, Live, ProgramError, ProgramOptions, ProgramResult, Stream};
 use crate::core::py::vm::heap::{Obj, Value};
 use crate::core::py::vm::mp;
 use crate::core::py::vm::vm::{self as vm, BlockOp as VmBlock, Exit as VmExit, Interp, ThreadState, Vm};
@@ -108,10 +108,14 @@ pub fn state_for_call(
 }
 
 /// The wait for futures, GIL released.
-fn futures_wait(cells: Vec<Arc<futures::FutureCell>>, deadline: Option<f64>) -> BlockOp<PyRun> {
+fn futures_wait(cells: Vec<Arc<futures::FutureCell>>, deadline: Option<f64>, then: futures::Then) -> BlockOp<PyRun> {
+    let when = match then {
+        futures::Then::Waited { when, .. } => when,
+        _ => futures::When::AllCompleted,
+    };
     BlockOp::Custom {
         state: LaneState::Blocked,
-        wait: Box::new(move |p| futures::wait_futures(p, &cells, deadline).map(Resumed::Bool)),
+        wait: Box::new(move |p| futures::wait_futures(p, &cells, deadline, when).map(Resumed::Bool)),
     }
 }
 
@@ -282,7 +286,7 @@ impl PyRun {
                     // The workers run; now wait for the futures (the list still on the stack).
                     let cells = futures::cells(&Vm { i: interp, t: &mut self.ts }, list);
                     self.pending = Some(Pending::Futures(then));
-                    Err(Either::Block(Box::new(futures_wait(cells, deadline))))
+                    Err(Either::Block(Box::new(futures_wait(cells, deadline, then))))
                 }
                 _ => {
                     let v = if then.kept().is_some() { self.ts.stack.pop() } else { None };
@@ -339,6 +343,10 @@ impl PyRun {
 
     /// The VM's exit as the driver's.
     fn exit(&mut self, interp: &mut Interp, e: VmExit) -> Exit<PyRun> {
+        if matches!(e, VmExit::Breaker | VmExit::Block(_)) {
+            // Where it waits (for the GIL, or in a blocking call) is what the page shows.
+            interp.host.show(self.ts.lane, Live::Line(vm::current_line(interp, &self.ts)));
+        }
         match e {
             VmExit::Breaker => Exit::Breaker,
             VmExit::Done(_) => {
@@ -421,7 +429,7 @@ impl PyRun {
                     self.ts.stack.push(v);
                 }
                 self.pending = Some(Pending::Futures(then));
-                futures_wait(cells, deadline)
+                futures_wait(cells, deadline, then)
             }
             Wait::JoinAll { threads } => BlockOp::Custom {
                 state: LaneState::Blocked,

@@ -225,10 +225,33 @@ pub fn pow3(vm: &mut Vm<'_>, b: Value, e: Value, m: Value) -> R<Value> {
     let (Some(x), Some(y), Some(z)) = (vm.int_any(b), vm.int_any(e), vm.int_any(m)) else {
         return Err(vm.exc("TypeError", "pow() 3rd argument not allowed unless all arguments are integers"));
     };
-    match x.pow_mod(&y, &z) {
+    let r = if y.is_negative() && !z.is_zero() {
+        // CPython 3.8+: a negative exponent raises the base's inverse modulo |mod|.
+        match mod_inverse(&x, &z.abs()) {
+            Some(inv) => inv.pow_mod(&y.neg(), &z),
+            None => Err(NumError::new("ValueError", "base is not invertible for the given modulus")),
+        }
+    } else {
+        x.pow_mod(&y, &z)
+    };
+    match r {
         Ok(i) => Ok(vm.int_value(i)),
         Err(err) => Err(vm.num_err(err)),
     }
+}
+
+/// The inverse of `a` modulo `m > 0` (extended Euclid), if `a` and `m` are coprime.
+fn mod_inverse(a: &Int, m: &Int) -> Option<Int> {
+    let (mut old_r, mut r) = (a.rem(m).ok()?, m.clone());
+    let (mut old_s, mut s) = (Int::Small(1), Int::ZERO);
+    while !r.is_zero() {
+        let q = old_r.floordiv(&r).ok()?;
+        let next_r = old_r.sub(&q.mul(&r));
+        old_r = std::mem::replace(&mut r, next_r);
+        let next_s = old_s.sub(&q.mul(&s));
+        old_s = std::mem::replace(&mut s, next_s);
+    }
+    (old_r == Int::Small(1)).then(|| old_s.rem(m).ok()).flatten()
 }
 
 /// `round(n, ndigits)` for an int of any size.

@@ -2078,6 +2078,13 @@ fn m_int_bit_length(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     Ok(Value::Int(n.bit_length() as i64))
 }
 
+fn m_int_bit_count(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    let Some(n) = vm.int_any(args[0]) else {
+        return Err(vm.exc("TypeError", "descriptor 'bit_count' of 'int' object needs an argument"));
+    };
+    Ok(Value::Int(n.bit_count() as i64))
+}
+
 fn m_float_is_integer(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     match args[0] {
         Value::Float(f) => Ok(Value::Bool(f.is_finite() && f.fract() == 0.0)),
@@ -2466,6 +2473,7 @@ static BASE_NATIVES: &[(&str, NativeFn)] = &[
     ("str.format", m_str_format),
     ("str.encode", m_str_encode),
     ("int.bit_length", m_int_bit_length),
+    ("int.bit_count", m_int_bit_count),
     ("float.is_integer", m_float_is_integer),
     ("object.__init__", m_object_init),
     ("BaseException.__init__", m_exc_init),
@@ -2504,6 +2512,9 @@ static BASE_NATIVES: &[(&str, NativeFn)] = &[
     ("threading.Lock", crate::core::py::threads::threading::lock_new),
     ("threading.local", crate::core::py::threads::threading::local_new),
     ("threading.excepthook", crate::core::py::threads::threading::excepthook),
+    ("_futures.wait", crate::core::py::threads::futures::wait),
+    ("_futures.done_in_order", crate::core::py::threads::futures::done_in_order),
+    ("_futures.is_thread_future", crate::core::py::threads::futures::is_thread_future),
     ("threading.RLock", crate::core::py::threads::threading::rlock_new),
     ("threading.Event", crate::core::py::threads::threading::event_new),
     ("threading.Semaphore", crate::core::py::threads::threading::semaphore_new),

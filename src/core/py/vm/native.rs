@@ -4,7 +4,8 @@
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
 use super::mp::native::ProcTable;
-use crate::core::program::{Host, OutputChunk, ProcessReport, ProcessStart, Processes};
+use crate::core::program::{Host, Live, OutputChunk, ProcessReport, ProcessStart, Processes};
+use crate::core::runtime::board::Board;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -18,6 +19,8 @@ pub struct NativeHost {
     procs: Arc<ProcTable>,
     /// A child's own Stop (`Process.terminate()`); `None` for the main program.
     kill: Option<Arc<AtomicBool>>,
+    /// This process's live board (each child has its own, as in the browser).
+    pub board: Arc<Board>,
 }
 
 impl Default for NativeHost {
@@ -30,6 +33,7 @@ impl Default for NativeHost {
             stop: Arc::new(AtomicBool::new(false)),
             procs: Arc::new(ProcTable::default()),
             kill: None,
+            board: Arc::new(Board::new()),
         }
     }
 }
@@ -44,6 +48,7 @@ impl NativeHost {
             stop: self.stop.clone(),
             procs: self.procs.clone(),
             kill: Some(kill),
+            board: Arc::new(Board::new()),
         }
     }
 }
@@ -78,6 +83,10 @@ impl Host for NativeHost {
 
     fn processes(&self) -> Option<&dyn Processes> {
         Some(self)
+    }
+
+    fn show(&self, lane: u32, news: Live<'_>) {
+        self.board.show(lane, news);
     }
 }
 

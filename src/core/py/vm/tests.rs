@@ -77,6 +77,7 @@ fn what_is_not_supported_is_a_clear_error_naming_the_line() {
     for (src, line, what) in [
         ("x = 1\nasync def g():\n    pass\n", 2, "'async' is not supported yet"),
         ("x = b'bytes'\n", 1, "bytes literals (b'') are not supported yet"),
+        ("import multiprocessing\nv = multiprocessing.Value('i', 0)\n", 2, "multiprocessing.Value is not supported"),
         ("x = 1\nf = open('data.txt')\n", 2, "open() (a program in the page has no files) is not supported"),
     ] {
         let r = run(src);
@@ -183,6 +184,14 @@ fn the_breaker_is_checked_where_cpython_checks_it_and_nowhere_else() {
     // A comprehension is a function: its RESUME, its backward jumps, the call's own return
     // is not a site (a Python callee).
     assert_eq!(breaker_stops("xs = [x for x in (1, 2, 3)]\n"), 1 + 1 + 3);
+    // A generator: its RESUME when first resumed and after each yield (`RESUME 1`); the
+    // call making it is not a site (a Python function), nor `ForIter` resuming it.
+    assert_eq!(breaker_stops("def g():\n    yield 1\n    yield 2\nfor x in g():\n    pass\n"), 1 + 3 + 2);
+    // `next(g)` is a builtin's call: a site once it returned, after the generator's RESUME.
+    assert_eq!(breaker_stops("def g():\n    yield 1\nit = g()\nnext(it)\n"), 1 + 1 + 1);
+    // A generator drained by a builtin: the module's RESUME, the genexpr's 3 (first, after
+    // each of its 2 yields) and its 2 JUMP_BACKWARDs, sum's CALL once it returned.
+    assert_eq!(breaker_stops("s = sum(x for x in (1, 2))\n"), 1 + 3 + 2 + 1);
 }
 
 /// The fast loop (fast.rs) takes backward jumps itself while the breaker is quiet: it
@@ -433,6 +442,48 @@ fn mangled_programs_never_panic() {
         ran += 1;
     }
     assert_eq!(ran, 240);
+}
+
+#[test]
+fn the_live_board_shows_each_thread_s_state_and_line_while_it_runs() {
+    use crate::core::program::LaneState;
+    use crate::core::runtime::board::read;
+    let src = "import threading, time\n\
+               def nap():\n    time.sleep(30)\n\
+               def spin():\n    while True:\n        pass\n\
+               threading.Thread(target=nap, name='napper', daemon=True).start()\n\
+               threading.Thread(target=spin, name='spinner', daemon=True).start()\n\
+               time.sleep(30)\n";
+    let host = Arc::new(NativeHost::default());
+    let (board, stop) = (host.board.clone(), host.stop.clone());
+    let run = std::thread::spawn(move || run_program(src, &ProgramOptions::default(), host));
+    let want = |t: &crate::core::runtime::board::LiveThread| match t.name.as_str() {
+        "MainThread" => t.line == 9 && t.state == Some(LaneState::Io),
+        "napper" => t.line == 3 && t.state == Some(LaneState::Io),
+        // The spinner is seen at its loop (the breaker's periodic news) holding the GIL.
+        "spinner" => (5..=6).contains(&t.line) && t.state == Some(LaneState::Running),
+        _ => false,
+    };
+    let t0 = std::time::Instant::now();
+    let mut seen = Vec::new();
+    while t0.elapsed().as_secs() < 10 {
+        seen = read(&board.words());
+        if seen.len() == 3 && seen.iter().all(want) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(seen.len() == 3 && seen.iter().all(want), "{seen:?}");
+    let r = run.join().expect("the program thread");
+    assert_eq!(r.error.map(|e| e.kind).as_deref(), Some("Stopped"));
+    // Every thread leaves the board when it ends (the daemon ones at their next check of
+    // Stop, which may come after the program's result).
+    let t1 = std::time::Instant::now();
+    while !read(&board.words()).is_empty() && t1.elapsed().as_secs() < 5 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_eq!(read(&board.words()), []);
 }
 
 #[test]

@@ -43,7 +43,7 @@ use super::code::Code;
 use super::compile::GlobalNames;
 use super::heap::{Heap, Obj, ObjRef, Value};
 use super::instr::Instr;
-use crate::core::program::{Host, ProgramError, Stream};
+use crate::core::program::{Host, Live, ProgramError, Stream};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -204,6 +204,22 @@ impl Frame {
             handling_base: 0,
         }
     }
+}
+
+/// The line of the program thread `ts` is on, for the page's live view: its innermost
+/// frame that has one (a thread's entry frame and ThreadLab's own Python library have
+/// none), at its last instruction; 0 before the first.
+#[must_use]
+pub fn current_line(interp: &Interp, ts: &ThreadState) -> u32 {
+    ts.frames
+        .iter()
+        .rev()
+        .map(|f| &interp.codes[f.code as usize])
+        .zip(ts.frames.iter().rev())
+        .filter(|(code, _)| !code.qualname.starts_with(super::mp::child::PREFIX))
+        .map(|(code, f)| code.locs.get(f.ip.saturating_sub(1)).map_or(0, |l| l.line))
+        .find(|line| *line > 0)
+        .unwrap_or(0)
 }
 
 #[derive(Debug, Default)]
@@ -442,6 +458,11 @@ impl Vm<'_> {
     #[inline(never)]
     fn eval_breaker_slow(&mut self, site: usize) -> R<()> {
         if self.i.ticks & 0x3ff == 0 {
+            // The loop keeps the innermost frame's ip to itself: the site says where it is.
+            let line =
+                self.t.frames.last().map_or(0, |f| self.i.codes[f.code as usize].locs.get(site).map_or(0, |l| l.line));
+            let line = if line > 0 { line } else { current_line(self.i, self.t) };
+            self.i.host.show(self.t.lane, Live::Line(line));
             if self.i.host.stop_requested() {
                 return Err(self.fatal_at(site, "Stopped", "the program was stopped".to_owned()));
             }
@@ -620,7 +641,14 @@ impl Vm<'_> {
                         }
                         return Ok(None);
                     }
-                    Obj::Class(_) => return self.call_class(r, pos, nargs, kwnames),
+                    Obj::Class(_) => {
+                        let t = &self.i.types;
+                        let consumer = [t.list, t.tuple, t.set, t.frozenset, t.dict].contains(&r);
+                        if consumer && self.drain_generators(pos, nargs, kwnames)? {
+                            return Ok(None);
+                        }
+                        return self.call_class(r, pos, nargs, kwnames);
+                    }
                     _ => {}
                 },
                 Value::Native(id) => {
@@ -628,6 +656,8 @@ impl Vm<'_> {
                         if let Some(r) = self.gen_call(op, pos, kwnames)? {
                             return Ok(r);
                         }
+                    } else if super::gen::is_consumer(id) && self.drain_generators(pos, nargs, kwnames)? {
+                        return Ok(None);
                     }
                     let has_self = self.t.stack[pos + 1] != Value::Null;
                     let first = if has_self { pos + 1 } else { pos + 2 };
@@ -1242,7 +1272,7 @@ impl Vm<'_> {
                     Instr::UnpackSequence(n) => {
                         sync_ip!();
                         let seq = pop!(self);
-                        let items = tri!(self.iterate(seq));
+                        let items = tri!(self.unpack_items(seq, n as usize + 1));
                         if items.len() != n as usize {
                             let msg = if items.len() > n as usize {
                                 format!("too many values to unpack (expected {n})")
@@ -1446,6 +1476,21 @@ impl Vm<'_> {
                             }
                             OnReturn::Gen(g) => match self.gen_returned(g, v, stop_depth) {
                                 super::gen::GenEnd::Push(v) => v,
+                                super::gen::GenEnd::Called(v) => {
+                                    if self.t.frames.len() <= stop_depth {
+                                        return Exit::Done(v);
+                                    }
+                                    self.t.stack.push(v);
+                                    // The builtin the generator was drained for returned: CPython
+                                    // checks at its CALL (the caller's).
+                                    let site = self.t.frames.last().map_or(0, |f| f.ip.saturating_sub(1));
+                                    if let Err(flow) = self.check_eval_breaker(site) {
+                                        if let Some(exit) = self.handle(flow, stop_depth) {
+                                            return exit;
+                                        }
+                                    }
+                                    continue 'frames;
+                                }
                                 super::gen::GenEnd::Continue => continue 'frames,
                                 super::gen::GenEnd::Exit(exit) => return exit,
                             },
@@ -1655,7 +1700,15 @@ impl Vm<'_> {
                     Instr::YieldValue => {
                         let v = pop!(self);
                         sync_ip!();
-                        let mode = self.gen_suspend();
+                        let (g, mode) = self.gen_suspend();
+                        if let super::gen::GenMode::Drain = mode {
+                            if let Err(flow) = self.gen_drained_item(g, v) {
+                                if let Some(exit) = self.flow_exit(flow, stop_depth) {
+                                    return exit;
+                                }
+                            }
+                            continue 'frames;
+                        }
                         if self.t.frames.len() <= stop_depth {
                             return Exit::Done(v);
                         }

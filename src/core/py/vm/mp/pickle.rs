@@ -308,7 +308,7 @@ fn save(vm: &mut Vm<'_>, w: &mut Writer, v: Value, depth: usize) -> R<()> {
         // an RLock, and a Condition made without a lock, an `_thread.RLock`).
         Obj::Sync(sh) => Err(cannot(vm, sh.pickled_lock())),
         Obj::Module(..) => Err(cannot(vm, "module")),
-        Obj::Iter(_) | Obj::Cell(_) | Obj::Bound(..) | Obj::Slice(..) => {
+        Obj::Iter(_) | Obj::Generator(_) | Obj::Cell(_) | Obj::Bound(..) | Obj::Slice(..) => {
             let t = vm.type_name(v);
             Err(cannot(vm, &t))
         }
