@@ -661,10 +661,16 @@ impl Vm<'_> {
                     }
                     let has_self = self.t.stack[pos + 1] != Value::Null;
                     let first = if has_self { pos + 1 } else { pos + 2 };
+                    let f = builtins::NATIVES[id as usize].1;
+                    if kwnames.is_empty() {
+                        // Positional only, most calls: one copy of the arguments, no split.
+                        let args: Vec<Value> = self.t.stack[first..].to_vec();
+                        self.t.stack.truncate(pos);
+                        return f(self, &args, &[]).map(Some);
+                    }
                     let all: Vec<Value> = self.t.stack[first..].to_vec();
                     self.t.stack.truncate(pos);
                     let (posargs, kw) = split_kw(self, &all, kwnames);
-                    let f = builtins::NATIVES[id as usize].1;
                     return f(self, &posargs, &kw).map(Some);
                 }
                 _ => {}
