@@ -82,7 +82,7 @@ impl Generator {
             f(v);
         }
         if let Some(fr) = &self.frame {
-            for c in fr.cells.iter().chain(fr.ns.iter()).chain(fr.func.iter()) {
+            for c in fr.cells().iter().chain(fr.ns.iter()).chain(fr.func.iter()) {
                 f(&Value::Obj(*c));
             }
         }
@@ -92,7 +92,7 @@ impl Generator {
 /// Moves a frame's stack positions from (`base`, `hbase`) to (`to`, `hto`).
 fn relocate(f: &mut Frame, to: usize, hto: usize) {
     let (base, hbase) = (f.base, f.handling_base);
-    for b in &mut f.blocks {
+    for b in f.blocks_mut() {
         b.level = (b.level as usize - base + to) as u32;
         b.handling = (b.handling as usize - hbase + hto) as u32;
     }
