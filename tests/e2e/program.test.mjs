@@ -199,13 +199,17 @@ function corpus() {
     });
 }
 
-/** CPython's own frames in a traceback (`File "<stdlib>/…` and the line under it) are not compared (MANIFEST). */
+/** CPython's own frames in a traceback (`File "<stdlib>/…`, the line under it and its carets) are not compared
+ * (MANIFEST; as tests_programs.rs's `without_stdlib_frames`). */
 const withoutStdlib = (text) => {
   const lines = text.split("\n");
   const kept = [];
+  const carets = (l) => /^\s*[\^~]+\s*$/.test(l);
   for (let i = 0; i < lines.length; i++) {
-    if (lines[i].startsWith('  File "<stdlib>')) i++;
-    else kept.push(lines[i]);
+    if (lines[i].startsWith('  File "<stdlib>')) {
+      i++;
+      while (i + 1 < lines.length && carets(lines[i + 1])) i++;
+    } else kept.push(lines[i]);
   }
   return kept.join("\n");
 };
