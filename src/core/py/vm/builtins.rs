@@ -2155,6 +2155,21 @@ fn t_sleep(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     Err(Flow::Block(BlockOp::Sleep(s)))
 }
 
+fn sys_get_int_max_str_digits(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    arity(vm, "get_int_max_str_digits", args, 0, 0)?;
+    Ok(Value::Int(crate::core::py::num::bigint::MAX_STR_DIGITS as i64))
+}
+
+/// Refused, clearly: the limit is what keeps a decimal conversion (quadratic here, with the
+/// GIL held and Stop unheard until it ends) short.
+fn sys_set_int_max_str_digits(vm: &mut Vm<'_>, _args: &[Value], _kw: &Kw) -> R<Value> {
+    Err(vm.exc(
+        "NotImplementedError",
+        "sys.set_int_max_str_digits() is not supported by ThreadLab's Python: ints convert to and from \
+         decimal text up to 4300 digits (CPython's default); hex() has no limit",
+    ))
+}
+
 fn sys_getrecursionlimit(vm: &mut Vm<'_>, _args: &[Value], _kw: &Kw) -> R<Value> {
     Ok(Value::Int(vm.i.recursion_limit as i64))
 }
@@ -2489,6 +2504,8 @@ static BASE_NATIVES: &[(&str, NativeFn)] = &[
     ("sys.getswitchinterval", sys_getswitchinterval),
     ("sys.setswitchinterval", sys_setswitchinterval),
     ("sys.exit", sys_exit),
+    ("sys.get_int_max_str_digits", sys_get_int_max_str_digits),
+    ("sys.set_int_max_str_digits", sys_set_int_max_str_digits),
     ("math.sqrt", m_sqrt),
     ("math.exp", m_exp),
     ("math.sin", m_sin),
