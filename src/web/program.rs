@@ -1,10 +1,11 @@
 //! Where a student's Python program runs in the browser (issue 14, docs/python-vm.md §4, §6):
-//! the page-side API the Code view and `threadlab.python` use ([`ProgramRun`]), and the
-//! worker half ([`process`], [`program_thread_main`]).
+//! the page-side API the Code view and `threadlab.python` use ([`ProgramRun`]). The worker
+//! half is the Python VM's own wasm module (`web::vm`, built with the `vm-module` feature into
+//! `pkg-vm/`, docs/python-vm.md §8.4), which the page compiles on the first Run.
 //!
-//! A program runs in a **process worker**: its own wasm instance and shared memory (a plain
-//! `init`, so a brand-new memory), and its main thread runs there, never on the page's
-//! thread. Its Python threads run on **thread workers** that the *page* starts on that
+//! A program runs in a **process worker**: its own instance of the VM module and shared
+//! memory (a plain `init`, so a brand-new memory), and its main thread runs there, never on
+//! the page's thread. Its Python threads run on **thread workers** that the *page* starts on that
 //! memory (`initSync({module, memory, thread_stack_size})`): a nested worker would not start
 //! while the process blocks in `join` or in the GIL. They park in the process's pool
 //! (`core::runtime::ThreadPool`) until `Host::spawn_thread` hands them a job. The process

@@ -199,16 +199,16 @@ function corpus() {
     });
 }
 
-/** CPython's own frames in a traceback (`File "<stdlib>/…`, the line under it and its carets) are not compared
- * (MANIFEST; as tests_programs.rs's `without_stdlib_frames`). */
+/** CPython's own frames in a traceback (`File "<stdlib>/…`, the line under it and its carets)
+ * are not compared (MANIFEST), as tests_programs.rs's `without_stdlib_frames`. */
 const withoutStdlib = (text) => {
   const lines = text.split("\n");
   const kept = [];
-  const carets = (l) => /^\s*[\^~]+\s*$/.test(l);
+  const carets = (line) => /^\s*[\^~]+\s*$/.test(line);
   for (let i = 0; i < lines.length; i++) {
     if (lines[i].startsWith('  File "<stdlib>')) {
       i++;
-      while (i + 1 < lines.length && carets(lines[i + 1])) i++;
+      if (carets(lines[i + 1] ?? "")) i++;
     } else kept.push(lines[i]);
   }
   return kept.join("\n");

@@ -206,7 +206,16 @@ impl Channel {
     /// Whole messages waiting (`Queue.qsize()`).
     #[must_use]
     pub fn len(self, arena: &dyn Arena) -> usize {
-        arena.load(self.word(COUNT)) as usize
+        // A reader takes a message from the count as soon as it has begun, which can be before
+        // its writer, which counts it once written whole, has added it: for that moment the
+        // count is -1 (u32::MAX), and the channel holds nothing. (Read as a count, `poll()` on a
+        // Pipe said True after the message was taken: process_pipe.py in Chromium.)
+        let count = arena.load(self.word(COUNT));
+        if count & (1 << 31) != 0 {
+            0
+        } else {
+            count as usize
+        }
     }
 
     fn word(self, field: u32) -> u32 {
@@ -505,6 +514,23 @@ mod tests {
 
     fn never() -> bool {
         false
+    }
+
+    #[test]
+    fn a_message_taken_before_its_writer_counted_it_leaves_the_channel_empty() {
+        let arena = NativeArena::new(4096);
+        format(&arena);
+        let channel = create(&arena, 64).unwrap();
+        // A writer's two steps, the count not yet added: the reader may take it already.
+        let capacity = channel.capacity(&arena).unwrap();
+        channel.put_bytes(&arena, capacity, &3u32.to_le_bytes(), &never).unwrap();
+        channel.put_bytes(&arena, capacity, b"abc", &never).unwrap();
+        assert_eq!(channel.receive(&arena, Some(0.0), &|| 0.0, &never).unwrap(), b"abc");
+        assert_eq!(channel.len(&arena), 0);
+        // The writer's count lands: still nothing waiting.
+        arena.add(channel.word(COUNT), 1);
+        assert_eq!(channel.len(&arena), 0);
+        assert!(channel.is_empty(&arena));
     }
 
     #[test]

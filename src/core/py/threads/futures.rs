@@ -273,6 +273,16 @@ pub enum Then {
     Exception(Value),
     /// `shutdown(wait=True)`.
     Nothing,
+    /// `concurrent.futures.wait(list, timeout, return_when)`: `(done, not_done)` sets.
+    Waited { list: Value, when: When },
+}
+
+/// `wait`'s `return_when`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum When {
+    AllCompleted,
+    FirstCompleted,
+    FirstException,
 }
 
 #[must_use]
@@ -326,6 +336,20 @@ pub fn finish(vm: &mut Vm<'_>, then: Then, all_done: bool) -> R<Value> {
             futs.sort_by_key(|(seq, _)| *seq);
             let l = vm.i.heap.alloc(Obj::List(futs.into_iter().map(|(_, f)| f).collect()));
             vm.call_sync(vm.i.builtins.get("iter").copied().unwrap_or(Value::None), &[l], &[])
+        }
+        Then::Waited { list, .. } => {
+            let futs = vm.tuple_items(list);
+            let (mut done, mut not_done) = (Vec::new(), Vec::new());
+            for f in futs {
+                if cell_of(vm, f).is_some_and(|c| c.done()) {
+                    done.push(f);
+                } else {
+                    not_done.push(f);
+                }
+            }
+            let done = vm.new_set(&done)?;
+            let not_done = vm.new_set(&not_done)?;
+            Ok(vm.i.heap.alloc(Obj::Tuple(vec![done, not_done])))
         }
         Then::Result(fut) | Then::Exception(fut) => {
             let Some(c) = cell_of(vm, fut) else { return Ok(Value::None) };
@@ -446,13 +470,93 @@ pub fn executor_exit(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
 ///
 /// # Errors
 /// [`Stopped`] when the program is being stopped.
-pub fn wait_futures(w: &dyn Waiter, cells: &[Arc<FutureCell>], deadline: Option<f64>) -> Result<bool, Stopped> {
-    for c in cells {
-        if !c.wait(w, deadline)? {
+pub fn wait_futures(
+    w: &dyn Waiter,
+    cells: &[Arc<FutureCell>],
+    deadline: Option<f64>,
+    when: When,
+) -> Result<bool, Stopped> {
+    if when == When::AllCompleted {
+        for c in cells {
+            if !c.wait(w, deadline)? {
+                return Ok(false);
+            }
+        }
+        return Ok(true);
+    }
+    // Any of several: each future has its own condition variable, so poll them, waiting
+    // on one undone future a millisecond at a time.
+    loop {
+        let failed = cells.iter().any(|c| c.done() && c.outcome().1.is_some());
+        let all = cells.iter().all(|c| c.done());
+        let any = cells.iter().any(|c| c.done());
+        if all || failed || (when == When::FirstCompleted && any) {
+            return Ok(true);
+        }
+        let now = w.now_ms();
+        if deadline.is_some_and(|d| now >= d) {
             return Ok(false);
         }
+        let step = deadline.map_or(now + 1.0, |d| d.min(now + 1.0));
+        if let Some(c) = cells.iter().find(|c| !c.done()) {
+            c.wait(w, Some(step))?;
+        }
     }
-    Ok(true)
+}
+
+/// `concurrent.futures.wait(fs, timeout=None, return_when=ALL_COMPLETED)` over thread
+/// futures: `(done, not_done)`.
+pub fn wait(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
+    let Some(fs) = arg(args, kw, 0, "fs") else {
+        return Err(vm.exc("TypeError", "wait() missing 1 required positional argument: 'fs'"));
+    };
+    let futs = vm.iterate(fs)?;
+    if let Some(f) = futs.iter().find(|f| !is_future(vm, **f)) {
+        let t = vm.type_name(*f);
+        return Err(vm.exc(
+            "TypeError",
+            &format!("ThreadLab's concurrent.futures.wait takes ThreadPoolExecutor futures, not '{t}'"),
+        ));
+    }
+    let timeout = timeout_arg(vm, args, kw)?;
+    let when = match arg(args, kw, 2, "return_when") {
+        None => When::AllCompleted,
+        Some(v) => match vm.as_str(v) {
+            Some("ALL_COMPLETED") => When::AllCompleted,
+            Some("FIRST_COMPLETED") => When::FirstCompleted,
+            Some("FIRST_EXCEPTION") => When::FirstException,
+            _ => {
+                let r = vm.repr(v)?;
+                return Err(vm.exc("ValueError", &format!("Invalid return condition: {r}")));
+            }
+        },
+    };
+    let list = vm.i.heap.alloc(Obj::Tuple(futs));
+    let deadline = sync::deadline(vm.i.host.now_ms(), timeout);
+    Err(wait_all(vm, list, deadline, Then::Waited { list, when }))
+}
+
+/// `__tl_done_in_order(futures)` (as_completed's step): `(done in the order they
+/// completed, the others)`.
+pub fn done_in_order(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    let futs = vm.iterate(args.first().copied().unwrap_or(Value::None))?;
+    let mut done: Vec<(u64, Value)> = Vec::new();
+    let mut pending = Vec::new();
+    for f in futs {
+        match cell_of(vm, f) {
+            Some(c) if c.done() => done.push((c.outcome().2, f)),
+            _ => pending.push(f),
+        }
+    }
+    done.sort_by_key(|(seq, _)| *seq);
+    let done = vm.i.heap.alloc(Obj::List(done.into_iter().map(|(_, f)| f).collect()));
+    let pending = vm.i.heap.alloc(Obj::List(pending));
+    Ok(vm.i.heap.alloc(Obj::Tuple(vec![done, pending])))
+}
+
+/// `__tl_is_thread_future(f)`.
+pub fn is_thread_future(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    Ok(Value::Bool(args.first().is_some_and(|f| is_future(vm, *f))))
 }
 
 impl Then {
@@ -461,7 +565,7 @@ impl Then {
     pub fn kept(self) -> Option<Value> {
         match self {
             Then::Return(v) | Then::Result(v) | Then::Exception(v) => Some(v),
-            Then::Results { list, .. } | Then::Completed { list, .. } => Some(list),
+            Then::Results { list, .. } | Then::Completed { list, .. } | Then::Waited { list, .. } => Some(list),
             Then::Nothing => None,
         }
     }

@@ -17,7 +17,7 @@ mod driver;
 pub mod futures;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
-mod prelude;
+pub(crate) mod prelude;
 mod process;
 pub mod sync;
 pub mod threading;

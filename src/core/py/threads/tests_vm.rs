@@ -185,3 +185,23 @@ fn the_switch_interval_sets_how_often_the_gil_changes_hands() {
         slow.gil_switches
     );
 }
+
+/// A generator that must wait (a lock another thread holds) while a builtin's nested loop
+/// runs it (`enumerate`): a clear error naming the line, not a wait holding the GIL
+/// (which would never end) nor a wrong answer. Drained by `sum`, the same generator waits
+/// and works (`gen.rs`: `consume_generators`).
+#[test]
+fn a_generator_that_blocks_inside_a_builtins_loop_is_a_clear_error() {
+    let src = "import threading\nimport time\nlock = threading.Lock()\n\
+               def g():\n    with lock:\n        yield 1\n\
+               def hold():\n    with lock:\n        time.sleep(0.05)\n\
+               t = threading.Thread(target=hold)\nt.start()\ntime.sleep(0.01)\n\
+               print(sum(g()))\n\
+               t = threading.Thread(target=hold)\nt.start()\ntime.sleep(0.01)\n\
+               for i, x in enumerate(g()):\n    print(i, x)\n";
+    let r = run(src);
+    assert_eq!(r.stdout.lines().next(), Some("1"), "{}", r.stdout);
+    let e = r.error.expect("an error");
+    assert_eq!((e.kind.as_str(), e.line), ("RuntimeError", 17), "{e:?}");
+    assert!(e.message.contains("inside a generator a builtin iterates"), "{}", e.message);
+}

@@ -108,10 +108,14 @@ pub fn state_for_call(
 }
 
 /// The wait for futures, GIL released.
-fn futures_wait(cells: Vec<Arc<futures::FutureCell>>, deadline: Option<f64>) -> BlockOp<PyRun> {
+fn futures_wait(cells: Vec<Arc<futures::FutureCell>>, deadline: Option<f64>, then: futures::Then) -> BlockOp<PyRun> {
+    let when = match then {
+        futures::Then::Waited { when, .. } => when,
+        _ => futures::When::AllCompleted,
+    };
     BlockOp::Custom {
         state: LaneState::Blocked,
-        wait: Box::new(move |p| futures::wait_futures(p, &cells, deadline).map(Resumed::Bool)),
+        wait: Box::new(move |p| futures::wait_futures(p, &cells, deadline, when).map(Resumed::Bool)),
     }
 }
 
@@ -282,7 +286,7 @@ impl PyRun {
                     // The workers run; now wait for the futures (the list still on the stack).
                     let cells = futures::cells(&Vm { i: interp, t: &mut self.ts }, list);
                     self.pending = Some(Pending::Futures(then));
-                    Err(Either::Block(Box::new(futures_wait(cells, deadline))))
+                    Err(Either::Block(Box::new(futures_wait(cells, deadline, then))))
                 }
                 _ => {
                     let v = if then.kept().is_some() { self.ts.stack.pop() } else { None };
@@ -425,7 +429,7 @@ impl PyRun {
                     self.ts.stack.push(v);
                 }
                 self.pending = Some(Pending::Futures(then));
-                futures_wait(cells, deadline)
+                futures_wait(cells, deadline, then)
             }
             Wait::JoinAll { threads } => BlockOp::Custom {
                 state: LaneState::Blocked,

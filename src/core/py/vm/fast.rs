@@ -382,10 +382,11 @@ pub(super) fn run(
                     out!();
                 }
                 let v = stack.pop().unwrap_or(Value::Null);
-                if let Some(f) = frames.pop() {
-                    stack.truncate(f.ret_to);
-                    handling.truncate(f.handling_base);
-                }
+                // Dropped in place: `pop` would move the whole frame out first.
+                let (ret_to, handling_base) = (frames[depth - 1].ret_to, frames[depth - 1].handling_base);
+                frames.truncate(depth - 1);
+                stack.truncate(ret_to);
+                handling.truncate(handling_base);
                 stack.push(v);
                 let caller = &frames[depth - 2];
                 enter!(caller.code as usize, caller.base, caller.ip);

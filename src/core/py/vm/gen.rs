@@ -43,6 +43,18 @@ pub enum GenMode {
     Next(Value),
     /// A builtin consuming it: the nested loop returns at the yield or the end.
     Nested,
+    /// Drained for a builtin's call (`drain_generators`): each item appended to a list, and
+    /// at the end the call made with the list.
+    Drain,
+}
+
+/// The call a drained generator's items are for.
+#[derive(Debug)]
+pub struct Drain {
+    list: ObjRef,
+    pos: usize,
+    nargs: usize,
+    kwnames: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -56,6 +68,7 @@ pub struct Generator {
     pub state: GenState,
     pub mode: GenMode,
     pub qualname: String,
+    pub drain: Option<Box<Drain>>,
 }
 
 impl Generator {
@@ -89,6 +102,9 @@ fn relocate(f: &mut Frame, to: usize, hto: usize) {
 pub enum GenEnd {
     /// Push this (the caller goes on).
     Push(Value),
+    /// Push this, the result of a builtin's call a drained generator was for: its `CALL`
+    /// is a breaker site now.
+    Called(Value),
     /// The loop goes on with the frame now on top.
     Continue,
     Exit(Exit),
@@ -103,19 +119,42 @@ pub enum GenOp {
     Throw,
 }
 
-static GEN_NATIVES: std::sync::LazyLock<[u16; 4]> = std::sync::LazyLock::new(|| {
-    let id = |name: &str| super::builtins::NATIVES.iter().position(|(n, _)| *n == name).map_or(u16::MAX, |i| i as u16);
-    [id("next"), id("generator.__next__"), id("generator.send"), id("generator.throw")]
+/// What `call_at` does first for each native (by id): 0 nothing, 1-4 a `GenOp`, 5 a
+/// builtin that consumes a whole iterable (`CONSUMERS`).
+static NATIVE_KIND: std::sync::LazyLock<Vec<u8>> = std::sync::LazyLock::new(|| {
+    super::builtins::NATIVES
+        .iter()
+        .map(|(n, _)| match *n {
+            "next" => 1,
+            "generator.__next__" => 2,
+            "generator.send" => 3,
+            "generator.throw" => 4,
+            n if CONSUMERS.contains(&n) => 5,
+            _ => 0,
+        })
+        .collect()
 });
+
+/// Builtins that take every item of an iterable before their own work on them (or whose
+/// per-item work nobody sees): a generator argument is drained first on the thread's
+/// frames (`drain_generators`), so it may block (a lock, `as_completed`) or let the GIL
+/// go, which a nested loop cannot.
+const CONSUMERS: [&str; 8] = ["sorted", "sum", "min", "max", "str.join", "list.extend", "set.update", "dict.update"];
 
 #[must_use]
 pub fn gen_op(id: u16) -> Option<GenOp> {
-    let ids = &*GEN_NATIVES;
-    [GenOp::Next, GenOp::DunderNext, GenOp::Send, GenOp::Throw]
-        .into_iter()
-        .zip(ids)
-        .find(|(_, i)| **i == id)
-        .map(|(op, _)| op)
+    match NATIVE_KIND.get(id as usize).copied().unwrap_or(0) {
+        1 => Some(GenOp::Next),
+        2 => Some(GenOp::DunderNext),
+        3 => Some(GenOp::Send),
+        4 => Some(GenOp::Throw),
+        _ => None,
+    }
+}
+
+#[must_use]
+pub fn is_consumer(id: u16) -> bool {
+    NATIVE_KIND.get(id as usize) == Some(&5)
 }
 
 impl Vm<'_> {
@@ -155,6 +194,7 @@ impl Vm<'_> {
             state: GenState::Created,
             mode: GenMode::Nested,
             qualname,
+            drain: None,
         })));
         let Value::Obj(g) = v else { unreachable!() };
         f.on_return = OnReturn::Gen(g);
@@ -209,7 +249,7 @@ impl Vm<'_> {
     }
 
     /// `YieldValue` (the value already popped): the top frame goes back into its generator.
-    pub(crate) fn gen_suspend(&mut self) -> GenMode {
+    pub(crate) fn gen_suspend(&mut self) -> (ObjRef, GenMode) {
         let mut f = self.t.frames.pop().expect("a frame");
         let OnReturn::Gen(g) = f.on_return else { unreachable!("a generator's frame") };
         let stack = self.t.stack.split_off(f.base);
@@ -220,11 +260,12 @@ impl Vm<'_> {
         gen.stack = stack;
         gen.handling = handling;
         gen.state = GenState::Suspended;
-        gen.mode
+        (g, gen.mode)
     }
 
     fn gen_finish(&mut self, g: ObjRef) -> GenMode {
         let gen = self.gen_mut(g);
+        gen.drain = None;
         gen.state = GenState::Done;
         gen.frame = None;
         gen.stack.clear();
@@ -241,6 +282,7 @@ impl Vm<'_> {
 
     /// The generator's frame returned `v` (already popped, the stack cut back to it).
     pub(crate) fn gen_returned(&mut self, g: ObjRef, v: Value, stop_depth: usize) -> GenEnd {
+        let drain = self.gen_mut(g).drain.take();
         let mode = self.gen_finish(g);
         let jump = |vm: &mut Self, target: u32| {
             vm.t.stack.pop();
@@ -270,6 +312,20 @@ impl Vm<'_> {
                 }
             }
             GenMode::Nested => GenEnd::Push(v),
+            GenMode::Drain => {
+                let Some(d) = drain else { return GenEnd::Push(Value::None) };
+                match self.call_at(d.pos, d.nargs, &d.kwnames) {
+                    Ok(Some(r)) => {
+                        self.t.stack.truncate(d.pos);
+                        GenEnd::Called(r)
+                    }
+                    Ok(None) => GenEnd::Continue,
+                    Err(flow) => match self.flow_exit(flow, stop_depth) {
+                        None => GenEnd::Continue,
+                        Some(x) => GenEnd::Exit(x),
+                    },
+                }
+            }
         }
     }
 
@@ -319,7 +375,7 @@ impl Vm<'_> {
                     }
                     break Err(self.exc(
                         "RuntimeError",
-                        "ThreadLab cannot wait on a lock, a queue, an event or a thread inside a generator a builtin consumes (list(g), sum(g), sorted(g)...) yet: iterate it with a for loop",
+                        "ThreadLab cannot wait on a lock, a queue, an event or a thread inside a generator a builtin iterates (enumerate, zip, map, filter, any, all...) yet: iterate it with a for loop",
                     ));
                 }
                 Exit::Block(op) => {
@@ -369,6 +425,65 @@ impl Vm<'_> {
         }
         let e = self.stop_iteration(Value::None);
         Err(Flow::Exc(e))
+    }
+
+    /// The call at `stack[pos]` (a consumer, see `CONSUMERS`, or `list`/`tuple`/`set`/
+    /// `frozenset`/`dict`) with a generator among its positional arguments: the generator
+    /// is replaced there by a new list and resumed (`GenMode::Drain`) on this thread's
+    /// frames, each item appended, and when it ends the call is made again, with the list
+    /// (`gen_returned`). As CPython's C code iterating it, nothing but the generator's own
+    /// `Resume` and the call's return are breaker sites, and it may block or let the GIL go.
+    /// True: its frame was pushed.
+    pub(crate) fn drain_generators(&mut self, pos: usize, nargs: usize, kwnames: &[String]) -> R<bool> {
+        let first = if self.t.stack[pos + 1] == Value::Null { pos + 2 } else { pos + 1 };
+        let npos = self.t.stack.len() - first - kwnames.len();
+        let Some(k) = (first..first + npos)
+            .find(|&k| matches!(self.t.stack[k], Value::Obj(r) if matches!(self.i.heap.get(r), Obj::Generator(_))))
+        else {
+            return Ok(false);
+        };
+        let Value::Obj(g) = self.t.stack[k] else { unreachable!() };
+        let list = self.i.heap.alloc(Obj::List(Vec::new()));
+        let Value::Obj(l) = list else { unreachable!() };
+        if !self.gen_resume(g, Value::None, None, GenMode::Drain)? {
+            // Already finished: no items.
+            self.t.stack[k] = list;
+            return Ok(false);
+        }
+        self.t.stack[k] = list;
+        self.gen_mut(g).drain = Some(Box::new(Drain { list: l, pos, nargs, kwnames: kwnames.to_vec() }));
+        Ok(true)
+    }
+
+    /// A drained generator yielded `v` (its frame popped): append, resume it at once.
+    pub(crate) fn gen_drained_item(&mut self, g: ObjRef, v: Value) -> R<()> {
+        if let Some(d) = &self.gen_mut(g).drain {
+            let l = d.list;
+            if let Obj::List(items) = self.i.heap.get_mut(l) {
+                items.push(v);
+            }
+        }
+        self.gen_resume(g, Value::None, None, GenMode::Drain)?;
+        Ok(())
+    }
+
+    /// `flow` raised where the loop is, which may be at `stop_depth` already (a nested
+    /// loop's bottom: nothing to unwind there).
+    pub(crate) fn flow_exit(&mut self, flow: Flow, stop_depth: usize) -> Option<Exit> {
+        if self.t.frames.len() > stop_depth {
+            return match flow {
+                Flow::Exc(e) => self.unwind(e, stop_depth).err(),
+                Flow::Fatal(p) => Some(Exit::Fatal(p)),
+                Flow::Block(op) => Some(Exit::Block(op)),
+                Flow::Breaker => Some(Exit::Breaker),
+            };
+        }
+        Some(match flow {
+            Flow::Exc(e) => Exit::Exception(e),
+            Flow::Fatal(p) => Exit::Fatal(p),
+            Flow::Block(op) => Exit::Block(op),
+            Flow::Breaker => Exit::Breaker,
+        })
     }
 
     /// `g.close()`: `GeneratorExit` raised at its yield; its `finally` blocks run.

@@ -84,6 +84,8 @@ pub enum Instr {
     /// `f(*args, **kwargs)`: `[callable, self_or_null, args tuple, kwargs dict or Null]`.
     CallEx,
     PushNull,
+    /// Breaker site only when it ends a generator drained for a builtin's call
+    /// (`gen::GenMode::Drain`): that call returned (CPython's `CALL` check).
     ReturnValue,
     /// The code object's index in `Interp::codes` (low 24 bits); flags (high 8): 1 defaults
     /// tuple, 2 kwdefaults dict, 8 closure tuple, popped in that order from the top.
@@ -129,5 +131,14 @@ pub enum Instr {
 /// The instruction arms of vm.rs allowed to call `check_eval_breaker` (the conditional
 /// jumps only when they jump backward, as CPython's `POP_JUMP_BACKWARD_IF_*`; the calls
 /// only after a callee that is not a Python function returned).
-pub const BREAKER_SITES: [&str; 8] =
-    ["Resume", "JumpBackward", "PopJumpIfFalse", "PopJumpIfTrue", "Call", "CallKw", "CallEx", "YieldValue"];
+pub const BREAKER_SITES: [&str; 9] = [
+    "Resume",
+    "JumpBackward",
+    "PopJumpIfFalse",
+    "PopJumpIfTrue",
+    "Call",
+    "CallKw",
+    "CallEx",
+    "YieldValue",
+    "ReturnValue",
+];

@@ -1613,6 +1613,23 @@ impl Vm<'_> {
         Ok(out)
     }
 
+    /// What `a, b = v` unpacks: an iterator (a generator) gives at most `limit` items, as
+    /// CPython takes one more than the targets before it says there are too many.
+    pub fn unpack_items(&mut self, v: Value, limit: usize) -> R<Vec<Value>> {
+        let lazy = matches!(v, Value::Obj(r) if matches!(self.i.heap.get(r), Obj::Generator(_) | Obj::Iter(_)));
+        if !lazy {
+            return self.iterate(v);
+        }
+        let mut out = Vec::new();
+        while out.len() < limit {
+            match self.next_of(v)? {
+                Some(x) => out.push(x),
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+
     pub fn get_iter(&mut self, v: Value) -> R<Value> {
         if let Value::Obj(r) = v {
             let st = match self.i.heap.get(r) {

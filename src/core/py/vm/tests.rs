@@ -77,7 +77,11 @@ fn what_is_not_supported_is_a_clear_error_naming_the_line() {
     for (src, line, what) in [
         ("x = 1\nasync def g():\n    pass\n", 2, "'async' is not supported yet"),
         ("x = b'bytes'\n", 1, "bytes literals (b'') are not supported yet"),
+<<<<<<< HEAD
         ("import sys\nsys.set_int_max_str_digits(0)\n", 2, "sys.set_int_max_str_digits() is not supported"),
+=======
+        ("import multiprocessing\nv = multiprocessing.Value('i', 0)\n", 2, "multiprocessing.Value is not supported"),
+>>>>>>> main
         ("x = 1\nf = open('data.txt')\n", 2, "open() (a program in the page has no files) is not supported"),
     ] {
         let r = run(src);
@@ -184,6 +188,14 @@ fn the_breaker_is_checked_where_cpython_checks_it_and_nowhere_else() {
     // A comprehension is a function: its RESUME, its backward jumps, the call's own return
     // is not a site (a Python callee).
     assert_eq!(breaker_stops("xs = [x for x in (1, 2, 3)]\n"), 1 + 1 + 3);
+    // A generator: its RESUME when first resumed and after each yield (`RESUME 1`); the
+    // call making it is not a site (a Python function), nor `ForIter` resuming it.
+    assert_eq!(breaker_stops("def g():\n    yield 1\n    yield 2\nfor x in g():\n    pass\n"), 1 + 3 + 2);
+    // `next(g)` is a builtin's call: a site once it returned, after the generator's RESUME.
+    assert_eq!(breaker_stops("def g():\n    yield 1\nit = g()\nnext(it)\n"), 1 + 1 + 1);
+    // A generator drained by a builtin: the module's RESUME, the genexpr's 3 (first, after
+    // each of its 2 yields) and its 2 JUMP_BACKWARDs, sum's CALL once it returned.
+    assert_eq!(breaker_stops("s = sum(x for x in (1, 2))\n"), 1 + 3 + 2 + 1);
 }
 
 /// The fast loop (fast.rs) takes backward jumps itself while the breaker is quiet: it

@@ -95,15 +95,18 @@ pub struct Block {
     pub handling: u32,
 }
 
+/// Object references, not `Value`s: 12 bytes instead of 32 keep `Frame` within the size
+/// the compiler copies inline (a call's frame push was a `memmove` call, 29 % of fib(27)).
 #[derive(Clone, Copy, Debug)]
 pub enum OnReturn {
     Push,
     /// `__init__` returned: push the instance instead (its result must be None).
-    Init(Value),
-    /// A class body returned its namespace: build the class.
+    Init(ObjRef),
+    /// A class body returned its namespace: build the class (its name, a str; its bases,
+    /// a tuple).
     BuildClass {
-        name: Value,
-        bases: Value,
+        name: ObjRef,
+        bases: ObjRef,
     },
     /// A generator's frame (`gen.rs`): a yield or its end goes back to the generator.
     Gen(ObjRef),
@@ -127,6 +130,10 @@ pub struct Frame {
     pub serial: u64,
     pub handling_base: usize,
 }
+
+// A call pushes a Frame: up to 128 bytes it is copied inline, past that through a
+// `memmove` call (29 % of fib(27) natively at 144 bytes; python-vm.md §8).
+const _: () = assert!(size_of::<Frame>() <= 128, "Frame outgrew an inline copy");
 
 impl Frame {
     /// A function's frame with no cells, no namespace, returning its value to the caller.
@@ -482,10 +489,10 @@ impl Vm<'_> {
                 roots.extend(f.ns.iter().map(|c| Value::Obj(*c)));
                 roots.extend(f.func.iter().map(|c| Value::Obj(*c)));
                 if let OnReturn::Init(v) | OnReturn::BuildClass { name: v, .. } = f.on_return {
-                    roots.push(v);
+                    roots.push(Value::Obj(v));
                 }
                 if let OnReturn::BuildClass { bases, .. } = f.on_return {
-                    roots.push(bases);
+                    roots.push(Value::Obj(bases));
                 }
                 if let OnReturn::Gen(g) = f.on_return {
                     roots.push(Value::Obj(g));
@@ -608,7 +615,14 @@ impl Vm<'_> {
                         }
                         return Ok(None);
                     }
-                    Obj::Class(_) => return self.call_class(r, pos, nargs, kwnames),
+                    Obj::Class(_) => {
+                        let t = &self.i.types;
+                        let consumer = [t.list, t.tuple, t.set, t.frozenset, t.dict].contains(&r);
+                        if consumer && self.drain_generators(pos, nargs, kwnames)? {
+                            return Ok(None);
+                        }
+                        return self.call_class(r, pos, nargs, kwnames);
+                    }
                     _ => {}
                 },
                 Value::Native(id) => {
@@ -616,6 +630,8 @@ impl Vm<'_> {
                         if let Some(r) = self.gen_call(op, pos, kwnames)? {
                             return Ok(r);
                         }
+                    } else if super::gen::is_consumer(id) && self.drain_generators(pos, nargs, kwnames)? {
+                        return Ok(None);
                     }
                     let has_self = self.t.stack[pos + 1] != Value::Null;
                     let first = if has_self { pos + 1 } else { pos + 2 };
@@ -709,7 +725,8 @@ impl Vm<'_> {
         let locals = self.bind(init_ref, &code, &args, &kw)?;
         let base = self.t.stack.len();
         self.t.stack.extend(locals);
-        self.push_frame_raw(code_id, base, pos, Some(init_ref), OnReturn::Init(instance))?;
+        let Value::Obj(inst) = instance else { unreachable!() };
+        self.push_frame_raw(code_id, base, pos, Some(init_ref), OnReturn::Init(inst))?;
         Ok(None)
     }
 
@@ -1229,7 +1246,7 @@ impl Vm<'_> {
                     Instr::UnpackSequence(n) => {
                         sync_ip!();
                         let seq = pop!(self);
-                        let items = tri!(self.iterate(seq));
+                        let items = tri!(self.unpack_items(seq, n as usize + 1));
                         if items.len() != n as usize {
                             let msg = if items.len() > n as usize {
                                 format!("too many values to unpack (expected {n})")
@@ -1420,17 +1437,34 @@ impl Vm<'_> {
                                         Some(exit) => return exit,
                                     }
                                 }
-                                inst
+                                Value::Obj(inst)
                             }
-                            OnReturn::BuildClass { name, bases } => match self.build_class(name, bases, v) {
-                                Ok(c) => c,
-                                Err(e) => match self.handle(e, stop_depth) {
-                                    None => continue 'frames,
-                                    Some(exit) => return exit,
-                                },
-                            },
+                            OnReturn::BuildClass { name, bases } => {
+                                match self.build_class(Value::Obj(name), Value::Obj(bases), v) {
+                                    Ok(c) => c,
+                                    Err(e) => match self.handle(e, stop_depth) {
+                                        None => continue 'frames,
+                                        Some(exit) => return exit,
+                                    },
+                                }
+                            }
                             OnReturn::Gen(g) => match self.gen_returned(g, v, stop_depth) {
                                 super::gen::GenEnd::Push(v) => v,
+                                super::gen::GenEnd::Called(v) => {
+                                    if self.t.frames.len() <= stop_depth {
+                                        return Exit::Done(v);
+                                    }
+                                    self.t.stack.push(v);
+                                    // The builtin the generator was drained for returned: CPython
+                                    // checks at its CALL (the caller's).
+                                    let site = self.t.frames.last().map_or(0, |f| f.ip.saturating_sub(1));
+                                    if let Err(flow) = self.check_eval_breaker(site) {
+                                        if let Some(exit) = self.handle(flow, stop_depth) {
+                                            return exit;
+                                        }
+                                    }
+                                    continue 'frames;
+                                }
                                 super::gen::GenEnd::Continue => continue 'frames,
                                 super::gen::GenEnd::Exit(exit) => return exit,
                             },
@@ -1491,7 +1525,9 @@ impl Vm<'_> {
                         let bases = pop!(self);
                         let name = pop!(self);
                         let func = pop!(self);
-                        let Value::Obj(fr) = func else { unreachable!() };
+                        let (Value::Obj(fr), Value::Obj(name), Value::Obj(bases)) = (func, name, bases) else {
+                            unreachable!()
+                        };
                         let Obj::Function(f) = self.i.heap.get(fr) else { unreachable!() };
                         let body = f.code_id;
                         let at = self.t.stack.len();
@@ -1638,7 +1674,15 @@ impl Vm<'_> {
                     Instr::YieldValue => {
                         let v = pop!(self);
                         sync_ip!();
-                        let mode = self.gen_suspend();
+                        let (g, mode) = self.gen_suspend();
+                        if let super::gen::GenMode::Drain = mode {
+                            if let Err(flow) = self.gen_drained_item(g, v) {
+                                if let Some(exit) = self.flow_exit(flow, stop_depth) {
+                                    return exit;
+                                }
+                            }
+                            continue 'frames;
+                        }
                         if self.t.frames.len() <= stop_depth {
                             return Exit::Done(v);
                         }

@@ -350,6 +350,8 @@ pub fn import(vm: &mut Vm<'_>, name: &str) -> Option<R<Value>> {
             ("Queue", "_mp.new_queue"),
             ("Pipe", "_mp.pipe"),
             ("SimpleQueue", "_mp.new_queue"),
+            ("Value", "_mp.shared_value"),
+            ("Array", "_mp.shared_array"),
             ("cpu_count", "_mp.cpu_count"),
             ("current_process", "_mp.current_process"),
             ("set_start_method", "_mp.set_start_method"),
@@ -360,6 +362,7 @@ pub fn import(vm: &mut Vm<'_>, name: &str) -> Option<R<Value>> {
             ("ProcessPoolExecutor", "_mp.new_executor"),
             ("ThreadPoolExecutor", "_mp.thread_pool_executor"),
             ("as_completed", "_mp.as_completed"),
+            ("wait", "_futures.wait"),
         ],
         "os" => &[("getpid", "_mp.getpid"), ("cpu_count", "_mp.cpu_count"), ("_exit", "_mp.os_exit")],
         "pickle" => &[("dumps", "_mp.dumps"), ("loads", "_mp.loads")],
@@ -385,6 +388,13 @@ pub fn import(vm: &mut Vm<'_>, name: &str) -> Option<R<Value>> {
             let t = vm.i.builtins.get("TimeoutError").copied().unwrap_or(Value::None);
             attrs.insert("TimeoutError".into(), t);
             attrs.insert("Future".into(), class_value(vm, "Future"));
+            for w in ["FIRST_COMPLETED", "FIRST_EXCEPTION", "ALL_COMPLETED"] {
+                let s = vm.new_str(w.into());
+                attrs.insert(w.into(), s);
+            }
+            if let Some(f) = crate::core::py::threads::prelude::as_completed_fn(vm) {
+                attrs.insert("as_completed".into(), f);
+            }
         }
         "os" => {
             let sep = vm.new_str("/".into());
@@ -1104,6 +1114,22 @@ fn pool_apply(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     block(vm, Some(r), WaitOn::Recv { chan, n: 1 }, None, Then::ResultOf { futures: false })
 }
 
+// Shared memory between processes (`Value`, `Array`) would need words in the program's
+// arena that every process maps, which `program::Processes` (byte channels) has not.
+fn shared_value(vm: &mut Vm<'_>, _args: &[Value], _kw: &Kw) -> R<Value> {
+    Err(vm.exc(
+        "NotImplementedError",
+        "multiprocessing.Value is not supported by ThreadLab's Python yet: send values through a Queue, a Pipe or a Pool's results",
+    ))
+}
+
+fn shared_array(vm: &mut Vm<'_>, _args: &[Value], _kw: &Kw) -> R<Value> {
+    Err(vm.exc(
+        "NotImplementedError",
+        "multiprocessing.Array is not supported by ThreadLab's Python yet: send values through a Queue, a Pipe or a Pool's results",
+    ))
+}
+
 fn pool_map_async(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let (pool, rest) = pool_of(vm, args, "map_async")?;
     let (Some(func), Some(iterable)) = (arg(rest, kw, 0, "func"), arg(rest, kw, 1, "iterable")) else {
@@ -1422,6 +1448,8 @@ fn p_loads(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
 pub const NATIVE_FNS: &[(&str, super::builtins::NativeFn)] = &[
     ("_mp.new_pool", new_pool),
     ("_mp.new_queue", make_queue),
+    ("_mp.shared_value", shared_value),
+    ("_mp.shared_array", shared_array),
     ("_mp.new_executor", new_executor),
     ("_mp.thread_pool_executor", thread_pool_executor),
     ("_mp.as_completed", as_completed),
