@@ -467,7 +467,10 @@ fn b_len(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
             Obj::Str(s) => Some(s.chars().count()),
             Obj::List(v) | Obj::Tuple(v) => Some(v.len()),
             Obj::Dict(d) | Obj::Set(d, _) => Some(d.len()),
-            Obj::Range(a, b, c) => Some(super::ops::range_len(*a, *b, *c) as usize),
+            Obj::Range(a, b, c) => {
+                let (a, b, c) = (Int::Small(*a), Int::Small(*b), Int::Small(*c));
+                Some(vm.bigrange_len(&a, &b, &c)?)
+            }
             Obj::Native(super::bigops::BIGRANGE, _) => {
                 let (a, b, c) = vm.bigrange_parts(v).unwrap_or((Int::ZERO, Int::ZERO, Int::Small(1)));
                 Some(vm.bigrange_len(&a, &b, &c)?)
