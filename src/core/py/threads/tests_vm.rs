@@ -187,7 +187,7 @@ fn the_switch_interval_sets_how_often_the_gil_changes_hands() {
 }
 
 /// A generator that must wait (a lock another thread holds) while a builtin's nested loop
-/// runs it (`enumerate`): a clear error naming the line, not a wait holding the GIL
+/// runs it (`zip`): a clear error naming the line, not a wait holding the GIL
 /// (which would never end) nor a wrong answer. Drained by `sum`, the same generator waits
 /// and works (`gen.rs`: `consume_generators`).
 #[test]
@@ -198,7 +198,7 @@ fn a_generator_that_blocks_inside_a_builtins_loop_is_a_clear_error() {
                t = threading.Thread(target=hold)\nt.start()\ntime.sleep(0.01)\n\
                print(sum(g()))\n\
                t = threading.Thread(target=hold)\nt.start()\ntime.sleep(0.01)\n\
-               for i, x in enumerate(g()):\n    print(i, x)\n";
+               for i, x in zip(\"ab\", g()):\n    print(i, x)\n";
     let r = run(src);
     assert_eq!(r.stdout.lines().next(), Some("1"), "{}", r.stdout);
     let e = r.error.expect("an error");

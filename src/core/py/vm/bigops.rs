@@ -286,7 +286,8 @@ pub fn int_radix(vm: &mut Vm<'_>, v: Value, radix: u32) -> R<Value> {
     Ok(vm.new_str(s))
 }
 
-/// A `range` with a bound or step beyond i64 (`range(10**20)`, `range(2**64, 2**64 + 3)`):
+/// A `range` with a bound or step beyond i64 (`range(10**20)`, `range(2**64, 2**64 + 3)`),
+/// or whose length is (`range(-2**62, 2**62 + 2**61)`):
 /// a native object of tag `bigrange` whose slots are its start, stop and step (ints of any
 /// size); its class is `range`. Ranges within i64 stay `Obj::Range`.
 pub const BIGRANGE: &str = "bigrange";
@@ -314,7 +315,10 @@ impl Vm<'_> {
             return Err(self.exc("ValueError", "range() arg 3 must not be zero"));
         }
         if let (Some(x), Some(y), Some(z)) = (a.to_i64(), b.to_i64(), c.to_i64()) {
-            return Ok(self.i.heap.alloc(Obj::Range(x, y, z)));
+            // An i64 range's length must be an i64 too (its indexing computes with it).
+            if range_len_any(a, b, c).to_i64().is_some() {
+                return Ok(self.i.heap.alloc(Obj::Range(x, y, z)));
+            }
         }
         let slots = vec![self.int_value(a.clone()), self.int_value(b.clone()), self.int_value(c.clone())];
         Ok(self.i.heap.alloc(Obj::Native(BIGRANGE, slots)))
@@ -374,7 +378,7 @@ impl Vm<'_> {
                 _ => edge,
             };
             let exact = range_len_any(a, b, c) == range_len_any(a, &Int::Small(y), c);
-            if exact || super::ops::range_len(x, y, z) >= UNREACHABLE_ITERATIONS {
+            if exact || range_len_any(a, &Int::Small(y), c) >= Int::Small(UNREACHABLE_ITERATIONS) {
                 return Ok(self.i.heap.alloc(Obj::Iter(IterState::Range { cur: x, stop: y, step: z })));
             }
         }

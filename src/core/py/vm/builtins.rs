@@ -467,7 +467,10 @@ fn b_len(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
             Obj::Str(s) => Some(s.chars().count()),
             Obj::List(v) | Obj::Tuple(v) => Some(v.len()),
             Obj::Dict(d) | Obj::Set(d, _) => Some(d.len()),
-            Obj::Range(a, b, c) => Some(super::ops::range_len(*a, *b, *c) as usize),
+            Obj::Range(a, b, c) => {
+                let (a, b, c) = (Int::Small(*a), Int::Small(*b), Int::Small(*c));
+                Some(vm.bigrange_len(&a, &b, &c)?)
+            }
             Obj::Native(super::bigops::BIGRANGE, _) => {
                 let (a, b, c) = vm.bigrange_parts(v).unwrap_or((Int::ZERO, Int::ZERO, Int::Small(1)));
                 Some(vm.bigrange_len(&a, &b, &c)?)
@@ -2155,6 +2158,21 @@ fn t_sleep(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     Err(Flow::Block(BlockOp::Sleep(s)))
 }
 
+fn sys_get_int_max_str_digits(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    arity(vm, "get_int_max_str_digits", args, 0, 0)?;
+    Ok(Value::Int(crate::core::py::num::bigint::MAX_STR_DIGITS as i64))
+}
+
+/// Refused, clearly: the limit is what keeps a decimal conversion (quadratic here, with the
+/// GIL held and Stop unheard until it ends) short.
+fn sys_set_int_max_str_digits(vm: &mut Vm<'_>, _args: &[Value], _kw: &Kw) -> R<Value> {
+    Err(vm.exc(
+        "NotImplementedError",
+        "sys.set_int_max_str_digits() is not supported by ThreadLab's Python: ints convert to and from \
+         decimal text up to 4300 digits (CPython's default); hex() has no limit",
+    ))
+}
+
 fn sys_getrecursionlimit(vm: &mut Vm<'_>, _args: &[Value], _kw: &Kw) -> R<Value> {
     Ok(Value::Int(vm.i.recursion_limit as i64))
 }
@@ -2489,6 +2507,8 @@ static BASE_NATIVES: &[(&str, NativeFn)] = &[
     ("sys.getswitchinterval", sys_getswitchinterval),
     ("sys.setswitchinterval", sys_setswitchinterval),
     ("sys.exit", sys_exit),
+    ("sys.get_int_max_str_digits", sys_get_int_max_str_digits),
+    ("sys.set_int_max_str_digits", sys_set_int_max_str_digits),
     ("math.sqrt", m_sqrt),
     ("math.exp", m_exp),
     ("math.sin", m_sin),

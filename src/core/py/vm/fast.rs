@@ -59,6 +59,11 @@ pub enum Op {
     Bin(BinOp),
     /// `CompareOp` on ints (`Eq`, `Ne`, `Lt`, `Le`, `Gt`, `Ge`).
     Cmp(CmpOp),
+    /// `UnaryNeg` of an int or a float, `UnaryInvert` of an int, `UnaryNot` of a bool, an
+    /// int or None.
+    Neg,
+    Invert,
+    Not,
     /// `LoadFast a; LoadFast b`.
     FastFast(u16, u16),
     /// `LoadFast a; LoadFast b; BinaryOp op`.
@@ -211,6 +216,9 @@ fn lower_at(instrs: &[Instr], at: usize) -> Op {
         Instr::ForIter(t) => Op::ForIter(t),
         Instr::ListAppend(i) => Op::ListAppend(i),
         Instr::BinaryOp(op) | Instr::InplaceOp(op) => Op::Bin(op),
+        Instr::UnaryNeg => Op::Neg,
+        Instr::UnaryInvert => Op::Invert,
+        Instr::UnaryNot => Op::Not,
         _ => Op::Slow,
     }
 }
@@ -486,6 +494,23 @@ pub(super) fn run(
                 stack.pop();
                 let n = stack.len();
                 stack[n - 1] = Value::Int(r);
+                ip += 1;
+            }
+            Op::Neg | Op::Invert | Op::Not => {
+                let n = stack.len();
+                let r = match (op, stack.last()) {
+                    (Op::Neg, Some(Value::Int(x))) => match x.checked_neg() {
+                        Some(r) => Value::Int(r),
+                        None => out!(),
+                    },
+                    (Op::Neg, Some(Value::Float(f))) => Value::Float(-f),
+                    (Op::Invert, Some(Value::Int(x))) => Value::Int(!x),
+                    (Op::Not, Some(Value::Bool(b))) => Value::Bool(!b),
+                    (Op::Not, Some(Value::Int(x))) => Value::Bool(*x == 0),
+                    (Op::Not, Some(Value::None)) => Value::Bool(true),
+                    _ => out!(),
+                };
+                stack[n - 1] = r;
                 ip += 1;
             }
             Op::Cmp(op) => {

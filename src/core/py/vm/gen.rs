@@ -36,6 +36,9 @@ pub enum GenState {
 pub enum GenMode {
     /// A `for` loop's `ForIter`: the end pops the generator and jumps to the target.
     ForIter(u32),
+    /// A `for` loop over `enumerate(generator)` (the enumerate object): each item is
+    /// yielded as `(n, item)`; the end as `ForIter`'s.
+    ForIterEnumerate(u32, ObjRef),
     /// `yield from`'s `Send`: the end pops the generator, pushes its return value and jumps.
     Send(u32),
     /// `next(g[, default])` (`Value::Null`: no default), `g.send(v)`, `g.throw(e)`: the
@@ -79,7 +82,7 @@ impl Generator {
             f(v);
         }
         if let Some(fr) = &self.frame {
-            for c in fr.cells.iter().chain(fr.ns.iter()).chain(fr.func.iter()) {
+            for c in fr.cells().iter().chain(fr.ns.iter()).chain(fr.func.iter()) {
                 f(&Value::Obj(*c));
             }
         }
@@ -89,7 +92,7 @@ impl Generator {
 /// Moves a frame's stack positions from (`base`, `hbase`) to (`to`, `hto`).
 fn relocate(f: &mut Frame, to: usize, hto: usize) {
     let (base, hbase) = (f.base, f.handling_base);
-    for b in &mut f.blocks {
+    for b in f.blocks_mut() {
         b.level = (b.level as usize - base + to) as u32;
         b.handling = (b.handling as usize - hbase + hto) as u32;
     }
@@ -291,7 +294,7 @@ impl Vm<'_> {
             }
         };
         match mode {
-            GenMode::ForIter(t) => {
+            GenMode::ForIter(t) | GenMode::ForIterEnumerate(t, _) => {
                 jump(self, t);
                 GenEnd::Continue
             }
@@ -453,6 +456,28 @@ impl Vm<'_> {
         self.t.stack[k] = list;
         self.gen_mut(g).drain = Some(Box::new(Drain { list: l, pos, nargs, kwnames: kwnames.to_vec() }));
         Ok(true)
+    }
+
+    /// `(the enumerate object, its generator)` when `it` is `enumerate(generator)`.
+    #[must_use]
+    pub fn enumerated_generator(&self, it: Value) -> Option<(ObjRef, ObjRef)> {
+        let Value::Obj(e) = it else { return None };
+        let Obj::Iter(super::heap::IterState::Enumerate { it: Value::Obj(g), .. }) = self.i.heap.get(e) else {
+            return None;
+        };
+        matches!(self.i.heap.get(*g), Obj::Generator(_)).then_some((e, *g))
+    }
+
+    /// `(n, v)` for a `for` loop over `enumerate(generator)`, counting on.
+    pub(crate) fn enumerated(&mut self, e: ObjRef, v: Value) -> Value {
+        let n = match self.i.heap.get_mut(e) {
+            Obj::Iter(super::heap::IterState::Enumerate { n, .. }) => {
+                *n += 1;
+                *n - 1
+            }
+            _ => 0,
+        };
+        self.i.heap.alloc(Obj::Tuple(vec![Value::Int(n), v]))
     }
 
     /// A drained generator yielded `v` (its frame popped): append, resume it at once.

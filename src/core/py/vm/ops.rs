@@ -753,9 +753,11 @@ impl Vm<'_> {
                 let len = range_len(start, stop, step);
                 if let Some(s) = slice {
                     let (a, b, c) = self.slice_indices(s, len as usize)?;
-                    let n_start = start + a * step;
-                    let n_stop = start + b * step;
-                    return Ok(self.i.heap.alloc(Obj::Range(n_start, n_stop, step * c)));
+                    // Exact (`start + b * step` or `step * c` may pass i64): a range of any size.
+                    let (start, step) = (Int::Small(start), Int::Small(step));
+                    let n_start = start.add(&Int::Small(a).mul(&step));
+                    let n_stop = start.add(&Int::Small(b).mul(&step));
+                    return self.range_new(&n_start, &n_stop, &step.mul(&Int::Small(c)));
                 }
                 let i = self.index_of(idx, len as usize, "range object")?;
                 Ok(Value::Int(start + i as i64 * step))
@@ -2237,13 +2239,17 @@ fn dunder(op: BinOp) -> (&'static str, &'static str) {
 
 #[must_use]
 pub fn range_len(a: i64, b: i64, c: i64) -> i64 {
-    if c > 0 && a < b {
+    // In i128: `b - a` of a range wider than i64 (`range(-2**62, 2**62 + 2**61)`) overflows
+    // i64. A length past i64 saturates (`len()` raises CPython's OverflowError first).
+    let (a, b, c) = (i128::from(a), i128::from(b), i128::from(c));
+    let n = if c > 0 && a < b {
         (b - a + c - 1) / c
     } else if c < 0 && a > b {
         (a - b - c - 1) / (-c)
     } else {
         0
-    }
+    };
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// Python's `repr` of a str.

@@ -77,7 +77,10 @@ fn what_is_not_supported_is_a_clear_error_naming_the_line() {
     for (src, line, what) in [
         ("x = 1\nasync def g():\n    pass\n", 2, "'async' is not supported yet"),
         ("x = b'bytes'\n", 1, "bytes literals (b'') are not supported yet"),
+        ("import sys\nsys.set_int_max_str_digits(0)\n", 2, "sys.set_int_max_str_digits() is not supported"),
         ("import multiprocessing\nv = multiprocessing.Value('i', 0)\n", 2, "multiprocessing.Value is not supported"),
+        ("def f():\n    return ((yield x) for x in y)\n", 2, "'yield' inside generator expression"),
+        ("x = 1\nyield x\n", 2, "'yield' outside function"),
         ("x = 1\nf = open('data.txt')\n", 2, "open() (a program in the page has no files) is not supported"),
     ] {
         let r = run(src);

@@ -121,8 +121,8 @@ pub struct Frame {
     pub base: usize,
     /// Where the stack is cut back to on return (the callable's slot).
     pub ret_to: usize,
-    pub cells: Vec<ObjRef>,
-    pub blocks: Vec<Block>,
+    /// Cells and `try` blocks: few frames have them (see `FrameExtra`).
+    pub extra: Option<Box<FrameExtra>>,
     /// A class body's namespace (a dict).
     pub ns: Option<ObjRef>,
     pub func: Option<ObjRef>,
@@ -131,11 +131,38 @@ pub struct Frame {
     pub handling_base: usize,
 }
 
-// A call pushes a Frame: up to 128 bytes it is copied inline, past that through a
-// `memmove` call (29 % of fib(27) natively at 144 bytes; python-vm.md §8).
-const _: () = assert!(size_of::<Frame>() <= 128, "Frame outgrew an inline copy");
+// A call pushes a Frame: small, it is copied inline; past 128 bytes natively (64 on wasm32)
+// through a `memmove` call (29 % of fib(27) natively at 144 bytes) or a wasm `memory.copy`,
+// which V8 runs out of line (python-vm.md §8.5).
+const _: () = assert!(size_of::<Frame>() <= 16 * size_of::<usize>(), "Frame outgrew an inline copy");
+
+/// The parts of a frame few frames have, boxed to keep `Frame` small: the cells of a
+/// closure's variables and the `try` blocks entered.
+#[derive(Debug, Default)]
+pub struct FrameExtra {
+    pub cells: Vec<ObjRef>,
+    pub blocks: Vec<Block>,
+}
 
 impl Frame {
+    #[must_use]
+    pub fn cells(&self) -> &[ObjRef] {
+        self.extra.as_ref().map_or(&[], |x| &x.cells)
+    }
+
+    /// The `try` blocks entered, innermost last (none allocated: empty).
+    pub fn blocks_mut(&mut self) -> &mut [Block] {
+        self.extra.as_mut().map_or(&mut [], |x| &mut x.blocks)
+    }
+
+    pub fn push_block(&mut self, b: Block) {
+        self.extra.get_or_insert_with(Box::default).blocks.push(b);
+    }
+
+    pub fn pop_block(&mut self) -> Option<Block> {
+        self.extra.as_mut()?.blocks.pop()
+    }
+
     /// A function's frame with no cells, no namespace, returning its value to the caller.
     #[must_use]
     pub fn plain(
@@ -151,8 +178,7 @@ impl Frame {
             ip: 0,
             base,
             ret_to,
-            cells: Vec::new(),
-            blocks: Vec::new(),
+            extra: None,
             ns: None,
             func,
             on_return: OnReturn::Push,
@@ -170,8 +196,7 @@ impl Frame {
             ip: 0,
             base: 0,
             ret_to: 0,
-            cells: Vec::new(),
-            blocks: Vec::new(),
+            extra: None,
             ns: None,
             func: None,
             on_return: OnReturn::Push,
@@ -485,7 +510,7 @@ impl Vm<'_> {
             roots.extend(t.stack.iter().copied());
             roots.extend(t.handling.iter().copied());
             for f in &t.frames {
-                roots.extend(f.cells.iter().map(|c| Value::Obj(*c)));
+                roots.extend(f.cells().iter().map(|c| Value::Obj(*c)));
                 roots.extend(f.ns.iter().map(|c| Value::Obj(*c)));
                 roots.extend(f.func.iter().map(|c| Value::Obj(*c)));
                 if let OnReturn::Init(v) | OnReturn::BuildClass { name: v, .. } = f.on_return {
@@ -555,8 +580,9 @@ impl Vm<'_> {
         } else {
             None
         };
+        let extra = (!cells.is_empty()).then(|| Box::new(FrameExtra { cells, blocks: Vec::new() }));
         self.t.frames.push(Frame {
-            cells,
+            extra,
             ns,
             on_return,
             ..Frame::plain(code_id, base, ret_to, func, self.i.serial, self.t.handling.len())
@@ -635,10 +661,16 @@ impl Vm<'_> {
                     }
                     let has_self = self.t.stack[pos + 1] != Value::Null;
                     let first = if has_self { pos + 1 } else { pos + 2 };
+                    let f = builtins::NATIVES[id as usize].1;
+                    if kwnames.is_empty() {
+                        // Positional only, most calls: one copy of the arguments, no split.
+                        let args: Vec<Value> = self.t.stack[first..].to_vec();
+                        self.t.stack.truncate(pos);
+                        return f(self, &args, &[]).map(Some);
+                    }
                     let all: Vec<Value> = self.t.stack[first..].to_vec();
                     self.t.stack.truncate(pos);
                     let (posargs, kw) = split_kw(self, &all, kwnames);
-                    let f = builtins::NATIVES[id as usize].1;
                     return f(self, &posargs, &kw).map(Some);
                 }
                 _ => {}
@@ -993,7 +1025,7 @@ impl Vm<'_> {
                         }
                     }
                     Instr::LoadDeref(i) => {
-                        let cell = self.t.frames[fi].cells[i as usize];
+                        let cell = self.t.frames[fi].cells()[i as usize];
                         let Obj::Cell(v) = self.i.heap.get(cell) else { unreachable!() };
                         let v = *v;
                         if v == Value::Null {
@@ -1010,11 +1042,11 @@ impl Vm<'_> {
                     }
                     Instr::StoreDeref(i) => {
                         let v = pop!(self);
-                        let cell = self.t.frames[fi].cells[i as usize];
+                        let cell = self.t.frames[fi].cells()[i as usize];
                         *self.i.heap.get_mut(cell) = Obj::Cell(v);
                     }
                     Instr::LoadClosure(i) => {
-                        let cell = self.t.frames[fi].cells[i as usize];
+                        let cell = self.t.frames[fi].cells()[i as usize];
                         self.t.stack.push(Value::Obj(cell));
                     }
                     Instr::LoadAttr(i) => {
@@ -1319,6 +1351,17 @@ impl Vm<'_> {
                             }
                         }
                         sync_ip!();
+                        // `enumerate(generator)`: the generator on this thread's frames too,
+                        // each item numbered (a nested loop could not block or let the GIL go).
+                        if let Some((e, g)) = self.enumerated_generator(it) {
+                            let mode = super::gen::GenMode::ForIterEnumerate(target, e);
+                            if tri!(self.gen_resume(g, Value::None, None, mode)) {
+                                continue 'frames;
+                            }
+                            self.t.stack.pop();
+                            ip = target as usize;
+                            continue;
+                        }
                         match tri!(self.next_of(it)) {
                             Some(v) => self.t.stack.push(v),
                             None => {
@@ -1569,10 +1612,10 @@ impl Vm<'_> {
                     Instr::SetupFinally(h) => {
                         let level = self.t.stack.len() as u32;
                         let handling = self.t.handling.len() as u32;
-                        self.t.frames[fi].blocks.push(Block { handler: h, level, handling });
+                        self.t.frames[fi].push_block(Block { handler: h, level, handling });
                     }
                     Instr::PopBlock => {
-                        self.t.frames[fi].blocks.pop();
+                        self.t.frames[fi].pop_block();
                     }
                     Instr::PushExcInfo => {
                         let e = self.top();
@@ -1675,6 +1718,10 @@ impl Vm<'_> {
                         let v = pop!(self);
                         sync_ip!();
                         let (g, mode) = self.gen_suspend();
+                        let v = match mode {
+                            super::gen::GenMode::ForIterEnumerate(_, e) => self.enumerated(e, v),
+                            _ => v,
+                        };
                         if let super::gen::GenMode::Drain = mode {
                             if let Err(flow) = self.gen_drained_item(g, v) {
                                 if let Some(exit) = self.flow_exit(flow, stop_depth) {
@@ -1785,7 +1832,7 @@ impl Vm<'_> {
                 }
             }
             let frame = self.t.frames.last_mut().expect("a frame");
-            if let Some(b) = frame.blocks.pop() {
+            if let Some(b) = frame.pop_block() {
                 frame.ip = b.handler as usize;
                 self.t.stack.truncate(b.level as usize);
                 self.t.handling.truncate(b.handling as usize);

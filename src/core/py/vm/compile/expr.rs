@@ -262,13 +262,13 @@ impl Compiler<'_> {
 
     fn check_yield(&mut self, e: &Expr) -> Result<(), PyError> {
         let u = self.unit();
-        if u.scope.is_generator {
-            return Ok(());
-        }
-        let msg = if u.scope.is_module || u.scope.is_class {
-            "'yield' outside function"
-        } else {
-            "'yield' inside a comprehension"
+        let msg = match u.code.name.as_str() {
+            "<listcomp>" => "'yield' inside list comprehension",
+            "<setcomp>" => "'yield' inside set comprehension",
+            "<dictcomp>" => "'yield' inside dict comprehension",
+            "<genexpr>" => "'yield' inside generator expression",
+            _ if u.scope.is_generator => return Ok(()),
+            _ => "'yield' outside function",
         };
         Err(err(msg, e.span))
     }

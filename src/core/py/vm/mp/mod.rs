@@ -56,6 +56,9 @@ pub enum WaitOn {
     Join { pids: Vec<u32> },
     /// A message in the channel, left there (`Connection.poll`).
     Peek { chan: u32 },
+    /// One message of a channel that these processes (a `ProcessPoolExecutor`'s workers)
+    /// answer on: a worker's end meanwhile breaks the pool (`os._exit` in a task).
+    RecvWatching { chan: u32, pids: Vec<u32> },
 }
 
 /// What becomes of the wait's bytes, under the GIL.
@@ -109,6 +112,8 @@ pub struct Waited {
     pub over_budget: bool,
     /// `WaitOn::Peek` saw a message.
     pub ready: bool,
+    /// `WaitOn::RecvWatching`: a watched process ended before the message came.
+    pub broken: bool,
 }
 
 impl Wait {
@@ -152,6 +157,27 @@ impl Wait {
                     got.exits.push(p.wait_process(*pid, left()));
                 }
             }
+            WaitOn::RecvWatching { chan, pids } => loop {
+                // In slices, to notice a worker's end (CPython's executor watches its
+                // processes' sentinels the same way, from its management thread).
+                let slice = left().map_or(20.0, |l| l.min(20.0));
+                if let Some(m) = p.channel_recv(*chan, Some(slice)) {
+                    got.messages.push((0, m));
+                    break;
+                }
+                if pids.iter().any(|pid| p.wait_process(*pid, Some(0.0)).is_some()) {
+                    // The result may have come just before the end.
+                    if let Some(m) = p.channel_recv(*chan, Some(0.0)) {
+                        got.messages.push((0, m));
+                    } else {
+                        got.broken = true;
+                    }
+                    break;
+                }
+                if host.now_ms() >= end || host.stop_requested() {
+                    break;
+                }
+            },
             WaitOn::Peek { chan } => loop {
                 if p.channel_len(*chan) > 0 {
                     got.ready = true;
@@ -166,6 +192,7 @@ impl Wait {
         got.stopped = host.stop_requested();
         let done = match &self.on {
             WaitOn::Recv { n, .. } => got.messages.len() >= *n,
+            WaitOn::RecvWatching { .. } => !got.messages.is_empty() || got.broken,
             WaitOn::Each { chans } => got.messages.len() >= chans.len(),
             WaitOn::Join { .. } => got.exits.iter().all(Option::is_some),
             // A poll's timeout is its answer, unless the budget cut it short.
@@ -1222,6 +1249,14 @@ fn result_of(vm: &mut Vm<'_>, args: &[Value], kw: &Kw, class: &str, futures: boo
         let left = (n as usize).saturating_sub(parts(vm, r).len());
         return block(vm, Some(r), WaitOn::Recv { chan, n: left }, timeout, Then::MapAsync);
     }
+    let pids: Vec<u32> = vm
+        .tuple_items(attr(vm, r, "_workers"))
+        .iter()
+        .filter_map(|v| if let Value::Int(n) = v { u32::try_from(*n).ok() } else { None })
+        .collect();
+    if futures && !pids.is_empty() {
+        return block(vm, Some(r), WaitOn::RecvWatching { chan, pids }, timeout, Then::ResultOf { futures });
+    }
     block(vm, Some(r), WaitOn::Recv { chan, n: 1 }, timeout, Then::ResultOf { futures })
 }
 
@@ -1314,7 +1349,12 @@ fn executor_submit(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let a = tuple(vm, rest.to_vec());
     let kwargs = vm.new_dict_str(kw.to_vec());
     let chan = submit_all(vm, pool, func, vec![a], kwargs)?;
-    Ok(new_instance(vm, "Future", vec![("_channel", Value::Int(i64::from(chan))), ("_done", Value::Bool(false))]))
+    let workers = attr(vm, pool, "_workers");
+    Ok(new_instance(
+        vm,
+        "Future",
+        vec![("_channel", Value::Int(i64::from(chan))), ("_done", Value::Bool(false)), ("_workers", workers)],
+    ))
 }
 
 fn executor_map(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
@@ -1600,6 +1640,16 @@ fn finish_then(vm: &mut Vm<'_>, then: Then, held: Value, got: &Waited) -> R<Valu
                 let (_, ok, v) = unpack_result(vm, m)?;
                 record(vm, held, ok, v);
                 deliver(vm, held)
+            }
+            None if futures && got.broken => {
+                let cls = module_class(vm, "BrokenProcessPool").unwrap_or(vm.i.types.base_exception);
+                let msg = vm.new_str(
+                    "A process in the process pool was terminated abruptly while the future was running or pending."
+                        .into(),
+                );
+                let e = new_exception(vm, cls, vec![msg]);
+                record(vm, held, false, e);
+                Err(Flow::Exc(e))
             }
             None if futures => Err(vm.exc("TimeoutError", "")),
             None => {
