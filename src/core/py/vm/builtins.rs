@@ -1325,6 +1325,9 @@ fn m_list_append(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
             vm.exc("TypeError", &format!("list.append() takes exactly one argument ({} given)", args.len() - 1))
         );
     }
+    if list_mut(vm, r).len() >= super::ops::MAX_SEQ {
+        return Err(vm.seq_budget());
+    }
     list_mut(vm, r).push(args[1]);
     Ok(Value::None)
 }

@@ -484,6 +484,10 @@ pub(super) fn run(
                 let n = stack.len();
                 let Value::Obj(l) = stack[n - 1 - k as usize] else { out!() };
                 let Obj::List(items) = heap.get_mut(l) else { out!() };
+                // At the budget the main loop raises its MemoryError.
+                if items.len() >= super::ops::MAX_SEQ {
+                    out!();
+                }
                 items.push(stack[n - 1]);
                 stack.pop();
                 ip += 1;

@@ -498,6 +498,16 @@ impl Vm<'_> {
         Ok(())
     }
 
+    /// `MemoryError` for a list grown past [`super::ops::MAX_SEQ`] items one at a time (a
+    /// comprehension over `range(10**9)` would otherwise take the process's memory, and in
+    /// the browser a failed allocation is a crash of the whole process).
+    pub fn seq_budget(&mut self) -> Flow {
+        self.exc(
+            "MemoryError",
+            &format!("a sequence of more than {} items is past ThreadLab's memory budget", super::ops::MAX_SEQ),
+        )
+    }
+
     #[must_use]
     pub fn fatal(&self, kind: &str, message: String) -> Flow {
         let site = self.t.frames.last().map_or(0, |f| f.ip.saturating_sub(1));
@@ -1239,7 +1249,12 @@ impl Vm<'_> {
                         let n = self.t.stack.len();
                         let Value::Obj(l) = self.t.stack[n - i as usize] else { unreachable!() };
                         if let Obj::List(items) = self.i.heap.get_mut(l) {
-                            items.push(v);
+                            if items.len() < super::ops::MAX_SEQ {
+                                items.push(v);
+                            } else {
+                                sync_ip!();
+                                tri!(Err(self.seq_budget()));
+                            }
                         }
                     }
                     Instr::SetAdd(i) => {
