@@ -136,6 +136,7 @@ test("a thread starts in well under 1 ms: the pool is warm", async () => {
   await run("# threadlab-test: threads 1"); // the next process, warm, is started at its end
   await lab.page.waitForTimeout(500);
   const { result, pool_start_ms } = await run("# threadlab-test: thread start 100");
+  assert.match(result.stdout, /median ([\d.]+) p99 ([\d.]+)/, JSON.stringify(result));
   const [, median, p99] = result.stdout.match(/median ([\d.]+) p99 ([\d.]+)/).map(Number);
   process.stderr.write(`thread start: median ${median} ms, p99 ${p99} ms; pool start ${pool_start_ms} ms\n`);
   assert.ok(median <= 1, `median ${median} ms`);
@@ -228,7 +229,7 @@ test("the corpus's supported programs print in the browser what CPython printed 
 test("a Pool's workers are processes of their own, with lanes of their own in the result", async () => {
   const { result } = await run(readFileSync(new URL("../fixtures/programs/pool_map.py", import.meta.url), "utf8"));
   const processes = result.lanes.filter((l) => l.kind === "process");
-  assert.equal(processes.length, 2, JSON.stringify(result.lanes.map((l) => l.name)));
+  assert.equal(processes.length, 2, JSON.stringify([result.lanes.map((l) => l.name), result.stdout]));
   assert.equal(new Set(processes.map((l) => l.process)).size, 2);
   await untilProgramWorkers(SPARE_WORKERS, 3000);
 });
