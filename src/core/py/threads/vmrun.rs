@@ -171,23 +171,9 @@ impl PyRun {
                     Err(vm::Flow::Breaker) => VmExit::Breaker,
                 }
             } else {
-                match resumed.take().map(|r| self.resume(interp, r)) {
-                    None => vm::run(interp, &mut self.ts),
-                    Some(Ok(())) if self.ts.frames.is_empty() => {
-                        VmExit::Done(self.ts.stack.pop().unwrap_or(Value::None))
-                    }
-                    Some(Ok(())) => {
-                        if interp.drop_request.load(Ordering::Relaxed) {
-                            return Exit::Breaker;
-                        }
-                        vm::run(interp, &mut self.ts)
-                    }
-                    Some(Err(Either::Block(op))) => return Exit::Block(*op),
-                    Some(Err(Either::Raise(kind, message))) => {
-                        let mut v = Vm { i: interp, t: &mut self.ts };
-                        let e = threading::raise(&mut v, kind, &message);
-                        vm::run_raising(interp, &mut self.ts, e)
-                    }
+                match self.go_on(interp, resumed.take()) {
+                    Ok(exit) => exit,
+                    Err(exit) => return exit,
                 }
             };
             let (value, exc) = match exit {
@@ -323,6 +309,34 @@ impl PyRun {
                 Ok(())
             }
         }
+    }
+
+    /// Runs on after the blocking call the thread resumes from (`resumed`), or from where it
+    /// was (`None`). `Err`: an exit for the driver before any bytecode ran.
+    #[allow(clippy::result_large_err)] // unwrapped at once by its two callers
+    fn go_on(&mut self, interp: &mut Interp, resumed: Option<Resumed>) -> Result<VmExit, Exit<PyRun>> {
+        Ok(match resumed.map(|r| self.resume(interp, r)) {
+            None => vm::run(interp, &mut self.ts),
+            Some(Ok(())) if self.ts.frames.is_empty() => {
+                // The target itself was the blocking builtin (`Thread(target=ev.wait)`).
+                VmExit::Done(self.ts.stack.pop().unwrap_or(Value::None))
+            }
+            Some(Ok(())) => {
+                // The blocking builtin has returned: its CALL is an eval-breaker site
+                // (CPython 3.11 checks after any call to a non-Python function), which
+                // is where `v = counter; time.sleep(0); counter = v + 1` loses updates.
+                if interp.drop_request.load(Ordering::Relaxed) {
+                    return Err(Exit::Breaker);
+                }
+                vm::run(interp, &mut self.ts)
+            }
+            Some(Err(Either::Block(op))) => return Err(Exit::Block(*op)),
+            Some(Err(Either::Raise(kind, message))) => {
+                let mut v = Vm { i: interp, t: &mut self.ts };
+                let e = threading::raise(&mut v, kind, &message);
+                vm::run_raising(interp, &mut self.ts, e)
+            }
+        })
     }
 
     /// The first run of a started thread: its target's call.
@@ -539,28 +553,9 @@ impl Runnable for PyRun {
             if let Some((nargs, kwnames)) = self.call.take() { self.first_call(interp, nargs, &kwnames) } else { None };
         let exit = match exit {
             Some(e) => e,
-            None => match resumed.map(|r| self.resume(interp, r)) {
-                None => vm::run(interp, &mut self.ts),
-                Some(Ok(())) if self.ts.frames.is_empty() => {
-                    // The target itself was the blocking builtin (`Thread(target=ev.wait)`).
-                    let v = self.ts.stack.pop().unwrap_or(Value::None);
-                    VmExit::Done(v)
-                }
-                Some(Ok(())) => {
-                    // The blocking builtin has returned: its CALL is an eval-breaker site
-                    // (CPython 3.11 checks after any call to a non-Python function), which
-                    // is where `v = counter; time.sleep(0); counter = v + 1` loses updates.
-                    if interp.drop_request.load(Ordering::Relaxed) {
-                        return Exit::Breaker;
-                    }
-                    vm::run(interp, &mut self.ts)
-                }
-                Some(Err(Either::Block(op))) => return Exit::Block(*op),
-                Some(Err(Either::Raise(kind, message))) => {
-                    let mut v = Vm { i: interp, t: &mut self.ts };
-                    let e = threading::raise(&mut v, kind, &message);
-                    vm::run_raising(interp, &mut self.ts, e)
-                }
+            None => match self.go_on(interp, resumed) {
+                Ok(exit) => exit,
+                Err(exit) => return exit,
             },
         };
         self.exit(interp, exit)
