@@ -135,16 +135,17 @@ impl Parser {
         }
     }
 
+    /// CPython's compile-time `RecursionError`, at the current token (nesting past
+    /// [`MAX_DEPTH`], or a binary chain past [`MAX_CHAIN`]).
+    fn too_deep(&self) -> PyError {
+        let t = self.tok();
+        PyError::at("RecursionError", "maximum recursion depth exceeded during compilation", t.line, t.col + 1)
+    }
+
     fn enter(&mut self) -> Result<(), PyError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            let t = self.tok();
-            return Err(PyError::at(
-                "RecursionError",
-                "maximum recursion depth exceeded during compilation",
-                t.line,
-                t.col + 1,
-            ));
+            return Err(self.too_deep());
         }
         Ok(())
     }
@@ -760,13 +761,7 @@ impl Parser {
             self.chain += 1;
             taken += 1;
             if self.chain > MAX_CHAIN {
-                let t = self.tok();
-                return Err(PyError::at(
-                    "RecursionError",
-                    "maximum recursion depth exceeded during compilation",
-                    t.line,
-                    t.col + 1,
-                ));
+                return Err(self.too_deep());
             }
             self.pos += 1;
             let right = self.binary_level(level + 1)?;
