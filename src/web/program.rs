@@ -134,6 +134,9 @@ thread_local! {
     /// Whether a program's process was ever started here (the VM's module may have been
     /// fetched for the inspector alone, which wants no spare process).
     static STARTED: Cell<bool> = const { Cell::new(false) };
+    /// A process warmed the VM's machine code for every later one (`core::py::vm::warm`):
+    /// until one has, each new spare process is asked to.
+    static WARMED: Cell<bool> = const { Cell::new(false) };
 }
 
 impl Process {
@@ -158,6 +161,9 @@ impl Process {
         // its first `Thread.start()` asks for them.
         Reflect::set(&fields, &"pool_start".into(), &(if root.is_some() { 0 } else { POOL_START }).into())
             .map_err(js_error)?;
+        if root.is_none() && !WARMED.with(Cell::get) {
+            Reflect::set(&fields, &"warm".into(), &true.into()).map_err(js_error)?;
+        }
         // The VM's own module (docs/python-vm.md §8.4), compiled on the first Run: the boot
         // is posted once it is.
         let worker = GLUE_URL
@@ -279,6 +285,7 @@ impl Process {
                     return;
                 }
                 Ok(ProgramLetter::Grow { n }) => return process.grow(*n),
+                Ok(ProgramLetter::Warmed { .. }) => return WARMED.with(|w| w.set(true)),
                 Ok(ProgramLetter::Joined { at, .. }) => {
                     process.joined.set(process.joined.get() + 1);
                     if process.joined.get() == POOL_START {
@@ -654,7 +661,12 @@ impl ProgramRun {
                 });
                 None
             }
-            Ok(ProgramLetter::Joined { .. } | ProgramLetter::Grow { .. } | ProgramLetter::SpawnProcess { .. }) => None,
+            Ok(
+                ProgramLetter::Joined { .. }
+                | ProgramLetter::Grow { .. }
+                | ProgramLetter::SpawnProcess { .. }
+                | ProgramLetter::Warmed { .. },
+            ) => None,
         }
     }
 

@@ -30,6 +30,7 @@ pub mod parser;
 pub mod program;
 #[allow(clippy::module_inception)]
 pub mod vm;
+pub mod warm;
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
 pub(crate) mod tests;
