@@ -36,6 +36,9 @@ const N: usize = 624;
 const M: usize = 397;
 /// The tag of a generator's state object.
 pub const STATE: &str = "_random.state";
+/// A state object's slots: the words, the index, and the `Random` class (so that `this`
+/// tells an instance of `Random` itself from one of a subclass without a look-up).
+const SLOTS: usize = N + 2;
 /// Where an instance keeps its state object.
 pub const STATE_ATTR: &str = "_random_state";
 /// `vm.i.types.natives`' key of the `Random` class.
@@ -44,7 +47,7 @@ const CLASS_KEY: &str = "random:Random";
 /// random.py's methods compute, which this module does not follow (a clear error instead).
 const HOOKS: &[&str] = &["random", "getrandbits", "_randbelow", "randrange", "normalvariate", "gammavariate", "sample"];
 
-/// A generator's state: its heap object's slots (`N` words, then the index).
+/// A generator's state: its heap object's slots (`N` words, then the index, see [`SLOTS`]).
 struct Mt<'a>(&'a mut [Value]);
 
 impl Mt<'_> {
@@ -153,14 +156,17 @@ impl Mt<'_> {
 /// Runs `f` on the generator of state object `st`.
 fn with_mt<T>(vm: &mut Vm<'_>, st: ObjRef, f: impl FnOnce(&mut Mt<'_>) -> T) -> T {
     match vm.i.heap.get_mut(st) {
-        Obj::Native(STATE, slots) if slots.len() == N + 1 => f(&mut Mt(slots)),
+        Obj::Native(STATE, slots) if slots.len() == SLOTS => f(&mut Mt(slots)),
         // `this` hands out only state objects; never reached.
-        _ => f(&mut Mt(&mut vec![Value::Int(0); N + 1])),
+        _ => f(&mut Mt(&mut vec![Value::Int(0); SLOTS])),
     }
 }
 
 fn random_f(vm: &mut Vm<'_>, st: ObjRef) -> f64 {
-    with_mt(vm, st, |g| g.random())
+    match vm.i.heap.get_mut(st) {
+        Obj::Native(STATE, slots) if slots.len() == SLOTS => Mt(slots).random(),
+        _ => 0.0,
+    }
 }
 
 fn below(vm: &mut Vm<'_>, st: ObjRef, n: usize) -> usize {
@@ -169,9 +175,9 @@ fn below(vm: &mut Vm<'_>, st: ObjRef, n: usize) -> usize {
 
 /// A zeroed state: what `_random.Random.__new__` makes (a subclass whose `__init__` does not
 /// seed draws zeros from it, as in CPython).
-fn new_state(vm: &mut Vm<'_>) -> ObjRef {
-    let mut slots = vec![Value::Int(0); N + 1];
-    slots[N] = Value::Int(0);
+fn new_state(vm: &mut Vm<'_>, cls: ObjRef) -> ObjRef {
+    let mut slots = vec![Value::Int(0); SLOTS];
+    slots[N + 1] = Value::Obj(cls);
     obj_ref(vm.i.heap.alloc(Obj::Native(STATE, slots)))
 }
 
@@ -227,6 +233,8 @@ fn random_class(vm: &mut Vm<'_>) -> ObjRef {
         }
     }
     dict.insert("VERSION".into(), Value::Int(3));
+    let module = vm.new_str("random".into());
+    dict.insert("__module__".into(), module);
     let c = obj_ref(vm.i.heap.alloc(Obj::Class(Class {
         name: "Random".into(),
         qualname: "Random".into(),
@@ -245,6 +253,18 @@ fn random_class(vm: &mut Vm<'_>) -> ObjRef {
 /// `self` of a method and its generator. `derived`: a method random.py builds on the
 /// overridable ones (see [`HOOKS`]).
 fn this(vm: &mut Vm<'_>, args: &[Value], method: &str, derived: bool) -> R<(Value, ObjRef)> {
+    // The common case first: an instance with its state (only this module puts one there).
+    if let Some(Value::Obj(r)) = args.first() {
+        if let Obj::Instance(inst) = vm.i.heap.get(*r) {
+            if let Some(Value::Obj(s)) = inst.dict.get(STATE_ATTR) {
+                if let Obj::Native(STATE, slots) = vm.i.heap.get(*s) {
+                    if !derived || slots.get(N + 1) == Some(&Value::Obj(inst.class)) {
+                        return Ok((args[0], *s));
+                    }
+                }
+            }
+        }
+    }
     let cls = random_class(vm);
     let Some(&me) = args.first() else {
         return Err(vm.exc("TypeError", &format!("unbound method Random.{method}() needs an argument")));
@@ -285,7 +305,7 @@ fn this(vm: &mut Vm<'_>, args: &[Value], method: &str, derived: bool) -> R<(Valu
     let st = match st {
         Some(s) => s,
         None => {
-            let s = new_state(vm);
+            let s = new_state(vm, cls);
             if let Obj::Instance(inst) = vm.i.heap.get_mut(r) {
                 inst.dict.insert(STATE_ATTR.into(), Value::Obj(s));
             }
@@ -598,7 +618,7 @@ fn r_getstate(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let (me, st) = this(vm, args, "getstate", false)?;
     bind(vm, "Random.getstate", &[], 0, &[], args, kw)?;
     let words: Vec<Value> = match vm.i.heap.get(st) {
-        Obj::Native(STATE, slots) => slots.clone(),
+        Obj::Native(STATE, slots) => slots[..=N].to_vec(),
         _ => vec![Value::Int(0); N + 1],
     };
     let inner = vm.i.heap.alloc(Obj::Tuple(words));
@@ -654,7 +674,7 @@ fn c_setstate(vm: &mut Vm<'_>, st: ObjRef, state: Value) -> R<()> {
     }
     words[N] = Value::Int(index);
     if let Obj::Native(STATE, slots) = vm.i.heap.get_mut(st) {
-        *slots = words;
+        slots[..=N].copy_from_slice(&words);
     }
     Ok(())
 }
@@ -1437,3 +1457,45 @@ pub const NATIVE_FNS: &[(&str, NativeFn)] = &[
     ("_random.Random.weibullvariate", r_weibullvariate),
     ("_random.SystemRandom", system_random),
 ];
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::super::tests::run;
+
+    #[test]
+    fn what_random_does_not_support_is_a_clear_error_naming_the_line() {
+        for (src, line, what) in [
+            ("import random\nx = 1\nrandom.randbytes(4)\n", 3, "random.randbytes() is not supported"),
+            ("import random\nr = random.SystemRandom()\n", 2, "random.SystemRandom is not supported"),
+            (
+                "import random\nclass R(random.Random):\n    def random(self):\n        return 0.5\n\nr = R(1)\nprint(r.random())\nr.randint(1, 6)\n",
+                8,
+                "Random.randint() of a class that overrides Random.random() is not supported",
+            ),
+        ] {
+            let r = run(src);
+            let e = r.error.unwrap_or_else(|| panic!("{src}: no error"));
+            assert_eq!((e.kind.as_str(), e.line), ("NotImplementedError", line), "{src}");
+            assert!(e.message.contains(what), "{src}: {}", e.message);
+        }
+        // The override itself runs, and what does not depend on it works.
+        let r = run(
+            "import random\nclass R(random.Random):\n    def random(self):\n        return 0.5\n\nr = R(1)\nprint(r.random(), r.getrandbits(8))\n",
+        );
+        // CPython 3.11 prints the same (`python3 -c`).
+        assert_eq!(r.stdout, "0.5 34\n", "{:?}", r.error);
+    }
+
+    #[test]
+    fn an_unseeded_generator_differs_from_run_to_run() {
+        // CPython seeds from OS entropy; here from the host's clock, the pid and a counter.
+        let src = "import random\nprint(random.random(), random.Random().random())\n";
+        let (a, b) = (run(src).stdout, run(src).stdout);
+        let words: Vec<&str> = a.split_whitespace().chain(b.split_whitespace()).collect();
+        assert_eq!(words.len(), 4, "{a}{b}");
+        for (i, x) in words.iter().enumerate() {
+            assert!(x.parse::<f64>().is_ok_and(|v| (0.0..1.0).contains(&v)), "{x}");
+            assert!(!words[..i].contains(x), "{a}{b}: the same number twice");
+        }
+    }
+}
