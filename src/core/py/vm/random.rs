@@ -1368,6 +1368,51 @@ fn r_weibullvariate(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
 }
 
 // ---------------------------------------------------------------------------------------
+// Crossing to another process (`mp::pickle`): CPython pickles a `Random` by its state
+// (`__reduce__`), so a child gets a generator that draws what the parent's would.
+
+/// Whether `cls` is `random.Random` (pickled by name, found again in the child).
+#[must_use]
+pub fn is_class(vm: &Vm<'_>, cls: ObjRef) -> bool {
+    vm.i.types.natives.get(CLASS_KEY) == Some(&cls)
+}
+
+/// `random.Random` of this process.
+pub fn class(vm: &mut Vm<'_>) -> Value {
+    Value::Obj(random_class(vm))
+}
+
+/// How many words a state pickles to: the generator's words and its index.
+pub const STATE_WORDS: usize = N + 1;
+
+/// A state object's words and index (`None` for another object).
+#[must_use]
+pub fn state_words(vm: &Vm<'_>, st: ObjRef) -> Option<Vec<i64>> {
+    match vm.i.heap.get(st) {
+        Obj::Native(STATE, slots) if slots.len() == SLOTS => {
+            Some(slots[..STATE_WORDS].iter().map(|v| if let Value::Int(n) = v { *n } else { 0 }).collect())
+        }
+        _ => None,
+    }
+}
+
+/// A state object from [`state_words`]' words, in this process.
+pub fn state_from_words(vm: &mut Vm<'_>, words: &[i64]) -> Value {
+    let cls = random_class(vm);
+    let st = new_state(vm, cls);
+    if let Obj::Native(STATE, slots) = vm.i.heap.get_mut(st) {
+        for (slot, w) in slots.iter_mut().zip(words.iter().take(STATE_WORDS)) {
+            // Words are u32 and the index at most N: whatever else came is clamped, never a panic.
+            *slot = Value::Int((*w).clamp(0, i64::from(u32::MAX)));
+        }
+        if let Value::Int(i) = slots[N] {
+            slots[N] = Value::Int(i.min(N as i64));
+        }
+    }
+    Value::Obj(st)
+}
+
+// ---------------------------------------------------------------------------------------
 // The module.
 
 /// The module's functions: random.py's `_inst`'s bound methods.
