@@ -28,6 +28,7 @@ pub mod native;
 pub mod ops;
 pub mod parser;
 pub mod program;
+pub mod random;
 #[allow(clippy::module_inception)]
 pub mod vm;
 pub mod warm;
