@@ -557,7 +557,11 @@ impl Vm<'_> {
 
     pub fn dict_set(&mut self, d: ObjRef, k: Value, v: Value) -> R<()> {
         let hk = self.hkey(k)?;
+        let max = self.i.max_items;
         if let Obj::Dict(d) = self.i.heap.get_mut(d) {
+            if d.len() >= max && d.get(&hk).is_none() {
+                return Err(self.items_budget("dict"));
+            }
             d.insert(hk, k, v);
         }
         Ok(())
@@ -565,10 +569,7 @@ impl Vm<'_> {
 
     pub fn dict_set_str(&mut self, d: ObjRef, k: &str, v: Value) -> R<()> {
         let kv = self.new_str(k.to_owned());
-        if let Obj::Dict(d) = self.i.heap.get_mut(d) {
-            d.insert(HKey::Str(k.to_owned()), kv, v);
-        }
-        Ok(())
+        self.dict_set(d, kv, v)
     }
 
     pub fn dict_update(&mut self, d: ObjRef, m: Value) -> R<()> {
@@ -612,8 +613,12 @@ impl Vm<'_> {
 
     pub fn set_add(&mut self, s: Value, v: Value) -> R<()> {
         let hk = self.hkey(v)?;
+        let max = self.i.max_items;
         if let Value::Obj(r) = s {
             if let Obj::Set(d, _) = self.i.heap.get_mut(r) {
+                if d.len() >= max && d.get(&hk).is_none() {
+                    return Err(self.items_budget("set"));
+                }
                 d.insert(hk, v, Value::None);
             }
         }

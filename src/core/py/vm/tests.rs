@@ -515,3 +515,77 @@ fn a_decimal_literal_past_4300_digits_is_cpythons_syntax_error_and_hex_has_no_li
     let r = run(&format!("x = 0x1{}\nprint(x.bit_length(), x == 16 ** 4300)\n", "0".repeat(4300)));
     assert_eq!(r.stdout, "17201 True\n");
 }
+
+#[test]
+fn an_import_of_a_submodule_the_vm_lacks_is_a_clear_error_naming_the_line() {
+    for (src, kind, what) in [
+        (
+            "x = 1\nimport os.path\n",
+            "ModuleNotFoundError",
+            "No module named 'os.path' (ThreadLab's VM does not have it yet)",
+        ),
+        (
+            "x = 1\nfrom multiprocessing.pool import ThreadPool\n",
+            "ModuleNotFoundError",
+            "No module named 'multiprocessing.pool' (ThreadLab's VM does not have it yet)",
+        ),
+        (
+            "x = 1\nfrom os import path\n",
+            "ImportError",
+            "cannot import name 'path' from 'os' (ThreadLab's VM does not have os.path yet)",
+        ),
+    ] {
+        let r = run(src);
+        let e = r.error.unwrap_or_else(|| panic!("{src}: no error"));
+        assert_eq!((e.kind.as_str(), e.message.as_str(), e.line), (kind, what, 2), "{src}");
+    }
+}
+
+#[test]
+fn import_lists_in_parentheses_span_lines_and_only_they_take_a_trailing_comma() {
+    let r = run("from math import (\n    sqrt,  # a comment\n    pi\n    ,\n)\nfrom time import (sleep,)\nprint(sqrt(4), pi > 3)\n");
+    assert_eq!(r.stdout, "2.0 True\n", "{:?}", r.error);
+    // CPython 3.11's messages and carets.
+    for (src, out) in [
+        (
+            "from math import sqrt,\n",
+            "  File \"<cell>\", line 1\n    from math import sqrt,\n                          ^\nSyntaxError: trailing comma not allowed without surrounding parentheses\n",
+        ),
+        ("from math import (sqrt,\n", "  File \"<cell>\", line 1\n    from math import (sqrt,\n                     ^\nSyntaxError: '(' was never closed\n"),
+    ] {
+        let r = run(src);
+        assert_eq!(r.stdout, out, "{src}");
+    }
+}
+
+#[test]
+fn dicts_and_sets_stop_at_the_item_budget_with_a_memory_error() {
+    let src =
+        "d = {}\ntry:\n    for i in range(10**9):\n        d[i] = i\nexcept MemoryError as e:\n    print(len(d), e)\n\
+s = set()\ntry:\n    for i in range(10**9):\n        s.add(i)\nexcept MemoryError as e:\n    print(len(s), e)\n\
+try:\n    c = {i: i for i in range(10**9)}\nexcept MemoryError as e:\n    print('dictcomp', e)\n\
+try:\n    c = {i for i in range(10**9)}\nexcept MemoryError as e:\n    print('setcomp', e)\n\
+d[5] = 'replaced'\ns.add(5)\nprint(d[5], len(d), len(s))\n\
+x = {}\nx.update((i, i) for i in range(2000))\n";
+    let host = Arc::new(NativeHost::default());
+    let r = super::program::run_program_tuned(
+        src,
+        &ProgramOptions { timeout_ms: 20_000.0, ..ProgramOptions::default() },
+        host,
+        &|i| i.max_items = 1000,
+    );
+    assert_eq!(
+        r.stdout.lines().take(5).collect::<Vec<_>>(),
+        [
+            "1000 a dict of more than 1000 items is past ThreadLab's memory budget",
+            "1000 a set of more than 1000 items is past ThreadLab's memory budget",
+            "dictcomp a dict of more than 1000 items is past ThreadLab's memory budget",
+            "setcomp a set of more than 1000 items is past ThreadLab's memory budget",
+            "replaced 1000 1000",
+        ],
+        "{}",
+        r.stdout
+    );
+    let e = r.error.expect("the budget, uncaught");
+    assert_eq!((e.kind.as_str(), e.line), ("MemoryError", 25));
+}

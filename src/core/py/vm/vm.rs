@@ -308,6 +308,8 @@ pub struct Interp {
     pub drop_request: Arc<AtomicBool>,
     pub pid: u32,
     pub max_objects: usize,
+    /// Items past which a dict or a set does not grow (`MemoryError`; tests lower it).
+    pub max_items: usize,
     /// Time spent blocked (sleeping) by the main thread: the lane's Io segments.
     pub io_segments: Vec<(f64, f64)>,
     /// The process whose GIL guards this interpreter (its threads, for `threading`).
@@ -346,6 +348,7 @@ impl Interp {
             drop_request: Arc::new(AtomicBool::new(false)),
             pid: 1,
             max_objects: MAX_OBJECTS,
+            max_items: super::ops::MAX_SEQ,
             io_segments: Vec::new(),
             process: std::sync::Weak::new(),
             executors: 0,
@@ -508,6 +511,14 @@ impl Vm<'_> {
         )
     }
 
+    /// `MemoryError` for a dict or a set grown past `Interp::max_items` (as lists are by
+    /// [`Vm::seq_budget`]: a comprehension over `range(10**9)` into a dict or a set would
+    /// take the process's memory, and in the browser a failed allocation ends the process).
+    pub fn items_budget(&mut self, what: &str) -> Flow {
+        let msg = format!("a {what} of more than {} items is past ThreadLab's memory budget", self.i.max_items);
+        self.exc("MemoryError", &msg)
+    }
+
     #[must_use]
     pub fn fatal(&self, kind: &str, message: String) -> Flow {
         let site = self.t.frames.last().map_or(0, |f| f.ip.saturating_sub(1));
@@ -521,6 +532,23 @@ impl Vm<'_> {
         });
         let message = if line > 0 { format!("{message} (at line {line})") } else { message };
         Flow::Fatal(Box::new(ProgramError { kind: kind.to_owned(), message, line, col }))
+    }
+
+    /// `from m import name` where `m` has no attribute `name`: the submodule `m.name`
+    /// (imported now, as CPython's `from pkg import sub`), or `ImportError`.
+    fn import_submodule(&mut self, m: Value, name: &str) -> R<Value> {
+        let mname = self.module_name(m);
+        let full = format!("{mname}.{name}");
+        if builtins::missing_submodule(&full) {
+            let msg = format!("cannot import name '{name}' from '{mname}' (ThreadLab's VM does not have {full} yet)");
+            return Err(self.exc("ImportError", &msg));
+        }
+        match builtins::import(self, &full) {
+            Err(Flow::Exc(_)) => {
+                Err(self.exc("ImportError", &format!("cannot import name '{name}' from '{mname}' (unknown location)")))
+            }
+            r => r,
+        }
     }
 
     /// Collects garbage; the roots are every value a thread or the interpreter holds.
@@ -1719,13 +1747,10 @@ impl Vm<'_> {
                         let name = &code.names[i as usize];
                         let v = match self.getattr(m, name) {
                             Ok(v) => v,
-                            Err(Flow::Exc(_)) => {
-                                let mname = self.module_name(m);
-                                break self.exc(
-                                    "ImportError",
-                                    &format!("cannot import name '{name}' from '{mname}' (unknown location)"),
-                                );
-                            }
+                            Err(Flow::Exc(_)) => match self.import_submodule(m, name) {
+                                Ok(v) => v,
+                                Err(f) => break f,
+                            },
                             Err(f) => break f,
                         };
                         self.t.stack.push(v);

@@ -209,13 +209,8 @@ impl Compiler<'_> {
                     let i = self.str_const(dotted);
                     self.emit(Instr::ImportName(i));
                     match alias {
-                        Some(a) => {
-                            for part in dotted.split('.').skip(1) {
-                                let n = self.name_index(part);
-                                self.emit(Instr::LoadAttr(n));
-                            }
-                            self.store_name(a);
-                        }
+                        // `ImportName` pushes the module the whole dotted name names.
+                        Some(a) => self.store_name(a),
                         None => {
                             if dotted.contains('.') {
                                 // `import a.b` binds `a`.
