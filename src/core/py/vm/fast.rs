@@ -386,7 +386,12 @@ pub(super) fn run(
             }
             Op::Return => {
                 let depth = frames.len();
-                if depth <= stop_depth + 1 || !matches!(frames[depth - 1].on_return, OnReturn::Push) {
+                // With a generator waiting to be closed when dropped (gen.rs), vm.rs
+                // returns: the frame may hold its last reference.
+                if depth <= stop_depth + 1
+                    || !matches!(frames[depth - 1].on_return, OnReturn::Push)
+                    || !heap.watched.is_empty()
+                {
                     out!();
                 }
                 let v = stack.pop().unwrap_or(Value::Null);

@@ -224,6 +224,11 @@ pub struct ExcData {
     pub context: Option<Value>,
     pub cause: Option<Value>,
     pub suppress_context: bool,
+    /// What its traceback keeps alive in CPython: the locals of the frames it left (its
+    /// traceback holds those frames). Filled only while a generator waits to be closed
+    /// (`Heap::watched`), so that such a generator held by a local is closed when the
+    /// exception goes, not when the frame did (`gen.rs`, "Closing dropped generators").
+    pub keep: Vec<Value>,
 }
 
 #[derive(Debug)]
@@ -310,6 +315,10 @@ pub struct Heap {
     pub gc_threshold: usize,
     /// Collect at every eval-breaker site (tests: a value the roots miss is found at once).
     pub gc_stress: bool,
+    /// Generators that suspended inside a `try` or a `with` (not roots: `gen.rs` closes
+    /// those nothing else reaches, as CPython does when their last reference goes). Empty
+    /// in most programs, which then pay nothing for it.
+    pub watched: Vec<ObjRef>,
 }
 
 impl Default for Heap {
@@ -322,6 +331,7 @@ impl Default for Heap {
             since_gc: 0,
             gc_threshold: 100_000,
             gc_stress: false,
+            watched: Vec::new(),
         }
     }
 }
@@ -348,10 +358,41 @@ impl Heap {
         self.slots[r.0 as usize].as_mut().expect("a live object")
     }
 
-    /// Marks everything reachable from `roots` and frees the rest.
-    pub fn collect(&mut self, roots: &[Value]) {
-        for m in &mut self.marks {
-            *m = false;
+    /// Marks everything reachable from `roots` and frees the rest, except the watched
+    /// generators that must be closed (returned, with what they reach, kept for that: as
+    /// CPython's collector finalizes before it frees).
+    pub fn collect(&mut self, roots: &[Value]) -> Vec<ObjRef> {
+        self.mark(roots, true);
+        let doomed: Vec<ObjRef> =
+            self.watched.iter().copied().filter(|r| !self.marks[r.0 as usize] && self.needs_close(*r)).collect();
+        let kept: Vec<Value> = doomed.iter().map(|r| Value::Obj(*r)).collect();
+        self.mark(&kept, false);
+        self.sweep();
+        let marks = &self.marks;
+        self.watched.retain(|r| marks[r.0 as usize]);
+        doomed
+    }
+
+    /// A generator suspended inside a `try` or a `with`: closing it runs code.
+    #[must_use]
+    pub fn needs_close(&self, r: ObjRef) -> bool {
+        match self.slots.get(r.0 as usize) {
+            Some(Some(Obj::Generator(g))) => g.needs_close(),
+            _ => false,
+        }
+    }
+
+    #[must_use]
+    pub fn marked(&self, r: ObjRef) -> bool {
+        self.marks.get(r.0 as usize).copied().unwrap_or(false)
+    }
+
+    /// Marks everything reachable from `roots` (after clearing the marks when `clear`).
+    pub fn mark(&mut self, roots: &[Value], clear: bool) {
+        if clear {
+            for m in &mut self.marks {
+                *m = false;
+            }
         }
         let mut work: Vec<ObjRef> =
             roots.iter().filter_map(|v| if let Value::Obj(r) = v { Some(*r) } else { None }).collect();
@@ -406,7 +447,7 @@ impl Heap {
                     work.push(inst.class);
                     inst.dict.values().for_each(|x| push(x, &mut work));
                     if let Some(e) = &inst.exc {
-                        e.args.iter().for_each(|x| push(x, &mut work));
+                        e.args.iter().chain(&e.keep).for_each(|x| push(x, &mut work));
                         for v in [&e.context, &e.cause].into_iter().flatten() {
                             push(v, &mut work);
                         }
@@ -421,6 +462,9 @@ impl Heap {
                 Obj::Generator(g) => g.trace(|x| push(x, &mut work)),
             }
         }
+    }
+
+    fn sweep(&mut self) {
         let mut live = 0;
         for i in 0..self.slots.len() {
             if self.slots[i].is_some() {

@@ -155,6 +155,12 @@ impl Frame {
         self.extra.as_mut().map_or(&mut [], |x| &mut x.blocks)
     }
 
+    /// Inside a `try` or a `with` (a block entered).
+    #[must_use]
+    pub fn has_blocks(&self) -> bool {
+        self.extra.as_ref().is_some_and(|x| !x.blocks.is_empty())
+    }
+
     pub fn push_block(&mut self, b: Block) {
         self.extra.get_or_insert_with(Box::default).blocks.push(b);
     }
@@ -310,6 +316,11 @@ pub struct Interp {
     pub max_objects: usize,
     /// Items past which a dict or a set does not grow (`MemoryError`; tests lower it).
     pub max_items: usize,
+    /// Dropped generators found by a collection, to close (`gen.rs`; roots until then).
+    pub to_close: Vec<ObjRef>,
+    /// The `nested` level at which every live value is in the roots: 0, or one more
+    /// while a dropped generator is being closed from such a point (`gen.rs`).
+    pub close_nested: u32,
     /// Time spent blocked (sleeping) by the main thread: the lane's Io segments.
     pub io_segments: Vec<(f64, f64)>,
     /// The process whose GIL guards this interpreter (its threads, for `threading`).
@@ -349,6 +360,8 @@ impl Interp {
             pid: 1,
             max_objects: MAX_OBJECTS,
             max_items: super::ops::MAX_SEQ,
+            to_close: Vec::new(),
+            close_nested: 0,
             io_segments: Vec::new(),
             process: std::sync::Weak::new(),
             executors: 0,
@@ -477,6 +490,7 @@ impl Vm<'_> {
         }
         if self.i.heap.since_gc > self.i.heap.gc_threshold && self.i.nested == 0 {
             self.collect();
+            self.close_dropped(&[])?;
             if self.i.heap.live > self.i.max_objects {
                 return Err(self.fatal_at(
                     site,
@@ -552,7 +566,16 @@ impl Vm<'_> {
     }
 
     /// Collects garbage; the roots are every value a thread or the interpreter holds.
+    /// Generators it finds dropped inside a `try` or a `with` are kept and closed
+    /// (`close_dropped`), as CPython's collector finalizes them.
     pub fn collect(&mut self) {
+        let roots = self.roots();
+        let doomed = self.i.heap.collect(&roots);
+        self.i.to_close.extend(doomed);
+    }
+
+    /// Every value a thread or the interpreter holds (the collector's roots).
+    pub(crate) fn roots(&self) -> Vec<Value> {
         let mut roots: Vec<Value> = Vec::new();
         let thread_roots = |t: &ThreadState, roots: &mut Vec<Value>| {
             roots.extend(t.stack.iter().copied());
@@ -584,7 +607,11 @@ impl Vm<'_> {
         for code in &self.i.codes {
             roots.extend(code.consts.iter().copied());
         }
-        self.i.heap.collect(&roots);
+        roots.extend(self.i.to_close.iter().map(|g| Value::Obj(*g)));
+        if let Some(Flow::Exc(e)) = &self.t.pending {
+            roots.push(*e);
+        }
+        roots
     }
 
     fn push_frame_raw(
@@ -1020,7 +1047,13 @@ impl Vm<'_> {
                         let v = pop!(self);
                         self.t.stack[base + i as usize] = v;
                     }
-                    Instr::DeleteFast(i) => self.t.stack[base + i as usize] = Value::Null,
+                    Instr::DeleteFast(i) => {
+                        let old = std::mem::replace(&mut self.t.stack[base + i as usize], Value::Null);
+                        if self.drops_generator(&[old]) {
+                            sync_ip!();
+                            tri!(self.close_dropped(&[]));
+                        }
+                    }
                     Instr::LoadGlobal(slot) => {
                         let s = slot as usize;
                         let v = self.i.globals.get(s).copied().unwrap_or(Value::Null);
@@ -1038,7 +1071,11 @@ impl Vm<'_> {
                         if s >= self.i.globals.len() {
                             self.i.sync_globals();
                         }
-                        self.i.globals[s] = v;
+                        let old = std::mem::replace(&mut self.i.globals[s], v);
+                        if self.drops_generator(&[old]) {
+                            sync_ip!();
+                            tri!(self.close_dropped(&[]));
+                        }
                     }
                     Instr::DeleteGlobal(slot) => {
                         let s = slot as usize;
@@ -1047,7 +1084,11 @@ impl Vm<'_> {
                             let n = self.i.global_names.names[s].clone();
                             break self.exc("NameError", &format!("name '{n}' is not defined"));
                         }
-                        self.i.globals[s] = Value::Null;
+                        let old = std::mem::replace(&mut self.i.globals[s], Value::Null);
+                        if self.drops_generator(&[old]) {
+                            sync_ip!();
+                            tri!(self.close_dropped(&[]));
+                        }
                     }
                     Instr::LoadName(i) => {
                         let code = self.i.codes[cid].clone();
@@ -1219,6 +1260,13 @@ impl Vm<'_> {
                         sync_ip!();
                         let v = tri!(self.compare(op, a, b));
                         self.t.stack.push(v);
+                    }
+                    Instr::PopIter => {
+                        let it = pop!(self);
+                        if self.drops_generator(&[it]) {
+                            sync_ip!();
+                            tri!(self.close_dropped(&[]));
+                        }
                     }
                     Instr::PopTop => {
                         self.t.stack.pop();
@@ -1520,6 +1568,7 @@ impl Vm<'_> {
                     Instr::ReturnValue => {
                         let v = pop!(self);
                         let f = self.t.frames.pop().expect("a frame");
+                        let dropped = self.drops_generator(&self.t.stack[f.ret_to..]);
                         self.t.stack.truncate(f.ret_to);
                         self.t.handling.truncate(f.handling_base);
                         let result = match f.on_return {
@@ -1569,6 +1618,13 @@ impl Vm<'_> {
                             return Exit::Done(result);
                         }
                         self.t.stack.push(result);
+                        if dropped {
+                            if let Err(flow) = self.close_dropped(&[]) {
+                                if let Some(exit) = self.handle(flow, stop_depth) {
+                                    return exit;
+                                }
+                            }
+                        }
                         continue 'frames;
                     }
                     Instr::MakeFunction(arg) => {
@@ -1676,7 +1732,12 @@ impl Vm<'_> {
                     }
                     Instr::PopExcept => {
                         self.t.stack.pop();
-                        self.t.handling.pop();
+                        let e = self.t.handling.pop().unwrap_or(Value::None);
+                        if self.drops_generator(&[e]) {
+                            // The locals its traceback kept are dropped with it.
+                            sync_ip!();
+                            tri!(self.close_dropped(&[]));
+                        }
                     }
                     Instr::CheckExcMatch => {
                         sync_ip!();
@@ -1785,6 +1846,15 @@ impl Vm<'_> {
                         }
                         self.t.stack.push(v);
                         if let super::gen::GenMode::Next(_) = mode {
+                            // `next(g())`: the caller may have held the last reference.
+                            if self.i.heap.needs_close(g) {
+                                if let Err(flow) = self.close_dropped(&[]) {
+                                    if let Some(exit) = self.handle(flow, stop_depth) {
+                                        return exit;
+                                    }
+                                    continue 'frames;
+                                }
+                            }
                             // next()/send() returned: CPython checks at that CALL (the caller's).
                             let site = self.t.frames.last().map_or(0, |f| f.ip.saturating_sub(1));
                             if let Err(flow) = self.check_eval_breaker(site) {
@@ -1863,6 +1933,8 @@ impl Vm<'_> {
 
     /// Finds a handler for `e` in the frames above `stop_depth`, recording the traceback.
     pub(crate) fn unwind(&mut self, mut e: Value, stop_depth: usize) -> Result<(), Exit> {
+        // A generator dropped from a frame's value stack on the way (a `for` loop's).
+        let mut dropped_any = false;
         if let Some(ctx) = self.t.handling.last().copied() {
             if ctx != e {
                 if let Some(data) = self.exc_data_mut(e) {
@@ -1884,18 +1956,47 @@ impl Vm<'_> {
             let frame = self.t.frames.last_mut().expect("a frame");
             if let Some(b) = frame.pop_block() {
                 frame.ip = b.handler as usize;
+                let dropped = self.drops_generator(&self.t.stack[(b.level as usize).min(self.t.stack.len())..]);
                 self.t.stack.truncate(b.level as usize);
                 self.t.handling.truncate(b.handling as usize);
                 self.t.stack.push(e);
+                if dropped || dropped_any {
+                    // A `for` loop's generator left by the exception: closed before the
+                    // handler runs, as CPython's unwinding drops it.
+                    if let Err(flow) = self.close_dropped(&[]) {
+                        return match flow {
+                            Flow::Fatal(p) => Err(Exit::Fatal(p)),
+                            _ => Ok(()),
+                        };
+                    }
+                }
                 return Ok(());
             }
             let f = self.t.frames.pop().expect("a frame");
+            if self.drops_generator(&self.t.stack[f.ret_to.min(self.t.stack.len())..]) {
+                // Its traceback keeps the frame's locals alive in CPython (until the
+                // exception goes); its value stack is dropped now.
+                let n = self.t.stack.len();
+                let nlocals = self.i.codes[f.code as usize].varnames.len();
+                let end = (f.base + nlocals).min(n);
+                let locals: Vec<Value> = self.t.stack[f.base.min(n)..end].to_vec();
+                dropped_any |= self.drops_generator(&self.t.stack[end..]);
+                if let Some(d) = self.exc_data_mut(e) {
+                    d.keep.extend(locals);
+                }
+            }
             self.t.stack.truncate(f.ret_to);
             self.t.handling.truncate(f.handling_base);
             if let OnReturn::Gen(g) = f.on_return {
                 e = self.gen_raised(g, e);
             }
             if self.t.frames.len() <= stop_depth {
+                if dropped_any {
+                    // Closed before the traceback is printed, as CPython's unwinding does.
+                    if let Err(Flow::Fatal(p)) = self.close_dropped(&[e]) {
+                        return Err(Exit::Fatal(p));
+                    }
+                }
                 return Err(Exit::Exception(e));
             }
         }
