@@ -21,6 +21,7 @@
 
 use super::builtins::new_exception;
 use super::heap::{Obj, ObjRef, Value};
+use super::instr::Instr;
 use super::vm::{program_block, BlockOp, Exit, Flow, Frame, OnReturn, Vm, R};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -246,6 +247,22 @@ impl Vm<'_> {
         if self.t.frames.len() >= self.i.recursion_limit {
             return Err(self.exc("RecursionError", "maximum recursion depth exceeded"));
         }
+        if let Some(e) = throw {
+            if let Some((send_at, target, inner)) = self.yield_from_delegate(g) {
+                return self.throw_through(g, e, send_at, target, inner, mode);
+            }
+        }
+        self.push_gen_frame(g, mode, None);
+        match throw {
+            // Raised where it is suspended: the loop takes `pending` before anything else.
+            Some(e) => self.t.pending = Some(Flow::Exc(e)),
+            None => self.t.stack.push(sent),
+        }
+        Ok(true)
+    }
+
+    /// Moves a suspended generator's frame onto this thread (at `ip`, if given).
+    fn push_gen_frame(&mut self, g: ObjRef, mode: GenMode, ip: Option<usize>) {
         let (nb, hb) = (self.t.stack.len(), self.t.handling.len());
         let gen = self.gen_mut(g);
         let mut frame = gen.frame.take().expect("a suspended generator's frame");
@@ -254,13 +271,84 @@ impl Vm<'_> {
         gen.state = GenState::Running;
         gen.mode = mode;
         relocate(&mut frame, nb, hb);
+        if let Some(ip) = ip {
+            frame.ip = ip;
+        }
         self.t.stack.extend(stack);
         self.t.handling.extend(handling);
         self.t.frames.push(*frame);
-        match throw {
-            // Raised where it is suspended: the loop takes `pending` before anything else.
-            Some(e) => self.t.pending = Some(Flow::Exc(e)),
-            None => self.t.stack.push(sent),
+    }
+
+    /// A suspended generator inside `yield from it`: (its `Send`'s position, that
+    /// `Send`'s target, `it`).
+    fn yield_from_delegate(&self, g: ObjRef) -> Option<(usize, u32, Value)> {
+        let Obj::Generator(gen) = self.i.heap.get(g) else { return None };
+        let f = gen.frame.as_ref()?;
+        let code = &self.i.codes[f.code as usize];
+        // Suspended at `yield from`'s YieldValue: `Resume`, then the jump back to `Send`.
+        let (Some(Instr::Resume), Some(Instr::JumpBackwardNoInterrupt(send))) =
+            (code.instrs.get(f.ip), code.instrs.get(f.ip + 1))
+        else {
+            return None;
+        };
+        let Some(Instr::Send(target)) = code.instrs.get(*send as usize) else { return None };
+        Some((*send as usize, *target, *gen.stack.last()?))
+    }
+
+    /// `throw(e)` (or `close()`: `e` a `GeneratorExit`) into generator `g` suspended in
+    /// `yield from inner`, as PEP 380 says: `GeneratorExit` closes `inner` first (what that
+    /// raises is raised in `g` instead), then is raised in `g`; anything else is thrown into
+    /// `inner` (a generator) in `g`'s place, so that what `inner` yields `g` yields, its
+    /// return value is the `yield from`'s value, and what it raises is raised in `g` at the
+    /// `yield from`. An iterator with no `throw` gets nothing: `e` is raised in `g`.
+    fn throw_through(
+        &mut self,
+        g: ObjRef,
+        mut e: Value,
+        send_at: usize,
+        target: u32,
+        inner: Value,
+        mode: GenMode,
+    ) -> R<bool> {
+        let inner_gen = match inner {
+            Value::Obj(r) if self.gen_state(r).is_some() => Some(r),
+            _ => None,
+        };
+        let exit = self.i.builtins["GeneratorExit"];
+        if self.exc_matches(e, exit)? {
+            if let Some(r) = inner_gen {
+                match self.gen_close(r) {
+                    Ok(_) => {}
+                    Err(Flow::Exc(x)) => e = x,
+                    Err(f) => return Err(f),
+                }
+            } else if self.user_method_of(inner, "close").is_some() {
+                return Err(self.exc(
+                    "RuntimeError",
+                    "ThreadLab cannot close an iterator of a class of yours through 'yield from' yet (a generator it can)",
+                ));
+            }
+            self.push_gen_frame(g, mode, None);
+            self.t.pending = Some(Flow::Exc(e));
+            return Ok(true);
+        }
+        let Some(r) = inner_gen else {
+            if self.user_method_of(inner, "throw").is_some() {
+                return Err(self.exc(
+                    "RuntimeError",
+                    "ThreadLab cannot throw into an iterator of a class of yours through 'yield from' yet (a generator it can)",
+                ));
+            }
+            self.push_gen_frame(g, mode, None);
+            self.t.pending = Some(Flow::Exc(e));
+            return Ok(true);
+        };
+        // `g` runs again as if its `Send` had just resumed `inner`.
+        self.push_gen_frame(g, mode, Some(send_at + 1));
+        match self.gen_resume(r, Value::None, Some(e), GenMode::Send(target)) {
+            Ok(_) => {}
+            Err(Flow::Exc(x)) => self.t.pending = Some(Flow::Exc(x)),
+            Err(f) => return Err(f),
         }
         Ok(true)
     }

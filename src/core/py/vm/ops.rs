@@ -201,6 +201,12 @@ impl Vm<'_> {
     }
 
     /// A dunder method of `v`'s class, if `v` is an instance of a user class.
+    /// A method of an instance of a Python class (`None` for anything else).
+    #[must_use]
+    pub fn user_method_of(&self, v: Value, name: &str) -> Option<Value> {
+        self.user_method(v, name)
+    }
+
     fn user_method(&self, v: Value, name: &str) -> Option<Value> {
         let Value::Obj(r) = v else { return None };
         let Obj::Instance(inst) = self.i.heap.get(r) else { return None };
