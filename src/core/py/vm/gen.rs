@@ -22,7 +22,7 @@
 use super::builtins::new_exception;
 use super::heap::{Obj, ObjRef, Value};
 use super::instr::Instr;
-use super::vm::{program_block, BlockOp, Exit, Flow, Frame, OnReturn, Vm, R};
+use super::vm::{Exit, Flow, Frame, OnReturn, Vm, R};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GenState {
@@ -475,21 +475,9 @@ impl Vm<'_> {
                 Exit::Exception(e) => break Err(Flow::Exc(e)),
                 Exit::Fatal(p) => break Err(Flow::Fatal(p)),
                 Exit::Breaker => {}
-                Exit::Block(BlockOp::Wait(_)) => {
-                    // Unwind what runs above this call: the generator ends here.
-                    while self.t.frames.len() > depth {
-                        let f = self.t.frames.pop().expect("a frame");
-                        if let OnReturn::Gen(inner) = f.on_return {
-                            self.gen_finish(inner);
-                        }
-                    }
-                    break Err(self.exc(
-                        "RuntimeError",
-                        "ThreadLab cannot wait on a lock, a queue, an event or a thread inside a generator a builtin iterates (enumerate, zip, map, filter, any, all...) yet: iterate it with a for loop",
-                    ));
-                }
                 Exit::Block(op) => {
-                    let v = program_block(self, &op);
+                    let v =
+                        self.nested_block(&op, "a generator a builtin iterates (zip, map, filter, any, all, in...)");
                     self.t.stack.push(v);
                 }
             }

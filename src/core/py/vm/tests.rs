@@ -589,3 +589,65 @@ x = {}\nx.update((i, i) for i in range(2000))\n";
     let e = r.error.expect("the budget, uncaught");
     assert_eq!((e.kind.as_str(), e.line), ("MemoryError", 25));
 }
+
+#[test]
+fn a_generator_that_would_block_inside_a_builtin_is_a_clear_error_at_its_line() {
+    // Thread `holder` keeps the lock while the main thread's `any` runs the generator on
+    // the Rust stack (holding the GIL): waiting there would freeze `holder` or hang.
+    let src = "import threading, time, queue
+lock = threading.Lock()
+started = threading.Event()
+def holder():
+    with lock:
+        started.set()
+        time.sleep(0.3)
+t = threading.Thread(target=holder)
+t.start()
+started.wait()
+def guarded(n):
+    for i in range(n):
+        with lock:
+            yield i
+try:
+    print(any(x > 5 for x in guarded(3)))
+except RuntimeError as e:
+    print('caught', str(e)[:30])
+t.join()
+print(any(x > 1 for x in guarded(3)))
+def sleepy(n):
+    for i in range(n):
+        time.sleep(0.01)
+        yield i
+print(list(zip('ab', sleepy(2))))
+t2 = threading.Thread(target=time.sleep, args=(0.2,))
+t2.start()
+try:
+    print(list(zip('ab', sleepy(2))))
+except RuntimeError as e:
+    print('caught', str(e)[:30])
+t2.join()
+q = queue.Queue()
+def getter():
+    while True:
+        yield q.get()
+print(sorted(map(str, getter())))
+";
+    let r = run(src);
+    assert_eq!(
+        r.stdout.lines().take(5).collect::<Vec<_>>(),
+        [
+            "caught ThreadLab cannot block (a wait",
+            "True",
+            "[('a', 0), ('b', 1)]",
+            "caught ThreadLab cannot block (time.s",
+            "Traceback (most recent call last):",
+        ],
+        "{}",
+        r.stdout
+    );
+    let e = r.error.expect("the queue's wait, uncaught");
+    // Raised at the generator's blocking call, under the builtin's line in the traceback.
+    assert_eq!((e.kind.as_str(), e.line), ("RuntimeError", 36), "{e:?}");
+    assert!(e.message.contains("a wait on a lock, a queue") && e.message.contains("iterate it with a for loop"));
+    assert!(r.stdout.contains("line 37, in <module>\n    print(sorted(map(str, getter())))"), "{}", r.stdout);
+}

@@ -965,14 +965,8 @@ impl Vm<'_> {
                         Exit::Exception(e) => break Err(Flow::Exc(e)),
                         Exit::Fatal(p) => break Err(Flow::Fatal(p)),
                         Exit::Breaker => {}
-                        Exit::Block(BlockOp::Wait(_)) => {
-                            break Err(self.exc(
-                                "RuntimeError",
-                                "ThreadLab cannot wait on a lock, a queue, an event or a thread inside a function a builtin calls (a key=, map, __str__) yet",
-                            ));
-                        }
                         Exit::Block(op) => {
-                            let v = program_block(self, &op);
+                            let v = self.nested_block(&op, "a function a builtin calls (a key=, map, __str__...)");
                             self.t.stack.push(v);
                         }
                     }
@@ -2073,6 +2067,32 @@ fn join_and(items: &[String]) -> String {
         1 => items[0].clone(),
         2 => format!("{} and {}", items[0], items[1]),
         n => format!("{}, and {}", items[..n - 1].join(", "), items[n - 1]),
+    }
+}
+
+impl Vm<'_> {
+    /// A blocking call (`op`) made inside `inside`, Python code a builtin runs in a nested
+    /// loop on the Rust stack: that loop holds the GIL and cannot give the thread's stack
+    /// back to its driver. A sleep or a wait on another process is done in place when no
+    /// other thread of the process runs (nobody could tell); anything else raises a
+    /// `RuntimeError` at the blocking call (its line in the traceback) saying what is not
+    /// supported, instead of a hang (a lock held by a thread that needs the GIL) or other
+    /// threads frozen for the wait. Returns the value to push as the call's result.
+    pub(crate) fn nested_block(&mut self, op: &BlockOp, inside: &str) -> Value {
+        let alone = self.i.process.upgrade().is_none_or(|p| p.active_count() <= 1);
+        let what = match op {
+            BlockOp::Sleep(_) if alone => return program_block(self, op),
+            BlockOp::Mp(_) if alone => return program_block(self, op),
+            BlockOp::Sleep(_) => "time.sleep() while other threads run",
+            BlockOp::Mp(_) => "a wait on another process while other threads run",
+            BlockOp::Wait(_) => "a wait on a lock, a queue, an event, a thread or a future",
+        };
+        let msg = format!(
+            "ThreadLab cannot block ({what}) inside {inside}: the builtin runs it on its own stack, holding the GIL; iterate it with a for loop instead"
+        );
+        let e = self.exc("RuntimeError", &msg);
+        self.t.pending = Some(e);
+        Value::None
     }
 }
 
