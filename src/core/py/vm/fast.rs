@@ -386,11 +386,13 @@ pub(super) fn run(
             }
             Op::Return => {
                 let depth = frames.len();
-                // With a generator waiting to be closed when dropped (gen.rs), vm.rs
-                // returns: the frame may hold its last reference.
-                if depth <= stop_depth + 1
-                    || !matches!(frames[depth - 1].on_return, OnReturn::Push)
-                    || !heap.watched.is_empty()
+                if depth <= stop_depth + 1 || !matches!(frames[depth - 1].on_return, OnReturn::Push) {
+                    out!();
+                }
+                // With a generator waiting to be closed when dropped (gen.rs), a frame
+                // holding objects returns in vm.rs: it may hold the last reference.
+                if !heap.watched.is_empty()
+                    && stack[frames[depth - 1].base..].iter().any(|v| matches!(v, Value::Obj(_)))
                 {
                     out!();
                 }
