@@ -407,6 +407,26 @@ fn set_active(vm: &mut Vm<'_>, id: u32, obj: Option<Value>) -> R<()> {
 
 /// Forgets a thread's object once it has ended (its driver's last act under the GIL).
 pub fn thread_ended(vm: &mut Vm<'_>, id: u32) {
+    // CPython's `Thread.run` ends with `del self._target, self._args, self._kwargs`: a
+    // finished thread no longer holds its arguments (`sys.getrefcount` sees it).
+    if let Ok(d) = active(vm) {
+        let obj = match vm.i.heap.get(d) {
+            Obj::Dict(dict) => dict.get(&HKey::Int(i64::from(id))),
+            _ => None,
+        };
+        let handle = match obj {
+            Some(Value::Obj(r)) => match vm.i.heap.get(r) {
+                Obj::Instance(inst) => inst.dict.get(HANDLE).copied(),
+                _ => Some(Value::Obj(r)),
+            },
+            _ => None,
+        };
+        if let Some(Value::Obj(h)) = handle {
+            if let Obj::Sync(Shared::Thread(t)) = vm.i.heap.get_mut(h) {
+                (t.target, t.args, t.kwargs) = (Value::None, Value::None, Value::None);
+            }
+        }
+    }
     let _ = set_active(vm, id, None);
 }
 

@@ -345,9 +345,9 @@ fn import_one(vm: &mut Vm<'_>, name: &str) -> R<Value> {
     if let Some(m) = super::mp::import(vm, name) {
         return m;
     }
-    let known = ["time", "sys", "math", "threading", "queue"];
+    let known = ["time", "sys", "math", "threading", "queue", "gc"];
     if !known.contains(&name) {
-        let later = ["multiprocessing", "concurrent", "concurrent.futures", "os", "gc", "random", "pickle"];
+        let later = ["multiprocessing", "concurrent", "concurrent.futures", "os", "random", "pickle"];
         let msg = if later.contains(&name) {
             format!("No module named '{name}' (ThreadLab's VM does not have it yet)")
         } else {
@@ -2225,6 +2225,75 @@ fn sys_set_int_max_str_digits(vm: &mut Vm<'_>, _args: &[Value], _kw: &Kw) -> R<V
     ))
 }
 
+/// What CPython 3.12+ prints for an immortal object (small ints, `None`, `True`…): the
+/// inspector shows the same (3.11 printed a large count that changes from run to run).
+const IMMORTAL_REFCOUNT: i64 = 4_294_967_295;
+
+/// A census of the references to the object (docs/python-vm.md §3): what CPython 3.11
+/// prints for lists, dicts, tuples, strings, functions, instances… Numbers are values in
+/// this VM, not objects, so there is no count to take for a float or an int outside the
+/// small ints CPython shares.
+fn sys_getrefcount(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    arity(vm, "getrefcount", args, 1, 1)?;
+    let r = match args[0] {
+        Value::None | Value::Bool(_) | Value::Ellipsis => return Ok(Value::Int(IMMORTAL_REFCOUNT)),
+        Value::Int(n) if (-5..=256).contains(&n) => return Ok(Value::Int(IMMORTAL_REFCOUNT)),
+        Value::Int(_) | Value::Float(_) => {
+            return Err(unsupported(
+                vm,
+                "sys.getrefcount() of a float or of an int outside -5..256 (numbers are values here, not objects)",
+            ));
+        }
+        Value::Native(_) | Value::Null => return Err(unsupported(vm, "sys.getrefcount() of a built-in function")),
+        Value::Obj(r) => r,
+    };
+    match vm.i.heap.get(r) {
+        Obj::Class(_) | Obj::Module(..) => {
+            return Err(unsupported(vm, "sys.getrefcount() of a class or a module"));
+        }
+        // CPython's one-character and empty strings are shared singletons, immortal in 3.12+.
+        Obj::Str(s) if s.chars().count() <= 1 && s.chars().all(|c| u32::from(c) < 256) => {
+            return Ok(Value::Int(IMMORTAL_REFCOUNT));
+        }
+        Obj::Tuple(t) if t.is_empty() => return Ok(Value::Int(IMMORTAL_REFCOUNT)),
+        _ => {}
+    }
+    if vm.i.nested > 0 {
+        // A builtin that called back into Python holds values the census cannot see.
+        return Err(unsupported(vm, "sys.getrefcount() inside a function a builtin calls (a sort key, map, filter…)"));
+    }
+    Ok(Value::Int(vm.refcount(r) as i64))
+}
+
+fn gc_collect(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    arity(vm, "collect", args, 0, 1)?;
+    Ok(Value::Int(vm.collect_cycles()? as i64))
+}
+
+fn gc_enable(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    arity(vm, "enable", args, 0, 0)?;
+    vm.i.heap.keep_cycles = KEEP_CYCLES;
+    vm.i.gc_enabled = true;
+    Ok(Value::None)
+}
+
+/// CPython's automatic collector no more: unreachable cycles stay until `gc.collect()`.
+fn gc_disable(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    arity(vm, "disable", args, 0, 0)?;
+    vm.i.heap.keep_cycles = usize::MAX;
+    vm.i.gc_enabled = false;
+    Ok(Value::None)
+}
+
+fn gc_isenabled(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    arity(vm, "isenabled", args, 0, 0)?;
+    Ok(Value::Bool(vm.i.gc_enabled))
+}
+
+/// Unreachable cycles kept for `gc.collect()` (and counted by `sys.getrefcount`) before
+/// they are freed as CPython's automatic collector would have freed them.
+pub const KEEP_CYCLES: usize = 10_000;
+
 fn sys_getrecursionlimit(vm: &mut Vm<'_>, _args: &[Value], _kw: &Kw) -> R<Value> {
     Ok(Value::Int(vm.i.recursion_limit as i64))
 }
@@ -2555,6 +2624,11 @@ static BASE_NATIVES: &[(&str, NativeFn)] = &[
     ("time.monotonic", t_time),
     ("time.sleep", t_sleep),
     ("sys.getrecursionlimit", sys_getrecursionlimit),
+    ("sys.getrefcount", sys_getrefcount),
+    ("gc.collect", gc_collect),
+    ("gc.enable", gc_enable),
+    ("gc.disable", gc_disable),
+    ("gc.isenabled", gc_isenabled),
     ("sys.setrecursionlimit", sys_setrecursionlimit),
     ("sys.getswitchinterval", sys_getswitchinterval),
     ("sys.setswitchinterval", sys_setswitchinterval),

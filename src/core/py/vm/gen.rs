@@ -715,7 +715,7 @@ impl Vm<'_> {
             if !suspects.is_empty() {
                 let mut roots = self.roots();
                 roots.extend_from_slice(extra);
-                self.i.heap.mark(&roots, true);
+                self.i.heap.mark_live(&roots);
                 suspects.retain(|g| !self.i.heap.marked(*g));
             }
         }
@@ -738,7 +738,7 @@ impl Vm<'_> {
                 gen.trace(|v| inner.push(*v));
             }
         }
-        self.i.heap.mark(&inner, true);
+        self.i.heap.mark_from(&inner, true);
         let outer: Vec<ObjRef> = dropped.iter().copied().filter(|g| !self.i.heap.marked(*g)).collect();
         if outer.is_empty() {
             dropped

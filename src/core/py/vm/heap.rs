@@ -305,6 +305,66 @@ pub enum Obj {
     Generator(Box<super::gen::Generator>),
 }
 
+impl Obj {
+    /// Calls `visit` with each value this object holds a reference to: the edges the
+    /// collector follows and the census counts (one per slot, as CPython counts them).
+    pub fn for_each_child(&self, mut visit: impl FnMut(Value)) {
+        match self {
+            Obj::Str(_) | Obj::Big(_) | Obj::Range(..) => {}
+            Obj::List(v) | Obj::Tuple(v) | Obj::Native(_, v) => v.iter().for_each(|x| visit(*x)),
+            Obj::Dict(d) | Obj::Set(d, _) => d.iter().for_each(|(k, v)| {
+                visit(k);
+                visit(v);
+            }),
+            Obj::Slice(a, b, c) => [a, b, c].into_iter().for_each(|x| visit(*x)),
+            Obj::Iter(st) => match st {
+                IterState::Seq { seq, .. } | IterState::Str { s: seq, .. } => visit(Value::Obj(*seq)),
+                IterState::Items { items, .. } => items.iter().for_each(|x| visit(*x)),
+                IterState::Range { .. } => {}
+                IterState::Enumerate { it, .. } => visit(*it),
+                IterState::Zip { its, .. } => its.iter().for_each(|x| visit(*x)),
+                IterState::Map { f, its } => {
+                    visit(*f);
+                    its.iter().for_each(|x| visit(*x));
+                }
+                IterState::Filter { f, it } => {
+                    visit(*f);
+                    visit(*it);
+                }
+            },
+            Obj::Function(func) => {
+                func.defaults.iter().for_each(|x| visit(*x));
+                func.kwdefaults.iter().for_each(|(_, x)| visit(*x));
+                func.closure.iter().for_each(|c| visit(Value::Obj(*c)));
+                func.attrs.values().for_each(|x| visit(*x));
+            }
+            Obj::Cell(v) => visit(*v),
+            Obj::Class(c) => {
+                c.bases.iter().for_each(|b| visit(Value::Obj(*b)));
+                c.mro.iter().for_each(|b| visit(Value::Obj(*b)));
+                c.dict.values().for_each(|x| visit(*x));
+            }
+            Obj::Instance(inst) => {
+                visit(Value::Obj(inst.class));
+                inst.dict.values().for_each(|x| visit(*x));
+                if let Some(e) = &inst.exc {
+                    e.args.iter().chain(&e.keep).for_each(|x| visit(*x));
+                    for v in [&e.context, &e.cause].into_iter().flatten() {
+                        visit(*v);
+                    }
+                }
+            }
+            Obj::Bound(a, b) => {
+                visit(*a);
+                visit(*b);
+            }
+            Obj::Module(_, attrs) => attrs.values().for_each(|x| visit(*x)),
+            Obj::Sync(s) => s.trace(|x| visit(*x)),
+            Obj::Generator(gen) => gen.trace(|x| visit(*x)),
+        }
+    }
+}
+
 pub struct Heap {
     slots: Vec<Option<Obj>>,
     free: Vec<u32>,
@@ -315,6 +375,13 @@ pub struct Heap {
     pub gc_threshold: usize,
     /// Collect at every eval-breaker site (tests: a value the roots miss is found at once).
     pub gc_stress: bool,
+    /// Keep unreachable cycles until `gc.collect()`, as a reference-counting Python does
+    /// (on in programs that can see them: `sys.getrefcount`, `gc`), up to this many objects
+    /// (past it, CPython's own collector would have run); `0`: off.
+    pub keep_cycles: usize,
+    /// Cycles `gc.collect()` counted but could not free (a builtin was mid-call): not
+    /// counted again.
+    counted: std::collections::HashSet<u32>,
     /// Generators that suspended inside a `try` or a `with` (not roots: `gen.rs` closes
     /// those nothing else reaches, as CPython does when their last reference goes). Empty
     /// in most programs, which then pay nothing for it.
@@ -331,6 +398,8 @@ impl Default for Heap {
             since_gc: 0,
             gc_threshold: 100_000,
             gc_stress: false,
+            keep_cycles: 0,
+            counted: std::collections::HashSet::new(),
             watched: Vec::new(),
         }
     }
@@ -358,19 +427,104 @@ impl Heap {
         self.slots[r.0 as usize].as_mut().expect("a live object")
     }
 
-    /// Marks everything reachable from `roots` and frees the rest, except the watched
-    /// generators that must be closed (returned, with what they reach, kept for that: as
-    /// CPython's collector finalizes before it frees).
-    pub fn collect(&mut self, roots: &[Value]) -> Vec<ObjRef> {
-        self.mark(roots, true);
-        let doomed: Vec<ObjRef> =
-            self.watched.iter().copied().filter(|r| !self.marks[r.0 as usize] && self.needs_close(*r)).collect();
-        let kept: Vec<Value> = doomed.iter().map(|r| Value::Obj(*r)).collect();
-        self.mark(&kept, false);
-        self.sweep();
-        let marks = &self.marks;
-        self.watched.retain(|r| marks[r.0 as usize]);
-        doomed
+    /// Marks everything reachable from `work` (and leaves the marks set).
+    fn mark(&mut self, work: &mut Vec<ObjRef>) {
+        while let Some(r) = work.pop() {
+            let i = r.0 as usize;
+            if self.marks[i] {
+                continue;
+            }
+            self.marks[i] = true;
+            let Some(o) = &self.slots[i] else { continue };
+            o.for_each_child(|v| {
+                if let Value::Obj(r) = v {
+                    work.push(r);
+                }
+            });
+        }
+    }
+
+    /// Marks exactly what `roots` reach.
+    fn mark_roots(&mut self, roots: &[Value]) {
+        for m in &mut self.marks {
+            *m = false;
+        }
+        let mut work: Vec<ObjRef> =
+            roots.iter().filter_map(|v| if let Value::Obj(r) = v { Some(*r) } else { None }).collect();
+        self.mark(&mut work);
+    }
+
+    /// Of the objects the last marking did not reach, those a reference-counting Python
+    /// still holds: cycles, and what cycles hold. (CPython frees the rest the moment a
+    /// count reaches zero, in a cascade; these wait for its cycle collector.)
+    fn kept_by_cycles(&self) -> Vec<u32> {
+        let unreached = |i: usize| !self.marks[i] && self.slots[i].is_some();
+        let mut holders = vec![0u32; self.slots.len()];
+        for (i, o) in self.slots.iter().enumerate() {
+            if let (true, Some(o)) = (unreached(i), o) {
+                o.for_each_child(|v| {
+                    if let Value::Obj(r) = v {
+                        holders[r.0 as usize] += 1;
+                    }
+                });
+            }
+        }
+        let mut freed = vec![false; self.slots.len()];
+        let mut work: Vec<usize> = (0..self.slots.len()).filter(|&i| unreached(i) && holders[i] == 0).collect();
+        while let Some(i) = work.pop() {
+            freed[i] = true;
+            if let Some(o) = &self.slots[i] {
+                o.for_each_child(|v| {
+                    if let Value::Obj(r) = v {
+                        let j = r.0 as usize;
+                        if unreached(j) {
+                            holders[j] -= 1;
+                            if holders[j] == 0 {
+                                work.push(j);
+                            }
+                        }
+                    }
+                });
+            }
+        }
+        (0..self.slots.len())
+            .filter(|&i| unreached(i) && !freed[i] && !self.counted.contains(&(i as u32)))
+            .map(|i| i as u32)
+            .collect()
+    }
+
+    /// `sys.getrefcount`'s census: the references to `target` held by objects a
+    /// reference-counting Python would still have (reached from `roots`, or kept by
+    /// cycles). The caller adds the references held outside the heap (stacks, frames).
+    pub fn census(&mut self, roots: &[Value], target: ObjRef) -> usize {
+        self.mark_roots(roots);
+        for i in self.kept_by_cycles() {
+            self.marks[i as usize] = true;
+        }
+        let mut n = 0;
+        for (o, _) in self.slots.iter().zip(&self.marks).filter(|(_, m)| **m) {
+            if let Some(o) = o {
+                o.for_each_child(|v| n += usize::from(v == Value::Obj(target)));
+            }
+        }
+        n
+    }
+
+    /// `gc.collect()`: how many unreachable objects cycles kept, which are freed now when
+    /// `free` (no builtin mid-call holds a value the roots miss), else remembered as counted;
+    /// and the dropped generators to close (see `collect`).
+    pub fn collect_cycles(&mut self, roots: &[Value], free: bool) -> (usize, Vec<ObjRef>) {
+        self.mark_roots(roots);
+        let found = self.kept_by_cycles();
+        let mut doomed = Vec::new();
+        if free {
+            let keep = std::mem::replace(&mut self.keep_cycles, 0);
+            doomed = self.collect(roots);
+            self.keep_cycles = keep;
+        } else {
+            self.counted.extend(&found);
+        }
+        (found.len(), doomed)
     }
 
     /// A generator suspended inside a `try` or a `with`: closing it runs code.
@@ -382,89 +536,53 @@ impl Heap {
         }
     }
 
+    /// Whether the last marking reached `r`.
     #[must_use]
     pub fn marked(&self, r: ObjRef) -> bool {
         self.marks.get(r.0 as usize).copied().unwrap_or(false)
     }
 
-    /// Marks everything reachable from `roots` (after clearing the marks when `clear`).
-    pub fn mark(&mut self, roots: &[Value], clear: bool) {
-        if clear {
-            for m in &mut self.marks {
-                *m = false;
-            }
-        }
-        let mut work: Vec<ObjRef> =
-            roots.iter().filter_map(|v| if let Value::Obj(r) = v { Some(*r) } else { None }).collect();
-        let push = |v: &Value, work: &mut Vec<ObjRef>| {
-            if let Value::Obj(r) = v {
-                work.push(*r);
-            }
-        };
-        while let Some(r) = work.pop() {
-            let i = r.0 as usize;
-            if self.marks[i] {
-                continue;
-            }
-            self.marks[i] = true;
-            let Some(o) = &self.slots[i] else { continue };
-            match o {
-                Obj::Str(_) | Obj::Big(_) | Obj::Range(..) => {}
-                Obj::List(v) | Obj::Tuple(v) | Obj::Native(_, v) => v.iter().for_each(|x| push(x, &mut work)),
-                Obj::Dict(d) | Obj::Set(d, _) => d.iter().for_each(|(k, v)| {
-                    push(&k, &mut work);
-                    push(&v, &mut work);
-                }),
-                Obj::Slice(a, b, c) => [a, b, c].into_iter().for_each(|x| push(x, &mut work)),
-                Obj::Iter(st) => match st {
-                    IterState::Seq { seq, .. } | IterState::Str { s: seq, .. } => work.push(*seq),
-                    IterState::Items { items, .. } => items.iter().for_each(|x| push(x, &mut work)),
-                    IterState::Range { .. } => {}
-                    IterState::Enumerate { it, .. } => push(it, &mut work),
-                    IterState::Zip { its, .. } => its.iter().for_each(|x| push(x, &mut work)),
-                    IterState::Map { f, its } => {
-                        push(f, &mut work);
-                        its.iter().for_each(|x| push(x, &mut work));
-                    }
-                    IterState::Filter { f, it } => {
-                        push(f, &mut work);
-                        push(it, &mut work);
-                    }
-                },
-                Obj::Function(f) => {
-                    f.defaults.iter().for_each(|x| push(x, &mut work));
-                    f.kwdefaults.iter().for_each(|(_, x)| push(x, &mut work));
-                    work.extend(f.closure.iter().copied());
-                    f.attrs.values().for_each(|x| push(x, &mut work));
-                }
-                Obj::Cell(v) => push(v, &mut work),
-                Obj::Class(c) => {
-                    work.extend(c.bases.iter().copied());
-                    work.extend(c.mro.iter().copied());
-                    c.dict.values().for_each(|x| push(x, &mut work));
-                }
-                Obj::Instance(inst) => {
-                    work.push(inst.class);
-                    inst.dict.values().for_each(|x| push(x, &mut work));
-                    if let Some(e) = &inst.exc {
-                        e.args.iter().chain(&e.keep).for_each(|x| push(x, &mut work));
-                        for v in [&e.context, &e.cause].into_iter().flatten() {
-                            push(v, &mut work);
-                        }
-                    }
-                }
-                Obj::Bound(a, b) => {
-                    push(a, &mut work);
-                    push(b, &mut work);
-                }
-                Obj::Module(_, attrs) => attrs.values().for_each(|x| push(x, &mut work)),
-                Obj::Sync(s) => s.trace(|x| push(x, &mut work)),
-                Obj::Generator(g) => g.trace(|x| push(x, &mut work)),
+    /// Marks what a reference-counting Python still holds: what `roots` reach, and the
+    /// unreachable cycles while `keep_cycles` keeps them (for `gc.collect()` to find).
+    pub fn mark_live(&mut self, roots: &[Value]) {
+        self.mark_roots(roots);
+        if self.keep_cycles > 0 {
+            for i in self.kept_by_cycles() {
+                self.marks[i as usize] = true;
             }
         }
     }
 
-    fn sweep(&mut self) {
+    /// Marks what `roots` reach (after clearing the marks when `clear`).
+    pub fn mark_from(&mut self, roots: &[Value], clear: bool) {
+        if clear {
+            self.mark_roots(roots);
+            return;
+        }
+        let mut work: Vec<ObjRef> =
+            roots.iter().filter_map(|v| if let Value::Obj(r) = v { Some(*r) } else { None }).collect();
+        self.mark(&mut work);
+    }
+
+    /// Marks everything reachable from `roots` and frees the rest (but unreachable
+    /// cycles, while `keep_cycles` allows), except the watched generators that must be
+    /// closed: returned, kept with what they reach (CPython's collector finalizes before it
+    /// frees).
+    pub fn collect(&mut self, roots: &[Value]) -> Vec<ObjRef> {
+        self.mark_roots(roots);
+        if self.keep_cycles > 0 {
+            let kept = self.kept_by_cycles();
+            if kept.len() <= self.keep_cycles {
+                for i in kept {
+                    self.marks[i as usize] = true;
+                }
+            }
+        }
+        let doomed: Vec<ObjRef> =
+            self.watched.iter().copied().filter(|r| !self.marks[r.0 as usize] && self.needs_close(*r)).collect();
+        let mut work = doomed.clone();
+        self.mark(&mut work);
+        self.counted.clear();
         let mut live = 0;
         for i in 0..self.slots.len() {
             if self.slots[i].is_some() {
@@ -479,6 +597,9 @@ impl Heap {
         self.live = live;
         self.since_gc = 0;
         self.gc_threshold = if self.gc_stress { 0 } else { (live * 2).max(100_000) };
+        let marks = &self.marks;
+        self.watched.retain(|r| marks[r.0 as usize]);
+        doomed
     }
 }
 

@@ -651,3 +651,46 @@ print(sorted(map(str, getter())))
     assert!(e.message.contains("a wait on a lock, a queue") && e.message.contains("iterate it with a for loop"));
     assert!(r.stdout.contains("line 37, in <module>\n    print(sorted(map(str, getter())))"), "{}", r.stdout);
 }
+
+/// The inspector's fixtures (`tests/fixtures/refcount/`, printed by CPython 3.11) as
+/// programs: `sys.getrefcount` and `gc.collect()` are a census of the references
+/// (docs/python-vm.md §3), and print what CPython printed — also with the collector run at
+/// every breaker site, which must keep unreachable cycles as CPython does until
+/// `gc.collect()`. Numbers are values in this VM: counting one is a clear error, so
+/// `constants.py` matches up to its first float and stops there naming the line.
+#[test]
+fn the_inspectors_fixtures_print_cpythons_counts_on_the_vm() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/refcount");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).expect("fixtures") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|e| e != "py") {
+            continue;
+        }
+        let src = std::fs::read_to_string(&path).expect("script");
+        let expected = std::fs::read_to_string(path.with_extension("out")).expect("expected output");
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        for stress in [false, true] {
+            let host = Arc::new(NativeHost::default());
+            let options = ProgramOptions { timeout_ms: 20_000.0, ..ProgramOptions::default() };
+            let r = super::program::run_program_tuned(&src, &options, host, &|interp| {
+                interp.heap.gc_stress = stress;
+                if stress {
+                    interp.heap.gc_threshold = 0;
+                }
+            });
+            if name == "constants.py" {
+                let printed: Vec<&str> = r.stdout.lines().take_while(|l| !l.starts_with("Traceback")).collect();
+                let want: Vec<&str> = expected.lines().take(printed.len()).collect();
+                assert_eq!(printed, want, "{name} (stress {stress})");
+                assert_eq!(printed.len(), 4, "{name}: the strings and tuples before `ratio`");
+                let e = r.error.as_ref().expect("the float's count is an error");
+                assert_eq!((e.kind.as_str(), e.line), ("NotImplementedError", 14), "{e:?}");
+            } else {
+                assert_eq!(r.stdout, expected, "{name} (stress {stress}): {:?}", r.error);
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 16, "8 fixtures, twice");
+}

@@ -329,6 +329,8 @@ pub struct Interp {
     pub executors: u32,
     /// This process's `multiprocessing` state.
     pub mp: super::mp::MpState,
+    /// `gc.isenabled()`.
+    pub gc_enabled: bool,
 }
 
 impl Interp {
@@ -366,7 +368,14 @@ impl Interp {
             process: std::sync::Weak::new(),
             executors: 0,
             mp: super::mp::MpState::default(),
+            gc_enabled: true,
         };
+        // A program that can see unreachable cycles (`gc.collect()`'s number, the counts
+        // they hold) keeps them as CPython does until they are collected; others free
+        // them at once.
+        if source.split(|c: char| !c.is_alphanumeric() && c != '_').any(|w| w == "gc" || w == "getrefcount") {
+            interp.heap.keep_cycles = builtins::KEEP_CYCLES;
+        }
         builtins::install(&mut interp);
         interp
     }
@@ -574,24 +583,55 @@ impl Vm<'_> {
         self.i.to_close.extend(doomed);
     }
 
-    /// Every value a thread or the interpreter holds (the collector's roots).
-    pub(crate) fn roots(&self) -> Vec<Value> {
+    /// Every value a thread or the interpreter holds outside the heap (the collector's
+    /// roots), with the dropped generators waiting to be closed (`gen.rs`) and an
+    /// exception about to be raised.
+    #[must_use]
+    pub fn roots(&self) -> Vec<Value> {
+        let mut roots = self.held_outside_heap(true);
+        roots.extend(self.i.builtin_cache.iter().copied());
+        roots.extend(self.i.types.all());
+        roots.extend(self.i.to_close.iter().map(|g| Value::Obj(*g)));
+        if let Some(Flow::Exc(e)) = &self.t.pending {
+            roots.push(*e);
+        }
+        roots
+    }
+
+    /// The references a reference-counting Python holds outside its objects, one per slot:
+    /// the threads' stacks (locals are there, and a called function's slot), the exceptions
+    /// being handled, frames' cells and namespaces, the module's globals, `sys.modules`,
+    /// each code object's constants and the compiler's constant cache. `all_funcs`: also a
+    /// frame's function where its callable's slot still holds it (the collector's view;
+    /// the census counts that slot instead).
+    fn held_outside_heap(&self, all_funcs: bool) -> Vec<Value> {
         let mut roots: Vec<Value> = Vec::new();
         let thread_roots = |t: &ThreadState, roots: &mut Vec<Value>| {
             roots.extend(t.stack.iter().copied());
-            roots.extend(t.handling.iter().copied());
+            // CPython's thread state holds the exception handled now; each one handled
+            // before it is on the stack (`PUSH_EXC_INFO`'s previous), counted there.
+            if all_funcs {
+                roots.extend(t.handling.iter().copied());
+            } else {
+                roots.extend(t.handling.last().copied());
+            }
             for f in &t.frames {
                 roots.extend(f.cells().iter().map(|c| Value::Obj(*c)));
                 roots.extend(f.ns.iter().map(|c| Value::Obj(*c)));
-                roots.extend(f.func.iter().map(|c| Value::Obj(*c)));
+                // A call that kept the callable's slot has its locals above it.
+                if all_funcs || f.base == f.ret_to {
+                    roots.extend(f.func.iter().map(|c| Value::Obj(*c)));
+                }
                 if let OnReturn::Init(v) | OnReturn::BuildClass { name: v, .. } = f.on_return {
                     roots.push(Value::Obj(v));
                 }
                 if let OnReturn::BuildClass { bases, .. } = f.on_return {
                     roots.push(Value::Obj(bases));
                 }
-                if let OnReturn::Gen(g) = f.on_return {
-                    roots.push(Value::Obj(g));
+                if all_funcs {
+                    if let OnReturn::Gen(g) = f.on_return {
+                        roots.push(Value::Obj(g));
+                    }
                 }
             }
         };
@@ -600,18 +640,60 @@ impl Vm<'_> {
             thread_roots(t, &mut roots);
         }
         roots.extend(self.i.globals.iter().copied());
-        roots.extend(self.i.builtin_cache.iter().copied());
         roots.extend(self.i.builtins.values().copied());
         roots.extend(self.i.modules.values().copied());
-        roots.extend(self.i.types.all());
+        if all_funcs {
+            for code in &self.i.codes {
+                roots.extend(code.consts.iter().copied());
+            }
+            return roots;
+        }
+        // CPython's compiler merges code objects' equal `co_consts` tuples into one (two
+        // functions returning `(9, 10)` hold it once), and the parser's arena, alive while
+        // a file runs, holds each constant object once more.
+        let key = |v: &Value| match v {
+            Value::Obj(r) => (0u8, u64::from(r.0)),
+            Value::Int(n) => (1, *n as u64),
+            Value::Float(f) => (2, f.to_bits()),
+            Value::Bool(b) => (3, u64::from(*b)),
+            Value::Native(n) => (4, u64::from(*n)),
+            Value::None => (5, 0),
+            Value::Ellipsis => (6, 0),
+            Value::Null => (7, 0),
+        };
+        let mut tuples = std::collections::HashSet::new();
+        let mut arena = std::collections::HashSet::new();
         for code in &self.i.codes {
-            roots.extend(code.consts.iter().copied());
+            if tuples.insert(code.consts.iter().map(key).collect::<Vec<_>>()) {
+                roots.extend(code.consts.iter().copied());
+            }
+            arena.extend(code.consts.iter().filter_map(|c| if let Value::Obj(r) = c { Some(*r) } else { None }));
         }
-        roots.extend(self.i.to_close.iter().map(|g| Value::Obj(*g)));
-        if let Some(Flow::Exc(e)) = &self.t.pending {
-            roots.push(*e);
-        }
+        roots.extend(arena.into_iter().map(Value::Obj));
         roots
+    }
+
+    /// CPython's `sys.getrefcount(v)` for a heap object, its argument included: a census
+    /// of the references to it (docs/python-vm.md §3).
+    pub fn refcount(&mut self, target: ObjRef) -> usize {
+        let held = self.held_outside_heap(false);
+        let outside = held.iter().filter(|v| **v == Value::Obj(target)).count();
+        let roots = self.roots();
+        outside + self.i.heap.census(&roots, target) + 1
+    }
+
+    /// `gc.collect()`'s number: the unreachable objects cycles kept (the dropped
+    /// generators it found are closed, as CPython's collector finalizes them).
+    ///
+    /// # Errors
+    /// What stops the program while a generator's `finally` runs.
+    pub fn collect_cycles(&mut self) -> R<usize> {
+        let roots = self.roots();
+        let free = self.i.nested == 0;
+        let (n, doomed) = self.i.heap.collect_cycles(&roots, free);
+        self.i.to_close.extend(doomed);
+        self.close_dropped(&[])?;
+        Ok(n)
     }
 
     fn push_frame_raw(
@@ -1720,8 +1802,12 @@ impl Vm<'_> {
                     Instr::PopBlock => {
                         self.t.frames[fi].pop_block();
                     }
+                    // [exc] -> [previous exc or None, exc], as CPython 3.11 (the stack's
+                    // references are what `sys.getrefcount` counts).
                     Instr::PushExcInfo => {
-                        let e = self.top();
+                        let e = pop!(self);
+                        let prev = self.t.handling.last().copied().unwrap_or(Value::None);
+                        self.t.stack.extend([prev, e]);
                         self.t.handling.push(e);
                     }
                     Instr::PopExcept => {
@@ -1751,7 +1837,7 @@ impl Vm<'_> {
                     }
                     Instr::WithExceptStart => {
                         let n = self.t.stack.len();
-                        let (exit, e) = (self.t.stack[n - 2], self.t.stack[n - 1]);
+                        let (exit, e) = (self.t.stack[n - 3], self.t.stack[n - 1]);
                         let t = self.class_of(e);
                         self.t.stack.extend([exit, Value::Null, t, e, Value::None]);
                     }

@@ -9,6 +9,13 @@ use crate::core::py::PyError;
 impl Compiler<'_> {
     #[allow(clippy::too_many_lines)]
     pub(super) fn expr(&mut self, e: &Expr) -> Result<(), PyError> {
+        if matches!(e.kind, ExprKind::Tuple(_) | ExprKind::Bin(..) | ExprKind::Unary(..)) {
+            if let Some(k) = super::fold::fold(e) {
+                let v = self.const_value(&k);
+                self.load_const(v);
+                return Ok(());
+            }
+        }
         match &e.kind {
             ExprKind::Const(lit) => match lit {
                 Lit::None => self.load_const(Value::None),

@@ -5,6 +5,7 @@
 mod call;
 mod compr;
 mod expr;
+mod fold;
 mod scope;
 mod stmt;
 
@@ -48,9 +49,12 @@ enum FBlock {
     TryExcept,
     /// A `try`'s body with a `finally`: its body runs on the way out.
     Finally(Vec<Stmt>),
-    /// Inside an except handler (or a finally entered by an exception): the exception is on
-    /// the stack and being handled.
+    /// Inside an except handler: the exception is being handled, and the one handled
+    /// before it (or `None`) is on the stack, as in CPython (`PUSH_EXC_INFO`).
     Handler(Option<String>),
+    /// Inside a finally entered by an exception: the previous exception and this one are on
+    /// the stack.
+    FinallyHandler,
     /// A `with` body: `__exit__(None, None, None)` runs on the way out.
     With,
 }
@@ -69,6 +73,8 @@ pub struct Compiler<'a> {
     loc: Loc,
     /// The process's code objects (`Interp::codes`): `MakeFunction`'s operand is an index.
     codes: &'a mut Vec<Arc<Code>>,
+    /// Each constant's one object in the module (see `fold`).
+    const_cache: HashMap<fold::ConstKey, Value>,
 }
 
 fn err(msg: &str, span: Span) -> PyError {
@@ -87,7 +93,7 @@ pub fn compile_module(
     codes: &mut Vec<Arc<Code>>,
 ) -> Result<u32, PyError> {
     let scope = Scope::module();
-    let mut c = Compiler { heap, globals, units: Vec::new(), loc: Loc::default(), codes };
+    let mut c = Compiler { heap, globals, units: Vec::new(), loc: Loc::default(), codes, const_cache: HashMap::new() };
     c.push_unit("<module>", "<module>", scope, 1);
     c.emit(Instr::Resume);
     c.stmts(body)?;
@@ -186,7 +192,7 @@ impl Compiler<'_> {
         if let Some(&i) = self.unit().str_consts.get(s) {
             return i;
         }
-        let v = self.heap.alloc(super::heap::Obj::Str(s.to_owned()));
+        let v = self.const_value(&fold::ConstKey::Str(s.to_owned()));
         let u = self.unit();
         u.code.consts.push(v);
         let i = (u.code.consts.len() - 1) as u32;
@@ -287,6 +293,8 @@ fn same_const(a: Value, b: Value) -> bool {
         (Value::Int(x), Value::Int(y)) => x == y,
         (Value::Bool(x), Value::Bool(y)) => x == y,
         (Value::None, Value::None) => true,
+        // One object per constant in the module (`fold`): the same object, the same constant.
+        (Value::Obj(x), Value::Obj(y)) => x == y,
         _ => false,
     }
 }

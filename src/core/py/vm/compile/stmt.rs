@@ -339,6 +339,16 @@ impl Compiler<'_> {
                     self.stmts(&body)?;
                     self.unit().fblocks.extend(saved);
                 }
+                FBlock::FinallyHandler => {
+                    if preserve {
+                        self.emit(Instr::RotTwo);
+                    }
+                    self.emit(Instr::PopTop);
+                    if preserve {
+                        self.emit(Instr::RotTwo);
+                    }
+                    self.emit(Instr::PopExcept);
+                }
                 FBlock::Handler(name) => {
                     if preserve {
                         self.emit(Instr::RotTwo);
@@ -414,9 +424,13 @@ impl Compiler<'_> {
                 } else {
                     None
                 };
-                if let Some(n) = &handler.name {
-                    self.emit(Instr::DupTop);
-                    self.store_name(n);
+                // The exception leaves the stack (the previous one stays under it), as in
+                // CPython: while the body runs, only the name and the handled state hold it.
+                match &handler.name {
+                    Some(n) => self.store_name(n),
+                    None => {
+                        self.emit(Instr::PopTop);
+                    }
                 }
                 self.unit().fblocks.push(FBlock::Handler(handler.name.clone()));
                 self.stmts(&handler.body)?;
@@ -449,7 +463,7 @@ impl Compiler<'_> {
             self.patch(setup_f, f);
             self.set_loc(span);
             self.emit(Instr::PushExcInfo);
-            self.unit().fblocks.push(FBlock::Handler(None));
+            self.unit().fblocks.push(FBlock::FinallyHandler);
             self.stmts(finalbody)?;
             self.unit().fblocks.pop();
             self.emit(Instr::Reraise);
@@ -484,7 +498,7 @@ impl Compiler<'_> {
         let to_end = self.emit(Instr::JumpForward(0));
         let h = self.here();
         self.patch(setup, h);
-        // [exit, exc]
+        // [exit, exc] -> [exit, previous exc, exc]
         self.emit(Instr::PushExcInfo);
         self.emit(Instr::WithExceptStart);
         self.emit(Instr::Call(3));
@@ -492,6 +506,7 @@ impl Compiler<'_> {
         self.emit(Instr::Reraise);
         let s = self.here();
         self.patch(suppress, s);
+        self.emit(Instr::PopTop);
         self.emit(Instr::PopExcept);
         self.emit(Instr::PopTop);
         let end = self.here();
