@@ -23,7 +23,7 @@
 //! is warm when wanted. One program runs at a time on a page. Dropping a [`ProgramRun`]
 //! before it is done stops it.
 
-use crate::core::program::{OutputChunk, ProgramError, ProgramOptions, ProgramResult, DEFAULT_TIMEOUT_MS};
+use crate::core::program::{Lane, OutputChunk, ProgramError, ProgramOptions, ProgramResult, DEFAULT_TIMEOUT_MS};
 use crate::core::protocol::{Role, ToWorker};
 use crate::core::runtime::board::{self, LiveThread, BOARD_WORDS};
 use crate::core::runtime::{ChildStart, ProgramLetter, Reorder, KILL_NONE, KILL_STOP, KILL_TIMEOUT, POOL_START};
@@ -90,8 +90,6 @@ pub enum ProgramEvent {
 enum Event {
     Letter(Result<ProgramLetter, String>),
     Stop,
-    /// A child process ended: its lanes, for the program's timeline.
-    Lanes(Vec<crate::core::program::Lane>),
 }
 
 type Handler = Closure<dyn FnMut(JsValue)>;
@@ -105,6 +103,11 @@ struct Process {
     root: Option<Weak<Process>>,
     /// The other processes of the program (kept by the first, whoever asked for them).
     children: RefCell<Vec<Rc<Process>>>,
+    /// The lanes of the children that ended (kept by the first). Taken in with the child's
+    /// end, in the same handler that forgets it: had they gone through the run's queue, a
+    /// child forgotten here could have its lanes still queued behind the program's `Done`,
+    /// which saw no child left to wait for and ended without them.
+    child_lanes: RefCell<Vec<Lane>>,
     /// A child's program, posted when it is ready.
     pending: RefCell<Option<ToWorker>>,
     /// A `multiprocessing` child's pid (0: not one), whose record the page closes if it dies.
@@ -177,6 +180,7 @@ impl Process {
             arena,
             root,
             children: RefCell::new(Vec::new()),
+            child_lanes: RefCell::new(Vec::new()),
             pending: RefCell::new(None),
             pid: Cell::new(0),
             options: RefCell::new(ProgramOptions::default()),
@@ -272,8 +276,8 @@ impl Process {
                 }
                 Ok(ProgramLetter::Done { result, .. }) if process.root.is_some() => {
                     // A child's end is its own: its siblings and parent go on.
-                    let _ = process.tx.unbounded_send(Event::Lanes(result.lanes.clone()));
                     if let Some(root) = process.root() {
+                        root.child_lanes.borrow_mut().extend(result.lanes.iter().cloned());
                         root.forget_child(&process, false);
                     }
                     return;
@@ -469,8 +473,6 @@ pub struct ProgramRun {
     deadline: Option<f64>,
     stopper: Stopper,
     reorder: Reorder,
-    /// Lanes of child processes that ended.
-    child_lanes: Vec<crate::core::program::Lane>,
     /// The result, once ended, held back until the output before it was given.
     ended: Option<ProgramResult>,
     done: Option<ProgramResult>,
@@ -511,7 +513,6 @@ impl ProgramRun {
             deadline: None,
             stopper,
             reorder: Reorder::default(),
-            child_lanes: Vec::new(),
             ended: None,
             done: None,
         })
@@ -566,7 +567,6 @@ impl ProgramRun {
                         return event;
                     }
                 }
-                Some(Event::Lanes(lanes)) => self.child_lanes.extend(lanes),
             }
         }
     }
@@ -617,7 +617,8 @@ impl ProgramRun {
             Ok(ProgramLetter::Done { result, tickets }) => {
                 let mut ready = Vec::new();
                 let until = now_ms() + f64::from(LATE_OUTPUT_MS);
-                // Output still on its way, and the lanes of children still ending.
+                // Output still on its way, and children still ending (their lanes come with
+                // their end, see `Process::child_lanes`).
                 let children = |run: &ProgramRun| run.process.as_ref().is_some_and(|p| !p.children.borrow().is_empty());
                 while (!self.reorder.complete(tickets) || children(self)) && now_ms() < until {
                     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
@@ -626,7 +627,6 @@ impl ProgramRun {
                         Some(Event::Letter(Ok(ProgramLetter::Output { ticket, chunk }))) => {
                             ready.extend(self.reorder.take(ticket, chunk));
                         }
-                        Some(Event::Lanes(lanes)) => self.child_lanes.extend(lanes),
                         None => break,
                         Some(_) => {}
                     }
@@ -719,7 +719,9 @@ impl ProgramRun {
     fn finish(&mut self, mut result: ProgramResult) {
         result.output = std::mem::take(&mut self.reorder.all);
         result.stdout = result.output.iter().map(|c| c.text.as_str()).collect();
-        result.lanes.append(&mut self.child_lanes);
+        if let Some(process) = &self.process {
+            result.lanes.append(&mut process.child_lanes.borrow_mut());
+        }
         self.done = Some(result);
         self.close();
     }
