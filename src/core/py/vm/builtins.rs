@@ -496,6 +496,12 @@ fn b_print(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
             other => return Err(vm.exc("TypeError", &format!("'{other}' is an invalid keyword argument for print()"))),
         }
     }
+    // Past the output cap nothing more is shown: the text is not built either (a loop
+    // printing a 100,000-item list ran on building what nobody would see). A user
+    // `__str__` is not called then — the one difference from CPython, noted in the cap's notice.
+    if vm.i.out.stopped {
+        return Ok(Value::None);
+    }
     let mut text = String::new();
     for (i, a) in args.iter().enumerate() {
         if i > 0 {
@@ -2241,6 +2247,10 @@ fn sys_getrefcount(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     let r = match args[0] {
         Value::None | Value::Bool(_) | Value::Ellipsis => return Ok(Value::Int(IMMORTAL_REFCOUNT)),
         Value::Int(n) if (-5..=256).contains(&n) => return Ok(Value::Int(IMMORTAL_REFCOUNT)),
+        // The inspector draws a number as one object per value, and counts it so.
+        v @ (Value::Int(_) | Value::Float(_)) if vm.i.inspect.is_some() => {
+            return Ok(Value::Int(vm.refcount_of_number(v) as i64));
+        }
         Value::Int(_) | Value::Float(_) => {
             return Err(unsupported(
                 vm,

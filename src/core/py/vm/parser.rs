@@ -820,7 +820,31 @@ impl Parser {
     fn postfix(&mut self) -> Result<Expr, PyError> {
         let start = self.start();
         let mut e = self.atom()?;
-        loop {
+        // `a[0][0]…`, `f()()…`, `a.b.b…` are chains too: each makes the tree one level deeper
+        // (20,000 overflowed the compiler's native stack; CPython refuses them likewise).
+        let mut taken = 0;
+        let out = loop {
+            if matches!(self.peek(), Tok::Op("(" | "[" | ".")) {
+                self.chain += 1;
+                taken += 1;
+                if self.chain > MAX_CHAIN {
+                    break Err(self.too_deep());
+                }
+            }
+            match self.postfix_step(e, start) {
+                Ok((next, true)) => e = next,
+                Ok((done, false)) => break Ok(done),
+                Err(err) => break Err(err),
+            }
+        };
+        self.chain -= taken;
+        out
+    }
+
+    /// One trailer of [`Parser::postfix`]: the longer expression, and whether there was one.
+    fn postfix_step(&mut self, e: Expr, start: Span) -> Result<(Expr, bool), PyError> {
+        let mut e = e;
+        {
             if self.eat_op("(") {
                 self.enter()?;
                 let (args, kwargs) = self.call_args()?;
@@ -836,9 +860,10 @@ impl Parser {
                 let name = self.name()?;
                 e = mk(ExprKind::Attr(Box::new(e), name), self.since(start));
             } else {
-                return Ok(e);
+                return Ok((e, false));
             }
         }
+        Ok((e, true))
     }
 
     #[allow(clippy::type_complexity)]

@@ -331,6 +331,10 @@ pub struct Interp {
     pub mp: super::mp::MpState,
     /// `gc.isenabled()`.
     pub gc_enabled: bool,
+    /// Containers being compared inside one another (CPython counts them as recursion).
+    pub cmp_depth: u32,
+    /// The reference-count inspector's recorder: steps are recorded, on the slow loop only.
+    pub inspect: Option<Box<super::inspect::Recorder>>,
 }
 
 impl Interp {
@@ -369,6 +373,8 @@ impl Interp {
             executors: 0,
             mp: super::mp::MpState::default(),
             gc_enabled: true,
+            cmp_depth: 0,
+            inspect: None,
         };
         // A program that can see unreachable cycles (`gc.collect()`'s number, the counts
         // they hold) keeps them as CPython does until they are collected; others free
@@ -604,7 +610,7 @@ impl Vm<'_> {
     /// each code object's constants and the compiler's constant cache. `all_funcs`: also a
     /// frame's function where its callable's slot still holds it (the collector's view;
     /// the census counts that slot instead).
-    fn held_outside_heap(&self, all_funcs: bool) -> Vec<Value> {
+    pub(crate) fn held_outside_heap(&self, all_funcs: bool) -> Vec<Value> {
         let mut roots: Vec<Value> = Vec::new();
         let thread_roots = |t: &ThreadState, roots: &mut Vec<Value>| {
             roots.extend(t.stack.iter().copied());
@@ -662,15 +668,38 @@ impl Vm<'_> {
             Value::Null => (7, 0),
         };
         let mut tuples = std::collections::HashSet::new();
-        let mut arena = std::collections::HashSet::new();
+        let mut arena = HashMap::new();
         for code in &self.i.codes {
             if tuples.insert(code.consts.iter().map(key).collect::<Vec<_>>()) {
                 roots.extend(code.consts.iter().copied());
             }
-            arena.extend(code.consts.iter().filter_map(|c| if let Value::Obj(r) = c { Some(*r) } else { None }));
+            // (Numbers too: the inspector counts them by value.)
+            for c in &code.consts {
+                if matches!(c, Value::Obj(_) | Value::Float(_) | Value::Int(_)) {
+                    arena.insert(key(c), *c);
+                }
+            }
         }
-        roots.extend(arena.into_iter().map(Value::Obj));
+        roots.extend(arena.into_values());
         roots
+    }
+
+    /// The inspector's hook before instruction `ip` of code `cid` (a step is a line done).
+    fn inspect_at(&mut self, cid: usize, ip: usize) -> R<()> {
+        let code = &self.i.codes[cid];
+        // A function's `Resume` carries its `def` line: entering is not a step of it.
+        let line = match code.instrs[ip] {
+            Instr::Resume => return Ok(()),
+            _ => code.locs.get(ip).map_or(0, |l| l.line),
+        };
+        // A loop's jump back completes its line again (`while True: pass` is steps too), as
+        // CPython's line events.
+        let again = matches!(code.instrs[ip], Instr::JumpBackward(_));
+        let Some(mut rec) = self.i.inspect.take() else { return Ok(()) };
+        let depth = self.t.frames.len();
+        let r = rec.at(self, depth, line, again);
+        self.i.inspect = Some(rec);
+        r
     }
 
     /// CPython's `sys.getrefcount(v)` for a heap object, its argument included: a census
@@ -680,6 +709,18 @@ impl Vm<'_> {
         let outside = held.iter().filter(|v| **v == Value::Obj(target)).count();
         let roots = self.roots();
         outside + self.i.heap.census(&roots, target) + 1
+    }
+
+    /// The inspector's `sys.getrefcount` of a number: one object per value (`vm::inspect`).
+    pub fn refcount_of_number(&mut self, v: Value) -> usize {
+        let same = move |x: Value| match (x, v) {
+            (Value::Int(a), Value::Int(b)) => a == b,
+            (Value::Float(a), Value::Float(b)) => a.to_bits() == b.to_bits(),
+            _ => false,
+        };
+        let outside = self.held_outside_heap(false).into_iter().filter(|x| same(*x)).count();
+        let roots = self.roots();
+        outside + self.i.heap.census_of(&roots, same) + 1
     }
 
     /// `gc.collect()`'s number: the unreachable objects cycles kept (the dropped
@@ -1079,9 +1120,16 @@ impl Vm<'_> {
             let base = self.t.frames[fi].base;
             let mut ip = self.t.frames[fi].ip;
             let flow: Flow = loop {
-                match super::fast::run(self.i, self.t, cid, base, ip, stop_depth) {
-                    Some(at) => ip = at,
-                    None => continue 'frames,
+                if self.i.inspect.is_none() {
+                    match super::fast::run(self.i, self.t, cid, base, ip, stop_depth) {
+                        Some(at) => ip = at,
+                        None => continue 'frames,
+                    }
+                } else {
+                    self.t.frames[fi].ip = ip;
+                    if let Err(f) = self.inspect_at(cid, ip) {
+                        break f;
+                    }
                 }
                 let instr = self.i.codes[cid].instrs[ip];
                 let site = ip;
