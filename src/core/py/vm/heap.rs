@@ -415,7 +415,15 @@ impl Default for Heap {
 impl Heap {
     pub fn alloc(&mut self, o: Obj) -> Value {
         self.live += 1;
-        self.since_gc += 1;
+        // Big objects bring the next collection nearer, by their size (one unit per 256
+        // bytes): `s = s + chunk` in a loop makes few objects but much garbage, and the
+        // collector, counting objects only, let it take the whole memory (the worker died).
+        self.since_gc += 1 + match &o {
+            Obj::Str(s) => s.len() >> 8,
+            Obj::List(v) | Obj::Tuple(v) => v.len() >> 4,
+            Obj::Dict(d) | Obj::Set(d, _) => d.len() >> 3,
+            _ => 0,
+        };
         let i = if let Some(i) = self.free.pop() {
             self.slots[i as usize] = Some(o);
             i
