@@ -32,6 +32,31 @@ use super::vm::{Flow, Vm, R};
 use crate::core::py::num::random::Random as Seeder;
 use crate::core::py::num::Int;
 
+/// The C library's `log`, `exp`, `sin` and `cos`, which CPython's random.py calls: natively
+/// std's (the C library's own), in wasm `num::crmath`'s (std's there are fdlibm's ports,
+/// an ulp away from glibc's for 3-10 % of inputs: see crmath). `pow` and `acos` (gamma
+/// with alpha < 1, pareto, weibull, von Mises) are still std's everywhere.
+#[cfg(not(target_arch = "wasm32"))]
+mod libm {
+    pub fn log(x: f64) -> f64 {
+        x.ln()
+    }
+
+    pub fn exp(x: f64) -> f64 {
+        x.exp()
+    }
+
+    pub fn sin(x: f64) -> f64 {
+        x.sin()
+    }
+
+    pub fn cos(x: f64) -> f64 {
+        x.cos()
+    }
+}
+#[cfg(target_arch = "wasm32")]
+use crate::core::py::num::crmath as libm;
+
 const N: usize = 624;
 const M: usize = 397;
 /// The tag of a generator's state object.
@@ -425,7 +450,7 @@ fn domain(vm: &mut Vm<'_>) -> Flow {
 
 fn m_log(vm: &mut Vm<'_>, x: f64) -> R<f64> {
     if x > 0.0 || x.is_nan() {
-        Ok(x.ln())
+        Ok(libm::log(x))
     } else {
         Err(domain(vm))
     }
@@ -440,7 +465,7 @@ fn m_sqrt(vm: &mut Vm<'_>, x: f64) -> R<f64> {
 }
 
 fn m_exp(vm: &mut Vm<'_>, x: f64) -> R<f64> {
-    let r = x.exp();
+    let r = libm::exp(x);
     if r.is_infinite() && x.is_finite() {
         Err(vm.exc("OverflowError", "math range error"))
     } else {
@@ -512,22 +537,26 @@ fn count(vm: &mut Vm<'_>, v: Value) -> R<usize> {
 // Seeding and state.
 
 fn seed_with(vm: &mut Vm<'_>, st: ObjRef, a: Value, version: Value) -> R<()> {
-    let seeded = if let Some(s) = vm.as_str(a).map(str::to_owned) {
+    // A str, or the VM's bytes (pickle.dumps makes them): code points and the bytes.
+    let text = match vm.as_str(a) {
+        Some(s) => Some((s.chars().map(u32::from).collect::<Vec<u32>>(), s.as_bytes().to_vec())),
+        None => super::mp::pickle::bytes_of(vm, a).map(|b| (b.iter().map(|c| u32::from(*c)).collect(), b)),
+    };
+    let seeded = if let Some((chars, bytes)) = text {
         if vm.eq(version, Value::Int(1))? {
-            // random.py's version 1 for a str: a 64-bit hash of its code points.
-            let mut chars = s.chars();
-            let mut x: u64 = chars.next().map_or(0, |c| u64::from(u32::from(c)) << 7);
-            for c in s.chars() {
-                x = 1_000_003u64.wrapping_mul(x) ^ u64::from(u32::from(c));
+            // random.py's version 1 (bytes decoded as latin-1): a 64-bit hash of the code points.
+            let mut x: u64 = chars.first().map_or(0, |c| u64::from(*c) << 7);
+            for c in &chars {
+                x = 1_000_003u64.wrapping_mul(x) ^ u64::from(*c);
             }
-            x ^= s.chars().count() as u64;
+            x ^= chars.len() as u64;
             Seeder::from_seed(&Int::from(x))
         } else if vm.eq(version, Value::Int(2))? {
             let mut r = Seeder::from_seed(&Int::ZERO);
-            r.seed_str(&s);
+            r.seed_bytes(&bytes);
             r
         } else {
-            // CPython seeds with hash(str), which changes with every process's hash seed.
+            // CPython seeds with hash(a), which changes with every process's hash seed.
             Seeder::from_seed(&entropy(vm))
         }
     } else if a == Value::None {
@@ -860,13 +889,10 @@ fn r_randbelow(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
         let t = vm.type_name(n);
         return Err(vm.exc("AttributeError", &format!("'{t}' object has no attribute 'bit_length'")));
     };
-    // random.py's "defined for n > 0": 0 draws getrandbits(0) once and returns 0; a
-    // negative n loops for ever in CPython.
-    if n.signum() < 0 {
-        return Err(vm.exc("ValueError", "_randbelow() of a negative number never returns in CPython"));
-    }
-    if n.signum() == 0 {
-        return Ok(Value::Int(0));
+    // random.py's "defined for n > 0": for 0 or less its loop never ends (a clear error here,
+    // not a hang holding the GIL).
+    if n.signum() <= 0 {
+        return Err(vm.exc("ValueError", "_randbelow(n) is defined for n > 0 only (CPython's loops for ever)"));
     }
     let r = with_mt(vm, st, |g| g.below_int(&n));
     Ok(int_or_big(vm, r))
@@ -973,7 +999,7 @@ fn setsize(k: usize) -> usize {
     let mut s = 21usize;
     if k > 5 {
         // 4 ** ceil(log(k * 3, 4)), with math.log's two logarithms and one division.
-        let e = ((k * 3) as f64).ln() / 4f64.ln();
+        let e = libm::log((k * 3) as f64) / libm::log(4.0);
         s += 4usize.saturating_pow(e.ceil() as u32);
     }
     s
@@ -1196,13 +1222,13 @@ fn shift_scale(vm: &mut Vm<'_>, mu: Value, z: Value, sigma: Value) -> R<Value> {
 
 /// Kinderman and Monahan's `z` of `normalvariate`.
 fn normal_z(vm: &mut Vm<'_>, st: ObjRef) -> f64 {
-    let magic = 4.0 * (-0.5f64).exp() / 2.0f64.sqrt();
+    let magic = 4.0 * libm::exp(-0.5) / 2.0f64.sqrt();
     loop {
         let u1 = random_f(vm, st);
         let u2 = 1.0 - random_f(vm, st);
         let z = magic * (u1 - 0.5) / u2;
         let zz = z * z / 4.0;
-        if zz <= -u2.ln() {
+        if zz <= -libm::log(u2) {
             return z;
         }
     }
@@ -1222,9 +1248,9 @@ fn r_gauss(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     set_attr(vm, me, "gauss_next", Value::None);
     let z = if z == Value::None {
         let x2pi = random_f(vm, st) * std::f64::consts::TAU;
-        let g2rad = (-2.0 * (1.0 - random_f(vm, st)).ln()).sqrt();
-        set_attr(vm, me, "gauss_next", Value::Float(x2pi.sin() * g2rad));
-        Value::Float(x2pi.cos() * g2rad)
+        let g2rad = (-2.0 * libm::log(1.0 - random_f(vm, st))).sqrt();
+        set_attr(vm, me, "gauss_next", Value::Float(libm::sin(x2pi) * g2rad));
+        Value::Float(libm::cos(x2pi) * g2rad)
     } else {
         z
     };
@@ -1243,7 +1269,7 @@ fn r_lognormvariate(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
 fn r_expovariate(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let (_, st) = this(vm, args, "expovariate", true)?;
     let a = bind(vm, "Random.expovariate", &["lambd"], 1, &[], args, kw)?;
-    let x = -(1.0 - random_f(vm, st)).ln();
+    let x = -libm::log(1.0 - random_f(vm, st));
     bin(vm, BinOp::Div, Value::Float(x), a[0].unwrap_or(Value::None))
 }
 
@@ -1260,10 +1286,10 @@ fn r_vonmisesvariate(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let r = s + (1.0 + s * s).sqrt();
     let z = loop {
         let u1 = random_f(vm, st);
-        let z = (std::f64::consts::PI * u1).cos();
+        let z = libm::cos(std::f64::consts::PI * u1);
         let d = z / (r + z);
         let u2 = random_f(vm, st);
-        if u2 < 1.0 - d * d || u2 <= (1.0 - d) * d.exp() {
+        if u2 < 1.0 - d * d || u2 <= (1.0 - d) * libm::exp(d) {
             break z;
         }
     };
@@ -1282,8 +1308,8 @@ fn r_vonmisesvariate(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
 fn gamma_x(vm: &mut Vm<'_>, st: ObjRef, alpha: f64) -> R<f64> {
     if alpha > 1.0 {
         // Cheng's algorithm (random.py's constants: LOG4, SG_MAGICCONST).
-        let log4 = 4.0f64.ln();
-        let sg_magic = 1.0 + 4.5f64.ln();
+        let log4 = libm::log(4.0);
+        let sg_magic = 1.0 + libm::log(4.5);
         let ainv = m_sqrt(vm, 2.0 * alpha - 1.0)?;
         let bbb = alpha - log4;
         let ccc = alpha + ainv;
@@ -1293,8 +1319,8 @@ fn gamma_x(vm: &mut Vm<'_>, st: ObjRef, alpha: f64) -> R<f64> {
                 continue;
             }
             let u2 = 1.0 - random_f(vm, st);
-            let v = (u1 / (1.0 - u1)).ln() / ainv;
-            let x = alpha * v.exp();
+            let v = libm::log(u1 / (1.0 - u1)) / ainv;
+            let x = alpha * libm::exp(v);
             let z = u1 * u1 * u2;
             let r = bbb + ccc * v - x;
             if r + sg_magic - 4.5 * z >= 0.0 || r >= m_log(vm, z)? {
@@ -1302,7 +1328,7 @@ fn gamma_x(vm: &mut Vm<'_>, st: ObjRef, alpha: f64) -> R<f64> {
             }
         }
     } else if alpha == 1.0 {
-        Ok(-(1.0 - random_f(vm, st)).ln())
+        Ok(-libm::log(1.0 - random_f(vm, st)))
     } else {
         let e = std::f64::consts::E;
         loop {
@@ -1315,7 +1341,7 @@ fn gamma_x(vm: &mut Vm<'_>, st: ObjRef, alpha: f64) -> R<f64> {
                 if u1 <= x.powf(alpha - 1.0) {
                     return Ok(x);
                 }
-            } else if u1 <= (-x).exp() {
+            } else if u1 <= libm::exp(-x) {
                 return Ok(x);
             }
         }
