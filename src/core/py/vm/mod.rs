@@ -31,6 +31,7 @@ pub mod program;
 pub mod random;
 #[allow(clippy::module_inception)]
 pub mod vm;
+pub mod warm;
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
 pub(crate) mod tests;

@@ -201,6 +201,12 @@ impl Vm<'_> {
     }
 
     /// A dunder method of `v`'s class, if `v` is an instance of a user class.
+    /// A method of an instance of a Python class (`None` for anything else).
+    #[must_use]
+    pub fn user_method_of(&self, v: Value, name: &str) -> Option<Value> {
+        self.user_method(v, name)
+    }
+
     fn user_method(&self, v: Value, name: &str) -> Option<Value> {
         let Value::Obj(r) = v else { return None };
         let Obj::Instance(inst) = self.i.heap.get(r) else { return None };
@@ -563,7 +569,11 @@ impl Vm<'_> {
 
     pub fn dict_set(&mut self, d: ObjRef, k: Value, v: Value) -> R<()> {
         let hk = self.hkey(k)?;
+        let max = self.i.max_items;
         if let Obj::Dict(d) = self.i.heap.get_mut(d) {
+            if d.len() >= max && d.get(&hk).is_none() {
+                return Err(self.items_budget("dict"));
+            }
             d.insert(hk, k, v);
         }
         Ok(())
@@ -571,10 +581,7 @@ impl Vm<'_> {
 
     pub fn dict_set_str(&mut self, d: ObjRef, k: &str, v: Value) -> R<()> {
         let kv = self.new_str(k.to_owned());
-        if let Obj::Dict(d) = self.i.heap.get_mut(d) {
-            d.insert(HKey::Str(k.to_owned()), kv, v);
-        }
-        Ok(())
+        self.dict_set(d, kv, v)
     }
 
     pub fn dict_update(&mut self, d: ObjRef, m: Value) -> R<()> {
@@ -618,8 +625,12 @@ impl Vm<'_> {
 
     pub fn set_add(&mut self, s: Value, v: Value) -> R<()> {
         let hk = self.hkey(v)?;
+        let max = self.i.max_items;
         if let Value::Obj(r) = s {
             if let Obj::Set(d, _) = self.i.heap.get_mut(r) {
+                if d.len() >= max && d.get(&hk).is_none() {
+                    return Err(self.items_budget("set"));
+                }
                 d.insert(hk, v, Value::None);
             }
         }
