@@ -1,4 +1,4 @@
-//! `log`, `exp`, `sin` and `cos` rounded correctly (but for inputs within about 2^-100 of a
+//! `log`, `exp`, `sin`, `cos` and `pow` rounded correctly (but for inputs within about 2^-100 of a
 //! rounding boundary): what the VM's `random` uses in wasm.
 //!
 //! Why: CPython calls the C library's functions, and natively so does Rust's std (glibc here:
@@ -151,6 +151,11 @@ pub fn log(x: f64) -> f64 {
     if x == 1.0 {
         return 0.0;
     }
+    log_dd(x).value()
+}
+
+/// `ln x` for a positive finite `x`, unrounded.
+fn log_dd(x: f64) -> Dd {
     let c = consts();
     // x = 2^k m with m in [sqrt(1/2), sqrt(2)).
     let (mut m, mut k) = frexp(x);
@@ -163,7 +168,7 @@ pub fn log(x: f64) -> f64 {
     let g = Dd::from(m).add(Dd::from(1.0));
     let s = f.div(g);
     let lnm = atanh_series(s, &c.inv).mul_f(2.0);
-    c.ln2.mul_f(f64::from(k)).add(lnm).value()
+    c.ln2.mul_f(f64::from(k)).add(lnm)
 }
 
 /// `e^x`, as C's `exp`.
@@ -178,10 +183,15 @@ pub fn exp(x: f64) -> f64 {
     if x < -745.2 {
         return 0.0;
     }
+    exp_dd(Dd::from(x))
+}
+
+/// `e^x` rounded once, for `x` between about -745.2 and 709.8.
+fn exp_dd(x: Dd) -> f64 {
     let c = consts();
-    let k = (x / c.ln2.0).round();
+    let k = (x.0 / c.ln2.0).round();
     // r = x - k ln 2, |r| <= ln2 / 2, then e^r = (e^(r / 256))^256.
-    let r = Dd::from(x).sub(c.ln2.mul_f(k));
+    let r = x.sub(c.ln2.mul_f(k));
     let r = Dd(r.0 / 256.0, r.1 / 256.0);
     // Taylor to r^13 / 13!: |r| < 0.00136, the rest is below 2^-140.
     let mut sum = Dd::from(1.0);
@@ -193,6 +203,29 @@ pub fn exp(x: f64) -> f64 {
         e = e.mul(e);
     }
     ldexp(e, k as i32)
+}
+
+/// `x^y`, as C's `pow`, for a positive finite `x` and a finite `y` (std's otherwise: the
+/// signs, zeros and infinities are exact there).
+#[must_use]
+pub fn pow(x: f64, y: f64) -> f64 {
+    if !(x > 0.0 && x.is_finite() && y.is_finite()) {
+        return x.powf(y);
+    }
+    if x == 1.0 || y == 0.0 {
+        return 1.0;
+    }
+    if y == 1.0 {
+        return x;
+    }
+    let l = log_dd(x).mul_f(y);
+    if l.0 > 709.8 {
+        f64::INFINITY
+    } else if l.0 < -745.2 {
+        0.0
+    } else {
+        exp_dd(l)
+    }
 }
 
 /// `(sin x, cos x)` for `|x| < 2^20` (beyond: `None`, the reduction would lose bits).
@@ -284,7 +317,7 @@ mod tests {
     #[test]
     fn they_agree_with_the_c_library_but_for_a_few_inputs_in_a_thousand() {
         // Natively std calls glibc (CPython's): fdlibm's ports differ for 3-10 % of these.
-        let (mut n, mut differ) = (0, [0usize; 4]);
+        let (mut n, mut differ) = (0, [0usize; 5]);
         for u in sample(200_000) {
             n += 1;
             let x = 1.0 - u;
@@ -294,8 +327,10 @@ mod tests {
             differ[1] += usize::from(super::exp(y) != y.exp());
             differ[2] += usize::from(super::sin(t) != t.sin());
             differ[3] += usize::from(super::cos(t) != t.cos());
+            let (b, e) = (x * 3.0, (0.5 - u) * 7.0);
+            differ[4] += usize::from(super::pow(b, e) != b.powf(e));
         }
-        for (name, d) in ["log", "exp", "sin", "cos"].iter().zip(differ) {
+        for (name, d) in ["log", "exp", "sin", "cos", "pow"].iter().zip(differ) {
             assert!(d * 200 < n, "{name}: {d} of {n} differ from the C library");
         }
     }
@@ -311,5 +346,7 @@ mod tests {
         assert_eq!((super::log(1.0), super::exp(0.0), super::sin(0.0), super::cos(0.0)), (0.0, 1.0, 0.0, 1.0));
         assert!(super::log(-1.0).is_nan() && super::log(0.0) == f64::NEG_INFINITY);
         assert_eq!((super::exp(710.0), super::exp(-746.0)), (f64::INFINITY, 0.0));
+        assert_eq!((super::pow(2.0, 10.0), super::pow(9.0, 0.5), super::pow(1.5, 2.0)), (1024.0, 3.0, 2.25));
+        assert_eq!((super::pow(10.0, 400.0), super::pow(10.0, -400.0)), (f64::INFINITY, 0.0));
     }
 }

@@ -32,10 +32,10 @@ use super::vm::{Flow, Vm, R};
 use crate::core::py::num::random::Random as Seeder;
 use crate::core::py::num::Int;
 
-/// The C library's `log`, `exp`, `sin` and `cos`, which CPython's random.py calls: natively
-/// std's (the C library's own), in wasm `num::crmath`'s (std's there are fdlibm's ports,
-/// an ulp away from glibc's for 3-10 % of inputs: see crmath). `pow` and `acos` (gamma
-/// with alpha < 1, pareto, weibull, von Mises) are still std's everywhere.
+/// The C library's `log`, `exp`, `sin`, `cos` and `pow`, which CPython's random.py calls:
+/// natively std's (the C library's own), in wasm `num::crmath`'s (std's there are fdlibm's
+/// ports, an ulp away from glibc's for 3-10 % of inputs: see crmath). `acos` (von Mises)
+/// is still std's everywhere.
 #[cfg(not(target_arch = "wasm32"))]
 mod libm {
     pub fn log(x: f64) -> f64 {
@@ -52,6 +52,10 @@ mod libm {
 
     pub fn cos(x: f64) -> f64 {
         x.cos()
+    }
+
+    pub fn pow(x: f64, y: f64) -> f64 {
+        x.powf(y)
     }
 }
 #[cfg(target_arch = "wasm32")]
@@ -1211,6 +1215,20 @@ fn r_triangular(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     bin(vm, BinOp::Add, low, d)
 }
 
+/// `x ** e` for a float `x`: C's `pow` (see [`libm`]) where it is a plain positive power,
+/// the VM's `**` for its special cases and errors.
+fn float_pow(vm: &mut Vm<'_>, x: f64, e: Value) -> R<Value> {
+    if let Value::Float(y) = e {
+        if x > 0.0 && x.is_finite() && y.is_finite() {
+            let r = libm::pow(x, y);
+            if r.is_finite() {
+                return Ok(Value::Float(r));
+            }
+        }
+    }
+    bin(vm, BinOp::Pow, Value::Float(x), e)
+}
+
 /// `mu + z * sigma`.
 fn shift_scale(vm: &mut Vm<'_>, mu: Value, z: Value, sigma: Value) -> R<Value> {
     if let (Value::Float(m), Value::Float(z), Value::Float(s)) = (mu, z, sigma) {
@@ -1335,10 +1353,10 @@ fn gamma_x(vm: &mut Vm<'_>, st: ObjRef, alpha: f64) -> R<f64> {
             let u = random_f(vm, st);
             let b = (e + alpha) / e;
             let p = b * u;
-            let x = if p <= 1.0 { p.powf(1.0 / alpha) } else { -m_log(vm, (b - p) / alpha)? };
+            let x = if p <= 1.0 { libm::pow(p, 1.0 / alpha) } else { -m_log(vm, (b - p) / alpha)? };
             let u1 = random_f(vm, st);
             if p > 1.0 {
-                if u1 <= x.powf(alpha - 1.0) {
+                if u1 <= libm::pow(x, alpha - 1.0) {
                     return Ok(x);
                 }
             } else if u1 <= libm::exp(-x) {
@@ -1380,7 +1398,7 @@ fn r_paretovariate(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let a = bind(vm, "Random.paretovariate", &["alpha"], 1, &[], args, kw)?;
     let u = 1.0 - random_f(vm, st);
     let e = bin(vm, BinOp::Div, Value::Float(-1.0), a[0].unwrap_or(Value::None))?;
-    bin(vm, BinOp::Pow, Value::Float(u), e)
+    float_pow(vm, u, e)
 }
 
 fn r_weibullvariate(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
@@ -1389,7 +1407,7 @@ fn r_weibullvariate(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let u = 1.0 - random_f(vm, st);
     let e = bin(vm, BinOp::Div, Value::Float(1.0), a[1].unwrap_or(Value::None))?;
     let l = m_log(vm, u)?;
-    let p = bin(vm, BinOp::Pow, Value::Float(-l), e)?;
+    let p = float_pow(vm, -l, e)?;
     bin(vm, BinOp::Mul, a[0].unwrap_or(Value::None), p)
 }
 
