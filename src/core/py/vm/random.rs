@@ -1509,6 +1509,13 @@ pub fn import(vm: &mut Vm<'_>, name: &str) -> Option<R<Value>> {
     attrs.insert("Random".into(), Value::Obj(cls));
     attrs.insert("SystemRandom".into(), native("_random.SystemRandom"));
     attrs.insert("_inst".into(), inst);
+    // random.py's `__all__` (what `from random import *` takes).
+    let mut all: Vec<&str> = FUNCTIONS.to_vec();
+    all.extend(["Random", "SystemRandom"]);
+    all.sort_unstable();
+    let names: Vec<Value> = all.iter().map(|n| vm.new_str((*n).to_owned())).collect();
+    let all = vm.i.heap.alloc(Obj::List(names));
+    attrs.insert("__all__".into(), all);
     attrs.insert("BPF".into(), Value::Int(53));
     attrs.insert("RECIP_BPF".into(), Value::Float(2f64.powi(-53)));
     attrs.insert("TWOPI".into(), Value::Float(std::f64::consts::TAU));
