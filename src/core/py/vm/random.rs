@@ -20,10 +20,11 @@
 //! the host's clock and the pid unless the program seeds it (a spawned child too, as
 //! CPython's spawn), and the threads of a process share it under the GIL.
 //!
-//! Not here: `randbytes` and `SystemRandom` (ThreadLab's Python has no bytes and no OS
-//! entropy: clear `NotImplementedError`s), a subclass that overrides `random()` or
-//! `getrandbits()` for the methods built on them (a clear error, where random.py would call
-//! the override).
+//! A subclass's own `random()` and `getrandbits()` are called where random.py calls them
+//! ([`Src`]). Not here: `randbytes` and `SystemRandom` (ThreadLab's Python has no bytes and
+//! no OS entropy: clear `NotImplementedError`s), a subclass that overrides `_randbelow`,
+//! `randrange`, `normalvariate`, `gammavariate` or `sample` for the methods built on them
+//! (a clear error, where random.py would call the override).
 
 use super::ast::{BinOp, CmpOp};
 use super::builtins::{Kw, NativeFn, NATIVES};
@@ -72,9 +73,9 @@ const SLOTS: usize = N + 2;
 pub const STATE_ATTR: &str = "_random_state";
 /// `vm.i.types.natives`' key of the `Random` class.
 const CLASS_KEY: &str = "random:Random";
-/// The methods the others are built on: a subclass overriding one of them changes what
-/// random.py's methods compute, which this module does not follow (a clear error instead).
-const HOOKS: &[&str] = &["random", "getrandbits", "_randbelow", "randrange", "normalvariate", "gammavariate", "sample"];
+/// Methods others are built on that a subclass may not override here (random.py would call
+/// the override: a clear error instead); `random` and `getrandbits` are followed ([`Src`]).
+const HOOKS: &[&str] = &["_randbelow", "randrange", "normalvariate", "gammavariate", "sample"];
 
 /// A generator's state: its heap object's slots (`N` words, then the index, see [`SLOTS`]).
 struct Mt<'a>(&'a mut [Value]);
@@ -198,8 +199,145 @@ fn random_f(vm: &mut Vm<'_>, st: ObjRef) -> f64 {
     }
 }
 
-fn below(vm: &mut Vm<'_>, st: ObjRef, n: usize) -> usize {
-    with_mt(vm, st, |g| g.below(n as u64)) as usize
+/// Where a method built on `random()` and `_randbelow()` draws from: the instance's
+/// Mersenne Twister, or a subclass's own `random()`/`getrandbits()` called as random.py
+/// calls them (the documented way to plug in another generator).
+enum Src {
+    Mt(ObjRef),
+    Own {
+        st: ObjRef,
+        /// The subclass's `random` and `getrandbits`, bound (`None`: this module's).
+        random: Option<Value>,
+        bits: Option<Value>,
+        /// `_randbelow` by `getrandbits` (else by `random()`), as `__init_subclass__` picks.
+        by_bits: bool,
+    },
+}
+
+/// The [`Src`] of `me`, whose state is `st`.
+fn source(vm: &mut Vm<'_>, me: Value, st: ObjRef) -> R<Src> {
+    let (class, random_cls) = match (me, vm.i.heap.get(st)) {
+        (Value::Obj(r), Obj::Native(STATE, slots)) => match (vm.i.heap.get(r), slots.get(N + 1)) {
+            (Obj::Instance(i), Some(Value::Obj(c))) => (i.class, *c),
+            _ => return Ok(Src::Mt(st)),
+        },
+        _ => return Ok(Src::Mt(st)),
+    };
+    if class == random_cls {
+        return Ok(Src::Mt(st));
+    }
+    // random.py's __init_subclass__: the first class of the MRO that defines `_randbelow`
+    // (Random itself), `getrandbits` or `random` decides.
+    let mro = match vm.i.heap.get(class) {
+        Obj::Class(c) => c.mro.clone(),
+        _ => Vec::new(),
+    };
+    let mut by_bits = true;
+    for c in mro {
+        if c == random_cls {
+            break;
+        }
+        let Obj::Class(k) = vm.i.heap.get(c) else { continue };
+        if k.dict.contains_key("getrandbits") {
+            break;
+        }
+        if k.dict.contains_key("random") {
+            by_bits = false;
+            break;
+        }
+    }
+    let own = |vm: &mut Vm<'_>, name: &str| -> R<Option<Value>> {
+        match vm.class_lookup(class, name) {
+            Some(Value::Native(id)) if NATIVES[id as usize].0.starts_with("_random.Random.") => Ok(None),
+            Some(_) => vm.getattr(me, name).map(Some),
+            None => Ok(None),
+        }
+    };
+    let random = own(vm, "random")?;
+    let bits = own(vm, "getrandbits")?;
+    if random.is_none() && bits.is_none() {
+        return Ok(Src::Mt(st));
+    }
+    Ok(Src::Own { st, random, bits, by_bits })
+}
+
+/// `self.random()`.
+fn draw(vm: &mut Vm<'_>, src: &Src) -> R<f64> {
+    match src {
+        Src::Mt(st) | Src::Own { st, random: None, .. } => Ok(random_f(vm, *st)),
+        Src::Own { random: Some(f), .. } => match vm.call_sync(*f, &[], &[])? {
+            Value::Float(x) => Ok(x),
+            v => {
+                let t = vm.type_name(v);
+                Err(vm.exc(
+                    "NotImplementedError",
+                    &format!("a random() that returns a {t}, not a float, is not supported by ThreadLab's Python yet"),
+                ))
+            }
+        },
+    }
+}
+
+/// `self.getrandbits(k)`.
+fn own_bits(vm: &mut Vm<'_>, src: &Src, k: u64) -> R<Int> {
+    match src {
+        Src::Own { bits: Some(f), .. } => {
+            let v = vm.call_sync(*f, &[Value::Int(k as i64)], &[])?;
+            match vm.int_any(v) {
+                Some(i) => Ok(i),
+                None => {
+                    let t = vm.type_name(v);
+                    Err(vm.exc("TypeError", &format!("'>=' not supported between instances of '{t}' and 'int'")))
+                }
+            }
+        }
+        Src::Mt(st) | Src::Own { st, .. } => Ok(with_mt(vm, *st, |g| g.bits(k))),
+    }
+}
+
+/// `self._randbelow(n)` for `n > 0`.
+fn below_src(vm: &mut Vm<'_>, src: &Src, n: &Int) -> R<Int> {
+    match src {
+        Src::Mt(st) | Src::Own { st, bits: None, by_bits: true, .. } => Ok(with_mt(vm, *st, |g| g.below_int(n))),
+        Src::Own { by_bits: true, .. } => {
+            let k = n.bit_length();
+            loop {
+                let r = own_bits(vm, src, k)?;
+                if r < *n {
+                    return Ok(r);
+                }
+            }
+        }
+        Src::Own { by_bits: false, .. } => {
+            // _randbelow_without_getrandbits: 53 bits of random() at a time.
+            let maxsize = Int::Small(1 << 53);
+            if *n >= maxsize {
+                return Err(vm.exc(
+                    "NotImplementedError",
+                    "a range of 2**53 or more from a subclass's own random() is not supported by ThreadLab's Python yet",
+                ));
+            }
+            let rem = maxsize.rem(n).map_err(|e| vm.num_err(e))?;
+            let limit = (9_007_199_254_740_992.0 - rem.to_f64().unwrap_or(0.0)) / 9_007_199_254_740_992.0;
+            let mut r = draw(vm, src)?;
+            while r >= limit {
+                r = draw(vm, src)?;
+            }
+            Int::from_f64((r * 9_007_199_254_740_992.0).floor()).and_then(|f| f.rem(n)).map_err(|e| vm.num_err(e))
+        }
+    }
+}
+
+fn below_u64(vm: &mut Vm<'_>, src: &Src, n: u64) -> R<u64> {
+    if let Src::Mt(st) = src {
+        return Ok(with_mt(vm, *st, |g| g.below(n)));
+    }
+    let r = below_src(vm, src, &Int::from(n))?;
+    Ok(r.to_i64().map_or(0, i64::unsigned_abs))
+}
+
+fn below_n(vm: &mut Vm<'_>, src: &Src, n: usize) -> R<usize> {
+    Ok(below_u64(vm, src, n as u64)? as usize)
 }
 
 /// A zeroed state: what `_random.Random.__new__` makes (a subclass whose `__init__` does not
@@ -822,11 +960,11 @@ fn index_arg(vm: &mut Vm<'_>, v: Value, what: &str, direct: bool) -> R<Int> {
 
 /// `randrange(start, stop=None, step=1)`; `step` is `None` when not given (random.py's
 /// `step is not _ONE` test: an explicit 1 is that same object, `True` or `1.0` is not).
-fn randrange(vm: &mut Vm<'_>, st: ObjRef, start: Value, stop: Value, step: Option<Value>, direct: bool) -> R<Value> {
+fn randrange(vm: &mut Vm<'_>, st: &Src, start: Value, stop: Value, step: Option<Value>, direct: bool) -> R<Value> {
     // The common case: small ints, unit step.
     if let (Value::Int(a), Value::Int(b), None | Some(Value::Int(1))) = (start, stop, step) {
         if let Some(w) = b.checked_sub(a).filter(|w| *w > 0) {
-            let r = with_mt(vm, st, |g| g.below(w as u64)) as i64;
+            let r = below_u64(vm, st, w as u64)? as i64;
             return Ok(Value::Int(a + r));
         }
     }
@@ -836,7 +974,7 @@ fn randrange(vm: &mut Vm<'_>, st: ObjRef, start: Value, stop: Value, step: Optio
             return Err(vm.exc("TypeError", "Missing a non-None stop argument"));
         }
         if istart.signum() > 0 {
-            let r = with_mt(vm, st, |g| g.below_int(&istart));
+            let r = below_src(vm, st, &istart)?;
             return Ok(int_or_big(vm, r));
         }
         return Err(vm.exc("ValueError", "empty range for randrange()"));
@@ -850,7 +988,7 @@ fn randrange(vm: &mut Vm<'_>, st: ObjRef, start: Value, stop: Value, step: Optio
     let one = Int::Small(1);
     if istep == one {
         if width.signum() > 0 {
-            let r = with_mt(vm, st, |g| g.below_int(&width));
+            let r = below_src(vm, st, &width)?;
             return Ok(int_or_big(vm, istart.add(&r)));
         }
         return Err(vm.exc("ValueError", &format!("empty range for randrange() ({istart}, {istop}, {width})")));
@@ -864,18 +1002,20 @@ fn randrange(vm: &mut Vm<'_>, st: ObjRef, start: Value, stop: Value, step: Optio
     if n.signum() <= 0 {
         return Err(vm.exc("ValueError", "empty range for randrange()"));
     }
-    let r = with_mt(vm, st, |g| g.below_int(&n));
+    let r = below_src(vm, st, &n)?;
     Ok(int_or_big(vm, istart.add(&istep.mul(&r))))
 }
 
 fn r_randrange(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let (_, st) = this(vm, args, "randrange", true)?;
+    let st = &source(vm, args[0], st)?;
     let a = bind(vm, "Random.randrange", &["start", "stop", "step"], 1, &[], args, kw)?;
     randrange(vm, st, a[0].unwrap_or(Value::None), a[1].unwrap_or(Value::None), a[2], true)
 }
 
 fn r_randint(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let (_, st) = this(vm, args, "randint", true)?;
+    let st = &source(vm, args[0], st)?;
     let a = bind(vm, "Random.randint", &["a", "b"], 2, &[], args, kw)?;
     let (lo, hi) = (a[0].unwrap_or(Value::None), a[1].unwrap_or(Value::None));
     let stop = match hi {
@@ -919,23 +1059,25 @@ fn system_random(vm: &mut Vm<'_>, _args: &[Value], _kw: &Kw) -> R<Value> {
 
 fn r_choice(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let (_, st) = this(vm, args, "choice", true)?;
+    let st = &source(vm, args[0], st)?;
     let a = bind(vm, "Random.choice", &["seq"], 1, &[], args, kw)?;
     let seq = a[0].unwrap_or(Value::None);
     let n = seq_len(vm, seq)?;
     if n == 0 {
         return Err(vm.exc("IndexError", "Cannot choose from an empty sequence"));
     }
-    let i = below(vm, st, n);
+    let i = below_n(vm, st, n)?;
     seq_item(vm, seq, i)
 }
 
 fn r_shuffle(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let (_, st) = this(vm, args, "shuffle", true)?;
+    let st = &source(vm, args[0], st)?;
     let a = bind(vm, "Random.shuffle", &["x"], 1, &[], args, kw)?;
     let x = a[0].unwrap_or(Value::None);
     let n = seq_len(vm, x)?;
     for i in (1..n).rev() {
-        let j = below(vm, st, i + 1);
+        let j = below_n(vm, st, i + 1)?;
         if let Value::Obj(r) = x {
             if let Obj::List(items) = vm.i.heap.get_mut(r) {
                 if i < items.len() {
@@ -1011,27 +1153,27 @@ fn setsize(k: usize) -> usize {
 
 /// The indices `sample` takes from a population of `n`, in selection order (random.py's
 /// pool branch when `n <= setsize(k)`, its set branch otherwise).
-fn sample_indices(vm: &mut Vm<'_>, st: ObjRef, n: usize, k: usize) -> Vec<usize> {
+fn sample_indices(vm: &mut Vm<'_>, st: &Src, n: usize, k: usize) -> R<Vec<usize>> {
     let mut result = Vec::with_capacity(k);
     if n <= setsize(k) {
         let mut pool: Vec<usize> = (0..n).collect();
         for i in 0..k {
-            let j = below(vm, st, n - i);
+            let j = below_n(vm, st, n - i)?;
             result.push(pool[j]);
             pool[j] = pool[n - i - 1];
         }
     } else {
         let mut selected = std::collections::HashSet::with_capacity(k);
         for _ in 0..k {
-            let mut j = below(vm, st, n);
+            let mut j = below_n(vm, st, n)?;
             while selected.contains(&j) {
-                j = below(vm, st, n);
+                j = below_n(vm, st, n)?;
             }
             selected.insert(j);
             result.push(j);
         }
     }
-    result
+    Ok(result)
 }
 
 /// `0 <= k <= n` then `[None] * k`, as random.py checks and uses `k`.
@@ -1051,6 +1193,7 @@ fn sample_k(vm: &mut Vm<'_>, k: Value, n: usize) -> R<usize> {
 
 fn r_sample(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let (_, st) = this(vm, args, "sample", true)?;
+    let st = &source(vm, args[0], st)?;
     let a = bind(vm, "Random.sample", &["population", "k"], 2, &["counts"], args, kw)?;
     let (population, k) = (a[0].unwrap_or(Value::None), a[1].unwrap_or(Value::None));
     if !is_sequence(vm, population) {
@@ -1076,7 +1219,7 @@ fn r_sample(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
             return Err(vm.exc("OverflowError", "Python int too large to convert to C ssize_t"));
         };
         let k = sample_k(vm, k, total)?;
-        let selections = sample_indices(vm, st, total, k);
+        let selections = sample_indices(vm, st, total, k)?;
         let mut out = Vec::with_capacity(k);
         for s in selections {
             let i = bisect(vm, &cum, Value::Int(s as i64), cum.len())?;
@@ -1085,7 +1228,7 @@ fn r_sample(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
         return Ok(vm.i.heap.alloc(Obj::List(out)));
     }
     let k = sample_k(vm, k, n)?;
-    let picks = sample_indices(vm, st, n, k);
+    let picks = sample_indices(vm, st, n, k)?;
     let mut out = Vec::with_capacity(k);
     if n <= setsize(k) {
         // `pool = list(population)`: a str's characters, a range's ints.
@@ -1103,6 +1246,7 @@ fn r_sample(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
 
 fn r_choices(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let (_, st) = this(vm, args, "choices", true)?;
+    let st = &source(vm, args[0], st)?;
     let a = bind(vm, "Random.choices", &["population", "weights"], 1, &["cum_weights", "k"], args, kw)?;
     let population = a[0].unwrap_or(Value::None);
     let weights = a[1].unwrap_or(Value::None);
@@ -1115,7 +1259,7 @@ fn r_choices(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
             let nf = n as f64;
             let mut out = Vec::with_capacity(k);
             for _ in 0..k {
-                let i = (random_f(vm, st) * nf).floor() as usize;
+                let i = (draw(vm, st)? * nf).floor() as usize;
                 out.push(seq_item(vm, population, i)?);
             }
             return Ok(vm.i.heap.alloc(Obj::List(out)));
@@ -1160,7 +1304,7 @@ fn r_choices(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let hi = n - 1;
     let mut out = Vec::with_capacity(k);
     for _ in 0..k {
-        let r = random_f(vm, st);
+        let r = draw(vm, st)?;
         let x = bin(vm, BinOp::Mul, Value::Float(r), total)?;
         let i = bisect(vm, &cum, x, hi)?;
         out.push(seq_item(vm, population, i)?);
@@ -1173,24 +1317,26 @@ fn r_choices(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
 
 fn r_uniform(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let (_, st) = this(vm, args, "uniform", true)?;
+    let st = &source(vm, args[0], st)?;
     let a = bind(vm, "Random.uniform", &["a", "b"], 2, &[], args, kw)?;
     let (lo, hi) = (a[0].unwrap_or(Value::None), a[1].unwrap_or(Value::None));
     if let (Value::Float(x), Value::Float(y)) = (lo, hi) {
-        return Ok(Value::Float(x + (y - x) * random_f(vm, st)));
+        return Ok(Value::Float(x + (y - x) * draw(vm, st)?));
     }
     let width = bin(vm, BinOp::Sub, hi, lo)?;
-    let r = Value::Float(random_f(vm, st));
+    let r = Value::Float(draw(vm, st)?);
     let d = bin(vm, BinOp::Mul, width, r)?;
     bin(vm, BinOp::Add, lo, d)
 }
 
 fn r_triangular(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let (_, st) = this(vm, args, "triangular", true)?;
+    let st = &source(vm, args[0], st)?;
     let a = bind(vm, "Random.triangular", &["low", "high", "mode"], 0, &[], args, kw)?;
     let mut low = a[0].unwrap_or(Value::Float(0.0));
     let mut high = a[1].unwrap_or(Value::Float(1.0));
     let mode = a[2].unwrap_or(Value::None);
-    let mut u = Value::Float(random_f(vm, st));
+    let mut u = Value::Float(draw(vm, st)?);
     let mut c = if mode == Value::None {
         Value::Float(0.5)
     } else {
@@ -1239,34 +1385,36 @@ fn shift_scale(vm: &mut Vm<'_>, mu: Value, z: Value, sigma: Value) -> R<Value> {
 }
 
 /// Kinderman and Monahan's `z` of `normalvariate`.
-fn normal_z(vm: &mut Vm<'_>, st: ObjRef) -> f64 {
+fn normal_z(vm: &mut Vm<'_>, st: &Src) -> R<f64> {
     let magic = 4.0 * libm::exp(-0.5) / 2.0f64.sqrt();
     loop {
-        let u1 = random_f(vm, st);
-        let u2 = 1.0 - random_f(vm, st);
+        let u1 = draw(vm, st)?;
+        let u2 = 1.0 - draw(vm, st)?;
         let z = magic * (u1 - 0.5) / u2;
         let zz = z * z / 4.0;
         if zz <= -libm::log(u2) {
-            return z;
+            return Ok(z);
         }
     }
 }
 
 fn r_normalvariate(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let (_, st) = this(vm, args, "normalvariate", true)?;
+    let st = &source(vm, args[0], st)?;
     let a = bind(vm, "Random.normalvariate", &["mu", "sigma"], 0, &[], args, kw)?;
-    let z = normal_z(vm, st);
+    let z = normal_z(vm, st)?;
     shift_scale(vm, a[0].unwrap_or(Value::Float(0.0)), Value::Float(z), a[1].unwrap_or(Value::Float(1.0)))
 }
 
 fn r_gauss(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let (me, st) = this(vm, args, "gauss", true)?;
+    let st = &source(vm, args[0], st)?;
     let a = bind(vm, "Random.gauss", &["mu", "sigma"], 0, &[], args, kw)?;
     let z = attr(vm, me, "gauss_next").unwrap_or(Value::None);
     set_attr(vm, me, "gauss_next", Value::None);
     let z = if z == Value::None {
-        let x2pi = random_f(vm, st) * std::f64::consts::TAU;
-        let g2rad = (-2.0 * libm::log(1.0 - random_f(vm, st))).sqrt();
+        let x2pi = draw(vm, st)? * std::f64::consts::TAU;
+        let g2rad = (-2.0 * libm::log(1.0 - draw(vm, st)?)).sqrt();
         set_attr(vm, me, "gauss_next", Value::Float(libm::sin(x2pi) * g2rad));
         Value::Float(libm::cos(x2pi) * g2rad)
     } else {
@@ -1277,8 +1425,9 @@ fn r_gauss(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
 
 fn r_lognormvariate(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let (_, st) = this(vm, args, "lognormvariate", true)?;
+    let st = &source(vm, args[0], st)?;
     let a = bind(vm, "Random.lognormvariate", &["mu", "sigma"], 2, &[], args, kw)?;
-    let z = normal_z(vm, st);
+    let z = normal_z(vm, st)?;
     let v = shift_scale(vm, a[0].unwrap_or(Value::None), Value::Float(z), a[1].unwrap_or(Value::None))?;
     let x = real(vm, v)?;
     Ok(Value::Float(m_exp(vm, x)?))
@@ -1286,34 +1435,36 @@ fn r_lognormvariate(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
 
 fn r_expovariate(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let (_, st) = this(vm, args, "expovariate", true)?;
+    let st = &source(vm, args[0], st)?;
     let a = bind(vm, "Random.expovariate", &["lambd"], 1, &[], args, kw)?;
-    let x = -libm::log(1.0 - random_f(vm, st));
+    let x = -libm::log(1.0 - draw(vm, st)?);
     bin(vm, BinOp::Div, Value::Float(x), a[0].unwrap_or(Value::None))
 }
 
 fn r_vonmisesvariate(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let (_, st) = this(vm, args, "vonmisesvariate", true)?;
+    let st = &source(vm, args[0], st)?;
     let a = bind(vm, "Random.vonmisesvariate", &["mu", "kappa"], 2, &[], args, kw)?;
     let (mu, kappa) = (a[0].unwrap_or(Value::None), a[1].unwrap_or(Value::None));
     let tau = std::f64::consts::TAU;
     if vm.less(CmpOp::Le, kappa, Value::Float(1e-6))? {
-        return Ok(Value::Float(tau * random_f(vm, st)));
+        return Ok(Value::Float(tau * draw(vm, st)?));
     }
     let s = bin(vm, BinOp::Div, Value::Float(0.5), kappa)?;
     let s = real(vm, s)?;
     let r = s + (1.0 + s * s).sqrt();
     let z = loop {
-        let u1 = random_f(vm, st);
+        let u1 = draw(vm, st)?;
         let z = libm::cos(std::f64::consts::PI * u1);
         let d = z / (r + z);
-        let u2 = random_f(vm, st);
+        let u2 = draw(vm, st)?;
         if u2 < 1.0 - d * d || u2 <= (1.0 - d) * libm::exp(d) {
             break z;
         }
     };
     let q = 1.0 / r;
     let f = (q + z) / (1.0 + q * z);
-    let u3 = random_f(vm, st);
+    let u3 = draw(vm, st)?;
     if !(-1.0..=1.0).contains(&f) {
         return Err(domain(vm));
     }
@@ -1323,7 +1474,7 @@ fn r_vonmisesvariate(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
 }
 
 /// `gammavariate(alpha, beta)` once `alpha > 0.0 and beta > 0.0` held: its `x`.
-fn gamma_x(vm: &mut Vm<'_>, st: ObjRef, alpha: f64) -> R<f64> {
+fn gamma_x(vm: &mut Vm<'_>, st: &Src, alpha: f64) -> R<f64> {
     if alpha > 1.0 {
         // Cheng's algorithm (random.py's constants: LOG4, SG_MAGICCONST).
         let log4 = libm::log(4.0);
@@ -1332,11 +1483,11 @@ fn gamma_x(vm: &mut Vm<'_>, st: ObjRef, alpha: f64) -> R<f64> {
         let bbb = alpha - log4;
         let ccc = alpha + ainv;
         loop {
-            let u1 = random_f(vm, st);
+            let u1 = draw(vm, st)?;
             if !(1e-7 < u1 && u1 < 0.999_999_9) {
                 continue;
             }
-            let u2 = 1.0 - random_f(vm, st);
+            let u2 = 1.0 - draw(vm, st)?;
             let v = libm::log(u1 / (1.0 - u1)) / ainv;
             let x = alpha * libm::exp(v);
             let z = u1 * u1 * u2;
@@ -1346,15 +1497,15 @@ fn gamma_x(vm: &mut Vm<'_>, st: ObjRef, alpha: f64) -> R<f64> {
             }
         }
     } else if alpha == 1.0 {
-        Ok(-libm::log(1.0 - random_f(vm, st)))
+        Ok(-libm::log(1.0 - draw(vm, st)?))
     } else {
         let e = std::f64::consts::E;
         loop {
-            let u = random_f(vm, st);
+            let u = draw(vm, st)?;
             let b = (e + alpha) / e;
             let p = b * u;
             let x = if p <= 1.0 { libm::pow(p, 1.0 / alpha) } else { -m_log(vm, (b - p) / alpha)? };
-            let u1 = random_f(vm, st);
+            let u1 = draw(vm, st)?;
             if p > 1.0 {
                 if u1 <= libm::pow(x, alpha - 1.0) {
                     return Ok(x);
@@ -1366,7 +1517,7 @@ fn gamma_x(vm: &mut Vm<'_>, st: ObjRef, alpha: f64) -> R<f64> {
     }
 }
 
-fn gamma(vm: &mut Vm<'_>, st: ObjRef, alpha: Value, beta: Value) -> R<Value> {
+fn gamma(vm: &mut Vm<'_>, st: &Src, alpha: Value, beta: Value) -> R<Value> {
     if vm.less(CmpOp::Le, alpha, Value::Float(0.0))? || vm.less(CmpOp::Le, beta, Value::Float(0.0))? {
         return Err(vm.exc("ValueError", "gammavariate: alpha and beta must be > 0.0"));
     }
@@ -1377,12 +1528,14 @@ fn gamma(vm: &mut Vm<'_>, st: ObjRef, alpha: Value, beta: Value) -> R<Value> {
 
 fn r_gammavariate(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let (_, st) = this(vm, args, "gammavariate", true)?;
+    let st = &source(vm, args[0], st)?;
     let a = bind(vm, "Random.gammavariate", &["alpha", "beta"], 2, &[], args, kw)?;
     gamma(vm, st, a[0].unwrap_or(Value::None), a[1].unwrap_or(Value::None))
 }
 
 fn r_betavariate(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let (_, st) = this(vm, args, "betavariate", true)?;
+    let st = &source(vm, args[0], st)?;
     let a = bind(vm, "Random.betavariate", &["alpha", "beta"], 2, &[], args, kw)?;
     let y = gamma(vm, st, a[0].unwrap_or(Value::None), Value::Float(1.0))?;
     if vm.truthy(y)? {
@@ -1395,16 +1548,18 @@ fn r_betavariate(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
 
 fn r_paretovariate(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let (_, st) = this(vm, args, "paretovariate", true)?;
+    let st = &source(vm, args[0], st)?;
     let a = bind(vm, "Random.paretovariate", &["alpha"], 1, &[], args, kw)?;
-    let u = 1.0 - random_f(vm, st);
+    let u = 1.0 - draw(vm, st)?;
     let e = bin(vm, BinOp::Div, Value::Float(-1.0), a[0].unwrap_or(Value::None))?;
     float_pow(vm, u, e)
 }
 
 fn r_weibullvariate(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let (_, st) = this(vm, args, "weibullvariate", true)?;
+    let st = &source(vm, args[0], st)?;
     let a = bind(vm, "Random.weibullvariate", &["alpha", "beta"], 2, &[], args, kw)?;
-    let u = 1.0 - random_f(vm, st);
+    let u = 1.0 - draw(vm, st)?;
     let e = bin(vm, BinOp::Div, Value::Float(1.0), a[1].unwrap_or(Value::None))?;
     let l = m_log(vm, u)?;
     let p = float_pow(vm, -l, e)?;
@@ -1564,9 +1719,9 @@ mod tests {
             ("import random\nx = 1\nrandom.randbytes(4)\n", 3, "random.randbytes() is not supported"),
             ("import random\nr = random.SystemRandom()\n", 2, "random.SystemRandom is not supported"),
             (
-                "import random\nclass R(random.Random):\n    def random(self):\n        return 0.5\n\nr = R(1)\nprint(r.random())\nr.randint(1, 6)\n",
+                "import random\nclass R(random.Random):\n    def randrange(self, a, b=None):\n        return 4\n\nr = R(1)\nprint(r.randrange(9))\nr.randint(1, 6)\n",
                 8,
-                "Random.randint() of a class that overrides Random.random() is not supported",
+                "Random.randint() of a class that overrides Random.randrange() is not supported",
             ),
         ] {
             let r = run(src);
