@@ -20,7 +20,7 @@
 //! while suspended, in the object (`Generator::trace`).
 
 use super::builtins::new_exception;
-use super::heap::{Obj, ObjRef, Value};
+use super::heap::{IterState, Obj, ObjRef, Value};
 use super::instr::Instr;
 use super::vm::{Exit, Flow, Frame, OnReturn, Vm, R};
 
@@ -369,6 +369,7 @@ impl Vm<'_> {
         if !gen.watched && gen.needs_close() {
             gen.watched = true;
             self.i.heap.watched.push(g);
+            self.i.heap.watch_count += 1;
         }
         (g, mode)
     }
@@ -557,7 +558,7 @@ impl Vm<'_> {
     #[must_use]
     pub fn enumerated_generator(&self, it: Value) -> Option<(ObjRef, ObjRef)> {
         let Value::Obj(e) = it else { return None };
-        let Obj::Iter(super::heap::IterState::Enumerate { it: Value::Obj(g), .. }) = self.i.heap.get(e) else {
+        let Obj::Iter(IterState::Enumerate { it: Value::Obj(g), .. }) = self.i.heap.get(e) else {
             return None;
         };
         matches!(self.i.heap.get(*g), Obj::Generator(_)).then_some((e, *g))
@@ -566,7 +567,7 @@ impl Vm<'_> {
     /// `(n, v)` for a `for` loop over `enumerate(generator)`, counting on.
     pub(crate) fn enumerated(&mut self, e: ObjRef, v: Value) -> Value {
         let n = match self.i.heap.get_mut(e) {
-            Obj::Iter(super::heap::IterState::Enumerate { n, .. }) => {
+            Obj::Iter(IterState::Enumerate { n, .. }) => {
                 *n += 1;
                 *n - 1
             }
@@ -797,7 +798,14 @@ impl Vm<'_> {
         !self.i.heap.watched.is_empty()
             && vals.iter().any(|v| match v {
                 Value::Obj(r) => match self.i.heap.get(*r) {
-                    Obj::Generator(_) => true,
+                    // A generator, or an iterator over others (`zip`, `map`...).
+                    Obj::Generator(_)
+                    | Obj::Iter(
+                        IterState::Zip { .. }
+                        | IterState::Map { .. }
+                        | IterState::Filter { .. }
+                        | IterState::Enumerate { .. },
+                    ) => true,
                     // An exception whose traceback kept the locals of frames it left.
                     Obj::Instance(i) => i.exc.as_ref().is_some_and(|d| !d.keep.is_empty()),
                     _ => false,

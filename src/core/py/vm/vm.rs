@@ -1034,13 +1034,21 @@ impl Vm<'_> {
             names.push(k.clone());
         }
         let depth = self.t.frames.len();
-        match self.call_at(pos, args.len() + kw.len(), &names) {
+        // Nested from here: the builtin calling holds values in Rust locals (even while it
+        // calls another builtin), so nothing may free or close what the roots miss.
+        self.i.nested += 1;
+        let r = self.call_sync_at(pos, depth, args.len() + kw.len(), &names);
+        self.i.nested -= 1;
+        r
+    }
+
+    fn call_sync_at(&mut self, pos: usize, depth: usize, n: usize, names: &[String]) -> R<Value> {
+        match self.call_at(pos, n, names) {
             Ok(Some(v)) => {
                 self.t.stack.truncate(pos);
                 Ok(v)
             }
             Ok(None) => {
-                self.i.nested += 1;
                 let r = loop {
                     match self.run_frames(depth) {
                         Exit::Done(v) => break Ok(v),
@@ -1053,7 +1061,6 @@ impl Vm<'_> {
                         }
                     }
                 };
-                self.i.nested -= 1;
                 self.t.stack.truncate(pos);
                 r
             }
@@ -1541,6 +1548,13 @@ impl Vm<'_> {
                         }
                         match tri!(self.next_of(it)) {
                             Some(v) => self.t.stack.push(v),
+                            None if !self.i.heap.watched.is_empty() => {
+                                // `zip(short, g())` ended: `g()` may be dropped with it.
+                                self.t.stack.pop();
+                                ip = target as usize;
+                                sync_ip!();
+                                tri!(self.close_dropped(&[]));
+                            }
                             None => {
                                 self.t.stack.pop();
                                 ip = target as usize;
@@ -1601,10 +1615,17 @@ impl Vm<'_> {
                         } else {
                             Vec::new()
                         };
+                        // `any(x for x in g())`: the builtin's arguments go when it returns
+                        // (a generator may have started inside a `try` meanwhile).
+                        let watched = self.i.heap.watch_count;
+                        let dropped = self.drops_generator(&self.t.stack[pos..]);
                         match tri!(self.call_at(pos, n as usize, &names)) {
                             Some(v) => {
                                 self.t.stack.truncate(pos);
                                 self.t.stack.push(v);
+                                if dropped || self.i.heap.watch_count != watched {
+                                    tri!(self.close_dropped(&[]));
+                                }
                                 tri!(self.check_eval_breaker(site));
                             }
                             None => continue 'frames,
