@@ -345,9 +345,12 @@ fn import_one(vm: &mut Vm<'_>, name: &str) -> R<Value> {
     if let Some(m) = super::mp::import(vm, name) {
         return m;
     }
+    if let Some(m) = super::random::import(vm, name) {
+        return m;
+    }
     let known = ["time", "sys", "math", "threading", "queue", "gc"];
     if !known.contains(&name) {
-        let later = ["multiprocessing", "concurrent", "concurrent.futures", "os", "random", "pickle"];
+        let later = ["multiprocessing", "concurrent", "concurrent.futures", "os", "pickle"];
         let msg = if later.contains(&name) {
             format!("No module named '{name}' (ThreadLab's VM does not have it yet)")
         } else {
@@ -2482,8 +2485,9 @@ fn m_perm(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
 }
 
 /// Every native: this file's, then those of the modules in their own files (`mp`).
-pub static NATIVES: std::sync::LazyLock<Vec<(&'static str, NativeFn)>> =
-    std::sync::LazyLock::new(|| BASE_NATIVES.iter().chain(super::mp::NATIVE_FNS).copied().collect());
+pub static NATIVES: std::sync::LazyLock<Vec<(&'static str, NativeFn)>> = std::sync::LazyLock::new(|| {
+    BASE_NATIVES.iter().chain(super::mp::NATIVE_FNS).chain(super::random::NATIVE_FNS).copied().collect()
+});
 
 static BASE_NATIVES: &[(&str, NativeFn)] = &[
     ("print", b_print),

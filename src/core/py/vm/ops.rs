@@ -306,7 +306,13 @@ impl Vm<'_> {
                         return Ok(Some(Value::Obj(cls)));
                     }
                     if name == "__dict__" {
-                        let pairs: Vec<(String, Value)> = inst.dict.iter().map(|(k, v)| (k.clone(), *v)).collect();
+                        // A `random.Random`'s generator is C state in CPython, not an attribute.
+                        let pairs: Vec<(String, Value)> = inst
+                            .dict
+                            .iter()
+                            .filter(|(k, _)| k.as_str() != super::random::STATE_ATTR)
+                            .map(|(k, v)| (k.clone(), *v))
+                            .collect();
                         let d = self.new_dict_str(pairs);
                         return Ok(Some(d));
                     }
@@ -1848,6 +1854,12 @@ impl Vm<'_> {
         self.repr_in(v, &mut seen)
     }
 
+    /// A class's module for its repr: `__main__` unless a module written in Rust set its
+    /// `__module__` (`random.Random`).
+    fn class_module(&self, c: &Class) -> String {
+        c.dict.get("__module__").and_then(|m| self.as_str(*m)).unwrap_or("__main__").to_owned()
+    }
+
     fn addr(r: ObjRef) -> String {
         format!("0x{:012x}", 0x7f00_0000_0000u64 + u64::from(r.0) * 16)
     }
@@ -1968,7 +1980,7 @@ impl Vm<'_> {
                         if c.builtin.is_some() && !c.dict.contains_key("__module__") {
                             format!("<class '{}'>", c.name)
                         } else {
-                            format!("<class '__main__.{}'>", c.qualname)
+                            format!("<class '{}.{}'>", self.class_module(c), c.qualname)
                         }
                     }
                     Obj::Module(name, _) => format!("<module '{name}' (built-in)>"),
@@ -2033,11 +2045,11 @@ impl Vm<'_> {
                             }
                             format!("{name}({})", parts.join(", "))
                         } else {
-                            let q = match self.i.heap.get(cls) {
-                                Obj::Class(c) => c.qualname.clone(),
-                                _ => name,
+                            let (m, q) = match self.i.heap.get(cls) {
+                                Obj::Class(c) => (self.class_module(c), c.qualname.clone()),
+                                _ => ("__main__".into(), name),
                             };
-                            format!("<__main__.{q} object at {}>", Self::addr(r))
+                            format!("<{m}.{q} object at {}>", Self::addr(r))
                         }
                     }
                 }
