@@ -648,7 +648,7 @@ print(sorted(map(str, getter())))
     let e = r.error.expect("the queue's wait, uncaught");
     // Raised at the generator's blocking call, under the builtin's line in the traceback.
     assert_eq!((e.kind.as_str(), e.line), ("RuntimeError", 36), "{e:?}");
-    assert!(e.message.contains("a wait on a lock, a queue") && e.message.contains("iterate it with a for loop"));
+    assert!(e.message.contains("(a wait on a queue)") && e.message.contains("iterate it with a for loop"));
     assert!(r.stdout.contains("line 37, in <module>\n    print(sorted(map(str, getter())))"), "{}", r.stdout);
 }
 

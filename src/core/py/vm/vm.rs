@@ -2192,7 +2192,20 @@ impl Vm<'_> {
             BlockOp::Mp(_) if alone => return program_block(self, op),
             BlockOp::Sleep(_) => "time.sleep() while other threads run",
             BlockOp::Mp(_) => "a wait on another process while other threads run",
-            BlockOp::Wait(_) => "a wait on a lock, a queue, an event, a thread or a future",
+            BlockOp::Wait(w) => {
+                use crate::core::py::threads::threading::Wait as W;
+                match w {
+                    W::Start { .. } => "Thread.start(), which waits for the new thread",
+                    W::StartWorkers { .. } => "an executor starting its threads",
+                    W::Lock { .. } | W::RLock { .. } | W::Semaphore { .. } => "a wait on a lock",
+                    W::Condition { .. } => "a wait on a condition",
+                    W::Event { .. } => "a wait on an event",
+                    W::Barrier { .. } => "a wait on a barrier",
+                    W::QueueGet { .. } | W::QueuePut { .. } | W::QueueJoin { .. } => "a wait on a queue",
+                    W::Join { .. } | W::JoinAll { .. } => "a wait for a thread",
+                    W::Futures { .. } => "a wait on a future",
+                }
+            }
         };
         let msg = format!(
             "ThreadLab cannot block ({what}) inside {inside}: the builtin runs it on its own stack, holding the GIL; iterate it with a for loop instead"
