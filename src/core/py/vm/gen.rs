@@ -478,7 +478,7 @@ impl Vm<'_> {
                 Exit::Breaker => {}
                 Exit::Block(op) => {
                     let v =
-                        self.nested_block(&op, "a generator a builtin iterates (zip, map, filter, any, all, in...)");
+                        self.nested_block(&op, "a generator a builtin or an unpacking iterates (zip, map, filter, any, all, in, a, b = g()...)");
                     self.t.stack.push(v);
                 }
             }

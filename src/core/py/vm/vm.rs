@@ -2208,7 +2208,7 @@ impl Vm<'_> {
             }
         };
         let msg = format!(
-            "ThreadLab cannot block ({what}) inside {inside}: the builtin runs it on its own stack, holding the GIL; iterate it with a for loop instead"
+            "ThreadLab cannot block ({what}) inside {inside}: that runs it on its own stack, holding the GIL; iterate it with a for loop instead"
         );
         let e = self.exc("RuntimeError", &msg);
         self.t.pending = Some(e);
