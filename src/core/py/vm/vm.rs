@@ -1127,8 +1127,13 @@ impl Vm<'_> {
                         self.t.stack.push(v);
                     }
                     Instr::StoreFast(i) => {
+                        // Here only for `x = None` (the fast loop stores the others).
                         let v = pop!(self);
-                        self.t.stack[base + i as usize] = v;
+                        let old = std::mem::replace(&mut self.t.stack[base + i as usize], v);
+                        if self.drops_generator(&[old]) {
+                            sync_ip!();
+                            tri!(self.close_dropped(&[]));
+                        }
                     }
                     Instr::DeleteFast(i) => {
                         let old = std::mem::replace(&mut self.t.stack[base + i as usize], Value::Null);
