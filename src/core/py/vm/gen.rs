@@ -651,14 +651,16 @@ impl Vm<'_> {
 // - a `for` loop left by `break`, `return` or an exception pops its iterator (`PopIter`,
 //   `unwind`): `for x in g(): break`;
 // - a frame returns holding one in a local or on its stack;
-// - a global is rebound or deleted (`g = None`, `del g`), a local deleted;
+// - a global is rebound or deleted (`g = None`, `del g`), a local deleted or set to `None`;
+// - a builtin's call returns (`any(x for x in g())`: its arguments go) or a loop over `zip`,
+//   `map` or `filter` ends;
 // - `next(g())`/`send` on a generator nothing else holds (closed before the caller goes
 //   on, as CPython's, whose temporary dies when the call returns);
 // - an `except` block ends (the exception held the locals of the frames it left);
 // - any collection (a cycle, or a reference dropped elsewhere: an attribute, a list);
 // - the program's end (`finalize`), in the order they first suspended in a `try`.
-// Between two such points a dropped generator waits (a local rebound by `g = None` inside
-// a function is found at its return, not at once). Each check marks the heap (O(heap)),
+// Between two such points a dropped generator waits (a local rebound to another value
+// inside a function is found at its return, not at once). Each check marks the heap (O(heap)),
 // after a cheap look at the thread's stack and the globals, which finds the usual holder.
 // Inside a builtin that called back into Python (`nested`), Rust locals hold values the
 // roots miss: the check waits for the next collection at the top level.
