@@ -391,6 +391,9 @@ pub struct Heap {
     /// those nothing else reaches, as CPython does when their last reference goes). Empty
     /// in most programs, which then pay nothing for it.
     pub watched: Vec<ObjRef>,
+    /// How many times a generator joined `watched` (a call that changed it may have
+    /// dropped one it started).
+    pub watch_count: u64,
 }
 
 impl Default for Heap {
@@ -408,6 +411,7 @@ impl Default for Heap {
             touched: None,
             collected: Vec::new(),
             watched: Vec::new(),
+            watch_count: 0,
         }
     }
 }

@@ -39,15 +39,50 @@ pub struct Parser {
 pub fn parse_program(source: &str) -> Result<Vec<Stmt>, PyError> {
     let toks = tokenize(source)?;
     let mut p = Parser { toks, pos: 0, depth: 0, chain: 0 };
-    let mut body = Vec::new();
+    let mut body: Vec<Stmt> = Vec::new();
     while p.peek() != &Tok::Eof {
         if p.peek() == &Tok::Newline {
             p.pos += 1;
             continue;
         }
-        body.extend(p.statement()?);
+        for s in p.statement()? {
+            future_check(&body, &s)?;
+            body.push(s);
+        }
     }
     Ok(body)
+}
+
+/// `from __future__ import …` as CPython's compiler takes it: first in the file (after a
+/// docstring and other future imports), naming a feature it knows. All of them are what
+/// this VM does anyway (annotations are never evaluated, `generator_stop` is PEP 479), so
+/// the statement binds nothing (the compiler skips it).
+fn future_check(before: &[Stmt], s: &Stmt) -> Result<(), PyError> {
+    let StmtKind::ImportFrom(module, names) = &s.kind else { return Ok(()) };
+    if module != "__future__" {
+        return Ok(());
+    }
+    let at = |msg: &str| Err(PyError::at("SyntaxError", msg, s.span.line, s.span.col + 1));
+    let is_docstring = |i: usize, st: &Stmt| {
+        i == 0 && matches!(&st.kind, StmtKind::Expr(e) if matches!(e.kind, ExprKind::Const(Lit::Str(_))))
+    };
+    let only_future = before
+        .iter()
+        .enumerate()
+        .all(|(i, st)| is_docstring(i, st) || matches!(&st.kind, StmtKind::ImportFrom(m, _) if m == "__future__"));
+    if !only_future {
+        return at("from __future__ imports must occur at the beginning of the file");
+    }
+    for (name, _) in names {
+        match name.as_str() {
+            "nested_scopes" | "generators" | "division" | "absolute_import" | "with_statement" | "print_function"
+            | "unicode_literals" | "generator_stop" | "annotations" => {}
+            "braces" => return at("not a chance"),
+            "barry_as_FLUFL" => return at("'from __future__ import barry_as_FLUFL' is not supported"),
+            other => return at(&format!("future feature {other} is not defined")),
+        }
+    }
+    Ok(())
 }
 
 fn mk(kind: ExprKind, span: Span) -> Expr {

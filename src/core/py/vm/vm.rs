@@ -1075,13 +1075,21 @@ impl Vm<'_> {
             names.push(k.clone());
         }
         let depth = self.t.frames.len();
-        match self.call_at(pos, args.len() + kw.len(), &names) {
+        // Nested from here: the builtin calling holds values in Rust locals (even while it
+        // calls another builtin), so nothing may free or close what the roots miss.
+        self.i.nested += 1;
+        let r = self.call_sync_at(pos, depth, args.len() + kw.len(), &names);
+        self.i.nested -= 1;
+        r
+    }
+
+    fn call_sync_at(&mut self, pos: usize, depth: usize, n: usize, names: &[String]) -> R<Value> {
+        match self.call_at(pos, n, names) {
             Ok(Some(v)) => {
                 self.t.stack.truncate(pos);
                 Ok(v)
             }
             Ok(None) => {
-                self.i.nested += 1;
                 let r = loop {
                     match self.run_frames(depth) {
                         Exit::Done(v) => break Ok(v),
@@ -1094,7 +1102,6 @@ impl Vm<'_> {
                         }
                     }
                 };
-                self.i.nested -= 1;
                 self.t.stack.truncate(pos);
                 r
             }
@@ -1168,8 +1175,13 @@ impl Vm<'_> {
                         self.t.stack.push(v);
                     }
                     Instr::StoreFast(i) => {
+                        // Here only for `x = None` (the fast loop stores the others).
                         let v = pop!(self);
-                        self.t.stack[base + i as usize] = v;
+                        let old = std::mem::replace(&mut self.t.stack[base + i as usize], v);
+                        if self.drops_generator(&[old]) {
+                            sync_ip!();
+                            tri!(self.close_dropped(&[]));
+                        }
                     }
                     Instr::DeleteFast(i) => {
                         let old = std::mem::replace(&mut self.t.stack[base + i as usize], Value::Null);
@@ -1589,6 +1601,13 @@ impl Vm<'_> {
                         }
                         match tri!(self.next_of(it)) {
                             Some(v) => self.t.stack.push(v),
+                            None if !self.i.heap.watched.is_empty() => {
+                                // `zip(short, g())` ended: `g()` may be dropped with it.
+                                self.t.stack.pop();
+                                ip = target as usize;
+                                sync_ip!();
+                                tri!(self.close_dropped(&[]));
+                            }
                             None => {
                                 self.t.stack.pop();
                                 ip = target as usize;
@@ -1649,10 +1668,17 @@ impl Vm<'_> {
                         } else {
                             Vec::new()
                         };
+                        // `any(x for x in g())`: the builtin's arguments go when it returns
+                        // (a generator may have started inside a `try` meanwhile).
+                        let watched = self.i.heap.watch_count;
+                        let dropped = self.drops_generator(&self.t.stack[pos..]);
                         match tri!(self.call_at(pos, n as usize, &names)) {
                             Some(v) => {
                                 self.t.stack.truncate(pos);
                                 self.t.stack.push(v);
+                                if dropped || self.i.heap.watch_count != watched {
+                                    tri!(self.close_dropped(&[]));
+                                }
                                 tri!(self.check_eval_breaker(site));
                             }
                             None => continue 'frames,
@@ -2219,10 +2245,23 @@ impl Vm<'_> {
             BlockOp::Mp(_) if alone => return program_block(self, op),
             BlockOp::Sleep(_) => "time.sleep() while other threads run",
             BlockOp::Mp(_) => "a wait on another process while other threads run",
-            BlockOp::Wait(_) => "a wait on a lock, a queue, an event, a thread or a future",
+            BlockOp::Wait(w) => {
+                use crate::core::py::threads::threading::Wait as W;
+                match w {
+                    W::Start { .. } => "Thread.start(), which waits for the new thread",
+                    W::StartWorkers { .. } => "an executor starting its threads",
+                    W::Lock { .. } | W::RLock { .. } | W::Semaphore { .. } => "a wait on a lock",
+                    W::Condition { .. } => "a wait on a condition",
+                    W::Event { .. } => "a wait on an event",
+                    W::Barrier { .. } => "a wait on a barrier",
+                    W::QueueGet { .. } | W::QueuePut { .. } | W::QueueJoin { .. } => "a wait on a queue",
+                    W::Join { .. } | W::JoinAll { .. } => "a wait for a thread",
+                    W::Futures { .. } => "a wait on a future",
+                }
+            }
         };
         let msg = format!(
-            "ThreadLab cannot block ({what}) inside {inside}: the builtin runs it on its own stack, holding the GIL; iterate it with a for loop instead"
+            "ThreadLab cannot block ({what}) inside {inside}: that runs it on its own stack, holding the GIL; iterate it with a for loop instead"
         );
         let e = self.exc("RuntimeError", &msg);
         self.t.pending = Some(e);
