@@ -80,6 +80,8 @@ pub struct Recorder {
     /// Slots below this were made before the script (builtins, types): drawn opaque.
     baseline: u32,
     constants: HashSet<Key>,
+    /// The references constants hold (`Vm::held_by_constants`), for this many code objects.
+    constant_roots: (usize, HashMap<Key, u64>),
     roots: HashMap<Key, u64>,
     frames: Vec<FrameView>,
     /// Global slots in the order they were bound (a frame lists its names so).
@@ -103,6 +105,7 @@ impl Recorder {
             next_id: 1,
             baseline,
             constants: HashSet::new(),
+            constant_roots: (usize::MAX, HashMap::new()),
             roots: HashMap::new(),
             frames: Vec::new(),
             module_order: Vec::new(),
@@ -254,9 +257,17 @@ impl Recorder {
             maybe_dead.push(k);
         }
         // References held outside the heap, recounted.
-        // (An immortal's count never changes: builtins and types are not counted here.)
-        let mut roots: HashMap<Key, u64> = HashMap::new();
-        for v in vm.held_outside_heap(false) {
+        // (An immortal's count never changes: builtins, types and modules are not counted
+        // here; the constants' references change only when code is compiled.)
+        if self.constant_roots.0 != vm.i.codes.len() {
+            let mut held: HashMap<Key, u64> = HashMap::new();
+            for k in vm.held_by_constants().into_iter().filter_map(key_of).filter(|k| !self.immortal(*k)) {
+                *held.entry(k).or_default() += 1;
+            }
+            self.constant_roots = (vm.i.codes.len(), held);
+        }
+        let mut roots: HashMap<Key, u64> = self.constant_roots.1.clone();
+        for v in vm.held_by_frames_and_globals() {
             if let Some(k) = key_of(v).filter(|k| !self.immortal(*k)) {
                 *roots.entry(k).or_default() += 1;
             }

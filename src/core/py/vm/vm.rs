@@ -611,6 +611,29 @@ impl Vm<'_> {
     /// frame's function where its callable's slot still holds it (the collector's view;
     /// the census counts that slot instead).
     pub(crate) fn held_outside_heap(&self, all_funcs: bool) -> Vec<Value> {
+        let mut roots = self.held_by_threads(all_funcs);
+        roots.extend(self.i.globals.iter().copied());
+        roots.extend(self.i.builtins.values().copied());
+        roots.extend(self.i.modules.values().copied());
+        if all_funcs {
+            for code in &self.i.codes {
+                roots.extend(code.consts.iter().copied());
+            }
+            return roots;
+        }
+        roots.extend(self.held_by_constants());
+        roots
+    }
+
+    /// The threads' references and the module's globals: what a step of the inspector
+    /// recounts (builtins and modules are immortal there, constants kept).
+    pub(crate) fn held_by_frames_and_globals(&self) -> Vec<Value> {
+        let mut roots = self.held_by_threads(false);
+        roots.extend(self.i.globals.iter().copied());
+        roots
+    }
+
+    fn held_by_threads(&self, all_funcs: bool) -> Vec<Value> {
         let mut roots: Vec<Value> = Vec::new();
         let thread_roots = |t: &ThreadState, roots: &mut Vec<Value>| {
             roots.extend(t.stack.iter().copied());
@@ -645,15 +668,13 @@ impl Vm<'_> {
         for t in &self.i.parked {
             thread_roots(t, &mut roots);
         }
-        roots.extend(self.i.globals.iter().copied());
-        roots.extend(self.i.builtins.values().copied());
-        roots.extend(self.i.modules.values().copied());
-        if all_funcs {
-            for code in &self.i.codes {
-                roots.extend(code.consts.iter().copied());
-            }
-            return roots;
-        }
+        roots
+    }
+
+    /// The references to constants held outside the heap, as CPython holds them: what
+    /// changes only when code is compiled (the inspector keeps it between steps).
+    pub(crate) fn held_by_constants(&self) -> Vec<Value> {
+        let mut roots = Vec::new();
         // CPython's compiler merges code objects' equal `co_consts` tuples into one (two
         // functions returning `(9, 10)` hold it once), and the parser's arena, alive while
         // a file runs, holds each constant object once more.
