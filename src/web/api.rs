@@ -48,7 +48,7 @@ impl Api {
             let Some(source) = source.as_string() else {
                 return Err(js_sys::Error::new("refcount(source) takes the script as a string.").into());
             };
-            match lab.python(&source).await {
+            match lab.python(&source, crate::core::py::Version::V3_11).await {
                 Ok(trace) => to_js(&trace.report()),
                 Err(message) => Err(js_sys::Error::new(&message).into()),
             }

@@ -72,7 +72,9 @@ test("in the browser too, every fixture prints what CPython printed", async () =
   for (const script of scripts) {
     const report = await refcount(readFileSync(join(FIXTURES, script), "utf8"));
     assert.equal(report.error, null, script);
-    const expected = readFileSync(join(FIXTURES, script.replace(/\.py$/, ".out")), "utf8");
+    // 3.11 printed live counts for what 3.12 made immortal; the default model prints 3.12's.
+    const oracle = script === "immortal.py" ? "3.12" : "3.11";
+    const expected = readFileSync(join(FIXTURES, script.replace(/\.py$/, `.${oracle}.out`)), "utf8");
     assert.equal(report.output.map((l) => l + "\n").join(""), expected, script);
   }
 });

@@ -16,20 +16,28 @@ pub mod vm;
 
 pub mod threads;
 
-pub use vm::inspect::{MAX_SNAPSHOTS, MAX_STEPS};
+pub use vm::inspect::{Version, MAX_SNAPSHOTS, MAX_STEPS};
 
 /// The reference-count inspector: `source` run on the VM, its steps recorded
-/// (`vm::inspect`). `host` gives it a clock (a script never waits: a sleep returns at once).
+/// (`vm::inspect`), counted as CPython `version` counts. `host` gives it a clock (a script
+/// never waits: a sleep returns at once).
 #[must_use]
-pub fn inspect(source: &str, host: std::sync::Arc<dyn crate::core::program::Host>) -> Trace {
-    vm::inspect::run(source, host)
+pub fn inspect(source: &str, host: std::sync::Arc<dyn crate::core::program::Host>, version: Version) -> Trace {
+    vm::inspect::run(source, host, version)
 }
 
-/// [`inspect`] with the native host (tests, tools).
+/// [`inspect`] with the native host (tests, tools), as 3.11 counts.
 #[cfg(not(target_arch = "wasm32"))]
 #[must_use]
 pub fn run(source: &str) -> Trace {
-    inspect(source, std::sync::Arc::new(vm::native::NativeHost::default()))
+    run_version(source, Version::V3_11)
+}
+
+/// [`inspect`] with the native host, as `version` counts.
+#[cfg(not(target_arch = "wasm32"))]
+#[must_use]
+pub fn run_version(source: &str, version: Version) -> Trace {
+    inspect(source, std::sync::Arc::new(vm::native::NativeHost::default()), version)
 }
 
 /// [`inspect`] without a clock (core's tests built for wasm): the step budget still ends
@@ -51,7 +59,7 @@ pub fn run(source: &str) -> Trace {
         }
         fn sleep_ms(&self, _ms: f64) {}
     }
-    inspect(source, std::sync::Arc::new(NoClock))
+    inspect(source, std::sync::Arc::new(NoClock), Version::V3_11)
 }
 pub use trace::{bench_scripts, BenchScript, FrameView, HeapItem, Report, StepView, Trace, VarView, REPORT_ITEMS};
 

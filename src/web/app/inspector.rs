@@ -68,7 +68,7 @@ pub fn inspector(props: &InspectorProps) -> Html {
             let (running, failure, generation, lab) =
                 (running.clone(), failure.clone(), generation.clone(), lab.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                let outcome = lab.python(&source).await;
+                let outcome = lab.python(&source, crate::core::py::Version::V3_11).await;
                 running.set(false);
                 if *generation.borrow() != asked {
                     return;

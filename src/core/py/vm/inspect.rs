@@ -21,8 +21,63 @@ pub const MAX_STEPS: usize = 100_000;
 pub const MAX_SNAPSHOTS: usize = 1_000;
 /// Ids held in the recorded deltas.
 pub const MAX_RECORDED: usize = 4_000_000;
-/// What CPython 3.12+ prints for an immortal object (the inspector shows 3.12's model).
-pub const IMMORTAL_COUNT: u64 = 4_294_967_295;
+
+/// Which CPython's counts the inspector shows (the Refcounts tab's selector,
+/// `threadlab.refcount(source, {version})`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Version {
+    /// CPython 3.11, 3.12 and 3.13 alike (the fixtures agree across them), with immortal
+    /// objects printed as 3.12 and 3.13 do (3.11 printed a live count that changes).
+    #[default]
+    #[serde(rename = "3.11")]
+    V3_11,
+    /// CPython 3.14: borrowed stack references (`LOAD_FAST_BORROW`) are not counted.
+    #[serde(rename = "3.14")]
+    V3_14,
+}
+
+impl Version {
+    /// The versions offered, as the API and the selector name them.
+    pub const ALL: [Version; 2] = [Version::V3_11, Version::V3_14];
+
+    /// `"3.11"` or `"3.14"`; anything else is an error saying what is offered (and, for
+    /// the free-threaded `"3.14t"`, why it is not yet).
+    ///
+    /// # Errors
+    /// A version that is not offered.
+    pub fn parse(name: &str) -> Result<Version, String> {
+        match name {
+            "3.11" => Ok(Version::V3_11),
+            "3.14" => Ok(Version::V3_14),
+            "3.14t" => Err("version \"3.14t\" (free-threaded) is not offered yet: its counts (a thread's local \
+                 count plus a shared one, deferred and immortalized objects) have no free-threaded \
+                 CPython here to check them against (Pyodide is not free-threaded), and the \
+                 inspector shows only counts checked against a real CPython"
+                .to_owned()),
+            other => Err(format!(
+                "unknown version {other:?}: the inspector offers \"3.11\" (also CPython 3.12's and 3.13's \
+                 counts) and \"3.14\""
+            )),
+        }
+    }
+
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Version::V3_11 => "3.11",
+            Version::V3_14 => "3.14",
+        }
+    }
+
+    /// What a 64-bit build of this version prints for an immortal object.
+    #[must_use]
+    pub fn immortal_count(self) -> u64 {
+        match self {
+            Version::V3_11 => 4_294_967_295,
+            Version::V3_14 => 3_221_225_472,
+        }
+    }
+}
 
 /// An object as the inspector tells them apart: a heap slot, or a number by its value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -75,6 +130,7 @@ const T_RANGE: u8 = 11;
 const T_OTHER: u8 = 12;
 
 pub struct Recorder {
+    pub version: Version,
     nodes: HashMap<Key, Node>,
     next_id: usize,
     /// Slots below this were made before the script (builtins, types): drawn opaque.
@@ -99,8 +155,9 @@ pub struct Recorder {
 
 impl Recorder {
     #[must_use]
-    pub fn new(baseline: u32) -> Recorder {
+    pub fn new(baseline: u32, version: Version) -> Recorder {
         Recorder {
+            version,
             nodes: HashMap::new(),
             next_id: 1,
             baseline,
@@ -363,7 +420,7 @@ impl Recorder {
 
     fn count(&self, k: Key, n: &Node) -> u64 {
         if self.immortal(k) {
-            IMMORTAL_COUNT
+            self.version.immortal_count()
         } else {
             n.heap_in + n.root_in
         }
@@ -532,8 +589,12 @@ pub const TIMEOUT_MS: f64 = 5_000.0;
 /// with. Threads and processes are the Code view's: a script that starts one ends with a
 /// clear error.
 #[must_use]
-pub fn run(source: &str, host: std::sync::Arc<dyn crate::core::program::Host>) -> crate::core::py::Trace {
-    run_for(source, host, TIMEOUT_MS)
+pub fn run(
+    source: &str,
+    host: std::sync::Arc<dyn crate::core::program::Host>,
+    version: Version,
+) -> crate::core::py::Trace {
+    run_for(source, host, TIMEOUT_MS, version)
 }
 
 /// [`run`] with another wall-time budget.
@@ -542,6 +603,7 @@ pub fn run_for(
     source: &str,
     host: std::sync::Arc<dyn crate::core::program::Host>,
     timeout_ms: f64,
+    version: Version,
 ) -> crate::core::py::Trace {
     use super::vm::Exit;
     use crate::core::py::{PyError, Trace};
@@ -557,7 +619,7 @@ pub fn run_for(
         Ok(ready) => ready,
         Err((_, error)) => return Trace { error: Some(error), ..Trace::default() },
     };
-    interp.inspect = Some(Box::new(Recorder::new(baseline)));
+    interp.inspect = Some(Box::new(Recorder::new(baseline, version)));
     let error = loop {
         match super::vm::run(&mut interp, &mut ts) {
             Exit::Breaker => {}
