@@ -89,7 +89,7 @@ pub enum ToWorker {
         source: String,
         /// Which CPython's counts (the default: 3.11's).
         #[serde(default)]
-        version: crate::core::py::Version,
+        version: py::Version,
     },
     /// Program process: run this program, answering in `core::runtime::ProgramLetter`s.
     Program { source: String, options: crate::core::program::ProgramOptions },
@@ -254,7 +254,7 @@ mod tests {
         let letter = FromWorker::Traced { trace: Box::new(trace) };
         let json = serde_json::to_string(&letter).expect("serialises");
         assert_eq!(serde_json::from_str::<FromWorker>(&json).expect("deserialises"), letter);
-        let message = ToWorker::Python { source: "x = 1".into(), version: crate::core::py::Version::V3_14 };
+        let message = ToWorker::Python { source: "x = 1".into(), version: py::Version::V3_14 };
         let json = serde_json::to_string(&message).expect("serialises");
         assert_eq!(serde_json::from_str::<ToWorker>(&json).expect("deserialises"), message);
     }

@@ -18,8 +18,7 @@ pub(crate) struct Fixture {
 
 /// The versions every fixture was regenerated with.
 pub(crate) const ORACLES: [&str; 4] = ["3.11", "3.12", "3.13", "3.14"];
-/// The versions the inspector models so far (3.14's model is next).
-const MODELLED: [&str; 3] = ["3.11", "3.12", "3.13"];
+const MODELLED: [&str; 4] = ORACLES;
 
 pub(crate) fn fixtures() -> Vec<Fixture> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/refcount");
@@ -93,7 +92,7 @@ fn every_fixture_prints_what_each_cpython_printed() {
                 assert!(!printed.contains("4294967295"), "{}: 3.11 has no immortal objects", f.name);
                 continue;
             }
-            let report = super::run_version(&f.source, model_for(oracle)).report();
+            let report = run_version(&f.source, model_for(oracle)).report();
             assert_eq!(report.error, None, "{} as {oracle}", f.name);
             let got = report.output.iter().map(|l| format!("{l}\n")).collect::<String>();
             assert_eq!(got, as_64_bit(oracle, printed), "{} as {oracle}: ours (left), CPython's (right)", f.name);
@@ -364,4 +363,44 @@ fn valid_python_is_never_a_bare_syntax_error() {
     for source in ["x = (1,\n", "x = = 1\n", "def (x):\n    pass\n", "x = [1 2]\n"] {
         assert_eq!(run(source).error.map(|e| e.kind), Some("SyntaxError".to_owned()), "{source:?}");
     }
+}
+
+#[test]
+fn an_argument_counts_one_less_in_3_14_its_borrowed_slot() {
+    // The issue's example, and a loop variable read after its loop: CPython 3.14 checks
+    // that one (`LOAD_FAST_CHECK`, it may be unbound) and so does not borrow it.
+    let source = "import sys\na = [1]\ndef f(x):\n    print(sys.getrefcount(x))\nf(a)\n\
+                  def g(items):\n    for last in items:\n        pass\n    print(sys.getrefcount(last))\ng([a])\n";
+    let printed = |v| run_version(source, v).report().output;
+    assert_eq!(printed(Version::V3_11), ["3", "4"]);
+    assert_eq!(printed(Version::V3_14), ["2", "4"]);
+}
+
+#[test]
+fn the_steps_counts_leave_out_3_14s_borrowed_parameters() {
+    // `f` loads `x` borrowed and hands it to `g`: `g`'s `p` holds no reference in 3.14
+    // (CPython's `sys.getrefcount(v) - 1` there: 4 in 3.11, 3 in 3.14).
+    let source = "def g(p):\n    q = [p]\n    return q\ndef f(x):\n    return g(x)\nv = [1]\nw = f(v)\n";
+    let inside_g = |version| {
+        let report = run_version(source, version).report();
+        let step = report.steps.iter().find(|s| s.frames.len() == 3).cloned().expect("a step inside g");
+        count_of(&step, "v")
+    };
+    // v, f's x, g's p and the list's slot; 3.14: g's p borrows.
+    assert_eq!(inside_g(Version::V3_11), Some(4));
+    assert_eq!(inside_g(Version::V3_14), Some(3));
+}
+
+#[test]
+fn versions_are_named_as_the_api_takes_them_and_3_14t_says_why_not() {
+    assert_eq!(Version::parse("3.11"), Ok(Version::V3_11));
+    assert_eq!(Version::parse("3.14"), Ok(Version::V3_14));
+    let e = Version::parse("3.14t").unwrap_err();
+    assert!(e.contains("not offered yet") && e.contains("free-threaded"), "{e}");
+    let e = Version::parse("2.7").unwrap_err();
+    assert!(e.contains("\"3.11\"") && e.contains("\"3.14\""), "{e}");
+    assert_eq!(serde_json::to_string(&Version::V3_14).unwrap(), "\"3.14\"");
+    let immortal = |v| run_version("import sys\nprint(sys.getrefcount(None))\n", v).report().output;
+    assert_eq!(immortal(Version::V3_11), ["4294967295"]);
+    assert_eq!(immortal(Version::V3_14), ["3221225472"]);
 }

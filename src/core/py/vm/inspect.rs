@@ -12,6 +12,7 @@
 //! count, except when two equal numbers made apart are alive at once).
 
 use super::heap::{IterState, Obj, ObjRef, Value};
+use super::instr::Instr;
 use super::vm::{Flow, Vm, R};
 use crate::core::py::trace::{Delta, FrameView, ObjRec, VarView, STR_PREFIX};
 use std::collections::{HashMap, HashSet};
@@ -131,6 +132,8 @@ const T_OTHER: u8 = 12;
 
 pub struct Recorder {
     pub version: Version,
+    /// 3.14's borrowed stack references, followed instruction by instruction.
+    borrows: Borrows,
     nodes: HashMap<Key, Node>,
     next_id: usize,
     /// Slots below this were made before the script (builtins, types): drawn opaque.
@@ -158,6 +161,7 @@ impl Recorder {
     pub fn new(baseline: u32, version: Version) -> Recorder {
         Recorder {
             version,
+            borrows: Borrows::default(),
             nodes: HashMap::new(),
             next_id: 1,
             baseline,
@@ -179,6 +183,9 @@ impl Recorder {
     /// Called before each instruction of the slow loop at `line` with `depth` frames: a
     /// line completed in a frame (or a frame returned) is a step.
     pub fn at(&mut self, vm: &mut Vm<'_>, depth: usize, line: u32, again: bool) -> R<()> {
+        if self.version == Version::V3_14 {
+            self.borrows.track(vm);
+        }
         if line == 0 || depth == 0 {
             return Ok(());
         }
@@ -203,6 +210,17 @@ impl Recorder {
             self.step(vm, line)?;
         }
         Ok(())
+    }
+
+    /// The references to `v` on the stack that 3.14 borrows (none for other versions),
+    /// for `sys.getrefcount` while it runs.
+    #[must_use]
+    pub fn borrowed_refs(&self, stack: &[Value], v: Value) -> usize {
+        if self.version == Version::V3_14 {
+            self.borrows.borrowed_refs_of(stack, v)
+        } else {
+            0
+        }
     }
 
     /// The script ended: the lines still open completed.
@@ -318,7 +336,7 @@ impl Recorder {
         // here; the constants' references change only when code is compiled.)
         if self.constant_roots.0 != vm.i.codes.len() {
             let mut held: HashMap<Key, u64> = HashMap::new();
-            for k in vm.held_by_constants().into_iter().filter_map(key_of).filter(|k| !self.immortal(*k)) {
+            for k in vm.held_by_constants(self.version).into_iter().filter_map(key_of).filter(|k| !self.immortal(*k)) {
                 *held.entry(k).or_default() += 1;
             }
             self.constant_roots = (vm.i.codes.len(), held);
@@ -329,6 +347,14 @@ impl Recorder {
                 *roots.entry(k).or_default() += 1;
             }
         }
+        // A borrowed slot holds no reference of its own (3.14).
+        let borrowed = if self.version == Version::V3_14 { self.borrows.borrowed(&vm.t.stack) } else { Vec::new() };
+        for v in borrowed {
+            if let Some(n) = key_of(v).and_then(|k| roots.get_mut(&k)) {
+                *n = n.saturating_sub(1);
+            }
+        }
+        roots.retain(|_, n| *n > 0);
         let old_roots = std::mem::take(&mut self.roots);
         for (k, n) in &roots {
             if old_roots.get(k) != Some(n) {
@@ -660,4 +686,222 @@ pub fn run_for(
     let output = interp.out.text.lines().map(str::to_owned).collect();
     let (steps, truncated) = rec.map_or((Vec::new(), false), |r| (r.steps, r.truncated));
     Trace { output, error, truncated, run_ms: None, steps }
+}
+
+/// The instruction about to run when the tracker last looked, and the stack then.
+struct Prev {
+    depth: usize,
+    cid: u32,
+    ip: usize,
+    base: usize,
+    len: usize,
+    instr: Instr,
+    /// A call's `[callable, self_or_null, args…]`, values and borrows; else the top four
+    /// slots' borrows.
+    values: Vec<Value>,
+    saved: Vec<Option<Value>>,
+}
+
+/// CPython 3.14's borrowed references, as its interpreter moves them (`pycore_stackref.h`):
+/// `LOAD_FAST_BORROW` pushes a reference tagged "not owned", and the tag travels with it —
+/// copied by `LOAD_FAST` of a local holding one, stored with it into a local, handed with
+/// it to a called function's parameters — until it goes into an object (a list, a tuple,
+/// a return value), where it becomes a reference of its own. Which loads borrow is the
+/// compiler's decision (`borrow::borrowed_loads`); the tags are followed here, before each
+/// instruction of the slow loop, from what the previous one did to the stack.
+#[derive(Default)]
+struct Borrows {
+    /// Per slot of the thread's stack (locals included): the value it borrows, if it does.
+    tags: Vec<Option<Value>>,
+    prev: Option<Prev>,
+    loads: HashMap<u32, Vec<bool>>,
+}
+
+impl Borrows {
+    fn tagged(&self, stack: &[Value], k: usize) -> bool {
+        self.tags.get(k).copied().flatten().is_some_and(|v| stack.get(k) == Some(&v))
+    }
+
+    /// The values of the stack's slots that borrow.
+    fn borrowed(&self, stack: &[Value]) -> Vec<Value> {
+        (0..stack.len()).filter(|&k| self.tagged(stack, k)).map(|k| stack[k]).collect()
+    }
+
+    /// The borrowed references to `v` while a builtin runs: the stack's slots, and the
+    /// arguments of the call running now (taken off the stack for the builtin).
+    pub(super) fn borrowed_refs_of(&self, stack: &[Value], v: Value) -> usize {
+        let on_stack = self.borrowed(stack).into_iter().filter(|x| *x == v).count();
+        let args = match &self.prev {
+            Some(p) if matches!(p.instr, Instr::Call(_) | Instr::CallKw(..)) && p.saved.len() == p.values.len() => {
+                (2..p.values.len()).filter(|&j| p.values[j] == v && p.saved[j] == Some(v)).count()
+            }
+            _ => 0,
+        };
+        on_stack + args
+    }
+
+    fn track(&mut self, vm: &Vm<'_>) {
+        let stack = &vm.t.stack;
+        let len = stack.len();
+        self.tags.resize(len, None);
+        let Some(f) = vm.t.frames.last() else {
+            self.prev = None;
+            return;
+        };
+        let depth = vm.t.frames.len();
+        if let Some(p) = self.prev.take() {
+            if depth == p.depth && f.base == p.base {
+                self.after(vm, &p, len);
+            } else if depth == p.depth + 1 {
+                self.entered(&p, f.base, stack);
+            }
+        }
+        let code = &vm.i.codes[f.code as usize];
+        let Some(&instr) = code.instrs.get(f.ip) else { return };
+        let from = match instr {
+            Instr::Call(n) | Instr::CallKw(n, _) => len.saturating_sub(n as usize + 2),
+            _ => len.saturating_sub(4),
+        };
+        let values =
+            if matches!(instr, Instr::Call(_) | Instr::CallKw(..)) { stack[from..].to_vec() } else { Vec::new() };
+        self.prev = Some(Prev {
+            depth,
+            cid: f.code,
+            ip: f.ip,
+            base: f.base,
+            len,
+            instr,
+            values,
+            saved: self.tags[from..].to_vec(),
+        });
+    }
+
+    /// What instruction `p` did to the borrows of its frame's stack (now `len` slots).
+    fn after(&mut self, vm: &Vm<'_>, p: &Prev, len: usize) {
+        let stack = &vm.t.stack;
+        let top = |k: usize| p.saved.len().checked_sub(k).and_then(|i| p.saved[i]);
+        match p.instr {
+            Instr::LoadFast(i) if len == p.len + 1 => {
+                let code = &vm.i.codes[p.cid as usize];
+                let borrows = self.loads.entry(p.cid).or_insert_with(|| super::borrow::borrowed_loads(code))[p.ip];
+                let local = p.base + i as usize;
+                self.tags[len - 1] = (borrows || self.tagged(stack, local)).then(|| stack[len - 1]);
+            }
+            Instr::StoreFast(i) if len + 1 == p.len => {
+                let local = p.base + i as usize;
+                if local < len {
+                    self.tags[local] = top(1);
+                }
+            }
+            Instr::DupTop if len == p.len + 1 && len >= 2 => self.tags[len - 1] = self.tags[len - 2],
+            Instr::DupTopTwo if len == p.len + 2 && len >= 4 => {
+                self.tags[len - 2] = self.tags[len - 4];
+                self.tags[len - 1] = self.tags[len - 3];
+            }
+            Instr::RotTwo if len == p.len && len >= 2 => self.tags.swap(len - 1, len - 2),
+            Instr::RotThree | Instr::RotFour if len == p.len => {
+                let depth = if p.instr == Instr::RotThree { 3 } else { 4 };
+                if len >= depth {
+                    let v = self.tags.pop().flatten();
+                    self.tags.insert(len - depth, v);
+                }
+            }
+            // `[obj]` -> `[method, self]`: the receiver's slot keeps its borrow.
+            Instr::LoadMethod(_) if len == p.len + 1 => {
+                self.tags[len - 2] = None;
+                self.tags[len - 1] = top(1);
+            }
+            instr => {
+                if let Some(from) = results_from(instr, p.len, len) {
+                    for t in &mut self.tags[from.min(len)..] {
+                        *t = None;
+                    }
+                }
+            }
+        }
+    }
+
+    /// A call pushed a frame whose locals start at `base`: its parameters keep the
+    /// arguments' borrows. In place when the arguments are where the locals go; else
+    /// (defaults, keywords) they were copied down to the callable's slot.
+    fn entered(&mut self, p: &Prev, base: usize, stack: &[Value]) {
+        let (Instr::Call(n) | Instr::CallKw(n, _)) = p.instr else { return };
+        let pos = p.len.saturating_sub(n as usize + 2);
+        if base != pos || p.values.len() < 2 {
+            return;
+        }
+        for t in self.tags.iter_mut().skip(pos) {
+            *t = None;
+        }
+        // (Keyword arguments are bound by name: not followed, counted as owned.)
+        if matches!(p.instr, Instr::CallKw(..)) {
+            return;
+        }
+        let first = if p.values[1] == Value::Null { 2 } else { 1 };
+        for (local, j) in (first..p.values.len()).enumerate() {
+            let slot = base + local;
+            if let (Some(v), Some(now)) = (p.saved.get(j).copied().flatten(), stack.get(slot)) {
+                if *now == v && j < p.values.len() && p.values[j] == v {
+                    self.tags[slot] = Some(v);
+                }
+            }
+        }
+    }
+}
+
+/// Where the slots `instr` made start (their borrows are gone), if it made any: loads
+/// push on top of what was there; other instructions replace their operands.
+fn results_from(instr: Instr, before: usize, after: usize) -> Option<usize> {
+    match instr {
+        Instr::Nop
+        | Instr::Resume
+        | Instr::StoreGlobal(_)
+        | Instr::StoreName(_)
+        | Instr::StoreDeref(_)
+        | Instr::StoreAttr(_)
+        | Instr::StoreSubscr
+        | Instr::DeleteFast(_)
+        | Instr::DeleteGlobal(_)
+        | Instr::DeleteName(_)
+        | Instr::DeleteAttr(_)
+        | Instr::DeleteSubscr
+        | Instr::PopTop
+        | Instr::PopIter
+        | Instr::PopJumpIfFalse(_)
+        | Instr::PopJumpIfTrue(_)
+        | Instr::JumpIfFalseOrPop(_)
+        | Instr::JumpIfTrueOrPop(_)
+        | Instr::JumpForward(_)
+        | Instr::JumpBackward(_)
+        | Instr::JumpBackwardNoInterrupt(_)
+        | Instr::SetupFinally(_)
+        | Instr::PopBlock
+        | Instr::PopExcept
+        | Instr::ListAppend(_)
+        | Instr::SetAdd(_)
+        | Instr::MapAdd(_)
+        | Instr::ListExtend
+        | Instr::DictUpdate
+        | Instr::ReturnValue
+        | Instr::RaiseVarargs(_)
+        | Instr::Reraise => None,
+        Instr::LoadConst(_)
+        | Instr::LoadGlobal(_)
+        | Instr::LoadName(_)
+        | Instr::LoadDeref(_)
+        | Instr::LoadClosure(_)
+        | Instr::PushNull
+        | Instr::LoadAssertionError
+        | Instr::LoadLocals
+        | Instr::ImportFrom(_)
+        | Instr::ForIter(_)
+        | Instr::WithExceptStart
+        | Instr::ReturnGenerator
+        | Instr::BuildTuple(0)
+        | Instr::BuildList(0)
+        | Instr::BuildSet(0)
+        | Instr::BuildMap(0)
+        | Instr::BuildString(0) => Some(before),
+        _ => Some(before.min(after).saturating_sub(1)),
+    }
 }

@@ -621,7 +621,8 @@ impl Vm<'_> {
             }
             return roots;
         }
-        roots.extend(self.held_by_constants());
+        let version = self.i.inspect.as_ref().map_or(super::inspect::Version::V3_11, |r| r.version);
+        roots.extend(self.held_by_constants(version));
         roots
     }
 
@@ -673,7 +674,7 @@ impl Vm<'_> {
 
     /// The references to constants held outside the heap, as CPython holds them: what
     /// changes only when code is compiled (the inspector keeps it between steps).
-    pub(crate) fn held_by_constants(&self) -> Vec<Value> {
+    pub(crate) fn held_by_constants(&self, version: super::inspect::Version) -> Vec<Value> {
         let mut roots = Vec::new();
         // CPython's compiler merges code objects' equal `co_consts` tuples into one (two
         // functions returning `(9, 10)` hold it once), and the parser's arena, alive while
@@ -694,8 +695,10 @@ impl Vm<'_> {
             if tuples.insert(code.consts.iter().map(key).collect::<Vec<_>>()) {
                 roots.extend(code.consts.iter().copied());
             }
-            // (Numbers too: the inspector counts them by value.)
-            for c in &code.consts {
+            // (Numbers too: the inspector counts them by value.) 3.14's arena holds
+            // only what the source wrote (it folds constants after parsing).
+            let arena_holds = if version == super::inspect::Version::V3_14 { &code.literals } else { &code.consts };
+            for c in arena_holds {
                 if matches!(c, Value::Obj(_) | Value::Float(_) | Value::Int(_)) {
                     arena.insert(key(c), *c);
                 }
