@@ -45,6 +45,13 @@ pub fn run_version(source: &str, version: Version) -> Trace {
 #[cfg(target_arch = "wasm32")]
 #[must_use]
 pub fn run(source: &str) -> Trace {
+    run_version(source, Version::V3_11)
+}
+
+/// [`inspect`] without a clock, as `version` counts.
+#[cfg(target_arch = "wasm32")]
+#[must_use]
+pub fn run_version(source: &str, version: Version) -> Trace {
     struct NoClock;
     impl crate::core::program::Host for NoClock {
         fn now_ms(&self) -> f64 {
@@ -59,7 +66,7 @@ pub fn run(source: &str) -> Trace {
         }
         fn sleep_ms(&self, _ms: f64) {}
     }
-    inspect(source, std::sync::Arc::new(NoClock), Version::V3_11)
+    inspect(source, std::sync::Arc::new(NoClock), version)
 }
 pub use trace::{bench_scripts, BenchScript, FrameView, HeapItem, Report, StepView, Trace, VarView, REPORT_ITEMS};
 

@@ -26,7 +26,7 @@ fn measure(name: &str, source: &str, report: bool) -> Measured {
     let report = if report {
         trace.report()
     } else {
-        Report { output: vec![], steps: vec![], error: None, truncated: false, run_ms: None }
+        Report { output: vec![], steps: vec![], error: None, truncated: false, run_ms: None, version: Version::V3_11 }
     };
     let report_ms = t.elapsed().as_secs_f64() * 1e3;
     let rendered_report = work::take();

@@ -269,8 +269,7 @@ pub fn borrowed_loads(code: &Code) -> Vec<bool> {
                 }
             }
         };
-        for i in start..end {
-            let instr = code.instrs[i];
+        for (i, &instr) in code.instrs.iter().enumerate().take(end).skip(start) {
             match instr {
                 Instr::LoadFast(k) => refs.push(Ref { instr: Some(id[i]), local: Some(k) }),
                 Instr::StoreFast(k) => {

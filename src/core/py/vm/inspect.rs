@@ -643,7 +643,7 @@ pub fn run_for(
     });
     let (mut interp, mut ts) = match prepared {
         Ok(ready) => ready,
-        Err((_, error)) => return Trace { error: Some(error), ..Trace::default() },
+        Err((_, error)) => return Trace { error: Some(error), version, ..Trace::default() },
     };
     interp.inspect = Some(Box::new(Recorder::new(baseline, version)));
     let error = loop {
@@ -685,7 +685,7 @@ pub fn run_for(
     let rec = interp.inspect.take();
     let output = interp.out.text.lines().map(str::to_owned).collect();
     let (steps, truncated) = rec.map_or((Vec::new(), false), |r| (r.steps, r.truncated));
-    Trace { output, error, truncated, run_ms: None, steps }
+    Trace { output, error, truncated, run_ms: None, version, steps }
 }
 
 /// The instruction about to run when the tracker last looked, and the stack then.
