@@ -1,9 +1,10 @@
 //! ThreadLab's Python: the VM (`vm`, docs/python-vm.md), and the reference-count
 //! inspector's record of a script run on it (`inspect`, `trace`, `render`).
 //!
-//! Counts follow CPython 3.11 (the `python3` of these machines, which produced the
-//! fixtures in `tests/fixtures/refcount/`), with one deliberate difference: small ints,
-//! `None`, `True` and `False` are shown immortal, as in CPython 3.12+ (PEP 683).
+//! Counts follow the CPython version asked for ([`Version`]): 3.11 (also 3.12's and 3.13's
+//! counts; small ints, `None`, `True` and `False` shown immortal as in 3.12+, PEP 683) or
+//! 3.14 (borrowed stack references not counted), checked against each version's output of
+//! the fixtures in `tests/fixtures/refcount/`.
 //! What counts: every name in a frame, every container slot, every value on the
 //! evaluation stack (arguments, operands, a method's receiver), and the code objects'
 //! constants (once per distinct `co_consts`, plus once by the parser's arena, which

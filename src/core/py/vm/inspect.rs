@@ -753,7 +753,7 @@ impl Borrows {
             if depth == p.depth && f.base == p.base {
                 self.after(vm, &p, len);
             } else if depth == p.depth + 1 {
-                self.entered(&p, f.base, stack);
+                self.entered(vm, &p, f.base);
             }
         }
         let code = &vm.i.codes[f.code as usize];
@@ -823,25 +823,50 @@ impl Borrows {
 
     /// A call pushed a frame whose locals start at `base`: its parameters keep the
     /// arguments' borrows. In place when the arguments are where the locals go; else
-    /// (defaults, keywords) they were copied down to the callable's slot.
-    fn entered(&mut self, p: &Prev, base: usize, stack: &[Value]) {
+    /// (defaults, keywords) they were bound into locals from the callable's slot on.
+    fn entered(&mut self, vm: &Vm<'_>, p: &Prev, base: usize) {
         let (Instr::Call(n) | Instr::CallKw(n, _)) = p.instr else { return };
         let pos = p.len.saturating_sub(n as usize + 2);
-        if base != pos || p.values.len() < 2 {
+        if base != pos || p.values.len() < 2 || p.saved.len() != p.values.len() {
             return;
         }
         for t in self.tags.iter_mut().skip(pos) {
             *t = None;
         }
-        // (Keyword arguments are bound by name: not followed, counted as owned.)
-        if matches!(p.instr, Instr::CallKw(..)) {
-            return;
-        }
+        // Keyword arguments, last, go to the parameters they name.
+        let names: Vec<String> = match p.instr {
+            Instr::CallKw(_, ci) => match vm.i.codes[p.cid as usize].consts.get(ci as usize) {
+                Some(Value::Obj(t)) => match vm.i.heap.get(*t) {
+                    Obj::Tuple(items) => items
+                        .iter()
+                        .map(|i| match i {
+                            Value::Obj(s) => match vm.i.heap.get(*s) {
+                                Obj::Str(s) => s.clone(),
+                                _ => String::new(),
+                            },
+                            _ => String::new(),
+                        })
+                        .collect(),
+                    _ => return,
+                },
+                _ => return,
+            },
+            _ => Vec::new(),
+        };
+        let Some(callee) = vm.t.frames.last().map(|f| &vm.i.codes[f.code as usize]) else { return };
         let first = if p.values[1] == Value::Null { 2 } else { 1 };
-        for (local, j) in (first..p.values.len()).enumerate() {
+        let positional = p.values.len() - names.len();
+        let mut passed: Vec<(usize, usize)> = (first..positional).enumerate().map(|(local, j)| (local, j)).collect();
+        for (k, name) in names.iter().enumerate() {
+            if let Some(local) = callee.varnames.iter().position(|v| v == name) {
+                passed.push((local, positional + k));
+            }
+        }
+        let stack = &vm.t.stack;
+        for (local, j) in passed {
             let slot = base + local;
-            if let (Some(v), Some(now)) = (p.saved.get(j).copied().flatten(), stack.get(slot)) {
-                if *now == v && j < p.values.len() && p.values[j] == v {
+            if let (Some(v), Some(now)) = (p.saved[j], stack.get(slot)) {
+                if *now == v && p.values[j] == v {
                     self.tags[slot] = Some(v);
                 }
             }

@@ -636,8 +636,16 @@ impl Vm<'_> {
 
     fn held_by_threads(&self, all_funcs: bool) -> Vec<Value> {
         let mut roots: Vec<Value> = Vec::new();
+        let codes = &self.i.codes;
         let thread_roots = |t: &ThreadState, roots: &mut Vec<Value>| {
-            roots.extend(t.stack.iter().copied());
+            // A parameter a closure captures lives in its cell (CPython's `MAKE_CELL` puts
+            // the cell in the local's slot): the copy left in the slot is not a reference.
+            let moved: Vec<usize> = t
+                .frames
+                .iter()
+                .flat_map(|f| codes[f.code as usize].cell_params.iter().map(move |&(vi, _)| f.base + vi as usize))
+                .collect();
+            roots.extend(t.stack.iter().enumerate().filter(|(k, _)| !moved.contains(k)).map(|(_, v)| *v));
             // CPython's thread state holds the exception handled now; each one handled
             // before it is on the stack (`PUSH_EXC_INFO`'s previous), counted there.
             if all_funcs {
