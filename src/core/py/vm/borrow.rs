@@ -10,9 +10,11 @@
 //! 2. `insert_superinstructions`: two loads on one line pair up (`LOAD_FAST_LOAD_FAST`,
 //!    borrowed or not together), and a load right after a store on its line becomes
 //!    `STORE_FAST_LOAD_FAST`, never borrowed;
-//! 3. `optimize_load_fast`: within each basic block, abstract interpretation of the stack;
-//!    a load is borrowed unless its value is stored into a local, is still on the stack
-//!    when its local is overwritten, or is still on the stack at the block's end.
+//! 3. `optimize_load_fast`: within each basic block reached from the entry by jumps and
+//!    fall-throughs (not a block reached only by an exception: an `except` body), abstract
+//!    interpretation of the stack; a load is borrowed unless its value is stored into a
+//!    local, is still on the stack when its local is overwritten, or is still on the stack
+//!    at the block's end.
 
 use super::code::Code;
 use super::instr::Instr;
@@ -255,11 +257,36 @@ pub fn borrowed_loads(code: &Code) -> Vec<bool> {
         }
         i += 1;
     }
+    // CPython walks the blocks from the entry along jumps and fall-throughs only: a block
+    // reached only by an exception (an `except` body, a `finally` run by one) keeps its
+    // loads strong.
+    let starts: Vec<usize> = (0..n).filter(|&i| lead[i]).collect();
+    let end_of = |b: usize| starts.get(b + 1).copied().unwrap_or(n);
+    let block_of = |i: usize| starts.partition_point(|&s| s <= i) - 1;
+    let mut reached = vec![false; starts.len()];
+    let mut work = vec![0usize];
+    while let Some(b) = work.pop() {
+        if n == 0 || std::mem::replace(&mut reached[b], true) {
+            continue;
+        }
+        let last = code.instrs[end_of(b) - 1];
+        if falls_through(last) && b + 1 < starts.len() {
+            work.push(b + 1);
+        }
+        if let Some(t) = target(last).filter(|&t| t < n && !matches!(last, Instr::SetupFinally(_))) {
+            work.push(block_of(t));
+        }
+    }
     let mut flags = vec![0u8; n];
     let mut refs: Vec<Ref> = Vec::new();
-    let mut start = 0;
-    while start < n {
-        let end = (start + 1..n).find(|&j| lead[j]).unwrap_or(n);
+    for (b, &start) in starts.iter().enumerate() {
+        let end = end_of(b);
+        if !reached[b] {
+            for f in &mut flags[start..end] {
+                *f |= REF_UNCONSUMED;
+            }
+            continue;
+        }
         refs.clear();
         let pop = |refs: &mut Vec<Ref>| refs.pop().unwrap_or(DUMMY);
         let kill = |refs: &[Ref], flags: &mut [u8], local: u32| {
@@ -326,7 +353,6 @@ pub fn borrowed_loads(code: &Code) -> Vec<bool> {
                 flags[at] |= REF_UNCONSUMED;
             }
         }
-        start = end;
     }
     (0..n)
         .map(|i| matches!(code.instrs[i], Instr::LoadFast(_)) && !checked[i] && !after_store[i] && flags[id[i]] == 0)
