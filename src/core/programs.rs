@@ -117,7 +117,7 @@ fn ms_in(what: &str, value: &RawValue, lo: f64, hi: f64, default: f64) -> Result
 ///
 /// # Errors
 /// Every bad option's message, joined.
-pub fn options(switch_interval_ms: &RawValue, timeout_ms: &RawValue) -> Result<ProgramOptions, String> {
+pub fn options(switch_interval_ms: &RawValue, timeout_ms: &RawValue, gil: &RawValue) -> Result<ProgramOptions, String> {
     let switch = ms_in(
         "switch_interval_ms",
         switch_interval_ms,
@@ -126,9 +126,16 @@ pub fn options(switch_interval_ms: &RawValue, timeout_ms: &RawValue) -> Result<P
         DEFAULT_SWITCH_INTERVAL_MS,
     );
     let timeout = ms_in("timeout_ms", timeout_ms, MIN_TIMEOUT_MS, MAX_TIMEOUT_MS, DEFAULT_TIMEOUT_MS);
-    match (switch, timeout) {
-        (Ok(switch_interval_ms), Ok(timeout_ms)) => Ok(ProgramOptions { switch_interval_ms, timeout_ms }),
-        (switch, timeout) => Err([switch.err(), timeout.err()].into_iter().flatten().collect::<Vec<_>>().join(" ")),
+    let gil = match gil {
+        RawValue::Missing => Ok(true),
+        RawValue::Bool(b) => Ok(*b),
+        other => Err(format!("gil must be true or false (false runs free-threaded); got {other}.")),
+    };
+    match (switch, timeout, gil) {
+        (Ok(switch_interval_ms), Ok(timeout_ms), Ok(gil)) => Ok(ProgramOptions { switch_interval_ms, timeout_ms, gil }),
+        (switch, timeout, gil) => {
+            Err([switch.err(), timeout.err(), gil.err()].into_iter().flatten().collect::<Vec<_>>().join(" "))
+        }
     }
 }
 
@@ -192,20 +199,26 @@ mod tests {
 
     #[test]
     fn options_are_checked_one_by_one() {
-        assert_eq!(options(&RawValue::Missing, &RawValue::Missing), Ok(ProgramOptions::default()));
-        let o = options(&RawValue::Number(0.5), &RawValue::Text("2000".into())).unwrap();
+        assert_eq!(options(&RawValue::Missing, &RawValue::Missing, &RawValue::Missing), Ok(ProgramOptions::default()));
+        let o = options(&RawValue::Number(0.5), &RawValue::Text("2000".into()), &RawValue::Missing).unwrap();
         assert_eq!((o.switch_interval_ms, o.timeout_ms), (0.5, 2000.0));
         assert_eq!(
-            options(&RawValue::Number(0.0), &RawValue::Missing),
+            options(&RawValue::Number(0.0), &RawValue::Missing, &RawValue::Missing),
             Err("switch_interval_ms must be a number of ms from 0.1 to 100; got 0.".to_owned())
         );
-        let both = options(&RawValue::Text("fast".into()), &RawValue::Bool(true)).unwrap_err();
+        let both = options(&RawValue::Text("fast".into()), &RawValue::Bool(true), &RawValue::Missing).unwrap_err();
         assert_eq!(
             both,
             "switch_interval_ms must be a number of ms from 0.1 to 100; got \"fast\". \
              timeout_ms must be a number of ms from 100 to 600000; got true."
         );
-        assert!(options(&RawValue::Missing, &RawValue::Number(f64::INFINITY)).is_err());
-        assert!(options(&RawValue::Other("null".into()), &RawValue::Missing).unwrap_err().contains("got null"));
+        assert!(options(&RawValue::Missing, &RawValue::Number(f64::INFINITY), &RawValue::Missing).is_err());
+        assert!(options(&RawValue::Other("null".into()), &RawValue::Missing, &RawValue::Missing)
+            .unwrap_err()
+            .contains("got null"));
+        assert!(!options(&RawValue::Missing, &RawValue::Missing, &RawValue::Bool(false)).unwrap().gil);
+        assert!(options(&RawValue::Missing, &RawValue::Missing, &RawValue::Text("no".into()))
+            .unwrap_err()
+            .contains("gil must be"));
     }
 }

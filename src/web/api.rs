@@ -184,7 +184,11 @@ fn python_request(source: &JsValue, options: &JsValue) -> Result<(String, Progra
             unknown.join(", ")
         ));
     }
-    let options = programs::options(&field(options, "switch_interval_ms"), &field(options, "timeout_ms"))?;
+    let options = programs::options(
+        &field(options, "switch_interval_ms"),
+        &field(options, "timeout_ms"),
+        &field(options, "gil"),
+    )?;
     Ok((source, options))
 }
 

@@ -145,6 +145,7 @@ pub fn code_view(props: &CodeProps) -> Html {
             let options = match programs::options(
                 &crate::core::config::RawValue::Text((*switch).clone()),
                 &crate::core::config::RawValue::Missing,
+                &crate::core::config::RawValue::Missing,
             ) {
                 Ok(options) => options,
                 Err(why) => {

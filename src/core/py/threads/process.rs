@@ -627,6 +627,18 @@ impl<'p, I: Send + 'static> GilGuard<'p, I> {
         out
     }
 
+    /// Free-threaded: runs `f` with the lock let go and taken back after, without a
+    /// forced hand-over and without a change of lane (the thread runs meanwhile).
+    pub fn unlocked<T>(&mut self, f: impl FnOnce() -> T) -> T {
+        self.interp = None;
+        self.proc.gil.release(self.thread.id, false);
+        let out = f();
+        self.proc.gil.acquire(self.thread.id);
+        self.proc.stop_if_exiting();
+        self.interp = Some(lock(&self.proc.interp));
+        out
+    }
+
     /// One write of the program (a `print`), tagged with this thread, in GIL order.
     pub fn write(&self, stream: Stream, text: String) {
         let host = &self.proc.host;
