@@ -273,3 +273,37 @@ fn free_threaded_collection_waits_for_threads_running_on_their_own() {
     let free = run_free(src);
     assert_eq!(free.stdout, expected, "{:?}", free.error);
 }
+
+#[test]
+fn free_threaded_endless_loops_meet_the_time_budget() {
+    // Threads that run on their own come back for the eval breaker's checks.
+    let src = "import threading\n\
+               def spin():\n    i = 0\n    while True:\n        i += 1\n\
+               threading.Thread(target=spin, daemon=True).start()\n\
+               while True:\n    pass\n";
+    let began = Instant::now();
+    let r = run_program(
+        src,
+        &ProgramOptions { gil: false, timeout_ms: 300.0, ..ProgramOptions::default() },
+        Arc::new(NativeHost::default()),
+    );
+    assert_eq!(r.error.as_ref().map(|e| e.kind.as_str()), Some("TimeoutError"), "{:?}", r.error);
+    assert!(began.elapsed() < Duration::from_secs(20), "took {:?}", began.elapsed());
+}
+
+#[test]
+fn free_threaded_range_iterators_run_on_their_own_keep_their_place() {
+    // A `for` over a range runs without the lock from a copy of the iterator's position
+    // (free.rs RangeCache): what the program sees of the iterator must not change.
+    let src = "import threading\n\
+               out = {}\n\
+               def work(k):\n    it = iter(range(100_000))\n    s = 0\n    for x in it:\n        s += x\n        if x == 70_000 + k:\n            break\n    rest = list(it)\n    for a in range(3):\n        for b in range(a, 50_000):\n            s += b % 3\n    out[k] = (s, len(rest), rest[:2], next(it, 'done'))\n\
+               ts = [threading.Thread(target=work, args=(k,)) for k in range(3)]\n\
+               for t in ts:\n    t.start()\n\
+               for t in ts:\n    t.join()\n\
+               print(sorted(out.items()))\n";
+    let with_gil = run(src);
+    assert!(with_gil.error.is_none() && with_gil.stdout.contains("[70001, 70002], 'done')"), "{}", with_gil.stdout);
+    let free = run_free(src);
+    assert_eq!(free.stdout, with_gil.stdout, "{:?}", free.error);
+}

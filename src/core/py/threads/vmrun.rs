@@ -70,6 +70,8 @@ struct Local {
     cache: Option<RangeCache>,
     free: Arc<Free>,
     halt: Arc<std::sync::atomic::AtomicBool>,
+    /// The stretch ended for the eval breaker's checks.
+    breaker: bool,
 }
 
 /// The state of a thread that will call `target(*args, **kwargs)`: the call is laid out
@@ -593,13 +595,18 @@ impl Runnable for PyRun {
         let cache = RangeCache::find(&interp.heap, &self.ts);
         // Counted before the lock goes: a collection from now on waits for this thread.
         free.out.fetch_add(1, Ordering::SeqCst);
-        self.local = Some(Local { code, cache, free, halt: interp.drop_request.clone() });
+        self.local = Some(Local { code, cache, free, halt: interp.drop_request.clone(), breaker: false });
         true
     }
 
     fn run_local(&mut self) {
         let Some(l) = self.local.as_mut() else { return };
-        free::run_local(&l.code, &mut self.ts, &mut l.cache, &l.halt, &l.free.stw);
+        l.breaker = free::run_local(&l.code, &mut self.ts, &mut l.cache, &l.halt, &l.free.stw);
+        if let Some(c) = l.cache {
+            // Kept alive until written back: a loop that ended popped its iterator, and a
+            // collection while this thread waits for the lock would free it under us.
+            self.ts.stack.push(Value::Obj(c.iter));
+        }
         l.free.give_back(std::mem::take(&mut self.ts));
     }
 
@@ -609,7 +616,13 @@ impl Runnable for PyRun {
             self.ts = ts;
         }
         if let Some(c) = l.cache {
+            self.ts.stack.pop();
             c.write_back(&mut interp.heap);
+        }
+        if l.breaker {
+            // The jump it stopped at makes the next breaker check the budget and Stop, as
+            // the main loop's every 1,024th does (a stretch ran thousands of jumps).
+            interp.ticks |= 0x3ff;
         }
         self.ts.local_skip = true;
     }
@@ -665,12 +678,15 @@ pub fn run_threaded_as(
     let start = interp.start_ms;
     let pid = interp.pid;
     let proc = Process::new(interp, host.clone(), pid, options.switch_interval_ms, main_thread.lane);
+    if !options.gil {
+        proc.set_free_threaded();
+    }
     proc.set_deadline(start + options.timeout_ms);
     let mut g = proc.enter_main(main_thread.kind, main_thread.name);
     {
         let i = g.interp();
         if !options.gil {
-            i.free = Some(Arc::new(Free::default()));
+            i.free = Some(Arc::new(Free { others: proc.started_threads(), ..Free::default() }));
         }
         i.process = Arc::downgrade(&proc);
         i.drop_request = proc.gil().drop_flag();

@@ -31,11 +31,11 @@ use super::fast::{int_cmp, int_op, Op};
 use super::heap::{Heap, IterState, Obj, ObjRef, Value};
 use super::vm::{Interp, ThreadState};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// Backward jumps a thread runs on its own before it comes back for the eval breaker's
 /// checks (Stop, the time budget, the collector), as the main loop checks every 1,024.
-pub const STRETCH_TICKS: u32 = 1024;
+pub const STRETCH_TICKS: u32 = 8192;
 
 /// A process's free-threading state, shared by its threads (`Interp::free`).
 #[derive(Debug, Default)]
@@ -46,6 +46,9 @@ pub struct Free {
     pub stw: AtomicBool,
     /// States of threads back from a stretch that have not taken the lock yet.
     pub returned: Mutex<Vec<ThreadState>>,
+    /// Threads started and not ended, the main thread not counted (the process's): with
+    /// none, the main thread runs as with the GIL, never letting the lock go.
+    pub others: Arc<AtomicU32>,
 }
 
 impl Free {
@@ -151,6 +154,7 @@ pub fn local_op(op: Op) -> bool {
 pub fn wants_local(i: &Interp, cid: usize, ip: usize) -> bool {
     let Some(free) = &i.free else { return false };
     i.nested == 0
+        && free.others.load(Ordering::Relaxed) > 0
         && i.inspect.is_none()
         && !free.stw.load(Ordering::Relaxed)
         && i.codes[cid].fast.get(ip).is_some_and(|op| local_op(*op))
@@ -161,7 +165,8 @@ pub fn wants_local(i: &Interp, cid: usize, ip: usize) -> bool {
 /// the `range` iterator in `cache`. Stops (the frame's `ip` stored) at the first op it
 /// cannot run, after [`STRETCH_TICKS`] backward jumps, or at a backward jump once `halt`
 /// (a drop request: Stop, the process's end) or `stw` is set. The main loop runs the op
-/// it stopped at, which is how every stretch makes progress.
+/// it stopped at, which is how every stretch makes progress. Returns whether the stretch
+/// ended for the eval breaker's checks (its backward jumps used up, or a request).
 ///
 /// Values on the stack are copied, never followed: an object stays alive because the
 /// collector does not run while the thread is out ([`Free`]).
@@ -172,20 +177,21 @@ pub fn run_local(
     cache: &mut Option<RangeCache>,
     halt: &AtomicBool,
     stw: &AtomicBool,
-) {
-    let Some(frame) = ts.frames.last() else { return };
+) -> bool {
+    let Some(frame) = ts.frames.last() else { return false };
     let base = frame.base;
     let mut ip = frame.ip;
     let ops = &code.fast[..];
     let consts = &code.consts[..];
     let stack = &mut ts.stack;
     let mut ticks = 0u32;
+    let mut breaker = false;
     macro_rules! out {
         () => {{
             if let Some(f) = ts.frames.last_mut() {
                 f.ip = ip;
             }
-            return;
+            return breaker;
         }};
     }
     macro_rules! local {
@@ -221,6 +227,7 @@ pub fn run_local(
         () => {{
             ticks += 1;
             if ticks >= STRETCH_TICKS || halt.load(Ordering::Relaxed) || stw.load(Ordering::Relaxed) {
+                breaker = true;
                 out!();
             }
         }};

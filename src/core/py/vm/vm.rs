@@ -1175,7 +1175,9 @@ impl Vm<'_> {
             let base = self.t.frames[fi].base;
             let mut ip = self.t.frames[fi].ip;
             let flow: Flow = loop {
-                if self.i.free.is_some() {
+                // Free-threaded with other threads alive: each heap operation on its own,
+                // the rest without the lock (free.rs). Alone, a thread runs as with the GIL.
+                if self.i.free.as_ref().is_some_and(|f| f.others.load(Ordering::Relaxed) > 0) {
                     if self.t.local_skip {
                         self.t.local_skip = false;
                     } else if super::free::wants_local(self.i, cid, ip) {
