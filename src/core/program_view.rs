@@ -140,6 +140,12 @@ pub fn coalesce(segments: &[LaneSegment], min_ms: f64) -> Vec<LaneSegment> {
 /// The run in one sentence, for a screen reader and the status line.
 #[must_use]
 pub fn summary(result: &ProgramResult) -> String {
+    summary_as(result, true)
+}
+
+/// [`summary`] of a run with the GIL (`gil`) or free-threaded, which has no hand-overs to count.
+#[must_use]
+pub fn summary_as(result: &ProgramResult, gil: bool) -> String {
     let lanes = &result.lanes;
     let threads = lanes.iter().filter(|l| l.kind == LaneKind::Thread).count();
     let mut pids: Vec<u32> = Vec::new();
@@ -159,7 +165,11 @@ pub fn summary(result: &ProgramResult) -> String {
             plural(children, "child process", "child processes")
         ));
     }
-    parts.push(plural(usize::try_from(result.gil_switches).unwrap_or(usize::MAX), "GIL hand-over", "GIL hand-overs"));
+    parts.push(if gil {
+        plural(usize::try_from(result.gil_switches).unwrap_or(usize::MAX), "GIL hand-over", "GIL hand-overs")
+    } else {
+        "free-threaded (no GIL)".to_owned()
+    });
     parts.push(match (&result.error, result.exit_code) {
         (Some(e), _) => format!("ended with {}: {}", e.kind, e.message),
         (None, 0) => "exit code 0".to_owned(),
@@ -648,6 +658,7 @@ mod tests {
         assert_eq!(writer(&result.lanes, 9, 2), "lane 9 of process 2");
         let nothing = ProgramResult { wall_ms: 2.5, ..ProgramResult::default() };
         assert_eq!(summary(&nothing), "wall time 2.5 ms; 0 GIL hand-overs; exit code 0");
+        assert_eq!(summary_as(&nothing, false), "wall time 2.5 ms; free-threaded (no GIL); exit code 0");
         let html = timeline_html(&nothing, 600.0);
         assert!(
             html.ends_with("<p class=\"empty\">No thread reported what it did.</p>") && !html.contains("legend"),

@@ -307,3 +307,11 @@ fn free_threaded_range_iterators_run_on_their_own_keep_their_place() {
     let free = run_free(src);
     assert_eq!(free.stdout, with_gil.stdout, "{:?}", free.error);
 }
+
+#[test]
+fn free_threaded_sys_says_the_gil_is_off() {
+    // CPython 3.13+'s `sys._is_gil_enabled()`; 3.11 (the GIL build here) has none.
+    let src = "import sys\nprint(hasattr(sys, '_is_gil_enabled'))\nif hasattr(sys, '_is_gil_enabled'):\n    print(sys._is_gil_enabled())\n";
+    assert_eq!(run(src).stdout, "False\n");
+    assert_eq!(run_free(src).stdout, "True\nFalse\n");
+}
