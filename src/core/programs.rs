@@ -33,7 +33,7 @@ macro_rules! example {
 
 /// The menu, in order; the first is the view's default. The notebook's two cells are its code
 /// cells verbatim (In [3] and In [12] of the seed notebook).
-pub const EXAMPLES: [Example; 10] = [
+pub const EXAMPLES: [Example; 12] = [
     example!(
         "notebook_threads",
         "The notebook: two threads",
@@ -78,6 +78,16 @@ pub const EXAMPLES: [Example; 10] = [
         "shared_list_vs_copies",
         "A shared list vs copies",
         "A thread appends to the very list the main thread sees; a process appends to its own copy."
+    ),
+    example!(
+        "free_threaded_cpu",
+        "Free-threaded: CPU-bound threads",
+        "Run it, then untick GIL and run it again: free-threaded (as python3.14t), the two threads run on two cores at once."
+    ),
+    example!(
+        "free_threaded_race",
+        "Free-threaded: counter += 1 loses updates",
+        "With the GIL nothing is lost here; untick GIL and updates are lost. The GIL kept the interpreter safe, never your code: use a Lock."
     ),
     example!(
         "refcount_notebook",
