@@ -6,7 +6,7 @@ use super::timeline::use_width;
 use crate::core::editor::{self, Edit};
 use crate::core::program::{OutputChunk, ProgramResult};
 use crate::core::program_view::{
-    live_timeline_html, state_key, state_words, summary_as, terminal_html, timeline_html, LiveLanes, LIVE_SAMPLE_MS,
+    live_timeline_html, state_key, state_words, summary_as, terminal_html, timeline_html_as, LiveLanes, LIVE_SAMPLE_MS,
 };
 use crate::core::programs::{self, EXAMPLES};
 use crate::core::runtime::board::LiveThread;
@@ -291,7 +291,7 @@ pub fn code_view(props: &CodeProps) -> Html {
             </div>
             <div class="program-timeline" ref={timeline_ref} data-testid="code-timeline" data-ready={result.is_some().to_string()}>
                 if let Some(r) = &*result {
-                    {Html::from_html_unchecked(timeline_html(r, width).into())}
+                    {Html::from_html_unchecked(timeline_html_as(r, width, *ran_gil).into())}
                 } else if *running {
                     {Html::from_html_unchecked(live_timeline_html(&live.lanes, live.wall_ms, width).into())}
                 }
