@@ -6,7 +6,7 @@ use super::timeline::use_width;
 use crate::core::editor::{self, Edit};
 use crate::core::program::{OutputChunk, ProgramResult};
 use crate::core::program_view::{
-    live_timeline_html, state_key, state_words, summary, terminal_html, timeline_html, LiveLanes, LIVE_SAMPLE_MS,
+    live_timeline_html, state_key, state_words, summary_as, terminal_html, timeline_html_as, LiveLanes, LIVE_SAMPLE_MS,
 };
 use crate::core::programs::{self, EXAMPLES};
 use crate::core::runtime::board::LiveThread;
@@ -67,6 +67,9 @@ pub fn code_view(props: &CodeProps) -> Html {
         use_effect_with((*source).clone(), move |s| on_change.emit(s.clone()));
     }
     let switch = use_state(|| "5".to_owned());
+    // The GIL box, and whether the run shown had the GIL.
+    let gil = use_state(|| true);
+    let ran_gil = use_state(|| true);
     let output = use_state(Vec::<OutputChunk>::new);
     let result = use_state(|| None::<Rc<ProgramResult>>);
     let failure = use_state(|| None::<String>);
@@ -98,7 +101,7 @@ pub fn code_view(props: &CodeProps) -> Html {
     {
         let (source, switch, output, result, failure, running, stopper, collected) = (
             source.clone(),
-            switch.clone(),
+            (switch.clone(), gil.clone(), ran_gil.clone()),
             output.clone(),
             result.clone(),
             failure.clone(),
@@ -111,7 +114,9 @@ pub fn code_view(props: &CodeProps) -> Html {
             runner::watch(Some(Callback::from(move |shown: Shown| match shown {
                 Shown::Started { source: code, options, stopper: stop } => {
                     source.set(code);
-                    switch.set(options.switch_interval_ms.to_string());
+                    switch.0.set(options.switch_interval_ms.to_string());
+                    switch.1.set(options.gil);
+                    switch.2.set(options.gil);
                     result.set(None);
                     failure.set(None);
                     collected.borrow_mut().clear();
@@ -136,15 +141,17 @@ pub fn code_view(props: &CodeProps) -> Html {
         });
     }
     let run = {
-        let (source, switch, failure, running) = (source.clone(), switch.clone(), failure.clone(), running.clone());
+        let (source, switch, failure, running) =
+            (source.clone(), (switch.clone(), gil.clone()), failure.clone(), running.clone());
         Rc::new(move |code: Option<String>| {
             if *running {
                 return;
             }
             let code = code.unwrap_or_else(|| (*source).clone());
             let options = match programs::options(
-                &crate::core::config::RawValue::Text((*switch).clone()),
+                &crate::core::config::RawValue::Text((*switch.0).clone()),
                 &crate::core::config::RawValue::Missing,
+                &crate::core::config::RawValue::Bool(*switch.1),
             ) {
                 Ok(options) => options,
                 Err(why) => {
@@ -193,6 +200,10 @@ pub fn code_view(props: &CodeProps) -> Html {
             }
         })
     };
+    let on_gil = {
+        let gil = gil.clone();
+        Callback::from(move |e: Event| gil.set(e.target_unchecked_into::<HtmlInputElement>().checked()))
+    };
     let on_switch = {
         let switch = switch.clone();
         Callback::from(move |e: InputEvent| switch.set(e.target_unchecked_into::<HtmlInputElement>().value()))
@@ -230,7 +241,7 @@ pub fn code_view(props: &CodeProps) -> Html {
     let status = if *running {
         "Running…".to_owned()
     } else if let Some(r) = &*result {
-        summary(r)
+        summary_as(r, *ran_gil)
     } else {
         "Press Run: the program runs in a worker, its threads on threads of their own.".to_owned()
     };
@@ -259,6 +270,11 @@ pub fn code_view(props: &CodeProps) -> Html {
                         aria-describedby="code-switch-hint" data-testid="code-switch" />
                 </div>
                 <span id="code-switch-hint" class="hint">{"sys.setswitchinterval in the code works too."}</span>
+                <label class="toggle">
+                    <input type="checkbox" checked={*gil} onchange={on_gil} aria-describedby="code-gil-hint" data-testid="code-gil" />
+                    <span>{"GIL"}</span>
+                </label>
+                <span id="code-gil-hint" class="hint">{if *gil { "Untick: free-threaded, as python3.14t." } else { "Free-threaded: threads run at the same time." }}</span>
             </div>
             <p class="status" aria-live="polite" data-testid="code-status" data-running={running.to_string()}>{status}</p>
             if let Some(why) = &*failure {
@@ -275,7 +291,7 @@ pub fn code_view(props: &CodeProps) -> Html {
             </div>
             <div class="program-timeline" ref={timeline_ref} data-testid="code-timeline" data-ready={result.is_some().to_string()}>
                 if let Some(r) = &*result {
-                    {Html::from_html_unchecked(timeline_html(r, width).into())}
+                    {Html::from_html_unchecked(timeline_html_as(r, width, *ran_gil).into())}
                 } else if *running {
                     {Html::from_html_unchecked(live_timeline_html(&live.lanes, live.wall_ms, width).into())}
                 }
