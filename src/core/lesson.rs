@@ -1,0 +1,1289 @@
+//! The lesson (issue 16): the notebook's argument as experiments the student predicts, runs and
+//! has explained. Its sections, each experiment's cell (an example of the Code view, so a file of
+//! the program corpus) and questions, the comparison of a prediction with what the run measured,
+//! and the student's progress as the small JSON the page keeps in localStorage. The page only
+//! draws what this works out.
+
+use crate::core::program::{Lane, LaneKind, LaneState, ProgramResult};
+use crate::core::programs;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// `?lesson=` of the one lesson there is.
+pub const LESSON: &str = "threads-and-processes";
+/// Where the page keeps the student's progress (localStorage).
+pub const STORAGE_KEY: &str = "threadlab.lesson.threads-and-processes";
+/// The version of the saved progress' shape: a value of another version is set aside.
+pub const VERSION: u32 = 1;
+
+/// A piece of a section, in reading order.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Block {
+    /// A paragraph; text between backticks is code.
+    Para(&'static str),
+    /// A link to another tab of the page: its query and its words.
+    Link { query: &'static str, label: &'static str },
+    /// An experiment, by id (see [`EXPERIMENTS`]).
+    Experiment(&'static str),
+}
+
+/// One section of the lesson: `#id` links to it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Section {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub blocks: &'static [Block],
+}
+
+/// One answer a choice question offers.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Choice {
+    pub key: &'static str,
+    pub label: &'static str,
+}
+
+/// What the student is asked to predict.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Ask {
+    /// A number of seconds, from `min` to `max`.
+    Seconds { min: f64, max: f64 },
+    /// One of three answers about a time ratio, from least time to most; the measured ratio picks
+    /// one by `bounds` (below `bounds[0]` the first, from `bounds[1]` the last).
+    Ratio { choices: [Choice; 3], bounds: [f64; 2] },
+}
+
+/// Where a question's measurement comes from: the program's own `print`s of its times.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Measure {
+    /// The seconds printed on the line starting with this.
+    Seconds(&'static str),
+    /// The seconds of the first line over those of the second.
+    Ratio(&'static str, &'static str),
+}
+
+/// Why the measurement is what it is, picked by the comparison (numbers) or by the measured
+/// answer (choices).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Why {
+    /// For a number: when the prediction was right, too high, too low.
+    Verdict { right: &'static str, too_high: &'static str, too_low: &'static str },
+    /// For a choice: by the measured answer, in the order of the choices.
+    Measured([&'static str; 3]),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Question {
+    /// Unique in the lesson (the key of its prediction in the saved progress).
+    pub id: &'static str,
+    pub prompt: &'static str,
+    pub ask: Ask,
+    pub measure: Measure,
+    pub why: Why,
+}
+
+/// What the timeline shows as evidence, worked out from the run's lanes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Evidence {
+    /// Threads waiting on I/O at the same time.
+    OverlappingWaits,
+    /// One thread's waits, one after the other.
+    WaitsInARow,
+    /// Threads taking turns at the GIL.
+    ThreadsTakeTurns,
+    /// Processes computing at the same time.
+    ProcessesInParallel,
+}
+
+/// An experiment: a cell to run, the predictions asked before it runs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Experiment {
+    pub id: &'static str,
+    /// The Code view's example it runs (a file of the program corpus).
+    pub example: &'static str,
+    pub title: &'static str,
+    pub questions: &'static [Question],
+    pub evidence: &'static [Evidence],
+}
+
+impl Experiment {
+    /// The cell's source, as the corpus has it.
+    #[must_use]
+    pub fn source(&self) -> &'static str {
+        programs::example(self.example).map_or("", |e| e.source)
+    }
+}
+
+const SPEED: [Choice; 3] = [
+    Choice { key: "faster", label: "Faster: clearly less time (toward half)" },
+    Choice { key: "same", label: "About the same time" },
+    Choice { key: "slower", label: "Slower: clearly more time" },
+];
+/// A ratio below 0.8 is faster, from 1.25 slower.
+const SPEED_BOUNDS: [f64; 2] = [0.8, 1.25];
+
+/// The experiments, in the lesson's order.
+pub const EXPERIMENTS: [Experiment; 3] = [
+    Experiment {
+        id: "io-threads",
+        example: "notebook_threads",
+        title: "Two waits of 3 s, on two threads",
+        questions: &[Question {
+            id: "io-threads.total",
+            prompt: "Each of the two threads waits 3 s. How many seconds will the whole cell take?",
+            ask: Ask::Seconds { min: 0.0, max: 60.0 },
+            measure: Measure::Seconds("Total time:"),
+            why: Why::Verdict {
+                right: "Each thread spent its 3 s asleep, and a sleeping thread lets go of the GIL, so the \
+                        second thread began its wait while the first was still waiting. Two waits that overlap \
+                        take as long as one.",
+                too_high: "Perhaps you added the two waits, 3 + 3: that is what happens without threads. Here both \
+                           threads waited at the same time: `time.sleep` releases the GIL, so nothing kept the \
+                           second thread from starting its own wait.",
+                too_low: "Threads let waits overlap; they cannot make one shorter. Each `fetch_data` sleeps its \
+                          full 3 s, so the cell takes at least that, plus a moment to start the threads.",
+            },
+        }],
+        evidence: &[Evidence::OverlappingWaits],
+    },
+    Experiment {
+        id: "io-sequential",
+        example: "notebook_sequential",
+        title: "The same two waits, one after the other",
+        questions: &[Question {
+            id: "io-sequential.total",
+            prompt: "Without threads, the same two calls run one after the other. How many seconds now?",
+            ask: Ask::Seconds { min: 0.0, max: 60.0 },
+            measure: Measure::Seconds("Total time:"),
+            why: Why::Verdict {
+                right: "With a single thread the second call starts only when the first has returned, so the \
+                        waits add up: 3 + 3.",
+                too_high: "The waits add up, but to no more than 3 + 3: the prints and the calls themselves take \
+                           microseconds.",
+                too_low: "Nothing waits in parallel here: one thread runs the calls in turn, and the second \
+                          `fetch_data` starts only after the first one's 3 s, so the waits add up to about 6 s.",
+            },
+        }],
+        evidence: &[Evidence::WaitsInARow],
+    },
+    Experiment {
+        id: "cpu",
+        example: "cpu_threads_vs_pool",
+        title: "Counting in pure Python: one after another, two threads, a Pool of two",
+        questions: &[
+            Question {
+                id: "cpu.threads",
+                prompt: "Compared with the two counts one after another, two threads will be…",
+                ask: Ask::Ratio { choices: SPEED, bounds: SPEED_BOUNDS },
+                measure: Measure::Ratio("Two threads:", "One after another:"),
+                why: Why::Measured([
+                    "The threads finished sooner, which the GIL should not allow: threads run Python on two cores \
+                     at once only in free-threaded Python (PEP 703). Check the timeline: did both threads run at the \
+                     same moment?",
+                    "A thread must hold the GIL to run Python bytecode, and a process has one GIL: the threads \
+                     took turns, one computing while the other waited, so the work still ran one core at a time.",
+                    "The threads did the same work taking turns at the GIL, one at a time, and paid for every \
+                     hand-over on top.",
+                ]),
+            },
+            Question {
+                id: "cpu.pool",
+                prompt: "And a Pool of two processes, compared with the counts one after another, will be…",
+                ask: Ask::Ratio { choices: SPEED, bounds: SPEED_BOUNDS },
+                measure: Measure::Ratio("A Pool of two:", "One after another:"),
+                why: Why::Measured([
+                    "Each process has its own interpreter and its own GIL, so the two counts ran on two cores at \
+                     the same moment. Not quite in half the time: starting the processes and sending the work and \
+                     the results between them (pickled) costs time.",
+                    "Two processes compute at the same moment only when two cores are free; on a busy machine they \
+                     take turns too, and starting them costs time. Run it again when the machine is quieter.",
+                    "Starting two processes (each loads an interpreter of its own) and sending the work to them \
+                     cost more than the counting saved. With bigger tasks the start-up matters less.",
+                ]),
+            },
+        ],
+        evidence: &[Evidence::ThreadsTakeTurns, Evidence::ProcessesInParallel],
+    },
+];
+
+/// The lesson, section by section.
+pub const SECTIONS: [Section; 3] = [
+    Section {
+        id: "threads-and-the-gil",
+        title: "1. Threads, processes and the GIL",
+        blocks: &[
+            Block::Para(
+                "A process is a running program with memory of its own: its variables, its objects, its own \
+                 interpreter. A thread is one line of execution inside a process. All the threads of a process \
+                 see the same memory, so two threads can work on one list without copying it; two processes \
+                 cannot.",
+            ),
+            Block::Para(
+                "CPython, the Python most people run, has a Global Interpreter Lock, the GIL: one lock per \
+                 process, which a thread must hold to run Python bytecode. However many cores the machine has, \
+                 the threads of one process take turns running Python. A thread that waits (for a file, the \
+                 network, `time.sleep`) lets go of the lock while it waits.",
+            ),
+            Block::Para(
+                "Why a lock at all? Every object carries a reference count: how many names, lists and frames \
+                 refer to it. `b = a` adds one, `del a` takes one away, and at zero the object is freed at once. \
+                 Those counts change all the time, on every thread. If two threads updated one count at the same \
+                 moment, one update could be lost, and an object freed while still in use, or never freed. The GIL \
+                 makes every such update happen one thread at a time, without a lock on each object.",
+            ),
+            Block::Link {
+                query: "?panel=refcount",
+                label: "Step through a = [1, 2, 3]; b = a; del a; del b in the Refcounts tab, and see the race on \
+                        a shared count below it",
+            },
+        ],
+    },
+    Section {
+        id: "io-bound",
+        title: "2. I/O-bound work: waiting side by side",
+        blocks: &[
+            Block::Para(
+                "A task is I/O-bound when it spends its time waiting for something outside the processor: a \
+                 disk, a server, a database, someone typing. While it waits, the processor has nothing to do \
+                 for it.",
+            ),
+            Block::Para(
+                "The cell below is the notebook's, unchanged. `fetch_data` stands for a download, with \
+                 `time.sleep(3)` as the wait, and it runs twice, each time on a thread of its own. Predict, then \
+                 run it: it runs here, in a worker of this page, on real threads.",
+            ),
+            Block::Experiment("io-threads"),
+            Block::Para("Now the same two calls without threads, one after the other."),
+            Block::Experiment("io-sequential"),
+        ],
+    },
+    Section {
+        id: "cpu-bound",
+        title: "3. CPU-bound work: the GIL in the way",
+        blocks: &[
+            Block::Para(
+                "A task is CPU-bound when the processor is busy the whole time: arithmetic, parsing, \
+                 compressing. There is no waiting to overlap, so the only way to finish sooner is to compute on \
+                 two cores at once.",
+            ),
+            Block::Para(
+                "This cell counts with pure Python arithmetic three ways: twice in a row, on two threads, and \
+                 on a `multiprocessing.Pool` of two processes, and prints the time each took. Make both \
+                 predictions, then run it.",
+            ),
+            Block::Experiment("cpu"),
+            Block::Para(
+                "So: threads help when the tasks wait, processes help when they compute. A process costs more to \
+                 start, and shares no memory with the others.",
+            ),
+        ],
+    },
+];
+
+/// The experiment with this id.
+#[must_use]
+pub fn experiment(id: &str) -> Option<&'static Experiment> {
+    EXPERIMENTS.iter().find(|e| e.id == id)
+}
+
+/// The question with this id, and its experiment.
+#[must_use]
+pub fn question(id: &str) -> Option<(&'static Experiment, &'static Question)> {
+    EXPERIMENTS.iter().find_map(|e| e.questions.iter().find(|q| q.id == id).map(|q| (e, q)))
+}
+
+/// A paragraph's pieces: (is code, text); code is between backticks.
+#[must_use]
+pub fn inline(text: &str) -> Vec<(bool, &str)> {
+    text.split('`').enumerate().filter(|(_, s)| !s.is_empty()).map(|(i, s)| (i % 2 == 1, s)).collect()
+}
+
+/// A prediction: one of a question's choices, or a number of seconds.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Prediction {
+    Choice(String),
+    Seconds(f64),
+}
+
+impl Prediction {
+    /// What the student typed or picked, checked against the question: `Err` says what it takes.
+    ///
+    /// # Errors
+    /// A choice the question does not offer, or a number out of its range or not a number.
+    pub fn parse(question: &Question, input: &str) -> Result<Prediction, String> {
+        match question.ask {
+            Ask::Seconds { min, max } => {
+                let text = input.trim().trim_end_matches('s').trim().replace(',', ".");
+                match text.parse::<f64>() {
+                    Ok(n) if n.is_finite() && n > min && n <= max => Ok(Prediction::Seconds(n)),
+                    _ => Err(format!("Type a number of seconds, more than {min} and at most {max}.")),
+                }
+            }
+            Ask::Ratio { choices, .. } => choices
+                .iter()
+                .find(|c| c.key == input)
+                .map(|c| Prediction::Choice(c.key.to_owned()))
+                .ok_or_else(|| "Pick one of the answers.".to_owned()),
+        }
+    }
+
+    /// The prediction in words, for the comparison.
+    #[must_use]
+    pub fn words(&self, question: &Question) -> String {
+        match (self, question.ask) {
+            (Prediction::Seconds(n), _) => format!("{} s", trim_number(*n)),
+            (Prediction::Choice(key), Ask::Ratio { choices, .. }) => {
+                choices.iter().find(|c| c.key == key).map_or_else(|| key.clone(), |c| c.label.to_owned())
+            }
+            (Prediction::Choice(key), Ask::Seconds { .. }) => key.clone(),
+        }
+    }
+}
+
+fn trim_number(n: f64) -> String {
+    let s = format!("{n:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+/// The seconds printed on `stdout`'s first line that starts with `prefix`
+/// ("Total time: 3.01 seconds").
+#[must_use]
+pub fn seconds_after(stdout: &str, prefix: &str) -> Option<f64> {
+    let line = stdout.lines().find(|l| l.starts_with(prefix))?;
+    let rest = line[prefix.len()..].trim_start();
+    let number: String = rest.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    rest[number.len()..].trim_start().starts_with("second").then_some(())?;
+    number.parse::<f64>().ok().filter(|n| n.is_finite() && *n >= 0.0)
+}
+
+/// What one run of an experiment measured: kept in the progress, so the comparison survives a
+/// reload (the output and the timeline do not: they are shown for the run just made).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    /// Per question, in order: seconds, or a ratio of times; `None` when the run did not print it.
+    pub measured: Vec<Option<f64>>,
+    /// What the timeline shows, in sentences.
+    pub evidence: Vec<String>,
+    pub wall_ms: f64,
+    /// Why there is nothing to compare: the run's error.
+    pub error: Option<String>,
+}
+
+impl Outcome {
+    /// What `result`, a run of `experiment`'s cell, measured.
+    #[must_use]
+    pub fn of(experiment: &Experiment, result: &ProgramResult) -> Outcome {
+        let measured = experiment
+            .questions
+            .iter()
+            .map(|q| match q.measure {
+                Measure::Seconds(prefix) => seconds_after(&result.stdout, prefix),
+                Measure::Ratio(top, bottom) => {
+                    let (t, b) = (seconds_after(&result.stdout, top)?, seconds_after(&result.stdout, bottom)?);
+                    (b > 0.0).then(|| t / b)
+                }
+            })
+            .collect();
+        let error = result.error.as_ref().map(|e| {
+            if e.line > 0 {
+                format!("{} at line {}: {}", e.kind, e.line, e.message)
+            } else {
+                format!("{}: {}", e.kind, e.message)
+            }
+        });
+        let evidence = experiment.evidence.iter().filter_map(|e| evidence(*e, result)).collect();
+        Outcome { measured, evidence, wall_ms: result.wall_ms, error }
+    }
+}
+
+/// How a prediction compares with the measurement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Right,
+    /// More than was measured (for a choice: it expected more time than it took).
+    TooHigh,
+    TooLow,
+}
+
+/// A prediction compared with the measurement, and why the measurement is what it is.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Judgement {
+    pub verdict: Verdict,
+    /// "You predicted 6 s; it took 3.01 s: too high."
+    pub headline: String,
+    pub why: &'static str,
+}
+
+/// A seconds prediction is right within half a second or 15 % of the measurement, whichever is
+/// more: the cell's own overhead and a busy machine's noise are not the lesson.
+#[must_use]
+pub fn tolerance(measured_s: f64) -> f64 {
+    (measured_s * 0.15).max(0.5)
+}
+
+/// The answer a measured ratio stands for: the index of the choice.
+#[must_use]
+pub fn band(ratio: f64, bounds: [f64; 2]) -> usize {
+    if ratio < bounds[0] {
+        0
+    } else if ratio < bounds[1] {
+        1
+    } else {
+        2
+    }
+}
+
+/// Compares `prediction` with `measured` (see [`Outcome::measured`]).
+#[must_use]
+pub fn judge(question: &Question, prediction: &Prediction, measured: f64) -> Option<Judgement> {
+    match (question.ask, prediction, question.why) {
+        (Ask::Seconds { .. }, Prediction::Seconds(p), Why::Verdict { right, too_high, too_low }) => {
+            let (verdict, why, word) = if (p - measured).abs() <= tolerance(measured) {
+                (Verdict::Right, right, "right")
+            } else if *p > measured {
+                (Verdict::TooHigh, too_high, "too high")
+            } else {
+                (Verdict::TooLow, too_low, "too low")
+            };
+            let headline = format!("You predicted {} s; it took {measured:.2} s: {word}.", trim_number(*p));
+            Some(Judgement { verdict, headline, why })
+        }
+        (Ask::Ratio { choices, bounds }, Prediction::Choice(key), Why::Measured(whys)) => {
+            let predicted = choices.iter().position(|c| c.key == key)?;
+            let got = band(measured, bounds);
+            let verdict = match predicted.cmp(&got) {
+                std::cmp::Ordering::Equal => Verdict::Right,
+                // The choices go from least time to most.
+                std::cmp::Ordering::Less => Verdict::TooLow,
+                std::cmp::Ordering::Greater => Verdict::TooHigh,
+            };
+            let word = match verdict {
+                Verdict::Right => "right",
+                Verdict::TooLow => "you expected less time than it took",
+                Verdict::TooHigh => "you expected more time than it took",
+            };
+            let headline = format!(
+                "You predicted \u{201c}{}\u{201d}; it took {measured:.2}\u{d7} the time one after another \
+                 (\u{201c}{}\u{201d}): {word}.",
+                choices[predicted].label, choices[got].label
+            );
+            Some(Judgement { verdict, headline, why: whys[got] })
+        }
+        _ => None,
+    }
+}
+
+/// The time during which at least two of `lanes` were in `state` at once, in ms.
+#[must_use]
+pub fn overlap(lanes: &[&Lane], state: LaneState) -> f64 {
+    let mut edges: Vec<(f64, i32)> = Vec::new();
+    for lane in lanes {
+        for s in lane.segments.iter().filter(|s| s.state == state && s.end_ms > s.start_ms) {
+            edges.push((s.start_ms, 1));
+            edges.push((s.end_ms, -1));
+        }
+    }
+    // Ends before starts at the same instant: touching segments do not overlap.
+    edges.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let (mut depth, mut since, mut total) = (0, 0.0, 0.0);
+    for (t, step) in edges {
+        if depth >= 2 {
+            total += t - since;
+        }
+        depth += step;
+        since = t;
+    }
+    total
+}
+
+/// The stretches of `lane` in `state`, adjacent ones merged: (start, end) in ms.
+fn stretches(lane: &Lane, state: LaneState) -> Vec<(f64, f64)> {
+    let mut out: Vec<(f64, f64)> = Vec::new();
+    for s in lane.segments.iter().filter(|s| s.state == state) {
+        match out.last_mut() {
+            Some(last) if s.start_ms - last.1 < 1.0 => last.1 = s.end_ms,
+            _ => out.push((s.start_ms, s.end_ms)),
+        }
+    }
+    out
+}
+
+fn secs(ms: f64) -> String {
+    format!("{:.2} s", ms / 1000.0)
+}
+
+fn names(lanes: &[&Lane]) -> String {
+    let names: Vec<&str> = lanes.iter().map(|l| l.name.as_str()).collect();
+    match names.as_slice() {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// What the timeline shows for `what`, in a sentence; `None` when the run has no such lanes.
+#[must_use]
+pub fn evidence(what: Evidence, result: &ProgramResult) -> Option<String> {
+    let of = |kind: LaneKind| result.lanes.iter().filter(|l| l.kind == kind).collect::<Vec<_>>();
+    let time = |lanes: &[&Lane], state| {
+        lanes.iter().map(|l| crate::core::program_view::time_in(&l.segments, state)).sum::<f64>()
+    };
+    let mut s = String::new();
+    match what {
+        Evidence::OverlappingWaits => {
+            let threads = of(LaneKind::Thread);
+            if threads.len() < 2 {
+                return None;
+            }
+            let _ = write!(s, "On the timeline, {} waited on I/O for ", names(&threads));
+            let each: Vec<String> =
+                threads.iter().map(|l| secs(crate::core::program_view::time_in(&l.segments, LaneState::Io))).collect();
+            let _ = write!(
+                s,
+                "{}, and their waits overlapped for {}.",
+                each.join(" and "),
+                secs(overlap(&threads, LaneState::Io))
+            );
+        }
+        Evidence::WaitsInARow => {
+            let main = of(LaneKind::Main);
+            let lane = main.first()?;
+            let waits = stretches(lane, LaneState::Io);
+            if waits.is_empty() {
+                return None;
+            }
+            let each: Vec<String> = waits.iter().map(|(a, b)| secs(b - a)).collect();
+            let _ = write!(
+                s,
+                "On the timeline, {} is the only lane: {} wait{} on I/O ({}), one after the other, {} in all.",
+                lane.name,
+                waits.len(),
+                if waits.len() == 1 { "" } else { "s" },
+                each.join(", "),
+                secs(waits.iter().map(|(a, b)| b - a).sum())
+            );
+        }
+        Evidence::ThreadsTakeTurns => {
+            let threads = of(LaneKind::Thread);
+            if threads.len() < 2 {
+                return None;
+            }
+            let _ = write!(
+                s,
+                "On the timeline, {} ran for {} in all and waited for the GIL for {}; they ran at the same \
+                 moment for {}, with {} GIL hand-overs in the whole run.",
+                names(&threads),
+                secs(time(&threads, LaneState::Running)),
+                secs(time(&threads, LaneState::GilWait)),
+                secs(overlap(&threads, LaneState::Running)),
+                result.gil_switches
+            );
+        }
+        Evidence::ProcessesInParallel => {
+            let processes = of(LaneKind::Process);
+            if processes.len() < 2 {
+                return None;
+            }
+            let _ = write!(
+                s,
+                "The Pool's processes, {}, each with a GIL of its own, ran at the same moment for {}.",
+                names(&processes),
+                secs(overlap(&processes, LaneState::Running))
+            );
+        }
+    }
+    Some(s)
+}
+
+/// The student's progress: predictions by question, outcomes by experiment.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Progress {
+    pub predictions: BTreeMap<String, Prediction>,
+    pub outcomes: BTreeMap<String, Outcome>,
+}
+
+impl Progress {
+    /// Whether every question of `experiment` has a prediction: its Run button waits for that.
+    #[must_use]
+    pub fn predicted(&self, experiment: &Experiment) -> bool {
+        experiment.questions.iter().all(|q| self.predictions.contains_key(q.id))
+    }
+
+    /// Experiments run so far, of all.
+    #[must_use]
+    pub fn done(&self) -> (usize, usize) {
+        (EXPERIMENTS.iter().filter(|e| self.outcomes.contains_key(e.id)).count(), EXPERIMENTS.len())
+    }
+
+    /// The judgements of `experiment`'s questions after its run (`None` for one with no
+    /// prediction or no measurement).
+    #[must_use]
+    pub fn judgements(&self, experiment: &Experiment) -> Vec<Option<Judgement>> {
+        let outcome = self.outcomes.get(experiment.id);
+        experiment
+            .questions
+            .iter()
+            .enumerate()
+            .map(|(i, q)| {
+                let measured = outcome?.measured.get(i).copied().flatten()?;
+                judge(q, self.predictions.get(q.id)?, measured)
+            })
+            .collect()
+    }
+
+    /// Forgets `experiment`'s predictions and outcome: to predict it again.
+    pub fn forget(&mut self, experiment: &Experiment) {
+        for q in experiment.questions {
+            self.predictions.remove(q.id);
+        }
+        self.outcomes.remove(experiment.id);
+    }
+
+    /// The progress as the JSON kept in localStorage.
+    #[must_use]
+    pub fn to_json(&self) -> String {
+        let mut predictions = Vec::new();
+        for (id, p) in &self.predictions {
+            let value = match p {
+                Prediction::Choice(key) => json::Value::Str(key.clone()),
+                Prediction::Seconds(n) => json::Value::Num(*n),
+            };
+            predictions.push((id.clone(), value));
+        }
+        let mut outcomes = Vec::new();
+        for (id, o) in &self.outcomes {
+            let measured = o.measured.iter().map(|m| m.map_or(json::Value::Null, json::Value::Num)).collect();
+            let evidence = o.evidence.iter().map(|e| json::Value::Str(e.clone())).collect();
+            outcomes.push((
+                id.clone(),
+                json::Value::Obj(vec![
+                    ("measured".into(), json::Value::Arr(measured)),
+                    ("evidence".into(), json::Value::Arr(evidence)),
+                    ("wall_ms".into(), json::Value::Num(o.wall_ms)),
+                    ("error".into(), o.error.clone().map_or(json::Value::Null, json::Value::Str)),
+                ]),
+            ));
+        }
+        json::Value::Obj(vec![
+            ("version".into(), json::Value::Num(f64::from(VERSION))),
+            ("lesson".into(), json::Value::Str(LESSON.into())),
+            ("predictions".into(), json::Value::Obj(predictions)),
+            ("outcomes".into(), json::Value::Obj(outcomes)),
+        ])
+        .to_string()
+    }
+
+    /// The progress saved as `saved` (`None`: nothing saved). A value that cannot be read, or
+    /// of another version, is set aside: an empty progress and a notice saying why. Entries for
+    /// questions or experiments the lesson no longer has are dropped.
+    #[must_use]
+    pub fn load(saved: Option<&str>) -> (Progress, Option<String>) {
+        let Some(saved) = saved else { return (Progress::default(), None) };
+        match Progress::read(saved) {
+            Ok(progress) => (progress, None),
+            Err(why) => (
+                Progress::default(),
+                Some(format!("Your saved lesson progress was set aside: {why}. Starting afresh.")),
+            ),
+        }
+    }
+
+    fn read(saved: &str) -> Result<Progress, String> {
+        let value = json::parse(saved).map_err(|e| format!("it is not readable ({e})"))?;
+        let version = value.get("version").and_then(json::Value::num);
+        if version != Some(f64::from(VERSION)) {
+            return Err(match version {
+                Some(v) => format!("it was saved by another version of the lesson ({v})"),
+                None => "it has no version".to_owned(),
+            });
+        }
+        let mut progress = Progress::default();
+        if let Some(json::Value::Obj(predictions)) = value.get("predictions") {
+            for (id, p) in predictions {
+                let Some((_, q)) = question(id) else { continue };
+                let input = match p {
+                    json::Value::Str(s) => s.clone(),
+                    json::Value::Num(n) => n.to_string(),
+                    _ => continue,
+                };
+                if let Ok(p) = Prediction::parse(q, &input) {
+                    progress.predictions.insert(id.clone(), p);
+                }
+            }
+        }
+        if let Some(json::Value::Obj(outcomes)) = value.get("outcomes") {
+            for (id, o) in outcomes {
+                let Some(e) = experiment(id) else { continue };
+                let Some(json::Value::Arr(measured)) = o.get("measured") else { continue };
+                if measured.len() != e.questions.len() {
+                    continue;
+                }
+                let evidence = match o.get("evidence") {
+                    Some(json::Value::Arr(items)) => items.iter().filter_map(|i| i.str().map(str::to_owned)).collect(),
+                    _ => Vec::new(),
+                };
+                progress.outcomes.insert(
+                    id.clone(),
+                    Outcome {
+                        measured: measured.iter().map(|m| m.num().filter(|n| n.is_finite())).collect(),
+                        evidence,
+                        wall_ms: o.get("wall_ms").and_then(json::Value::num).unwrap_or(0.0),
+                        error: o.get("error").and_then(json::Value::str).map(str::to_owned),
+                    },
+                );
+            }
+        }
+        Ok(progress)
+    }
+}
+
+/// Just enough JSON for the progress: the page's wasm has no JSON library (its size budget).
+mod json {
+    use std::fmt::{self, Write};
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub enum Value {
+        Null,
+        Bool(bool),
+        Num(f64),
+        Str(String),
+        Arr(Vec<Value>),
+        Obj(Vec<(String, Value)>),
+    }
+
+    impl Value {
+        pub fn get(&self, key: &str) -> Option<&Value> {
+            match self {
+                Value::Obj(pairs) => pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+                _ => None,
+            }
+        }
+        pub fn num(&self) -> Option<f64> {
+            match self {
+                Value::Num(n) => Some(*n),
+                _ => None,
+            }
+        }
+        pub fn str(&self) -> Option<&str> {
+            match self {
+                Value::Str(s) => Some(s),
+                _ => None,
+            }
+        }
+    }
+
+    fn string(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
+        f.write_char('"')?;
+        for c in s.chars() {
+            match c {
+                '"' => f.write_str("\\\"")?,
+                '\\' => f.write_str("\\\\")?,
+                '\n' => f.write_str("\\n")?,
+                c if u32::from(c) < 0x20 => write!(f, "\\u{:04x}", u32::from(c))?,
+                c => f.write_char(c)?,
+            }
+        }
+        f.write_char('"')
+    }
+
+    impl fmt::Display for Value {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self {
+                Value::Null => f.write_str("null"),
+                Value::Bool(b) => write!(f, "{b}"),
+                Value::Num(n) if n.is_finite() => write!(f, "{n}"),
+                Value::Num(_) => f.write_str("null"),
+                Value::Str(s) => string(f, s),
+                Value::Arr(items) => {
+                    f.write_char('[')?;
+                    for (i, v) in items.iter().enumerate() {
+                        if i > 0 {
+                            f.write_char(',')?;
+                        }
+                        write!(f, "{v}")?;
+                    }
+                    f.write_char(']')
+                }
+                Value::Obj(pairs) => {
+                    f.write_char('{')?;
+                    for (i, (k, v)) in pairs.iter().enumerate() {
+                        if i > 0 {
+                            f.write_char(',')?;
+                        }
+                        string(f, k)?;
+                        write!(f, ":{v}")?;
+                    }
+                    f.write_char('}')
+                }
+            }
+        }
+    }
+
+    /// Parses one JSON value (and nothing after it but white space).
+    pub fn parse(text: &str) -> Result<Value, String> {
+        let mut p = Parser { s: text.as_bytes(), i: 0, depth: 0 };
+        let v = p.value()?;
+        p.ws();
+        if p.i != p.s.len() {
+            return Err(format!("unexpected text at {}", p.i));
+        }
+        Ok(v)
+    }
+
+    struct Parser<'a> {
+        s: &'a [u8],
+        i: usize,
+        depth: u32,
+    }
+
+    impl Parser<'_> {
+        fn ws(&mut self) {
+            while self.s.get(self.i).is_some_and(u8::is_ascii_whitespace) {
+                self.i += 1;
+            }
+        }
+        fn err<T>(&self, what: &str) -> Result<T, String> {
+            Err(format!("{what} at {}", self.i))
+        }
+        fn eat(&mut self, b: u8) -> bool {
+            self.ws();
+            let hit = self.s.get(self.i) == Some(&b);
+            if hit {
+                self.i += 1;
+            }
+            hit
+        }
+        fn value(&mut self) -> Result<Value, String> {
+            self.ws();
+            self.depth += 1;
+            if self.depth > 32 {
+                return self.err("nested too deep");
+            }
+            let v = match self.s.get(self.i) {
+                Some(b'{') => {
+                    self.i += 1;
+                    let mut pairs = Vec::new();
+                    if !self.eat(b'}') {
+                        loop {
+                            self.ws();
+                            let k = self.string()?;
+                            if !self.eat(b':') {
+                                return self.err("a colon expected");
+                            }
+                            pairs.push((k, self.value()?));
+                            if self.eat(b'}') {
+                                break;
+                            }
+                            if !self.eat(b',') {
+                                return self.err("a comma expected");
+                            }
+                        }
+                    }
+                    Value::Obj(pairs)
+                }
+                Some(b'[') => {
+                    self.i += 1;
+                    let mut items = Vec::new();
+                    if !self.eat(b']') {
+                        loop {
+                            items.push(self.value()?);
+                            if self.eat(b']') {
+                                break;
+                            }
+                            if !self.eat(b',') {
+                                return self.err("a comma expected");
+                            }
+                        }
+                    }
+                    Value::Arr(items)
+                }
+                Some(b'"') => Value::Str(self.string()?),
+                Some(_) if self.word("null") => Value::Null,
+                Some(_) if self.word("true") => Value::Bool(true),
+                Some(_) if self.word("false") => Value::Bool(false),
+                Some(b) if *b == b'-' || b.is_ascii_digit() => {
+                    let start = self.i;
+                    while self.s.get(self.i).is_some_and(|b| b"+-.eE".contains(b) || b.is_ascii_digit()) {
+                        self.i += 1;
+                    }
+                    let text = std::str::from_utf8(&self.s[start..self.i]).unwrap_or("");
+                    match text.parse::<f64>() {
+                        Ok(n) => Value::Num(n),
+                        Err(_) => return self.err("a bad number"),
+                    }
+                }
+                _ => return self.err("a value expected"),
+            };
+            self.depth -= 1;
+            Ok(v)
+        }
+        fn word(&mut self, w: &str) -> bool {
+            let hit = self.s[self.i..].starts_with(w.as_bytes());
+            if hit {
+                self.i += w.len();
+            }
+            hit
+        }
+        fn string(&mut self) -> Result<String, String> {
+            if self.s.get(self.i) != Some(&b'"') {
+                return self.err("a string expected");
+            }
+            self.i += 1;
+            let mut out: Vec<u8> = Vec::new();
+            loop {
+                match self.s.get(self.i) {
+                    None => return self.err("an unterminated string"),
+                    Some(b'"') => {
+                        self.i += 1;
+                        break;
+                    }
+                    Some(b'\\') => {
+                        let c = match self.s.get(self.i + 1) {
+                            Some(b'n') => '\n',
+                            Some(b't') => '\t',
+                            Some(b'r') => '\r',
+                            Some(b'b') => '\u{8}',
+                            Some(b'f') => '\u{c}',
+                            Some(b'/') => '/',
+                            Some(b'\\') => '\\',
+                            Some(b'"') => '"',
+                            Some(b'u') => {
+                                let hex = self.s.get(self.i + 2..self.i + 6).and_then(|h| std::str::from_utf8(h).ok());
+                                let code = hex.and_then(|h| u32::from_str_radix(h, 16).ok());
+                                // Lone surrogates (never written by `Display`) become U+FFFD.
+                                let c = code.map(|c| char::from_u32(c).unwrap_or('\u{fffd}'));
+                                let Some(c) = c else { return self.err("a bad \\u escape") };
+                                self.i += 4;
+                                c
+                            }
+                            _ => return self.err("a bad escape"),
+                        };
+                        let mut buf = [0; 4];
+                        out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                        self.i += 2;
+                    }
+                    Some(b) => {
+                        out.push(*b);
+                        self.i += 1;
+                    }
+                }
+            }
+            String::from_utf8(out).or_else(|_| self.err("a string that is not UTF-8"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::program::{LaneSegment, ProgramError};
+
+    fn seg(state: LaneState, start_ms: f64, end_ms: f64) -> LaneSegment {
+        LaneSegment { state, start_ms, end_ms }
+    }
+
+    fn lane(id: u32, kind: LaneKind, name: &str, process: u32, segments: Vec<LaneSegment>) -> Lane {
+        Lane { id, kind, name: name.into(), process, segments }
+    }
+
+    /// The notebook's threaded cell as the Code view's runs give it back.
+    fn threaded_run() -> ProgramResult {
+        ProgramResult {
+            stdout: "Start fetching...\nStart fetching...\nDone fetching!\nDone fetching!\nTotal time: 3.01 seconds\n"
+                .into(),
+            wall_ms: 3012.0,
+            lanes: vec![
+                lane(
+                    0,
+                    LaneKind::Main,
+                    "MainThread",
+                    1,
+                    vec![seg(LaneState::Running, 0.0, 2.0), seg(LaneState::Blocked, 2.0, 3010.0)],
+                ),
+                lane(1, LaneKind::Thread, "Thread-1 (fetch_data)", 1, vec![seg(LaneState::Io, 1.0, 3001.0)]),
+                lane(2, LaneKind::Thread, "Thread-2 (fetch_data)", 1, vec![seg(LaneState::Io, 101.0, 3101.0)]),
+            ],
+            ..ProgramResult::default()
+        }
+    }
+
+    #[test]
+    fn every_section_has_a_unique_id_and_every_experiment_is_placed_once_with_its_cell() {
+        let mut ids: Vec<&str> = SECTIONS.iter().map(|s| s.id).collect();
+        ids.extend(EXPERIMENTS.iter().map(|e| e.id));
+        let mut sorted = ids.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), ids.len(), "{ids:?}");
+        for id in &ids {
+            assert!(id.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'), "{id} is not a fragment");
+        }
+        for e in EXPERIMENTS {
+            let placed = SECTIONS.iter().flat_map(|s| s.blocks).filter(|b| **b == Block::Experiment(e.id)).count();
+            assert_eq!(placed, 1, "{}", e.id);
+            assert!(!e.source().is_empty(), "{}: no such example", e.example);
+            assert!(!e.questions.is_empty());
+        }
+        // The notebook's two cells, verbatim, in the I/O section.
+        assert!(experiment("io-threads").unwrap().source().contains("t1 = threading.Thread(target=fetch_data)"));
+        assert!(experiment("io-sequential").unwrap().source().contains("fetch_data()\nfetch_data()"));
+        assert!(experiment("cpu").unwrap().source().contains("multiprocessing.Pool(2)"));
+    }
+
+    /// Every question measures something its cell prints, as CPython printed it.
+    #[test]
+    fn every_question_measures_a_line_its_cell_prints_in_cpython() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/programs");
+        for e in EXPERIMENTS {
+            let expected = std::fs::read_to_string(dir.join(format!("{}.expected", e.example))).unwrap();
+            let result = ProgramResult { stdout: expected, ..ProgramResult::default() };
+            let outcome = Outcome::of(&e, &result);
+            for (q, m) in e.questions.iter().zip(&outcome.measured) {
+                assert!(m.is_some_and(|m| m > 0.0), "{}: {m:?}", q.id);
+            }
+            let seq = experiment("io-sequential").unwrap();
+            if e.id == seq.id {
+                assert_eq!(outcome.measured, vec![Some(6.0)]);
+            }
+        }
+    }
+
+    #[test]
+    fn seconds_are_read_from_the_line_the_cell_prints() {
+        assert_eq!(seconds_after("a\nTotal time: 3.01 seconds\n", "Total time:"), Some(3.01));
+        assert_eq!(seconds_after("Two threads:       0.13 seconds", "Two threads:"), Some(0.13));
+        assert_eq!(seconds_after("Total time: 3.01 minutes", "Total time:"), None);
+        assert_eq!(seconds_after("Total time: soon seconds", "Total time:"), None);
+        assert_eq!(seconds_after("nothing", "Total time:"), None);
+    }
+
+    #[test]
+    fn a_number_prediction_is_right_within_the_tolerance_else_too_high_or_too_low() {
+        let (_, q) = question("io-threads.total").unwrap();
+        let p = |s: &str| Prediction::parse(q, s).unwrap();
+        let right = judge(q, &p("3"), 3.01).unwrap();
+        assert_eq!(right.verdict, Verdict::Right);
+        assert_eq!(right.headline, "You predicted 3 s; it took 3.01 s: right.");
+        let high = judge(q, &p("6"), 3.01).unwrap();
+        assert_eq!(high.verdict, Verdict::TooHigh);
+        assert!(high.why.contains("3 + 3"), "{}", high.why);
+        let low = judge(q, &p("1.5 s"), 3.01).unwrap();
+        assert_eq!(low.verdict, Verdict::TooLow);
+        assert!(low.why.contains("cannot make one shorter"));
+        // Half a second either way, or 15 %.
+        assert_eq!(judge(q, &p("3.5"), 3.01).unwrap().verdict, Verdict::Right);
+        assert_eq!(judge(q, &p("3.6"), 3.01).unwrap().verdict, Verdict::TooHigh);
+        assert_eq!(judge(q, &p("5.2"), 6.01).unwrap().verdict, Verdict::Right);
+        assert_eq!(judge(q, &p("5"), 6.01).unwrap().verdict, Verdict::TooLow);
+        assert_eq!(p("2,5"), Prediction::Seconds(2.5));
+        for bad in ["", "soon", "0", "-3", "61", "NaN", "inf"] {
+            assert!(Prediction::parse(q, bad).is_err(), "{bad}");
+        }
+        assert!(Prediction::parse(q, "same").is_err());
+    }
+
+    #[test]
+    fn a_choice_is_judged_by_the_measured_ratio_and_the_why_follows_the_measurement() {
+        let (_, threads) = question("cpu.threads").unwrap();
+        let (_, pool) = question("cpu.pool").unwrap();
+        let pick = |q, key: &str| Prediction::parse(q, key).unwrap();
+        // Two threads took 1.1x the time: "about the same".
+        let j = judge(threads, &pick(threads, "same"), 1.1).unwrap();
+        assert_eq!(j.verdict, Verdict::Right);
+        assert!(j.why.contains("took turns"));
+        let j = judge(threads, &pick(threads, "faster"), 1.1).unwrap();
+        assert_eq!(j.verdict, Verdict::TooLow);
+        assert!(j.headline.contains("you expected less time than it took"), "{}", j.headline);
+        assert!(j.why.contains("took turns"));
+        let j = judge(pool, &pick(pool, "slower"), 0.6).unwrap();
+        assert_eq!(j.verdict, Verdict::TooHigh);
+        assert!(j.why.contains("own GIL"));
+        assert_eq!(judge(pool, &pick(pool, "faster"), 0.6).unwrap().verdict, Verdict::Right);
+        assert_eq!(band(0.79, SPEED_BOUNDS), 0);
+        assert_eq!(band(0.8, SPEED_BOUNDS), 1);
+        assert_eq!(band(1.25, SPEED_BOUNDS), 2);
+        assert!(Prediction::parse(pool, "quick").is_err());
+        assert!(Prediction::parse(pool, "3").is_err());
+        // A prediction of the wrong kind is not judged.
+        assert!(judge(pool, &Prediction::Seconds(3.0), 0.6).is_none());
+    }
+
+    #[test]
+    fn the_outcome_of_a_run_measures_and_cites_the_timeline() {
+        let e = experiment("io-threads").unwrap();
+        let o = Outcome::of(e, &threaded_run());
+        assert_eq!(o.measured, vec![Some(3.01)]);
+        assert_eq!(o.error, None);
+        assert_eq!(
+            o.evidence,
+            vec!["On the timeline, Thread-1 (fetch_data) and Thread-2 (fetch_data) waited on I/O for 3.00 s and \
+                 3.00 s, and their waits overlapped for 2.90 s."
+                .to_owned()]
+        );
+        // A run that failed measures nothing, and says why.
+        let failed = ProgramResult {
+            stdout: "Start fetching...\n".into(),
+            error: Some(ProgramError { kind: "Stopped".into(), message: "stopped".into(), line: 6, col: 5 }),
+            ..threaded_run()
+        };
+        let o = Outcome::of(e, &failed);
+        assert_eq!(o.measured, vec![None]);
+        assert_eq!(o.error.as_deref(), Some("Stopped at line 6: stopped"));
+        let mut progress = Progress::default();
+        progress.predictions.insert("io-threads.total".into(), Prediction::Seconds(3.0));
+        progress.outcomes.insert(e.id.into(), o);
+        assert_eq!(progress.judgements(e), vec![None]);
+    }
+
+    #[test]
+    fn the_evidence_of_waits_in_a_row_and_of_threads_and_processes_computing() {
+        let seq = ProgramResult {
+            lanes: vec![lane(
+                0,
+                LaneKind::Main,
+                "MainThread",
+                1,
+                vec![
+                    seg(LaneState::Running, 0.0, 1.0),
+                    seg(LaneState::Io, 1.0, 3001.0),
+                    seg(LaneState::Running, 3001.0, 3002.0),
+                    seg(LaneState::Io, 3002.0, 6002.0),
+                ],
+            )],
+            ..ProgramResult::default()
+        };
+        assert_eq!(
+            evidence(Evidence::WaitsInARow, &seq).unwrap(),
+            "On the timeline, MainThread is the only lane: 2 waits on I/O (3.00 s, 3.00 s), one after the other, 6.00 s in all."
+        );
+        let cpu = ProgramResult {
+            gil_switches: 40,
+            lanes: vec![
+                lane(0, LaneKind::Main, "MainThread", 1, vec![seg(LaneState::Running, 0.0, 100.0)]),
+                lane(
+                    1,
+                    LaneKind::Thread,
+                    "Thread-1",
+                    1,
+                    vec![
+                        seg(LaneState::Running, 100.0, 105.0),
+                        seg(LaneState::GilWait, 105.0, 110.0),
+                        seg(LaneState::Running, 110.0, 115.0),
+                    ],
+                ),
+                lane(
+                    2,
+                    LaneKind::Thread,
+                    "Thread-2",
+                    1,
+                    vec![
+                        seg(LaneState::GilWait, 100.0, 105.0),
+                        seg(LaneState::Running, 105.0, 110.0),
+                        seg(LaneState::Running, 115.0, 120.0),
+                    ],
+                ),
+                lane(3, LaneKind::Process, "SpawnPoolWorker-1", 2, vec![seg(LaneState::Running, 200.0, 300.0)]),
+                lane(4, LaneKind::Process, "SpawnPoolWorker-2", 3, vec![seg(LaneState::Running, 210.0, 320.0)]),
+            ],
+            ..ProgramResult::default()
+        };
+        assert_eq!(
+            evidence(Evidence::ThreadsTakeTurns, &cpu).unwrap(),
+            "On the timeline, Thread-1 and Thread-2 ran for 0.02 s in all and waited for the GIL for 0.01 s; they \
+             ran at the same moment for 0.00 s, with 40 GIL hand-overs in the whole run."
+        );
+        assert_eq!(
+            evidence(Evidence::ProcessesInParallel, &cpu).unwrap(),
+            "The Pool's processes, SpawnPoolWorker-1 and SpawnPoolWorker-2, each with a GIL of its own, ran at the \
+             same moment for 0.09 s."
+        );
+        // No such lanes, no sentence.
+        assert_eq!(evidence(Evidence::OverlappingWaits, &seq), None);
+        assert_eq!(evidence(Evidence::ProcessesInParallel, &seq), None);
+    }
+
+    #[test]
+    fn overlap_counts_only_time_two_lanes_share() {
+        let a = lane(1, LaneKind::Thread, "a", 1, vec![seg(LaneState::Io, 0.0, 10.0), seg(LaneState::Io, 20.0, 30.0)]);
+        let b = lane(2, LaneKind::Thread, "b", 1, vec![seg(LaneState::Io, 5.0, 25.0)]);
+        let c = lane(3, LaneKind::Thread, "c", 1, vec![seg(LaneState::Io, 10.0, 20.0)]);
+        assert_eq!(overlap(&[&a, &b], LaneState::Io), 10.0);
+        assert_eq!(overlap(&[&a, &c], LaneState::Io), 0.0, "touching is not overlapping");
+        assert_eq!(overlap(&[&a, &b, &c], LaneState::Io), 20.0);
+        assert_eq!(overlap(&[&a, &b], LaneState::Running), 0.0);
+    }
+
+    #[test]
+    fn progress_round_trips_through_its_json() {
+        let mut progress = Progress::default();
+        progress.predictions.insert("io-threads.total".into(), Prediction::Seconds(2.5));
+        progress.predictions.insert("cpu.threads".into(), Prediction::Choice("same".into()));
+        progress.outcomes.insert("io-threads".into(), Outcome::of(experiment("io-threads").unwrap(), &threaded_run()));
+        progress.outcomes.insert(
+            "cpu".into(),
+            Outcome {
+                measured: vec![Some(1.1), None],
+                evidence: vec!["a \"quoted\" \\ line\nand a tab\t, \u{e9}".into()],
+                wall_ms: 812.5,
+                error: Some("ValueError at line 3: bad".into()),
+            },
+        );
+        let json = progress.to_json();
+        assert!(json.starts_with("{\"version\":1,\"lesson\":\"threads-and-processes\","), "{json}");
+        assert_eq!(Progress::load(Some(&json)), (progress.clone(), None));
+        assert_eq!(progress.done(), (2, 3));
+        assert!(progress.predicted(experiment("io-threads").unwrap()));
+        assert!(!progress.predicted(experiment("cpu").unwrap()), "cpu.pool has no prediction yet");
+        progress.forget(experiment("io-threads").unwrap());
+        assert_eq!(progress.done(), (1, 3));
+        assert!(!progress.predictions.contains_key("io-threads.total"));
+        assert_eq!(Progress::load(None), (Progress::default(), None));
+    }
+
+    #[test]
+    fn a_corrupt_or_old_saved_progress_is_set_aside_with_a_notice() {
+        for (saved, why) in [
+            ("{\"version\":1,", "it is not readable"),
+            ("not json", "it is not readable"),
+            ("[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[", "nested too deep"),
+            ("{\"version\":0,\"predictions\":{}}", "another version of the lesson (0)"),
+            ("{\"predictions\":{}}", "it has no version"),
+            ("\"\\ud800\"", "no version"),
+            ("", "it is not readable"),
+        ] {
+            let (progress, notice) = Progress::load(Some(saved));
+            assert_eq!(progress, Progress::default(), "{saved}");
+            let notice = notice.unwrap_or_default();
+            assert!(
+                notice.contains(why) && notice.starts_with("Your saved lesson progress was set aside"),
+                "{saved}: {notice}"
+            );
+        }
+        // Readable but partly wrong: what fits is kept, the rest dropped.
+        let saved = "{\"version\":1,\"predictions\":{\"io-threads.total\":\"6\",\"cpu.pool\":\"quick\",\"gone\":3,\
+                     \"cpu.threads\":\"slower\"},\"outcomes\":{\"cpu\":{\"measured\":[1.0]},\"io-sequential\":\
+                     {\"measured\":[6.01],\"evidence\":[\"x\",2],\"wall_ms\":\"fast\"}}}";
+        let (progress, notice) = Progress::load(Some(saved));
+        assert_eq!(notice, None);
+        assert_eq!(progress.predictions.len(), 2);
+        assert_eq!(progress.predictions["io-threads.total"], Prediction::Seconds(6.0));
+        assert_eq!(progress.predictions["cpu.threads"], Prediction::Choice("slower".into()));
+        assert_eq!(progress.outcomes.len(), 1, "cpu's measured has one value for two questions");
+        assert_eq!(
+            progress.outcomes["io-sequential"],
+            Outcome { measured: vec![Some(6.01)], evidence: vec!["x".into()], wall_ms: 0.0, error: None }
+        );
+    }
+
+    #[test]
+    fn inline_code_is_split_at_backticks() {
+        assert_eq!(inline("a `b` c"), vec![(false, "a "), (true, "b"), (false, " c")]);
+        assert_eq!(inline("`x`"), vec![(true, "x")]);
+        for s in SECTIONS {
+            for b in s.blocks {
+                if let Block::Para(p) = b {
+                    assert_eq!(p.matches('`').count() % 2, 0, "{p}");
+                }
+            }
+        }
+    }
+}
