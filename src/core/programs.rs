@@ -33,7 +33,7 @@ macro_rules! example {
 
 /// The menu, in order; the first is the view's default. The notebook's two cells are its code
 /// cells verbatim (In [3] and In [12] of the seed notebook).
-pub const EXAMPLES: [Example; 9] = [
+pub const EXAMPLES: [Example; 10] = [
     example!(
         "notebook_threads",
         "The notebook: two threads",
@@ -78,6 +78,11 @@ pub const EXAMPLES: [Example; 9] = [
         "shared_list_vs_copies",
         "A shared list vs copies",
         "A thread appends to the very list the main thread sees; a process appends to its own copy."
+    ),
+    example!(
+        "refcount_notebook",
+        "Reference counts and a cycle",
+        "sys.getrefcount as CPython counts: names, a call's parameter, a dict's slots; a cycle only gc.collect() frees."
     ),
 ];
 

@@ -296,6 +296,9 @@ pub enum ProgramLetter {
     Done { result: ProgramResult, tickets: u32 },
     /// A thread of the process panicked (the panic hook's news, just before the trap).
     Crashed { message: String },
+    /// The process warmed the VM's machine code (`core::py::vm::warm`) in `ms`: the page
+    /// asks no later process to.
+    Warmed { ms: f64 },
     /// A worker could not start (program.js writes it by hand; spawn.js's boot failure,
     /// `{type: "Failed", message}`, is read by the page as this too).
     Failed { message: String },

@@ -23,7 +23,7 @@
 //! is warm when wanted. One program runs at a time on a page. Dropping a [`ProgramRun`]
 //! before it is done stops it.
 
-use crate::core::program::{OutputChunk, ProgramError, ProgramOptions, ProgramResult, DEFAULT_TIMEOUT_MS};
+use crate::core::program::{Lane, OutputChunk, ProgramError, ProgramOptions, ProgramResult, DEFAULT_TIMEOUT_MS};
 use crate::core::protocol::{Role, ToWorker};
 use crate::core::runtime::board::{self, LiveThread, BOARD_WORDS};
 use crate::core::runtime::{ChildStart, ProgramLetter, Reorder, KILL_NONE, KILL_STOP, KILL_TIMEOUT, POOL_START};
@@ -90,8 +90,6 @@ pub enum ProgramEvent {
 enum Event {
     Letter(Result<ProgramLetter, String>),
     Stop,
-    /// A child process ended: its lanes, for the program's timeline.
-    Lanes(Vec<crate::core::program::Lane>),
 }
 
 type Handler = Closure<dyn FnMut(JsValue)>;
@@ -105,6 +103,11 @@ struct Process {
     root: Option<Weak<Process>>,
     /// The other processes of the program (kept by the first, whoever asked for them).
     children: RefCell<Vec<Rc<Process>>>,
+    /// The lanes of the children that ended (kept by the first). Taken in with the child's
+    /// end, in the same handler that forgets it: had they gone through the run's queue, a
+    /// child forgotten here could have its lanes still queued behind the program's `Done`,
+    /// which saw no child left to wait for and ended without them.
+    child_lanes: RefCell<Vec<Lane>>,
     /// A child's program, posted when it is ready.
     pending: RefCell<Option<ToWorker>>,
     /// A `multiprocessing` child's pid (0: not one), whose record the page closes if it dies.
@@ -134,6 +137,9 @@ thread_local! {
     /// Whether a program's process was ever started here (the VM's module may have been
     /// fetched for the inspector alone, which wants no spare process).
     static STARTED: Cell<bool> = const { Cell::new(false) };
+    /// A process warmed the VM's machine code for every later one (`core::py::vm::warm`):
+    /// until one has, each new spare process is asked to.
+    static WARMED: Cell<bool> = const { Cell::new(false) };
 }
 
 impl Process {
@@ -158,6 +164,9 @@ impl Process {
         // its first `Thread.start()` asks for them.
         Reflect::set(&fields, &"pool_start".into(), &(if root.is_some() { 0 } else { POOL_START }).into())
             .map_err(js_error)?;
+        if root.is_none() && !WARMED.with(Cell::get) {
+            Reflect::set(&fields, &"warm".into(), &true.into()).map_err(js_error)?;
+        }
         // The VM's own module (docs/python-vm.md §8.4), compiled on the first Run: the boot
         // is posted once it is.
         let worker = GLUE_URL
@@ -171,6 +180,7 @@ impl Process {
             arena,
             root,
             children: RefCell::new(Vec::new()),
+            child_lanes: RefCell::new(Vec::new()),
             pending: RefCell::new(None),
             pid: Cell::new(0),
             options: RefCell::new(ProgramOptions::default()),
@@ -266,8 +276,8 @@ impl Process {
                 }
                 Ok(ProgramLetter::Done { result, .. }) if process.root.is_some() => {
                     // A child's end is its own: its siblings and parent go on.
-                    let _ = process.tx.unbounded_send(Event::Lanes(result.lanes.clone()));
                     if let Some(root) = process.root() {
+                        root.child_lanes.borrow_mut().extend(result.lanes.iter().cloned());
                         root.forget_child(&process, false);
                     }
                     return;
@@ -279,6 +289,7 @@ impl Process {
                     return;
                 }
                 Ok(ProgramLetter::Grow { n }) => return process.grow(*n),
+                Ok(ProgramLetter::Warmed { .. }) => return WARMED.with(|w| w.set(true)),
                 Ok(ProgramLetter::Joined { at, .. }) => {
                     process.joined.set(process.joined.get() + 1);
                     if process.joined.get() == POOL_START {
@@ -462,8 +473,6 @@ pub struct ProgramRun {
     deadline: Option<f64>,
     stopper: Stopper,
     reorder: Reorder,
-    /// Lanes of child processes that ended.
-    child_lanes: Vec<crate::core::program::Lane>,
     /// The result, once ended, held back until the output before it was given.
     ended: Option<ProgramResult>,
     done: Option<ProgramResult>,
@@ -504,7 +513,6 @@ impl ProgramRun {
             deadline: None,
             stopper,
             reorder: Reorder::default(),
-            child_lanes: Vec::new(),
             ended: None,
             done: None,
         })
@@ -559,7 +567,6 @@ impl ProgramRun {
                         return event;
                     }
                 }
-                Some(Event::Lanes(lanes)) => self.child_lanes.extend(lanes),
             }
         }
     }
@@ -610,7 +617,8 @@ impl ProgramRun {
             Ok(ProgramLetter::Done { result, tickets }) => {
                 let mut ready = Vec::new();
                 let until = now_ms() + f64::from(LATE_OUTPUT_MS);
-                // Output still on its way, and the lanes of children still ending.
+                // Output still on its way, and children still ending (their lanes come with
+                // their end, see `Process::child_lanes`).
                 let children = |run: &ProgramRun| run.process.as_ref().is_some_and(|p| !p.children.borrow().is_empty());
                 while (!self.reorder.complete(tickets) || children(self)) && now_ms() < until {
                     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
@@ -619,7 +627,6 @@ impl ProgramRun {
                         Some(Event::Letter(Ok(ProgramLetter::Output { ticket, chunk }))) => {
                             ready.extend(self.reorder.take(ticket, chunk));
                         }
-                        Some(Event::Lanes(lanes)) => self.child_lanes.extend(lanes),
                         None => break,
                         Some(_) => {}
                     }
@@ -654,7 +661,12 @@ impl ProgramRun {
                 });
                 None
             }
-            Ok(ProgramLetter::Joined { .. } | ProgramLetter::Grow { .. } | ProgramLetter::SpawnProcess { .. }) => None,
+            Ok(
+                ProgramLetter::Joined { .. }
+                | ProgramLetter::Grow { .. }
+                | ProgramLetter::SpawnProcess { .. }
+                | ProgramLetter::Warmed { .. },
+            ) => None,
         }
     }
 
@@ -707,7 +719,9 @@ impl ProgramRun {
     fn finish(&mut self, mut result: ProgramResult) {
         result.output = std::mem::take(&mut self.reorder.all);
         result.stdout = result.output.iter().map(|c| c.text.as_str()).collect();
-        result.lanes.append(&mut self.child_lanes);
+        if let Some(process) = &self.process {
+            result.lanes.append(&mut process.child_lanes.borrow_mut());
+        }
         self.done = Some(result);
         self.close();
     }

@@ -197,6 +197,7 @@ fn boot_inspector() {
 /// The page's letters to a process: its program (or a `multiprocessing` child's), once.
 fn listen() {
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        BUSY.store(true, Ordering::SeqCst);
         match serde_wasm_bindgen::from_value::<ToWorker>(event.data()) {
             Ok(ToWorker::Program { source, options }) => run(&source, &options),
             Ok(ToWorker::ProgramChild { source, child }) => run_child(source, child),
@@ -238,6 +239,30 @@ fn boot_process(raw: &JsValue) {
         let _ = js_sys::Reflect::set(&fields, &"memory".into(), &wasm_bindgen::memory());
     }
     let _ = scope().post_message(&ready);
+    if js_sys::Reflect::get(raw, &"warm".into()).ok().and_then(|w| w.as_bool()) == Some(true) {
+        warm(0, now_ms());
+    }
+}
+
+/// The process got its program: warming stops.
+static BUSY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Slices of the VM's warm-up (`core::py::vm::warm`) run while the spare process waits for
+/// a program, one per timer turn, so that a program arriving waits one slice at most.
+const WARM_SLICES: u32 = 24;
+
+fn warm(done: u32, began: f64) {
+    if BUSY.load(Ordering::SeqCst) {
+        return;
+    }
+    if done == WARM_SLICES {
+        post(&ProgramLetter::Warmed { ms: now_ms() - began });
+        return;
+    }
+    if !crate::core::py::vm::warm::slice(Arc::new(BrowserHost)) {
+        return;
+    }
+    gloo_timers::callback::Timeout::new(0, move || warm(done + 1, began)).forget();
 }
 
 /// Runs the program on this worker's thread, to its end.

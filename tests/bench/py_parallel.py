@@ -19,10 +19,19 @@ def work(n):
 
 
 if __name__ == "__main__":
-    # Once before the clock: a worker's first calls run in V8's baseline wasm code until it
+    # Warm before the clock: a worker's first calls run in V8's baseline wasm code until it
     # tiers up (measured: 100 ms, then 59, then 29 for the same call), and a Pool's workers,
-    # started later, find the optimised code ready. Unwarmed, Pool(2) came out 1.5x "ideal".
-    work(N)
+    # started later, find the optimised code ready. Unwarmed, Pool(2) came out 1.5x "ideal";
+    # one warm call was not enough on a loaded machine (seq 45 ms against Pool(2) 12). So:
+    # until a call is within 15 % of the best yet, three calls at least, 30 at most.
+    best = None
+    for k in range(30):
+        b = time.perf_counter()
+        work(N)
+        took = time.perf_counter() - b
+        if best is not None and k >= 2 and took <= best * 1.15:
+            break
+        best = took if best is None else min(best, took)
     if MODE == "processes":
         pool = multiprocessing.Pool(2)
         pool.map(work, [10, 10])

@@ -150,7 +150,7 @@ const pyThreads = await page.evaluate(async () => {
   let why = "";
   for (let attempt = 0; attempt < 3; attempt++) {
     const { result, pool_start_ms } = await m.programRun("# threadlab-test: thread start 100");
-    const found = result.stdout.match(/median ([\d.]+) p99 ([\d.]+) max ([\d.]+)/);
+    const found = result.stdout.match(/median (-?[\d.]+) p99 (-?[\d.]+) max (-?[\d.]+)/);
     if (found) {
       const [, median, p99, max] = found.map(Number);
       return { thread_start_ms: median, thread_start_p99_ms: p99, thread_start_max_ms: max, pool_start_ms };

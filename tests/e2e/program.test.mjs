@@ -136,10 +136,14 @@ test("a thread starts in well under 1 ms: the pool is warm", async () => {
   await run("# threadlab-test: threads 1"); // the next process, warm, is started at its end
   await lab.page.waitForTimeout(500);
   const { result, pool_start_ms } = await run("# threadlab-test: thread start 100");
-  assert.match(result.stdout, /median ([\d.]+) p99 ([\d.]+)/, JSON.stringify(result));
-  const [, median, p99] = result.stdout.match(/median ([\d.]+) p99 ([\d.]+)/).map(Number);
+  // A warm hand-off takes about one step of the clock, and its two stamps are taken in two
+  // workers, whose clocks disagree by up to CROSS_CONTEXT_PRECISION_MS (src/web/clock.rs,
+  // 0.04 ms): the median can be a little below zero ("median -0.0049", 1 run in 20 here).
+  const numbers = /median (-?[\d.]+) p99 (-?[\d.]+)/;
+  assert.match(result.stdout, numbers, JSON.stringify(result));
+  const [, median, p99] = result.stdout.match(numbers).map(Number);
   process.stderr.write(`thread start: median ${median} ms, p99 ${p99} ms; pool start ${pool_start_ms} ms\n`);
-  assert.ok(median <= 1, `median ${median} ms`);
+  assert.ok(median >= -0.04 && median <= 1, `median ${median} ms`);
   assert.ok(pool_start_ms > 0);
 });
 

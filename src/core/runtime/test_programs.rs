@@ -26,7 +26,10 @@ pub enum TestProgram {
     /// `busy, deaf to stop`: spins forever without looking: only terminating it ends it.
     Deaf,
     /// `thread start N`: N times, starts a thread and waits for it; prints the ms from
-    /// `spawn_thread` to the thread's first line (median, p99, max).
+    /// `spawn_thread` to the thread's first line (median, p99, max). The two stamps are
+    /// taken on two threads: in the browser, two workers whose clocks disagree by up to
+    /// `web::clock::CROSS_CONTEXT_PRECISION_MS`, so a warm hand-off can print a small
+    /// negative figure.
     ThreadStart(u32),
     /// `processes N`: starts N child processes, sends each a number over one channel and
     /// collects their answers from another, blocked in a receive meanwhile (as a `Queue.get`).

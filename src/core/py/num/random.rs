@@ -73,6 +73,13 @@ impl Random {
         self.gauss_next = None;
     }
 
+    /// The generator's words and the index of the next one (`getstate()`'s content): the
+    /// VM keeps them in its heap and steps them there.
+    #[must_use]
+    pub fn state(&self) -> (&[u32], usize) {
+        (&self.mt[..], self.mti)
+    }
+
     /// `random.seed(s)` for a str (version 2, the default): the int of the UTF-8 bytes
     /// followed by their SHA-512, big-endian, as `Lib/random.py`.
     pub fn seed_str(&mut self, s: &str) {

@@ -650,6 +650,17 @@ pub fn run_threaded_as(
     let shut = proc.shutdown(&mut g);
     let hard_exit = end.lock().unwrap_or_else(PoisonError::into_inner).hard_exit;
     let mut error = fatal.lock().unwrap_or_else(PoisonError::into_inner).take();
+    if error.is_none() && !hard_exit && ended != Ended::Stopped && shut.is_ok() {
+        // The interpreter's finalization: generators still suspended in a `try` or a
+        // `with` are closed (their `finally` runs), as CPython's does at exit.
+        let mut vm = Vm { i: g.interp(), t: &mut main.ts };
+        if let Err(vm::Flow::Fatal(p)) = vm.finalize_generators() {
+            if announces(vm.i, &p) {
+                vm.i.write(Stream::Stderr, main_thread.lane, &format!("{}: {}\n", p.kind, p.message));
+            }
+            error = Some(*p);
+        }
+    }
     if hard_exit {
         // `os._exit`: its status is the result, whatever else was ending meanwhile.
         error = None;

@@ -285,20 +285,72 @@ pub fn new_exception(vm: &mut Vm<'_>, cls: ObjRef, args: Vec<Value>) -> Value {
     }))
 }
 
-/// A built-in module by name (made on first import).
+/// The packages among the VM's modules (CPython's: `import math.x` is "not a package").
+const PACKAGES: [&str; 3] = ["concurrent", "concurrent.futures", "multiprocessing"];
+
+/// Submodules CPython has that the VM's modules do not (yet): importing one says so.
+const MISSING_SUBMODULES: [&str; 14] = [
+    "os.path",
+    "multiprocessing.pool",
+    "multiprocessing.dummy",
+    "multiprocessing.managers",
+    "multiprocessing.shared_memory",
+    "multiprocessing.sharedctypes",
+    "multiprocessing.queues",
+    "multiprocessing.synchronize",
+    "multiprocessing.connection",
+    "multiprocessing.process",
+    "multiprocessing.context",
+    "concurrent.futures.thread",
+    "concurrent.futures.process",
+    "concurrent.futures._base",
+];
+
+/// Whether `name` is a submodule CPython has and the VM does not.
+#[must_use]
+pub fn missing_submodule(name: &str) -> bool {
+    MISSING_SUBMODULES.contains(&name)
+}
+
+/// A built-in module by name (made on first import). A dotted name imports its parent
+/// first and becomes its attribute, as CPython's import system does (`import a.b` then
+/// `a.b` works; `import a` alone does not give `a.b`).
 ///
 /// # Errors
-/// `ModuleNotFoundError` for a module ThreadLab does not have.
+/// `ModuleNotFoundError` for a module ThreadLab does not have (saying so when CPython has it).
 pub fn import(vm: &mut Vm<'_>, name: &str) -> R<Value> {
     if let Some(m) = vm.i.modules.get(name) {
         return Ok(*m);
     }
+    let Some((parent, leaf)) = name.rsplit_once('.') else { return import_one(vm, name) };
+    let p = import(vm, parent)?;
+    if missing_submodule(name) {
+        let msg = format!("No module named '{name}' (ThreadLab's VM does not have it yet)");
+        return Err(vm.exc("ModuleNotFoundError", &msg));
+    }
+    if !PACKAGES.contains(&parent) {
+        let msg = format!("No module named '{name}'; '{parent}' is not a package");
+        return Err(vm.exc("ModuleNotFoundError", &msg));
+    }
+    let m = import_one(vm, name)?;
+    if let Value::Obj(r) = p {
+        if let Obj::Module(_, attrs) = vm.i.heap.get_mut(r) {
+            attrs.insert(leaf.into(), m);
+        }
+    }
+    Ok(m)
+}
+
+fn import_one(vm: &mut Vm<'_>, name: &str) -> R<Value> {
     if let Some(m) = super::mp::import(vm, name) {
+        return m;
+    }
+    if let Some(m) = super::random::import(vm, name) {
         return m;
     }
     let known = ["time", "sys", "math", "threading", "queue", "gc"];
     if !known.contains(&name) {
-        let later = ["multiprocessing", "concurrent", "concurrent.futures", "os", "random", "pickle"];
+        let later = ["multiprocessing", "concurrent", "concurrent.futures", "os", "pickle"];
         let msg = if later.contains(&name) {
             format!("No module named '{name}' (ThreadLab's VM does not have it yet)")
         } else {
@@ -2218,7 +2270,7 @@ fn sys_getrefcount(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
 
 fn gc_collect(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     arity(vm, "collect", args, 0, 1)?;
-    Ok(Value::Int(vm.collect_cycles() as i64))
+    Ok(Value::Int(vm.collect_cycles()? as i64))
 }
 
 fn gc_enable(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
@@ -2433,8 +2485,9 @@ fn m_perm(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
 }
 
 /// Every native: this file's, then those of the modules in their own files (`mp`).
-pub static NATIVES: std::sync::LazyLock<Vec<(&'static str, NativeFn)>> =
-    std::sync::LazyLock::new(|| BASE_NATIVES.iter().chain(super::mp::NATIVE_FNS).copied().collect());
+pub static NATIVES: std::sync::LazyLock<Vec<(&'static str, NativeFn)>> = std::sync::LazyLock::new(|| {
+    BASE_NATIVES.iter().chain(super::mp::NATIVE_FNS).chain(super::random::NATIVE_FNS).copied().collect()
+});
 
 static BASE_NATIVES: &[(&str, NativeFn)] = &[
     ("print", b_print),

@@ -106,6 +106,15 @@ impl Vm<'_> {
         out
     }
 
+    /// The report of `e` without its cause or context.
+    pub fn format_exception_alone(&mut self, e: Value) -> String {
+        let mut out = String::new();
+        let mut seen: Vec<Value> =
+            self.exc_data(e).map(|d| d.cause.into_iter().chain(d.context).collect()).unwrap_or_default();
+        self.format_chain(e, &mut out, &mut seen);
+        out
+    }
+
     fn format_chain(&mut self, e: Value, out: &mut String, seen: &mut Vec<Value>) {
         seen.push(e);
         let (cause, context, suppress) = match self.exc_data(e) {

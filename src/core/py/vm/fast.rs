@@ -389,6 +389,13 @@ pub(super) fn run(
                 if depth <= stop_depth + 1 || !matches!(frames[depth - 1].on_return, OnReturn::Push) {
                     out!();
                 }
+                // With a generator waiting to be closed when dropped (gen.rs), a frame
+                // holding objects returns in vm.rs: it may hold the last reference.
+                if !heap.watched.is_empty()
+                    && stack[frames[depth - 1].base..].iter().any(|v| matches!(v, Value::Obj(_)))
+                {
+                    out!();
+                }
                 let v = stack.pop().unwrap_or(Value::Null);
                 // Dropped in place: `pop` would move the whole frame out first.
                 let (ret_to, handling_base) = (frames[depth - 1].ret_to, frames[depth - 1].handling_base);

@@ -21,7 +21,8 @@
 
 use super::builtins::new_exception;
 use super::heap::{Obj, ObjRef, Value};
-use super::vm::{program_block, BlockOp, Exit, Flow, Frame, OnReturn, Vm, R};
+use super::instr::Instr;
+use super::vm::{Exit, Flow, Frame, OnReturn, Vm, R};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GenState {
@@ -72,9 +73,21 @@ pub struct Generator {
     pub mode: GenMode,
     pub qualname: String,
     pub drain: Option<Box<Drain>>,
+    /// In `Heap::watched` (it suspended inside a `try` or a `with` once).
+    pub watched: bool,
+    /// When it was made (the interpreter's serial): dropped ones close oldest first, as
+    /// CPython's collector and finalization reach them.
+    pub born: u64,
 }
 
 impl Generator {
+    /// Suspended inside a `try` or a `with`: closing it runs its `finally`, its `__exit__`
+    /// or its handler (one with none would just end).
+    #[must_use]
+    pub fn needs_close(&self) -> bool {
+        self.state == GenState::Suspended && self.frame.as_ref().is_some_and(|f| f.has_blocks())
+    }
+
     pub fn trace(&self, mut f: impl FnMut(&Value)) {
         self.stack.iter().for_each(&mut f);
         self.handling.iter().for_each(&mut f);
@@ -198,6 +211,8 @@ impl Vm<'_> {
             mode: GenMode::Nested,
             qualname,
             drain: None,
+            watched: false,
+            born: f.serial,
         })));
         let Value::Obj(g) = v else { unreachable!() };
         f.on_return = OnReturn::Gen(g);
@@ -232,6 +247,22 @@ impl Vm<'_> {
         if self.t.frames.len() >= self.i.recursion_limit {
             return Err(self.exc("RecursionError", "maximum recursion depth exceeded"));
         }
+        if let Some(e) = throw {
+            if let Some((send_at, target, inner)) = self.yield_from_delegate(g) {
+                return self.throw_through(g, e, send_at, target, inner, mode);
+            }
+        }
+        self.push_gen_frame(g, mode, None);
+        match throw {
+            // Raised where it is suspended: the loop takes `pending` before anything else.
+            Some(e) => self.t.pending = Some(Flow::Exc(e)),
+            None => self.t.stack.push(sent),
+        }
+        Ok(true)
+    }
+
+    /// Moves a suspended generator's frame onto this thread (at `ip`, if given).
+    fn push_gen_frame(&mut self, g: ObjRef, mode: GenMode, ip: Option<usize>) {
         let (nb, hb) = (self.t.stack.len(), self.t.handling.len());
         let gen = self.gen_mut(g);
         let mut frame = gen.frame.take().expect("a suspended generator's frame");
@@ -240,13 +271,84 @@ impl Vm<'_> {
         gen.state = GenState::Running;
         gen.mode = mode;
         relocate(&mut frame, nb, hb);
+        if let Some(ip) = ip {
+            frame.ip = ip;
+        }
         self.t.stack.extend(stack);
         self.t.handling.extend(handling);
         self.t.frames.push(*frame);
-        match throw {
-            // Raised where it is suspended: the loop takes `pending` before anything else.
-            Some(e) => self.t.pending = Some(Flow::Exc(e)),
-            None => self.t.stack.push(sent),
+    }
+
+    /// A suspended generator inside `yield from it`: (its `Send`'s position, that
+    /// `Send`'s target, `it`).
+    fn yield_from_delegate(&self, g: ObjRef) -> Option<(usize, u32, Value)> {
+        let Obj::Generator(gen) = self.i.heap.get(g) else { return None };
+        let f = gen.frame.as_ref()?;
+        let code = &self.i.codes[f.code as usize];
+        // Suspended at `yield from`'s YieldValue: `Resume`, then the jump back to `Send`.
+        let (Some(Instr::Resume), Some(Instr::JumpBackwardNoInterrupt(send))) =
+            (code.instrs.get(f.ip), code.instrs.get(f.ip + 1))
+        else {
+            return None;
+        };
+        let Some(Instr::Send(target)) = code.instrs.get(*send as usize) else { return None };
+        Some((*send as usize, *target, *gen.stack.last()?))
+    }
+
+    /// `throw(e)` (or `close()`: `e` a `GeneratorExit`) into generator `g` suspended in
+    /// `yield from inner`, as PEP 380 says: `GeneratorExit` closes `inner` first (what that
+    /// raises is raised in `g` instead), then is raised in `g`; anything else is thrown into
+    /// `inner` (a generator) in `g`'s place, so that what `inner` yields `g` yields, its
+    /// return value is the `yield from`'s value, and what it raises is raised in `g` at the
+    /// `yield from`. An iterator with no `throw` gets nothing: `e` is raised in `g`.
+    fn throw_through(
+        &mut self,
+        g: ObjRef,
+        mut e: Value,
+        send_at: usize,
+        target: u32,
+        inner: Value,
+        mode: GenMode,
+    ) -> R<bool> {
+        let inner_gen = match inner {
+            Value::Obj(r) if self.gen_state(r).is_some() => Some(r),
+            _ => None,
+        };
+        let exit = self.i.builtins["GeneratorExit"];
+        if self.exc_matches(e, exit)? {
+            if let Some(r) = inner_gen {
+                match self.gen_close(r) {
+                    Ok(_) => {}
+                    Err(Flow::Exc(x)) => e = x,
+                    Err(f) => return Err(f),
+                }
+            } else if self.user_method_of(inner, "close").is_some() {
+                return Err(self.exc(
+                    "RuntimeError",
+                    "ThreadLab cannot close an iterator of a class of yours through 'yield from' yet (a generator it can)",
+                ));
+            }
+            self.push_gen_frame(g, mode, None);
+            self.t.pending = Some(Flow::Exc(e));
+            return Ok(true);
+        }
+        let Some(r) = inner_gen else {
+            if self.user_method_of(inner, "throw").is_some() {
+                return Err(self.exc(
+                    "RuntimeError",
+                    "ThreadLab cannot throw into an iterator of a class of yours through 'yield from' yet (a generator it can)",
+                ));
+            }
+            self.push_gen_frame(g, mode, None);
+            self.t.pending = Some(Flow::Exc(e));
+            return Ok(true);
+        };
+        // `g` runs again as if its `Send` had just resumed `inner`.
+        self.push_gen_frame(g, mode, Some(send_at + 1));
+        match self.gen_resume(r, Value::None, Some(e), GenMode::Send(target)) {
+            Ok(_) => {}
+            Err(Flow::Exc(x)) => self.t.pending = Some(Flow::Exc(x)),
+            Err(f) => return Err(f),
         }
         Ok(true)
     }
@@ -263,7 +365,12 @@ impl Vm<'_> {
         gen.stack = stack;
         gen.handling = handling;
         gen.state = GenState::Suspended;
-        (g, gen.mode)
+        let mode = gen.mode;
+        if !gen.watched && gen.needs_close() {
+            gen.watched = true;
+            self.i.heap.watched.push(g);
+        }
+        (g, mode)
     }
 
     fn gen_finish(&mut self, g: ObjRef) -> GenMode {
@@ -368,21 +475,9 @@ impl Vm<'_> {
                 Exit::Exception(e) => break Err(Flow::Exc(e)),
                 Exit::Fatal(p) => break Err(Flow::Fatal(p)),
                 Exit::Breaker => {}
-                Exit::Block(BlockOp::Wait(_)) => {
-                    // Unwind what runs above this call: the generator ends here.
-                    while self.t.frames.len() > depth {
-                        let f = self.t.frames.pop().expect("a frame");
-                        if let OnReturn::Gen(inner) = f.on_return {
-                            self.gen_finish(inner);
-                        }
-                    }
-                    break Err(self.exc(
-                        "RuntimeError",
-                        "ThreadLab cannot wait on a lock, a queue, an event or a thread inside a generator a builtin iterates (enumerate, zip, map, filter, any, all...) yet: iterate it with a for loop",
-                    ));
-                }
                 Exit::Block(op) => {
-                    let v = program_block(self, &op);
+                    let v =
+                        self.nested_block(&op, "a generator a builtin iterates (zip, map, filter, any, all, in...)");
                     self.t.stack.push(v);
                 }
             }
@@ -539,5 +634,191 @@ impl Vm<'_> {
             }
             Err(f) => Err(f),
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Closing dropped generators.
+//
+// CPython closes a suspended generator when its last reference goes (`gen.close()`:
+// `GeneratorExit` raised at its yield, so its `finally` blocks and `with` exits run), or
+// at a collection for one in a cycle, or at the interpreter's exit for one still alive.
+// This heap is traced, so "the last reference went" is found by marking: only for the
+// generators that suspended inside a `try` or a `with` (`Heap::watched`; closing any other
+// would run nothing), and only where a reference may just have gone, so that the common
+// programs print what CPython prints, in its order:
+// - a `for` loop left by `break`, `return` or an exception pops its iterator (`PopIter`,
+//   `unwind`): `for x in g(): break`;
+// - a frame returns holding one in a local or on its stack;
+// - a global is rebound or deleted (`g = None`, `del g`), a local deleted;
+// - `next(g())`/`send` on a generator nothing else holds (closed before the caller goes
+//   on, as CPython's, whose temporary dies when the call returns);
+// - an `except` block ends (the exception held the locals of the frames it left);
+// - any collection (a cycle, or a reference dropped elsewhere: an attribute, a list);
+// - the program's end (`finalize`), in the order they first suspended in a `try`.
+// Between two such points a dropped generator waits (a local rebound by `g = None` inside
+// a function is found at its return, not at once). Each check marks the heap (O(heap)),
+// after a cheap look at the thread's stack and the globals, which finds the usual holder.
+// Inside a builtin that called back into Python (`nested`), Rust locals hold values the
+// roots miss: the check waits for the next collection at the top level.
+
+impl Vm<'_> {
+    /// Closes the watched generators nothing reaches any more (see above). `extra`:
+    /// values the caller holds that are not in the roots.
+    ///
+    /// # Errors
+    /// Only what stops the program (the time budget, Stop): an exception in a `finally`
+    /// is printed as CPython's "Exception ignored in" and the program goes on.
+    pub(crate) fn close_dropped(&mut self, extra: &[Value]) -> R<()> {
+        if self.i.heap.watched.is_empty() && self.i.to_close.is_empty() {
+            return Ok(());
+        }
+        if self.i.nested != self.i.close_nested {
+            // Found at the next collection at the top level.
+            self.i.heap.since_gc = self.i.heap.gc_threshold.saturating_add(1);
+            return Ok(());
+        }
+        // Each round closes the outermost dropped ones (whose `finally` may drop inner
+        // ones, closed meanwhile, as in CPython); a generator is closed once.
+        for _ in 0..1000 {
+            let batch = self.dropped_generators(extra, false);
+            if batch.is_empty() {
+                break;
+            }
+            for g in batch {
+                self.close_one(g)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The watched generators to close now, outermost first: those no root reaches (all
+    /// of them `at_exit`) and no other of them holds.
+    fn dropped_generators(&mut self, extra: &[Value], at_exit: bool) -> Vec<ObjRef> {
+        let watched = std::mem::take(&mut self.i.heap.watched);
+        let mut keep = Vec::with_capacity(watched.len());
+        for g in watched {
+            if self.i.heap.needs_close(g) {
+                keep.push(g);
+            } else if let Obj::Generator(gen) = self.i.heap.get_mut(g) {
+                gen.watched = false;
+            }
+        }
+        self.i.heap.watched = keep;
+        let found = std::mem::take(&mut self.i.to_close);
+        let mut dropped: Vec<ObjRef> = found.into_iter().filter(|g| self.i.heap.needs_close(*g)).collect();
+        let mut suspects: Vec<ObjRef> = self.i.heap.watched.clone();
+        if !at_exit {
+            // The usual holder: a local, a value on the stack, a global.
+            let near = self.t.stack.iter().chain(&self.i.globals).chain(extra);
+            suspects.retain(|g| !near.clone().any(|v| *v == Value::Obj(*g)));
+            if !suspects.is_empty() {
+                let mut roots = self.roots();
+                roots.extend_from_slice(extra);
+                self.i.heap.mark_live(&roots);
+                suspects.retain(|g| !self.i.heap.marked(*g));
+            }
+        }
+        for g in suspects {
+            if !dropped.contains(&g) {
+                dropped.push(g);
+            }
+        }
+        if dropped.len() < 2 {
+            return dropped;
+        }
+        dropped.sort_by_key(|g| match self.i.heap.get(*g) {
+            Obj::Generator(gen) => gen.born,
+            _ => 0,
+        });
+        // Those another dropped one reaches are closed by it, or in a later round.
+        let mut inner = Vec::new();
+        for g in &dropped {
+            if let Obj::Generator(gen) = self.i.heap.get(*g) {
+                gen.trace(|v| inner.push(*v));
+            }
+        }
+        self.i.heap.mark_from(&inner, true);
+        let outer: Vec<ObjRef> = dropped.iter().copied().filter(|g| !self.i.heap.marked(*g)).collect();
+        if outer.is_empty() {
+            dropped
+        } else {
+            outer
+        }
+    }
+
+    /// `g.close()` for a generator that was dropped.
+    fn close_one(&mut self, g: ObjRef) -> R<()> {
+        if !self.i.heap.needs_close(g) {
+            return Ok(());
+        }
+        let saved = self.i.close_nested;
+        // Inside the close, the roots are complete again: the generator runs on this
+        // thread's frames and nothing else is held natively.
+        self.i.close_nested = self.i.nested + 1;
+        let r = self.gen_close(g);
+        self.i.close_nested = saved;
+        match r {
+            Ok(_) => Ok(()),
+            Err(Flow::Exc(e)) => {
+                if self.gen_state(g) != Some(GenState::Done) {
+                    // It yielded again (`generator ignored GeneratorExit`): CPython frees
+                    // its frame without running it further.
+                    self.gen_finish(g);
+                }
+                let what = self.repr(Value::Obj(g)).unwrap_or_default();
+                let frames: Vec<(u32, usize, u64)> =
+                    self.t.frames.iter().rev().map(|f| (f.code, f.ip.saturating_sub(1), f.serial)).collect();
+                let codes: Vec<_> = frames.iter().map(|(c, ..)| self.i.codes[*c as usize].clone()).collect();
+                if let Some(d) = self.exc_data_mut(e) {
+                    if d.tb.is_empty() {
+                        // Raised by the close itself: where the generator was dropped.
+                        d.tb =
+                            codes.into_iter().zip(frames).map(|(code, (_, ip, serial))| (code, ip, serial)).collect();
+                    }
+                }
+                // CPython's `sys.unraisablehook` prints the exception alone, no chain.
+                let report = self.format_exception_alone(e);
+                let lane = self.t.lane;
+                self.i.write(
+                    crate::core::program::Stream::Stderr,
+                    lane,
+                    &format!("Exception ignored in: {what}\n{report}"),
+                );
+                Ok(())
+            }
+            Err(f) => Err(f),
+        }
+    }
+
+    /// Whether dropping `vals` may have dropped a generator to close (a cheap look: a
+    /// generator among them, while some are watched).
+    pub(crate) fn drops_generator(&self, vals: &[Value]) -> bool {
+        !self.i.heap.watched.is_empty()
+            && vals.iter().any(|v| match v {
+                Value::Obj(r) => match self.i.heap.get(*r) {
+                    Obj::Generator(_) => true,
+                    // An exception whose traceback kept the locals of frames it left.
+                    Obj::Instance(i) => i.exc.as_ref().is_some_and(|d| !d.keep.is_empty()),
+                    _ => false,
+                },
+                _ => false,
+            })
+    }
+
+    /// At the program's end (its threads done): closes every generator still suspended
+    /// inside a `try` or a `with`, as CPython's finalization does, garbage first.
+    pub fn finalize_generators(&mut self) -> R<()> {
+        self.close_dropped(&[])?;
+        for _ in 0..1000 {
+            let batch = self.dropped_generators(&[], true);
+            if batch.is_empty() {
+                break;
+            }
+            for g in batch {
+                self.close_one(g)?;
+            }
+        }
+        Ok(())
     }
 }

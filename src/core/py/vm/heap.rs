@@ -224,6 +224,11 @@ pub struct ExcData {
     pub context: Option<Value>,
     pub cause: Option<Value>,
     pub suppress_context: bool,
+    /// What its traceback keeps alive in CPython: the locals of the frames it left (its
+    /// traceback holds those frames). Filled only while a generator waits to be closed
+    /// (`Heap::watched`), so that such a generator held by a local is closed when the
+    /// exception goes, not when the frame did (`gen.rs`, "Closing dropped generators").
+    pub keep: Vec<Value>,
 }
 
 #[derive(Debug)]
@@ -343,7 +348,7 @@ impl Obj {
                 visit(Value::Obj(inst.class));
                 inst.dict.values().for_each(|x| visit(*x));
                 if let Some(e) = &inst.exc {
-                    e.args.iter().for_each(|x| visit(*x));
+                    e.args.iter().chain(&e.keep).for_each(|x| visit(*x));
                     for v in [&e.context, &e.cause].into_iter().flatten() {
                         visit(*v);
                     }
@@ -377,6 +382,10 @@ pub struct Heap {
     /// Cycles `gc.collect()` counted but could not free (a builtin was mid-call): not
     /// counted again.
     counted: std::collections::HashSet<u32>,
+    /// Generators that suspended inside a `try` or a `with` (not roots: `gen.rs` closes
+    /// those nothing else reaches, as CPython does when their last reference goes). Empty
+    /// in most programs, which then pay nothing for it.
+    pub watched: Vec<ObjRef>,
 }
 
 impl Default for Heap {
@@ -391,6 +400,7 @@ impl Default for Heap {
             gc_stress: false,
             keep_cycles: 0,
             counted: std::collections::HashSet::new(),
+            watched: Vec::new(),
         }
     }
 }
@@ -501,23 +511,64 @@ impl Heap {
     }
 
     /// `gc.collect()`: how many unreachable objects cycles kept, which are freed now when
-    /// `free` (no builtin mid-call holds a value the roots miss), else remembered as counted.
-    pub fn collect_cycles(&mut self, roots: &[Value], free: bool) -> usize {
+    /// `free` (no builtin mid-call holds a value the roots miss), else remembered as counted;
+    /// and the dropped generators to close (see `collect`).
+    pub fn collect_cycles(&mut self, roots: &[Value], free: bool) -> (usize, Vec<ObjRef>) {
         self.mark_roots(roots);
         let found = self.kept_by_cycles();
+        let mut doomed = Vec::new();
         if free {
             let keep = std::mem::replace(&mut self.keep_cycles, 0);
-            self.collect(roots);
+            doomed = self.collect(roots);
             self.keep_cycles = keep;
         } else {
             self.counted.extend(&found);
         }
-        found.len()
+        (found.len(), doomed)
+    }
+
+    /// A generator suspended inside a `try` or a `with`: closing it runs code.
+    #[must_use]
+    pub fn needs_close(&self, r: ObjRef) -> bool {
+        match self.slots.get(r.0 as usize) {
+            Some(Some(Obj::Generator(g))) => g.needs_close(),
+            _ => false,
+        }
+    }
+
+    /// Whether the last marking reached `r`.
+    #[must_use]
+    pub fn marked(&self, r: ObjRef) -> bool {
+        self.marks.get(r.0 as usize).copied().unwrap_or(false)
+    }
+
+    /// Marks what a reference-counting Python still holds: what `roots` reach, and the
+    /// unreachable cycles while `keep_cycles` keeps them (for `gc.collect()` to find).
+    pub fn mark_live(&mut self, roots: &[Value]) {
+        self.mark_roots(roots);
+        if self.keep_cycles > 0 {
+            for i in self.kept_by_cycles() {
+                self.marks[i as usize] = true;
+            }
+        }
+    }
+
+    /// Marks what `roots` reach (after clearing the marks when `clear`).
+    pub fn mark_from(&mut self, roots: &[Value], clear: bool) {
+        if clear {
+            self.mark_roots(roots);
+            return;
+        }
+        let mut work: Vec<ObjRef> =
+            roots.iter().filter_map(|v| if let Value::Obj(r) = v { Some(*r) } else { None }).collect();
+        self.mark(&mut work);
     }
 
     /// Marks everything reachable from `roots` and frees the rest (but unreachable
-    /// cycles, while `keep_cycles` allows).
-    pub fn collect(&mut self, roots: &[Value]) {
+    /// cycles, while `keep_cycles` allows), except the watched generators that must be
+    /// closed: returned, kept with what they reach (CPython's collector finalizes before it
+    /// frees).
+    pub fn collect(&mut self, roots: &[Value]) -> Vec<ObjRef> {
         self.mark_roots(roots);
         if self.keep_cycles > 0 {
             let kept = self.kept_by_cycles();
@@ -527,6 +578,10 @@ impl Heap {
                 }
             }
         }
+        let doomed: Vec<ObjRef> =
+            self.watched.iter().copied().filter(|r| !self.marks[r.0 as usize] && self.needs_close(*r)).collect();
+        let mut work = doomed.clone();
+        self.mark(&mut work);
         self.counted.clear();
         let mut live = 0;
         for i in 0..self.slots.len() {
@@ -542,6 +597,9 @@ impl Heap {
         self.live = live;
         self.since_gc = 0;
         self.gc_threshold = if self.gc_stress { 0 } else { (live * 2).max(100_000) };
+        let marks = &self.marks;
+        self.watched.retain(|r| marks[r.0 as usize]);
+        doomed
     }
 }
 

@@ -48,6 +48,10 @@ pub enum Instr {
     UnaryInvert,
     CompareOp(CmpOp),
     PopTop,
+    /// `POP_TOP` of a `for` loop's iterator when `break`, `return` or `continue` of an
+    /// outer loop leaves it: the iterator may be the last reference to a generator that
+    /// must be closed now (`gen.rs`, "Closing dropped generators").
+    PopIter,
     DupTop,
     DupTopTwo,
     RotTwo,

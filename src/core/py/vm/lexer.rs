@@ -58,6 +58,7 @@ pub fn tokenize(source: &str) -> Result<Vec<Token>, PyError> {
     let mut out: Vec<Token> = Vec::new();
     let mut indents = vec![0usize];
     let mut depth = 0usize;
+    let mut open: Vec<(&str, u32, u32)> = Vec::new();
     let mut i = 0usize;
     let mut line = 1u32;
     let mut line_start = 0usize;
@@ -248,8 +249,14 @@ pub fn tokenize(source: &str) -> Result<Vec<Token>, PyError> {
             "(" | "[" | "{" if depth >= 200 => {
                 return Err(err("SyntaxError", "too many nested parentheses", line, col));
             }
-            "(" | "[" | "{" => depth += 1,
-            ")" | "]" | "}" => depth = depth.saturating_sub(1),
+            "(" | "[" | "{" => {
+                depth += 1;
+                open.push((*op, line, col));
+            }
+            ")" | "]" | "}" => {
+                depth = depth.saturating_sub(1);
+                open.pop();
+            }
             "\\" => {
                 return Err(err("SyntaxError", "unexpected character after line continuation character", line, col))
             }
@@ -259,8 +266,9 @@ pub fn tokenize(source: &str) -> Result<Vec<Token>, PyError> {
         i += op.len();
         out.push(Token { tok: Tok::Op(op), line, col, end_line: line, end_col: col + op.len() as u32 });
     }
-    if depth > 0 {
-        return Err(err("SyntaxError", "unexpected EOF: a bracket was never closed", line, 0));
+    if let Some((op, line, col)) = open.pop() {
+        // CPython names the innermost bracket still open, where it opened.
+        return Err(err("SyntaxError", &format!("'{op}' was never closed"), line, col));
     }
     if out.last().is_some_and(|t| t.tok != Tok::Newline) {
         out.push(Token { tok: Tok::Newline, line, col: 0, end_line: line, end_col: 0 });

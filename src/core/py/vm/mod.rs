@@ -28,8 +28,10 @@ pub mod native;
 pub mod ops;
 pub mod parser;
 pub mod program;
+pub mod random;
 #[allow(clippy::module_inception)]
 pub mod vm;
+pub mod warm;
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
 pub(crate) mod tests;

@@ -201,6 +201,12 @@ impl Vm<'_> {
     }
 
     /// A dunder method of `v`'s class, if `v` is an instance of a user class.
+    /// A method of an instance of a Python class (`None` for anything else).
+    #[must_use]
+    pub fn user_method_of(&self, v: Value, name: &str) -> Option<Value> {
+        self.user_method(v, name)
+    }
+
     fn user_method(&self, v: Value, name: &str) -> Option<Value> {
         let Value::Obj(r) = v else { return None };
         let Obj::Instance(inst) = self.i.heap.get(r) else { return None };
@@ -300,7 +306,13 @@ impl Vm<'_> {
                         return Ok(Some(Value::Obj(cls)));
                     }
                     if name == "__dict__" {
-                        let pairs: Vec<(String, Value)> = inst.dict.iter().map(|(k, v)| (k.clone(), *v)).collect();
+                        // A `random.Random`'s generator is C state in CPython, not an attribute.
+                        let pairs: Vec<(String, Value)> = inst
+                            .dict
+                            .iter()
+                            .filter(|(k, _)| k.as_str() != super::random::STATE_ATTR)
+                            .map(|(k, v)| (k.clone(), *v))
+                            .collect();
                         let d = self.new_dict_str(pairs);
                         return Ok(Some(d));
                     }
@@ -557,7 +569,11 @@ impl Vm<'_> {
 
     pub fn dict_set(&mut self, d: ObjRef, k: Value, v: Value) -> R<()> {
         let hk = self.hkey(k)?;
+        let max = self.i.max_items;
         if let Obj::Dict(d) = self.i.heap.get_mut(d) {
+            if d.len() >= max && d.get(&hk).is_none() {
+                return Err(self.items_budget("dict"));
+            }
             d.insert(hk, k, v);
         }
         Ok(())
@@ -565,10 +581,7 @@ impl Vm<'_> {
 
     pub fn dict_set_str(&mut self, d: ObjRef, k: &str, v: Value) -> R<()> {
         let kv = self.new_str(k.to_owned());
-        if let Obj::Dict(d) = self.i.heap.get_mut(d) {
-            d.insert(HKey::Str(k.to_owned()), kv, v);
-        }
-        Ok(())
+        self.dict_set(d, kv, v)
     }
 
     pub fn dict_update(&mut self, d: ObjRef, m: Value) -> R<()> {
@@ -612,8 +625,12 @@ impl Vm<'_> {
 
     pub fn set_add(&mut self, s: Value, v: Value) -> R<()> {
         let hk = self.hkey(v)?;
+        let max = self.i.max_items;
         if let Value::Obj(r) = s {
             if let Obj::Set(d, _) = self.i.heap.get_mut(r) {
+                if d.len() >= max && d.get(&hk).is_none() {
+                    return Err(self.items_budget("set"));
+                }
                 d.insert(hk, v, Value::None);
             }
         }
@@ -1837,6 +1854,12 @@ impl Vm<'_> {
         self.repr_in(v, &mut seen)
     }
 
+    /// A class's module for its repr: `__main__` unless a module written in Rust set its
+    /// `__module__` (`random.Random`).
+    fn class_module(&self, c: &Class) -> String {
+        c.dict.get("__module__").and_then(|m| self.as_str(*m)).unwrap_or("__main__").to_owned()
+    }
+
     fn addr(r: ObjRef) -> String {
         format!("0x{:012x}", 0x7f00_0000_0000u64 + u64::from(r.0) * 16)
     }
@@ -1957,7 +1980,7 @@ impl Vm<'_> {
                         if c.builtin.is_some() && !c.dict.contains_key("__module__") {
                             format!("<class '{}'>", c.name)
                         } else {
-                            format!("<class '__main__.{}'>", c.qualname)
+                            format!("<class '{}.{}'>", self.class_module(c), c.qualname)
                         }
                     }
                     Obj::Module(name, _) => format!("<module '{name}' (built-in)>"),
@@ -2022,11 +2045,11 @@ impl Vm<'_> {
                             }
                             format!("{name}({})", parts.join(", "))
                         } else {
-                            let q = match self.i.heap.get(cls) {
-                                Obj::Class(c) => c.qualname.clone(),
-                                _ => name,
+                            let (m, q) = match self.i.heap.get(cls) {
+                                Obj::Class(c) => (self.class_module(c), c.qualname.clone()),
+                                _ => ("__main__".into(), name),
                             };
-                            format!("<__main__.{q} object at {}>", Self::addr(r))
+                            format!("<{m}.{q} object at {}>", Self::addr(r))
                         }
                     }
                 }

@@ -427,6 +427,9 @@ impl Parser {
                     if !self.eat_op(",") || (paren && self.is_op(")")) {
                         break;
                     }
+                    if !paren && matches!(self.peek(), Tok::Newline | Tok::Eof) {
+                        return self.error("trailing comma not allowed without surrounding parentheses");
+                    }
                 }
                 if paren {
                     self.expect_op(")")?;

@@ -516,6 +516,142 @@ fn a_decimal_literal_past_4300_digits_is_cpythons_syntax_error_and_hex_has_no_li
     assert_eq!(r.stdout, "17201 True\n");
 }
 
+#[test]
+fn an_import_of_a_submodule_the_vm_lacks_is_a_clear_error_naming_the_line() {
+    for (src, kind, what) in [
+        (
+            "x = 1\nimport os.path\n",
+            "ModuleNotFoundError",
+            "No module named 'os.path' (ThreadLab's VM does not have it yet)",
+        ),
+        (
+            "x = 1\nfrom multiprocessing.pool import ThreadPool\n",
+            "ModuleNotFoundError",
+            "No module named 'multiprocessing.pool' (ThreadLab's VM does not have it yet)",
+        ),
+        (
+            "x = 1\nfrom os import path\n",
+            "ImportError",
+            "cannot import name 'path' from 'os' (ThreadLab's VM does not have os.path yet)",
+        ),
+    ] {
+        let r = run(src);
+        let e = r.error.unwrap_or_else(|| panic!("{src}: no error"));
+        assert_eq!((e.kind.as_str(), e.message.as_str(), e.line), (kind, what, 2), "{src}");
+    }
+}
+
+#[test]
+fn import_lists_in_parentheses_span_lines_and_only_they_take_a_trailing_comma() {
+    let r = run("from math import (\n    sqrt,  # a comment\n    pi\n    ,\n)\nfrom time import (sleep,)\nprint(sqrt(4), pi > 3)\n");
+    assert_eq!(r.stdout, "2.0 True\n", "{:?}", r.error);
+    // CPython 3.11's messages and carets.
+    for (src, out) in [
+        (
+            "from math import sqrt,\n",
+            "  File \"<cell>\", line 1\n    from math import sqrt,\n                          ^\nSyntaxError: trailing comma not allowed without surrounding parentheses\n",
+        ),
+        ("from math import (sqrt,\n", "  File \"<cell>\", line 1\n    from math import (sqrt,\n                     ^\nSyntaxError: '(' was never closed\n"),
+    ] {
+        let r = run(src);
+        assert_eq!(r.stdout, out, "{src}");
+    }
+}
+
+#[test]
+fn dicts_and_sets_stop_at_the_item_budget_with_a_memory_error() {
+    let src =
+        "d = {}\ntry:\n    for i in range(10**9):\n        d[i] = i\nexcept MemoryError as e:\n    print(len(d), e)\n\
+s = set()\ntry:\n    for i in range(10**9):\n        s.add(i)\nexcept MemoryError as e:\n    print(len(s), e)\n\
+try:\n    c = {i: i for i in range(10**9)}\nexcept MemoryError as e:\n    print('dictcomp', e)\n\
+try:\n    c = {i for i in range(10**9)}\nexcept MemoryError as e:\n    print('setcomp', e)\n\
+d[5] = 'replaced'\ns.add(5)\nprint(d[5], len(d), len(s))\n\
+x = {}\nx.update((i, i) for i in range(2000))\n";
+    let host = Arc::new(NativeHost::default());
+    let r = super::program::run_program_tuned(
+        src,
+        &ProgramOptions { timeout_ms: 20_000.0, ..ProgramOptions::default() },
+        host,
+        &|i| i.max_items = 1000,
+    );
+    assert_eq!(
+        r.stdout.lines().take(5).collect::<Vec<_>>(),
+        [
+            "1000 a dict of more than 1000 items is past ThreadLab's memory budget",
+            "1000 a set of more than 1000 items is past ThreadLab's memory budget",
+            "dictcomp a dict of more than 1000 items is past ThreadLab's memory budget",
+            "setcomp a set of more than 1000 items is past ThreadLab's memory budget",
+            "replaced 1000 1000",
+        ],
+        "{}",
+        r.stdout
+    );
+    let e = r.error.expect("the budget, uncaught");
+    assert_eq!((e.kind.as_str(), e.line), ("MemoryError", 25));
+}
+
+#[test]
+fn a_generator_that_would_block_inside_a_builtin_is_a_clear_error_at_its_line() {
+    // Thread `holder` keeps the lock while the main thread's `any` runs the generator on
+    // the Rust stack (holding the GIL): waiting there would freeze `holder` or hang.
+    let src = "import threading, time, queue
+lock = threading.Lock()
+started = threading.Event()
+def holder():
+    with lock:
+        started.set()
+        time.sleep(0.3)
+t = threading.Thread(target=holder)
+t.start()
+started.wait()
+def guarded(n):
+    for i in range(n):
+        with lock:
+            yield i
+try:
+    print(any(x > 5 for x in guarded(3)))
+except RuntimeError as e:
+    print('caught', str(e)[:30])
+t.join()
+print(any(x > 1 for x in guarded(3)))
+def sleepy(n):
+    for i in range(n):
+        time.sleep(0.01)
+        yield i
+print(list(zip('ab', sleepy(2))))
+t2 = threading.Thread(target=time.sleep, args=(0.2,))
+t2.start()
+try:
+    print(list(zip('ab', sleepy(2))))
+except RuntimeError as e:
+    print('caught', str(e)[:30])
+t2.join()
+q = queue.Queue()
+def getter():
+    while True:
+        yield q.get()
+print(sorted(map(str, getter())))
+";
+    let r = run(src);
+    assert_eq!(
+        r.stdout.lines().take(5).collect::<Vec<_>>(),
+        [
+            "caught ThreadLab cannot block (a wait",
+            "True",
+            "[('a', 0), ('b', 1)]",
+            "caught ThreadLab cannot block (time.s",
+            "Traceback (most recent call last):",
+        ],
+        "{}",
+        r.stdout
+    );
+    let e = r.error.expect("the queue's wait, uncaught");
+    // Raised at the generator's blocking call, under the builtin's line in the traceback.
+    assert_eq!((e.kind.as_str(), e.line), ("RuntimeError", 36), "{e:?}");
+    assert!(e.message.contains("a wait on a lock, a queue") && e.message.contains("iterate it with a for loop"));
+    assert!(r.stdout.contains("line 37, in <module>\n    print(sorted(map(str, getter())))"), "{}", r.stdout);
+}
+
 /// The inspector's fixtures (`tests/fixtures/refcount/`, printed by CPython 3.11) as
 /// programs: `sys.getrefcount` and `gc.collect()` are a census of the references
 /// (docs/python-vm.md §3), and print what CPython printed — also with the collector run at

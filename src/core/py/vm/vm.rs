@@ -155,6 +155,12 @@ impl Frame {
         self.extra.as_mut().map_or(&mut [], |x| &mut x.blocks)
     }
 
+    /// Inside a `try` or a `with` (a block entered).
+    #[must_use]
+    pub fn has_blocks(&self) -> bool {
+        self.extra.as_ref().is_some_and(|x| !x.blocks.is_empty())
+    }
+
     pub fn push_block(&mut self, b: Block) {
         self.extra.get_or_insert_with(Box::default).blocks.push(b);
     }
@@ -308,6 +314,13 @@ pub struct Interp {
     pub drop_request: Arc<AtomicBool>,
     pub pid: u32,
     pub max_objects: usize,
+    /// Items past which a dict or a set does not grow (`MemoryError`; tests lower it).
+    pub max_items: usize,
+    /// Dropped generators found by a collection, to close (`gen.rs`; roots until then).
+    pub to_close: Vec<ObjRef>,
+    /// The `nested` level at which every live value is in the roots: 0, or one more
+    /// while a dropped generator is being closed from such a point (`gen.rs`).
+    pub close_nested: u32,
     /// Time spent blocked (sleeping) by the main thread: the lane's Io segments.
     pub io_segments: Vec<(f64, f64)>,
     /// The process whose GIL guards this interpreter (its threads, for `threading`).
@@ -348,6 +361,9 @@ impl Interp {
             drop_request: Arc::new(AtomicBool::new(false)),
             pid: 1,
             max_objects: MAX_OBJECTS,
+            max_items: super::ops::MAX_SEQ,
+            to_close: Vec::new(),
+            close_nested: 0,
             io_segments: Vec::new(),
             process: std::sync::Weak::new(),
             executors: 0,
@@ -483,6 +499,7 @@ impl Vm<'_> {
         }
         if self.i.heap.since_gc > self.i.heap.gc_threshold && self.i.nested == 0 {
             self.collect();
+            self.close_dropped(&[])?;
             if self.i.heap.live > self.i.max_objects {
                 return Err(self.fatal_at(
                     site,
@@ -517,6 +534,14 @@ impl Vm<'_> {
         )
     }
 
+    /// `MemoryError` for a dict or a set grown past `Interp::max_items` (as lists are by
+    /// [`Vm::seq_budget`]: a comprehension over `range(10**9)` into a dict or a set would
+    /// take the process's memory, and in the browser a failed allocation ends the process).
+    pub fn items_budget(&mut self, what: &str) -> Flow {
+        let msg = format!("a {what} of more than {} items is past ThreadLab's memory budget", self.i.max_items);
+        self.exc("MemoryError", &msg)
+    }
+
     #[must_use]
     pub fn fatal(&self, kind: &str, message: String) -> Flow {
         let site = self.t.frames.last().map_or(0, |f| f.ip.saturating_sub(1));
@@ -532,18 +557,44 @@ impl Vm<'_> {
         Flow::Fatal(Box::new(ProgramError { kind: kind.to_owned(), message, line, col }))
     }
 
-    /// Collects garbage; the roots are every value a thread or the interpreter holds.
-    pub fn collect(&mut self) {
-        let roots = self.roots();
-        self.i.heap.collect(&roots);
+    /// `from m import name` where `m` has no attribute `name`: the submodule `m.name`
+    /// (imported now, as CPython's `from pkg import sub`), or `ImportError`.
+    fn import_submodule(&mut self, m: Value, name: &str) -> R<Value> {
+        let mname = self.module_name(m);
+        let full = format!("{mname}.{name}");
+        if builtins::missing_submodule(&full) {
+            let msg = format!("cannot import name '{name}' from '{mname}' (ThreadLab's VM does not have {full} yet)");
+            return Err(self.exc("ImportError", &msg));
+        }
+        match builtins::import(self, &full) {
+            Err(Flow::Exc(_)) => {
+                Err(self.exc("ImportError", &format!("cannot import name '{name}' from '{mname}' (unknown location)")))
+            }
+            r => r,
+        }
     }
 
-    /// Every value a thread or the interpreter holds outside the heap.
+    /// Collects garbage; the roots are every value a thread or the interpreter holds.
+    /// Generators it finds dropped inside a `try` or a `with` are kept and closed
+    /// (`close_dropped`), as CPython's collector finalizes them.
+    pub fn collect(&mut self) {
+        let roots = self.roots();
+        let doomed = self.i.heap.collect(&roots);
+        self.i.to_close.extend(doomed);
+    }
+
+    /// Every value a thread or the interpreter holds outside the heap (the collector's
+    /// roots), with the dropped generators waiting to be closed (`gen.rs`) and an
+    /// exception about to be raised.
     #[must_use]
     pub fn roots(&self) -> Vec<Value> {
         let mut roots = self.held_outside_heap(true);
         roots.extend(self.i.builtin_cache.iter().copied());
         roots.extend(self.i.types.all());
+        roots.extend(self.i.to_close.iter().map(|g| Value::Obj(*g)));
+        if let Some(Flow::Exc(e)) = &self.t.pending {
+            roots.push(*e);
+        }
         roots
     }
 
@@ -631,11 +682,18 @@ impl Vm<'_> {
         outside + self.i.heap.census(&roots, target) + 1
     }
 
-    /// `gc.collect()`'s number: the unreachable objects cycles kept.
-    pub fn collect_cycles(&mut self) -> usize {
+    /// `gc.collect()`'s number: the unreachable objects cycles kept (the dropped
+    /// generators it found are closed, as CPython's collector finalizes them).
+    ///
+    /// # Errors
+    /// What stops the program while a generator's `finally` runs.
+    pub fn collect_cycles(&mut self) -> R<usize> {
         let roots = self.roots();
         let free = self.i.nested == 0;
-        self.i.heap.collect_cycles(&roots, free)
+        let (n, doomed) = self.i.heap.collect_cycles(&roots, free);
+        self.i.to_close.extend(doomed);
+        self.close_dropped(&[])?;
+        Ok(n)
     }
 
     fn push_frame_raw(
@@ -989,14 +1047,8 @@ impl Vm<'_> {
                         Exit::Exception(e) => break Err(Flow::Exc(e)),
                         Exit::Fatal(p) => break Err(Flow::Fatal(p)),
                         Exit::Breaker => {}
-                        Exit::Block(BlockOp::Wait(_)) => {
-                            break Err(self.exc(
-                                "RuntimeError",
-                                "ThreadLab cannot wait on a lock, a queue, an event or a thread inside a function a builtin calls (a key=, map, __str__) yet",
-                            ));
-                        }
                         Exit::Block(op) => {
-                            let v = program_block(self, &op);
+                            let v = self.nested_block(&op, "a function a builtin calls (a key=, map, __str__...)");
                             self.t.stack.push(v);
                         }
                     }
@@ -1071,7 +1123,13 @@ impl Vm<'_> {
                         let v = pop!(self);
                         self.t.stack[base + i as usize] = v;
                     }
-                    Instr::DeleteFast(i) => self.t.stack[base + i as usize] = Value::Null,
+                    Instr::DeleteFast(i) => {
+                        let old = std::mem::replace(&mut self.t.stack[base + i as usize], Value::Null);
+                        if self.drops_generator(&[old]) {
+                            sync_ip!();
+                            tri!(self.close_dropped(&[]));
+                        }
+                    }
                     Instr::LoadGlobal(slot) => {
                         let s = slot as usize;
                         let v = self.i.globals.get(s).copied().unwrap_or(Value::Null);
@@ -1089,7 +1147,11 @@ impl Vm<'_> {
                         if s >= self.i.globals.len() {
                             self.i.sync_globals();
                         }
-                        self.i.globals[s] = v;
+                        let old = std::mem::replace(&mut self.i.globals[s], v);
+                        if self.drops_generator(&[old]) {
+                            sync_ip!();
+                            tri!(self.close_dropped(&[]));
+                        }
                     }
                     Instr::DeleteGlobal(slot) => {
                         let s = slot as usize;
@@ -1098,7 +1160,11 @@ impl Vm<'_> {
                             let n = self.i.global_names.names[s].clone();
                             break self.exc("NameError", &format!("name '{n}' is not defined"));
                         }
-                        self.i.globals[s] = Value::Null;
+                        let old = std::mem::replace(&mut self.i.globals[s], Value::Null);
+                        if self.drops_generator(&[old]) {
+                            sync_ip!();
+                            tri!(self.close_dropped(&[]));
+                        }
                     }
                     Instr::LoadName(i) => {
                         let code = self.i.codes[cid].clone();
@@ -1270,6 +1336,13 @@ impl Vm<'_> {
                         sync_ip!();
                         let v = tri!(self.compare(op, a, b));
                         self.t.stack.push(v);
+                    }
+                    Instr::PopIter => {
+                        let it = pop!(self);
+                        if self.drops_generator(&[it]) {
+                            sync_ip!();
+                            tri!(self.close_dropped(&[]));
+                        }
                     }
                     Instr::PopTop => {
                         self.t.stack.pop();
@@ -1571,6 +1644,7 @@ impl Vm<'_> {
                     Instr::ReturnValue => {
                         let v = pop!(self);
                         let f = self.t.frames.pop().expect("a frame");
+                        let dropped = self.drops_generator(&self.t.stack[f.ret_to..]);
                         self.t.stack.truncate(f.ret_to);
                         self.t.handling.truncate(f.handling_base);
                         let result = match f.on_return {
@@ -1620,6 +1694,13 @@ impl Vm<'_> {
                             return Exit::Done(result);
                         }
                         self.t.stack.push(result);
+                        if dropped {
+                            if let Err(flow) = self.close_dropped(&[]) {
+                                if let Some(exit) = self.handle(flow, stop_depth) {
+                                    return exit;
+                                }
+                            }
+                        }
                         continue 'frames;
                     }
                     Instr::MakeFunction(arg) => {
@@ -1731,7 +1812,12 @@ impl Vm<'_> {
                     }
                     Instr::PopExcept => {
                         self.t.stack.pop();
-                        self.t.handling.pop();
+                        let e = self.t.handling.pop().unwrap_or(Value::None);
+                        if self.drops_generator(&[e]) {
+                            // The locals its traceback kept are dropped with it.
+                            sync_ip!();
+                            tri!(self.close_dropped(&[]));
+                        }
                     }
                     Instr::CheckExcMatch => {
                         sync_ip!();
@@ -1802,13 +1888,10 @@ impl Vm<'_> {
                         let name = &code.names[i as usize];
                         let v = match self.getattr(m, name) {
                             Ok(v) => v,
-                            Err(Flow::Exc(_)) => {
-                                let mname = self.module_name(m);
-                                break self.exc(
-                                    "ImportError",
-                                    &format!("cannot import name '{name}' from '{mname}' (unknown location)"),
-                                );
-                            }
+                            Err(Flow::Exc(_)) => match self.import_submodule(m, name) {
+                                Ok(v) => v,
+                                Err(f) => break f,
+                            },
                             Err(f) => break f,
                         };
                         self.t.stack.push(v);
@@ -1843,6 +1926,15 @@ impl Vm<'_> {
                         }
                         self.t.stack.push(v);
                         if let super::gen::GenMode::Next(_) = mode {
+                            // `next(g())`: the caller may have held the last reference.
+                            if self.i.heap.needs_close(g) {
+                                if let Err(flow) = self.close_dropped(&[]) {
+                                    if let Some(exit) = self.handle(flow, stop_depth) {
+                                        return exit;
+                                    }
+                                    continue 'frames;
+                                }
+                            }
                             // next()/send() returned: CPython checks at that CALL (the caller's).
                             let site = self.t.frames.last().map_or(0, |f| f.ip.saturating_sub(1));
                             if let Err(flow) = self.check_eval_breaker(site) {
@@ -1921,6 +2013,8 @@ impl Vm<'_> {
 
     /// Finds a handler for `e` in the frames above `stop_depth`, recording the traceback.
     pub(crate) fn unwind(&mut self, mut e: Value, stop_depth: usize) -> Result<(), Exit> {
+        // A generator dropped from a frame's value stack on the way (a `for` loop's).
+        let mut dropped_any = false;
         if let Some(ctx) = self.t.handling.last().copied() {
             if ctx != e {
                 if let Some(data) = self.exc_data_mut(e) {
@@ -1942,18 +2036,47 @@ impl Vm<'_> {
             let frame = self.t.frames.last_mut().expect("a frame");
             if let Some(b) = frame.pop_block() {
                 frame.ip = b.handler as usize;
+                let dropped = self.drops_generator(&self.t.stack[(b.level as usize).min(self.t.stack.len())..]);
                 self.t.stack.truncate(b.level as usize);
                 self.t.handling.truncate(b.handling as usize);
                 self.t.stack.push(e);
+                if dropped || dropped_any {
+                    // A `for` loop's generator left by the exception: closed before the
+                    // handler runs, as CPython's unwinding drops it.
+                    if let Err(flow) = self.close_dropped(&[]) {
+                        return match flow {
+                            Flow::Fatal(p) => Err(Exit::Fatal(p)),
+                            _ => Ok(()),
+                        };
+                    }
+                }
                 return Ok(());
             }
             let f = self.t.frames.pop().expect("a frame");
+            if self.drops_generator(&self.t.stack[f.ret_to.min(self.t.stack.len())..]) {
+                // Its traceback keeps the frame's locals alive in CPython (until the
+                // exception goes); its value stack is dropped now.
+                let n = self.t.stack.len();
+                let nlocals = self.i.codes[f.code as usize].varnames.len();
+                let end = (f.base + nlocals).min(n);
+                let locals: Vec<Value> = self.t.stack[f.base.min(n)..end].to_vec();
+                dropped_any |= self.drops_generator(&self.t.stack[end..]);
+                if let Some(d) = self.exc_data_mut(e) {
+                    d.keep.extend(locals);
+                }
+            }
             self.t.stack.truncate(f.ret_to);
             self.t.handling.truncate(f.handling_base);
             if let OnReturn::Gen(g) = f.on_return {
                 e = self.gen_raised(g, e);
             }
             if self.t.frames.len() <= stop_depth {
+                if dropped_any {
+                    // Closed before the traceback is printed, as CPython's unwinding does.
+                    if let Err(Flow::Fatal(p)) = self.close_dropped(&[e]) {
+                        return Err(Exit::Fatal(p));
+                    }
+                }
                 return Err(Exit::Exception(e));
             }
         }
@@ -2030,6 +2153,32 @@ fn join_and(items: &[String]) -> String {
         1 => items[0].clone(),
         2 => format!("{} and {}", items[0], items[1]),
         n => format!("{}, and {}", items[..n - 1].join(", "), items[n - 1]),
+    }
+}
+
+impl Vm<'_> {
+    /// A blocking call (`op`) made inside `inside`, Python code a builtin runs in a nested
+    /// loop on the Rust stack: that loop holds the GIL and cannot give the thread's stack
+    /// back to its driver. A sleep or a wait on another process is done in place when no
+    /// other thread of the process runs (nobody could tell); anything else raises a
+    /// `RuntimeError` at the blocking call (its line in the traceback) saying what is not
+    /// supported, instead of a hang (a lock held by a thread that needs the GIL) or other
+    /// threads frozen for the wait. Returns the value to push as the call's result.
+    pub(crate) fn nested_block(&mut self, op: &BlockOp, inside: &str) -> Value {
+        let alone = self.i.process.upgrade().is_none_or(|p| p.active_count() <= 1);
+        let what = match op {
+            BlockOp::Sleep(_) if alone => return program_block(self, op),
+            BlockOp::Mp(_) if alone => return program_block(self, op),
+            BlockOp::Sleep(_) => "time.sleep() while other threads run",
+            BlockOp::Mp(_) => "a wait on another process while other threads run",
+            BlockOp::Wait(_) => "a wait on a lock, a queue, an event, a thread or a future",
+        };
+        let msg = format!(
+            "ThreadLab cannot block ({what}) inside {inside}: the builtin runs it on its own stack, holding the GIL; iterate it with a for loop instead"
+        );
+        let e = self.exc("RuntimeError", &msg);
+        self.t.pending = Some(e);
+        Value::None
     }
 }
 

@@ -105,7 +105,7 @@ impl Compiler<'_> {
                 };
                 if is_break {
                     if is_for {
-                        self.emit(Instr::PopTop);
+                        self.emit(Instr::PopIter);
                     }
                     let j = self.emit(Instr::JumpForward(0));
                     if let FBlock::Loop { breaks, .. } = &mut self.unit().fblocks[depth] {
@@ -209,13 +209,8 @@ impl Compiler<'_> {
                     let i = self.str_const(dotted);
                     self.emit(Instr::ImportName(i));
                     match alias {
-                        Some(a) => {
-                            for part in dotted.split('.').skip(1) {
-                                let n = self.name_index(part);
-                                self.emit(Instr::LoadAttr(n));
-                            }
-                            self.store_name(a);
-                        }
+                        // `ImportName` pushes the module the whole dotted name names.
+                        Some(a) => self.store_name(a),
                         None => {
                             if dotted.contains('.') {
                                 // `import a.b` binds `a`.
@@ -326,11 +321,11 @@ impl Compiler<'_> {
                 FBlock::Loop { is_for, .. } => {
                     if is_for && preserve {
                         self.emit(Instr::RotTwo);
-                        self.emit(Instr::PopTop);
+                        self.emit(Instr::PopIter);
                     } else if is_for {
                         // A break pops the iterator itself; a return/outer unwind needs it gone.
                         if keep <= i {
-                            self.emit(Instr::PopTop);
+                            self.emit(Instr::PopIter);
                         }
                     }
                 }

@@ -377,13 +377,8 @@ pub fn import(vm: &mut Vm<'_>, name: &str) -> Option<R<Value>> {
                 attrs.insert(c.into(), class_value(vm, c));
             }
         }
-        "concurrent" => {
-            let futures = match import(vm, "concurrent.futures")? {
-                Ok(m) => m,
-                Err(e) => return Some(Err(e)),
-            };
-            attrs.insert("futures".into(), futures);
-        }
+        // `concurrent.futures` becomes an attribute of `concurrent` when it is imported
+        // (`builtins::import`), as CPython's submodules do.
         "concurrent.futures" => {
             let t = vm.i.builtins.get("TimeoutError").copied().unwrap_or(Value::None);
             attrs.insert("TimeoutError".into(), t);

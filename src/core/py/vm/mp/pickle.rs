@@ -42,6 +42,9 @@ mod tag {
     /// A `Pipe()` end: the channels it receives on and sends on (0: none).
     pub const CONNECTION: u8 = b'C';
     pub const BYTES: u8 = b'b';
+    /// `random.Random` (vm::random), and a generator's state: its words and index.
+    pub const RANDOM_CLASS: u8 = b'R';
+    pub const RANDOM_STATE: u8 = b'm';
 }
 
 /// The class behind `pickle.PicklingError` (made with the `pickle` module).
@@ -145,6 +148,10 @@ fn save_class(vm: &mut Vm<'_>, w: &mut Writer, cls: ObjRef) -> R<()> {
     if super::module_class(vm, &name) == Some(cls) {
         w.out.push(tag::MODULE_CLASS);
         w.str(&name);
+        return Ok(());
+    }
+    if super::super::random::is_class(vm, cls) {
+        w.out.push(tag::RANDOM_CLASS);
         return Ok(());
     }
     save_global(vm, w, Value::Obj(cls), &qualname)
@@ -285,6 +292,14 @@ fn save(vm: &mut Vm<'_>, w: &mut Writer, v: Value, depth: usize) -> R<()> {
             for (k, x) in attrs {
                 w.str(&k);
                 save(vm, w, x, depth + 1)?;
+            }
+            Ok(())
+        }
+        Obj::Native(super::super::random::STATE, _) => {
+            let words = super::super::random::state_words(vm, r).unwrap_or_default();
+            w.out.push(tag::RANDOM_STATE);
+            for n in words {
+                w.out.extend_from_slice(&n.to_le_bytes());
             }
             Ok(())
         }
@@ -470,6 +485,14 @@ fn load(vm: &mut Vm<'_>, r: &mut Reader<'_>) -> R<Value> {
                     )
                 }
             }
+        }
+        tag::RANDOM_CLASS => super::super::random::class(vm),
+        tag::RANDOM_STATE => {
+            let mut words = Vec::with_capacity(super::super::random::STATE_WORDS);
+            for _ in 0..super::super::random::STATE_WORDS {
+                words.push(r.i64().ok_or_else(|| truncated(vm))?);
+            }
+            super::super::random::state_from_words(vm, &words)
         }
         tag::MODULE_CLASS => {
             let name = r.str().ok_or_else(|| truncated(vm))?;
