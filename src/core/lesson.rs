@@ -5,8 +5,8 @@
 //! draws what this works out.
 
 use crate::core::program::{Lane, LaneKind, LaneState, ProgramResult};
+use crate::core::program_view::escape;
 use crate::core::programs;
-use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// `?lesson=` of the one lesson there is.
@@ -50,6 +50,21 @@ pub enum Ask {
     /// One of three answers about a time ratio, from least time to most; the measured ratio picks
     /// one by `bounds` (below `bounds[0]` the first, from `bounds[1]` the last).
     Ratio { choices: [Choice; 3], bounds: [f64; 2] },
+    /// One of the answers, each what a line of the output reads when it is what happens (`""`:
+    /// the line is not printed at all).
+    Printed { choices: &'static [Choice], reads: &'static [&'static str] },
+}
+
+impl Ask {
+    /// The answers offered, for a choice; none for a number.
+    #[must_use]
+    pub fn choices(&self) -> &[Choice] {
+        match self {
+            Ask::Seconds { .. } => &[],
+            Ask::Ratio { choices, .. } => choices,
+            Ask::Printed { choices, .. } => choices,
+        }
+    }
 }
 
 /// Where a question's measurement comes from: the program's own `print`s of its times.
@@ -59,6 +74,8 @@ pub enum Measure {
     Seconds(&'static str),
     /// The seconds of the first line over those of the second.
     Ratio(&'static str, &'static str),
+    /// Which of the question's `reads` the line starting with this reads (after it, trimmed).
+    Printed(&'static str),
 }
 
 /// Why the measurement is what it is, picked by the comparison (numbers) or by the measured
@@ -68,7 +85,7 @@ pub enum Why {
     /// For a number: when the prediction was right, too high, too low.
     Verdict { right: &'static str, too_high: &'static str, too_low: &'static str },
     /// For a choice: by the measured answer, in the order of the choices.
-    Measured([&'static str; 3]),
+    Measured(&'static [&'static str]),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -92,6 +109,8 @@ pub enum Evidence {
     ThreadsTakeTurns,
     /// Processes computing at the same time.
     ProcessesInParallel,
+    /// Which lanes are threads of the main program's process, which are processes of their own.
+    ThreadsAndProcesses,
 }
 
 /// An experiment: a cell to run, the predictions asked before it runs.
@@ -122,7 +141,7 @@ const SPEED: [Choice; 3] = [
 const SPEED_BOUNDS: [f64; 2] = [0.8, 1.25];
 
 /// The experiments, in the lesson's order.
-pub const EXPERIMENTS: [Experiment; 3] = [
+pub const EXPERIMENTS: [Experiment; 6] = [
     Experiment {
         id: "io-threads",
         example: "notebook_threads",
@@ -175,7 +194,7 @@ pub const EXPERIMENTS: [Experiment; 3] = [
                 prompt: "Compared with the two counts one after another, two threads will be…",
                 ask: Ask::Ratio { choices: SPEED, bounds: SPEED_BOUNDS },
                 measure: Measure::Ratio("Two threads:", "One after another:"),
-                why: Why::Measured([
+                why: Why::Measured(&[
                     "The threads finished sooner this time, yet with the GIL they cannot run Python at the same \
                      moment: look at the evidence below, how long the two ran at once. Timings on a busy machine \
                      are noisy, the timeline is not; run the cell again and compare. Only free-threaded Python \
@@ -191,7 +210,7 @@ pub const EXPERIMENTS: [Experiment; 3] = [
                 prompt: "And a Pool of two processes, compared with the counts one after another, will be…",
                 ask: Ask::Ratio { choices: SPEED, bounds: SPEED_BOUNDS },
                 measure: Measure::Ratio("A Pool of two:", "One after another:"),
-                why: Why::Measured([
+                why: Why::Measured(&[
                     "Each process has its own interpreter and its own GIL, so the two counts ran on two cores at \
                      the same moment. Not quite in half the time: starting the processes and sending the work and \
                      the results between them (pickled) costs time.",
@@ -204,10 +223,112 @@ pub const EXPERIMENTS: [Experiment; 3] = [
         ],
         evidence: &[Evidence::ThreadsTakeTurns, Evidence::ProcessesInParallel],
     },
+    Experiment {
+        id: "shared-list",
+        example: "shared_list_vs_copies",
+        title: "One list, given to a thread and then to a process",
+        questions: &[
+            Question {
+                id: "memory.thread",
+                prompt: "After the thread has appended \"from a thread\", the main program prints its list. It reads…",
+                ask: Ask::Printed {
+                    choices: &[
+                        Choice {
+                            key: "changed",
+                            label: "['start', 'from a thread']: the thread changed this very list",
+                        },
+                        Choice { key: "unchanged", label: "['start']: the thread changed a copy" },
+                    ],
+                    reads: &["['start', 'from a thread']", "['start']"],
+                },
+                measure: Measure::Printed("After the thread:"),
+                why: Why::Measured(&[
+                    "A thread runs inside the main program's process, in the same memory: `items` in the thread and \
+                     `shared` in the main thread name one and the same list object, so an append through one name \
+                     shows through the other. Nothing was copied.",
+                    "The main program's list did not change, which is not what threads do: they share their \
+                     process's objects. Look at the output above for what went wrong.",
+                ]),
+            },
+            Question {
+                id: "memory.process",
+                prompt: "Then a process appends \"from a process\". The main program's list now reads…",
+                ask: Ask::Printed {
+                    choices: &[
+                        Choice {
+                            key: "changed",
+                            label: "['start', 'from a thread', 'from a process']: the process changed this very list",
+                        },
+                        Choice { key: "unchanged", label: "['start', 'from a thread']: the process changed a copy" },
+                    ],
+                    reads: &["['start', 'from a thread', 'from a process']", "['start', 'from a thread']"],
+                },
+                measure: Measure::Printed("After the process:"),
+                why: Why::Measured(&[
+                    "The main program's list changed, which a process cannot do: it has memory of its own. Look at \
+                     the output above for what went wrong.",
+                    "The process got a copy: the list was pickled, sent to a new process with its own memory and its \
+                     own interpreter, and rebuilt there. Its append changed that copy (it printed all three items), \
+                     never the main program's list. To get something back from a process, send it: a `Queue`, a \
+                     `Pipe`, or what a `Pool`'s `map` returns.",
+                ]),
+            },
+        ],
+        evidence: &[Evidence::ThreadsAndProcesses],
+    },
+    Experiment {
+        id: "crash-thread",
+        example: "thread_exception",
+        title: "An exception nobody catches, in a thread",
+        questions: &[Question {
+            id: "crash.thread",
+            prompt: "The thread raises ValueError and nothing catches it. What happens next?",
+            ask: Ask::Printed {
+                choices: &[
+                    Choice { key: "goes-on", label: "The thread ends with a traceback; the main thread goes on" },
+                    Choice { key: "stops", label: "The whole program stops at the error" },
+                ],
+                reads: &["False", ""],
+            },
+            measure: Measure::Printed("main goes on, alive:"),
+            why: Why::Measured(&[
+                "An uncaught exception ends only the thread it was raised in: CPython prints \"Exception in thread\" \
+                 and the traceback (`threading.excepthook`), and every other thread, the main one too, goes on. The \
+                 thread is no longer alive.",
+                "The main thread did not go on, which is not what CPython does with an exception in a thread. Look at \
+                 the output above for what went wrong.",
+            ]),
+        }],
+        evidence: &[],
+    },
+    Experiment {
+        id: "crash-process",
+        example: "process_exception",
+        title: "The same in a child process, and in a Pool",
+        questions: &[Question {
+            id: "crash.process",
+            prompt: "The child process raises ValueError and nothing catches it. What exit code does the parent see?",
+            ask: Ask::Printed {
+                choices: &[
+                    Choice { key: "0", label: "0: the child ended normally" },
+                    Choice { key: "1", label: "1: the child ended because of the error" },
+                ],
+                reads: &["0", "1"],
+            },
+            measure: Measure::Printed("exit code:"),
+            why: Why::Measured(&[
+                "An exit code of 0 after an uncaught exception is not what CPython gives. Look at the output above.",
+                "The child printed its traceback and ended with exit code 1, as any Python program does after an \
+                 uncaught exception; the parent went on and only saw the code. A `Pool` does more: it sends the \
+                 exception back, and `map`, `apply` or `get()` raise it in the parent, as the lines after it show.",
+            ]),
+        }],
+        evidence: &[Evidence::ThreadsAndProcesses],
+    },
 ];
 
 /// The lesson, section by section.
-pub const SECTIONS: [Section; 3] = [
+pub const SECTIONS: [Section; 5] = [
     Section {
         id: "threads-and-the-gil",
         title: "1. Threads, processes and the GIL",
@@ -274,7 +395,41 @@ pub const SECTIONS: [Section; 3] = [
             Block::Experiment("cpu"),
             Block::Para(
                 "So: threads help when the tasks wait, processes help when they compute. A process costs more to \
-                 start, and shares no memory with the others.",
+                 start, and shares no memory with the others: the next section is about that.",
+            ),
+        ],
+    },
+    Section {
+        id: "memory",
+        title: "4. Memory: one list, or copies",
+        blocks: &[
+            Block::Para(
+                "The cell gives one list to a thread, then to a process, and each appends to it. After each, the \
+                 main program prints its own list. Predict what it prints.",
+            ),
+            Block::Experiment("shared-list"),
+            Block::Para(
+                "Sharing is what makes threads cheap to talk to, and also what makes them race: two threads that \
+                 read, then write one variable can lose an update. The Code view's examples show that race and \
+                 its fix with a `Lock`.",
+            ),
+        ],
+    },
+    Section {
+        id: "crashes",
+        title: "5. Crashes: a thread's, a process's",
+        blocks: &[
+            Block::Para(
+                "The notebook says one bad thread can crash the others, while processes keep their crashes to \
+                 themselves. It depends on the kind of crash. First, a Python exception that nothing catches.",
+            ),
+            Block::Experiment("crash-thread"),
+            Block::Experiment("crash-process"),
+            Block::Para(
+                "A hard crash is another matter: `os._exit()`, a crash inside C code or running out of memory ends \
+                 the whole process at once, every thread in it, with no traceback. Then only a process keeps the \
+                 damage to itself: the main program and the other processes go on. The lab's Threads & processes \
+                 tab can crash a task either way and shows what is lost.",
             ),
         ],
     },
@@ -298,6 +453,91 @@ pub fn inline(text: &str) -> Vec<(bool, &str)> {
     text.split('`').enumerate().filter(|(_, s)| !s.is_empty()).map(|(i, s)| (i % 2 == 1, s)).collect()
 }
 
+// The lesson's prose and verdicts are written as escaped markup, not built as yew nodes: the
+// same page for a fraction of the shipped wasm (as `program_view` does), and tested natively.
+
+/// A paragraph as HTML, its backticked parts as `<code>`.
+#[must_use]
+pub fn para_html(text: &str) -> String {
+    let mut html = String::from("<p>");
+    for (code, part) in inline(text) {
+        let part = escape(part);
+        let _ = if code { write!(html, "<code>{part}</code>") } else { write!(html, "{part}") };
+    }
+    html.push_str("</p>");
+    html
+}
+
+/// The list of the sections, each a link to its `#id`.
+#[must_use]
+pub fn toc_html() -> String {
+    let mut html = String::from("<ol class=\"lesson-toc\">");
+    for s in &SECTIONS {
+        let _ = write!(html, "<li><a href=\"#{}\">{}</a></li>", s.id, escape(s.title));
+    }
+    html.push_str("</ol>");
+    html
+}
+
+/// What the page says after a run of `experiment`: each question's verdict and why, then the
+/// evidence (`shown`: the run's timeline is on the page, above).
+#[must_use]
+pub fn verdicts_html(
+    experiment: &Experiment,
+    outcome: &Outcome,
+    judgements: &[Option<Judgement>],
+    shown: bool,
+) -> String {
+    if let Some(error) = &outcome.error {
+        return format!(
+            "<p class=\"verdict\" data-verdict=\"none\" data-testid=\"lesson-verdict\">The run ended with {}: there \
+             is nothing to compare. Press Predict again, then run it again.</p>",
+            escape(error)
+        );
+    }
+    let mut html = String::new();
+    for (q, j) in experiment.questions.iter().zip(judgements) {
+        match j {
+            Some(j) => {
+                let (key, mark) = match j.verdict {
+                    Verdict::Right => ("right", "\u{2713} Right."),
+                    Verdict::TooHigh => ("too_high", "\u{2717} Not quite."),
+                    Verdict::TooLow => ("too_low", "\u{2717} Not quite."),
+                    Verdict::Wrong => ("wrong", "\u{2717} Not so."),
+                };
+                let _ = write!(
+                    html,
+                    "<div class=\"verdict {key}\" data-verdict=\"{key}\" data-question=\"{}\" \
+                     data-testid=\"lesson-verdict\"><p><strong>{mark}</strong> {}</p>{}</div>",
+                    q.id,
+                    escape(&j.headline),
+                    para_html(j.why)
+                );
+            }
+            None => {
+                let _ = write!(
+                    html,
+                    "<p class=\"verdict\" data-verdict=\"none\" data-question=\"{}\" data-testid=\"lesson-verdict\">\
+                     The cell did not print this measurement: nothing to compare.</p>",
+                    q.id
+                );
+            }
+        }
+    }
+    if !outcome.evidence.is_empty() {
+        let _ = write!(
+            html,
+            "<div class=\"evidence\" data-testid=\"lesson-evidence\"><p><strong>{}</strong></p><ul>",
+            if shown { "The evidence, in the timeline above:" } else { "The evidence, from your run:" }
+        );
+        for e in &outcome.evidence {
+            let _ = write!(html, "<li>{}</li>", escape(e));
+        }
+        html.push_str("</ul></div>");
+    }
+    html
+}
+
 /// A prediction: one of a question's choices, or a number of seconds.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Prediction {
@@ -319,23 +559,13 @@ impl Prediction {
                     _ => Err(format!("Type a number of seconds, more than {min} and at most {max}.")),
                 }
             }
-            Ask::Ratio { choices, .. } => choices
+            Ask::Ratio { .. } | Ask::Printed { .. } => question
+                .ask
+                .choices()
                 .iter()
                 .find(|c| c.key == input)
                 .map(|c| Prediction::Choice(c.key.to_owned()))
                 .ok_or_else(|| "Pick one of the answers.".to_owned()),
-        }
-    }
-
-    /// The prediction in words, for the comparison.
-    #[must_use]
-    pub fn words(&self, question: &Question) -> String {
-        match (self, question.ask) {
-            (Prediction::Seconds(n), _) => format!("{} s", trim_number(*n)),
-            (Prediction::Choice(key), Ask::Ratio { choices, .. }) => {
-                choices.iter().find(|c| c.key == key).map_or_else(|| key.clone(), |c| c.label.to_owned())
-            }
-            (Prediction::Choice(key), Ask::Seconds { .. }) => key.clone(),
         }
     }
 }
@@ -382,6 +612,12 @@ impl Outcome {
                     let (t, b) = (seconds_after(&result.stdout, top)?, seconds_after(&result.stdout, bottom)?);
                     (b > 0.0).then(|| t / b)
                 }
+                Measure::Printed(prefix) => {
+                    let Ask::Printed { reads, .. } = q.ask else { return None };
+                    let line = result.stdout.lines().find(|l| l.starts_with(prefix));
+                    let rest = line.map_or("", |l| l[prefix.len()..].trim());
+                    reads.iter().position(|r| *r == rest).and_then(|i| u32::try_from(i).ok()).map(f64::from)
+                }
             })
             .collect();
         let error = result.error.as_ref().map(|e| {
@@ -403,6 +639,8 @@ pub enum Verdict {
     /// More than was measured (for a choice: it expected more time than it took).
     TooHigh,
     TooLow,
+    /// Another outcome than the one that happened.
+    Wrong,
 }
 
 /// A prediction compared with the measurement, and why the measurement is what it is.
@@ -451,16 +689,11 @@ pub fn judge(question: &Question, prediction: &Prediction, measured: f64) -> Opt
         (Ask::Ratio { choices, bounds }, Prediction::Choice(key), Why::Measured(whys)) => {
             let predicted = choices.iter().position(|c| c.key == key)?;
             let got = band(measured, bounds);
-            let verdict = match predicted.cmp(&got) {
-                std::cmp::Ordering::Equal => Verdict::Right,
+            let (verdict, word) = match predicted.cmp(&got) {
+                std::cmp::Ordering::Equal => (Verdict::Right, "right"),
                 // The choices go from least time to most.
-                std::cmp::Ordering::Less => Verdict::TooLow,
-                std::cmp::Ordering::Greater => Verdict::TooHigh,
-            };
-            let word = match verdict {
-                Verdict::Right => "right",
-                Verdict::TooLow => "you expected less time than it took",
-                Verdict::TooHigh => "you expected more time than it took",
+                std::cmp::Ordering::Less => (Verdict::TooLow, "you expected less time than it took"),
+                std::cmp::Ordering::Greater => (Verdict::TooHigh, "you expected more time than it took"),
             };
             let headline = format!(
                 "You predicted \u{201c}{}\u{201d}; it took {measured:.2}\u{d7} the time of the counts one after \
@@ -468,6 +701,18 @@ pub fn judge(question: &Question, prediction: &Prediction, measured: f64) -> Opt
                 choices[predicted].label, choices[got].label
             );
             Some(Judgement { verdict, headline, why: whys[got] })
+        }
+        (Ask::Printed { choices, .. }, Prediction::Choice(key), Why::Measured(whys)) => {
+            let predicted = choices.iter().position(|c| c.key == key)?;
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let got = measured as usize;
+            let (happened, why) = (choices.get(got)?, whys.get(got)?);
+            let (verdict, word) = if predicted == got { (Verdict::Right, "right") } else { (Verdict::Wrong, "not so") };
+            let headline = format!(
+                "You predicted \u{201c}{}\u{201d}; the output shows \u{201c}{}\u{201d}: {word}.",
+                choices[predicted].label, happened.label
+            );
+            Some(Judgement { verdict, headline, why })
         }
         _ => None,
     }
@@ -483,8 +728,15 @@ pub fn overlap(lanes: &[&Lane], state: LaneState) -> f64 {
             edges.push((s.end_ms, -1));
         }
     }
-    // Ends before starts at the same instant: touching segments do not overlap.
-    edges.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    // Ends before starts at the same instant: touching segments do not overlap. An insertion
+    // sort: a few dozen edges, and a library sort would ship a copy of itself (wasm size).
+    for i in 1..edges.len() {
+        let mut j = i;
+        while j > 0 && edges[j - 1].0.total_cmp(&edges[j].0).then(edges[j - 1].1.cmp(&edges[j].1)).is_gt() {
+            edges.swap(j - 1, j);
+            j -= 1;
+        }
+    }
     let (mut depth, mut since, mut total) = (0, 0.0, 0.0);
     for (t, step) in edges {
         if depth >= 2 {
@@ -584,6 +836,24 @@ pub fn evidence(what: Evidence, result: &ProgramResult) -> Option<String> {
                 result.gil_switches
             );
         }
+        Evidence::ThreadsAndProcesses => {
+            let threads = of(LaneKind::Thread);
+            let processes = of(LaneKind::Process);
+            if processes.is_empty() {
+                return None;
+            }
+            let main = of(LaneKind::Main).first().map_or(0, |l| l.process);
+            s.push_str("On the timeline, ");
+            if !threads.is_empty() {
+                let _ = write!(s, "{} ran in the main program's process (pid {main}); ", names(&threads));
+            }
+            let pids: Vec<String> = processes.iter().map(|l| format!("{} (pid {})", l.name, l.process)).collect();
+            let _ = if pids.len() == 1 {
+                write!(s, "{} is a process of its own, with its own memory.", pids[0])
+            } else {
+                write!(s, "{} are processes of their own, each with its own memory.", pids.join(", "))
+            };
+        }
         Evidence::ProcessesInParallel => {
             let processes = of(LaneKind::Process);
             if processes.len() < 2 {
@@ -600,11 +870,71 @@ pub fn evidence(what: Evidence, result: &ProgramResult) -> Option<String> {
     Some(s)
 }
 
+/// A few values by id, in the order they were first set: a `BTreeMap` would ship its code twice
+/// over for two maps of a dozen entries (wasm size).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Map<T>(Vec<(String, T)>);
+
+impl<T> Default for Map<T> {
+    fn default() -> Self {
+        Map(Vec::new())
+    }
+}
+
+impl<T> Map<T> {
+    #[must_use]
+    pub fn get(&self, id: &str) -> Option<&T> {
+        self.0.iter().find(|(k, _)| k == id).map(|(_, v)| v)
+    }
+
+    #[must_use]
+    pub fn contains_key(&self, id: &str) -> bool {
+        self.get(id).is_some()
+    }
+
+    /// Sets `id`'s value; the one it had.
+    pub fn insert(&mut self, id: String, value: T) -> Option<T> {
+        match self.0.iter_mut().find(|(k, _)| *k == id) {
+            Some((_, v)) => Some(std::mem::replace(v, value)),
+            None => {
+                self.0.push((id, value));
+                None
+            }
+        }
+    }
+
+    pub fn remove(&mut self, id: &str) -> Option<T> {
+        let i = self.0.iter().position(|(k, _)| k == id)?;
+        Some(self.0.remove(i).1)
+    }
+
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &T)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+}
+
+impl<T> std::ops::Index<&str> for Map<T> {
+    type Output = T;
+    fn index(&self, id: &str) -> &T {
+        self.get(id).expect("no such id")
+    }
+}
+
 /// The student's progress: predictions by question, outcomes by experiment.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Progress {
-    pub predictions: BTreeMap<String, Prediction>,
-    pub outcomes: BTreeMap<String, Outcome>,
+    pub predictions: Map<Prediction>,
+    pub outcomes: Map<Outcome>,
 }
 
 impl Progress {
@@ -648,7 +978,7 @@ impl Progress {
     #[must_use]
     pub fn to_json(&self) -> String {
         let mut predictions = Vec::new();
-        for (id, p) in &self.predictions {
+        for (id, p) in self.predictions.iter() {
             let value = match p {
                 Prediction::Choice(key) => json::Value::Str(key.clone()),
                 Prediction::Seconds(n) => json::Value::Num(*n),
@@ -656,7 +986,7 @@ impl Progress {
             predictions.push((id.clone(), value));
         }
         let mut outcomes = Vec::new();
-        for (id, o) in &self.outcomes {
+        for (id, o) in self.outcomes.iter() {
             let measured = o.measured.iter().map(|m| m.map_or(json::Value::Null, json::Value::Num)).collect();
             let evidence = o.evidence.iter().map(|e| json::Value::Str(e.clone())).collect();
             outcomes.push((
@@ -1044,8 +1374,19 @@ mod tests {
             let result = ProgramResult { stdout: expected, ..ProgramResult::default() };
             let outcome = Outcome::of(&e, &result);
             for (q, m) in e.questions.iter().zip(&outcome.measured) {
-                assert!(m.is_some_and(|m| m > 0.0), "{}: {m:?}", q.id);
+                match q.ask {
+                    Ask::Printed { .. } => assert!(m.is_some(), "{}: {m:?}", q.id),
+                    _ => assert!(m.is_some_and(|m| m > 0.0), "{}: {m:?}", q.id),
+                }
             }
+            // What CPython printed is the answer each cell's text explains.
+            let answers: Vec<Option<f64>> = match e.id {
+                "shared-list" => vec![Some(0.0), Some(1.0)],
+                "crash-thread" => vec![Some(0.0)],
+                "crash-process" => vec![Some(1.0)],
+                _ => outcome.measured.clone(),
+            };
+            assert_eq!(outcome.measured, answers, "{}", e.id);
             let seq = experiment("io-sequential").unwrap();
             if e.id == seq.id {
                 assert_eq!(outcome.measured, vec![Some(6.0)]);
@@ -1111,6 +1452,31 @@ mod tests {
         assert!(Prediction::parse(pool, "3").is_err());
         // A prediction of the wrong kind is not judged.
         assert!(judge(pool, &Prediction::Seconds(3.0), 0.6).is_none());
+    }
+
+    #[test]
+    fn an_outcome_prediction_is_right_or_not_so_and_the_why_follows_what_happened() {
+        let (e, q) = question("memory.process").unwrap();
+        let copy = Prediction::parse(q, "unchanged").unwrap();
+        let shared = Prediction::parse(q, "changed").unwrap();
+        let run = |stdout: &str| Outcome::of(e, &ProgramResult { stdout: stdout.into(), ..ProgramResult::default() });
+        let printed =
+            run("After the thread:  ['start', 'from a thread']\nAfter the process: ['start', 'from a thread']\n");
+        assert_eq!(printed.measured, vec![Some(0.0), Some(1.0)]);
+        let j = judge(q, &shared, 1.0).unwrap();
+        assert_eq!(j.verdict, Verdict::Wrong);
+        assert!(j.headline.ends_with("the process changed a copy\u{201d}: not so."), "{}", j.headline);
+        assert!(j.why.contains("pickled"));
+        assert_eq!(judge(q, &copy, 1.0).unwrap().verdict, Verdict::Right);
+        // A line that reads neither answer measures nothing.
+        assert_eq!(run("After the process: ['x']\n").measured[1], None);
+        // A line not printed at all is an answer where the question says so.
+        let (e, q) = question("crash.thread").unwrap();
+        let stopped = Outcome::of(e, &ProgramResult { stdout: "worker starts\n".into(), ..ProgramResult::default() });
+        assert_eq!(stopped.measured, vec![Some(1.0)]);
+        let j = judge(q, &Prediction::parse(q, "goes-on").unwrap(), 1.0).unwrap();
+        assert_eq!(j.verdict, Verdict::Wrong);
+        assert!(Prediction::parse(q, "maybe").is_err());
     }
 
     #[test]
@@ -1205,6 +1571,11 @@ mod tests {
             "The Pool's processes, SpawnPoolWorker-1 and SpawnPoolWorker-2, each with a GIL of its own, ran at the \
              same moment for 0.09 s."
         );
+        assert_eq!(
+            evidence(Evidence::ThreadsAndProcesses, &cpu).unwrap(),
+            "On the timeline, Thread-1 and Thread-2 ran in the main program's process (pid 1); SpawnPoolWorker-1 \
+             (pid 2), SpawnPoolWorker-2 (pid 3) are processes of their own, each with its own memory."
+        );
         // No such lanes, no sentence.
         assert_eq!(evidence(Evidence::OverlappingWaits, &seq), None);
         assert_eq!(evidence(Evidence::ProcessesInParallel, &seq), None);
@@ -1239,11 +1610,11 @@ mod tests {
         let json = progress.to_json();
         assert!(json.starts_with("{\"version\":1,\"lesson\":\"threads-and-processes\","), "{json}");
         assert_eq!(Progress::load(Some(&json)), (progress.clone(), None));
-        assert_eq!(progress.done(), (2, 3));
+        assert_eq!(progress.done(), (2, 6));
         assert!(progress.predicted(experiment("io-threads").unwrap()));
         assert!(!progress.predicted(experiment("cpu").unwrap()), "cpu.pool has no prediction yet");
         progress.forget(experiment("io-threads").unwrap());
-        assert_eq!(progress.done(), (1, 3));
+        assert_eq!(progress.done(), (1, 6));
         assert!(!progress.predictions.contains_key("io-threads.total"));
         assert_eq!(Progress::load(None), (Progress::default(), None));
     }
@@ -1281,6 +1652,41 @@ mod tests {
             progress.outcomes["io-sequential"],
             Outcome { measured: vec![Some(6.01)], evidence: vec!["x".into()], wall_ms: 0.0, error: None }
         );
+    }
+
+    #[test]
+    fn prose_and_verdicts_are_escaped_markup() {
+        assert_eq!(para_html("a `<b>` & c"), "<p>a <code>&lt;b&gt;</code> &amp; c</p>");
+        let toc = toc_html();
+        assert_eq!(toc.matches("<li><a href=\"#").count(), SECTIONS.len());
+        assert!(toc.contains("<a href=\"#io-bound\">2. I/O-bound work: waiting side by side</a>"));
+        let e = experiment("io-threads").unwrap();
+        let mut o = Outcome::of(e, &threaded_run());
+        o.evidence.push("Thread <1>".into());
+        let j = judge(&e.questions[0], &Prediction::Seconds(6.0), 3.01);
+        let html = verdicts_html(e, &o, &[j], true);
+        assert!(
+            html.starts_with(
+                "<div class=\"verdict too_high\" data-verdict=\"too_high\" data-question=\"io-threads.total\""
+            ),
+            "{html}"
+        );
+        assert!(html.contains(
+            "<strong>\u{2717} Not quite.</strong> You predicted 6 s; it took 3.01 s: too high.</p><p>Perhaps"
+        ));
+        assert!(html.contains("<code>time.sleep</code>"));
+        assert!(html.contains("The evidence, in the timeline above:") && html.contains("<li>Thread &lt;1&gt;</li>"));
+        assert!(verdicts_html(e, &o, &[j_none()], false).contains("did not print this measurement"));
+        o.error = Some("Stopped: <stop>".into());
+        assert_eq!(
+            verdicts_html(e, &o, &[None], false),
+            "<p class=\"verdict\" data-verdict=\"none\" data-testid=\"lesson-verdict\">The run ended with Stopped: \
+             &lt;stop&gt;: there is nothing to compare. Press Predict again, then run it again.</p>"
+        );
+    }
+
+    fn j_none() -> Option<Judgement> {
+        None
     }
 
     #[test]

@@ -1,4 +1,4 @@
-// The Lesson tab (issue 16): the notebook's argument, sections 1-3, walked through the UI. Each
+// The Lesson tab (issue 16): the notebook's argument, sections 1-5, walked through the UI. Each
 // cell runs in place on the real VM and workers; a wrong prediction and a right one each get
 // their explanation; progress survives a reload and Reset clears it; #section links; every width
 // and both colour schemes, axe-clean.
@@ -43,19 +43,27 @@ const verdicts = (page, id) =>
 /** The cell's printed lines, as the terminal shows them. */
 const printed = (page, id) => cell(page, id).getByTestId("code-line").evaluateAll((ls) => ls.map((l) => l.querySelector(".text").textContent));
 
-test("?lesson=threads-and-processes opens the Lesson tab: three sections in order, each cell the corpus's, Run waiting for a prediction", async () => {
+test("?lesson=threads-and-processes opens the Lesson tab: five sections in order, each cell the corpus's, Run waiting for a prediction", async () => {
   const { page } = lab;
   assert.equal(await page.getByTestId("tab-lesson").getAttribute("aria-selected"), "true");
   assert.equal(await param(page, "panel"), "lesson");
   assert.equal(await param(page, "lesson"), "threads-and-processes");
   const sections = await page.locator("[data-testid=lesson] section").evaluateAll((ss) => ss.map((s) => s.id));
-  assert.deepEqual(sections, ["threads-and-the-gil", "io-bound", "cpu-bound"]);
-  for (const [id, file] of [["io-threads", "notebook_threads"], ["io-sequential", "notebook_sequential"], ["cpu", "cpu_threads_vs_pool"]]) {
+  assert.deepEqual(sections, ["threads-and-the-gil", "io-bound", "cpu-bound", "memory", "crashes"]);
+  const cells = [
+    ["io-threads", "notebook_threads"],
+    ["io-sequential", "notebook_sequential"],
+    ["cpu", "cpu_threads_vs_pool"],
+    ["shared-list", "shared_list_vs_copies"],
+    ["crash-thread", "thread_exception"],
+    ["crash-process", "process_exception"],
+  ];
+  for (const [id, file] of cells) {
     assert.equal(await cell(page, id).locator("pre.cell").textContent(), await readFile(new URL(`${file}.py`, PROGRAMS), "utf8"), id);
     assert.ok(await cell(page, id).getByTestId("lesson-run").isDisabled(), `${id}: Run waits for the prediction`);
     assert.equal(await cell(page, id).getByTestId("lesson-verdict").count(), 0);
   }
-  assert.equal(await page.getByTestId("lesson-progress").textContent(), "0 of 3 experiments run");
+  assert.equal(await page.getByTestId("lesson-progress").textContent(), "0 of 6 experiments run");
   // Section 1 points at the Refcounts tab's example.
   await page.getByTestId("lesson-link").click();
   assert.equal(await page.getByTestId("tab-refcount").getAttribute("aria-selected"), "true");
@@ -90,7 +98,7 @@ test("I/O-bound, threads: a prediction that is not a number is said so; 6 s is t
   assert.match(evidence, /Thread-1 \(fetch_data\) and Thread-2 \(fetch_data\) waited on I\/O for 3\.0\d s and 3\.0\d s, and their waits overlapped for [23]\.\d\d s\./);
   assert.equal(await c.getByTestId("code-lane").count(), 3);
   assert.ok(await input.isDisabled(), "a prediction is locked once run");
-  assert.equal(await page.getByTestId("lesson-progress").textContent(), "1 of 3 experiments run");
+  assert.equal(await page.getByTestId("lesson-progress").textContent(), "1 of 6 experiments run");
   await c.screenshot({ path: join(ARTIFACTS, "lesson-io-threads.png") });
 });
 
@@ -137,8 +145,44 @@ test("CPU-bound: both predictions before Run; threads with the GIL are no faster
   const evidence = await c.getByTestId("lesson-evidence").textContent();
   assert.match(evidence, /Thread-1 .*and Thread-2 .*ran for .* and waited for the GIL for \d+\.\d\d s; they ran at the same moment for 0\.00 s/);
   assert.match(evidence, /The Pool's processes, .* ran at the same moment for \d+\.\d\d s\./);
-  assert.equal(await page.getByTestId("lesson-progress").textContent(), "3 of 3 experiments run");
+  assert.equal(await page.getByTestId("lesson-progress").textContent(), "3 of 6 experiments run");
   await c.screenshot({ path: join(ARTIFACTS, "lesson-cpu.png") });
+});
+
+test("Memory and crashes: what the main program's list reads after a thread and a process; an exception in a thread, in a process", async () => {
+  const { page } = lab;
+  const c = cell(page, "shared-list");
+  await c.getByTestId("predict-memory.thread").getByLabel("['start', 'from a thread']: the thread changed this very list").check();
+  // The misconception: the process changes the same list.
+  await c.getByTestId("predict-memory.process").getByLabel("['start', 'from a thread', 'from a process']: the process changed this very list").check();
+  const vs = Object.fromEntries((await runCell(page, "shared-list")).map((v) => [v.question, v]));
+  assert.deepEqual(await printed(page, "shared-list"), [
+    "Inside, the list is ['start', 'from a thread']",
+    "After the thread:  ['start', 'from a thread']",
+    "Inside, the list is ['start', 'from a thread', 'from a process']",
+    "After the process: ['start', 'from a thread']",
+  ]);
+  assert.equal(vs["memory.thread"].verdict, "right", JSON.stringify(vs));
+  assert.match(vs["memory.thread"].text, /one and the same list object/);
+  assert.equal(vs["memory.process"].verdict, "wrong", JSON.stringify(vs));
+  assert.match(vs["memory.process"].text, /the output shows .*the process changed a copy.*: not so\./);
+  assert.match(vs["memory.process"].text, /pickled/);
+  assert.match(await c.getByTestId("lesson-evidence").textContent(), /ran in the main program's process \(pid \d+\); Process-1 \(pid \d+\) is a process of its own/);
+  await c.screenshot({ path: join(ARTIFACTS, "lesson-memory.png") });
+
+  await cell(page, "crash-thread").getByLabel("The thread ends with a traceback; the main thread goes on").check();
+  const [t] = await runCell(page, "crash-thread");
+  assert.equal(t.verdict, "right", JSON.stringify(t));
+  assert.match(t.text, /excepthook/);
+  assert.deepEqual((await printed(page, "crash-thread")).at(-1), "main goes on, alive: False");
+
+  await cell(page, "crash-process").getByLabel("0: the child ended normally").check();
+  const [p] = await runCell(page, "crash-process");
+  assert.equal(p.verdict, "wrong", JSON.stringify(p));
+  assert.match(p.text, /ended with exit code 1/);
+  assert.ok((await printed(page, "crash-process")).includes("exit code: 1"));
+  assert.equal(await page.getByTestId("lesson-progress").textContent(), "6 of 6 experiments run");
+  await cell(page, "crash-process").screenshot({ path: join(ARTIFACTS, "lesson-crash-process.png") });
 });
 
 test("Open in the Code view loads the cell there, not run", async () => {
@@ -154,10 +198,10 @@ test("progress survives a reload; Reset clears it; a corrupt saved value is set 
   const { page } = lab;
   const saved = JSON.parse(await page.evaluate((key) => localStorage.getItem(key), KEY));
   assert.equal(saved.version, 1);
-  assert.deepEqual(Object.keys(saved.outcomes).sort(), ["cpu", "io-sequential", "io-threads"]);
+  assert.deepEqual(Object.keys(saved.outcomes).sort(), ["cpu", "crash-process", "crash-thread", "io-sequential", "io-threads", "shared-list"]);
   await page.reload();
   await page.evaluate(() => window.threadlab.ready);
-  assert.equal(await page.getByTestId("lesson-progress").textContent(), "3 of 3 experiments run");
+  assert.equal(await page.getByTestId("lesson-progress").textContent(), "6 of 6 experiments run");
   const c = cell(page, "io-threads");
   assert.equal(await c.getByTestId("predict-io-threads.total").inputValue(), "6");
   assert.ok(await c.getByTestId("predict-io-threads.total").isDisabled());
@@ -169,17 +213,17 @@ test("progress survives a reload; Reset clears it; a corrupt saved value is set 
   await c.getByTestId("lesson-again").click();
   assert.equal(await c.getByTestId("predict-io-threads.total").inputValue(), "");
   assert.ok(await c.getByTestId("lesson-run").isDisabled());
-  assert.equal(await page.getByTestId("lesson-progress").textContent(), "2 of 3 experiments run");
+  assert.equal(await page.getByTestId("lesson-progress").textContent(), "5 of 6 experiments run");
   // Reset: everything.
   await page.getByTestId("lesson-reset").click();
-  assert.equal(await page.getByTestId("lesson-progress").textContent(), "0 of 3 experiments run");
+  assert.equal(await page.getByTestId("lesson-progress").textContent(), "0 of 6 experiments run");
   assert.match(await page.getByTestId("lesson-notice").textContent(), /cleared/);
   assert.equal(await page.getByTestId("lesson-verdict").count(), 0);
   assert.ok(await cell(page, "cpu").getByTestId("predict-cpu.threads").getByLabel("About the same time").isEnabled());
   assert.equal(await page.evaluate((key) => localStorage.getItem(key), KEY), null);
   await page.reload();
   await page.evaluate(() => window.threadlab.ready);
-  assert.equal(await page.getByTestId("lesson-progress").textContent(), "0 of 3 experiments run");
+  assert.equal(await page.getByTestId("lesson-progress").textContent(), "0 of 6 experiments run");
   // A damaged value (or one from another version) never breaks the page.
   for (const [value, why] of [["{\"version\":1,", /not readable/], ["{\"version\":7}", /another version of the lesson \(7\)/]]) {
     await page.evaluate(([key, value]) => localStorage.setItem(key, value), [KEY, value]);
@@ -188,7 +232,7 @@ test("progress survives a reload; Reset clears it; a corrupt saved value is set 
     const notice = await page.getByTestId("lesson-notice").textContent();
     assert.match(notice, /Your saved lesson progress was set aside/);
     assert.match(notice, why);
-    assert.equal(await page.getByTestId("lesson-progress").textContent(), "0 of 3 experiments run");
+    assert.equal(await page.getByTestId("lesson-progress").textContent(), "0 of 6 experiments run");
   }
   await page.evaluate((key) => localStorage.removeItem(key), KEY);
 });

@@ -5,9 +5,7 @@
 
 use super::run::{use_run, RunOutput};
 use super::Panel;
-use crate::core::lesson::{
-    self, inline, Ask, Block, Experiment, Judgement, Outcome, Prediction, Progress, Verdict, SECTIONS,
-};
+use crate::core::lesson::{self, Ask, Block, Experiment, Judgement, Outcome, Prediction, Progress, SECTIONS};
 use crate::core::program::ProgramOptions;
 use crate::core::program_view::summary;
 use crate::web::runner::{self, Shown};
@@ -113,7 +111,7 @@ pub fn lesson(props: &LessonProps) -> Html {
         }
     };
     let block = |b: &Block| match *b {
-        Block::Para(text) => para(text),
+        Block::Para(text) => raw(lesson::para_html(text)),
         Block::Link { query, label } => {
             let on_panel = props.on_panel.clone();
             let onclick = Callback::from(move |e: MouseEvent| {
@@ -145,11 +143,7 @@ pub fn lesson(props: &LessonProps) -> Html {
                     }}>{"Dismiss"}</button>
                 </div>
             }
-            <nav aria-label="Sections of the lesson">
-                <ol class="lesson-toc">
-                    {for SECTIONS.iter().map(|s| html!{ <li><a href={format!("#{}", s.id)}>{s.title}</a></li> })}
-                </ol>
-            </nav>
+            <nav aria-label="Sections of the lesson">{raw(lesson::toc_html())}</nav>
             {for SECTIONS.iter().map(|s| html!{
                 <section class="lesson-section" id={s.id} aria-labelledby={format!("{}-title", s.id)} data-testid={format!("section-{}", s.id)}>
                     <h3 id={format!("{}-title", s.id)}>{s.title}</h3>
@@ -160,10 +154,8 @@ pub fn lesson(props: &LessonProps) -> Html {
     }
 }
 
-fn para(text: &str) -> Html {
-    html! {
-        <p>{for inline(text).into_iter().map(|(code, s)| if code { html!{ <code>{s}</code> } } else { html!{ {s} } })}</p>
-    }
+fn raw(html: String) -> Html {
+    Html::from_html_unchecked(html.into())
 }
 
 #[derive(Properties, PartialEq)]
@@ -270,7 +262,8 @@ fn cell(props: &CellProps) -> Html {
                     </div>
                 }
             }
-            Ask::Ratio { choices, .. } => {
+            Ask::Ratio { .. } | Ask::Printed { .. } => {
+                let choices = q.ask.choices();
                 let chosen = match &props.predictions.get(i) {
                     Some(Some(Prediction::Choice(key))) => Some(key.clone()),
                     _ => None,
@@ -344,49 +337,9 @@ fn cell(props: &CellProps) -> Html {
             }
             <div class="verdicts" aria-live="polite" data-testid="lesson-verdicts">
                 if let Some(outcome) = &props.outcome {
-                    {verdicts(e, outcome, &props.judgements, program.result.is_some())}
+                    {raw(lesson::verdicts_html(e, outcome, &props.judgements, program.result.is_some()))}
                 }
             </div>
         </div>
-    }
-}
-
-fn verdicts(e: &Experiment, outcome: &Outcome, judgements: &[Option<Judgement>], shown: bool) -> Html {
-    if let Some(error) = &outcome.error {
-        return html! {
-            <p class="verdict" data-verdict="none" data-testid="lesson-verdict">
-                {format!("The run ended with {error}: there is nothing to compare. Press Predict again, then run it again.")}
-            </p>
-        };
-    }
-    html! {
-        <>
-            {for e.questions.iter().zip(judgements).map(|(q, j)| match j {
-                Some(j) => {
-                    let (key, mark) = match j.verdict {
-                        Verdict::Right => ("right", "\u{2713} Right."),
-                        Verdict::TooHigh => ("too_high", "\u{2717} Not quite."),
-                        Verdict::TooLow => ("too_low", "\u{2717} Not quite."),
-                    };
-                    html! {
-                        <div class={classes!("verdict", key)} data-verdict={key} data-question={q.id} data-testid="lesson-verdict">
-                            <p><strong>{mark}</strong>{" "}{&j.headline}</p>
-                            {para(j.why)}
-                        </div>
-                    }
-                }
-                None => html! {
-                    <p class="verdict" data-verdict="none" data-question={q.id} data-testid="lesson-verdict">
-                        {"The cell did not print this measurement: nothing to compare."}
-                    </p>
-                },
-            })}
-            if !outcome.evidence.is_empty() {
-                <div class="evidence" data-testid="lesson-evidence">
-                    <p><strong>{if shown { "The evidence, in the timeline above:" } else { "The evidence, from your run:" }}</strong></p>
-                    <ul>{for outcome.evidence.iter().map(|s| html!{ <li>{s}</li> })}</ul>
-                </div>
-            }
-        </>
     }
 }
