@@ -468,6 +468,51 @@ pub fn para_html(text: &str) -> String {
     html
 }
 
+/// The ids of [`SECTIONS`], in order: the page knows its anchors without the prose (a test keeps
+/// the two the same).
+pub const SECTION_IDS: [&str; 5] = ["threads-and-the-gil", "io-bound", "cpu-bound", "memory", "crashes"];
+
+/// Where the page fetches [`page_html`] from when the Lesson tab opens (relative to the page).
+pub const PAGE_URL: &str = "www/lesson.html";
+
+/// The lesson's own text, as the page shows it under its heading: the list of sections, then each
+/// section with its prose, its links to other tabs (`data-testid="lesson-link"`, one click
+/// listener handles them) and an empty `data-cell` box where each experiment's cell goes.
+/// Written to `www/lesson.html` (test `the_lesson_page_is_current`) and fetched when the tab
+/// opens, so none of this prose is in the page's first load.
+#[must_use]
+pub fn page_html() -> String {
+    let mut html = format!("<nav aria-label=\"Sections of the lesson\">{}</nav>\n", toc_html());
+    for s in &SECTIONS {
+        let _ = write!(
+            html,
+            "<section class=\"lesson-section\" id=\"{id}\" aria-labelledby=\"{id}-title\" \
+             data-testid=\"section-{id}\">\n<h3 id=\"{id}-title\">{}</h3>\n",
+            escape(s.title),
+            id = s.id
+        );
+        for b in s.blocks {
+            match *b {
+                Block::Para(text) => html.push_str(&para_html(text)),
+                Block::Link { query, label } => {
+                    let _ = write!(
+                        html,
+                        "<p><a href=\"{}\" data-testid=\"lesson-link\">{} \u{2192}</a></p>",
+                        escape(query),
+                        escape(label)
+                    );
+                }
+                Block::Experiment(id) => {
+                    let _ = write!(html, "<div class=\"lesson-cell\" data-cell=\"{id}\"></div>");
+                }
+            }
+            html.push('\n');
+        }
+        html.push_str("</section>\n");
+    }
+    html
+}
+
 /// The list of the sections, each a link to its `#id`.
 #[must_use]
 pub fn toc_html() -> String {
@@ -476,6 +521,60 @@ pub fn toc_html() -> String {
         let _ = write!(html, "<li><a href=\"#{}\">{}</a></li>", s.id, escape(s.title));
     }
     html.push_str("</ol>");
+    html
+}
+
+/// The still part of an experiment's cell: its title, its code and the prediction form, each
+/// question's field showing `predictions` (per question, in order) and disabled when `locked`.
+/// Markup rather than yew nodes (a fraction of the wasm); the page rewrites it only when
+/// `locked` or the saved predictions change from outside (Run, Predict again), never while the
+/// student types, so a field keeps its focus. Each field carries `data-q`, its question's id,
+/// for the one listener that reads them all; a number field's error (`…-error`) starts hidden.
+#[must_use]
+pub fn cell_html(experiment: &Experiment, predictions: &[Option<Prediction>], locked: bool) -> String {
+    let e = experiment;
+    let disabled = if locked { " disabled" } else { "" };
+    let mut html = format!(
+        "<h4>{title}</h4><pre class=\"cell\" tabindex=\"0\" aria-label=\"The cell: {title}\"><code>{}</code></pre>\
+         <fieldset class=\"predict\"><legend>{}</legend>",
+        escape(e.source()),
+        if e.questions.len() == 1 { "Your prediction" } else { "Your predictions" },
+        title = escape(e.title),
+    );
+    for (i, q) in e.questions.iter().enumerate() {
+        let field = format!("{}-predict", q.id.replace('.', "-"));
+        let prediction = predictions.get(i).and_then(Option::as_ref);
+        let (id, prompt) = (q.id, escape(q.prompt));
+        if let Ask::Seconds { .. } = q.ask {
+            let value = match prediction {
+                Some(Prediction::Seconds(n)) => n.to_string(),
+                _ => String::new(),
+            };
+            let _ = write!(
+                html,
+                "<div class=\"field\"><label for=\"{field}\">{prompt}</label><div class=\"with-unit\">\
+                 <input id=\"{field}\" type=\"text\" inputmode=\"decimal\" autocomplete=\"off\" value=\"{value}\" \
+                 aria-invalid=\"false\" data-q=\"{id}\" data-testid=\"predict-{id}\"{disabled}>\
+                 <span aria-hidden=\"true\">seconds</span></div><p class=\"field-error\" id=\"{field}-error\" hidden>\
+                 </p></div>"
+            );
+        } else {
+            let _ = write!(html, "<fieldset class=\"picks\" data-testid=\"predict-{id}\"><legend>{prompt}</legend>");
+            for c in q.ask.choices() {
+                let checked =
+                    if matches!(prediction, Some(Prediction::Choice(k)) if k == c.key) { " checked" } else { "" };
+                let _ = write!(
+                    html,
+                    "<label class=\"pick\"><input type=\"radio\" name=\"{field}\" value=\"{}\" data-q=\"{id}\"{checked}\
+                     {disabled}>{}</label>",
+                    escape(c.key),
+                    escape(c.label)
+                );
+            }
+            html.push_str("</fieldset>");
+        }
+    }
+    html.push_str("</fieldset>");
     html
 }
 
@@ -1683,6 +1782,58 @@ mod tests {
             "<p class=\"verdict\" data-verdict=\"none\" data-testid=\"lesson-verdict\">The run ended with Stopped: \
              &lt;stop&gt;: there is nothing to compare. Press Predict again, then run it again.</p>"
         );
+    }
+
+    #[test]
+    fn section_ids_are_the_sections() {
+        assert_eq!(SECTIONS.map(|s| s.id), SECTION_IDS);
+    }
+
+    /// `www/lesson.html` is what [`page_html`] writes; `THREADLAB_BLESS=1 cargo test --lib
+    /// lesson::` rewrites it after the prose changed.
+    #[test]
+    fn the_lesson_page_is_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/www/lesson.html");
+        let html = page_html();
+        if std::env::var_os("THREADLAB_BLESS").is_some() {
+            std::fs::write(path, &html).unwrap();
+        }
+        let file = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(file == html, "{path} is stale: run THREADLAB_BLESS=1 cargo test --lib lesson::");
+        for e in EXPERIMENTS {
+            assert_eq!(html.matches(&format!("data-cell=\"{}\"", e.id)).count(), 1, "{}", e.id);
+        }
+        assert!(html.contains(
+            "<p><a href=\"?panel=refcount\" data-testid=\"lesson-link\">Step through a = [1, 2, 3]; b = a; del a; \
+             del b in the Refcounts tab"
+        ));
+        assert!(html.contains("<h3 id=\"cpu-bound-title\">3. CPU-bound work: the GIL in the way</h3>"));
+    }
+
+    #[test]
+    fn a_cell_is_markup_showing_the_predictions_and_locked_after_its_run() {
+        let e = experiment("io-threads").unwrap();
+        let html = cell_html(e, &[None], false);
+        assert!(html.starts_with("<h4>Two waits of 3 s, on two threads</h4><pre class=\"cell\""), "{html}");
+        assert!(html.contains("t1 = threading.Thread(target=fetch_data)"));
+        assert!(html.contains(
+            "<input id=\"io-threads-total-predict\" type=\"text\" inputmode=\"decimal\" autocomplete=\"off\" \
+             value=\"\" aria-invalid=\"false\" data-q=\"io-threads.total\" data-testid=\"predict-io-threads.total\">"
+        ));
+        assert!(html.contains("<legend>Your prediction</legend>") && !html.contains("disabled"));
+        let locked = cell_html(e, &[Some(Prediction::Seconds(6.5))], true);
+        assert!(locked.contains("value=\"6.5\"") && locked.contains(" disabled>"), "{locked}");
+        let cpu = experiment("cpu").unwrap();
+        let html = cell_html(cpu, &[Some(Prediction::Choice("faster".into())), None], false);
+        assert_eq!(html.matches("type=\"radio\"").count(), 6);
+        assert_eq!(html.matches(" checked").count(), 1);
+        assert!(html.contains(
+            "<input type=\"radio\" name=\"cpu-threads-predict\" value=\"faster\" data-q=\"cpu.threads\" checked>"
+        ));
+        assert!(html.contains("<legend>Your predictions</legend>"));
+        // The list's quotes are escaped in labels.
+        let memory = cell_html(experiment("shared-list").unwrap(), &[None, None], false);
+        assert!(memory.contains("&#39;start&#39;") && !memory.contains("['start'"));
     }
 
     fn j_none() -> Option<Judgement> {

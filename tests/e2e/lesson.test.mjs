@@ -48,6 +48,8 @@ test("?lesson=threads-and-processes opens the Lesson tab: five sections in order
   assert.equal(await page.getByTestId("tab-lesson").getAttribute("aria-selected"), "true");
   assert.equal(await param(page, "panel"), "lesson");
   assert.equal(await param(page, "lesson"), "threads-and-processes");
+  // The lesson's text is fetched when the tab opens (www/lesson.html, not in the page's wasm).
+  await page.locator("[data-testid=lesson] section#crashes").waitFor();
   const sections = await page.locator("[data-testid=lesson] section").evaluateAll((ss) => ss.map((s) => s.id));
   assert.deepEqual(sections, ["threads-and-the-gil", "io-bound", "cpu-bound", "memory", "crashes"]);
   const cells = [
@@ -243,7 +245,10 @@ test("a #section link opens the lesson at that section", async () => {
     await page.goto(new URL(path, BASE_URL).href);
     await page.evaluate(() => window.threadlab.ready);
     assert.equal(await page.getByTestId("tab-lesson").getAttribute("aria-selected"), "true", path);
-    await page.waitForFunction(() => Math.abs(document.getElementById("cpu-bound").getBoundingClientRect().top) < 40, null, { timeout: 5_000 });
+    await page.waitForFunction(() => {
+      const section = document.getElementById("cpu-bound");
+      return section && Math.abs(section.getBoundingClientRect().top) < 40;
+    }, null, { timeout: 5_000 });
     assert.ok(page.url().endsWith("#cpu-bound"), page.url());
     await page.close();
   }

@@ -5,7 +5,7 @@
 
 use super::run::{use_run, RunOutput};
 use super::Panel;
-use crate::core::lesson::{self, Ask, Block, Experiment, Judgement, Outcome, Prediction, Progress, SECTIONS};
+use crate::core::lesson::{self, Experiment, Judgement, Outcome, Prediction, Progress};
 use crate::core::program::ProgramOptions;
 use crate::core::program_view::summary;
 use crate::web::runner::{self, Shown};
@@ -48,9 +48,39 @@ pub fn lesson(props: &LessonProps) -> Html {
             }
         }
     });
-    // `#section` on load: the browser looked for it before the page was drawn.
-    use_effect_with((), |()| {
-        let Some(window) = web_sys::window() else { return };
+    // The lesson's text (core::lesson::page_html, a file of the site) is fetched when the tab first
+    // opens, not shipped in the page's wasm; each experiment's cell goes into its box in it.
+    let body = use_node_ref();
+    let slots = use_state(Vec::<(&'static str, web_sys::Element)>::new);
+    let unloaded = use_state(|| None::<String>);
+    {
+        let (body, slots, unloaded) = (body.clone(), slots.clone(), unloaded.clone());
+        use_effect_with((), move |()| {
+            wasm_bindgen_futures::spawn_local(async move {
+                let Some(el) = body.cast::<web_sys::Element>() else { return };
+                match fetch_text(lesson::PAGE_URL).await {
+                    Ok(text) => {
+                        el.set_inner_html(&text);
+                        slots.set(
+                            lesson::EXPERIMENTS
+                                .iter()
+                                .filter_map(|e| {
+                                    el.query_selector(&format!("[data-cell=\"{}\"]", e.id))
+                                        .ok()
+                                        .flatten()
+                                        .map(|s| (e.id, s))
+                                })
+                                .collect(),
+                        );
+                    }
+                    Err(why) => unloaded.set(Some(why)),
+                }
+            });
+        });
+    }
+    // `#section` on load: the browser looked for it before the lesson's text was there.
+    use_effect_with(slots.len(), |n| {
+        let Some(window) = web_sys::window().filter(|_| *n > 0) else { return };
         let hash = window.location().hash().unwrap_or_default();
         let id = hash.trim_start_matches('#');
         if !id.is_empty() {
@@ -59,6 +89,19 @@ pub fn lesson(props: &LessonProps) -> Html {
             }
         }
     });
+    // The text's links to other tabs: one listener for all.
+    let on_link = {
+        let on_panel = props.on_panel.clone();
+        Callback::from(move |e: MouseEvent| {
+            let link = e
+                .target_dyn_into::<web_sys::Element>()
+                .and_then(|t| t.closest("[data-testid=lesson-link]").ok().flatten());
+            if link.is_some() {
+                e.prevent_default();
+                on_panel.emit(Panel::Refcount);
+            }
+        })
+    };
 
     let on_predict = {
         let progress = progress.clone();
@@ -110,18 +153,6 @@ pub fn lesson(props: &LessonProps) -> Html {
                 on_open={props.on_open.clone()} />
         }
     };
-    let block = |b: &Block| match *b {
-        Block::Para(text) => raw(lesson::para_html(text)),
-        Block::Link { query, label } => {
-            let on_panel = props.on_panel.clone();
-            let onclick = Callback::from(move |e: MouseEvent| {
-                e.prevent_default();
-                on_panel.emit(Panel::Refcount);
-            });
-            html! { <p><a href={query} {onclick} data-testid="lesson-link">{label}{" →"}</a></p> }
-        }
-        Block::Experiment(id) => cell(id),
-    };
     html! {
         <article class="card lesson" aria-labelledby="lesson-title" data-testid="lesson">
             <div class="card-head">
@@ -143,15 +174,52 @@ pub fn lesson(props: &LessonProps) -> Html {
                     }}>{"Dismiss"}</button>
                 </div>
             }
-            <nav aria-label="Sections of the lesson">{raw(lesson::toc_html())}</nav>
-            {for SECTIONS.iter().map(|s| html!{
-                <section class="lesson-section" id={s.id} aria-labelledby={format!("{}-title", s.id)} data-testid={format!("section-{}", s.id)}>
-                    <h3 id={format!("{}-title", s.id)}>{s.title}</h3>
-                    {for s.blocks.iter().map(block)}
-                </section>
-            })}
+            if let Some(why) = &*unloaded {
+                <div class="py-error" role="alert" data-testid="lesson-unloaded">
+                    {format!("The lesson's text could not be loaded ({why}): reload the page to try again.")}
+                </div>
+            }
+            <div class="lesson-body" ref={body} onclick={on_link}></div>
+            // In an element of their own: yew matches unkeyed siblings from the end, so a list
+            // growing after the text's box would replace the box (and the text in it).
+            <div class="lesson-cells" hidden=true>
+                {for slots.iter().map(|(id, slot)| create_portal(cell(id), slot.clone()))}
+            </div>
         </article>
     }
+}
+
+/// Marks a number field wrong (`why`) or not, as the page's other fields are marked.
+fn show_error(input: &HtmlInputElement, why: Option<&String>) {
+    let error_id = format!("{}-error", input.id());
+    let _ = input.set_attribute("aria-invalid", if why.is_some() { "true" } else { "false" });
+    let _ = match why {
+        Some(_) => input.set_attribute("aria-describedby", &error_id),
+        None => input.remove_attribute("aria-describedby"),
+    };
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
+    if let Some(error) = document.get_element_by_id(&error_id) {
+        error.set_text_content(why.map(String::as_str));
+        let _ = error.toggle_attribute_with_force("hidden", why.is_none());
+    }
+    if let Some(field) = input.closest(".field").ok().flatten() {
+        let _ = field.class_list().toggle_with_force("invalid", why.is_some());
+    }
+}
+
+/// A file of the site, as text.
+async fn fetch_text(url: &str) -> Result<String, String> {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+    let shown = |e: wasm_bindgen::JsValue| e.as_string().unwrap_or_else(|| format!("{e:?}"));
+    let window = web_sys::window().ok_or("no window")?;
+    let response: web_sys::Response =
+        JsFuture::from(window.fetch_with_str(url)).await.map_err(shown)?.dyn_into().map_err(shown)?;
+    if !response.ok() {
+        return Err(format!("{url}: HTTP {}", response.status()));
+    }
+    let text = JsFuture::from(response.text().map_err(shown)?).await.map_err(shown)?;
+    text.as_string().ok_or_else(|| format!("{url}: not text"))
 }
 
 fn raw(html: String) -> Html {
@@ -177,17 +245,6 @@ fn cell(props: &CellProps) -> Html {
     let e = props.experiment;
     let program = use_run();
     let failure = use_state(|| None::<String>);
-    // What the student typed, per question (a number is checked as it is typed).
-    let typed = use_state(|| {
-        props
-            .predictions
-            .iter()
-            .map(|p| match p {
-                Some(Prediction::Seconds(n)) => n.to_string(),
-                _ => String::new(),
-            })
-            .collect::<Vec<_>>()
-    });
     let running = *program.running;
     let locked = running || props.outcome.is_some();
     let predicted = props.predictions.iter().all(Option::is_some);
@@ -221,74 +278,37 @@ fn cell(props: &CellProps) -> Html {
         Callback::from(move |_: MouseEvent| on_open.emit(e.source().to_owned()))
     };
     let on_again = {
-        let (on_forget, typed) = (props.on_forget.clone(), typed.clone());
-        Callback::from(move |_: MouseEvent| {
-            typed.set(vec![String::new(); e.questions.len()]);
-            on_forget.emit(e);
-        })
+        let on_forget = props.on_forget.clone();
+        Callback::from(move |_: MouseEvent| on_forget.emit(e))
     };
-
-    let questions = e.questions.iter().enumerate().map(|(i, q)| {
-        let field = format!("{}-predict", q.id.replace('.', "-"));
-        match &q.ask {
-            Ask::Seconds { .. } => {
-                let text = typed.get(i).cloned().unwrap_or_default();
-                let error = (!text.trim().is_empty()).then(|| Prediction::parse(q, &text).err()).flatten();
-                let oninput = {
-                    let (typed, on_predict) = (typed.clone(), props.on_predict.clone());
-                    Callback::from(move |ev: InputEvent| {
-                        let value = ev.target_unchecked_into::<HtmlInputElement>().value();
-                        let mut next = (*typed).clone();
-                        if let Some(slot) = next.get_mut(i) {
-                            slot.clone_from(&value);
-                        }
-                        typed.set(next);
-                        on_predict.emit((q.id, Prediction::parse(q, &value).ok()));
-                    })
-                };
-                let error_id = format!("{field}-error");
-                html! {
-                    <div class={classes!("field", error.is_some().then_some("invalid"))}>
-                        <label for={field.clone()}>{q.prompt}</label>
-                        <div class="with-unit">
-                            <input id={field.clone()} type="text" inputmode="decimal" autocomplete="off" value={text}
-                                {oninput} disabled={locked} aria-invalid={error.is_some().to_string()}
-                                aria-describedby={error.is_some().then(|| error_id.clone())} data-testid={format!("predict-{}", q.id)} />
-                            <span aria-hidden="true">{"seconds"}</span>
-                        </div>
-                        if let Some(why) = error {
-                            <p class="field-error" id={error_id}>{why}</p>
-                        }
-                    </div>
-                }
-            }
-            Ask::Ratio { .. } | Ask::Printed { .. } => {
-                let choices = q.ask.choices();
-                let chosen = match &props.predictions.get(i) {
-                    Some(Some(Prediction::Choice(key))) => Some(key.clone()),
-                    _ => None,
-                };
-                html! {
-                    <fieldset class="picks" data-testid={format!("predict-{}", q.id)}>
-                        <legend>{q.prompt}</legend>
-                        {for choices.iter().map(|c| {
-                            let onchange = {
-                                let on_predict = props.on_predict.clone();
-                                Callback::from(move |_: Event| on_predict.emit((q.id, Some(Prediction::Choice(c.key.to_owned())))))
-                            };
-                            html! {
-                                <label class="pick">
-                                    <input type="radio" name={field.clone()} value={c.key} checked={chosen.as_deref() == Some(c.key)}
-                                        disabled={locked} {onchange} />
-                                    {c.label}
-                                </label>
-                            }
-                        })}
-                    </fieldset>
-                }
+    // The form is markup (core::lesson::cell_html), drawn again only when it locks or unlocks:
+    // while the student types it stays as it is, and this one listener reads every field.
+    let form = use_mut_ref(|| None::<(bool, AttrValue)>);
+    let form = {
+        let mut form = form.borrow_mut();
+        match &*form {
+            Some((was, html)) if *was == locked => html.clone(),
+            _ => {
+                let html = AttrValue::from(lesson::cell_html(e, &props.predictions, locked));
+                *form = Some((locked, html.clone()));
+                html
             }
         }
-    });
+    };
+    let on_input = {
+        let on_predict = props.on_predict.clone();
+        Callback::from(move |ev: InputEvent| {
+            let Some(input) = ev.target_dyn_into::<HtmlInputElement>() else { return };
+            let id = input.get_attribute("data-q").unwrap_or_default();
+            let Some(q) = e.questions.iter().find(|q| q.id == id) else { return };
+            let value = input.value();
+            let parsed = Prediction::parse(q, &value);
+            if input.type_() == "text" {
+                show_error(&input, parsed.as_ref().err().filter(|_| !value.trim().is_empty()));
+            }
+            on_predict.emit((q.id, parsed.ok()));
+        })
+    };
 
     let status = if running {
         "Running… the output and the timeline grow below.".to_owned()
@@ -313,12 +333,7 @@ fn cell(props: &CellProps) -> Html {
     };
     html! {
         <div class="experiment" id={e.id} data-testid={format!("experiment-{}", e.id)} data-state={state}>
-            <h4>{e.title}</h4>
-            <pre class="cell" tabindex="0" aria-label={format!("The cell: {}", e.title)}><code>{e.source()}</code></pre>
-            <fieldset class="predict">
-                <legend>{if e.questions.len() == 1 { "Your prediction" } else { "Your predictions" }}</legend>
-                {for questions}
-            </fieldset>
+            <div class="cell-form" oninput={on_input}>{Html::from_html_unchecked(form)}</div>
             <div class="actions lesson-actions">
                 <button class="primary" onclick={on_run} disabled={!predicted || locked} aria-describedby={hint_id.clone()}
                     data-testid="lesson-run">{"Run the cell"}</button>
