@@ -16,6 +16,19 @@ fn storage() -> Option<web_sys::Storage> {
     web_sys::window().and_then(|w| w.local_storage().ok().flatten())
 }
 
+/// Keeps the progress at each change (not on the first look: a value set aside stays until then),
+/// in the handlers themselves rather than in an effect on it (less shipped wasm).
+fn save(p: &Progress) {
+    if let Some(s) = storage() {
+        // Nothing to keep (after Reset, or every prediction taken back): nothing kept.
+        let _ = if *p == Progress::default() {
+            s.remove_item(lesson::STORAGE_KEY)
+        } else {
+            s.set_item(lesson::STORAGE_KEY, &p.to_json())
+        };
+    }
+}
+
 #[derive(Properties, PartialEq)]
 pub struct LessonProps {
     /// Opens a cell's code in the Code view, without running it.
@@ -34,20 +47,6 @@ pub fn lesson(props: &LessonProps) -> Html {
     let notice = use_state(|| loaded.1.clone());
     // Cells are drawn anew after Reset (their output and timeline go too).
     let resets = use_state(|| 0u32);
-    // Saved at each change, not at the first render: a value set aside stays until then.
-    let first = use_mut_ref(|| true);
-    use_effect_with((*progress).clone(), move |p| {
-        if !std::mem::replace(&mut *first.borrow_mut(), false) {
-            if let Some(s) = storage() {
-                // Nothing to keep (after Reset, or every prediction taken back): nothing kept.
-                let _ = if *p == Progress::default() {
-                    s.remove_item(lesson::STORAGE_KEY)
-                } else {
-                    s.set_item(lesson::STORAGE_KEY, &p.to_json())
-                };
-            }
-        }
-    });
     // The lesson's text (core::lesson::page_html, a file of the site) is fetched when the tab first
     // opens, not shipped in the page's wasm; each experiment's cell goes into its box in it.
     let body = use_node_ref();
@@ -111,6 +110,7 @@ pub fn lesson(props: &LessonProps) -> Html {
                 Some(p) => next.predictions.insert(id.to_owned(), p),
                 None => next.predictions.remove(id),
             };
+            save(&next);
             progress.set(next);
         })
     };
@@ -119,6 +119,7 @@ pub fn lesson(props: &LessonProps) -> Html {
         Callback::from(move |(id, o): (&'static str, Outcome)| {
             let mut next = (*progress).clone();
             next.outcomes.insert(id.to_owned(), o);
+            save(&next);
             progress.set(next);
         })
     };
@@ -127,6 +128,7 @@ pub fn lesson(props: &LessonProps) -> Html {
         Callback::from(move |e: &'static Experiment| {
             let mut next = (*progress).clone();
             next.forget(e);
+            save(&next);
             progress.set(next);
         })
     };
