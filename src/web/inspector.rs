@@ -1,13 +1,15 @@
 //! The worker half of the reference-count inspector: what ThreadLab's Python worker does
-//! with a script (the page half is `web::python`). In the threaded page's build it is not
-//! here but in the VM's module (`pkg-vm/`, [`super::vm`]): the page boots its Python
-//! worker on that module, so the tree-walking interpreter (`core::py::{interp, parser,
-//! trace}`) is not in the page's first load. Pages that are not cross-origin isolated
+//! with a script (the page half is `web::python`): the VM runs it and records its steps
+//! (`core::py::vm::inspect`). In the threaded page's build it is not here but in the VM's
+//! module (`pkg-vm/`, [`super::vm`]): the page boots its Python worker on that module, so
+//! the VM is not in the page's first load. Pages that are not cross-origin isolated
 //! (`pkg-st`) cannot instantiate that module (its memory is shared), so their build keeps
-//! this half and runs the inspector on itself, as before.
+//! this half and runs the inspector on itself.
 
+use crate::core::program::{Host, OutputChunk};
 use crate::core::protocol::{FromWorker, PythonJob};
 use crate::web::clock::{block_ms, now_ms};
+use std::sync::Arc;
 use wasm_bindgen::prelude::*;
 use web_sys::DedicatedWorkerGlobalScope;
 
@@ -22,6 +24,28 @@ extern "C" {
 
 fn scope() -> DedicatedWorkerGlobalScope {
     js_sys::global().unchecked_into()
+}
+
+/// What the VM needs from the inspector's worker: a clock. A script never waits (a sleep
+/// returns at once), never starts a thread, and its output is in the trace.
+struct InspectorHost;
+
+impl Host for InspectorHost {
+    fn now_ms(&self) -> f64 {
+        now_ms()
+    }
+
+    fn spawn_thread(&self, _job: Box<dyn FnOnce() + Send + 'static>) -> Result<(), String> {
+        Err("the inspector runs one thread".into())
+    }
+
+    fn write(&self, _chunk: OutputChunk) {}
+
+    fn stop_requested(&self) -> bool {
+        false
+    }
+
+    fn sleep_ms(&self, _ms: f64) {}
 }
 
 /// Posts `message` to the page.
@@ -41,7 +65,7 @@ pub fn serve(source: &str) {
     match PythonJob::of(source) {
         PythonJob::Run => {
             let began = now_ms();
-            let mut trace = crate::core::py::run_with_stack(source, crate::core::py::BROWSER_STACK);
+            let mut trace = crate::core::py::inspect(source, Arc::new(InspectorHost));
             trace.run_ms = Some(now_ms() - began);
             let traced = FromWorker::Traced { trace: Box::new(trace) };
             match serde_wasm_bindgen::to_value(&traced) {

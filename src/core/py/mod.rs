@@ -9,17 +9,50 @@
 //! constant tables (a constant is held once per code object that uses it, plus once by
 //! the compiler's constant cache, as CPython 3.11 measurably does).
 
-mod interp;
-mod lexer;
 pub mod num;
-mod parser;
 mod render;
-mod trace;
+pub(crate) mod trace;
 pub mod vm;
 
 pub mod threads;
 
-pub use interp::{run, run_with_stack, Limits, BROWSER_STACK, DEFAULT_STACK, LIMITS};
+pub use vm::inspect::{MAX_SNAPSHOTS, MAX_STEPS};
+
+/// The reference-count inspector: `source` run on the VM, its steps recorded
+/// (`vm::inspect`). `host` gives it a clock (a script never waits: a sleep returns at once).
+#[must_use]
+pub fn inspect(source: &str, host: std::sync::Arc<dyn crate::core::program::Host>) -> Trace {
+    vm::inspect::run(source, host)
+}
+
+/// [`inspect`] with the native host (tests, tools).
+#[cfg(not(target_arch = "wasm32"))]
+#[must_use]
+pub fn run(source: &str) -> Trace {
+    inspect(source, std::sync::Arc::new(vm::native::NativeHost::default()))
+}
+
+/// [`inspect`] without a clock (core's tests built for wasm): the step budget still ends
+/// any loop.
+#[cfg(target_arch = "wasm32")]
+#[must_use]
+pub fn run(source: &str) -> Trace {
+    struct NoClock;
+    impl crate::core::program::Host for NoClock {
+        fn now_ms(&self) -> f64 {
+            0.0
+        }
+        fn spawn_thread(&self, _job: Box<dyn FnOnce() + Send + 'static>) -> Result<(), String> {
+            Err("one thread".into())
+        }
+        fn write(&self, _chunk: crate::core::program::OutputChunk) {}
+        fn stop_requested(&self) -> bool {
+            false
+        }
+        fn sleep_ms(&self, _ms: f64) {}
+    }
+    inspect(source, std::sync::Arc::new(NoClock))
+}
 pub use trace::{bench_scripts, BenchScript, FrameView, HeapItem, Report, StepView, Trace, VarView, REPORT_ITEMS};
 
 use serde::{Deserialize, Serialize};
@@ -48,34 +81,10 @@ impl std::fmt::Display for PyError {
 
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
+// Native only: a clock, and threads with a chosen stack.
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests_budget;
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests_deep;
 #[cfg(test)]
 mod tests_programs;
-
-/// The lowest native stack address seen on this thread, for measuring stack use per
-/// level of nesting in tests.
-#[cfg(test)]
-pub(crate) mod stack_probe {
-    use std::cell::Cell;
-
-    thread_local!(static LOWEST: Cell<usize> = const { Cell::new(usize::MAX) });
-
-    #[inline(never)]
-    pub fn mark() {
-        let here = 0u8;
-        let addr = std::ptr::addr_of!(here) as usize;
-        LOWEST.with(|l| l.set(l.get().min(addr)));
-    }
-
-    /// Bytes of stack used below `top` since the last reset.
-    pub fn used_below(top: usize) -> usize {
-        LOWEST.with(|l| top.saturating_sub(l.get()))
-    }
-
-    pub fn reset() {
-        LOWEST.with(|l| l.set(usize::MAX));
-    }
-}

@@ -1,18 +1,14 @@
 //! Python's `repr` of nested containers, without recursion and within a length budget:
-//! used by the interpreter (print, str, error messages) over its live heap and by a
-//! trace's views over a heap rebuilt from deltas.
+//! used by a trace's views over a heap rebuilt from deltas (the inspector's drawing).
 
 /// One object as the renderer needs it.
 pub enum Node<'a> {
     /// A scalar's display, already complete (a float, `None`, a function…).
     Text(String),
-    Int(i64),
     /// A string, quoted and escaped as it is written.
     Str(&'a str),
     List(&'a [usize]),
     Tuple(&'a [usize]),
-    /// Pairs in order; a pair of `usize::MAX` is a deleted entry, skipped.
-    Dict(&'a [(usize, usize)]),
     /// A dict's keys and values alternating: `[k0, v0, k1, v1, …]`.
     DictFlat(&'a [usize]),
 }
@@ -20,23 +16,15 @@ pub enum Node<'a> {
 impl Node<'_> {
     fn len(&self) -> usize {
         match self {
-            Node::Text(_) | Node::Int(_) | Node::Str(_) => 0,
+            Node::Text(_) | Node::Str(_) => 0,
             Node::List(v) | Node::Tuple(v) | Node::DictFlat(v) => v.len(),
-            Node::Dict(p) => p.len() * 2,
         }
     }
 
     fn item(&self, i: usize) -> usize {
         match self {
             Node::List(v) | Node::Tuple(v) | Node::DictFlat(v) => v[i],
-            Node::Dict(p) => {
-                if i.is_multiple_of(2) {
-                    p[i / 2].0
-                } else {
-                    p[i / 2].1
-                }
-            }
-            Node::Text(_) | Node::Int(_) | Node::Str(_) => unreachable!("a scalar has no items"),
+            Node::Text(_) | Node::Str(_) => unreachable!("a scalar has no items"),
         }
     }
 }
@@ -46,8 +34,6 @@ pub struct Rendered {
     pub text: String,
     /// The text stopped at the budget: the repr is longer.
     pub cut: bool,
-    /// Containers nested deeper than allowed (CPython's `RecursionError` in repr).
-    pub too_deep: bool,
     /// Characters in `text`.
     pub chars: usize,
 }
@@ -119,18 +105,14 @@ pub fn render<'a>(node: impl Fn(usize) -> Node<'a>, root: usize, max_chars: usiz
             let ok = if stack.iter().any(|(open, ..)| *open == id) {
                 out.push(match n {
                     Node::List(_) => "[...]",
-                    Node::Dict(_) | Node::DictFlat(_) => "{...}",
+                    Node::DictFlat(_) => "{...}",
                     _ => "(...)",
                 })
             } else {
                 match n {
                     Node::Text(t) => out.push(&t),
-                    Node::Int(n) => {
-                        let mut digits = [0u8; 20];
-                        out.push(int_text(n, &mut digits))
-                    }
                     Node::Str(s) => out.push_str_repr(s),
-                    Node::List(_) | Node::Tuple(_) | Node::Dict(_) | Node::DictFlat(_) => {
+                    Node::List(_) | Node::Tuple(_) | Node::DictFlat(_) => {
                         if stack.len() >= max_depth {
                             too_deep = true;
                             break false;
@@ -159,11 +141,8 @@ pub fn render<'a>(node: impl Fn(usize) -> Node<'a>, root: usize, max_chars: usiz
                 Node::Tuple(_) => ")",
                 _ => "}",
             })
-        } else if matches!(n, Node::Dict(_)) && n.item(*i) == usize::MAX {
-            *i += 2;
-            true
         } else {
-            let dict = matches!(n, Node::Dict(_) | Node::DictFlat(_));
+            let dict = matches!(n, Node::DictFlat(_));
             let sep = match (*written, *i, dict) {
                 (false, ..) => "",
                 (_, j, true) if j % 2 == 1 => ": ",
@@ -178,32 +157,13 @@ pub fn render<'a>(node: impl Fn(usize) -> Node<'a>, root: usize, max_chars: usiz
             break false;
         }
     };
-    #[cfg(test)]
+    #[cfg(all(test, not(target_arch = "wasm32")))]
     work::add(out.chars);
-    Rendered { cut: !full && !too_deep, too_deep, chars: out.chars, text: out.text }
+    Rendered { cut: !full && !too_deep, chars: out.chars, text: out.text }
 }
 
-/// `n` in decimal, written into `buf` without allocating.
-fn int_text(n: i64, buf: &mut [u8; 20]) -> &str {
-    let mut v = n.unsigned_abs();
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + u8::try_from(v % 10).unwrap_or(0);
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    if n < 0 {
-        i -= 1;
-        buf[i] = b'-';
-    }
-    std::str::from_utf8(&buf[i..]).unwrap_or("?")
-}
-
-/// Characters rendered on this thread, for tests that assert on work done.
-#[cfg(test)]
+/// Characters rendered on this thread, for tests that assert on work done (native).
+#[cfg(all(test, not(target_arch = "wasm32")))]
 pub mod work {
     use std::cell::Cell;
 

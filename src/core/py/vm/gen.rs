@@ -20,7 +20,7 @@
 //! while suspended, in the object (`Generator::trace`).
 
 use super::builtins::new_exception;
-use super::heap::{Obj, ObjRef, Value};
+use super::heap::{IterState, Obj, ObjRef, Value};
 use super::instr::Instr;
 use super::vm::{Exit, Flow, Frame, OnReturn, Vm, R};
 
@@ -369,6 +369,7 @@ impl Vm<'_> {
         if !gen.watched && gen.needs_close() {
             gen.watched = true;
             self.i.heap.watched.push(g);
+            self.i.heap.watch_count += 1;
         }
         (g, mode)
     }
@@ -477,7 +478,7 @@ impl Vm<'_> {
                 Exit::Breaker => {}
                 Exit::Block(op) => {
                     let v =
-                        self.nested_block(&op, "a generator a builtin iterates (zip, map, filter, any, all, in...)");
+                        self.nested_block(&op, "a generator a builtin or an unpacking iterates (zip, map, filter, any, all, in, a, b = g()...)");
                     self.t.stack.push(v);
                 }
             }
@@ -557,7 +558,7 @@ impl Vm<'_> {
     #[must_use]
     pub fn enumerated_generator(&self, it: Value) -> Option<(ObjRef, ObjRef)> {
         let Value::Obj(e) = it else { return None };
-        let Obj::Iter(super::heap::IterState::Enumerate { it: Value::Obj(g), .. }) = self.i.heap.get(e) else {
+        let Obj::Iter(IterState::Enumerate { it: Value::Obj(g), .. }) = self.i.heap.get(e) else {
             return None;
         };
         matches!(self.i.heap.get(*g), Obj::Generator(_)).then_some((e, *g))
@@ -566,7 +567,7 @@ impl Vm<'_> {
     /// `(n, v)` for a `for` loop over `enumerate(generator)`, counting on.
     pub(crate) fn enumerated(&mut self, e: ObjRef, v: Value) -> Value {
         let n = match self.i.heap.get_mut(e) {
-            Obj::Iter(super::heap::IterState::Enumerate { n, .. }) => {
+            Obj::Iter(IterState::Enumerate { n, .. }) => {
                 *n += 1;
                 *n - 1
             }
@@ -650,14 +651,16 @@ impl Vm<'_> {
 // - a `for` loop left by `break`, `return` or an exception pops its iterator (`PopIter`,
 //   `unwind`): `for x in g(): break`;
 // - a frame returns holding one in a local or on its stack;
-// - a global is rebound or deleted (`g = None`, `del g`), a local deleted;
+// - a global is rebound or deleted (`g = None`, `del g`), a local deleted or set to `None`;
+// - a builtin's call returns (`any(x for x in g())`: its arguments go) or a loop over `zip`,
+//   `map` or `filter` ends;
 // - `next(g())`/`send` on a generator nothing else holds (closed before the caller goes
 //   on, as CPython's, whose temporary dies when the call returns);
 // - an `except` block ends (the exception held the locals of the frames it left);
 // - any collection (a cycle, or a reference dropped elsewhere: an attribute, a list);
 // - the program's end (`finalize`), in the order they first suspended in a `try`.
-// Between two such points a dropped generator waits (a local rebound by `g = None` inside
-// a function is found at its return, not at once). Each check marks the heap (O(heap)),
+// Between two such points a dropped generator waits (a local rebound to another value
+// inside a function is found at its return, not at once). Each check marks the heap (O(heap)),
 // after a cheap look at the thread's stack and the globals, which finds the usual holder.
 // Inside a builtin that called back into Python (`nested`), Rust locals hold values the
 // roots miss: the check waits for the next collection at the top level.
@@ -797,7 +800,14 @@ impl Vm<'_> {
         !self.i.heap.watched.is_empty()
             && vals.iter().any(|v| match v {
                 Value::Obj(r) => match self.i.heap.get(*r) {
-                    Obj::Generator(_) => true,
+                    // A generator, or an iterator over others (`zip`, `map`...).
+                    Obj::Generator(_)
+                    | Obj::Iter(
+                        IterState::Zip { .. }
+                        | IterState::Map { .. }
+                        | IterState::Filter { .. }
+                        | IterState::Enumerate { .. },
+                    ) => true,
                     // An exception whose traceback kept the locals of frames it left.
                     Obj::Instance(i) => i.exc.as_ref().is_some_and(|d| !d.keep.is_empty()),
                     _ => false,
@@ -810,6 +820,11 @@ impl Vm<'_> {
     /// inside a `try` or a `with`, as CPython's finalization does, garbage first.
     pub fn finalize_generators(&mut self) -> R<()> {
         self.close_dropped(&[])?;
+        if !self.i.parked.is_empty() {
+            // A daemon thread still runs: CPython 3.11 then leaves the module's objects as
+            // they are at exit (measured: a suspended generator's `finally` does not run).
+            return Ok(());
+        }
         for _ in 0..1000 {
             let batch = self.dropped_generators(&[], true);
             if batch.is_empty() {

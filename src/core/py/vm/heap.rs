@@ -382,10 +382,18 @@ pub struct Heap {
     /// Cycles `gc.collect()` counted but could not free (a builtin was mid-call): not
     /// counted again.
     counted: std::collections::HashSet<u32>,
+    /// The inspector's recorder (`vm::inspect`): slots made or changed since it last looked
+    /// (`None` outside the inspector: one branch per `alloc`/`get_mut`).
+    pub touched: Option<Vec<u32>>,
+    /// Slots the collector freed while `touched` is on (the recorder forgets them).
+    pub collected: Vec<u32>,
     /// Generators that suspended inside a `try` or a `with` (not roots: `gen.rs` closes
     /// those nothing else reaches, as CPython does when their last reference goes). Empty
     /// in most programs, which then pay nothing for it.
     pub watched: Vec<ObjRef>,
+    /// How many times a generator joined `watched` (a call that changed it may have
+    /// dropped one it started).
+    pub watch_count: u64,
 }
 
 impl Default for Heap {
@@ -400,7 +408,10 @@ impl Default for Heap {
             gc_stress: false,
             keep_cycles: 0,
             counted: std::collections::HashSet::new(),
+            touched: None,
+            collected: Vec::new(),
             watched: Vec::new(),
+            watch_count: 0,
         }
     }
 }
@@ -408,14 +419,44 @@ impl Default for Heap {
 impl Heap {
     pub fn alloc(&mut self, o: Obj) -> Value {
         self.live += 1;
-        self.since_gc += 1;
-        if let Some(i) = self.free.pop() {
+        // Big objects bring the next collection nearer, by their size (one unit per 256
+        // bytes): `s = s + chunk` in a loop makes few objects but much garbage, and the
+        // collector, counting objects only, let it take the whole memory (the worker died).
+        self.since_gc += 1 + match &o {
+            Obj::Str(s) => s.len() >> 8,
+            Obj::List(v) | Obj::Tuple(v) => v.len() >> 4,
+            Obj::Dict(d) | Obj::Set(d, _) => d.len() >> 3,
+            _ => 0,
+        };
+        let i = if let Some(i) = self.free.pop() {
             self.slots[i as usize] = Some(o);
-            return Value::Obj(ObjRef(i));
+            i
+        } else {
+            self.slots.push(Some(o));
+            self.marks.push(false);
+            u32::try_from(self.slots.len() - 1).unwrap_or(u32::MAX)
+        };
+        if let Some(t) = &mut self.touched {
+            t.push(i);
         }
-        self.slots.push(Some(o));
-        self.marks.push(false);
-        Value::Obj(ObjRef(u32::try_from(self.slots.len() - 1).unwrap_or(u32::MAX)))
+        Value::Obj(ObjRef(i))
+    }
+
+    /// How many slots the heap has (live or free): objects are `ObjRef(0..len)`.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// The object in slot `i`, if one lives there.
+    #[must_use]
+    pub fn slot(&self, i: u32) -> Option<&Obj> {
+        self.slots.get(i as usize).and_then(Option::as_ref)
     }
 
     #[must_use]
@@ -424,6 +465,9 @@ impl Heap {
     }
 
     pub fn get_mut(&mut self, r: ObjRef) -> &mut Obj {
+        if let Some(t) = &mut self.touched {
+            t.push(r.0);
+        }
         self.slots[r.0 as usize].as_mut().expect("a live object")
     }
 
@@ -497,6 +541,12 @@ impl Heap {
     /// reference-counting Python would still have (reached from `roots`, or kept by
     /// cycles). The caller adds the references held outside the heap (stacks, frames).
     pub fn census(&mut self, roots: &[Value], target: ObjRef) -> usize {
+        self.census_of(roots, |v| v == Value::Obj(target))
+    }
+
+    /// [`Heap::census`] of the values `is_target` picks (the inspector counts a number by
+    /// its value: `vm::inspect`).
+    pub fn census_of(&mut self, roots: &[Value], is_target: impl Fn(Value) -> bool) -> usize {
         self.mark_roots(roots);
         for i in self.kept_by_cycles() {
             self.marks[i as usize] = true;
@@ -504,7 +554,7 @@ impl Heap {
         let mut n = 0;
         for (o, _) in self.slots.iter().zip(&self.marks).filter(|(_, m)| **m) {
             if let Some(o) = o {
-                o.for_each_child(|v| n += usize::from(v == Value::Obj(target)));
+                o.for_each_child(|v| n += usize::from(is_target(v)));
             }
         }
         n
@@ -590,6 +640,9 @@ impl Heap {
                     live += 1;
                 } else {
                     self.slots[i] = None;
+                    if self.touched.is_some() {
+                        self.collected.push(i as u32);
+                    }
                     self.free.push(u32::try_from(i).unwrap_or(u32::MAX));
                 }
             }

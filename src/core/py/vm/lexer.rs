@@ -57,6 +57,9 @@ pub fn tokenize(source: &str) -> Result<Vec<Token>, PyError> {
     let chars: Vec<char> = source.chars().collect();
     let mut out: Vec<Token> = Vec::new();
     let mut indents = vec![0usize];
+    // The same indentation with a tab as one column: where the two disagree, CPython's
+    // tokenizer says TabError (tokenizer.c's `altcol`).
+    let mut alt_indents = vec![0usize];
     let mut depth = 0usize;
     let mut open: Vec<(&str, u32, u32)> = Vec::new();
     let mut i = 0usize;
@@ -68,9 +71,11 @@ pub fn tokenize(source: &str) -> Result<Vec<Token>, PyError> {
         if at_line_start && depth == 0 {
             // Measure indentation; skip blank and comment-only lines.
             let mut width = 0usize;
+            let mut alt = 0usize;
             let mut j = i;
             while j < chars.len() && (chars[j] == ' ' || chars[j] == '\t' || chars[j] == '\x0c') {
                 width += if chars[j] == '\t' { 8 - width % 8 } else { 1 };
+                alt += 1;
                 j += 1;
             }
             if j >= chars.len() {
@@ -88,15 +93,22 @@ pub fn tokenize(source: &str) -> Result<Vec<Token>, PyError> {
             let col = col_of(j, line_start);
             let top = *indents.last().unwrap_or(&0);
             let tok = |t| Token { tok: t, line, col, end_line: line, end_col: col };
+            let tab_error = || err("TabError", "inconsistent use of tabs and spaces in indentation", line, col);
+            let alt_top = *alt_indents.last().unwrap_or(&0);
             if width > top {
+                if alt <= alt_top {
+                    return Err(tab_error());
+                }
                 if indents.len() >= 100 {
                     return Err(err("IndentationError", "too many levels of indentation", line, col));
                 }
                 indents.push(width);
+                alt_indents.push(alt);
                 out.push(tok(Tok::Indent));
             } else {
                 while width < *indents.last().unwrap_or(&0) {
                     indents.pop();
+                    alt_indents.pop();
                     out.push(tok(Tok::Dedent));
                 }
                 if width != *indents.last().unwrap_or(&0) {
@@ -106,6 +118,9 @@ pub fn tokenize(source: &str) -> Result<Vec<Token>, PyError> {
                         line,
                         col,
                     ));
+                }
+                if alt != *alt_indents.last().unwrap_or(&0) {
+                    return Err(tab_error());
                 }
             }
             i = j;

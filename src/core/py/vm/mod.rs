@@ -20,6 +20,7 @@ pub mod fast;
 pub mod format;
 pub mod gen;
 pub mod heap;
+pub mod inspect;
 pub mod instr;
 pub mod lexer;
 pub mod mp;

@@ -1362,12 +1362,22 @@ impl Vm<'_> {
                             return Ok(false);
                         }
                         let (s, t) = (s.clone(), t.clone());
+                        if self.i.cmp_depth as usize + self.t.frames.len() >= self.i.recursion_limit {
+                            return Err(self.exc("RecursionError", "maximum recursion depth exceeded in comparison"));
+                        }
+                        self.i.cmp_depth += 1;
+                        let mut same = Ok(true);
                         for (p, q) in s.into_iter().zip(t) {
-                            if !self.eq(p, q)? {
-                                return Ok(false);
+                            match self.eq(p, q) {
+                                Ok(true) => {}
+                                other => {
+                                    same = other;
+                                    break;
+                                }
                             }
                         }
-                        Ok(true)
+                        self.i.cmp_depth -= 1;
+                        same
                     }
                     (Obj::Dict(s), Obj::Dict(t)) => {
                         if s.len() != t.len() {
@@ -1881,6 +1891,14 @@ impl Vm<'_> {
                 }
             }
             Value::Obj(r) => {
+                // CPython's repr of nested containers counts against the recursion limit
+                // (and a native recursion this deep would overflow the worker's stack).
+                if seen.len() + self.t.frames.len() >= self.i.recursion_limit {
+                    return Err(self.exc(
+                        "RecursionError",
+                        "maximum recursion depth exceeded while getting the repr of an object",
+                    ));
+                }
                 if seen.contains(&r) {
                     return Ok(match self.i.heap.get(r) {
                         Obj::List(_) => "[...]".into(),

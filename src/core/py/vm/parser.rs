@@ -39,15 +39,50 @@ pub struct Parser {
 pub fn parse_program(source: &str) -> Result<Vec<Stmt>, PyError> {
     let toks = tokenize(source)?;
     let mut p = Parser { toks, pos: 0, depth: 0, chain: 0 };
-    let mut body = Vec::new();
+    let mut body: Vec<Stmt> = Vec::new();
     while p.peek() != &Tok::Eof {
         if p.peek() == &Tok::Newline {
             p.pos += 1;
             continue;
         }
-        body.extend(p.statement()?);
+        for s in p.statement()? {
+            future_check(&body, &s)?;
+            body.push(s);
+        }
     }
     Ok(body)
+}
+
+/// `from __future__ import …` as CPython's compiler takes it: first in the file (after a
+/// docstring and other future imports), naming a feature it knows. All of them are what
+/// this VM does anyway (annotations are never evaluated, `generator_stop` is PEP 479), so
+/// the statement binds nothing (the compiler skips it).
+fn future_check(before: &[Stmt], s: &Stmt) -> Result<(), PyError> {
+    let StmtKind::ImportFrom(module, names) = &s.kind else { return Ok(()) };
+    if module != "__future__" {
+        return Ok(());
+    }
+    let at = |msg: &str| Err(PyError::at("SyntaxError", msg, s.span.line, s.span.col + 1));
+    let is_docstring = |i: usize, st: &Stmt| {
+        i == 0 && matches!(&st.kind, StmtKind::Expr(e) if matches!(e.kind, ExprKind::Const(Lit::Str(_))))
+    };
+    let only_future = before
+        .iter()
+        .enumerate()
+        .all(|(i, st)| is_docstring(i, st) || matches!(&st.kind, StmtKind::ImportFrom(m, _) if m == "__future__"));
+    if !only_future {
+        return at("from __future__ imports must occur at the beginning of the file");
+    }
+    for (name, _) in names {
+        match name.as_str() {
+            "nested_scopes" | "generators" | "division" | "absolute_import" | "with_statement" | "print_function"
+            | "unicode_literals" | "generator_stop" | "annotations" => {}
+            "braces" => return at("not a chance"),
+            "barry_as_FLUFL" => return at("'from __future__ import barry_as_FLUFL' is not supported"),
+            other => return at(&format!("future feature {other} is not defined")),
+        }
+    }
+    Ok(())
 }
 
 fn mk(kind: ExprKind, span: Span) -> Expr {
@@ -820,7 +855,31 @@ impl Parser {
     fn postfix(&mut self) -> Result<Expr, PyError> {
         let start = self.start();
         let mut e = self.atom()?;
-        loop {
+        // `a[0][0]…`, `f()()…`, `a.b.b…` are chains too: each makes the tree one level deeper
+        // (20,000 overflowed the compiler's native stack; CPython refuses them likewise).
+        let mut taken = 0;
+        let out = loop {
+            if matches!(self.peek(), Tok::Op("(" | "[" | ".")) {
+                self.chain += 1;
+                taken += 1;
+                if self.chain > MAX_CHAIN {
+                    break Err(self.too_deep());
+                }
+            }
+            match self.postfix_step(e, start) {
+                Ok((next, true)) => e = next,
+                Ok((done, false)) => break Ok(done),
+                Err(err) => break Err(err),
+            }
+        };
+        self.chain -= taken;
+        out
+    }
+
+    /// One trailer of [`Parser::postfix`]: the longer expression, and whether there was one.
+    fn postfix_step(&mut self, e: Expr, start: Span) -> Result<(Expr, bool), PyError> {
+        let mut e = e;
+        {
             if self.eat_op("(") {
                 self.enter()?;
                 let (args, kwargs) = self.call_args()?;
@@ -836,9 +895,10 @@ impl Parser {
                 let name = self.name()?;
                 e = mk(ExprKind::Attr(Box::new(e), name), self.since(start));
             } else {
-                return Ok(e);
+                return Ok((e, false));
             }
         }
+        Ok((e, true))
     }
 
     #[allow(clippy::type_complexity)]

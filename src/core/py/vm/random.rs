@@ -20,10 +20,11 @@
 //! the host's clock and the pid unless the program seeds it (a spawned child too, as
 //! CPython's spawn), and the threads of a process share it under the GIL.
 //!
-//! Not here: `randbytes` and `SystemRandom` (ThreadLab's Python has no bytes and no OS
-//! entropy: clear `NotImplementedError`s), a subclass that overrides `random()` or
-//! `getrandbits()` for the methods built on them (a clear error, where random.py would call
-//! the override).
+//! A subclass's own `random()` and `getrandbits()` are called where random.py calls them
+//! ([`Src`]). Not here: `randbytes` and `SystemRandom` (ThreadLab's Python has no bytes and
+//! no OS entropy: clear `NotImplementedError`s), a subclass that overrides `_randbelow`,
+//! `randrange`, `normalvariate`, `gammavariate` or `sample` for the methods built on them
+//! (a clear error, where random.py would call the override).
 
 use super::ast::{BinOp, CmpOp};
 use super::builtins::{Kw, NativeFn, NATIVES};
@@ -31,6 +32,35 @@ use super::heap::{Attrs, Class, Instance, Obj, ObjRef, Value};
 use super::vm::{Flow, Vm, R};
 use crate::core::py::num::random::Random as Seeder;
 use crate::core::py::num::Int;
+
+/// The C library's `log`, `exp`, `sin`, `cos` and `pow`, which CPython's random.py calls:
+/// natively std's (the C library's own), in wasm `num::crmath`'s (std's there are fdlibm's
+/// ports, an ulp away from glibc's for 3-10 % of inputs: see crmath). `acos` (von Mises)
+/// is still std's everywhere.
+#[cfg(not(target_arch = "wasm32"))]
+mod libm {
+    pub fn log(x: f64) -> f64 {
+        x.ln()
+    }
+
+    pub fn exp(x: f64) -> f64 {
+        x.exp()
+    }
+
+    pub fn sin(x: f64) -> f64 {
+        x.sin()
+    }
+
+    pub fn cos(x: f64) -> f64 {
+        x.cos()
+    }
+
+    pub fn pow(x: f64, y: f64) -> f64 {
+        x.powf(y)
+    }
+}
+#[cfg(target_arch = "wasm32")]
+use crate::core::py::num::crmath as libm;
 
 const N: usize = 624;
 const M: usize = 397;
@@ -43,9 +73,9 @@ const SLOTS: usize = N + 2;
 pub const STATE_ATTR: &str = "_random_state";
 /// `vm.i.types.natives`' key of the `Random` class.
 const CLASS_KEY: &str = "random:Random";
-/// The methods the others are built on: a subclass overriding one of them changes what
-/// random.py's methods compute, which this module does not follow (a clear error instead).
-const HOOKS: &[&str] = &["random", "getrandbits", "_randbelow", "randrange", "normalvariate", "gammavariate", "sample"];
+/// Methods others are built on that a subclass may not override here (random.py would call
+/// the override: a clear error instead); `random` and `getrandbits` are followed ([`Src`]).
+const HOOKS: &[&str] = &["_randbelow", "randrange", "normalvariate", "gammavariate", "sample"];
 
 /// A generator's state: its heap object's slots (`N` words, then the index, see [`SLOTS`]).
 struct Mt<'a>(&'a mut [Value]);
@@ -169,8 +199,145 @@ fn random_f(vm: &mut Vm<'_>, st: ObjRef) -> f64 {
     }
 }
 
-fn below(vm: &mut Vm<'_>, st: ObjRef, n: usize) -> usize {
-    with_mt(vm, st, |g| g.below(n as u64)) as usize
+/// Where a method built on `random()` and `_randbelow()` draws from: the instance's
+/// Mersenne Twister, or a subclass's own `random()`/`getrandbits()` called as random.py
+/// calls them (the documented way to plug in another generator).
+enum Src {
+    Mt(ObjRef),
+    Own {
+        st: ObjRef,
+        /// The subclass's `random` and `getrandbits`, bound (`None`: this module's).
+        random: Option<Value>,
+        bits: Option<Value>,
+        /// `_randbelow` by `getrandbits` (else by `random()`), as `__init_subclass__` picks.
+        by_bits: bool,
+    },
+}
+
+/// The [`Src`] of `me`, whose state is `st`.
+fn source(vm: &mut Vm<'_>, me: Value, st: ObjRef) -> R<Src> {
+    let (class, random_cls) = match (me, vm.i.heap.get(st)) {
+        (Value::Obj(r), Obj::Native(STATE, slots)) => match (vm.i.heap.get(r), slots.get(N + 1)) {
+            (Obj::Instance(i), Some(Value::Obj(c))) => (i.class, *c),
+            _ => return Ok(Src::Mt(st)),
+        },
+        _ => return Ok(Src::Mt(st)),
+    };
+    if class == random_cls {
+        return Ok(Src::Mt(st));
+    }
+    // random.py's __init_subclass__: the first class of the MRO that defines `_randbelow`
+    // (Random itself), `getrandbits` or `random` decides.
+    let mro = match vm.i.heap.get(class) {
+        Obj::Class(c) => c.mro.clone(),
+        _ => Vec::new(),
+    };
+    let mut by_bits = true;
+    for c in mro {
+        if c == random_cls {
+            break;
+        }
+        let Obj::Class(k) = vm.i.heap.get(c) else { continue };
+        if k.dict.contains_key("getrandbits") {
+            break;
+        }
+        if k.dict.contains_key("random") {
+            by_bits = false;
+            break;
+        }
+    }
+    let own = |vm: &mut Vm<'_>, name: &str| -> R<Option<Value>> {
+        match vm.class_lookup(class, name) {
+            Some(Value::Native(id)) if NATIVES[id as usize].0.starts_with("_random.Random.") => Ok(None),
+            Some(_) => vm.getattr(me, name).map(Some),
+            None => Ok(None),
+        }
+    };
+    let random = own(vm, "random")?;
+    let bits = own(vm, "getrandbits")?;
+    if random.is_none() && bits.is_none() {
+        return Ok(Src::Mt(st));
+    }
+    Ok(Src::Own { st, random, bits, by_bits })
+}
+
+/// `self.random()`.
+fn draw(vm: &mut Vm<'_>, src: &Src) -> R<f64> {
+    match src {
+        Src::Mt(st) | Src::Own { st, random: None, .. } => Ok(random_f(vm, *st)),
+        Src::Own { random: Some(f), .. } => match vm.call_sync(*f, &[], &[])? {
+            Value::Float(x) => Ok(x),
+            v => {
+                let t = vm.type_name(v);
+                Err(vm.exc(
+                    "NotImplementedError",
+                    &format!("a random() that returns a {t}, not a float, is not supported by ThreadLab's Python yet"),
+                ))
+            }
+        },
+    }
+}
+
+/// `self.getrandbits(k)`.
+fn own_bits(vm: &mut Vm<'_>, src: &Src, k: u64) -> R<Int> {
+    match src {
+        Src::Own { bits: Some(f), .. } => {
+            let v = vm.call_sync(*f, &[Value::Int(k as i64)], &[])?;
+            match vm.int_any(v) {
+                Some(i) => Ok(i),
+                None => {
+                    let t = vm.type_name(v);
+                    Err(vm.exc("TypeError", &format!("'>=' not supported between instances of '{t}' and 'int'")))
+                }
+            }
+        }
+        Src::Mt(st) | Src::Own { st, .. } => Ok(with_mt(vm, *st, |g| g.bits(k))),
+    }
+}
+
+/// `self._randbelow(n)` for `n > 0`.
+fn below_src(vm: &mut Vm<'_>, src: &Src, n: &Int) -> R<Int> {
+    match src {
+        Src::Mt(st) | Src::Own { st, bits: None, by_bits: true, .. } => Ok(with_mt(vm, *st, |g| g.below_int(n))),
+        Src::Own { by_bits: true, .. } => {
+            let k = n.bit_length();
+            loop {
+                let r = own_bits(vm, src, k)?;
+                if r < *n {
+                    return Ok(r);
+                }
+            }
+        }
+        Src::Own { by_bits: false, .. } => {
+            // _randbelow_without_getrandbits: 53 bits of random() at a time.
+            let maxsize = Int::Small(1 << 53);
+            if *n >= maxsize {
+                return Err(vm.exc(
+                    "NotImplementedError",
+                    "a range of 2**53 or more from a subclass's own random() is not supported by ThreadLab's Python yet",
+                ));
+            }
+            let rem = maxsize.rem(n).map_err(|e| vm.num_err(e))?;
+            let limit = (9_007_199_254_740_992.0 - rem.to_f64().unwrap_or(0.0)) / 9_007_199_254_740_992.0;
+            let mut r = draw(vm, src)?;
+            while r >= limit {
+                r = draw(vm, src)?;
+            }
+            Int::from_f64((r * 9_007_199_254_740_992.0).floor()).and_then(|f| f.rem(n)).map_err(|e| vm.num_err(e))
+        }
+    }
+}
+
+fn below_u64(vm: &mut Vm<'_>, src: &Src, n: u64) -> R<u64> {
+    if let Src::Mt(st) = src {
+        return Ok(with_mt(vm, *st, |g| g.below(n)));
+    }
+    let r = below_src(vm, src, &Int::from(n))?;
+    Ok(r.to_i64().map_or(0, i64::unsigned_abs))
+}
+
+fn below_n(vm: &mut Vm<'_>, src: &Src, n: usize) -> R<usize> {
+    Ok(below_u64(vm, src, n as u64)? as usize)
 }
 
 /// A zeroed state: what `_random.Random.__new__` makes (a subclass whose `__init__` does not
@@ -425,7 +592,7 @@ fn domain(vm: &mut Vm<'_>) -> Flow {
 
 fn m_log(vm: &mut Vm<'_>, x: f64) -> R<f64> {
     if x > 0.0 || x.is_nan() {
-        Ok(x.ln())
+        Ok(libm::log(x))
     } else {
         Err(domain(vm))
     }
@@ -440,7 +607,7 @@ fn m_sqrt(vm: &mut Vm<'_>, x: f64) -> R<f64> {
 }
 
 fn m_exp(vm: &mut Vm<'_>, x: f64) -> R<f64> {
-    let r = x.exp();
+    let r = libm::exp(x);
     if r.is_infinite() && x.is_finite() {
         Err(vm.exc("OverflowError", "math range error"))
     } else {
@@ -512,22 +679,26 @@ fn count(vm: &mut Vm<'_>, v: Value) -> R<usize> {
 // Seeding and state.
 
 fn seed_with(vm: &mut Vm<'_>, st: ObjRef, a: Value, version: Value) -> R<()> {
-    let seeded = if let Some(s) = vm.as_str(a).map(str::to_owned) {
+    // A str, or the VM's bytes (pickle.dumps makes them): code points and the bytes.
+    let text = match vm.as_str(a) {
+        Some(s) => Some((s.chars().map(u32::from).collect::<Vec<u32>>(), s.as_bytes().to_vec())),
+        None => super::mp::pickle::bytes_of(vm, a).map(|b| (b.iter().map(|c| u32::from(*c)).collect(), b)),
+    };
+    let seeded = if let Some((chars, bytes)) = text {
         if vm.eq(version, Value::Int(1))? {
-            // random.py's version 1 for a str: a 64-bit hash of its code points.
-            let mut chars = s.chars();
-            let mut x: u64 = chars.next().map_or(0, |c| u64::from(u32::from(c)) << 7);
-            for c in s.chars() {
-                x = 1_000_003u64.wrapping_mul(x) ^ u64::from(u32::from(c));
+            // random.py's version 1 (bytes decoded as latin-1): a 64-bit hash of the code points.
+            let mut x: u64 = chars.first().map_or(0, |c| u64::from(*c) << 7);
+            for c in &chars {
+                x = 1_000_003u64.wrapping_mul(x) ^ u64::from(*c);
             }
-            x ^= s.chars().count() as u64;
+            x ^= chars.len() as u64;
             Seeder::from_seed(&Int::from(x))
         } else if vm.eq(version, Value::Int(2))? {
             let mut r = Seeder::from_seed(&Int::ZERO);
-            r.seed_str(&s);
+            r.seed_bytes(&bytes);
             r
         } else {
-            // CPython seeds with hash(str), which changes with every process's hash seed.
+            // CPython seeds with hash(a), which changes with every process's hash seed.
             Seeder::from_seed(&entropy(vm))
         }
     } else if a == Value::None {
@@ -789,11 +960,11 @@ fn index_arg(vm: &mut Vm<'_>, v: Value, what: &str, direct: bool) -> R<Int> {
 
 /// `randrange(start, stop=None, step=1)`; `step` is `None` when not given (random.py's
 /// `step is not _ONE` test: an explicit 1 is that same object, `True` or `1.0` is not).
-fn randrange(vm: &mut Vm<'_>, st: ObjRef, start: Value, stop: Value, step: Option<Value>, direct: bool) -> R<Value> {
+fn randrange(vm: &mut Vm<'_>, st: &Src, start: Value, stop: Value, step: Option<Value>, direct: bool) -> R<Value> {
     // The common case: small ints, unit step.
     if let (Value::Int(a), Value::Int(b), None | Some(Value::Int(1))) = (start, stop, step) {
         if let Some(w) = b.checked_sub(a).filter(|w| *w > 0) {
-            let r = with_mt(vm, st, |g| g.below(w as u64)) as i64;
+            let r = below_u64(vm, st, w as u64)? as i64;
             return Ok(Value::Int(a + r));
         }
     }
@@ -803,7 +974,7 @@ fn randrange(vm: &mut Vm<'_>, st: ObjRef, start: Value, stop: Value, step: Optio
             return Err(vm.exc("TypeError", "Missing a non-None stop argument"));
         }
         if istart.signum() > 0 {
-            let r = with_mt(vm, st, |g| g.below_int(&istart));
+            let r = below_src(vm, st, &istart)?;
             return Ok(int_or_big(vm, r));
         }
         return Err(vm.exc("ValueError", "empty range for randrange()"));
@@ -817,7 +988,7 @@ fn randrange(vm: &mut Vm<'_>, st: ObjRef, start: Value, stop: Value, step: Optio
     let one = Int::Small(1);
     if istep == one {
         if width.signum() > 0 {
-            let r = with_mt(vm, st, |g| g.below_int(&width));
+            let r = below_src(vm, st, &width)?;
             return Ok(int_or_big(vm, istart.add(&r)));
         }
         return Err(vm.exc("ValueError", &format!("empty range for randrange() ({istart}, {istop}, {width})")));
@@ -831,18 +1002,20 @@ fn randrange(vm: &mut Vm<'_>, st: ObjRef, start: Value, stop: Value, step: Optio
     if n.signum() <= 0 {
         return Err(vm.exc("ValueError", "empty range for randrange()"));
     }
-    let r = with_mt(vm, st, |g| g.below_int(&n));
+    let r = below_src(vm, st, &n)?;
     Ok(int_or_big(vm, istart.add(&istep.mul(&r))))
 }
 
 fn r_randrange(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let (_, st) = this(vm, args, "randrange", true)?;
+    let st = &source(vm, args[0], st)?;
     let a = bind(vm, "Random.randrange", &["start", "stop", "step"], 1, &[], args, kw)?;
     randrange(vm, st, a[0].unwrap_or(Value::None), a[1].unwrap_or(Value::None), a[2], true)
 }
 
 fn r_randint(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let (_, st) = this(vm, args, "randint", true)?;
+    let st = &source(vm, args[0], st)?;
     let a = bind(vm, "Random.randint", &["a", "b"], 2, &[], args, kw)?;
     let (lo, hi) = (a[0].unwrap_or(Value::None), a[1].unwrap_or(Value::None));
     let stop = match hi {
@@ -860,13 +1033,10 @@ fn r_randbelow(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
         let t = vm.type_name(n);
         return Err(vm.exc("AttributeError", &format!("'{t}' object has no attribute 'bit_length'")));
     };
-    // random.py's "defined for n > 0": 0 draws getrandbits(0) once and returns 0; a
-    // negative n loops for ever in CPython.
-    if n.signum() < 0 {
-        return Err(vm.exc("ValueError", "_randbelow() of a negative number never returns in CPython"));
-    }
-    if n.signum() == 0 {
-        return Ok(Value::Int(0));
+    // random.py's "defined for n > 0": for 0 or less its loop never ends (a clear error here,
+    // not a hang holding the GIL).
+    if n.signum() <= 0 {
+        return Err(vm.exc("ValueError", "_randbelow(n) is defined for n > 0 only (CPython's loops for ever)"));
     }
     let r = with_mt(vm, st, |g| g.below_int(&n));
     Ok(int_or_big(vm, r))
@@ -889,23 +1059,25 @@ fn system_random(vm: &mut Vm<'_>, _args: &[Value], _kw: &Kw) -> R<Value> {
 
 fn r_choice(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let (_, st) = this(vm, args, "choice", true)?;
+    let st = &source(vm, args[0], st)?;
     let a = bind(vm, "Random.choice", &["seq"], 1, &[], args, kw)?;
     let seq = a[0].unwrap_or(Value::None);
     let n = seq_len(vm, seq)?;
     if n == 0 {
         return Err(vm.exc("IndexError", "Cannot choose from an empty sequence"));
     }
-    let i = below(vm, st, n);
+    let i = below_n(vm, st, n)?;
     seq_item(vm, seq, i)
 }
 
 fn r_shuffle(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let (_, st) = this(vm, args, "shuffle", true)?;
+    let st = &source(vm, args[0], st)?;
     let a = bind(vm, "Random.shuffle", &["x"], 1, &[], args, kw)?;
     let x = a[0].unwrap_or(Value::None);
     let n = seq_len(vm, x)?;
     for i in (1..n).rev() {
-        let j = below(vm, st, i + 1);
+        let j = below_n(vm, st, i + 1)?;
         if let Value::Obj(r) = x {
             if let Obj::List(items) = vm.i.heap.get_mut(r) {
                 if i < items.len() {
@@ -973,7 +1145,7 @@ fn setsize(k: usize) -> usize {
     let mut s = 21usize;
     if k > 5 {
         // 4 ** ceil(log(k * 3, 4)), with math.log's two logarithms and one division.
-        let e = ((k * 3) as f64).ln() / 4f64.ln();
+        let e = libm::log((k * 3) as f64) / libm::log(4.0);
         s += 4usize.saturating_pow(e.ceil() as u32);
     }
     s
@@ -981,27 +1153,27 @@ fn setsize(k: usize) -> usize {
 
 /// The indices `sample` takes from a population of `n`, in selection order (random.py's
 /// pool branch when `n <= setsize(k)`, its set branch otherwise).
-fn sample_indices(vm: &mut Vm<'_>, st: ObjRef, n: usize, k: usize) -> Vec<usize> {
+fn sample_indices(vm: &mut Vm<'_>, st: &Src, n: usize, k: usize) -> R<Vec<usize>> {
     let mut result = Vec::with_capacity(k);
     if n <= setsize(k) {
         let mut pool: Vec<usize> = (0..n).collect();
         for i in 0..k {
-            let j = below(vm, st, n - i);
+            let j = below_n(vm, st, n - i)?;
             result.push(pool[j]);
             pool[j] = pool[n - i - 1];
         }
     } else {
         let mut selected = std::collections::HashSet::with_capacity(k);
         for _ in 0..k {
-            let mut j = below(vm, st, n);
+            let mut j = below_n(vm, st, n)?;
             while selected.contains(&j) {
-                j = below(vm, st, n);
+                j = below_n(vm, st, n)?;
             }
             selected.insert(j);
             result.push(j);
         }
     }
-    result
+    Ok(result)
 }
 
 /// `0 <= k <= n` then `[None] * k`, as random.py checks and uses `k`.
@@ -1021,6 +1193,7 @@ fn sample_k(vm: &mut Vm<'_>, k: Value, n: usize) -> R<usize> {
 
 fn r_sample(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let (_, st) = this(vm, args, "sample", true)?;
+    let st = &source(vm, args[0], st)?;
     let a = bind(vm, "Random.sample", &["population", "k"], 2, &["counts"], args, kw)?;
     let (population, k) = (a[0].unwrap_or(Value::None), a[1].unwrap_or(Value::None));
     if !is_sequence(vm, population) {
@@ -1046,7 +1219,7 @@ fn r_sample(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
             return Err(vm.exc("OverflowError", "Python int too large to convert to C ssize_t"));
         };
         let k = sample_k(vm, k, total)?;
-        let selections = sample_indices(vm, st, total, k);
+        let selections = sample_indices(vm, st, total, k)?;
         let mut out = Vec::with_capacity(k);
         for s in selections {
             let i = bisect(vm, &cum, Value::Int(s as i64), cum.len())?;
@@ -1055,7 +1228,7 @@ fn r_sample(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
         return Ok(vm.i.heap.alloc(Obj::List(out)));
     }
     let k = sample_k(vm, k, n)?;
-    let picks = sample_indices(vm, st, n, k);
+    let picks = sample_indices(vm, st, n, k)?;
     let mut out = Vec::with_capacity(k);
     if n <= setsize(k) {
         // `pool = list(population)`: a str's characters, a range's ints.
@@ -1073,6 +1246,7 @@ fn r_sample(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
 
 fn r_choices(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let (_, st) = this(vm, args, "choices", true)?;
+    let st = &source(vm, args[0], st)?;
     let a = bind(vm, "Random.choices", &["population", "weights"], 1, &["cum_weights", "k"], args, kw)?;
     let population = a[0].unwrap_or(Value::None);
     let weights = a[1].unwrap_or(Value::None);
@@ -1085,7 +1259,7 @@ fn r_choices(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
             let nf = n as f64;
             let mut out = Vec::with_capacity(k);
             for _ in 0..k {
-                let i = (random_f(vm, st) * nf).floor() as usize;
+                let i = (draw(vm, st)? * nf).floor() as usize;
                 out.push(seq_item(vm, population, i)?);
             }
             return Ok(vm.i.heap.alloc(Obj::List(out)));
@@ -1130,7 +1304,7 @@ fn r_choices(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let hi = n - 1;
     let mut out = Vec::with_capacity(k);
     for _ in 0..k {
-        let r = random_f(vm, st);
+        let r = draw(vm, st)?;
         let x = bin(vm, BinOp::Mul, Value::Float(r), total)?;
         let i = bisect(vm, &cum, x, hi)?;
         out.push(seq_item(vm, population, i)?);
@@ -1143,24 +1317,26 @@ fn r_choices(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
 
 fn r_uniform(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let (_, st) = this(vm, args, "uniform", true)?;
+    let st = &source(vm, args[0], st)?;
     let a = bind(vm, "Random.uniform", &["a", "b"], 2, &[], args, kw)?;
     let (lo, hi) = (a[0].unwrap_or(Value::None), a[1].unwrap_or(Value::None));
     if let (Value::Float(x), Value::Float(y)) = (lo, hi) {
-        return Ok(Value::Float(x + (y - x) * random_f(vm, st)));
+        return Ok(Value::Float(x + (y - x) * draw(vm, st)?));
     }
     let width = bin(vm, BinOp::Sub, hi, lo)?;
-    let r = Value::Float(random_f(vm, st));
+    let r = Value::Float(draw(vm, st)?);
     let d = bin(vm, BinOp::Mul, width, r)?;
     bin(vm, BinOp::Add, lo, d)
 }
 
 fn r_triangular(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let (_, st) = this(vm, args, "triangular", true)?;
+    let st = &source(vm, args[0], st)?;
     let a = bind(vm, "Random.triangular", &["low", "high", "mode"], 0, &[], args, kw)?;
     let mut low = a[0].unwrap_or(Value::Float(0.0));
     let mut high = a[1].unwrap_or(Value::Float(1.0));
     let mode = a[2].unwrap_or(Value::None);
-    let mut u = Value::Float(random_f(vm, st));
+    let mut u = Value::Float(draw(vm, st)?);
     let mut c = if mode == Value::None {
         Value::Float(0.5)
     } else {
@@ -1185,6 +1361,20 @@ fn r_triangular(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     bin(vm, BinOp::Add, low, d)
 }
 
+/// `x ** e` for a float `x`: C's `pow` (see [`libm`]) where it is a plain positive power,
+/// the VM's `**` for its special cases and errors.
+fn float_pow(vm: &mut Vm<'_>, x: f64, e: Value) -> R<Value> {
+    if let Value::Float(y) = e {
+        if x > 0.0 && x.is_finite() && y.is_finite() {
+            let r = libm::pow(x, y);
+            if r.is_finite() {
+                return Ok(Value::Float(r));
+            }
+        }
+    }
+    bin(vm, BinOp::Pow, Value::Float(x), e)
+}
+
 /// `mu + z * sigma`.
 fn shift_scale(vm: &mut Vm<'_>, mu: Value, z: Value, sigma: Value) -> R<Value> {
     if let (Value::Float(m), Value::Float(z), Value::Float(s)) = (mu, z, sigma) {
@@ -1195,36 +1385,38 @@ fn shift_scale(vm: &mut Vm<'_>, mu: Value, z: Value, sigma: Value) -> R<Value> {
 }
 
 /// Kinderman and Monahan's `z` of `normalvariate`.
-fn normal_z(vm: &mut Vm<'_>, st: ObjRef) -> f64 {
-    let magic = 4.0 * (-0.5f64).exp() / 2.0f64.sqrt();
+fn normal_z(vm: &mut Vm<'_>, st: &Src) -> R<f64> {
+    let magic = 4.0 * libm::exp(-0.5) / 2.0f64.sqrt();
     loop {
-        let u1 = random_f(vm, st);
-        let u2 = 1.0 - random_f(vm, st);
+        let u1 = draw(vm, st)?;
+        let u2 = 1.0 - draw(vm, st)?;
         let z = magic * (u1 - 0.5) / u2;
         let zz = z * z / 4.0;
-        if zz <= -u2.ln() {
-            return z;
+        if zz <= -libm::log(u2) {
+            return Ok(z);
         }
     }
 }
 
 fn r_normalvariate(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let (_, st) = this(vm, args, "normalvariate", true)?;
+    let st = &source(vm, args[0], st)?;
     let a = bind(vm, "Random.normalvariate", &["mu", "sigma"], 0, &[], args, kw)?;
-    let z = normal_z(vm, st);
+    let z = normal_z(vm, st)?;
     shift_scale(vm, a[0].unwrap_or(Value::Float(0.0)), Value::Float(z), a[1].unwrap_or(Value::Float(1.0)))
 }
 
 fn r_gauss(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let (me, st) = this(vm, args, "gauss", true)?;
+    let st = &source(vm, args[0], st)?;
     let a = bind(vm, "Random.gauss", &["mu", "sigma"], 0, &[], args, kw)?;
     let z = attr(vm, me, "gauss_next").unwrap_or(Value::None);
     set_attr(vm, me, "gauss_next", Value::None);
     let z = if z == Value::None {
-        let x2pi = random_f(vm, st) * std::f64::consts::TAU;
-        let g2rad = (-2.0 * (1.0 - random_f(vm, st)).ln()).sqrt();
-        set_attr(vm, me, "gauss_next", Value::Float(x2pi.sin() * g2rad));
-        Value::Float(x2pi.cos() * g2rad)
+        let x2pi = draw(vm, st)? * std::f64::consts::TAU;
+        let g2rad = (-2.0 * libm::log(1.0 - draw(vm, st)?)).sqrt();
+        set_attr(vm, me, "gauss_next", Value::Float(libm::sin(x2pi) * g2rad));
+        Value::Float(libm::cos(x2pi) * g2rad)
     } else {
         z
     };
@@ -1233,8 +1425,9 @@ fn r_gauss(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
 
 fn r_lognormvariate(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let (_, st) = this(vm, args, "lognormvariate", true)?;
+    let st = &source(vm, args[0], st)?;
     let a = bind(vm, "Random.lognormvariate", &["mu", "sigma"], 2, &[], args, kw)?;
-    let z = normal_z(vm, st);
+    let z = normal_z(vm, st)?;
     let v = shift_scale(vm, a[0].unwrap_or(Value::None), Value::Float(z), a[1].unwrap_or(Value::None))?;
     let x = real(vm, v)?;
     Ok(Value::Float(m_exp(vm, x)?))
@@ -1242,34 +1435,36 @@ fn r_lognormvariate(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
 
 fn r_expovariate(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let (_, st) = this(vm, args, "expovariate", true)?;
+    let st = &source(vm, args[0], st)?;
     let a = bind(vm, "Random.expovariate", &["lambd"], 1, &[], args, kw)?;
-    let x = -(1.0 - random_f(vm, st)).ln();
+    let x = -libm::log(1.0 - draw(vm, st)?);
     bin(vm, BinOp::Div, Value::Float(x), a[0].unwrap_or(Value::None))
 }
 
 fn r_vonmisesvariate(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let (_, st) = this(vm, args, "vonmisesvariate", true)?;
+    let st = &source(vm, args[0], st)?;
     let a = bind(vm, "Random.vonmisesvariate", &["mu", "kappa"], 2, &[], args, kw)?;
     let (mu, kappa) = (a[0].unwrap_or(Value::None), a[1].unwrap_or(Value::None));
     let tau = std::f64::consts::TAU;
     if vm.less(CmpOp::Le, kappa, Value::Float(1e-6))? {
-        return Ok(Value::Float(tau * random_f(vm, st)));
+        return Ok(Value::Float(tau * draw(vm, st)?));
     }
     let s = bin(vm, BinOp::Div, Value::Float(0.5), kappa)?;
     let s = real(vm, s)?;
     let r = s + (1.0 + s * s).sqrt();
     let z = loop {
-        let u1 = random_f(vm, st);
-        let z = (std::f64::consts::PI * u1).cos();
+        let u1 = draw(vm, st)?;
+        let z = libm::cos(std::f64::consts::PI * u1);
         let d = z / (r + z);
-        let u2 = random_f(vm, st);
-        if u2 < 1.0 - d * d || u2 <= (1.0 - d) * d.exp() {
+        let u2 = draw(vm, st)?;
+        if u2 < 1.0 - d * d || u2 <= (1.0 - d) * libm::exp(d) {
             break z;
         }
     };
     let q = 1.0 / r;
     let f = (q + z) / (1.0 + q * z);
-    let u3 = random_f(vm, st);
+    let u3 = draw(vm, st)?;
     if !(-1.0..=1.0).contains(&f) {
         return Err(domain(vm));
     }
@@ -1279,22 +1474,22 @@ fn r_vonmisesvariate(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
 }
 
 /// `gammavariate(alpha, beta)` once `alpha > 0.0 and beta > 0.0` held: its `x`.
-fn gamma_x(vm: &mut Vm<'_>, st: ObjRef, alpha: f64) -> R<f64> {
+fn gamma_x(vm: &mut Vm<'_>, st: &Src, alpha: f64) -> R<f64> {
     if alpha > 1.0 {
         // Cheng's algorithm (random.py's constants: LOG4, SG_MAGICCONST).
-        let log4 = 4.0f64.ln();
-        let sg_magic = 1.0 + 4.5f64.ln();
+        let log4 = libm::log(4.0);
+        let sg_magic = 1.0 + libm::log(4.5);
         let ainv = m_sqrt(vm, 2.0 * alpha - 1.0)?;
         let bbb = alpha - log4;
         let ccc = alpha + ainv;
         loop {
-            let u1 = random_f(vm, st);
+            let u1 = draw(vm, st)?;
             if !(1e-7 < u1 && u1 < 0.999_999_9) {
                 continue;
             }
-            let u2 = 1.0 - random_f(vm, st);
-            let v = (u1 / (1.0 - u1)).ln() / ainv;
-            let x = alpha * v.exp();
+            let u2 = 1.0 - draw(vm, st)?;
+            let v = libm::log(u1 / (1.0 - u1)) / ainv;
+            let x = alpha * libm::exp(v);
             let z = u1 * u1 * u2;
             let r = bbb + ccc * v - x;
             if r + sg_magic - 4.5 * z >= 0.0 || r >= m_log(vm, z)? {
@@ -1302,27 +1497,27 @@ fn gamma_x(vm: &mut Vm<'_>, st: ObjRef, alpha: f64) -> R<f64> {
             }
         }
     } else if alpha == 1.0 {
-        Ok(-(1.0 - random_f(vm, st)).ln())
+        Ok(-libm::log(1.0 - draw(vm, st)?))
     } else {
         let e = std::f64::consts::E;
         loop {
-            let u = random_f(vm, st);
+            let u = draw(vm, st)?;
             let b = (e + alpha) / e;
             let p = b * u;
-            let x = if p <= 1.0 { p.powf(1.0 / alpha) } else { -m_log(vm, (b - p) / alpha)? };
-            let u1 = random_f(vm, st);
+            let x = if p <= 1.0 { libm::pow(p, 1.0 / alpha) } else { -m_log(vm, (b - p) / alpha)? };
+            let u1 = draw(vm, st)?;
             if p > 1.0 {
-                if u1 <= x.powf(alpha - 1.0) {
+                if u1 <= libm::pow(x, alpha - 1.0) {
                     return Ok(x);
                 }
-            } else if u1 <= (-x).exp() {
+            } else if u1 <= libm::exp(-x) {
                 return Ok(x);
             }
         }
     }
 }
 
-fn gamma(vm: &mut Vm<'_>, st: ObjRef, alpha: Value, beta: Value) -> R<Value> {
+fn gamma(vm: &mut Vm<'_>, st: &Src, alpha: Value, beta: Value) -> R<Value> {
     if vm.less(CmpOp::Le, alpha, Value::Float(0.0))? || vm.less(CmpOp::Le, beta, Value::Float(0.0))? {
         return Err(vm.exc("ValueError", "gammavariate: alpha and beta must be > 0.0"));
     }
@@ -1333,12 +1528,14 @@ fn gamma(vm: &mut Vm<'_>, st: ObjRef, alpha: Value, beta: Value) -> R<Value> {
 
 fn r_gammavariate(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let (_, st) = this(vm, args, "gammavariate", true)?;
+    let st = &source(vm, args[0], st)?;
     let a = bind(vm, "Random.gammavariate", &["alpha", "beta"], 2, &[], args, kw)?;
     gamma(vm, st, a[0].unwrap_or(Value::None), a[1].unwrap_or(Value::None))
 }
 
 fn r_betavariate(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let (_, st) = this(vm, args, "betavariate", true)?;
+    let st = &source(vm, args[0], st)?;
     let a = bind(vm, "Random.betavariate", &["alpha", "beta"], 2, &[], args, kw)?;
     let y = gamma(vm, st, a[0].unwrap_or(Value::None), Value::Float(1.0))?;
     if vm.truthy(y)? {
@@ -1351,19 +1548,21 @@ fn r_betavariate(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
 
 fn r_paretovariate(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let (_, st) = this(vm, args, "paretovariate", true)?;
+    let st = &source(vm, args[0], st)?;
     let a = bind(vm, "Random.paretovariate", &["alpha"], 1, &[], args, kw)?;
-    let u = 1.0 - random_f(vm, st);
+    let u = 1.0 - draw(vm, st)?;
     let e = bin(vm, BinOp::Div, Value::Float(-1.0), a[0].unwrap_or(Value::None))?;
-    bin(vm, BinOp::Pow, Value::Float(u), e)
+    float_pow(vm, u, e)
 }
 
 fn r_weibullvariate(vm: &mut Vm<'_>, args: &[Value], kw: &Kw) -> R<Value> {
     let (_, st) = this(vm, args, "weibullvariate", true)?;
+    let st = &source(vm, args[0], st)?;
     let a = bind(vm, "Random.weibullvariate", &["alpha", "beta"], 2, &[], args, kw)?;
-    let u = 1.0 - random_f(vm, st);
+    let u = 1.0 - draw(vm, st)?;
     let e = bin(vm, BinOp::Div, Value::Float(1.0), a[1].unwrap_or(Value::None))?;
     let l = m_log(vm, u)?;
-    let p = bin(vm, BinOp::Pow, Value::Float(-l), e)?;
+    let p = float_pow(vm, -l, e)?;
     bin(vm, BinOp::Mul, a[0].unwrap_or(Value::None), p)
 }
 
@@ -1465,6 +1664,13 @@ pub fn import(vm: &mut Vm<'_>, name: &str) -> Option<R<Value>> {
     attrs.insert("Random".into(), Value::Obj(cls));
     attrs.insert("SystemRandom".into(), native("_random.SystemRandom"));
     attrs.insert("_inst".into(), inst);
+    // random.py's `__all__` (what `from random import *` takes).
+    let mut all: Vec<&str> = FUNCTIONS.to_vec();
+    all.extend(["Random", "SystemRandom"]);
+    all.sort_unstable();
+    let names: Vec<Value> = all.iter().map(|n| vm.new_str((*n).to_owned())).collect();
+    let all = vm.i.heap.alloc(Obj::List(names));
+    attrs.insert("__all__".into(), all);
     attrs.insert("BPF".into(), Value::Int(53));
     attrs.insert("RECIP_BPF".into(), Value::Float(2f64.powi(-53)));
     attrs.insert("TWOPI".into(), Value::Float(std::f64::consts::TAU));
@@ -1513,9 +1719,9 @@ mod tests {
             ("import random\nx = 1\nrandom.randbytes(4)\n", 3, "random.randbytes() is not supported"),
             ("import random\nr = random.SystemRandom()\n", 2, "random.SystemRandom is not supported"),
             (
-                "import random\nclass R(random.Random):\n    def random(self):\n        return 0.5\n\nr = R(1)\nprint(r.random())\nr.randint(1, 6)\n",
+                "import random\nclass R(random.Random):\n    def randrange(self, a, b=None):\n        return 4\n\nr = R(1)\nprint(r.randrange(9))\nr.randint(1, 6)\n",
                 8,
-                "Random.randint() of a class that overrides Random.random() is not supported",
+                "Random.randint() of a class that overrides Random.randrange() is not supported",
             ),
         ] {
             let r = run(src);

@@ -648,7 +648,7 @@ print(sorted(map(str, getter())))
     let e = r.error.expect("the queue's wait, uncaught");
     // Raised at the generator's blocking call, under the builtin's line in the traceback.
     assert_eq!((e.kind.as_str(), e.line), ("RuntimeError", 36), "{e:?}");
-    assert!(e.message.contains("a wait on a lock, a queue") && e.message.contains("iterate it with a for loop"));
+    assert!(e.message.contains("(a wait on a queue)") && e.message.contains("iterate it with a for loop"));
     assert!(r.stdout.contains("line 37, in <module>\n    print(sorted(map(str, getter())))"), "{}", r.stdout);
 }
 
@@ -693,4 +693,30 @@ fn the_inspectors_fixtures_print_cpythons_counts_on_the_vm() {
         }
     }
     assert_eq!(checked, 16, "8 fixtures, twice");
+}
+
+#[test]
+fn future_imports_are_checked_as_cpythons_compiler_does() {
+    // CPython 3.11's messages (its caret for the first spans the statement).
+    for (src, line, msg) in [
+        (
+            "x = 1\nfrom __future__ import annotations\n",
+            2,
+            "from __future__ imports must occur at the beginning of the file",
+        ),
+        ("from __future__ import braces\n", 1, "not a chance"),
+        ("'''doc'''\nfrom __future__ import annotations, nonsense\n", 2, "future feature nonsense is not defined"),
+    ] {
+        let r = run(src);
+        let e = r.error.unwrap_or_else(|| panic!("{src}: no error"));
+        assert_eq!((e.kind.as_str(), e.line, e.message.as_str()), ("SyntaxError", line, msg), "{src}");
+    }
+    let r =
+        run("'''doc'''\nfrom __future__ import annotations\ndef f(x: Later) -> Later:\n    return x\nprint(f(2))\n");
+    assert_eq!(r.stdout, "2\n", "{:?}", r.error);
+    // A module CPython has and this VM does not is named as such, one that does not exist is not.
+    let r = run("import itertools\n");
+    assert_eq!(r.error.expect("an error").message, "No module named 'itertools' (ThreadLab's VM does not have it yet)");
+    let r = run("import no_such_module\n");
+    assert_eq!(r.error.expect("an error").message, "No module named 'no_such_module'");
 }

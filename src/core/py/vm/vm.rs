@@ -331,6 +331,10 @@ pub struct Interp {
     pub mp: super::mp::MpState,
     /// `gc.isenabled()`.
     pub gc_enabled: bool,
+    /// Containers being compared inside one another (CPython counts them as recursion).
+    pub cmp_depth: u32,
+    /// The reference-count inspector's recorder: steps are recorded, on the slow loop only.
+    pub inspect: Option<Box<super::inspect::Recorder>>,
 }
 
 impl Interp {
@@ -369,6 +373,8 @@ impl Interp {
             executors: 0,
             mp: super::mp::MpState::default(),
             gc_enabled: true,
+            cmp_depth: 0,
+            inspect: None,
         };
         // A program that can see unreachable cycles (`gc.collect()`'s number, the counts
         // they hold) keeps them as CPython does until they are collected; others free
@@ -604,7 +610,30 @@ impl Vm<'_> {
     /// each code object's constants and the compiler's constant cache. `all_funcs`: also a
     /// frame's function where its callable's slot still holds it (the collector's view;
     /// the census counts that slot instead).
-    fn held_outside_heap(&self, all_funcs: bool) -> Vec<Value> {
+    pub(crate) fn held_outside_heap(&self, all_funcs: bool) -> Vec<Value> {
+        let mut roots = self.held_by_threads(all_funcs);
+        roots.extend(self.i.globals.iter().copied());
+        roots.extend(self.i.builtins.values().copied());
+        roots.extend(self.i.modules.values().copied());
+        if all_funcs {
+            for code in &self.i.codes {
+                roots.extend(code.consts.iter().copied());
+            }
+            return roots;
+        }
+        roots.extend(self.held_by_constants());
+        roots
+    }
+
+    /// The threads' references and the module's globals: what a step of the inspector
+    /// recounts (builtins and modules are immortal there, constants kept).
+    pub(crate) fn held_by_frames_and_globals(&self) -> Vec<Value> {
+        let mut roots = self.held_by_threads(false);
+        roots.extend(self.i.globals.iter().copied());
+        roots
+    }
+
+    fn held_by_threads(&self, all_funcs: bool) -> Vec<Value> {
         let mut roots: Vec<Value> = Vec::new();
         let thread_roots = |t: &ThreadState, roots: &mut Vec<Value>| {
             roots.extend(t.stack.iter().copied());
@@ -639,15 +668,13 @@ impl Vm<'_> {
         for t in &self.i.parked {
             thread_roots(t, &mut roots);
         }
-        roots.extend(self.i.globals.iter().copied());
-        roots.extend(self.i.builtins.values().copied());
-        roots.extend(self.i.modules.values().copied());
-        if all_funcs {
-            for code in &self.i.codes {
-                roots.extend(code.consts.iter().copied());
-            }
-            return roots;
-        }
+        roots
+    }
+
+    /// The references to constants held outside the heap, as CPython holds them: what
+    /// changes only when code is compiled (the inspector keeps it between steps).
+    pub(crate) fn held_by_constants(&self) -> Vec<Value> {
+        let mut roots = Vec::new();
         // CPython's compiler merges code objects' equal `co_consts` tuples into one (two
         // functions returning `(9, 10)` hold it once), and the parser's arena, alive while
         // a file runs, holds each constant object once more.
@@ -662,15 +689,38 @@ impl Vm<'_> {
             Value::Null => (7, 0),
         };
         let mut tuples = std::collections::HashSet::new();
-        let mut arena = std::collections::HashSet::new();
+        let mut arena = HashMap::new();
         for code in &self.i.codes {
             if tuples.insert(code.consts.iter().map(key).collect::<Vec<_>>()) {
                 roots.extend(code.consts.iter().copied());
             }
-            arena.extend(code.consts.iter().filter_map(|c| if let Value::Obj(r) = c { Some(*r) } else { None }));
+            // (Numbers too: the inspector counts them by value.)
+            for c in &code.consts {
+                if matches!(c, Value::Obj(_) | Value::Float(_) | Value::Int(_)) {
+                    arena.insert(key(c), *c);
+                }
+            }
         }
-        roots.extend(arena.into_iter().map(Value::Obj));
+        roots.extend(arena.into_values());
         roots
+    }
+
+    /// The inspector's hook before instruction `ip` of code `cid` (a step is a line done).
+    fn inspect_at(&mut self, cid: usize, ip: usize) -> R<()> {
+        let code = &self.i.codes[cid];
+        // A function's `Resume` carries its `def` line: entering is not a step of it.
+        let line = match code.instrs[ip] {
+            Instr::Resume => return Ok(()),
+            _ => code.locs.get(ip).map_or(0, |l| l.line),
+        };
+        // A loop's jump back completes its line again (`while True: pass` is steps too), as
+        // CPython's line events.
+        let again = matches!(code.instrs[ip], Instr::JumpBackward(_));
+        let Some(mut rec) = self.i.inspect.take() else { return Ok(()) };
+        let depth = self.t.frames.len();
+        let r = rec.at(self, depth, line, again);
+        self.i.inspect = Some(rec);
+        r
     }
 
     /// CPython's `sys.getrefcount(v)` for a heap object, its argument included: a census
@@ -680,6 +730,18 @@ impl Vm<'_> {
         let outside = held.iter().filter(|v| **v == Value::Obj(target)).count();
         let roots = self.roots();
         outside + self.i.heap.census(&roots, target) + 1
+    }
+
+    /// The inspector's `sys.getrefcount` of a number: one object per value (`vm::inspect`).
+    pub fn refcount_of_number(&mut self, v: Value) -> usize {
+        let same = move |x: Value| match (x, v) {
+            (Value::Int(a), Value::Int(b)) => a == b,
+            (Value::Float(a), Value::Float(b)) => a.to_bits() == b.to_bits(),
+            _ => false,
+        };
+        let outside = self.held_outside_heap(false).into_iter().filter(|x| same(*x)).count();
+        let roots = self.roots();
+        outside + self.i.heap.census_of(&roots, same) + 1
     }
 
     /// `gc.collect()`'s number: the unreachable objects cycles kept (the dropped
@@ -1034,13 +1096,21 @@ impl Vm<'_> {
             names.push(k.clone());
         }
         let depth = self.t.frames.len();
-        match self.call_at(pos, args.len() + kw.len(), &names) {
+        // Nested from here: the builtin calling holds values in Rust locals (even while it
+        // calls another builtin), so nothing may free or close what the roots miss.
+        self.i.nested += 1;
+        let r = self.call_sync_at(pos, depth, args.len() + kw.len(), &names);
+        self.i.nested -= 1;
+        r
+    }
+
+    fn call_sync_at(&mut self, pos: usize, depth: usize, n: usize, names: &[String]) -> R<Value> {
+        match self.call_at(pos, n, names) {
             Ok(Some(v)) => {
                 self.t.stack.truncate(pos);
                 Ok(v)
             }
             Ok(None) => {
-                self.i.nested += 1;
                 let r = loop {
                     match self.run_frames(depth) {
                         Exit::Done(v) => break Ok(v),
@@ -1053,7 +1123,6 @@ impl Vm<'_> {
                         }
                     }
                 };
-                self.i.nested -= 1;
                 self.t.stack.truncate(pos);
                 r
             }
@@ -1079,9 +1148,16 @@ impl Vm<'_> {
             let base = self.t.frames[fi].base;
             let mut ip = self.t.frames[fi].ip;
             let flow: Flow = loop {
-                match super::fast::run(self.i, self.t, cid, base, ip, stop_depth) {
-                    Some(at) => ip = at,
-                    None => continue 'frames,
+                if self.i.inspect.is_none() {
+                    match super::fast::run(self.i, self.t, cid, base, ip, stop_depth) {
+                        Some(at) => ip = at,
+                        None => continue 'frames,
+                    }
+                } else {
+                    self.t.frames[fi].ip = ip;
+                    if let Err(f) = self.inspect_at(cid, ip) {
+                        break f;
+                    }
                 }
                 let instr = self.i.codes[cid].instrs[ip];
                 let site = ip;
@@ -1120,8 +1196,13 @@ impl Vm<'_> {
                         self.t.stack.push(v);
                     }
                     Instr::StoreFast(i) => {
+                        // Here only for `x = None` (the fast loop stores the others).
                         let v = pop!(self);
-                        self.t.stack[base + i as usize] = v;
+                        let old = std::mem::replace(&mut self.t.stack[base + i as usize], v);
+                        if self.drops_generator(&[old]) {
+                            sync_ip!();
+                            tri!(self.close_dropped(&[]));
+                        }
                     }
                     Instr::DeleteFast(i) => {
                         let old = std::mem::replace(&mut self.t.stack[base + i as usize], Value::Null);
@@ -1541,6 +1622,13 @@ impl Vm<'_> {
                         }
                         match tri!(self.next_of(it)) {
                             Some(v) => self.t.stack.push(v),
+                            None if !self.i.heap.watched.is_empty() => {
+                                // `zip(short, g())` ended: `g()` may be dropped with it.
+                                self.t.stack.pop();
+                                ip = target as usize;
+                                sync_ip!();
+                                tri!(self.close_dropped(&[]));
+                            }
                             None => {
                                 self.t.stack.pop();
                                 ip = target as usize;
@@ -1601,10 +1689,17 @@ impl Vm<'_> {
                         } else {
                             Vec::new()
                         };
+                        // `any(x for x in g())`: the builtin's arguments go when it returns
+                        // (a generator may have started inside a `try` meanwhile).
+                        let watched = self.i.heap.watch_count;
+                        let dropped = self.drops_generator(&self.t.stack[pos..]);
                         match tri!(self.call_at(pos, n as usize, &names)) {
                             Some(v) => {
                                 self.t.stack.truncate(pos);
                                 self.t.stack.push(v);
+                                if dropped || self.i.heap.watch_count != watched {
+                                    tri!(self.close_dropped(&[]));
+                                }
                                 tri!(self.check_eval_breaker(site));
                             }
                             None => continue 'frames,
@@ -2171,10 +2266,23 @@ impl Vm<'_> {
             BlockOp::Mp(_) if alone => return program_block(self, op),
             BlockOp::Sleep(_) => "time.sleep() while other threads run",
             BlockOp::Mp(_) => "a wait on another process while other threads run",
-            BlockOp::Wait(_) => "a wait on a lock, a queue, an event, a thread or a future",
+            BlockOp::Wait(w) => {
+                use crate::core::py::threads::threading::Wait as W;
+                match w {
+                    W::Start { .. } => "Thread.start(), which waits for the new thread",
+                    W::StartWorkers { .. } => "an executor starting its threads",
+                    W::Lock { .. } | W::RLock { .. } | W::Semaphore { .. } => "a wait on a lock",
+                    W::Condition { .. } => "a wait on a condition",
+                    W::Event { .. } => "a wait on an event",
+                    W::Barrier { .. } => "a wait on a barrier",
+                    W::QueueGet { .. } | W::QueuePut { .. } | W::QueueJoin { .. } => "a wait on a queue",
+                    W::Join { .. } | W::JoinAll { .. } => "a wait for a thread",
+                    W::Futures { .. } => "a wait on a future",
+                }
+            }
         };
         let msg = format!(
-            "ThreadLab cannot block ({what}) inside {inside}: the builtin runs it on its own stack, holding the GIL; iterate it with a for loop instead"
+            "ThreadLab cannot block ({what}) inside {inside}: that runs it on its own stack, holding the GIL; iterate it with a for loop instead"
         );
         let e = self.exc("RuntimeError", &msg);
         self.t.pending = Some(e);

@@ -226,6 +226,8 @@ impl Compiler<'_> {
                     }
                 }
             }
+            // A compiler directive, checked by the parser (`future_check`).
+            StmtKind::ImportFrom(module, _) if module == "__future__" && self.unit().scope.is_module => {}
             StmtKind::ImportFrom(module, names) => {
                 let i = self.str_const(module);
                 self.emit(Instr::ImportName(i));

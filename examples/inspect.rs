@@ -1,0 +1,31 @@
+//! Runs a script in the reference-count inspector and prints what the page would get:
+//! its output, its error, how many steps were recorded and how long it took.
+//! `cargo run --release --example inspect -- FILE.py`
+
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)] // a native tool
+
+fn main() {
+    let path = std::env::args().nth(1).expect("a script");
+    let source = std::fs::read_to_string(&path).expect("readable");
+    let began = std::time::Instant::now();
+    let trace = threadlab::core::py::run(&source);
+    let ms = began.elapsed().as_secs_f64() * 1e3;
+    let json = serde_json_len(&trace);
+    for line in trace.output.iter().take(5) {
+        println!("{}", line.chars().take(120).collect::<String>());
+    }
+    println!(
+        "[inspect] {} steps recorded (truncated: {}), {} ids, ~{} KB, {:.1} ms, error: {:?}",
+        trace.len(),
+        trace.truncated,
+        trace.recorded_ids(),
+        json / 1024,
+        ms,
+        trace.error
+    );
+}
+
+/// A size estimate of the trace as the page gets it.
+fn serde_json_len(trace: &threadlab::core::py::Trace) -> usize {
+    format!("{trace:?}").len()
+}
