@@ -10,22 +10,17 @@ fn main() {
     let began = std::time::Instant::now();
     let trace = threadlab::core::py::run(&source);
     let ms = began.elapsed().as_secs_f64() * 1e3;
-    let json = serde_json_len(&trace);
+    let size = format!("{trace:?}").len();
     for line in trace.output.iter().take(5) {
         println!("{}", line.chars().take(120).collect::<String>());
     }
     println!(
-        "[inspect] {} steps recorded (truncated: {}), {} ids, ~{} KB, {:.1} ms, error: {:?}",
+        "[inspect] {} steps recorded (truncated: {}), {} ids, ~{} KB as text, {:.1} ms, error: {:?}",
         trace.len(),
         trace.truncated,
         trace.recorded_ids(),
-        json / 1024,
+        size / 1024,
         ms,
         trace.error
     );
-}
-
-/// A size estimate of the trace as the page gets it.
-fn serde_json_len(trace: &threadlab::core::py::Trace) -> usize {
-    format!("{trace:?}").len()
 }

@@ -1,13 +1,13 @@
-//! A small Python subset with CPython's reference counts, stepped statement by
-//! statement: the engine of the reference-count inspector.
+//! ThreadLab's Python: the VM (`vm`, docs/python-vm.md), and the reference-count
+//! inspector's record of a script run on it (`inspect`, `trace`, `render`).
 //!
 //! Counts follow CPython 3.11 (the `python3` of these machines, which produced the
 //! fixtures in `tests/fixtures/refcount/`), with one deliberate difference: small ints,
 //! `None`, `True` and `False` are shown immortal, as in CPython 3.12+ (PEP 683).
 //! What counts: every name in a frame, every container slot, every value on the
-//! evaluation stack (arguments, operands, a method's receiver), and the compiled code's
-//! constant tables (a constant is held once per code object that uses it, plus once by
-//! the compiler's constant cache, as CPython 3.11 measurably does).
+//! evaluation stack (arguments, operands, a method's receiver), and the code objects'
+//! constants (once per distinct `co_consts`, plus once by the parser's arena, which
+//! CPython keeps while a file runs).
 
 pub mod num;
 mod render;

@@ -184,10 +184,10 @@ pub fn inspector(props: &InspectorProps) -> Html {
                     </select>
                 </label>
             </div>
-            <p class="hint">{"A small Python subset: lists, tuples, dicts, functions, loops, del, sys.getrefcount and gc.collect(). \
+            <p class="hint">{"The same Python as the Code view, one thread, stepped line by line. \
                 Every reference counts, as CPython 3.11 counts and prints them: names, container slots, arguments, values waiting on \
                 the stack, and the compiled code's constants. Small ints, None, True and False are shown immortal, as CPython 3.12+ \
-                makes them (PEP 683); 3.11 still counted them."}</p>
+                makes them (PEP 683); 3.11 still counted them. An int or a float is drawn as one object per value."}</p>
             <div class="inspector-grid">
                 <div class="editor-col">
                     <div class="editor" style={format!("--lines: {lines}")}>

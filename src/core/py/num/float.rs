@@ -147,7 +147,7 @@ pub fn float_pow(a: f64, b: f64) -> Result<f64, NumError> {
     if v == 1.0 {
         return Ok(if negate { -1.0 } else { 1.0 });
     }
-    let r = v.powf(b);
+    let r = super::clib::pow(v, b);
     if r.is_infinite() {
         return Err(NumError::new("OverflowError", "(34, 'Numerical result out of range')"));
     }

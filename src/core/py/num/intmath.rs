@@ -171,7 +171,7 @@ pub fn log(n: &Int) -> Result<f64, NumError> {
         return Err(value_error("math domain error"));
     }
     if let Ok(x) = n.to_f64() {
-        return Ok(x.ln());
+        return Ok(super::clib::log(x));
     }
     // n = m * 2**e with m in [0.5, 1) correctly rounded (_PyLong_Frexp), then
     // ln(m) + ln(2) * e, as CPython's loghelper. The top 55 bits with a sticky bit for
@@ -189,5 +189,5 @@ pub fn log(n: &Int) -> Result<f64, NumError> {
     }
     #[allow(clippy::cast_precision_loss)] // a bit count far below 2**53
     let e = e as f64;
-    Ok(m.ln() + std::f64::consts::LN_2 * e)
+    Ok(super::clib::log(m) + std::f64::consts::LN_2 * e)
 }

@@ -31,6 +31,39 @@
 
 pub mod bigint;
 pub mod crmath;
+
+/// The C library's `log`, `exp`, `sin`, `cos` and `pow`, which CPython calls (its `math`,
+/// float `**`, `random.py`): natively std's (the C library's own), in wasm `crmath`'s (std's
+/// there are fdlibm's ports, an ulp away from glibc's for 3-10 % of inputs: see crmath).
+#[cfg(not(target_arch = "wasm32"))]
+pub mod clib {
+    #[must_use]
+    pub fn log(x: f64) -> f64 {
+        x.ln()
+    }
+
+    #[must_use]
+    pub fn exp(x: f64) -> f64 {
+        x.exp()
+    }
+
+    #[must_use]
+    pub fn sin(x: f64) -> f64 {
+        x.sin()
+    }
+
+    #[must_use]
+    pub fn cos(x: f64) -> f64 {
+        x.cos()
+    }
+
+    #[must_use]
+    pub fn pow(x: f64, y: f64) -> f64 {
+        x.powf(y)
+    }
+}
+#[cfg(target_arch = "wasm32")]
+pub use crmath as clib;
 pub mod digits;
 pub mod float;
 pub mod format;

@@ -2442,15 +2442,15 @@ fn m_sqrt(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
 }
 
 fn m_exp(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
-    math1(vm, args, "exp", f64::exp)
+    math1(vm, args, "exp", crate::core::py::num::clib::exp)
 }
 
 fn m_sin(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
-    math1(vm, args, "sin", f64::sin)
+    math1(vm, args, "sin", crate::core::py::num::clib::sin)
 }
 
 fn m_cos(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
-    math1(vm, args, "cos", f64::cos)
+    math1(vm, args, "cos", crate::core::py::num::clib::cos)
 }
 
 fn m_fabs(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
@@ -2467,9 +2467,10 @@ fn m_log(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     if x <= 0.0 {
         return Err(vm.exc("ValueError", "math domain error"));
     }
+    let ln = crate::core::py::num::clib::log;
     let r = match args.get(1) {
-        Some(b) => x.ln() / num_arg(vm, *b)?.ln(),
-        None => x.ln(),
+        Some(b) => ln(x) / ln(num_arg(vm, *b)?),
+        None => ln(x),
     };
     Ok(Value::Float(r))
 }

@@ -543,28 +543,20 @@ pub fn run_for(
     host: std::sync::Arc<dyn crate::core::program::Host>,
     timeout_ms: f64,
 ) -> crate::core::py::Trace {
-    use super::vm::{Exit, Interp, ThreadState};
+    use super::vm::Exit;
     use crate::core::py::{PyError, Trace};
-    let mut interp = Interp::new(host, source, timeout_ms);
-    // The collector frees only what CPython's counts freed (what no count holds is
-    // unreachable), and keeps cycles until `gc.collect()`, as CPython.
-    interp.heap.keep_cycles = usize::MAX;
-    let baseline = u32::try_from(interp.heap.len()).unwrap_or(u32::MAX);
-    interp.heap.touched = Some(Vec::new());
-    let compiled = super::parser::parse_program(source).and_then(|body| {
-        let mut globals = std::mem::take(&mut interp.global_names);
-        let code = super::compile::compile_module(&body, &mut interp.heap, &mut globals, &mut interp.codes);
-        interp.global_names = globals;
-        code
+    let mut baseline = 0;
+    let prepared = super::program::prepare_with(source, host, timeout_ms, |interp| {
+        // The collector frees only what CPython's counts freed (what no count holds is
+        // unreachable), and keeps cycles until `gc.collect()`, as CPython.
+        interp.heap.keep_cycles = usize::MAX;
+        baseline = u32::try_from(interp.heap.len()).unwrap_or(u32::MAX);
+        interp.heap.touched = Some(Vec::new());
     });
-    let code = match compiled {
-        Ok(code) => code,
-        Err(error) => return Trace { error: Some(error), ..Trace::default() },
+    let (mut interp, mut ts) = match prepared {
+        Ok(ready) => ready,
+        Err((_, error)) => return Trace { error: Some(error), ..Trace::default() },
     };
-    let mut ts = ThreadState { lane: super::program::MAIN_LANE, ..ThreadState::default() };
-    interp.sync_globals();
-    interp.serial += 1;
-    ts.frames.push(super::vm::Frame::top(code, interp.serial));
     interp.inspect = Some(Box::new(Recorder::new(baseline)));
     let error = loop {
         match super::vm::run(&mut interp, &mut ts) {
@@ -606,62 +598,4 @@ pub fn run_for(
     let output = interp.out.text.lines().map(str::to_owned).collect();
     let (steps, truncated) = rec.map_or((Vec::new(), false), |r| (r.steps, r.truncated));
     Trace { output, error, truncated, run_ms: None, steps }
-}
-
-#[cfg(all(test, not(target_arch = "wasm32")))]
-mod tests {
-    use crate::core::py::Report;
-
-    fn report(source: &str) -> Report {
-        super::run(source, std::sync::Arc::new(super::super::native::NativeHost::default())).report()
-    }
-
-    #[test]
-    fn the_fixtures_print_cpythons_output_in_the_inspector() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/refcount");
-        for entry in std::fs::read_dir(&dir).expect("fixtures") {
-            let path = entry.expect("entry").path();
-            if path.extension().is_none_or(|e| e != "py") {
-                continue;
-            }
-            let src = std::fs::read_to_string(&path).expect("script");
-            let expected = std::fs::read_to_string(path.with_extension("out")).expect("out");
-            let r = report(&src);
-            let got: String = r.output.iter().map(|l| format!("{l}\n")).collect();
-            if path.ends_with("constants.py") {
-                assert!(expected.starts_with(&got), "{got}");
-                continue;
-            }
-            assert_eq!((got.as_str(), &r.error), (expected.as_str(), &None), "{}", path.display());
-        }
-    }
-
-    #[test]
-    fn the_notebook_example_steps_one_two_one_zero_freed() {
-        let report = report("a = [1, 2, 3]\nb = a\ndel a\ndel b\n");
-        let list = report.steps[0].frames[0].vars[0].id;
-        let counts: Vec<Option<u64>> =
-            report.steps.iter().map(|s| s.heap.iter().find(|h| h.id == list).map(|h| h.refcount)).collect();
-        assert_eq!(counts, [Some(1), Some(2), Some(1), None]);
-        assert_eq!(report.steps[3].freed, [list]);
-        assert_eq!(report.steps.iter().map(|s| s.line).collect::<Vec<_>>(), [1, 2, 3, 4]);
-    }
-}
-#[cfg(all(test, not(target_arch = "wasm32")))]
-mod debug {
-    #[test]
-    #[ignore = "a tool"]
-    fn dump() {
-        let src = std::env::var("PYSRC").unwrap_or("a = [1, 2, 3]\nb = a\ndel a\ndel b\n".into());
-        let t = super::run(&src, std::sync::Arc::new(super::super::native::NativeHost::default()));
-        for d in &t.steps {
-            println!("{d:?}");
-        }
-        for s in t.report().steps {
-            println!("line {} frames {:?}", s.line, s.frames);
-            for h in s.heap {
-                println!("   {h:?}");
-            }
-        }
-    }
 }

@@ -1222,7 +1222,7 @@ impl Vm<'_> {
                     if x == 0 {
                         return Err(self.exc("ZeroDivisionError", "0.0 cannot be raised to a negative power"));
                     }
-                    return Ok(Value::Float((x as f64).powf(y as f64)));
+                    return Ok(Value::Float(crate::core::py::num::clib::pow(x as f64, y as f64)));
                 }
                 u32::try_from(y).ok().and_then(|e| x.checked_pow(e))
             }
@@ -1290,7 +1290,7 @@ impl Vm<'_> {
                 if x == 0.0 && y < 0.0 {
                     return Err(self.exc("ZeroDivisionError", "0.0 cannot be raised to a negative power"));
                 }
-                let r = x.powf(y);
+                let r = crate::core::py::num::clib::pow(x, y);
                 if r.is_infinite() && x.is_finite() {
                     return Err(self.exc("OverflowError", "(34, 'Numerical result out of range')"));
                 }

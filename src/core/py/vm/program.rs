@@ -35,7 +35,23 @@ fn syntax_report(source: &str, e: &PyError) -> String {
 /// The program's `SyntaxError` (or other compile-time error).
 #[allow(clippy::result_large_err)] // Once per program: the interpreter comes back to print the error.
 pub fn prepare(source: &str, host: Arc<dyn Host>, timeout_ms: f64) -> Result<(Interp, ThreadState), (Interp, PyError)> {
+    prepare_with(source, host, timeout_ms, |_| {})
+}
+
+/// [`prepare`], with the interpreter adjusted before the compiler makes anything (the
+/// inspector notes which objects the script made).
+///
+/// # Errors
+/// The program's `SyntaxError` (or other compile-time error).
+#[allow(clippy::result_large_err)] // As `prepare`.
+pub fn prepare_with(
+    source: &str,
+    host: Arc<dyn Host>,
+    timeout_ms: f64,
+    before_compile: impl FnOnce(&mut Interp),
+) -> Result<(Interp, ThreadState), (Interp, PyError)> {
     let mut interp = Interp::new(host, source, timeout_ms);
+    before_compile(&mut interp);
     let body = parse_program(source).and_then(|body| {
         let mut globals = std::mem::take(&mut interp.global_names);
         let code = compile_module(&body, &mut interp.heap, &mut globals, &mut interp.codes);

@@ -33,34 +33,7 @@ use super::vm::{Flow, Vm, R};
 use crate::core::py::num::random::Random as Seeder;
 use crate::core::py::num::Int;
 
-/// The C library's `log`, `exp`, `sin`, `cos` and `pow`, which CPython's random.py calls:
-/// natively std's (the C library's own), in wasm `num::crmath`'s (std's there are fdlibm's
-/// ports, an ulp away from glibc's for 3-10 % of inputs: see crmath). `acos` (von Mises)
-/// is still std's everywhere.
-#[cfg(not(target_arch = "wasm32"))]
-mod libm {
-    pub fn log(x: f64) -> f64 {
-        x.ln()
-    }
-
-    pub fn exp(x: f64) -> f64 {
-        x.exp()
-    }
-
-    pub fn sin(x: f64) -> f64 {
-        x.sin()
-    }
-
-    pub fn cos(x: f64) -> f64 {
-        x.cos()
-    }
-
-    pub fn pow(x: f64, y: f64) -> f64 {
-        x.powf(y)
-    }
-}
-#[cfg(target_arch = "wasm32")]
-use crate::core::py::num::crmath as libm;
+use crate::core::py::num::clib as libm;
 
 const N: usize = 624;
 const M: usize = 397;
