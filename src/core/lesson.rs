@@ -472,17 +472,40 @@ pub fn para_html(text: &str) -> String {
 /// the two the same).
 pub const SECTION_IDS: [&str; 5] = ["threads-and-the-gil", "io-bound", "cpu-bound", "memory", "crashes"];
 
-/// Where the page fetches [`page_html`] from when the Lesson tab opens (relative to the page).
-pub const PAGE_URL: &str = "www/lesson.html";
+/// The ids of [`EXPERIMENTS`], in order: a link to `#io-threads` opens the lesson too, and the
+/// page knows so without the experiments themselves (which are in the lesson's module only).
+pub const EXPERIMENT_IDS: [&str; 6] =
+    ["io-threads", "io-sequential", "cpu", "shared-list", "crash-thread", "crash-process"];
 
-/// The lesson's own text, as the page shows it under its heading: the list of sections, then each
-/// section with its prose, its links to other tabs (`data-testid="lesson-link"`, one click
-/// listener handles them) and an empty `data-cell` box where each experiment's cell goes.
-/// Written to `www/lesson.html` (test `the_lesson_page_is_current`) and fetched when the tab
-/// opens, so none of this prose is in the page's first load.
+/// Whether `#id` is an anchor of the lesson: a section or an experiment.
 #[must_use]
-pub fn page_html() -> String {
-    let mut html = format!("<nav aria-label=\"Sections of the lesson\">{}</nav>\n", toc_html());
+pub fn is_anchor(id: &str) -> bool {
+    SECTION_IDS.contains(&id) || EXPERIMENT_IDS.contains(&id)
+}
+
+/// The Lesson tab as the lesson's module first draws it: the title, the progress and Reset, a
+/// notice (hidden when there is none), the list of sections, then each section with its prose,
+/// its links to other tabs (`data-testid="lesson-link"`, one click listener handles them) and
+/// each experiment's cell ([`experiment_html`]) where it belongs. Buttons carry `data-action`,
+/// read by the module's one click listener.
+#[must_use]
+pub fn lesson_html(progress: &Progress, notice: Option<&str>) -> String {
+    let mut html = format!(
+        "<article class=\"card lesson\" aria-labelledby=\"lesson-title\" data-testid=\"lesson\">\
+         <div class=\"card-head\"><h2 id=\"lesson-title\">Threads and processes: predict, run, explain</h2>\
+         <div class=\"lesson-progress\"><span data-testid=\"lesson-progress\">{}</span>\
+         <button class=\"small\" data-action=\"reset\" data-testid=\"lesson-reset\">Reset</button></div></div>\
+         <p class=\"lead\">Every claim of the notebook is an experiment here. Predict what will happen, run the cell \
+         (it runs in this page, on real threads and processes), and compare. Your predictions and results stay in \
+         this browser.</p>\
+         <div class=\"notice\" role=\"status\" data-testid=\"lesson-notice\"{}><span>{}</span>\
+         <button class=\"link\" data-action=\"dismiss\">Dismiss</button></div>\
+         <div class=\"lesson-body\">",
+        progress_text(progress),
+        if notice.is_some() { "" } else { " hidden" },
+        escape(notice.unwrap_or_default()),
+    );
+    let _ = writeln!(html, "<nav aria-label=\"Sections of the lesson\">{}</nav>", toc_html());
     for s in &SECTIONS {
         let _ = write!(
             html,
@@ -503,14 +526,131 @@ pub fn page_html() -> String {
                     );
                 }
                 Block::Experiment(id) => {
-                    let _ = write!(html, "<div class=\"lesson-cell\" data-cell=\"{id}\"></div>");
+                    if let Some(e) = experiment(id) {
+                        let _ = write!(html, "<div class=\"lesson-cell\">{}</div>", experiment_html(e, progress));
+                    }
                 }
             }
             html.push('\n');
         }
         html.push_str("</section>\n");
     }
+    html.push_str("</div></article>");
     html
+}
+
+/// The progress as the tab's heading says it.
+#[must_use]
+pub fn progress_text(progress: &Progress) -> String {
+    let (done, all) = progress.done();
+    format!("{done} of {all} experiments run")
+}
+
+/// Where a cell is: `data-state` on its box, and what its buttons allow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Waiting for a prediction of every question.
+    New,
+    Predicted,
+    Running,
+    /// Run, its outcome kept: the predictions are locked until Predict again.
+    Done,
+}
+
+impl Phase {
+    /// `running`: a run of it is under way in the page.
+    #[must_use]
+    pub fn of(experiment: &Experiment, progress: &Progress, running: bool) -> Phase {
+        if running {
+            Phase::Running
+        } else if progress.outcomes.contains_key(experiment.id) {
+            Phase::Done
+        } else if progress.predicted(experiment) {
+            Phase::Predicted
+        } else {
+            Phase::New
+        }
+    }
+
+    #[must_use]
+    pub fn key(self) -> &'static str {
+        match self {
+            Phase::New => "new",
+            Phase::Predicted => "predicted",
+            Phase::Running => "running",
+            Phase::Done => "done",
+        }
+    }
+
+    /// The prediction form is locked while the cell runs and once it has run.
+    #[must_use]
+    pub fn locked(self) -> bool {
+        matches!(self, Phase::Running | Phase::Done)
+    }
+
+    /// What the line under the buttons says; `summary`: that of the run shown in the cell, if one is.
+    #[must_use]
+    pub fn status(self, summary: Option<String>) -> String {
+        match (self, summary) {
+            (Phase::Running, _) => "Running\u{2026} the output and the timeline grow below.".to_owned(),
+            (_, Some(summary)) => summary,
+            (Phase::Done, None) => "Run earlier; run it again to see its output and timeline.".to_owned(),
+            (Phase::Predicted, None) => "Ready: run the cell.".to_owned(),
+            (Phase::New, None) => "Make your prediction first: Run waits for it.".to_owned(),
+        }
+    }
+}
+
+/// One experiment's box as first drawn (no run of it shown yet): its cell and prediction form
+/// ([`cell_html`]), Run (disabled until every question has a prediction), Stop, Open in the
+/// Code view and Predict again (shown once it has run), the status line, an error line and the
+/// run's output and timeline (hidden until it runs), and the verdicts of a run kept in
+/// `progress`. The module updates the parts in place afterwards, so focus stays where it is.
+#[must_use]
+pub fn experiment_html(experiment: &Experiment, progress: &Progress) -> String {
+    let e = experiment;
+    let phase = Phase::of(e, progress, false);
+    let predictions: Vec<_> = e.questions.iter().map(|q| progress.predictions.get(q.id).cloned()).collect();
+    let verdicts =
+        progress.outcomes.get(e.id).map(|o| verdicts_html(e, o, &progress.judgements(e), false)).unwrap_or_default();
+    format!(
+        "<div class=\"experiment\" id=\"{id}\" data-testid=\"experiment-{id}\" data-state=\"{state}\">\
+         <div class=\"cell-form\">{form}</div>\
+         <div class=\"actions lesson-actions\">\
+         <button class=\"primary\" data-action=\"run\" aria-describedby=\"{id}-status\" data-testid=\"lesson-run\"{run}>\
+         Run the cell</button>\
+         <button data-action=\"stop\" data-testid=\"lesson-stop\" disabled>Stop</button>\
+         <button data-action=\"open\" data-testid=\"lesson-open\">Open in the Code view</button>\
+         <button data-action=\"again\" data-testid=\"lesson-again\"{again}>Predict again</button></div>\
+         <p class=\"status\" id=\"{id}-status\" aria-live=\"polite\" data-testid=\"lesson-status\">{status}</p>\
+         <div class=\"py-error\" role=\"alert\" data-testid=\"lesson-failed\" hidden></div>\
+         <div class=\"run-output\" hidden><h3 class=\"small-title\" id=\"{id}-terminal-title\">Output</h3>\
+         <div class=\"terminal\" role=\"log\" aria-labelledby=\"{id}-terminal-title\" tabindex=\"0\" \
+         data-testid=\"code-output\"></div>\
+         <div class=\"program-timeline\" data-testid=\"code-timeline\" data-ready=\"false\"></div></div>\
+         <div class=\"verdicts\" aria-live=\"polite\" data-testid=\"lesson-verdicts\">{verdicts}</div></div>",
+        id = e.id,
+        state = phase.key(),
+        form = cell_html(e, &predictions, phase.locked()),
+        run = if phase == Phase::Predicted { "" } else { " disabled" },
+        again = if phase == Phase::Done { "" } else { " hidden" },
+        status = escape(&phase.status(None)),
+    )
+}
+
+/// What the page tells the lesson's module of a cell's run, as a JS value (serde): its output
+/// as it comes, then its result.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum CellNews {
+    Output(Vec<crate::core::program::OutputChunk>),
+    Done(ProgramResult),
+}
+
+/// A running cell's lanes so far, sampled by the page (which reads the program's live boards).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LiveSample {
+    pub lanes: Vec<Lane>,
+    pub wall_ms: f64,
 }
 
 /// The list of the sections, each a link to its `#id`.
@@ -1789,25 +1929,86 @@ mod tests {
         assert_eq!(SECTIONS.map(|s| s.id), SECTION_IDS);
     }
 
-    /// `www/lesson.html` is what [`page_html`] writes; `THREADLAB_BLESS=1 cargo test --lib
-    /// lesson::` rewrites it after the prose changed.
     #[test]
-    fn the_lesson_page_is_current() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/www/lesson.html");
-        let html = page_html();
-        if std::env::var_os("THREADLAB_BLESS").is_some() {
-            std::fs::write(path, &html).unwrap();
+    fn experiment_ids_are_the_experiments_and_anchors_are_sections_or_experiments() {
+        assert_eq!(EXPERIMENTS.map(|e| e.id), EXPERIMENT_IDS);
+        assert!(is_anchor("cpu-bound") && is_anchor("io-threads"));
+        assert!(!is_anchor("") && !is_anchor("lesson-title") && !is_anchor("io-threads.total"));
+    }
+
+    #[test]
+    fn the_tab_is_drawn_whole_with_every_cell_in_its_section_and_the_saved_progress() {
+        let fresh = lesson_html(&Progress::default(), None);
+        assert!(fresh.starts_with("<article class=\"card lesson\""), "{fresh}");
+        assert!(fresh.contains("<span data-testid=\"lesson-progress\">0 of 6 experiments run</span>"));
+        assert!(fresh.contains("data-testid=\"lesson-notice\" hidden><span></span>"), "no notice: hidden");
+        assert!(fresh.ends_with("</div></article>"));
+        // Each experiment's box once, inside its own section, after the section's heading.
+        for s in &SECTIONS {
+            let start = fresh.find(&format!("<section class=\"lesson-section\" id=\"{}\"", s.id)).unwrap();
+            let end = start + fresh[start..].find("</section>").unwrap();
+            for b in s.blocks {
+                if let Block::Experiment(id) = b {
+                    let at = fresh.find(&format!("data-testid=\"experiment-{id}\"")).unwrap();
+                    assert!(start < at && at < end, "{id} is in section {}", s.id);
+                    assert_eq!(fresh.matches(&format!("data-testid=\"experiment-{id}\"")).count(), 1);
+                }
+            }
         }
-        let file = std::fs::read_to_string(path).unwrap_or_default();
-        assert!(file == html, "{path} is stale: run THREADLAB_BLESS=1 cargo test --lib lesson::");
-        for e in EXPERIMENTS {
-            assert_eq!(html.matches(&format!("data-cell=\"{}\"", e.id)).count(), 1, "{}", e.id);
-        }
-        assert!(html.contains(
+        assert!(fresh.contains(
             "<p><a href=\"?panel=refcount\" data-testid=\"lesson-link\">Step through a = [1, 2, 3]; b = a; del a; \
              del b in the Refcounts tab"
         ));
-        assert!(html.contains("<h3 id=\"cpu-bound-title\">3. CPU-bound work: the GIL in the way</h3>"));
+        // A notice is shown, escaped; a saved run shows its verdicts and locks its form.
+        let mut progress = Progress::default();
+        progress.predictions.insert("io-threads.total".into(), Prediction::Seconds(6.0));
+        progress.outcomes.insert("io-threads".into(), Outcome::of(experiment("io-threads").unwrap(), &threaded_run()));
+        let html = lesson_html(&progress, Some("set <aside>"));
+        assert!(html.contains("data-testid=\"lesson-notice\"><span>set &lt;aside&gt;</span>"), "{html}");
+        assert!(html.contains("1 of 6 experiments run"));
+        let cell = experiment_html(experiment("io-threads").unwrap(), &progress);
+        assert!(html.contains(&cell));
+        assert!(cell.contains("data-state=\"done\""), "{cell}");
+        assert!(cell.contains("value=\"6\" aria-invalid=\"false\" data-q=\"io-threads.total\" data-testid=\"predict-io-threads.total\" disabled>"), "{cell}");
+        assert!(cell.contains("data-testid=\"lesson-run\" disabled>"), "run once: Run waits for Predict again");
+        assert!(cell.contains("data-testid=\"lesson-again\">Predict again"), "Predict again is shown");
+        assert!(cell.contains("data-testid=\"lesson-verdict\""), "{cell}");
+        assert!(cell.contains("The evidence, from your run:"), "the timeline is not on the page after a reload");
+        assert!(cell.contains("Run earlier; run it again to see its output and timeline."));
+    }
+
+    #[test]
+    fn a_cell_waits_for_every_prediction_then_runs_then_is_done() {
+        let e = experiment("cpu").unwrap();
+        let mut progress = Progress::default();
+        assert_eq!(Phase::of(e, &progress, false), Phase::New);
+        let cell = experiment_html(e, &progress);
+        assert!(cell.contains("data-state=\"new\""));
+        assert!(cell.contains("data-testid=\"lesson-run\" disabled>"), "{cell}");
+        assert!(cell.contains("data-testid=\"lesson-again\" hidden>"));
+        assert!(cell.contains("Make your prediction first: Run waits for it."));
+        progress.predictions.insert("cpu.threads".into(), Prediction::Choice("same".into()));
+        assert_eq!(Phase::of(e, &progress, false), Phase::New, "one of two questions");
+        progress.predictions.insert("cpu.pool".into(), Prediction::Choice("faster".into()));
+        assert_eq!(Phase::of(e, &progress, false), Phase::Predicted);
+        let cell = experiment_html(e, &progress);
+        assert!(cell.contains("data-testid=\"lesson-run\">Run the cell"), "{cell}");
+        assert!(cell.contains("Ready: run the cell."));
+        assert!(!Phase::Predicted.locked());
+        let running = Phase::of(e, &progress, true);
+        assert_eq!((running.key(), running.locked()), ("running", true));
+        assert!(running.status(Some("done".into())).starts_with("Running"), "no summary while it runs");
+        assert_eq!(Phase::Done.status(Some("Ran in 1.2 s".into())), "Ran in 1.2 s");
+    }
+
+    #[test]
+    fn news_of_a_cell_round_trips_through_serde() {
+        let news = CellNews::Done(threaded_run());
+        let json = serde_json::to_string(&news).unwrap();
+        assert!(json.starts_with("{\"Done\":{"), "{json}");
+        assert_eq!(serde_json::from_str::<CellNews>(&json).unwrap(), news);
+        let sample = LiveSample { lanes: threaded_run().lanes, wall_ms: 12.5 };
+        assert_eq!(serde_json::from_str::<LiveSample>(&serde_json::to_string(&sample).unwrap()).unwrap(), sample);
     }
 
     #[test]

@@ -48,7 +48,7 @@ test("?lesson=threads-and-processes opens the Lesson tab: five sections in order
   assert.equal(await page.getByTestId("tab-lesson").getAttribute("aria-selected"), "true");
   assert.equal(await param(page, "panel"), "lesson");
   assert.equal(await param(page, "lesson"), "threads-and-processes");
-  // The lesson's text is fetched when the tab opens (www/lesson.html, not in the page's wasm).
+  // The lesson is a module of its own (pkg-lesson/), imported when the tab opens: not in the first load.
   await page.locator("[data-testid=lesson] section#crashes").waitFor();
   const sections = await page.locator("[data-testid=lesson] section").evaluateAll((ss) => ss.map((s) => s.id));
   assert.deepEqual(sections, ["threads-and-the-gil", "io-bound", "cpu-bound", "memory", "crashes"]);
@@ -237,6 +237,20 @@ test("progress survives a reload; Reset clears it; a corrupt saved value is set 
     assert.equal(await page.getByTestId("lesson-progress").textContent(), "0 of 6 experiments run");
   }
   await page.evaluate((key) => localStorage.removeItem(key), KEY);
+});
+
+test("the lesson is not in the page's first load: its module is fetched when the tab is first opened", async () => {
+  const page = await lab.browser.newPage();
+  const fetched = [];
+  page.on("request", (r) => fetched.push(new URL(r.url()).pathname));
+  await page.goto(BASE_URL);
+  await page.evaluate(() => window.threadlab.ready);
+  await page.evaluate(() => window.threadlab.run({ engine: "threads", workload: "io", tasks: 2, duration_ms: 50, workers: 2 }));
+  assert.deepEqual(fetched.filter((p) => p.startsWith("/pkg-lesson/")), [], "nothing of the lesson before its tab");
+  await page.getByTestId("tab-lesson").click();
+  await page.locator("[data-testid=lesson] section#crashes").waitFor();
+  assert.ok(fetched.includes("/pkg-lesson/threadlab_lesson_bg.wasm"), fetched.join(" "));
+  await page.close();
 });
 
 test("a #section link opens the lesson at that section", async () => {

@@ -397,7 +397,7 @@ pub fn app(props: &AppProps) -> Html {
 fn lesson_anchor() -> bool {
     let hash = web_sys::window().and_then(|w| w.location().hash().ok()).unwrap_or_default();
     let id = hash.trim_start_matches('#');
-    crate::core::lesson::SECTION_IDS.contains(&id) || crate::core::lesson::experiment(id).is_some()
+    crate::core::lesson::is_anchor(id)
 }
 
 /// This page's address without `embed=1`: the full playground, same experiment.
