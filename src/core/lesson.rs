@@ -25,6 +25,8 @@ pub enum Block {
     Link { query: &'static str, label: &'static str },
     /// An experiment, by id (see [`EXPERIMENTS`]).
     Experiment(&'static str),
+    /// The Key Differences table, filled from the student's runs ([`differences_html`]).
+    Differences,
 }
 
 /// One section of the lesson: `#id` links to it.
@@ -328,7 +330,7 @@ pub const EXPERIMENTS: [Experiment; 6] = [
 ];
 
 /// The lesson, section by section.
-pub const SECTIONS: [Section; 5] = [
+pub const SECTIONS: [Section; 7] = [
     Section {
         id: "threads-and-the-gil",
         title: "1. Threads, processes and the GIL",
@@ -433,6 +435,52 @@ pub const SECTIONS: [Section; 5] = [
             ),
         ],
     },
+    Section {
+        id: "differences",
+        title: "6. The differences, from your runs",
+        blocks: &[
+            Block::Para(
+                "The notebook ends with a table of the differences between threads and processes. Here it is \
+                 filled in from the cells you ran above, each entry with a link to the run it comes from. An \
+                 entry stays empty until you run its cell.",
+            ),
+            Block::Differences,
+        ],
+    },
+    Section {
+        id: "since",
+        title: "7. What has changed since",
+        blocks: &[
+            Block::Para(
+                "Notebooks like this one were written for a CPython with one GIL per process, and that is still \
+                 the Python most people run. Three things have changed since.",
+            ),
+            Block::Para(
+                "Free-threaded CPython. Since 3.13, CPython can be built without the GIL (PEP 703); in 3.13 that \
+                 build was experimental. In 3.14 it is officially supported, though still optional (PEP 779): the \
+                 usual build keeps its GIL. On a free-threaded build the two threads of section 3 can count on \
+                 two cores at the same moment, and the answer there changes. The Python of this page has a GIL, \
+                 as the usual build does; the Threads & processes tab can run its tasks without one, to show the \
+                 difference.",
+            ),
+            Block::Para(
+                "Reference counts. In 3.14 the interpreter skips some reference count changes when it can tell \
+                 they are not needed: putting a local variable on its stack may borrow the reference instead of \
+                 adding one (the new `LOAD_FAST_BORROW` instruction). So `sys.getrefcount` can give smaller \
+                 numbers than earlier versions for the same code. The counts were never a fixed part of the \
+                 language: CPython's documentation says they may differ between versions.",
+            ),
+            Block::Para(
+                "How a process starts. On Linux, `multiprocessing` used to start a child by forking the parent \
+                 (`fork`): the child began as a copy of the parent's memory, globals and all. Since 3.14 the \
+                 default on Unix other than macOS is `forkserver` (Windows and macOS already used `spawn`): a \
+                 small server process forks each child, and what the child is given to run must be picklable. \
+                 Code that counted on a child seeing the parent's globals can break; pass the child what it \
+                 needs, or ask for `multiprocessing.get_context(\"fork\")`. Either way a child works on copies, as \
+                 section 4 showed.",
+            ),
+        ],
+    },
 ];
 
 /// The experiment with this id.
@@ -470,7 +518,8 @@ pub fn para_html(text: &str) -> String {
 
 /// The ids of [`SECTIONS`], in order: the page knows its anchors without the prose (a test keeps
 /// the two the same).
-pub const SECTION_IDS: [&str; 5] = ["threads-and-the-gil", "io-bound", "cpu-bound", "memory", "crashes"];
+pub const SECTION_IDS: [&str; 7] =
+    ["threads-and-the-gil", "io-bound", "cpu-bound", "memory", "crashes", "differences", "since"];
 
 /// The ids of [`EXPERIMENTS`], in order: a link to `#io-threads` opens the lesson too, and the
 /// page knows so without the experiments themselves (which are in the lesson's module only).
@@ -525,6 +574,13 @@ pub fn lesson_html(progress: &Progress, notice: Option<&str>) -> String {
                         escape(label)
                     );
                 }
+                Block::Differences => {
+                    let _ = write!(
+                        html,
+                        "<div class=\"lesson-differences\" data-testid=\"lesson-differences\">{}</div>",
+                        differences_html(progress)
+                    );
+                }
                 Block::Experiment(id) => {
                     if let Some(e) = experiment(id) {
                         let _ = write!(html, "<div class=\"lesson-cell\">{}</div>", experiment_html(e, progress));
@@ -536,6 +592,137 @@ pub fn lesson_html(progress: &Progress, notice: Option<&str>) -> String {
         html.push_str("</section>\n");
     }
     html.push_str("</div></article>");
+    html
+}
+
+/// One entry of the differences table: a measurement of a question, in words.
+struct Entry {
+    question: &'static str,
+    /// What the measured value means (seconds, a ratio, the index of what a line read).
+    says: fn(f64) -> String,
+}
+
+/// The rows of the differences table: what, then the entries for threads and for processes
+/// (none: no cell of the lesson measures it).
+const DIFFERENCES: [(&str, &[Entry], &[Entry]); 4] = [
+    (
+        "Waiting on I/O",
+        &[
+            Entry { question: "io-threads.total", says: |t| format!("Two waits of 3 s took {t:.2} s on two threads") },
+            Entry { question: "io-sequential.total", says: |t| format!("one after the other, {t:.2} s") },
+        ],
+        &[],
+    ),
+    (
+        "Computing in Python",
+        &[Entry {
+            question: "cpu.threads",
+            says: |r| format!("Two threads took {r:.2}\u{d7} the time of the counts one after another"),
+        }],
+        &[Entry { question: "cpu.pool", says: |r| format!("A Pool of two took {r:.2}\u{d7} that time") }],
+    ),
+    (
+        "Memory",
+        &[Entry {
+            question: "memory.thread",
+            says: |i| {
+                if i == 0.0 {
+                    "Shared: the main program saw the thread's append".to_owned()
+                } else {
+                    "The main program did not see the thread's append".to_owned()
+                }
+            },
+        }],
+        &[Entry {
+            question: "memory.process",
+            says: |i| {
+                if i == 0.0 {
+                    "The main program's list changed".to_owned()
+                } else {
+                    "Separate: the process appended to a copy; the main program's list did not change".to_owned()
+                }
+            },
+        }],
+    ),
+    (
+        "An exception nobody catches",
+        &[Entry {
+            question: "crash.thread",
+            says: |i| {
+                if i == 0.0 {
+                    "Only that thread ended; the main thread went on".to_owned()
+                } else {
+                    "The main thread did not go on".to_owned()
+                }
+            },
+        }],
+        &[Entry {
+            question: "crash.process",
+            says: |i| {
+                if i == 0.0 {
+                    "The parent saw exit code 0".to_owned()
+                } else {
+                    "The child ended with exit code 1; the parent went on".to_owned()
+                }
+            },
+        }],
+    ),
+];
+
+/// Section 6: the notebook's table of differences between threads and processes, each entry
+/// filled from the student's run of the cell that measures it and linking to that run (its
+/// experiment's box), or saying that the cell is still to run.
+#[must_use]
+pub fn differences_html(progress: &Progress) -> String {
+    let mut html = String::from(
+        "<div class=\"table-scroll\" tabindex=\"0\" role=\"region\" aria-label=\"The differences, from your runs\">\
+         <table class=\"race-table\"><thead><tr><th scope=\"col\">What</th><th scope=\"col\">Threads</th>\
+         <th scope=\"col\">Processes</th></tr></thead><tbody>",
+    );
+    for (row, (what, threads, processes)) in DIFFERENCES.iter().enumerate() {
+        let _ = write!(html, "<tr><th scope=\"row\">{}</th>", escape(what));
+        for (column, entries) in [("threads", threads), ("processes", processes)] {
+            let _ = write!(html, "<td data-testid=\"difference-{row}-{column}\">");
+            if entries.is_empty() {
+                html.push_str("<span class=\"muted\">No cell of this lesson measures it.</span>");
+            }
+            for (i, entry) in entries.iter().enumerate() {
+                if i > 0 {
+                    html.push_str("; ");
+                }
+                let Some((e, q)) = question(entry.question) else { continue };
+                let index = e.questions.iter().position(|x| x.id == q.id).unwrap_or(0);
+                match progress.outcomes.get(e.id).map(|o| o.measured.get(index).copied().flatten()) {
+                    Some(Some(value)) => {
+                        let _ = write!(
+                            html,
+                            "{} (<a href=\"#{}\" data-testid=\"difference-run\">your run</a>)",
+                            escape(&(entry.says)(value)),
+                            e.id
+                        );
+                    }
+                    Some(None) => {
+                        let _ = write!(
+                            html,
+                            "<a href=\"#{}\" data-testid=\"difference-run\">Your run</a> printed no measurement",
+                            e.id
+                        );
+                    }
+                    None => {
+                        let _ = write!(
+                            html,
+                            "<span class=\"muted\">Run <a href=\"#{}\">{}</a> to fill this in.</span>",
+                            e.id,
+                            escape(e.title)
+                        );
+                    }
+                }
+            }
+            html.push_str("</td>");
+        }
+        html.push_str("</tr>");
+    }
+    html.push_str("</tbody></table></div>");
     html
 }
 
@@ -1999,6 +2186,62 @@ mod tests {
         assert_eq!((running.key(), running.locked()), ("running", true));
         assert!(running.status(Some("done".into())).starts_with("Running"), "no summary while it runs");
         assert_eq!(Phase::Done.status(Some("Ran in 1.2 s".into())), "Ran in 1.2 s");
+    }
+
+    #[test]
+    fn the_differences_are_filled_from_the_runs_each_entry_linking_to_its_run() {
+        let empty = differences_html(&Progress::default());
+        assert_eq!(empty.matches("to fill this in.").count(), 8, "{empty}");
+        assert!(empty.contains("Run <a href=\"#io-threads\">Two waits of 3 s, on two threads</a> to fill this in."));
+        assert!(!empty.contains("difference-run"));
+        assert!(empty.contains(
+            "<td data-testid=\"difference-0-processes\"><span class=\"muted\">No cell of this lesson measures it."
+        ));
+        let mut progress = Progress::default();
+        let io = Outcome::of(experiment("io-threads").unwrap(), &threaded_run());
+        let total = io.measured[0].unwrap();
+        progress.outcomes.insert("io-threads".into(), io);
+        let memory = |thread, process| Outcome {
+            measured: vec![Some(thread), Some(process)],
+            evidence: vec![],
+            wall_ms: 100.0,
+            error: None,
+        };
+        progress.outcomes.insert("shared-list".into(), memory(0.0, 1.0));
+        progress.outcomes.insert(
+            "crash-process".into(),
+            Outcome { measured: vec![None], evidence: vec![], wall_ms: 1.0, error: Some("ValueError: x".into()) },
+        );
+        progress.outcomes.insert(
+            "cpu".into(),
+            Outcome { measured: vec![Some(1.04), Some(0.625)], evidence: vec![], wall_ms: 1.0, error: None },
+        );
+        let html = differences_html(&progress);
+        assert!(html.contains(&format!(
+            "Two waits of 3 s took {total:.2} s on two threads (<a href=\"#io-threads\" data-testid=\"difference-run\">your run</a>); \
+             <span class=\"muted\">Run <a href=\"#io-sequential\">"
+        )), "{html}");
+        assert!(html.contains("Two threads took 1.04\u{d7} the time of the counts one after another (<a href=\"#cpu\""));
+        assert!(html.contains("A Pool of two took 0.62\u{d7} that time (<a href=\"#cpu\""), "{html}");
+        assert!(
+            html.contains("Shared: the main program saw the thread&#39;s append (<a href=\"#shared-list\""),
+            "{html}"
+        );
+        assert!(html.contains("Separate: the process appended to a copy"));
+        assert!(html
+            .contains("<a href=\"#crash-process\" data-testid=\"difference-run\">Your run</a> printed no measurement"));
+        // What a wrong run printed is said as it happened, not as the notebook says it.
+        progress.outcomes.insert("shared-list".into(), memory(1.0, 0.0));
+        let html = differences_html(&progress);
+        assert!(html.contains("did not see the thread") && html.contains("The main program&#"), "{html}");
+        // And the tab carries the table in section 6, redrawn by the module under this testid.
+        let tab = lesson_html(&progress, None);
+        assert!(
+            tab.contains(&format!("<div class=\"lesson-differences\" data-testid=\"lesson-differences\">{html}</div>"))
+        );
+        let six = tab.find("id=\"differences\"").unwrap();
+        assert!(six < tab.find("data-testid=\"lesson-differences\"").unwrap());
+        assert!(tab.find("id=\"since\"").unwrap() > six);
     }
 
     #[test]

@@ -233,6 +233,9 @@ impl Lesson {
         if let Some(count) = find(&self.root, "[data-testid=lesson-progress]") {
             count.set_text_content(Some(&lesson::progress_text(&self.progress)));
         }
+        if let Some(table) = find(&self.root, "[data-testid=lesson-differences]") {
+            table.set_inner_html(&lesson::differences_html(&self.progress));
+        }
         let progress = &self.progress;
         for cell in self.cells.iter_mut().filter(|c| id.is_none_or(|id| c.e.id == id)) {
             cell.draw(progress);

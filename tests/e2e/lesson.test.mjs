@@ -43,7 +43,7 @@ const verdicts = (page, id) =>
 /** The cell's printed lines, as the terminal shows them. */
 const printed = (page, id) => cell(page, id).getByTestId("code-line").evaluateAll((ls) => ls.map((l) => l.querySelector(".text").textContent));
 
-test("?lesson=threads-and-processes opens the Lesson tab: five sections in order, each cell the corpus's, Run waiting for a prediction", async () => {
+test("?lesson=threads-and-processes opens the Lesson tab: seven sections in order, each cell the corpus's, Run waiting for a prediction", async () => {
   const { page } = lab;
   assert.equal(await page.getByTestId("tab-lesson").getAttribute("aria-selected"), "true");
   assert.equal(await param(page, "panel"), "lesson");
@@ -51,7 +51,10 @@ test("?lesson=threads-and-processes opens the Lesson tab: five sections in order
   // The lesson is a module of its own (pkg-lesson/), imported when the tab opens: not in the first load.
   await page.locator("[data-testid=lesson] section#crashes").waitFor();
   const sections = await page.locator("[data-testid=lesson] section").evaluateAll((ss) => ss.map((s) => s.id));
-  assert.deepEqual(sections, ["threads-and-the-gil", "io-bound", "cpu-bound", "memory", "crashes"]);
+  assert.deepEqual(sections, ["threads-and-the-gil", "io-bound", "cpu-bound", "memory", "crashes", "differences", "since"]);
+  // Section 6's table waits for the runs.
+  assert.equal(await page.getByTestId("lesson-differences").getByTestId("difference-run").count(), 0);
+  assert.match(await page.getByTestId("difference-1-threads").textContent(), /^Run Counting in pure Python.* to fill this in\.$/);
   const cells = [
     ["io-threads", "notebook_threads"],
     ["io-sequential", "notebook_sequential"],
@@ -185,6 +188,28 @@ test("Memory and crashes: what the main program's list reads after a thread and 
   assert.ok((await printed(page, "crash-process")).includes("exit code: 1"));
   assert.equal(await page.getByTestId("lesson-progress").textContent(), "6 of 6 experiments run");
   await cell(page, "crash-process").screenshot({ path: join(ARTIFACTS, "lesson-crash-process.png") });
+});
+
+test("section 6: the differences table is filled from the runs above, each entry linking to the run behind it", async () => {
+  const { page } = lab;
+  const table = page.getByTestId("lesson-differences");
+  const text = (row, col) => table.getByTestId(`difference-${row}-${col}`).textContent();
+  const total = /^Total time: (\d+\.\d\d) seconds$/.exec((await printed(page, "io-threads"))[4])[1];
+  assert.match(await text(0, "threads"), new RegExp(`^Two waits of 3 s took ${total} s on two threads \\(your run\\); one after the other, 6\\.\\d\\d s \\(your run\\)$`));
+  assert.match(await text(0, "processes"), /No cell of this lesson measures it/);
+  assert.match(await text(1, "threads"), /^Two threads took \d+\.\d\d\u00d7 the time of the counts one after another \(your run\)$/);
+  assert.match(await text(1, "processes"), /^A Pool of two took \d+\.\d\d\u00d7 that time \(your run\)$/);
+  assert.match(await text(2, "threads"), /^Shared: the main program saw the thread's append/);
+  assert.match(await text(2, "processes"), /^Separate: the process appended to a copy/);
+  assert.match(await text(3, "threads"), /^Only that thread ended; the main thread went on/);
+  assert.match(await text(3, "processes"), /^The child ended with exit code 1; the parent went on/);
+  assert.equal(await table.getByTestId("difference-run").count(), 8);
+  // Each entry links to the run behind it: that experiment's box, with its output and verdicts.
+  await table.getByTestId("difference-2-processes").getByTestId("difference-run").click();
+  await page.waitForFunction(() => location.hash === "#shared-list");
+  const top = await cell(page, "shared-list").evaluate((el) => el.getBoundingClientRect().top);
+  assert.ok(Math.abs(top) < 40, `the run's box is at the top of the screen (${top} px)`);
+  await table.screenshot({ path: join(ARTIFACTS, "lesson-differences.png") });
 });
 
 test("Open in the Code view loads the cell there, not run", async () => {
