@@ -9,6 +9,7 @@ pub mod form;
 pub mod gil;
 pub mod kernel;
 pub mod layout;
+pub mod lesson;
 pub mod live;
 pub mod memory;
 pub mod permalink;

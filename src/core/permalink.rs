@@ -7,10 +7,11 @@ use crate::core::config::{quote, whole_number, Engine, RawValue, Workload, MAX_D
 use crate::core::gil::{MAX_SWITCH_INTERVAL_MS, MIN_SWITCH_INTERVAL_MS};
 
 /// The parameters a link may carry, in the order links are written.
-pub const KEYS: [&str; 17] = [
+pub const KEYS: [&str; 18] = [
     "embed",
     "panel",
     "view",
+    "lesson",
     "engine",
     "workload",
     "tasks",
@@ -100,9 +101,12 @@ pub fn check(key: &str, value: &str) -> Result<(), String> {
     };
     match key {
         // `view` is another name for `panel` (the Code view's links use it).
-        "panel" | "view" => matches!(value, "lab" | "refcount" | "code")
+        "panel" | "view" => matches!(value, "lab" | "refcount" | "code" | "lesson")
             .then_some(())
-            .ok_or_else(|| format!("{key} must be lab, refcount or code; got {}.", quote(value))),
+            .ok_or_else(|| format!("{key} must be lab, refcount, code or lesson; got {}.", quote(value))),
+        "lesson" => (value == crate::core::lesson::LESSON)
+            .then_some(())
+            .ok_or_else(|| format!("lesson must be {}; got {}.", crate::core::lesson::LESSON, quote(value))),
         "engine" => Engine::from_key(value)
             .map(drop)
             .ok_or_else(|| format!("engine must be main, threads or processes; got {}.", quote(value))),
@@ -164,10 +168,11 @@ impl Link {
         self.pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
-    /// The view the link opens: `panel`, or else `view`, its other name.
+    /// The view the link opens: `panel`, or else `view`, its other name; a link to the lesson
+    /// (`?lesson=…`) with neither opens it.
     #[must_use]
     pub fn panel(&self) -> Option<&str> {
-        self.get("panel").or_else(|| self.get("view"))
+        self.get("panel").or_else(|| self.get("view")).or_else(|| self.get("lesson").map(|_| "lesson"))
     }
 
     /// The program the link carries (`code`, packed), unpacked.
@@ -304,7 +309,21 @@ mod tests {
             .contains("Ignored code: The code in this link is damaged"));
         let huge = crate::core::compact::pack(&"x".repeat(30_000));
         assert!(read(&format!("code={huge}")).notice().unwrap().contains("longer than 20000 characters"));
-        assert!(read("view=editor").notice().unwrap().contains("view must be lab, refcount or code; got \"editor\"."));
+        assert!(read("view=editor")
+            .notice()
+            .unwrap()
+            .contains("view must be lab, refcount, code or lesson; got \"editor\"."));
+    }
+
+    #[test]
+    fn a_lesson_link_opens_the_lesson() {
+        assert_eq!(read("lesson=threads-and-processes").panel(), Some("lesson"));
+        assert_eq!(read("panel=lesson").panel(), Some("lesson"));
+        // An explicit panel wins; an unknown lesson is ignored with a notice.
+        assert_eq!(read("lesson=threads-and-processes&panel=code").panel(), Some("code"));
+        let link = read("lesson=memory");
+        assert_eq!(link.panel(), None);
+        assert!(link.notice().unwrap().contains("lesson must be threads-and-processes; got \"memory\"."));
     }
 
     #[test]

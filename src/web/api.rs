@@ -200,7 +200,7 @@ fn refcount_request(source: &JsValue, options: &JsValue) -> Result<(String, crat
 }
 
 fn python_request(source: &JsValue, options: &JsValue) -> Result<(String, ProgramOptions), String> {
-    const KNOWN: [&str; 2] = ["switch_interval_ms", "timeout_ms"];
+    const KNOWN: [&str; 3] = ["switch_interval_ms", "timeout_ms", "gil"];
     let source = source.as_string().ok_or("python(source, options) takes the program as a string.")?;
     if options.is_undefined() || options.is_null() {
         return Ok((source, ProgramOptions::default()));
@@ -219,11 +219,15 @@ fn python_request(source: &JsValue, options: &JsValue) -> Result<(String, Progra
         .collect();
     if !unknown.is_empty() {
         return Err(format!(
-            "python(source, options): unknown option {}; the options are switch_interval_ms and timeout_ms.",
+            "python(source, options): unknown option {}; the options are switch_interval_ms, timeout_ms and gil.",
             unknown.join(", ")
         ));
     }
-    let options = programs::options(&field(options, "switch_interval_ms"), &field(options, "timeout_ms"))?;
+    let options = programs::options(
+        &field(options, "switch_interval_ms"),
+        &field(options, "timeout_ms"),
+        &field(options, "gil"),
+    )?;
     Ok((source, options))
 }
 

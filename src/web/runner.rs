@@ -40,6 +40,27 @@ fn tell(shown: Shown) {
 /// # Errors
 /// Why it could not start: another program is still running, or the browser refuses a worker.
 pub fn start(source: String, options: ProgramOptions) -> Result<impl Future<Output = Rc<ProgramResult>>, String> {
+    start_with(source, options, tell)
+}
+
+/// Starts `source` for a view of its own (a cell of the lesson), which alone is told of it: the
+/// Code view keeps the student's own program.
+///
+/// # Errors
+/// As [`start`].
+pub fn start_for(
+    source: String,
+    options: ProgramOptions,
+    view: Callback<Shown>,
+) -> Result<impl Future<Output = Rc<ProgramResult>>, String> {
+    start_with(source, options, move |shown| view.emit(shown))
+}
+
+fn start_with(
+    source: String,
+    options: ProgramOptions,
+    tell: impl Fn(Shown) + 'static,
+) -> Result<impl Future<Output = Rc<ProgramResult>>, String> {
     let mut program = ProgramRun::start(source.clone(), options.clone())?;
     tell(Shown::Started { source, options, stopper: program.stopper() });
     Ok(async move {

@@ -184,7 +184,9 @@ for (const [width, query] of [[360, ""], [360, "panel=refcount"], [375, ""], [36
         };
       }),
     );
-    assert.deepEqual(tabs.map((t) => t.label), ["Threads & processes", "Refcounts", "Code"]);
+    // An embed has no Lesson tab (src/web/app/mod.rs).
+    const labels = ["Threads & processes", "Refcounts", "Code", "Lesson"];
+    assert.deepEqual(tabs.map((t) => t.label), query === "embed=1" ? labels.slice(0, 3) : labels);
     for (const t of tabs) {
       assert.equal(t.lines, 1, `${JSON.stringify(t)} wraps`);
       assert.ok(t.textHeight <= t.lineHeight * 1.5, `${JSON.stringify(t)}: taller than one line`);

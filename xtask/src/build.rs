@@ -89,6 +89,7 @@ pub fn site(root: &Path) -> Result<PathBuf> {
         .arg(&pkg_st)
         .arg("target/st/wasm32-unknown-unknown/release/threadlab.wasm"))?;
     optimize(&pkg_st.join("threadlab_bg.wasm"), &[])?;
+    lesson_module(root, &site.join("pkg-lesson"))?;
     copy(&root.join("index.html"), &site.join("index.html"))?;
     copy_dir(&root.join("www"), &site.join("www"))?;
     eprintln!("    site ready in {} ({:.0} s)", site.display(), started.elapsed().as_secs_f64());
@@ -127,6 +128,33 @@ fn vm_module(root: &Path, pkg: &Path) -> Result {
     run(wasm_opt().args(THREAD_FEATURES).args(["-O3", "--strip-target-features"]).arg(&wasm).arg("-o").arg(&wasm))?;
     eprintln!("    wasm-opt took {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// The Lesson tab's own module (src/web/lesson.rs), into `pkg`: this crate again, with the
+/// `lesson-module` feature (the lesson, drawn into the page's box, its cells run by the page) and
+/// without threads (it runs on the page's thread, and must load on pages without isolation
+/// too), with the page's flags and target dir for that, and the `lesson` profile so that its
+/// output does not replace the page's (`target/st/wasm32-unknown-unknown/lesson/`). The page
+/// imports it when the tab is first looked at: not in the first load (issue 7's budget).
+///
+/// # Errors
+/// When a build step fails.
+fn lesson_module(root: &Path, pkg: &Path) -> Result {
+    step("building the Lesson tab's module (profile lesson, feature lesson-module, no threads)");
+    run(nightly("cargo")
+        .current_dir(root)
+        .env("RUSTFLAGS", SINGLE_THREADED_RUSTFLAGS)
+        .env("CARGO_TARGET_DIR", root.join("target/st"))
+        .args(["rustc", "--lib", "--profile", "lesson", "--target", "wasm32-unknown-unknown", "--crate-type", "cdylib"])
+        .args(["--no-default-features", "--features", "lesson-module"]))?;
+    let _ = std::fs::remove_dir_all(pkg);
+    run(Command::new("wasm-bindgen")
+        .current_dir(root)
+        .args(GLUE_FLAGS)
+        .args(["--out-name", "threadlab_lesson", "--out-dir"])
+        .arg(pkg)
+        .arg("target/st/wasm32-unknown-unknown/lesson/threadlab.wasm"))?;
+    optimize(&pkg.join("threadlab_lesson_bg.wasm"), &[])
 }
 
 /// Runs wasm-opt on a glue's wasm in place, after wasm-bindgen (which rewrites the module).

@@ -6,8 +6,8 @@
 //! xtask), then for wasm32 with threads (the nightly and build-std, as `cargo xtask build`;
 //! with the browser tests) and without (the build for pages that are not cross-origin
 //! isolated), since `cfg(feature = "threads")` and `target_feature = "atomics"` hide code
-//! from one build or the other; and the Python VM's module (`--features vm-module`), whose
-//! browser layer is another set of files.
+//! from one build or the other; and the Python VM's module (`--features vm-module`) and the
+//! Lesson tab's (`--features lesson-module`), whose browser layers are other sets of files.
 
 use crate::build::{BUILD_STD, SINGLE_THREADED_RUSTFLAGS};
 use crate::tools::{host_cargo, nightly, run};
@@ -18,12 +18,13 @@ use std::path::Path;
 type Lint = fn(&Path) -> Result;
 
 /// The lint steps, in order, each with its name for the timings.
-pub const STEPS: [(&str, Lint); 5] = [
+pub const STEPS: [(&str, Lint); 6] = [
     ("formatting", formatting),
     ("clippy, host", clippy_host),
     ("clippy, wasm threads", clippy_wasm_threads),
     ("clippy, wasm no threads", clippy_wasm_single),
     ("clippy, wasm VM module", clippy_wasm_vm),
+    ("clippy, wasm lesson module", clippy_wasm_lesson),
 ];
 
 /// `cargo xtask lint`: every step, stopping at the first that fails.
@@ -79,4 +80,15 @@ fn clippy_wasm_vm(root: &Path) -> Result {
         ])
         .args(BUILD_STD)
         .args(["--", "-D", "warnings"]))
+}
+
+fn clippy_wasm_lesson(root: &Path) -> Result {
+    step("clippy for wasm32, the Lesson tab's module (--features lesson-module, no threads)");
+    // The target dir and flags of its release build (see build.rs).
+    run(nightly("cargo")
+        .current_dir(root)
+        .env("RUSTFLAGS", SINGLE_THREADED_RUSTFLAGS)
+        .env("CARGO_TARGET_DIR", root.join("target/st"))
+        .args(["clippy", "--lib", "--target", "wasm32-unknown-unknown", "--no-default-features"])
+        .args(["--features", "lesson-module", "--", "-D", "warnings"]))
 }

@@ -2,17 +2,12 @@
 //! editor, Run / Stop, the terminal and the program's timeline; what they show is worked out
 //! in `core::program_view`, `core::editor` and `core::programs`.
 
-use super::timeline::use_width;
+use super::run::{use_run, RunOutput};
 use crate::core::editor::{self, Edit};
-use crate::core::program::{OutputChunk, ProgramResult};
-use crate::core::program_view::{
-    live_timeline_html, state_key, state_words, summary, terminal_html, timeline_html, LiveLanes, LIVE_SAMPLE_MS,
-};
+use crate::core::program_view::{state_key, state_words, summary_as};
 use crate::core::programs::{self, EXAMPLES};
 use crate::core::runtime::board::LiveThread;
-use crate::web::clock::now_ms;
-use crate::web::runner::{self, Shown, Stopper};
-use gloo_timers::callback::Interval;
+use crate::web::runner::{self, Shown};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -51,14 +46,6 @@ pub struct LineMark {
     pub state: Option<&'static str>,
 }
 
-/// What the program's threads do now, sampled from their processes' live boards.
-#[derive(Clone, Debug, Default, PartialEq)]
-struct LiveView {
-    threads: Vec<(u32, LiveThread)>,
-    lanes: Vec<crate::core::program::Lane>,
-    wall_ms: f64,
-}
-
 #[function_component(CodeView)]
 pub fn code_view(props: &CodeProps) -> Html {
     let source = use_state(|| props.initial.clone());
@@ -67,84 +54,44 @@ pub fn code_view(props: &CodeProps) -> Html {
         use_effect_with((*source).clone(), move |s| on_change.emit(s.clone()));
     }
     let switch = use_state(|| "5".to_owned());
-    let output = use_state(Vec::<OutputChunk>::new);
-    let result = use_state(|| None::<Rc<ProgramResult>>);
+    // The GIL box, and whether the run shown had the GIL.
+    let gil = use_state(|| true);
+    let ran_gil = use_state(|| true);
     let failure = use_state(|| None::<String>);
-    let stopper = use_mut_ref(|| None::<Stopper>);
-    let running = use_state(|| false);
-    // Output arrives in batches between renders: collected here, shown at each batch.
-    let collected = use_mut_ref(Vec::<OutputChunk>::new);
-    let live = use_state(LiveView::default);
-    let live_lanes = use_mut_ref(LiveLanes::default);
-    // While a program runs, its threads' lines and states, sampled: the editor marks each
-    // thread's line and the timeline grows (docs/python-vm.md §6).
+    let program = use_run();
+    let running = program.running.clone();
+    let result = program.result.clone();
+    // Every run shows here, the Run button's and `threadlab.python`'s alike (not the lesson's
+    // cells, which show their own): the runner tells.
     {
-        let (live, live_lanes, stopper) = (live.clone(), live_lanes.clone(), stopper.clone());
-        use_effect_with(*running, move |running| {
-            let sampler = running.then(|| {
-                Interval::new(LIVE_SAMPLE_MS, move || {
-                    let threads = stopper.borrow().as_ref().map(Stopper::live).unwrap_or_default();
-                    let now = now_ms();
-                    let mut lanes = live_lanes.borrow_mut();
-                    lanes.sample(now, &threads);
-                    live.set(LiveView { threads, lanes: lanes.lanes().to_vec(), wall_ms: now - lanes.t0_ms() });
-                })
-            });
-            move || drop(sampler)
-        });
-    }
-
-    // Every run shows here, the Run button's and `threadlab.python`'s alike: the runner tells.
-    {
-        let (source, switch, output, result, failure, running, stopper, collected) = (
-            source.clone(),
-            switch.clone(),
-            output.clone(),
-            result.clone(),
-            failure.clone(),
-            running.clone(),
-            stopper.clone(),
-            collected.clone(),
-        );
-        let (live, live_lanes) = (live.clone(), live_lanes.clone());
+        let (source, switch, failure, program) =
+            (source.clone(), (switch.clone(), gil.clone(), ran_gil.clone()), failure.clone(), program.clone());
         use_effect_with((), move |()| {
-            runner::watch(Some(Callback::from(move |shown: Shown| match shown {
-                Shown::Started { source: code, options, stopper: stop } => {
-                    source.set(code);
-                    switch.set(options.switch_interval_ms.to_string());
-                    result.set(None);
+            runner::watch(Some(Callback::from(move |shown: Shown| {
+                if let Shown::Started { source: code, options, .. } = &shown {
+                    source.set(code.clone());
+                    switch.0.set(options.switch_interval_ms.to_string());
+                    switch.1.set(options.gil);
+                    switch.2.set(options.gil);
                     failure.set(None);
-                    collected.borrow_mut().clear();
-                    output.set(Vec::new());
-                    *live_lanes.borrow_mut() = LiveLanes::new(now_ms());
-                    live.set(LiveView::default());
-                    *stopper.borrow_mut() = Some(stop);
-                    running.set(true);
                 }
-                Shown::Output(chunks) => {
-                    collected.borrow_mut().extend(chunks);
-                    output.set(collected.borrow().clone());
-                }
-                Shown::Done(done) => {
-                    output.set(done.output.clone());
-                    result.set(Some(done));
-                    stopper.borrow_mut().take();
-                    running.set(false);
-                }
+                program.show(shown);
             })));
             || runner::watch(None)
         });
     }
     let run = {
-        let (source, switch, failure, running) = (source.clone(), switch.clone(), failure.clone(), running.clone());
+        let (source, switch, failure, running) =
+            (source.clone(), (switch.clone(), gil.clone()), failure.clone(), running.clone());
         Rc::new(move |code: Option<String>| {
             if *running {
                 return;
             }
             let code = code.unwrap_or_else(|| (*source).clone());
             let options = match programs::options(
-                &crate::core::config::RawValue::Text((*switch).clone()),
+                &crate::core::config::RawValue::Text((*switch.0).clone()),
                 &crate::core::config::RawValue::Missing,
+                &crate::core::config::RawValue::Bool(*switch.1),
             ) {
                 Ok(options) => options,
                 Err(why) => {
@@ -177,12 +124,8 @@ pub fn code_view(props: &CodeProps) -> Html {
         Callback::from(move |_: MouseEvent| run(None))
     };
     let on_stop = {
-        let stopper = stopper.clone();
-        Callback::from(move |_: MouseEvent| {
-            if let Some(stopper) = &*stopper.borrow() {
-                stopper.stop();
-            }
-        })
+        let program = program.clone();
+        Callback::from(move |_: MouseEvent| program.stop())
     };
     let on_preset = {
         let source = source.clone();
@@ -192,6 +135,10 @@ pub fn code_view(props: &CodeProps) -> Html {
                 source.set(example.source.to_owned());
             }
         })
+    };
+    let on_gil = {
+        let gil = gil.clone();
+        Callback::from(move |e: Event| gil.set(e.target_unchecked_into::<HtmlInputElement>().checked()))
     };
     let on_switch = {
         let switch = switch.clone();
@@ -216,8 +163,7 @@ pub fn code_view(props: &CodeProps) -> Html {
     };
     let escaped = use_mut_ref(|| false);
     let on_keydown = Callback::from(move |e: KeyboardEvent| on_key(&e, &escaped));
-    let (timeline_ref, width) = use_width();
-    let mut marks = if *running { thread_marks(&live.threads) } else { Vec::new() };
+    let mut marks = if *running { thread_marks(&program.live.threads) } else { Vec::new() };
     if let Some(e) = result.as_ref().and_then(|r| r.error.as_ref()).filter(|e| e.line > 0) {
         marks.push(LineMark {
             line: e.line,
@@ -230,7 +176,7 @@ pub fn code_view(props: &CodeProps) -> Html {
     let status = if *running {
         "Running…".to_owned()
     } else if let Some(r) = &*result {
-        summary(r)
+        summary_as(r, *ran_gil)
     } else {
         "Press Run: the program runs in a worker, its threads on threads of their own.".to_owned()
     };
@@ -259,6 +205,11 @@ pub fn code_view(props: &CodeProps) -> Html {
                         aria-describedby="code-switch-hint" data-testid="code-switch" />
                 </div>
                 <span id="code-switch-hint" class="hint">{"sys.setswitchinterval in the code works too."}</span>
+                <label class="toggle">
+                    <input type="checkbox" checked={*gil} onchange={on_gil} aria-describedby="code-gil-hint" data-testid="code-gil" />
+                    <span>{"GIL"}</span>
+                </label>
+                <span id="code-gil-hint" class="hint">{if *gil { "Untick: free-threaded, as python3.14t." } else { "Free-threaded: threads run at the same time." }}</span>
             </div>
             <p class="status" aria-live="polite" data-testid="code-status" data-running={running.to_string()}>{status}</p>
             if let Some(why) = &*failure {
@@ -269,17 +220,7 @@ pub fn code_view(props: &CodeProps) -> Html {
                     {if e.line > 0 { format!("{} (line {}): {}", e.kind, e.line, e.message) } else { format!("{}: {}", e.kind, e.message) }}
                 </div>
             }
-            <h3 class="small-title" id="terminal-title">{"Output"}</h3>
-            <div class="terminal" role="log" aria-labelledby="terminal-title" tabindex="0" data-testid="code-output">
-                {Html::from_html_unchecked(terminal_html(&output, result.as_ref().map_or(&[][..], |r| &r.lanes[..])).into())}
-            </div>
-            <div class="program-timeline" ref={timeline_ref} data-testid="code-timeline" data-ready={result.is_some().to_string()}>
-                if let Some(r) = &*result {
-                    {Html::from_html_unchecked(timeline_html(r, width).into())}
-                } else if *running {
-                    {Html::from_html_unchecked(live_timeline_html(&live.lanes, live.wall_ms, width).into())}
-                }
-            </div>
+            <RunOutput run={program.clone()} title_id="terminal-title" gil={*ran_gil} />
         </section>
     }
 }

@@ -6,8 +6,10 @@ pub mod differences;
 pub mod export;
 pub mod heartbeat;
 pub mod inspector;
+pub mod lesson;
 pub mod memory;
 pub mod python;
+pub mod run;
 pub mod state;
 pub mod timeline;
 
@@ -151,8 +153,16 @@ pub fn app(props: &AppProps) -> Html {
     let panel = use_state(|| match link.panel() {
         Some("refcount") => Panel::Refcount,
         Some("code") => Panel::Code,
+        Some("lesson") => Panel::Lesson,
+        // A link to a section of the lesson (`#io-bound`) opens the lesson.
+        None if lesson_anchor() => Panel::Lesson,
         _ => Panel::Lab,
     });
+    // Drawn from its first look on, then kept while hidden: a cell may run on meanwhile.
+    let lesson_seen = use_state(|| false);
+    if *panel == Panel::Lesson && !*lesson_seen {
+        lesson_seen.set(true);
+    }
     // The Code view's program: from the link, or the first example.
     let code = use_state(|| link.code().unwrap_or_else(|| crate::core::programs::EXAMPLES[0].source.to_owned()));
     let autorun = link_value("autorun").as_deref() == Some("1");
@@ -168,6 +178,19 @@ pub fn app(props: &AppProps) -> Html {
             panel.set(Panel::Code);
         })
     };
+    // "Open in the Code view": a cell of the lesson, loaded there, not run.
+    let on_open = {
+        let (load, panel) = (load.clone(), panel.clone());
+        Callback::from(move |source: String| {
+            let serial = load.as_ref().map_or(0, |l| l.serial + 1);
+            load.set(Some(code::Load { serial, code: source, run: false }));
+            panel.set(Panel::Code);
+        })
+    };
+    let on_panel = {
+        let panel = panel.clone();
+        Callback::from(move |p: Panel| panel.set(p))
+    };
     let on_code = {
         let code = code.clone();
         Callback::from(move |s: String| code.set(s))
@@ -180,7 +203,7 @@ pub fn app(props: &AppProps) -> Html {
     // first Step does not wait for it.
     let lab_for_panel = lab.clone();
     use_effect_with(*panel, move |panel| {
-        if *panel == Panel::Code {
+        if matches!(*panel, Panel::Code | Panel::Lesson) {
             crate::web::runner::warm_up();
         }
         if *panel == Panel::Refcount {
@@ -202,12 +225,18 @@ pub fn app(props: &AppProps) -> Html {
             if *panel == Panel::Code {
                 pairs.push(("code", crate::core::compact::pack(code)));
             }
+            if *panel == Panel::Lesson {
+                pairs.push(("lesson", crate::core::lesson::LESSON.to_owned()));
+            }
             if let Some(window) = web_sys::window() {
+                // The lesson's `#section` stays in the address.
+                let hash =
+                    if *panel == Panel::Lesson { window.location().hash().unwrap_or_default() } else { String::new() };
                 if let Ok(history) = window.history() {
                     let _ = history.replace_state_with_url(
                         &JsValue::NULL,
                         "",
-                        Some(&format!("?{}", permalink::encode_query(&pairs))),
+                        Some(&format!("?{}{hash}", permalink::encode_query(&pairs))),
                     );
                 }
             }
@@ -278,6 +307,10 @@ pub fn app(props: &AppProps) -> Html {
                     {tab(Panel::Lab, "Threads & processes")}
                     {tab(Panel::Refcount, "Refcounts")}
                     {tab(Panel::Code, "Code")}
+                    // An embed is one experiment in a course's page, which is the lesson there.
+                    if !embedded {
+                        {tab(Panel::Lesson, "Lesson")}
+                    }
                 </nav>
                 <div class="share">
                 if embedded {
@@ -315,6 +348,11 @@ pub fn app(props: &AppProps) -> Html {
             <main class="single" hidden={*panel != Panel::Code}>
                 <code::CodeView initial={(*code).clone()} load={(*load).clone()} on_change={on_code} />
             </main>
+            if *lesson_seen {
+                <main class="single" hidden={*panel != Panel::Lesson}>
+                    <lesson::Lesson {on_open} {on_panel} />
+                </main>
+            }
             if *panel == Panel::Refcount {
                 <main class="single">
                     <inspector::Inspector state={state.clone()} lab={lab_ref.clone()} initial={(*script).clone()} on_change={on_script} />
@@ -355,6 +393,13 @@ pub fn app(props: &AppProps) -> Html {
     }
 }
 
+/// Whether the address ends in `#id` of one of the lesson's sections or experiments.
+fn lesson_anchor() -> bool {
+    let hash = web_sys::window().and_then(|w| w.location().hash().ok()).unwrap_or_default();
+    let id = hash.trim_start_matches('#');
+    crate::core::lesson::is_anchor(id)
+}
+
 /// This page's address without `embed=1`: the full playground, same experiment.
 fn full_page_url() -> String {
     let Some(window) = web_sys::window() else { return String::new() };
@@ -373,12 +418,13 @@ fn embed_snippet() -> String {
     )
 }
 
-/// The page's three views.
+/// The page's four views.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Panel {
     Lab,
     Refcount,
     Code,
+    Lesson,
 }
 
 impl Panel {
@@ -388,6 +434,7 @@ impl Panel {
             Panel::Lab => "lab",
             Panel::Refcount => "refcount",
             Panel::Code => "code",
+            Panel::Lesson => "lesson",
         }
     }
 }

@@ -437,6 +437,9 @@ fn import_one(vm: &mut Vm<'_>, name: &str) -> R<Value> {
     }
     match name {
         "sys" => {
+            if vm.i.free.is_none() {
+                attrs.remove("_is_gil_enabled");
+            }
             let v = vm.new_str("3.11.7 (ThreadLab VM)".into());
             attrs.insert("version".into(), v);
             let rel = vm.new_str("final".into());
@@ -2395,6 +2398,13 @@ fn sys_setrecursionlimit(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> 
     Ok(Value::None)
 }
 
+/// `sys._is_gil_enabled()` (CPython 3.13+): there only when free-threaded (`gil: false`),
+/// as 3.11 has no such function.
+fn sys_is_gil_enabled(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    arity(vm, "_is_gil_enabled", args, 0, 0)?;
+    Ok(Value::Bool(vm.i.free.is_none()))
+}
+
 fn sys_getswitchinterval(vm: &mut Vm<'_>, _args: &[Value], _kw: &Kw) -> R<Value> {
     Ok(Value::Float(vm.i.switch_interval_ms / 1000.0))
 }
@@ -2719,6 +2729,7 @@ static BASE_NATIVES: &[(&str, NativeFn)] = &[
     ("gc.isenabled", gc_isenabled),
     ("sys.setrecursionlimit", sys_setrecursionlimit),
     ("sys.getswitchinterval", sys_getswitchinterval),
+    ("sys._is_gil_enabled", sys_is_gil_enabled),
     ("sys.setswitchinterval", sys_setswitchinterval),
     ("sys.exit", sys_exit),
     ("sys.get_int_max_str_digits", sys_get_int_max_str_digits),

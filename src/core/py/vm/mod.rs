@@ -19,6 +19,7 @@ pub mod compile;
 pub mod exc;
 pub mod fast;
 pub mod format;
+pub mod free;
 pub mod gen;
 pub mod heap;
 pub mod inspect;
