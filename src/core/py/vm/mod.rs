@@ -12,6 +12,7 @@
 
 pub mod ast;
 pub mod bigops;
+pub mod borrow;
 pub mod builtins;
 pub mod code;
 pub mod compile;

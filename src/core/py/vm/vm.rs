@@ -642,7 +642,8 @@ impl Vm<'_> {
             }
             return roots;
         }
-        roots.extend(self.held_by_constants());
+        let version = self.i.inspect.as_ref().map_or(super::inspect::Version::V3_11, |r| r.version);
+        roots.extend(self.held_by_constants(version));
         roots
     }
 
@@ -656,8 +657,16 @@ impl Vm<'_> {
 
     fn held_by_threads(&self, all_funcs: bool) -> Vec<Value> {
         let mut roots: Vec<Value> = Vec::new();
+        let codes = &self.i.codes;
         let thread_roots = |t: &ThreadState, roots: &mut Vec<Value>| {
-            roots.extend(t.stack.iter().copied());
+            // A parameter a closure captures lives in its cell (CPython's `MAKE_CELL` puts
+            // the cell in the local's slot): the copy left in the slot is not a reference.
+            let moved: Vec<usize> = t
+                .frames
+                .iter()
+                .flat_map(|f| codes[f.code as usize].cell_params.iter().map(move |&(vi, _)| f.base + vi as usize))
+                .collect();
+            roots.extend(t.stack.iter().enumerate().filter(|(k, _)| !moved.contains(k)).map(|(_, v)| *v));
             // CPython's thread state holds the exception handled now; each one handled
             // before it is on the stack (`PUSH_EXC_INFO`'s previous), counted there.
             if all_funcs {
@@ -694,7 +703,7 @@ impl Vm<'_> {
 
     /// The references to constants held outside the heap, as CPython holds them: what
     /// changes only when code is compiled (the inspector keeps it between steps).
-    pub(crate) fn held_by_constants(&self) -> Vec<Value> {
+    pub(crate) fn held_by_constants(&self, version: super::inspect::Version) -> Vec<Value> {
         let mut roots = Vec::new();
         // CPython's compiler merges code objects' equal `co_consts` tuples into one (two
         // functions returning `(9, 10)` hold it once), and the parser's arena, alive while
@@ -715,8 +724,10 @@ impl Vm<'_> {
             if tuples.insert(code.consts.iter().map(key).collect::<Vec<_>>()) {
                 roots.extend(code.consts.iter().copied());
             }
-            // (Numbers too: the inspector counts them by value.)
-            for c in &code.consts {
+            // (Numbers too: the inspector counts them by value.) 3.14's arena holds
+            // only what the source wrote (it folds constants after parsing).
+            let arena_holds = if version == super::inspect::Version::V3_14 { &code.literals } else { &code.consts };
+            for c in arena_holds {
                 if matches!(c, Value::Obj(_) | Value::Float(_) | Value::Int(_)) {
                     arena.insert(key(c), *c);
                 }
