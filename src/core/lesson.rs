@@ -521,15 +521,62 @@ pub fn para_html(text: &str) -> String {
 pub const SECTION_IDS: [&str; 7] =
     ["threads-and-the-gil", "io-bound", "cpu-bound", "memory", "crashes", "differences", "since"];
 
-/// The ids of [`EXPERIMENTS`], in order: a link to `#io-threads` opens the lesson too, and the
-/// page knows so without the experiments themselves (which are in the lesson's module only).
-pub const EXPERIMENT_IDS: [&str; 6] =
-    ["io-threads", "io-sequential", "cpu", "shared-list", "crash-thread", "crash-process"];
+/// The ids and titles of [`EXPERIMENTS`], in order: a link to `#io-threads` opens the lesson,
+/// and the Embed dialog offers each cell (`?cell=io-threads&embed=1`), without the experiments
+/// themselves in the page (they are in the lesson's module only; a test keeps the two the same).
+pub const CELLS: [(&str, &str); 6] = [
+    ("io-threads", "Two waits of 3 s, on two threads"),
+    ("io-sequential", "The same two waits, one after the other"),
+    ("cpu", "Counting in pure Python: one after another, two threads, a Pool of two"),
+    ("shared-list", "One list, given to a thread and then to a process"),
+    ("crash-thread", "An exception nobody catches, in a thread"),
+    ("crash-process", "The same in a child process, and in a Pool"),
+];
+
+/// Whether `id` is one of the lesson's cells, for `?cell=`.
+#[must_use]
+pub fn is_cell(id: &str) -> bool {
+    CELLS.iter().any(|(c, _)| *c == id)
+}
+
+/// The markup a course page pastes to embed one cell of the lesson: `page` is this page's
+/// address without its query or `#`.
+#[must_use]
+pub fn cell_embed_html(page: &str, id: &str) -> String {
+    format!(
+        "<iframe src=\"{}\" width=\"100%\" height=\"900\" style=\"border:0\" allow=\"cross-origin-isolated\" \
+         title=\"ThreadLab: {}\"></iframe>",
+        escape(&format!("{page}?cell={id}&embed=1")),
+        escape(CELLS.iter().find(|(c, _)| *c == id).map_or(id, |(_, title)| title))
+    )
+}
+
+/// One cell alone, as `?cell=<id>&embed=1` shows it in a course's page: its section's title,
+/// a notice (hidden when there is none), the experiment's box ([`experiment_html`]), and a link
+/// to the whole lesson at that section.
+#[must_use]
+pub fn single_html(experiment: &Experiment, progress: &Progress, notice: Option<&str>) -> String {
+    let section = SECTIONS.iter().find(|s| s.blocks.contains(&Block::Experiment(experiment.id)));
+    format!(
+        "<article class=\"card lesson single-cell\" aria-labelledby=\"lesson-title\" data-testid=\"lesson\">\
+         <div class=\"card-head\"><h2 id=\"lesson-title\">{title}</h2></div>\
+         <div class=\"notice\" role=\"status\" data-testid=\"lesson-notice\"{hidden}><span>{notice}</span>\
+         <button class=\"link\" data-action=\"dismiss\">Dismiss</button></div>\
+         <div class=\"lesson-cell\">{cell}</div>\
+         <p><a href=\"?lesson={LESSON}#{anchor}\" target=\"_blank\" rel=\"noopener\" data-testid=\"lesson-whole\">\
+         The whole lesson \u{2197}</a></p></article>",
+        title = escape(section.map_or(experiment.title, |s| s.title)),
+        hidden = if notice.is_some() { "" } else { " hidden" },
+        notice = escape(notice.unwrap_or_default()),
+        cell = experiment_html(experiment, progress),
+        anchor = section.map_or(experiment.id, |s| s.id),
+    )
+}
 
 /// Whether `#id` is an anchor of the lesson: a section or an experiment.
 #[must_use]
 pub fn is_anchor(id: &str) -> bool {
-    SECTION_IDS.contains(&id) || EXPERIMENT_IDS.contains(&id)
+    SECTION_IDS.contains(&id) || is_cell(id)
 }
 
 /// The Lesson tab as the lesson's module first draws it: the title, the progress and Reset, a
@@ -2118,7 +2165,8 @@ mod tests {
 
     #[test]
     fn experiment_ids_are_the_experiments_and_anchors_are_sections_or_experiments() {
-        assert_eq!(EXPERIMENTS.map(|e| e.id), EXPERIMENT_IDS);
+        assert_eq!(EXPERIMENTS.map(|e| (e.id, e.title)), CELLS);
+        assert!(is_cell("cpu") && !is_cell("cpu-bound") && !is_cell(""));
         assert!(is_anchor("cpu-bound") && is_anchor("io-threads"));
         assert!(!is_anchor("") && !is_anchor("lesson-title") && !is_anchor("io-threads.total"));
     }
@@ -2242,6 +2290,23 @@ mod tests {
         let six = tab.find("id=\"differences\"").unwrap();
         assert!(six < tab.find("data-testid=\"lesson-differences\"").unwrap());
         assert!(tab.find("id=\"since\"").unwrap() > six);
+    }
+
+    #[test]
+    fn one_cell_alone_for_a_course_page_and_its_embed_markup() {
+        let e = experiment("cpu").unwrap();
+        let html = single_html(e, &Progress::default(), None);
+        assert!(html.contains("<h2 id=\"lesson-title\">3. CPU-bound work: the GIL in the way</h2>"), "{html}");
+        assert!(html.contains(&experiment_html(e, &Progress::default())));
+        assert_eq!(html.matches("data-testid=\"experiment-").count(), 1);
+        assert!(html.contains("href=\"?lesson=threads-and-processes#cpu-bound\" target=\"_blank\""));
+        assert!(html.contains("data-testid=\"lesson-notice\" hidden>"));
+        assert!(!html.contains("lesson-reset"), "Reset would clear the whole lesson's progress");
+        assert_eq!(
+            cell_embed_html("https://example.org/lab/", "io-threads"),
+            "<iframe src=\"https://example.org/lab/?cell=io-threads&amp;embed=1\" width=\"100%\" height=\"900\" \
+             style=\"border:0\" allow=\"cross-origin-isolated\" title=\"ThreadLab: Two waits of 3 s, on two threads\"></iframe>"
+        );
     }
 
     #[test]

@@ -111,12 +111,16 @@ fn set_hidden(el: &Element, selector: &str, hidden: bool) {
     }
 }
 
-/// Draws the lesson into `root` (the page's box) and runs its cells through `host`.
+/// Draws the lesson into `root` (the page's box), or only `cell` (`?cell=<id>`, for a course's
+/// page), and runs its cells through `host`.
 #[wasm_bindgen]
-pub fn mount(root: Element, host: Host) {
+pub fn mount(root: Element, host: Host, cell: Option<String>) {
     let saved = storage().and_then(|s| s.get_item(lesson::STORAGE_KEY).ok().flatten());
     let (progress, notice) = Progress::load(saved.as_deref());
-    root.set_inner_html(&lesson::lesson_html(&progress, notice.as_deref()));
+    root.set_inner_html(&match cell.as_deref().and_then(lesson::experiment) {
+        Some(e) => lesson::single_html(e, &progress, notice.as_deref()),
+        None => lesson::lesson_html(&progress, notice.as_deref()),
+    });
     let cells = lesson::EXPERIMENTS
         .iter()
         .filter_map(|e| {

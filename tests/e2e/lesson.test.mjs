@@ -12,6 +12,8 @@ import { ARTIFACTS, BASE_URL, expectNoProblems, useLab } from "./harness.mjs";
 const AXE = await readFile(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const PROGRAMS = new URL("../fixtures/programs/", import.meta.url);
 const KEY = "threadlab.lesson.threads-and-processes";
+// A course page on another origin (cargo xtask test serves one, not isolated).
+const COURSE = process.env.THREADLAB_COURSE_URL ?? "http://localhost:8097/";
 const lab = useLab("?lesson=threads-and-processes");
 
 async function axe(page) {
@@ -275,6 +277,50 @@ test("the lesson is not in the page's first load: its module is fetched when the
   await page.getByTestId("tab-lesson").click();
   await page.locator("[data-testid=lesson] section#crashes").waitFor();
   assert.ok(fetched.includes("/pkg-lesson/threadlab_lesson_bg.wasm"), fetched.join(" "));
+  await page.close();
+});
+
+test("?cell=io-threads&embed=1: the cell alone, in a frame on another origin, runs its threads there", async () => {
+  const page = await lab.browser.newPage({ viewport: { width: 800, height: 1000 } });
+  await page.goto(COURSE);
+  const src = new URL("?cell=io-threads&embed=1", BASE_URL).href;
+  await page.evaluate((src) => {
+    const frame = Object.assign(document.createElement("iframe"), { id: "cell", src, width: "100%", height: "900", title: "A cell" });
+    frame.allow = "cross-origin-isolated";
+    document.body.append(frame);
+  }, src);
+  const frame = page.frameLocator("#cell");
+  await frame.getByTestId("experiment-io-threads").waitFor();
+  const inner = page.frames().find((f) => f.url().includes("cell=io-threads"));
+  assert.equal(await page.evaluate(() => self.crossOriginIsolated), false, "the course page is not isolated");
+  assert.equal(await inner.evaluate(() => self.crossOriginIsolated), true, "the embedded cell is");
+  assert.equal(await frame.locator("[data-testid^=experiment-]").count(), 1, "one cell alone");
+  assert.equal(await frame.locator("#lesson-title").textContent(), "2. I/O-bound work: waiting side by side");
+  assert.equal(await frame.getByTestId("lesson-whole").getAttribute("href"), "?lesson=threads-and-processes#io-bound");
+  // The URL keeps the cell: a reload or a copied link shows it again.
+  assert.equal(await inner.evaluate(() => new URLSearchParams(location.search).get("cell")), "io-threads");
+  await frame.getByTestId("predict-io-threads.total").fill("3");
+  await frame.getByTestId("lesson-run").click();
+  await inner.waitForFunction(() => document.querySelector("[data-testid=experiment-io-threads]").dataset.state === "done", null, { timeout: 90_000 });
+  const [v] = await frame.getByTestId("lesson-verdict").evaluateAll((vs) => vs.map((v) => v.dataset.verdict));
+  assert.equal(v, "right");
+  assert.match(await frame.getByTestId("lesson-evidence").textContent(), /waited on I\/O for 3\.0\d s and 3\.0\d s, and their waits overlapped for [23]\.\d\d s/);
+  await page.screenshot({ path: join(ARTIFACTS, "lesson-cell-embedded.png") });
+  await page.close();
+});
+
+test("the Embed dialog on the Lesson tab offers a link to the section and any one cell to embed", async () => {
+  const page = await lab.browser.newPage();
+  await page.goto(new URL("?lesson=threads-and-processes#memory", BASE_URL).href);
+  await page.evaluate(() => window.threadlab.ready);
+  await page.locator("[data-testid=lesson] section#memory").waitFor();
+  await page.getByTestId("embed").click();
+  assert.match(await page.getByTestId("embed-link").inputValue(), /\?panel=lesson&.*&lesson=threads-and-processes#memory$/);
+  const page_ = new URL("./", BASE_URL).href;
+  assert.equal(await page.getByTestId("embed-snippet").inputValue(),
+    `<iframe src="${page_}?cell=io-threads&amp;embed=1" width="100%" height="900" style="border:0" allow="cross-origin-isolated" title="ThreadLab: Two waits of 3 s, on two threads"></iframe>`);
+  await page.getByTestId("embed-cell").selectOption({ label: "One list, given to a thread and then to a process" });
+  assert.match(await page.getByTestId("embed-snippet").inputValue(), /\?cell=shared-list&amp;embed=1" /);
   await page.close();
 });
 
