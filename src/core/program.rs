@@ -25,6 +25,9 @@ pub struct ProgramOptions {
     pub switch_interval_ms: f64,
     /// Wall-time budget; past it the program ends with a clear message naming the line.
     pub timeout_ms: f64,
+    /// False: free-threaded, as CPython 3.14t (`python3.14t`, PEP 703): a process's
+    /// threads run Python at the same time (docs/python-vm.md §4.1).
+    pub gil: bool,
 }
 
 impl Default for ProgramOptions {
@@ -32,6 +35,7 @@ impl Default for ProgramOptions {
         ProgramOptions {
             switch_interval_ms: crate::core::gil::DEFAULT_SWITCH_INTERVAL_MS,
             timeout_ms: DEFAULT_TIMEOUT_MS,
+            gil: true,
         }
     }
 }

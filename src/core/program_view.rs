@@ -140,6 +140,12 @@ pub fn coalesce(segments: &[LaneSegment], min_ms: f64) -> Vec<LaneSegment> {
 /// The run in one sentence, for a screen reader and the status line.
 #[must_use]
 pub fn summary(result: &ProgramResult) -> String {
+    summary_as(result, true)
+}
+
+/// [`summary`] of a run with the GIL (`gil`) or free-threaded, which has no hand-overs to count.
+#[must_use]
+pub fn summary_as(result: &ProgramResult, gil: bool) -> String {
     let lanes = &result.lanes;
     let threads = lanes.iter().filter(|l| l.kind == LaneKind::Thread).count();
     let mut pids: Vec<u32> = Vec::new();
@@ -159,7 +165,11 @@ pub fn summary(result: &ProgramResult) -> String {
             plural(children, "child process", "child processes")
         ));
     }
-    parts.push(plural(usize::try_from(result.gil_switches).unwrap_or(usize::MAX), "GIL hand-over", "GIL hand-overs"));
+    parts.push(if gil {
+        plural(usize::try_from(result.gil_switches).unwrap_or(usize::MAX), "GIL hand-over", "GIL hand-overs")
+    } else {
+        "free-threaded (no GIL)".to_owned()
+    });
     parts.push(match (&result.error, result.exit_code) {
         (Some(e), _) => format!("ended with {}: {}", e.kind, e.message),
         (None, 0) => "exit code 0".to_owned(),
@@ -290,7 +300,22 @@ const AXIS: f64 = 24.0;
 /// table (what a screen reader reads, and the exact figures).
 #[must_use]
 pub fn timeline_html(r: &ProgramResult, width: f64) -> String {
-    timeline(r, width, false)
+    timeline(r, width, false, true)
+}
+
+/// [`timeline_html`] of a run with the GIL (`gil`) or free-threaded: without a GIL, running
+/// is not holding it, nobody waits for it and nothing is handed over.
+#[must_use]
+pub fn timeline_html_as(r: &ProgramResult, width: f64, gil: bool) -> String {
+    timeline(r, width, false, gil)
+}
+
+/// [`state_words`] of a run with the GIL or free-threaded.
+fn words(state: LaneState, gil: bool) -> &'static str {
+    if !gil && state == LaneState::Running {
+        return "running";
+    }
+    state_words(state)
 }
 
 /// The timeline of a program still running: its lanes so far as [`LiveLanes`] sampled them,
@@ -299,7 +324,7 @@ pub fn timeline_html(r: &ProgramResult, width: f64) -> String {
 #[must_use]
 pub fn live_timeline_html(lanes: &[Lane], wall_ms: f64, width: f64) -> String {
     let r = ProgramResult { lanes: lanes.to_vec(), wall_ms, ..ProgramResult::default() };
-    timeline(&r, width, true)
+    timeline(&r, width, true, true)
 }
 
 /// A running program's lanes, from samples of its live board (`core::runtime::board`): a
@@ -367,7 +392,7 @@ impl LiveLanes {
     }
 }
 
-fn timeline(r: &ProgramResult, width: f64, live: bool) -> String {
+fn timeline(r: &ProgramResult, width: f64, live: bool, gil: bool) -> String {
     let order = lane_order(&r.lanes);
     let width = width.max(240.0).round();
     let plot = width - GUTTER - RIGHT;
@@ -382,7 +407,7 @@ fn timeline(r: &ProgramResult, width: f64, live: bool) -> String {
     let mut h = String::from("<div class=\"card-head\"><h3 class=\"small-title\">Timeline</h3>");
     if !order.is_empty() {
         h.push_str("<span class=\"legend\" aria-label=\"Legend\">");
-        for state in STATES {
+        for state in STATES.into_iter().filter(|s| gil || *s != LaneState::GilWait) {
             // The hatching of "blocked" is defined once, here; the lanes use it too.
             let defs = if state == LaneState::Blocked {
                 "<defs><pattern id=\"hatch-blocked\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" \
@@ -394,7 +419,7 @@ fn timeline(r: &ProgramResult, width: f64, live: bool) -> String {
                 h,
                 "<span class=\"key\"><svg width=\"22\" height=\"12\" aria-hidden=\"true\">{defs}<rect class=\"seg-{}\" width=\"22\" height=\"12\" rx=\"3\"/></svg>{}</span>",
                 state_key(state),
-                escape(state_words(state))
+                escape(words(state, gil))
             );
         }
         h.push_str("</span>");
@@ -407,7 +432,7 @@ fn timeline(r: &ProgramResult, width: f64, live: bool) -> String {
             format_ms(r.wall_ms)
         );
     } else {
-        write_stats(&mut h, r);
+        write_stats(&mut h, r, gil);
     }
     if order.is_empty() {
         h.push_str(if live {
@@ -420,7 +445,7 @@ fn timeline(r: &ProgramResult, width: f64, live: bool) -> String {
     let label = if live {
         "Timeline of the program so far, sampled".to_owned()
     } else {
-        format!("Timeline of the program: {}", summary(r))
+        format!("Timeline of the program: {}", summary_as(r, gil))
     };
     let _ = write!(
         h,
@@ -450,7 +475,7 @@ fn timeline(r: &ProgramResult, width: f64, live: bool) -> String {
         for state in STATES {
             let t = time_in(&lane.segments, state);
             if t > 0.0 {
-                let _ = write!(title, "\n{}: {}", state_words(state), format_ms(t));
+                let _ = write!(title, "\n{}: {}", words(state, gil), format_ms(t));
             }
         }
         let _ = write!(
@@ -485,8 +510,8 @@ fn timeline(r: &ProgramResult, width: f64, live: bool) -> String {
          <th scope=\"col\">Lane</th><th scope=\"col\">Kind</th><th scope=\"col\">Process</th><th scope=\"col\">Start</th><th scope=\"col\">End</th>",
         order.len()
     );
-    for state in STATES {
-        let _ = write!(h, "<th scope=\"col\">{}</th>", escape(state_words(state)));
+    for state in STATES.into_iter().filter(|s| gil || *s != LaneState::GilWait) {
+        let _ = write!(h, "<th scope=\"col\">{}</th>", escape(words(state, gil)));
     }
     h.push_str("</tr></thead><tbody>");
     for &i in &order {
@@ -501,7 +526,7 @@ fn timeline(r: &ProgramResult, width: f64, live: bool) -> String {
             format_ms(start),
             format_ms(end)
         );
-        for state in STATES {
+        for state in STATES.into_iter().filter(|s| gil || *s != LaneState::GilWait) {
             let _ = write!(h, "<td>{}</td>", format_ms(time_in(&l.segments, state)));
         }
         h.push_str("</tr>");
@@ -511,14 +536,15 @@ fn timeline(r: &ProgramResult, width: f64, live: bool) -> String {
 }
 
 /// A finished run's figures above its timeline.
-fn write_stats(h: &mut String, r: &ProgramResult) {
+fn write_stats(h: &mut String, r: &ProgramResult, gil: bool) {
+    let (k, v) =
+        if gil { ("GIL hand-overs", r.gil_switches.to_string()) } else { ("GIL", "off (free-threaded)".to_owned()) };
     let _ = write!(
         h,
         "</div><p class=\"stats\"><span class=\"stat\"><span class=\"k\">wall</span><span class=\"v\" data-testid=\"code-wall\">{}</span></span>\
-         <span class=\"stat\"><span class=\"k\">GIL hand-overs</span><span class=\"v\" data-testid=\"code-gil-switches\">{}</span></span>\
+         <span class=\"stat\"><span class=\"k\">{k}</span><span class=\"v\" data-testid=\"code-gil-switches\">{v}</span></span>\
          <span class=\"stat\"><span class=\"k\">exit code</span><span class=\"v\" data-testid=\"code-exit\">{}</span></span></p>",
         format_ms(r.wall_ms),
-        r.gil_switches,
         r.exit_code
     );
 }
@@ -648,6 +674,7 @@ mod tests {
         assert_eq!(writer(&result.lanes, 9, 2), "lane 9 of process 2");
         let nothing = ProgramResult { wall_ms: 2.5, ..ProgramResult::default() };
         assert_eq!(summary(&nothing), "wall time 2.5 ms; 0 GIL hand-overs; exit code 0");
+        assert_eq!(summary_as(&nothing, false), "wall time 2.5 ms; free-threaded (no GIL); exit code 0");
         let html = timeline_html(&nothing, 600.0);
         assert!(
             html.ends_with("<p class=\"empty\">No thread reported what it did.</p>") && !html.contains("legend"),
@@ -714,6 +741,24 @@ mod tests {
         assert!(html.contains("aria-label=\"Timeline of the program: wall time 3.01 s; 2 lanes, 1 thread and 0 child processes; 3 GIL hand-overs; exit code 0\""), "{html}");
         assert!(html.contains("<th scope=\"row\">MainThread</th><td>main</td><td>1</td><td>0.0 ms</td><td>3.01 s</td><td>11 ms</td><td>0.0 ms</td><td>0.0 ms</td><td>3.00 s</td>"), "{html}");
         assert!(html.contains("<text x=\"") && html.contains(">3 s</text>"), "ticks in seconds: {html}");
+    }
+
+    #[test]
+    fn a_free_threaded_timeline_says_there_is_no_gil() {
+        let mut t1 = lane(1, LaneKind::Thread, "Thread-1", 1, 1.0);
+        t1.segments = vec![seg(LaneState::Running, 1.0, 20.0)];
+        let result = ProgramResult { wall_ms: 20.0, lanes: vec![t1], ..ProgramResult::default() };
+        let with_gil = timeline_html(&result, 600.0);
+        assert!(with_gil.contains("running (holds the GIL)") && with_gil.contains("waiting for the GIL"));
+        let free = timeline_html_as(&result, 600.0, false);
+        assert!(
+            !free.contains("holds the GIL")
+                && !free.contains("waiting for the GIL")
+                && !free.contains("GIL hand-overs"),
+            "{free}"
+        );
+        assert!(free.contains("data-testid=\"code-gil-switches\">off (free-threaded)<"), "{free}");
+        assert!(free.contains("free-threaded (no GIL)"), "the timeline's label says so: {free}");
     }
 
     /// A real run of an example on the VM, natively (each child process its own interpreter

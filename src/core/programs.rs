@@ -33,7 +33,7 @@ macro_rules! example {
 
 /// The menu, in order; the first is the view's default. The notebook's two cells are its code
 /// cells verbatim (In [3] and In [12] of the seed notebook).
-pub const EXAMPLES: [Example; 10] = [
+pub const EXAMPLES: [Example; 12] = [
     example!(
         "notebook_threads",
         "The notebook: two threads",
@@ -80,6 +80,16 @@ pub const EXAMPLES: [Example; 10] = [
         "A thread appends to the very list the main thread sees; a process appends to its own copy."
     ),
     example!(
+        "free_threaded_cpu",
+        "Free-threaded: CPU-bound threads",
+        "Run it, then untick GIL and run it again: free-threaded (as python3.14t), the two threads run on two cores at once."
+    ),
+    example!(
+        "free_threaded_race",
+        "Free-threaded: counter += 1 loses updates",
+        "With the GIL nothing is lost here; untick GIL and updates are lost. The GIL kept the interpreter safe, never your code: use a Lock."
+    ),
+    example!(
         "refcount_notebook",
         "Reference counts and a cycle",
         "sys.getrefcount as CPython counts: names, a call's parameter, a dict's slots; a cycle only gc.collect() frees."
@@ -117,7 +127,7 @@ fn ms_in(what: &str, value: &RawValue, lo: f64, hi: f64, default: f64) -> Result
 ///
 /// # Errors
 /// Every bad option's message, joined.
-pub fn options(switch_interval_ms: &RawValue, timeout_ms: &RawValue) -> Result<ProgramOptions, String> {
+pub fn options(switch_interval_ms: &RawValue, timeout_ms: &RawValue, gil: &RawValue) -> Result<ProgramOptions, String> {
     let switch = ms_in(
         "switch_interval_ms",
         switch_interval_ms,
@@ -126,9 +136,16 @@ pub fn options(switch_interval_ms: &RawValue, timeout_ms: &RawValue) -> Result<P
         DEFAULT_SWITCH_INTERVAL_MS,
     );
     let timeout = ms_in("timeout_ms", timeout_ms, MIN_TIMEOUT_MS, MAX_TIMEOUT_MS, DEFAULT_TIMEOUT_MS);
-    match (switch, timeout) {
-        (Ok(switch_interval_ms), Ok(timeout_ms)) => Ok(ProgramOptions { switch_interval_ms, timeout_ms }),
-        (switch, timeout) => Err([switch.err(), timeout.err()].into_iter().flatten().collect::<Vec<_>>().join(" ")),
+    let gil = match gil {
+        RawValue::Missing => Ok(true),
+        RawValue::Bool(b) => Ok(*b),
+        other => Err(format!("gil must be true or false (false runs free-threaded); got {other}.")),
+    };
+    match (switch, timeout, gil) {
+        (Ok(switch_interval_ms), Ok(timeout_ms), Ok(gil)) => Ok(ProgramOptions { switch_interval_ms, timeout_ms, gil }),
+        (switch, timeout, gil) => {
+            Err([switch.err(), timeout.err(), gil.err()].into_iter().flatten().collect::<Vec<_>>().join(" "))
+        }
     }
 }
 
@@ -192,20 +209,26 @@ mod tests {
 
     #[test]
     fn options_are_checked_one_by_one() {
-        assert_eq!(options(&RawValue::Missing, &RawValue::Missing), Ok(ProgramOptions::default()));
-        let o = options(&RawValue::Number(0.5), &RawValue::Text("2000".into())).unwrap();
+        assert_eq!(options(&RawValue::Missing, &RawValue::Missing, &RawValue::Missing), Ok(ProgramOptions::default()));
+        let o = options(&RawValue::Number(0.5), &RawValue::Text("2000".into()), &RawValue::Missing).unwrap();
         assert_eq!((o.switch_interval_ms, o.timeout_ms), (0.5, 2000.0));
         assert_eq!(
-            options(&RawValue::Number(0.0), &RawValue::Missing),
+            options(&RawValue::Number(0.0), &RawValue::Missing, &RawValue::Missing),
             Err("switch_interval_ms must be a number of ms from 0.1 to 100; got 0.".to_owned())
         );
-        let both = options(&RawValue::Text("fast".into()), &RawValue::Bool(true)).unwrap_err();
+        let both = options(&RawValue::Text("fast".into()), &RawValue::Bool(true), &RawValue::Missing).unwrap_err();
         assert_eq!(
             both,
             "switch_interval_ms must be a number of ms from 0.1 to 100; got \"fast\". \
              timeout_ms must be a number of ms from 100 to 600000; got true."
         );
-        assert!(options(&RawValue::Missing, &RawValue::Number(f64::INFINITY)).is_err());
-        assert!(options(&RawValue::Other("null".into()), &RawValue::Missing).unwrap_err().contains("got null"));
+        assert!(options(&RawValue::Missing, &RawValue::Number(f64::INFINITY), &RawValue::Missing).is_err());
+        assert!(options(&RawValue::Other("null".into()), &RawValue::Missing, &RawValue::Missing)
+            .unwrap_err()
+            .contains("got null"));
+        assert!(!options(&RawValue::Missing, &RawValue::Missing, &RawValue::Bool(false)).unwrap().gil);
+        assert!(options(&RawValue::Missing, &RawValue::Missing, &RawValue::Text("no".into()))
+            .unwrap_err()
+            .contains("gil must be"));
     }
 }

@@ -85,7 +85,12 @@ pub enum ToWorker {
     Race(RaceConfig),
     /// Python worker: run `source` and answer with [`FromWorker::Traced`].
     /// [`CRASH_TEST_SOURCE`] and [`HANG_TEST_SOURCE`] are the tests' way to make it fail.
-    Python { source: String },
+    Python {
+        source: String,
+        /// Which CPython's counts (the default: 3.11's).
+        #[serde(default)]
+        version: py::Version,
+    },
     /// Program process: run this program, answering in `core::runtime::ProgramLetter`s.
     Program { source: String, options: crate::core::program::ProgramOptions },
     /// Program process: be `multiprocessing` child `child.pid` of the program `source`.
@@ -249,7 +254,7 @@ mod tests {
         let letter = FromWorker::Traced { trace: Box::new(trace) };
         let json = serde_json::to_string(&letter).expect("serialises");
         assert_eq!(serde_json::from_str::<FromWorker>(&json).expect("deserialises"), letter);
-        let message = ToWorker::Python { source: "x = 1".into() };
+        let message = ToWorker::Python { source: "x = 1".into(), version: py::Version::V3_14 };
         let json = serde_json::to_string(&message).expect("serialises");
         assert_eq!(serde_json::from_str::<ToWorker>(&json).expect("deserialises"), message);
     }

@@ -37,18 +37,19 @@ impl Api {
         })
     }
 
-    /// Steps through `source` (the Python subset) in ThreadLab's Python worker and
-    /// resolves to every step's frames and heap with CPython's reference counts:
-    /// `{output, steps, error, truncated}`. Errors in the script are in `error`; the
-    /// promise rejects when `source` is not a string, or the worker crashed or ran out of
-    /// time (it is replaced: the next call gets a fresh one).
-    pub fn refcount(&self, source: JsValue) -> Promise {
+    /// Steps through `source` in ThreadLab's Python worker and resolves to every step's
+    /// frames and heap with CPython's reference counts: `{output, steps, error, truncated,
+    /// version}`. `options.version` says whose counts: `"3.11"` (the default; also 3.12's
+    /// and 3.13's) or `"3.14"`. Errors in the script are in `error`; the promise rejects
+    /// when `source` is not a string, an option is bad (`"3.14t"` says why it is not
+    /// offered yet), or the worker crashed or ran out of time (it is replaced: the next
+    /// call gets a fresh one).
+    pub fn refcount(&self, source: JsValue, options: JsValue) -> Promise {
         let lab = self.lab.clone();
+        let checked = refcount_request(&source, &options);
         wasm_bindgen_futures::future_to_promise(async move {
-            let Some(source) = source.as_string() else {
-                return Err(js_sys::Error::new("refcount(source) takes the script as a string.").into());
-            };
-            match lab.python(&source).await {
+            let (source, version) = checked.map_err(|why| js_sys::Error::new(&why))?;
+            match lab.python(&source, version).await {
                 Ok(trace) => to_js(&trace.report()),
                 Err(message) => Err(js_sys::Error::new(&message).into()),
             }
@@ -160,8 +161,46 @@ impl Api {
 }
 
 /// `python(source, options)`'s arguments, checked: what the program is given, or why not.
+/// `refcount(source, options)`'s arguments checked: the script and the version.
+fn refcount_request(source: &JsValue, options: &JsValue) -> Result<(String, crate::core::py::Version), String> {
+    let source = source.as_string().ok_or("refcount(source) takes the script as a string.")?;
+    if options.is_undefined() || options.is_null() {
+        return Ok((source, crate::core::py::Version::default()));
+    }
+    if !options.is_object() || js_sys::Array::is_array(options) {
+        return Err(format!(
+            "refcount(source, options): options must be an object such as {{version: \"3.14\"}}; got {}.",
+            raw_value(options)
+        ));
+    }
+    let unknown: Vec<String> = js_sys::Object::keys(options.unchecked_ref::<js_sys::Object>())
+        .iter()
+        .filter_map(|k| k.as_string())
+        .filter(|k| k != "version")
+        .map(|k| config::quote(&k))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(format!(
+            "refcount(source, options): unknown option {}; the option is version.",
+            unknown.join(", ")
+        ));
+    }
+    let version = js_sys::Reflect::get(options, &JsValue::from_str("version")).unwrap_or(JsValue::UNDEFINED);
+    if version.is_undefined() {
+        return Ok((source, crate::core::py::Version::default()));
+    }
+    let Some(name) = version.as_string() else {
+        return Err(format!(
+            "refcount(source, options): version must be a string such as \"3.14\"; got {}.",
+            raw_value(&version)
+        ));
+    };
+    let version = crate::core::py::Version::parse(&name).map_err(|why| format!("refcount(source, options): {why}."))?;
+    Ok((source, version))
+}
+
 fn python_request(source: &JsValue, options: &JsValue) -> Result<(String, ProgramOptions), String> {
-    const KNOWN: [&str; 2] = ["switch_interval_ms", "timeout_ms"];
+    const KNOWN: [&str; 3] = ["switch_interval_ms", "timeout_ms", "gil"];
     let source = source.as_string().ok_or("python(source, options) takes the program as a string.")?;
     if options.is_undefined() || options.is_null() {
         return Ok((source, ProgramOptions::default()));
@@ -180,11 +219,15 @@ fn python_request(source: &JsValue, options: &JsValue) -> Result<(String, Progra
         .collect();
     if !unknown.is_empty() {
         return Err(format!(
-            "python(source, options): unknown option {}; the options are switch_interval_ms and timeout_ms.",
+            "python(source, options): unknown option {}; the options are switch_interval_ms, timeout_ms and gil.",
             unknown.join(", ")
         ));
     }
-    let options = programs::options(&field(options, "switch_interval_ms"), &field(options, "timeout_ms"))?;
+    let options = programs::options(
+        &field(options, "switch_interval_ms"),
+        &field(options, "timeout_ms"),
+        &field(options, "gil"),
+    )?;
     Ok((source, options))
 }
 

@@ -61,11 +61,11 @@ pub fn post(message: &FromWorker) {
 ///
 /// # Panics
 /// On purpose, for the tests' crash script ([`crate::core::protocol::CRASH_TEST_SOURCE`]).
-pub fn serve(source: &str) {
+pub fn serve(source: &str, version: crate::core::py::Version) {
     match PythonJob::of(source) {
         PythonJob::Run => {
             let began = now_ms();
-            let mut trace = crate::core::py::inspect(source, Arc::new(InspectorHost));
+            let mut trace = crate::core::py::inspect(source, Arc::new(InspectorHost), version);
             trace.run_ms = Some(now_ms() - began);
             let traced = FromWorker::Traced { trace: Box::new(trace) };
             match serde_wasm_bindgen::to_value(&traced) {

@@ -218,8 +218,8 @@ impl Lab {
     /// # Errors
     /// When the worker crashes or runs out of time (it is replaced; the message says
     /// what happened), or cannot start. Errors in the script itself are in the trace.
-    pub async fn python(&self, source: &str) -> Result<Rc<Trace>, String> {
-        self.python.lock().await.run(source).await.map(Rc::new)
+    pub async fn python(&self, source: &str, version: crate::core::py::Version) -> Result<Rc<Trace>, String> {
+        self.python.lock().await.run(source, version).await.map(Rc::new)
     }
 
     /// ms from asking for the last Python worker to its being ready, and its memory in bytes

@@ -84,10 +84,10 @@ impl PythonWorker {
     /// # Errors
     /// When the worker cannot start, crashes (it is replaced) or takes longer than
     /// [`PYTHON_TIMEOUT_MS`] (it is terminated and replaced): the message says which.
-    pub async fn run(&mut self, source: &str) -> Result<Trace, String> {
+    pub async fn run(&mut self, source: &str, version: crate::core::py::Version) -> Result<Trace, String> {
         self.ready().await?;
         let Some(c) = &self.current else { return Err("ThreadLab's Python worker is not running.".into()) };
-        c.worker.post(&ToWorker::Python { source: source.to_owned() })?;
+        c.worker.post(&ToWorker::Python { source: source.to_owned(), version })?;
         let answer = |m| match m {
             FromWorker::Traced { trace } => Some(Ok(*trace)),
             // The worker is fine: only its answer was too big to take in.

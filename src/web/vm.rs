@@ -177,7 +177,7 @@ fn boot_inspector() {
     }));
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         match serde_wasm_bindgen::from_value::<ToWorker>(event.data()) {
-            Ok(ToWorker::Python { source }) => crate::web::inspector::serve(&source),
+            Ok(ToWorker::Python { source, version }) => crate::web::inspector::serve(&source, version),
             Ok(_) => {
                 post(&FromWorker::Failed { message: "the inspector's worker got a message it has no use for".into() });
             }

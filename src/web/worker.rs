@@ -118,7 +118,7 @@ fn handle(role: Role, message: ToWorker) {
             Role::Threads => host::run(run, tasks, gil, switch_interval_ms),
         },
         #[cfg(not(feature = "threads"))]
-        ToWorker::Python { source } => crate::web::inspector::serve(&source),
+        ToWorker::Python { source, version } => crate::web::inspector::serve(&source, version),
         #[cfg(feature = "threads")]
         ToWorker::Python { .. } => {
             post(&FromWorker::Failed {

@@ -254,6 +254,8 @@ const targets = [
   ["py.threads_gil_ratio", ">=", 0.95],
   ["py.processes_efficiency", ">=", 0.85],
   ["py.thread_start_ms", "<=", 1],
+  // Issue 15: free-threaded (`gil: false`), two CPU-bound Python threads use two cores.
+  ["py.threads_nogil_efficiency", ">=", 0.85],
 ].map(([key, op, target]) => {
   const value = get(key);
   const met = typeof value === "number" && (op === ">=" ? value >= target : value <= target);
@@ -293,6 +295,8 @@ const rows = [
     ["seq", "threads", "processes"].map((m) => fmt(py.parallel_cpython_ms[m], 1)).join(" / ")],
   ["py.threads_gil_ratio / py.processes_efficiency", `${fmt(py.threads_gil_ratio)} / ${fmt(py.processes_efficiency)}`,
     `${fmt(py.cpython_threads_gil_ratio)} / ${fmt(py.cpython_processes_efficiency)}`],
+  ["py_parallel.py free-threaded ms: seq / 2 threads", ["nogil_seq", "nogil_threads"].map((m) => fmt(py.parallel_ms[m], 0)).join(" / "), "—"],
+  ["py.threads_nogil_efficiency / py.nogil_single_thread_cost", `${fmt(py.threads_nogil_efficiency)} / ${fmt(py.nogil_single_thread_cost)}`, "—"],
   ["py.thread_start_ms: median / p99 (pool of 4 ready in ms)", `${fmt(pyThreads.thread_start_ms, 4)} / ${fmt(pyThreads.thread_start_p99_ms, 4)} (${fmt(pyThreads.pool_start_ms, 0)})`, cp("start.thread_ms")],
   ["inspector.first_script_ms / next_script_ms (the notebook's example)", `${fmt(inspector.first_script_ms, 0)} / ${fmt(inspector.next_script_ms, 0)}`, "—"],
   ["inspector.ms_per_1k_steps: 100 / 10,000 objects", `${fmt(inspector.ms_per_1k_steps_small, 2)} / ${fmt(inspector.ms_per_1k_steps_large, 2)}`, "—"],

@@ -97,16 +97,21 @@ function parseParallel(stdout, mode) {
  * py.threads_gil_ratio (two threads over one after the other: ~1, as CPython, since the GIL
  * lets one run at a time) and py.processes_efficiency (T_seq / (T_pool × 2)), ThreadLab's
  * VM in Chromium and CPython natively, each the best of `rounds`, the modes taken in turn.
+ * Free-threaded (`{gil: false}`, ThreadLab only: no python3.14t here):
+ * py.threads_nogil_efficiency (T_seq / (T_threads × 2), 1 = two cores' worth) and
+ * py.nogil_single_thread_cost (the same program in turn, free-threaded over with the GIL, - 1).
  */
 export async function benchPythonParallel(page, rounds) {
-  const best = { seq: Infinity, threads: Infinity, processes: Infinity };
+  const best = { seq: Infinity, threads: Infinity, processes: Infinity, nogil_seq: Infinity, nogil_threads: Infinity };
   const cpython = { seq: Infinity, threads: Infinity, processes: Infinity };
   for (let round = 0; round < rounds; round++) {
     for (const mode of Object.keys(best)) {
-      const r = await page.evaluate((s) => window.threadlab.python(s, { timeout_ms: 120000 }), withMode(mode));
+      const gil = !mode.startsWith("nogil_");
+      const base = mode.replace("nogil_", "");
+      const r = await page.evaluate(([s, gil]) => window.threadlab.python(s, { timeout_ms: 120000, gil }), [withMode(base), gil]);
       if (r.error) throw new Error(`py_parallel.py (${mode}) in ThreadLab: ${r.error.kind}: ${r.error.message} (line ${r.error.line})`);
-      best[mode] = Math.min(best[mode], parseParallel(r.stdout, mode));
-      cpython[mode] = Math.min(cpython[mode], parseParallel(execFileSync("python3", ["-"], { input: withMode(mode), encoding: "utf8" }), mode));
+      best[mode] = Math.min(best[mode], parseParallel(r.stdout, base));
+      if (gil) cpython[mode] = Math.min(cpython[mode], parseParallel(execFileSync("python3", ["-"], { input: withMode(mode), encoding: "utf8" }), mode));
     }
   }
   return {
@@ -115,6 +120,8 @@ export async function benchPythonParallel(page, rounds) {
     parallel_cpython_ms: cpython,
     threads_gil_ratio: best.threads / best.seq,
     processes_efficiency: best.seq / (best.processes * 2),
+    threads_nogil_efficiency: best.nogil_seq / (best.nogil_threads * 2),
+    nogil_single_thread_cost: best.nogil_seq / best.seq - 1,
     cpython_threads_gil_ratio: cpython.threads / cpython.seq,
     cpython_processes_efficiency: cpython.seq / (cpython.processes * 2),
   };

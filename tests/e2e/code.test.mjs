@@ -306,9 +306,70 @@ test("threadlab.python rejects bad arguments with a message that says what is ex
     await reject(["print(1)", { timeout_ms: "soon" }]),
     'timeout_ms must be a number of ms from 100 to 600000; got "soon".',
   );
-  assert.match(await reject(["print(1)", { timeout: 5 }]), /unknown option "timeout"; the options are switch_interval_ms and timeout_ms\./);
+  assert.match(await reject(["print(1)", { timeout: 5 }]), /unknown option "timeout"; the options are switch_interval_ms, timeout_ms and gil\./);
   assert.match(await reject(["print(1)", 5]), /options must be an object such as \{switch_interval_ms: 5, timeout_ms: 60000\}; got 5\./);
   assert.match(await reject(["print(1)", [1]]), /options must be an object .*; got a list\./);
+  assert.equal(await reject(["print(1)", { gil: "off" }]), 'gil must be true or false (false runs free-threaded); got "off".');
+});
+
+test("free-threaded ({gil: false}): two CPU-bound threads run at the same time, and counter += 1 loses updates", async () => {
+  const { page } = lab;
+  const cpu = [
+    "import threading, sys",
+    "def work(n):",
+    "    t = 0",
+    "    for i in range(n):",
+    "        t += i * i % 7",
+    "    return t",
+    "out = []",
+    "ts = [threading.Thread(target=lambda: out.append(work(2_000_000))) for _ in range(2)]",
+    "for t in ts:",
+    "    t.start()",
+    "for t in ts:",
+    "    t.join()",
+    "print(out[0] == out[1], sys._is_gil_enabled())",
+    "",
+  ].join("\n");
+  const r = await page.evaluate((s) => window.threadlab.python(s, { gil: false, timeout_ms: 60000 }), cpu);
+  assert.equal(r.error, null, JSON.stringify(r.error));
+  assert.equal(r.stdout, "True False\n");
+  assert.equal(r.gil_switches, 0);
+  // The two workers' Running segments overlap in time: read from the lanes, not a clock.
+  const running = (id) => r.lanes.find((l) => l.id === id).segments.filter((s) => s.state === "running");
+  let overlap = 0;
+  for (const a of running(1)) for (const b of running(2)) overlap += Math.max(0, Math.min(a.end_ms, b.end_ms) - Math.max(a.start_ms, b.start_ms));
+  const busy = running(1).reduce((sum, s) => sum + s.end_ms - s.start_ms, 0);
+  assert.ok(overlap > busy * 0.3, `overlapped ${overlap} ms of ${busy} ms`);
+  const race = [
+    "import threading",
+    "counter = 0",
+    "items = []",
+    "def bump():",
+    "    global counter",
+    "    for i in range(100_000):",
+    "        counter += 1",
+    "        items.append(i)",
+    "ts = [threading.Thread(target=bump) for _ in range(4)]",
+    "for t in ts:",
+    "    t.start()",
+    "for t in ts:",
+    "    t.join()",
+    "print(counter < 400_000, len(items))",
+    "",
+  ].join("\n");
+  const withGil = await page.evaluate((s) => window.threadlab.python(s, { timeout_ms: 60000 }), race);
+  assert.equal(withGil.stdout, "False 400000\n");
+  const free = await page.evaluate((s) => window.threadlab.python(s, { gil: false, timeout_ms: 60000 }), race);
+  assert.equal(free.stdout, "True 400000\n", JSON.stringify(free.error));
+});
+
+test("the GIL box runs the Code view's program free-threaded, and the status says so", async () => {
+  const { page } = lab;
+  await page.getByTestId("code-gil").uncheck();
+  await runInView(page, "import sys\nprint(sys._is_gil_enabled())\n");
+  assert.match(await page.getByTestId("code-output").textContent(), /False/);
+  assert.match(await page.getByTestId("code-status").textContent(), /free-threaded \(no GIL\)/);
+  await page.getByTestId("code-gil").check();
 });
 
 test("a threadlab.python run shows in the Code view as a Run would: its code, Run/Stop, its output and lanes", async () => {

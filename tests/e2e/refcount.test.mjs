@@ -9,7 +9,14 @@ const FIXTURES = new URL("../fixtures/refcount/", import.meta.url).pathname;
 
 const lab = useLab();
 
-const refcount = (source) => lab.page.evaluate((s) => window.threadlab.refcount(s), source);
+const refcount = (source, options) => lab.page.evaluate(([s, o]) => window.threadlab.refcount(s, o), [source, options]);
+
+/** What CPython `oracle` printed for `script` (regenerate.sh), as its 64-bit build prints it:
+ * Pyodide (the 3.14 oracle) is 32-bit, its immortal objects print 1879048192 for 3221225472. */
+const printed = (script, oracle) => {
+  const text = readFileSync(join(FIXTURES, script.replace(/\.py$/, `.${oracle}.out`)), "utf8");
+  return oracle === "3.14" ? text.replace(/\b1879048192\b/g, "3221225472") : text;
+};
 
 /** The page's fetches of the VM's own module (pkg-vm/) so far. */
 const vmFetches = () =>
@@ -66,15 +73,74 @@ test("the notebook's example steps 1 -> 2 -> 1 -> 0 and is freed", async () => {
   assert.ok(ints.length === 3 && ints.every((h) => h.immortal), "small ints are immortal");
 });
 
-test("in the browser too, every fixture prints what CPython printed", async () => {
+test("in the browser too, every fixture prints what each CPython printed", async () => {
   const scripts = readdirSync(FIXTURES).filter((f) => f.endsWith(".py"));
-  assert.ok(scripts.length >= 8);
+  assert.ok(scripts.length >= 14);
   for (const script of scripts) {
-    const report = await refcount(readFileSync(join(FIXTURES, script), "utf8"));
-    assert.equal(report.error, null, script);
-    const expected = readFileSync(join(FIXTURES, script.replace(/\.py$/, ".out")), "utf8");
-    assert.equal(report.output.map((l) => l + "\n").join(""), expected, script);
+    const source = readFileSync(join(FIXTURES, script), "utf8");
+    const as311 = await refcount(source);
+    const as314 = await refcount(source, { version: "3.14" });
+    for (const r of [as311, as314]) assert.equal(r.error, null, script);
+    assert.deepEqual([as311.version, as314.version], ["3.11", "3.14"]);
+    const shown = (r) => r.output.map((l) => l + "\n").join("");
+    // 3.11 printed live counts for what 3.12 made immortal (immortal.py): the model prints 3.12's.
+    for (const oracle of script === "immortal.py" ? ["3.12", "3.13"] : ["3.11", "3.12", "3.13"]) {
+      assert.equal(shown(as311), printed(script, oracle), `${script} as ${oracle}`);
+    }
+    assert.equal(shown(as314), printed(script, "3.14"), `${script} as 3.14`);
   }
+});
+
+test("refcount(source, {version}): 3.14 does not count a borrowed argument; bad versions say why", async () => {
+  const example = "import sys\na = [1]\ndef f(x):\n    print(sys.getrefcount(x))\nf(a)\n";
+  assert.deepEqual((await refcount(example)).output, ["3"]);
+  assert.deepEqual((await refcount(example, { version: "3.11" })).output, ["3"]);
+  assert.deepEqual((await refcount(example, {})).output, ["3"]);
+  const r = await refcount(example, { version: "3.14" });
+  assert.deepEqual([r.output, r.version], [["2"], "3.14"]);
+  // The step inside f draws the list with 3.14's count: a and x (the stack slot borrows).
+  const inside = r.steps.find((s) => s.frames.length === 2);
+  const list = inside.frames[0].vars.find((v) => v.name === "a").id;
+  assert.equal(inside.heap.find((h) => h.id === list).refcount, 2);
+  const rejected = (options) =>
+    lab.page.evaluate((o) => window.threadlab.refcount("x = 1\n", o).then(() => "resolved", (e) => e.message), options);
+  assert.match(await rejected({ version: "3.14t" }), /"3\.14t" \(free-threaded\) is not offered yet: .*no free-threaded CPython here/);
+  assert.match(await rejected({ version: "2.7" }), /unknown version "2\.7": the inspector offers "3\.11" .* and "3\.14"/);
+  assert.match(await rejected({ version: 3.14 }), /version must be a string such as "3\.14"; got 3\.14/);
+  assert.match(await rejected({ versoin: "3.14" }), /unknown option "versoin"/);
+  assert.match(await rejected("3.14"), /options must be an object/);
+});
+
+test("the Refcounts tab's version selector, by keyboard: its counts, its hint and its status say 3.14", async () => {
+  const { page } = lab;
+  await page.getByTestId("tab-refcount").click();
+  const selector = page.getByLabel("Counts as CPython");
+  assert.equal(await selector.inputValue(), "3.11");
+  assert.match(await page.getByTestId("refcount-hint").textContent(), /3\.11, 3\.12 and 3\.13/);
+  await page.getByTestId("refcount-source").fill("import sys\na = [1]\ndef f(x):\n    print(sys.getrefcount(x))\nf(a)\n");
+  await page.getByTestId("refcount-end").click();
+  await page.getByTestId("refcount-status").filter({ hasText: "counts as CPython 3.11 – 3.13" }).waitFor();
+  assert.equal(await page.getByTestId("refcount-output").textContent(), "3");
+  // Keyboard only: focus the select and arrow down to 3.14 (the run is dropped).
+  await selector.focus();
+  await page.keyboard.press("ArrowDown");
+  assert.equal(await selector.inputValue(), "3.14");
+  assert.match(await page.getByTestId("refcount-hint").textContent(), /LOAD_FAST_BORROW/);
+  assert.equal(await page.getByTestId("refcount-output").textContent(), "");
+  await page.getByTestId("refcount-end").click();
+  await page.getByTestId("refcount-status").filter({ hasText: "counts as CPython 3.14" }).waitFor();
+  assert.equal(await page.getByTestId("refcount-output").textContent(), "2");
+  await page.locator(".inspector").screenshot({ path: join(ARTIFACTS, "refcount-version-3.14.png") });
+  // Narrow and dark: the selector stays within the card.
+  await page.setViewportSize({ width: 360, height: 800 });
+  await page.emulateMedia({ colorScheme: "dark" });
+  const box = await selector.boundingBox();
+  assert.ok(box && box.x >= 0 && box.x + box.width <= 360, JSON.stringify(box));
+  await page.locator(".inspector .card-head").scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(ARTIFACTS, "refcount-version-360-dark.png") });
+  await page.setViewportSize({ width: 1400, height: 1000 });
+  await page.emulateMedia({ colorScheme: "light" });
+  await selector.selectOption("3.11");
 });
 
 test("bad scripts get Python's error with line and column, and runaway ones stop", async () => {

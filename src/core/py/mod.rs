@@ -1,9 +1,10 @@
 //! ThreadLab's Python: the VM (`vm`, docs/python-vm.md), and the reference-count
 //! inspector's record of a script run on it (`inspect`, `trace`, `render`).
 //!
-//! Counts follow CPython 3.11 (the `python3` of these machines, which produced the
-//! fixtures in `tests/fixtures/refcount/`), with one deliberate difference: small ints,
-//! `None`, `True` and `False` are shown immortal, as in CPython 3.12+ (PEP 683).
+//! Counts follow the CPython version asked for ([`Version`]): 3.11 (also 3.12's and 3.13's
+//! counts; small ints, `None`, `True` and `False` shown immortal as in 3.12+, PEP 683) or
+//! 3.14 (borrowed stack references not counted), checked against each version's output of
+//! the fixtures in `tests/fixtures/refcount/`.
 //! What counts: every name in a frame, every container slot, every value on the
 //! evaluation stack (arguments, operands, a method's receiver), and the code objects'
 //! constants (once per distinct `co_consts`, plus once by the parser's arena, which
@@ -16,20 +17,28 @@ pub mod vm;
 
 pub mod threads;
 
-pub use vm::inspect::{MAX_SNAPSHOTS, MAX_STEPS};
+pub use vm::inspect::{Version, MAX_SNAPSHOTS, MAX_STEPS};
 
 /// The reference-count inspector: `source` run on the VM, its steps recorded
-/// (`vm::inspect`). `host` gives it a clock (a script never waits: a sleep returns at once).
+/// (`vm::inspect`), counted as CPython `version` counts. `host` gives it a clock (a script
+/// never waits: a sleep returns at once).
 #[must_use]
-pub fn inspect(source: &str, host: std::sync::Arc<dyn crate::core::program::Host>) -> Trace {
-    vm::inspect::run(source, host)
+pub fn inspect(source: &str, host: std::sync::Arc<dyn crate::core::program::Host>, version: Version) -> Trace {
+    vm::inspect::run(source, host, version)
 }
 
-/// [`inspect`] with the native host (tests, tools).
+/// [`inspect`] with the native host (tests, tools), as 3.11 counts.
 #[cfg(not(target_arch = "wasm32"))]
 #[must_use]
 pub fn run(source: &str) -> Trace {
-    inspect(source, std::sync::Arc::new(vm::native::NativeHost::default()))
+    run_version(source, Version::V3_11)
+}
+
+/// [`inspect`] with the native host, as `version` counts.
+#[cfg(not(target_arch = "wasm32"))]
+#[must_use]
+pub fn run_version(source: &str, version: Version) -> Trace {
+    inspect(source, std::sync::Arc::new(vm::native::NativeHost::default()), version)
 }
 
 /// [`inspect`] without a clock (core's tests built for wasm): the step budget still ends
@@ -37,6 +46,13 @@ pub fn run(source: &str) -> Trace {
 #[cfg(target_arch = "wasm32")]
 #[must_use]
 pub fn run(source: &str) -> Trace {
+    run_version(source, Version::V3_11)
+}
+
+/// [`inspect`] without a clock, as `version` counts.
+#[cfg(target_arch = "wasm32")]
+#[must_use]
+pub fn run_version(source: &str, version: Version) -> Trace {
     struct NoClock;
     impl crate::core::program::Host for NoClock {
         fn now_ms(&self) -> f64 {
@@ -51,7 +67,7 @@ pub fn run(source: &str) -> Trace {
         }
         fn sleep_ms(&self, _ms: f64) {}
     }
-    inspect(source, std::sync::Arc::new(NoClock))
+    inspect(source, std::sync::Arc::new(NoClock), version)
 }
 pub use trace::{bench_scripts, BenchScript, FrameView, HeapItem, Report, StepView, Trace, VarView, REPORT_ITEMS};
 

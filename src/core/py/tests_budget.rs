@@ -26,7 +26,7 @@ fn measure(name: &str, source: &str, report: bool) -> Measured {
     let report = if report {
         trace.report()
     } else {
-        Report { output: vec![], steps: vec![], error: None, truncated: false, run_ms: None }
+        Report { output: vec![], steps: vec![], error: None, truncated: false, run_ms: None, version: Version::V3_11 }
     };
     let report_ms = t.elapsed().as_secs_f64() * 1e3;
     let rendered_report = work::take();
@@ -65,7 +65,7 @@ fn a_growing_string_ends_at_the_time_budget_and_is_recorded_as_a_prefix() {
     let chunk = "a".repeat(1000);
     let host = std::sync::Arc::new(vm::native::NativeHost::default());
     let source = format!("s = ''\nfor i in range(100000):\n    s = s + '{chunk}'\n");
-    let e = vm::inspect::run_for(&source, host, 1_000.0).error.expect("a budget");
+    let e = vm::inspect::run_for(&source, host, 1_000.0, Version::V3_11).error.expect("a budget");
     assert!((2..=3).contains(&e.line) && ["TimeoutError", "StepLimitError"].contains(&e.kind.as_str()), "{e}");
     // Strings are recorded as a bounded prefix.
     let m = measure("s = s + 1000 chars", &format!("s = ''\nfor i in range(300):\n    s = s + '{chunk}'\n"), true);
@@ -165,7 +165,7 @@ fn loops_over_big_containers_end_at_the_time_budget_naming_the_line() {
     for source in scripts {
         let t = Instant::now();
         let host = std::sync::Arc::new(vm::native::NativeHost::default());
-        let trace = vm::inspect::run_for(source, host, 1_000.0);
+        let trace = vm::inspect::run_for(source, host, 1_000.0, Version::V3_11);
         let e = trace.error.expect("a budget");
         println!("{:?}: {} in {:.0} ms", source.lines().last(), e.kind, t.elapsed().as_secs_f64() * 1e3);
         assert!(["TimeoutError", "StepLimitError"].contains(&e.kind.as_str()), "{source:?}: {e}");
@@ -179,8 +179,12 @@ fn creating_millions_of_short_lived_objects_frees_them_as_cpython() {
     // counts freed, so memory stays that of one list while 100 are made.
     let host = std::sync::Arc::new(vm::native::NativeHost::default());
     // (Each of the first steps draws 50,000 ints: slow in a debug build on a busy machine.)
-    let trace =
-        vm::inspect::run_for("for i in range(8):\n    n = len(list(range(1000, 51000)))\nprint(n)\n", host, 120_000.0);
+    let trace = vm::inspect::run_for(
+        "for i in range(8):\n    n = len(list(range(1000, 51000)))\nprint(n)\n",
+        host,
+        120_000.0,
+        Version::V3_11,
+    );
     assert_eq!((trace.error, trace.output), (None, vec!["50000".to_owned()]));
 }
 

@@ -60,6 +60,9 @@ pub struct Report {
     /// How long the run and its recording took where it ran (the Python worker), in ms;
     /// `None` where nobody timed it.
     pub run_ms: Option<f64>,
+    /// Whose counts these are: `"3.11"` (also 3.12's and 3.13's) or `"3.14"`.
+    #[serde(default)]
+    pub version: super::Version,
 }
 
 /// Type names by index (`ObjRec::ty`).
@@ -143,6 +146,9 @@ pub struct Trace {
     /// Set by whoever ran it with a clock at hand (the Python worker): see [`Report::run_ms`].
     #[serde(default)]
     pub run_ms: Option<f64>,
+    /// The CPython version whose counts these are.
+    #[serde(default)]
+    pub version: super::Version,
     pub(crate) steps: Vec<Delta>,
 }
 
@@ -206,7 +212,14 @@ impl Trace {
             }
             steps.push(view);
         }
-        Report { output: self.output.clone(), steps, error: self.error.clone(), truncated, run_ms: self.run_ms }
+        Report {
+            output: self.output.clone(),
+            steps,
+            error: self.error.clone(),
+            truncated,
+            run_ms: self.run_ms,
+            version: self.version,
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 
 use super::run::{use_run, RunOutput};
 use crate::core::editor::{self, Edit};
-use crate::core::program_view::{state_key, state_words, summary};
+use crate::core::program_view::{state_key, state_words, summary_as};
 use crate::core::programs::{self, EXAMPLES};
 use crate::core::runtime::board::LiveThread;
 use crate::web::runner::{self, Shown};
@@ -54,6 +54,9 @@ pub fn code_view(props: &CodeProps) -> Html {
         use_effect_with((*source).clone(), move |s| on_change.emit(s.clone()));
     }
     let switch = use_state(|| "5".to_owned());
+    // The GIL box, and whether the run shown had the GIL.
+    let gil = use_state(|| true);
+    let ran_gil = use_state(|| true);
     let failure = use_state(|| None::<String>);
     let program = use_run();
     let running = program.running.clone();
@@ -61,12 +64,15 @@ pub fn code_view(props: &CodeProps) -> Html {
     // Every run shows here, the Run button's and `threadlab.python`'s alike (not the lesson's
     // cells, which show their own): the runner tells.
     {
-        let (source, switch, failure, program) = (source.clone(), switch.clone(), failure.clone(), program.clone());
+        let (source, switch, failure, program) =
+            (source.clone(), (switch.clone(), gil.clone(), ran_gil.clone()), failure.clone(), program.clone());
         use_effect_with((), move |()| {
             runner::watch(Some(Callback::from(move |shown: Shown| {
                 if let Shown::Started { source: code, options, .. } = &shown {
                     source.set(code.clone());
-                    switch.set(options.switch_interval_ms.to_string());
+                    switch.0.set(options.switch_interval_ms.to_string());
+                    switch.1.set(options.gil);
+                    switch.2.set(options.gil);
                     failure.set(None);
                 }
                 program.show(shown);
@@ -75,15 +81,17 @@ pub fn code_view(props: &CodeProps) -> Html {
         });
     }
     let run = {
-        let (source, switch, failure, running) = (source.clone(), switch.clone(), failure.clone(), running.clone());
+        let (source, switch, failure, running) =
+            (source.clone(), (switch.clone(), gil.clone()), failure.clone(), running.clone());
         Rc::new(move |code: Option<String>| {
             if *running {
                 return;
             }
             let code = code.unwrap_or_else(|| (*source).clone());
             let options = match programs::options(
-                &crate::core::config::RawValue::Text((*switch).clone()),
+                &crate::core::config::RawValue::Text((*switch.0).clone()),
                 &crate::core::config::RawValue::Missing,
+                &crate::core::config::RawValue::Bool(*switch.1),
             ) {
                 Ok(options) => options,
                 Err(why) => {
@@ -128,6 +136,10 @@ pub fn code_view(props: &CodeProps) -> Html {
             }
         })
     };
+    let on_gil = {
+        let gil = gil.clone();
+        Callback::from(move |e: Event| gil.set(e.target_unchecked_into::<HtmlInputElement>().checked()))
+    };
     let on_switch = {
         let switch = switch.clone();
         Callback::from(move |e: InputEvent| switch.set(e.target_unchecked_into::<HtmlInputElement>().value()))
@@ -164,7 +176,7 @@ pub fn code_view(props: &CodeProps) -> Html {
     let status = if *running {
         "Running…".to_owned()
     } else if let Some(r) = &*result {
-        summary(r)
+        summary_as(r, *ran_gil)
     } else {
         "Press Run: the program runs in a worker, its threads on threads of their own.".to_owned()
     };
@@ -193,6 +205,11 @@ pub fn code_view(props: &CodeProps) -> Html {
                         aria-describedby="code-switch-hint" data-testid="code-switch" />
                 </div>
                 <span id="code-switch-hint" class="hint">{"sys.setswitchinterval in the code works too."}</span>
+                <label class="toggle">
+                    <input type="checkbox" checked={*gil} onchange={on_gil} aria-describedby="code-gil-hint" data-testid="code-gil" />
+                    <span>{"GIL"}</span>
+                </label>
+                <span id="code-gil-hint" class="hint">{if *gil { "Untick: free-threaded, as python3.14t." } else { "Free-threaded: threads run at the same time." }}</span>
             </div>
             <p class="status" aria-live="polite" data-testid="code-status" data-running={running.to_string()}>{status}</p>
             if let Some(why) = &*failure {
@@ -203,7 +220,7 @@ pub fn code_view(props: &CodeProps) -> Html {
                     {if e.line > 0 { format!("{} (line {}): {}", e.kind, e.line, e.message) } else { format!("{}: {}", e.kind, e.message) }}
                 </div>
             }
-            <RunOutput run={program.clone()} title_id="terminal-title" />
+            <RunOutput run={program.clone()} title_id="terminal-title" gil={*ran_gil} />
         </section>
     }
 }

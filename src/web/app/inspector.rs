@@ -3,7 +3,7 @@
 
 use super::state::State;
 use crate::core::presets::PRESETS;
-use crate::core::py::{HeapItem, StepView, Trace};
+use crate::core::py::{HeapItem, StepView, Trace, Version};
 use crate::core::race::Variant as RaceVariant;
 use crate::web::lab::Lab;
 use std::rc::Rc;
@@ -40,6 +40,8 @@ pub fn inspector(props: &InspectorProps) -> Html {
     }
     let report = use_state(|| None::<Rc<Trace>>);
     let index = use_state(|| 0usize);
+    // Whose counts: CPython 3.11 (3.12's and 3.13's alike) or 3.14.
+    let version = use_state(Version::default);
     // A script runs in ThreadLab's Python worker, off the page's thread: `running` while
     // it does, `failure` when the worker crashed or ran out of time.
     let running = use_state(|| false);
@@ -49,7 +51,7 @@ pub fn inspector(props: &InspectorProps) -> Html {
 
     // `target(current, steps)`: the step to show; `current` is `None` on a fresh run.
     let run_to = {
-        let (source, report, index) = (source.clone(), report.clone(), index.clone());
+        let (source, report, index, version) = (source.clone(), report.clone(), index.clone(), *version);
         let (running, failure, generation, lab) =
             (running.clone(), failure.clone(), generation.clone(), props.lab.0.clone());
         move |target: fn(Option<usize>, usize) -> usize| {
@@ -68,7 +70,7 @@ pub fn inspector(props: &InspectorProps) -> Html {
             let (running, failure, generation, lab) =
                 (running.clone(), failure.clone(), generation.clone(), lab.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                let outcome = lab.python(&source).await;
+                let outcome = lab.python(&source, version).await;
                 running.set(false);
                 if *generation.borrow() != asked {
                     return;
@@ -119,6 +121,17 @@ pub fn inspector(props: &InspectorProps) -> Html {
             forget();
         })
     };
+    let on_version = {
+        let (version, forget, index) = (version.clone(), forget.clone(), index.clone());
+        Callback::from(move |e: Event| {
+            let picked = e.target_unchecked_into::<HtmlSelectElement>().value();
+            if let Ok(v) = Version::parse(&picked) {
+                version.set(v);
+                forget();
+                index.set(0);
+            }
+        })
+    };
     let on_preset = {
         let (source, forget, index) = (source.clone(), forget.clone(), index.clone());
         Callback::from(move |e: Event| {
@@ -162,11 +175,12 @@ pub fn inspector(props: &InspectorProps) -> Html {
         (None, _) if failure.is_some() => "The script did not finish.".to_owned(),
         (None, _) => "Press Step to run the first line.".to_owned(),
         (Some(r), Some(s)) => format!(
-            "Step {} of {}{} · line {}",
+            "Step {} of {}{} · line {} · counts as CPython {}",
             *index + 1,
             r.len(),
             if r.truncated { "+ (only the first steps are recorded)" } else { "" },
-            s.line
+            s.line,
+            version_label(r.version)
         ),
         (Some(_), None) => "Nothing ran.".to_owned(),
     };
@@ -184,10 +198,17 @@ pub fn inspector(props: &InspectorProps) -> Html {
                     </select>
                 </label>
             </div>
-            <p class="hint">{"The same Python as the Code view, one thread, stepped line by line. \
-                Every reference counts, as CPython 3.11 counts and prints them: names, container slots, arguments, values waiting on \
-                the stack, and the compiled code's constants. Small ints, None, True and False are shown immortal, as CPython 3.12+ \
-                makes them (PEP 683); 3.11 still counted them. An int or a float is drawn as one object per value."}</p>
+            <div class="version-row">
+                <label class="preset">{"Counts as CPython "}
+                    <select onchange={on_version} data-testid="refcount-version" autocomplete="off"
+                        aria-describedby="refcount-version-hint">
+                        {for Version::ALL.iter().map(|v| html!{
+                            <option value={v.name()} selected={*version == *v}>{version_label(*v)}</option>
+                        })}
+                    </select>
+                </label>
+            </div>
+            <p class="hint" id="refcount-version-hint" data-testid="refcount-hint">{version_hint(*version)}</p>
             <div class="inspector-grid">
                 <div class="editor-col">
                     <div class="editor" style={format!("--lines: {lines}")}>
@@ -232,6 +253,35 @@ pub fn inspector(props: &InspectorProps) -> Html {
             </div>
             <Race state={props.state.clone()} lab={props.lab.clone()} />
         </section>
+    }
+}
+
+/// How the selector and the status name a version.
+fn version_label(v: Version) -> &'static str {
+    match v {
+        Version::V3_11 => "3.11 – 3.13",
+        Version::V3_14 => "3.14",
+    }
+}
+
+/// What the counts of version `v` include.
+fn version_hint(v: Version) -> &'static str {
+    match v {
+        Version::V3_11 => {
+            "The same Python as the Code view, one thread, stepped line by line. Every reference counts, as \
+             CPython 3.11, 3.12 and 3.13 count and print them: names, container slots, arguments, values waiting on \
+             the stack, and the compiled code's constants. Small ints, None, True and False are shown immortal \
+             (4294967295), as 3.12 and 3.13 make them (PEP 683); 3.11 still counted them. An int or a float is drawn \
+             as one object per value."
+        }
+        Version::V3_14 => {
+            "The same Python as the Code view, one thread, stepped line by line, counted as CPython 3.14 counts: \
+             a function's local loaded onto the stack and used at once borrows the local's reference \
+             (LOAD_FAST_BORROW), so that stack slot does not count, nor does a parameter that received such a \
+             borrowed argument; a loop variable read after its loop still counts (it might be unbound). Constants \
+             folded by the compiler, such as (3, 4), are no longer held by the parser. Immortal objects print \
+             3221225472. An int or a float is drawn as one object per value."
+        }
     }
 }
 

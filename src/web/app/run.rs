@@ -3,7 +3,7 @@
 
 use super::timeline::use_width;
 use crate::core::program::{OutputChunk, ProgramResult};
-use crate::core::program_view::{live_timeline_html, terminal_html, timeline_html, LiveLanes, LIVE_SAMPLE_MS};
+use crate::core::program_view::{live_timeline_html, terminal_html, timeline_html_as, LiveLanes, LIVE_SAMPLE_MS};
 use crate::core::runtime::board::LiveThread;
 use crate::web::clock::now_ms;
 use crate::web::runner::{Shown, Stopper};
@@ -112,6 +112,9 @@ pub struct RunOutputProps {
     pub run: RunState,
     /// The id of the terminal's title: unique on the page.
     pub title_id: AttrValue,
+    /// Whether the run had the GIL (false: free-threaded, drawn without one).
+    #[prop_or(true)]
+    pub gil: bool,
 }
 
 /// The run's terminal (each line tagged with who wrote it) and its timeline.
@@ -128,7 +131,7 @@ pub fn run_output(props: &RunOutputProps) -> Html {
             </div>
             <div class="program-timeline" ref={timeline_ref} data-testid="code-timeline" data-ready={run.result.is_some().to_string()}>
                 if let Some(r) = &*run.result {
-                    {Html::from_html_unchecked(timeline_html(r, width).into())}
+                    {Html::from_html_unchecked(timeline_html_as(r, width, props.gil).into())}
                 } else if *run.running {
                     {Html::from_html_unchecked(live_timeline_html(&run.live.lanes, run.live.wall_ms, width).into())}
                 }

@@ -25,6 +25,13 @@ pub fn drive<R: Runnable>(g: &mut GilGuard<'_, R::Interp>, state: &mut R) -> End
     loop {
         match state.run(g.interp(), resumed.take()) {
             Exit::Breaker => {
+                if state.go_local(g.interp()) {
+                    // Free-threaded: the lock is let go while the thread runs on its own;
+                    // its lane stays Running (it is).
+                    g.unlocked(|| state.run_local());
+                    state.come_back(g.interp());
+                    continue;
+                }
                 if sync::Waiter::stopping(g.process()) {
                     return Ended::Stopped;
                 }

@@ -57,6 +57,18 @@ pub trait Runnable: Send + Sized + 'static {
     /// Called once the GIL is held again, before [`Runnable::run`]: undoes [`Runnable::park`].
     fn unpark(&mut self, _interp: &mut Self::Interp) {}
 
+    /// Free-threaded: after an [`Exit::Breaker`], under the lock, whether the loop asked to
+    /// run on without the lock (the VM's `free::run_local`); if so it is set up for it.
+    fn go_local(&mut self, _interp: &mut Self::Interp) -> bool {
+        false
+    }
+
+    /// Free-threaded: runs on without the lock, after [`Runnable::go_local`] said so.
+    fn run_local(&mut self) {}
+
+    /// Free-threaded: the lock is held again after [`Runnable::run_local`].
+    fn come_back(&mut self, _interp: &mut Self::Interp) {}
+
     /// Writes what the driver prints for an uncaught exception, under the GIL, if the VM
     /// keeps its own output (its cap, its collected text); false lets the driver write it
     /// to the host.

@@ -229,6 +229,12 @@ pub struct Process<I> {
     next_id: AtomicU32,
     /// `threading`'s `_counter`, for `Thread-N` names.
     next_number: AtomicU32,
+    /// Free-threaded (no GIL): the interpreter's mutex alone is the lock, held for one
+    /// heap operation at a time (the VM's `free.rs`); nobody waits for a GIL.
+    free: AtomicBool,
+    /// Threads started and not ended (the main thread not counted): free-threaded, a
+    /// thread alone runs as it does with the GIL, without letting the lock go.
+    started: Arc<AtomicU32>,
 }
 
 impl<I> Waiter for Process<I> {
@@ -260,7 +266,20 @@ impl<I: Send + 'static> Process<I> {
             threads: Mutex::new(Vec::new()),
             next_id: AtomicU32::new(first_lane_id),
             next_number: AtomicU32::new(1),
+            free: AtomicBool::new(false),
+            started: Arc::new(AtomicU32::new(0)),
         })
+    }
+
+    /// Makes the process free-threaded: call before its main thread enters.
+    pub fn set_free_threaded(&self) {
+        self.free.store(true, Ordering::Relaxed);
+    }
+
+    /// Threads started and not ended, the main thread not counted.
+    #[must_use]
+    pub fn started_threads(&self) -> Arc<AtomicU32> {
+        self.started.clone()
     }
 
     /// Ends every wait at `ms` on the host's clock (the wall-time budget; the VM's loop
@@ -318,7 +337,7 @@ impl<I: Send + 'static> Process<I> {
     /// The process's main thread (`MainThread`), holding the GIL: the program starts here.
     pub fn enter_main(&self, kind: LaneKind, name: &str) -> GilGuard<'_, I> {
         let t = self.register(kind, name.to_owned(), false, Phase::Alive);
-        if self.gil.try_acquire(t.id) {
+        if self.free() || self.gil.try_acquire(t.id) {
             // Free, as it is for a process's first thread: no wait to show.
             t.enter(LaneState::Running, &*self.host);
             return GilGuard { proc: self, interp: Some(lock(&self.interp)), thread: t };
@@ -362,6 +381,12 @@ impl<I: Send + 'static> Process<I> {
     }
 
     fn take(&self, thread: Arc<PyThread>, expected: bool) -> GilGuard<'_, I> {
+        if self.free() {
+            let interp = lock(&self.interp);
+            self.stop_if_exiting();
+            thread.enter(LaneState::Running, &*self.host);
+            return GilGuard { proc: self, interp: Some(interp), thread };
+        }
         if expected {
             self.gil.acquire_expected(thread.id);
         } else {
@@ -411,7 +436,7 @@ impl<I: Send + 'static> Process<I> {
         let job = Box::new(move || {
             // Done even if the thread panics (natively; in wasm a panic aborts the process),
             // so that no join waits for ever.
-            let _done = DoneOnDrop(job_thread.clone());
+            let _done = DoneOnDrop(job_thread.clone(), proc.started.clone());
             let mut g = proc.take(job_thread.clone(), true);
             state.unpark(g.interp());
             job_thread.set_phase(Phase::Alive);
@@ -427,9 +452,16 @@ impl<I: Send + 'static> Process<I> {
         });
         let started = g.allow_threads(LaneState::Blocked, |p| {
             // Runnable from now on: a holder's forced drop waits for it (see `Gil::expect`).
-            p.gil.expect();
+            let free = p.free();
+            if !free {
+                p.gil.expect();
+            }
+            p.started.fetch_add(1, Ordering::SeqCst);
             if let Err(why) = p.host.spawn_thread(job) {
-                p.gil.unexpect();
+                if !free {
+                    p.gil.unexpect();
+                }
+                p.started.fetch_sub(1, Ordering::SeqCst);
                 return Err(why);
             }
             Ok(sync::wait_while(p, &thread.phase_changed, lock(&thread.phase), None, |ph| *ph == Phase::Starting)
@@ -451,6 +483,10 @@ impl<I: Send + 'static> Process<I> {
     /// and the program's threads would never overlap. Bounded: a starter stopped meanwhile
     /// does not hold the new thread up for more than 50 ms.
     fn await_starter(&self) {
+        if self.free() {
+            // Nobody lines up for a GIL: the starter runs at once, on its own core.
+            return;
+        }
         let until = self.host.now_ms() + 50.0;
         let mut spins = 0u32;
         while self.gil.waiters() == 0 {
@@ -522,6 +558,10 @@ impl<I: Send + 'static> Process<I> {
 }
 
 impl<I> Process<I> {
+    fn free(&self) -> bool {
+        self.free.load(Ordering::Relaxed)
+    }
+
     /// A take clears the drop request; once the process is ending, the new holder must
     /// still stop at its next breaker (the VM polls only that flag).
     fn stop_if_exiting(&self) {
@@ -531,11 +571,12 @@ impl<I> Process<I> {
     }
 }
 
-/// Marks a thread done when dropped.
-struct DoneOnDrop(Arc<PyThread>);
+/// Marks a thread done when dropped, and no longer counted as started.
+struct DoneOnDrop(Arc<PyThread>, Arc<AtomicU32>);
 
 impl Drop for DoneOnDrop {
     fn drop(&mut self) {
+        self.1.fetch_sub(1, Ordering::SeqCst);
         if self.0.phase() != Phase::Done {
             self.0.set_phase(Phase::Done);
         }
@@ -588,10 +629,18 @@ impl<'p, I: Send + 'static> GilGuard<'p, I> {
     fn let_go(&mut self, state: LaneState, forced: bool) {
         self.interp = None;
         self.thread.enter(state, &*self.proc.host);
-        self.proc.gil.release(self.thread.id, forced);
+        if !self.proc.free() {
+            self.proc.gil.release(self.thread.id, forced);
+        }
     }
 
     fn take_back(&mut self) {
+        if self.proc.free() {
+            self.interp = Some(lock(&self.proc.interp));
+            self.proc.stop_if_exiting();
+            self.thread.enter(LaneState::Running, &*self.proc.host);
+            return;
+        }
         self.thread.enter(LaneState::GilWait, &*self.proc.host);
         self.proc.gil.acquire(self.thread.id);
         self.proc.stop_if_exiting();
@@ -627,6 +676,16 @@ impl<'p, I: Send + 'static> GilGuard<'p, I> {
         out
     }
 
+    /// Free-threaded: runs `f` with the lock let go and taken back after, without a
+    /// forced hand-over and without a change of lane (the thread runs meanwhile).
+    pub fn unlocked<T>(&mut self, f: impl FnOnce() -> T) -> T {
+        self.interp = None;
+        let out = f();
+        self.proc.stop_if_exiting();
+        self.interp = Some(lock(&self.proc.interp));
+        out
+    }
+
     /// One write of the program (a `print`), tagged with this thread, in GIL order.
     pub fn write(&self, stream: Stream, text: String) {
         let host = &self.proc.host;
@@ -638,6 +697,8 @@ impl<I> Drop for GilGuard<'_, I> {
     fn drop(&mut self) {
         self.interp = None;
         self.thread.close_lane(&*self.proc.host);
-        self.proc.gil.release(self.thread.id, false);
+        if !self.proc.free() {
+            self.proc.gil.release(self.thread.id, false);
+        }
     }
 }

@@ -207,3 +207,111 @@ fn a_generator_that_blocks_inside_a_builtins_loop_is_a_clear_error() {
     assert!(e.message.contains("inside a generator a builtin or an unpacking iterates"), "{}", e.message);
     assert!(r.stdout.contains("line 17, in <module>"), "{}", r.stdout);
 }
+
+fn run_free(source: &str) -> ProgramResult {
+    run_program(source, &ProgramOptions { gil: false, ..ProgramOptions::default() }, Arc::new(NativeHost::default()))
+}
+
+/// How long two worker lanes (ids 1 and 2) were Running at the same moment.
+fn overlap_ms(r: &ProgramResult) -> f64 {
+    let segs = running(r);
+    let (a, b): (Vec<&(u32, f64, f64)>, Vec<_>) = segs.iter().filter(|s| s.0 == 1 || s.0 == 2).partition(|s| s.0 == 1);
+    a.iter().flat_map(|x| b.iter().map(move |y| (x.2.min(y.2) - x.1.max(y.1)).max(0.0))).sum()
+}
+
+const TWO_CPU_THREADS: &str = "import threading\n\
+    def work(n):\n    t = 0\n    for i in range(n):\n        t += i * i % 7\n    return t\n\
+    out = [0, 0]\n\
+    def run(k):\n    out[k] = work(1_500_000)\n\
+    ts = [threading.Thread(target=run, args=(k,)) for k in range(2)]\n\
+    for t in ts:\n    t.start()\n\
+    for t in ts:\n    t.join()\n\
+    print(out)\n";
+
+#[test]
+fn free_threaded_cpu_threads_run_at_the_same_time() {
+    // The same program with the GIL: never at once (the test above); without: they overlap
+    // for most of their run. Read from the lanes, not from a wall time.
+    let with_gil = run(TWO_CPU_THREADS);
+    let free = run_free(TWO_CPU_THREADS);
+    assert_eq!(free.stdout, with_gil.stdout, "{:?}", free.error);
+    assert!(overlap_ms(&with_gil) < 0.5, "with the GIL the threads overlapped {} ms", overlap_ms(&with_gil));
+    let busy: f64 = running(&free).iter().filter(|s| s.0 == 1).map(|s| s.2 - s.1).sum();
+    assert!(overlap_ms(&free) > busy * 0.3, "free-threaded: {} ms at once of {busy} ms", overlap_ms(&free));
+    assert_eq!(free.gil_switches, 0, "no GIL, no hand-overs");
+}
+
+#[test]
+fn free_threaded_loses_counter_updates_but_never_an_appended_item() {
+    // PEP 703: the interpreter's own structures stay safe (each list operation is atomic),
+    // but `counter += 1` is a load, an add and a store, and threads run between them.
+    let src = "import threading\n\
+               counter = 0\n\
+               items = []\n\
+               def bump():\n    global counter\n    for i in range(200_000):\n        counter += 1\n        items.append(i)\n\
+               ts = [threading.Thread(target=bump) for _ in range(4)]\n\
+               for t in ts:\n    t.start()\n\
+               for t in ts:\n    t.join()\n\
+               print(counter < 800_000, len(items), sorted(items) == sorted(list(range(200_000)) * 4))\n";
+    let with_gil = run(src);
+    assert_eq!(with_gil.stdout, "False 800000 True\n", "{:?}", with_gil.error);
+    let free = run_free(src);
+    assert_eq!(free.stdout, "True 800000 True\n", "{:?}", free.error);
+}
+
+#[test]
+fn free_threaded_collection_waits_for_threads_running_on_their_own() {
+    // Two threads hold lists only on their own stacks while they loop without the lock;
+    // two others make garbage fast enough to start collections meanwhile. Without the
+    // stop-the-world wait the collector freed the lists under them (a panic, checked).
+    // The corpus runs it with the GIL against CPython's output (regenerate.py); here it
+    // must print the same free-threaded.
+    let src = include_str!("../../../../tests/fixtures/programs/free_gc_contention.py");
+    let expected = include_str!("../../../../tests/fixtures/programs/free_gc_contention.expected");
+    let expected: String =
+        expected.lines().filter(|l| !l.starts_with("# regenerate.py")).map(|l| format!("{l}\n")).collect();
+    let free = run_free(src);
+    assert_eq!(free.stdout, expected, "{:?}", free.error);
+}
+
+#[test]
+fn free_threaded_endless_loops_meet_the_time_budget() {
+    // Threads that run on their own come back for the eval breaker's checks.
+    let src = "import threading\n\
+               def spin():\n    i = 0\n    while True:\n        i += 1\n\
+               threading.Thread(target=spin, daemon=True).start()\n\
+               while True:\n    pass\n";
+    let began = Instant::now();
+    let r = run_program(
+        src,
+        &ProgramOptions { gil: false, timeout_ms: 300.0, ..ProgramOptions::default() },
+        Arc::new(NativeHost::default()),
+    );
+    assert_eq!(r.error.as_ref().map(|e| e.kind.as_str()), Some("TimeoutError"), "{:?}", r.error);
+    assert!(began.elapsed() < Duration::from_secs(20), "took {:?}", began.elapsed());
+}
+
+#[test]
+fn free_threaded_range_iterators_run_on_their_own_keep_their_place() {
+    // A `for` over a range runs without the lock from a copy of the iterator's position
+    // (free.rs RangeCache): what the program sees of the iterator must not change.
+    let src = "import threading\n\
+               out = {}\n\
+               def work(k):\n    it = iter(range(100_000))\n    s = 0\n    for x in it:\n        s += x\n        if x == 70_000 + k:\n            break\n    rest = list(it)\n    for a in range(3):\n        for b in range(a, 50_000):\n            s += b % 3\n    out[k] = (s, len(rest), rest[:2], next(it, 'done'))\n\
+               ts = [threading.Thread(target=work, args=(k,)) for k in range(3)]\n\
+               for t in ts:\n    t.start()\n\
+               for t in ts:\n    t.join()\n\
+               print(sorted(out.items()))\n";
+    let with_gil = run(src);
+    assert!(with_gil.error.is_none() && with_gil.stdout.contains("[70001, 70002], 'done')"), "{}", with_gil.stdout);
+    let free = run_free(src);
+    assert_eq!(free.stdout, with_gil.stdout, "{:?}", free.error);
+}
+
+#[test]
+fn free_threaded_sys_says_the_gil_is_off() {
+    // CPython 3.13+'s `sys._is_gil_enabled()`; 3.11 (the GIL build here) has none.
+    let src = "import sys\nprint(hasattr(sys, '_is_gil_enabled'))\nif hasattr(sys, '_is_gil_enabled'):\n    print(sys._is_gil_enabled())\n";
+    assert_eq!(run(src).stdout, "False\n");
+    assert_eq!(run_free(src).stdout, "True\nFalse\n");
+}

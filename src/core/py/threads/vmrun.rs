@@ -6,6 +6,7 @@ use super::futures::{self, Executor};
 use super::threading::{self, Wait};
 use super::{drive, BlockOp, Ended, Exit, Process, Resumed, Runnable};
 use crate::core::program::{Host, LaneKind, LaneState, Live, ProgramError, ProgramOptions, ProgramResult, Stream};
+use crate::core::py::vm::free::{self, Free, RangeCache};
 use crate::core::py::vm::heap::{Obj, Value};
 use crate::core::py::vm::mp;
 use crate::core::py::vm::vm::{self as vm, BlockOp as VmBlock, Exit as VmExit, Interp, ThreadState, Vm};
@@ -58,6 +59,19 @@ pub struct PyRun {
     fatal: Arc<Mutex<Option<ProgramError>>>,
     end: Arc<Mutex<MainEnd>>,
     switch_interval_ms: f64,
+    /// Free-threaded: what a stretch without the lock needs (`Runnable::go_local`).
+    local: Option<Local>,
+}
+
+/// A stretch run without the lock: the frame's code, the `range` iterator it runs, the
+/// process's free-threading state and its drop request (Stop, the process's end).
+struct Local {
+    code: Arc<crate::core::py::vm::code::Code>,
+    cache: Option<RangeCache>,
+    free: Arc<Free>,
+    halt: Arc<std::sync::atomic::AtomicBool>,
+    /// The stretch ended for the eval breaker's checks.
+    breaker: bool,
 }
 
 /// The state of a thread that will call `target(*args, **kwargs)`: the call is laid out
@@ -218,6 +232,7 @@ impl PyRun {
             fatal: self.fatal.clone(),
             end: self.end.clone(),
             switch_interval_ms: self.switch_interval_ms,
+            local: None,
         }
     }
 
@@ -357,7 +372,7 @@ impl PyRun {
 
     /// The VM's exit as the driver's.
     fn exit(&mut self, interp: &mut Interp, e: VmExit) -> Exit<PyRun> {
-        if matches!(e, VmExit::Breaker | VmExit::Block(_)) {
+        if matches!(e, VmExit::Breaker | VmExit::Block(_)) && !self.ts.local {
             // Where it waits (for the GIL, or in a blocking call) is what the page shows.
             interp.host.show(self.ts.lane, Live::Line(vm::current_line(interp, &self.ts)));
         }
@@ -571,6 +586,47 @@ impl Runnable for PyRun {
         }
     }
 
+    fn go_local(&mut self, interp: &mut Interp) -> bool {
+        if !std::mem::take(&mut self.ts.local) {
+            return false;
+        }
+        let (Some(free), Some(frame)) = (interp.free.clone(), self.ts.frames.last()) else { return false };
+        let code = interp.codes[frame.code as usize].clone();
+        let cache = RangeCache::find(&interp.heap, &self.ts);
+        // Counted before the lock goes: a collection from now on waits for this thread.
+        free.out.fetch_add(1, Ordering::SeqCst);
+        self.local = Some(Local { code, cache, free, halt: interp.drop_request.clone(), breaker: false });
+        true
+    }
+
+    fn run_local(&mut self) {
+        let Some(l) = self.local.as_mut() else { return };
+        l.breaker = free::run_local(&l.code, &mut self.ts, &mut l.cache, &l.halt, &l.free.stw);
+        if let Some(c) = l.cache {
+            // Kept alive until written back: a loop that ended popped its iterator, and a
+            // collection while this thread waits for the lock would free it under us.
+            self.ts.stack.push(Value::Obj(c.iter));
+        }
+        l.free.give_back(std::mem::take(&mut self.ts));
+    }
+
+    fn come_back(&mut self, interp: &mut Interp) {
+        let Some(l) = self.local.take() else { return };
+        if let Some(ts) = l.free.take_back(self.lane) {
+            self.ts = ts;
+        }
+        if let Some(c) = l.cache {
+            self.ts.stack.pop();
+            c.write_back(&mut interp.heap);
+        }
+        if l.breaker {
+            // The jump it stopped at makes the next breaker check the budget and Stop, as
+            // the main loop's every 1,024th does (a stretch ran thousands of jumps).
+            interp.ticks |= 0x3ff;
+        }
+        self.ts.local_skip = true;
+    }
+
     fn write_stderr(&mut self, interp: &mut Interp, text: &str) -> bool {
         interp.write(Stream::Stderr, self.lane, text);
         true
@@ -622,10 +678,16 @@ pub fn run_threaded_as(
     let start = interp.start_ms;
     let pid = interp.pid;
     let proc = Process::new(interp, host.clone(), pid, options.switch_interval_ms, main_thread.lane);
+    if !options.gil {
+        proc.set_free_threaded();
+    }
     proc.set_deadline(start + options.timeout_ms);
     let mut g = proc.enter_main(main_thread.kind, main_thread.name);
     {
         let i = g.interp();
+        if !options.gil {
+            i.free = Some(Arc::new(Free { others: proc.started_threads(), ..Free::default() }));
+        }
         i.process = Arc::downgrade(&proc);
         i.drop_request = proc.gil().drop_flag();
         i.drop_request.store(false, Ordering::Relaxed);
@@ -645,6 +707,7 @@ pub fn run_threaded_as(
         fatal: fatal.clone(),
         end: end.clone(),
         switch_interval_ms: options.switch_interval_ms,
+        local: None,
     };
     let ended = drive(&mut g, &mut main);
     let shut = proc.shutdown(&mut g);
@@ -705,6 +768,9 @@ pub fn run_threaded_as(
     }
     lanes.append(&mut result.lanes);
     result.lanes = lanes;
-    result.gil_switches += proc.gil_switches();
+    if options.gil {
+        // Free-threaded, the lock changes hands at every heap operation: not a GIL's switch.
+        result.gil_switches += proc.gil_switches();
+    }
     result
 }

@@ -437,6 +437,9 @@ fn import_one(vm: &mut Vm<'_>, name: &str) -> R<Value> {
     }
     match name {
         "sys" => {
+            if vm.i.free.is_none() {
+                attrs.remove("_is_gil_enabled");
+            }
             let v = vm.new_str("3.11.7 (ThreadLab VM)".into());
             attrs.insert("version".into(), v);
             let rel = vm.new_str("final".into());
@@ -2303,22 +2306,26 @@ fn sys_set_int_max_str_digits(vm: &mut Vm<'_>, _args: &[Value], _kw: &Kw) -> R<V
     ))
 }
 
-/// What CPython 3.12+ prints for an immortal object (small ints, `None`, `True`…): the
-/// inspector shows the same (3.11 printed a large count that changes from run to run).
-const IMMORTAL_REFCOUNT: i64 = 4_294_967_295;
-
 /// A census of the references to the object (docs/python-vm.md §3): what CPython 3.11
 /// prints for lists, dicts, tuples, strings, functions, instances… Numbers are values in
 /// this VM, not objects, so there is no count to take for a float or an int outside the
 /// small ints CPython shares.
 fn sys_getrefcount(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
     arity(vm, "getrefcount", args, 1, 1)?;
+    // What 3.12+ prints for an immortal object (small ints, `None`, `True`…), on a
+    // 64-bit build of the version the inspector shows (programs: 3.12's; 3.11 printed a
+    // large count that changes from run to run).
+    let version = vm.i.inspect.as_ref().map_or(super::inspect::Version::V3_11, |r| r.version);
+    #[allow(clippy::cast_possible_wrap)]
+    let immortal = version.immortal_count() as i64;
+    // 3.14's borrowed stack slots hold no reference (`inspect::Borrows`).
+    let borrowed = vm.i.inspect.as_ref().map_or(0, |r| r.borrowed_refs(&vm.t.stack, args[0]));
     let r = match args[0] {
-        Value::None | Value::Bool(_) | Value::Ellipsis => return Ok(Value::Int(IMMORTAL_REFCOUNT)),
-        Value::Int(n) if (-5..=256).contains(&n) => return Ok(Value::Int(IMMORTAL_REFCOUNT)),
+        Value::None | Value::Bool(_) | Value::Ellipsis => return Ok(Value::Int(immortal)),
+        Value::Int(n) if (-5..=256).contains(&n) => return Ok(Value::Int(immortal)),
         // The inspector draws a number as one object per value, and counts it so.
         v @ (Value::Int(_) | Value::Float(_)) if vm.i.inspect.is_some() => {
-            return Ok(Value::Int(vm.refcount_of_number(v) as i64));
+            return Ok(Value::Int((vm.refcount_of_number(v) - borrowed) as i64));
         }
         Value::Int(_) | Value::Float(_) => {
             return Err(unsupported(
@@ -2335,16 +2342,16 @@ fn sys_getrefcount(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
         }
         // CPython's one-character and empty strings are shared singletons, immortal in 3.12+.
         Obj::Str(s) if s.chars().count() <= 1 && s.chars().all(|c| u32::from(c) < 256) => {
-            return Ok(Value::Int(IMMORTAL_REFCOUNT));
+            return Ok(Value::Int(immortal));
         }
-        Obj::Tuple(t) if t.is_empty() => return Ok(Value::Int(IMMORTAL_REFCOUNT)),
+        Obj::Tuple(t) if t.is_empty() => return Ok(Value::Int(immortal)),
         _ => {}
     }
     if vm.i.nested > 0 {
         // A builtin that called back into Python holds values the census cannot see.
         return Err(unsupported(vm, "sys.getrefcount() inside a function a builtin calls (a sort key, map, filter…)"));
     }
-    Ok(Value::Int(vm.refcount(r) as i64))
+    Ok(Value::Int((vm.refcount(r) - borrowed) as i64))
 }
 
 fn gc_collect(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
@@ -2389,6 +2396,13 @@ fn sys_setrecursionlimit(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> 
     // Frames live on the heap, so a higher limit costs memory, not native stack.
     vm.i.recursion_limit = (n as usize).min(100_000);
     Ok(Value::None)
+}
+
+/// `sys._is_gil_enabled()` (CPython 3.13+): there only when free-threaded (`gil: false`),
+/// as 3.11 has no such function.
+fn sys_is_gil_enabled(vm: &mut Vm<'_>, args: &[Value], _kw: &Kw) -> R<Value> {
+    arity(vm, "_is_gil_enabled", args, 0, 0)?;
+    Ok(Value::Bool(vm.i.free.is_none()))
 }
 
 fn sys_getswitchinterval(vm: &mut Vm<'_>, _args: &[Value], _kw: &Kw) -> R<Value> {
@@ -2715,6 +2729,7 @@ static BASE_NATIVES: &[(&str, NativeFn)] = &[
     ("gc.isenabled", gc_isenabled),
     ("sys.setrecursionlimit", sys_setrecursionlimit),
     ("sys.getswitchinterval", sys_getswitchinterval),
+    ("sys._is_gil_enabled", sys_is_gil_enabled),
     ("sys.setswitchinterval", sys_setswitchinterval),
     ("sys.exit", sys_exit),
     ("sys.get_int_max_str_digits", sys_get_int_max_str_digits),

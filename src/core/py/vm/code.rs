@@ -25,6 +25,10 @@ pub struct Code {
     pub instrs: Vec<Instr>,
     pub locs: Vec<Loc>,
     pub consts: Vec<Value>,
+    /// The constants written as literals in this code's source (CPython's parser arena
+    /// holds them while the file runs; 3.14 folds `(1, 2)`, `-1`, `"a" * 2` after parsing,
+    /// so its arena does not hold those).
+    pub literals: Vec<Value>,
     /// Attribute and namespace names.
     pub names: Vec<String>,
     /// Locals, parameters first.

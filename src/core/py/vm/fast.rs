@@ -235,7 +235,7 @@ fn lower_at(instrs: &[Instr], at: usize) -> Op {
 /// What `Vm::binary` gives for two small ints when that is a small int; `None` when it
 /// raises, overflows or is not an int (the main loop decides).
 #[inline(always)]
-fn int_op(op: BinOp, x: i64, y: i64) -> Option<i64> {
+pub(super) fn int_op(op: BinOp, x: i64, y: i64) -> Option<i64> {
     match op {
         BinOp::Add => x.checked_add(y),
         BinOp::Sub => x.checked_sub(y),
@@ -259,7 +259,7 @@ fn int_op(op: BinOp, x: i64, y: i64) -> Option<i64> {
 }
 
 #[inline(always)]
-fn int_cmp(op: CmpOp, x: i64, y: i64) -> bool {
+pub(super) fn int_cmp(op: CmpOp, x: i64, y: i64) -> bool {
     match op {
         CmpOp::Eq => x == y,
         CmpOp::Ne => x != y,

@@ -12,6 +12,7 @@
 //! count, except when two equal numbers made apart are alive at once).
 
 use super::heap::{IterState, Obj, ObjRef, Value};
+use super::instr::Instr;
 use super::vm::{Flow, Vm, R};
 use crate::core::py::trace::{Delta, FrameView, ObjRec, VarView, STR_PREFIX};
 use std::collections::{HashMap, HashSet};
@@ -21,8 +22,63 @@ pub const MAX_STEPS: usize = 100_000;
 pub const MAX_SNAPSHOTS: usize = 1_000;
 /// Ids held in the recorded deltas.
 pub const MAX_RECORDED: usize = 4_000_000;
-/// What CPython 3.12+ prints for an immortal object (the inspector shows 3.12's model).
-pub const IMMORTAL_COUNT: u64 = 4_294_967_295;
+
+/// Which CPython's counts the inspector shows (the Refcounts tab's selector,
+/// `threadlab.refcount(source, {version})`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Version {
+    /// CPython 3.11, 3.12 and 3.13 alike (the fixtures agree across them), with immortal
+    /// objects printed as 3.12 and 3.13 do (3.11 printed a live count that changes).
+    #[default]
+    #[serde(rename = "3.11")]
+    V3_11,
+    /// CPython 3.14: borrowed stack references (`LOAD_FAST_BORROW`) are not counted.
+    #[serde(rename = "3.14")]
+    V3_14,
+}
+
+impl Version {
+    /// The versions offered, as the API and the selector name them.
+    pub const ALL: [Version; 2] = [Version::V3_11, Version::V3_14];
+
+    /// `"3.11"` or `"3.14"`; anything else is an error saying what is offered (and, for
+    /// the free-threaded `"3.14t"`, why it is not yet).
+    ///
+    /// # Errors
+    /// A version that is not offered.
+    pub fn parse(name: &str) -> Result<Version, String> {
+        match name {
+            "3.11" => Ok(Version::V3_11),
+            "3.14" => Ok(Version::V3_14),
+            "3.14t" => Err("version \"3.14t\" (free-threaded) is not offered yet: its counts (a thread's local \
+                 count plus a shared one, deferred and immortalized objects) have no free-threaded \
+                 CPython here to check them against (Pyodide is not free-threaded), and the \
+                 inspector shows only counts checked against a real CPython"
+                .to_owned()),
+            other => Err(format!(
+                "unknown version {other:?}: the inspector offers \"3.11\" (also CPython 3.12's and 3.13's \
+                 counts) and \"3.14\""
+            )),
+        }
+    }
+
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Version::V3_11 => "3.11",
+            Version::V3_14 => "3.14",
+        }
+    }
+
+    /// What a 64-bit build of this version prints for an immortal object.
+    #[must_use]
+    pub fn immortal_count(self) -> u64 {
+        match self {
+            Version::V3_11 => 4_294_967_295,
+            Version::V3_14 => 3_221_225_472,
+        }
+    }
+}
 
 /// An object as the inspector tells them apart: a heap slot, or a number by its value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -75,6 +131,9 @@ const T_RANGE: u8 = 11;
 const T_OTHER: u8 = 12;
 
 pub struct Recorder {
+    pub version: Version,
+    /// 3.14's borrowed stack references, followed instruction by instruction.
+    borrows: Borrows,
     nodes: HashMap<Key, Node>,
     next_id: usize,
     /// Slots below this were made before the script (builtins, types): drawn opaque.
@@ -99,8 +158,10 @@ pub struct Recorder {
 
 impl Recorder {
     #[must_use]
-    pub fn new(baseline: u32) -> Recorder {
+    pub fn new(baseline: u32, version: Version) -> Recorder {
         Recorder {
+            version,
+            borrows: Borrows::default(),
             nodes: HashMap::new(),
             next_id: 1,
             baseline,
@@ -122,6 +183,9 @@ impl Recorder {
     /// Called before each instruction of the slow loop at `line` with `depth` frames: a
     /// line completed in a frame (or a frame returned) is a step.
     pub fn at(&mut self, vm: &mut Vm<'_>, depth: usize, line: u32, again: bool) -> R<()> {
+        if self.version == Version::V3_14 {
+            self.borrows.track(vm);
+        }
         if line == 0 || depth == 0 {
             return Ok(());
         }
@@ -146,6 +210,17 @@ impl Recorder {
             self.step(vm, line)?;
         }
         Ok(())
+    }
+
+    /// The references to `v` on the stack that 3.14 borrows (none for other versions),
+    /// for `sys.getrefcount` while it runs.
+    #[must_use]
+    pub fn borrowed_refs(&self, stack: &[Value], v: Value) -> usize {
+        if self.version == Version::V3_14 {
+            self.borrows.borrowed_refs_of(stack, v)
+        } else {
+            0
+        }
     }
 
     /// The script ended: the lines still open completed.
@@ -261,7 +336,7 @@ impl Recorder {
         // here; the constants' references change only when code is compiled.)
         if self.constant_roots.0 != vm.i.codes.len() {
             let mut held: HashMap<Key, u64> = HashMap::new();
-            for k in vm.held_by_constants().into_iter().filter_map(key_of).filter(|k| !self.immortal(*k)) {
+            for k in vm.held_by_constants(self.version).into_iter().filter_map(key_of).filter(|k| !self.immortal(*k)) {
                 *held.entry(k).or_default() += 1;
             }
             self.constant_roots = (vm.i.codes.len(), held);
@@ -272,6 +347,14 @@ impl Recorder {
                 *roots.entry(k).or_default() += 1;
             }
         }
+        // A borrowed slot holds no reference of its own (3.14).
+        let borrowed = if self.version == Version::V3_14 { self.borrows.borrowed(&vm.t.stack) } else { Vec::new() };
+        for v in borrowed {
+            if let Some(n) = key_of(v).and_then(|k| roots.get_mut(&k)) {
+                *n = n.saturating_sub(1);
+            }
+        }
+        roots.retain(|_, n| *n > 0);
         let old_roots = std::mem::take(&mut self.roots);
         for (k, n) in &roots {
             if old_roots.get(k) != Some(n) {
@@ -363,7 +446,7 @@ impl Recorder {
 
     fn count(&self, k: Key, n: &Node) -> u64 {
         if self.immortal(k) {
-            IMMORTAL_COUNT
+            self.version.immortal_count()
         } else {
             n.heap_in + n.root_in
         }
@@ -532,8 +615,12 @@ pub const TIMEOUT_MS: f64 = 5_000.0;
 /// with. Threads and processes are the Code view's: a script that starts one ends with a
 /// clear error.
 #[must_use]
-pub fn run(source: &str, host: std::sync::Arc<dyn crate::core::program::Host>) -> crate::core::py::Trace {
-    run_for(source, host, TIMEOUT_MS)
+pub fn run(
+    source: &str,
+    host: std::sync::Arc<dyn crate::core::program::Host>,
+    version: Version,
+) -> crate::core::py::Trace {
+    run_for(source, host, TIMEOUT_MS, version)
 }
 
 /// [`run`] with another wall-time budget.
@@ -542,6 +629,7 @@ pub fn run_for(
     source: &str,
     host: std::sync::Arc<dyn crate::core::program::Host>,
     timeout_ms: f64,
+    version: Version,
 ) -> crate::core::py::Trace {
     use super::vm::Exit;
     use crate::core::py::{PyError, Trace};
@@ -555,9 +643,9 @@ pub fn run_for(
     });
     let (mut interp, mut ts) = match prepared {
         Ok(ready) => ready,
-        Err((_, error)) => return Trace { error: Some(error), ..Trace::default() },
+        Err((_, error)) => return Trace { error: Some(error), version, ..Trace::default() },
     };
-    interp.inspect = Some(Box::new(Recorder::new(baseline)));
+    interp.inspect = Some(Box::new(Recorder::new(baseline, version)));
     let error = loop {
         match super::vm::run(&mut interp, &mut ts) {
             Exit::Breaker => {}
@@ -597,5 +685,248 @@ pub fn run_for(
     let rec = interp.inspect.take();
     let output = interp.out.text.lines().map(str::to_owned).collect();
     let (steps, truncated) = rec.map_or((Vec::new(), false), |r| (r.steps, r.truncated));
-    Trace { output, error, truncated, run_ms: None, steps }
+    Trace { output, error, truncated, run_ms: None, version, steps }
+}
+
+/// The instruction about to run when the tracker last looked, and the stack then.
+struct Prev {
+    depth: usize,
+    cid: u32,
+    ip: usize,
+    base: usize,
+    len: usize,
+    instr: Instr,
+    /// A call's `[callable, self_or_null, args…]`, values and borrows; else the top four
+    /// slots' borrows.
+    values: Vec<Value>,
+    saved: Vec<Option<Value>>,
+}
+
+/// CPython 3.14's borrowed references, as its interpreter moves them (`pycore_stackref.h`):
+/// `LOAD_FAST_BORROW` pushes a reference tagged "not owned", and the tag travels with it —
+/// copied by `LOAD_FAST` of a local holding one, stored with it into a local, handed with
+/// it to a called function's parameters — until it goes into an object (a list, a tuple,
+/// a return value), where it becomes a reference of its own. Which loads borrow is the
+/// compiler's decision (`borrow::borrowed_loads`); the tags are followed here, before each
+/// instruction of the slow loop, from what the previous one did to the stack.
+#[derive(Default)]
+struct Borrows {
+    /// Per slot of the thread's stack (locals included): the value it borrows, if it does.
+    tags: Vec<Option<Value>>,
+    prev: Option<Prev>,
+    loads: HashMap<u32, Vec<bool>>,
+}
+
+impl Borrows {
+    fn tagged(&self, stack: &[Value], k: usize) -> bool {
+        self.tags.get(k).copied().flatten().is_some_and(|v| stack.get(k) == Some(&v))
+    }
+
+    /// The values of the stack's slots that borrow.
+    fn borrowed(&self, stack: &[Value]) -> Vec<Value> {
+        (0..stack.len()).filter(|&k| self.tagged(stack, k)).map(|k| stack[k]).collect()
+    }
+
+    /// The borrowed references to `v` while a builtin runs: the stack's slots, and the
+    /// arguments of the call running now (taken off the stack for the builtin).
+    pub(super) fn borrowed_refs_of(&self, stack: &[Value], v: Value) -> usize {
+        let on_stack = self.borrowed(stack).into_iter().filter(|x| *x == v).count();
+        let args = match &self.prev {
+            Some(p) if matches!(p.instr, Instr::Call(_) | Instr::CallKw(..)) && p.saved.len() == p.values.len() => {
+                (2..p.values.len()).filter(|&j| p.values[j] == v && p.saved[j] == Some(v)).count()
+            }
+            _ => 0,
+        };
+        on_stack + args
+    }
+
+    fn track(&mut self, vm: &Vm<'_>) {
+        let stack = &vm.t.stack;
+        let len = stack.len();
+        self.tags.resize(len, None);
+        let Some(f) = vm.t.frames.last() else {
+            self.prev = None;
+            return;
+        };
+        let depth = vm.t.frames.len();
+        if let Some(p) = self.prev.take() {
+            if depth == p.depth && f.base == p.base {
+                self.after(vm, &p, len);
+            } else if depth == p.depth + 1 {
+                self.entered(vm, &p, f.base);
+            }
+        }
+        let code = &vm.i.codes[f.code as usize];
+        let Some(&instr) = code.instrs.get(f.ip) else { return };
+        let from = match instr {
+            Instr::Call(n) | Instr::CallKw(n, _) => len.saturating_sub(n as usize + 2),
+            _ => len.saturating_sub(4),
+        };
+        let values =
+            if matches!(instr, Instr::Call(_) | Instr::CallKw(..)) { stack[from..].to_vec() } else { Vec::new() };
+        self.prev = Some(Prev {
+            depth,
+            cid: f.code,
+            ip: f.ip,
+            base: f.base,
+            len,
+            instr,
+            values,
+            saved: self.tags[from..].to_vec(),
+        });
+    }
+
+    /// What instruction `p` did to the borrows of its frame's stack (now `len` slots).
+    fn after(&mut self, vm: &Vm<'_>, p: &Prev, len: usize) {
+        let stack = &vm.t.stack;
+        let top = |k: usize| p.saved.len().checked_sub(k).and_then(|i| p.saved[i]);
+        match p.instr {
+            Instr::LoadFast(i) if len == p.len + 1 => {
+                let code = &vm.i.codes[p.cid as usize];
+                let borrows = self.loads.entry(p.cid).or_insert_with(|| super::borrow::borrowed_loads(code))[p.ip];
+                let local = p.base + i as usize;
+                self.tags[len - 1] = (borrows || self.tagged(stack, local)).then(|| stack[len - 1]);
+            }
+            Instr::StoreFast(i) if len + 1 == p.len => {
+                let local = p.base + i as usize;
+                if local < len {
+                    self.tags[local] = top(1);
+                }
+            }
+            Instr::DupTop if len == p.len + 1 && len >= 2 => self.tags[len - 1] = self.tags[len - 2],
+            Instr::DupTopTwo if len == p.len + 2 && len >= 4 => {
+                self.tags[len - 2] = self.tags[len - 4];
+                self.tags[len - 1] = self.tags[len - 3];
+            }
+            Instr::RotTwo if len == p.len && len >= 2 => self.tags.swap(len - 1, len - 2),
+            Instr::RotThree | Instr::RotFour if len == p.len => {
+                let depth = if p.instr == Instr::RotThree { 3 } else { 4 };
+                if len >= depth {
+                    let v = self.tags.pop().flatten();
+                    self.tags.insert(len - depth, v);
+                }
+            }
+            // `[obj]` -> `[method, self]`: the receiver's slot keeps its borrow.
+            Instr::LoadMethod(_) if len == p.len + 1 => {
+                self.tags[len - 2] = None;
+                self.tags[len - 1] = top(1);
+            }
+            instr => {
+                if let Some(from) = results_from(instr, p.len, len) {
+                    for t in &mut self.tags[from.min(len)..] {
+                        *t = None;
+                    }
+                }
+            }
+        }
+    }
+
+    /// A call pushed a frame whose locals start at `base`: its parameters keep the
+    /// arguments' borrows. In place when the arguments are where the locals go; else
+    /// (defaults, keywords) they were bound into locals from the callable's slot on.
+    fn entered(&mut self, vm: &Vm<'_>, p: &Prev, base: usize) {
+        let (Instr::Call(n) | Instr::CallKw(n, _)) = p.instr else { return };
+        let pos = p.len.saturating_sub(n as usize + 2);
+        if base != pos || p.values.len() < 2 || p.saved.len() != p.values.len() {
+            return;
+        }
+        for t in self.tags.iter_mut().skip(pos) {
+            *t = None;
+        }
+        // Keyword arguments, last, go to the parameters they name.
+        let names: Vec<String> = match p.instr {
+            Instr::CallKw(_, ci) => match vm.i.codes[p.cid as usize].consts.get(ci as usize) {
+                Some(Value::Obj(t)) => match vm.i.heap.get(*t) {
+                    Obj::Tuple(items) => items
+                        .iter()
+                        .map(|i| match i {
+                            Value::Obj(s) => match vm.i.heap.get(*s) {
+                                Obj::Str(s) => s.clone(),
+                                _ => String::new(),
+                            },
+                            _ => String::new(),
+                        })
+                        .collect(),
+                    _ => return,
+                },
+                _ => return,
+            },
+            _ => Vec::new(),
+        };
+        let Some(callee) = vm.t.frames.last().map(|f| &vm.i.codes[f.code as usize]) else { return };
+        let first = if p.values[1] == Value::Null { 2 } else { 1 };
+        let positional = p.values.len() - names.len();
+        let mut passed: Vec<(usize, usize)> = (first..positional).enumerate().map(|(local, j)| (local, j)).collect();
+        for (k, name) in names.iter().enumerate() {
+            if let Some(local) = callee.varnames.iter().position(|v| v == name) {
+                passed.push((local, positional + k));
+            }
+        }
+        let stack = &vm.t.stack;
+        for (local, j) in passed {
+            let slot = base + local;
+            if let (Some(v), Some(now)) = (p.saved[j], stack.get(slot)) {
+                if *now == v && p.values[j] == v {
+                    self.tags[slot] = Some(v);
+                }
+            }
+        }
+    }
+}
+
+/// Where the slots `instr` made start (their borrows are gone), if it made any: loads
+/// push on top of what was there; other instructions replace their operands.
+fn results_from(instr: Instr, before: usize, after: usize) -> Option<usize> {
+    match instr {
+        Instr::Nop
+        | Instr::Resume
+        | Instr::StoreGlobal(_)
+        | Instr::StoreName(_)
+        | Instr::StoreDeref(_)
+        | Instr::StoreAttr(_)
+        | Instr::StoreSubscr
+        | Instr::DeleteFast(_)
+        | Instr::DeleteGlobal(_)
+        | Instr::DeleteName(_)
+        | Instr::DeleteAttr(_)
+        | Instr::DeleteSubscr
+        | Instr::PopTop
+        | Instr::PopIter
+        | Instr::PopJumpIfFalse(_)
+        | Instr::PopJumpIfTrue(_)
+        | Instr::JumpIfFalseOrPop(_)
+        | Instr::JumpIfTrueOrPop(_)
+        | Instr::JumpForward(_)
+        | Instr::JumpBackward(_)
+        | Instr::JumpBackwardNoInterrupt(_)
+        | Instr::SetupFinally(_)
+        | Instr::PopBlock
+        | Instr::PopExcept
+        | Instr::ListAppend(_)
+        | Instr::SetAdd(_)
+        | Instr::MapAdd(_)
+        | Instr::ListExtend
+        | Instr::DictUpdate
+        | Instr::ReturnValue
+        | Instr::RaiseVarargs(_)
+        | Instr::Reraise => None,
+        Instr::LoadConst(_)
+        | Instr::LoadGlobal(_)
+        | Instr::LoadName(_)
+        | Instr::LoadDeref(_)
+        | Instr::LoadClosure(_)
+        | Instr::PushNull
+        | Instr::LoadAssertionError
+        | Instr::LoadLocals
+        | Instr::ImportFrom(_)
+        | Instr::ForIter(_)
+        | Instr::WithExceptStart
+        | Instr::ReturnGenerator
+        | Instr::BuildTuple(0)
+        | Instr::BuildList(0)
+        | Instr::BuildSet(0)
+        | Instr::BuildMap(0)
+        | Instr::BuildString(0) => Some(before),
+        _ => Some(before.min(after).saturating_sub(1)),
+    }
 }

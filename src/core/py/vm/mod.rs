@@ -12,12 +12,14 @@
 
 pub mod ast;
 pub mod bigops;
+pub mod borrow;
 pub mod builtins;
 pub mod code;
 pub mod compile;
 pub mod exc;
 pub mod fast;
 pub mod format;
+pub mod free;
 pub mod gen;
 pub mod heap;
 pub mod inspect;

@@ -239,6 +239,12 @@ pub struct ThreadState {
     /// What the blocking call the thread resumes from raises instead of returning (set
     /// by its driver with the call's result; raised where the call was).
     pub pending: Option<Flow>,
+    /// Free-threaded: the loop returned (`Exit::Breaker`) for the driver to run the top
+    /// frame without the lock (`free::run_local`).
+    pub local: bool,
+    /// Free-threaded: the loop runs the next instruction itself (the one a stretch on its
+    /// own stopped at), so that every stretch makes progress.
+    pub local_skip: bool,
 }
 
 impl ThreadState {
@@ -275,7 +281,7 @@ impl ThreadState {
         stack.extend(kwargs.iter().map(|(_, v)| *v));
         interp.serial += 1;
         let frame = Frame::top(code, interp.serial);
-        ThreadState { frames: vec![frame], stack, handling: Vec::new(), lane, pending: None }
+        ThreadState { frames: vec![frame], stack, lane, ..ThreadState::default() }
     }
 }
 
@@ -335,6 +341,8 @@ pub struct Interp {
     pub cmp_depth: u32,
     /// The reference-count inspector's recorder: steps are recorded, on the slow loop only.
     pub inspect: Option<Box<super::inspect::Recorder>>,
+    /// Free-threaded (`gil: false`): the state its threads share (`free.rs`).
+    pub free: Option<Arc<super::free::Free>>,
 }
 
 impl Interp {
@@ -375,6 +383,7 @@ impl Interp {
             gc_enabled: true,
             cmp_depth: 0,
             inspect: None,
+            free: None,
         };
         // A program that can see unreachable cycles (`gc.collect()`'s number, the counts
         // they hold) keeps them as CPython does until they are collected; others free
@@ -584,9 +593,21 @@ impl Vm<'_> {
     /// Generators it finds dropped inside a `try` or a `with` are kept and closed
     /// (`close_dropped`), as CPython's collector finalizes them.
     pub fn collect(&mut self) {
-        let roots = self.roots();
-        let doomed = self.i.heap.collect(&roots);
+        let doomed = self.world_stopped(|vm| {
+            let roots = vm.roots();
+            vm.i.heap.collect(&roots)
+        });
         self.i.to_close.extend(doomed);
+    }
+
+    /// Runs `f` with every other thread's values in reach: free-threaded, once no thread
+    /// runs on its own (`free::Free::stop_world`); with the GIL, at once (they are parked).
+    fn world_stopped<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> T {
+        let Some(free) = self.i.free.clone() else { return f(self) };
+        let n = free.stop_world(&mut self.i.parked);
+        let out = f(self);
+        free.start_world(&mut self.i.parked, n);
+        out
     }
 
     /// Every value a thread or the interpreter holds outside the heap (the collector's
@@ -621,7 +642,8 @@ impl Vm<'_> {
             }
             return roots;
         }
-        roots.extend(self.held_by_constants());
+        let version = self.i.inspect.as_ref().map_or(super::inspect::Version::V3_11, |r| r.version);
+        roots.extend(self.held_by_constants(version));
         roots
     }
 
@@ -635,8 +657,16 @@ impl Vm<'_> {
 
     fn held_by_threads(&self, all_funcs: bool) -> Vec<Value> {
         let mut roots: Vec<Value> = Vec::new();
+        let codes = &self.i.codes;
         let thread_roots = |t: &ThreadState, roots: &mut Vec<Value>| {
-            roots.extend(t.stack.iter().copied());
+            // A parameter a closure captures lives in its cell (CPython's `MAKE_CELL` puts
+            // the cell in the local's slot): the copy left in the slot is not a reference.
+            let moved: Vec<usize> = t
+                .frames
+                .iter()
+                .flat_map(|f| codes[f.code as usize].cell_params.iter().map(move |&(vi, _)| f.base + vi as usize))
+                .collect();
+            roots.extend(t.stack.iter().enumerate().filter(|(k, _)| !moved.contains(k)).map(|(_, v)| *v));
             // CPython's thread state holds the exception handled now; each one handled
             // before it is on the stack (`PUSH_EXC_INFO`'s previous), counted there.
             if all_funcs {
@@ -673,7 +703,7 @@ impl Vm<'_> {
 
     /// The references to constants held outside the heap, as CPython holds them: what
     /// changes only when code is compiled (the inspector keeps it between steps).
-    pub(crate) fn held_by_constants(&self) -> Vec<Value> {
+    pub(crate) fn held_by_constants(&self, version: super::inspect::Version) -> Vec<Value> {
         let mut roots = Vec::new();
         // CPython's compiler merges code objects' equal `co_consts` tuples into one (two
         // functions returning `(9, 10)` hold it once), and the parser's arena, alive while
@@ -694,8 +724,10 @@ impl Vm<'_> {
             if tuples.insert(code.consts.iter().map(key).collect::<Vec<_>>()) {
                 roots.extend(code.consts.iter().copied());
             }
-            // (Numbers too: the inspector counts them by value.)
-            for c in &code.consts {
+            // (Numbers too: the inspector counts them by value.) 3.14's arena holds
+            // only what the source wrote (it folds constants after parsing).
+            let arena_holds = if version == super::inspect::Version::V3_14 { &code.literals } else { &code.consts };
+            for c in arena_holds {
                 if matches!(c, Value::Obj(_) | Value::Float(_) | Value::Int(_)) {
                     arena.insert(key(c), *c);
                 }
@@ -726,10 +758,12 @@ impl Vm<'_> {
     /// CPython's `sys.getrefcount(v)` for a heap object, its argument included: a census
     /// of the references to it (docs/python-vm.md §3).
     pub fn refcount(&mut self, target: ObjRef) -> usize {
-        let held = self.held_outside_heap(false);
-        let outside = held.iter().filter(|v| **v == Value::Obj(target)).count();
-        let roots = self.roots();
-        outside + self.i.heap.census(&roots, target) + 1
+        self.world_stopped(|vm| {
+            let held = vm.held_outside_heap(false);
+            let outside = held.iter().filter(|v| **v == Value::Obj(target)).count();
+            let roots = vm.roots();
+            outside + vm.i.heap.census(&roots, target) + 1
+        })
     }
 
     /// The inspector's `sys.getrefcount` of a number: one object per value (`vm::inspect`).
@@ -739,9 +773,11 @@ impl Vm<'_> {
             (Value::Float(a), Value::Float(b)) => a.to_bits() == b.to_bits(),
             _ => false,
         };
-        let outside = self.held_outside_heap(false).into_iter().filter(|x| same(*x)).count();
-        let roots = self.roots();
-        outside + self.i.heap.census_of(&roots, same) + 1
+        self.world_stopped(|vm| {
+            let outside = vm.held_outside_heap(false).into_iter().filter(|x| same(*x)).count();
+            let roots = vm.roots();
+            outside + vm.i.heap.census_of(&roots, same) + 1
+        })
     }
 
     /// `gc.collect()`'s number: the unreachable objects cycles kept (the dropped
@@ -750,9 +786,11 @@ impl Vm<'_> {
     /// # Errors
     /// What stops the program while a generator's `finally` runs.
     pub fn collect_cycles(&mut self) -> R<usize> {
-        let roots = self.roots();
         let free = self.i.nested == 0;
-        let (n, doomed) = self.i.heap.collect_cycles(&roots, free);
+        let (n, doomed) = self.world_stopped(|vm| {
+            let roots = vm.roots();
+            vm.i.heap.collect_cycles(&roots, free)
+        });
         self.i.to_close.extend(doomed);
         self.close_dropped(&[])?;
         Ok(n)
@@ -1148,7 +1186,17 @@ impl Vm<'_> {
             let base = self.t.frames[fi].base;
             let mut ip = self.t.frames[fi].ip;
             let flow: Flow = loop {
-                if self.i.inspect.is_none() {
+                // Free-threaded with other threads alive: each heap operation on its own,
+                // the rest without the lock (free.rs). Alone, a thread runs as with the GIL.
+                if self.i.free.as_ref().is_some_and(|f| f.others.load(Ordering::Relaxed) > 0) {
+                    if self.t.local_skip {
+                        self.t.local_skip = false;
+                    } else if super::free::wants_local(self.i, cid, ip) {
+                        self.t.frames[fi].ip = ip;
+                        self.t.local = true;
+                        return Exit::Breaker;
+                    }
+                } else if self.i.inspect.is_none() {
                     match super::fast::run(self.i, self.t, cid, base, ip, stop_depth) {
                         Some(at) => ip = at,
                         None => continue 'frames,

@@ -11,10 +11,14 @@ impl Compiler<'_> {
     pub(super) fn expr(&mut self, e: &Expr) -> Result<(), PyError> {
         if matches!(e.kind, ExprKind::Tuple(_) | ExprKind::Bin(..) | ExprKind::Unary(..)) {
             if let Some(k) = super::fold::fold(e) {
+                self.note_literals(e);
                 let v = self.const_value(&k);
                 self.load_const(v);
                 return Ok(());
             }
+        }
+        if matches!(e.kind, ExprKind::Const(_)) {
+            self.note_literals(e);
         }
         match &e.kind {
             ExprKind::Const(lit) => match lit {

@@ -72,6 +72,25 @@ pub(super) fn fold(e: &Expr) -> Option<ConstKey> {
 }
 
 impl Compiler<'_> {
+    /// Notes the literals `e` is made of (see `Code::literals`).
+    pub(super) fn note_literals(&mut self, e: &Expr) {
+        match &e.kind {
+            ExprKind::Const(_) => {
+                if let Some(k) = fold(e) {
+                    let v = self.const_value(&k);
+                    self.unit().code.literals.push(v);
+                }
+            }
+            ExprKind::Tuple(items) => items.iter().for_each(|i| self.note_literals(i)),
+            ExprKind::Unary(_, a) => self.note_literals(a),
+            ExprKind::Bin(a, _, b) => {
+                self.note_literals(a);
+                self.note_literals(b);
+            }
+            _ => {}
+        }
+    }
+
     /// The value of a constant: inline for scalars, else the module's one object for it.
     pub(super) fn const_value(&mut self, k: &ConstKey) -> Value {
         match k {

@@ -204,7 +204,7 @@ fn with_trampoline(
         f.ret_to += 2;
         frames.push(f);
     }
-    ThreadState { frames, stack: vec![child_main, Value::Null], handling: Vec::new(), lane, pending: None }
+    ThreadState { frames, stack: vec![child_main, Value::Null], lane, ..ThreadState::default() }
 }
 
 // The natives of the bootstrap.

@@ -538,7 +538,11 @@ fn spawn(vm: &mut Vm<'_>, name: String, payload: Vec<u8>) -> R<u32> {
         source: source_of(vm),
         name,
         payload,
-        options: ProgramOptions { switch_interval_ms: vm.i.switch_interval_ms, timeout_ms: vm.i.timeout_ms },
+        options: ProgramOptions {
+            switch_interval_ms: vm.i.switch_interval_ms,
+            timeout_ms: vm.i.timeout_ms,
+            gil: vm.i.free.is_none(),
+        },
         t0_ms: vm.i.start_ms,
     };
     match p.start_process(start) {
