@@ -27,6 +27,8 @@ pub enum Block {
     Experiment(&'static str),
     /// The Key Differences table, filled from the student's runs ([`differences_html`]).
     Differences,
+    /// An exercise, by id (see [`EXERCISES`]).
+    Exercise(&'static str),
 }
 
 /// One section of the lesson: `#id` links to it.
@@ -412,9 +414,10 @@ pub const SECTIONS: [Section; 7] = [
             Block::Experiment("shared-list"),
             Block::Para(
                 "Sharing is what makes threads cheap to talk to, and also what makes them race: two threads that \
-                 read, then write one variable can lose an update. The Code view's examples show that race and \
-                 its fix with a `Lock`.",
+                 read, then write one variable can lose an update. Try it: the code below loses most of its \
+                 updates.",
             ),
+            Block::Exercise("race-lock"),
         ],
     },
     Section {
@@ -621,6 +624,11 @@ pub fn lesson_html(progress: &Progress, notice: Option<&str>) -> String {
                         escape(label)
                     );
                 }
+                Block::Exercise(id) => {
+                    if let Some(x) = exercise(id) {
+                        html.push_str(&exercise_html(x));
+                    }
+                }
                 Block::Differences => {
                     let _ = write!(
                         html,
@@ -771,6 +779,129 @@ pub fn differences_html(progress: &Progress) -> String {
     }
     html.push_str("</tbody></table></div>");
     html
+}
+
+/// A short exercise: the student's own code, checked by running it in the page.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Exercise {
+    pub id: &'static str,
+    pub title: &'static str,
+    /// What to do, a paragraph (backticks are code).
+    pub task: &'static str,
+    /// The code the student starts from.
+    pub start: &'static str,
+    /// How many runs in a row must be right.
+    pub runs: usize,
+}
+
+/// The lesson's exercises.
+pub const EXERCISES: [Exercise; 1] = [Exercise {
+    id: "race-lock",
+    title: "Exercise: fix the race with a Lock",
+    task: "Four threads add 1 to `counter` 2,000 times each, reading it, waiting a moment (`time.sleep(0)` \
+           lets another thread run, as a switch of the GIL could), then writing it back. Change the code so that \
+           the count is right, 8000, every time: use the `lock` it already makes. Check runs your code 5 times, \
+           and passes when the count is right in all 5.",
+    start: "import threading\nimport time\n\nN = 2_000\ncounter = 0\nlock = threading.Lock()\n\n\n\
+            def work():\n    global counter\n    for _ in range(N):\n        v = counter\n        time.sleep(0)\n\
+            \x20       counter = v + 1\n\n\nthreads = [threading.Thread(target=work) for _ in range(4)]\n\
+            for t in threads:\n    t.start()\nfor t in threads:\n    t.join()\n\
+            print(f\"counter = {counter} (expected {4 * N})\")\n",
+    runs: 5,
+}];
+
+/// The exercise with this id.
+#[must_use]
+pub fn exercise(id: &str) -> Option<&'static Exercise> {
+    EXERCISES.iter().find(|x| x.id == id)
+}
+
+/// The count a run printed and the one it expected, from its line `counter = X (expected Y)`.
+#[must_use]
+pub fn count_of(stdout: &str) -> Option<(u64, u64)> {
+    let line = stdout.lines().rev().find(|l| l.starts_with("counter = "))?;
+    let (counted, rest) = line["counter = ".len()..].split_once(" (expected ")?;
+    Some((counted.trim().parse().ok()?, rest.strip_suffix(')')?.trim().parse().ok()?))
+}
+
+/// What one run of the student's code says: `Ok` when its count was right.
+///
+/// # Errors
+/// Why the run does not pass: an error, no count printed, or updates lost.
+pub fn check_run(result: &ProgramResult) -> Result<String, String> {
+    if let Some(e) = &result.error {
+        return Err(if e.line > 0 {
+            format!("{} at line {}: {}", e.kind, e.line, e.message)
+        } else {
+            format!("{}: {}", e.kind, e.message)
+        });
+    }
+    match count_of(&result.stdout) {
+        None => Err("it printed no line `counter = \u{2026} (expected \u{2026})`".to_owned()),
+        Some((counted, expected)) if counted == expected => Ok(format!("counter = {counted}, as expected")),
+        Some((counted, expected)) => {
+            Err(format!("counter = {counted}, expected {expected}: {} updates lost", expected.saturating_sub(counted)))
+        }
+    }
+}
+
+/// The verdict after `results`, the runs so far (a check stops at the first that fails): solved
+/// when all `exercise.runs` were right. Each run's line, then what explains it.
+#[must_use]
+pub fn exercise_verdict_html(exercise: &Exercise, results: &[ProgramResult]) -> (bool, String) {
+    let checks: Vec<_> = results.iter().map(check_run).collect();
+    let right = checks.iter().filter(|c| c.is_ok()).count();
+    let solved = right == exercise.runs && checks.len() == exercise.runs;
+    let mut html = format!(
+        "<div class=\"verdict {key}\" data-verdict=\"{key}\" data-testid=\"exercise-result\"><p><strong>{mark}</strong> \
+         The count was right in {right} run{s} of {runs}{stopped}.</p><ul>",
+        key = if solved { "right" } else { "wrong" },
+        mark = if solved { "\u{2713} Solved." } else { "\u{2717} Not yet." },
+        s = if right == 1 { "" } else { "s" },
+        runs = exercise.runs,
+        stopped = if solved || checks.len() == exercise.runs { "" } else { " (the check stops at the first wrong one)" },
+    );
+    for (i, c) in checks.iter().enumerate() {
+        let (Ok(text) | Err(text)) = c;
+        let _ = write!(html, "<li>Run {}: {}</li>", i + 1, escape(text));
+    }
+    html.push_str("</ul>");
+    html.push_str(&para_html(if solved {
+        "Holding `lock` from the read to the write makes the three lines one step: another thread that wants \
+         the lock waits until the write is done, so no update is lost, however the threads are switched."
+    } else {
+        "A thread that reads `counter`, then lets another thread run before it writes, writes back an old value: \
+         every update the other threads made meanwhile is lost. Hold the lock around the read, the wait and the \
+         write: `with lock:` over the three lines of the loop."
+    }));
+    html.push_str("</div>");
+    (solved, html)
+}
+
+/// An exercise's box: its title, the task, the code to edit (a textarea), Check and Start over,
+/// a status line and the verdict.
+#[must_use]
+pub fn exercise_html(exercise: &Exercise) -> String {
+    let x = exercise;
+    let lines = x.start.lines().count() + 1;
+    format!(
+        "<div class=\"experiment exercise\" id=\"{id}\" data-testid=\"exercise-{id}\" data-state=\"new\">\
+         <h4>{title}</h4>{task}<label class=\"small-title\" for=\"{id}-code\">Your code</label>\
+         <textarea id=\"{id}-code\" class=\"exercise-code\" rows=\"{lines}\" spellcheck=\"false\" autocapitalize=\"off\" \
+         autocomplete=\"off\" data-testid=\"exercise-code\">{code}</textarea>\
+         <div class=\"actions lesson-actions\"><button class=\"primary\" data-action=\"check\" \
+         aria-describedby=\"{id}-status\" data-testid=\"exercise-check\">Check: run it {runs} times</button>\
+         <button data-action=\"restore\" data-testid=\"exercise-restore\">Start over</button></div>\
+         <p class=\"status\" id=\"{id}-status\" aria-live=\"polite\" data-testid=\"exercise-status\">\
+         Change the code, then check it.</p>\
+         <div class=\"py-error\" role=\"alert\" data-testid=\"lesson-failed\" hidden></div>\
+         <div class=\"verdicts\" aria-live=\"polite\" data-testid=\"exercise-verdict\"></div></div>",
+        id = x.id,
+        title = escape(x.title),
+        task = para_html(x.task),
+        code = escape(x.start),
+        runs = x.runs,
+    )
 }
 
 /// The progress as the tab's heading says it.
@@ -2307,6 +2438,50 @@ mod tests {
             "<iframe src=\"https://example.org/lab/?cell=io-threads&amp;embed=1\" width=\"100%\" height=\"900\" \
              style=\"border:0\" allow=\"cross-origin-isolated\" title=\"ThreadLab: Two waits of 3 s, on two threads\"></iframe>"
         );
+    }
+
+    fn printed(stdout: &str) -> ProgramResult {
+        ProgramResult { stdout: stdout.into(), ..threaded_run() }
+    }
+
+    #[test]
+    fn the_race_exercise_passes_only_with_the_count_right_in_five_runs_out_of_five() {
+        let x = exercise("race-lock").unwrap();
+        // Its starting code is the corpus' lock_race.py without the lock (which CPython runs right).
+        let fixed = include_str!("../../tests/fixtures/programs/lock_race.py");
+        let unlocked = fixed.replace(
+            "        with lock:\n            v = counter\n            time.sleep(0)\n            counter = v + 1\n",
+            "        v = counter\n        time.sleep(0)\n        counter = v + 1\n",
+        );
+        assert_eq!(x.start, unlocked.split("print(\"locked:\"").next().unwrap());
+        assert_eq!(count_of("x\ncounter = 2001 (expected 8000)\n"), Some((2001, 8000)));
+        assert_eq!(count_of("counter = lots (expected 8000)"), None);
+        let right = printed("counter = 8000 (expected 8000)\n");
+        let lost = printed("counter = 2072 (expected 8000)\n");
+        let (solved, html) = exercise_verdict_html(x, &vec![right.clone(); 5]);
+        assert!(solved, "{html}");
+        assert!(html.contains("\u{2713} Solved.</strong> The count was right in 5 runs of 5.</p>"), "{html}");
+        assert_eq!(html.matches("counter = 8000, as expected").count(), 5);
+        // Four right are not enough; a run that loses updates stops the check and says how many.
+        assert!(!exercise_verdict_html(x, &vec![right.clone(); 4]).0);
+        let (solved, html) = exercise_verdict_html(x, &[right.clone(), right.clone(), lost]);
+        assert!(!solved);
+        assert!(html.contains("right in 2 runs of 5 (the check stops at the first wrong one)"), "{html}");
+        assert!(html.contains("<li>Run 3: counter = 2072, expected 8000: 5928 updates lost</li>"), "{html}");
+        assert!(html.contains("<code>with lock:</code>"));
+        // An error, or no count at all, is no pass either.
+        let mut broken = printed("");
+        broken.error = Some(ProgramError {
+            kind: "NameError".into(),
+            message: "name 'lok' is not defined".into(),
+            line: 12,
+            col: 0,
+        });
+        assert_eq!(check_run(&broken), Err("NameError at line 12: name 'lok' is not defined".into()));
+        assert!(check_run(&printed("done\n")).unwrap_err().contains("printed no line"));
+        let tab = lesson_html(&Progress::default(), None);
+        assert!(tab.contains(&exercise_html(x)));
+        assert!(exercise_html(x).contains("        v = counter\n        time.sleep(0)"), "the code as it is, escaped");
     }
 
     #[test]

@@ -192,6 +192,36 @@ test("Memory and crashes: what the main program's list reads after a thread and 
   await cell(page, "crash-process").screenshot({ path: join(ARTIFACTS, "lesson-crash-process.png") });
 });
 
+test("the race exercise: its starting code fails the check, with a Lock it passes in 5 runs out of 5", async () => {
+  const { page } = lab;
+  const x = page.getByTestId("exercise-race-lock");
+  const settled = () => page.waitForFunction(() => ["tried", "solved"].includes(document.querySelector("[data-testid=exercise-race-lock]").dataset.state), null, { timeout: 120_000 });
+  const start = await x.getByTestId("exercise-code").inputValue();
+  await x.getByTestId("exercise-check").click();
+  await settled();
+  assert.equal(await x.getAttribute("data-state"), "tried");
+  const failed = await x.getByTestId("exercise-result").textContent();
+  assert.match(failed, /Not yet\. The count was right in 0 runs of 5 \(the check stops at the first wrong one\)\./);
+  assert.match(failed, /Run 1: counter = \d+, expected 8000: \d+ updates lost/);
+  const fixed = start.replace(
+    "        v = counter\n        time.sleep(0)\n        counter = v + 1\n",
+    "        with lock:\n            v = counter\n            time.sleep(0)\n            counter = v + 1\n",
+  );
+  assert.notEqual(fixed, start);
+  await x.getByTestId("exercise-code").fill(fixed);
+  await x.getByTestId("exercise-check").click();
+  await settled();
+  const passed = await x.getByTestId("exercise-result").textContent();
+  assert.equal(await x.getAttribute("data-state"), "solved", passed);
+  assert.match(passed, /Solved\. The count was right in 5 runs of 5\./);
+  assert.equal((passed.match(/counter = 8000, as expected/g) ?? []).length, 5);
+  await x.screenshot({ path: join(ARTIFACTS, "lesson-exercise.png") });
+  // Start over: the starting code again, no verdict.
+  await x.getByTestId("exercise-restore").click();
+  assert.equal(await x.getByTestId("exercise-code").inputValue(), start);
+  assert.equal(await x.getByTestId("exercise-result").count(), 0);
+});
+
 test("section 6: the differences table is filled from the runs above, each entry linking to the run behind it", async () => {
   const { page } = lab;
   const table = page.getByTestId("lesson-differences");
