@@ -626,7 +626,7 @@ pub fn lesson_html(progress: &Progress, notice: Option<&str>) -> String {
                 }
                 Block::Exercise(id) => {
                     if let Some(x) = exercise(id) {
-                        html.push_str(&exercise_html(x));
+                        html.push_str(&exercise_html(x, progress.solved.get(x.id).map(String::as_str)));
                     }
                 }
                 Block::Differences => {
@@ -878,29 +878,35 @@ pub fn exercise_verdict_html(exercise: &Exercise, results: &[ProgramResult]) -> 
     (solved, html)
 }
 
-/// An exercise's box: its title, the task, the code to edit (a textarea), Check and Start over,
-/// a status line and the verdict.
+/// An exercise's box: its title, the task, the code to edit (a textarea: `solved`, the code that
+/// passed before, or the starting code), Check and Start over, a status line and the verdict.
 #[must_use]
-pub fn exercise_html(exercise: &Exercise) -> String {
+pub fn exercise_html(exercise: &Exercise, solved: Option<&str>) -> String {
     let x = exercise;
-    let lines = x.start.lines().count() + 1;
+    let code = solved.unwrap_or(x.start);
+    let lines = code.lines().count().max(x.start.lines().count()) + 1;
     format!(
-        "<div class=\"experiment exercise\" id=\"{id}\" data-testid=\"exercise-{id}\" data-state=\"new\">\
+        "<div class=\"experiment exercise\" id=\"{id}\" data-testid=\"exercise-{id}\" data-state=\"{state}\">\
          <h4>{title}</h4>{task}<label class=\"small-title\" for=\"{id}-code\">Your code</label>\
          <textarea id=\"{id}-code\" class=\"exercise-code\" rows=\"{lines}\" spellcheck=\"false\" autocapitalize=\"off\" \
          autocomplete=\"off\" data-testid=\"exercise-code\">{code}</textarea>\
          <div class=\"actions lesson-actions\"><button class=\"primary\" data-action=\"check\" \
          aria-describedby=\"{id}-status\" data-testid=\"exercise-check\">Check: run it {runs} times</button>\
          <button data-action=\"restore\" data-testid=\"exercise-restore\">Start over</button></div>\
-         <p class=\"status\" id=\"{id}-status\" aria-live=\"polite\" data-testid=\"exercise-status\">\
-         Change the code, then check it.</p>\
+         <p class=\"status\" id=\"{id}-status\" aria-live=\"polite\" data-testid=\"exercise-status\">{status}</p>\
          <div class=\"py-error\" role=\"alert\" data-testid=\"lesson-failed\" hidden></div>\
          <div class=\"verdicts\" aria-live=\"polite\" data-testid=\"exercise-verdict\"></div></div>",
         id = x.id,
         title = escape(x.title),
         task = para_html(x.task),
-        code = escape(x.start),
+        code = escape(code),
         runs = x.runs,
+        state = if solved.is_some() { "solved" } else { "new" },
+        status = if solved.is_some() {
+            "Solved earlier, with the code above: check it again if you like."
+        } else {
+            "Change the code, then check it."
+        },
     )
 }
 
@@ -1539,6 +1545,8 @@ impl<T> std::ops::Index<&str> for Map<T> {
 pub struct Progress {
     pub predictions: Map<Prediction>,
     pub outcomes: Map<Outcome>,
+    /// The exercises solved, each with the code that passed the check.
+    pub solved: Map<String>,
 }
 
 impl Progress {
@@ -1608,6 +1616,12 @@ impl Progress {
             ("lesson".into(), json::Value::Str(LESSON.into())),
             ("predictions".into(), json::Value::Obj(predictions)),
             ("outcomes".into(), json::Value::Obj(outcomes)),
+            (
+                "solved".into(),
+                json::Value::Obj(
+                    self.solved.iter().map(|(id, code)| (id.clone(), json::Value::Str(code.clone()))).collect(),
+                ),
+            ),
         ])
         .to_string()
     }
@@ -1670,6 +1684,14 @@ impl Progress {
                         error: o.get("error").and_then(json::Value::str).map(str::to_owned),
                     },
                 );
+            }
+        }
+        // Absent from progress saved before the exercises: nothing solved.
+        if let Some(json::Value::Obj(solved)) = value.get("solved") {
+            for (id, code) in solved {
+                if let (Some(_), Some(code)) = (exercise(id), code.str()) {
+                    progress.solved.insert(id.clone(), code.to_owned());
+                }
             }
         }
         Ok(progress)
@@ -2211,8 +2233,12 @@ mod tests {
                 error: Some("ValueError at line 3: bad".into()),
             },
         );
+        progress.solved.insert("race-lock".into(), "with lock:\n\tcounter = v + 1 # \"quoted\" \\".into());
+        progress.solved.insert("no-such-exercise".into(), "x".into());
         let json = progress.to_json();
         assert!(json.starts_with("{\"version\":1,\"lesson\":\"threads-and-processes\","), "{json}");
+        // An exercise the lesson no longer has is dropped on reading.
+        progress.solved.remove("no-such-exercise");
         assert_eq!(Progress::load(Some(&json)), (progress.clone(), None));
         assert_eq!(progress.done(), (2, 6));
         assert!(progress.predicted(experiment("io-threads").unwrap()));
@@ -2221,6 +2247,10 @@ mod tests {
         assert_eq!(progress.done(), (1, 6));
         assert!(!progress.predictions.contains_key("io-threads.total"));
         assert_eq!(Progress::load(None), (Progress::default(), None));
+        // Saved before the exercises (no "solved"): read as it is.
+        let before = "{\"version\":1,\"lesson\":\"threads-and-processes\",\"predictions\":{\"io-threads.total\":3},\"outcomes\":{}}";
+        let (read, notice) = Progress::load(Some(before));
+        assert_eq!((read.predictions.len(), read.solved.len(), notice), (1, 0, None));
     }
 
     #[test]
@@ -2480,8 +2510,17 @@ mod tests {
         assert_eq!(check_run(&broken), Err("NameError at line 12: name 'lok' is not defined".into()));
         assert!(check_run(&printed("done\n")).unwrap_err().contains("printed no line"));
         let tab = lesson_html(&Progress::default(), None);
-        assert!(tab.contains(&exercise_html(x)));
-        assert!(exercise_html(x).contains("        v = counter\n        time.sleep(0)"), "the code as it is, escaped");
+        assert!(tab.contains(&exercise_html(x, None)));
+        let fresh = exercise_html(x, None);
+        assert!(fresh.contains("        v = counter\n        time.sleep(0)"), "the code as it is");
+        assert!(fresh.contains("data-state=\"new\"") && fresh.contains("Change the code, then check it."));
+        // Solved before: the code that passed comes back, escaped, and says so.
+        let mut progress = Progress::default();
+        progress.solved.insert("race-lock".into(), "with lock:\n    print(\"<ok>\")\n".into());
+        let again = lesson_html(&progress, None);
+        assert!(again.contains("data-state=\"solved\""), "{again}");
+        assert!(again.contains(">with lock:\n    print(&quot;&lt;ok&gt;&quot;)\n</textarea>"), "{again}");
+        assert!(again.contains("Solved earlier, with the code above"));
     }
 
     #[test]

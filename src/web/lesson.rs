@@ -390,7 +390,12 @@ fn on_click(event: &web_sys::Event) {
         }
         ("check", Some(id)) => start_check(&id),
         ("restore", Some(id)) => {
-            with(|l| l.check(&id).map(Check::restore));
+            with(|l| {
+                if l.progress.solved.remove(&id).is_some() {
+                    save(&l.progress);
+                }
+                l.check(&id).map(Check::restore)
+            });
         }
         ("dismiss", _) => {
             with(|l| l.notice(None));
@@ -554,7 +559,13 @@ fn on_check_news(x: &'static Exercise, news: JsValue) {
         check.results.push(result);
         check.running = right && check.results.len() < x.runs;
         check.draw();
-        Some(check.running)
+        let (next, code) = (check.running, check.code.clone());
+        // Solved: the code that passed is kept with the progress.
+        if !next && lesson::exercise_verdict_html(x, &check.results).0 {
+            l.progress.solved.insert(x.id.to_owned(), code);
+            save(&l.progress);
+        }
+        Some(next)
     })
     .flatten()
     .unwrap_or(false);

@@ -216,10 +216,25 @@ test("the race exercise: its starting code fails the check, with a Lock it passe
   assert.match(passed, /Solved\. The count was right in 5 runs of 5\./);
   assert.equal((passed.match(/counter = 8000, as expected/g) ?? []).length, 5);
   await x.screenshot({ path: join(ARTIFACTS, "lesson-exercise.png") });
-  // Start over: the starting code again, no verdict.
+  // Kept with the progress: after a reload the code that passed is there, marked solved.
+  const saved = await page.evaluate((key) => localStorage.getItem(key), KEY);
+  assert.equal(JSON.parse(saved).solved["race-lock"], fixed);
+  // (In another page with that saved progress: this one keeps its runs' output for the tests after.)
+  const again = await lab.browser.newPage();
+  await again.goto(BASE_URL);
+  await again.evaluate(([key, saved]) => localStorage.setItem(key, saved), [KEY, saved]);
+  await again.goto(page.url());
+  await again.evaluate(() => window.threadlab.ready);
+  const y = again.getByTestId("exercise-race-lock");
+  assert.equal(await y.getByTestId("exercise-code").inputValue(), fixed);
+  assert.equal(await y.getAttribute("data-state"), "solved");
+  assert.match(await y.getByTestId("exercise-status").textContent(), /Solved earlier/);
+  await again.close();
+  // Start over: the starting code again, no verdict, no longer kept as solved.
   await x.getByTestId("exercise-restore").click();
   assert.equal(await x.getByTestId("exercise-code").inputValue(), start);
   assert.equal(await x.getByTestId("exercise-result").count(), 0);
+  assert.equal(JSON.parse(await page.evaluate((key) => localStorage.getItem(key), KEY)).solved["race-lock"], undefined);
 });
 
 test("section 6: the differences table is filled from the runs above, each entry linking to the run behind it", async () => {
