@@ -27,6 +27,8 @@ pub enum Block {
     Experiment(&'static str),
     /// The Key Differences table, filled from the student's runs ([`differences_html`]).
     Differences,
+    /// An exercise, by id (see [`EXERCISES`]).
+    Exercise(&'static str),
 }
 
 /// One section of the lesson: `#id` links to it.
@@ -412,9 +414,10 @@ pub const SECTIONS: [Section; 7] = [
             Block::Experiment("shared-list"),
             Block::Para(
                 "Sharing is what makes threads cheap to talk to, and also what makes them race: two threads that \
-                 read, then write one variable can lose an update. The Code view's examples show that race and \
-                 its fix with a `Lock`.",
+                 read, then write one variable can lose an update. Try it: the code below loses most of its \
+                 updates.",
             ),
+            Block::Exercise("race-lock"),
         ],
     },
     Section {
@@ -521,15 +524,62 @@ pub fn para_html(text: &str) -> String {
 pub const SECTION_IDS: [&str; 7] =
     ["threads-and-the-gil", "io-bound", "cpu-bound", "memory", "crashes", "differences", "since"];
 
-/// The ids of [`EXPERIMENTS`], in order: a link to `#io-threads` opens the lesson too, and the
-/// page knows so without the experiments themselves (which are in the lesson's module only).
-pub const EXPERIMENT_IDS: [&str; 6] =
-    ["io-threads", "io-sequential", "cpu", "shared-list", "crash-thread", "crash-process"];
+/// The ids and titles of [`EXPERIMENTS`], in order: a link to `#io-threads` opens the lesson,
+/// and the Embed dialog offers each cell (`?cell=io-threads&embed=1`), without the experiments
+/// themselves in the page (they are in the lesson's module only; a test keeps the two the same).
+pub const CELLS: [(&str, &str); 6] = [
+    ("io-threads", "Two waits of 3 s, on two threads"),
+    ("io-sequential", "The same two waits, one after the other"),
+    ("cpu", "Counting in pure Python: one after another, two threads, a Pool of two"),
+    ("shared-list", "One list, given to a thread and then to a process"),
+    ("crash-thread", "An exception nobody catches, in a thread"),
+    ("crash-process", "The same in a child process, and in a Pool"),
+];
+
+/// Whether `id` is one of the lesson's cells, for `?cell=`.
+#[must_use]
+pub fn is_cell(id: &str) -> bool {
+    CELLS.iter().any(|(c, _)| *c == id)
+}
+
+/// The markup a course page pastes to embed one cell of the lesson: `page` is this page's
+/// address without its query or `#`.
+#[must_use]
+pub fn cell_embed_html(page: &str, id: &str) -> String {
+    format!(
+        "<iframe src=\"{}\" width=\"100%\" height=\"900\" style=\"border:0\" allow=\"cross-origin-isolated\" \
+         title=\"ThreadLab: {}\"></iframe>",
+        escape(&format!("{page}?cell={id}&embed=1")),
+        escape(CELLS.iter().find(|(c, _)| *c == id).map_or(id, |(_, title)| title))
+    )
+}
+
+/// One cell alone, as `?cell=<id>&embed=1` shows it in a course's page: its section's title,
+/// a notice (hidden when there is none), the experiment's box ([`experiment_html`]), and a link
+/// to the whole lesson at that section.
+#[must_use]
+pub fn single_html(experiment: &Experiment, progress: &Progress, notice: Option<&str>) -> String {
+    let section = SECTIONS.iter().find(|s| s.blocks.contains(&Block::Experiment(experiment.id)));
+    format!(
+        "<article class=\"card lesson single-cell\" aria-labelledby=\"lesson-title\" data-testid=\"lesson\">\
+         <div class=\"card-head\"><h2 id=\"lesson-title\">{title}</h2></div>\
+         <div class=\"notice\" role=\"status\" data-testid=\"lesson-notice\"{hidden}><span>{notice}</span>\
+         <button class=\"link\" data-action=\"dismiss\">Dismiss</button></div>\
+         <div class=\"lesson-cell\">{cell}</div>\
+         <p><a href=\"?lesson={LESSON}#{anchor}\" target=\"_blank\" rel=\"noopener\" data-testid=\"lesson-whole\">\
+         The whole lesson \u{2197}</a></p></article>",
+        title = escape(section.map_or(experiment.title, |s| s.title)),
+        hidden = if notice.is_some() { "" } else { " hidden" },
+        notice = escape(notice.unwrap_or_default()),
+        cell = experiment_html(experiment, progress),
+        anchor = section.map_or(experiment.id, |s| s.id),
+    )
+}
 
 /// Whether `#id` is an anchor of the lesson: a section or an experiment.
 #[must_use]
 pub fn is_anchor(id: &str) -> bool {
-    SECTION_IDS.contains(&id) || EXPERIMENT_IDS.contains(&id)
+    SECTION_IDS.contains(&id) || is_cell(id)
 }
 
 /// The Lesson tab as the lesson's module first draws it: the title, the progress and Reset, a
@@ -573,6 +623,11 @@ pub fn lesson_html(progress: &Progress, notice: Option<&str>) -> String {
                         escape(query),
                         escape(label)
                     );
+                }
+                Block::Exercise(id) => {
+                    if let Some(x) = exercise(id) {
+                        html.push_str(&exercise_html(x, progress.solved.get(x.id).map(String::as_str)));
+                    }
                 }
                 Block::Differences => {
                     let _ = write!(
@@ -724,6 +779,135 @@ pub fn differences_html(progress: &Progress) -> String {
     }
     html.push_str("</tbody></table></div>");
     html
+}
+
+/// A short exercise: the student's own code, checked by running it in the page.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Exercise {
+    pub id: &'static str,
+    pub title: &'static str,
+    /// What to do, a paragraph (backticks are code).
+    pub task: &'static str,
+    /// The code the student starts from.
+    pub start: &'static str,
+    /// How many runs in a row must be right.
+    pub runs: usize,
+}
+
+/// The lesson's exercises.
+pub const EXERCISES: [Exercise; 1] = [Exercise {
+    id: "race-lock",
+    title: "Exercise: fix the race with a Lock",
+    task: "Four threads add 1 to `counter` 2,000 times each, reading it, waiting a moment (`time.sleep(0)` \
+           lets another thread run, as a switch of the GIL could), then writing it back. Change the code so that \
+           the count is right, 8000, every time: use the `lock` it already makes. Check runs your code 5 times, \
+           and passes when the count is right in all 5.",
+    start: "import threading\nimport time\n\nN = 2_000\ncounter = 0\nlock = threading.Lock()\n\n\n\
+            def work():\n    global counter\n    for _ in range(N):\n        v = counter\n        time.sleep(0)\n\
+            \x20       counter = v + 1\n\n\nthreads = [threading.Thread(target=work) for _ in range(4)]\n\
+            for t in threads:\n    t.start()\nfor t in threads:\n    t.join()\n\
+            print(f\"counter = {counter} (expected {4 * N})\")\n",
+    runs: 5,
+}];
+
+/// The exercise with this id.
+#[must_use]
+pub fn exercise(id: &str) -> Option<&'static Exercise> {
+    EXERCISES.iter().find(|x| x.id == id)
+}
+
+/// The count a run printed and the one it expected, from its line `counter = X (expected Y)`.
+#[must_use]
+pub fn count_of(stdout: &str) -> Option<(u64, u64)> {
+    let line = stdout.lines().rev().find(|l| l.starts_with("counter = "))?;
+    let (counted, rest) = line["counter = ".len()..].split_once(" (expected ")?;
+    Some((counted.trim().parse().ok()?, rest.strip_suffix(')')?.trim().parse().ok()?))
+}
+
+/// What one run of the student's code says: `Ok` when its count was right.
+///
+/// # Errors
+/// Why the run does not pass: an error, no count printed, or updates lost.
+pub fn check_run(result: &ProgramResult) -> Result<String, String> {
+    if let Some(e) = &result.error {
+        return Err(if e.line > 0 {
+            format!("{} at line {}: {}", e.kind, e.line, e.message)
+        } else {
+            format!("{}: {}", e.kind, e.message)
+        });
+    }
+    match count_of(&result.stdout) {
+        None => Err("it printed no line `counter = \u{2026} (expected \u{2026})`".to_owned()),
+        Some((counted, expected)) if counted == expected => Ok(format!("counter = {counted}, as expected")),
+        Some((counted, expected)) => {
+            Err(format!("counter = {counted}, expected {expected}: {} updates lost", expected.saturating_sub(counted)))
+        }
+    }
+}
+
+/// The verdict after `results`, the runs so far (a check stops at the first that fails): solved
+/// when all `exercise.runs` were right. Each run's line, then what explains it.
+#[must_use]
+pub fn exercise_verdict_html(exercise: &Exercise, results: &[ProgramResult]) -> (bool, String) {
+    let checks: Vec<_> = results.iter().map(check_run).collect();
+    let right = checks.iter().filter(|c| c.is_ok()).count();
+    let solved = right == exercise.runs && checks.len() == exercise.runs;
+    let mut html = format!(
+        "<div class=\"verdict {key}\" data-verdict=\"{key}\" data-testid=\"exercise-result\"><p><strong>{mark}</strong> \
+         The count was right in {right} run{s} of {runs}{stopped}.</p><ul>",
+        key = if solved { "right" } else { "wrong" },
+        mark = if solved { "\u{2713} Solved." } else { "\u{2717} Not yet." },
+        s = if right == 1 { "" } else { "s" },
+        runs = exercise.runs,
+        stopped = if solved || checks.len() == exercise.runs { "" } else { " (the check stops at the first wrong one)" },
+    );
+    for (i, c) in checks.iter().enumerate() {
+        let (Ok(text) | Err(text)) = c;
+        let _ = write!(html, "<li>Run {}: {}</li>", i + 1, escape(text));
+    }
+    html.push_str("</ul>");
+    html.push_str(&para_html(if solved {
+        "Holding `lock` from the read to the write makes the three lines one step: another thread that wants \
+         the lock waits until the write is done, so no update is lost, however the threads are switched."
+    } else {
+        "A thread that reads `counter`, then lets another thread run before it writes, writes back an old value: \
+         every update the other threads made meanwhile is lost. Hold the lock around the read, the wait and the \
+         write: `with lock:` over the three lines of the loop."
+    }));
+    html.push_str("</div>");
+    (solved, html)
+}
+
+/// An exercise's box: its title, the task, the code to edit (a textarea: `solved`, the code that
+/// passed before, or the starting code), Check and Start over, a status line and the verdict.
+#[must_use]
+pub fn exercise_html(exercise: &Exercise, solved: Option<&str>) -> String {
+    let x = exercise;
+    let code = solved.unwrap_or(x.start);
+    let lines = code.lines().count().max(x.start.lines().count()) + 1;
+    format!(
+        "<div class=\"experiment exercise\" id=\"{id}\" data-testid=\"exercise-{id}\" data-state=\"{state}\">\
+         <h4>{title}</h4>{task}<label class=\"small-title\" for=\"{id}-code\">Your code</label>\
+         <textarea id=\"{id}-code\" class=\"exercise-code\" rows=\"{lines}\" spellcheck=\"false\" autocapitalize=\"off\" \
+         autocomplete=\"off\" data-testid=\"exercise-code\">{code}</textarea>\
+         <div class=\"actions lesson-actions\"><button class=\"primary\" data-action=\"check\" \
+         aria-describedby=\"{id}-status\" data-testid=\"exercise-check\">Check: run it {runs} times</button>\
+         <button data-action=\"restore\" data-testid=\"exercise-restore\">Start over</button></div>\
+         <p class=\"status\" id=\"{id}-status\" aria-live=\"polite\" data-testid=\"exercise-status\">{status}</p>\
+         <div class=\"py-error\" role=\"alert\" data-testid=\"lesson-failed\" hidden></div>\
+         <div class=\"verdicts\" aria-live=\"polite\" data-testid=\"exercise-verdict\"></div></div>",
+        id = x.id,
+        title = escape(x.title),
+        task = para_html(x.task),
+        code = escape(code),
+        runs = x.runs,
+        state = if solved.is_some() { "solved" } else { "new" },
+        status = if solved.is_some() {
+            "Solved earlier, with the code above: check it again if you like."
+        } else {
+            "Change the code, then check it."
+        },
+    )
 }
 
 /// The progress as the tab's heading says it.
@@ -1361,6 +1545,8 @@ impl<T> std::ops::Index<&str> for Map<T> {
 pub struct Progress {
     pub predictions: Map<Prediction>,
     pub outcomes: Map<Outcome>,
+    /// The exercises solved, each with the code that passed the check.
+    pub solved: Map<String>,
 }
 
 impl Progress {
@@ -1430,6 +1616,12 @@ impl Progress {
             ("lesson".into(), json::Value::Str(LESSON.into())),
             ("predictions".into(), json::Value::Obj(predictions)),
             ("outcomes".into(), json::Value::Obj(outcomes)),
+            (
+                "solved".into(),
+                json::Value::Obj(
+                    self.solved.iter().map(|(id, code)| (id.clone(), json::Value::Str(code.clone()))).collect(),
+                ),
+            ),
         ])
         .to_string()
     }
@@ -1492,6 +1684,14 @@ impl Progress {
                         error: o.get("error").and_then(json::Value::str).map(str::to_owned),
                     },
                 );
+            }
+        }
+        // Absent from progress saved before the exercises: nothing solved.
+        if let Some(json::Value::Obj(solved)) = value.get("solved") {
+            for (id, code) in solved {
+                if let (Some(_), Some(code)) = (exercise(id), code.str()) {
+                    progress.solved.insert(id.clone(), code.to_owned());
+                }
             }
         }
         Ok(progress)
@@ -2033,8 +2233,12 @@ mod tests {
                 error: Some("ValueError at line 3: bad".into()),
             },
         );
+        progress.solved.insert("race-lock".into(), "with lock:\n\tcounter = v + 1 # \"quoted\" \\".into());
+        progress.solved.insert("no-such-exercise".into(), "x".into());
         let json = progress.to_json();
         assert!(json.starts_with("{\"version\":1,\"lesson\":\"threads-and-processes\","), "{json}");
+        // An exercise the lesson no longer has is dropped on reading.
+        progress.solved.remove("no-such-exercise");
         assert_eq!(Progress::load(Some(&json)), (progress.clone(), None));
         assert_eq!(progress.done(), (2, 6));
         assert!(progress.predicted(experiment("io-threads").unwrap()));
@@ -2043,6 +2247,10 @@ mod tests {
         assert_eq!(progress.done(), (1, 6));
         assert!(!progress.predictions.contains_key("io-threads.total"));
         assert_eq!(Progress::load(None), (Progress::default(), None));
+        // Saved before the exercises (no "solved"): read as it is.
+        let before = "{\"version\":1,\"lesson\":\"threads-and-processes\",\"predictions\":{\"io-threads.total\":3},\"outcomes\":{}}";
+        let (read, notice) = Progress::load(Some(before));
+        assert_eq!((read.predictions.len(), read.solved.len(), notice), (1, 0, None));
     }
 
     #[test]
@@ -2118,7 +2326,8 @@ mod tests {
 
     #[test]
     fn experiment_ids_are_the_experiments_and_anchors_are_sections_or_experiments() {
-        assert_eq!(EXPERIMENTS.map(|e| e.id), EXPERIMENT_IDS);
+        assert_eq!(EXPERIMENTS.map(|e| (e.id, e.title)), CELLS);
+        assert!(is_cell("cpu") && !is_cell("cpu-bound") && !is_cell(""));
         assert!(is_anchor("cpu-bound") && is_anchor("io-threads"));
         assert!(!is_anchor("") && !is_anchor("lesson-title") && !is_anchor("io-threads.total"));
     }
@@ -2242,6 +2451,76 @@ mod tests {
         let six = tab.find("id=\"differences\"").unwrap();
         assert!(six < tab.find("data-testid=\"lesson-differences\"").unwrap());
         assert!(tab.find("id=\"since\"").unwrap() > six);
+    }
+
+    #[test]
+    fn one_cell_alone_for_a_course_page_and_its_embed_markup() {
+        let e = experiment("cpu").unwrap();
+        let html = single_html(e, &Progress::default(), None);
+        assert!(html.contains("<h2 id=\"lesson-title\">3. CPU-bound work: the GIL in the way</h2>"), "{html}");
+        assert!(html.contains(&experiment_html(e, &Progress::default())));
+        assert_eq!(html.matches("data-testid=\"experiment-").count(), 1);
+        assert!(html.contains("href=\"?lesson=threads-and-processes#cpu-bound\" target=\"_blank\""));
+        assert!(html.contains("data-testid=\"lesson-notice\" hidden>"));
+        assert!(!html.contains("lesson-reset"), "Reset would clear the whole lesson's progress");
+        assert_eq!(
+            cell_embed_html("https://example.org/lab/", "io-threads"),
+            "<iframe src=\"https://example.org/lab/?cell=io-threads&amp;embed=1\" width=\"100%\" height=\"900\" \
+             style=\"border:0\" allow=\"cross-origin-isolated\" title=\"ThreadLab: Two waits of 3 s, on two threads\"></iframe>"
+        );
+    }
+
+    fn printed(stdout: &str) -> ProgramResult {
+        ProgramResult { stdout: stdout.into(), ..threaded_run() }
+    }
+
+    #[test]
+    fn the_race_exercise_passes_only_with_the_count_right_in_five_runs_out_of_five() {
+        let x = exercise("race-lock").unwrap();
+        // Its starting code is the corpus' lock_race.py without the lock (which CPython runs right).
+        let fixed = include_str!("../../tests/fixtures/programs/lock_race.py");
+        let unlocked = fixed.replace(
+            "        with lock:\n            v = counter\n            time.sleep(0)\n            counter = v + 1\n",
+            "        v = counter\n        time.sleep(0)\n        counter = v + 1\n",
+        );
+        assert_eq!(x.start, unlocked.split("print(\"locked:\"").next().unwrap());
+        assert_eq!(count_of("x\ncounter = 2001 (expected 8000)\n"), Some((2001, 8000)));
+        assert_eq!(count_of("counter = lots (expected 8000)"), None);
+        let right = printed("counter = 8000 (expected 8000)\n");
+        let lost = printed("counter = 2072 (expected 8000)\n");
+        let (solved, html) = exercise_verdict_html(x, &vec![right.clone(); 5]);
+        assert!(solved, "{html}");
+        assert!(html.contains("\u{2713} Solved.</strong> The count was right in 5 runs of 5.</p>"), "{html}");
+        assert_eq!(html.matches("counter = 8000, as expected").count(), 5);
+        // Four right are not enough; a run that loses updates stops the check and says how many.
+        assert!(!exercise_verdict_html(x, &vec![right.clone(); 4]).0);
+        let (solved, html) = exercise_verdict_html(x, &[right.clone(), right.clone(), lost]);
+        assert!(!solved);
+        assert!(html.contains("right in 2 runs of 5 (the check stops at the first wrong one)"), "{html}");
+        assert!(html.contains("<li>Run 3: counter = 2072, expected 8000: 5928 updates lost</li>"), "{html}");
+        assert!(html.contains("<code>with lock:</code>"));
+        // An error, or no count at all, is no pass either.
+        let mut broken = printed("");
+        broken.error = Some(ProgramError {
+            kind: "NameError".into(),
+            message: "name 'lok' is not defined".into(),
+            line: 12,
+            col: 0,
+        });
+        assert_eq!(check_run(&broken), Err("NameError at line 12: name 'lok' is not defined".into()));
+        assert!(check_run(&printed("done\n")).unwrap_err().contains("printed no line"));
+        let tab = lesson_html(&Progress::default(), None);
+        assert!(tab.contains(&exercise_html(x, None)));
+        let fresh = exercise_html(x, None);
+        assert!(fresh.contains("        v = counter\n        time.sleep(0)"), "the code as it is");
+        assert!(fresh.contains("data-state=\"new\"") && fresh.contains("Change the code, then check it."));
+        // Solved before: the code that passed comes back, escaped, and says so.
+        let mut progress = Progress::default();
+        progress.solved.insert("race-lock".into(), "with lock:\n    print(\"<ok>\")\n".into());
+        let again = lesson_html(&progress, None);
+        assert!(again.contains("data-state=\"solved\""), "{again}");
+        assert!(again.contains(">with lock:\n    print(&quot;&lt;ok&gt;&quot;)\n</textarea>"), "{again}");
+        assert!(again.contains("Solved earlier, with the code above"));
     }
 
     #[test]

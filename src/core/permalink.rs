@@ -104,6 +104,10 @@ pub fn check(key: &str, value: &str) -> Result<(), String> {
         "panel" | "view" => matches!(value, "lab" | "refcount" | "code" | "lesson")
             .then_some(())
             .ok_or_else(|| format!("{key} must be lab, refcount, code or lesson; got {}.", quote(value))),
+        "cell" => crate::core::lesson::is_cell(value).then_some(()).ok_or_else(|| {
+            let cells: Vec<&str> = crate::core::lesson::CELLS.iter().map(|(id, _)| *id).collect();
+            format!("cell must be one of {}; got {}.", cells.join(", "), quote(value))
+        }),
         "lesson" => (value == crate::core::lesson::LESSON)
             .then_some(())
             .ok_or_else(|| format!("lesson must be {}; got {}.", crate::core::lesson::LESSON, quote(value))),
@@ -172,7 +176,9 @@ impl Link {
     /// (`?lesson=…`) with neither opens it.
     #[must_use]
     pub fn panel(&self) -> Option<&str> {
-        self.get("panel").or_else(|| self.get("view")).or_else(|| self.get("lesson").map(|_| "lesson"))
+        self.get("panel")
+            .or_else(|| self.get("view"))
+            .or_else(|| self.get("lesson").or_else(|| self.get("cell")).map(|_| "lesson"))
     }
 
     /// The program the link carries (`code`, packed), unpacked.
@@ -324,6 +330,18 @@ mod tests {
         let link = read("lesson=memory");
         assert_eq!(link.panel(), None);
         assert!(link.notice().unwrap().contains("lesson must be threads-and-processes; got \"memory\"."));
+    }
+
+    #[test]
+    fn a_cell_link_opens_that_cell_of_the_lesson() {
+        let link = read("cell=io-threads&embed=1");
+        assert_eq!((link.panel(), link.get("cell"), link.notice()), (Some("lesson"), Some("io-threads"), None));
+        let link = read("cell=cpu-bound&embed=1");
+        assert_eq!((link.panel(), link.get("cell")), (None, None));
+        assert!(link
+            .notice()
+            .unwrap()
+            .contains("cell must be one of io-threads, io-sequential, cpu, shared-list, crash-thread, crash-process; got \"cpu-bound\"."));
     }
 
     #[test]

@@ -81,12 +81,12 @@ pub const EXAMPLES: [Example; 12] = [
     ),
     example!(
         "free_threaded_cpu",
-        "Free-threaded: CPU-bound threads",
+        "Free-threaded: CPU threads",
         "Run it, then untick GIL and run it again: free-threaded (as python3.14t), the two threads run on two cores at once."
     ),
     example!(
         "free_threaded_race",
-        "Free-threaded: counter += 1 loses updates",
+        "Free-threaded: lost updates",
         "With the GIL nothing is lost here; untick GIL and updates are lost. The GIL kept the interpreter safe, never your code: use a Lock."
     ),
     example!(

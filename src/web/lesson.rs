@@ -10,14 +10,14 @@
 //! natively; this draws it once, then updates the parts that change in place (a field keeps its
 //! focus), from one click and one input listener, and keeps the progress in localStorage.
 
-use crate::core::lesson::{self, CellNews, Experiment, LiveSample, Outcome, Phase, Prediction, Progress};
+use crate::core::lesson::{self, CellNews, Exercise, Experiment, LiveSample, Outcome, Phase, Prediction, Progress};
 use crate::core::program::{OutputChunk, ProgramResult};
 use crate::core::program_view::{live_timeline_html, summary, terminal_html, timeline_html, LIVE_SAMPLE_MS};
-use gloo_timers::callback::Interval;
+use gloo_timers::callback::{Interval, Timeout};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{Element, HtmlInputElement};
+use web_sys::{Element, HtmlInputElement, HtmlTextAreaElement};
 
 #[wasm_bindgen]
 extern "C" {
@@ -62,11 +62,24 @@ struct Cell {
     on_news: Option<Closure<dyn FnMut(JsValue)>>,
 }
 
+/// An exercise's box and its check: its runs so far (the check stops at the first wrong one).
+struct Check {
+    x: &'static Exercise,
+    el: Element,
+    /// The code being checked, as it was when Check was pressed.
+    code: String,
+    results: Vec<ProgramResult>,
+    running: bool,
+    handle: Option<CellRun>,
+    on_news: Option<Closure<dyn FnMut(JsValue)>>,
+}
+
 struct Lesson {
     root: Element,
     host: Host,
     progress: Progress,
     cells: Vec<Cell>,
+    checks: Vec<Check>,
     _listeners: Vec<Closure<dyn FnMut(web_sys::Event)>>,
 }
 
@@ -111,12 +124,16 @@ fn set_hidden(el: &Element, selector: &str, hidden: bool) {
     }
 }
 
-/// Draws the lesson into `root` (the page's box) and runs its cells through `host`.
+/// Draws the lesson into `root` (the page's box), or only `cell` (`?cell=<id>`, for a course's
+/// page), and runs its cells through `host`.
 #[wasm_bindgen]
-pub fn mount(root: Element, host: Host) {
+pub fn mount(root: Element, host: Host, cell: Option<String>) {
     let saved = storage().and_then(|s| s.get_item(lesson::STORAGE_KEY).ok().flatten());
     let (progress, notice) = Progress::load(saved.as_deref());
-    root.set_inner_html(&lesson::lesson_html(&progress, notice.as_deref()));
+    root.set_inner_html(&match cell.as_deref().and_then(lesson::experiment) {
+        Some(e) => lesson::single_html(e, &progress, notice.as_deref()),
+        None => lesson::lesson_html(&progress, notice.as_deref()),
+    });
     let cells = lesson::EXPERIMENTS
         .iter()
         .filter_map(|e| {
@@ -135,6 +152,13 @@ pub fn mount(root: Element, host: Host) {
             })
         })
         .collect();
+    let checks = lesson::EXERCISES
+        .iter()
+        .filter_map(|x| {
+            let el = find(&root, &format!("[data-testid=\"exercise-{}\"]", x.id))?;
+            Some(Check { x, el, code: String::new(), results: Vec::new(), running: false, handle: None, on_news: None })
+        })
+        .collect();
     let mut listeners = Vec::new();
     let mut listen = |target: &web_sys::EventTarget, kind: &str, f: fn(&web_sys::Event)| {
         let closure = Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| f(&e));
@@ -149,7 +173,7 @@ pub fn mount(root: Element, host: Host) {
             with(|l| l.cells.iter().for_each(Cell::draw_output));
         });
     }
-    LESSON.with(|l| *l.borrow_mut() = Some(Lesson { root, host, progress, cells, _listeners: listeners }));
+    LESSON.with(|l| *l.borrow_mut() = Some(Lesson { root, host, progress, cells, checks, _listeners: listeners }));
     // `#section` on load: the browser looked for it before the lesson was there.
     if let Some(window) = web_sys::window() {
         let hash = window.location().hash().unwrap_or_default();
@@ -222,9 +246,64 @@ impl Cell {
     }
 }
 
+impl Check {
+    fn draw(&self) {
+        let solved = !self.running && lesson::exercise_verdict_html(self.x, &self.results).0;
+        let state = match (self.running, self.results.is_empty(), solved) {
+            (true, ..) => "running",
+            (false, true, _) => "new",
+            (false, false, true) => "solved",
+            (false, false, false) => "tried",
+        };
+        let _ = self.el.set_attribute("data-state", state);
+        set_disabled(&self.el, "[data-action=check]", self.running);
+        set_disabled(&self.el, "[data-action=restore]", self.running);
+        if let Some(area) = find(&self.el, "textarea") {
+            let _ = area.toggle_attribute_with_force("readonly", self.running);
+        }
+        let status = match state {
+            "running" => format!("Run {} of {}\u{2026}", self.results.len() + 1, self.x.runs),
+            "new" => "Change the code, then check it.".to_owned(),
+            "solved" => format!("Solved: the count was right in {0} runs of {0}.", self.x.runs),
+            _ => "Not yet: see why below, change the code and check it again.".to_owned(),
+        };
+        if let Some(el) = find(&self.el, "[data-testid=exercise-status]") {
+            el.set_text_content(Some(&status));
+        }
+        if let Some(el) = find(&self.el, "[data-testid=exercise-verdict]") {
+            let done = !self.running && !self.results.is_empty();
+            el.set_inner_html(&if done {
+                lesson::exercise_verdict_html(self.x, &self.results).1
+            } else {
+                String::new()
+            });
+        }
+    }
+
+    fn fail(&self, why: &str) {
+        if let Some(error) = find(&self.el, "[data-testid=lesson-failed]") {
+            error.set_text_content(Some(why));
+            let _ = error.toggle_attribute_with_force("hidden", why.is_empty());
+        }
+    }
+
+    fn restore(&mut self) {
+        if let Some(area) = find(&self.el, "textarea").and_then(|a| a.dyn_into::<HtmlTextAreaElement>().ok()) {
+            area.set_value(self.x.start);
+        }
+        self.results.clear();
+        self.fail("");
+        self.draw();
+    }
+}
+
 impl Lesson {
     fn cell(&mut self, id: &str) -> Option<&mut Cell> {
         self.cells.iter_mut().find(|c| c.e.id == id)
+    }
+
+    fn check(&mut self, id: &str) -> Option<&mut Check> {
+        self.checks.iter_mut().find(|c| c.x.id == id)
     }
 
     /// The progress changed: keep it, and show it.
@@ -296,12 +375,26 @@ fn on_click(event: &web_sys::Event) {
                     cell.locked = None;
                     cell.fail("");
                 }
+                for check in &mut l.checks {
+                    if !check.running {
+                        check.restore();
+                    }
+                }
                 // Also when the progress was empty already: a value set aside goes now.
                 if let Some(s) = storage() {
                     let _ = s.remove_item(lesson::STORAGE_KEY);
                 }
                 l.changed(None);
                 l.notice(Some("Your predictions and results are cleared: the lesson starts afresh."));
+            });
+        }
+        ("check", Some(id)) => start_check(&id),
+        ("restore", Some(id)) => {
+            with(|l| {
+                if l.progress.solved.remove(&id).is_some() {
+                    save(&l.progress);
+                }
+                l.check(&id).map(Check::restore)
             });
         }
         ("dismiss", _) => {
@@ -412,4 +505,72 @@ fn on_news(e: &'static Experiment, news: JsValue) {
         }
         Some(())
     });
+}
+
+/// Check: the exercise's code, as it is now, run up to `runs` times in a row.
+fn start_check(id: &str) {
+    let Some(x) = lesson::exercise(id) else { return };
+    let ready = with(|l| {
+        let check = l.check(id).filter(|c| !c.running)?;
+        let area = find(&check.el, "textarea")?.dyn_into::<HtmlTextAreaElement>().ok()?;
+        check.code = area.value();
+        check.results.clear();
+        check.fail("");
+        Some(())
+    })
+    .flatten();
+    if ready.is_some() {
+        run_check(x);
+    }
+}
+
+/// The exercise's next run.
+fn run_check(x: &'static Exercise) {
+    let Some((host, code)) = with(|l| Some((l.host.clone(), l.check(x.id)?.code.clone()))).flatten() else { return };
+    let news = Closure::<dyn FnMut(JsValue)>::new(move |news: JsValue| on_check_news(x, news));
+    let started = host.run(&code, news.as_ref().unchecked_ref());
+    with(|l| {
+        let check = l.check(x.id)?;
+        check.on_news = Some(news);
+        match started {
+            Ok(handle) => {
+                check.handle = Some(handle);
+                check.running = true;
+            }
+            Err(why) => {
+                check.running = false;
+                check.fail(&why.as_string().unwrap_or_else(|| "the code could not start".to_owned()));
+            }
+        }
+        check.draw();
+        Some(())
+    });
+}
+
+/// A run of the exercise ended: the next one, unless it was wrong or the last.
+fn on_check_news(x: &'static Exercise, news: JsValue) {
+    let Ok(CellNews::Done(result)) = serde_wasm_bindgen::from_value::<CellNews>(news) else { return };
+    let next = with(|l| {
+        let check = l.check(x.id)?;
+        if let Some(handle) = check.handle.take() {
+            handle.free();
+        }
+        let right = lesson::check_run(&result).is_ok();
+        check.results.push(result);
+        check.running = right && check.results.len() < x.runs;
+        check.draw();
+        let (next, code) = (check.running, check.code.clone());
+        // Solved: the code that passed is kept with the progress.
+        if !next && lesson::exercise_verdict_html(x, &check.results).0 {
+            l.progress.solved.insert(x.id.to_owned(), code);
+            save(&l.progress);
+        }
+        Some(next)
+    })
+    .flatten()
+    .unwrap_or(false);
+    if next {
+        // Not from inside the page's news of the last run: that run is still winding down.
+        Timeout::new(0, move || run_check(x)).forget();
+    }
 }

@@ -57,8 +57,8 @@ test("a damaged or cut code in a link is named in a notice, and the first exampl
 test("every example loads from the menu as its corpus file, with what to look for", async () => {
   const { page } = lab;
   const options = await page.getByTestId("code-preset").locator("option:not([disabled])").evaluateAll((os) => os.map((o) => [o.value, o.textContent]));
-  assert.equal(options.length, 10, JSON.stringify(options));
-  const keys = ["notebook_threads", "notebook_sequential", "cpu_threads_vs_pool", "sleep0_lost_update", "lock_race", "thread_exception", "process_exception", "spawn_top_level", "shared_list_vs_copies", "refcount_notebook"];
+  assert.equal(options.length, 12, JSON.stringify(options));
+  const keys = ["notebook_threads", "notebook_sequential", "cpu_threads_vs_pool", "sleep0_lost_update", "lock_race", "thread_exception", "process_exception", "spawn_top_level", "shared_list_vs_copies", "free_threaded_cpu", "free_threaded_race", "refcount_notebook"];
   for (const [i, [value]] of options.entries()) {
     await page.getByTestId("code-preset").selectOption(value);
     assert.equal(await source(page), await readFile(new URL(`${keys[i]}.py`, PROGRAMS), "utf8"), keys[i]);

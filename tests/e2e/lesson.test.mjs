@@ -12,6 +12,8 @@ import { ARTIFACTS, BASE_URL, expectNoProblems, useLab } from "./harness.mjs";
 const AXE = await readFile(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const PROGRAMS = new URL("../fixtures/programs/", import.meta.url);
 const KEY = "threadlab.lesson.threads-and-processes";
+// A course page on another origin (cargo xtask test serves one, not isolated).
+const COURSE = process.env.THREADLAB_COURSE_URL ?? "http://localhost:8097/";
 const lab = useLab("?lesson=threads-and-processes");
 
 async function axe(page) {
@@ -190,6 +192,51 @@ test("Memory and crashes: what the main program's list reads after a thread and 
   await cell(page, "crash-process").screenshot({ path: join(ARTIFACTS, "lesson-crash-process.png") });
 });
 
+test("the race exercise: its starting code fails the check, with a Lock it passes in 5 runs out of 5", async () => {
+  const { page } = lab;
+  const x = page.getByTestId("exercise-race-lock");
+  const settled = () => page.waitForFunction(() => ["tried", "solved"].includes(document.querySelector("[data-testid=exercise-race-lock]").dataset.state), null, { timeout: 120_000 });
+  const start = await x.getByTestId("exercise-code").inputValue();
+  await x.getByTestId("exercise-check").click();
+  await settled();
+  assert.equal(await x.getAttribute("data-state"), "tried");
+  const failed = await x.getByTestId("exercise-result").textContent();
+  assert.match(failed, /Not yet\. The count was right in 0 runs of 5 \(the check stops at the first wrong one\)\./);
+  assert.match(failed, /Run 1: counter = \d+, expected 8000: \d+ updates lost/);
+  const fixed = start.replace(
+    "        v = counter\n        time.sleep(0)\n        counter = v + 1\n",
+    "        with lock:\n            v = counter\n            time.sleep(0)\n            counter = v + 1\n",
+  );
+  assert.notEqual(fixed, start);
+  await x.getByTestId("exercise-code").fill(fixed);
+  await x.getByTestId("exercise-check").click();
+  await settled();
+  const passed = await x.getByTestId("exercise-result").textContent();
+  assert.equal(await x.getAttribute("data-state"), "solved", passed);
+  assert.match(passed, /Solved\. The count was right in 5 runs of 5\./);
+  assert.equal((passed.match(/counter = 8000, as expected/g) ?? []).length, 5);
+  await x.screenshot({ path: join(ARTIFACTS, "lesson-exercise.png") });
+  // Kept with the progress: after a reload the code that passed is there, marked solved.
+  const saved = await page.evaluate((key) => localStorage.getItem(key), KEY);
+  assert.equal(JSON.parse(saved).solved["race-lock"], fixed);
+  // (In another page with that saved progress: this one keeps its runs' output for the tests after.)
+  const again = await lab.browser.newPage();
+  await again.goto(BASE_URL);
+  await again.evaluate(([key, saved]) => localStorage.setItem(key, saved), [KEY, saved]);
+  await again.goto(page.url());
+  await again.evaluate(() => window.threadlab.ready);
+  const y = again.getByTestId("exercise-race-lock");
+  assert.equal(await y.getByTestId("exercise-code").inputValue(), fixed);
+  assert.equal(await y.getAttribute("data-state"), "solved");
+  assert.match(await y.getByTestId("exercise-status").textContent(), /Solved earlier/);
+  await again.close();
+  // Start over: the starting code again, no verdict, no longer kept as solved.
+  await x.getByTestId("exercise-restore").click();
+  assert.equal(await x.getByTestId("exercise-code").inputValue(), start);
+  assert.equal(await x.getByTestId("exercise-result").count(), 0);
+  assert.equal(JSON.parse(await page.evaluate((key) => localStorage.getItem(key), KEY)).solved["race-lock"], undefined);
+});
+
 test("section 6: the differences table is filled from the runs above, each entry linking to the run behind it", async () => {
   const { page } = lab;
   const table = page.getByTestId("lesson-differences");
@@ -275,6 +322,50 @@ test("the lesson is not in the page's first load: its module is fetched when the
   await page.getByTestId("tab-lesson").click();
   await page.locator("[data-testid=lesson] section#crashes").waitFor();
   assert.ok(fetched.includes("/pkg-lesson/threadlab_lesson_bg.wasm"), fetched.join(" "));
+  await page.close();
+});
+
+test("?cell=io-threads&embed=1: the cell alone, in a frame on another origin, runs its threads there", async () => {
+  const page = await lab.browser.newPage({ viewport: { width: 800, height: 1000 } });
+  await page.goto(COURSE);
+  const src = new URL("?cell=io-threads&embed=1", BASE_URL).href;
+  await page.evaluate((src) => {
+    const frame = Object.assign(document.createElement("iframe"), { id: "cell", src, width: "100%", height: "900", title: "A cell" });
+    frame.allow = "cross-origin-isolated";
+    document.body.append(frame);
+  }, src);
+  const frame = page.frameLocator("#cell");
+  await frame.getByTestId("experiment-io-threads").waitFor();
+  const inner = page.frames().find((f) => f.url().includes("cell=io-threads"));
+  assert.equal(await page.evaluate(() => self.crossOriginIsolated), false, "the course page is not isolated");
+  assert.equal(await inner.evaluate(() => self.crossOriginIsolated), true, "the embedded cell is");
+  assert.equal(await frame.locator("[data-testid^=experiment-]").count(), 1, "one cell alone");
+  assert.equal(await frame.locator("#lesson-title").textContent(), "2. I/O-bound work: waiting side by side");
+  assert.equal(await frame.getByTestId("lesson-whole").getAttribute("href"), "?lesson=threads-and-processes#io-bound");
+  // The URL keeps the cell: a reload or a copied link shows it again.
+  assert.equal(await inner.evaluate(() => new URLSearchParams(location.search).get("cell")), "io-threads");
+  await frame.getByTestId("predict-io-threads.total").fill("3");
+  await frame.getByTestId("lesson-run").click();
+  await inner.waitForFunction(() => document.querySelector("[data-testid=experiment-io-threads]").dataset.state === "done", null, { timeout: 90_000 });
+  const [v] = await frame.getByTestId("lesson-verdict").evaluateAll((vs) => vs.map((v) => v.dataset.verdict));
+  assert.equal(v, "right");
+  assert.match(await frame.getByTestId("lesson-evidence").textContent(), /waited on I\/O for 3\.0\d s and 3\.0\d s, and their waits overlapped for [23]\.\d\d s/);
+  await page.screenshot({ path: join(ARTIFACTS, "lesson-cell-embedded.png") });
+  await page.close();
+});
+
+test("the Embed dialog on the Lesson tab offers a link to the section and any one cell to embed", async () => {
+  const page = await lab.browser.newPage();
+  await page.goto(new URL("?lesson=threads-and-processes#memory", BASE_URL).href);
+  await page.evaluate(() => window.threadlab.ready);
+  await page.locator("[data-testid=lesson] section#memory").waitFor();
+  await page.getByTestId("embed").click();
+  assert.match(await page.getByTestId("embed-link").inputValue(), /\?panel=lesson&.*&lesson=threads-and-processes#memory$/);
+  const page_ = new URL("./", BASE_URL).href;
+  assert.equal(await page.getByTestId("embed-snippet").inputValue(),
+    `<iframe src="${page_}?cell=io-threads&amp;embed=1" width="100%" height="900" style="border:0" allow="cross-origin-isolated" title="ThreadLab: Two waits of 3 s, on two threads"></iframe>`);
+  await page.getByTestId("embed-cell").selectOption({ label: "One list, given to a thread and then to a process" });
+  assert.match(await page.getByTestId("embed-snippet").inputValue(), /\?cell=shared-list&amp;embed=1" /);
   await page.close();
 });
 

@@ -23,7 +23,12 @@ use yew::prelude::*;
 extern "C" {
     /// Imports the lesson's module (beside the page's glue), instantiates it and mounts it.
     #[wasm_bindgen(js_name = mountLesson, catch)]
-    async fn mount_lesson(page_glue_url: JsString, root: web_sys::Element, host: LessonHost) -> Result<(), JsValue>;
+    async fn mount_lesson(
+        page_glue_url: JsString,
+        root: web_sys::Element,
+        host: LessonHost,
+        cell: Option<String>,
+    ) -> Result<(), JsValue>;
 }
 
 /// What the page lends the lesson's module (its `Host`).
@@ -107,6 +112,8 @@ pub struct LessonProps {
     pub on_open: Callback<String>,
     /// Shows another tab.
     pub on_panel: Callback<Panel>,
+    /// `?cell=<id>`: that cell alone.
+    pub cell: Option<String>,
 }
 
 /// An empty box the lesson's module draws into: yew renders no children in it, so it never
@@ -115,13 +122,14 @@ pub struct LessonProps {
 pub fn lesson(props: &LessonProps) -> Html {
     let node = use_node_ref();
     {
-        let (node, on_open, on_panel) = (node.clone(), props.on_open.clone(), props.on_panel.clone());
+        let (node, on_open, on_panel, cell) =
+            (node.clone(), props.on_open.clone(), props.on_panel.clone(), props.cell.clone());
         use_effect_with((), move |()| {
             let Some(root) = node.cast::<web_sys::Element>() else { return };
             root.set_text_content(Some("Loading the lesson\u{2026}"));
             let url = GLUE_URL.with(JsString::clone);
             wasm_bindgen_futures::spawn_local(async move {
-                if let Err(why) = mount_lesson(url, root.clone(), LessonHost { on_open, on_panel }).await {
+                if let Err(why) = mount_lesson(url, root.clone(), LessonHost { on_open, on_panel }, cell).await {
                     let why = why.as_string().unwrap_or_else(|| {
                         js_sys::Reflect::get(&why, &"message".into())
                             .ok()

@@ -63,6 +63,9 @@ pub fn app(props: &AppProps) -> Html {
     // ?embed=1: a compact page for an iframe in a course site.
     let embedded = link_value("embed").as_deref() == Some("1");
     let show_embed = use_state(|| false);
+    // ?cell=<id>: one cell of the lesson alone (with embed=1, in a course's page).
+    let cell = link_value("cell");
+    let embed_cell = use_state(|| 0usize);
 
     // Everything the lab does (for the Run button or the API) reaches the page here. A
     // run's progress goes to the live feed, which only the timeline reads, at its own pace.
@@ -211,6 +214,7 @@ pub fn app(props: &AppProps) -> Html {
         }
     });
     // Keep the URL in step with the experiment, so that the address bar is always a permalink.
+    let cell_for_url = cell.clone();
     use_effect_with(
         (state.form.clone(), *panel, (*script).clone(), (*code).clone()),
         move |(form, panel, script, code)| {
@@ -227,6 +231,9 @@ pub fn app(props: &AppProps) -> Html {
             }
             if *panel == Panel::Lesson {
                 pairs.push(("lesson", crate::core::lesson::LESSON.to_owned()));
+                if let Some(cell) = &cell_for_url {
+                    pairs.push(("cell", cell.clone()));
+                }
             }
             if let Some(window) = web_sys::window() {
                 // The lesson's `#section` stays in the address.
@@ -308,7 +315,7 @@ pub fn app(props: &AppProps) -> Html {
                     {tab(Panel::Refcount, "Refcounts")}
                     {tab(Panel::Code, "Code")}
                     // An embed is one experiment in a course's page, which is the lesson there.
-                    if !embedded {
+                    if !embedded || cell.is_some() {
                         {tab(Panel::Lesson, "Lesson")}
                     }
                 </nav>
@@ -330,8 +337,30 @@ pub fn app(props: &AppProps) -> Html {
             </header>
             if *show_embed && !embedded {
                 <section class="notice embed-dialog" id="embed-panel" aria-label="Embed this experiment">
-                    <label for="embed-snippet">{"Paste this into your course page (works in Chromium even if the page is not cross-origin isolated):"}</label>
-                    <textarea id="embed-snippet" readonly=true rows="3" data-testid="embed-snippet" value={embed_snippet()} />
+                    if *panel == Panel::Lesson {
+                        // The lesson offers a link to any section and one cell to embed.
+                        <div class="embed-lesson">
+                            <label for="embed-link">{"A link to the lesson: pick a section in its list first, and the link opens there."}</label>
+                            <textarea id="embed-link" readonly=true rows="2" data-testid="embed-link" value={page_href()} />
+                            <label for="embed-cell">{"Or embed one cell in your course page:"}</label>
+                            <select id="embed-cell" data-testid="embed-cell" onchange={{
+                                let embed_cell = embed_cell.clone();
+                                Callback::from(move |e: Event| {
+                                    let value = e.target_unchecked_into::<web_sys::HtmlSelectElement>().value();
+                                    embed_cell.set(value.parse().unwrap_or(0));
+                                })
+                            }}>
+                                {for crate::core::lesson::CELLS.iter().enumerate().map(|(i, (_, title))| html!{
+                                    <option value={i.to_string()} selected={i == *embed_cell}>{*title}</option>
+                                })}
+                            </select>
+                            <textarea id="embed-snippet" readonly=true rows="3" data-testid="embed-snippet" aria-label="The cell's embed code"
+                                value={crate::core::lesson::cell_embed_html(&page_address(), crate::core::lesson::CELLS[(*embed_cell).min(5)].0)} />
+                        </div>
+                    } else {
+                        <label for="embed-snippet">{"Paste this into your course page (works in Chromium even if the page is not cross-origin isolated):"}</label>
+                        <textarea id="embed-snippet" readonly=true rows="3" data-testid="embed-snippet" value={embed_snippet()} />
+                    }
                     <button class="link" onclick={{
                         let show = show_embed.clone();
                         Callback::from(move |_: MouseEvent| show.set(false))
@@ -350,7 +379,7 @@ pub fn app(props: &AppProps) -> Html {
             </main>
             if *lesson_seen {
                 <main class="single" hidden={*panel != Panel::Lesson}>
-                    <lesson::Lesson {on_open} {on_panel} />
+                    <lesson::Lesson {on_open} {on_panel} cell={cell.clone()} />
                 </main>
             }
             if *panel == Panel::Refcount {
@@ -408,6 +437,17 @@ fn full_page_url() -> String {
 }
 
 /// An iframe that embeds this very experiment in a course page.
+/// This page's address as the address bar shows it.
+fn page_href() -> String {
+    web_sys::window().and_then(|w| w.location().href().ok()).unwrap_or_default()
+}
+
+/// This page's address without its query or `#`.
+fn page_address() -> String {
+    let Some(location) = web_sys::window().map(|w| w.location()) else { return String::new() };
+    format!("{}{}", location.origin().unwrap_or_default(), location.pathname().unwrap_or_default())
+}
+
 fn embed_snippet() -> String {
     let Some(window) = web_sys::window() else { return String::new() };
     let href = window.location().href().unwrap_or_default();

@@ -282,7 +282,8 @@ pub(super) fn breaker_quiet(ticks: u32, heap: &Heap, drop_request: &AtomicBool) 
 /// case applies. Returns `Some(ip)`: the position in that frame of the first instruction
 /// it did not run; or `None`: it called or returned, the top frame is another one, its
 /// `ip` is stored in it (see the top of this file). Frames at or below `stop_depth` are
-/// the caller's: a return into them is the main loop's.
+/// the caller's: a return into them is the main loop's. `free`: free-threaded with other
+/// threads running, it stops before each op `free::run_local` runs without the lock.
 #[inline(always)]
 #[allow(clippy::too_many_lines)]
 pub(super) fn run(
@@ -292,6 +293,7 @@ pub(super) fn run(
     mut base: usize,
     mut ip: usize,
     stop_depth: usize,
+    free: bool,
 ) -> Option<usize> {
     let codes = &i.codes[..];
     let mut code: &Code = &codes[cid];
@@ -361,6 +363,10 @@ pub(super) fn run(
     }
     loop {
         let Some(&op) = ops.get(ip) else { out!() };
+        // Free-threaded (`free.rs`): only the ops that need the interpreter's lock run here.
+        if free && super::free::local_op(op) {
+            out!();
+        }
         match op {
             Op::Slow => out!(),
             Op::Resume => {

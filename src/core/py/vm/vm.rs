@@ -1188,16 +1188,20 @@ impl Vm<'_> {
             let flow: Flow = loop {
                 // Free-threaded with other threads alive: each heap operation on its own,
                 // the rest without the lock (free.rs). Alone, a thread runs as with the GIL.
-                if self.i.free.as_ref().is_some_and(|f| f.others.load(Ordering::Relaxed) > 0) {
-                    if self.t.local_skip {
-                        self.t.local_skip = false;
-                    } else if super::free::wants_local(self.i, cid, ip) {
-                        self.t.frames[fi].ip = ip;
-                        self.t.local = true;
-                        return Exit::Breaker;
-                    }
-                } else if self.i.inspect.is_none() {
-                    match super::fast::run(self.i, self.t, cid, base, ip, stop_depth) {
+                // The fast loop runs the heap operations then, and stops before the rest.
+                let free = self.i.free.as_ref().is_some_and(|f| f.others.load(Ordering::Relaxed) > 0);
+                if free && !std::mem::take(&mut self.t.local_skip) && super::free::wants_local(self.i, cid, ip) {
+                    self.t.frames[fi].ip = ip;
+                    self.t.local = true;
+                    return Exit::Breaker;
+                }
+                if self.i.inspect.is_none() {
+                    match super::fast::run(self.i, self.t, cid, base, ip, stop_depth, free) {
+                        // Free-threaded, it stopped before an op the thread may run on its own.
+                        Some(at) if free && at != ip => {
+                            ip = at;
+                            continue;
+                        }
                         Some(at) => ip = at,
                         None => continue 'frames,
                     }
