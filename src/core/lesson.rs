@@ -117,6 +117,9 @@ pub enum Evidence {
     ThreadsAndProcesses,
     /// Threads running at the same moment (free-threaded), or never (with the GIL): the run says which.
     ThreadsOverlap,
+    /// What a count cost on a free-threaded thread against the same count on the main thread
+    /// alone (printed as `One after another:`, two counts): the single-thread cost.
+    FreeThreadCost,
 }
 
 /// An experiment: a cell to run, the predictions asked before it runs.
@@ -301,14 +304,16 @@ pub const EXPERIMENTS: [Experiment; 9] = [
                 "Without the GIL nothing makes the threads take turns: each counted on a core of its own at the \
                  same moment, as the evidence below shows, so the two counts took about the time of one. Compare \
                  with the threads of the cell above, where the GIL let only one of them run at a time.",
-                "The threads did not finish sooner although nothing made them take turns: free-threading needs \
-                 two free cores, and on a busy machine (or one core) the threads share one. The evidence below \
-                 says how long they ran at the same moment; run it again when the machine is quieter.",
+                "The threads did not finish sooner although nothing made them take turns. The evidence below \
+                 says why: either they did not run at the same moment (free-threading needs two free cores, and \
+                 on a busy machine the threads share one), or they did, but each counted more slowly than the \
+                 main thread alone had: running threads without a GIL has a price of its own, and here it ate \
+                 the gain.",
                 "The threads took longer than the counts one after another: with no free second core they share \
                  one, and pay for the switching. Free-threading speeds up only what can run on two cores at once.",
             ]),
         }],
-        evidence: &[Evidence::ThreadsOverlap],
+        evidence: &[Evidence::ThreadsOverlap, Evidence::FreeThreadCost],
         gil: false,
     },
     Experiment {
@@ -1596,6 +1601,23 @@ pub fn evidence(what: Evidence, result: &ProgramResult) -> Option<String> {
                 }
             );
         }
+        Evidence::FreeThreadCost => {
+            let threads = of(LaneKind::Thread);
+            let alone = seconds_after(&result.stdout, "One after another:")? * 1000.0 / 2.0;
+            if threads.len() < 2 || alone <= 0.0 {
+                return None;
+            }
+            #[allow(clippy::cast_precision_loss)]
+            let each = time(&threads, LaneState::Running) / threads.len() as f64;
+            let _ = write!(
+                s,
+                "Each thread ran {} on its count; one count took {} on the main thread alone, before any \
+                 thread started: a count on a thread, free-threaded, cost {:.1}\u{d7} as much.",
+                secs(each),
+                secs(alone),
+                each / alone
+            );
+        }
         Evidence::ProcessesInParallel => {
             let processes = of(LaneKind::Process);
             if processes.len() < 2 {
@@ -2771,15 +2793,24 @@ mod tests {
         assert_eq!(wrong.why, right.why, "the explanation follows what was measured");
         assert_eq!(
             outcome.evidence,
-            ["On the timeline, Thread-1 (count) and Thread-2 (count) ran for 0.40 s in all, 0.19 s of it at the \
-              same moment (free-threaded: their running stretches overlap)."]
+            [
+                "On the timeline, Thread-1 (count) and Thread-2 (count) ran for 0.40 s in all, 0.19 s of it at the \
+                 same moment (free-threaded: their running stretches overlap).",
+                "Each thread ran 0.20 s on its count; one count took 0.20 s on the main thread alone, before any \
+                 thread started: a count on a thread, free-threaded, cost 1.0\u{d7} as much."
+            ]
         );
+        // Parallel, yet no faster: the price per thread is the evidence.
+        let mut slow = counting_run(true);
+        slow.stdout = slow.stdout.replace("0.40 s\n", "0.20 s\n");
+        let cost = evidence(Evidence::FreeThreadCost, &slow).unwrap();
+        assert!(cost.ends_with("cost 2.0\u{d7} as much."), "{cost}");
         let gil = evidence(Evidence::ThreadsOverlap, &counting_run(false)).unwrap();
         assert!(gil.contains("0.00 s of it at the same moment (with the GIL: one runs"), "{gil}");
         // A busy machine: no speed-up, and the page says why rather than calling it right.
         let busy = judge(q, &Prediction::Choice("faster".into()), 1.02).unwrap();
         assert_eq!(busy.verdict, Verdict::TooLow);
-        assert!(busy.why.contains("two free cores"), "{}", busy.why);
+        assert!(busy.why.contains("two free cores") && busy.why.contains("price"), "{}", busy.why);
     }
 
     #[test]

@@ -212,6 +212,9 @@ test("CPU-bound, free-threaded: the same threads without the GIL; 'about the sam
   const evidence = await c.getByTestId("lesson-evidence").textContent();
   const [, overlap] = /Thread-1 \(count\) and Thread-2 \(count\) ran for \d+\.\d\d s in all, (\d+\.\d\d) s of it at the same moment \(free-threaded/.exec(evidence);
   assert.ok(Number(overlap) > 0, evidence);
+  // And what a count cost on a thread without the GIL, against the main thread alone (the single-thread cost).
+  const [cost] = /a count on a thread, free-threaded, cost \d+\.\d\u00d7 as much/.exec(evidence);
+  process.stderr.write(`cpu-free evidence: overlap ${overlap} s; ${cost}\n`);
   assert.match(await cell(page, "cpu").getByTestId("lesson-evidence").textContent(), /they ran at the same moment for 0\.00 s/);
   assert.equal(await page.getByTestId("lesson-progress").textContent(), "6 of 9 experiments run");
   await page.setViewportSize({ width: 360, height: 800 });
