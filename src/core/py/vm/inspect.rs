@@ -856,7 +856,7 @@ impl Borrows {
         let Some(callee) = vm.t.frames.last().map(|f| &vm.i.codes[f.code as usize]) else { return };
         let first = if p.values[1] == Value::Null { 2 } else { 1 };
         let positional = p.values.len() - names.len();
-        let mut passed: Vec<(usize, usize)> = (first..positional).enumerate().map(|(local, j)| (local, j)).collect();
+        let mut passed: Vec<(usize, usize)> = (first..positional).enumerate().collect();
         for (k, name) in names.iter().enumerate() {
             if let Some(local) = callee.varnames.iter().position(|v| v == name) {
                 passed.push((local, positional + k));
