@@ -61,9 +61,11 @@ window.threadlab = {
   device: () => api.then((handle) => handle.device()),
   /**
    * Steps through a Python script with CPython's reference counts, in ThreadLab's Python
-   * worker; rejects when the script crashed that worker or ran out of time (it is replaced).
+   * worker; `options.version` is whose counts: "3.11" (the default; 3.12's and 3.13's too)
+   * or "3.14". Rejects when an option is bad, or the script crashed that worker or ran out
+   * of time (it is replaced).
    */
-  refcount: (source) => api.then((handle) => handle.refcount(source)),
+  refcount: (source, options) => api.then((handle) => handle.refcount(source, options)),
   /** Shared vs separate memory: {engine: "threads"|"processes", bytes}. */
   memory: (config) => api.then((handle) => handle.memory(config)),
   /** Start costs and the page ↔ process message round trip (for cargo xtask bench). */

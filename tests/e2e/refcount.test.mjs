@@ -75,7 +75,7 @@ test("the notebook's example steps 1 -> 2 -> 1 -> 0 and is freed", async () => {
 
 test("in the browser too, every fixture prints what each CPython printed", async () => {
   const scripts = readdirSync(FIXTURES).filter((f) => f.endsWith(".py"));
-  assert.ok(scripts.length >= 14);
+  assert.ok(scripts.length >= 15);
   for (const script of scripts) {
     const source = readFileSync(join(FIXTURES, script), "utf8");
     const as311 = await refcount(source);
@@ -98,10 +98,16 @@ test("refcount(source, {version}): 3.14 does not count a borrowed argument; bad 
   assert.deepEqual((await refcount(example, {})).output, ["3"]);
   const r = await refcount(example, { version: "3.14" });
   assert.deepEqual([r.output, r.version], [["2"], "3.14"]);
-  // The step inside f draws the list with 3.14's count: a and x (the stack slot borrows).
-  const inside = r.steps.find((s) => s.frames.length === 2);
-  const list = inside.frames[0].vars.find((v) => v.name === "a").id;
-  assert.equal(inside.heap.find((h) => h.id === list).refcount, 2);
+  // The steps draw 3.14's counts too: inside g, the list is held by a and f's x; g's p
+  // received x borrowed (3.11: a, x and p).
+  const nested = "a = [1]\ndef g(p):\n    q = 0\n    return q\ndef f(x):\n    return g(x)\nf(a)\n";
+  const inG = async (version) => {
+    const report = await refcount(nested, { version });
+    const step = report.steps.find((s) => s.frames.length === 3);
+    const list = step.frames[0].vars.find((v) => v.name === "a").id;
+    return step.heap.find((h) => h.id === list).refcount;
+  };
+  assert.deepEqual([await inG("3.11"), await inG("3.14")], [3, 2]);
   const rejected = (options) =>
     lab.page.evaluate((o) => window.threadlab.refcount("x = 1\n", o).then(() => "resolved", (e) => e.message), options);
   assert.match(await rejected({ version: "3.14t" }), /"3\.14t" \(free-threaded\) is not offered yet: .*no free-threaded CPython here/);

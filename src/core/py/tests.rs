@@ -81,7 +81,7 @@ pub(crate) fn compared(name: &str, oracle: &str) -> bool {
 #[test]
 fn every_fixture_prints_what_each_cpython_printed() {
     let all = fixtures();
-    assert!(all.len() >= 14, "fixtures missing");
+    assert!(all.len() >= 15, "fixtures missing");
     let mut checked = 0;
     for f in &all {
         for (oracle, printed) in &f.printed {

@@ -163,13 +163,8 @@ fn the_deepest_allowed_scripts_fit_the_measured_stack() {
         // The inspector's 5 s budget is not what is tested: a debug build on a busy machine
         // took longer recording 1,000 frames (TimeoutError, no output).
         on_stack(RECURSION_STACK, move || {
-            let host = std::sync::Arc::new(crate::core::py::vm::native::NativeHost::default());
-            crate::core::py::vm::inspect::run_for(
-                &source,
-                host,
-                120_000.0,
-                crate::core::py::vm::inspect::Version::V3_11,
-            )
+            let host = std::sync::Arc::new(vm::native::NativeHost::default());
+            vm::inspect::run_for(&source, host, 120_000.0, Version::V3_11)
         })
         .expect("fits")
     };

@@ -230,9 +230,52 @@ struct Ref {
 
 const DUMMY: Ref = Ref { instr: None, local: None };
 
-/// For each instruction of `code`: whether it is a `LoadFast` CPython 3.14 borrows.
+/// The list, set and dict comprehensions 3.12+ inline into their function (PEP 709); a
+/// generator expression stays a function of its own.
+fn inlined(code: &Code) -> bool {
+    matches!(code.name.as_str(), "<listcomp>" | "<setcomp>" | "<dictcomp>")
+}
+
+/// In an inlined comprehension, the enclosing function's locals it reads: this VM reads
+/// them from cells (its comprehension is a function), 3.14 with `LOAD_FAST` as any local
+/// of the function — unless something that is not inlined captures the name too (a
+/// lambda, a `def`, a generator expression), which makes it a real cell in 3.14 as well.
+/// `(freevar's cell index, its load key)` for each such name.
+fn inlined_reads(code: &Code, codes: &[std::sync::Arc<Code>]) -> Vec<(u32, u32)> {
+    if !inlined(code) {
+        return Vec::new();
+    }
+    // The function the comprehension is inlined into: the qualname before the first
+    // comprehension in it.
+    let root = ["<listcomp>", "<setcomp>", "<dictcomp>"]
+        .iter()
+        .filter_map(|c| code.qualname.find(&format!(".<locals>.{c}")))
+        .min()
+        .map(|at| format!("{}.<locals>.", &code.qualname[..at]));
+    let Some(root) = root else { return Vec::new() };
+    let captured_for_real =
+        |name: &String| codes.iter().any(|c| c.qualname.starts_with(&root) && !inlined(c) && c.freevars.contains(name));
+    code.freevars
+        .iter()
+        .enumerate()
+        .filter(|(_, name)| !captured_for_real(name))
+        .map(|(k, _)| {
+            let cell = (code.cellvars.len() + k) as u32;
+            (cell, 1_000_000 + cell)
+        })
+        .collect()
+}
+
+/// For each instruction of `code`: whether it is a `LoadFast` CPython 3.14 borrows, or (in
+/// a comprehension 3.14 inlines) a `LoadDeref` of the enclosing function's local that
+/// 3.14 loads as `LOAD_FAST` and borrows. `codes`: the process's code objects.
 #[must_use]
-pub fn borrowed_loads(code: &Code) -> Vec<bool> {
+pub fn borrowed_loads(code: &Code, codes: &[std::sync::Arc<Code>]) -> Vec<bool> {
+    let outer = inlined_reads(code, codes);
+    let outer_key = |i: Instr| match i {
+        Instr::LoadDeref(c) => outer.iter().find(|(cell, _)| *cell == c).map(|(_, key)| *key),
+        _ => None,
+    };
     let n = code.instrs.len();
     let lead = leaders(code);
     let checked = checked_loads(code, &lead);
@@ -241,7 +284,9 @@ pub fn borrowed_loads(code: &Code) -> Vec<bool> {
     // fused after a store is never borrowed.
     let mut id: Vec<usize> = (0..n).collect();
     let mut after_store = vec![false; n];
-    let plain = |i: usize| matches!(code.instrs[i], Instr::LoadFast(k) if k < 16) && !checked[i];
+    let plain = |i: usize| {
+        (matches!(code.instrs[i], Instr::LoadFast(k) if k < 16) && !checked[i]) || outer_key(code.instrs[i]).is_some()
+    };
     let mut i = 0;
     while i + 1 < n {
         let same_block_and_line = !lead[i + 1] && line(i) == line(i + 1);
@@ -299,6 +344,9 @@ pub fn borrowed_loads(code: &Code) -> Vec<bool> {
         for (i, &instr) in code.instrs.iter().enumerate().take(end).skip(start) {
             match instr {
                 Instr::LoadFast(k) => refs.push(Ref { instr: Some(id[i]), local: Some(k) }),
+                Instr::LoadDeref(_) if outer_key(instr).is_some() => {
+                    refs.push(Ref { instr: Some(id[i]), local: outer_key(instr) });
+                }
                 Instr::StoreFast(k) => {
                     let r = pop(&mut refs);
                     kill(&refs, &mut flags, k);
@@ -355,6 +403,9 @@ pub fn borrowed_loads(code: &Code) -> Vec<bool> {
         }
     }
     (0..n)
-        .map(|i| matches!(code.instrs[i], Instr::LoadFast(_)) && !checked[i] && !after_store[i] && flags[id[i]] == 0)
+        .map(|i| match code.instrs[i] {
+            Instr::LoadFast(_) => !checked[i] && !after_store[i] && flags[id[i]] == 0,
+            instr => outer_key(instr).is_some() && !after_store[i] && flags[id[i]] == 0,
+        })
         .collect()
 }

@@ -783,9 +783,17 @@ impl Borrows {
         match p.instr {
             Instr::LoadFast(i) if len == p.len + 1 => {
                 let code = &vm.i.codes[p.cid as usize];
-                let borrows = self.loads.entry(p.cid).or_insert_with(|| super::borrow::borrowed_loads(code))[p.ip];
+                let borrows =
+                    self.loads.entry(p.cid).or_insert_with(|| super::borrow::borrowed_loads(code, &vm.i.codes))[p.ip];
                 let local = p.base + i as usize;
                 self.tags[len - 1] = (borrows || self.tagged(stack, local)).then(|| stack[len - 1]);
+            }
+            // An inlined comprehension's read of its function's local (`borrow::borrowed_loads`).
+            Instr::LoadDeref(_) if len == p.len + 1 => {
+                let code = &vm.i.codes[p.cid as usize];
+                let borrows =
+                    self.loads.entry(p.cid).or_insert_with(|| super::borrow::borrowed_loads(code, &vm.i.codes))[p.ip];
+                self.tags[len - 1] = borrows.then(|| stack[len - 1]);
             }
             Instr::StoreFast(i) if len + 1 == p.len => {
                 let local = p.base + i as usize;

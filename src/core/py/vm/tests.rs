@@ -694,7 +694,7 @@ fn the_inspectors_fixtures_print_cpythons_counts_on_the_vm() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 28, "14 fixtures, twice");
+    assert_eq!(checked, 30, "15 fixtures, twice");
 }
 
 #[test]

@@ -659,14 +659,8 @@ impl Vm<'_> {
         let mut roots: Vec<Value> = Vec::new();
         let codes = &self.i.codes;
         let thread_roots = |t: &ThreadState, roots: &mut Vec<Value>| {
-            // A parameter a closure captures lives in its cell (CPython's `MAKE_CELL` puts
-            // the cell in the local's slot): the copy left in the slot is not a reference.
-            let moved: Vec<usize> = t
-                .frames
-                .iter()
-                .flat_map(|f| codes[f.code as usize].cell_params.iter().map(move |&(vi, _)| f.base + vi as usize))
-                .collect();
-            roots.extend(t.stack.iter().enumerate().filter(|(k, _)| !moved.contains(k)).map(|(_, v)| *v));
+            let stack_at = roots.len();
+            roots.extend(t.stack.iter().copied());
             // CPython's thread state holds the exception handled now; each one handled
             // before it is on the stack (`PUSH_EXC_INFO`'s previous), counted there.
             if all_funcs {
@@ -675,6 +669,13 @@ impl Vm<'_> {
                 roots.extend(t.handling.last().copied());
             }
             for f in &t.frames {
+                // A parameter a closure captures lives in its cell (CPython's `MAKE_CELL`
+                // puts the cell in the local's slot): the copy left in the slot is not one.
+                for &(vi, _) in &codes[f.code as usize].cell_params {
+                    if let Some(slot) = roots.get_mut(stack_at + f.base + vi as usize) {
+                        *slot = Value::Null;
+                    }
+                }
                 roots.extend(f.cells().iter().map(|c| Value::Obj(*c)));
                 roots.extend(f.ns.iter().map(|c| Value::Obj(*c)));
                 // A call that kept the callable's slot has its locals above it.
