@@ -864,7 +864,8 @@ pub fn differences_html(progress: &Progress) -> String {
                 }
                 let Some((e, q)) = question(entry.question) else { continue };
                 let index = e.questions.iter().position(|x| x.id == q.id).unwrap_or(0);
-                match progress.outcomes.get(e.id).map(|o| o.measured.get(index).copied().flatten()) {
+                let outcome = progress.outcomes.get(e.id);
+                match outcome.map(|o| o.measured.get(index).copied().flatten()) {
                     Some(Some(value)) => {
                         let _ = write!(
                             html,
@@ -872,6 +873,14 @@ pub fn differences_html(progress: &Progress) -> String {
                             escape(&(entry.says)(value)),
                             e.id
                         );
+                        // The single-thread cost, without which the speed-up is not understood.
+                        if let Some(cost) = outcome.and_then(|o| o.cost) {
+                            let _ = write!(
+                                html,
+                                ", where a count on a thread cost {cost:.1}\u{d7} the same count on the main thread \
+                                 alone"
+                            );
+                        }
                     }
                     Some(None) => {
                         let _ = write!(
@@ -1326,6 +1335,9 @@ pub struct Outcome {
     pub wall_ms: f64,
     /// Why there is nothing to compare: the run's error.
     pub error: Option<String>,
+    /// For a cell with [`Evidence::FreeThreadCost`]: what a count cost on a thread against the
+    /// same count on the main thread alone (section 6 shows it).
+    pub cost: Option<f64>,
 }
 
 impl Outcome {
@@ -1357,7 +1369,8 @@ impl Outcome {
             }
         });
         let evidence = experiment.evidence.iter().filter_map(|e| evidence(*e, result)).collect();
-        Outcome { measured, evidence, wall_ms: result.wall_ms, error }
+        let cost = experiment.evidence.contains(&Evidence::FreeThreadCost).then(|| free_thread_cost(result)).flatten();
+        Outcome { measured, evidence, wall_ms: result.wall_ms, error, cost }
     }
 }
 
@@ -1507,6 +1520,21 @@ fn names(lanes: &[&Lane]) -> String {
     }
 }
 
+/// A count's running time on a thread (the mean of the threads' lanes) over one count on the
+/// main thread alone (half of what `One after another:` printed): `None` without two threads.
+#[must_use]
+pub fn free_thread_cost(result: &ProgramResult) -> Option<f64> {
+    let threads: Vec<&Lane> = result.lanes.iter().filter(|l| l.kind == LaneKind::Thread).collect();
+    let alone = seconds_after(&result.stdout, "One after another:")? * 1000.0 / 2.0;
+    if threads.len() < 2 || alone <= 0.0 {
+        return None;
+    }
+    let running: f64 =
+        threads.iter().map(|l| crate::core::program_view::time_in(&l.segments, LaneState::Running)).sum();
+    #[allow(clippy::cast_precision_loss)]
+    Some(running / threads.len() as f64 / alone)
+}
+
 /// What the timeline shows for `what`, in a sentence; `None` when the run has no such lanes.
 #[must_use]
 pub fn evidence(what: Evidence, result: &ProgramResult) -> Option<String> {
@@ -1602,20 +1630,16 @@ pub fn evidence(what: Evidence, result: &ProgramResult) -> Option<String> {
             );
         }
         Evidence::FreeThreadCost => {
-            let threads = of(LaneKind::Thread);
+            let cost = free_thread_cost(result)?;
             let alone = seconds_after(&result.stdout, "One after another:")? * 1000.0 / 2.0;
-            if threads.len() < 2 || alone <= 0.0 {
-                return None;
-            }
-            #[allow(clippy::cast_precision_loss)]
-            let each = time(&threads, LaneState::Running) / threads.len() as f64;
+            let each = cost * alone;
             let _ = write!(
                 s,
                 "Each thread ran {} on its count; one count took {} on the main thread alone, before any \
                  thread started: a count on a thread, free-threaded, cost {:.1}\u{d7} as much.",
                 secs(each),
                 secs(alone),
-                each / alone
+                cost
             );
         }
         Evidence::ProcessesInParallel => {
@@ -1762,6 +1786,7 @@ impl Progress {
                     ("evidence".into(), json::Value::Arr(evidence)),
                     ("wall_ms".into(), json::Value::Num(o.wall_ms)),
                     ("error".into(), o.error.clone().map_or(json::Value::Null, json::Value::Str)),
+                    ("cost".into(), o.cost.map_or(json::Value::Null, json::Value::Num)),
                 ]),
             ));
         }
@@ -1836,6 +1861,8 @@ impl Progress {
                         evidence,
                         wall_ms: o.get("wall_ms").and_then(json::Value::num).unwrap_or(0.0),
                         error: o.get("error").and_then(json::Value::str).map(str::to_owned),
+                        // Absent before the free-threaded cell.
+                        cost: o.get("cost").and_then(json::Value::num).filter(|n| n.is_finite()),
                     },
                 );
             }
@@ -2385,8 +2412,11 @@ mod tests {
                 evidence: vec!["a \"quoted\" \\ line\nand a tab\t, \u{e9}".into()],
                 wall_ms: 812.5,
                 error: Some("ValueError at line 3: bad".into()),
+                cost: None,
             },
         );
+        // The free-threaded cell keeps its single-thread cost with it.
+        progress.outcomes.insert("cpu-free".into(), Outcome::of(experiment("cpu-free").unwrap(), &counting_run(true)));
         progress.solved.insert("race-lock".into(), "with lock:\n\tcounter = v + 1 # \"quoted\" \\".into());
         progress.solved.insert("no-such-exercise".into(), "x".into());
         let json = progress.to_json();
@@ -2394,11 +2424,11 @@ mod tests {
         // An exercise the lesson no longer has is dropped on reading.
         progress.solved.remove("no-such-exercise");
         assert_eq!(Progress::load(Some(&json)), (progress.clone(), None));
-        assert_eq!(progress.done(), (2, 9));
+        assert_eq!(progress.done(), (3, 9));
         assert!(progress.predicted(experiment("io-threads").unwrap()));
         assert!(!progress.predicted(experiment("cpu").unwrap()), "cpu.pool has no prediction yet");
         progress.forget(experiment("io-threads").unwrap());
-        assert_eq!(progress.done(), (1, 9));
+        assert_eq!(progress.done(), (2, 9));
         assert!(!progress.predictions.contains_key("io-threads.total"));
         assert_eq!(Progress::load(None), (Progress::default(), None));
         // Saved before the exercises (no "solved"): read as it is.
@@ -2438,7 +2468,7 @@ mod tests {
         assert_eq!(progress.outcomes.len(), 1, "cpu's measured has one value for two questions");
         assert_eq!(
             progress.outcomes["io-sequential"],
-            Outcome { measured: vec![Some(6.01)], evidence: vec!["x".into()], wall_ms: 0.0, error: None }
+            Outcome { measured: vec![Some(6.01)], evidence: vec!["x".into()], wall_ms: 0.0, error: None, cost: None }
         );
     }
 
@@ -2569,15 +2599,28 @@ mod tests {
             evidence: vec![],
             wall_ms: 100.0,
             error: None,
+            cost: None,
         };
         progress.outcomes.insert("shared-list".into(), memory(0.0, 1.0));
         progress.outcomes.insert(
             "crash-process".into(),
-            Outcome { measured: vec![None], evidence: vec![], wall_ms: 1.0, error: Some("ValueError: x".into()) },
+            Outcome {
+                measured: vec![None],
+                evidence: vec![],
+                wall_ms: 1.0,
+                error: Some("ValueError: x".into()),
+                cost: None,
+            },
         );
         progress.outcomes.insert(
             "cpu".into(),
-            Outcome { measured: vec![Some(1.04), Some(0.625)], evidence: vec![], wall_ms: 1.0, error: None },
+            Outcome {
+                measured: vec![Some(1.04), Some(0.625)],
+                evidence: vec![],
+                wall_ms: 1.0,
+                error: None,
+                cost: None,
+            },
         );
         let html = differences_html(&progress);
         assert!(html.contains(&format!(
@@ -2799,6 +2842,21 @@ mod tests {
                 "Each thread ran 0.20 s on its count; one count took 0.20 s on the main thread alone, before any \
                  thread started: a count on a thread, free-threaded, cost 1.0\u{d7} as much."
             ]
+        );
+        assert_eq!(outcome.cost, Some(1.0));
+        assert_eq!(Outcome::of(experiment("cpu").unwrap(), &counting_run(true)).cost, None);
+        let mut progress = Progress::default();
+        let table = differences_html(&progress);
+        assert!(table
+            .contains("Run <a href=\"#cpu-free\">Two counting threads, free-threaded (no GIL)</a> to fill this in."));
+        progress.outcomes.insert("cpu-free".into(), outcome.clone());
+        let table = differences_html(&progress);
+        assert!(
+            table.contains(
+                "free-threaded, 0.55\u{d7} (a speed-up of 1.8\u{d7}) (<a href=\"#cpu-free\" data-testid=\"difference-run\">\
+                 your run</a>), where a count on a thread cost 1.0\u{d7} the same count on the main thread alone"
+            ),
+            "{table}"
         );
         // Parallel, yet no faster: the price per thread is the evidence.
         let mut slow = counting_run(true);
