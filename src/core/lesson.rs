@@ -567,7 +567,7 @@ pub const SECTIONS: [Section; 7] = [
                 "Free-threaded CPython. Since 3.13, CPython can be built without the GIL (PEP 703); in 3.13 that \
                  build was experimental. In 3.14 it is officially supported, though still optional (PEP 779): the \
                  usual build keeps its GIL. This page runs both: its cells run with a GIL, as the usual build \
-                 does, and the counter race of section 1 and the counting threads of section 3 also run free-threaded, \
+                 does, and [the counter race](#race-free) of section 1 and [the counting threads](#cpu-free) of section 3 also run free-threaded, \
                  as python3.14t does (the Code view's GIL box does the same for any program). One difference from \
                  CPython's build: there each object has its own lock, here one lock guards every heap operation, \
                  so threads that mostly touch shared objects gain nothing. The speed-ups you measure are this \
@@ -620,11 +620,37 @@ pub fn inline(text: &str) -> Vec<(bool, &str)> {
 pub fn para_html(text: &str) -> String {
     let mut html = String::from("<p>");
     for (code, part) in inline(text) {
-        let part = escape(part);
-        let _ = if code { write!(html, "<code>{part}</code>") } else { write!(html, "{part}") };
+        if code {
+            let _ = write!(html, "<code>{}</code>", escape(part));
+        } else {
+            links(&mut html, part);
+        }
     }
     html.push_str("</p>");
     html
+}
+
+/// `text` escaped, with `[words](#id)` a link to that section or cell of the lesson (any other
+/// bracket is text).
+fn links(html: &mut String, text: &str) {
+    let mut rest = text;
+    while let Some(open) = rest.find('[') {
+        let link = rest[open + 1..].split_once("](#").and_then(|(label, tail)| {
+            let (id, after) = tail.split_once(')')?;
+            (is_anchor(id) && !label.contains('[')).then_some((label, id, after))
+        });
+        match link {
+            Some((label, id, after)) => {
+                let _ = write!(html, "{}<a href=\"#{id}\">{}</a>", escape(&rest[..open]), escape(label));
+                rest = after;
+            }
+            None => {
+                html.push_str(&escape(&rest[..=open]));
+                rest = &rest[open + 1..];
+            }
+        }
+    }
+    html.push_str(&escape(rest));
 }
 
 /// The ids of [`SECTIONS`], in order: the page knows its anchors without the prose (a test keeps
@@ -2764,6 +2790,11 @@ mod tests {
     fn inline_code_is_split_at_backticks() {
         assert_eq!(inline("a `b` c"), vec![(false, "a "), (true, "b"), (false, " c")]);
         assert_eq!(inline("`x`"), vec![(true, "x")]);
+        // A link to a cell of the lesson; any other bracket is text.
+        assert_eq!(
+            para_html("see [the race](#race-free) and [a](b) or [x](#nowhere) `[c](#cpu)` <"),
+            "<p>see <a href=\"#race-free\">the race</a> and [a](b) or [x](#nowhere) <code>[c](#cpu)</code> &lt;</p>"
+        );
         for s in SECTIONS {
             for b in s.blocks {
                 if let Block::Para(p) = b {
@@ -2815,6 +2846,7 @@ mod tests {
         assert!(!html.contains("The Python of this page has a GIL"), "{html}");
         assert!(html.contains("This page runs both"));
         assert!(html.contains("one lock guards every heap operation"));
+        assert!(html.contains("<a href=\"#race-free\">the counter race</a> of section 1 and <a href=\"#cpu-free\">"));
     }
 
     #[test]

@@ -217,6 +217,11 @@ test("CPU-bound, free-threaded: the same threads without the GIL; 'about the sam
   process.stderr.write(`cpu-free evidence: overlap ${overlap} s; ${cost}\n`);
   assert.match(await cell(page, "cpu").getByTestId("lesson-evidence").textContent(), /they ran at the same moment for 0\.00 s/);
   assert.equal(await page.getByTestId("lesson-progress").textContent(), "6 of 9 experiments run");
+  // Section 7 says the page runs free-threaded Python too, and links to this cell.
+  const since = page.locator("section#since");
+  assert.match(await since.textContent(), /This page runs both/);
+  await since.locator("a[href='#cpu-free']").click();
+  await page.waitForFunction(() => location.hash === "#cpu-free");
   await page.setViewportSize({ width: 360, height: 800 });
   await page.emulateMedia({ colorScheme: "dark" });
   await c.screenshot({ path: join(ARTIFACTS, "lesson-cpu-free-360-dark.png") });
