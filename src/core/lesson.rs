@@ -115,6 +115,11 @@ pub enum Evidence {
     ProcessesInParallel,
     /// Which lanes are threads of the main program's process, which are processes of their own.
     ThreadsAndProcesses,
+    /// Threads running at the same moment (free-threaded), or never (with the GIL): the run says which.
+    ThreadsOverlap,
+    /// What a count cost on a free-threaded thread against the same count on the main thread
+    /// alone (printed as `One after another:`, two counts): the single-thread cost.
+    FreeThreadCost,
 }
 
 /// An experiment: a cell to run, the predictions asked before it runs.
@@ -126,6 +131,8 @@ pub struct Experiment {
     pub title: &'static str,
     pub questions: &'static [Question],
     pub evidence: &'static [Evidence],
+    /// Whether the cell runs with the GIL (`false`: free-threaded, as python3.14t).
+    pub gil: bool,
 }
 
 impl Experiment {
@@ -144,8 +151,61 @@ const SPEED: [Choice; 3] = [
 /// A ratio below 0.8 is faster, from 1.25 slower.
 const SPEED_BOUNDS: [f64; 2] = [0.8, 1.25];
 
+const LOST: [Choice; 2] = [
+    Choice { key: "none", label: "800000: no update is lost" },
+    Choice { key: "lost", label: "Less than 800000: some updates are lost" },
+];
+/// What `lost updates:` reads for each of [`LOST`].
+const LOST_READS: [&str; 2] = ["False", "True"];
+
 /// The experiments, in the lesson's order.
-pub const EXPERIMENTS: [Experiment; 6] = [
+pub const EXPERIMENTS: [Experiment; 9] = [
+    Experiment {
+        id: "race-gil",
+        example: "free_threaded_race",
+        title: "counter += 1 from 4 threads, no Lock, with the GIL",
+        questions: &[Question {
+            id: "race.gil",
+            prompt: "Four threads each add 1 to a global counter 200000 times, without a Lock, with the GIL. \
+                     The counter ends at…",
+            ask: Ask::Printed { choices: &LOST, reads: &LOST_READS },
+            measure: Measure::Printed("lost updates:"),
+            why: Why::Measured(&[
+                "With the GIL only one thread runs bytecode at a time, and this interpreter, like CPython 3.11, \
+                 lets the GIL go only at certain points: in this loop, at the end of each pass, after the store. \
+                 So each `counter += 1` ran whole. That is luck of the interpreter, not a promise: the GIL guards the interpreter's own \
+                 bookkeeping, never your read-then-write. Section 4's exercise loses updates with the GIL too.",
+                "Updates were lost even with the GIL: the GIL was handed over between the read of `counter` and \
+                 the write back. The GIL keeps the interpreter's own bookkeeping safe, never your code: a \
+                 read-then-write needs a Lock.",
+            ]),
+        }],
+        evidence: &[],
+        gil: true,
+    },
+    Experiment {
+        id: "race-free",
+        example: "free_threaded_race",
+        title: "The same, free-threaded (no GIL)",
+        questions: &[Question {
+            id: "race.free",
+            prompt: "The same cell, free-threaded: the four threads really run at the same moment. The counter \
+                     ends at…",
+            ask: Ask::Printed { choices: &LOST, reads: &LOST_READS },
+            measure: Measure::Printed("lost updates:"),
+            why: Why::Measured(&[
+                "No update was lost this time: the threads happened not to interleave inside a `counter += 1`. \
+                 Run it again: without a Lock nothing prevents it, and on two free cores it usually happens.",
+                "Updates were lost: `counter += 1` is a read, an add and a write, and two threads running at the \
+                 same moment both read the same value and both wrote back one more, so one of the two additions \
+                 vanished. The GIL made the interpreter's own bookkeeping safe (reference counts, lists, \
+                 dicts), never your code, and free-threaded Python keeps that bookkeeping safe without it: your \
+                 read-then-write needs a `threading.Lock` either way.",
+            ]),
+        }],
+        evidence: &[Evidence::ThreadsOverlap],
+        gil: false,
+    },
     Experiment {
         id: "io-threads",
         example: "notebook_threads",
@@ -167,6 +227,7 @@ pub const EXPERIMENTS: [Experiment; 6] = [
             },
         }],
         evidence: &[Evidence::OverlappingWaits],
+        gil: true,
     },
     Experiment {
         id: "io-sequential",
@@ -187,6 +248,7 @@ pub const EXPERIMENTS: [Experiment; 6] = [
             },
         }],
         evidence: &[Evidence::WaitsInARow],
+        gil: true,
     },
     Experiment {
         id: "cpu",
@@ -226,6 +288,33 @@ pub const EXPERIMENTS: [Experiment; 6] = [
             },
         ],
         evidence: &[Evidence::ThreadsTakeTurns, Evidence::ProcessesInParallel],
+        gil: true,
+    },
+    Experiment {
+        id: "cpu-free",
+        example: "free_threaded_cpu",
+        title: "Two counting threads, free-threaded (no GIL)",
+        questions: &[Question {
+            id: "cpu.free",
+            prompt: "Now without the GIL (as python3.14t). Compared with the two counts one after another, two \
+                     threads will be…",
+            ask: Ask::Ratio { choices: SPEED, bounds: SPEED_BOUNDS },
+            measure: Measure::Ratio("Two threads:", "One after another:"),
+            why: Why::Measured(&[
+                "Without the GIL nothing makes the threads take turns: each counted on a core of its own at the \
+                 same moment, as the evidence below shows, so the two counts took about the time of one. Compare \
+                 with the threads of the cell above, where the GIL let only one of them run at a time.",
+                "The threads did not finish sooner although nothing made them take turns. The evidence below \
+                 says why: either they did not run at the same moment (free-threading needs two free cores, and \
+                 on a busy machine the threads share one), or they did, but each counted more slowly than the \
+                 main thread alone had: running threads without a GIL has a price of its own, and here it ate \
+                 the gain.",
+                "The threads took longer than the counts one after another: with no free second core they share \
+                 one, and pay for the switching. Free-threading speeds up only what can run on two cores at once.",
+            ]),
+        }],
+        evidence: &[Evidence::ThreadsOverlap, Evidence::FreeThreadCost],
+        gil: false,
     },
     Experiment {
         id: "shared-list",
@@ -279,6 +368,7 @@ pub const EXPERIMENTS: [Experiment; 6] = [
             },
         ],
         evidence: &[Evidence::ThreadsAndProcesses],
+        gil: true,
     },
     Experiment {
         id: "crash-thread",
@@ -304,6 +394,7 @@ pub const EXPERIMENTS: [Experiment; 6] = [
             ]),
         }],
         evidence: &[],
+        gil: true,
     },
     Experiment {
         id: "crash-process",
@@ -328,6 +419,7 @@ pub const EXPERIMENTS: [Experiment; 6] = [
             ]),
         }],
         evidence: &[Evidence::ThreadsAndProcesses],
+        gil: true,
     },
 ];
 
@@ -361,6 +453,13 @@ pub const SECTIONS: [Section; 7] = [
                 label: "Step through a = [1, 2, 3]; b = a; del a; del b in the Refcounts tab, and see the race on \
                         a shared count below it",
             },
+            Block::Para(
+                "The same goes for your own variables, or does it? The cell below adds 1 to a global counter \
+                 from four threads, without a Lock, first with the GIL, then free-threaded: as CPython 3.14t \
+                 runs it, with no GIL, the threads really at the same moment. Predict each.",
+            ),
+            Block::Experiment("race-gil"),
+            Block::Experiment("race-free"),
         ],
     },
     Section {
@@ -397,6 +496,12 @@ pub const SECTIONS: [Section; 7] = [
                  predictions, then run it.",
             ),
             Block::Experiment("cpu"),
+            Block::Para(
+                "Free-threaded Python (section 7) has no GIL. The next cell counts the same way, twice in a row \
+                 and on two threads, and runs free-threaded, as python3.14t would: compare its speed-up with the \
+                 threads' in the cell above.",
+            ),
+            Block::Experiment("cpu-free"),
             Block::Para(
                 "So: threads help when the tasks wait, processes help when they compute. A process costs more to \
                  start, and shares no memory with the others: the next section is about that.",
@@ -461,10 +566,13 @@ pub const SECTIONS: [Section; 7] = [
             Block::Para(
                 "Free-threaded CPython. Since 3.13, CPython can be built without the GIL (PEP 703); in 3.13 that \
                  build was experimental. In 3.14 it is officially supported, though still optional (PEP 779): the \
-                 usual build keeps its GIL. On a free-threaded build the two threads of section 3 can count on \
-                 two cores at the same moment, and the answer there changes. The Python of this page has a GIL, \
-                 as the usual build does; the Threads & processes tab can run its tasks without one, to show the \
-                 difference.",
+                 usual build keeps its GIL. This page runs both: its cells run with a GIL, as the usual build \
+                 does, and [the counter race](#race-free) of section 1 and [the counting threads](#cpu-free) of section 3 also run free-threaded, \
+                 as python3.14t does (the Code view's GIL box does the same for any program). One difference from \
+                 CPython's build: there each object has its own lock, here one lock guards every heap operation, \
+                 so threads that mostly touch shared objects gain nothing. The speed-ups you measure are this \
+                 page's, with and without its GIL, never compared with a real 3.14t (the machine that built this \
+                 page has none).",
             ),
             Block::Para(
                 "Reference counts. In 3.14 the interpreter skips some reference count changes when it can tell \
@@ -512,11 +620,37 @@ pub fn inline(text: &str) -> Vec<(bool, &str)> {
 pub fn para_html(text: &str) -> String {
     let mut html = String::from("<p>");
     for (code, part) in inline(text) {
-        let part = escape(part);
-        let _ = if code { write!(html, "<code>{part}</code>") } else { write!(html, "{part}") };
+        if code {
+            let _ = write!(html, "<code>{}</code>", escape(part));
+        } else {
+            links(&mut html, part);
+        }
     }
     html.push_str("</p>");
     html
+}
+
+/// `text` escaped, with `[words](#id)` a link to that section or cell of the lesson (any other
+/// bracket is text).
+fn links(html: &mut String, text: &str) {
+    let mut rest = text;
+    while let Some(open) = rest.find('[') {
+        let link = rest[open + 1..].split_once("](#").and_then(|(label, tail)| {
+            let (id, after) = tail.split_once(')')?;
+            (is_anchor(id) && !label.contains('[')).then_some((label, id, after))
+        });
+        match link {
+            Some((label, id, after)) => {
+                let _ = write!(html, "{}<a href=\"#{id}\">{}</a>", escape(&rest[..open]), escape(label));
+                rest = after;
+            }
+            None => {
+                html.push_str(&escape(&rest[..=open]));
+                rest = &rest[open + 1..];
+            }
+        }
+    }
+    html.push_str(&escape(rest));
 }
 
 /// The ids of [`SECTIONS`], in order: the page knows its anchors without the prose (a test keeps
@@ -527,10 +661,13 @@ pub const SECTION_IDS: [&str; 7] =
 /// The ids and titles of [`EXPERIMENTS`], in order: a link to `#io-threads` opens the lesson,
 /// and the Embed dialog offers each cell (`?cell=io-threads&embed=1`), without the experiments
 /// themselves in the page (they are in the lesson's module only; a test keeps the two the same).
-pub const CELLS: [(&str, &str); 6] = [
+pub const CELLS: [(&str, &str); 9] = [
+    ("race-gil", "counter += 1 from 4 threads, no Lock, with the GIL"),
+    ("race-free", "The same, free-threaded (no GIL)"),
     ("io-threads", "Two waits of 3 s, on two threads"),
     ("io-sequential", "The same two waits, one after the other"),
     ("cpu", "Counting in pure Python: one after another, two threads, a Pool of two"),
+    ("cpu-free", "Two counting threads, free-threaded (no GIL)"),
     ("shared-list", "One list, given to a thread and then to a process"),
     ("crash-thread", "An exception nobody catches, in a thread"),
     ("crash-process", "The same in a child process, and in a Pool"),
@@ -670,10 +807,16 @@ const DIFFERENCES: [(&str, &[Entry], &[Entry]); 4] = [
     ),
     (
         "Computing in Python",
-        &[Entry {
-            question: "cpu.threads",
-            says: |r| format!("Two threads took {r:.2}\u{d7} the time of the counts one after another"),
-        }],
+        &[
+            Entry {
+                question: "cpu.threads",
+                says: |r| format!("Two threads took {r:.2}\u{d7} the time of the counts one after another"),
+            },
+            Entry {
+                question: "cpu.free",
+                says: |r| format!("free-threaded, {r:.2}\u{d7} (a speed-up of {:.1}\u{d7})", 1.0 / r),
+            },
+        ],
         &[Entry { question: "cpu.pool", says: |r| format!("A Pool of two took {r:.2}\u{d7} that time") }],
     ),
     (
@@ -747,7 +890,8 @@ pub fn differences_html(progress: &Progress) -> String {
                 }
                 let Some((e, q)) = question(entry.question) else { continue };
                 let index = e.questions.iter().position(|x| x.id == q.id).unwrap_or(0);
-                match progress.outcomes.get(e.id).map(|o| o.measured.get(index).copied().flatten()) {
+                let outcome = progress.outcomes.get(e.id);
+                match outcome.map(|o| o.measured.get(index).copied().flatten()) {
                     Some(Some(value)) => {
                         let _ = write!(
                             html,
@@ -755,6 +899,14 @@ pub fn differences_html(progress: &Progress) -> String {
                             escape(&(entry.says)(value)),
                             e.id
                         );
+                        // The single-thread cost, without which the speed-up is not understood.
+                        if let Some(cost) = outcome.and_then(|o| o.cost) {
+                            let _ = write!(
+                                html,
+                                ", where a count on a thread cost {cost:.1}\u{d7} the same count on the main thread \
+                                 alone"
+                            );
+                        }
                     }
                     Some(None) => {
                         let _ = write!(
@@ -1192,7 +1344,9 @@ pub fn seconds_after(stdout: &str, prefix: &str) -> Option<f64> {
     let line = stdout.lines().find(|l| l.starts_with(prefix))?;
     let rest = line[prefix.len()..].trim_start();
     let number: String = rest.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
-    rest[number.len()..].trim_start().starts_with("second").then_some(())?;
+    // "3.01 seconds" (the notebook's cells) or "0.31 s" (the corpus' free-threaded ones).
+    let unit = rest[number.len()..].trim_start();
+    (unit.starts_with("second") || unit.trim_end() == "s").then_some(())?;
     number.parse::<f64>().ok().filter(|n| n.is_finite() && *n >= 0.0)
 }
 
@@ -1207,6 +1361,9 @@ pub struct Outcome {
     pub wall_ms: f64,
     /// Why there is nothing to compare: the run's error.
     pub error: Option<String>,
+    /// For a cell with [`Evidence::FreeThreadCost`]: what a count cost on a thread against the
+    /// same count on the main thread alone (section 6 shows it).
+    pub cost: Option<f64>,
 }
 
 impl Outcome {
@@ -1238,7 +1395,8 @@ impl Outcome {
             }
         });
         let evidence = experiment.evidence.iter().filter_map(|e| evidence(*e, result)).collect();
-        Outcome { measured, evidence, wall_ms: result.wall_ms, error }
+        let cost = experiment.evidence.contains(&Evidence::FreeThreadCost).then(|| free_thread_cost(result)).flatten();
+        Outcome { measured, evidence, wall_ms: result.wall_ms, error, cost }
     }
 }
 
@@ -1388,6 +1546,21 @@ fn names(lanes: &[&Lane]) -> String {
     }
 }
 
+/// A count's running time on a thread (the mean of the threads' lanes) over one count on the
+/// main thread alone (half of what `One after another:` printed): `None` without two threads.
+#[must_use]
+pub fn free_thread_cost(result: &ProgramResult) -> Option<f64> {
+    let threads: Vec<&Lane> = result.lanes.iter().filter(|l| l.kind == LaneKind::Thread).collect();
+    let alone = seconds_after(&result.stdout, "One after another:")? * 1000.0 / 2.0;
+    if threads.len() < 2 || alone <= 0.0 {
+        return None;
+    }
+    let running: f64 =
+        threads.iter().map(|l| crate::core::program_view::time_in(&l.segments, LaneState::Running)).sum();
+    #[allow(clippy::cast_precision_loss)]
+    Some(running / threads.len() as f64 / alone)
+}
+
 /// What the timeline shows for `what`, in a sentence; `None` when the run has no such lanes.
 #[must_use]
 pub fn evidence(what: Evidence, result: &ProgramResult) -> Option<String> {
@@ -1463,6 +1636,37 @@ pub fn evidence(what: Evidence, result: &ProgramResult) -> Option<String> {
             } else {
                 write!(s, "{} are processes of their own, each with its own memory.", pids.join(", "))
             };
+        }
+        Evidence::ThreadsOverlap => {
+            let threads = of(LaneKind::Thread);
+            if threads.len() < 2 {
+                return None;
+            }
+            let _ = write!(
+                s,
+                "On the timeline, {} ran for {} in all, {} of it at the same moment ({}).",
+                names(&threads),
+                secs(time(&threads, LaneState::Running)),
+                secs(overlap(&threads, LaneState::Running)),
+                if result.stdout.contains("GIL enabled: False") {
+                    "free-threaded: their running stretches overlap"
+                } else {
+                    "with the GIL: one runs while the others wait"
+                }
+            );
+        }
+        Evidence::FreeThreadCost => {
+            let cost = free_thread_cost(result)?;
+            let alone = seconds_after(&result.stdout, "One after another:")? * 1000.0 / 2.0;
+            let each = cost * alone;
+            let _ = write!(
+                s,
+                "Each thread ran {} on its count; one count took {} on the main thread alone, before any \
+                 thread started: a count on a thread, free-threaded, cost {:.1}\u{d7} as much.",
+                secs(each),
+                secs(alone),
+                cost
+            );
         }
         Evidence::ProcessesInParallel => {
             let processes = of(LaneKind::Process);
@@ -1608,6 +1812,7 @@ impl Progress {
                     ("evidence".into(), json::Value::Arr(evidence)),
                     ("wall_ms".into(), json::Value::Num(o.wall_ms)),
                     ("error".into(), o.error.clone().map_or(json::Value::Null, json::Value::Str)),
+                    ("cost".into(), o.cost.map_or(json::Value::Null, json::Value::Num)),
                 ]),
             ));
         }
@@ -1682,6 +1887,8 @@ impl Progress {
                         evidence,
                         wall_ms: o.get("wall_ms").and_then(json::Value::num).unwrap_or(0.0),
                         error: o.get("error").and_then(json::Value::str).map(str::to_owned),
+                        // Absent before the free-threaded cell.
+                        cost: o.get("cost").and_then(json::Value::num).filter(|n| n.is_finite()),
                     },
                 );
             }
@@ -2231,8 +2438,11 @@ mod tests {
                 evidence: vec!["a \"quoted\" \\ line\nand a tab\t, \u{e9}".into()],
                 wall_ms: 812.5,
                 error: Some("ValueError at line 3: bad".into()),
+                cost: None,
             },
         );
+        // The free-threaded cell keeps its single-thread cost with it.
+        progress.outcomes.insert("cpu-free".into(), Outcome::of(experiment("cpu-free").unwrap(), &counting_run(true)));
         progress.solved.insert("race-lock".into(), "with lock:\n\tcounter = v + 1 # \"quoted\" \\".into());
         progress.solved.insert("no-such-exercise".into(), "x".into());
         let json = progress.to_json();
@@ -2240,11 +2450,11 @@ mod tests {
         // An exercise the lesson no longer has is dropped on reading.
         progress.solved.remove("no-such-exercise");
         assert_eq!(Progress::load(Some(&json)), (progress.clone(), None));
-        assert_eq!(progress.done(), (2, 6));
+        assert_eq!(progress.done(), (3, 9));
         assert!(progress.predicted(experiment("io-threads").unwrap()));
         assert!(!progress.predicted(experiment("cpu").unwrap()), "cpu.pool has no prediction yet");
         progress.forget(experiment("io-threads").unwrap());
-        assert_eq!(progress.done(), (1, 6));
+        assert_eq!(progress.done(), (2, 9));
         assert!(!progress.predictions.contains_key("io-threads.total"));
         assert_eq!(Progress::load(None), (Progress::default(), None));
         // Saved before the exercises (no "solved"): read as it is.
@@ -2284,7 +2494,7 @@ mod tests {
         assert_eq!(progress.outcomes.len(), 1, "cpu's measured has one value for two questions");
         assert_eq!(
             progress.outcomes["io-sequential"],
-            Outcome { measured: vec![Some(6.01)], evidence: vec!["x".into()], wall_ms: 0.0, error: None }
+            Outcome { measured: vec![Some(6.01)], evidence: vec!["x".into()], wall_ms: 0.0, error: None, cost: None }
         );
     }
 
@@ -2336,7 +2546,7 @@ mod tests {
     fn the_tab_is_drawn_whole_with_every_cell_in_its_section_and_the_saved_progress() {
         let fresh = lesson_html(&Progress::default(), None);
         assert!(fresh.starts_with("<article class=\"card lesson\""), "{fresh}");
-        assert!(fresh.contains("<span data-testid=\"lesson-progress\">0 of 6 experiments run</span>"));
+        assert!(fresh.contains("<span data-testid=\"lesson-progress\">0 of 9 experiments run</span>"));
         assert!(fresh.contains("data-testid=\"lesson-notice\" hidden><span></span>"), "no notice: hidden");
         assert!(fresh.ends_with("</div></article>"));
         // Each experiment's box once, inside its own section, after the section's heading.
@@ -2361,7 +2571,7 @@ mod tests {
         progress.outcomes.insert("io-threads".into(), Outcome::of(experiment("io-threads").unwrap(), &threaded_run()));
         let html = lesson_html(&progress, Some("set <aside>"));
         assert!(html.contains("data-testid=\"lesson-notice\"><span>set &lt;aside&gt;</span>"), "{html}");
-        assert!(html.contains("1 of 6 experiments run"));
+        assert!(html.contains("1 of 9 experiments run"));
         let cell = experiment_html(experiment("io-threads").unwrap(), &progress);
         assert!(html.contains(&cell));
         assert!(cell.contains("data-state=\"done\""), "{cell}");
@@ -2400,7 +2610,7 @@ mod tests {
     #[test]
     fn the_differences_are_filled_from_the_runs_each_entry_linking_to_its_run() {
         let empty = differences_html(&Progress::default());
-        assert_eq!(empty.matches("to fill this in.").count(), 8, "{empty}");
+        assert_eq!(empty.matches("to fill this in.").count(), 9, "{empty}");
         assert!(empty.contains("Run <a href=\"#io-threads\">Two waits of 3 s, on two threads</a> to fill this in."));
         assert!(!empty.contains("difference-run"));
         assert!(empty.contains(
@@ -2415,15 +2625,28 @@ mod tests {
             evidence: vec![],
             wall_ms: 100.0,
             error: None,
+            cost: None,
         };
         progress.outcomes.insert("shared-list".into(), memory(0.0, 1.0));
         progress.outcomes.insert(
             "crash-process".into(),
-            Outcome { measured: vec![None], evidence: vec![], wall_ms: 1.0, error: Some("ValueError: x".into()) },
+            Outcome {
+                measured: vec![None],
+                evidence: vec![],
+                wall_ms: 1.0,
+                error: Some("ValueError: x".into()),
+                cost: None,
+            },
         );
         progress.outcomes.insert(
             "cpu".into(),
-            Outcome { measured: vec![Some(1.04), Some(0.625)], evidence: vec![], wall_ms: 1.0, error: None },
+            Outcome {
+                measured: vec![Some(1.04), Some(0.625)],
+                evidence: vec![],
+                wall_ms: 1.0,
+                error: None,
+                cost: None,
+            },
         );
         let html = differences_html(&progress);
         assert!(html.contains(&format!(
@@ -2567,6 +2790,11 @@ mod tests {
     fn inline_code_is_split_at_backticks() {
         assert_eq!(inline("a `b` c"), vec![(false, "a "), (true, "b"), (false, " c")]);
         assert_eq!(inline("`x`"), vec![(true, "x")]);
+        // A link to a cell of the lesson; any other bracket is text.
+        assert_eq!(
+            para_html("see [the race](#race-free) and [a](b) or [x](#nowhere) `[c](#cpu)` <"),
+            "<p>see <a href=\"#race-free\">the race</a> and [a](b) or [x](#nowhere) <code>[c](#cpu)</code> &lt;</p>"
+        );
         for s in SECTIONS {
             for b in s.blocks {
                 if let Block::Para(p) = b {
@@ -2574,5 +2802,132 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Two counting threads as a run gives them back: free-threaded their running stretches
+    /// overlap; with the GIL they take turns.
+    fn counting_run(free: bool) -> ProgramResult {
+        let (stdout, second) = if free {
+            (
+                "GIL enabled: False\nOne after another: 0.40 s\nTwo threads:       0.22 s\nSpeed-up:          1.8x\n",
+                10.0,
+            )
+        } else {
+            (
+                "GIL enabled: True\nOne after another: 0.40 s\nTwo threads:       0.41 s\nSpeed-up:          1.0x\n",
+                200.0,
+            )
+        };
+        ProgramResult {
+            stdout: stdout.into(),
+            lanes: vec![
+                lane(1, LaneKind::Thread, "Thread-1 (count)", 1, vec![seg(LaneState::Running, 0.0, 200.0)]),
+                lane(2, LaneKind::Thread, "Thread-2 (count)", 1, vec![seg(LaneState::Running, second, second + 200.0)]),
+            ],
+            ..ProgramResult::default()
+        }
+    }
+
+    #[test]
+    fn the_free_threaded_cells_run_without_the_gil_the_others_with_it() {
+        let free: Vec<&str> = EXPERIMENTS.iter().filter(|e| !e.gil).map(|e| e.id).collect();
+        assert_eq!(free, ["race-free", "cpu-free"]);
+        // Side by side: the race twice, the same program, with the GIL, then without.
+        let (with, without) = (experiment("race-gil").unwrap(), experiment("race-free").unwrap());
+        assert_eq!(with.source(), without.source());
+        assert!(with.gil);
+        assert!(experiment("cpu-free").unwrap().source().contains("threading.Thread(target=count"));
+        let html = lesson_html(&Progress::default(), None);
+        let at = |id: &str| html.find(&format!("id=\"{id}\"")).unwrap();
+        assert!(at("threads-and-the-gil") < at("race-gil") && at("race-gil") < at("race-free"));
+        assert!(at("race-free") < at("io-bound"));
+        assert!(at("cpu") < at("cpu-free") && at("cpu-free") < at("memory"));
+        // Section 7 no longer says the page has only a GIL.
+        assert!(!html.contains("The Python of this page has a GIL"), "{html}");
+        assert!(html.contains("This page runs both"));
+        assert!(html.contains("one lock guards every heap operation"));
+        assert!(html.contains("<a href=\"#race-free\">the counter race</a> of section 1 and <a href=\"#cpu-free\">"));
+    }
+
+    #[test]
+    fn free_threaded_counting_is_judged_by_its_own_printed_times_with_the_overlap_as_evidence() {
+        assert_eq!(seconds_after("One after another: 0.31 s\n", "One after another:"), Some(0.31));
+        assert_eq!(seconds_after("One after another: 0.31 sheep", "One after another:"), None);
+        let e = experiment("cpu-free").unwrap();
+        let outcome = Outcome::of(e, &counting_run(true));
+        let ratio = outcome.measured[0].unwrap();
+        assert!((ratio - 0.55).abs() < 1e-9, "{ratio}");
+        let q = &e.questions[0];
+        let right = judge(q, &Prediction::Choice("faster".into()), ratio).unwrap();
+        assert_eq!(right.verdict, Verdict::Right);
+        assert!(right.why.contains("core of its own"), "{}", right.why);
+        assert!(right.headline.contains("0.55\u{d7}"), "{}", right.headline);
+        // The misconception: no GIL, yet the same time.
+        let wrong = judge(q, &Prediction::Choice("same".into()), ratio).unwrap();
+        assert_eq!(wrong.verdict, Verdict::TooHigh);
+        assert_eq!(wrong.why, right.why, "the explanation follows what was measured");
+        assert_eq!(
+            outcome.evidence,
+            [
+                "On the timeline, Thread-1 (count) and Thread-2 (count) ran for 0.40 s in all, 0.19 s of it at the \
+                 same moment (free-threaded: their running stretches overlap).",
+                "Each thread ran 0.20 s on its count; one count took 0.20 s on the main thread alone, before any \
+                 thread started: a count on a thread, free-threaded, cost 1.0\u{d7} as much."
+            ]
+        );
+        assert_eq!(outcome.cost, Some(1.0));
+        assert_eq!(Outcome::of(experiment("cpu").unwrap(), &counting_run(true)).cost, None);
+        let mut progress = Progress::default();
+        let table = differences_html(&progress);
+        assert!(table
+            .contains("Run <a href=\"#cpu-free\">Two counting threads, free-threaded (no GIL)</a> to fill this in."));
+        progress.outcomes.insert("cpu-free".into(), outcome.clone());
+        let table = differences_html(&progress);
+        assert!(
+            table.contains(
+                "free-threaded, 0.55\u{d7} (a speed-up of 1.8\u{d7}) (<a href=\"#cpu-free\" data-testid=\"difference-run\">\
+                 your run</a>), where a count on a thread cost 1.0\u{d7} the same count on the main thread alone"
+            ),
+            "{table}"
+        );
+        // Parallel, yet no faster: the price per thread is the evidence.
+        let mut slow = counting_run(true);
+        slow.stdout = slow.stdout.replace("0.40 s\n", "0.20 s\n");
+        let cost = evidence(Evidence::FreeThreadCost, &slow).unwrap();
+        assert!(cost.ends_with("cost 2.0\u{d7} as much."), "{cost}");
+        let gil = evidence(Evidence::ThreadsOverlap, &counting_run(false)).unwrap();
+        assert!(gil.contains("0.00 s of it at the same moment (with the GIL: one runs"), "{gil}");
+        // A busy machine: no speed-up, and the page says why rather than calling it right.
+        let busy = judge(q, &Prediction::Choice("faster".into()), 1.02).unwrap();
+        assert_eq!(busy.verdict, Verdict::TooLow);
+        assert!(busy.why.contains("two free cores") && busy.why.contains("price"), "{}", busy.why);
+    }
+
+    #[test]
+    fn the_race_loses_updates_free_threaded_and_the_gil_never_protected_your_code() {
+        let run = |lost: bool| ProgramResult {
+            stdout: format!(
+                "GIL enabled: {}\ncounter = {} (expected 800000)\nlost updates: {}\n",
+                if lost { "False" } else { "True" },
+                if lost { 431_207 } else { 800_000 },
+                if lost { "True" } else { "False" }
+            ),
+            ..ProgramResult::default()
+        };
+        for (id, lost) in [("race-gil", false), ("race-free", true)] {
+            let e = experiment(id).unwrap();
+            let q = &e.questions[0];
+            let measured = Outcome::of(e, &run(lost)).measured[0].unwrap();
+            assert_eq!(measured, if lost { 1.0 } else { 0.0 });
+            let happened = if lost { "lost" } else { "none" };
+            let other = if lost { "none" } else { "lost" };
+            let right = judge(q, &Prediction::Choice(happened.into()), measured).unwrap();
+            let wrong = judge(q, &Prediction::Choice(other.into()), measured).unwrap();
+            assert_eq!((right.verdict, wrong.verdict), (Verdict::Right, Verdict::Wrong), "{id}");
+            assert_eq!(right.why, wrong.why);
+            assert!(right.why.contains("never your"), "{id}: {}", right.why);
+        }
+        let free = experiment("race-free").unwrap();
+        assert!(judge(&free.questions[0], &Prediction::Choice("lost".into()), 1.0).unwrap().why.contains("Lock"));
     }
 }

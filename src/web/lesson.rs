@@ -25,7 +25,7 @@ extern "C" {
     #[derive(Clone)]
     pub type Host;
     #[wasm_bindgen(method, catch)]
-    fn run(this: &Host, source: &str, on_news: &js_sys::Function) -> Result<CellRun, JsValue>;
+    fn run(this: &Host, source: &str, gil: bool, on_news: &js_sys::Function) -> Result<CellRun, JsValue>;
     #[wasm_bindgen(method)]
     fn open(this: &Host, source: &str);
     #[wasm_bindgen(method)]
@@ -447,7 +447,7 @@ fn start(id: &str) {
     let Some(host) = with(|l| l.host.clone()) else { return };
     let news = Closure::<dyn FnMut(JsValue)>::new(move |news: JsValue| on_news(e, news));
     // Not inside `with`: the page tells of the start at once (it is not passed on, but safe so).
-    let started = host.run(e.source(), news.as_ref().unchecked_ref());
+    let started = host.run(e.source(), e.gil, news.as_ref().unchecked_ref());
     with(|l| {
         let progress = l.progress.clone();
         let cell = l.cell(e.id)?;
@@ -528,7 +528,7 @@ fn start_check(id: &str) {
 fn run_check(x: &'static Exercise) {
     let Some((host, code)) = with(|l| Some((l.host.clone(), l.check(x.id)?.code.clone()))).flatten() else { return };
     let news = Closure::<dyn FnMut(JsValue)>::new(move |news: JsValue| on_check_news(x, news));
-    let started = host.run(&code, news.as_ref().unchecked_ref());
+    let started = host.run(&code, true, news.as_ref().unchecked_ref());
     with(|l| {
         let check = l.check(x.id)?;
         check.on_news = Some(news);

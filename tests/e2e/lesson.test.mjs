@@ -58,9 +58,12 @@ test("?lesson=threads-and-processes opens the Lesson tab: seven sections in orde
   assert.equal(await page.getByTestId("lesson-differences").getByTestId("difference-run").count(), 0);
   assert.match(await page.getByTestId("difference-1-threads").textContent(), /^Run Counting in pure Python.* to fill this in\.$/);
   const cells = [
+    ["race-gil", "free_threaded_race"],
+    ["race-free", "free_threaded_race"],
     ["io-threads", "notebook_threads"],
     ["io-sequential", "notebook_sequential"],
     ["cpu", "cpu_threads_vs_pool"],
+    ["cpu-free", "free_threaded_cpu"],
     ["shared-list", "shared_list_vs_copies"],
     ["crash-thread", "thread_exception"],
     ["crash-process", "process_exception"],
@@ -70,12 +73,46 @@ test("?lesson=threads-and-processes opens the Lesson tab: seven sections in orde
     assert.ok(await cell(page, id).getByTestId("lesson-run").isDisabled(), `${id}: Run waits for the prediction`);
     assert.equal(await cell(page, id).getByTestId("lesson-verdict").count(), 0);
   }
-  assert.equal(await page.getByTestId("lesson-progress").textContent(), "0 of 6 experiments run");
+  assert.equal(await page.getByTestId("lesson-progress").textContent(), "0 of 9 experiments run");
   // Section 1 points at the Refcounts tab's example.
   await page.getByTestId("lesson-link").click();
   assert.equal(await page.getByTestId("tab-refcount").getAttribute("aria-selected"), "true");
   await page.getByTestId("tab-lesson").click();
   assert.equal(await page.getByTestId("tab-lesson").getAttribute("aria-selected"), "true");
+});
+
+/** A run's `GIL enabled:` line, as the cell printed it. */
+const gilOf = async (page, id) => (await printed(page, id)).find((l) => l.startsWith("GIL enabled:"));
+
+test("the counter race, side by side: no update lost with the GIL (right), updates lost free-threaded (the same answer is wrong), each explained", async () => {
+  const { page } = lab;
+  const gil = cell(page, "race-gil");
+  await gil.getByTestId("predict-race.gil").getByLabel("800000: no update is lost").check();
+  const [v] = await runCell(page, "race-gil");
+  assert.equal(await gilOf(page, "race-gil"), "GIL enabled: True");
+  assert.deepEqual((await printed(page, "race-gil")).slice(1), ["counter = 800000 (expected 800000)", "lost updates: False"]);
+  assert.equal(v.verdict, "right", JSON.stringify(v));
+  assert.match(v.text, /never your read-then-write/);
+  // The same prediction, free-threaded: the runner got gil: false (the program says so).
+  const free = cell(page, "race-free");
+  await free.getByTestId("predict-race.free").getByLabel("800000: no update is lost").check();
+  const [w] = await runCell(page, "race-free");
+  const lines = await printed(page, "race-free");
+  assert.equal(lines[0], "GIL enabled: False");
+  const [, count] = /^counter = (\d+) \(expected 800000\)$/.exec(lines[1]);
+  process.stderr.write(`race cell free-threaded: counter = ${count}\n`);
+  const lost = Number(count) < 800000;
+  assert.equal(lines[2], `lost updates: ${lost ? "True" : "False"}`);
+  // Updates are lost on two cores nearly always; the verdict follows what this run printed.
+  assert.equal(w.verdict, lost ? "wrong" : "right", JSON.stringify(w));
+  assert.match(w.text, lost ? /Not so\..*a read, an add and a write.*never your code.*threading\.Lock/ : /Run it again/);
+  assert.match(await free.getByTestId("lesson-evidence").textContent(), /Thread-1 .*Thread-4 .*ran for .* at the same moment \(free-threaded: their running stretches overlap\)/);
+  assert.equal(await page.getByTestId("lesson-progress").textContent(), "2 of 9 experiments run");
+  await page.setViewportSize({ width: 360, height: 800 });
+  await page.emulateMedia({ colorScheme: "dark" });
+  await free.screenshot({ path: join(ARTIFACTS, "lesson-race-free-360-dark.png") });
+  await page.setViewportSize({ width: 1400, height: 1000 });
+  await page.emulateMedia({ colorScheme: null });
 });
 
 test("I/O-bound, threads: a prediction that is not a number is said so; 6 s is too high, explained with the overlapping waits", async () => {
@@ -105,7 +142,7 @@ test("I/O-bound, threads: a prediction that is not a number is said so; 6 s is t
   assert.match(evidence, /Thread-1 \(fetch_data\) and Thread-2 \(fetch_data\) waited on I\/O for 3\.0\d s and 3\.0\d s, and their waits overlapped for [23]\.\d\d s\./);
   assert.equal(await c.getByTestId("code-lane").count(), 3);
   assert.ok(await input.isDisabled(), "a prediction is locked once run");
-  assert.equal(await page.getByTestId("lesson-progress").textContent(), "1 of 6 experiments run");
+  assert.equal(await page.getByTestId("lesson-progress").textContent(), "3 of 9 experiments run");
   await c.screenshot({ path: join(ARTIFACTS, "lesson-io-threads.png") });
 });
 
@@ -152,8 +189,44 @@ test("CPU-bound: both predictions before Run; threads with the GIL are no faster
   const evidence = await c.getByTestId("lesson-evidence").textContent();
   assert.match(evidence, /Thread-1 .*and Thread-2 .*ran for .* and waited for the GIL for \d+\.\d\d s; they ran at the same moment for 0\.00 s/);
   assert.match(evidence, /The Pool's processes, .* ran at the same moment for \d+\.\d\d s\./);
-  assert.equal(await page.getByTestId("lesson-progress").textContent(), "3 of 6 experiments run");
+  assert.equal(await page.getByTestId("lesson-progress").textContent(), "5 of 9 experiments run");
   await c.screenshot({ path: join(ARTIFACTS, "lesson-cpu.png") });
+});
+
+test("CPU-bound, free-threaded: the same threads without the GIL; 'about the same' is judged by the printed speed-up, the running stretches overlap", async () => {
+  const { page } = lab;
+  const c = cell(page, "cpu-free");
+  // The misconception this time: no GIL, yet no gain.
+  await c.getByTestId("predict-cpu.free").getByLabel("About the same time").check();
+  const [v] = await runCell(page, "cpu-free");
+  const lines = await printed(page, "cpu-free");
+  assert.equal(lines[0], "GIL enabled: False");
+  const secs = (prefix) => Number(new RegExp(`^${prefix}\\s+(\\d+\\.\\d\\d) s$`).exec(lines.find((l) => l.startsWith(prefix)))[1]);
+  const [seq, threads] = [secs("One after another:"), secs("Two threads:")];
+  process.stderr.write(`cpu-free cell: one after another ${seq} s, two threads ${threads} s (${lines[3]})\n`);
+  const band = (ratio) => (ratio < 0.8 ? 0 : ratio < 1.25 ? 1 : 2);
+  const got = band(threads / seq);
+  assert.equal(v.verdict, ["too_high", "right", "too_low"][got], JSON.stringify(v));
+  assert.match(v.text, [/core of its own/, /two free cores/, /no free second core/][got]);
+  // The evidence: the two threads ran at the same moment, which with the GIL (the cell above) they never did.
+  const evidence = await c.getByTestId("lesson-evidence").textContent();
+  const [, overlap] = /Thread-1 \(count\) and Thread-2 \(count\) ran for \d+\.\d\d s in all, (\d+\.\d\d) s of it at the same moment \(free-threaded/.exec(evidence);
+  assert.ok(Number(overlap) > 0, evidence);
+  // And what a count cost on a thread without the GIL, against the main thread alone (the single-thread cost).
+  const [cost] = /a count on a thread, free-threaded, cost \d+\.\d\u00d7 as much/.exec(evidence);
+  process.stderr.write(`cpu-free evidence: overlap ${overlap} s; ${cost}\n`);
+  assert.match(await cell(page, "cpu").getByTestId("lesson-evidence").textContent(), /they ran at the same moment for 0\.00 s/);
+  assert.equal(await page.getByTestId("lesson-progress").textContent(), "6 of 9 experiments run");
+  // Section 7 says the page runs free-threaded Python too, and links to this cell.
+  const since = page.locator("section#since");
+  assert.match(await since.textContent(), /This page runs both/);
+  await since.locator("a[href='#cpu-free']").click();
+  await page.waitForFunction(() => location.hash === "#cpu-free");
+  await page.setViewportSize({ width: 360, height: 800 });
+  await page.emulateMedia({ colorScheme: "dark" });
+  await c.screenshot({ path: join(ARTIFACTS, "lesson-cpu-free-360-dark.png") });
+  await page.setViewportSize({ width: 1400, height: 1000 });
+  await page.emulateMedia({ colorScheme: null });
 });
 
 test("Memory and crashes: what the main program's list reads after a thread and a process; an exception in a thread, in a process", async () => {
@@ -188,7 +261,7 @@ test("Memory and crashes: what the main program's list reads after a thread and 
   assert.equal(p.verdict, "wrong", JSON.stringify(p));
   assert.match(p.text, /ended with exit code 1/);
   assert.ok((await printed(page, "crash-process")).includes("exit code: 1"));
-  assert.equal(await page.getByTestId("lesson-progress").textContent(), "6 of 6 experiments run");
+  assert.equal(await page.getByTestId("lesson-progress").textContent(), "9 of 9 experiments run");
   await cell(page, "crash-process").screenshot({ path: join(ARTIFACTS, "lesson-crash-process.png") });
 });
 
@@ -244,13 +317,13 @@ test("section 6: the differences table is filled from the runs above, each entry
   const total = /^Total time: (\d+\.\d\d) seconds$/.exec((await printed(page, "io-threads"))[4])[1];
   assert.match(await text(0, "threads"), new RegExp(`^Two waits of 3 s took ${total} s on two threads \\(your run\\); one after the other, 6\\.\\d\\d s \\(your run\\)$`));
   assert.match(await text(0, "processes"), /No cell of this lesson measures it/);
-  assert.match(await text(1, "threads"), /^Two threads took \d+\.\d\d\u00d7 the time of the counts one after another \(your run\)$/);
+  assert.match(await text(1, "threads"), /^Two threads took \d+\.\d\d\u00d7 the time of the counts one after another \(your run\); free-threaded, \d+\.\d\d\u00d7 \(a speed-up of \d+\.\d\u00d7\) \(your run\), where a count on a thread cost \d+\.\d\u00d7 the same count on the main thread alone$/);
   assert.match(await text(1, "processes"), /^A Pool of two took \d+\.\d\d\u00d7 that time \(your run\)$/);
   assert.match(await text(2, "threads"), /^Shared: the main program saw the thread's append/);
   assert.match(await text(2, "processes"), /^Separate: the process appended to a copy/);
   assert.match(await text(3, "threads"), /^Only that thread ended; the main thread went on/);
   assert.match(await text(3, "processes"), /^The child ended with exit code 1; the parent went on/);
-  assert.equal(await table.getByTestId("difference-run").count(), 8);
+  assert.equal(await table.getByTestId("difference-run").count(), 9);
   // Each entry links to the run behind it: that experiment's box, with its output and verdicts.
   await table.getByTestId("difference-2-processes").getByTestId("difference-run").click();
   await page.waitForFunction(() => location.hash === "#shared-list");
@@ -272,10 +345,10 @@ test("progress survives a reload; Reset clears it; a corrupt saved value is set 
   const { page } = lab;
   const saved = JSON.parse(await page.evaluate((key) => localStorage.getItem(key), KEY));
   assert.equal(saved.version, 1);
-  assert.deepEqual(Object.keys(saved.outcomes).sort(), ["cpu", "crash-process", "crash-thread", "io-sequential", "io-threads", "shared-list"]);
+  assert.deepEqual(Object.keys(saved.outcomes).sort(), ["cpu", "cpu-free", "crash-process", "crash-thread", "io-sequential", "io-threads", "race-free", "race-gil", "shared-list"]);
   await page.reload();
   await page.evaluate(() => window.threadlab.ready);
-  assert.equal(await page.getByTestId("lesson-progress").textContent(), "6 of 6 experiments run");
+  assert.equal(await page.getByTestId("lesson-progress").textContent(), "9 of 9 experiments run");
   const c = cell(page, "io-threads");
   assert.equal(await c.getByTestId("predict-io-threads.total").inputValue(), "6");
   assert.ok(await c.getByTestId("predict-io-threads.total").isDisabled());
@@ -287,17 +360,17 @@ test("progress survives a reload; Reset clears it; a corrupt saved value is set 
   await c.getByTestId("lesson-again").click();
   assert.equal(await c.getByTestId("predict-io-threads.total").inputValue(), "");
   assert.ok(await c.getByTestId("lesson-run").isDisabled());
-  assert.equal(await page.getByTestId("lesson-progress").textContent(), "5 of 6 experiments run");
+  assert.equal(await page.getByTestId("lesson-progress").textContent(), "8 of 9 experiments run");
   // Reset: everything.
   await page.getByTestId("lesson-reset").click();
-  assert.equal(await page.getByTestId("lesson-progress").textContent(), "0 of 6 experiments run");
+  assert.equal(await page.getByTestId("lesson-progress").textContent(), "0 of 9 experiments run");
   assert.match(await page.getByTestId("lesson-notice").textContent(), /cleared/);
   assert.equal(await page.getByTestId("lesson-verdict").count(), 0);
   assert.ok(await cell(page, "cpu").getByTestId("predict-cpu.threads").getByLabel("About the same time").isEnabled());
   assert.equal(await page.evaluate((key) => localStorage.getItem(key), KEY), null);
   await page.reload();
   await page.evaluate(() => window.threadlab.ready);
-  assert.equal(await page.getByTestId("lesson-progress").textContent(), "0 of 6 experiments run");
+  assert.equal(await page.getByTestId("lesson-progress").textContent(), "0 of 9 experiments run");
   // A damaged value (or one from another version) never breaks the page.
   for (const [value, why] of [["{\"version\":1,", /not readable/], ["{\"version\":7}", /another version of the lesson \(7\)/]]) {
     await page.evaluate(([key, value]) => localStorage.setItem(key, value), [KEY, value]);
@@ -306,7 +379,7 @@ test("progress survives a reload; Reset clears it; a corrupt saved value is set 
     const notice = await page.getByTestId("lesson-notice").textContent();
     assert.match(notice, /Your saved lesson progress was set aside/);
     assert.match(notice, why);
-    assert.equal(await page.getByTestId("lesson-progress").textContent(), "0 of 6 experiments run");
+    assert.equal(await page.getByTestId("lesson-progress").textContent(), "0 of 9 experiments run");
   }
   await page.evaluate((key) => localStorage.removeItem(key), KEY);
 });
@@ -363,7 +436,7 @@ test("the Embed dialog on the Lesson tab offers a link to the section and any on
   assert.match(await page.getByTestId("embed-link").inputValue(), /\?panel=lesson&.*&lesson=threads-and-processes#memory$/);
   const page_ = new URL("./", BASE_URL).href;
   assert.equal(await page.getByTestId("embed-snippet").inputValue(),
-    `<iframe src="${page_}?cell=io-threads&amp;embed=1" width="100%" height="900" style="border:0" allow="cross-origin-isolated" title="ThreadLab: Two waits of 3 s, on two threads"></iframe>`);
+    `<iframe src="${page_}?cell=race-gil&amp;embed=1" width="100%" height="900" style="border:0" allow="cross-origin-isolated" title="ThreadLab: counter += 1 from 4 threads, no Lock, with the GIL"></iframe>`);
   await page.getByTestId("embed-cell").selectOption({ label: "One list, given to a thread and then to a process" });
   assert.match(await page.getByTestId("embed-snippet").inputValue(), /\?cell=shared-list&amp;embed=1" /);
   await page.close();

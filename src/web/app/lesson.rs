@@ -40,12 +40,12 @@ pub struct LessonHost {
 
 #[wasm_bindgen]
 impl LessonHost {
-    /// Starts a cell's program; `on_news` is called with each [`CellNews`], the last being
+    /// Starts a cell's program, with the GIL or free-threaded (`gil`); `on_news` is called with each [`CellNews`], the last being
     /// `Done`. Throws why it could not start (another program is running, no worker).
     ///
     /// # Errors
     /// As `runner::start_for`.
-    pub fn run(&self, source: String, on_news: js_sys::Function) -> Result<CellRun, JsValue> {
+    pub fn run(&self, source: String, gil: bool, on_news: js_sys::Function) -> Result<CellRun, JsValue> {
         let stopper = Rc::new(RefCell::new(None));
         let view = {
             let stopper = stopper.clone();
@@ -63,7 +63,8 @@ impl LessonHost {
                 }
             })
         };
-        let done = runner::start_for(source, ProgramOptions::default(), view).map_err(|why| JsValue::from_str(&why))?;
+        let done = runner::start_for(source, ProgramOptions { gil, ..ProgramOptions::default() }, view)
+            .map_err(|why| JsValue::from_str(&why))?;
         wasm_bindgen_futures::spawn_local(async move {
             done.await;
         });

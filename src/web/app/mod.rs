@@ -355,7 +355,7 @@ pub fn app(props: &AppProps) -> Html {
                                 })}
                             </select>
                             <textarea id="embed-snippet" readonly=true rows="3" data-testid="embed-snippet" aria-label="The cell's embed code"
-                                value={crate::core::lesson::cell_embed_html(&page_address(), crate::core::lesson::CELLS[(*embed_cell).min(5)].0)} />
+                                value={crate::core::lesson::cell_embed_html(&page_address(), crate::core::lesson::CELLS[(*embed_cell).min(crate::core::lesson::CELLS.len() - 1)].0)} />
                         </div>
                     } else {
                         <label for="embed-snippet">{"Paste this into your course page (works in Chromium even if the page is not cross-origin isolated):"}</label>
