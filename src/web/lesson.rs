@@ -12,7 +12,7 @@
 
 use crate::core::lesson::{self, CellNews, Exercise, Experiment, LiveSample, Outcome, Phase, Prediction, Progress};
 use crate::core::program::{OutputChunk, ProgramResult};
-use crate::core::program_view::{live_timeline_html, summary, terminal_html, timeline_html, LIVE_SAMPLE_MS};
+use crate::core::program_view::{live_timeline_html, summary_as, terminal_html, timeline_html_as, LIVE_SAMPLE_MS};
 use gloo_timers::callback::{Interval, Timeout};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
@@ -203,7 +203,7 @@ impl Cell {
         set_disabled(&self.el, "[data-action=stop]", !self.running);
         set_hidden(&self.el, "[data-action=again]", phase != Phase::Done);
         if let Some(status) = find(&self.el, "[data-testid=lesson-status]") {
-            status.set_text_content(Some(&phase.status(self.result.as_ref().map(summary))));
+            status.set_text_content(Some(&phase.status(self.result.as_ref().map(|r| summary_as(r, self.e.gil)))));
         }
         if let Some(verdicts) = find(&self.el, "[data-testid=lesson-verdicts]") {
             let html = progress
@@ -232,7 +232,7 @@ impl Cell {
             let width = if width > 0.0 { width } else { FALLBACK_WIDTH };
             let _ = timeline.set_attribute("data-ready", if self.result.is_some() { "true" } else { "false" });
             timeline.set_inner_html(&match &self.result {
-                Some(r) => timeline_html(r, width),
+                Some(r) => timeline_html_as(r, width, self.e.gil),
                 None => live_timeline_html(&self.live.lanes, self.live.wall_ms, width),
             });
         }
