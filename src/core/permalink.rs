@@ -341,7 +341,7 @@ mod tests {
         assert!(link
             .notice()
             .unwrap()
-            .contains("cell must be one of io-threads, io-sequential, cpu, shared-list, crash-thread, crash-process; got \"cpu-bound\"."));
+            .contains("cell must be one of race-gil, race-free, io-threads, io-sequential, cpu, cpu-free, shared-list, crash-thread, crash-process; got \"cpu-bound\"."));
     }
 
     #[test]
