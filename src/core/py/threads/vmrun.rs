@@ -112,7 +112,7 @@ pub fn state_for_call(
             values.push(v);
         }
     }
-    let mut ts = ThreadState { lane, ..ThreadState::default() };
+    let mut ts = ThreadState::for_thread(lane);
     ts.stack.push(target);
     ts.stack.push(Value::Null);
     let n = positional.len() + values.len();
@@ -135,7 +135,7 @@ fn futures_wait(cells: Vec<Arc<futures::FutureCell>>, deadline: Option<f64>, the
 
 impl PyRun {
     fn worker_child(&self, lane: u32, exec: Arc<Executor>) -> PyRun {
-        let mut w = self.child(ThreadState { lane, ..ThreadState::default() }, 0, Vec::new());
+        let mut w = self.child(ThreadState::for_thread(lane), 0, Vec::new());
         w.call = None;
         w.worker = Some(exec);
         w
@@ -209,7 +209,7 @@ impl PyRun {
             // CPython's worker releases `_idle_semaphore` after each item it ran (not when it
             // starts waiting): a `submit` right after takes that and starts no new worker.
             exec.idle.fetch_add(1, Ordering::Relaxed);
-            self.ts = ThreadState { lane: self.lane, ..ThreadState::default() };
+            self.ts = ThreadState::for_thread(self.lane);
             self.task = false;
             if interp.drop_request.load(Ordering::Relaxed) {
                 // The worker's loop is Python in CPython: a backward jump, a breaker site.

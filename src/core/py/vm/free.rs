@@ -186,11 +186,16 @@ pub fn run_local(
     let stack = &mut ts.stack;
     let mut ticks = 0u32;
     let mut breaker = false;
+    // The iterator's position in a local of this function, written back once: two threads'
+    // caches sit side by side in memory, and a store per turn to each made them fight over
+    // one cache line.
+    let mut range = *cache;
     macro_rules! out {
         () => {{
             if let Some(f) = ts.frames.last_mut() {
                 f.ip = ip;
             }
+            *cache = range;
             return breaker;
         }};
     }
@@ -282,7 +287,7 @@ pub fn run_local(
             }
             Op::ForIter(to) => {
                 let Some(&Value::Obj(r)) = stack.last() else { out!() };
-                let Some(c) = cache.as_mut().filter(|c| c.iter == r) else { out!() };
+                let Some(c) = range.as_mut().filter(|c| c.iter == r) else { out!() };
                 if (c.step > 0 && c.cur < c.stop) || (c.step < 0 && c.cur > c.stop) {
                     let v = c.cur;
                     c.cur += c.step;

@@ -62,7 +62,7 @@ pub fn prepare_with(
         Ok(code) => code,
         Err(e) => return Err((interp, e)),
     };
-    let mut ts = ThreadState { lane: MAIN_LANE, ..ThreadState::default() };
+    let mut ts = ThreadState::for_thread(MAIN_LANE);
     interp.sync_globals();
     interp.serial += 1;
     ts.frames.push(Frame::top(code, interp.serial));

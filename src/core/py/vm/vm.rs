@@ -247,7 +247,19 @@ pub struct ThreadState {
     pub local_skip: bool,
 }
 
+/// Values a new thread's stack has room for at first (4 KB): see [`ThreadState::for_thread`].
+const THREAD_STACK_RESERVE: usize = 256;
+
 impl ThreadState {
+    /// A thread's empty state, its stack allocated with room to spare. Free-threaded, two
+    /// threads write their locals (the bottom of their stacks) all the time: small stacks
+    /// allocated one after the other by wasm's single-arena allocator shared cache lines,
+    /// and each thread's writes evicted the other's.
+    #[must_use]
+    pub fn for_thread(lane: u32) -> ThreadState {
+        ThreadState { lane, stack: Vec::with_capacity(THREAD_STACK_RESERVE), ..ThreadState::default() }
+    }
+
     /// Pushes the result of the blocking operation the thread waited for.
     pub fn resume_with(&mut self, v: Value) {
         self.stack.push(v);
@@ -276,7 +288,8 @@ impl ThreadState {
         code.locs = vec![super::code::Loc::default(); 2];
         interp.codes.push(Arc::new(code));
         let code = (interp.codes.len() - 1) as u32;
-        let mut stack = vec![callable, Value::Null];
+        let mut stack = Vec::with_capacity(THREAD_STACK_RESERVE);
+        stack.extend([callable, Value::Null]);
         stack.extend_from_slice(args);
         stack.extend(kwargs.iter().map(|(_, v)| *v));
         interp.serial += 1;
