@@ -288,6 +288,12 @@ impl<I: Send + 'static> Process<I> {
         self.deadline.store(ms.to_bits(), Ordering::Relaxed);
     }
 
+    /// Whether the wall-time budget has passed.
+    #[must_use]
+    pub fn deadline_passed(&self) -> bool {
+        self.host.now_ms() > f64::from_bits(self.deadline.load(Ordering::Relaxed))
+    }
+
     #[must_use]
     pub fn gil(&self) -> &Gil {
         &self.gil

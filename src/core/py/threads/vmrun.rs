@@ -728,7 +728,11 @@ pub fn run_threaded_as(
         // `os._exit`: its status is the result, whatever else was ending meanwhile.
         error = None;
     }
-    if error.is_none() && !hard_exit && (ended == Ended::Stopped || shut.is_err()) {
+    // A thread the budget stopped ends silently, and a main thread that was waiting for it
+    // in `join` may run on to its end before its own loop sees the budget: the program
+    // still ran past its budget (it printed partial results and exited 0 before).
+    let over_budget = proc.deadline_passed() || host.stop_requested();
+    if error.is_none() && !hard_exit && (ended == Ended::Stopped || shut.is_err() || over_budget) {
         // A wait ended by Stop or the budget: say which, as the loop would have.
         let p = if host.stop_requested() {
             ProgramError { kind: "Stopped".into(), message: "the program was stopped".into(), line: 0, col: 0 }
