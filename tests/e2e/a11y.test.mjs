@@ -4,10 +4,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { bars, expectNoProblems, overlap, panel, useLab, launch, openLab } from "./harness.mjs";
+import { axe, bars, expectNoProblems, launch, openLab, overlap, panel, useLab } from "./harness.mjs";
 
-const AXE = await readFile(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const lab = useLab();
 
 /** What has the focus: a short description, and whether a focus ring is drawn around it. */
@@ -39,14 +37,6 @@ async function tabTo(page, wanted, what) {
   throw new Error(`Tab never reached ${what}`);
 }
 
-/** Runs axe-core on the page as it is; returns the serious and critical violations. */
-async function axe(page) {
-  if (!(await page.evaluate(() => typeof window.axe !== "undefined"))) await page.evaluate(AXE);
-  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
-  return result.violations
-    .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
-}
 
 test("an experiment set up and run with the keyboard alone, focus visible at every stop", async () => {
   const { page } = lab;

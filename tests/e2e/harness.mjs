@@ -4,6 +4,8 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
 import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 
 export const BASE_URL = process.env.THREADLAB_URL ?? "http://127.0.0.1:8080/";
 export const ARTIFACTS = process.env.ARTIFACTS ?? tmpdir();
@@ -109,4 +111,15 @@ export function expectNoProblems(lab) {
     assert.deepEqual(lab.problems, []);
     assert.deepEqual(await lab.page.evaluate(() => window.__cspViolations), []);
   });
+}
+
+const AXE = await readFile(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+/** Runs axe-core on the page as it is; returns the serious and critical violations. */
+export async function axe(page) {
+  if (!(await page.evaluate(() => typeof window.axe !== "undefined"))) await page.evaluate(AXE);
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
+  return result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
 }

@@ -5,24 +5,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
 import { join } from "node:path";
-import { ARTIFACTS, BASE_URL, expectNoProblems, useLab } from "./harness.mjs";
+import { ARTIFACTS, BASE_URL, axe, expectNoProblems, useLab } from "./harness.mjs";
 
-const AXE = await readFile(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const PROGRAMS = new URL("../fixtures/programs/", import.meta.url);
 const KEY = "threadlab.lesson.threads-and-processes";
 // A course page on another origin (cargo xtask test serves one, not isolated).
 const COURSE = process.env.THREADLAB_COURSE_URL ?? "http://localhost:8097/";
 const lab = useLab("?lesson=threads-and-processes");
 
-async function axe(page) {
-  if (!(await page.evaluate(() => typeof window.axe !== "undefined"))) await page.evaluate(AXE);
-  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
-  return result.violations
-    .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
-}
 
 const cell = (page, id) => page.getByTestId(`experiment-${id}`);
 const param = (page, key) => page.evaluate((key) => new URLSearchParams(location.search).get(key), key);
