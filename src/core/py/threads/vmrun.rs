@@ -409,15 +409,11 @@ impl PyRun {
                 Exit::Fatal
             }
             VmExit::Fatal(p) => {
-                // The process ends once, for its first reason: threads that meet the end
-                // after it (in the browser the page's stop word is set by then) say nothing.
-                let mut slot = self.fatal.lock().unwrap_or_else(PoisonError::into_inner);
-                if slot.is_none() {
-                    if announces(interp, &p) {
-                        interp.write(Stream::Stderr, self.lane, &format!("{}: {}\n", p.kind, p.message));
-                    }
-                    *slot = Some(*p);
+                if announces(interp, &p) {
+                    interp.write(Stream::Stderr, self.lane, &format!("{}: {}\n", p.kind, p.message));
                 }
+                let mut slot = self.fatal.lock().unwrap_or_else(PoisonError::into_inner);
+                slot.get_or_insert(*p);
                 Exit::Fatal
             }
         }
