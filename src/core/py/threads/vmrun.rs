@@ -601,7 +601,15 @@ impl Runnable for PyRun {
 
     fn run_local(&mut self) {
         let Some(l) = self.local.as_mut() else { return };
-        l.breaker = free::run_local(&l.code, &mut self.ts, &mut l.cache, &l.halt, &l.free.stw);
+        // The stretch runs in a call of its own, through a pointer the optimisers cannot see
+        // through. V8 puts a wasm function's optimised code in place only for calls made
+        // after it is ready (wasm has no on-stack replacement), and wasm-opt inlines a
+        // function with one caller into that caller: the loop ended up inside `drive`, one
+        // call for the thread's whole life, so free-threaded threads ran V8's baseline code
+        // to their end (perf: 92 % of their samples there) and two of them took as long as
+        // one thread doing both jobs.
+        let stretch: free::Stretch = std::hint::black_box(free::run_local);
+        l.breaker = stretch(&l.code, &mut self.ts, &mut l.cache, &l.halt, &l.free.stw);
         if let Some(c) = l.cache {
             // Kept alive until written back: a loop that ended popped its iterator, and a
             // collection while this thread waits for the lock would free it under us.

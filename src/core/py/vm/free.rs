@@ -132,6 +132,9 @@ impl RangeCache {
     }
 }
 
+/// [`run_local`]'s type, for the call that must stay a call (`PyRun::run_local` says why).
+pub type Stretch = fn(&Code, &mut ThreadState, &mut Option<RangeCache>, &AtomicBool, &AtomicBool) -> bool;
+
 /// Whether `op` is one [`run_local`] may run (on operands it checks as it goes).
 #[must_use]
 pub fn local_op(op: Op) -> bool {
