@@ -24,7 +24,10 @@ pub const POOL_START: u32 = 4;
 /// Workers the page adds when the pool runs low.
 pub const POOL_GROW: u32 = 4;
 /// A hand-off that leaves this few idle workers (counting those asked for) asks for more.
-pub const POOL_LOW: u32 = 2;
+/// One, not two: at two, a program's second thread made the page start four workers while
+/// its two threads ran, and starting them took a fifth of two cores from those threads
+/// (perf: the browser, renderer and compiler threads busy in the same 10 ms slices).
+pub const POOL_LOW: u32 = 1;
 /// How long `spawn` waits for the page's new worker when none is idle, in slices of
 /// [`WAIT_SLICE`] (a new worker takes 15-21 ms; the page may be busy for a while).
 pub const SPAWN_WAIT_MS: u32 = 10_000;
