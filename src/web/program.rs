@@ -44,6 +44,9 @@ const THREAD_STACK_BYTES: u32 = 1 << 20;
 /// How long Stop (or the time budget) lets the VM end by itself, naming its line, before
 /// every worker is terminated.
 pub const STOP_GRACE_MS: u32 = 60;
+/// How long a program waits for its process's first [`POOL_START`] thread workers before it
+/// starts without them (they take 15-21 ms each; a loaded machine or browser, longer).
+const POOL_WAIT_MS: u32 = 1_000;
 /// After `Done`, how long output still on its way from a thread worker is waited for.
 const LATE_OUTPUT_MS: u32 = 500;
 /// After a worker's error event, how long the panic hook's message is waited for.
@@ -125,6 +128,9 @@ struct Process {
     rx: RefCell<Option<UnboundedReceiver<Event>>>,
     spawned_at: f64,
     joined: Cell<u32>,
+    /// The first process's `Ready`, held back from its run until its first [`POOL_START`]
+    /// thread workers have joined ([`Process::release_ready`]).
+    ready: RefCell<Option<ProgramLetter>>,
 }
 
 thread_local! {
@@ -193,6 +199,7 @@ impl Process {
             tx,
             rx: RefCell::new(rx),
             spawned_at: now_ms(),
+            ready: RefCell::new(None),
             joined: Cell::new(0),
         });
         Process::listen(&process, &worker);
@@ -258,15 +265,28 @@ impl Process {
                     *process.memory.borrow_mut() = Some(field(&field(&data, "Ready"), "memory"));
                     process.kill_addr.set(*kill_addr);
                     process.board_addr.set(*board_addr);
-                    if process.root.is_none() {
-                        process.grow(POOL_START);
-                    }
                     if let Some(program) = process.pending.borrow_mut().take() {
                         let _ = process.post(&program);
                     }
                     if process.root.is_some() {
                         return;
                     }
+                    // The program starts once its pool is up, not while it starts: a program
+                    // started after another at once (the pool of the process started ahead
+                    // still coming up) had its two threads share two cores with four workers
+                    // starting. A pool that is slow to come is waited for only so long.
+                    if let Ok(ready) = letter.clone() {
+                        *process.ready.borrow_mut() = Some(ready);
+                    }
+                    process.grow(POOL_START);
+                    let weak = Rc::downgrade(&process);
+                    gloo_timers::callback::Timeout::new(POOL_WAIT_MS, move || {
+                        if let Some(process) = weak.upgrade() {
+                            process.release_ready();
+                        }
+                    })
+                    .forget();
+                    return;
                 }
                 Ok(ProgramLetter::SpawnProcess { source, child }) => {
                     if let Some(root) = process.root() {
@@ -294,6 +314,7 @@ impl Process {
                     process.joined.set(process.joined.get() + 1);
                     if process.joined.get() == POOL_START {
                         POOL_MS.with(|p| p.set(Some(at - process.spawned_at)));
+                        process.release_ready();
                     }
                     return;
                 }
@@ -319,6 +340,13 @@ impl Process {
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         process.handlers.borrow_mut().extend([on_message, on_error]);
+    }
+
+    /// Passes the held-back `Ready` on to the run (once).
+    fn release_ready(&self) {
+        if let Some(ready) = self.ready.borrow_mut().take() {
+            let _ = self.tx.unbounded_send(Event::Letter(Ok(ready)));
+        }
     }
 
     /// Starts `n` thread workers on the process's memory; they join its pool themselves.
