@@ -8,7 +8,10 @@ import threading
 import multiprocessing
 
 MODE = "seq"
-N = 400000
+# Large enough that the work, not starting and handing over threads, is what is timed: at
+# 400,000 (about 9 ms a call in Chromium) the two free-threaded threads' start-up (2-4 ms of
+# hand-overs before the second one runs) was a third of their run.
+N = 4000000
 
 
 def work(n):
@@ -23,11 +26,12 @@ if __name__ == "__main__":
     # tiers up (measured: 100 ms, then 59, then 29 for the same call), and a Pool's workers,
     # started later, find the optimised code ready. Unwarmed, Pool(2) came out 1.5x "ideal";
     # one warm call was not enough on a loaded machine (seq 45 ms against Pool(2) 12). So:
-    # until a call is within 15 % of the best yet, three calls at least, 30 at most.
+    # until a call is within 15 % of the best yet, three calls at least, 30 at most (each a
+    # tenth of the timed work, which tiers up as well).
     best = None
     for k in range(30):
         b = time.perf_counter()
-        work(N)
+        work(N // 10)
         took = time.perf_counter() - b
         if best is not None and k >= 2 and took <= best * 1.15:
             break
