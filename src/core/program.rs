@@ -173,6 +173,13 @@ pub trait Host: Send + Sync {
     /// checks it at every eval-breaker site and wakes from every blocking wait to check it.
     fn stop_requested(&self) -> bool;
 
+    /// Whether the stop [`Host::stop_requested`] reports is the time budget's: the page's
+    /// timer sets the same word as Stop, with its reason, a moment before the VM's own clock
+    /// would see the budget spent. The VM then ends with `TimeoutError`, not `Stopped`.
+    fn budget_spent(&self) -> bool {
+        false
+    }
+
     /// Sleeps up to `ms` or until [`Host::stop_requested`] turns true, whichever is first.
     fn sleep_ms(&self, ms: f64);
 

@@ -352,6 +352,12 @@ impl Process {
         self.kill.load(Ordering::Relaxed) != KILL_NONE
     }
 
+    /// Whether the page stopped the program for its time budget (`Host::budget_spent`).
+    #[must_use]
+    pub fn budget_spent(&self) -> bool {
+        self.kill.load(Ordering::Relaxed) == KILL_TIMEOUT
+    }
+
     /// Sleeps up to `ms`, in slices short enough that Stop is seen within a few ms (the
     /// page cannot notify a Rust condition variable; slices cost nothing that matters).
     pub fn sleep_ms(&self, ms: f64) {

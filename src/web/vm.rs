@@ -61,6 +61,10 @@ impl Host for BrowserHost {
         }
     }
 
+    fn budget_spent(&self) -> bool {
+        PROCESS.budget_spent()
+    }
+
     fn processes(&self) -> Option<&dyn Processes> {
         arena::present().then_some(self as &dyn Processes)
     }

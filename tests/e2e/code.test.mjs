@@ -363,6 +363,18 @@ test("free-threaded ({gil: false}): two CPU-bound threads run at the same time, 
   assert.equal(free.stdout, "True 400000\n", JSON.stringify(free.error));
 });
 
+test("threads that all run past the budget: the program says TimeoutError once, with the GIL and without", async () => {
+  // The page's timer sets the kill word a moment before the VM's clock sees the budget spent:
+  // the VM read it as Stop ("Stopped", which nobody pressed), and free-threaded each thread
+  // said so (five lines).
+  const src = "import threading\ndef f():\n    while True:\n        pass\nfor _ in range(4):\n    threading.Thread(target=f, daemon=True).start()\nwhile True:\n    pass\n";
+  for (const gil of [true, false]) {
+    const r = await lab.page.evaluate(([s, gil]) => window.threadlab.python(s, { gil, timeout_ms: 1000 }), [src, gil]);
+    assert.equal(r.error?.kind, "TimeoutError", `gil ${gil}: ${JSON.stringify(r.error)}`);
+    assert.deepEqual(r.stdout.trim().split("\n").map((l) => l.split(":")[0]), ["TimeoutError"], `gil ${gil}: ${r.stdout}`);
+  }
+});
+
 test("the GIL box runs the Code view's program free-threaded, and the status says so", async () => {
   const { page } = lab;
   await page.getByTestId("code-gil").uncheck();

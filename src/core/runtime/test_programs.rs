@@ -375,6 +375,10 @@ pub mod native {
             self.process.stop_requested()
         }
 
+        fn budget_spent(&self) -> bool {
+            self.process.budget_spent()
+        }
+
         fn sleep_ms(&self, ms: f64) {
             self.process.sleep_ms(ms);
         }

@@ -104,6 +104,31 @@ fn stop_ends_a_spinning_thread_and_the_join_waiting_on_it() {
 }
 
 #[test]
+fn the_runtime_spending_the_budget_ends_the_program_with_one_timeout_error() {
+    // In the browser the page's timer sets the kill word (Stop, with the budget as its
+    // reason) a moment before the VM's own clock sees the budget spent. The VM read it as
+    // Stop: "Stopped" where nobody pressed Stop, and free-threaded one line per thread.
+    let source = "import threading\ndef f():\n    while True:\n        pass\n\
+                  for _ in range(4):\n    threading.Thread(target=f, daemon=True).start()\n\
+                  while True:\n    pass\n";
+    for gil in [true, false] {
+        let host = Arc::new(NativeHost::default());
+        let timer = {
+            let host = host.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(200));
+                host.budget.store(true, Ordering::Relaxed);
+            })
+        };
+        let r = run_program(source, &ProgramOptions { gil, ..ProgramOptions::default() }, host.clone());
+        timer.join().unwrap();
+        assert_eq!(r.error.as_ref().map(|e| e.kind.as_str()), Some("TimeoutError"), "gil {gil}: {:?}", r.error);
+        let said: Vec<&str> = r.stdout.lines().map(|l| l.split(':').next().unwrap_or("")).collect();
+        assert_eq!(said, ["TimeoutError"], "gil {gil}: {}", r.stdout);
+    }
+}
+
+#[test]
 fn the_time_budget_ends_a_spinning_thread_and_the_main_thread_joining_it() {
     let t0 = Instant::now();
     let options = ProgramOptions { timeout_ms: 300.0, ..ProgramOptions::default() };

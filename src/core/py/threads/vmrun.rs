@@ -409,11 +409,15 @@ impl PyRun {
                 Exit::Fatal
             }
             VmExit::Fatal(p) => {
-                if announces(interp, &p) {
-                    interp.write(Stream::Stderr, self.lane, &format!("{}: {}\n", p.kind, p.message));
-                }
+                // The process ends once, for its first reason: free-threaded, every thread
+                // meets the budget at its own breaker, and the later ones say nothing.
                 let mut slot = self.fatal.lock().unwrap_or_else(PoisonError::into_inner);
-                slot.get_or_insert(*p);
+                if slot.is_none() {
+                    if announces(interp, &p) {
+                        interp.write(Stream::Stderr, self.lane, &format!("{}: {}\n", p.kind, p.message));
+                    }
+                    *slot = Some(*p);
+                }
                 Exit::Fatal
             }
         }
@@ -669,10 +673,11 @@ pub struct MainThread<'a> {
 
 /// [`run_threaded`] for any process's main thread (a child process's: `core::py::vm::mp`).
 /// Whether a process prints why it ended: a child process ended by `terminate()` (or by
-/// Stop) says nothing of it, its parent does, as in CPython. In the browser its output has
-/// already reached the page when it ends, so it must not be written at all.
+/// Stop, or by the program's time budget) says nothing of it, its parent does, as in
+/// CPython. In the browser its output has already reached the page when it ends, so it must
+/// not be written at all.
 fn announces(interp: &Interp, p: &ProgramError) -> bool {
-    p.kind != "Stopped" || interp.mp.name.is_empty()
+    !matches!(p.kind.as_str(), "Stopped" | "TimeoutError") || interp.mp.name.is_empty()
 }
 
 pub fn run_threaded_as(
@@ -720,7 +725,9 @@ pub fn run_threaded_as(
     let ended = drive(&mut g, &mut main);
     let shut = proc.shutdown(&mut g);
     let hard_exit = end.lock().unwrap_or_else(PoisonError::into_inner).hard_exit;
-    let mut error = fatal.lock().unwrap_or_else(PoisonError::into_inner).take();
+    // Read, not taken: daemon threads still running meet the end after this, and the slot
+    // being full is what keeps them from saying it again.
+    let mut error = fatal.lock().unwrap_or_else(PoisonError::into_inner).clone();
     if error.is_none() && !hard_exit && ended != Ended::Stopped && shut.is_ok() {
         // The interpreter's finalization: generators still suspended in a `try` or a
         // `with` are closed (their `finally` runs), as CPython's does at exit.
@@ -742,7 +749,7 @@ pub fn run_threaded_as(
     let over_budget = proc.deadline_passed() || host.stop_requested();
     if error.is_none() && !hard_exit && (ended == Ended::Stopped || shut.is_err() || over_budget) {
         // A wait ended by Stop or the budget: say which, as the loop would have.
-        let p = if host.stop_requested() {
+        let p = if host.stop_requested() && !host.budget_spent() {
             ProgramError { kind: "Stopped".into(), message: "the program was stopped".into(), line: 0, col: 0 }
         } else {
             let secs = options.timeout_ms / 1000.0;

@@ -16,6 +16,8 @@ pub struct NativeHost {
     /// Every process's output, in the order written.
     pub chunks: Arc<Mutex<Vec<OutputChunk>>>,
     pub stop: Arc<AtomicBool>,
+    /// The runtime's time budget, spent: the page's timer in the browser (`Host::budget_spent`).
+    pub budget: Arc<AtomicBool>,
     procs: Arc<ProcTable>,
     /// A child's own Stop (`Process.terminate()`); `None` for the main program.
     kill: Option<Arc<AtomicBool>>,
@@ -31,6 +33,7 @@ impl Default for NativeHost {
             epoch_ms,
             chunks: Arc::new(Mutex::new(Vec::new())),
             stop: Arc::new(AtomicBool::new(false)),
+            budget: Arc::new(AtomicBool::new(false)),
             procs: Arc::new(ProcTable::default()),
             kill: None,
             board: Arc::new(Board::new()),
@@ -46,6 +49,7 @@ impl NativeHost {
             epoch_ms: self.epoch_ms,
             chunks: self.chunks.clone(),
             stop: self.stop.clone(),
+            budget: self.budget.clone(),
             procs: self.procs.clone(),
             kill: Some(kill),
             board: Arc::new(Board::new()),
@@ -67,7 +71,13 @@ impl Host for NativeHost {
     }
 
     fn stop_requested(&self) -> bool {
-        self.stop.load(Ordering::Relaxed) || self.kill.as_ref().is_some_and(|k| k.load(Ordering::Relaxed))
+        self.stop.load(Ordering::Relaxed)
+            || self.budget_spent()
+            || self.kill.as_ref().is_some_and(|k| k.load(Ordering::Relaxed))
+    }
+
+    fn budget_spent(&self) -> bool {
+        self.budget.load(Ordering::Relaxed)
     }
 
     fn sleep_ms(&self, ms: f64) {

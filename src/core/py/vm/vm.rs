@@ -516,10 +516,11 @@ impl Vm<'_> {
                 self.t.frames.last().map_or(0, |f| self.i.codes[f.code as usize].locs.get(site).map_or(0, |l| l.line));
             let line = if line > 0 { line } else { current_line(self.i, self.t) };
             self.i.host.show(self.t.lane, Live::Line(line));
-            if self.i.host.stop_requested() {
+            let budget = self.i.host.budget_spent();
+            if self.i.host.stop_requested() && !budget {
                 return Err(self.fatal_at(site, "Stopped", "the program was stopped".to_owned()));
             }
-            if self.i.host.now_ms() > self.i.deadline_ms {
+            if budget || self.i.host.now_ms() > self.i.deadline_ms {
                 let secs = self.i.timeout_ms / 1000.0;
                 let msg = format!("the program ran longer than its time budget of {secs} s");
                 return Err(self.fatal_at(site, "TimeoutError", msg));
