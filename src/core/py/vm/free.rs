@@ -189,9 +189,8 @@ pub fn run_local(
     let stack = &mut ts.stack;
     let mut ticks = 0u32;
     let mut breaker = false;
-    // The iterator's position in a local of this function, written back once: two threads'
-    // caches sit side by side in memory, and a store per turn to each made them fight over
-    // one cache line.
+    // The iterator's position in a local of this function (a register), written back once
+    // when the stretch ends, not stored to the caller's memory at every turn.
     let mut range = *cache;
     macro_rules! out {
         () => {{

@@ -251,10 +251,10 @@ pub struct ThreadState {
 const THREAD_STACK_RESERVE: usize = 256;
 
 impl ThreadState {
-    /// A thread's empty state, its stack allocated with room to spare. Free-threaded, two
-    /// threads write their locals (the bottom of their stacks) all the time: small stacks
-    /// allocated one after the other by wasm's single-arena allocator shared cache lines,
-    /// and each thread's writes evicted the other's.
+    /// A thread's empty state, its stack allocated with room to spare, so that two threads'
+    /// stacks, where they write their locals all the time, never share a cache line in wasm's
+    /// single-arena allocator. A precaution: it was not what kept free-threaded threads from
+    /// running in parallel in Chromium (docs/python-vm.md §4.1 says what was).
     #[must_use]
     pub fn for_thread(lane: u32) -> ThreadState {
         ThreadState { lane, stack: Vec::with_capacity(THREAD_STACK_RESERVE), ..ThreadState::default() }
