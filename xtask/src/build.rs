@@ -96,11 +96,22 @@ pub fn site(root: &Path) -> Result<PathBuf> {
     Ok(site)
 }
 
+/// LLVM's inlining budget for the VM module: opt-level 3's is 250, "s"'s 75. Passed to the
+/// final crate only (`cargo rustc -- …`); with fat LTO that session optimises all of it, std
+/// included. Measured in Chromium, best of five, the builds' pages taken in turn
+/// (docs/python-vm.md §8.4): at 75 the module is 506 KB gzipped instead of 590, and
+/// py_parallel.py's loop (178 ms against 194), py_cpu.py (26.1 against 27.4) and the
+/// free-threaded threads (81–95 ms, as at 250) are no slower. Below 75 it shrinks little more
+/// (50: 497 KB) and that loop slows down (200–218 ms), as it does with a smaller budget for
+/// `#[inline]` functions (`-inlinehint-threshold` 200: 191 ms; 100: 219 ms).
+const VM_INLINING: [&str; 2] = ["-C", "llvm-args=-inline-threshold=75"];
+
 /// The Python VM's own module (docs/python-vm.md §8.4), into `pkg`: this crate again, with
 /// the `vm-module` feature (a program's workers only, no page) and the `vm` profile
-/// (opt-level 3), then wasm-opt's speed passes. The `vm` profile has its own folder under
-/// target/, so the page's build and this one never replace each other's output (a cdylib's
-/// file name has no hash); the atomics flags of .cargo/config.toml apply to both.
+/// (opt-level 3, with [`VM_INLINING`]), then wasm-opt's speed passes. The `vm` profile has
+/// its own folder under target/, so the page's build and this one never replace each other's
+/// output (a cdylib's file name has no hash); the atomics flags of .cargo/config.toml apply
+/// to both.
 ///
 /// # Errors
 /// When a build step fails, or the glue came out single-threaded.
@@ -110,7 +121,9 @@ fn vm_module(root: &Path, pkg: &Path) -> Result {
         .current_dir(root)
         .args(["rustc", "--lib", "--profile", "vm", "--target", "wasm32-unknown-unknown", "--crate-type", "cdylib"])
         .args(["--no-default-features", "--features", "vm-module"])
-        .args(BUILD_STD))?;
+        .args(BUILD_STD)
+        .args(["--"])
+        .args(VM_INLINING))?;
     let _ = std::fs::remove_dir_all(pkg);
     run(Command::new("wasm-bindgen")
         .current_dir(root)

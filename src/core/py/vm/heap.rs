@@ -460,10 +460,12 @@ impl Heap {
     }
 
     #[must_use]
+    #[inline]
     pub fn get(&self, r: ObjRef) -> &Obj {
         self.slots[r.0 as usize].as_ref().expect("a live object")
     }
 
+    #[inline]
     pub fn get_mut(&mut self, r: ObjRef) -> &mut Obj {
         if let Some(t) = &mut self.touched {
             t.push(r.0);
