@@ -97,6 +97,26 @@ pub enum ToWorker {
     ProgramChild { source: String, child: crate::core::runtime::ChildStart },
 }
 
+/// Page → the Python VM module's workers (`web::vm`): the [`ToWorker`] messages they read, and
+/// only those, the same on the wire (an externally tagged enum: one key, the variant's name,
+/// over the same fields; a test checks each). Reading all of `ToWorker` there put the reader
+/// of every engine's task into the VM's wasm (issue 14's size budget).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub enum ToVm {
+    /// [`ToWorker::Boot`]: a program's process, or the inspector's Python worker.
+    Boot { role: Role, threads: u32 },
+    /// [`ToWorker::Python`].
+    Python {
+        source: String,
+        #[serde(default)]
+        version: py::Version,
+    },
+    /// [`ToWorker::Program`].
+    Program { source: String, options: crate::core::program::ProgramOptions },
+    /// [`ToWorker::ProgramChild`].
+    ProgramChild { source: String, child: crate::core::runtime::ChildStart },
+}
+
 /// The record of one Python run the worker sends back: the one type to change when the
 /// interpreter's output changes shape.
 pub type Trace = py::Trace;
@@ -201,6 +221,38 @@ pub enum FromWorker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The page writes `ToWorker`s; the VM module reads them as `ToVm`s.
+    #[test]
+    fn the_vm_module_reads_the_messages_the_page_writes_to_it() {
+        use crate::core::program::ProgramOptions;
+        use crate::core::runtime::ChildStart;
+        let read = |m: &ToWorker| serde_json::from_value::<ToVm>(serde_json::to_value(m).unwrap());
+        let options = ProgramOptions { timeout_ms: 1234.0, gil: false, ..ProgramOptions::default() };
+        let child =
+            ChildStart { pid: 7, name: "Process-1".into(), payload: vec![1, 2], options: options.clone(), t0_ms: 5.0 };
+        let pairs = [
+            (ToWorker::Boot { role: Role::Program, threads: 3 }, ToVm::Boot { role: Role::Program, threads: 3 }),
+            (ToWorker::Boot { role: Role::Python, threads: 1 }, ToVm::Boot { role: Role::Python, threads: 1 }),
+            (
+                ToWorker::Python { source: "x = 1".into(), version: py::Version::V3_14 },
+                ToVm::Python { source: "x = 1".into(), version: py::Version::V3_14 },
+            ),
+            (
+                ToWorker::Program { source: "print(1)".into(), options: options.clone() },
+                ToVm::Program { source: "print(1)".into(), options },
+            ),
+            (
+                ToWorker::ProgramChild { source: "s".into(), child: child.clone() },
+                ToVm::ProgramChild { source: "s".into(), child },
+            ),
+        ];
+        for (page, vm) in pairs {
+            assert_eq!(read(&page).unwrap(), vm, "{page:?}");
+        }
+        let other = read(&ToWorker::Poke { value: 1 }).unwrap_err().to_string();
+        assert!(other.contains("unknown variant `Poke`"), "{other}");
+    }
 
     #[test]
     fn only_the_exact_test_scripts_crash_or_hang_the_worker() {

@@ -9,7 +9,7 @@
 use crate::core::program::{
     Host, Live, OutputChunk, ProcessReport, ProcessStart, Processes, ProgramOptions, ProgramResult,
 };
-use crate::core::protocol::{Role, ToWorker};
+use crate::core::protocol::{Role, ToVm};
 use crate::core::runtime::arena::{self as channels, Arena, Channel, TICKET_WORD};
 use crate::core::runtime::board::Board;
 use crate::core::runtime::{self, ChildStart, Process, ProgramLetter, Spawner, POOL_START};
@@ -158,8 +158,8 @@ fn scope() -> DedicatedWorkerGlobalScope {
 #[wasm_bindgen]
 pub fn worker_main(boot: JsValue) {
     match serde_wasm_bindgen::from_value(boot.clone()) {
-        Ok(ToWorker::Boot { role: Role::Program, .. }) => boot_process(&boot),
-        Ok(ToWorker::Boot { role: Role::Python, .. }) => boot_inspector(),
+        Ok(ToVm::Boot { role: Role::Program, .. }) => boot_process(&boot),
+        Ok(ToVm::Boot { role: Role::Python, .. }) => boot_inspector(),
         Ok(_) => post(&ProgramLetter::Failed { message: "the VM module boots program processes only".into() }),
         Err(e) => post(&ProgramLetter::Failed { message: format!("unreadable boot message: {e}") }),
     }
@@ -180,8 +180,8 @@ fn boot_inspector() {
         post(&FromWorker::Failed { message: format!("it panicked: {message}") });
     }));
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-        match serde_wasm_bindgen::from_value::<ToWorker>(event.data()) {
-            Ok(ToWorker::Python { source, version }) => crate::web::inspector::serve(&source, version),
+        match serde_wasm_bindgen::from_value::<ToVm>(event.data()) {
+            Ok(ToVm::Python { source, version }) => crate::web::inspector::serve(&source, version),
             Ok(_) => {
                 post(&FromWorker::Failed { message: "the inspector's worker got a message it has no use for".into() });
             }
@@ -202,9 +202,9 @@ fn boot_inspector() {
 fn listen() {
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         BUSY.store(true, Ordering::SeqCst);
-        match serde_wasm_bindgen::from_value::<ToWorker>(event.data()) {
-            Ok(ToWorker::Program { source, options }) => run(&source, &options),
-            Ok(ToWorker::ProgramChild { source, child }) => run_child(source, child),
+        match serde_wasm_bindgen::from_value::<ToVm>(event.data()) {
+            Ok(ToVm::Program { source, options }) => run(&source, &options),
+            Ok(ToVm::ProgramChild { source, child }) => run_child(source, child),
             Ok(_) => {
                 post(&ProgramLetter::Failed { message: "a program's process got a message it has no use for".into() });
             }

@@ -143,16 +143,13 @@ impl Dict {
     }
 
     fn compact(&mut self) {
-        let live: Vec<(Value, Value)> = self.entries.drain(..).flatten().collect();
-        let mut positions: HashMap<HKey, usize, FxBuild> = HashMap::default();
+        // Each live key at its old position, then numbered in that order (no sort needed).
+        let mut keys: Vec<Option<HKey>> = std::iter::repeat_with(|| None).take(self.entries.len()).collect();
         for (k, i) in self.index.drain() {
-            positions.insert(k, i);
+            keys[i] = Some(k);
         }
-        // Rebuild positions in order.
-        let mut order: Vec<(usize, HKey)> = positions.into_iter().map(|(k, i)| (i, k)).collect();
-        order.sort_by_key(|(i, _)| *i);
-        self.entries = live.into_iter().map(Some).collect();
-        for (n, (_, k)) in order.into_iter().enumerate() {
+        self.entries.retain(Option::is_some);
+        for (n, k) in keys.into_iter().flatten().enumerate() {
             self.index.insert(k, n);
         }
     }

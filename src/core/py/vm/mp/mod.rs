@@ -1528,6 +1528,12 @@ fn unpack_result(vm: &mut Vm<'_>, bytes: &[u8]) -> R<(usize, bool, Value)> {
     }
 }
 
+/// The key that puts a pool's `(task index, ok, value)` results in their tasks' order. One
+/// function for every such sort, so that the VM's wasm carries one copy of it.
+fn task_index(r: &(usize, bool, Value)) -> usize {
+    r.0
+}
+
 fn record(vm: &mut Vm<'_>, r: Value, ok: bool, v: Value) {
     set_attr(vm, r, "_done", Value::Bool(true));
     set_attr(vm, r, "_ok", Value::Bool(ok));
@@ -1598,14 +1604,14 @@ fn finish_then(vm: &mut Vm<'_>, then: Then, held: Value, got: &Waited) -> R<Valu
                 let cls = module_class(vm, "TimeoutError").unwrap_or(vm.i.types.base_exception);
                 return Err(Flow::Exc(new_exception(vm, cls, Vec::new())));
             }
-            let mut results: Vec<(i64, bool, Value)> = have
+            let mut results: Vec<(usize, bool, Value)> = have
                 .into_iter()
                 .map(|t| {
                     let f = vm.tuple_items(t);
-                    (if let Value::Int(i) = f[0] { i } else { 0 }, f[1] == Value::Bool(true), f[2])
+                    (if let Value::Int(i) = f[0] { i as usize } else { 0 }, f[1] == Value::Bool(true), f[2])
                 })
                 .collect();
-            results.sort_by_key(|r| r.0);
+            results.sort_by_key(task_index);
             match results.iter().find(|r| !r.1) {
                 Some((_, _, e)) => record(vm, held, false, *e),
                 None => {
@@ -1621,7 +1627,7 @@ fn finish_then(vm: &mut Vm<'_>, then: Then, held: Value, got: &Waited) -> R<Valu
                 results.push(unpack_result(vm, m)?);
             }
             if ordered {
-                results.sort_by_key(|r| r.0);
+                results.sort_by_key(task_index);
             }
             if let Some((_, _, e)) = results.iter().find(|r| !r.1) {
                 return Err(Flow::Exc(*e));
