@@ -105,6 +105,25 @@ pub struct Lane {
     pub segments: Vec<LaneSegment>,
 }
 
+/// The message of a program ended for its time budget of `timeout_ms`.
+#[must_use]
+pub fn over_budget_message(timeout_ms: f64) -> String {
+    format!("the program ran longer than its time budget of {} s", timeout_ms / 1000.0)
+}
+
+/// What a program ended from outside says (its error's kind and message): `Stopped` when Stop
+/// was pressed, `TimeoutError` when its time budget is spent, whether the page's timer or the
+/// VM's own clock saw it first (the page sets one kill word for both; [`Host::budget_spent`]
+/// tells them apart).
+#[must_use]
+pub fn outside_end(host: &dyn Host, timeout_ms: f64) -> (&'static str, String) {
+    if host.stop_requested() && !host.budget_spent() {
+        ("Stopped", "the program was stopped".to_owned())
+    } else {
+        ("TimeoutError", over_budget_message(timeout_ms))
+    }
+}
+
 /// Why a program ended badly, where (1-based line and column; 0 when nowhere in the source).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProgramError {
@@ -175,7 +194,8 @@ pub trait Host: Send + Sync {
 
     /// Whether the stop [`Host::stop_requested`] reports is the time budget's: the page's
     /// timer sets the same word as Stop, with its reason, a moment before the VM's own clock
-    /// would see the budget spent. The VM then ends with `TimeoutError`, not `Stopped`.
+    /// would see the budget spent. The VM then ends with `TimeoutError`, not `Stopped`
+    /// ([`outside_end`]). True only while `stop_requested` is true too.
     fn budget_spent(&self) -> bool {
         false
     }

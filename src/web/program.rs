@@ -23,7 +23,9 @@
 //! is warm when wanted. One program runs at a time on a page. Dropping a [`ProgramRun`]
 //! before it is done stops it.
 
-use crate::core::program::{Lane, OutputChunk, ProgramError, ProgramOptions, ProgramResult, DEFAULT_TIMEOUT_MS};
+use crate::core::program::{
+    over_budget_message, Lane, OutputChunk, ProgramError, ProgramOptions, ProgramResult, DEFAULT_TIMEOUT_MS,
+};
 use crate::core::protocol::{Role, ToWorker};
 use crate::core::runtime::board::{self, LiveThread, BOARD_WORDS};
 use crate::core::runtime::{ChildStart, ProgramLetter, Reorder, KILL_NONE, KILL_STOP, KILL_TIMEOUT, POOL_START};
@@ -705,7 +707,7 @@ impl ProgramRun {
                 KILL_STOP => error.kind = "Stopped".into(),
                 KILL_TIMEOUT => {
                     error.kind = "TimeoutError".into();
-                    error.message = self.timeout_message();
+                    error.message = over_budget_message(self.timeout_ms);
                 }
                 _ => {}
             }
@@ -713,14 +715,10 @@ impl ProgramRun {
         result
     }
 
-    fn timeout_message(&self) -> String {
-        format!("the program ran longer than its time budget of {} s", self.timeout_ms / 1000.0)
-    }
-
     /// Ended by the page's force: the VM did not end within the grace.
     fn forced(&self) -> ProgramResult {
         match self.stopper.why.get() {
-            KILL_TIMEOUT => self.error("TimeoutError", self.timeout_message()),
+            KILL_TIMEOUT => self.error("TimeoutError", over_budget_message(self.timeout_ms)),
             _ => self.error("Stopped", "the program was stopped".into()),
         }
     }

@@ -5,7 +5,9 @@
 use super::futures::{self, Executor};
 use super::threading::{self, Wait};
 use super::{drive, BlockOp, Ended, Exit, Process, Resumed, Runnable};
-use crate::core::program::{Host, LaneKind, LaneState, Live, ProgramError, ProgramOptions, ProgramResult, Stream};
+use crate::core::program::{
+    outside_end, Host, LaneKind, LaneState, Live, ProgramError, ProgramOptions, ProgramResult, Stream,
+};
 use crate::core::py::vm::free::{self, Free, RangeCache};
 use crate::core::py::vm::heap::{Obj, Value};
 use crate::core::py::vm::mp;
@@ -749,17 +751,8 @@ pub fn run_threaded_as(
     let over_budget = proc.deadline_passed() || host.stop_requested();
     if error.is_none() && !hard_exit && (ended == Ended::Stopped || shut.is_err() || over_budget) {
         // A wait ended by Stop or the budget: say which, as the loop would have.
-        let p = if host.stop_requested() && !host.budget_spent() {
-            ProgramError { kind: "Stopped".into(), message: "the program was stopped".into(), line: 0, col: 0 }
-        } else {
-            let secs = options.timeout_ms / 1000.0;
-            ProgramError {
-                kind: "TimeoutError".into(),
-                message: format!("the program ran longer than its time budget of {secs} s"),
-                line: 0,
-                col: 0,
-            }
-        };
+        let (kind, message) = outside_end(&*host, options.timeout_ms);
+        let p = ProgramError { kind: kind.into(), message, line: 0, col: 0 };
         if announces(g.interp(), &p) {
             g.interp().write(Stream::Stderr, main_thread.lane, &format!("{}: {}\n", p.kind, p.message));
         }

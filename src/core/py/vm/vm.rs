@@ -43,7 +43,7 @@ use super::code::Code;
 use super::compile::GlobalNames;
 use super::heap::{Heap, Obj, ObjRef, Value};
 use super::instr::Instr;
-use crate::core::program::{Host, Live, ProgramError, Stream};
+use crate::core::program::{outside_end, Host, Live, ProgramError, Stream};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -516,14 +516,9 @@ impl Vm<'_> {
                 self.t.frames.last().map_or(0, |f| self.i.codes[f.code as usize].locs.get(site).map_or(0, |l| l.line));
             let line = if line > 0 { line } else { current_line(self.i, self.t) };
             self.i.host.show(self.t.lane, Live::Line(line));
-            let budget = self.i.host.budget_spent();
-            if self.i.host.stop_requested() && !budget {
-                return Err(self.fatal_at(site, "Stopped", "the program was stopped".to_owned()));
-            }
-            if budget || self.i.host.now_ms() > self.i.deadline_ms {
-                let secs = self.i.timeout_ms / 1000.0;
-                let msg = format!("the program ran longer than its time budget of {secs} s");
-                return Err(self.fatal_at(site, "TimeoutError", msg));
+            if self.i.host.stop_requested() || self.i.host.now_ms() > self.i.deadline_ms {
+                let (kind, message) = outside_end(&*self.i.host, self.i.timeout_ms);
+                return Err(self.fatal_at(site, kind, message));
             }
         }
         if self.i.heap.since_gc > self.i.heap.gc_threshold && self.i.nested == 0 {
