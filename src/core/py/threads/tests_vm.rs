@@ -108,10 +108,16 @@ fn the_runtime_spending_the_budget_ends_the_program_with_one_timeout_error() {
     // In the browser the page's timer sets the kill word (Stop, with the budget as its
     // reason) a moment before the VM's own clock sees the budget spent. The VM read it as
     // Stop: "Stopped" where nobody pressed Stop, and free-threaded one line per thread.
-    let source = "import threading\ndef f():\n    while True:\n        pass\n\
-                  for _ in range(4):\n    threading.Thread(target=f, daemon=True).start()\n\
-                  while True:\n    pass\n";
-    for gil in [true, false] {
+    // Spinning threads, and a parent waiting in `join` for a spinning child process.
+    let threads = "import threading\ndef f():\n    while True:\n        pass\n\
+                   for _ in range(4):\n    threading.Thread(target=f, daemon=True).start()\n\
+                   while True:\n    pass\n";
+    let child = concat!(
+        "import multiprocessing\n",
+        "def f():\n    while True:\n        pass\n",
+        "if __name__ == \"__main__\":\n    p = multiprocessing.Process(target=f)\n    p.start()\n    p.join()\n",
+    );
+    for (source, gil) in [(threads, true), (threads, false), (child, true)] {
         let host = Arc::new(NativeHost::default());
         let timer = {
             let host = host.clone();
@@ -122,9 +128,14 @@ fn the_runtime_spending_the_budget_ends_the_program_with_one_timeout_error() {
         };
         let r = run_program(source, &ProgramOptions { gil, ..ProgramOptions::default() }, host.clone());
         timer.join().unwrap();
-        assert_eq!(r.error.as_ref().map(|e| e.kind.as_str()), Some("TimeoutError"), "gil {gil}: {:?}", r.error);
+        assert_eq!(
+            r.error.as_ref().map(|e| e.kind.as_str()),
+            Some("TimeoutError"),
+            "{source} gil {gil}: {:?}",
+            r.error
+        );
         let said: Vec<&str> = r.stdout.lines().map(|l| l.split(':').next().unwrap_or("")).collect();
-        assert_eq!(said, ["TimeoutError"], "gil {gil}: {}", r.stdout);
+        assert_eq!(said, ["TimeoutError"], "{source} gil {gil}: {}", r.stdout);
     }
 }
 

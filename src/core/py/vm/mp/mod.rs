@@ -22,7 +22,7 @@ pub mod pickle;
 use super::builtins::{new_exception, Kw, NATIVES};
 use super::heap::{Attrs, Class, Instance, Obj, ObjRef, Value};
 use super::vm::{BlockOp, Flow, Interp, Vm, R};
-use crate::core::program::{Host, ProcessStart, Processes, ProgramOptions, ProgramResult, NO_PROCESSES};
+use crate::core::program::{outside_end, Host, ProcessStart, Processes, ProgramOptions, ProgramResult, NO_PROCESSES};
 
 /// A process's own `multiprocessing` state (kept in its `Interp`).
 #[derive(Debug, Default)]
@@ -1555,12 +1555,9 @@ pub fn finish(vm: &mut Vm<'_>, wait: &Wait, got: Waited) -> R<Value> {
         _ => None,
     }
     .unwrap_or(Value::None);
-    if got.stopped {
-        return Err(vm.fatal("Stopped", "the program was stopped".to_owned()));
-    }
-    if got.over_budget {
-        let secs = vm.i.timeout_ms / 1000.0;
-        return Err(vm.fatal("TimeoutError", format!("the program ran longer than its time budget of {secs} s")));
+    if got.stopped || got.over_budget {
+        let (kind, message) = outside_end(&*vm.i.host, vm.i.timeout_ms);
+        return Err(vm.fatal(kind, message));
     }
     let (then, wait_only) = match wait.then {
         Then::Wait { map: true } => (Then::MapAsync, true),
