@@ -5,7 +5,7 @@
 
 use crate::core::program::{LaneKind, LaneState, ProgramOptions, ProgramResult};
 use crate::core::py::vm::{native::NativeHost, run_program};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -80,17 +80,21 @@ fn sleeping_threads_overlap_while_the_main_thread_waits_in_join() {
     assert!(r.lanes.iter().all(|l| l.segments.iter().all(|s| s.end_ms <= r.wall_ms + 1.0)));
 }
 
+/// Sets `flag` (a host's Stop, or its spent budget, as the page would) after `ms`, on a
+/// thread of its own; the thread answers when it did.
+fn set_after(flag: &Arc<AtomicBool>, ms: u64) -> std::thread::JoinHandle<Instant> {
+    let flag = flag.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(ms));
+        flag.store(true, Ordering::Relaxed);
+        Instant::now()
+    })
+}
+
 #[test]
 fn stop_ends_a_spinning_thread_and_the_join_waiting_on_it() {
     let host = Arc::new(NativeHost::default());
-    let stopper = {
-        let host = host.clone();
-        std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(200));
-            host.stop.store(true, Ordering::Relaxed);
-            Instant::now()
-        })
-    };
+    let stopper = set_after(&host.stop, 200);
     let r = run_program(
         "import threading\ndef spin():\n    while True:\n        pass\nt = threading.Thread(target=spin)\nt.start()\nt.join()\nprint('never')\n",
         &ProgramOptions::default(),
@@ -119,13 +123,7 @@ fn the_runtime_spending_the_budget_ends_the_program_with_one_timeout_error() {
     );
     for (source, gil) in [(threads, true), (threads, false), (child, true)] {
         let host = Arc::new(NativeHost::default());
-        let timer = {
-            let host = host.clone();
-            std::thread::spawn(move || {
-                std::thread::sleep(Duration::from_millis(200));
-                host.budget.store(true, Ordering::Relaxed);
-            })
-        };
+        let timer = set_after(&host.budget, 200);
         let r = run_program(source, &ProgramOptions { gil, ..ProgramOptions::default() }, host.clone());
         timer.join().unwrap();
         assert_eq!(
